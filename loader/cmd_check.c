@@ -1,0 +1,99 @@
+/* cmd_check.c - `maskload check [--format table|json|prometheus]`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "json.h"
+#include "monitor.h"
+#include "banned.h"
+
+static void print_table(const struct monitor_result *r, size_t n, size_t over)
+{
+    printf("%-40s %10s %10s  %s\n", "view", "rows", "threshold", "status");
+    for (size_t i = 0; i < n; i++)
+        printf("%-40s %10llu %10ld  %s\n", r[i].view, r[i].rows, r[i].threshold,
+               r[i].over ? "OVER" : "ok");
+    printf("%zu of %zu views over threshold\n", over, n);
+}
+
+static void print_json(const struct monitor_result *r, size_t n, size_t over)
+{
+    struct buf b = BUF_INIT;
+    buf_addf(&b, "{\"over\":%zu,\"views\":[", over);
+    for (size_t i = 0; i < n; i++) {
+        buf_adds(&b, i ? ",{\"view\":" : "{\"view\":");
+        json_quote(&b, r[i].view);
+        buf_addf(&b, ",\"rows\":%llu,\"threshold\":%ld,\"over\":%s}", r[i].rows, r[i].threshold,
+                 r[i].over ? "true" : "false");
+    }
+    buf_adds(&b, "]}");
+    puts(b.data);
+    buf_release(&b);
+}
+
+static void print_prometheus(const struct monitor_result *r, size_t n)
+{
+    puts("# HELP maskload_monitor_rows Rows returned by a maskload monitoring view.");
+    puts("# TYPE maskload_monitor_rows gauge");
+    for (size_t i = 0; i < n; i++)
+        printf("maskload_monitor_rows{view=\"%s\"} %llu\n", r[i].view, r[i].rows);
+    puts("# HELP maskload_monitor_threshold Rows allowed before the check fails.");
+    puts("# TYPE maskload_monitor_threshold gauge");
+    for (size_t i = 0; i < n; i++)
+        printf("maskload_monitor_threshold{view=\"%s\"} %ld\n", r[i].view, r[i].threshold);
+}
+
+int cmd_check(const struct config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *format = "table";
+    struct monitor_result *res;
+    size_t n, over;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, ":f:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            format = optarg;
+            break;
+        case 'h':
+            puts("usage: maskload [-c FILE] check [--format table|json|prometheus]\n\n"
+                 "Counts the rows of every monitoring view and compares them with the thresholds\n"
+                 "of the config (check.thresholds, check.default_threshold). Exit status 3 when a\n"
+                 "view is over its threshold.");
+            return EXIT_OK;
+        case ':':
+            fprintf(stderr, "maskload: check: option '%s' needs a value\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            fprintf(stderr, "maskload: check: unknown option '%s'\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "prometheus")) {
+        fprintf(stderr, "maskload: check: unknown format '%s' (want table, json or prometheus)\n",
+                format);
+        return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "maskload: check: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    rc = monitor_check(cfg, &res, &n, &over);
+    if (rc)
+        return cmd_fail(rc);
+    if (strcmp(format, "json") == 0)
+        print_json(res, n, over);
+    else if (strcmp(format, "prometheus") == 0)
+        print_prometheus(res, n);
+    else
+        print_table(res, n, over);
+    free(res);
+    return over ? EXIT_ANOMALIES : EXIT_OK;
+}

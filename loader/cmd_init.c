@@ -1,0 +1,33 @@
+/* cmd_init.c - `maskload init`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "schema.h"
+#include "banned.h"
+
+int cmd_init(const struct config *cfg, int argc, char **argv)
+{
+    struct schema_report rep;
+    int rc;
+    if (argc > 1) {
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+            puts(
+                "usage: maskload [-c FILE] init\n\n"
+                "Creates (or brings up to date) the warehouse database, its tables, the roles and\n"
+                "accounts, the grants and the monitoring and analysis views. Safe to rerun.");
+            return EXIT_OK;
+        }
+        fprintf(stderr, "maskload: init: unexpected argument '%s'\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    rc = schema_init(cfg, &rep);
+    if (rc)
+        return cmd_fail(rc);
+    log_info("init: database '%s' ready on %s: %zu table files, %zu views, %zu accounts, "
+             "%zu statements",
+             cfg->warehouse.database, rep.server, rep.tables, rep.views, rep.accounts,
+             rep.statements);
+    return EXIT_OK;
+}

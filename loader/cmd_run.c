@@ -1,0 +1,50 @@
+/* cmd_run.c - `maskload run [--stream NAME]`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "load.h"
+#include "log.h"
+#include "banned.h"
+
+int cmd_run(const struct config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"stream", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct load_options opt = {0};
+    struct load_result res;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            opt.only_stream = optarg;
+            break;
+        case 'h':
+            puts("usage: maskload [-c FILE] run [--stream NAME]\n\n"
+                 "Loads every configured stream (or only NAME) into the warehouse.");
+            return EXIT_OK;
+        case ':':
+            fprintf(stderr, "maskload: run: option '%s' needs a value\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            fprintf(stderr, "maskload: run: unknown option '%s'\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "maskload: run: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    rc = load_run(cfg, &opt, &res);
+    if (rc) {
+        if (res.run_id)
+            log_error("run %llu failed", res.run_id);
+        return cmd_fail(rc);
+    }
+    log_info("run %llu succeeded", res.run_id);
+    return EXIT_OK;
+}

@@ -1,0 +1,138 @@
+/* config.h - maskload's configuration, read from YAML (libyaml).
+ *
+ * The only module that sees libyaml. config_load() fills a struct config that
+ * owns every string it holds; config_release() frees (and wipes the secrets
+ * of) all of them. Defaults are applied for every optional key, so callers
+ * never test for "unset" except where noted (NULL means absent).
+ *
+ * Values of the form ${VAR} (anywhere inside a scalar, several allowed) are
+ * replaced from the environment; an unset variable is an error. `$$` stands for
+ * a literal `$`. A key `password_file` (beside `password`) reads the secret from
+ * a file (first line, trailing newline stripped).
+ *
+ * Errors: ML_ECONFIG with a message of the form
+ *   "<file>:<line>:<column>: <what> '<key>' in '<parent path>'"
+ * e.g. "maskload.yaml:12:7: unknown key 'pasword' in 'warehouse'".
+ * Lines and columns are 1-based. Messages never contain secret values.
+ */
+#ifndef ML_CONFIG_H
+#define ML_CONFIG_H
+
+#include <stddef.h>
+
+enum source_kind { SOURCE_HTTP = 0, SOURCE_SQS = 1, SOURCE_FILE = 2 };
+enum birth_date_policy { BIRTH_DATE_YEAR = 0, BIRTH_DATE_DATE = 1 };
+
+struct config_pos {
+    int line;   /* 1-based, 0 when unknown */
+    int column; /* 1-based */
+};
+
+struct config_source {
+    char *name;            /* key under `sources` */
+    enum source_kind kind; /* `kind: http|sqs|file`, default http */
+    /* http */
+    char *base_url;             /* required for http */
+    unsigned page_size;         /* default 100, 1..10000 */
+    unsigned max_pages;         /* default 1000000; cap on pages per stream */
+    unsigned timeout_s;         /* `timeout`, per request, default 60 */
+    unsigned connect_timeout_s; /* default 10 */
+    char *ca_file;              /* optional `ca_file` for TLS verification; NULL = system */
+    struct config_pos pos;
+};
+
+struct config_stream {
+    char *name;    /* key under `streams` */
+    char *source;  /* `source`, must name an entry of `sources` */
+    char *path;    /* `path` appended to the source's base_url (http); may be NULL */
+    char *mapping; /* `mapping`, default: the stream's name; one of users|messages */
+    struct config_pos pos;
+};
+
+struct config_threshold {
+    char *view; /* key under `check.thresholds`, a monitor_* view name */
+    long max;   /* rows allowed before `check` fails */
+    struct config_pos pos;
+};
+
+struct config_account {
+    char *user;
+    char *password; /* secret */
+};
+
+struct config {
+    char *path; /* file the config was read from */
+
+    struct {
+        char *host;                 /* default "127.0.0.1" unless socket is set */
+        unsigned port;              /* default 3306 */
+        char *socket;               /* NULL = TCP */
+        char *database;             /* required; [A-Za-z0-9_]{1,64} */
+        char *user;                 /* required */
+        char *password;             /* secret; required */
+        unsigned connect_timeout_s; /* default 10 */
+    } warehouse;
+
+    struct {            /* used by `init` only; host/port/socket default to warehouse's */
+        char *user;     /* default "root" */
+        char *password; /* secret; may be NULL (socket auth) */
+        char *host;
+        unsigned port;
+        char *socket;
+    } admin;
+
+    struct {
+        char *host;                    /* host part of created accounts, default "%" */
+        struct config_account analyst; /* default user "analyst" */
+        struct config_account steward; /* default user "pii_steward" */
+    } accounts;
+
+    struct {
+        char *loader;  /* default "maskload_loader_role" */
+        char *analyst; /* default "maskload_analyst_role" */
+        char *steward; /* default "maskload_steward_role" */
+    } roles;
+
+    struct {
+        unsigned char *digest_key; /* secret; `pii.digest_key`, NULL = plain SHA-256 */
+        size_t digest_key_len;
+        enum birth_date_policy birth_date; /* `pii.birth_date: year|date`, default year */
+    } pii;
+
+    struct {
+        unsigned batch_size;      /* `load.batch_size`, default 1000, 1..100000 */
+        unsigned surrogate_cache; /* `load.surrogate_cache`, entries per kind, default 100000 */
+    } load;
+
+    struct {
+        long default_max;                    /* `check.default_threshold`, default 0 */
+        struct config_threshold *thresholds; /* `check.thresholds: {view: n}` */
+        size_t nthresholds;
+    } check;
+
+    char *log_level; /* `log.level`, default "info" */
+
+    struct config_source *sources; /* in file order */
+    size_t nsources;
+    struct config_stream *streams; /* in file order */
+    size_t nstreams;
+};
+
+/* Reads and validates `path`. On failure returns ML_ECONFIG (or ML_ENOMEM)
+ * with err_msg() set, and `cfg` holds nothing that needs releasing. */
+int config_load(struct config *cfg, const char *path);
+
+/* Same, from a string; `name` is used in messages as the file name. */
+int config_parse(struct config *cfg, const char *text, size_t len, const char *name);
+
+/* Frees every string; wipes passwords and the digest key first. */
+void config_release(struct config *cfg);
+
+/* Lookups; NULL when absent. */
+const struct config_source *config_find_source(const struct config *cfg, const char *name);
+const struct config_stream *config_find_stream(const struct config *cfg, const char *name);
+
+/* The threshold for a view: its entry in check.thresholds, else default_max. */
+long config_threshold_for(const struct config *cfg, const char *view);
+
+#endif

@@ -1,0 +1,299 @@
+#include "db.h"
+
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <errmsg.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "banned.h"
+
+struct db {
+    MYSQL *conn;
+    bool mariadb;
+    unsigned long version;
+    unsigned last_errno;
+    unsigned long long affected; /* of the first result of the last db_exec */
+};
+
+struct db_result {
+    MYSQL_RES *res;
+};
+
+static int fail(struct db *db, const char *what)
+{
+    db->last_errno = mysql_errno(db->conn);
+    return err_set(ML_EDB, "%s: %s (error %u)", what, mysql_error(db->conn), db->last_errno);
+}
+
+int db_connect(const struct db_params *p, struct db **out)
+{
+    struct db *db = calloc(1, sizeof(*db));
+    unsigned timeout;
+    my_bool off = 0;
+    const char *host = p->host && *p->host ? p->host : NULL;
+    const char *sock = p->socket && *p->socket ? p->socket : NULL;
+    *out = NULL;
+    if (!db)
+        return err_set(ML_ENOMEM, "out of memory");
+    db->conn = mysql_init(NULL);
+    if (!db->conn) {
+        free(db);
+        return err_set(ML_ENOMEM, "mysql_init failed");
+    }
+    timeout = p->connect_timeout_s ? p->connect_timeout_s : 10;
+    mysql_options(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    timeout = p->read_timeout_s ? p->read_timeout_s : 3600;
+    mysql_options(db->conn, MYSQL_OPT_READ_TIMEOUT, &timeout);
+    timeout = p->write_timeout_s ? p->write_timeout_s : 3600;
+    mysql_options(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    mysql_options(db->conn, MYSQL_OPT_RECONNECT, &off);
+    mysql_options(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    {
+        my_bool li = p->local_infile ? 1 : 0;
+        mysql_options(db->conn, MYSQL_OPT_LOCAL_INFILE, &li);
+    }
+    if (sock && !host) {
+        unsigned proto = MYSQL_PROTOCOL_SOCKET;
+        mysql_options(db->conn, MYSQL_OPT_PROTOCOL, &proto);
+    } else {
+        unsigned proto = MYSQL_PROTOCOL_TCP;
+        mysql_options(db->conn, MYSQL_OPT_PROTOCOL, &proto);
+    }
+    if (!mysql_real_connect(db->conn, host, p->user, p->password, p->database, p->port,
+                            host ? NULL : sock, 0)) {
+        char where[300];
+        if (host)
+            snprintf(where, sizeof(where), "%s:%u", host, p->port);
+        else
+            snprintf(where, sizeof(where), "%s", sock ? sock : "default socket");
+        err_set(ML_EDB, "cannot connect to '%s' as '%s': %s (error %u)", where,
+                p->user ? p->user : "", mysql_error(db->conn), mysql_errno(db->conn));
+        mysql_close(db->conn);
+        free(db);
+        return ML_EDB;
+    }
+    {
+        const char *info = mysql_get_server_info(db->conn);
+        db->mariadb = info && strstr(info, "MariaDB") != NULL;
+        db->version = mysql_get_server_version(db->conn);
+    }
+    if (db_exec(db, "SET time_zone = '+00:00'") ||
+        db_exec(db, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+                    "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'")) {
+        err_prefix(ML_EDB, "session setup");
+        db_close(db);
+        return ML_EDB;
+    }
+    *out = db;
+    return 0;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    mysql_close(db->conn);
+    free(db);
+}
+
+bool db_is_mariadb(const struct db *db)
+{
+    return db->mariadb;
+}
+unsigned long db_server_version(const struct db *db)
+{
+    return db->version;
+}
+const char *db_server_info(const struct db *db)
+{
+    return mysql_get_server_info(db->conn);
+}
+
+enum db_dialect db_dialect(const struct db *db)
+{
+    return (!db->mariadb && db->version >= 80019) ? DB_DIALECT_MYSQL8 : DB_DIALECT_MARIADB;
+}
+
+int db_exec_len(struct db *db, const char *sql, size_t len)
+{
+    if (mysql_real_query(db->conn, sql, len))
+        return fail(db, "query failed");
+    db->affected = (unsigned long long)mysql_affected_rows(db->conn);
+    /* discard results, including those of multi-result statements */
+    do {
+        MYSQL_RES *res = mysql_store_result(db->conn);
+        if (res)
+            mysql_free_result(res);
+        else if (mysql_field_count(db->conn) != 0)
+            return fail(db, "reading result failed");
+    } while (mysql_next_result(db->conn) == 0);
+    if (mysql_errno(db->conn))
+        return fail(db, "query failed");
+    db->last_errno = 0;
+    return 0;
+}
+
+int db_exec(struct db *db, const char *sql)
+{
+    return db_exec_len(db, sql, strlen(sql));
+}
+
+int db_execf(struct db *db, const char *fmt, ...)
+{
+    struct buf b = BUF_INIT;
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    if (!rc)
+        rc = db_exec_len(db, b.data, b.len);
+    buf_release(&b);
+    return rc;
+}
+
+int db_query(struct db *db, const char *sql, struct db_result **out)
+{
+    struct db_result *r;
+    *out = NULL;
+    if (mysql_real_query(db->conn, sql, strlen(sql)))
+        return fail(db, "query failed");
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return err_set(ML_ENOMEM, "out of memory");
+    r->res = mysql_store_result(db->conn);
+    if (!r->res && mysql_field_count(db->conn) != 0) {
+        free(r);
+        return fail(db, "reading result failed");
+    }
+    db->last_errno = 0;
+    *out = r;
+    return 0;
+}
+
+int db_result_next(struct db_result *r, const char *const **row, const unsigned long **lengths)
+{
+    MYSQL_ROW mr;
+    if (!r->res)
+        return 0;
+    mr = mysql_fetch_row(r->res);
+    if (!mr)
+        return 0;
+    *row = (const char *const *)mr;
+    if (lengths)
+        *lengths = mysql_fetch_lengths(r->res);
+    return 1;
+}
+
+unsigned db_result_columns(const struct db_result *r)
+{
+    return r->res ? mysql_num_fields(r->res) : 0;
+}
+
+const char *db_result_column_name(const struct db_result *r, unsigned i)
+{
+    MYSQL_FIELD *f;
+    if (!r->res || i >= mysql_num_fields(r->res))
+        return "";
+    f = mysql_fetch_field_direct(r->res, i);
+    return f ? f->name : "";
+}
+
+unsigned long long db_result_rows(const struct db_result *r)
+{
+    return r->res ? (unsigned long long)mysql_num_rows(r->res) : 0;
+}
+
+void db_result_free(struct db_result *r)
+{
+    if (!r)
+        return;
+    if (r->res)
+        mysql_free_result(r->res);
+    free(r);
+}
+
+int db_query_u64(struct db *db, const char *sql, unsigned long long *out, bool *is_null)
+{
+    struct db_result *r;
+    const char *const *row;
+    int rc = db_query(db, sql, &r);
+    *out = 0;
+    if (is_null)
+        *is_null = true;
+    if (rc)
+        return rc;
+    if (db_result_next(r, &row, NULL) == 1 && db_result_columns(r) > 0 && row[0]) {
+        char *end;
+        *out = strtoull(row[0], &end, 10);
+        if (is_null)
+            *is_null = false;
+    }
+    db_result_free(r);
+    return 0;
+}
+
+unsigned long long db_affected_rows(struct db *db)
+{
+    return db->affected;
+}
+
+unsigned long long db_insert_id(struct db *db)
+{
+    return (unsigned long long)mysql_insert_id(db->conn);
+}
+
+unsigned db_errno(struct db *db)
+{
+    return db->last_errno;
+}
+
+bool db_connection_lost(struct db *db)
+{
+    unsigned e = db->last_errno;
+    return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
+           e == CR_CONN_HOST_ERROR || e == ER_CONNECTION_KILLED || e == ER_SERVER_SHUTDOWN;
+}
+
+int db_begin(struct db *db)
+{
+    return db_exec(db, "START TRANSACTION");
+}
+
+int db_commit(struct db *db)
+{
+    if (mysql_commit(db->conn))
+        return fail(db, "commit failed");
+    return 0;
+}
+
+void db_rollback(struct db *db)
+{
+    if (mysql_rollback(db->conn))
+        log_debug("rollback failed: %s", mysql_error(db->conn));
+}
+
+int db_append_quoted(struct db *db, struct buf *out, const char *s, size_t len)
+{
+    int rc = buf_grow(out, 2 * len + 3);
+    if (rc)
+        return rc;
+    out->data[out->len++] = '\'';
+    out->len += mysql_real_escape_string(db->conn, out->data + out->len, s, len);
+    out->data[out->len++] = '\'';
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+int db_append_ident(struct buf *out, const char *name)
+{
+    int rc = buf_addc(out, '`');
+    for (const char *p = name; !rc && *p; p++)
+        rc = *p == '`' ? buf_adds(out, "``") : buf_addc(out, *p);
+    return rc ? rc : buf_addc(out, '`');
+}

@@ -1,0 +1,183 @@
+#include "http.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "error.h"
+#include "version.h"
+#include "banned.h"
+
+struct http_client {
+    CURL *curl;
+    struct http_options opt;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+int http_global_init(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return err_set(ML_EHTTP, "libcurl initialisation failed");
+    return 0;
+}
+
+void http_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+int http_client_new(const struct http_options *opt, struct http_client **out)
+{
+    struct http_client *c = calloc(1, sizeof(*c));
+    *out = NULL;
+    if (!c)
+        return err_set(ML_ENOMEM, "out of memory creating http client");
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        free(c);
+        return err_set(ML_ENOMEM, "curl_easy_init failed");
+    }
+    if (opt)
+        c->opt = *opt;
+    if (!c->opt.connect_timeout_s)
+        c->opt.connect_timeout_s = 10;
+    if (!c->opt.timeout_s)
+        c->opt.timeout_s = 60;
+    if (!c->opt.low_speed_bytes)
+        c->opt.low_speed_bytes = 1;
+    if (!c->opt.low_speed_time_s)
+        c->opt.low_speed_time_s = 30;
+    if (!c->opt.max_body)
+        c->opt.max_body = (size_t)256 << 20;
+    *out = c;
+    return 0;
+}
+
+void http_client_free(struct http_client *c)
+{
+    if (!c)
+        return;
+    curl_easy_cleanup(c->curl);
+    free(c);
+}
+
+struct body_sink {
+    struct buf *body;
+    int rc; /* first buf error, 0 when none */
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct body_sink *sink = userp;
+    size_t n = size * nmemb;
+    int rc = buf_add(sink->body, data, n);
+    if (rc) {
+        sink->rc = rc;
+        return 0; /* too big or out of memory: makes curl fail the transfer */
+    }
+    return n;
+}
+
+static char *dup_trimmed(const char *p, size_t n)
+{
+    while (n && isspace((unsigned char)*p)) {
+        p++;
+        n--;
+    }
+    while (n && isspace((unsigned char)p[n - 1]))
+        n--;
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct http_response *r = userp;
+    size_t n = size * nmemb;
+    static const char ra[] = "retry-after:";
+    if (n > sizeof(ra) - 1 && strncasecmp(data, ra, sizeof(ra) - 1) == 0) {
+        free(r->retry_after);
+        r->retry_after = dup_trimmed(data + sizeof(ra) - 1, n - (sizeof(ra) - 1));
+    }
+    return n;
+}
+
+int http_get(struct http_client *c, const char *url, struct http_response *resp)
+{
+    CURL *h = c->curl;
+    CURLcode cc;
+    char *ctype = NULL;
+    struct body_sink sink = {&resp->body, 0};
+
+    memset(resp, 0, sizeof(*resp));
+    buf_init(&resp->body, c->opt.max_body);
+    c->errbuf[0] = '\0';
+
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->opt.ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->opt.ca_file);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->opt.connect_timeout_s);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->opt.timeout_s);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->opt.low_speed_bytes);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)c->opt.low_speed_time_s);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_USERAGENT,
+                     c->opt.user_agent ? c->opt.user_agent : "maskload/" MASKLOAD_VERSION);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+
+    cc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (cc == CURLE_WRITE_ERROR && sink.rc == ML_ETOOBIG)
+        return err_set(ML_ETOOBIG, "GET '%s': response body exceeds %zu bytes", url,
+                       resp->body.max);
+    if (cc == CURLE_WRITE_ERROR && sink.rc)
+        return err_set(sink.rc, "GET '%s': out of memory reading the body", url);
+    if (cc != CURLE_OK)
+        return err_set(ML_EHTTP, "GET '%s': %s", url,
+                       c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+        resp->content_type = dup_trimmed(ctype, strlen(ctype));
+    return 0;
+}
+
+void http_response_release(struct http_response *resp)
+{
+    buf_release(&resp->body);
+    free(resp->content_type);
+    free(resp->retry_after);
+    resp->content_type = NULL;
+    resp->retry_after = NULL;
+}
+
+int http_url_escape(struct buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            rc = buf_addc(out, (char)*p);
+        } else {
+            char e[4] = {'%', hex[*p >> 4], hex[*p & 15], 0};
+            rc = buf_adds(out, e);
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,141 @@
+/* main.c - maskload's command line: global options, config, dispatch. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "config.h"
+#include "error.h"
+#include "http.h"
+#include "load.h"
+#include "log.h"
+#include "version.h"
+#include "banned.h"
+
+static const char usage_text[] =
+    "usage: maskload [-c FILE] [-v | -q] COMMAND [OPTIONS]\n"
+    "\n"
+    "PII-safe analytics-warehouse loader for MySQL/MariaDB.\n"
+    "\n"
+    "commands:\n"
+    "  init                 create the database, tables, roles, accounts, grants and views\n"
+    "                       (idempotent; uses the `admin` account of the config)\n"
+    "  run [--stream NAME]  load every configured stream, or only NAME\n"
+    "  check [--format table|json|prometheus]\n"
+    "                       count the monitoring views; exit 3 when one is over its threshold\n"
+    "  status [--limit N]   show the most recent runs\n"
+    "\n"
+    "options:\n"
+    "  -c, --config FILE    configuration file (default: $MASKLOAD_CONFIG, else ./maskload.yaml)\n"
+    "  -v, --verbose        debug logging\n"
+    "  -q, --quiet          errors only\n"
+    "      --version        print the version and exit\n"
+    "  -h, --help           print this help and exit\n"
+    "\n"
+    "exit status: 0 ok, 1 run failed, 2 usage or configuration error,\n"
+    "             3 anomalies over threshold (check)\n";
+
+int cmd_fail(int rc)
+{
+    const char *msg = err_msg();
+    log_error("%s", msg[0] ? msg : err_describe(rc));
+    return (rc == ML_ECONFIG || rc == ML_EUSAGE) ? EXIT_USAGE : EXIT_FAILED;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    load_request_stop();
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "maskload: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'maskload --help'.\n");
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    const char *config_path = getenv("MASKLOAD_CONFIG");
+    int verbosity = 0, c, status;
+    struct config cfg;
+    const char *cmd;
+
+    if (!config_path || !*config_path)
+        config_path = "maskload.yaml";
+    /* '+': stop at the command; its options are its own */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+c:vqh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'v':
+            verbosity = 1;
+            break;
+        case 'q':
+            verbosity = -1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        case 'V':
+            printf("maskload %s\n", MASKLOAD_VERSION);
+            return EXIT_OK;
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return usage_error("%s", "no command given (init, run, check or status)");
+    cmd = argv[optind];
+    if (strcmp(cmd, "init") && strcmp(cmd, "run") && strcmp(cmd, "check") && strcmp(cmd, "status"))
+        return usage_error("unknown command '%s' (want init, run, check or status)", cmd);
+
+    log_set_level(verbosity > 0 ? LOG_DEBUG : verbosity < 0 ? LOG_ERROR : LOG_INFO);
+    if (config_load(&cfg, config_path)) {
+        log_error("config: %s", err_msg());
+        return EXIT_USAGE;
+    }
+    if (verbosity == 0) {
+        enum log_level lvl;
+        if (cfg.log_level && log_parse_level(cfg.log_level, &lvl) == 0)
+            log_set_level(lvl);
+    }
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+    if (http_global_init()) {
+        config_release(&cfg);
+        return cmd_fail(ML_EHTTP);
+    }
+    argc -= optind;
+    argv += optind;
+    optind = 0; /* reset getopt for the command's own options */
+    if (strcmp(cmd, "init") == 0)
+        status = cmd_init(&cfg, argc, argv);
+    else if (strcmp(cmd, "run") == 0)
+        status = cmd_run(&cfg, argc, argv);
+    else if (strcmp(cmd, "check") == 0)
+        status = cmd_check(&cfg, argc, argv);
+    else
+        status = cmd_status(&cfg, argc, argv);
+    http_global_cleanup();
+    config_release(&cfg);
+    return status;
+}

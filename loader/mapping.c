@@ -1,0 +1,622 @@
+#include "mapping.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+#include "error.h"
+#include "banned.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define NO_OFFSET    ((size_t)-1)
+/* A value quoted in a reject reason is cut to this many bytes. */
+#define REASON_VALUE_MAX 64
+
+/* ---- built-in stream definitions (DESIGN.md "Schema" and "PII policy") ---- */
+
+static const struct column_def users_cols[] = {
+    {"user_id", COL_BIGINT, 0, 0, NULL},      {"created_at", COL_DATETIME, 0, 0, NULL},
+    {"updated_at", COL_DATETIME, 0, 0, NULL}, {"city_id", COL_SURROGATE, 0, 0, "city"},
+    {"country", COL_TEXT, 100, 0, NULL},      {"zipcode_id", COL_SURROGATE, 0, 0, "zipcode"},
+    {"email_domain", COL_TEXT, 255, 0, NULL}, {"birth_year", COL_SMALLINT, 0, 0, NULL},
+    {"birth_date", COL_DATE, 0, 0, NULL},     {"gender", COL_TEXT, 32, 0, NULL},
+    {"is_smoking", COL_BOOL, 0, 0, NULL},     {"profession_id", COL_SURROGATE, 0, 0, "profession"},
+    {"income", COL_DECIMAL, 12, 2, NULL},
+};
+static const struct table_def users_table = {"users_raw", users_cols, ARRAY_LEN(users_cols), 1};
+
+static const struct field_spec users_fields[] = {
+    {"id", "user_id", PII_KEEP, true, NULL},
+    {"createdAt", "created_at", PII_KEEP, true, NULL},
+    {"updatedAt", "updated_at", PII_KEEP, false, NULL},
+    {"firstName", NULL, PII_DROP, false, NULL},
+    {"lastName", NULL, PII_DROP, false, NULL},
+    {"address", NULL, PII_DROP, false, NULL},
+    {"city", "city_id", PII_SURROGATE, false, NULL},
+    {"country", "country", PII_KEEP, false, NULL},
+    {"zipCode", "zipcode_id", PII_SURROGATE, false, NULL},
+    {"email", "email_domain", PII_EMAIL_DOMAIN, false, NULL},
+    {"birthDate", "birth_year", PII_YEAR, false, "birth_date"},
+    {"profile.gender", "gender", PII_KEEP, false, NULL},
+    {"profile.isSmoking", "is_smoking", PII_KEEP, false, NULL},
+    {"profile.profession", "profession_id", PII_SURROGATE, false, NULL},
+    {"profile.income", "income", PII_KEEP, false, NULL},
+};
+
+static const struct column_def subs_cols[] = {
+    {"user_id", COL_BIGINT, 0, 0, NULL},      {"subscription_no", COL_SMALLINT, 0, 0, NULL},
+    {"created_at", COL_DATETIME, 0, 0, NULL}, {"start_date", COL_DATE, 0, 0, NULL},
+    {"end_date", COL_DATE, 0, 0, NULL},       {"status", COL_TEXT, 32, 0, NULL},
+    {"amount", COL_DECIMAL, 10, 2, NULL},
+};
+static const struct table_def subs_table = {"subscriptions_raw", subs_cols, ARRAY_LEN(subs_cols),
+                                            2};
+
+static const struct field_spec subs_fields[] = {
+    {"createdAt", "created_at", PII_KEEP, false, NULL},
+    {"startDate", "start_date", PII_KEEP, false, NULL},
+    {"endDate", "end_date", PII_KEEP, false, NULL},
+    {"status", "status", PII_KEEP, false, NULL},
+    {"amount", "amount", PII_KEEP, false, NULL},
+};
+static const struct child_def users_child = {"subscription", &subs_table, subs_fields,
+                                             ARRAY_LEN(subs_fields)};
+
+static const struct column_def messages_cols[] = {
+    {"message_id", COL_BIGINT, 0, 0, NULL},
+    {"created_at", COL_DATETIME, 0, 0, NULL},
+    {"sender_id", COL_BIGINT, 0, 0, NULL},
+    {"receiver_id", COL_BIGINT, 0, 0, NULL},
+};
+static const struct table_def messages_table = {"messages_raw", messages_cols,
+                                                ARRAY_LEN(messages_cols), 1};
+
+static const struct field_spec messages_fields[] = {
+    {"id", "message_id", PII_KEEP, true, NULL},
+    {"createdAt", "created_at", PII_KEEP, true, NULL},
+    {"senderId", "sender_id", PII_KEEP, false, NULL},
+    {"receiverId", "receiver_id", PII_KEEP, false, NULL},
+    {"message", NULL, PII_DROP, false, NULL},
+};
+
+static const struct stream_def streams[] = {
+    {"users", &users_table, users_fields, ARRAY_LEN(users_fields), "id", &users_child},
+    {"messages", &messages_table, messages_fields, ARRAY_LEN(messages_fields), "id", NULL},
+};
+
+const struct stream_def *mapping_find(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(streams); i++)
+        if (strcmp(streams[i].name, name) == 0)
+            return &streams[i];
+    return NULL;
+}
+
+/* ---- batch storage ---- */
+
+int batch_init(struct batch *b, const struct stream_def *def)
+{
+    memset(b, 0, sizeof(*b));
+    b->def = def;
+    b->main.def = def->table;
+    b->child.def = def->child ? def->child->table : NULL;
+    buf_init(&b->arena, 0);
+    buf_init(&b->rej_arena, 0);
+    buf_init(&b->scratch, 0);
+    return 0;
+}
+
+void batch_reset(struct batch *b)
+{
+    if (b->arena.cap)
+        mem_wipe(b->arena.data, b->arena.cap);
+    buf_reset(&b->arena);
+    buf_reset(&b->rej_arena);
+    b->main.nrows = 0;
+    b->child.nrows = 0;
+    b->nchildren = 0;
+    b->nrejects = 0;
+    b->records = 0;
+    b->accepted = 0;
+}
+
+void batch_release(struct batch *b)
+{
+    buf_wipe(&b->arena);
+    buf_release(&b->rej_arena);
+    buf_wipe(&b->scratch);
+    free(b->main.cells);
+    free(b->child.cells);
+    free(b->children);
+    free(b->rejects);
+    memset(b, 0, sizeof(*b));
+}
+
+struct cell *batch_cell(struct table_rows *t, size_t row, unsigned col)
+{
+    return &t->cells[row * t->def->ncols + col];
+}
+
+const char *batch_text(const struct batch *b, const struct cell *c)
+{
+    return b->arena.data + c->off;
+}
+
+const char *batch_rej_text(const struct batch *b, size_t off)
+{
+    return off == NO_OFFSET ? NULL : b->rej_arena.data + off;
+}
+
+static int add_row(struct table_rows *t, size_t *row)
+{
+    if (t->nrows == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 256;
+        struct cell *c = realloc(t->cells, ncap * t->def->ncols * sizeof(*c));
+        if (!c)
+            return err_set(ML_ENOMEM, "out of memory growing a batch");
+        t->cells = c;
+        t->cap = ncap;
+    }
+    *row = t->nrows++;
+    memset(&t->cells[*row * t->def->ncols], 0, t->def->ncols * sizeof(struct cell));
+    return 0;
+}
+
+static int column_index(const struct table_def *t, const char *name)
+{
+    for (unsigned i = 0; i < t->ncols; i++)
+        if (strcmp(t->cols[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ---- one value ---- */
+
+/* A mapping failure that becomes a reject: ML_ERECORD with the reason in err_msg(). */
+static int field_error(const struct field_spec *f, const json_node *v, const char *what)
+{
+    const char *s = json_string(v);
+    if (f->action != PII_KEEP || !s)
+        return err_set(ML_ERECORD, "field '%s'%s: %s", f->path,
+                       f->action != PII_KEEP ? " (PII, value not shown)" : "", what);
+    size_t n = strlen(s), cut = n > REASON_VALUE_MAX ? REASON_VALUE_MAX : n;
+    while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+        cut--; /* never split a UTF-8 sequence */
+    if (!convert_utf8_valid(s, cut, NULL))
+        return err_set(ML_ERECORD, "field '%s': %s (value not valid UTF-8)", f->path, what);
+    return err_set(ML_ERECORD, "field '%s': %s: '%.*s'%s", f->path, what, (int)cut, s,
+                   cut < n ? "..." : "");
+}
+
+/* field_error with the current err_msg() as the description (copied first,
+ * because err_set overwrites the message store). */
+static int field_error_copy(const struct field_spec *f, const json_node *v)
+{
+    char what[256];
+    snprintf(what, sizeof(what), "%s", err_msg());
+    return field_error(f, v, what);
+}
+
+static int put_text(struct batch *b, struct cell *c, enum cell_kind kind, const char *s, size_t len)
+{
+    c->kind = kind;
+    c->off = b->arena.len;
+    c->len = len;
+    int rc = buf_add(&b->arena, s, len);
+    return rc ? rc : buf_addc(&b->arena, '\0');
+}
+
+/* Text of a scalar for parsers: strings as they are, numbers as printed. */
+static const char *scalar_text(const json_node *v, char *tmp, size_t tmpsz)
+{
+    if (json_type(v) == JSON_STRING)
+        return json_string(v);
+    if (json_type(v) == JSON_NUMBER) {
+        long long ll;
+        if (json_int64(v, &ll) == 0)
+            snprintf(tmp, tmpsz, "%lld", ll);
+        else
+            snprintf(tmp, tmpsz, "%.17g", json_number(v));
+        return tmp;
+    }
+    return NULL;
+}
+
+static int map_value(struct batch *b, const struct field_spec *f, const struct column_def *col,
+                     const json_node *v, struct cell *c, const struct map_options *opt,
+                     struct cell *date_cell)
+{
+    char tmp[64];
+    const char *s;
+    int rc;
+    enum json_type t = json_type(v);
+
+    if (t == JSON_ABSENT || t == JSON_NULL) {
+        if (f->required)
+            return field_error(
+                f, v, t == JSON_ABSENT ? "missing required field" : "required field is null");
+        c->kind = CELL_NULL;
+        return 0;
+    }
+    switch (f->action) {
+    case PII_EMAIL_DOMAIN:
+        if (t != JSON_STRING)
+            return field_error(f, v, "must be a string");
+        rc = pii_email_domain(json_string(v), &b->scratch);
+        if (rc == ML_ERECORD)
+            return field_error(f, v, "not an e-mail address");
+        if (rc)
+            return rc;
+        if (!convert_utf8_valid(b->scratch.data, b->scratch.len, &(size_t){0}) ||
+            b->scratch.len > col->size)
+            return field_error(f, v, "e-mail domain is not valid UTF-8 or too long");
+        return put_text(b, c, CELL_TEXT, b->scratch.data, b->scratch.len);
+    case PII_YEAR: {
+        int year;
+        char date[CONVERT_DATE_LEN];
+        if (t != JSON_STRING)
+            return field_error(f, v, "must be a date string");
+        if (convert_year(json_string(v), &year) || convert_date(json_string(v), date))
+            return field_error(f, v, "not an ISO 8601 date");
+        c->kind = CELL_INT;
+        c->i = year;
+        if (date_cell && opt && opt->birth_date == BIRTH_DATE_DATE)
+            return put_text(b, date_cell, CELL_TEXT, date, strlen(date));
+        return 0;
+    }
+    case PII_SURROGATE:
+        s = scalar_text(v, tmp, sizeof(tmp));
+        if (!s)
+            return field_error(f, v, "must be a string or a number");
+        if (!convert_utf8_valid(s, strlen(s), NULL))
+            return field_error(f, v, "not valid UTF-8");
+        rc = pii_normalise(col->kind, s, strlen(s), &b->scratch);
+        if (rc)
+            return rc;
+        if (b->scratch.len == 0) {
+            c->kind = CELL_NULL;
+            return 0;
+        }
+        rc = put_text(b, c, CELL_PENDING, b->scratch.data, b->scratch.len);
+        mem_wipe(b->scratch.data, b->scratch.len);
+        return rc;
+    case PII_DROP:
+        return 0;
+    case PII_KEEP:
+        break;
+    }
+
+    switch (col->type) {
+    case COL_BIGINT:
+    case COL_SMALLINT: {
+        long long ll;
+        if (t == JSON_NUMBER)
+            rc = json_int64(v, &ll);
+        else if (t == JSON_STRING)
+            rc = convert_int64(json_string(v), &ll);
+        else
+            return field_error(f, v, "must be an integer");
+        if (rc)
+            return field_error(f, v, "not an integer");
+        if (col->type == COL_SMALLINT && (ll < -32768 || ll > 32767))
+            return field_error(f, v, "integer out of range");
+        c->kind = CELL_INT;
+        c->i = ll;
+        return 0;
+    }
+    case COL_DECIMAL: {
+        char out[CONVERT_DECIMAL_LEN];
+        s = scalar_text(v, tmp, sizeof(tmp));
+        if (!s)
+            return field_error(f, v, "must be a number or a decimal string");
+        if (convert_decimal(s, col->size, col->scale, out))
+            return field_error_copy(f, v);
+        return put_text(b, c, CELL_TEXT, out, strlen(out));
+    }
+    case COL_DATETIME: {
+        char out[CONVERT_DATETIME_LEN];
+        if (t != JSON_STRING)
+            return field_error(f, v, "must be a timestamp string");
+        if (convert_timestamp(json_string(v), out))
+            return field_error_copy(f, v);
+        return put_text(b, c, CELL_TEXT, out, strlen(out));
+    }
+    case COL_DATE: {
+        char out[CONVERT_DATE_LEN];
+        if (t != JSON_STRING)
+            return field_error(f, v, "must be a date string");
+        if (convert_date(json_string(v), out))
+            return field_error_copy(f, v);
+        return put_text(b, c, CELL_TEXT, out, strlen(out));
+    }
+    case COL_BOOL:
+        if (t != JSON_BOOL)
+            return field_error(f, v, "must be true or false");
+        c->kind = CELL_INT;
+        c->i = json_bool(v) ? 1 : 0;
+        return 0;
+    case COL_TEXT: {
+        size_t n;
+        s = json_string(v);
+        if (!s)
+            return field_error(f, v, "must be a string");
+        if (!convert_utf8_valid(s, strlen(s), &n))
+            return field_error(f, v, "not valid UTF-8");
+        if (n > col->size) {
+            char what[64];
+            snprintf(what, sizeof(what), "longer than %u characters", col->size);
+            return field_error(f, v, what);
+        }
+        return put_text(b, c, CELL_TEXT, s, strlen(s));
+    }
+    case COL_SURROGATE:
+        break;
+    }
+    return err_set(ML_EINTERNAL, "column '%s' has no mapping for its type", col->name);
+}
+
+/* Resolves a dotted path; an intermediate that exists but is not an object
+ * is a record error. */
+static int lookup(const json_node *rec, const char *path, const json_node **out)
+{
+    char part[128];
+    const char *p = path;
+    const json_node *cur = rec;
+    *out = NULL;
+    while (*p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n >= sizeof(part))
+            return err_set(ML_EINTERNAL, "path too long");
+        memcpy(part, p, n);
+        part[n] = '\0';
+        if (json_type(cur) != JSON_OBJECT) {
+            return err_set(ML_ERECORD, "field '%.*s' must be an object, got %s",
+                           (int)(p - path - 1), path, json_type_name(json_type(cur)));
+        }
+        cur = json_get(cur, part);
+        if (!cur)
+            return 0;
+        p += n;
+        if (*p == '.')
+            p++;
+        if (*p && json_type(cur) == JSON_NULL)
+            return 0;
+    }
+    *out = cur;
+    return 0;
+}
+
+static int map_fields(struct batch *b, const struct field_spec *fields, unsigned nfields,
+                      const struct table_def *tdef, struct table_rows *rows, size_t row,
+                      const json_node *rec, const struct map_options *opt)
+{
+    for (unsigned i = 0; i < nfields; i++) {
+        const struct field_spec *f = &fields[i];
+        const json_node *v;
+        int col, dcol = -1, rc = lookup(rec, f->path, &v);
+        if (rc)
+            return rc;
+        if (!f->column)
+            continue;
+        col = column_index(tdef, f->column);
+        if (f->date_column)
+            dcol = column_index(tdef, f->date_column);
+        if (col < 0)
+            return err_set(ML_EINTERNAL, "mapping names unknown column '%s'", f->column);
+        rc = map_value(b, f, &tdef->cols[col], v, batch_cell(rows, row, (unsigned)col), opt,
+                       dcol >= 0 ? batch_cell(rows, row, (unsigned)dcol) : NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- rejects ---- */
+
+/* Sets `value` at dotted `path` in `obj`, creating intermediate objects. */
+static int set_path(json_node *obj, const char *path, const json_node *value)
+{
+    const char *dot = strchr(path, '.');
+    if (!dot) {
+        json_node *dup = json_duplicate(value);
+        return dup ? json_add_node(obj, path, dup) : err_set(ML_ENOMEM, "out of memory");
+    }
+    char part[128];
+    size_t n = (size_t)(dot - path);
+    if (n >= sizeof(part))
+        return err_set(ML_EINTERNAL, "path too long");
+    memcpy(part, path, n);
+    part[n] = '\0';
+    json_node *sub = (json_node *)json_get(obj, part);
+    if (!sub) {
+        sub = json_new_object();
+        if (!sub || json_add_node(obj, part, sub))
+            return err_set(ML_ENOMEM, "out of memory");
+    }
+    return set_path(sub, dot + 1, value);
+}
+
+/* Copies only the kept (non-PII) fields, so nothing unknown or personal can
+ * reach load_rejects. */
+static int copy_kept(json_node *dst, const json_node *rec, const struct field_spec *fields,
+                     unsigned nfields)
+{
+    for (unsigned i = 0; i < nfields; i++) {
+        const json_node *v;
+        if (fields[i].action != PII_KEEP)
+            continue;
+        if (lookup(rec, fields[i].path, &v) || !v)
+            continue;
+        if (json_type(v) == JSON_OBJECT || json_type(v) == JSON_ARRAY)
+            continue; /* a kept scalar that arrived as a container is not copied */
+        const char *str = json_string(v);
+        if (str && !convert_utf8_valid(str, strlen(str), NULL))
+            continue; /* load_rejects is utf8mb4: bytes that are not UTF-8 stay out */
+        int rc = set_path(dst, fields[i].path, v);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int build_payload(const struct stream_def *def, const json_node *rec, struct buf *out)
+{
+    json_node *obj = json_new_object();
+    int rc;
+    if (!obj)
+        return err_set(ML_ENOMEM, "out of memory");
+    rc = copy_kept(obj, rec, def->fields, def->nfields);
+    if (!rc && def->child) {
+        const json_node *arr;
+        if (lookup(rec, def->child->path, &arr) == 0 && json_type(arr) == JSON_ARRAY) {
+            json_node *copy = json_new_array();
+            rc = copy ? json_add_node(obj, def->child->path, copy) : err_set(ML_ENOMEM, "oom");
+            for (const json_node *e = json_child(arr); !rc && e; e = json_next(e)) {
+                json_node *el = json_new_object();
+                if (!el)
+                    rc = err_set(ML_ENOMEM, "out of memory");
+                else if (json_type(e) == JSON_OBJECT)
+                    rc = copy_kept(el, e, def->child->fields, def->child->nfields);
+                if (!rc)
+                    rc = json_append(copy, el);
+            }
+        }
+    }
+    if (!rc)
+        rc = json_print(obj, out);
+    json_node_free(obj);
+    return rc;
+}
+
+static int rej_add(struct batch *b, const char *s, size_t *off)
+{
+    *off = b->rej_arena.len;
+    int rc = buf_adds(&b->rej_arena, s);
+    return rc ? rc : buf_addc(&b->rej_arena, '\0');
+}
+
+static int add_reject(struct batch *b, const json_node *rec, const char *source_ref,
+                      const char *reason)
+{
+    struct reject *r;
+    struct buf payload = BUF_INIT;
+    const json_node *key = NULL;
+    int rc;
+    if (b->nrejects == b->rejects_cap) {
+        size_t ncap = b->rejects_cap ? b->rejects_cap * 2 : 16;
+        struct reject *nr = realloc(b->rejects, ncap * sizeof(*nr));
+        if (!nr)
+            return err_set(ML_ENOMEM, "out of memory");
+        b->rejects = nr;
+        b->rejects_cap = ncap;
+    }
+    r = &b->rejects[b->nrejects];
+    r->record_key = NO_OFFSET;
+    rc = rej_add(b, source_ref, &r->source_ref);
+    if (!rc)
+        rc = rej_add(b, reason, &r->reason);
+    if (!rc && json_type(rec) == JSON_OBJECT) {
+        char tmp[64];
+        const char *ks;
+        if (lookup(rec, b->def->key_path, &key) == 0 && (ks = scalar_text(key, tmp, sizeof(tmp))) &&
+            strlen(ks) <= 255 && convert_utf8_valid(ks, strlen(ks), NULL))
+            rc = rej_add(b, ks, &r->record_key);
+    }
+    if (!rc)
+        rc = build_payload(b->def, rec, &payload);
+    if (!rc)
+        rc = rej_add(b, payload.data, &r->payload);
+    buf_release(&payload);
+    if (!rc)
+        b->nrejects++;
+    return rc;
+}
+
+/* ---- one record ---- */
+
+static int child_count_add(struct batch *b, long long key, unsigned count)
+{
+    if (b->nchildren == b->children_cap) {
+        size_t ncap = b->children_cap ? b->children_cap * 2 : 256;
+        struct child_count *n = realloc(b->children, ncap * sizeof(*n));
+        if (!n)
+            return err_set(ML_ENOMEM, "out of memory");
+        b->children = n;
+        b->children_cap = ncap;
+    }
+    b->children[b->nchildren].parent_key = key;
+    b->children[b->nchildren].count = count;
+    b->nchildren++;
+    return 0;
+}
+
+static int map_children(struct batch *b, const json_node *rec, long long key,
+                        const struct map_options *opt)
+{
+    const struct child_def *cd = b->def->child;
+    const json_node *arr;
+    unsigned pos = 0;
+    int rc = lookup(rec, cd->path, &arr);
+    if (rc)
+        return rc;
+    if (arr && json_type(arr) != JSON_ARRAY && json_type(arr) != JSON_NULL)
+        return err_set(ML_ERECORD, "field '%s' must be an array, got %s", cd->path,
+                       json_type_name(json_type(arr)));
+    for (const json_node *e = json_child(arr); e; e = json_next(e), pos++) {
+        size_t row;
+        if (pos > 65535)
+            return err_set(ML_ERECORD, "field '%s' has more than 65536 elements", cd->path);
+        if (json_type(e) != JSON_OBJECT)
+            return err_set(ML_ERECORD, "element %u of '%s' must be an object, got %s", pos,
+                           cd->path, json_type_name(json_type(e)));
+        rc = add_row(&b->child, &row);
+        if (rc)
+            return rc;
+        struct cell *c0 = batch_cell(&b->child, row, 0), *c1 = batch_cell(&b->child, row, 1);
+        c0->kind = CELL_INT;
+        c0->i = key;
+        c1->kind = CELL_INT;
+        c1->i = pos;
+        rc = map_fields(b, cd->fields, cd->nfields, cd->table, &b->child, row, e, opt);
+        if (rc) {
+            if (rc == ML_ERECORD)
+                err_prefix(rc, "element %u of '%s'", pos, cd->path);
+            return rc;
+        }
+    }
+    return child_count_add(b, key, pos);
+}
+
+int mapping_map_record(struct batch *b, const json_node *rec, const struct map_options *opt,
+                       const char *source_ref)
+{
+    size_t row, arena_mark = b->arena.len, child_mark = b->child.nrows, cc_mark = b->nchildren;
+    int rc;
+    b->records++;
+    if (json_type(rec) != JSON_OBJECT) {
+        err_set(ML_ERECORD, "record must be a JSON object, got %s", json_type_name(json_type(rec)));
+        return add_reject(b, rec, source_ref, err_msg());
+    }
+    rc = add_row(&b->main, &row);
+    if (rc)
+        return rc;
+    rc = map_fields(b, b->def->fields, b->def->nfields, b->def->table, &b->main, row, rec, opt);
+    if (!rc && b->def->child)
+        rc = map_children(b, rec, batch_cell(&b->main, row, 0)->i, opt);
+    if (rc == 0) {
+        b->accepted++;
+        return 0;
+    }
+    /* undo the partial record */
+    b->main.nrows--;
+    b->child.nrows = child_mark;
+    b->nchildren = cc_mark;
+    if (b->arena.len > arena_mark)
+        mem_wipe(b->arena.data + arena_mark, b->arena.len - arena_mark);
+    buf_truncate(&b->arena, arena_mark);
+    if (rc != ML_ERECORD)
+        return rc;
+    return add_reject(b, rec, source_ref, err_msg());
+}

@@ -1,0 +1,57 @@
+#include "monitor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "db.h"
+#include "error.h"
+#include "schema.h"
+#include "sqlfiles.h"
+#include "banned.h"
+
+int monitor_check(const struct config *cfg, struct monitor_result **out, size_t *n, size_t *over)
+{
+    struct monitor_result *res = NULL;
+    struct db *db = NULL;
+    size_t cnt = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    *over = 0;
+    res = calloc(sql_files_count ? sql_files_count : 1, sizeof(*res));
+    if (!res)
+        return err_set(ML_ENOMEM, "out of memory");
+    rc = conn_warehouse(cfg, &db);
+    for (size_t i = 0; !rc && i < sql_files_count; i++) {
+        struct monitor_result *r = &res[cnt];
+        char sql[256];
+        bool is_null;
+        if (strcmp(sql_files[i].dir, "views/monitoring") != 0)
+            continue;
+        rc = schema_view_name(sql_files[i].dir, sql_files[i].name, r->view, sizeof(r->view));
+        if (rc)
+            break;
+        snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM `%s`", r->view);
+        rc = db_query_u64(db, sql, &r->rows, &is_null);
+        if (rc) {
+            err_prefix(rc, "counting '%s' (did `maskload init` run?)", r->view);
+            break;
+        }
+        r->threshold = config_threshold_for(cfg, r->view);
+        r->over = r->rows > (unsigned long long)r->threshold;
+        if (r->over)
+            (*over)++;
+        cnt++;
+    }
+    db_close(db);
+    if (rc) {
+        free(res);
+        return err_prefix(rc, "check");
+    }
+    *out = res;
+    *n = cnt;
+    return 0;
+}

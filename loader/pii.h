@@ -1,0 +1,39 @@
+/* pii.h - the PII policy's value transformations.
+ *
+ * Pure functions (no I/O). Inputs are PII; outputs that hold PII (normalised
+ * values) must be wiped by the caller after use (buf_wipe).
+ */
+#ifndef ML_PII_H
+#define ML_PII_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "crypto.h"
+
+enum pii_action {
+    PII_KEEP = 0,     /* not PII: value kept as is (typed) */
+    PII_DROP,         /* never stored */
+    PII_EMAIL_DOMAIN, /* only the lower-cased domain of an e-mail address */
+    PII_YEAR,         /* only the year of a date (or the date, by policy) */
+    PII_SURROGATE     /* replaced by an integer from sensitive_<kind>_ids */
+};
+
+const char *pii_action_name(enum pii_action a);
+
+/* Domain part of an e-mail address, trimmed and lower-cased (ASCII). Fails
+ * with ML_ERECORD when there is no single '@' with text on both sides. */
+int pii_email_domain(const char *email, struct buf *out);
+
+/* Normalises a value of a surrogate kind into `out` (replacing its content):
+ * surrounding whitespace trimmed; for kind "ip" a valid IPv4/IPv6 address is
+ * rewritten in canonical text form (inet_ntop); other invalid IPs are kept
+ * trimmed. An empty result means "no value" (the column gets NULL). */
+int pii_normalise(const char *kind, const char *value, size_t len, struct buf *out);
+
+/* digest = HMAC-SHA256(key, kind || 0x00 || value) when key_len > 0, else
+ * SHA-256(kind || 0x00 || value). `value` is the normalised value. */
+int pii_digest(const unsigned char *key, size_t key_len, const char *kind, const char *value,
+               size_t len, unsigned char out[CRYPTO_DIGEST_LEN]);
+
+#endif

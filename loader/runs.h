@@ -1,0 +1,21 @@
+/* runs.h - `maskload status`: the recent runs from load_runs. */
+#ifndef ML_RUNS_H
+#define ML_RUNS_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+struct run_info {
+    unsigned long long run_id;
+    char started_at[32], finished_at[32];
+    char status[16];
+    char streams[256];
+    char counts[512]; /* "users: 15 fetched, 12 loaded, 3 rejected; ..." */
+    char error[512];
+};
+
+/* The `limit` most recent runs, newest first. *out malloc'd. */
+int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n);
+
+#endif

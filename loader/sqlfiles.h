@@ -1,0 +1,34 @@
+/* sqlfiles.h - the project's SQL files, embedded in the binary at build time
+ * (cmake/embed_sql.cmake), so an installed maskload needs no source tree.
+ *
+ * Directories: "ddl", "grants", "views/monitoring", "queries"; within one
+ * directory, files are in name order. Texts are NUL-terminated.
+ */
+#ifndef ML_SQLFILES_H
+#define ML_SQLFILES_H
+
+#include <stddef.h>
+
+struct sql_file {
+    const char *dir;
+    const char *name; /* file name, e.g. "010_users_raw.sql" */
+    const char *text;
+    size_t len;
+};
+
+extern const struct sql_file sql_files[];
+extern const size_t sql_files_count;
+
+/* Splits a script into statements: on each call, skips whitespace and
+ * comments, then returns 1 with the next statement (without its ';') in
+ * `stmt`/`len`, or 0 at the end. Quotes ('', "", ``) and comments (--, #,
+ * C-style) are honoured. *pos is advanced. */
+int sqlscript_next(const char *text, size_t total, size_t *pos, const char **stmt, size_t *len);
+
+/* Expands {{name}} placeholders from parallel arrays names/values into out.
+ * An unknown placeholder fails with ML_EINTERNAL naming it. */
+struct buf;
+int sqlscript_expand(const char *text, size_t len, const char *const *names,
+                     const char *const *values, size_t n, struct buf *out);
+
+#endif

@@ -1,0 +1,78 @@
+#include "sqlgen.h"
+
+#include "error.h"
+#include "banned.h"
+
+int sqlgen_upsert_head(struct buf *sql, const struct table_def *t)
+{
+    int rc = buf_adds(sql, "INSERT INTO ");
+    if (!rc)
+        rc = db_append_ident(sql, t->name);
+    if (!rc)
+        rc = buf_adds(sql, " (");
+    for (unsigned i = 0; !rc && i < t->ncols; i++) {
+        rc = db_append_ident(sql, t->cols[i].name);
+        if (!rc)
+            rc = buf_addc(sql, ',');
+    }
+    return rc ? rc : buf_adds(sql, "`load_run_id`,`loaded_at`) VALUES ");
+}
+
+static int new_value(struct buf *sql, const char *col, enum db_dialect dialect)
+{
+    if (dialect == DB_DIALECT_MYSQL8) {
+        int rc = buf_adds(sql, "new.");
+        return rc ? rc : db_append_ident(sql, col);
+    }
+    int rc = buf_adds(sql, "VALUES(");
+    if (!rc)
+        rc = db_append_ident(sql, col);
+    return rc ? rc : buf_addc(sql, ')');
+}
+
+/* "`a`<=>VALUES(`a`) AND `b`<=>VALUES(`b`)" over the non-key columns */
+static int unchanged(struct buf *sql, const struct table_def *t, enum db_dialect dialect)
+{
+    int rc = 0;
+    if (t->nkey >= t->ncols)
+        return buf_adds(sql, "TRUE");
+    for (unsigned i = t->nkey; !rc && i < t->ncols; i++) {
+        if (i > t->nkey)
+            rc = buf_adds(sql, " AND ");
+        if (!rc)
+            rc = db_append_ident(sql, t->cols[i].name);
+        if (!rc)
+            rc = buf_adds(sql, "<=>");
+        if (!rc)
+            rc = new_value(sql, t->cols[i].name, dialect);
+    }
+    return rc;
+}
+
+int sqlgen_upsert_tail(struct buf *sql, const struct table_def *t, enum db_dialect dialect)
+{
+    static const char *const meta[] = {"load_run_id", "loaded_at"};
+    int rc = buf_adds(sql, dialect == DB_DIALECT_MYSQL8 ? " AS new ON DUPLICATE KEY UPDATE "
+                                                        : " ON DUPLICATE KEY UPDATE ");
+    for (unsigned m = 0; !rc && m < 2; m++) {
+        rc = buf_addf(sql, "%s`%s`=IF(", m ? "," : "", meta[m]);
+        if (!rc)
+            rc = unchanged(sql, t, dialect);
+        if (!rc)
+            rc = buf_addf(sql, ",`%s`,", meta[m]);
+        if (!rc)
+            rc = new_value(sql, meta[m], dialect);
+        if (!rc)
+            rc = buf_addc(sql, ')');
+    }
+    for (unsigned i = t->nkey; !rc && i < t->ncols; i++) {
+        rc = buf_addc(sql, ',');
+        if (!rc)
+            rc = db_append_ident(sql, t->cols[i].name);
+        if (!rc)
+            rc = buf_addc(sql, '=');
+        if (!rc)
+            rc = new_value(sql, t->cols[i].name, dialect);
+    }
+    return rc;
+}

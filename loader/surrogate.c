@@ -1,0 +1,317 @@
+#include "surrogate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "error.h"
+#include "pii.h"
+#include "banned.h"
+
+#define MAX_KINDS 8
+#define IN_CHUNK  1000 /* digests per SELECT ... IN / INSERT statement */
+
+struct cache_slot {
+    unsigned char digest[CRYPTO_DIGEST_LEN];
+    unsigned long long id; /* 0 = empty slot (ids start at 1) */
+};
+
+struct kind_cache {
+    char kind[32];
+    struct cache_slot *slots;
+    size_t mask; /* capacity - 1 */
+    size_t used;
+};
+
+struct surrogates {
+    unsigned char *key;
+    size_t key_len;
+    size_t limit; /* entries per kind before the cache is emptied */
+    struct kind_cache kinds[MAX_KINDS];
+    size_t nkinds;
+    struct surrogate_stats stats;
+};
+
+int surrogates_new(const unsigned char *key, size_t key_len, size_t cache_entries,
+                   struct surrogates **out)
+{
+    struct surrogates *s = calloc(1, sizeof(*s));
+    *out = NULL;
+    if (!s)
+        return err_set(ML_ENOMEM, "out of memory");
+    if (key_len) {
+        s->key = malloc(key_len);
+        if (!s->key) {
+            free(s);
+            return err_set(ML_ENOMEM, "out of memory");
+        }
+        memcpy(s->key, key, key_len);
+        s->key_len = key_len;
+    }
+    s->limit = cache_entries;
+    *out = s;
+    return 0;
+}
+
+void surrogates_free(struct surrogates *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nkinds; i++)
+        free(s->kinds[i].slots);
+    if (s->key) {
+        mem_wipe(s->key, s->key_len);
+        free(s->key);
+    }
+    free(s);
+}
+
+struct surrogate_stats surrogates_stats(const struct surrogates *s)
+{
+    return s->stats;
+}
+
+static struct kind_cache *cache_for(struct surrogates *s, const char *kind)
+{
+    for (size_t i = 0; i < s->nkinds; i++)
+        if (strcmp(s->kinds[i].kind, kind) == 0)
+            return &s->kinds[i];
+    if (s->nkinds == MAX_KINDS || strlen(kind) >= sizeof(s->kinds[0].kind) || s->limit == 0)
+        return NULL;
+    struct kind_cache *k = &s->kinds[s->nkinds];
+    size_t cap = 16;
+    while (cap < s->limit * 2)
+        cap *= 2;
+    k->slots = calloc(cap, sizeof(*k->slots));
+    if (!k->slots)
+        return NULL; /* run without a cache for this kind */
+    memcpy(k->kind, kind, strlen(kind) + 1);
+    k->mask = cap - 1;
+    k->used = 0;
+    s->nkinds++;
+    return k;
+}
+
+static size_t slot_hash(const unsigned char *d)
+{
+    size_t h;
+    memcpy(&h, d, sizeof(h)); /* digests are uniformly distributed already */
+    return h;
+}
+
+static unsigned long long cache_get(struct kind_cache *k, const unsigned char *d)
+{
+    if (!k)
+        return 0;
+    for (size_t i = slot_hash(d) & k->mask;; i = (i + 1) & k->mask) {
+        if (!k->slots[i].id)
+            return 0;
+        if (memcmp(k->slots[i].digest, d, CRYPTO_DIGEST_LEN) == 0)
+            return k->slots[i].id;
+    }
+}
+
+static void cache_put(struct surrogates *s, struct kind_cache *k, const unsigned char *d,
+                      unsigned long long id)
+{
+    if (!k)
+        return;
+    if (k->used >= s->limit) {
+        memset(k->slots, 0, (k->mask + 1) * sizeof(*k->slots));
+        k->used = 0;
+    }
+    for (size_t i = slot_hash(d) & k->mask;; i = (i + 1) & k->mask) {
+        if (!k->slots[i].id) {
+            memcpy(k->slots[i].digest, d, CRYPTO_DIGEST_LEN);
+            k->slots[i].id = id;
+            k->used++;
+            return;
+        }
+        if (memcmp(k->slots[i].digest, d, CRYPTO_DIGEST_LEN) == 0)
+            return;
+    }
+}
+
+/* A distinct digest of the batch that the cache did not know. */
+struct pending {
+    unsigned char digest[CRYPTO_DIGEST_LEN];
+    size_t first;          /* index of its first value */
+    unsigned long long id; /* 0 until resolved */
+};
+
+static int cmp_pending(const void *a, const void *b)
+{
+    return memcmp(((const struct pending *)a)->digest, ((const struct pending *)b)->digest,
+                  CRYPTO_DIGEST_LEN);
+}
+
+static struct pending *find_pending(struct pending *p, size_t n, const unsigned char *d)
+{
+    struct pending key;
+    memcpy(key.digest, d, CRYPTO_DIGEST_LEN);
+    return bsearch(&key, p, n, sizeof(*p), cmp_pending);
+}
+
+static int append_hex_literal(struct buf *sql, const unsigned char *d)
+{
+    char hex[2 * CRYPTO_DIGEST_LEN + 1];
+    crypto_hex(d, CRYPTO_DIGEST_LEN, hex);
+    return buf_addf(sql, "x'%s'", hex);
+}
+
+/* SELECT the ids of pending[from..to) that have none yet. */
+static int select_ids(struct surrogates *s, struct db *db, const char *kind, struct pending *p,
+                      size_t np, struct buf *sql)
+{
+    size_t i = 0;
+    while (i < np) {
+        size_t in_stmt = 0;
+        int rc;
+        buf_reset(sql);
+        rc = buf_addf(sql, "SELECT digest, id FROM sensitive_%s_ids WHERE digest IN (", kind);
+        for (; !rc && i < np && in_stmt < IN_CHUNK; i++) {
+            if (p[i].id)
+                continue;
+            if (in_stmt++)
+                rc = buf_addc(sql, ',');
+            if (!rc)
+                rc = append_hex_literal(sql, p[i].digest);
+        }
+        if (!rc)
+            rc = buf_addc(sql, ')');
+        if (rc)
+            return rc;
+        if (!in_stmt)
+            break;
+        struct db_result *r;
+        rc = db_query(db, sql->data, &r);
+        s->stats.queries++;
+        if (rc)
+            return err_prefix(rc, "resolving %s surrogates", kind);
+        const char *const *row;
+        const unsigned long *len;
+        while (db_result_next(r, &row, &len) == 1) {
+            if (!row[0] || len[0] != CRYPTO_DIGEST_LEN || !row[1])
+                continue;
+            struct pending *hit = find_pending(p, np, (const unsigned char *)row[0]);
+            if (hit)
+                hit->id = strtoull(row[1], NULL, 10);
+        }
+        db_result_free(r);
+    }
+    return 0;
+}
+
+static int insert_missing(struct surrogates *s, struct db *db, const char *kind, struct pending *p,
+                          size_t np, const char *const *values, const size_t *lens, struct buf *sql,
+                          unsigned long long *created)
+{
+    size_t i = 0;
+    while (i < np) {
+        size_t in_stmt = 0;
+        int rc;
+        buf_wipe(sql);
+        rc = buf_addf(sql,
+                      "INSERT IGNORE INTO sensitive_%s_ids (digest, value, first_seen_at) VALUES ",
+                      kind);
+        /* p is sorted by digest: every loader inserts in the same order,
+         * which keeps concurrent loaders from deadlocking on the unique key */
+        for (; !rc && i < np && in_stmt < IN_CHUNK; i++) {
+            if (p[i].id)
+                continue;
+            rc = buf_adds(sql, in_stmt++ ? ",(" : "(");
+            if (!rc)
+                rc = append_hex_literal(sql, p[i].digest);
+            if (!rc)
+                rc = buf_addc(sql, ',');
+            if (!rc)
+                rc = db_append_quoted(db, sql, values[p[i].first], lens[p[i].first]);
+            if (!rc)
+                rc = buf_adds(sql, ",UTC_TIMESTAMP(3))");
+        }
+        if (rc)
+            return rc;
+        if (!in_stmt)
+            break;
+        rc = db_exec_len(db, sql->data, sql->len);
+        s->stats.queries++;
+        if (rc)
+            return err_prefix(rc, "creating %s surrogates", kind);
+        *created += db_affected_rows(db);
+        s->stats.created += db_affected_rows(db);
+    }
+    return 0;
+}
+
+int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kind,
+                            const char *const *values, const size_t *lens, size_t n,
+                            unsigned long long *ids, unsigned long long *created)
+{
+    struct kind_cache *k = cache_for(s, kind);
+    struct pending *p = NULL;
+    unsigned char *digests = NULL;
+    struct buf sql = BUF_INIT;
+    size_t np = 0;
+    int rc = 0;
+
+    if (n == 0)
+        return 0;
+    digests = malloc(n * CRYPTO_DIGEST_LEN);
+    p = malloc(n * sizeof(*p));
+    if (!digests || !p) {
+        rc = err_set(ML_ENOMEM, "out of memory resolving surrogates");
+        goto out;
+    }
+    s->stats.lookups += n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *d = digests + i * CRYPTO_DIGEST_LEN;
+        rc = pii_digest(s->key, s->key_len, kind, values[i], lens[i], d);
+        if (rc)
+            goto out;
+        ids[i] = cache_get(k, d);
+        if (ids[i]) {
+            s->stats.cache_hits++;
+            continue;
+        }
+        memcpy(p[np].digest, d, CRYPTO_DIGEST_LEN);
+        p[np].first = i;
+        p[np].id = 0;
+        np++;
+    }
+    if (np) {
+        /* sort and keep one entry per distinct digest */
+        qsort(p, np, sizeof(*p), cmp_pending);
+        size_t u = 0;
+        for (size_t i = 0; i < np; i++)
+            if (u == 0 || memcmp(p[u - 1].digest, p[i].digest, CRYPTO_DIGEST_LEN) != 0)
+                p[u++] = p[i];
+        np = u;
+
+        rc = select_ids(s, db, kind, p, np, &sql);
+        if (!rc)
+            rc = insert_missing(s, db, kind, p, np, values, lens, &sql, created);
+        if (!rc)
+            rc = select_ids(s, db, kind, p, np, &sql);
+        if (rc)
+            goto out;
+        for (size_t i = 0; i < np; i++) {
+            if (!p[i].id) {
+                rc = err_set(ML_EDB, "surrogate for a %s value missing after insert", kind);
+                goto out;
+            }
+            cache_put(s, k, p[i].digest, p[i].id);
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!ids[i]) {
+                struct pending *hit = find_pending(p, np, digests + i * CRYPTO_DIGEST_LEN);
+                ids[i] = hit ? hit->id : 0;
+            }
+        }
+    }
+out:
+    buf_wipe(&sql);
+    free(digests);
+    free(p);
+    return rc;
+}

@@ -1,0 +1,92 @@
+# Shared helpers of the integration tests (sourced, bash).
+# The environment (MariaDB + fixture API) is started by env.sh start and
+# described in $WORK_DIR/env.sh.
+set -euo pipefail
+
+: "${WORK_DIR:?}" "${MASKLOAD_BIN:?}" "${SOURCE_DIR:?}"
+if [ ! -f "$WORK_DIR/env.sh" ]; then
+  echo "integration environment not started ($WORK_DIR/env.sh missing)" >&2
+  exit 1
+fi
+# shellcheck disable=SC1091
+. "$WORK_DIR/env.sh"
+
+FIXTURES="$SOURCE_DIR/tests/fixtures/api"
+# shellcheck disable=SC1091
+. "$FIXTURES/expected.env"
+TEST_NAME=$(basename "$0" .sh)
+T="$WORK_DIR/$TEST_NAME"
+rm -rf "$T"
+mkdir -p "$T"
+FAILS=0
+PASSES=0
+
+ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
+not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+
+# assert_eq EXPECTED ACTUAL DESCRIPTION
+assert_eq() {
+  if [ "$1" == "$2" ]; then ok "$3"; else not_ok "$3: expected [$1], got [$2]"; fi
+}
+# assert_contains HAYSTACK NEEDLE DESCRIPTION
+assert_contains() {
+  if [[ "$1" == *"$2"* ]]; then ok "$3"; else not_ok "$3: [$2] not in [$1]"; fi
+}
+assert_not_contains() {
+  if [[ "$1" != *"$2"* ]]; then ok "$3"; else not_ok "$3: [$2] unexpectedly in [$1]"; fi
+}
+
+finish() {
+  echo "# $TEST_NAME: $PASSES passed, $FAILS failed"
+  [ "$FAILS" -eq 0 ]
+}
+
+# sql USER PASSWORD [DB] QUERY -> tab-separated rows, no headers
+sql_as() {
+  local user=$1 pass=$2 db=$3 q=$4
+  MYSQL_PWD="$pass" mariadb --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 -P "$IT_DB_PORT" -u "$user" \
+    ${db:+-D "$db"} -N -B -e "$q"
+}
+sql_admin() { sql_as root "$MASKLOAD_ADMIN_PASSWORD" "$1" "$2"; }
+
+# write_config FILE DATABASE [extra yaml appended]
+write_config() {
+  local file=$1 db=$2 extra=${3:-}
+  cat >"$file" <<YAML
+warehouse:
+  host: 127.0.0.1
+  port: $IT_DB_PORT
+  database: $db
+  user: maskload_loader
+  password: \${MASKLOAD_LOADER_PASSWORD}
+admin:
+  user: root
+  password: \${MASKLOAD_ADMIN_PASSWORD}
+accounts:
+  analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
+  steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
+pii:
+  digest_key: \${MASKLOAD_DIGEST_KEY}
+load:
+  batch_size: 7
+sources:
+  api:
+    base_url: http://127.0.0.1:$IT_API_PORT/evaluation/dataengineer/jr/v1
+    page_size: 4
+streams:
+  users: { source: api, path: /users }
+  messages: { source: api, path: /messages }
+$extra
+YAML
+}
+
+# ml ARGS... : runs maskload, output in $OUT, status in $RC
+ml() {
+  set +e
+  OUT=$("$MASKLOAD_BIN" "$@" 2>&1)
+  RC=$?
+  set -e
+}
+
+# fresh_db NAME : drops the database so a test starts clean
+fresh_db() { sql_admin "" "DROP DATABASE IF EXISTS \`$1\`"; }

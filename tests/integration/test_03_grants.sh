@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Roles and grants: the analyst reads the allow-list and is denied the rest
+# through the real mariadb client; no fixture PII is readable by the analyst.
+. "$(dirname "$0")/lib.sh"
+DB=it_grants
+fresh_db "$DB"
+write_config "$T/c.yaml" "$DB"
+ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init"
+ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "run"
+
+analyst() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$DB" -N -B -e "$1" 2>&1; }
+steward() { MYSQL_PWD="$MASKLOAD_STEWARD_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u pii_steward -D "$DB" -N -B -e "$1" 2>&1; }
+
+for t in sensitive_city_ids sensitive_zipcode_ids sensitive_profession_ids sensitive_ip_ids sensitive_device_ids load_rejects; do
+  set +e; out=$(analyst "SELECT * FROM $t LIMIT 1"); rc=$?; set -e
+  if [ "$rc" -ne 0 ] && [[ "$out" == *"SELECT command denied"* ]]; then ok "analyst denied on $t"; else not_ok "analyst on $t: rc=$rc $out"; fi
+done
+for t in users_raw subscriptions_raw messages_raw load_runs monitor_subscription_anomalies monitor_anomalous_messages \
+         monitor_orphan_messages monitor_subscription_bad_period monitor_future_timestamps analysis_messages_per_day; do
+  set +e; out=$(analyst "SELECT COUNT(*) FROM $t"); rc=$?; set -e
+  assert_eq 0 "$rc" "analyst reads $t ($out)"
+done
+set +e; out=$(analyst "INSERT INTO messages_raw (message_id, created_at, load_run_id, loaded_at) VALUES (-1, NOW(), 0, NOW())"); rc=$?; set -e
+if [ "$rc" -ne 0 ] && [[ "$out" == *"INSERT command denied"* ]]; then ok "analyst cannot write"; else not_ok "analyst wrote: $out"; fi
+
+# the steward recovers values; must-fail twin of the analyst's denial
+set +e; out=$(steward "SELECT COUNT(*) FROM sensitive_city_ids"); rc=$?; set -e
+assert_eq "0 $DISTINCT_CITIES" "$rc $out" "steward reads sensitive_city_ids"
+
+# nothing granted to PUBLIC on this database
+pub=$(sql_admin "" "SELECT COUNT(*) FROM mysql.db WHERE User='PUBLIC' AND Db='$DB'")$(sql_admin "" "SELECT COUNT(*) FROM mysql.tables_priv WHERE User='PUBLIC' AND Db='$DB'")
+assert_eq "00" "$pub" "nothing granted to PUBLIC"
+grants=$(analyst "SHOW GRANTS")
+assert_not_contains "$grants" "sensitive_" "analyst's grants name no sensitive table"
+assert_not_contains "$grants" "\`$DB\`.*" "analyst has no database-wide grant"
+
+# no plaintext PII value of the fixture in anything the analyst can read
+set +e
+scan=$(PII_SCAN_PASSWORD="$MASKLOAD_ANALYST_PASSWORD" "$PII_SCAN_BIN" -P "$IT_DB_PORT" -u analyst -D "$DB" -f "$FIXTURES"); rc=$?
+set -e
+echo "$scan" | tail -3
+assert_eq 0 "$rc" "PII scan as analyst finds nothing"
+assert_contains "$scan" "0 findings" "scan reports zero findings"
+# the scanner must be able to fail: as the steward it sees the sensitive maps
+set +e
+scan=$(PII_SCAN_PASSWORD="$MASKLOAD_STEWARD_PASSWORD" "$PII_SCAN_BIN" -P "$IT_DB_PORT" -u pii_steward -D "$DB" -f "$FIXTURES"); rc=$?
+set -e
+assert_eq 1 "$rc" "PII scan as steward finds the sensitive values (scanner works)"
+assert_contains "$scan" "sensitive_city_ids.value" "scanner reports where"
+finish

@@ -1,0 +1,918 @@
+/* test_mapping.c - unit tests of the built-in stream mappings: a seed-shaped
+ * user record becomes one typed users_raw row plus its subscriptions_raw
+ * rows with the PII policy applied (drop, e-mail domain, year, pending
+ * surrogates); every guard has a must-fail record that becomes a reject whose
+ * reason and payload carry no PII, leaves no rows behind, and does not stop
+ * the batch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "convert.h"
+#include "error.h"
+#include "json.h"
+#include "mapping.h"
+#include "banned.h"
+
+#define SRC     "file:users.json#1"
+#define COUNTRY "\"country\":\"Germany\""
+
+/* The seed-shaped user of the brief (one line, so variants can be made by
+ * replacing one exact fragment). */
+#define SEED_USER                                                                                  \
+    "{\"createdAt\":\"2021-10-23T07:49:58.213Z\",\"updatedAt\":\"2021-10-24T01:02:03.000Z\","      \
+    "\"firstName\":\"Ada\",\"lastName\":\"Lovelace\",\"address\":\"12 Example Street\","           \
+    "\"city\":\"Berlin\",\"country\":\"Germany\",\"zipCode\":\"10115\","                           \
+    "\"email\":\"ada@Example.com\",\"birthDate\":\"1990-05-17T00:00:00.000Z\","                    \
+    "\"profile\":{\"gender\":\"female\",\"isSmoking\":false,\"profession\":\"engineer\","          \
+    "\"income\":\"5421.50\"},"                                                                     \
+    "\"subscription\":[{\"createdAt\":\"2021-01-01T10:00:00.000Z\","                               \
+    "\"startDate\":\"2021-01-01T00:00:00.000Z\",\"endDate\":\"2099-12-31T00:00:00.000Z\","         \
+    "\"status\":\"Active\",\"amount\":\"9.99\"},"                                                  \
+    "{\"createdAt\":\"2020-01-01T10:00:00.000Z\",\"startDate\":\"2020-01-01T00:00:00.000Z\","      \
+    "\"endDate\":\"2020-12-31T00:00:00.000Z\",\"status\":\"Inactive\",\"amount\":\"4.50\"}],"      \
+    "\"id\":\"1\"}"
+
+#define SEED_MESSAGE                                                                               \
+    "{\"id\":\"7\",\"createdAt\":\"2021-10-23T07:49:58.213Z\",\"senderId\":\"12\","                \
+    "\"receiverId\":13,\"message\":\"meet me at the secret place\"}"
+
+/* PII values of SEED_USER that must never reach a row or a reject. */
+static const char *const seed_pii[] = {
+    "Ada",    "Lovelace", "12 Example Street", "ada@",       "Example.com",
+    "Berlin", "10115",    "engineer",          "1990-05-17",
+};
+
+/* ---- helpers ---- */
+
+struct ctx {
+    struct batch b;
+    struct map_options opt;
+};
+
+static int setup_users(void **state)
+{
+    static struct ctx c;
+    memset(&c, 0, sizeof(c));
+    const struct stream_def *def = mapping_find("users");
+    if (!def || batch_init(&c.b, def))
+        return -1;
+    c.opt.birth_date = BIRTH_DATE_YEAR;
+    *state = &c;
+    return 0;
+}
+
+static int setup_messages(void **state)
+{
+    static struct ctx c;
+    memset(&c, 0, sizeof(c));
+    const struct stream_def *def = mapping_find("messages");
+    if (!def || batch_init(&c.b, def))
+        return -1;
+    c.opt.birth_date = BIRTH_DATE_YEAR;
+    *state = &c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ctx *c = *state;
+    batch_release(&c->b);
+    return 0;
+}
+
+/* Returns a malloc'd copy of `s` with the single occurrence of `from`
+ * replaced by `to` (fails the test when `from` does not occur exactly once). */
+static char *variant(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    if (!at)
+        fail_msg("fragment '%s' not in the template", from);
+    if (strstr(at + 1, from))
+        fail_msg("fragment '%s' occurs more than once", from);
+    struct buf out = BUF_INIT;
+    assert_int_equal(buf_add(&out, s, (size_t)(at - s)), 0);
+    assert_int_equal(buf_adds(&out, to), 0);
+    assert_int_equal(buf_adds(&out, at + strlen(from)), 0);
+    return buf_detach(&out, NULL);
+}
+
+/* Parses `text` and maps it; returns mapping_map_record's code. */
+static int map_text(struct ctx *c, const char *text)
+{
+    json_doc *doc = NULL;
+    int rc = json_parse(text, strlen(text), &doc);
+    if (rc)
+        fail_msg("test json does not parse: %s: %s", err_msg(), text);
+    rc = mapping_map_record(&c->b, json_root(doc), &c->opt, SRC);
+    json_free(doc);
+    return rc;
+}
+
+static int map_variant(struct ctx *c, const char *from, const char *to)
+{
+    char *text = variant(SEED_USER, from, to);
+    int rc = map_text(c, text);
+    free(text);
+    return rc;
+}
+
+static unsigned colidx(const struct table_rows *t, const char *name)
+{
+    for (unsigned i = 0; i < t->def->ncols; i++)
+        if (strcmp(t->def->cols[i].name, name) == 0)
+            return i;
+    fail_msg("table '%s' has no column '%s'", t->def->name, name);
+    return 0;
+}
+
+static struct cell *cell(struct table_rows *t, size_t row, const char *name)
+{
+    assert_true(row < t->nrows);
+    return batch_cell(t, row, colidx(t, name));
+}
+
+static void expect_int(struct table_rows *t, size_t row, const char *name, long long want)
+{
+    struct cell *c = cell(t, row, name);
+    if (c->kind != CELL_INT)
+        fail_msg("%s.%s row %zu: kind %d, want CELL_INT", t->def->name, name, row, (int)c->kind);
+    if (c->i != want)
+        fail_msg("%s.%s row %zu: %lld, want %lld", t->def->name, name, row, c->i, want);
+}
+
+static void expect_text_kind(const struct batch *b, struct table_rows *t, size_t row,
+                             const char *name, enum cell_kind kind, const char *want)
+{
+    struct cell *c = cell(t, row, name);
+    if (c->kind != kind)
+        fail_msg("%s.%s row %zu: kind %d, want %d", t->def->name, name, row, (int)c->kind,
+                 (int)kind);
+    const char *s = batch_text(b, c);
+    if (strcmp(s, want) != 0 || c->len != strlen(want))
+        fail_msg("%s.%s row %zu: '%s' (len %zu), want '%s'", t->def->name, name, row, s, c->len,
+                 want);
+}
+
+static void expect_text(const struct batch *b, struct table_rows *t, size_t row, const char *name,
+                        const char *want)
+{
+    expect_text_kind(b, t, row, name, CELL_TEXT, want);
+}
+
+static void expect_null(struct table_rows *t, size_t row, const char *name)
+{
+    struct cell *c = cell(t, row, name);
+    if (c->kind != CELL_NULL)
+        fail_msg("%s.%s row %zu: kind %d, want CELL_NULL", t->def->name, name, row, (int)c->kind);
+}
+
+static bool in_mem(const char *hay, size_t n, const char *needle)
+{
+    return memmem(hay, n, needle, strlen(needle)) != NULL;
+}
+
+/* The last reject's reason, checked to be present. */
+static const char *last_reason(const struct batch *b)
+{
+    assert_true(b->nrejects > 0);
+    const char *r = batch_rej_text(b, b->rejects[b->nrejects - 1].reason);
+    assert_non_null(r);
+    return r;
+}
+
+static const struct reject *last_reject(const struct batch *b)
+{
+    assert_true(b->nrejects > 0);
+    return &b->rejects[b->nrejects - 1];
+}
+
+static void expect_reason_has(const struct batch *b, const char *part)
+{
+    const char *r = last_reason(b);
+    if (!strstr(r, part))
+        fail_msg("reject reason '%s' lacks '%s'", r, part);
+}
+
+static void expect_reason_lacks(const struct batch *b, const char *part)
+{
+    const char *r = last_reason(b);
+    if (strstr(r, part))
+        fail_msg("reject reason '%s' contains '%s'", r, part);
+}
+
+/* A rejected record: accepted unchanged, one more reject, no rows added. */
+static void expect_rejected(struct ctx *c, int rc, size_t main_before, size_t child_before)
+{
+    assert_int_equal(rc, 0);
+    assert_int_equal(c->b.main.nrows, main_before);
+    assert_int_equal(c->b.child.nrows, child_before);
+}
+
+/* ---- users: the accepted seed record ---- */
+
+static void check_seed_subscriptions(struct batch *b, size_t first_row, long long user_id)
+{
+    struct table_rows *s = &b->child;
+    assert_non_null(s->def);
+    assert_string_equal(s->def->name, "subscriptions_raw");
+    expect_int(s, first_row, "user_id", user_id);
+    expect_int(s, first_row, "subscription_no", 0);
+    expect_text(b, s, first_row, "created_at", "2021-01-01 10:00:00.000");
+    expect_text(b, s, first_row, "start_date", "2021-01-01");
+    expect_text(b, s, first_row, "end_date", "2099-12-31");
+    expect_text(b, s, first_row, "status", "Active");
+    expect_text(b, s, first_row, "amount", "9.99");
+    expect_int(s, first_row + 1, "user_id", user_id);
+    expect_int(s, first_row + 1, "subscription_no", 1);
+    expect_text(b, s, first_row + 1, "created_at", "2020-01-01 10:00:00.000");
+    expect_text(b, s, first_row + 1, "start_date", "2020-01-01");
+    expect_text(b, s, first_row + 1, "end_date", "2020-12-31");
+    expect_text(b, s, first_row + 1, "status", "Inactive");
+    expect_text(b, s, first_row + 1, "amount", "4.50");
+}
+
+static void test_user_seed_accepted(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_text(c, SEED_USER), 0);
+    assert_int_equal(b->records, 1);
+    assert_int_equal(b->accepted, 1);
+    assert_int_equal(b->nrejects, 0);
+    assert_int_equal(b->main.nrows, 1);
+    assert_string_equal(b->main.def->name, "users_raw");
+
+    struct table_rows *u = &b->main;
+    expect_int(u, 0, "user_id", 1);
+    expect_text(b, u, 0, "created_at", "2021-10-23 07:49:58.213");
+    expect_text(b, u, 0, "updated_at", "2021-10-24 01:02:03.000");
+    expect_text_kind(b, u, 0, "city_id", CELL_PENDING, "Berlin");
+    expect_text(b, u, 0, "country", "Germany");
+    expect_text_kind(b, u, 0, "zipcode_id", CELL_PENDING, "10115");
+    expect_text(b, u, 0, "email_domain", "example.com");
+    expect_int(u, 0, "birth_year", 1990);
+    expect_null(u, 0, "birth_date");
+    expect_text(b, u, 0, "gender", "female");
+    expect_int(u, 0, "is_smoking", 0);
+    expect_text_kind(b, u, 0, "profession_id", CELL_PENDING, "engineer");
+    expect_text(b, u, 0, "income", "5421.50");
+
+    assert_int_equal(b->child.nrows, 2);
+    check_seed_subscriptions(b, 0, 1);
+    assert_int_equal(b->nchildren, 1);
+    assert_int_equal(b->children[0].parent_key, 1);
+    assert_int_equal(b->children[0].count, 2);
+}
+
+static void test_user_dropped_fields_not_in_arena(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_text(c, SEED_USER), 0);
+    assert_int_equal(b->accepted, 1);
+    assert_true(b->arena.len > 0);
+    assert_false(in_mem(b->arena.data, b->arena.len, "Ada"));
+    assert_false(in_mem(b->arena.data, b->arena.len, "Lovelace"));
+    assert_false(in_mem(b->arena.data, b->arena.len, "12 Example Street"));
+    assert_false(in_mem(b->arena.data, b->arena.len, "Example Street"));
+    /* the local part of the e-mail and the full birth date are not kept either */
+    assert_false(in_mem(b->arena.data, b->arena.len, "ada"));
+    assert_false(in_mem(b->arena.data, b->arena.len, "1990-05-17"));
+    /* the arena does hold what the row needs (the check above can fail) */
+    assert_true(in_mem(b->arena.data, b->arena.len, "example.com"));
+}
+
+static void test_user_birth_date_policy_date(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    c->opt.birth_date = BIRTH_DATE_DATE;
+    assert_int_equal(map_text(c, SEED_USER), 0);
+    assert_int_equal(b->accepted, 1);
+    expect_int(&b->main, 0, "birth_year", 1990);
+    expect_text(b, &b->main, 0, "birth_date", "1990-05-17");
+}
+
+static void test_user_surrogate_values_trimmed(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_variant(c, "\"city\":\"Berlin\"", "\"city\":\"  Berlin \""), 0);
+    assert_int_equal(b->accepted, 1);
+    expect_text_kind(b, &b->main, 0, "city_id", CELL_PENDING, "Berlin");
+    /* whitespace only: no value */
+    assert_int_equal(map_variant(c, "\"city\":\"Berlin\"", "\"city\":\"   \""), 0);
+    assert_int_equal(b->accepted, 2);
+    expect_null(&b->main, 1, "city_id");
+}
+
+static void test_user_zipcode_number(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_variant(c, "\"zipCode\":\"10115\"", "\"zipCode\":10115"), 0);
+    assert_int_equal(b->accepted, 1);
+    expect_text_kind(b, &b->main, 0, "zipcode_id", CELL_PENDING, "10115");
+}
+
+static void test_user_is_smoking_true(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_variant(c, "\"isSmoking\":false", "\"isSmoking\":true"), 0);
+    assert_int_equal(b->accepted, 1);
+    expect_int(&b->main, 0, "is_smoking", 1);
+}
+
+static void test_user_numeric_id_and_income(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    char *t1 = variant(SEED_USER, "\"id\":\"1\"", "\"id\":42");
+    char *t2 = variant(t1, "\"income\":\"5421.50\"", "\"income\":5421.5");
+    assert_int_equal(map_text(c, t2), 0);
+    free(t1);
+    free(t2);
+    assert_int_equal(b->accepted, 1);
+    expect_int(&b->main, 0, "user_id", 42);
+    expect_text(b, &b->main, 0, "income", "5421.50");
+    check_seed_subscriptions(b, 0, 42);
+    assert_int_equal(b->children[0].parent_key, 42);
+}
+
+static void test_user_nulls_and_absent_optionals(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    const char *rec = "{\"id\":\"5\",\"createdAt\":\"2021-10-23T07:49:58Z\",\"city\":null,"
+                      "\"profile\":null,\"subscription\":null}";
+    assert_int_equal(map_text(c, rec), 0);
+    assert_int_equal(b->accepted, 1);
+    assert_int_equal(b->nrejects, 0);
+    struct table_rows *u = &b->main;
+    expect_int(u, 0, "user_id", 5);
+    expect_text(b, u, 0, "created_at", "2021-10-23 07:49:58.000");
+    const char *nulls[] = {"updated_at",   "city_id",       "country",    "zipcode_id",
+                           "email_domain", "birth_year",    "birth_date", "gender",
+                           "is_smoking",   "profession_id", "income"};
+    for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+        expect_null(u, 0, nulls[i]);
+    /* a parent without children is still counted, with 0 */
+    assert_int_equal(b->child.nrows, 0);
+    assert_int_equal(b->nchildren, 1);
+    assert_int_equal(b->children[0].parent_key, 5);
+    assert_int_equal(b->children[0].count, 0);
+}
+
+static void test_user_duplicate_ids_both_accepted(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_text(c, SEED_USER), 0);
+    assert_int_equal(map_variant(c, "\"country\":\"Germany\"", "\"country\":\"France\""), 0);
+    assert_int_equal(b->accepted, 2);
+    assert_int_equal(b->nrejects, 0);
+    assert_int_equal(b->main.nrows, 2);
+    expect_int(&b->main, 0, "user_id", 1);
+    expect_int(&b->main, 1, "user_id", 1);
+    expect_text(b, &b->main, 0, "country", "Germany");
+    expect_text(b, &b->main, 1, "country", "France");
+    assert_int_equal(b->child.nrows, 4);
+    assert_int_equal(b->nchildren, 2);
+}
+
+static void test_user_country_length(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    char a100[101], a101[102], u100[201];
+    memset(a100, 'a', 100);
+    a100[100] = '\0';
+    memset(a101, 'a', 101);
+    a101[101] = '\0';
+    for (int i = 0; i < 100; i++) {
+        u100[2 * i] = '\xc3';
+        u100[2 * i + 1] = '\xbc'; /* 100 x 'ü': 200 bytes, 100 characters */
+    }
+    u100[200] = '\0';
+    char to[300];
+
+    snprintf(to, sizeof(to), "\"country\":\"%s\"", a100);
+    assert_int_equal(map_variant(c, "\"country\":\"Germany\"", to), 0);
+    assert_int_equal(b->accepted, 1);
+    expect_text(b, &b->main, 0, "country", a100);
+
+    snprintf(to, sizeof(to), "\"country\":\"%s\"", u100);
+    assert_int_equal(map_variant(c, "\"country\":\"Germany\"", to), 0);
+    assert_int_equal(b->accepted, 2); /* characters are counted, not bytes */
+    expect_text(b, &b->main, 1, "country", u100);
+
+    snprintf(to, sizeof(to), "\"country\":\"%s\"", a101);
+    expect_rejected(c, map_variant(c, "\"country\":\"Germany\"", to), 2, 4);
+    assert_int_equal(b->accepted, 2);
+    assert_int_equal(b->nrejects, 1);
+    expect_reason_has(b, "country");
+    expect_reason_has(b, "100");
+}
+
+static void test_user_country_invalid_utf8_rejected(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c,
+                    map_variant(c, COUNTRY,
+                                "\"country\":\"Germ\xff"
+                                "any\""),
+                    0, 0);
+    assert_int_equal(b->nrejects, 1);
+    assert_int_equal(b->accepted, 0);
+    expect_reason_has(b, "country");
+    expect_reason_has(b, "UTF-8");
+    size_t n;
+    const char *r = last_reason(b);
+    assert_true(convert_utf8_valid(r, strlen(r), &n));
+    /* overlong encoding of '/' is invalid too */
+    expect_rejected(c,
+                    map_variant(c, COUNTRY,
+                                "\"country\":\"a\xc0\xaf"
+                                "b\""),
+                    0, 0);
+    assert_int_equal(b->nrejects, 2);
+}
+
+/* A kept string field with invalid UTF-8 must not reach the reject payload:
+ * load_rejects.payload is utf8mb4 under a strict sql_mode, and one bad byte
+ * would fail the whole batch instead of making one reject. */
+static void test_user_reject_payload_is_valid_utf8(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_variant(c, COUNTRY,
+                                 "\"country\":\"Germ\xff"
+                                 "any\""),
+                     0);
+    assert_int_equal(b->nrejects, 1);
+    const char *p = batch_rej_text(b, last_reject(b)->payload);
+    assert_non_null(p);
+    if (!convert_utf8_valid(p, strlen(p), NULL)) {
+        size_t bad = 0;
+        while (p[bad] && (unsigned char)p[bad] < 0x80)
+            bad++;
+        fail_msg("reject payload is not valid UTF-8 (byte 0x%02x at offset %zu of %zu)",
+                 (unsigned char)p[bad], bad, strlen(p));
+    }
+}
+
+/* ---- users: rejects ---- */
+
+static void test_reject_missing_id(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c, map_variant(c, ",\"id\":\"1\"", ""), 0, 0);
+    assert_int_equal(b->records, 1);
+    assert_int_equal(b->accepted, 0);
+    assert_int_equal(b->nrejects, 1);
+    expect_reason_has(b, "'id'");
+    expect_reason_has(b, "missing");
+    assert_null(batch_rej_text(b, last_reject(b)->record_key));
+    assert_string_equal(batch_rej_text(b, last_reject(b)->source_ref), SRC);
+}
+
+static void test_reject_null_created_at(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(
+        c, map_variant(c, "{\"createdAt\":\"2021-10-23T07:49:58.213Z\"", "{\"createdAt\":null"), 0,
+        0);
+    expect_reason_has(b, "createdAt");
+    expect_reason_has(b, "null");
+}
+
+static void test_reject_bad_created_at_quotes_value(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c,
+                    map_variant(c, "{\"createdAt\":\"2021-10-23T07:49:58.213Z\"",
+                                "{\"createdAt\":\"not-a-date\""),
+                    0, 0);
+    assert_int_equal(b->nrejects, 1);
+    expect_reason_has(b, "createdAt");
+    expect_reason_has(b, "'not-a-date'"); /* not PII: quoted to help fix the source */
+    assert_string_equal(batch_rej_text(b, last_reject(b)->record_key), "1");
+}
+
+static void test_reject_long_value_quoted_cut(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    char to[400], val[300];
+    memset(val, 'x', sizeof(val) - 1);
+    val[sizeof(val) - 1] = '\0';
+    snprintf(to, sizeof(to), "\"status\":\"%s\"", val);
+    /* a 299-character status (max 32) in the second subscription */
+    expect_rejected(c, map_variant(c, "\"status\":\"Inactive\"", to), 0, 0);
+    const char *r = last_reason(b);
+    assert_true(strlen(r) < 200); /* the quoted value is cut */
+    expect_reason_has(b, "...");
+    expect_reason_has(b, "element 1");
+    expect_reason_has(b, "status");
+}
+
+static void test_reject_bad_email_hides_value(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c,
+                    map_variant(c, "\"email\":\"ada@Example.com\"",
+                                "\"email\":\"ada.lovelace-at-example.com\""),
+                    0, 0);
+    assert_int_equal(b->nrejects, 1);
+    expect_reason_has(b, "email");
+    expect_reason_lacks(b, "ada.lovelace");
+    expect_reason_lacks(b, "example.com");
+    const char *p = batch_rej_text(b, last_reject(b)->payload);
+    assert_null(strstr(p, "ada.lovelace"));
+}
+
+static void test_reject_bad_birth_date_hides_value(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c,
+                    map_variant(c, "\"birthDate\":\"1990-05-17T00:00:00.000Z\"",
+                                "\"birthDate\":\"1990-02-30\""),
+                    0, 0);
+    expect_reason_has(b, "birthDate");
+    expect_reason_lacks(b, "1990");
+}
+
+static void test_reject_surrogate_of_wrong_type(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c, map_variant(c, "\"city\":\"Berlin\"", "\"city\":[\"Berlin\"]"), 0, 0);
+    expect_reason_has(b, "city");
+    expect_reason_lacks(b, "Berlin");
+    expect_rejected(c,
+                    map_variant(c, "\"city\":\"Berlin\"",
+                                "\"city\":\"Berl\xff"
+                                "in\""),
+                    0, 0);
+    expect_reason_has(b, "city");
+    expect_reason_lacks(b, "Berl");
+    assert_int_equal(b->nrejects, 2);
+}
+
+static void test_reject_id_true(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c, map_variant(c, "\"id\":\"1\"", "\"id\":true"), 0, 0);
+    expect_reason_has(b, "'id'");
+    expect_reason_has(b, "integer");
+    assert_null(batch_rej_text(b, last_reject(b)->record_key));
+}
+
+static void test_reject_id_not_integer(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c, map_variant(c, "\"id\":\"1\"", "\"id\":\"1x\""), 0, 0);
+    expect_reason_has(b, "'1x'");
+    assert_string_equal(batch_rej_text(b, last_reject(b)->record_key), "1x");
+    expect_rejected(c, map_variant(c, "\"id\":\"1\"", "\"id\":1.5"), 0, 0);
+    expect_reason_has(b, "'id'");
+    expect_rejected(c, map_variant(c, "\"id\":\"1\"", "\"id\":\"\""), 0, 0);
+    assert_int_equal(b->nrejects, 3);
+}
+
+static void test_reject_bad_bool(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c, map_variant(c, "\"isSmoking\":false", "\"isSmoking\":\"no\""), 0, 0);
+    expect_reason_has(b, "profile.isSmoking");
+}
+
+static void test_reject_record_not_object(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c, map_text(c, "[" SEED_USER "]"), 0, 0);
+    assert_int_equal(b->records, 1);
+    assert_int_equal(b->nrejects, 1);
+    expect_reason_has(b, "object");
+    assert_null(batch_rej_text(b, last_reject(b)->record_key));
+    const char *p = batch_rej_text(b, last_reject(b)->payload);
+    assert_non_null(p);
+    for (size_t i = 0; i < sizeof(seed_pii) / sizeof(seed_pii[0]); i++)
+        if (strstr(p, seed_pii[i]))
+            fail_msg("payload '%s' holds '%s'", p, seed_pii[i]);
+    expect_rejected(c, map_text(c, "\"just a string\""), 0, 0);
+    expect_rejected(c, map_text(c, "null"), 0, 0);
+    assert_int_equal(b->nrejects, 3);
+    assert_int_equal(b->records, 3);
+}
+
+static void test_reject_subscription_element_not_object(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c, map_variant(c, "\"amount\":\"4.50\"}]", "\"amount\":\"4.50\"},\"oops\"]"), 0,
+                    0);
+    assert_int_equal(b->nchildren, 0);
+    expect_reason_has(b, "element 2");
+    expect_reason_has(b, "subscription");
+    expect_reason_has(b, "object");
+}
+
+static void test_reject_subscription_not_array(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    char *t = variant(SEED_USER, "\"subscription\":[", "\"subscription\":{\"x\":[");
+    char *t2 = variant(t, "\"4.50\"}]", "\"4.50\"}]}");
+    expect_rejected(c, map_text(c, t2), 0, 0);
+    free(t);
+    free(t2);
+    expect_reason_has(b, "subscription");
+    expect_reason_has(b, "array");
+}
+
+static void test_reject_bad_subscription_field(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c, map_variant(c, "\"amount\":\"4.50\"", "\"amount\":\"12345678901\""), 0, 0);
+    expect_reason_has(b, "element 1");
+    expect_reason_has(b, "amount");
+    assert_int_equal(b->nchildren, 0);
+}
+
+static void test_reject_profile_string(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    expect_rejected(c,
+                    map_variant(c,
+                                "{\"gender\":\"female\",\"isSmoking\":false,\"profession\":"
+                                "\"engineer\",\"income\":\"5421.50\"}",
+                                "\"engineer\""),
+                    0, 0);
+    assert_int_equal(b->nrejects, 1);
+    expect_reason_has(b, "profile");
+    expect_reason_has(b, "object");
+    /* the profile string is not PII-free: it must not be quoted */
+    expect_reason_lacks(b, "engineer");
+}
+
+static void test_reject_payload_strips_pii(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    char *t = variant(SEED_USER, "{\"createdAt\":\"2021-10-23T07:49:58.213Z\"",
+                      "{\"ssn\":\"123-45-6789\",\"createdAt\":\"not-a-date\"");
+    expect_rejected(c, map_text(c, t), 0, 0);
+    free(t);
+    const struct reject *r = last_reject(b);
+    assert_string_equal(batch_rej_text(b, r->record_key), "1");
+    const char *p = batch_rej_text(b, r->payload);
+    assert_non_null(p);
+
+    /* kept fields are there */
+    json_doc *doc = NULL;
+    if (json_parse(p, strlen(p), &doc))
+        fail_msg("payload is not JSON: %s", p);
+    const json_node *root = json_root(doc);
+    assert_int_equal(json_type(root), JSON_OBJECT);
+    assert_string_equal(json_string(json_get(root, "id")), "1");
+    assert_string_equal(json_string(json_get(root, "createdAt")), "not-a-date");
+    assert_string_equal(json_string(json_get(root, "updatedAt")), "2021-10-24T01:02:03.000Z");
+    assert_string_equal(json_string(json_get(root, "country")), "Germany");
+    assert_string_equal(json_string(json_path(root, "profile.gender")), "female");
+    assert_string_equal(json_string(json_path(root, "profile.income")), "5421.50");
+    assert_int_equal(json_type(json_path(root, "profile.isSmoking")), JSON_BOOL);
+    const json_node *subs = json_get(root, "subscription");
+    assert_int_equal(json_array_size(subs), 2);
+    assert_string_equal(json_string(json_get(json_child(subs), "status")), "Active");
+    assert_string_equal(json_string(json_get(json_next(json_child(subs)), "amount")), "4.50");
+
+    /* personal and unknown fields are not */
+    const char *gone[] = {"firstName", "lastName", "address",   "email",
+                          "city",      "zipCode",  "birthDate", "ssn"};
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+        if (json_get(root, gone[i]))
+            fail_msg("payload '%s' has key '%s'", p, gone[i]);
+    assert_null(json_path(root, "profile.profession"));
+    json_free(doc);
+    for (size_t i = 0; i < sizeof(seed_pii) / sizeof(seed_pii[0]); i++)
+        if (strstr(p, seed_pii[i]))
+            fail_msg("payload '%s' holds '%s'", p, seed_pii[i]);
+    assert_null(strstr(p, "123-45-6789"));
+    assert_null(strstr(p, "ssn"));
+    /* nor the reason, nor anything in the reject arena */
+    for (size_t i = 0; i < sizeof(seed_pii) / sizeof(seed_pii[0]); i++)
+        if (in_mem(b->rej_arena.data, b->rej_arena.len, seed_pii[i]))
+            fail_msg("reject arena holds '%s'", seed_pii[i]);
+}
+
+static void test_reject_leaves_no_rows_and_batch_goes_on(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_text(c, SEED_USER), 0);
+    size_t arena_len = b->arena.len;
+    assert_int_equal(b->main.nrows, 1);
+    assert_int_equal(b->child.nrows, 2);
+
+    /* fails late: main row, first child row and a pending city already added */
+    char *t1 = variant(SEED_USER, "\"id\":\"1\"", "\"id\":\"2\"");
+    char *t2 = variant(t1, "\"city\":\"Berlin\"", "\"city\":\"Hamburg\"");
+    char *bad = variant(t2, "\"amount\":\"4.50\"", "\"amount\":\"abc\"");
+    expect_rejected(c, map_text(c, bad), 1, 2);
+    free(t1);
+    free(t2);
+    free(bad);
+    assert_int_equal(b->nchildren, 1);
+    assert_int_equal(b->arena.len, arena_len);
+    /* the rejected record's PII is gone from the arena's whole allocation */
+    assert_false(in_mem(b->arena.data, b->arena.cap, "Hamburg"));
+    assert_int_equal(b->nrejects, 1);
+    expect_reason_has(b, "'abc'");
+    assert_string_equal(batch_rej_text(b, last_reject(b)->record_key), "2");
+
+    /* the next valid record is accepted */
+    assert_int_equal(map_variant(c, "\"id\":\"1\"", "\"id\":\"3\""), 0);
+    assert_int_equal(b->records, 3);
+    assert_int_equal(b->accepted, 2);
+    assert_int_equal(b->nrejects, 1);
+    assert_int_equal(b->main.nrows, 2);
+    expect_int(&b->main, 1, "user_id", 3);
+    expect_text_kind(b, &b->main, 1, "city_id", CELL_PENDING, "Berlin");
+    assert_int_equal(b->child.nrows, 4);
+    check_seed_subscriptions(b, 0, 1);
+    check_seed_subscriptions(b, 2, 3);
+    assert_int_equal(b->nchildren, 2);
+    assert_int_equal(b->children[1].parent_key, 3);
+    assert_int_equal(b->children[1].count, 2);
+}
+
+static void test_batch_reset_wipes(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_text(c, SEED_USER), 0);
+    assert_int_equal(map_variant(c, ",\"id\":\"1\"", ""), 0);
+    assert_int_equal(b->nrejects, 1);
+    size_t cap = b->arena.cap;
+    assert_true(cap > 0);
+    batch_reset(b);
+    assert_int_equal(b->records, 0);
+    assert_int_equal(b->accepted, 0);
+    assert_int_equal(b->nrejects, 0);
+    assert_int_equal(b->main.nrows, 0);
+    assert_int_equal(b->child.nrows, 0);
+    assert_int_equal(b->nchildren, 0);
+    assert_int_equal(b->arena.len, 0);
+    assert_int_equal(b->arena.cap, cap);                         /* memory kept... */
+    assert_false(in_mem(b->arena.data, b->arena.cap, "Berlin")); /* ...but wiped */
+    assert_false(in_mem(b->arena.data, b->arena.cap, "engineer"));
+    /* and the batch is usable again */
+    assert_int_equal(map_text(c, SEED_USER), 0);
+    assert_int_equal(b->accepted, 1);
+    expect_text_kind(b, &b->main, 0, "city_id", CELL_PENDING, "Berlin");
+    check_seed_subscriptions(b, 0, 1);
+}
+
+static void test_mapping_find(void **state)
+{
+    (void)state;
+    const struct stream_def *u = mapping_find("users"), *m = mapping_find("messages");
+    assert_non_null(u);
+    assert_non_null(m);
+    assert_null(mapping_find("nope"));
+    assert_null(mapping_find("Users"));
+    assert_string_equal(u->table->name, "users_raw");
+    assert_string_equal(u->table->cols[0].name, "user_id");
+    assert_int_equal(u->table->nkey, 1);
+    assert_non_null(u->child);
+    assert_string_equal(u->child->table->name, "subscriptions_raw");
+    assert_int_equal(u->child->table->nkey, 2);
+    assert_string_equal(m->table->name, "messages_raw");
+    assert_null(m->child);
+}
+
+/* ---- messages ---- */
+
+static void test_message_accepted_text_dropped(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_text(c, SEED_MESSAGE), 0);
+    assert_int_equal(b->accepted, 1);
+    assert_int_equal(b->nrejects, 0);
+    struct table_rows *m = &b->main;
+    assert_int_equal(m->nrows, 1);
+    expect_int(m, 0, "message_id", 7);
+    expect_text(b, m, 0, "created_at", "2021-10-23 07:49:58.213");
+    expect_int(m, 0, "sender_id", 12);   /* from the string "12" */
+    expect_int(m, 0, "receiver_id", 13); /* from the number 13 */
+    assert_false(in_mem(b->arena.data, b->arena.len, "secret"));
+    assert_false(in_mem(b->arena.data, b->arena.len, "meet me"));
+    assert_int_equal(b->child.nrows, 0);
+    assert_int_equal(b->nchildren, 0);
+}
+
+static void test_message_sender_string_and_number(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+#define MSG_HEAD_FIELDS "\"createdAt\":\"2021-10-23T07:49:58Z\","
+    assert_int_equal(map_text(c, "{\"id\":1," MSG_HEAD_FIELDS "\"senderId\":\"12\"}"), 0);
+    assert_int_equal(map_text(c, "{\"id\":2," MSG_HEAD_FIELDS "\"senderId\":12}"), 0);
+    assert_int_equal(b->accepted, 2);
+    expect_int(&b->main, 0, "sender_id", 12);
+    expect_int(&b->main, 1, "sender_id", 12);
+    expect_null(&b->main, 0, "receiver_id");
+    expect_null(&b->main, 1, "receiver_id");
+    assert_int_equal(map_text(c, "{\"id\":3," MSG_HEAD_FIELDS "\"senderId\":\"12.5\"}"), 0);
+#undef MSG_HEAD_FIELDS
+    assert_int_equal(b->nrejects, 1);
+    expect_reason_has(b, "senderId");
+    assert_int_equal(b->main.nrows, 2);
+}
+
+static void test_message_missing_created_at(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_text(c, "{\"id\":\"7\",\"senderId\":1,\"message\":\"private words\"}"), 0);
+    assert_int_equal(b->accepted, 0);
+    assert_int_equal(b->nrejects, 1);
+    assert_int_equal(b->main.nrows, 0);
+    expect_reason_has(b, "createdAt");
+    expect_reason_has(b, "missing");
+    const struct reject *r = last_reject(b);
+    assert_string_equal(batch_rej_text(b, r->record_key), "7");
+    const char *p = batch_rej_text(b, r->payload);
+    assert_null(strstr(p, "private words"));
+    assert_null(strstr(p, "message\""));
+    assert_non_null(strstr(p, "\"senderId\":1"));
+}
+
+#define USERS_TEST(f)    cmocka_unit_test_setup_teardown(f, setup_users, teardown)
+#define MESSAGES_TEST(f) cmocka_unit_test_setup_teardown(f, setup_messages, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mapping_find),
+        USERS_TEST(test_user_seed_accepted),
+        USERS_TEST(test_user_dropped_fields_not_in_arena),
+        USERS_TEST(test_user_birth_date_policy_date),
+        USERS_TEST(test_user_surrogate_values_trimmed),
+        USERS_TEST(test_user_zipcode_number),
+        USERS_TEST(test_user_is_smoking_true),
+        USERS_TEST(test_user_numeric_id_and_income),
+        USERS_TEST(test_user_nulls_and_absent_optionals),
+        USERS_TEST(test_user_duplicate_ids_both_accepted),
+        USERS_TEST(test_user_country_length),
+        USERS_TEST(test_user_country_invalid_utf8_rejected),
+        USERS_TEST(test_user_reject_payload_is_valid_utf8),
+        USERS_TEST(test_reject_missing_id),
+        USERS_TEST(test_reject_null_created_at),
+        USERS_TEST(test_reject_bad_created_at_quotes_value),
+        USERS_TEST(test_reject_long_value_quoted_cut),
+        USERS_TEST(test_reject_bad_email_hides_value),
+        USERS_TEST(test_reject_bad_birth_date_hides_value),
+        USERS_TEST(test_reject_surrogate_of_wrong_type),
+        USERS_TEST(test_reject_id_true),
+        USERS_TEST(test_reject_id_not_integer),
+        USERS_TEST(test_reject_bad_bool),
+        USERS_TEST(test_reject_record_not_object),
+        USERS_TEST(test_reject_subscription_element_not_object),
+        USERS_TEST(test_reject_subscription_not_array),
+        USERS_TEST(test_reject_bad_subscription_field),
+        USERS_TEST(test_reject_profile_string),
+        USERS_TEST(test_reject_payload_strips_pii),
+        USERS_TEST(test_reject_leaves_no_rows_and_batch_goes_on),
+        USERS_TEST(test_batch_reset_wipes),
+        MESSAGES_TEST(test_message_accepted_text_dropped),
+        MESSAGES_TEST(test_message_sender_string_and_number),
+        MESSAGES_TEST(test_message_missing_created_at),
+    };
+    return cmocka_run_group_tests_name("mapping", tests, NULL, NULL);
+}
