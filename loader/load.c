@@ -257,8 +257,7 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
 static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
 {
     const struct stream_def *def = mapping_find(st->mapping ? st->mapping : st->name);
-    const struct config_source *src = config_find_source(ctx->cfg, st->source);
-    struct page_source *ps = NULL;
+    struct source *src = NULL;
     struct batch b;
     struct load_stream_counts total = {0};
     unsigned long long pages = 0;
@@ -268,8 +267,6 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     if (!def)
         return err_set(ML_ECONFIG, "stream '%s': unknown mapping '%s'", st->name,
                        st->mapping ? st->mapping : st->name);
-    if (!src)
-        return err_set(ML_ECONFIG, "stream '%s': unknown source '%s'", st->name, st->source);
 
     buf_reset(&ctx->sql);
     rc = buf_addf(&ctx->sql, "INSERT INTO load_run_streams (run_id, stream) VALUES (%llu,",
@@ -284,34 +281,39 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         return err_prefix(rc, "stream '%s': recording the run", st->name);
 
     batch_init(&b, def);
-    rc = source_open(src, st->path, &ps);
+    rc = source_open(ctx->cfg, st, &src);
     while (!rc) {
-        json_doc *doc;
-        const char *url;
+        struct source_page pg;
         size_t idx = 0;
-        rc = source_next_page(ps, &doc, &url);
+        rc = source_next_page(src, &pg);
         if (rc <= 0)
             break;
         rc = 0;
         pages++;
-        for (const json_node *rec = json_child(json_root(doc)); !rc && rec;
+        for (const json_node *rec = json_child(json_root(pg.doc)); !rc && rec;
              rec = json_next(rec), idx++) {
             buf_reset(&ref);
-            rc = buf_addf(&ref, "%s#%zu", url, idx);
+            rc = buf_addf(&ref, "%s#%zu", pg.ref, idx);
             if (!rc)
                 rc = mapping_map_record(&b, rec, &ctx->mopt, ref.data);
-            if (!rc && b.records >= ctx->cfg->load.batch_size) {
-                rc = flush_batch(ctx, &b, st->name, pages, &total);
-                pages = 0;
-            }
         }
-        json_free(doc);
+        source_page_release(&pg);
+        /* batches end at page boundaries, so that a source acknowledging
+         * after commit never acknowledges half a page */
+        if (!rc && b.records >= ctx->cfg->load.batch_size) {
+            rc = flush_batch(ctx, &b, st->name, pages, &total);
+            pages = 0;
+            if (!rc)
+                rc = source_committed(src);
+        }
         if (!rc && stop_requested)
             rc = err_set(ML_EIO, "interrupted by a signal");
     }
     if (!rc)
         rc = flush_batch(ctx, &b, st->name, pages, &total);
-    source_close(ps);
+    if (!rc)
+        rc = source_committed(src);
+    source_close(src);
     batch_release(&b);
     buf_release(&ref);
     if (rc)

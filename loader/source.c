@@ -1,132 +1,73 @@
 #include "source.h"
 
 #include <stdlib.h>
-#include <string.h>
 
-#include "buf.h"
 #include "error.h"
-#include "http.h"
-#include "log.h"
 #include "banned.h"
 
-struct page_source {
-    struct http_client *http;
-    struct buf base; /* base_url + path */
-    struct buf url;  /* current page URL */
-    unsigned page_size;
-    unsigned max_pages;
-    unsigned long page; /* pages fetched so far */
-    bool done;
+struct source {
+    const struct source_ops *ops;
+    void *impl;
 };
 
-int source_open(const struct config_source *src, const char *path, struct page_source **out)
+int source_wrap(const struct source_ops *ops, void *impl, struct source **out)
 {
-    struct page_source *ps;
-    struct http_options opt = {0};
-    int rc;
+    struct source *s = calloc(1, sizeof(*s));
     *out = NULL;
-    if (src->kind != SOURCE_HTTP)
-        return err_set(ML_ECONFIG, "source '%s': only kind http is supported for this stream",
-                       src->name);
-    ps = calloc(1, sizeof(*ps));
-    if (!ps)
+    if (!s) {
+        ops->close(impl);
         return err_set(ML_ENOMEM, "out of memory");
-    buf_init(&ps->base, 0);
-    buf_init(&ps->url, 0);
-    ps->page_size = src->page_size ? src->page_size : 100;
-    ps->max_pages = src->max_pages ? src->max_pages : 1000000;
-    opt.connect_timeout_s = src->connect_timeout_s;
-    opt.timeout_s = src->timeout_s;
-    opt.ca_file = src->ca_file;
-    rc = http_client_new(&opt, &ps->http);
-    if (!rc) {
-        /* join base and path with exactly one '/' */
-        size_t bl = strlen(src->base_url);
-        while (bl && src->base_url[bl - 1] == '/')
-            bl--;
-        rc = buf_add(&ps->base, src->base_url, bl);
-        if (!rc && path && *path)
-            rc = buf_addf(&ps->base, "%s%s", path[0] == '/' ? "" : "/", path);
     }
-    if (rc) {
-        source_close(ps);
-        return rc;
-    }
-    *out = ps;
+    s->ops = ops;
+    s->impl = impl;
+    *out = s;
     return 0;
 }
 
-void source_close(struct page_source *ps)
+int source_open(const struct config *cfg, const struct config_stream *st, struct source **out)
 {
-    if (!ps)
+    const struct config_source *src = config_find_source(cfg, st->source);
+    *out = NULL;
+    if (!src)
+        return err_set(ML_ECONFIG, "stream '%s': unknown source '%s'", st->name, st->source);
+    switch (src->kind) {
+    case SOURCE_HTTP:
+        return source_http_open(src, st->path, out);
+    case SOURCE_SQS:
+    case SOURCE_FILE:
+        break;
+    }
+    return err_set(ML_ECONFIG, "stream '%s': source '%s' is of a kind this version cannot read",
+                   st->name, src->name);
+}
+
+int source_next_page(struct source *s, struct source_page *pg)
+{
+    pg->doc = NULL;
+    pg->ref = NULL;
+    return s->ops->next_page(s->impl, pg);
+}
+
+void source_page_release(struct source_page *pg)
+{
+    json_free(pg->doc);
+    pg->doc = NULL;
+}
+
+int source_committed(struct source *s)
+{
+    return s->ops->committed ? s->ops->committed(s->impl) : 0;
+}
+
+unsigned long source_pages(const struct source *s)
+{
+    return s->ops->pages(s->impl);
+}
+
+void source_close(struct source *s)
+{
+    if (!s)
         return;
-    http_client_free(ps->http);
-    buf_release(&ps->base);
-    buf_release(&ps->url);
-    free(ps);
-}
-
-unsigned long source_pages(const struct page_source *ps)
-{
-    return ps->page;
-}
-
-int source_next_page(struct page_source *ps, json_doc **doc, const char **url)
-{
-    struct http_response resp;
-    json_doc *d = NULL;
-    int rc;
-    size_t n;
-
-    *doc = NULL;
-    *url = NULL;
-    if (ps->done)
-        return 0;
-    if (ps->page >= ps->max_pages)
-        return err_set(ML_EHTTP, "'%s': more than %u pages (sources.*.max_pages); stopping",
-                       ps->base.data, ps->max_pages);
-    buf_reset(&ps->url);
-    rc = buf_addf(&ps->url, "%s%cpage=%lu&limit=%u", ps->base.data,
-                  strchr(ps->base.data, '?') ? '&' : '?', ps->page + 1, ps->page_size);
-    if (rc)
-        return rc;
-    *url = ps->url.data;
-
-    rc = http_get(ps->http, ps->url.data, &resp);
-    if (rc) {
-        http_response_release(&resp);
-        return rc;
-    }
-    if (resp.status != 200) {
-        rc = err_set(ML_EHTTP, "GET '%s': HTTP status %ld", ps->url.data, resp.status);
-        http_response_release(&resp);
-        return rc;
-    }
-    rc = json_parse(resp.body.data, resp.body.len, &d);
-    http_response_release(&resp);
-    if (rc)
-        return err_prefix(rc, "GET '%s' (page %lu)", ps->url.data, ps->page + 1);
-    if (json_type(json_root(d)) != JSON_ARRAY) {
-        rc = err_set(ML_EJSON, "GET '%s' (page %lu): expected a JSON array, got %s", ps->url.data,
-                     ps->page + 1, json_type_name(json_type(json_root(d))));
-        json_free(d);
-        return rc;
-    }
-    n = json_array_size(json_root(d));
-    if (n > ps->page_size) {
-        json_free(d);
-        return err_set(ML_EHTTP,
-                       "GET '%s': page has %zu records, more than the limit %u asked for "
-                       "(the API does not paginate with page/limit)",
-                       ps->url.data, n, ps->page_size);
-    }
-    ps->page++;
-    if (n == 0) {
-        ps->done = true;
-        json_free(d);
-        return 0;
-    }
-    log_debug("fetched '%s': %zu records", ps->url.data, n);
-    *doc = d;
-    return 1;
+    s->ops->close(s->impl);
+    free(s);
 }

@@ -1,9 +1,11 @@
-/* source.h - paginated JSON API source (`kind: http`).
+/* source.h - where records come from: one interface over every source kind.
  *
- * Walks `<base_url><path>?page=N&limit=M` from page 1 until a page is an
- * empty array (the seed API's contract). Every page must be a JSON array of
- * at most `limit` elements; anything else fails with a message naming the
- * URL. `max_pages` bounds the walk.
+ * A source hands out pages: JSON arrays of records, in order. The loader
+ * maps them into batches and, after each batch commits, calls
+ * source_committed(): every record handed out before that call is then
+ * safely in the warehouse (a queue source deletes those messages; a
+ * paginated API has nothing to do). The loader only commits at page
+ * boundaries, so a page is never split across two transactions.
  */
 #ifndef ML_SOURCE_H
 #define ML_SOURCE_H
@@ -11,16 +13,40 @@
 #include "config.h"
 #include "json.h"
 
-struct page_source;
+struct source;
 
-int source_open(const struct config_source *src, const char *path, struct page_source **out);
-void source_close(struct page_source *ps);
+struct source_page {
+    json_doc *doc;   /* root is an array of records; owned by the page */
+    const char *ref; /* where it came from, e.g. the page URL; valid until the next call */
+};
 
-/* Fetches the next page: 1 with *doc (owned by the caller; its root is an
- * array) and *url (valid until the next call), 0 when the source is
- * exhausted, negative on failure. */
-int source_next_page(struct page_source *ps, json_doc **doc, const char **url);
+/* The operations of one source kind. */
+struct source_ops {
+    int (*next_page)(void *impl, struct source_page *pg); /* 1 page, 0 exhausted, <0 error */
+    int (*committed)(void *impl);                         /* may be NULL */
+    unsigned long (*pages)(const void *impl);
+    void (*close)(void *impl);
+};
 
-unsigned long source_pages(const struct page_source *ps);
+/* Opens the source of stream `st` (its kind decides the implementation). */
+int source_open(const struct config *cfg, const struct config_stream *st, struct source **out);
+
+/* Wraps an implementation; used by the kind-specific open functions. */
+int source_wrap(const struct source_ops *ops, void *impl, struct source **out);
+
+/* Next page: 1 with pg filled (release with source_page_release), 0 when
+ * the source is exhausted, negative on failure (err_msg names the source). */
+int source_next_page(struct source *s, struct source_page *pg);
+void source_page_release(struct source_page *pg);
+
+/* Everything handed out so far is committed. 0 or an error (the records are
+ * committed; a failure here means they may be delivered again). */
+int source_committed(struct source *s);
+
+unsigned long source_pages(const struct source *s);
+void source_close(struct source *s);
+
+/* Kind-specific constructors. */
+int source_http_open(const struct config_source *src, const char *path, struct source **out);
 
 #endif

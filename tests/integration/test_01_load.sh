@@ -70,7 +70,7 @@ ml -c "$T/c.yaml" check --format json
 j=$OUT
 for pair in "monitor_subscription_anomalies:$SUBSCRIPTION_ANOMALIES" "monitor_anomalous_messages:$ANOMALOUS_MESSAGES" \
             "monitor_orphan_messages:$ORPHAN_MESSAGES" "monitor_subscription_bad_period:$SUBSCRIPTION_BAD_PERIOD" \
-            "monitor_future_timestamps:$FUTURE_TIMESTAMPS"; do
+            "monitor_future_timestamps:$FUTURE_TIMESTAMPS" "monitor_users_updated_before_created:$USERS_UPDATED_BEFORE_CREATED"; do
   v=${pair%%:*}; n=${pair##*:}
   assert_contains "$j" "{\"view\":\"$v\",\"rows\":$n," "$v has $n rows"
   assert_eq "$n" "$(q "SELECT COUNT(*) FROM $v")" "$v counted directly"
