@@ -21,7 +21,7 @@ FORMAT_FILES = $(wildcard loader/*.c loader/*.h tests/*.c tests/unit/*.c)
 
 .DEFAULT_GOAL := build
 
-.PHONY: all build deps test demo demo-stop clean test-sanitize format help
+.PHONY: all build deps test demo demo-stop clean test-sanitize format bench fuzz help
 
 all: build
 
@@ -47,6 +47,19 @@ demo-stop:
 clean:
 	rm -rf $(BUILD_DIR)
 
+# Benchmark (bench/README.md): sizes via BENCH_SIZES="USERS:MESSAGES ..." or
+# BENCH_USERS/BENCH_MESSAGES; its MariaDB uses BENCH_DB_PORT (default 3326).
+bench: deps
+	$(MAKE) --no-print-directory build
+	BUILD_DIR=$(BUILD_DIR) bench/run.sh
+
+# libFuzzer targets (tests/fuzz): built with clang into FUZZ_BUILD_DIR, each
+# run for FUZZ_SECONDS (inputs found are kept in FUZZ_BUILD_DIR/corpus).
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	JOBS=$(JOBS) tests/fuzz/run.sh --build-dir $(FUZZ_BUILD_DIR) --seconds $(FUZZ_SECONDS)
+
 test-sanitize: deps
 	$(CMAKE) -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DMASKLOAD_SANITIZE=ON $(CMAKE_ARGS)
 	$(CMAKE) --build $(ASAN_BUILD_DIR) -j$(JOBS)
@@ -65,9 +78,11 @@ help:
 	@echo "  make deps           install missing Debian packages (scripts/install-deps)"
 	@echo "  make test           deps, build, then ctest --output-on-failure"
 	@echo "  make test-sanitize  the same with ASan+UBSan in $(ASAN_BUILD_DIR)/"
+	@echo "  make fuzz           libFuzzer targets (clang), FUZZ_SECONDS=$(FUZZ_SECONDS) each, in $(FUZZ_BUILD_DIR)/"
 	@echo "  make demo           deps, build, then scripts/demo (local MariaDB + fixture API,"
 	@echo "                      init, run, check, analyst connection command)"
 	@echo "  make demo-stop      stop the demo's fixture API and MariaDB"
 	@echo "  make format         clang-format -i the C sources"
 	@echo "  make clean          remove $(BUILD_DIR)/"
+	@echo "  make bench          load benchmark: maskload vs LOAD DATA INFILE vs row-at-a-time"
 	@echo "variables: BUILD_DIR=$(BUILD_DIR) BUILD_TYPE=$(BUILD_TYPE) JOBS=$(JOBS) CMAKE_ARGS=..."

@@ -39,3 +39,11 @@ CREATE TABLE IF NOT EXISTS load_rejects (
   PRIMARY KEY (reject_id),
   KEY idx_rejects_run (run_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='rejected records, PII removed';
+
+-- Bad-input counters (README "What happens when things go wrong"), added
+-- after the CREATE so that databases created by an older init get them too.
+ALTER TABLE load_run_streams
+  ADD COLUMN IF NOT EXISTS duplicates     BIGINT UNSIGNED NOT NULL DEFAULT 0
+    COMMENT 'records superseded by a later record with the same key in their batch (last one wins)',
+  ADD COLUMN IF NOT EXISTS unknown_fields BIGINT UNSIGNED NOT NULL DEFAULT 0
+    COMMENT 'records carrying fields outside the mapping (accepted; those fields not stored)';

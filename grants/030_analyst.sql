@@ -5,5 +5,6 @@
 GRANT SELECT ON `{{db}}`.users_raw TO {{analyst_role}};
 GRANT SELECT ON `{{db}}`.subscriptions_raw TO {{analyst_role}};
 GRANT SELECT ON `{{db}}`.messages_raw TO {{analyst_role}};
+GRANT SELECT ON `{{db}}`.user_logins TO {{analyst_role}};
 GRANT SELECT ON `{{db}}`.load_runs TO {{analyst_role}};
 GRANT SELECT ON `{{db}}`.load_run_streams TO {{analyst_role}};

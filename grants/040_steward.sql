@@ -8,4 +8,5 @@ GRANT SELECT ON `{{db}}`.sensitive_device_ids TO {{steward_role}};
 GRANT SELECT ON `{{db}}`.users_raw TO {{steward_role}};
 GRANT SELECT ON `{{db}}`.subscriptions_raw TO {{steward_role}};
 GRANT SELECT ON `{{db}}`.messages_raw TO {{steward_role}};
+GRANT SELECT ON `{{db}}`.user_logins TO {{steward_role}};
 GRANT SELECT ON `{{db}}`.load_rejects TO {{steward_role}};

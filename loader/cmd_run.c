@@ -1,4 +1,4 @@
-/* cmd_run.c - `maskload run [--stream NAME]`. */
+/* cmd_run.c - `maskload run [--stream NAME] [--follow]`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,20 +12,26 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"stream", required_argument, NULL, 's'},
+        {"follow", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct load_options opt = {0};
     struct load_result res;
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:fh", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             opt.only_stream = optarg;
             break;
+        case 'f':
+            opt.follow = true;
+            break;
         case 'h':
-            puts("usage: maskload [-c FILE] run [--stream NAME]\n\n"
-                 "Loads every configured stream (or only NAME) into the warehouse.");
+            puts("usage: maskload [-c FILE] run [--stream NAME] [--follow]\n\n"
+                 "Loads every configured stream (or only NAME) into the warehouse.\n"
+                 "--follow keeps polling a queue stream (kind sqs) instead of stopping when\n"
+                 "it is empty; SIGINT or SIGTERM ends it after committing what was read.");
             return EXIT_OK;
         case ':':
             fprintf(stderr, "maskload: run: option '%s' needs a value\n", argv[optind - 1]);

@@ -53,8 +53,9 @@ int cmd_status(const struct config *cfg, int argc, char **argv)
     if (n == 0)
         puts("no runs recorded yet");
     for (size_t i = 0; i < n; i++) {
+        /* a 'running' row whose run lock is free: the process is gone (runs.h) */
         printf("run %llu  %-9s  started %s  finished %s  streams %s\n", runs[i].run_id,
-               runs[i].status, runs[i].started_at,
+               runs[i].stale ? "running (stale: process gone)" : runs[i].status, runs[i].started_at,
                runs[i].finished_at[0] ? runs[i].finished_at : "-", runs[i].streams);
         if (runs[i].counts[0])
             printf("    %s\n", runs[i].counts);

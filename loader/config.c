@@ -809,6 +809,8 @@ enum {
     WH_PASSWORD,
     WH_PASSWORD_FILE,
     WH_CONNECT_TIMEOUT,
+    WH_LOCK_WAIT_TIMEOUT,
+    WH_TLS,
     WH_N
 };
 static const char *const warehouse_keys[WH_N] = {
@@ -820,7 +822,101 @@ static const char *const warehouse_keys[WH_N] = {
     [WH_PASSWORD] = "password",
     [WH_PASSWORD_FILE] = "password_file",
     [WH_CONNECT_TIMEOUT] = "connect_timeout",
+    [WH_LOCK_WAIT_TIMEOUT] = "lock_wait_timeout",
+    [WH_TLS] = "tls",
 };
+
+enum { TLS_K_MODE, TLS_K_CA, TLS_K_CERT, TLS_K_KEY, TLS_K_N };
+static const char *const tls_keys[TLS_K_N] = {
+    [TLS_K_MODE] = "mode", [TLS_K_CA] = "ca", [TLS_K_CERT] = "cert", [TLS_K_KEY] = "key"};
+static const char *const tls_mode_words[] = {"off", "required", "verify_ca", "verify_identity",
+                                             NULL};
+
+/* A file path value of `f` (when present), resolved against the config
+ * file's directory, into *dst. */
+static int set_path(struct parse *p, const struct field *f, const char *path, const char *key,
+                    char **dst)
+{
+    char kp[KEYPATH_BUF];
+    struct scalar v;
+    struct buf full = BUF_INIT;
+    int rc;
+    if (!f->value)
+        return 0;
+    rc = get_scalar(p, f->value, join(kp, sizeof(kp), path, key), 0, &v);
+    if (!rc && v.len == 0)
+        rc = cfg_error(p, f->value, "value of '%s' is empty", kp);
+    if (!rc)
+        rc = resolve_path(p, v.s, &full);
+    if (!rc) {
+        free(*dst);
+        *dst = buf_detach(&full, NULL);
+        if (!*dst)
+            rc = nomem();
+    }
+    buf_release(&full);
+    scalar_release(&v); /* holds nothing when get_scalar failed */
+    return rc;
+}
+
+/* `<path>.tls: {mode, ca, cert, key}` into *tls (see struct config_tls). */
+static int parse_tls(struct parse *p, const struct field *sec, const char *parent,
+                     struct config_tls *tls)
+{
+    char path[KEYPATH_BUF];
+    struct field f[TLS_K_N];
+    int mode = TLS_OFF;
+    int rc;
+    if (!sec->value)
+        return 0;
+    snprintf(path, sizeof(path), "%s.tls", parent);
+    rc = map_fields(p, sec->value, path, tls_keys, f, TLS_K_N);
+    if (!rc)
+        rc = set_enum(p, &f[TLS_K_MODE], path, "mode", tls_mode_words,
+                      "off, required, verify_ca or verify_identity", &mode);
+    if (!rc)
+        rc = set_path(p, &f[TLS_K_CA], path, "ca", &tls->ca);
+    if (!rc)
+        rc = set_path(p, &f[TLS_K_CERT], path, "cert", &tls->cert);
+    if (!rc)
+        rc = set_path(p, &f[TLS_K_KEY], path, "key", &tls->key);
+    if (rc)
+        return rc;
+    tls->mode = (enum tls_mode)mode;
+    if ((mode == TLS_VERIFY_CA || mode == TLS_VERIFY_IDENTITY) && !tls->ca)
+        return cfg_error(p, f[TLS_K_MODE].value,
+                         "'%s.mode' %s needs '%s.ca' (the CA to verify with)", path,
+                         tls_mode_words[mode], path);
+    if (!tls->cert != !tls->key)
+        return cfg_error(p, tls->cert ? f[TLS_K_CERT].key : f[TLS_K_KEY].key,
+                         "'%s.cert' and '%s.key' go together; set both or neither", path, path);
+    if (mode == TLS_OFF && (tls->ca || tls->cert))
+        return cfg_error(p, f[TLS_K_MODE].value ? f[TLS_K_MODE].value : sec->key,
+                         "'%s' has files but mode 'off'; set 'mode' to required, verify_ca or "
+                         "verify_identity",
+                         path);
+    return 0;
+}
+
+static int tls_copy(struct config_tls *dst, const struct config_tls *src)
+{
+    dst->mode = src->mode;
+    if (src->ca && !(dst->ca = strdup(src->ca)))
+        return nomem();
+    if (src->cert && !(dst->cert = strdup(src->cert)))
+        return nomem();
+    if (src->key && !(dst->key = strdup(src->key)))
+        return nomem();
+    return 0;
+}
+
+static void tls_release(struct config_tls *tls)
+{
+    free(tls->ca);
+    free(tls->cert);
+    free(tls->key);
+    memset(tls, 0, sizeof(*tls));
+}
 
 static int parse_warehouse(struct parse *p, const struct field *sec)
 {
@@ -848,6 +944,11 @@ static int parse_warehouse(struct parse *p, const struct field *sec)
     if (!rc)
         rc = set_uint(p, &f[WH_CONNECT_TIMEOUT], path, "connect_timeout", 1, 3600, 10,
                       &p->cfg->warehouse.connect_timeout_s);
+    if (!rc)
+        rc = set_uint(p, &f[WH_LOCK_WAIT_TIMEOUT], path, "lock_wait_timeout", 1, 86400, 0,
+                      &p->cfg->warehouse.lock_wait_timeout_s);
+    if (!rc)
+        rc = parse_tls(p, &f[WH_TLS], path, &p->cfg->warehouse.tls);
     if (rc)
         return rc;
     if (!p->cfg->warehouse.database)
@@ -862,10 +963,11 @@ static int parse_warehouse(struct parse *p, const struct field *sec)
     return 0;
 }
 
-enum { AD_USER, AD_PASSWORD, AD_PASSWORD_FILE, AD_HOST, AD_PORT, AD_SOCKET, AD_N };
+enum { AD_USER, AD_PASSWORD, AD_PASSWORD_FILE, AD_HOST, AD_PORT, AD_SOCKET, AD_TLS, AD_N };
 static const char *const admin_keys[AD_N] = {
     [AD_USER] = "user", [AD_PASSWORD] = "password", [AD_PASSWORD_FILE] = "password_file",
     [AD_HOST] = "host", [AD_PORT] = "port",         [AD_SOCKET] = "socket",
+    [AD_TLS] = "tls",
 };
 
 /* Needs the warehouse parsed: admin's endpoint defaults to it. Setting
@@ -894,6 +996,9 @@ static int parse_admin(struct parse *p, const struct field *sec)
         rc = set_uint(p, &f[AD_PORT], path, "port", 1, 65535, c->warehouse.port, &c->admin.port);
     if (!rc)
         rc = set_str(p, &f[AD_SOCKET], path, "socket", &c->admin.socket);
+    if (!rc)
+        rc = f[AD_TLS].value ? parse_tls(p, &f[AD_TLS], path, &c->admin.tls)
+                             : tls_copy(&c->admin.tls, &c->warehouse.tls);
     if (!rc)
         rc = set_default(&c->admin.user, "root");
     if (rc || c->admin.host || c->admin.socket)
@@ -1013,14 +1118,18 @@ static int parse_pii(struct parse *p, const struct field *sec)
     return rc;
 }
 
-enum { LD_BATCH_SIZE, LD_SURROGATE_CACHE, LD_N };
-static const char *const load_keys[LD_N] = {
-    [LD_BATCH_SIZE] = "batch_size", [LD_SURROGATE_CACHE] = "surrogate_cache"};
+enum { LD_BATCH_SIZE, LD_SURROGATE_CACHE, LD_METHOD, LD_PREFETCH_PAGES, LD_N };
+static const char *const load_keys[LD_N] = {[LD_BATCH_SIZE] = "batch_size",
+                                            [LD_SURROGATE_CACHE] = "surrogate_cache",
+                                            [LD_METHOD] = "method",
+                                            [LD_PREFETCH_PAGES] = "prefetch_pages"};
+static const char *const load_method_words[] = {"auto", "bulk", "insert", NULL};
 
 static int parse_load(struct parse *p, const struct field *sec)
 {
     const char *path = "load";
     struct field f[LD_N];
+    int method = LOAD_METHOD_AUTO;
     int rc = 0;
     if (sec->value)
         rc = map_fields(p, sec->value, path, load_keys, f, LD_N);
@@ -1032,6 +1141,13 @@ static int parse_load(struct parse *p, const struct field *sec)
     if (!rc)
         rc = set_uint(p, &f[LD_SURROGATE_CACHE], path, "surrogate_cache", 0, 10000000, 100000,
                       &p->cfg->load.surrogate_cache);
+    if (!rc)
+        rc = set_enum(p, &f[LD_METHOD], path, "method", load_method_words, "auto, bulk or insert",
+                      &method);
+    p->cfg->load.method = (enum load_method)method;
+    if (!rc)
+        rc = set_uint(p, &f[LD_PREFETCH_PAGES], path, "prefetch_pages", 0, 64, 4,
+                      &p->cfg->load.prefetch_pages);
     return rc;
 }
 
@@ -1120,6 +1236,12 @@ enum {
     SK_TIMEOUT,
     SK_CONNECT_TIMEOUT,
     SK_CA_FILE,
+    SK_LOW_SPEED_LIMIT,
+    SK_LOW_SPEED_TIME,
+    SK_RETRIES,
+    SK_RETRY_BASE_MS,
+    SK_RETRY_MAX_MS,
+    SK_RETRY_AFTER_MAX,
     SK_QUEUE_URL,
     SK_REGION,
     SK_ENDPOINT,
@@ -1150,6 +1272,12 @@ static const struct {
     [SK_TIMEOUT] = {"timeout", K_HTTP | K_SQS, 0},
     [SK_CONNECT_TIMEOUT] = {"connect_timeout", K_HTTP | K_SQS, 0},
     [SK_CA_FILE] = {"ca_file", K_HTTP | K_SQS, 0},
+    [SK_LOW_SPEED_LIMIT] = {"low_speed_limit", K_HTTP, 0},
+    [SK_LOW_SPEED_TIME] = {"low_speed_time", K_HTTP, 0},
+    [SK_RETRIES] = {"retries", K_HTTP, 0},
+    [SK_RETRY_BASE_MS] = {"retry_base_ms", K_HTTP, 0},
+    [SK_RETRY_MAX_MS] = {"retry_max_ms", K_HTTP, 0},
+    [SK_RETRY_AFTER_MAX] = {"retry_after_max", K_HTTP, 0},
     [SK_QUEUE_URL] = {"queue_url", K_SQS, 0},
     [SK_REGION] = {"region", K_SQS, 0},
     [SK_ENDPOINT] = {"endpoint", K_SQS, 0},
@@ -1173,6 +1301,89 @@ static int url_ok(const char *u)
     if (strncasecmp(u, "https://", 8) == 0)
         return u[8] != '\0' && u[8] != '/';
     return 0;
+}
+
+static const char *const malformed_words[] = {"reject", "dead_letter", NULL};
+
+/* A secret scalar of `f` (when present) into *dst; empty is an error. */
+static int set_secret_str(struct parse *p, const struct field *f, const char *path,
+                          const char *key, char **dst)
+{
+    char kp[KEYPATH_BUF];
+    struct scalar v;
+    if (!f->value)
+        return 0;
+    int rc = get_scalar(p, f->value, join(kp, sizeof(kp), path, key), SC_SECRET, &v);
+    if (rc)
+        return rc;
+    if (v.len == 0) {
+        scalar_release(&v);
+        return cfg_error(p, f->value, "value of '%s' is empty", kp);
+    }
+    free_secret(*dst);
+    *dst = v.s;
+    return 0;
+}
+
+/* The keys of kind sqs (see struct config_source), from the fields parsed
+ * by parse_source. Defaults are set whatever the kind. */
+static int parse_source_sqs(struct parse *p, yaml_node_t *k, const struct field *f,
+                            const char *path, struct config_source *src)
+{
+    int m = SQS_MALFORMED_REJECT;
+    int rc = set_str(p, &f[SK_QUEUE_URL], path, "queue_url", &src->queue_url);
+    if (!rc && src->queue_url && !url_ok(src->queue_url))
+        rc = cfg_error(p, f[SK_QUEUE_URL].value,
+                       "'%s.queue_url' must start with http:// or https:// and a host", path);
+    if (!rc && src->kind == SOURCE_SQS && !src->queue_url)
+        rc = cfg_error(p, k, "missing required key 'queue_url' in '%s'", path);
+    if (!rc)
+        rc = set_str(p, &f[SK_REGION], path, "region", &src->region);
+    if (!rc && src->region) {
+        size_t n = strlen(src->region);
+        if (n > 64 || strspn(src->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+            rc = cfg_error(p, f[SK_REGION].value,
+                           "'%s.region' must be an AWS region name such as 'eu-west-1'", path);
+    }
+    if (!rc)
+        rc = set_str(p, &f[SK_ENDPOINT], path, "endpoint", &src->endpoint);
+    if (!rc && src->endpoint && !url_ok(src->endpoint))
+        rc = cfg_error(p, f[SK_ENDPOINT].value,
+                       "'%s.endpoint' must start with http:// or https:// and a host", path);
+    if (!rc)
+        rc = set_uint(p, &f[SK_WAIT_SECONDS], path, "wait_seconds", 0, 20, 20, &src->wait_seconds);
+    if (!rc)
+        rc = set_uint(p, &f[SK_VISIBILITY_TIMEOUT], path, "visibility_timeout", 0, 43200, 300,
+                      &src->visibility_timeout);
+    if (!rc)
+        rc = set_uint(p, &f[SK_MAX_MESSAGES], path, "max_messages", 1, 10, 10,
+                      &src->max_messages);
+    if (!rc)
+        rc = set_str(p, &f[SK_ACCESS_KEY_ID], path, "access_key_id", &src->access_key_id);
+    if (!rc)
+        rc = set_secret_str(p, &f[SK_SECRET_ACCESS_KEY], path, "secret_access_key",
+                            &src->secret_access_key);
+    if (!rc)
+        rc = set_secret_str(p, &f[SK_SESSION_TOKEN], path, "session_token", &src->session_token);
+    if (!rc && !src->access_key_id != !src->secret_access_key)
+        rc = cfg_error(p, src->access_key_id ? f[SK_ACCESS_KEY_ID].key : f[SK_SECRET_ACCESS_KEY].key,
+                       "'%s.access_key_id' and '%s.secret_access_key' go together; set both or "
+                       "neither (neither: the AWS_* environment variables are used)",
+                       path, path);
+    if (!rc && src->session_token && !src->access_key_id)
+        rc = cfg_error(p, f[SK_SESSION_TOKEN].key,
+                       "'%s.session_token' needs 'access_key_id' and 'secret_access_key' beside it",
+                       path);
+    if (!rc)
+        rc = set_enum(p, &f[SK_ON_MALFORMED], path, "on_malformed", malformed_words,
+                      "reject or dead_letter", &m);
+    if (!rc)
+        src->on_malformed = (enum sqs_on_malformed)m;
+    if (!rc && src->kind == SOURCE_SQS && src->timeout_s <= src->wait_seconds)
+        rc = cfg_error(p, f[SK_TIMEOUT].value ? f[SK_TIMEOUT].value : f[SK_WAIT_SECONDS].value,
+                       "'%s.timeout' (%u s) must exceed '%s.wait_seconds' (%u s)", path,
+                       src->timeout_s, path, src->wait_seconds);
+    return rc;
 }
 
 /* Parses the source whose key is `k` and value `v` into `src` (name set). */
@@ -1216,6 +1427,25 @@ static int parse_source(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
     if (!rc)
         rc = set_uint(p, &f[SK_CONNECT_TIMEOUT], path, "connect_timeout", 1, 3600, 10,
                       &src->connect_timeout_s);
+    if (!rc)
+        rc = set_uint(p, &f[SK_LOW_SPEED_LIMIT], path, "low_speed_limit", 1, 1000000000, 1,
+                      &src->low_speed_limit);
+    if (!rc)
+        rc = set_uint(p, &f[SK_LOW_SPEED_TIME], path, "low_speed_time", 1, 86400, 30,
+                      &src->low_speed_time_s);
+    if (!rc)
+        rc = set_uint(p, &f[SK_RETRIES], path, "retries", 0, 100, 5, &src->retries);
+    if (!rc)
+        rc = set_uint(p, &f[SK_RETRY_BASE_MS], path, "retry_base_ms", 1, 3600000, 500,
+                      &src->retry_base_ms);
+    /* the cap may not be below the base; its default rises to the base */
+    if (!rc)
+        rc = set_uint(p, &f[SK_RETRY_MAX_MS], path, "retry_max_ms", src->retry_base_ms, 3600000,
+                      src->retry_base_ms > 30000 ? src->retry_base_ms : 30000,
+                      &src->retry_max_ms);
+    if (!rc)
+        rc = set_uint(p, &f[SK_RETRY_AFTER_MAX], path, "retry_after_max", 0, 86400, 120,
+                      &src->retry_after_max_s);
     if (!rc && f[SK_CA_FILE].value) {
         struct scalar ca;
         struct buf full = BUF_INIT;
@@ -1232,9 +1462,11 @@ static int parse_source(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
         buf_release(&full);
         scalar_release(&ca);
     }
+    if (!rc)
+        rc = parse_source_sqs(p, k, f, path, src);
     /* Keys of other kinds are validated as scalars (and their ${VAR}s
      * resolved) but not stored yet. */
-    for (size_t i = SK_QUEUE_URL; !rc && i < SK_N; i++) {
+    for (size_t i = SK_PATH; !rc && i < SK_N; i++) {
         struct scalar tmp;
         if (!f[i].value)
             continue;
@@ -1600,6 +1832,8 @@ void config_release(struct config *cfg)
     free_secret(cfg->admin.password);
     free(cfg->admin.host);
     free(cfg->admin.socket);
+    tls_release(&cfg->warehouse.tls);
+    tls_release(&cfg->admin.tls);
 
     free(cfg->accounts.host);
     free(cfg->accounts.analyst.user);
@@ -1626,6 +1860,12 @@ void config_release(struct config *cfg)
         free(cfg->sources[i].name);
         free(cfg->sources[i].base_url);
         free(cfg->sources[i].ca_file);
+        free(cfg->sources[i].queue_url);
+        free(cfg->sources[i].region);
+        free(cfg->sources[i].endpoint);
+        free(cfg->sources[i].access_key_id);
+        free_secret(cfg->sources[i].secret_access_key);
+        free_secret(cfg->sources[i].session_token);
     }
     free(cfg->sources);
 

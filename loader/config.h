@@ -22,6 +22,10 @@
 
 enum source_kind { SOURCE_HTTP = 0, SOURCE_SQS = 1, SOURCE_FILE = 2 };
 enum birth_date_policy { BIRTH_DATE_YEAR = 0, BIRTH_DATE_DATE = 1 };
+/* `load.method`: auto = LOAD DATA LOCAL when the server allows it, else
+ * multi-row INSERT (decided once per run, logged); bulk = LOAD DATA LOCAL or
+ * fail; insert = multi-row INSERT only. */
+enum load_method { LOAD_METHOD_AUTO = 0, LOAD_METHOD_BULK = 1, LOAD_METHOD_INSERT = 2 };
 
 struct config_pos {
     int line;   /* 1-based, 0 when unknown */
@@ -38,6 +42,34 @@ struct config_source {
     unsigned timeout_s;         /* `timeout`, per request, default 60 */
     unsigned connect_timeout_s; /* default 10 */
     char *ca_file;              /* optional `ca_file` for TLS verification; NULL = system */
+    /* http failures (see retry.h): a request that stays below low_speed_limit
+     * bytes/s for low_speed_time s is aborted; transient failures are retried
+     * `retries` times, waiting a jittered backoff from retry_base_ms doubling
+     * up to retry_max_ms, or longer when the server's Retry-After (clamped
+     * to retry_after_max s; 0 ignores it) says so. */
+    unsigned low_speed_limit;   /* bytes/s, default 1, 1..1000000000 */
+    unsigned low_speed_time_s;  /* `low_speed_time`, default 30, 1..86400 */
+    unsigned retries;           /* default 5, 0..100 */
+    unsigned retry_base_ms;     /* default 500, 1..3600000 */
+    unsigned retry_max_ms;      /* default 30000, retry_base_ms..3600000 */
+    unsigned retry_after_max_s; /* `retry_after_max`, default 120, 0..86400 */
+    /* sqs (timeout, connect_timeout and ca_file apply too; timeout must
+     * exceed wait_seconds). Credentials absent here come from the standard
+     * AWS environment variables when the source opens; so does the region
+     * (AWS_REGION, AWS_DEFAULT_REGION), else the queue URL's host names it. */
+    char *queue_url;             /* required for sqs; http(s)://host/account/name */
+    char *region;                /* NULL = environment or queue URL */
+    char *endpoint;              /* NULL = the queue URL's host; else every request goes here */
+    unsigned wait_seconds;       /* long poll, default 20, 0..20 */
+    unsigned visibility_timeout; /* seconds, default 300, 0..43200 */
+    unsigned max_messages;       /* per ReceiveMessage, default 10, 1..10 */
+    char *access_key_id;         /* NULL = AWS_ACCESS_KEY_ID; set together with the secret */
+    char *secret_access_key;     /* secret; NULL = AWS_SECRET_ACCESS_KEY */
+    char *session_token;         /* secret; NULL = AWS_SESSION_TOKEN (only with env keys) */
+    enum sqs_on_malformed {
+        SQS_MALFORMED_REJECT = 0,     /* `reject` (default): load_rejects, then deleted */
+        SQS_MALFORMED_DEAD_LETTER = 1 /* `dead_letter`: load_rejects, left for the redrive */
+    } on_malformed;
     struct config_pos pos;
 };
 
@@ -53,6 +85,24 @@ struct config_threshold {
     char *view; /* key under `check.thresholds`, a monitor_* view name */
     long max;   /* rows allowed before `check` fails */
     struct config_pos pos;
+};
+
+/* Database TLS (`warehouse.tls`, `admin.tls`). Contract of the modes:
+ *   off             no TLS is requested (a server or account that requires it refuses us)
+ *   required        TLS or no connection; the server certificate is not verified
+ *   verify_ca       required + the server certificate must chain to `ca`
+ *   verify_identity verify_ca + the certificate must name the host we connect to
+ * The verify modes need `ca` (a config error otherwise: verifying against
+ * nothing would silently verify nothing). `cert` and `key` (a client
+ * certificate, for accounts with REQUIRE X509) go together. Paths are resolved
+ * against the config file's directory. */
+enum tls_mode { TLS_OFF = 0, TLS_REQUIRED = 1, TLS_VERIFY_CA = 2, TLS_VERIFY_IDENTITY = 3 };
+
+struct config_tls {
+    enum tls_mode mode; /* default TLS_OFF */
+    char *ca;           /* CA bundle (PEM); NULL = none */
+    char *cert;         /* client certificate (PEM); NULL = none */
+    char *key;          /* its private key (PEM); NULL = none */
 };
 
 struct config_account {
@@ -71,6 +121,11 @@ struct config {
         char *user;                 /* required */
         char *password;             /* secret; required */
         unsigned connect_timeout_s; /* default 10 */
+        /* `lock_wait_timeout`: session innodb_lock_wait_timeout, 1..86400 s;
+         * 0 (the default) keeps the server's */
+        unsigned lock_wait_timeout_s;
+        /* `tls: {mode, ca, cert, key}` */
+        struct config_tls tls;
     } warehouse;
 
     struct {            /* used by `init` only; host/port/socket default to warehouse's */
@@ -79,6 +134,7 @@ struct config {
         char *host;
         unsigned port;
         char *socket;
+        struct config_tls tls; /* `admin.tls`; absent = a copy of warehouse.tls */
     } admin;
 
     struct {
@@ -102,6 +158,9 @@ struct config {
     struct {
         unsigned batch_size;      /* `load.batch_size`, default 1000, 1..100000 */
         unsigned surrogate_cache; /* `load.surrogate_cache`, entries per kind, default 100000 */
+        enum load_method method;  /* `load.method: auto|bulk|insert`, default auto */
+        unsigned prefetch_pages;  /* `load.prefetch_pages`, pages fetched ahead by a
+                                     background thread, 0..64, default 4; 0 = none */
     } load;
 
     struct {

@@ -3,10 +3,14 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "log.h"
@@ -28,6 +32,99 @@ static int fail(struct db *db, const char *what)
 {
     db->last_errno = mysql_errno(db->conn);
     return err_set(ML_EDB, "%s: %s (error %u)", what, mysql_error(db->conn), db->last_errno);
+}
+
+/* ---- LOAD DATA LOCAL INFILE: only ever served from the caller's memory ---- */
+
+static int refuse_init(void **state, const char *filename, void *userdata)
+{
+    (void)filename;
+    (void)userdata;
+    *state = NULL;
+    return 1; /* the server asked for a file outside db_load_local: refuse */
+}
+static int refuse_read(void *state, char *buf, unsigned int len)
+{
+    (void)state;
+    (void)buf;
+    (void)len;
+    return -1;
+}
+static void refuse_end(void *state)
+{
+    (void)state;
+}
+static int refuse_error(void *state, char *msg, unsigned int len)
+{
+    (void)state;
+    snprintf(msg, len, "maskload sends local data only through its own bulk loader");
+    return CR_UNKNOWN_ERROR;
+}
+
+static void infile_refuse(MYSQL *conn)
+{
+    mysql_set_local_infile_handler(conn, refuse_init, refuse_read, refuse_end, refuse_error, NULL);
+}
+
+/* ---- fault injection for the tests (see db.h) ---- */
+
+enum hook_point { HOOK_STMT, HOOK_COMMIT };
+
+static struct {
+    bool read;
+    int kill_point, pause_point; /* enum hook_point, -1 = none */
+    unsigned long kill_n, pause_n;
+    unsigned long count[2];
+} hooks;
+
+static void hook_parse(const char *v, int *point, unsigned long *n)
+{
+    const char *num = NULL;
+    *point = -1;
+    if (!v)
+        return;
+    if (strncmp(v, "stmt:", 5) == 0) {
+        *point = HOOK_STMT;
+        num = v + 5;
+    } else if (strncmp(v, "commit:", 7) == 0) {
+        *point = HOOK_COMMIT;
+        num = v + 7;
+    }
+    if (num)
+        *n = strtoul(num, NULL, 10);
+    if (!num || *n == 0)
+        *point = -1;
+}
+
+/* Called after each successful statement or commit. */
+static void hook_after(enum hook_point at)
+{
+    if (!hooks.read) {
+        hooks.read = true;
+        hook_parse(getenv("MASKLOAD_TEST_KILL_AT"), &hooks.kill_point, &hooks.kill_n);
+        hook_parse(getenv("MASKLOAD_TEST_PAUSE_AT"), &hooks.pause_point, &hooks.pause_n);
+    }
+    if (hooks.kill_point < 0 && hooks.pause_point < 0)
+        return;
+    hooks.count[at]++;
+    if (hooks.kill_point == (int)at && hooks.count[at] == hooks.kill_n) {
+        log_warn("test hook: killing the process after %s %lu",
+                 at == HOOK_STMT ? "statement" : "commit", hooks.kill_n);
+        raise(SIGKILL);
+    }
+    if (hooks.pause_point == (int)at && hooks.count[at] == hooks.pause_n) {
+        const char *path = getenv("MASKLOAD_TEST_PAUSE_FILE");
+        int fd = path ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+        if (fd < 0)
+            return;
+        close(fd);
+        log_warn("test hook: pausing after %s %lu while '%s' exists",
+                 at == HOOK_STMT ? "statement" : "commit", hooks.pause_n, path);
+        for (int i = 0; i < 1200 && access(path, F_OK) == 0; i++) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
 }
 
 int db_connect(const struct db_params *p, struct db **out)
@@ -56,6 +153,8 @@ int db_connect(const struct db_params *p, struct db **out)
     {
         my_bool li = p->local_infile ? 1 : 0;
         mysql_options(db->conn, MYSQL_OPT_LOCAL_INFILE, &li);
+        /* never the default handler, which opens whatever file the server names */
+        infile_refuse(db->conn);
     }
     if (sock && !host) {
         unsigned proto = MYSQL_PROTOCOL_SOCKET;
@@ -63,6 +162,19 @@ int db_connect(const struct db_params *p, struct db **out)
     } else {
         unsigned proto = MYSQL_PROTOCOL_TCP;
         mysql_options(db->conn, MYSQL_OPT_PROTOCOL, &proto);
+    }
+    if (p->tls_mode < 0 || p->tls_mode > 3 || (p->tls_mode >= 2 && !p->tls_ca)) {
+        mysql_close(db->conn);
+        free(db);
+        return err_set(ML_EINVAL, "tls mode %d needs a CA file", p->tls_mode);
+    }
+    if (p->tls_mode > 0) {
+        /* Connector/C: enforce = TLS or fail; a CA makes it verify the
+         * chain; verify_server_cert adds the host name check. */
+        my_bool enforce = 1, verify = p->tls_mode == 3 ? 1 : 0;
+        mysql_ssl_set(db->conn, p->tls_key, p->tls_cert, p->tls_ca, NULL, NULL);
+        mysql_options(db->conn, MYSQL_OPT_SSL_ENFORCE, &enforce);
+        mysql_options(db->conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     }
     if (!mysql_real_connect(db->conn, host, p->user, p->password, p->database, p->port,
                             host ? NULL : sock, 0)) {
@@ -89,8 +201,24 @@ int db_connect(const struct db_params *p, struct db **out)
         db_close(db);
         return ML_EDB;
     }
+    if (p->lock_wait_timeout_s &&
+        db_execf(db, "SET SESSION innodb_lock_wait_timeout = %u", p->lock_wait_timeout_s)) {
+        err_prefix(ML_EDB, "session setup");
+        db_close(db);
+        return ML_EDB;
+    }
+    {
+        const char *cipher = mysql_get_ssl_cipher(db->conn);
+        log_debug("connected as '%s' to %s (tls: %s)", p->user ? p->user : "",
+                  mysql_get_host_info(db->conn), cipher ? cipher : "off");
+    }
     *out = db;
     return 0;
+}
+
+const char *db_tls_cipher(struct db *db)
+{
+    return mysql_get_ssl_cipher(db->conn);
 }
 
 void db_close(struct db *db)
@@ -135,6 +263,7 @@ int db_exec_len(struct db *db, const char *sql, size_t len)
     if (mysql_errno(db->conn))
         return fail(db, "query failed");
     db->last_errno = 0;
+    hook_after(HOOK_STMT);
     return 0;
 }
 
@@ -173,6 +302,7 @@ int db_query(struct db *db, const char *sql, struct db_result **out)
     }
     db->last_errno = 0;
     *out = r;
+    hook_after(HOOK_STMT);
     return 0;
 }
 
@@ -260,6 +390,16 @@ bool db_connection_lost(struct db *db)
            e == CR_CONN_HOST_ERROR || e == ER_CONNECTION_KILLED || e == ER_SERVER_SHUTDOWN;
 }
 
+bool db_errno_is_transient(unsigned err)
+{
+    return err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT;
+}
+
+bool db_error_is_transient(struct db *db)
+{
+    return db_errno_is_transient(db->last_errno);
+}
+
 int db_begin(struct db *db)
 {
     return db_exec(db, "START TRANSACTION");
@@ -269,6 +409,7 @@ int db_commit(struct db *db)
 {
     if (mysql_commit(db->conn))
         return fail(db, "commit failed");
+    hook_after(HOOK_COMMIT);
     return 0;
 }
 
@@ -296,4 +437,29 @@ int db_append_ident(struct buf *out, const char *name)
     for (const char *p = name; !rc && *p; p++)
         rc = *p == '`' ? buf_adds(out, "``") : buf_addc(out, *p);
     return rc ? rc : buf_addc(out, '`');
+}
+
+int db_load_local(struct db *db, const char *sql, size_t len, const struct db_infile *src,
+                  unsigned long long *rows)
+{
+    unsigned warnings;
+    int rc = 0;
+    *rows = 0;
+    mysql_set_local_infile_handler(db->conn, src->init, src->read, src->end, src->error,
+                                   src->userdata);
+    if (mysql_real_query(db->conn, sql, len))
+        rc = fail(db, "LOAD DATA LOCAL failed");
+    infile_refuse(db->conn);
+    if (rc)
+        return rc;
+    *rows = (unsigned long long)mysql_affected_rows(db->conn);
+    db->affected = *rows;
+    warnings = mysql_warning_count(db->conn);
+    if (warnings) {
+        db->last_errno = 0;
+        return err_set(ML_EDB, "LOAD DATA LOCAL: the server changed values (%u warnings)",
+                       warnings);
+    }
+    db->last_errno = 0;
+    return 0;
 }

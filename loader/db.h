@@ -28,7 +28,14 @@ struct db_params {
     unsigned connect_timeout_s;
     unsigned read_timeout_s;  /* 0 = 3600 */
     unsigned write_timeout_s; /* 0 = 3600 */
+    /* session innodb_lock_wait_timeout in seconds; 0 = the server's default */
+    unsigned lock_wait_timeout_s;
     bool local_infile;
+    /* TLS, as in struct config_tls: 0 off, 1 required (no verification),
+     * 2 verify_ca (chain to tls_ca), 3 verify_identity (and the host name).
+     * Files may be NULL; the verify modes need tls_ca (ML_EINVAL otherwise). */
+    int tls_mode;
+    const char *tls_ca, *tls_cert, *tls_key;
 };
 
 /* Connects; on failure ML_EDB with "cannot connect to 'host:port' as 'user': <reason>". */
@@ -65,6 +72,26 @@ unsigned long long db_insert_id(struct db *db);
 unsigned db_errno(struct db *db);
 /* True when the last failure means the connection is gone. */
 bool db_connection_lost(struct db *db);
+/* True when the last failure is one that trying the whole transaction again
+ * may cure: deadlock (1213) or lock wait timeout (1205). The server has then
+ * rolled back the statement or the transaction; the caller must roll back the
+ * rest and replay the transaction from its start, never a part of it. */
+bool db_error_is_transient(struct db *db);
+/* The same test on a server error number (unit-testable). */
+bool db_errno_is_transient(unsigned err);
+
+/* The TLS cipher of the session, or NULL when it is not encrypted. */
+const char *db_tls_cipher(struct db *db);
+
+/* Fault injection for the tests, from the environment (read once per
+ * process; both unset in production, and neither changes what is written):
+ *   MASKLOAD_TEST_KILL_AT=stmt:N|commit:N  the process sends itself SIGKILL
+ *     right after its N-th successful statement (db_exec*, db_query*, any
+ *     connection, session setup included) or its N-th successful commit, as an
+ *     operator's `kill -9` at that point would;
+ *   MASKLOAD_TEST_PAUSE_AT=commit:N + MASKLOAD_TEST_PAUSE_FILE=PATH  after the
+ *     N-th commit, creates PATH and waits while it exists (at most 120 s), so a
+ *     test can kill or restart the server at a known point. */
 
 int db_begin(struct db *db);
 int db_commit(struct db *db);
@@ -75,6 +102,26 @@ void db_rollback(struct db *db);
 int db_append_quoted(struct db *db, struct buf *out, const char *s, size_t len);
 /* Appends `name` as a backquoted identifier. */
 int db_append_ident(struct buf *out, const char *name);
+
+/* LOAD DATA LOCAL INFILE served from the caller's memory: the callbacks of
+ * libmysqlclient's local-infile handler, in plain C types. init() gets the
+ * file name the server sent back and must ignore it. */
+struct db_infile {
+    int (*init)(void **state, const char *filename, void *userdata);
+    int (*read)(void *state, char *buf, unsigned int len); /* bytes, 0 at end, <0 error */
+    void (*end)(void *state);
+    int (*error)(void *state, char *msg, unsigned int len);
+    void *userdata;
+};
+
+/* Runs `sql`, a LOAD DATA LOCAL INFILE statement, with `src` serving the
+ * data. Outside this call a connection never sends a local file: the
+ * handler installed by db_connect refuses every request. *rows gets the
+ * affected rows. ML_EDB when the server fails the statement (db_errno()
+ * tells 1148/4166 for "local infile disabled") or reports any warning (a
+ * value was changed on the way in, which the INSERT path would refuse). */
+int db_load_local(struct db *db, const char *sql, size_t len, const struct db_infile *src,
+                  unsigned long long *rows);
 
 /* Upsert dialect: MariaDB and MySQL < 8.0.19 use VALUES(col); MySQL >= 8.0.19
  * uses a row alias. */

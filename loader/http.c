@@ -108,6 +108,34 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* The retry class of a failed transfer. */
+static enum http_failure failure_class(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_OK:
+        return HTTP_FAIL_NONE;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        return HTTP_FAIL_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return HTTP_FAIL_TIMEOUT;
+    case CURLE_PARTIAL_FILE:
+        return HTTP_FAIL_TRUNCATED;
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return HTTP_FAIL_NETWORK;
+    default:
+        return HTTP_FAIL_PERMANENT;
+    }
+}
+
 int http_get(struct http_client *c, const char *url, struct http_response *resp)
 {
     CURL *h = c->curl;
@@ -145,6 +173,7 @@ int http_get(struct http_client *c, const char *url, struct http_response *resp)
 
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    resp->failure = failure_class(cc);
     if (cc == CURLE_WRITE_ERROR && sink.rc == ML_ETOOBIG)
         return err_set(ML_ETOOBIG, "GET '%s': response body exceeds %zu bytes", url,
                        resp->body.max);
@@ -152,6 +181,82 @@ int http_get(struct http_client *c, const char *url, struct http_response *resp)
         return err_set(sink.rc, "GET '%s': out of memory reading the body", url);
     if (cc != CURLE_OK)
         return err_set(ML_EHTTP, "GET '%s': %s", url,
+                       c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+        resp->content_type = dup_trimmed(ctype, strlen(ctype));
+    return 0;
+}
+
+int http_post(struct http_client *c, const char *url, const char *const *headers, const void *body,
+              size_t len, struct http_response *resp)
+{
+    CURL *h = c->curl;
+    CURLcode cc;
+    char *ctype = NULL;
+    struct curl_slist *list = NULL;
+    struct body_sink sink = {&resp->body, 0};
+
+    memset(resp, 0, sizeof(*resp));
+    buf_init(&resp->body, c->opt.max_body);
+    c->errbuf[0] = '\0';
+    for (size_t i = 0; headers && headers[i]; i++) {
+        struct curl_slist *n = curl_slist_append(list, headers[i]);
+        if (!n) {
+            curl_slist_free_all(list);
+            return err_set(ML_ENOMEM, "POST '%s': out of memory building headers", url);
+        }
+        list = n;
+    }
+    /* no "Expect: 100-continue" round trip for small bodies */
+    {
+        struct curl_slist *n = curl_slist_append(list, "Expect:");
+        if (!n) {
+            curl_slist_free_all(list);
+            return err_set(ML_ENOMEM, "POST '%s': out of memory building headers", url);
+        }
+        list = n;
+    }
+
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->opt.ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->opt.ca_file);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->opt.connect_timeout_s);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->opt.timeout_s);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->opt.low_speed_bytes);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)c->opt.low_speed_time_s);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_USERAGENT,
+                     c->opt.user_agent ? c->opt.user_agent : "maskload/" MASKLOAD_VERSION);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+
+    cc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    for (struct curl_slist *n = list; n; n = n->next)
+        mem_wipe(n->data, strlen(n->data)); /* may hold a session token */
+    curl_slist_free_all(list);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+    resp->failure = failure_class(cc);
+    if (cc == CURLE_WRITE_ERROR && sink.rc == ML_ETOOBIG)
+        return err_set(ML_ETOOBIG, "POST '%s': response body exceeds %zu bytes", url,
+                       resp->body.max);
+    if (cc == CURLE_WRITE_ERROR && sink.rc)
+        return err_set(sink.rc, "POST '%s': out of memory reading the body", url);
+    if (cc != CURLE_OK)
+        return err_set(ML_EHTTP, "POST '%s': %s", url,
                        c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
     if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
         resp->content_type = dup_trimmed(ctype, strlen(ctype));

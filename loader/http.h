@@ -23,11 +23,22 @@ struct http_options {
     const char *user_agent;     /* NULL = "maskload/<version>" */
 };
 
+/* Why a request got no usable response, for callers that retry (retry.h). */
+enum http_failure {
+    HTTP_FAIL_NONE = 0,  /* a response was received, whatever its status */
+    HTTP_FAIL_CONNECT,   /* name resolution or connection failed */
+    HTTP_FAIL_TIMEOUT,   /* connect, whole-request or low-speed timeout */
+    HTTP_FAIL_NETWORK,   /* reset, empty reply, send/receive error, TLS handshake */
+    HTTP_FAIL_TRUNCATED, /* the body ended before its Content-Length */
+    HTTP_FAIL_PERMANENT, /* retrying cannot help: bad URL, TLS verification, body too big */
+};
+
 struct http_response {
-    long status;        /* HTTP status, 0 when no response was received */
-    struct buf body;    /* owned; NUL-terminated */
-    char *content_type; /* owned; may be NULL */
-    char *retry_after;  /* owned; value of Retry-After, may be NULL */
+    long status;               /* HTTP status, 0 when no response was received */
+    enum http_failure failure; /* HTTP_FAIL_NONE unless the call failed */
+    struct buf body;           /* owned; NUL-terminated */
+    char *content_type;        /* owned; may be NULL */
+    char *retry_after;         /* owned; value of Retry-After, may be NULL */
 };
 
 int http_global_init(void);
@@ -40,8 +51,16 @@ void http_client_free(struct http_client *c);
 /* GETs `url` into `resp` (initialised by this call; release with
  * http_response_release even on failure). Returns 0 when a response was
  * received, whatever its status; ML_EHTTP on transport failure (message
- * names the URL and curl's reason); ML_ETOOBIG when the body exceeds max_body. */
+ * names the URL and curl's reason); ML_ETOOBIG when the body exceeds max_body.
+ * On failure resp->failure says which kind (never HTTP_FAIL_NONE). */
 int http_get(struct http_client *c, const char *url, struct http_response *resp);
+
+/* POSTs `len` bytes of `body` to `url` with the extra request headers
+ * `headers` ("Name: value" strings, NULL-terminated; may be NULL). Redirects
+ * are not followed. Results and errors as http_get; messages name the URL,
+ * never a header (headers may carry credentials). */
+int http_post(struct http_client *c, const char *url, const char *const *headers, const void *body,
+              size_t len, struct http_response *resp);
 
 void http_response_release(struct http_response *resp);
 

@@ -1,17 +1,21 @@
 #include "load.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "bulk.h"
 #include "conn.h"
 #include "db.h"
 #include "error.h"
 #include "log.h"
 #include "mapping.h"
+#include "runs.h"
 #include "source.h"
 #include "sqlgen.h"
 #include "surrogate.h"
@@ -32,9 +36,14 @@ struct run_ctx {
     const struct config *cfg;
     struct db *db;
     struct surrogates *sur;
+    struct bulk *bulk; /* LOAD DATA LOCAL path (load.method), see bulk.h */
     unsigned long long run_id;
     struct map_options mopt;
     struct buf sql;
+    /* the current stream's records superseded by a later one of the same
+     * key, and records carrying fields outside the mapping (mapping.h) */
+    unsigned long long duplicates, unknown_records;
+    bool follow; /* load_options.follow */
 };
 
 /* ---- surrogates of one batch ---- */
@@ -102,10 +111,16 @@ static int append_cell(struct run_ctx *ctx, const struct batch *b, const struct 
     return err_set(ML_EINTERNAL, "unresolved surrogate in a batch");
 }
 
+/* Writes the rows of `t` inside the batch's transaction: LOAD DATA LOCAL
+ * (bulk.c) unless the run uses multi-row INSERTs (load.method insert, or the
+ * server refused local infile). */
 static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t)
 {
     size_t r = 0;
     enum db_dialect dialect = db_dialect(ctx->db);
+    int brc = bulk_upsert(ctx->bulk, ctx->db, b, t, ctx->run_id);
+    if (brc != BULK_FALLBACK)
+        return brc;
     while (r < t->nrows) {
         int rc;
         buf_wipe(&ctx->sql);
@@ -204,19 +219,174 @@ static int insert_rejects(struct run_ctx *ctx, const struct batch *b, const char
     return 0;
 }
 
+/* Whole-transaction retry. After a deadlock (1213) or a lock wait timeout
+ * (1205) the server has rolled back the statement or the whole transaction;
+ * the caller has rolled back the rest, and the batch is written again from
+ * the start, never from the failed statement. At most TX_ATTEMPTS attempts in
+ * all, with exponential backoff (100 ms doubling) and jitter, so loaders that
+ * collided do not collide again in step. Returns true when the caller should
+ * try again; false leaves err_msg() saying why not. */
+#define TX_ATTEMPTS 5
+
+static bool tx_retry(struct run_ctx *ctx, unsigned attempt, const char *stream)
+{
+    unsigned ms;
+    struct timespec ts;
+    if (!db_error_is_transient(ctx->db) || stop_requested)
+        return false;
+    if (attempt >= TX_ATTEMPTS) {
+        err_prefix(ML_EDB, "batch transaction failed %u times", attempt);
+        return false;
+    }
+    ms = 100u << (attempt - 1);
+    ms = ms / 2 +
+         (unsigned)(((unsigned long)getpid() * 2654435761ul + attempt * 40503ul) % (ms / 2 + 1));
+    log_warn("stream '%s': %s; retrying the whole batch transaction in %u ms (attempt %u of %u)",
+             stream, err_msg(), ms, attempt + 1, TX_ATTEMPTS);
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+    return true;
+}
+
+/* ---- exactly once over an at-least-once source (stream_def.processed_table) ---- */
+
+struct claim {
+    const char *key;
+    size_t len;
+    bool reject;  /* a reject (else a main row) */
+    size_t index; /* its row or reject number */
+    char num[24]; /* the key's text when it is an integer */
+};
+
+static const char *claim_key(const struct claim *c)
+{
+    return c->key ? c->key : c->num; /* num: inside the element, which qsort moves */
+}
+
+static int claim_cmp(const void *x, const void *y)
+{
+    const struct claim *a = x, *b = y;
+    int c = memcmp(claim_key(a), claim_key(b), a->len < b->len ? a->len : b->len);
+    if (c)
+        return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* Inside the batch's transaction: records the key of every row and reject
+ * in the stream's processed table, and drops from the batch those whose key
+ * is there already (an earlier transaction, perhaps another loader's, has
+ * committed them: a redelivered message changes nothing). INSERT IGNORE
+ * waits for a concurrent transaction holding the same key and then sees its
+ * outcome. Keys are claimed in sorted order, so two loaders claiming
+ * overlapping keys take their locks in the same order. */
+static int claim_records(struct run_ctx *ctx, struct batch *b)
+{
+    const struct stream_def *def = b->def;
+    size_t n = 0, total = b->main.nrows + b->nrejects, dropped = 0;
+    struct claim *cl = calloc(total ? total : 1, sizeof(*cl));
+    bool *drop_rows = calloc(b->main.nrows ? b->main.nrows : 1, sizeof(bool));
+    bool *drop_rej = calloc(b->nrejects ? b->nrejects : 1, sizeof(bool));
+    int rc = 0;
+    if (!cl || !drop_rows || !drop_rej) {
+        rc = err_set(ML_ENOMEM, "out of memory claiming records");
+        goto out;
+    }
+    for (size_t r = 0; r < b->main.nrows; r++) {
+        const struct cell *c = batch_cell(&b->main, r, 0);
+        struct claim *x = &cl[n];
+        if (c->kind == CELL_TEXT) {
+            x->key = batch_text(b, c);
+            x->len = c->len;
+        } else if (c->kind == CELL_INT) {
+            snprintf(x->num, sizeof(x->num), "%lld", c->i);
+            x->len = strlen(x->num);
+        } else {
+            continue;
+        }
+        x->index = r;
+        n++;
+    }
+    for (size_t i = 0; i < b->nrejects; i++) {
+        const char *k = batch_rej_text(b, b->rejects[i].record_key);
+        if (!k)
+            continue; /* no readable key: cannot be recognised when redelivered */
+        cl[n].key = k;
+        cl[n].len = strlen(k);
+        cl[n].reject = true;
+        cl[n].index = i;
+        n++;
+    }
+    qsort(cl, n, sizeof(*cl), claim_cmp);
+    for (size_t i = 0; !rc && i < n; i++) {
+        buf_reset(&ctx->sql);
+        rc = buf_adds(&ctx->sql, "INSERT IGNORE INTO ");
+        if (!rc)
+            rc = db_append_ident(&ctx->sql, def->processed_table);
+        if (!rc)
+            rc = buf_adds(&ctx->sql,
+                          " (stream, record_id, run_id, outcome, processed_at) VALUES (");
+        if (!rc)
+            rc = db_append_quoted(ctx->db, &ctx->sql, def->name, strlen(def->name));
+        if (!rc)
+            rc = buf_addc(&ctx->sql, ',');
+        if (!rc)
+            rc = db_append_quoted(ctx->db, &ctx->sql, claim_key(&cl[i]), cl[i].len);
+        if (!rc)
+            rc = buf_addf(&ctx->sql, ",%llu,'%s',UTC_TIMESTAMP(3))", ctx->run_id,
+                          cl[i].reject ? "rejected" : "loaded");
+        if (!rc)
+            rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
+        if (!rc && db_affected_rows(ctx->db) == 0) {
+            if (cl[i].reject)
+                drop_rej[cl[i].index] = true;
+            else
+                drop_rows[cl[i].index] = true;
+            dropped++;
+        }
+    }
+    if (rc)
+        err_prefix(rc, "recording processed records in %s", def->processed_table);
+    if (!rc && dropped) {
+        rc = batch_drop(b, drop_rows, drop_rej);
+        log_info("%zu records already processed by an earlier transaction (redelivered): "
+                 "skipped",
+                 dropped);
+    }
+out:
+    free(cl);
+    free(drop_rows);
+    free(drop_rej);
+    return rc;
+}
+
 static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
                        unsigned long long pages, struct load_stream_counts *total)
 {
     unsigned long long created = 0;
+    unsigned attempt = 0;
     int rc;
     if (b->records == 0 && pages == 0)
         return 0;
+    /* the last record of each key wins (mapping.h): drop superseded rows */
+    rc = batch_compact(b);
+    if (rc)
+        return rc;
+    /* Everything from here to the commit is replayed, whole, after a
+     * transient failure (tx_retry): it must only read the batch, which stays
+     * intact until batch_reset() after the commit. Surrogates resolved by an
+     * earlier attempt are committed and no longer pending, so `created`
+     * counts each new surrogate once. */
+again:
+    attempt++;
     rc = resolve_table(ctx, b, &b->main, &created);
     if (!rc)
         rc = resolve_table(ctx, b, &b->child, &created);
-    if (rc)
-        return rc;
-    rc = db_begin(ctx->db);
+    if (!rc)
+        rc = db_begin(ctx->db);
+    /* drops records already committed (final: safe to replay from here) */
+    if (!rc && b->def->processed_table)
+        rc = claim_records(ctx, b);
     if (!rc)
         rc = delete_child_tails(ctx, b);
     if (!rc && b->main.nrows)
@@ -230,8 +400,10 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
         rc = buf_addf(&ctx->sql,
                       "UPDATE load_run_streams SET pages=pages+%llu, fetched=fetched+%zu, "
                       "loaded=loaded+%zu, rejected=rejected+%zu, "
-                      "surrogates_created=surrogates_created+%llu WHERE run_id=%llu AND stream=",
-                      pages, b->records, b->accepted, b->nrejects, created, ctx->run_id);
+                      "surrogates_created=surrogates_created+%llu, duplicates=duplicates+%zu, "
+                      "unknown_fields=unknown_fields+%zu WHERE run_id=%llu AND stream=",
+                      pages, b->records, b->accepted, b->nrejects, created, b->duplicates,
+                      b->unknown_records, ctx->run_id);
         if (!rc)
             rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));
         if (!rc)
@@ -241,6 +413,8 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
         rc = db_commit(ctx->db);
     if (rc) {
         db_rollback(ctx->db);
+        if (tx_retry(ctx, attempt, stream))
+            goto again;
         return rc;
     }
     total->pages += pages;
@@ -248,6 +422,8 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
     total->loaded += b->accepted;
     total->rejected += b->nrejects;
     total->surrogates_created += created;
+    ctx->duplicates += b->duplicates;
+    ctx->unknown_records += b->unknown_records;
     batch_reset(b);
     return 0;
 }
@@ -281,11 +457,22 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         return err_prefix(rc, "stream '%s': recording the run", st->name);
 
     batch_init(&b, def);
+    ctx->duplicates = 0;
+    ctx->unknown_records = 0;
     rc = source_open(ctx->cfg, st, &src);
     while (!rc) {
         struct source_page pg;
         size_t idx = 0;
         rc = source_next_page(src, &pg);
+        if (rc == 0 && ctx->follow && !stop_requested) {
+            /* --follow: an empty receive commits what is pending (so that
+             * its messages are deleted now) and polls again */
+            rc = flush_batch(ctx, &b, st->name, pages, &total);
+            pages = 0;
+            if (!rc)
+                rc = source_committed(src);
+            continue;
+        }
         if (rc <= 0)
             break;
         rc = 0;
@@ -306,36 +493,56 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             if (!rc)
                 rc = source_committed(src);
         }
-        if (!rc && stop_requested)
+        if (!rc && stop_requested) {
+            if (ctx->follow)
+                break; /* the way --follow ends: what was read commits below */
             rc = err_set(ML_EIO, "interrupted by a signal");
+        }
     }
     if (!rc)
         rc = flush_batch(ctx, &b, st->name, pages, &total);
     if (!rc)
         rc = source_committed(src);
     source_close(src);
+    if (b.nunknown_names) {
+        /* once per stream: the NAMES only, never the values (they may be PII) */
+        char saved[2048];
+        snprintf(saved, sizeof(saved), "%s", rc ? err_msg() : "");
+        if (batch_unknown_names(&b, &ref) == 0)
+            log_warn("stream '%s': records carry fields outside the mapping, accepted but not "
+                     "stored: %s",
+                     st->name, ref.data);
+        if (rc)
+            err_set(rc, "%s", saved);
+    }
     batch_release(&b);
     buf_release(&ref);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
     log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "
-             "%llu surrogates created",
+             "%llu surrogates created, %llu duplicates (last one won), %llu with unknown fields",
              st->name, total.pages, total.fetched, total.loaded, total.rejected,
-             total.surrogates_created);
+             total.surrogates_created, ctx->duplicates, ctx->unknown_records);
     return 0;
 }
 
 /* ---- the run ---- */
 
+/* Records the run as 'running' and takes its run lock (runs.h): the row
+ * becomes visible only with the lock held, so `status` never sees a live run
+ * as stale. The lock lives as long as this connection. */
 static int begin_run(struct run_ctx *ctx, const char *streams)
 {
     char host[256] = "";
+    unsigned long long locked = 0;
     int rc;
     gethostname(host, sizeof(host) - 1);
     buf_reset(&ctx->sql);
-    rc = buf_adds(&ctx->sql,
-                  "INSERT INTO load_runs (started_at, status, streams, host, pid, version) "
-                  "VALUES (UTC_TIMESTAMP(3), 'running', ");
+    rc = db_begin(ctx->db);
+    if (!rc)
+        rc = buf_adds(&ctx->sql,
+                      "INSERT INTO load_runs (started_at, status, streams, host, pid, version) "
+                      "VALUES (UTC_TIMESTAMP(3), 'running', ");
     if (!rc)
         rc = db_append_quoted(ctx->db, &ctx->sql, streams, strlen(streams));
     if (!rc)
@@ -346,17 +553,30 @@ static int begin_run(struct run_ctx *ctx, const char *streams)
         rc = buf_addf(&ctx->sql, ",%ld,'%s')", (long)getpid(), MASKLOAD_VERSION);
     if (!rc)
         rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-    if (rc)
+    if (rc) {
+        db_rollback(ctx->db);
         return err_prefix(rc, "recording the run in load_runs (did `maskload init` run?)");
+    }
     ctx->run_id = db_insert_id(ctx->db);
+    buf_reset(&ctx->sql);
+    rc = buf_addf(&ctx->sql, "SELECT GET_LOCK(" RUNS_LOCK_NAME_SQL("%llu") ", 0)", ctx->run_id);
+    if (!rc)
+        rc = db_query_u64(ctx->db, ctx->sql.data, &locked, NULL);
+    if (!rc && locked != 1)
+        rc = err_set(ML_EDB, "run lock of run %llu is held by another session", ctx->run_id);
+    if (!rc)
+        rc = db_commit(ctx->db);
+    if (rc) {
+        db_rollback(ctx->db);
+        ctx->run_id = 0;
+        return err_prefix(rc, "taking the run lock");
+    }
     return 0;
 }
 
-static void end_run(struct run_ctx *ctx, int status_rc, const char *error_text)
+static int record_end(struct run_ctx *ctx, int status_rc, const char *error_text)
 {
     int rc;
-    if (!ctx->run_id)
-        return;
     buf_reset(&ctx->sql);
     rc = buf_addf(&ctx->sql,
                   "UPDATE load_runs SET finished_at=UTC_TIMESTAMP(3), status='%s', error_text=",
@@ -368,8 +588,31 @@ static void end_run(struct run_ctx *ctx, int status_rc, const char *error_text)
         rc = buf_addf(&ctx->sql, " WHERE run_id=%llu", ctx->run_id);
     if (!rc)
         rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
+    return rc;
+}
+
+/* Marks the run succeeded or failed in load_runs. When the connection is
+ * gone (before or during this), reconnects once for the bookkeeping. Returns
+ * 0, or the error with err_msg() saying why the run stays 'running' (status
+ * then shows it as stale: its run lock died with the connection). */
+static int end_run(struct run_ctx *ctx, int status_rc, const char *error_text)
+{
+    int rc;
+    if (!ctx->run_id)
+        return 0;
+    rc = db_connection_lost(ctx->db) ? ML_EDB : record_end(ctx, status_rc, error_text);
+    if (rc && db_connection_lost(ctx->db)) {
+        db_close(ctx->db);
+        ctx->db = NULL;
+        rc = conn_warehouse(ctx->cfg, &ctx->db);
+        if (rc)
+            return err_prefix(rc, "reconnecting to record the end of run %llu", ctx->run_id);
+        log_info("reconnected to the warehouse to record the end of run %llu", ctx->run_id);
+        rc = record_end(ctx, status_rc, error_text);
+    }
     if (rc)
-        log_warn("could not record the end of run %llu: %s", ctx->run_id, err_msg());
+        return err_prefix(rc, "recording the end of run %llu in load_runs", ctx->run_id);
+    return 0;
 }
 
 int load_run(const struct config *cfg, const struct load_options *opt, struct load_result *res)
@@ -395,8 +638,25 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         buf_release(&names);
         return rc;
     }
+    if (opt && opt->follow) {
+        const struct config_stream *only =
+            opt->only_stream ? config_find_stream(cfg, opt->only_stream) : cfg->streams;
+        const struct config_source *src = only ? config_find_source(cfg, only->source) : NULL;
+        if (nrun != 1 || !src || src->kind != SOURCE_SQS) {
+            buf_release(&names);
+            if (nrun != 1)
+                return err_set(ML_EUSAGE, "--follow needs one stream: add --stream NAME");
+            return err_set(ML_EUSAGE,
+                           "--follow needs a stream of a queue source (kind sqs); stream '%s' "
+                           "is not one",
+                           only ? only->name : "?");
+        }
+        ctx.follow = true;
+    }
     rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
                         &ctx.sur);
+    if (!rc)
+        rc = bulk_new(cfg->load.method, &ctx.bulk);
     if (!rc)
         rc = conn_warehouse(cfg, &ctx.db);
     if (!rc)
@@ -409,13 +669,23 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         rc = load_stream(&ctx, &cfg->streams[i]);
     }
     if (ctx.db) {
+        /* a lost connection fails the run loudly; the run is still marked
+         * failed if a reconnect allows, and the message says when it did not */
+        bool lost = rc && db_connection_lost(ctx.db);
         if (rc) {
             char saved[2048];
-            snprintf(saved, sizeof(saved), "%s", err_msg());
-            end_run(&ctx, rc, saved);
-            err_set(rc, "%s", saved);
+            snprintf(saved, sizeof(saved), "%s%s",
+                     lost ? "lost the connection to the warehouse: " : "", err_msg());
+            if (end_run(&ctx, rc, saved)) {
+                char why[1024]; /* err_set must not read the buffer it writes */
+                snprintf(why, sizeof(why), "%s", err_msg());
+                err_set(rc, "%s (and run %llu could not be marked failed: %s)", saved, ctx.run_id,
+                        why);
+            } else {
+                err_set(rc, "%s", saved);
+            }
         } else {
-            end_run(&ctx, 0, NULL);
+            rc = end_run(&ctx, 0, NULL);
         }
     }
     res->run_id = ctx.run_id;
@@ -429,8 +699,12 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
                      st.lookups ? 100.0 * (double)st.cache_hits / (double)st.lookups : 0.0,
                      st.created);
     }
+    if (ctx.bulk && !rc)
+        log_info("rows written by bulk load: %llu%s", bulk_rows(ctx.bulk),
+                 bulk_fell_back(ctx.bulk) ? " (multi-row INSERT for the rest)" : "");
     db_close(ctx.db);
     surrogates_free(ctx.sur);
+    bulk_free(ctx.bulk);
     buf_wipe(&ctx.sql);
     buf_release(&names);
     return rc;

@@ -11,6 +11,8 @@
 #ifndef ML_LOAD_H
 #define ML_LOAD_H
 
+#include <stdbool.h>
+
 #include "config.h"
 
 struct load_stream_counts {
@@ -24,6 +26,11 @@ struct load_result {
 
 struct load_options {
     const char *only_stream; /* NULL = every stream */
+    /* Keep polling (`run --follow`): an empty receive commits what is
+     * pending and polls again, until SIGINT/SIGTERM, which ends the run
+     * successfully after committing what was read. Needs exactly one stream
+     * selected, of a source of kind sqs (ML_EUSAGE otherwise). */
+    bool follow;
 };
 
 /* Runs the load. 0 on success; on failure the code of the first error with

@@ -1,6 +1,8 @@
 /* main.c - maskload's command line: global options, config, dispatch. */
 #include <getopt.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "http.h"
 #include "load.h"
 #include "log.h"
+#include "retry.h"
 #include "version.h"
 #include "banned.h"
 
@@ -48,6 +51,23 @@ static void on_signal(int sig)
 {
     (void)sig;
     load_request_stop();
+    retry_request_stop(); /* ends a wait between HTTP retries in any thread */
+}
+
+/* The process holds passwords, the digest key and PII in memory: it never
+ * writes a core file (RLIMIT_CORE 0, also for a core_pattern pipe, which the
+ * kernel skips for a non-dumpable process) and other unprivileged processes
+ * of the same user cannot ptrace it or read its /proc/<pid>/mem. Done first,
+ * before the config (and its secrets) is read. Returns 0 or -1. */
+static int disable_core_dumps(void)
+{
+    struct rlimit rl = {0, 0};
+    int rc = 0;
+    if (setrlimit(RLIMIT_CORE, &rl) != 0)
+        rc = -1;
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        rc = -1;
+    return rc;
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -70,6 +90,10 @@ int main(int argc, char **argv)
     struct config cfg;
     const char *cmd;
 
+    if (disable_core_dumps() != 0) {
+        fprintf(stderr, "maskload: cannot disable core dumps; refusing to handle secrets\n");
+        return EXIT_FAILED;
+    }
     if (!config_path || !*config_path)
         config_path = "maskload.yaml";
     /* '+': stop at the command; its options are its own */

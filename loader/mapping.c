@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "convert.h"
 #include "error.h"
@@ -80,9 +81,42 @@ static const struct field_spec messages_fields[] = {
     {"message", NULL, PII_DROP, false, NULL},
 };
 
+/* Login events from an SQS queue (source_sqs.c): each record is the message
+ * envelope {"MessageId", "SentTimestamp", "Body": {user_id, device_type, ip,
+ * locale, app_version, device_id}}; a body that is not a JSON object, or
+ * lacks user_id, is rejected. ip and device_id become surrogates; app_version
+ * is kept as sent and its major number as an integer. */
+static const struct column_def logins_cols[] = {
+    {"message_id", COL_TEXT, 128, 0, NULL},
+    {"created_at", COL_EPOCH_MS, 0, 0, NULL},
+    {"user_id", COL_TEXT, 128, 0, NULL},
+    {"device_type", COL_TEXT, 32, 0, NULL},
+    {"ip_id", COL_SURROGATE, 0, 0, "ip"},
+    {"device_id", COL_SURROGATE, 0, 0, "device"},
+    {"locale", COL_TEXT, 32, 0, NULL},
+    {"app_version", COL_TEXT, 32, 0, NULL},
+    {"app_version_major", COL_VERSION_MAJOR, 0, 0, NULL},
+};
+static const struct table_def logins_table = {"user_logins", logins_cols, ARRAY_LEN(logins_cols),
+                                              1};
+
+static const struct field_spec logins_fields[] = {
+    {"MessageId", "message_id", PII_KEEP, true, NULL},
+    {"SentTimestamp", "created_at", PII_KEEP, true, NULL},
+    {"Body.user_id", "user_id", PII_KEEP, true, NULL},
+    {"Body.device_type", "device_type", PII_KEEP, false, NULL},
+    {"Body.ip", "ip_id", PII_SURROGATE, false, NULL},
+    {"Body.device_id", "device_id", PII_SURROGATE, false, NULL},
+    {"Body.locale", "locale", PII_KEEP, false, NULL},
+    {"Body.app_version", "app_version", PII_KEEP, false, NULL},
+    {"Body.app_version", "app_version_major", PII_KEEP, false, NULL},
+};
+
 static const struct stream_def streams[] = {
-    {"users", &users_table, users_fields, ARRAY_LEN(users_fields), "id", &users_child},
-    {"messages", &messages_table, messages_fields, ARRAY_LEN(messages_fields), "id", NULL},
+    {"users", &users_table, users_fields, ARRAY_LEN(users_fields), "id", &users_child, NULL},
+    {"messages", &messages_table, messages_fields, ARRAY_LEN(messages_fields), "id", NULL, NULL},
+    {"user_logins", &logins_table, logins_fields, ARRAY_LEN(logins_fields), "MessageId", NULL,
+     "load_processed_ids"},
 };
 
 const struct stream_def *mapping_find(const char *name)
@@ -104,6 +138,7 @@ int batch_init(struct batch *b, const struct stream_def *def)
     buf_init(&b->arena, 0);
     buf_init(&b->rej_arena, 0);
     buf_init(&b->scratch, 0);
+    buf_init(&b->unknown_names, 0);
     return 0;
 }
 
@@ -119,6 +154,12 @@ void batch_reset(struct batch *b)
     b->nrejects = 0;
     b->records = 0;
     b->accepted = 0;
+    b->duplicates = 0;
+    b->already_processed = 0;
+    b->unknown_records = 0;
+    if (b->key_slots)
+        memset(b->key_slots, 0, b->key_slots_cap * sizeof(*b->key_slots));
+    b->key_slots_used = 0;
 }
 
 void batch_release(struct batch *b)
@@ -130,6 +171,9 @@ void batch_release(struct batch *b)
     free(b->child.cells);
     free(b->children);
     free(b->rejects);
+    free(b->superseded);
+    free(b->key_slots);
+    buf_release(&b->unknown_names);
     memset(b, 0, sizeof(*b));
 }
 
@@ -176,17 +220,35 @@ static int column_index(const struct table_def *t, const char *name)
 /* A mapping failure that becomes a reject: ML_ERECORD with the reason in err_msg(). */
 static int field_error(const struct field_spec *f, const json_node *v, const char *what)
 {
-    const char *s = json_string(v);
+    size_t n;
+    const char *s = json_string_len(v, &n);
     if (f->action != PII_KEEP || !s)
         return err_set(ML_ERECORD, "field '%s'%s: %s", f->path,
                        f->action != PII_KEEP ? " (PII, value not shown)" : "", what);
-    size_t n = strlen(s), cut = n > REASON_VALUE_MAX ? REASON_VALUE_MAX : n;
+    size_t cut = n > REASON_VALUE_MAX ? REASON_VALUE_MAX : n;
     while (cut < n && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
         cut--; /* never split a UTF-8 sequence */
     if (!convert_utf8_valid(s, cut, NULL))
         return err_set(ML_ERECORD, "field '%s': %s (value not valid UTF-8)", f->path, what);
-    return err_set(ML_ERECORD, "field '%s': %s: '%.*s'%s", f->path, what, (int)cut, s,
+    /* control characters (NUL included) are shown escaped, never raw */
+    char shown[REASON_VALUE_MAX * 6 + 1];
+    size_t o = 0;
+    for (size_t i = 0; i < cut; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f)
+            o += (size_t)snprintf(shown + o, sizeof(shown) - o, "\\u%04x", ch);
+        else
+            shown[o++] = (char)ch;
+    }
+    shown[o] = '\0';
+    return err_set(ML_ERECORD, "field '%s': %s: '%s'%s", f->path, what, shown,
                    cut < n ? "..." : "");
+}
+
+/* True when a string value holds a NUL byte (JSON "\u0000"). */
+static bool has_nul(const char *s, size_t len)
+{
+    return s && memchr(s, '\0', len) != NULL;
 }
 
 /* field_error with the current err_msg() as the description (copied first,
@@ -207,20 +269,43 @@ static int put_text(struct batch *b, struct cell *c, enum cell_kind kind, const 
     return rc ? rc : buf_addc(&b->arena, '\0');
 }
 
-/* Text of a scalar for parsers: strings as they are, numbers as printed. */
-static const char *scalar_text(const json_node *v, char *tmp, size_t tmpsz)
+/* Text of a scalar for parsers: strings as they are (with their length, NUL
+ * bytes included), numbers as printed. */
+static const char *scalar_text(const json_node *v, char *tmp, size_t tmpsz, size_t *len)
 {
+    *len = 0;
     if (json_type(v) == JSON_STRING)
-        return json_string(v);
+        return json_string_len(v, len);
     if (json_type(v) == JSON_NUMBER) {
         long long ll;
         if (json_int64(v, &ll) == 0)
             snprintf(tmp, tmpsz, "%lld", ll);
         else
             snprintf(tmp, tmpsz, "%.17g", json_number(v));
+        *len = strlen(tmp);
         return tmp;
     }
     return NULL;
+}
+
+/* Milliseconds since 1970-01-01 UTC -> "YYYY-MM-DD hh:mm:ss.fff"; -1 outside
+ * years 1970..9999. */
+static int epoch_ms_text(long long ms, char out[CONVERT_DATETIME_LEN])
+{
+    struct tm tm;
+    time_t secs;
+    if (ms < 0 || ms > 253402300799999LL) /* 9999-12-31 23:59:59.999 */
+        return -1;
+    secs = (time_t)(ms / 1000);
+    int milli = (int)(ms % 1000);
+    if (!gmtime_r(&secs, &tm) || strftime(out, CONVERT_DATETIME_LEN, "%Y-%m-%d %H:%M:%S", &tm) != 19)
+        return -1;
+    out[19] = '.';
+    out[20] = (char)('0' + milli / 100);
+    out[21] = (char)('0' + milli / 10 % 10);
+    out[22] = (char)('0' + milli % 10);
+    out[23] = '\0';
+    return 0;
 }
 
 static int map_value(struct batch *b, const struct field_spec *f, const struct column_def *col,
@@ -229,8 +314,14 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
 {
     char tmp[64];
     const char *s;
+    size_t slen = 0;
     int rc;
     enum json_type t = json_type(v);
+    /* NUL bytes are data only where a value is stored as text (kept text
+     * columns, surrogate values); a value that is parsed (numbers, dates,
+     * e-mail addresses) must not hold one: a parser would stop at the NUL. */
+    const char *sv = json_string_len(v, &slen);
+    bool nul = has_nul(sv, slen);
 
     if (t == JSON_ABSENT || t == JSON_NULL) {
         if (f->required)
@@ -243,6 +334,8 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
     case PII_EMAIL_DOMAIN:
         if (t != JSON_STRING)
             return field_error(f, v, "must be a string");
+        if (nul)
+            return field_error(f, v, "not an e-mail address (holds a NUL byte)");
         rc = pii_email_domain(json_string(v), &b->scratch);
         if (rc == ML_ERECORD)
             return field_error(f, v, "not an e-mail address");
@@ -257,6 +350,8 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
         char date[CONVERT_DATE_LEN];
         if (t != JSON_STRING)
             return field_error(f, v, "must be a date string");
+        if (nul)
+            return field_error(f, v, "not an ISO 8601 date (holds a NUL byte)");
         if (convert_year(json_string(v), &year) || convert_date(json_string(v), date))
             return field_error(f, v, "not an ISO 8601 date");
         c->kind = CELL_INT;
@@ -266,12 +361,14 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
         return 0;
     }
     case PII_SURROGATE:
-        s = scalar_text(v, tmp, sizeof(tmp));
+        s = scalar_text(v, tmp, sizeof(tmp), &slen);
         if (!s)
             return field_error(f, v, "must be a string or a number");
-        if (!convert_utf8_valid(s, strlen(s), NULL))
+        if (!convert_utf8_valid(s, slen, NULL))
             return field_error(f, v, "not valid UTF-8");
-        rc = pii_normalise(col->kind, s, strlen(s), &b->scratch);
+        if (slen > MAPPING_SURROGATE_VALUE_MAX)
+            return field_error(f, v, "longer than 1048576 bytes (MAPPING_SURROGATE_VALUE_MAX)");
+        rc = pii_normalise(col->kind, s, slen, &b->scratch);
         if (rc)
             return rc;
         if (b->scratch.len == 0) {
@@ -294,7 +391,7 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
         if (t == JSON_NUMBER)
             rc = json_int64(v, &ll);
         else if (t == JSON_STRING)
-            rc = convert_int64(json_string(v), &ll);
+            rc = nul ? ML_ERECORD : convert_int64(json_string(v), &ll);
         else
             return field_error(f, v, "must be an integer");
         if (rc)
@@ -307,9 +404,11 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
     }
     case COL_DECIMAL: {
         char out[CONVERT_DECIMAL_LEN];
-        s = scalar_text(v, tmp, sizeof(tmp));
+        s = scalar_text(v, tmp, sizeof(tmp), &slen);
         if (!s)
             return field_error(f, v, "must be a number or a decimal string");
+        if (nul)
+            return field_error(f, v, "not a decimal number (holds a NUL byte)");
         if (convert_decimal(s, col->size, col->scale, out))
             return field_error_copy(f, v);
         return put_text(b, c, CELL_TEXT, out, strlen(out));
@@ -318,6 +417,8 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
         char out[CONVERT_DATETIME_LEN];
         if (t != JSON_STRING)
             return field_error(f, v, "must be a timestamp string");
+        if (nul)
+            return field_error(f, v, "not an ISO 8601 timestamp (holds a NUL byte)");
         if (convert_timestamp(json_string(v), out))
             return field_error_copy(f, v);
         return put_text(b, c, CELL_TEXT, out, strlen(out));
@@ -326,6 +427,8 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
         char out[CONVERT_DATE_LEN];
         if (t != JSON_STRING)
             return field_error(f, v, "must be a date string");
+        if (nul)
+            return field_error(f, v, "not an ISO 8601 date (holds a NUL byte)");
         if (convert_date(json_string(v), out))
             return field_error_copy(f, v);
         return put_text(b, c, CELL_TEXT, out, strlen(out));
@@ -338,17 +441,54 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
         return 0;
     case COL_TEXT: {
         size_t n;
-        s = json_string(v);
+        s = json_string_len(v, &slen);
         if (!s)
             return field_error(f, v, "must be a string");
-        if (!convert_utf8_valid(s, strlen(s), &n))
+        if (!convert_utf8_valid(s, slen, &n))
             return field_error(f, v, "not valid UTF-8");
         if (n > col->size) {
             char what[64];
             snprintf(what, sizeof(what), "longer than %u characters", col->size);
             return field_error(f, v, what);
         }
-        return put_text(b, c, CELL_TEXT, s, strlen(s));
+        return put_text(b, c, CELL_TEXT, s, slen); /* NUL bytes kept */
+    }
+    case COL_EPOCH_MS: {
+        char out[CONVERT_DATETIME_LEN];
+        long long ms;
+        if (t == JSON_NUMBER)
+            rc = json_int64(v, &ms);
+        else if (t == JSON_STRING && !nul && json_string(v)[0] >= '0' && json_string(v)[0] <= '9')
+            rc = convert_int64(json_string(v), &ms);
+        else
+            return field_error(f, v, "must be milliseconds since 1970 (an integer)");
+        if (rc || epoch_ms_text(ms, out))
+            return field_error(f, v, "not milliseconds since 1970 within years 1970..9999");
+        return put_text(b, c, CELL_TEXT, out, strlen(out));
+    }
+    case COL_VERSION_MAJOR: {
+        long long major = 0;
+        size_t digits = 0;
+        s = json_string(v);
+        if (t == JSON_NUMBER) {
+            if (json_int64(v, &major) || major < 0 || major > 2147483647)
+                return field_error(f, v, "not a version number");
+            c->kind = CELL_INT;
+            c->i = major;
+            return 0;
+        }
+        if (!s || nul)
+            return field_error(f, v, "must be a version string such as '2.3.0'");
+        if (*s == 'v' || *s == 'V')
+            s++;
+        for (; s[digits] >= '0' && s[digits] <= '9' && digits < 10; digits++)
+            major = major * 10 + (s[digits] - '0');
+        if (digits == 0 || digits == 10 || major > 2147483647 ||
+            (s[digits] && !strchr(".-+", s[digits])))
+            return field_error(f, v, "not a version string such as '2.3.0'");
+        c->kind = CELL_INT;
+        c->i = major;
+        return 0;
     }
     case COL_SURROGATE:
         break;
@@ -451,9 +591,13 @@ static int copy_kept(json_node *dst, const json_node *rec, const struct field_sp
             continue;
         if (json_type(v) == JSON_OBJECT || json_type(v) == JSON_ARRAY)
             continue; /* a kept scalar that arrived as a container is not copied */
-        const char *str = json_string(v);
-        if (str && !convert_utf8_valid(str, strlen(str), NULL))
+        size_t slen;
+        const char *str = json_string_len(v, &slen);
+        if (str && !convert_utf8_valid(str, slen, NULL))
             continue; /* load_rejects is utf8mb4: bytes that are not UTF-8 stay out */
+        const json_node *there;
+        if (lookup(dst, fields[i].path, &there) == 0 && there)
+            continue; /* a path mapped to two columns is copied once */
         int rc = set_path(dst, fields[i].path, v);
         if (rc)
             return rc;
@@ -520,8 +664,11 @@ static int add_reject(struct batch *b, const json_node *rec, const char *source_
     if (!rc && json_type(rec) == JSON_OBJECT) {
         char tmp[64];
         const char *ks;
-        if (lookup(rec, b->def->key_path, &key) == 0 && (ks = scalar_text(key, tmp, sizeof(tmp))) &&
-            strlen(ks) <= 255 && convert_utf8_valid(ks, strlen(ks), NULL))
+        size_t kl;
+        /* a key holding a NUL byte is not recorded: record_key is text */
+        if (lookup(rec, b->def->key_path, &key) == 0 &&
+            (ks = scalar_text(key, tmp, sizeof(tmp), &kl)) && kl <= 255 && !has_nul(ks, kl) &&
+            convert_utf8_valid(ks, kl, NULL))
             rc = rej_add(b, ks, &r->record_key);
     }
     if (!rc)
@@ -531,6 +678,326 @@ static int add_reject(struct batch *b, const json_node *rec, const char *source_
     buf_release(&payload);
     if (!rc)
         b->nrejects++;
+    return rc;
+}
+
+/* ---- duplicate keys within a batch: the last record wins ---- */
+
+static size_t key_hash(const struct batch *b, size_t row)
+{
+    const struct table_def *t = b->main.def;
+    size_t h = 1469598103934665603u;
+    for (unsigned k = 0; k < t->nkey; k++) {
+        const struct cell *c = &b->main.cells[row * t->ncols + k];
+        h = (h ^ (size_t)c->kind) * 1099511628211u;
+        if (c->kind == CELL_INT) {
+            h = (h ^ (size_t)(unsigned long long)c->i) * 1099511628211u;
+        } else if (c->kind == CELL_TEXT || c->kind == CELL_PENDING) {
+            const unsigned char *p = (const unsigned char *)b->arena.data + c->off;
+            for (size_t i = 0; i < c->len; i++)
+                h = (h ^ p[i]) * 1099511628211u;
+        }
+    }
+    return h;
+}
+
+static bool key_equal(const struct batch *b, size_t r1, size_t r2)
+{
+    const struct table_def *t = b->main.def;
+    for (unsigned k = 0; k < t->nkey; k++) {
+        const struct cell *x = &b->main.cells[r1 * t->ncols + k];
+        const struct cell *y = &b->main.cells[r2 * t->ncols + k];
+        if (x->kind != y->kind)
+            return false;
+        if (x->kind == CELL_INT && x->i != y->i)
+            return false;
+        if ((x->kind == CELL_TEXT || x->kind == CELL_PENDING) &&
+            (x->len != y->len ||
+             memcmp(b->arena.data + x->off, b->arena.data + y->off, x->len) != 0))
+            return false;
+    }
+    return true;
+}
+
+/* Inserts main row `row` into the key set; *prev gets the row it replaces,
+ * or (size_t)-1. */
+static int key_set_put(struct batch *b, size_t row, size_t *prev)
+{
+    *prev = NO_OFFSET;
+    if ((b->key_slots_used + 1) * 2 > b->key_slots_cap) {
+        size_t ncap = b->key_slots_cap ? b->key_slots_cap * 2 : 512;
+        size_t *ns = calloc(ncap, sizeof(*ns));
+        if (!ns)
+            return err_set(ML_ENOMEM, "out of memory tracking record keys");
+        for (size_t i = 0; i < b->key_slots_cap; i++) {
+            size_t r = b->key_slots[i];
+            if (!r)
+                continue;
+            size_t j = key_hash(b, r - 1) & (ncap - 1);
+            while (ns[j])
+                j = (j + 1) & (ncap - 1);
+            ns[j] = r;
+        }
+        free(b->key_slots);
+        b->key_slots = ns;
+        b->key_slots_cap = ncap;
+    }
+    size_t mask = b->key_slots_cap - 1;
+    for (size_t j = key_hash(b, row) & mask;; j = (j + 1) & mask) {
+        if (!b->key_slots[j]) {
+            b->key_slots[j] = row + 1;
+            b->key_slots_used++;
+            return 0;
+        }
+        if (key_equal(b, b->key_slots[j] - 1, row)) {
+            *prev = b->key_slots[j] - 1;
+            b->key_slots[j] = row + 1;
+            return 0;
+        }
+    }
+}
+
+static int mark_row(struct batch *b, size_t row, bool superseded)
+{
+    if (row >= b->superseded_cap) {
+        size_t ncap = b->superseded_cap ? b->superseded_cap : 256;
+        while (ncap <= row)
+            ncap *= 2;
+        bool *n = realloc(b->superseded, ncap * sizeof(*n));
+        if (!n)
+            return err_set(ML_ENOMEM, "out of memory tracking record keys");
+        b->superseded = n;
+        b->superseded_cap = ncap;
+    }
+    b->superseded[row] = superseded;
+    return 0;
+}
+
+/* Called for an accepted main row: supersedes an earlier row of the same key. */
+static int note_key(struct batch *b, size_t row)
+{
+    size_t prev;
+    int rc = mark_row(b, row, false);
+    if (!rc)
+        rc = key_set_put(b, row, &prev);
+    if (rc || prev == NO_OFFSET)
+        return rc;
+    b->superseded[prev] = true;
+    b->duplicates++;
+    b->accepted--;
+    return 0;
+}
+
+int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects)
+{
+    const unsigned nc = b->main.def->ncols;
+    size_t w = 0, dropped = 0;
+    if (b->def->child)
+        return err_set(ML_EINTERNAL, "stream '%s': batch_drop with a child table", b->def->name);
+    for (size_t r = 0; drop_rows && r < b->main.nrows; r++) {
+        if (drop_rows[r]) {
+            dropped++;
+            continue;
+        }
+        if (w != r) {
+            memmove(&b->main.cells[w * nc], &b->main.cells[r * nc], nc * sizeof(struct cell));
+            if (r < b->superseded_cap && w < b->superseded_cap)
+                b->superseded[w] = b->superseded[r];
+        }
+        w++;
+    }
+    if (drop_rows) {
+        b->accepted -= dropped;
+        b->already_processed += dropped;
+        b->main.nrows = w;
+        /* the key set points at old row numbers: rebuild it */
+        if (b->key_slots)
+            memset(b->key_slots, 0, b->key_slots_cap * sizeof(*b->key_slots));
+        b->key_slots_used = 0;
+        for (size_t r = 0; r < w; r++) {
+            size_t prev;
+            int rc = key_set_put(b, r, &prev);
+            if (rc)
+                return rc;
+        }
+    }
+    w = 0;
+    for (size_t i = 0; drop_rejects && i < b->nrejects; i++) {
+        if (drop_rejects[i]) {
+            b->already_processed++;
+            continue;
+        }
+        b->rejects[w++] = b->rejects[i];
+    }
+    if (drop_rejects)
+        b->nrejects = w;
+    return 0;
+}
+
+int batch_compact(struct batch *b)
+{
+    const unsigned nc = b->main.def->ncols;
+    const unsigned ncc = b->child.def ? b->child.def->ncols : 0;
+    const bool with_children = b->def->child && b->nchildren == b->main.nrows;
+    size_t w = 0, cw = 0, cr = 0;
+    if (b->duplicates == 0)
+        return 0;
+    for (size_t r = 0; r < b->main.nrows; r++) {
+        size_t nchild = with_children ? b->children[r].count : 0;
+        bool keep = !(r < b->superseded_cap && b->superseded[r]);
+        if (keep) {
+            if (w != r)
+                memmove(&b->main.cells[w * nc], &b->main.cells[r * nc], nc * sizeof(struct cell));
+            if (with_children) {
+                if (cw != cr && nchild)
+                    memmove(&b->child.cells[cw * ncc], &b->child.cells[cr * ncc],
+                            nchild * ncc * sizeof(struct cell));
+                b->children[w] = b->children[r];
+                cw += nchild;
+            }
+            w++;
+        }
+        cr += nchild;
+    }
+    b->main.nrows = w;
+    if (with_children) {
+        b->child.nrows = cw;
+        b->nchildren = w;
+    }
+    for (size_t r = 0; r < w && r < b->superseded_cap; r++)
+        b->superseded[r] = false;
+    /* the key set points at old row numbers: rebuild it */
+    if (b->key_slots)
+        memset(b->key_slots, 0, b->key_slots_cap * sizeof(*b->key_slots));
+    b->key_slots_used = 0;
+    for (size_t r = 0; r < w; r++) {
+        size_t prev;
+        int rc = key_set_put(b, r, &prev);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- fields outside the mapping: accepted, never stored, names noted ---- */
+
+static void note_unknown_name(struct batch *b, const char *prefix, const char *key)
+{
+    char name[160];
+    size_t o = 0;
+    for (const char *parts[2] = {prefix, key}, **pp = parts; pp < parts + 2; pp++) {
+        for (const unsigned char *p = (const unsigned char *)*pp; *p && o < 64; p++) {
+            if (*p < 0x20 || *p == 0x7f || *p == ',')
+                o += (size_t)snprintf(name + o, sizeof(name) - o, "\\x%02x", *p);
+            else
+                name[o++] = (char)*p;
+        }
+    }
+    name[o] = '\0';
+    /* the names are kept newline separated; look for this one */
+    const char *all = b->unknown_names.data;
+    for (const char *p = all; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (n == o && memcmp(p, name, n) == 0)
+            return;
+        p = nl ? nl + 1 : NULL;
+    }
+    if (b->nunknown_names >= MAPPING_UNKNOWN_NAMES_MAX) {
+        b->unknown_names_more = true;
+        return;
+    }
+    if (buf_adds(&b->unknown_names, name) == 0 && buf_addc(&b->unknown_names, '\n') == 0)
+        b->nunknown_names++;
+}
+
+/* True when `full` is a field path (or the child path), or *prefix when it
+ * starts a longer field path ("profile" of "profile.gender"). */
+static bool path_known(const struct field_spec *fields, unsigned nfields, const char *child_path,
+                       const char *full, bool *prefix)
+{
+    size_t n = strlen(full);
+    *prefix = false;
+    if (child_path && strcmp(child_path, full) == 0)
+        return true;
+    for (unsigned i = 0; i < nfields; i++) {
+        if (strcmp(fields[i].path, full) == 0)
+            return true;
+        if (strncmp(fields[i].path, full, n) == 0 && fields[i].path[n] == '.')
+            *prefix = true;
+    }
+    return false;
+}
+
+/* Checks the members of `obj` (at dotted `prefix`) against the field paths;
+ * returns true when one is unknown. */
+static bool check_members(struct batch *b, const json_node *obj, const char *prefix,
+                          const char *shown_prefix, const struct field_spec *fields,
+                          unsigned nfields, const char *child_path)
+{
+    bool unknown = false;
+    for (const json_node *m = json_child(obj); m; m = json_next(m)) {
+        char full[256];
+        bool pre;
+        const char *key = json_key(m);
+        if (!key)
+            continue;
+        if ((size_t)snprintf(full, sizeof(full), "%s%s", prefix, key) >= sizeof(full)) {
+            note_unknown_name(b, shown_prefix, key);
+            unknown = true;
+            continue;
+        }
+        if (path_known(fields, nfields, child_path, full, &pre))
+            continue;
+        if (pre) {
+            if (json_type(m) == JSON_OBJECT) {
+                char sub[260], shown[260];
+                snprintf(sub, sizeof(sub), "%s.", full);
+                snprintf(shown, sizeof(shown), "%s%s.", shown_prefix, key);
+                unknown |= check_members(b, m, sub, shown, fields, nfields, NULL);
+            }
+            continue; /* a wrong type is the mapping's business (reject) */
+        }
+        note_unknown_name(b, shown_prefix, key);
+        unknown = true;
+    }
+    return unknown;
+}
+
+static void note_unknown_fields(struct batch *b, const json_node *rec)
+{
+    const struct stream_def *d = b->def;
+    bool unknown =
+        check_members(b, rec, "", "", d->fields, d->nfields, d->child ? d->child->path : NULL);
+    if (d->child) {
+        const json_node *arr = json_get(rec, d->child->path);
+        char shown[160];
+        snprintf(shown, sizeof(shown), "%s[].", d->child->path);
+        for (const json_node *e = json_child(arr); e && json_type(arr) == JSON_ARRAY;
+             e = json_next(e))
+            if (json_type(e) == JSON_OBJECT)
+                unknown |=
+                    check_members(b, e, "", shown, d->child->fields, d->child->nfields, NULL);
+    }
+    if (unknown)
+        b->unknown_records++;
+}
+
+int batch_unknown_names(const struct batch *b, struct buf *out)
+{
+    int rc = 0;
+    buf_reset(out);
+    for (const char *p = b->unknown_names.data; !rc && p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (out->len)
+            rc = buf_adds(out, ", ");
+        if (!rc)
+            rc = buf_add(out, p, n);
+        p = nl ? nl + 1 : NULL;
+    }
+    if (!rc && b->unknown_names_more)
+        rc = buf_adds(out, ", ...");
     return rc;
 }
 
@@ -599,6 +1066,7 @@ int mapping_map_record(struct batch *b, const json_node *rec, const struct map_o
         err_set(ML_ERECORD, "record must be a JSON object, got %s", json_type_name(json_type(rec)));
         return add_reject(b, rec, source_ref, err_msg());
     }
+    note_unknown_fields(b, rec);
     rc = add_row(&b->main, &row);
     if (rc)
         return rc;
@@ -607,7 +1075,7 @@ int mapping_map_record(struct batch *b, const json_node *rec, const struct map_o
         rc = map_children(b, rec, batch_cell(&b->main, row, 0)->i, opt);
     if (rc == 0) {
         b->accepted++;
-        return 0;
+        return note_key(b, row);
     }
     /* undo the partial record */
     b->main.nrows--;

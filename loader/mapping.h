@@ -7,6 +7,31 @@
  * surrogate columns are kept normalised in the batch until the loader
  * resolves them (batch_set_surrogate); the batch arena holds PII and is wiped
  * on reset and free.
+ *
+ * Rules for bad and hostile input. Every record is either loaded, rejected
+ * (load_rejects, with a reason) or superseded, and each outcome is counted:
+ *
+ * | input                                   | rule                                  | counted in       |
+ * |-----------------------------------------|---------------------------------------|------------------|
+ * | not an object, missing required key,     | rejected, reason names the field      | rejected         |
+ * |   wrong JSON type, bad number            |                                       |                  |
+ * | date/time not ISO 8601 or out of range   | rejected (years 1000..9999, real      | rejected         |
+ * |   (month 13, Feb 30, year 999 or 10000)  |   calendar days)                      |                  |
+ * | text longer than its column              | rejected ("longer than N characters") | rejected         |
+ * | surrogate value over 1 MiB               | rejected                              | rejected         |
+ * | NUL byte (JSON "\u0000") in a kept text  | stored intact, byte for byte          | loaded           |
+ * |   or surrogate value                     |                                       |                  |
+ * | NUL byte in a parsed value (id, number,  | rejected ("holds a NUL byte"): a      | rejected         |
+ * |   date, e-mail)                          |   parser would stop at the NUL        |                  |
+ * | same key as an earlier record of the     | the last one wins: the earlier one    | duplicates       |
+ * |   same batch (batches hold whole pages)  |   and its child rows are not written  |                  |
+ * | fields outside the mapping               | accepted; the unknown fields are not  | unknown_records  |
+ * |                                          |   stored anywhere (they may be PII);  |                  |
+ * |                                          |   their names are collected for one   |                  |
+ * |                                          |   warning per stream                  |                  |
+ *
+ * Per batch: records == accepted + nrejects + duplicates + already_processed
+ * (the last: see stream_def.processed_table).
  */
 #ifndef ML_MAPPING_H
 #define ML_MAPPING_H
@@ -27,7 +52,10 @@ enum col_type {
     COL_DATETIME,
     COL_DATE,
     COL_BOOL,
-    COL_SURROGATE
+    COL_SURROGATE,
+    COL_EPOCH_MS,     /* DATETIME(3) UTC from milliseconds since 1970 (a JSON integer or a
+                         string of digits), e.g. SQS's SentTimestamp */
+    COL_VERSION_MAJOR /* INT: the leading number of a version string ("2.3.0" -> 2) */
 };
 
 struct column_def {
@@ -72,6 +100,13 @@ struct stream_def {
     unsigned nfields;
     const char *key_path;          /* JSON path of the natural key */
     const struct child_def *child; /* may be NULL */
+    /* Exactly once over an at-least-once source (a queue): when set, the key
+     * of every row and reject is recorded in this table (columns stream,
+     * record_id, run_id, outcome, processed_at; ddl/070_user_logins.sql) in
+     * the batch's own transaction, and a record whose key is already there
+     * is dropped from the batch (batch_drop). NULL = not recorded. Streams
+     * with a child table are not supported. */
+    const char *processed_table;
 };
 
 /* Built-in mappings by name ("users", "messages"); NULL when unknown. */
@@ -115,8 +150,29 @@ struct batch {
     struct buf rej_arena; /* reject texts (no PII) */
     struct buf scratch;   /* per-value scratch, wiped */
     size_t records;       /* records seen since the last reset */
-    size_t accepted;
+    size_t accepted;      /* accepted and not superseded since the last reset */
+    size_t duplicates;    /* accepted records superseded by a later record with
+                             the same key since the last reset */
+    size_t unknown_records; /* records (accepted or rejected) carrying fields
+                               outside the mapping, since the last reset */
+    /* duplicate detection: superseded[row] for main rows; key_slots is an
+     * open-addressing set of main rows by key (row + 1, 0 = empty) */
+    bool *superseded;
+    size_t superseded_cap;
+    size_t *key_slots;
+    size_t key_slots_cap, key_slots_used;
+    /* names of unknown fields seen since batch_init (NOT reset: one warning
+     * per stream), newline separated, at most MAPPING_UNKNOWN_NAMES_MAX */
+    struct buf unknown_names;
+    size_t nunknown_names;
+    bool unknown_names_more; /* more distinct names than were kept */
+    size_t already_processed; /* rows and rejects dropped by batch_drop (their key was
+                                 recorded by an earlier transaction) since the last reset */
 };
+
+/* Surrogate values longer than this many bytes are rejected. */
+#define MAPPING_SURROGATE_VALUE_MAX 1048576
+#define MAPPING_UNKNOWN_NAMES_MAX   16
 
 struct map_options {
     enum birth_date_policy birth_date;
@@ -131,6 +187,23 @@ void batch_release(struct batch *b);
  * where the record came from (URL and position). */
 int mapping_map_record(struct batch *b, const json_node *rec, const struct map_options *opt,
                        const char *source_ref);
+
+/* Drops the rows of superseded records (and their child rows) so that the
+ * last record of each key wins. The loader calls it before writing a batch.
+ * Returns 0 (it only moves memory). */
+int batch_compact(struct batch *b);
+
+/* Drops the main rows with drop_rows[row] and the rejects with
+ * drop_rejects[i] (either may be NULL), counting them in already_processed
+ * and out of accepted / nrejects. For processed_table streams, which have no
+ * child table (ML_EINTERNAL otherwise). Dropping is final: the loader drops
+ * only records whose key another transaction has committed, so a retried
+ * transaction may start from the smaller batch. */
+int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects);
+
+/* The names of unknown fields seen so far, ", " separated (for the warning),
+ * written into `out` (replacing its content). */
+int batch_unknown_names(const struct batch *b, struct buf *out);
 
 /* Cell access and the text of a cell. */
 struct cell *batch_cell(struct table_rows *t, size_t row, unsigned col);

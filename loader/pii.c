@@ -63,7 +63,9 @@ int pii_normalise(const char *kind, const char *value, size_t len, struct buf *o
     size_t n = len;
     trim(&p, &n);
     buf_reset(out);
-    if (strcmp(kind, "ip") == 0 && n > 0 && n < INET6_ADDRSTRLEN) {
+    /* a value holding a NUL is never an address: "1.2.3.4\0x" must not
+     * collapse onto 1.2.3.4 */
+    if (strcmp(kind, "ip") == 0 && n > 0 && n < INET6_ADDRSTRLEN && !memchr(p, '\0', n)) {
         char tmp[INET6_ADDRSTRLEN];
         unsigned char addr[sizeof(struct in6_addr)];
         char canon[INET6_ADDRSTRLEN];

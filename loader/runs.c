@@ -20,7 +20,7 @@ int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out,
     struct db_result *r = NULL;
     struct run_info *runs = NULL;
     const char *const *row;
-    char sql[1024];
+    char sql[2048];
     size_t cnt = 0;
     int rc;
 
@@ -29,13 +29,16 @@ int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out,
     rc = conn_warehouse(cfg, &db);
     if (rc)
         return rc;
-    snprintf(sql, sizeof(sql),
-             "SELECT r.run_id, r.started_at, r.finished_at, r.status, r.streams, r.error_text, "
-             "(SELECT GROUP_CONCAT(CONCAT(s.stream, ': ', s.fetched, ' fetched, ', s.loaded, "
-             "' loaded, ', s.rejected, ' rejected, ', s.surrogates_created, ' new surrogates') "
-             "ORDER BY s.stream SEPARATOR '; ') FROM load_run_streams s WHERE s.run_id = r.run_id) "
-             "FROM load_runs r ORDER BY r.run_id DESC LIMIT %u",
-             limit);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT r.run_id, r.started_at, r.finished_at, r.status, r.streams, r.error_text, "
+        "(SELECT GROUP_CONCAT(CONCAT(s.stream, ': ', s.fetched, ' fetched, ', s.loaded, "
+        "' loaded, ', s.rejected, ' rejected, ', s.surrogates_created, ' new surrogates') "
+        "ORDER BY s.stream SEPARATOR '; ') FROM load_run_streams s WHERE s.run_id = r.run_id), "
+        "r.status = 'running' AND IS_USED_LOCK(" RUNS_LOCK_NAME_SQL(
+            "r.run_id") ") IS NULL "
+                        "FROM load_runs r ORDER BY r.run_id DESC LIMIT %u",
+        limit);
     rc = db_query(db, sql, &r);
     if (rc) {
         err_prefix(rc, "reading load_runs (did `maskload init` run?)");
@@ -55,6 +58,7 @@ int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out,
         copy(ri->streams, sizeof(ri->streams), row[4]);
         copy(ri->error, sizeof(ri->error), row[5]);
         copy(ri->counts, sizeof(ri->counts), row[6]);
+        ri->stale = row[7] && strcmp(row[7], "1") == 0;
     }
     *out = runs;
     *n = cnt;

@@ -1,27 +1,40 @@
 /* source_http.c - paginated JSON API source (`kind: http`).
  *
  * Walks `<base_url><path>?page=N&limit=M` from page 1 until a page is an
- * empty array (the seed API's contract). Every page must be a JSON array of
- * at most `limit` elements; anything else fails with a message naming the
- * URL. `max_pages` bounds the walk.
+ * empty array (the seed API's contract). `max_pages` bounds the walk.
+ *
+ * Every page must come back as HTTP 200 with a JSON array of at most `limit`
+ * elements. Each page is fetched under the source's retry policy (retry.h):
+ * connection failures, timeouts, resets, truncated bodies, invalid JSON, a
+ * body that is not an array, 429 and 5xx are tried again after a jittered
+ * exponential backoff (or the server's clamped Retry-After); any other
+ * status, and a page larger than `limit`, fail at once. The final failure
+ * names the URL, the page number and what was wrong; each retry is logged
+ * as a warning. A signal during a wait ends the walk with an error.
  */
 #include "source.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "retry.h"
 #include "banned.h"
 
 struct http_source {
     struct http_client *http;
     struct buf base; /* base_url + path */
     struct buf url;  /* current page URL */
+    struct buf why;  /* what went wrong with the last attempt */
     unsigned page_size;
     unsigned max_pages;
+    struct retry_policy policy;
+    uint64_t rng;       /* jitter state */
     unsigned long page; /* pages fetched so far */
     bool done;
 };
@@ -46,10 +59,18 @@ int source_http_open(const struct config_source *src, const char *path, struct s
         return err_set(ML_ENOMEM, "out of memory");
     buf_init(&ps->base, 0);
     buf_init(&ps->url, 0);
+    buf_init(&ps->why, 0);
     ps->page_size = src->page_size ? src->page_size : 100;
     ps->max_pages = src->max_pages ? src->max_pages : 1000000;
+    ps->policy.retries = src->retries;
+    ps->policy.base_ms = src->retry_base_ms;
+    ps->policy.max_ms = src->retry_max_ms;
+    ps->policy.retry_after_max_s = src->retry_after_max_s;
+    ps->rng = retry_rng_seed();
     opt.connect_timeout_s = src->connect_timeout_s;
     opt.timeout_s = src->timeout_s;
+    opt.low_speed_bytes = src->low_speed_limit;
+    opt.low_speed_time_s = src->low_speed_time_s;
     opt.ca_file = src->ca_file;
     rc = http_client_new(&opt, &ps->http);
     if (!rc) {
@@ -76,6 +97,7 @@ static void http_close(void *impl)
     http_client_free(ps->http);
     buf_release(&ps->base);
     buf_release(&ps->url);
+    buf_release(&ps->why);
     free(ps);
 }
 
@@ -84,18 +106,116 @@ static unsigned long http_pages(const void *impl)
     return ((const struct http_source *)impl)->page;
 }
 
-static int http_next_page(void *impl, struct source_page *pg)
+/* Records the current error message as the reason of a failed attempt,
+ * without http_get's "GET '<url>': " lead (the final message adds its own),
+ * behind `what` when given. */
+static void note_reason(struct http_source *ps, const char *what)
 {
-    struct http_source *ps = impl;
-    json_doc **doc = &pg->doc;
-    const char **url = &pg->ref;
+    const char *m = err_msg();
+    size_t ul = ps->url.len;
+    if (strncmp(m, "GET '", 5) == 0 && strncmp(m + 5, ps->url.data, ul) == 0 &&
+        strncmp(m + 5 + ul, "': ", 3) == 0)
+        m += 5 + ul + 3;
+    buf_reset(&ps->why);
+    if (buf_addf(&ps->why, "%s%s%s", what ? what : "", what ? ": " : "", m))
+        buf_reset(&ps->why); /* out of memory: the outcome still says what happened */
+}
+
+static enum retry_outcome outcome_of(enum http_failure f)
+{
+    switch (f) {
+    case HTTP_FAIL_NONE:
+        return RETRY_OK;
+    case HTTP_FAIL_CONNECT:
+        return RETRY_CONNECT;
+    case HTTP_FAIL_TIMEOUT:
+        return RETRY_TIMEOUT;
+    case HTTP_FAIL_NETWORK:
+        return RETRY_NETWORK;
+    case HTTP_FAIL_TRUNCATED:
+        return RETRY_TRUNCATED;
+    case HTTP_FAIL_PERMANENT:
+        break;
+    }
+    return RETRY_PERMANENT;
+}
+
+/* One attempt at the current page URL. Returns 0 with *out a JSON array of
+ * at most page_size records, or a negative code with *oc, *status and
+ * *retry_after_s (-1 when absent) set and the reason in ps->why. */
+static int fetch_attempt(struct http_source *ps, json_doc **out, enum retry_outcome *oc,
+                         long *status, long *retry_after_s)
+{
     struct http_response resp;
     json_doc *d = NULL;
     int rc;
     size_t n;
 
-    *doc = NULL;
-    *url = NULL;
+    *out = NULL;
+    *status = 0;
+    *retry_after_s = -1;
+    rc = http_get(ps->http, ps->url.data, &resp);
+    *status = resp.status;
+    if (rc) {
+        *oc = outcome_of(resp.failure);
+        note_reason(ps, *oc == RETRY_PERMANENT ? NULL : retry_outcome_name(*oc));
+        http_response_release(&resp);
+        return rc;
+    }
+    if (resp.status != 200) {
+        long ra;
+        *oc = RETRY_STATUS;
+        if (resp.retry_after && retry_after_parse(resp.retry_after, time(NULL), &ra) == 0)
+            *retry_after_s = ra;
+        rc = err_set(ML_EHTTP, "HTTP status %ld", resp.status);
+        note_reason(ps, NULL);
+        http_response_release(&resp);
+        return rc;
+    }
+    rc = json_parse(resp.body.data, resp.body.len, &d);
+    http_response_release(&resp);
+    if (rc) {
+        *oc = rc == ML_EJSON ? RETRY_BAD_BODY : RETRY_PERMANENT;
+        note_reason(ps, NULL);
+        return rc;
+    }
+    if (json_type(json_root(d)) != JSON_ARRAY) {
+        *oc = RETRY_BAD_BODY;
+        rc = err_set(ML_EJSON, "expected a JSON array, got %s",
+                     json_type_name(json_type(json_root(d))));
+        note_reason(ps, NULL);
+        json_free(d);
+        return rc;
+    }
+    n = json_array_size(json_root(d));
+    if (n > ps->page_size) {
+        *oc = RETRY_PERMANENT;
+        rc = err_set(ML_EHTTP,
+                     "page has %zu records, more than the limit %u asked for "
+                     "(the API does not paginate with page/limit)",
+                     n, ps->page_size);
+        note_reason(ps, NULL);
+        json_free(d);
+        return rc;
+    }
+    *oc = RETRY_OK;
+    *out = d;
+    return 0;
+}
+
+static int http_next_page(void *impl, struct source_page *pg)
+{
+    struct http_source *ps = impl;
+    json_doc *d = NULL;
+    unsigned long pageno = ps->page + 1;
+    enum retry_outcome oc = RETRY_OK;
+    long status = 0, retry_after_s = -1;
+    unsigned attempt;
+    int rc;
+    size_t n;
+
+    pg->doc = NULL;
+    pg->ref = NULL;
     if (ps->done)
         return 0;
     if (ps->page >= ps->max_pages)
@@ -103,39 +223,38 @@ static int http_next_page(void *impl, struct source_page *pg)
                        ps->base.data, ps->max_pages);
     buf_reset(&ps->url);
     rc = buf_addf(&ps->url, "%s%cpage=%lu&limit=%u", ps->base.data,
-                  strchr(ps->base.data, '?') ? '&' : '?', ps->page + 1, ps->page_size);
+                  strchr(ps->base.data, '?') ? '&' : '?', pageno, ps->page_size);
     if (rc)
         return rc;
-    *url = ps->url.data;
+    pg->ref = ps->url.data;
 
-    rc = http_get(ps->http, ps->url.data, &resp);
-    if (rc) {
-        http_response_release(&resp);
-        return rc;
+    for (attempt = 1;; attempt++) {
+        rc = fetch_attempt(ps, &d, &oc, &status, &retry_after_s);
+        if (!rc)
+            break;
+        if (!retry_should(&ps->policy, attempt, oc, status)) {
+            if (retry_transient(oc, status))
+                return err_set(rc, "GET '%s' (page %lu): %s (gave up after %u attempts)",
+                               ps->url.data, pageno, ps->why.data, attempt);
+            return err_set(rc, "GET '%s' (page %lu): %s (not retried)", ps->url.data, pageno,
+                           ps->why.data);
+        }
+        unsigned delay =
+            retry_delay_ms(&ps->policy, attempt, retry_after_s, retry_rng_next(&ps->rng));
+        log_warn("GET '%s' (page %lu): %s; retry %u of %u in %u ms", ps->url.data, pageno,
+                 ps->why.data, attempt, ps->policy.retries, delay);
+        rc = retry_sleep_ms(delay);
+        if (rc) {
+            char why_stop[128]; /* err_set must not read the message it replaces */
+            snprintf(why_stop, sizeof(why_stop), "%s", err_msg());
+            return err_set(rc, "GET '%s' (page %lu): %s; %s", ps->url.data, pageno, ps->why.data,
+                           why_stop);
+        }
     }
-    if (resp.status != 200) {
-        rc = err_set(ML_EHTTP, "GET '%s': HTTP status %ld", ps->url.data, resp.status);
-        http_response_release(&resp);
-        return rc;
-    }
-    rc = json_parse(resp.body.data, resp.body.len, &d);
-    http_response_release(&resp);
-    if (rc)
-        return err_prefix(rc, "GET '%s' (page %lu)", ps->url.data, ps->page + 1);
-    if (json_type(json_root(d)) != JSON_ARRAY) {
-        rc = err_set(ML_EJSON, "GET '%s' (page %lu): expected a JSON array, got %s", ps->url.data,
-                     ps->page + 1, json_type_name(json_type(json_root(d))));
-        json_free(d);
-        return rc;
-    }
+    if (attempt > 1)
+        log_info("GET '%s' (page %lu): succeeded at attempt %u", ps->url.data, pageno, attempt);
+
     n = json_array_size(json_root(d));
-    if (n > ps->page_size) {
-        json_free(d);
-        return err_set(ML_EHTTP,
-                       "GET '%s': page has %zu records, more than the limit %u asked for "
-                       "(the API does not paginate with page/limit)",
-                       ps->url.data, n, ps->page_size);
-    }
     ps->page++;
     if (n == 0) {
         ps->done = true;
@@ -143,6 +262,6 @@ static int http_next_page(void *impl, struct source_page *pg)
         return 0;
     }
     log_debug("fetched '%s': %zu records", ps->url.data, n);
-    *doc = d;
+    pg->doc = d;
     return 1;
 }

@@ -5,6 +5,7 @@
  * Usage:
  *   fixture_api --data DIR [--port N] [--bind ADDR] [--prefix PATH]
  *               [--port-file FILE]
+ *   (faults are set at run time through POST /__faults, see below)
  *
  * Contract
  * - Every file DIR/<name>.json must hold a JSON array; it is served at
@@ -19,7 +20,8 @@
  *   anything else -> 400 with a JSON body {"error":..., "detail":...}.
  *   Other query parameters are ignored (as mockapi ignores unknown ones).
  * - GET /health -> 200 "ok" (text/plain). Any other path -> 404, any method
- *   other than GET -> 405 with "Allow: GET" (checked before the path). JSON
+ *   other than GET -> 405 with "Allow: GET" (checked before the path), except
+ *   on the control paths /__* below. JSON
  *   bodies, errors included, are sent with Content-Type: application/json.
  * - Elements are re-serialised by cJSON (cJSON_PrintUnformatted): whitespace
  *   is dropped, \uXXXX escapes come out as UTF-8, numbers may change spelling
@@ -35,9 +37,43 @@
  *   Exit 1: cannot listen or cannot write the port file. Exit 2: usage error
  *   or bad fixture data.
  *
+ * Fault injection and the request log (for tests; loopback clients only,
+ * any other client gets 403, whatever --bind says):
+ * - POST /__faults with a JSON array of rules (or one rule object) appends
+ *   them; every rule is validated first and an invalid one (unknown field,
+ *   wrong type, out of range) makes the whole request 400 with a "detail".
+ *   200 {"rules": N active}. GET /__faults lists the rules with the `times`
+ *   they have left; DELETE /__faults removes them all.
+ * - A rule: {"path": P, "page": N, "times": T, "status": S, "retry_after": R,
+ *   "delay_ms": D, "truncate": bool, "reset": bool, "body": B}. path (required)
+ *   matches a request path equal to P or ending with P ("/users" matches
+ *   "<prefix>/users"); page (optional) limits it to requests with page=N;
+ *   times (default 1, up to 10^9) is how many matching requests it affects.
+ *   Each data request (anything but /__*) takes the FIRST matching rule
+ *   that has times left, and:
+ *     delay_ms (0..60000)  waits that long first;
+ *     reset                then closes the connection without any response
+ *                          (SO_LINGER 0: the client sees a reset or an empty
+ *                          reply); nothing else of the rule applies;
+ *     body                 replaces the body (raw text, sent as JSON), with
+ *                          status S or 200;
+ *     status               else replaces the reply by S with a JSON error body;
+ *     retry_after          adds a Retry-After header (number or string, as given);
+ *     truncate             declares the full Content-Length but sends only the
+ *                          first half of the body, then closes the connection.
+ *   A rule with only `path` (and page/times) serves the request normally.
+ * - GET /__requests -> {"requests":[{"path":..., "page": N|null, "count":
+ *   C}, ...]}, every data request counted by path and page (null when page
+ *   is absent or not a positive integer), faulty or not, /health included.
+ *   GET /__requests?path=P[&page=N] -> {"count": C}, the sum over paths
+ *   matching P as rules do (and page N). DELETE /__requests empties the log.
+ * - Other methods on these two paths -> 405 with Allow; other /__* -> 404.
+ *   POST bodies over 64 KiB -> 413.
+ *
  * Every request goes through handle_request(), which only computes the reply
  * (status, content type, body); send_reply() turns it into an MHD response.
- * Fault injection belongs between the two.
+ * serve_with_faults() applies a matching rule between the two; the rules and
+ * the log are the only mutable state, behind one mutex.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -46,6 +82,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,6 +92,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -81,12 +119,16 @@ struct endpoint {
     size_t whole_len;
 };
 
-/* Immutable after start: request threads only read it. */
+struct faults;
+
+/* Immutable after start: request threads only read it, except *faults,
+ * which has its own lock. */
 struct server {
     char *prefix; /* no trailing '/'; may be "" */
     size_t prefix_len;
     struct endpoint *endpoints; /* sorted by name */
     size_t n_endpoints;
+    struct faults *faults;
 };
 
 /* What handle_request decided. body points either at memory that outlives
@@ -94,7 +136,9 @@ struct server {
 struct reply {
     unsigned int status;
     const char *content_type;
-    const char *allow; /* Allow header for 405, else NULL */
+    const char *allow;       /* Allow header for 405, else NULL */
+    const char *retry_after; /* Retry-After header, else NULL */
+    bool truncate;           /* send half the body under the full Content-Length, then close */
     const char *body;
     size_t len;
     char *owned;
@@ -491,16 +535,553 @@ static int handle_request(const struct server *srv, struct MHD_Connection *conn,
     return reply_slice(r, ep, count ? (size_t)first : 0, count);
 }
 
+/* ----------------------------------------------------------------- faults */
+
+/* One fault rule (see the contract at the top). Strings are malloc'd. */
+struct fault_rule {
+    char *path;          /* the request path, or a suffix of it */
+    long page;           /* page=N the rule is limited to; -1 = any request */
+    unsigned long times; /* matching requests it still applies to */
+    unsigned int status; /* 0 = the normal status */
+    char *retry_after;   /* Retry-After header value; NULL = none */
+    unsigned int delay_ms;
+    bool truncate;
+    bool reset;
+    char *body; /* replaces the normal body; NULL = keep it */
+};
+
+/* Requests seen per (path, page), page -1 when absent or not a number. */
+struct request_count {
+    char *path;
+    long page;
+    unsigned long count;
+};
+
+/* The only mutable state of the server; every access holds `lock`. */
+struct faults {
+    pthread_mutex_t lock;
+    struct fault_rule *rules; /* in the order they were added */
+    size_t nrules, cap_rules;
+    struct request_count *seen;
+    size_t nseen, cap_seen;
+};
+
+#define MAX_CONTROL_BODY (64u * 1024u)
+#define MAX_DELAY_MS     60000u
+
+static void rule_release(struct fault_rule *f)
+{
+    free(f->path);
+    free(f->retry_after);
+    free(f->body);
+    memset(f, 0, sizeof(*f));
+}
+
+static void faults_clear_rules(struct faults *fs)
+{
+    for (size_t i = 0; i < fs->nrules; i++)
+        rule_release(&fs->rules[i]);
+    fs->nrules = 0;
+}
+
+static void faults_clear_seen(struct faults *fs)
+{
+    for (size_t i = 0; i < fs->nseen; i++)
+        free(fs->seen[i].path);
+    fs->nseen = 0;
+}
+
+static void faults_release(struct faults *fs)
+{
+    faults_clear_rules(fs);
+    faults_clear_seen(fs);
+    free(fs->rules);
+    free(fs->seen);
+    pthread_mutex_destroy(&fs->lock);
+}
+
+/* A rule's path matches the request path when equal to it or a suffix of it. */
+static bool path_matches(const char *rule, const char *url)
+{
+    size_t rl = strlen(rule), ul = strlen(url);
+    return rl > 0 && rl <= ul && strcmp(url + ul - rl, rule) == 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Counts the request and takes the first rule that matches it (copied into
+ * *out, which the caller releases). Returns 1 when a rule applies, 0 when
+ * none does, -1 when out of memory. */
+static int faults_take(struct faults *fs, const char *url, long page, struct fault_rule *out)
+{
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&fs->lock);
+    size_t i;
+    for (i = 0; i < fs->nseen; i++)
+        if (fs->seen[i].page == page && strcmp(fs->seen[i].path, url) == 0)
+            break;
+    if (i == fs->nseen) {
+        if (fs->nseen == fs->cap_seen) {
+            size_t ncap = fs->cap_seen ? fs->cap_seen * 2 : 16;
+            struct request_count *bigger = realloc(fs->seen, ncap * sizeof(*bigger));
+            if (!bigger)
+                goto oom;
+            fs->seen = bigger;
+            fs->cap_seen = ncap;
+        }
+        if (!(fs->seen[i].path = strdup(url)))
+            goto oom;
+        fs->seen[i].page = page;
+        fs->seen[i].count = 0;
+        fs->nseen++;
+    }
+    fs->seen[i].count++;
+    for (i = 0; i < fs->nrules; i++) {
+        struct fault_rule *f = &fs->rules[i];
+        if (f->times == 0 || !path_matches(f->path, url) || (f->page >= 0 && f->page != page))
+            continue;
+        f->times--;
+        *out = *f;
+        out->path = strdup(f->path);
+        out->retry_after = dup_or_null(f->retry_after);
+        out->body = dup_or_null(f->body);
+        if (!out->path || (f->retry_after && !out->retry_after) || (f->body && !out->body)) {
+            rule_release(out);
+            goto oom;
+        }
+        rc = 1;
+        break;
+    }
+    pthread_mutex_unlock(&fs->lock);
+    return rc;
+oom:
+    pthread_mutex_unlock(&fs->lock);
+    return -1;
+}
+
+/* Parses one rule object; on error returns -1 with *why set (static text). */
+static int rule_parse(const cJSON *o, struct fault_rule *f, const char **why)
+{
+    static const char *const known[] = {"path",     "page",     "times", "status", "retry_after",
+                                        "delay_ms", "truncate", "reset", "body",   NULL};
+    const cJSON *it;
+    memset(f, 0, sizeof(*f));
+    f->page = -1;
+    f->times = 1;
+    if (!cJSON_IsObject(o)) {
+        *why = "each rule must be a JSON object";
+        return -1;
+    }
+    cJSON_ArrayForEach(it, o)
+    {
+        size_t k = 0;
+        while (known[k] && strcmp(known[k], it->string) != 0)
+            k++;
+        if (!known[k]) {
+            *why = "unknown field in a rule (known: path, page, times, status, retry_after, "
+                   "delay_ms, truncate, reset, body)";
+            return -1;
+        }
+    }
+    it = cJSON_GetObjectItemCaseSensitive(o, "path");
+    if (!cJSON_IsString(it) || !it->valuestring[0]) {
+        *why = "'path' must be a non-empty string";
+        return -1;
+    }
+    if (!(f->path = strdup(it->valuestring)))
+        goto oom;
+    if ((it = cJSON_GetObjectItemCaseSensitive(o, "page"))) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 1 || it->valuedouble > MAX_PAGE_PARAM ||
+            it->valuedouble != (double)(long)it->valuedouble) {
+            *why = "'page' must be a positive integer";
+            goto bad;
+        }
+        f->page = (long)it->valuedouble;
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(o, "times"))) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 1 || it->valuedouble > 1e9 ||
+            it->valuedouble != (double)(long)it->valuedouble) {
+            *why = "'times' must be an integer from 1 to 1000000000";
+            goto bad;
+        }
+        f->times = (unsigned long)it->valuedouble;
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(o, "status"))) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 100 || it->valuedouble > 599 ||
+            it->valuedouble != (double)(int)it->valuedouble) {
+            *why = "'status' must be an integer from 100 to 599";
+            goto bad;
+        }
+        f->status = (unsigned int)it->valuedouble;
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(o, "retry_after"))) {
+        char num[32];
+        if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 1e9 &&
+            it->valuedouble == (double)(long)it->valuedouble) {
+            snprintf(num, sizeof(num), "%ld", (long)it->valuedouble);
+            f->retry_after = strdup(num);
+        } else if (cJSON_IsString(it) && !strpbrk(it->valuestring, "\r\n")) {
+            f->retry_after = strdup(it->valuestring);
+        } else {
+            *why = "'retry_after' must be a non-negative integer or a one-line string";
+            goto bad;
+        }
+        if (!f->retry_after)
+            goto oom;
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(o, "delay_ms"))) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > MAX_DELAY_MS ||
+            it->valuedouble != (double)(int)it->valuedouble) {
+            *why = "'delay_ms' must be an integer from 0 to 60000";
+            goto bad;
+        }
+        f->delay_ms = (unsigned int)it->valuedouble;
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(o, "truncate"))) {
+        if (!cJSON_IsBool(it)) {
+            *why = "'truncate' must be true or false";
+            goto bad;
+        }
+        f->truncate = cJSON_IsTrue(it);
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(o, "reset"))) {
+        if (!cJSON_IsBool(it)) {
+            *why = "'reset' must be true or false";
+            goto bad;
+        }
+        f->reset = cJSON_IsTrue(it);
+    }
+    if ((it = cJSON_GetObjectItemCaseSensitive(o, "body"))) {
+        if (!cJSON_IsString(it)) {
+            *why = "'body' must be a string (the raw body to send)";
+            goto bad;
+        }
+        if (!(f->body = strdup(it->valuestring)))
+            goto oom;
+    }
+    return 0;
+oom:
+    *why = "out of memory";
+bad:
+    rule_release(f);
+    return -1;
+}
+
+/* Appends the rules of `text` (a JSON array of rule objects, or one object).
+ * Nothing is added unless every rule is valid. Returns the number of rules
+ * now active, or -1 with *why set. */
+static long faults_add(struct faults *fs, const char *text, size_t len, const char **why)
+{
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    struct fault_rule *parsed = NULL;
+    size_t n = 0, k = 0;
+    long total = -1;
+    const cJSON *el;
+    if (!root) {
+        *why = "the body must be a JSON array of rules";
+        return -1;
+    }
+    if (cJSON_IsObject(root)) {
+        n = 1;
+    } else if (cJSON_IsArray(root)) {
+        n = (size_t)cJSON_GetArraySize(root);
+    } else {
+        *why = "the body must be a JSON array of rules";
+        goto out;
+    }
+    parsed = calloc(n ? n : 1, sizeof(*parsed));
+    if (!parsed) {
+        *why = "out of memory";
+        goto out;
+    }
+    if (cJSON_IsObject(root)) {
+        if (rule_parse(root, &parsed[0], why) < 0)
+            goto out;
+        k = 1;
+    } else {
+        cJSON_ArrayForEach(el, root)
+        {
+            if (rule_parse(el, &parsed[k], why) < 0)
+                goto out;
+            k++;
+        }
+    }
+    pthread_mutex_lock(&fs->lock);
+    if (fs->nrules + n > fs->cap_rules) {
+        size_t ncap = fs->cap_rules ? fs->cap_rules : 8;
+        while (ncap < fs->nrules + n)
+            ncap *= 2;
+        struct fault_rule *bigger = realloc(fs->rules, ncap * sizeof(*bigger));
+        if (!bigger) {
+            pthread_mutex_unlock(&fs->lock);
+            *why = "out of memory";
+            goto out;
+        }
+        fs->rules = bigger;
+        fs->cap_rules = ncap;
+    }
+    memcpy(fs->rules + fs->nrules, parsed, n * sizeof(*parsed));
+    fs->nrules += n;
+    total = (long)fs->nrules;
+    pthread_mutex_unlock(&fs->lock);
+    k = 0; /* moved into fs */
+out:
+    for (size_t i = 0; i < k; i++)
+        rule_release(&parsed[i]);
+    free(parsed);
+    cJSON_Delete(root);
+    return total;
+}
+
+/* Sets r to the JSON text of `o` (consumed), status 200. Returns 0 or -1. */
+static int reply_json(struct reply *r, cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s)
+        return -1;
+    r->len = strlen(s);
+    r->owned = malloc(r->len + 1);
+    if (r->owned)
+        memcpy(r->owned, s, r->len + 1);
+    cJSON_free(s);
+    if (!r->owned)
+        return -1;
+    r->body = r->owned;
+    r->status = MHD_HTTP_OK;
+    r->content_type = json_type;
+    return 0;
+}
+
+/* GET /__faults: the active rules with the requests they still apply to. */
+static int reply_rules(struct reply *r, struct faults *fs)
+{
+    cJSON *arr = cJSON_CreateArray();
+    bool ok = arr != NULL;
+    pthread_mutex_lock(&fs->lock);
+    for (size_t i = 0; ok && i < fs->nrules; i++) {
+        const struct fault_rule *f = &fs->rules[i];
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(arr, o) && cJSON_AddStringToObject(o, "path", f->path) &&
+             (f->page < 0 || cJSON_AddNumberToObject(o, "page", (double)f->page)) &&
+             cJSON_AddNumberToObject(o, "times", (double)f->times) &&
+             (!f->status || cJSON_AddNumberToObject(o, "status", f->status)) &&
+             (!f->retry_after || cJSON_AddStringToObject(o, "retry_after", f->retry_after)) &&
+             (!f->delay_ms || cJSON_AddNumberToObject(o, "delay_ms", f->delay_ms)) &&
+             (!f->truncate || cJSON_AddTrueToObject(o, "truncate")) &&
+             (!f->reset || cJSON_AddTrueToObject(o, "reset")) &&
+             (!f->body || cJSON_AddStringToObject(o, "body", f->body));
+    }
+    pthread_mutex_unlock(&fs->lock);
+    if (!ok) {
+        cJSON_Delete(arr);
+        return -1;
+    }
+    return reply_json(r, arr);
+}
+
+/* GET /__requests[?path=P[&page=N]]: the whole log, or the count of the
+ * requests whose path matches P (equal or suffix) and, if given, page N. */
+static int reply_requests(struct reply *r, struct faults *fs, struct MHD_Connection *conn)
+{
+    const char *path = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "path");
+    const char *page_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "page");
+    unsigned long page = 0;
+    cJSON *root;
+    bool ok = true;
+    if (page_s && !parse_positive(page_s, strlen(page_s), &page))
+        return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad request", "detail",
+                           "page must be a positive integer");
+    if (page_s && !path)
+        return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad request", "detail", "page needs path");
+    pthread_mutex_lock(&fs->lock);
+    if (path) {
+        unsigned long count = 0;
+        for (size_t i = 0; i < fs->nseen; i++)
+            if (path_matches(path, fs->seen[i].path) && (!page_s || fs->seen[i].page == (long)page))
+                count += fs->seen[i].count;
+        root = cJSON_CreateObject();
+        ok = root && cJSON_AddNumberToObject(root, "count", (double)count);
+    } else {
+        cJSON *arr = cJSON_CreateArray();
+        root = cJSON_CreateObject();
+        ok = root && arr && cJSON_AddItemToObject(root, "requests", arr);
+        if (!ok)
+            cJSON_Delete(arr);
+        for (size_t i = 0; ok && i < fs->nseen; i++) {
+            cJSON *o = cJSON_CreateObject();
+            ok = o && cJSON_AddItemToArray(arr, o) &&
+                 cJSON_AddStringToObject(o, "path", fs->seen[i].path) &&
+                 (fs->seen[i].page < 0
+                      ? cJSON_AddNullToObject(o, "page") != NULL
+                      : cJSON_AddNumberToObject(o, "page", (double)fs->seen[i].page) != NULL) &&
+                 cJSON_AddNumberToObject(o, "count", (double)fs->seen[i].count);
+        }
+    }
+    pthread_mutex_unlock(&fs->lock);
+    if (!ok) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    return reply_json(r, root);
+}
+
+/* True when the peer of conn is on the loopback network. */
+static bool client_is_loopback(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        const uint8_t *b = in6->sin6_addr.s6_addr;
+        return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+               (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && b[12] == 127);
+    }
+    return false;
+}
+
+/* The control endpoints under /__ (faults and the request log). */
+static int handle_control(const struct server *srv, struct MHD_Connection *conn, const char *method,
+                          const char *url, const char *body, size_t body_len, bool body_too_big,
+                          struct reply *r)
+{
+    struct faults *fs = srv->faults;
+    bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    bool is_delete = strcmp(method, MHD_HTTP_METHOD_DELETE) == 0;
+    memset(r, 0, sizeof(*r));
+    if (!client_is_loopback(conn))
+        return reply_error(r, MHD_HTTP_FORBIDDEN, "forbidden", "detail",
+                           "control endpoints answer loopback clients only");
+    if (strcmp(url, "/__faults") == 0) {
+        if (strcmp(method, MHD_HTTP_METHOD_POST) == 0) {
+            const char *why = NULL;
+            if (body_too_big)
+                return reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too large", "detail",
+                                   "rules are limited to 64 KiB");
+            long total = faults_add(fs, body, body_len, &why);
+            if (total < 0)
+                return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad request", "detail", why);
+            cJSON *o = cJSON_CreateObject();
+            if (o && !cJSON_AddNumberToObject(o, "rules", (double)total)) {
+                cJSON_Delete(o);
+                o = NULL;
+            }
+            return reply_json(r, o);
+        }
+        if (is_delete) {
+            pthread_mutex_lock(&fs->lock);
+            faults_clear_rules(fs);
+            pthread_mutex_unlock(&fs->lock);
+            return reply_json(r, cJSON_CreateObject());
+        }
+        if (is_get)
+            return reply_rules(r, fs);
+        r->allow = "GET, POST, DELETE";
+        return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", "method", method);
+    }
+    if (strcmp(url, "/__requests") == 0) {
+        if (is_delete) {
+            pthread_mutex_lock(&fs->lock);
+            faults_clear_seen(fs);
+            pthread_mutex_unlock(&fs->lock);
+            return reply_json(r, cJSON_CreateObject());
+        }
+        if (is_get)
+            return reply_requests(r, fs, conn);
+        r->allow = "GET, DELETE";
+        return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", "method", method);
+    }
+    return reply_error(r, MHD_HTTP_NOT_FOUND, "not found", "path", url);
+}
+
+/* Closes the connection with a TCP reset: no response at all. */
+static void reset_connection(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) {
+        struct linger lg = {1, 0}; /* close() then sends RST */
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+}
+
+static void sleep_ms(unsigned int ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 static void free_body(void *body)
 {
     free(body);
+}
+
+/* The first `sent` bytes of a body whose Content-Length says more. */
+struct cut_body {
+    char *data;
+    size_t sent;
+};
+
+static ssize_t cut_body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct cut_body *cb = cls;
+    if (pos >= cb->sent)
+        return MHD_CONTENT_READER_END_WITH_ERROR; /* MHD closes the connection */
+    size_t n = cb->sent - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, cb->data + pos, n);
+    return (ssize_t)n;
+}
+
+static void cut_body_free(void *cls)
+{
+    struct cut_body *cb = cls;
+    free(cb->data);
+    free(cb);
+}
+
+/* A response that declares r's full length but sends only its first half. */
+static struct MHD_Response *truncated_response(const struct reply *r)
+{
+    struct cut_body *cb = calloc(1, sizeof(*cb));
+    if (!cb)
+        return NULL;
+    cb->sent = r->len / 2;
+    cb->data = malloc(cb->sent ? cb->sent : 1);
+    if (!cb->data) {
+        free(cb);
+        return NULL;
+    }
+    memcpy(cb->data, r->body, cb->sent);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback((uint64_t)r->len, 4096, cut_body_read, cb, cut_body_free);
+    if (!resp)
+        cut_body_free(cb);
+    return resp;
 }
 
 /* Queues r on conn; takes ownership of r->owned. */
 static mhd_result send_reply(struct MHD_Connection *conn, struct reply *r)
 {
     struct MHD_Response *resp;
-    if (r->owned)
+    if (r->truncate) {
+        resp = truncated_response(r);
+        free(r->owned);
+        r->owned = NULL;
+    } else if (r->owned)
         resp = MHD_create_response_from_buffer_with_free_callback(r->len, r->owned, free_body);
     else
         /* MHD's API takes void * but never writes a PERSISTENT buffer */
@@ -513,7 +1094,9 @@ static mhd_result send_reply(struct MHD_Connection *conn, struct reply *r)
     }
     r->owned = NULL;
     if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type) != MHD_YES ||
-        (r->allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES)) {
+        (r->allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES) ||
+        (r->retry_after &&
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after) != MHD_YES)) {
         MHD_destroy_response(resp);
         return MHD_NO;
     }
@@ -522,26 +1105,138 @@ static mhd_result send_reply(struct MHD_Connection *conn, struct reply *r)
     return rc;
 }
 
+/* Per-request state: the body of a control request (capped). */
+struct request {
+    char *body;
+    size_t len, cap;
+    bool too_big;
+};
+
+static int request_append(struct request *rq, const char *data, size_t n)
+{
+    if (rq->too_big || rq->len + n > MAX_CONTROL_BODY) {
+        rq->too_big = true;
+        return 0;
+    }
+    if (rq->len + n + 1 > rq->cap) {
+        size_t ncap = rq->cap ? rq->cap : 1024;
+        while (ncap < rq->len + n + 1)
+            ncap *= 2;
+        char *bigger = realloc(rq->body, ncap);
+        if (!bigger)
+            return -1;
+        rq->body = bigger;
+        rq->cap = ncap;
+    }
+    memcpy(rq->body + rq->len, data, n);
+    rq->len += n;
+    rq->body[rq->len] = '\0';
+    return 0;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct request *rq = *req_cls;
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+        *req_cls = NULL;
+    }
+}
+
+/* The page=N of a request, -1 when absent or not a positive integer. */
+static long request_page(struct MHD_Connection *conn)
+{
+    const char *v;
+    size_t len;
+    unsigned long page;
+    if (!query_param(conn, "page", &v, &len) || !parse_positive(v, len, &page))
+        return -1;
+    return (long)page;
+}
+
+/* Serves a data request with the first matching fault rule, if any, applied:
+ * delay, then reset, or a replaced status/body, Retry-After, truncation. */
+static mhd_result serve_with_faults(const struct server *srv, struct MHD_Connection *conn,
+                                    const char *method, const char *url)
+{
+    struct fault_rule f;
+    struct reply r;
+    int taken = faults_take(srv->faults, url, request_page(conn), &f);
+    mhd_result rc;
+    if (taken < 0)
+        return MHD_NO;
+    if (taken && f.delay_ms)
+        sleep_ms(f.delay_ms);
+    if (taken && f.reset) {
+        reset_connection(conn);
+        rule_release(&f);
+        return MHD_NO; /* MHD closes the connection without a response */
+    }
+    int hrc;
+    if (taken && f.body) {
+        memset(&r, 0, sizeof(r));
+        r.status = f.status ? f.status : MHD_HTTP_OK;
+        r.content_type = json_type;
+        r.len = strlen(f.body);
+        r.owned = f.body; /* moved into the reply */
+        r.body = r.owned;
+        f.body = NULL;
+        hrc = 0;
+    } else if (taken && f.status) {
+        char detail[16];
+        snprintf(detail, sizeof(detail), "%u", f.status);
+        memset(&r, 0, sizeof(r));
+        hrc = reply_error(&r, f.status, "injected fault", "status", detail);
+    } else {
+        hrc = handle_request(srv, conn, method, url, &r);
+    }
+    if (hrc < 0) {
+        rule_release(&f);
+        return MHD_NO;
+    }
+    if (taken) {
+        r.retry_after = f.retry_after;
+        r.truncate = f.truncate;
+    }
+    rc = send_reply(conn, &r);
+    rule_release(&f);
+    return rc;
+}
+
 static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                              const char *method, const char *version, const char *upload_data,
                              size_t *upload_data_size, void **req_cls)
 {
-    static int seen; /* marks that the headers of this request were seen */
+    const struct server *srv = cls;
+    struct request *rq = *req_cls;
     (void)version;
-    (void)upload_data;
 
-    if (*req_cls == NULL) { /* first call: headers only */
-        *req_cls = &seen;
+    if (!rq) { /* first call: headers only */
+        rq = calloc(1, sizeof(*rq));
+        if (!rq)
+            return MHD_NO;
+        *req_cls = rq;
         return MHD_YES;
     }
-    if (*upload_data_size != 0) { /* a body we do not use: discard it */
+    if (*upload_data_size != 0) { /* body: kept for control requests only */
+        if (strncmp(url, "/__", 3) == 0 && request_append(rq, upload_data, *upload_data_size) < 0)
+            return MHD_NO;
         *upload_data_size = 0;
         return MHD_YES;
     }
-    struct reply r;
-    if (handle_request(cls, conn, method, url, &r) < 0)
-        return MHD_NO;
-    return send_reply(conn, &r);
+    if (strncmp(url, "/__", 3) == 0) {
+        struct reply r;
+        if (handle_control(srv, conn, method, url, rq->body ? rq->body : "", rq->len, rq->too_big,
+                           &r) < 0)
+            return MHD_NO;
+        return send_reply(conn, &r);
+    }
+    return serve_with_faults(srv, conn, method, url);
 }
 
 /* ------------------------------------------------------------------- main */
@@ -552,7 +1247,9 @@ static void usage(FILE *out)
             "usage: fixture_api --data DIR [--port N] [--bind ADDR] [--prefix PATH]\n"
             "                   [--port-file FILE]\n"
             "Serves DIR/<name>.json (a JSON array) at GET <prefix>/<name>[?page=N&limit=M].\n"
-            "Defaults: --bind 127.0.0.1 --port %d --prefix %s; --port 0 picks a free port.\n",
+            "Defaults: --bind 127.0.0.1 --port %d --prefix %s; --port 0 picks a free port.\n"
+            "Tests inject faults with POST/GET/DELETE /__faults and read the request log\n"
+            "with GET/DELETE /__requests (loopback clients only).\n",
             DEFAULT_PORT, DEFAULT_PREFIX);
 }
 
@@ -668,10 +1365,15 @@ int main(int argc, char **argv)
     }
 
     struct server srv;
+    struct faults faults;
     memset(&srv, 0, sizeof(srv));
+    memset(&faults, 0, sizeof(faults));
+    pthread_mutex_init(&faults.lock, NULL);
+    srv.faults = &faults;
     srv.prefix = strdup(prefix);
     if (!srv.prefix) {
         fprintf(stderr, "fixture_api: out of memory\n");
+        faults_release(&faults);
         return 1;
     }
     srv.prefix_len = strlen(srv.prefix);
@@ -679,6 +1381,7 @@ int main(int argc, char **argv)
         srv.prefix[--srv.prefix_len] = '\0';
     if (server_load(&srv, data_dir) < 0) {
         server_release(&srv);
+        faults_release(&faults);
         return 2;
     }
 
@@ -696,7 +1399,8 @@ int main(int argc, char **argv)
     unsigned int bound;
     struct MHD_Daemon *daemon =
         MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR,
-                         sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
+                         sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (!daemon) {
         fprintf(stderr, "fixture_api: cannot listen on %s port %lu\n", bind_addr, port);
         goto out;
@@ -723,5 +1427,6 @@ stop_daemon:
     MHD_stop_daemon(daemon);
 out:
     server_release(&srv);
+    faults_release(&faults);
     return exit_code;
 }

@@ -246,6 +246,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.pii.birth_date, BIRTH_DATE_YEAR);
     assert_int_equal(c.load.batch_size, 1000);
     assert_int_equal(c.load.surrogate_cache, 100000);
+    assert_int_equal(c.load.method, LOAD_METHOD_AUTO);
+    assert_int_equal(c.load.prefetch_pages, 4);
     assert_int_equal(c.check.default_max, 0);
     assert_int_equal(c.check.nthresholds, 0);
     assert_int_equal(config_threshold_for(&c, "monitor_x"), 0);
@@ -420,6 +422,14 @@ static void test_out_of_range(void **state)
     assert_int_equal(c.load.batch_size, 100000);
     assert_int_equal(c.load.surrogate_cache, 10000000);
     config_release(&c);
+    assert_int_equal(parse(&c, MINIMAL "load:\n  method: insert\n  prefetch_pages: 0\n"), 0);
+    assert_int_equal(c.load.method, LOAD_METHOD_INSERT);
+    assert_int_equal(c.load.prefetch_pages, 0);
+    config_release(&c);
+    assert_int_equal(parse(&c, MINIMAL "load:\n  method: bulk\n  prefetch_pages: 64\n"), 0);
+    assert_int_equal(c.load.method, LOAD_METHOD_BULK);
+    assert_int_equal(c.load.prefetch_pages, 64);
+    config_release(&c);
 }
 
 static void test_bad_identifier(void **state)
@@ -462,6 +472,11 @@ static void test_enums(void **state)
     expect_error(MINIMAL "pii:\n  birth_date: month\n",
                  "t.yaml:6:15: 'month' is not a valid value for 'pii.birth_date': "
                  "use year or date");
+    expect_error(MINIMAL "load:\n  method: copy\n",
+                 "t.yaml:6:11: 'copy' is not a valid value for 'load.method': "
+                 "use auto, bulk or insert");
+    expect_error(MINIMAL "load:\n  prefetch_pages: 65\n",
+                 "t.yaml:6:19: '65' is out of range for 'load.prefetch_pages' (0..64)");
     expect_error(MINIMAL "sources:\n  a: { kind: ftp }\n",
                  "t.yaml:6:14: 'ftp' is not a valid value for 'sources.a.kind': "
                  "use http, sqs or file");
@@ -806,9 +821,222 @@ static void test_env_in_flow_mapping(void **state)
     unsetenv("ML_T_SPW");
 }
 
+/* sources.NAME retry and low-speed keys: defaults, values, ranges, kinds. */
+/* kind sqs: the keys are stored, defaults applied, and every guard fails
+ * with a message naming the key. */
+static void test_sqs_source(void **state)
+{
+    (void)state;
+    struct config c;
+    const struct config_source *q;
+    assert_int_equal(parse(&c, MINIMAL "sources:\n  q:\n    kind: sqs\n"
+                                       "    queue_url: https://sqs.eu-west-1.amazonaws.com/1/logins\n"
+                                       "streams:\n  user_logins: { source: q }\n"),
+                     0);
+    q = &c.sources[0];
+    assert_int_equal(q->kind, SOURCE_SQS);
+    assert_string_equal(q->queue_url, "https://sqs.eu-west-1.amazonaws.com/1/logins");
+    assert_null(q->region);
+    assert_null(q->endpoint);
+    assert_null(q->access_key_id);
+    assert_null(q->secret_access_key);
+    assert_null(q->session_token);
+    assert_int_equal(q->wait_seconds, 20);
+    assert_int_equal(q->visibility_timeout, 300);
+    assert_int_equal(q->max_messages, 10);
+    assert_int_equal(q->on_malformed, SQS_MALFORMED_REJECT);
+    assert_int_equal(q->timeout_s, 60);
+    assert_string_equal(c.streams[0].mapping, "user_logins");
+    config_release(&c);
+
+    setenv("ML_TEST_SQS_SECRET", "s3cr3t-value", 1);
+    assert_int_equal(parse(&c, MINIMAL "sources:\n  q:\n    kind: sqs\n"
+                                       "    queue_url: http://sqs.us-east-1.localhost:4566/0/q\n"
+                                       "    endpoint: http://127.0.0.1:4566\n"
+                                       "    region: us-east-1\n    wait_seconds: 0\n"
+                                       "    visibility_timeout: 43200\n    max_messages: 1\n"
+                                       "    access_key_id: AKID\n"
+                                       "    secret_access_key: ${ML_TEST_SQS_SECRET}\n"
+                                       "    session_token: TOKEN\n"
+                                       "    on_malformed: dead_letter\n    timeout: 5\n"),
+                     0);
+    q = &c.sources[0];
+    assert_string_equal(q->endpoint, "http://127.0.0.1:4566");
+    assert_string_equal(q->region, "us-east-1");
+    assert_int_equal(q->wait_seconds, 0);
+    assert_int_equal(q->visibility_timeout, 43200);
+    assert_int_equal(q->max_messages, 1);
+    assert_string_equal(q->access_key_id, "AKID");
+    assert_string_equal(q->secret_access_key, "s3cr3t-value");
+    assert_string_equal(q->session_token, "TOKEN");
+    assert_int_equal(q->on_malformed, SQS_MALFORMED_DEAD_LETTER);
+    config_release(&c);
+
+#define SQS_HEAD MINIMAL "sources:\n  q:\n    kind: sqs\n"
+#define SQS_URL  "    queue_url: http://h/0/q\n"
+    expect_error(SQS_HEAD "    region: us-east-1\n",
+                 "t.yaml:6:3: missing required key 'queue_url' in 'sources.q'");
+    expect_error_part(SQS_HEAD "    queue_url: sqs://h/0/q\n",
+                      "'sources.q.queue_url' must start with http:// or https:// and a host");
+    expect_error_part(SQS_HEAD SQS_URL "    endpoint: 127.0.0.1:4566\n",
+                      "'sources.q.endpoint' must start with http:// or https://");
+    expect_error_part(SQS_HEAD SQS_URL "    region: EU West\n",
+                      "'sources.q.region' must be an AWS region name");
+    expect_error_part(SQS_HEAD SQS_URL "    wait_seconds: 21\n",
+                      "'21' is out of range for 'sources.q.wait_seconds' (0..20)");
+    expect_error_part(SQS_HEAD SQS_URL "    max_messages: 11\n",
+                      "'11' is out of range for 'sources.q.max_messages' (1..10)");
+    expect_error_part(SQS_HEAD SQS_URL "    visibility_timeout: 43201\n",
+                      "'43201' is out of range for 'sources.q.visibility_timeout' (0..43200)");
+    expect_error_part(SQS_HEAD SQS_URL "    on_malformed: drop\n",
+                      "'drop' is not a valid value for 'sources.q.on_malformed': use reject or "
+                      "dead_letter");
+    expect_error_part(SQS_HEAD SQS_URL "    access_key_id: AKID\n",
+                      "'sources.q.access_key_id' and 'sources.q.secret_access_key' go together");
+    expect_error_part(SQS_HEAD SQS_URL "    secret_access_key: ${ML_TEST_SQS_SECRET}\n",
+                      "go together");
+    expect_error_part(SQS_HEAD SQS_URL "    session_token: TOKEN\n",
+                      "'sources.q.session_token' needs 'access_key_id' and 'secret_access_key'");
+    expect_error_part(SQS_HEAD SQS_URL "    wait_seconds: 20\n    timeout: 20\n",
+                      "'sources.q.timeout' (20 s) must exceed 'sources.q.wait_seconds' (20 s)");
+    expect_error_part(SQS_HEAD SQS_URL "    page_size: 10\n",
+                      "unknown key 'page_size' in 'sources.q' for kind 'sqs'");
+    /* the secret is never quoted in an error */
+    expect_error_part(SQS_HEAD SQS_URL "    secret_access_key: ${ML_TEST_SQS_SECRET}\n"
+                                       "    access_key_id: AKID\n    wait_seconds: 99\n",
+                      "wait_seconds");
+    assert_null(strstr(err_msg(), "s3cr3t"));
+#undef SQS_HEAD
+#undef SQS_URL
+    unsetenv("ML_TEST_SQS_SECRET");
+}
+
+static void test_http_retry_keys(void **state)
+{
+    (void)state;
+    struct config c;
+    assert_int_equal(parse(&c, MINIMAL "sources:\n  a: { base_url: 'http://h' }\n"), 0);
+    assert_int_equal(c.sources[0].low_speed_limit, 1);
+    assert_int_equal(c.sources[0].low_speed_time_s, 30);
+    assert_int_equal(c.sources[0].retries, 5);
+    assert_int_equal(c.sources[0].retry_base_ms, 500);
+    assert_int_equal(c.sources[0].retry_max_ms, 30000);
+    assert_int_equal(c.sources[0].retry_after_max_s, 120);
+    config_release(&c);
+
+    assert_int_equal(parse(&c, MINIMAL "sources:\n  a:\n    base_url: 'http://h'\n"
+                                       "    low_speed_limit: 1000\n    low_speed_time: 5\n"
+                                       "    retries: 0\n    retry_base_ms: 10\n"
+                                       "    retry_max_ms: 10\n    retry_after_max: 0\n"),
+                     0);
+    assert_int_equal(c.sources[0].low_speed_limit, 1000);
+    assert_int_equal(c.sources[0].low_speed_time_s, 5);
+    assert_int_equal(c.sources[0].retries, 0);
+    assert_int_equal(c.sources[0].retry_base_ms, 10);
+    assert_int_equal(c.sources[0].retry_max_ms, 10);
+    assert_int_equal(c.sources[0].retry_after_max_s, 0);
+    config_release(&c);
+
+    /* a base above the default cap raises the default cap to it */
+    assert_int_equal(parse(&c, MINIMAL "sources:\n  a: { base_url: 'http://h', "
+                                       "retry_base_ms: 60000 }\n"),
+                     0);
+    assert_int_equal(c.sources[0].retry_max_ms, 60000);
+    config_release(&c);
+
+    expect_error(MINIMAL "sources:\n  a: { base_url: 'http://h', retries: 101 }\n",
+                 "t.yaml:6:39: '101' is out of range for 'sources.a.retries' (0..100)");
+    expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h', retries: -1 }\n",
+                      "'-1' is out of range for 'sources.a.retries' (0..100)");
+    expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h', retries: many }\n",
+                      "'many' is not an integer for 'sources.a.retries'");
+    expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h', retry_base_ms: 0 }\n",
+                      "'0' is out of range for 'sources.a.retry_base_ms' (1..3600000)");
+    expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h', retry_base_ms: 100, "
+                              "retry_max_ms: 99 }\n",
+                      "'99' is out of range for 'sources.a.retry_max_ms' (100..3600000)");
+    expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h', retry_after_max: 86401 }\n",
+                      "'86401' is out of range for 'sources.a.retry_after_max' (0..86400)");
+    expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h', low_speed_limit: 0 }\n",
+                      "'0' is out of range for 'sources.a.low_speed_limit' (1..1000000000)");
+    expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h', low_speed_time: 0 }\n",
+                      "'0' is out of range for 'sources.a.low_speed_time' (1..86400)");
+    expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h', retry: 3 }\n",
+                      "unknown key 'retry' in 'sources.a'");
+    /* http-only keys are refused for another kind */
+    expect_error_part(MINIMAL "sources:\n  a: { kind: file, path: x.json, retries: 3 }\n",
+                      "unknown key 'retries' in 'sources.a' for kind 'file'");
+}
+
+/* warehouse.tls / admin.tls and warehouse.lock_wait_timeout: defaults, values,
+ * admin inheriting the warehouse's, and every rule's must-fail case. */
+static void test_db_tls(void **state)
+{
+    (void)state;
+    struct config c;
+    assert_int_equal(parse(&c, MINIMAL), 0);
+    assert_int_equal(c.warehouse.tls.mode, TLS_OFF);
+    assert_null(c.warehouse.tls.ca);
+    assert_null(c.warehouse.tls.cert);
+    assert_int_equal(c.admin.tls.mode, TLS_OFF);
+    assert_int_equal(c.warehouse.lock_wait_timeout_s, 0);
+    config_release(&c);
+
+    /* relative paths are resolved against the config's directory ("t.yaml": ".") */
+    assert_int_equal(parse(&c, MINIMAL "  lock_wait_timeout: 5\n"
+                                       "  tls: { mode: verify_identity, ca: /etc/ca.pem, "
+                                       "cert: c.pem, key: k.pem }\n"),
+                     0);
+    assert_int_equal(c.warehouse.lock_wait_timeout_s, 5);
+    assert_int_equal(c.warehouse.tls.mode, TLS_VERIFY_IDENTITY);
+    assert_string_equal(c.warehouse.tls.ca, "/etc/ca.pem");
+    assert_non_null(strstr(c.warehouse.tls.cert, "c.pem"));
+    assert_non_null(strstr(c.warehouse.tls.key, "k.pem"));
+    /* admin without tls: a copy of the warehouse's */
+    assert_int_equal(c.admin.tls.mode, TLS_VERIFY_IDENTITY);
+    assert_string_equal(c.admin.tls.ca, "/etc/ca.pem");
+    assert_ptr_not_equal(c.admin.tls.ca, c.warehouse.tls.ca);
+    assert_non_null(c.admin.tls.key);
+    config_release(&c);
+
+    /* admin with its own tls replaces the warehouse's as a whole */
+    assert_int_equal(parse(&c, MINIMAL "  tls: { mode: verify_ca, ca: /etc/ca.pem }\n"
+                                       "admin:\n  tls: { mode: required }\n"),
+                     0);
+    assert_int_equal(c.warehouse.tls.mode, TLS_VERIFY_CA);
+    assert_int_equal(c.admin.tls.mode, TLS_REQUIRED);
+    assert_null(c.admin.tls.ca);
+    config_release(&c);
+
+    assert_int_equal(parse(&c, MINIMAL "  tls: { mode: required }\n"), 0);
+    assert_int_equal(c.warehouse.tls.mode, TLS_REQUIRED);
+    assert_null(c.warehouse.tls.ca);
+    config_release(&c);
+
+    expect_error(MINIMAL "  tls: { mode: maybe }\n",
+                 "t.yaml:5:16: 'maybe' is not a valid value for 'warehouse.tls.mode': use off, "
+                 "required, verify_ca or verify_identity");
+    expect_error(MINIMAL "  tls: { mode: verify_ca }\n",
+                 "t.yaml:5:16: 'warehouse.tls.mode' verify_ca needs 'warehouse.tls.ca' (the CA to "
+                 "verify with)");
+    expect_error_part(MINIMAL "admin:\n  tls: { mode: verify_identity }\n",
+                      "'admin.tls.mode' verify_identity needs 'admin.tls.ca'");
+    expect_error_part(MINIMAL "  tls: { mode: required, cert: c.pem }\n",
+                      "'warehouse.tls.cert' and 'warehouse.tls.key' go together");
+    expect_error_part(MINIMAL "  tls: { mode: off, ca: ca.pem }\n",
+                      "'warehouse.tls' has files but mode 'off'");
+    expect_error_part(MINIMAL "  tls: { mode: required, cipher: x }\n",
+                      "unknown key 'cipher' in 'warehouse.tls'");
+    expect_error_part(MINIMAL "  tls: { mode: required, ca: '' }\n",
+                      "value of 'warehouse.tls.ca' is empty");
+    expect_error_part(MINIMAL "  lock_wait_timeout: 0\n",
+                      "out of range for 'warehouse.lock_wait_timeout'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_db_tls),
         cmocka_unit_test(test_full_config),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_socket_defaults),
@@ -831,6 +1059,8 @@ int main(void)
         cmocka_unit_test(test_nul_and_escaping),
         cmocka_unit_test(test_aliases),
         cmocka_unit_test(test_env_in_flow_mapping),
+        cmocka_unit_test(test_http_retry_keys),
+        cmocka_unit_test(test_sqs_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

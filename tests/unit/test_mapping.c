@@ -312,7 +312,7 @@ static void test_user_surrogate_values_trimmed(void **state)
     expect_text_kind(b, &b->main, 0, "city_id", CELL_PENDING, "Berlin");
     /* whitespace only: no value */
     assert_int_equal(map_variant(c, "\"city\":\"Berlin\"", "\"city\":\"   \""), 0);
-    assert_int_equal(b->accepted, 2);
+    assert_int_equal(b->accepted + b->duplicates, 2); /* same id: the last one wins */
     expect_null(&b->main, 1, "city_id");
 }
 
@@ -374,21 +374,264 @@ static void test_user_nulls_and_absent_optionals(void **state)
     assert_int_equal(b->children[0].count, 0);
 }
 
-static void test_user_duplicate_ids_both_accepted(void **state)
+/* Rule (mapping.h): a record whose key repeats an earlier record of the same
+ * batch supersedes it; the last one wins, child rows included, and the
+ * earlier one is counted in `duplicates`. */
+static void test_user_duplicate_id_last_wins(void **state)
 {
     struct ctx *c = *state;
     struct batch *b = &c->b;
     assert_int_equal(map_text(c, SEED_USER), 0);
-    assert_int_equal(map_variant(c, "\"country\":\"Germany\"", "\"country\":\"France\""), 0);
-    assert_int_equal(b->accepted, 2);
+    char *t = variant(SEED_USER, "\"country\":\"Germany\"", "\"country\":\"France\"");
+    /* the second record has one subscription instead of two */
+    char *t2 = variant(t, "\"amount\":\"9.99\"},", "\"amount\":\"9.99\"}],\"x\":[");
+    free(t);
+    assert_int_equal(map_text(c, t2), 0);
+    free(t2);
+    assert_int_equal(b->records, 2);
+    assert_int_equal(b->accepted, 1);
+    assert_int_equal(b->duplicates, 1);
     assert_int_equal(b->nrejects, 0);
-    assert_int_equal(b->main.nrows, 2);
+    assert_int_equal(batch_compact(b), 0);
+    assert_int_equal(b->main.nrows, 1);
     expect_int(&b->main, 0, "user_id", 1);
+    expect_text(b, &b->main, 0, "country", "France");
+    assert_int_equal(b->nchildren, 1);
+    assert_int_equal(b->children[0].count, 1);
+    assert_int_equal(b->child.nrows, 1);
+    expect_text(b, &b->child, 0, "status", "Active");
+    /* compacting again changes nothing */
+    assert_int_equal(batch_compact(b), 0);
+    assert_int_equal(b->main.nrows, 1);
+    assert_int_equal(b->child.nrows, 1);
+}
+
+static void test_user_duplicates_compact_keeps_order(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_variant(c, "\"id\":\"1\"", "\"id\":\"1\""), 0);
+    assert_int_equal(map_variant(c, "\"id\":\"1\"", "\"id\":\"2\""), 0);
+    /* a REJECTED record with key 2 does not supersede user 2 */
+    char *bad = variant(SEED_USER, "\"id\":\"1\"", "\"id\":\"2\"");
+    char *bad2 = variant(bad, "\"createdAt\":\"2021-10-23T07:49:58.213Z\"",
+                         "\"createdAt\":\"2021-02-30T00:00:00Z\"");
+    assert_int_equal(map_text(c, bad2), 0);
+    free(bad);
+    free(bad2);
+    assert_int_equal(map_variant(c, COUNTRY, "\"country\":\"Chile\""), 0); /* id 1 again */
+    assert_int_equal(map_variant(c, "\"id\":\"1\"", "\"id\":\"3\""), 0);
+    assert_int_equal(map_variant(c, "\"id\":\"1\"", "\"id\":\"3\""), 0);
+    assert_int_equal(b->records, 6);
+    assert_int_equal(b->nrejects, 1);
+    assert_int_equal(b->duplicates, 2);
+    assert_int_equal(b->accepted, 3);
+    assert_int_equal(b->records, b->accepted + b->nrejects + b->duplicates);
+    assert_int_equal(batch_compact(b), 0);
+    assert_int_equal(b->main.nrows, 3);
+    expect_int(&b->main, 0, "user_id", 2);
     expect_int(&b->main, 1, "user_id", 1);
-    expect_text(b, &b->main, 0, "country", "Germany");
-    expect_text(b, &b->main, 1, "country", "France");
-    assert_int_equal(b->child.nrows, 4);
-    assert_int_equal(b->nchildren, 2);
+    expect_text(b, &b->main, 1, "country", "Chile");
+    expect_int(&b->main, 2, "user_id", 3);
+    assert_int_equal(b->nchildren, 3);
+    assert_int_equal(b->child.nrows, 6);
+    for (size_t r = 0; r < 6; r++)
+        expect_int(&b->child, r, "user_id", r < 2 ? 2 : r < 4 ? 1 : 3);
+    /* the key set follows the compaction: a new duplicate still supersedes */
+    assert_int_equal(map_variant(c, "\"id\":\"1\"", "\"id\":\"2\""), 0);
+    assert_int_equal(b->duplicates, 3);
+    assert_int_equal(batch_compact(b), 0);
+    assert_int_equal(b->main.nrows, 3);
+    expect_int(&b->main, 2, "user_id", 2);
+    batch_reset(b);
+    assert_int_equal(b->duplicates, 0);
+    assert_int_equal(map_text(c, SEED_USER), 0);
+    assert_int_equal(b->duplicates, 0); /* a new batch knows no keys */
+}
+
+/* Rule: fields outside the mapping are accepted, never stored, counted per
+ * record, and their names (not values) are collected once per stream. */
+static void test_user_unknown_fields_counted_not_stored(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    struct buf names = BUF_INIT;
+    char *t = variant(SEED_USER, "\"id\":\"1\"", "\"id\":\"1\",\"ssn\":\"Zq-078-05-1120\"");
+    char *t2 = variant(t, "\"income\":\"5421.50\"", "\"income\":\"5421.50\",\"hobby\":\"Zqhobby\"");
+    char *t3 = variant(t2, "\"amount\":\"4.50\"", "\"amount\":\"4.50\",\"coupon\":\"Zqcoupon\"");
+    assert_int_equal(map_text(c, t3), 0);
+    assert_int_equal(b->accepted, 1);
+    assert_int_equal(b->unknown_records, 1);
+    assert_false(in_mem(b->arena.data, b->arena.len, "Zq"));
+    assert_int_equal(batch_unknown_names(b, &names), 0);
+    assert_string_equal(names.data, "profile.hobby, ssn, subscription[].coupon");
+    /* the same names again: counted, not listed twice; a rejected record counts too */
+    char *t4 = variant(t3, "\"createdAt\":\"2021-10-23T07:49:58.213Z\"", "\"createdAt\":1");
+    assert_int_equal(map_text(c, t4), 0);
+    assert_int_equal(b->nrejects, 1);
+    assert_int_equal(b->unknown_records, 2);
+    assert_false(in_mem(b->rej_arena.data, b->rej_arena.len, "Zq"));
+    assert_int_equal(batch_unknown_names(b, &names), 0);
+    assert_string_equal(names.data, "profile.hobby, ssn, subscription[].coupon");
+    /* a known record is not counted; the counter resets with the batch, the
+     * names stay (one warning per stream) */
+    assert_int_equal(map_text(c, SEED_USER), 0);
+    assert_int_equal(b->unknown_records, 2);
+    batch_reset(b);
+    assert_int_equal(b->unknown_records, 0);
+    assert_int_equal(b->nunknown_names, 3);
+    /* a key holding a NUL never matches a mapped field: it is unknown */
+    assert_int_equal(map_variant(c, COUNTRY, "\"coun\\u0000try\":\"Zqland\""), 0);
+    assert_int_equal(b->unknown_records, 1);
+    expect_null(&b->main, 0, "country");
+    assert_int_equal(batch_unknown_names(b, &names), 0);
+    assert_string_equal(names.data, "profile.hobby, ssn, subscription[].coupon, coun\\u0000try");
+    free(t);
+    free(t2);
+    free(t3);
+    free(t4);
+    buf_release(&names);
+}
+
+/* NUL bytes are data in kept text and surrogate values: stored whole. */
+static void test_user_nul_kept_in_text_and_surrogates(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    char *t = variant(SEED_USER, "\"city\":\"Berlin\"", "\"city\":\"Ber\\u0000lin\\u0000\"");
+    char *t2 = variant(t, COUNTRY, "\"country\":\"\\u0000Ger\\\"many\"");
+    assert_int_equal(map_text(c, t2), 0);
+    free(t);
+    free(t2);
+    assert_int_equal(b->accepted, 1);
+    struct cell *city = cell(&b->main, 0, "city_id");
+    assert_int_equal(city->kind, CELL_PENDING);
+    assert_int_equal(city->len, 8);
+    assert_memory_equal(batch_text(b, city), "Ber\0lin\0", 8);
+    struct cell *country = cell(&b->main, 0, "country");
+    assert_int_equal(country->kind, CELL_TEXT);
+    assert_int_equal(country->len, 9);
+    assert_memory_equal(batch_text(b, country), "\0Ger\"many", 10);
+}
+
+/* ... but a value that is parsed must not hold one: the record is rejected. */
+static void test_reject_nul_in_parsed_values(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    static const char *const cases[][3] = {
+        {"\"id\":\"1\"", "\"id\":\"1\\u0000\"", "field 'id'"},
+        {"\"createdAt\":\"2021-10-23T07:49:58.213Z\"",
+         "\"createdAt\":\"2021-10-23T07:49:58.213Z\\u0000junk\"", "holds a NUL byte"},
+        {"\"email\":\"ada@Example.com\"", "\"email\":\"ada@Example.com\\u0000.evil\"",
+         "holds a NUL byte"},
+        {"\"birthDate\":\"1990-05-17T00:00:00.000Z\"", "\"birthDate\":\"1990-05-17\\u0000\"",
+         "holds a NUL byte"},
+        {"\"income\":\"5421.50\"", "\"income\":\"5421.50\\u0000\"", "holds a NUL byte"},
+        {"\"startDate\":\"2021-01-01T00:00:00.000Z\"", "\"startDate\":\"2021-01-01\\u0000\"",
+         "holds a NUL byte"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(map_variant(c, cases[i][0], cases[i][1]), 0);
+        assert_int_equal(b->nrejects, i + 1);
+        if (!strstr(last_reason(b), cases[i][2]))
+            fail_msg("case %zu: reason '%s' lacks '%s'", i, last_reason(b), cases[i][2]);
+    }
+    assert_int_equal(b->accepted, 0);
+    assert_int_equal(b->main.nrows, 0);
+}
+
+/* A kept value quoted in a reason shows control characters escaped. */
+static void test_reject_reason_escapes_nul(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_variant(c, "\"status\":\"Active\"",
+                                 "\"status\":\"A\\u0000\\nB-longer-than-thirty-two-chars\""),
+                     0);
+    const char *r = last_reason(b);
+    if (!strstr(r, "'A\\u0000\\u000aB-longer-than-thirty-two-chars'"))
+        fail_msg("reason: %s", r);
+}
+
+/* Rule: dates out of range or not on the calendar are rejected with a reason. */
+static void test_reject_out_of_range_dates(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    static const char *const bad[] = {
+        "0999-12-31T00:00:00.000Z", "10000-01-01T00:00:00.000Z", "2021-13-01T00:00:00.000Z",
+        "2021-02-30T00:00:00.000Z", "2021-02-29T00:00:00.000Z",  "2021-04-31T00:00:00.000Z",
+        "2021-00-10T00:00:00.000Z", "2021-01-00T00:00:00.000Z",  "2021-01-01T24:00:00.000Z",
+        "2021-01-01T23:60:00.000Z", "-2021-01-01T00:00:00Z",
+    };
+    size_t n = sizeof(bad) / sizeof(bad[0]);
+    for (size_t i = 0; i < n; i++) {
+        char to[96];
+        snprintf(to, sizeof(to), "\"createdAt\":\"%s\"", bad[i]);
+        assert_int_equal(map_variant(c, "\"createdAt\":\"2021-10-23T07:49:58.213Z\"", to), 0);
+        if (b->nrejects != i + 1)
+            fail_msg("createdAt '%s' was accepted", bad[i]);
+        assert_non_null(strstr(last_reason(b), "field 'createdAt'"));
+    }
+    /* the same rule for DATE columns and for the birth year */
+    assert_int_equal(
+        map_variant(c, "\"endDate\":\"2099-12-31T00:00:00.000Z\"", "\"endDate\":\"2021-02-30\""),
+        0);
+    assert_int_equal(b->nrejects, n + 1);
+    assert_int_equal(map_variant(c, "\"birthDate\":\"1990-05-17T00:00:00.000Z\"",
+                                 "\"birthDate\":\"1990-13-17\""),
+                     0);
+    assert_int_equal(b->nrejects, n + 2);
+    /* the edges are accepted */
+    assert_int_equal(map_variant(c, "\"createdAt\":\"2021-10-23T07:49:58.213Z\"",
+                                 "\"createdAt\":\"2020-02-29T00:00:00.000Z\""),
+                     0);
+    assert_int_equal(map_variant(c, "\"createdAt\":\"2021-10-23T07:49:58.213Z\"",
+                                 "\"createdAt\":\"1000-01-01T00:00:00.000Z\""),
+                     0);
+    assert_int_equal(map_variant(c, "\"createdAt\":\"2021-10-23T07:49:58.213Z\"",
+                                 "\"createdAt\":\"9999-12-31T23:59:59.999Z\""),
+                     0);
+    assert_int_equal(b->nrejects, n + 2);
+    assert_int_equal(b->accepted, 1); /* three records, one key: the last one wins */
+    assert_int_equal(b->duplicates, 2);
+}
+
+/* Surrogate values: 64 KiB stored intact; over MAPPING_SURROGATE_VALUE_MAX rejected. */
+static void test_surrogate_value_length_limit(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    size_t sizes[] = {65536, MAPPING_SURROGATE_VALUE_MAX, MAPPING_SURROGATE_VALUE_MAX + 1};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = sizes[k];
+        char *to = malloc(n + 16);
+        assert_non_null(to);
+        memcpy(to, "\"city\":\"", 8);
+        for (size_t i = 0; i < n; i++)
+            to[8 + i] = (char)('a' + (i * 7) % 26);
+        memcpy(to + 8 + n, "\"", 2);
+        char *id = malloc(32);
+        snprintf(id, 32, "\"id\":\"%zu\"", k + 1);
+        char *t = variant(SEED_USER, "\"city\":\"Berlin\"", to);
+        char *t2 = variant(t, "\"id\":\"1\"", id);
+        assert_int_equal(map_text(c, t2), 0);
+        if (k < 2) {
+            assert_int_equal(b->nrejects, 0);
+            struct cell *cc = cell(&b->main, k, "city_id");
+            assert_int_equal(cc->kind, CELL_PENDING);
+            assert_int_equal(cc->len, n);
+            assert_memory_equal(batch_text(b, cc), to + 8, n);
+        } else {
+            assert_int_equal(b->nrejects, 1);
+            assert_non_null(strstr(last_reason(b), "field 'city' (PII, value not shown): longer"));
+        }
+        free(to);
+        free(id);
+        free(t);
+        free(t2);
+    }
 }
 
 static void test_user_country_length(void **state)
@@ -414,12 +657,13 @@ static void test_user_country_length(void **state)
 
     snprintf(to, sizeof(to), "\"country\":\"%s\"", u100);
     assert_int_equal(map_variant(c, "\"country\":\"Germany\"", to), 0);
-    assert_int_equal(b->accepted, 2); /* characters are counted, not bytes */
+    /* characters are counted, not bytes (same id: the last one wins) */
+    assert_int_equal(b->accepted + b->duplicates, 2);
     expect_text(b, &b->main, 1, "country", u100);
 
     snprintf(to, sizeof(to), "\"country\":\"%s\"", a101);
     expect_rejected(c, map_variant(c, "\"country\":\"Germany\"", to), 2, 4);
-    assert_int_equal(b->accepted, 2);
+    assert_int_equal(b->accepted + b->duplicates, 2);
     assert_int_equal(b->nrejects, 1);
     expect_reason_has(b, "country");
     expect_reason_has(b, "100");
@@ -873,13 +1117,124 @@ static void test_message_missing_created_at(void **state)
     assert_non_null(strstr(p, "\"senderId\":1"));
 }
 
+/* ---- user_logins: the SQS login event envelope (source_sqs.c) ---- */
+
+#define LOGIN_BODY                                                                                 \
+    "{\"user_id\":\"424cdd21-063a-43a7-b91b-7ca1a833afae\",\"app_version\":\"2.3.0\","             \
+    "\"device_type\":\"android\",\"ip\":\" 199.172.111.135 \",\"locale\":\"RU\","                  \
+    "\"device_id\":\"593-47-5928\"}"
+#define LOGIN(body) "{\"MessageId\":\"m-1\",\"SentTimestamp\":1700000000123,\"Body\":" body "}"
+
+static int setup_logins(void **state)
+{
+    static struct ctx c;
+    memset(&c, 0, sizeof(c));
+    const struct stream_def *def = mapping_find("user_logins");
+    if (!def || batch_init(&c.b, def))
+        return -1;
+    *state = &c;
+    return 0;
+}
+
+static void test_login_seed_accepted(void **state)
+{
+    struct ctx *c = *state;
+    struct table_rows *t = &c->b.main;
+    assert_string_equal(c->b.def->processed_table, "load_processed_ids");
+    assert_int_equal(map_text(c, LOGIN(LOGIN_BODY)), 0);
+    assert_int_equal(c->b.accepted, 1);
+    assert_int_equal(c->b.nrejects, 0);
+    assert_string_equal(batch_text(&c->b, batch_cell(t, 0, colidx(t, "message_id"))), "m-1");
+    assert_string_equal(batch_text(&c->b, batch_cell(t, 0, colidx(t, "created_at"))),
+                        "2023-11-14 22:13:20.123");
+    assert_string_equal(batch_text(&c->b, batch_cell(t, 0, colidx(t, "app_version"))), "2.3.0");
+    struct cell *major = batch_cell(t, 0, colidx(t, "app_version_major"));
+    assert_int_equal(major->kind, CELL_INT);
+    assert_int_equal(major->i, 2);
+    struct cell *ip = batch_cell(t, 0, colidx(t, "ip_id"));
+    assert_int_equal(ip->kind, CELL_PENDING);
+    assert_string_equal(batch_text(&c->b, ip), "199.172.111.135"); /* normalised */
+    assert_int_equal(batch_cell(t, 0, colidx(t, "device_id"))->kind, CELL_PENDING);
+    /* SentTimestamp as a string of digits, and a "v"-prefixed version */
+    assert_int_equal(map_text(c, "{\"MessageId\":\"m-2\",\"SentTimestamp\":\"0\",\"Body\":"
+                                 "{\"user_id\":\"u\",\"app_version\":\"v10-beta\"}}"),
+                     0);
+    assert_string_equal(batch_text(&c->b, batch_cell(t, 1, colidx(t, "created_at"))),
+                        "1970-01-01 00:00:00.000");
+    assert_int_equal(batch_cell(t, 1, colidx(t, "app_version_major"))->i, 10);
+}
+
+static void expect_login_reject(struct ctx *c, const char *text, const char *reason)
+{
+    size_t before = c->b.nrejects;
+    assert_int_equal(map_text(c, text), 0);
+    assert_int_equal(c->b.nrejects, before + 1);
+    const char *got = batch_rej_text(&c->b, c->b.rejects[before].reason);
+    if (!strstr(got, reason))
+        fail_msg("reason '%s' lacks '%s'", got, reason);
+    const char *payload = batch_rej_text(&c->b, c->b.rejects[before].payload);
+    assert_null(strstr(payload, "199.172"));
+    assert_null(strstr(payload, "593-47"));
+    assert_null(strstr(payload, "oops"));
+}
+
+static void test_login_malformed_rejected(void **state)
+{
+    struct ctx *c = *state;
+    expect_login_reject(c, LOGIN("{\"foo\":\"oops_wrong_msg_format\"}"),
+                        "field 'Body.user_id': missing required field");
+    assert_string_equal(batch_rej_text(&c->b, c->b.rejects[0].record_key), "m-1");
+    expect_login_reject(c, LOGIN("\"not json\""), "field 'Body' must be an object, got string");
+    expect_login_reject(
+        c, "{\"MessageId\":\"m\",\"SentTimestamp\":-5,\"Body\":" LOGIN_BODY "}",
+        "field 'SentTimestamp': not milliseconds since 1970");
+    expect_login_reject(c, "{\"MessageId\":\"m\",\"SentTimestamp\":null,\"Body\":" LOGIN_BODY "}",
+                        "field 'SentTimestamp': required field is null");
+    char *bad = variant(LOGIN(LOGIN_BODY), "\"2.3.0\"", "\"beta\"");
+    expect_login_reject(c, bad, "field 'Body.app_version': not a version string");
+    free(bad);
+    assert_int_equal(c->b.accepted, 0);
+    assert_int_equal(c->b.main.nrows, 0);
+}
+
+static void test_login_batch_drop(void **state)
+{
+    struct ctx *c = *state;
+    bool rows[2] = {true, false}, rejs[1] = {true};
+    assert_int_equal(map_text(c, LOGIN(LOGIN_BODY)), 0);
+    char *second = variant(LOGIN(LOGIN_BODY), "m-1", "m-2");
+    assert_int_equal(map_text(c, second), 0);
+    free(second);
+    assert_int_equal(map_text(c, LOGIN("{}")), 0);
+    assert_int_equal(batch_drop(&c->b, rows, rejs), 0);
+    assert_int_equal(c->b.main.nrows, 1);
+    assert_int_equal(c->b.accepted, 1);
+    assert_int_equal(c->b.nrejects, 0);
+    assert_int_equal(c->b.already_processed, 2);
+    assert_string_equal(batch_text(&c->b, batch_cell(&c->b.main, 0, 0)), "m-2");
+    assert_int_equal(c->b.records,
+                     c->b.accepted + c->b.nrejects + c->b.duplicates + c->b.already_processed);
+}
+
+/* must-fail: batch_drop refuses a stream with a child table */
+static void test_batch_drop_refuses_children(void **state)
+{
+    struct ctx *c = *state;
+    assert_int_equal(batch_drop(&c->b, NULL, NULL), ML_EINTERNAL);
+}
+
 #define USERS_TEST(f)    cmocka_unit_test_setup_teardown(f, setup_users, teardown)
 #define MESSAGES_TEST(f) cmocka_unit_test_setup_teardown(f, setup_messages, teardown)
+#define LOGINS_TEST(f)   cmocka_unit_test_setup_teardown(f, setup_logins, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mapping_find),
+        LOGINS_TEST(test_login_seed_accepted),
+        LOGINS_TEST(test_login_malformed_rejected),
+        LOGINS_TEST(test_login_batch_drop),
+        USERS_TEST(test_batch_drop_refuses_children),
         USERS_TEST(test_user_seed_accepted),
         USERS_TEST(test_user_dropped_fields_not_in_arena),
         USERS_TEST(test_user_birth_date_policy_date),
@@ -888,7 +1243,14 @@ int main(void)
         USERS_TEST(test_user_is_smoking_true),
         USERS_TEST(test_user_numeric_id_and_income),
         USERS_TEST(test_user_nulls_and_absent_optionals),
-        USERS_TEST(test_user_duplicate_ids_both_accepted),
+        USERS_TEST(test_user_duplicate_id_last_wins),
+        USERS_TEST(test_user_duplicates_compact_keeps_order),
+        USERS_TEST(test_user_unknown_fields_counted_not_stored),
+        USERS_TEST(test_user_nul_kept_in_text_and_surrogates),
+        USERS_TEST(test_reject_nul_in_parsed_values),
+        USERS_TEST(test_reject_reason_escapes_nul),
+        USERS_TEST(test_reject_out_of_range_dates),
+        USERS_TEST(test_surrogate_value_length_limit),
         USERS_TEST(test_user_country_length),
         USERS_TEST(test_user_country_invalid_utf8_rejected),
         USERS_TEST(test_user_reject_payload_is_valid_utf8),

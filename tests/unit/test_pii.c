@@ -281,6 +281,19 @@ static void test_digest_distinguishes(void **state)
     assert_memory_equal(keyed, again, CRYPTO_DIGEST_LEN);
 }
 
+/* An ip value holding a NUL is not an address: it must keep every byte, not
+ * collapse onto the address before the NUL (which would share its surrogate). */
+static void test_normalise_ip_with_nul_kept_whole(void **state)
+{
+    (void)state;
+    static const char v[] = "1.2.3.4\0evil";
+    struct buf out = BUF_INIT;
+    assert_int_equal(pii_normalise("ip", v, sizeof(v) - 1, &out), 0);
+    assert_int_equal(out.len, sizeof(v) - 1);
+    assert_memory_equal(out.data, v, sizeof(v) - 1);
+    buf_release(&out);
+}
+
 static void test_action_names(void **state)
 {
     (void)state;
@@ -308,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_digest_hmac_with_key),
         cmocka_unit_test(test_digest_len_is_honoured),
         cmocka_unit_test(test_digest_distinguishes),
+        cmocka_unit_test(test_normalise_ip_with_nul_kept_whole),
         cmocka_unit_test(test_action_names),
     };
     return cmocka_run_group_tests_name("pii", tests, NULL, NULL);

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# bench/run.sh - the benchmark behind `make bench` (bench/README.md).
+#
+# On one project-local MariaDB (port $BENCH_DB_PORT, data under
+# $BUILD_DIR/bench/db) and the fixture API serving generated data, for each
+# size in BENCH_SIZES ("USERS:MESSAGES ..."):
+#   (a) maskload init + run into fresh tables (run timed; peak RSS by
+#       /usr/bin/time -v; surrogate cache hit rate from the run's log);
+#   (b) the ceiling: the rows (a) loaded, exported with SELECT ... INTO
+#       OUTFILE, loaded with server-side LOAD DATA INFILE into fresh tables
+#       of the same definition (timed), then CHECKSUM TABLE of (a) and (b)
+#       compared;
+# and once (c) the naive row-at-a-time baseline on BENCH_NAIVE_USERS users.
+# Prints one table. Exits non-zero when a check fails (row counts differ
+# from the generator's, or the checksums differ).
+set -euo pipefail
+
+: "${BUILD_DIR:?}"
+SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+BENCH_DIR=${BENCH_DIR:-$BUILD_DIR/bench}
+BENCH_DB_PORT=${BENCH_DB_PORT:-3326}
+BENCH_SIZES=${BENCH_SIZES:-${BENCH_USERS:+$BENCH_USERS:${BENCH_MESSAGES:-$BENCH_USERS}}}
+BENCH_SIZES=${BENCH_SIZES:-100000:100000 1000000:1000000}
+BENCH_SEED=${BENCH_SEED:-1}
+BENCH_NAIVE_USERS=${BENCH_NAIVE_USERS:-2000}
+BENCH_BATCH=${BENCH_BATCH:-5000}
+BENCH_PAGE=${BENCH_PAGE:-1000}
+BENCH_METHOD=${BENCH_METHOD:-auto}
+BENCH_PREFETCH=${BENCH_PREFETCH:-4}
+ML=$BUILD_DIR/maskload
+API_BIN=$BUILD_DIR/fixture_api
+GEN=$BUILD_DIR/bench_gen
+NAIVE=$BUILD_DIR/bench_naive
+for b in "$ML" "$API_BIN" "$GEN" "$NAIVE"; do
+  [ -x "$b" ] || { echo "bench: $b missing (make build first)" >&2; exit 2; }
+done
+mkdir -p "$BENCH_DIR"
+chmod 700 "$BENCH_DIR"
+
+if [ ! -f "$BENCH_DIR/secrets.env" ]; then
+  (umask 077; for v in MASKLOAD_ADMIN_PASSWORD MASKLOAD_LOADER_PASSWORD MASKLOAD_ANALYST_PASSWORD \
+      MASKLOAD_STEWARD_PASSWORD MASKLOAD_DIGEST_KEY; do
+    echo "export $v=$(openssl rand -hex 16)"; done >"$BENCH_DIR/secrets.env")
+fi
+# shellcheck disable=SC1091
+. "$BENCH_DIR/secrets.env"
+
+API_PID=
+cleanup() {
+  [ -z "$API_PID" ] || kill "$API_PID" 2>/dev/null || true
+  [ -n "${BENCH_KEEP_DB:-}" ] || "$SOURCE_DIR/scripts/dev-db" stop --dir "$BENCH_DIR/db" --port "$BENCH_DB_PORT" >/dev/null || true
+}
+trap cleanup EXIT
+"$SOURCE_DIR/scripts/dev-db" start --dir "$BENCH_DIR/db" --port "$BENCH_DB_PORT" >/dev/null
+
+sql() { # sql DB QUERY
+  MYSQL_PWD="$MASKLOAD_ADMIN_PASSWORD" mariadb --no-defaults --default-character-set=utf8mb4 \
+    -h 127.0.0.1 -P "$BENCH_DB_PORT" -u root ${1:+-D "$1"} -N -B -e "$2"
+}
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+start_api() { # start_api DATA_DIR
+  [ -z "$API_PID" ] || { kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; }
+  rm -f "$BENCH_DIR/api.port"
+  "$API_BIN" --data "$1" --port 0 --port-file "$BENCH_DIR/api.port" >"$BENCH_DIR/api.log" 2>&1 </dev/null &
+  API_PID=$!
+  for _ in $(seq 1 3000); do
+    [ -s "$BENCH_DIR/api.port" ] && break
+    kill -0 "$API_PID" 2>/dev/null || { cat "$BENCH_DIR/api.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  [ -s "$BENCH_DIR/api.port" ] || { echo "bench: fixture API did not start" >&2; exit 1; }
+  API_PORT=$(cat "$BENCH_DIR/api.port")
+}
+
+write_config() { # write_config FILE DATABASE
+  cat >"$1" <<YAML
+warehouse: { host: 127.0.0.1, port: $BENCH_DB_PORT, database: $2, user: maskload_loader, password: \${MASKLOAD_LOADER_PASSWORD} }
+admin: { user: root, password: \${MASKLOAD_ADMIN_PASSWORD} }
+accounts:
+  analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
+  steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
+pii: { digest_key: \${MASKLOAD_DIGEST_KEY} }
+load: { batch_size: $BENCH_BATCH, method: $BENCH_METHOD, prefetch_pages: $BENCH_PREFETCH }
+sources:
+  api: { base_url: "http://127.0.0.1:$API_PORT/evaluation/dataengineer/jr/v1", page_size: $BENCH_PAGE }
+streams:
+  users: { source: api, path: /users }
+  messages: { source: api, path: /messages }
+YAML
+}
+
+TABLES="users_raw subscriptions_raw messages_raw"
+FAIL=0
+RESULTS=()
+NAIVE_LINE=
+
+for size in $BENCH_SIZES; do
+  users=${size%%:*}
+  messages=${size##*:}
+  data="$BENCH_DIR/data-$users-$messages-$BENCH_SEED"
+  if [ ! -f "$data/expected.env" ]; then
+    mkdir -p "$data"
+    echo "bench: generating $users users, $messages messages (seed $BENCH_SEED)"
+    "$GEN" --users "$users" --messages "$messages" --seed "$BENCH_SEED" --out "$data"
+  fi
+  # shellcheck disable=SC1091
+  . "$data/expected.env"
+  echo "bench: starting the fixture API on $data ($(du -sh "$data" | cut -f1))"
+  t=$(now); start_api "$data"
+  echo "bench: fixture API ready in $(calc %.1f "$(now) - $t") s"
+
+  # (a) maskload end to end
+  A=bench_a; cfg="$BENCH_DIR/a.yaml"
+  sql "" "DROP DATABASE IF EXISTS $A"
+  write_config "$cfg" "$A"
+  t=$(now); "$ML" -c "$cfg" init >"$BENCH_DIR/init.log" 2>&1; t_init=$(calc %.2f "$(now) - $t")
+  t=$(now)
+  /usr/bin/time -v "$ML" -c "$cfg" run >"$BENCH_DIR/run-$users.log" 2>&1 || { cat "$BENCH_DIR/run-$users.log" >&2; exit 1; }
+  t_a=$(calc %.2f "$(now) - $t")
+  rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$BENCH_DIR/run-$users.log")
+  hit=$(sed -n 's/.*surrogate cache: \([0-9]*\) lookups, \([0-9]*\) hits (\([0-9.]*\)%).*/\3% of \1/p' "$BENCH_DIR/run-$users.log")
+  n_users=$(sql $A "SELECT COUNT(*) FROM users_raw")
+  n_subs=$(sql $A "SELECT COUNT(*) FROM subscriptions_raw")
+  n_msgs=$(sql $A "SELECT COUNT(*) FROM messages_raw")
+  rows=$((n_users + n_subs + n_msgs))
+  if [ "$n_users:$n_subs:$n_msgs" != "$EXPECT_USERS:$EXPECT_SUBSCRIPTIONS:$EXPECT_MESSAGES" ]; then
+    echo "bench: FAIL: (a) loaded $n_users:$n_subs:$n_msgs rows, the generator expects $EXPECT_USERS:$EXPECT_SUBSCRIPTIONS:$EXPECT_MESSAGES" >&2
+    FAIL=1
+  fi
+
+  # (b) the ceiling: server-side LOAD DATA INFILE of exactly those rows
+  B=bench_b; out="$BENCH_DIR/export"
+  rm -rf "$out"; mkdir -p "$out"
+  sql "" "DROP DATABASE IF EXISTS $B; CREATE DATABASE $B"
+  for tb in $TABLES; do
+    sql $A "SELECT * FROM $tb INTO OUTFILE '$out/$tb.tsv'"
+    sql $B "CREATE TABLE $tb LIKE $A.$tb"
+  done
+  load_sql=""
+  for tb in $TABLES; do load_sql+="LOAD DATA INFILE '$out/$tb.tsv' INTO TABLE $tb;"; done
+  t=$(now); sql $B "$load_sql"; t_b=$(calc %.2f "$(now) - $t")
+  same=yes
+  for tb in $TABLES; do
+    ca=$(sql $A "CHECKSUM TABLE $tb" | cut -f2); cb=$(sql $B "CHECKSUM TABLE $tb" | cut -f2)
+    [ "$ca" = "$cb" ] || { same=NO; FAIL=1; echo "bench: FAIL: CHECKSUM $tb differs: $ca vs $cb" >&2; }
+  done
+  rm -rf "$out"
+
+  # (c) the naive baseline, once, on a subset
+  if [ -z "$NAIVE_LINE" ]; then
+    sql "" "DROP DATABASE IF EXISTS bench_c; CREATE DATABASE bench_c"
+    NAIVE_LINE=$(BENCH_DB_PASSWORD="$MASKLOAD_ADMIN_PASSWORD" "$NAIVE" \
+      --url "http://127.0.0.1:$API_PORT/evaluation/dataengineer/jr/v1/users" \
+      --users "$BENCH_NAIVE_USERS" --port "$BENCH_DB_PORT" --database bench_c)
+    c_rows=$(echo "$NAIVE_LINE" | sed -n 's/.*rows=\([0-9]*\).*/\1/p')
+    c_s=$(echo "$NAIVE_LINE" | sed -n 's/.*seconds=\([0-9.]*\).*/\1/p')
+    rps_c=$(calc %.0f "$c_rows / $c_s")
+  fi
+  rps_a=$(calc %.0f "$rows / $t_a"); rps_b=$(calc %.0f "$rows / $t_b")
+  RESULTS+=("$(printf '| %s | %s | %s | %s s | %s | %s s | %s | %s | %s | %s | %s MiB | %s | %s |' \
+    "$users" "$messages" "$rows" "$t_a" "$rps_a" "$t_b" "$rps_b" "$rps_c" \
+    "$(calc %.2f "$rps_a / $rps_b")" "$(calc %.0f "$rps_a / $rps_c")" "$(calc %.1f "$rss_kb / 1024")" \
+    "$hit" "$same")")
+  echo "bench: $users users / $messages messages: init $t_init s, run $t_a s, ceiling $t_b s"
+done
+
+echo
+echo "config: batch_size $BENCH_BATCH, page_size $BENCH_PAGE, method $BENCH_METHOD, prefetch_pages $BENCH_PREFETCH, seed $BENCH_SEED; naive: $NAIVE_LINE"
+echo
+echo "| users | messages | rows loaded | (a) maskload run | (a) rows/s | (b) LOAD DATA INFILE | (b) rows/s | (c) naive rows/s | a/b | a/c | loader peak RSS | surrogate cache hits | CHECKSUM a = b |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${RESULTS[@]}"
+exit $FAIL

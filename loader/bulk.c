@@ -1,0 +1,498 @@
+#include "bulk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "banned.h"
+
+#define MAX_TABLES   8
+#define STAGE_PREFIX "ml_stage_"
+
+/* Server errors that mean "local infile is off": 1148 ER_NOT_ALLOWED_COMMAND,
+ * 3948 MySQL's ER_CLIENT_LOCAL_FILES_DISABLED, 4166 MariaDB's
+ * ER_LOAD_INFILE_CAPABILITY_DISABLED, 2068 MySQL's client-side rejection. */
+static int refused_errno(unsigned e)
+{
+    return e == 1148 || e == 3948 || e == 4166 || e == 2068;
+}
+
+enum target { TARGET_UNKNOWN = 0, TARGET_DIRECT, TARGET_STAGE };
+
+struct bulk {
+    enum load_method method;
+    int checked;   /* the server's local_infile was looked at */
+    int fell_back; /* this run writes with INSERT */
+    struct {
+        const struct table_def *def;
+        enum target target;
+    } tables[MAX_TABLES];
+    size_t ntables;
+    struct buf tsv;
+    struct buf sql;
+    unsigned long long rows;
+};
+
+int bulk_new(enum load_method method, struct bulk **out)
+{
+    struct bulk *bk = calloc(1, sizeof(*bk));
+    *out = NULL;
+    if (!bk)
+        return err_set(ML_ENOMEM, "out of memory");
+    bk->method = method;
+    bk->fell_back = method == LOAD_METHOD_INSERT;
+    buf_init(&bk->tsv, 0);
+    buf_init(&bk->sql, 0);
+    *out = bk;
+    return 0;
+}
+
+void bulk_free(struct bulk *bk)
+{
+    if (!bk)
+        return;
+    buf_wipe(&bk->tsv);
+    buf_wipe(&bk->sql);
+    free(bk);
+}
+
+unsigned long long bulk_rows(const struct bulk *bk)
+{
+    return bk ? bk->rows : 0;
+}
+
+int bulk_fell_back(const struct bulk *bk)
+{
+    return !bk || bk->fell_back;
+}
+
+/* ---- TSV ---- */
+
+int bulk_tsv_null(struct buf *out)
+{
+    return buf_add(out, "\\N", 2);
+}
+
+int bulk_tsv_field(struct buf *out, const char *s, size_t len)
+{
+    int rc = buf_grow(out, 2 * len + 1);
+    char *d;
+    if (rc)
+        return rc;
+    d = out->data + out->len;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '\\':
+            *d++ = '\\';
+            *d++ = '\\';
+            break;
+        case '\t':
+            *d++ = '\\';
+            *d++ = 't';
+            break;
+        case '\n':
+            *d++ = '\\';
+            *d++ = 'n';
+            break;
+        case '\r':
+            *d++ = '\\';
+            *d++ = 'r';
+            break;
+        case '\0':
+            *d++ = '\\';
+            *d++ = '0';
+            break;
+        case 0x1a:
+            *d++ = '\\';
+            *d++ = 'Z';
+            break;
+        default:
+            *d++ = (char)c;
+        }
+    }
+    out->len = (size_t)(d - out->data);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+static int tsv_int(struct buf *out, long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    int rc = buf_grow(out, sizeof(tmp));
+    if (rc)
+        return rc;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out->data[out->len++] = '-';
+    while (n)
+        out->data[out->len++] = tmp[--n];
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+int bulk_tsv_row(struct buf *out, const struct batch *b, struct table_rows *t, size_t row)
+{
+    int rc = 0;
+    for (unsigned col = 0; !rc && col < t->def->ncols; col++) {
+        const struct cell *c = batch_cell(t, row, col);
+        if (col)
+            rc = buf_addc(out, '\t');
+        if (rc)
+            break;
+        switch (c->kind) {
+        case CELL_NULL:
+            rc = bulk_tsv_null(out);
+            break;
+        case CELL_INT:
+            rc = tsv_int(out, c->i);
+            break;
+        case CELL_TEXT:
+            rc = bulk_tsv_field(out, batch_text(b, c), c->len);
+            break;
+        case CELL_PENDING:
+            return err_set(ML_EINTERNAL, "unresolved surrogate in a batch");
+        }
+    }
+    return rc ? rc : buf_addc(out, '\n');
+}
+
+/* ---- the in-memory infile ---- */
+
+static int src_init(void **state, const char *filename, void *userdata)
+{
+    struct bulk_source *src = userdata;
+    (void)filename; /* the server's idea of a file name is never used */
+    src->pos = 0;
+    *state = src;
+    return 0;
+}
+
+static int src_read(void *state, char *buf, unsigned int len)
+{
+    struct bulk_source *src = state;
+    size_t n = src->len - src->pos;
+    if (n > len)
+        n = len;
+    memcpy(buf, src->data + src->pos, n);
+    src->pos += n;
+    return (int)n;
+}
+
+static void src_end(void *state)
+{
+    (void)state;
+}
+
+static int src_error(void *state, char *msg, unsigned int len)
+{
+    (void)state;
+    snprintf(msg, len, "maskload bulk stream failed");
+    return 2000; /* CR_UNKNOWN_ERROR */
+}
+
+void bulk_infile(struct db_infile *ops, struct bulk_source *src)
+{
+    ops->init = src_init;
+    ops->read = src_read;
+    ops->end = src_end;
+    ops->error = src_error;
+    ops->userdata = src;
+}
+
+/* ---- statements ---- */
+
+static int add_ident2(struct buf *sql, const char *prefix, const char *name)
+{
+    struct buf n = BUF_INIT;
+    int rc = buf_adds(&n, prefix);
+    if (!rc)
+        rc = buf_adds(&n, name);
+    if (!rc)
+        rc = db_append_ident(sql, n.data);
+    buf_release(&n);
+    return rc;
+}
+
+static int add_columns(struct buf *sql, const struct table_def *t, const char *qual, bool meta)
+{
+    int rc = 0;
+    for (unsigned i = 0; !rc && i < t->ncols; i++) {
+        if (i)
+            rc = buf_addc(sql, ',');
+        if (!rc && qual)
+            rc = buf_addf(sql, "%s.", qual);
+        if (!rc)
+            rc = db_append_ident(sql, t->cols[i].name);
+    }
+    if (!rc && meta)
+        rc = buf_adds(sql, ",`load_run_id`,`loaded_at`");
+    return rc;
+}
+
+/* LOAD DATA LOCAL INFILE ... REPLACE INTO TABLE `<prefix><table>` */
+static int load_stmt(struct buf *sql, const struct table_def *t, const char *prefix,
+                     unsigned long long run_id)
+{
+    int rc;
+    buf_reset(sql);
+    rc = buf_adds(sql, "LOAD DATA LOCAL INFILE 'maskload-batch' REPLACE INTO TABLE ");
+    if (!rc)
+        rc = add_ident2(sql, prefix, t->name);
+    if (!rc)
+        rc = buf_adds(sql, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+                           "LINES TERMINATED BY '\\n' (");
+    if (!rc)
+        rc = add_columns(sql, t, NULL, false);
+    if (!rc)
+        rc = buf_addf(sql, ") SET `load_run_id`=%llu,`loaded_at`=UTC_TIMESTAMP(3)", run_id);
+    return rc;
+}
+
+static int new_value(struct buf *sql, const char *col, enum db_dialect dialect)
+{
+    int rc = buf_adds(sql, dialect == DB_DIALECT_MYSQL8 ? "new." : "VALUES(");
+    if (!rc)
+        rc = db_append_ident(sql, col);
+    if (!rc && dialect != DB_DIALECT_MYSQL8)
+        rc = buf_addc(sql, ')');
+    return rc;
+}
+
+static int target_col(struct buf *sql, const struct table_def *t, const char *col)
+{
+    int rc = db_append_ident(sql, t->name);
+    if (!rc)
+        rc = buf_addc(sql, '.');
+    return rc ? rc : db_append_ident(sql, col);
+}
+
+/* The set-based upsert from the staging table; the same rule as
+ * sqlgen_upsert_tail, with the target's columns qualified (in INSERT ...
+ * SELECT an unqualified name would be ambiguous). */
+static int upsert_stmt(struct buf *sql, const struct table_def *t, enum db_dialect dialect)
+{
+    static const char *const meta[] = {"load_run_id", "loaded_at"};
+    int rc;
+    buf_reset(sql);
+    rc = buf_adds(sql, "INSERT INTO ");
+    if (!rc)
+        rc = db_append_ident(sql, t->name);
+    if (!rc)
+        rc = buf_adds(sql, " (");
+    if (!rc)
+        rc = add_columns(sql, t, NULL, true);
+    if (!rc)
+        rc = buf_adds(sql, dialect == DB_DIALECT_MYSQL8 ? ") SELECT * FROM (SELECT " : ") SELECT ");
+    if (!rc)
+        rc = add_columns(sql, t, NULL, true);
+    if (!rc)
+        rc = buf_adds(sql, " FROM ");
+    if (!rc)
+        rc = add_ident2(sql, STAGE_PREFIX, t->name);
+    if (!rc)
+        rc = buf_adds(sql, dialect == DB_DIALECT_MYSQL8 ? ") AS new ON DUPLICATE KEY UPDATE "
+                                                        : " ON DUPLICATE KEY UPDATE ");
+    for (unsigned m = 0; !rc && m < 2; m++) {
+        if (m)
+            rc = buf_addc(sql, ',');
+        if (!rc)
+            rc = target_col(sql, t, meta[m]);
+        if (!rc)
+            rc = buf_adds(sql, "=IF(");
+        if (t->nkey >= t->ncols && !rc)
+            rc = buf_adds(sql, "TRUE");
+        for (unsigned i = t->nkey; !rc && i < t->ncols; i++) {
+            if (i > t->nkey)
+                rc = buf_adds(sql, " AND ");
+            if (!rc)
+                rc = target_col(sql, t, t->cols[i].name);
+            if (!rc)
+                rc = buf_adds(sql, "<=>");
+            if (!rc)
+                rc = new_value(sql, t->cols[i].name, dialect);
+        }
+        if (!rc)
+            rc = buf_addc(sql, ',');
+        if (!rc)
+            rc = target_col(sql, t, meta[m]);
+        if (!rc)
+            rc = buf_addc(sql, ',');
+        if (!rc)
+            rc = new_value(sql, meta[m], dialect);
+        if (!rc)
+            rc = buf_addc(sql, ')');
+    }
+    for (unsigned i = t->nkey; !rc && i < t->ncols; i++) {
+        rc = buf_addc(sql, ',');
+        if (!rc)
+            rc = target_col(sql, t, t->cols[i].name);
+        if (!rc)
+            rc = buf_addc(sql, '=');
+        if (!rc)
+            rc = new_value(sql, t->cols[i].name, dialect);
+    }
+    return rc;
+}
+
+/* ---- decisions ---- */
+
+static int fall_back(struct bulk *bk, const char *why)
+{
+    if (bk->method == LOAD_METHOD_BULK)
+        return err_set(
+            ML_EDB, "load.method is bulk but the server refuses LOAD DATA LOCAL INFILE (%s)", why);
+    bk->fell_back = 1;
+    log_warn("bulk load unavailable (%s): loading with multi-row INSERT for the rest of this run",
+             why);
+    return BULK_FALLBACK;
+}
+
+/* Once per run: is local infile enabled on the server? */
+static int check_server(struct bulk *bk, struct db *db)
+{
+    unsigned long long on = 0;
+    bool is_null = true;
+    int rc;
+    bk->checked = 1;
+    rc = db_query_u64(db, "SELECT @@local_infile", &on, &is_null);
+    if (rc)
+        return err_prefix(rc, "checking the server's local_infile");
+    if (!is_null && on == 0)
+        return fall_back(bk, "the server has local_infile=OFF");
+    log_info("bulk load: LOAD DATA LOCAL INFILE from memory");
+    return 0;
+}
+
+static enum target *target_of(struct bulk *bk, const struct table_def *t)
+{
+    for (size_t i = 0; i < bk->ntables; i++)
+        if (bk->tables[i].def == t)
+            return &bk->tables[i].target;
+    if (bk->ntables == MAX_TABLES)
+        return NULL;
+    bk->tables[bk->ntables].def = t;
+    bk->tables[bk->ntables].target = TARGET_UNKNOWN;
+    return &bk->tables[bk->ntables++].target;
+}
+
+/* Direct when the table holds no row at its first batch of the run. */
+static int decide_target(struct bulk *bk, struct db *db, const struct table_def *t,
+                         enum target *out)
+{
+    enum target *tg = target_of(bk, t);
+    unsigned long long any = 0;
+    bool is_null = true;
+    int rc;
+    if (tg && *tg != TARGET_UNKNOWN) {
+        *out = *tg;
+        return 0;
+    }
+    buf_reset(&bk->sql);
+    rc = buf_adds(&bk->sql, "SELECT 1 FROM ");
+    if (!rc)
+        rc = db_append_ident(&bk->sql, t->name);
+    if (!rc)
+        rc = buf_adds(&bk->sql, " LIMIT 1");
+    if (!rc)
+        rc = db_query_u64(db, bk->sql.data, &any, &is_null);
+    if (rc)
+        return rc;
+    *out = is_null ? TARGET_DIRECT : TARGET_STAGE;
+    if (tg)
+        *tg = *out;
+    log_debug("bulk load: %s %s", t->name,
+              *out == TARGET_DIRECT ? "is empty: loading it directly" : "via a staging table");
+    return 0;
+}
+
+static int exec_sql(struct db *db, struct buf *sql)
+{
+    return db_exec_len(db, sql->data, sql->len);
+}
+
+int bulk_upsert(struct bulk *bk, struct db *db, const struct batch *b, struct table_rows *t,
+                unsigned long long run_id)
+{
+    struct bulk_source src;
+    struct db_infile ops;
+    unsigned long long rows = 0;
+    enum target target = TARGET_STAGE;
+    int rc = 0;
+
+    if (bk->fell_back)
+        return BULK_FALLBACK;
+    if (!bk->checked) {
+        rc = check_server(bk, db);
+        if (rc)
+            return rc;
+    }
+    if (t->nrows == 0)
+        return 0;
+    rc = decide_target(bk, db, t->def, &target);
+    if (rc)
+        return err_prefix(rc, "bulk load of %s", t->def->name);
+
+    /* the stream */
+    if (bk->tsv.cap)
+        mem_wipe(bk->tsv.data, bk->tsv.len);
+    buf_reset(&bk->tsv);
+    for (size_t r = 0; !rc && r < t->nrows; r++)
+        rc = bulk_tsv_row(&bk->tsv, b, t, r);
+    if (rc)
+        return err_prefix(rc, "bulk load of %s", t->def->name);
+
+    if (target == TARGET_STAGE) {
+        buf_reset(&bk->sql);
+        rc = buf_adds(&bk->sql, "CREATE TEMPORARY TABLE IF NOT EXISTS ");
+        if (!rc)
+            rc = add_ident2(&bk->sql, STAGE_PREFIX, t->def->name);
+        if (!rc)
+            rc = buf_adds(&bk->sql, " LIKE ");
+        if (!rc)
+            rc = db_append_ident(&bk->sql, t->def->name);
+        if (!rc)
+            rc = exec_sql(db, &bk->sql);
+        if (!rc) {
+            buf_reset(&bk->sql);
+            rc = buf_adds(&bk->sql, "DELETE FROM ");
+            if (!rc)
+                rc = add_ident2(&bk->sql, STAGE_PREFIX, t->def->name);
+            if (!rc)
+                rc = exec_sql(db, &bk->sql);
+        }
+        if (rc)
+            return err_prefix(rc, "bulk load of %s: staging table", t->def->name);
+    }
+
+    src.data = bk->tsv.data;
+    src.len = bk->tsv.len;
+    src.pos = 0;
+    bulk_infile(&ops, &src);
+    rc = load_stmt(&bk->sql, t->def, target == TARGET_STAGE ? STAGE_PREFIX : "", run_id);
+    if (!rc)
+        rc = db_load_local(db, bk->sql.data, bk->sql.len, &ops, &rows);
+    if (rc && refused_errno(db_errno(db))) {
+        char why[256];
+        snprintf(why, sizeof(why), "%s", err_msg());
+        return fall_back(bk, why);
+    }
+    if (!rc && target == TARGET_STAGE) {
+        rc = upsert_stmt(&bk->sql, t->def, db_dialect(db));
+        if (!rc)
+            rc = exec_sql(db, &bk->sql);
+    }
+    mem_wipe(bk->tsv.data, bk->tsv.len);
+    buf_reset(&bk->tsv);
+    if (rc)
+        return err_prefix(rc, "bulk load of %s", t->def->name);
+    bk->rows += t->nrows;
+    return 0;
+}
