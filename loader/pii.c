@@ -79,18 +79,21 @@ int pii_normalise(const char *kind, const char *value, size_t len, struct buf *o
     return buf_add(out, p, n);
 }
 
+int pii_digest_mac(struct crypto_mac *m, const char *kind, const char *value, size_t len,
+                   unsigned char out[CRYPTO_DIGEST_LEN])
+{
+    /* kind || 0x00: the kind's own terminating NUL is the separator */
+    return crypto_mac_digest(m, kind, strlen(kind) + 1, value, len, out);
+}
+
 int pii_digest(const unsigned char *key, size_t key_len, const char *kind, const char *value,
                size_t len, unsigned char out[CRYPTO_DIGEST_LEN])
 {
-    struct buf msg = BUF_INIT;
-    int rc = buf_adds(&msg, kind);
-    if (!rc)
-        rc = buf_addc(&msg, '\0');
-    if (!rc)
-        rc = buf_add(&msg, value, len);
-    if (!rc)
-        rc = key_len ? crypto_hmac_sha256(key, key_len, msg.data, msg.len, out)
-                     : crypto_sha256(msg.data, msg.len, out);
-    buf_wipe(&msg);
+    struct crypto_mac *m;
+    int rc = crypto_mac_new(key, key_len, &m);
+    if (rc)
+        return rc;
+    rc = pii_digest_mac(m, kind, value, len, out);
+    crypto_mac_free(m);
     return rc;
 }

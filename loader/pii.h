@@ -36,4 +36,9 @@ int pii_normalise(const char *kind, const char *value, size_t len, struct buf *o
 int pii_digest(const unsigned char *key, size_t key_len, const char *kind, const char *value,
                size_t len, unsigned char out[CRYPTO_DIGEST_LEN]);
 
+/* The same digest with a reusable context (crypto_mac_new with the key, or
+ * key_len 0 for SHA-256): the hot path of surrogate resolution. */
+int pii_digest_mac(struct crypto_mac *m, const char *kind, const char *value, size_t len,
+                   unsigned char out[CRYPTO_DIGEST_LEN]);
+
 #endif

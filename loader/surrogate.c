@@ -25,8 +25,7 @@ struct kind_cache {
 };
 
 struct surrogates {
-    unsigned char *key;
-    size_t key_len;
+    struct crypto_mac *mac; /* keyed once per run */
     size_t limit; /* entries per kind before the cache is emptied */
     struct kind_cache kinds[MAX_KINDS];
     size_t nkinds;
@@ -37,17 +36,14 @@ int surrogates_new(const unsigned char *key, size_t key_len, size_t cache_entrie
                    struct surrogates **out)
 {
     struct surrogates *s = calloc(1, sizeof(*s));
+    int rc;
     *out = NULL;
     if (!s)
         return err_set(ML_ENOMEM, "out of memory");
-    if (key_len) {
-        s->key = malloc(key_len);
-        if (!s->key) {
-            free(s);
-            return err_set(ML_ENOMEM, "out of memory");
-        }
-        memcpy(s->key, key, key_len);
-        s->key_len = key_len;
+    rc = crypto_mac_new(key, key_len, &s->mac);
+    if (rc) {
+        free(s);
+        return rc;
     }
     s->limit = cache_entries;
     *out = s;
@@ -60,10 +56,7 @@ void surrogates_free(struct surrogates *s)
         return;
     for (size_t i = 0; i < s->nkinds; i++)
         free(s->kinds[i].slots);
-    if (s->key) {
-        mem_wipe(s->key, s->key_len);
-        free(s->key);
-    }
+    crypto_mac_free(s->mac);
     free(s);
 }
 
@@ -151,6 +144,21 @@ static struct pending *find_pending(struct pending *p, size_t n, const unsigned 
     struct pending key;
     memcpy(key.digest, d, CRYPTO_DIGEST_LEN);
     return bsearch(&key, p, n, sizeof(*p), cmp_pending);
+}
+
+struct value_set {
+    const char *const *values;
+    const size_t *lens;
+};
+
+/* Orders value indexes by (length, bytes): any total order will do. */
+static int cmp_values(const void *a, const void *b, void *arg)
+{
+    const struct value_set *vs = arg;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    if (vs->lens[i] != vs->lens[j])
+        return vs->lens[i] < vs->lens[j] ? -1 : 1;
+    return memcmp(vs->values[i], vs->values[j], vs->lens[i]);
 }
 
 static int append_hex_literal(struct buf *sql, const unsigned char *d)
@@ -252,6 +260,7 @@ int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kin
     struct pending *p = NULL;
     unsigned char *digests = NULL;
     struct buf sql = BUF_INIT;
+    size_t *order = NULL;
     size_t np = 0;
     int rc = 0;
 
@@ -264,11 +273,31 @@ int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kin
         goto out;
     }
     s->stats.lookups += n;
-    for (size_t i = 0; i < n; i++) {
+    /* Skewed values repeat within a batch: digest each distinct value once.
+     * order[] sorts the indexes by value; a run of equal values shares the
+     * digest of its first member. */
+    order = malloc(n * sizeof(*order));
+    if (!order) {
+        rc = err_set(ML_ENOMEM, "out of memory resolving surrogates");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    {
+        struct value_set vs = {values, lens};
+        qsort_r(order, n, sizeof(*order), cmp_values, &vs);
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t i = order[j];
         unsigned char *d = digests + i * CRYPTO_DIGEST_LEN;
-        rc = pii_digest(s->key, s->key_len, kind, values[i], lens[i], d);
-        if (rc)
-            goto out;
+        if (j > 0 && lens[order[j - 1]] == lens[i] &&
+            memcmp(values[order[j - 1]], values[i], lens[i]) == 0) {
+            memcpy(d, digests + order[j - 1] * CRYPTO_DIGEST_LEN, CRYPTO_DIGEST_LEN);
+        } else {
+            rc = pii_digest_mac(s->mac, kind, values[i], lens[i], d);
+            if (rc)
+                goto out;
+        }
         ids[i] = cache_get(k, d);
         if (ids[i]) {
             s->stats.cache_hits++;
@@ -311,6 +340,7 @@ int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kin
     }
 out:
     buf_wipe(&sql);
+    free(order);
     free(digests);
     free(p);
     return rc;

@@ -25,12 +25,49 @@ skip() {
     exit 77
 }
 
+NODE=node
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+# Picks a node >= 20 for fauxqs. Debian 12's nodejs is 18: then node 20 is
+# installed from the npm registry's node-linux-<arch> package (a binary that
+# ships inside a registry package) next to fauxqs, once. FAUXQS_FORCE_NPM_NODE=1
+# takes that path even when the system node would do (to test it).
 check_node() {
-    command -v node >/dev/null 2>&1 || skip "node not found (scripts/install-deps installs nodejs)"
-    local major
-    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-    [ "$major" -ge 20 ] 2>/dev/null ||
-        skip "fauxqs@$FAUXQS_VERSION needs node >= 20, found $(node --version 2>/dev/null)"
+    local major=0 arch pkg dir
+    if command -v node >/dev/null 2>&1; then
+        major=$(node_major node)
+    fi
+    if [ "$major" -ge 20 ] 2>/dev/null && [ -z "${FAUXQS_FORCE_NPM_NODE:-}" ]; then
+        NODE=node
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 ||
+        skip "need node >= 20 for fauxqs@$FAUXQS_VERSION and npm to fetch it (found node $major, no npm)"
+    case "$(uname -m)" in
+        x86_64) arch=x64 ;;
+        aarch64) arch=arm64 ;;
+        *) skip "no node-linux package for $(uname -m)" ;;
+    esac
+    pkg=node-linux-$arch
+    dir=$(dirname "$prefix")/node20
+    NODE=$dir/node_modules/$pkg/bin/node
+    if [ ! -x "$NODE" ]; then
+        mkdir -p "$(dirname "$dir")"
+        exec 8>"$dir.lock"
+        flock -w 300 8 || skip "timed out waiting for another node install"
+        if [ ! -x "$NODE" ]; then
+            rm -rf "$dir.tmp.$$"
+            if ! timeout 300 npm install --prefix "$dir.tmp.$$" --no-audit --no-fund --no-save \
+                --loglevel=error "$pkg@20" >&2; then
+                rm -rf "$dir.tmp.$$"
+                skip "npm install $pkg@20 failed (npm registry unreachable?)"
+            fi
+            rm -rf "$dir"
+            mv "$dir.tmp.$$" "$dir"
+        fi
+        exec 8>&-
+    fi
+    [ "$(node_major "$NODE")" -ge 20 ] 2>/dev/null || skip "$NODE is not node >= 20"
 }
 
 install() {
@@ -63,7 +100,7 @@ start() {
     mkdir -p "$dir"
     stop "$dir"
     rm -f "$dir/sqs.port"
-    FAUXQS_DIR=$prefix setsid node "$here/sqs-tool.mjs" serve "$dir/sqs.port" "$want" \
+    FAUXQS_DIR=$prefix setsid "$NODE" "$here/sqs-tool.mjs" serve "$dir/sqs.port" "$want" \
         >"$dir/sqs.log" 2>&1 </dev/null &
     echo $! >"$dir/sqs.pid"
     for _ in $(seq 1 150); do
@@ -107,7 +144,8 @@ case "${1:-}" in
     stop) stop "${2:?stop DIR}" ;;
     tool)
         shift
-        exec node "$here/sqs-tool.mjs" "$@"
+        check_node
+        exec "$NODE" "$here/sqs-tool.mjs" "$@"
         ;;
     *)
         echo "usage: sqs-emulator.sh install | start DIR [PORT] | stop DIR | tool ARGS..." >&2
