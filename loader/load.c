@@ -148,26 +148,74 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
 
 /* Deletes child rows past each parent's new end (a subscription array that
  * shrank). */
+static int cmp_child_key(const void *a, const void *b)
+{
+    long long x = ((const struct child_count *)a)->parent_key;
+    long long y = ((const struct child_count *)b)->parent_key;
+    return x < y ? -1 : x > y;
+}
+
+/* Deletes child rows past each parent's new end (a subscription array that
+ * shrank). A probe first asks, for the batch's parents, how far their
+ * existing rows go (one indexed IN lookup); only parents with rows at or past
+ * their new count are trimmed. On a first load and on a rerun of unchanged
+ * data that is nobody, and the costly per-parent range DELETE is skipped
+ * (it measured a quarter of the server's time on a 1M-user first load). The
+ * batch's parent keys are unique (batch_compact). */
 static int delete_child_tails(struct run_ctx *ctx, const struct batch *b)
 {
     const struct table_def *t = b->child.def;
-    size_t i = 0;
-    if (!t)
+    struct child_count *sorted = NULL, *trim = NULL;
+    size_t ntrim = 0;
+    int rc = 0;
+    if (!t || b->nchildren == 0)
         return 0;
-    while (i < b->nchildren) {
-        int rc;
+    sorted = malloc(b->nchildren * sizeof(*sorted));
+    trim = malloc(b->nchildren * sizeof(*trim));
+    if (!sorted || !trim) {
+        rc = err_set(ML_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(sorted, b->children, b->nchildren * sizeof(*sorted));
+    qsort(sorted, b->nchildren, sizeof(*sorted), cmp_child_key);
+    for (size_t i = 0; !rc && i < b->nchildren;) {
+        struct db_result *r;
+        const char *const *row;
+        buf_reset(&ctx->sql);
+        rc = buf_addf(&ctx->sql, "SELECT `%s`, MAX(`%s`) FROM `%s` WHERE `%s` IN (", t->cols[0].name,
+                      t->cols[1].name, t->name, t->cols[0].name);
+        for (size_t first = i; !rc && i < b->nchildren && i - first < 5000; i++)
+            rc = buf_addf(&ctx->sql, "%s%lld", i == first ? "" : ",", sorted[i].parent_key);
+        if (!rc)
+            rc = buf_addf(&ctx->sql, ") GROUP BY `%s`", t->cols[0].name);
+        if (!rc)
+            rc = db_query(ctx->db, ctx->sql.data, &r);
+        if (rc)
+            break;
+        while (db_result_next(r, &row, NULL) == 1) {
+            struct child_count key = {0, 0}, *hit;
+            if (!row[0] || !row[1])
+                continue;
+            key.parent_key = strtoll(row[0], NULL, 10);
+            hit = bsearch(&key, sorted, b->nchildren, sizeof(*sorted), cmp_child_key);
+            if (hit && strtoull(row[1], NULL, 10) >= hit->count)
+                trim[ntrim++] = *hit;
+        }
+        db_result_free(r);
+    }
+    for (size_t i = 0; !rc && i < ntrim;) {
         buf_reset(&ctx->sql);
         rc = buf_addf(&ctx->sql, "DELETE FROM `%s` WHERE ", t->name);
-        for (size_t first = i; !rc && i < b->nchildren && i - first < 1000; i++)
+        for (size_t first = i; !rc && i < ntrim && i - first < 1000; i++)
             rc = buf_addf(&ctx->sql, "%s(`%s`=%lld AND `%s`>=%u)", i == first ? "" : " OR ",
-                          t->cols[0].name, b->children[i].parent_key, t->cols[1].name,
-                          b->children[i].count);
+                          t->cols[0].name, trim[i].parent_key, t->cols[1].name, trim[i].count);
         if (!rc)
             rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-        if (rc)
-            return err_prefix(rc, "trimming %s", t->name);
     }
-    return 0;
+out:
+    free(sorted);
+    free(trim);
+    return rc ? err_prefix(rc, "trimming %s", t->name) : 0;
 }
 
 static int insert_rejects(struct run_ctx *ctx, const struct batch *b, const char *stream)
@@ -479,10 +527,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         pages++;
         for (const json_node *rec = json_child(json_root(pg.doc)); !rc && rec;
              rec = json_next(rec), idx++) {
-            buf_reset(&ref);
-            rc = buf_addf(&ref, "%s#%zu", pg.ref, idx);
-            if (!rc)
-                rc = mapping_map_record(&b, rec, &ctx->mopt, ref.data);
+            rc = mapping_map_record_at(&b, rec, &ctx->mopt, pg.ref, idx);
         }
         source_page_release(&pg);
         /* batches end at page boundaries, so that a source acknowledging

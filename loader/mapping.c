@@ -139,6 +139,8 @@ int batch_init(struct batch *b, const struct stream_def *def)
     buf_init(&b->rej_arena, 0);
     buf_init(&b->scratch, 0);
     buf_init(&b->unknown_names, 0);
+    buf_init(&b->known_shape, 0);
+    buf_init(&b->shape, 0);
     return 0;
 }
 
@@ -174,6 +176,8 @@ void batch_release(struct batch *b)
     free(b->superseded);
     free(b->key_slots);
     buf_release(&b->unknown_names);
+    buf_release(&b->known_shape);
+    buf_release(&b->shape);
     memset(b, 0, sizeof(*b));
 }
 
@@ -641,7 +645,14 @@ static int rej_add(struct batch *b, const char *s, size_t *off)
     return rc ? rc : buf_addc(&b->rej_arena, '\0');
 }
 
-static int add_reject(struct batch *b, const json_node *rec, const char *source_ref,
+/* The position of the record being mapped: `ref`, or "ref#index" when
+ * index is not NO_OFFSET. Only formatted when the record is rejected. */
+struct record_pos {
+    const char *ref;
+    size_t index;
+};
+
+static int add_reject(struct batch *b, const json_node *rec, struct record_pos pos,
                       const char *reason)
 {
     struct reject *r;
@@ -658,7 +669,11 @@ static int add_reject(struct batch *b, const json_node *rec, const char *source_
     }
     r = &b->rejects[b->nrejects];
     r->record_key = NO_OFFSET;
-    rc = rej_add(b, source_ref, &r->source_ref);
+    r->source_ref = b->rej_arena.len;
+    rc = pos.index == NO_OFFSET ? buf_adds(&b->rej_arena, pos.ref)
+                                : buf_addf(&b->rej_arena, "%s#%zu", pos.ref, pos.index);
+    if (!rc)
+        rc = buf_addc(&b->rej_arena, '\0');
     if (!rc)
         rc = rej_add(b, reason, &r->reason);
     if (!rc && json_type(rec) == JSON_OBJECT) {
@@ -964,9 +979,39 @@ static bool check_members(struct batch *b, const json_node *obj, const char *pre
     return unknown;
 }
 
+/* Appends the key structure of `n`: '{' key NUL <value> ... '}' for objects,
+ * '[' <element> ... ']' for arrays, nothing for scalars. Two records with the
+ * same structure have the same unknown fields (the check below looks only at
+ * keys and at which values are objects or arrays). */
+static int append_shape(struct buf *out, const json_node *n, unsigned depth)
+{
+    enum json_type t = json_type(n);
+    int rc = 0;
+    if (t != JSON_OBJECT && t != JSON_ARRAY)
+        return 0;
+    if (depth > 8)
+        return err_set(ML_ERECORD, "too deep"); /* no fast path: full check */
+    rc = buf_addc(out, t == JSON_OBJECT ? '{' : '[');
+    for (const json_node *m = json_child(n); !rc && m; m = json_next(m)) {
+        const char *key = json_key(m);
+        if (t == JSON_OBJECT && key)
+            rc = buf_add(out, key, strlen(key) + 1);
+        if (!rc)
+            rc = append_shape(out, m, depth + 1);
+    }
+    return rc ? rc : buf_addc(out, t == JSON_OBJECT ? '}' : ']');
+}
+
 static void note_unknown_fields(struct batch *b, const json_node *rec)
 {
     const struct stream_def *d = b->def;
+    /* Fast path: records of one source nearly always share one structure;
+     * a record shaped like the last one without unknown fields has none. */
+    buf_reset(&b->shape);
+    bool shaped = append_shape(&b->shape, rec, 0) == 0;
+    if (shaped && b->shape.len == b->known_shape.len && b->shape.len &&
+        memcmp(b->shape.data, b->known_shape.data, b->shape.len) == 0)
+        return;
     bool unknown =
         check_members(b, rec, "", "", d->fields, d->nfields, d->child ? d->child->path : NULL);
     if (d->child) {
@@ -979,8 +1024,13 @@ static void note_unknown_fields(struct batch *b, const json_node *rec)
                 unknown |=
                     check_members(b, e, "", shown, d->child->fields, d->child->nfields, NULL);
     }
-    if (unknown)
+    if (unknown) {
         b->unknown_records++;
+    } else if (shaped) {
+        buf_reset(&b->known_shape);
+        if (buf_add(&b->known_shape, b->shape.data, b->shape.len))
+            buf_reset(&b->known_shape);
+    }
 }
 
 int batch_unknown_names(const struct batch *b, struct buf *out)
@@ -1056,8 +1106,8 @@ static int map_children(struct batch *b, const json_node *rec, long long key,
     return child_count_add(b, key, pos);
 }
 
-int mapping_map_record(struct batch *b, const json_node *rec, const struct map_options *opt,
-                       const char *source_ref)
+static int map_record(struct batch *b, const json_node *rec, const struct map_options *opt,
+                      struct record_pos source_ref)
 {
     size_t row, arena_mark = b->arena.len, child_mark = b->child.nrows, cc_mark = b->nchildren;
     int rc;
@@ -1087,4 +1137,18 @@ int mapping_map_record(struct batch *b, const json_node *rec, const struct map_o
     if (rc != ML_ERECORD)
         return rc;
     return add_reject(b, rec, source_ref, err_msg());
+}
+
+int mapping_map_record(struct batch *b, const json_node *rec, const struct map_options *opt,
+                       const char *source_ref)
+{
+    struct record_pos pos = {source_ref, NO_OFFSET};
+    return map_record(b, rec, opt, pos);
+}
+
+int mapping_map_record_at(struct batch *b, const json_node *rec, const struct map_options *opt,
+                          const char *page_ref, size_t index)
+{
+    struct record_pos pos = {page_ref, index};
+    return map_record(b, rec, opt, pos);
 }

@@ -163,6 +163,9 @@ struct batch {
     size_t key_slots_cap, key_slots_used;
     /* names of unknown fields seen since batch_init (NOT reset: one warning
      * per stream), newline separated, at most MAPPING_UNKNOWN_NAMES_MAX */
+    struct buf known_shape; /* key structure of the last record without unknown
+                               fields (keys only, no values: not PII) */
+    struct buf shape;       /* scratch for the current record's structure */
     struct buf unknown_names;
     size_t nunknown_names;
     bool unknown_names_more; /* more distinct names than were kept */
@@ -187,6 +190,10 @@ void batch_release(struct batch *b);
  * where the record came from (URL and position). */
 int mapping_map_record(struct batch *b, const json_node *rec, const struct map_options *opt,
                        const char *source_ref);
+/* The same with the position given as a page reference and the record's
+ * index in the page ("page_ref#index"), formatted only for a reject. */
+int mapping_map_record_at(struct batch *b, const json_node *rec, const struct map_options *opt,
+                          const char *page_ref, size_t index);
 
 /* Drops the rows of superseded records (and their child rows) so that the
  * last record of each key wins. The loader calls it before writing a batch.

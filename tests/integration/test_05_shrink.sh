@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A user's subscription array that shrinks between runs loses the rows past
+# its new end, in the transaction that loads the user; rows of users whose
+# arrays did not change stay untouched (same load_run_id). The data is served
+# by a second fixture_api from a directory the test rewrites between runs.
+. "$(dirname "$0")/lib.sh"
+DB=it_shrink
+fresh_db "$DB"
+mkdir -p "$T/data"
+sub() { printf '{"createdAt":"2021-0%s-01T00:00:00.000Z","startDate":"2021-0%s-01T00:00:00.000Z","endDate":"2099-12-31T00:00:00.000Z","status":"Active","amount":"9.99"}' "$1" "$1"; }
+user() { # user ID SUBS...
+  local id=$1 subs="" s; shift
+  for s in "$@"; do subs+="${subs:+,}$(sub "$s")"; done
+  printf '{"id":"%s","createdAt":"2021-01-01T00:00:00.000Z","city":"Zqcity%s","subscription":[%s]}' "$id" "$id" "$subs"
+}
+API_PID=
+start_api() {
+  [ -z "$API_PID" ] || { kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; }
+  rm -f "$T/port"
+  setsid "$FIXTURE_API_BIN" --data "$T/data" --port 0 --port-file "$T/port" >"$T/api.log" 2>&1 </dev/null &
+  API_PID=$!
+  for _ in $(seq 1 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+  [ -s "$T/port" ] || { cat "$T/api.log"; echo "fixture_api did not start"; exit 1; }
+  write_config "$T/c.yaml" "$DB"
+  sed -i "s|http://127.0.0.1:$IT_API_PORT/|http://127.0.0.1:$(cat "$T/port")/|; /messages:/d" "$T/c.yaml"
+}
+trap '[ -z "$API_PID" ] || kill "$API_PID" 2>/dev/null || true' EXIT
+q() { sql_admin "$DB" "$1"; }
+
+echo "[$(user 1 1 2 3),$(user 2 4 5),$(user 3 6)]" >"$T/data/users.json"
+start_api
+ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init"
+ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "first run"
+assert_eq "1:3 2:2 3:1" "$(q "SELECT user_id, COUNT(*) FROM subscriptions_raw GROUP BY user_id" | tr '\t' ':' | paste -sd' ')" \
+  "first run: 3, 2 and 1 subscriptions"
+first_run=$(q "SELECT MAX(run_id) FROM load_runs")
+
+# user 1 drops two subscriptions, user 3 loses its only one; user 2 unchanged
+echo "[$(user 1 1),$(user 2 4 5),$(user 3)]" >"$T/data/users.json"
+start_api
+ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "second run"
+assert_eq "1:1 2:2" "$(q "SELECT user_id, COUNT(*) FROM subscriptions_raw GROUP BY user_id" | tr '\t' ':' | paste -sd' ')" \
+  "rows past each array's new end are gone"
+assert_eq "0" "$(q "SELECT MAX(subscription_no) FROM subscriptions_raw WHERE user_id=1")" "user 1 keeps its first element"
+assert_eq "$first_run" "$(q "SELECT MIN(load_run_id) FROM subscriptions_raw WHERE user_id=2")" \
+  "unchanged rows keep their load_run_id"
+# must-fail twin: an array that grows back adds rows again
+echo "[$(user 1 1 2),$(user 2 4 5),$(user 3 6)]" >"$T/data/users.json"
+start_api
+ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "third run"
+assert_eq "1:2 2:2 3:1" "$(q "SELECT user_id, COUNT(*) FROM subscriptions_raw GROUP BY user_id" | tr '\t' ':' | paste -sd' ')" \
+  "grown arrays add their rows"
+finish
