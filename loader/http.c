@@ -136,23 +136,12 @@ static enum http_failure failure_class(CURLcode cc)
     }
 }
 
-int http_get(struct http_client *c, const char *url, struct http_response *resp)
+/* Options every request shares: TLS verification on, timeouts, body and
+ * header sinks. */
+static void set_common(struct http_client *c, struct body_sink *sink, struct http_response *resp)
 {
     CURL *h = c->curl;
-    CURLcode cc;
-    char *ctype = NULL;
-    struct body_sink sink = {&resp->body, 0};
-
-    memset(resp, 0, sizeof(*resp));
-    buf_init(&resp->body, c->opt.max_body);
-    c->errbuf[0] = '\0';
-
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->opt.ca_file)
@@ -165,26 +154,53 @@ int http_get(struct http_client *c, const char *url, struct http_response *resp)
     curl_easy_setopt(h, CURLOPT_USERAGENT,
                      c->opt.user_agent ? c->opt.user_agent : "maskload/" MASKLOAD_VERSION);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+}
 
-    cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+/* Status, failure class and content type of a finished transfer; the error
+ * message names the method and URL. */
+static int finish(struct http_client *c, CURLcode cc, const char *method, const char *url,
+                  const struct body_sink *sink, struct http_response *resp)
+{
+    char *ctype = NULL;
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->failure = failure_class(cc);
-    if (cc == CURLE_WRITE_ERROR && sink.rc == ML_ETOOBIG)
-        return err_set(ML_ETOOBIG, "GET '%s': response body exceeds %zu bytes", url,
+    if (cc == CURLE_WRITE_ERROR && sink->rc == ML_ETOOBIG)
+        return err_set(ML_ETOOBIG, "%s '%s': response body exceeds %zu bytes", method, url,
                        resp->body.max);
-    if (cc == CURLE_WRITE_ERROR && sink.rc)
-        return err_set(sink.rc, "GET '%s': out of memory reading the body", url);
+    if (cc == CURLE_WRITE_ERROR && sink->rc)
+        return err_set(sink->rc, "%s '%s': out of memory reading the body", method, url);
     if (cc != CURLE_OK)
-        return err_set(ML_EHTTP, "GET '%s': %s", url,
+        return err_set(ML_EHTTP, "%s '%s': %s", method, url,
                        c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
-    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+    if (curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
         resp->content_type = dup_trimmed(ctype, strlen(ctype));
     return 0;
+}
+
+int http_get(struct http_client *c, const char *url, struct http_response *resp)
+{
+    CURL *h = c->curl;
+    CURLcode cc;
+    struct body_sink sink = {&resp->body, 0};
+
+    memset(resp, 0, sizeof(*resp));
+    buf_init(&resp->body, c->opt.max_body);
+    c->errbuf[0] = '\0';
+
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    set_common(c, &sink, resp);
+
+    cc = curl_easy_perform(h);
+    return finish(c, cc, "GET", url, &sink, resp);
 }
 
 int http_post(struct http_client *c, const char *url, const char *const *headers, const void *body,
@@ -192,7 +208,6 @@ int http_post(struct http_client *c, const char *url, const char *const *headers
 {
     CURL *h = c->curl;
     CURLcode cc;
-    char *ctype = NULL;
     struct curl_slist *list = NULL;
     struct body_sink sink = {&resp->body, 0};
 
@@ -223,44 +238,15 @@ int http_post(struct http_client *c, const char *url, const char *const *headers
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->opt.ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->opt.ca_file);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->opt.connect_timeout_s);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->opt.timeout_s);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)c->opt.low_speed_bytes);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)c->opt.low_speed_time_s);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(h, CURLOPT_USERAGENT,
-                     c->opt.user_agent ? c->opt.user_agent : "maskload/" MASKLOAD_VERSION);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    set_common(c, &sink, resp);
 
     cc = curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     for (struct curl_slist *n = list; n; n = n->next)
         mem_wipe(n->data, strlen(n->data)); /* may hold a session token */
     curl_slist_free_all(list);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-    resp->failure = failure_class(cc);
-    if (cc == CURLE_WRITE_ERROR && sink.rc == ML_ETOOBIG)
-        return err_set(ML_ETOOBIG, "POST '%s': response body exceeds %zu bytes", url,
-                       resp->body.max);
-    if (cc == CURLE_WRITE_ERROR && sink.rc)
-        return err_set(sink.rc, "POST '%s': out of memory reading the body", url);
-    if (cc != CURLE_OK)
-        return err_set(ML_EHTTP, "POST '%s': %s", url,
-                       c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
-    if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
-        resp->content_type = dup_trimmed(ctype, strlen(ctype));
-    return 0;
+    return finish(c, cc, "POST", url, &sink, resp);
 }
 
 void http_response_release(struct http_response *resp)
