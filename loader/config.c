@@ -1267,7 +1267,7 @@ static const struct {
 } source_keys[SK_N] = {
     [SK_KIND] = {"kind", K_HTTP | K_SQS | K_FILE, 0},
     [SK_BASE_URL] = {"base_url", K_HTTP, 0},
-    [SK_PAGE_SIZE] = {"page_size", K_HTTP, 0},
+    [SK_PAGE_SIZE] = {"page_size", K_HTTP | K_FILE, 0},
     [SK_MAX_PAGES] = {"max_pages", K_HTTP, 0},
     [SK_TIMEOUT] = {"timeout", K_HTTP | K_SQS, 0},
     [SK_CONNECT_TIMEOUT] = {"connect_timeout", K_HTTP | K_SQS, 0},
@@ -1306,8 +1306,8 @@ static int url_ok(const char *u)
 static const char *const malformed_words[] = {"reject", "dead_letter", NULL};
 
 /* A secret scalar of `f` (when present) into *dst; empty is an error. */
-static int set_secret_str(struct parse *p, const struct field *f, const char *path,
-                          const char *key, char **dst)
+static int set_secret_str(struct parse *p, const struct field *f, const char *path, const char *key,
+                          char **dst)
 {
     char kp[KEYPATH_BUF];
     struct scalar v;
@@ -1356,8 +1356,7 @@ static int parse_source_sqs(struct parse *p, yaml_node_t *k, const struct field 
         rc = set_uint(p, &f[SK_VISIBILITY_TIMEOUT], path, "visibility_timeout", 0, 43200, 300,
                       &src->visibility_timeout);
     if (!rc)
-        rc = set_uint(p, &f[SK_MAX_MESSAGES], path, "max_messages", 1, 10, 10,
-                      &src->max_messages);
+        rc = set_uint(p, &f[SK_MAX_MESSAGES], path, "max_messages", 1, 10, 10, &src->max_messages);
     if (!rc)
         rc = set_str(p, &f[SK_ACCESS_KEY_ID], path, "access_key_id", &src->access_key_id);
     if (!rc)
@@ -1366,10 +1365,11 @@ static int parse_source_sqs(struct parse *p, yaml_node_t *k, const struct field 
     if (!rc)
         rc = set_secret_str(p, &f[SK_SESSION_TOKEN], path, "session_token", &src->session_token);
     if (!rc && !src->access_key_id != !src->secret_access_key)
-        rc = cfg_error(p, src->access_key_id ? f[SK_ACCESS_KEY_ID].key : f[SK_SECRET_ACCESS_KEY].key,
-                       "'%s.access_key_id' and '%s.secret_access_key' go together; set both or "
-                       "neither (neither: the AWS_* environment variables are used)",
-                       path, path);
+        rc =
+            cfg_error(p, src->access_key_id ? f[SK_ACCESS_KEY_ID].key : f[SK_SECRET_ACCESS_KEY].key,
+                      "'%s.access_key_id' and '%s.secret_access_key' go together; set both or "
+                      "neither (neither: the AWS_* environment variables are used)",
+                      path, path);
     if (!rc && src->session_token && !src->access_key_id)
         rc = cfg_error(p, f[SK_SESSION_TOKEN].key,
                        "'%s.session_token' needs 'access_key_id' and 'secret_access_key' beside it",
@@ -1441,8 +1441,7 @@ static int parse_source(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
     /* the cap may not be below the base; its default rises to the base */
     if (!rc)
         rc = set_uint(p, &f[SK_RETRY_MAX_MS], path, "retry_max_ms", src->retry_base_ms, 3600000,
-                      src->retry_base_ms > 30000 ? src->retry_base_ms : 30000,
-                      &src->retry_max_ms);
+                      src->retry_base_ms > 30000 ? src->retry_base_ms : 30000, &src->retry_max_ms);
     if (!rc)
         rc = set_uint(p, &f[SK_RETRY_AFTER_MAX], path, "retry_after_max", 0, 86400, 120,
                       &src->retry_after_max_s);
@@ -1462,11 +1461,29 @@ static int parse_source(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
         buf_release(&full);
         scalar_release(&ca);
     }
+    if (!rc && kind == SOURCE_FILE && !f[SK_PATH].value)
+        rc = cfg_error(p, k, "missing required key 'path' in '%s'", path);
+    if (!rc && f[SK_PATH].value) {
+        struct scalar fp;
+        struct buf full = BUF_INIT;
+        rc = get_scalar(p, f[SK_PATH].value, join(kp, sizeof(kp), path, "path"), 0, &fp);
+        if (!rc && fp.len == 0)
+            rc = cfg_error(p, f[SK_PATH].value, "value of '%s' is empty", kp);
+        if (!rc)
+            rc = resolve_path(p, fp.s, &full);
+        if (!rc) {
+            src->file_path = buf_detach(&full, NULL);
+            if (!src->file_path)
+                rc = nomem();
+        }
+        buf_release(&full);
+        scalar_release(&fp);
+    }
     if (!rc)
         rc = parse_source_sqs(p, k, f, path, src);
     /* Keys of other kinds are validated as scalars (and their ${VAR}s
      * resolved) but not stored yet. */
-    for (size_t i = SK_PATH; !rc && i < SK_N; i++) {
+    for (size_t i = SK_PATH + 1; !rc && i < SK_N; i++) {
         struct scalar tmp;
         if (!f[i].value)
             continue;
@@ -1860,6 +1877,7 @@ void config_release(struct config *cfg)
         free(cfg->sources[i].name);
         free(cfg->sources[i].base_url);
         free(cfg->sources[i].ca_file);
+        free(cfg->sources[i].file_path);
         free(cfg->sources[i].queue_url);
         free(cfg->sources[i].region);
         free(cfg->sources[i].endpoint);

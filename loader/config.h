@@ -42,6 +42,9 @@ struct config_source {
     unsigned timeout_s;         /* `timeout`, per request, default 60 */
     unsigned connect_timeout_s; /* default 10 */
     char *ca_file;              /* optional `ca_file` for TLS verification; NULL = system */
+    /* file: `path` of a JSON Lines file (one record per line) or of a file
+     * holding one JSON array; relative to the config file's directory */
+    char *file_path;
     /* http failures (see retry.h): a request that stays below low_speed_limit
      * bytes/s for low_speed_time s is aborted; transient failures are retried
      * `retries` times, waiting a jittered backoff from retry_base_ms doubling

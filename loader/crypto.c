@@ -46,9 +46,9 @@ int crypto_random(void *out, size_t len)
 }
 
 struct crypto_mac {
-    EVP_MAC *mac;      /* HMAC, or NULL for plain SHA-256 */
+    EVP_MAC *mac; /* HMAC, or NULL for plain SHA-256 */
     EVP_MAC_CTX *ctx;
-    EVP_MD *md;        /* SHA-256, fetched once */
+    EVP_MD *md; /* SHA-256, fetched once */
     EVP_MD_CTX *mdctx;
 };
 

@@ -182,8 +182,8 @@ static int delete_child_tails(struct run_ctx *ctx, const struct batch *b)
         struct db_result *r;
         const char *const *row;
         buf_reset(&ctx->sql);
-        rc = buf_addf(&ctx->sql, "SELECT `%s`, MAX(`%s`) FROM `%s` WHERE `%s` IN (", t->cols[0].name,
-                      t->cols[1].name, t->name, t->cols[0].name);
+        rc = buf_addf(&ctx->sql, "SELECT `%s`, MAX(`%s`) FROM `%s` WHERE `%s` IN (",
+                      t->cols[0].name, t->cols[1].name, t->name, t->cols[0].name);
         for (size_t first = i; !rc && i < b->nchildren && i - first < 5000; i++)
             rc = buf_addf(&ctx->sql, "%s%lld", i == first ? "" : ",", sorted[i].parent_key);
         if (!rc)
@@ -372,8 +372,8 @@ static int claim_records(struct run_ctx *ctx, struct batch *b)
         if (!rc)
             rc = db_append_ident(&ctx->sql, def->processed_table);
         if (!rc)
-            rc = buf_adds(&ctx->sql,
-                          " (stream, record_id, run_id, outcome, processed_at) VALUES (");
+            rc =
+                buf_adds(&ctx->sql, " (stream, record_id, run_id, outcome, processed_at) VALUES (");
         if (!rc)
             rc = db_append_quoted(ctx->db, &ctx->sql, def->name, strlen(def->name));
         if (!rc)

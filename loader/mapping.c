@@ -302,7 +302,8 @@ static int epoch_ms_text(long long ms, char out[CONVERT_DATETIME_LEN])
         return -1;
     secs = (time_t)(ms / 1000);
     int milli = (int)(ms % 1000);
-    if (!gmtime_r(&secs, &tm) || strftime(out, CONVERT_DATETIME_LEN, "%Y-%m-%d %H:%M:%S", &tm) != 19)
+    if (!gmtime_r(&secs, &tm) ||
+        strftime(out, CONVERT_DATETIME_LEN, "%Y-%m-%d %H:%M:%S", &tm) != 19)
         return -1;
     out[19] = '.';
     out[20] = (char)('0' + milli / 100);

@@ -11,24 +11,23 @@
  * Rules for bad and hostile input. Every record is either loaded, rejected
  * (load_rejects, with a reason) or superseded, and each outcome is counted:
  *
- * | input                                   | rule                                  | counted in       |
+ * | input                                   | rule                                  | counted in |
  * |-----------------------------------------|---------------------------------------|------------------|
- * | not an object, missing required key,     | rejected, reason names the field      | rejected         |
- * |   wrong JSON type, bad number            |                                       |                  |
- * | date/time not ISO 8601 or out of range   | rejected (years 1000..9999, real      | rejected         |
- * |   (month 13, Feb 30, year 999 or 10000)  |   calendar days)                      |                  |
- * | text longer than its column              | rejected ("longer than N characters") | rejected         |
- * | surrogate value over 1 MiB               | rejected                              | rejected         |
- * | NUL byte (JSON "\u0000") in a kept text  | stored intact, byte for byte          | loaded           |
- * |   or surrogate value                     |                                       |                  |
- * | NUL byte in a parsed value (id, number,  | rejected ("holds a NUL byte"): a      | rejected         |
- * |   date, e-mail)                          |   parser would stop at the NUL        |                  |
- * | same key as an earlier record of the     | the last one wins: the earlier one    | duplicates       |
- * |   same batch (batches hold whole pages)  |   and its child rows are not written  |                  |
- * | fields outside the mapping               | accepted; the unknown fields are not  | unknown_records  |
- * |                                          |   stored anywhere (they may be PII);  |                  |
- * |                                          |   their names are collected for one   |                  |
- * |                                          |   warning per stream                  |                  |
+ * | not an object, missing required key,     | rejected, reason names the field      | rejected |
+ * |   wrong JSON type, bad number            |                                       | | |
+ * date/time not ISO 8601 or out of range   | rejected (years 1000..9999, real      | rejected | |
+ * (month 13, Feb 30, year 999 or 10000)  |   calendar days)                      | | | text longer
+ * than its column              | rejected ("longer than N characters") | rejected         | |
+ * surrogate value over 1 MiB               | rejected                              | rejected | |
+ * NUL byte (JSON "\u0000") in a kept text  | stored intact, byte for byte          | loaded | | or
+ * surrogate value                     |                                       |                  |
+ * | NUL byte in a parsed value (id, number,  | rejected ("holds a NUL byte"): a      | rejected |
+ * |   date, e-mail)                          |   parser would stop at the NUL        | | | same key
+ * as an earlier record of the     | the last one wins: the earlier one    | duplicates       | |
+ * same batch (batches hold whole pages)  |   and its child rows are not written  | | | fields
+ * outside the mapping               | accepted; the unknown fields are not  | unknown_records  | |
+ * |   stored anywhere (they may be PII);  |                  | | |   their names are collected for
+ * one   |                  | |                                          |   warning per stream | |
  *
  * Per batch: records == accepted + nrejects + duplicates + already_processed
  * (the last: see stream_def.processed_table).
@@ -146,13 +145,13 @@ struct batch {
     size_t nchildren, children_cap;
     struct reject *rejects;
     size_t nrejects, rejects_cap;
-    struct buf arena;     /* row values, PII until resolved: wiped on reset */
-    struct buf rej_arena; /* reject texts (no PII) */
-    struct buf scratch;   /* per-value scratch, wiped */
-    size_t records;       /* records seen since the last reset */
-    size_t accepted;      /* accepted and not superseded since the last reset */
-    size_t duplicates;    /* accepted records superseded by a later record with
-                             the same key since the last reset */
+    struct buf arena;       /* row values, PII until resolved: wiped on reset */
+    struct buf rej_arena;   /* reject texts (no PII) */
+    struct buf scratch;     /* per-value scratch, wiped */
+    size_t records;         /* records seen since the last reset */
+    size_t accepted;        /* accepted and not superseded since the last reset */
+    size_t duplicates;      /* accepted records superseded by a later record with
+                               the same key since the last reset */
     size_t unknown_records; /* records (accepted or rejected) carrying fields
                                outside the mapping, since the last reset */
     /* duplicate detection: superseded[row] for main rows; key_slots is an
@@ -168,7 +167,7 @@ struct batch {
     struct buf shape;       /* scratch for the current record's structure */
     struct buf unknown_names;
     size_t nunknown_names;
-    bool unknown_names_more; /* more distinct names than were kept */
+    bool unknown_names_more;  /* more distinct names than were kept */
     size_t already_processed; /* rows and rejects dropped by batch_drop (their key was
                                  recorded by an earlier transaction) since the last reset */
 };

@@ -212,10 +212,10 @@ int source_open(const struct config *cfg, const struct config_stream *st, struct
     case SOURCE_SQS:
         return source_sqs_open(cfg, src, st, out); /* acknowledges: never prefetched */
     case SOURCE_FILE:
-        break;
+        return prefetch_maybe(cfg, source_file_open(src, out), out);
     }
-    return err_set(ML_ECONFIG, "stream '%s': source '%s' is of a kind this version cannot read",
-                   st->name, src->name);
+    return err_set(ML_ECONFIG, "stream '%s': source '%s' is of an unknown kind", st->name,
+                   src->name);
 }
 
 int source_next_page(struct source *s, struct source_page *pg)

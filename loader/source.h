@@ -48,6 +48,7 @@ void source_close(struct source *s);
 
 /* Kind-specific constructors. */
 int source_http_open(const struct config_source *src, const char *path, struct source **out);
+int source_file_open(const struct config_source *src, struct source **out);
 /* An SQS queue (source_sqs.c): a page is one ReceiveMessage result. */
 int source_sqs_open(const struct config *cfg, const struct config_source *src,
                     const struct config_stream *st, struct source **out);

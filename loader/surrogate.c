@@ -26,7 +26,7 @@ struct kind_cache {
 
 struct surrogates {
     struct crypto_mac *mac; /* keyed once per run */
-    size_t limit; /* entries per kind before the cache is emptied */
+    size_t limit;           /* entries per kind before the cache is emptied */
     struct kind_cache kinds[MAX_KINDS];
     size_t nkinds;
     struct surrogate_stats stats;

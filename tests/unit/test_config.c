@@ -829,9 +829,10 @@ static void test_sqs_source(void **state)
     (void)state;
     struct config c;
     const struct config_source *q;
-    assert_int_equal(parse(&c, MINIMAL "sources:\n  q:\n    kind: sqs\n"
-                                       "    queue_url: https://sqs.eu-west-1.amazonaws.com/1/logins\n"
-                                       "streams:\n  user_logins: { source: q }\n"),
+    assert_int_equal(parse(&c,
+                           MINIMAL "sources:\n  q:\n    kind: sqs\n"
+                                   "    queue_url: https://sqs.eu-west-1.amazonaws.com/1/logins\n"
+                                   "streams:\n  user_logins: { source: q }\n"),
                      0);
     q = &c.sources[0];
     assert_int_equal(q->kind, SOURCE_SQS);
@@ -1033,6 +1034,27 @@ static void test_db_tls(void **state)
                       "out of range for 'warehouse.lock_wait_timeout'");
 }
 
+/* kind: file needs a path, resolved against the config file's directory. */
+static void test_file_source(void **state)
+{
+    (void)state;
+    struct config c;
+    assert_int_equal(
+        config_parse(
+            &c, MINIMAL "sources:\n  f: { kind: file, path: data/u.jsonl, page_size: 50 }\n",
+            strlen(MINIMAL "sources:\n  f: { kind: file, path: data/u.jsonl, page_size: 50 }\n"),
+            "/etc/ml/t.yaml"),
+        0);
+    assert_int_equal(c.sources[0].kind, SOURCE_FILE);
+    assert_string_equal(c.sources[0].file_path, "/etc/ml/data/u.jsonl");
+    assert_int_equal(c.sources[0].page_size, 50);
+    config_release(&c);
+    expect_error_part(MINIMAL "sources:\n  f: { kind: file }\n",
+                      "missing required key 'path' in 'sources.f'");
+    expect_error_part(MINIMAL "sources:\n  f: { kind: file, path: x, base_url: http://a }\n",
+                      "unknown key 'base_url' in 'sources.f' for kind 'file'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1059,6 +1081,7 @@ int main(void)
         cmocka_unit_test(test_nul_and_escaping),
         cmocka_unit_test(test_aliases),
         cmocka_unit_test(test_env_in_flow_mapping),
+        cmocka_unit_test(test_file_source),
         cmocka_unit_test(test_http_retry_keys),
         cmocka_unit_test(test_sqs_source),
     };

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `kind: file` sources: users from a JSON Lines file (one record per line, with
+# a blank line and a line that is not JSON), messages from a file holding one
+# JSON array. The rows equal the fixture API's; the bad line is rejected with
+# its position, not fatal; a missing file fails the run with its name.
+. "$(dirname "$0")/lib.sh"
+DB=it_file
+fresh_db "$DB"
+perl -MJSON::PP -e '
+  my $j = JSON::PP->new->utf8->canonical;
+  local $/; open my $f, "<", $ARGV[0] or die; my $a = decode_json(<$f>);
+  my $i = 0;
+  for my $r (@$a) { print $j->encode($r), "\n"; print "\n" if ++$i == 2; print "this is {not json\n" if $i == 7 }
+' "$FIXTURES/users.json" >"$T/users.jsonl"
+cp "$FIXTURES/messages.json" "$T/messages.json"
+cat >"$T/c.yaml" <<YAML
+warehouse: { host: 127.0.0.1, port: $IT_DB_PORT, database: $DB, user: maskload_loader, password: \${MASKLOAD_LOADER_PASSWORD} }
+admin: { user: root, password: \${MASKLOAD_ADMIN_PASSWORD} }
+accounts:
+  analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
+  steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
+pii: { digest_key: \${MASKLOAD_DIGEST_KEY} }
+load: { batch_size: 7 }
+sources:
+  user_file: { kind: file, path: users.jsonl, page_size: 4 }
+  message_file: { kind: file, path: messages.json }
+streams:
+  users: { source: user_file }
+  messages: { source: message_file }
+YAML
+q() { sql_admin "$DB" "$1"; }
+ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init ($OUT)"
+ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "run from files ($OUT)"
+assert_eq "$USERS_LOADED" "$(q 'SELECT COUNT(*) FROM users_raw')" "users from JSON Lines"
+assert_eq "$SUBSCRIPTIONS_ROWS" "$(q 'SELECT COUNT(*) FROM subscriptions_raw')" "subscriptions"
+assert_eq "$MESSAGES_LOADED" "$(q 'SELECT COUNT(*) FROM messages_raw')" "messages from a JSON array file"
+assert_eq "$((USERS_REJECTED + 1))" "$(q "SELECT COUNT(*) FROM load_rejects WHERE stream='users'")" \
+  "the fixture's bad users plus the line that is not JSON are rejected"
+bad=$(q "SELECT CONCAT(source_ref, ' | ', reason) FROM load_rejects WHERE reason LIKE 'record must be a JSON object%'")
+assert_contains "$bad" "users.jsonl:" "the bad line's reject names the file"
+assert_contains "$bad" "got string" "and says what was wrong"
+assert_not_contains "$bad" "not json" "without quoting the line"
+assert_eq "$ACTIVE_SUBSCRIPTIONS_TODAY" "$(q "SELECT COUNT(*) FROM subscriptions_raw WHERE status='Active' AND start_date <= UTC_DATE() AND end_date >= UTC_DATE()")" \
+  "same answers as the API load"
+# must fail: a missing file names itself and exits 1
+sed -i 's/path: users.jsonl/path: nope.jsonl/' "$T/c.yaml"
+ml -c "$T/c.yaml" run; assert_eq 1 "$RC" "missing file exits 1"
+assert_contains "$OUT" "nope.jsonl" "and names the file"
+finish
