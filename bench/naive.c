@@ -1,11 +1,11 @@
-/* naive.c - the row-at-a-time baseline (seed 000's approach), for `make bench`.
+/* naive.c - the row-at-a-time baseline (the original pipeline's approach), for `make bench`.
  *
  *   bench_naive --url BASE_URL/users --users N --port P --database DB
  *   (password in $BENCH_DB_PASSWORD, user root, host 127.0.0.1)
  *
  * Fetches pages of 100 users from the fixture API and, per user: for each of
  * city, zip code and profession a SELECT of the value's id and an INSERT when
- * it is new; an existence check of the user (no index, like seed 000's
+ * it is new; an existence check of the user (no index, like the original pipeline's
  * VARCHAR tables); one INSERT for the user and one per subscription; every
  * statement in autocommit. Stops after N users. Prints
  *   NAIVE users=<n> rows=<rows inserted> seconds=<s>

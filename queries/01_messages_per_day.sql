@@ -1,4 +1,4 @@
--- Question 1 (seed 000): how many messages are sent every day?
+-- Question 1: how many messages are sent every day?
 --
 -- Assumptions
 -- - A day is a UTC calendar day: created_at is stored in UTC and DATE() is

@@ -1,4 +1,4 @@
--- Question 2 (seed 000): are there users that did not receive any message?
+-- Question 2: are there users that did not receive any message?
 --
 -- Assumptions
 -- - "Users" are the loaded users (users_raw). Records rejected at load time

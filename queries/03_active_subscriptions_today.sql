@@ -1,4 +1,4 @@
--- Question 3 (seed 000): how many active subscriptions do we have today?
+-- Question 3: how many active subscriptions do we have today?
 --
 -- Assumptions
 -- - Active today = status 'Active' AND start_date <= today AND end_date >=

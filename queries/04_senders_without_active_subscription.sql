@@ -1,4 +1,4 @@
--- Question 4 (seed 000): are there users sending messages without an active
+-- Question 4: are there users sending messages without an active
 -- subscription? (In the apps only premium users can send messages.)
 --
 -- Assumptions

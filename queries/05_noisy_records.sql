@@ -1,4 +1,4 @@
--- Question 5 (seed 000): are there inaccurate or noisy records that could
+-- Question 5: are there inaccurate or noisy records that could
 -- prejudice the analyses, and how do we monitor them?
 --
 -- Assumptions

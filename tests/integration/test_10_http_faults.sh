@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP failures (issue 3, items 1-3): the fixture API injects faults per
+# HTTP failures: the fixture API injects faults per
 # request (POST /__faults) and counts the requests it saw (GET /__requests),
 # so each case asserts how many attempts were made, never how long they took.
 # - 503 twice then 200, a reset, a truncated body, invalid JSON, a non-array,

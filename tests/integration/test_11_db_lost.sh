@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Item 4 of issue 3, lost connection: the warehouse server dies mid-run
+# Lost connection: the warehouse server dies mid-run
 # (SIGKILL of mariadbd, as in a crash). The run fails with exit 1 and a clear
 # message, no half-written batch is visible (every committed batch carries
 # its counts in load_run_streams, so rows == counts), the run is marked failed

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Item 4 of issue 3, transient errors: a lock wait timeout (1205; deadlock
+# Transient errors: a lock wait timeout (1205; deadlock
 # 1213 takes the same path, db_error_is_transient) retries the WHOLE batch
 # transaction, with bounded attempts; a retried batch is counted once.
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# SIGTERM during a wait between retries ends the run at once (issue 3, item
-# 1): the page is not tried again, the run exits 1 and is marked failed. The
+# SIGTERM during a wait between retries ends the run at once:
+# the page is not tried again, the run exits 1 and is marked failed. The
 # server asks for a 30 s Retry-After; the test asserts the attempt count and
 # the message, not the time (a loader that ignored the stop would try page 1
 # a second time after its wait, and succeed).

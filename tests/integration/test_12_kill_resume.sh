@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Item 5/6 of issue 3: a loader killed with SIGKILL at any point leaves
+# A loader killed with SIGKILL at any point leaves
 # nothing the next run cannot complete, and the tables then equal those of an
 # undisturbed run; a killed run is shown by `status` as stale and does not
 # block the next one.

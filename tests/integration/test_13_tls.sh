@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Item 10 of issue 3: database TLS settings reach the client library.
+# Database TLS settings reach the client library.
 # The test makes a CA, a server certificate for 127.0.0.1 (CN and SAN), a
 # client certificate and an unrelated "wrong" CA with openssl, starts its own
 # MariaDB with them (scripts/dev-db with MASKLOAD_DB_TLS_DIR, own datadir,

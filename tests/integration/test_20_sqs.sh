@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SQS login events (issue 4) against a real SQS emulator (npm fauxqs): 100
+# SQS login events against a real SQS emulator (npm fauxqs): 100
 # seed-shaped messages, every 10th malformed, loaded with
 # `run --stream user_logins` alone -> exactly the expected rows, surrogates
 # shared by equal values, malformed ones in load_rejects with their message

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 item 7: every value reaches SQL escaped. Quotes, backslashes, NUL
+# Every value reaches SQL escaped. Quotes, backslashes, NUL
 # bytes, an SQL injection, 4-byte UTF-8 and 64 KiB strings in every field of
 # users and messages: the values are found intact (byte for byte, HEX()) where
 # they belong -- the sensitive_* tables for surrogate fields, the kept text

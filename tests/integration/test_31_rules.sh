@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 item 8: records with missing keys, wrong types, out-of-range dates,
+# Records with missing keys, wrong types, out-of-range dates,
 # duplicate ids, or unknown extra fields are each handled by a stated rule
 # (README "What happens when things go wrong", mapping.h) and counted in
 # load_run_streams; none is dropped silently:

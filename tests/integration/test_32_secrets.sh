@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 item 9: secrets never appear in logs, error messages, tables, `ps`
+# Secrets never appear in logs, error messages, tables, `ps`
 # output or core files. The logs (stderr, debug level) of init, run, check and
 # status, and of failing runs (wrong passwords, a bad host), are searched for
 # every configured password and the digest key; so are every table and the

@@ -11,7 +11,7 @@
 --
 -- Why it matters: in the product only premium (subscribed) users can send
 -- messages, so these rows are either a paywall bypass or a data problem
--- (missing subscription history, wrong timestamps). Seed 000 found user 6, who
+-- (missing subscription history, wrong timestamps). The original pipeline found user 6, who
 -- never had a subscription, sending messages. queries/04 reads this view.
 --
 -- One row per anomalous message: ids and timestamps only (no PII, no text).

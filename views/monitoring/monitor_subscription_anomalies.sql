@@ -3,7 +3,7 @@
 --
 -- Why it matters: "active subscriptions today" (queries/03) and any revenue or
 -- churn figure built on the status column overcount as long as such rows exist.
--- Seed 000 found one (user 3, ended 2022-03-03, still 'Active'). The source
+-- The original pipeline found one (user 3, ended 2022-03-03, still 'Active'). The source
 -- system did not flip the status when the period ended, so the status column
 -- cannot be trusted alone: analyses combine it with the dates.
 -- Handling: keep the row as sent (raw layer), exclude it from "active" counts
