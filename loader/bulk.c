@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "sqlgen.h"
 #include "log.h"
 #include "banned.h"
 
@@ -256,30 +257,11 @@ static int load_stmt(struct buf *sql, const struct table_def *t, const char *pre
     return rc;
 }
 
-static int new_value(struct buf *sql, const char *col, enum db_dialect dialect)
-{
-    int rc = buf_adds(sql, dialect == DB_DIALECT_MYSQL8 ? "new." : "VALUES(");
-    if (!rc)
-        rc = db_append_ident(sql, col);
-    if (!rc && dialect != DB_DIALECT_MYSQL8)
-        rc = buf_addc(sql, ')');
-    return rc;
-}
-
-static int target_col(struct buf *sql, const struct table_def *t, const char *col)
-{
-    int rc = db_append_ident(sql, t->name);
-    if (!rc)
-        rc = buf_addc(sql, '.');
-    return rc ? rc : db_append_ident(sql, col);
-}
-
 /* The set-based upsert from the staging table; the same rule as
  * sqlgen_upsert_tail, with the target's columns qualified (in INSERT ...
  * SELECT an unqualified name would be ambiguous). */
 static int upsert_stmt(struct buf *sql, const struct table_def *t, enum db_dialect dialect)
 {
-    static const char *const meta[] = {"load_run_id", "loaded_at"};
     int rc;
     buf_reset(sql);
     rc = buf_adds(sql, "INSERT INTO ");
@@ -300,45 +282,8 @@ static int upsert_stmt(struct buf *sql, const struct table_def *t, enum db_diale
     if (!rc)
         rc = buf_adds(sql, dialect == DB_DIALECT_MYSQL8 ? ") AS new ON DUPLICATE KEY UPDATE "
                                                         : " ON DUPLICATE KEY UPDATE ");
-    for (unsigned m = 0; !rc && m < 2; m++) {
-        if (m)
-            rc = buf_addc(sql, ',');
-        if (!rc)
-            rc = target_col(sql, t, meta[m]);
-        if (!rc)
-            rc = buf_adds(sql, "=IF(");
-        if (t->nkey >= t->ncols && !rc)
-            rc = buf_adds(sql, "TRUE");
-        for (unsigned i = t->nkey; !rc && i < t->ncols; i++) {
-            if (i > t->nkey)
-                rc = buf_adds(sql, " AND ");
-            if (!rc)
-                rc = target_col(sql, t, t->cols[i].name);
-            if (!rc)
-                rc = buf_adds(sql, "<=>");
-            if (!rc)
-                rc = new_value(sql, t->cols[i].name, dialect);
-        }
-        if (!rc)
-            rc = buf_addc(sql, ',');
-        if (!rc)
-            rc = target_col(sql, t, meta[m]);
-        if (!rc)
-            rc = buf_addc(sql, ',');
-        if (!rc)
-            rc = new_value(sql, meta[m], dialect);
-        if (!rc)
-            rc = buf_addc(sql, ')');
-    }
-    for (unsigned i = t->nkey; !rc && i < t->ncols; i++) {
-        rc = buf_addc(sql, ',');
-        if (!rc)
-            rc = target_col(sql, t, t->cols[i].name);
-        if (!rc)
-            rc = buf_addc(sql, '=');
-        if (!rc)
-            rc = new_value(sql, t->cols[i].name, dialect);
-    }
+    if (!rc)
+        rc = sqlgen_upsert_assignments(sql, t, dialect, true);
     return rc;
 }
 

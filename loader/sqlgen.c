@@ -30,8 +30,21 @@ static int new_value(struct buf *sql, const char *col, enum db_dialect dialect)
     return rc ? rc : buf_addc(sql, ')');
 }
 
+/* A target column, `col` or `table`.`col`. */
+static int target_col(struct buf *sql, const struct table_def *t, const char *col, bool qualify)
+{
+    int rc = 0;
+    if (qualify) {
+        rc = db_append_ident(sql, t->name);
+        if (!rc)
+            rc = buf_addc(sql, '.');
+    }
+    return rc ? rc : db_append_ident(sql, col);
+}
+
 /* "`a`<=>VALUES(`a`) AND `b`<=>VALUES(`b`)" over the non-key columns */
-static int unchanged(struct buf *sql, const struct table_def *t, enum db_dialect dialect)
+static int unchanged(struct buf *sql, const struct table_def *t, enum db_dialect dialect,
+                     bool qualify)
 {
     int rc = 0;
     if (t->nkey >= t->ncols)
@@ -40,7 +53,7 @@ static int unchanged(struct buf *sql, const struct table_def *t, enum db_dialect
         if (i > t->nkey)
             rc = buf_adds(sql, " AND ");
         if (!rc)
-            rc = db_append_ident(sql, t->cols[i].name);
+            rc = target_col(sql, t, t->cols[i].name, qualify);
         if (!rc)
             rc = buf_adds(sql, "<=>");
         if (!rc)
@@ -49,17 +62,26 @@ static int unchanged(struct buf *sql, const struct table_def *t, enum db_dialect
     return rc;
 }
 
-int sqlgen_upsert_tail(struct buf *sql, const struct table_def *t, enum db_dialect dialect)
+int sqlgen_upsert_assignments(struct buf *sql, const struct table_def *t, enum db_dialect dialect,
+                              bool qualify)
 {
     static const char *const meta[] = {"load_run_id", "loaded_at"};
-    int rc = buf_adds(sql, dialect == DB_DIALECT_MYSQL8 ? " AS new ON DUPLICATE KEY UPDATE "
-                                                        : " ON DUPLICATE KEY UPDATE ");
+    int rc = 0;
     for (unsigned m = 0; !rc && m < 2; m++) {
-        rc = buf_addf(sql, "%s`%s`=IF(", m ? "," : "", meta[m]);
+        if (m)
+            rc = buf_addc(sql, ',');
         if (!rc)
-            rc = unchanged(sql, t, dialect);
+            rc = target_col(sql, t, meta[m], qualify);
         if (!rc)
-            rc = buf_addf(sql, ",`%s`,", meta[m]);
+            rc = buf_adds(sql, "=IF(");
+        if (!rc)
+            rc = unchanged(sql, t, dialect, qualify);
+        if (!rc)
+            rc = buf_addc(sql, ',');
+        if (!rc)
+            rc = target_col(sql, t, meta[m], qualify);
+        if (!rc)
+            rc = buf_addc(sql, ',');
         if (!rc)
             rc = new_value(sql, meta[m], dialect);
         if (!rc)
@@ -68,11 +90,18 @@ int sqlgen_upsert_tail(struct buf *sql, const struct table_def *t, enum db_diale
     for (unsigned i = t->nkey; !rc && i < t->ncols; i++) {
         rc = buf_addc(sql, ',');
         if (!rc)
-            rc = db_append_ident(sql, t->cols[i].name);
+            rc = target_col(sql, t, t->cols[i].name, qualify);
         if (!rc)
             rc = buf_addc(sql, '=');
         if (!rc)
             rc = new_value(sql, t->cols[i].name, dialect);
     }
     return rc;
+}
+
+int sqlgen_upsert_tail(struct buf *sql, const struct table_def *t, enum db_dialect dialect)
+{
+    int rc = buf_adds(sql, dialect == DB_DIALECT_MYSQL8 ? " AS new ON DUPLICATE KEY UPDATE "
+                                                        : " ON DUPLICATE KEY UPDATE ");
+    return rc ? rc : sqlgen_upsert_assignments(sql, t, dialect, false);
 }

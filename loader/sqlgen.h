@@ -10,6 +10,8 @@
 #ifndef ML_SQLGEN_H
 #define ML_SQLGEN_H
 
+#include <stdbool.h>
+
 #include "buf.h"
 #include "db.h"
 #include "mapping.h"
@@ -19,5 +21,11 @@ int sqlgen_upsert_head(struct buf *sql, const struct table_def *t);
 
 /* " [AS new] ON DUPLICATE KEY UPDATE ..." for the dialect. */
 int sqlgen_upsert_tail(struct buf *sql, const struct table_def *t, enum db_dialect dialect);
+
+/* The assignment list that follows ON DUPLICATE KEY UPDATE. With `qualify`
+ * the target's columns are written `table`.`col`, as INSERT ... SELECT needs
+ * (an unqualified name would be ambiguous there). */
+int sqlgen_upsert_assignments(struct buf *sql, const struct table_def *t, enum db_dialect dialect,
+                              bool qualify);
 
 #endif
