@@ -394,19 +394,15 @@ static void reply_static(struct reply *r, unsigned int status, const char *type,
     r->owned = NULL;
 }
 
-/* {"error":error, <key>:value} — value may be any text (escaped by cJSON). */
-static int reply_error(struct reply *r, unsigned int status, const char *error, const char *key,
-                       const char *value)
+/* Sets r to the JSON text of `o` (consumed) with `status`. Returns 0 or -1.
+ * The text is copied into malloc'd memory: send_reply frees owned bodies
+ * with free(). */
+static int reply_json_status(struct reply *r, unsigned int status, cJSON *o)
 {
-    cJSON *o = cJSON_CreateObject();
-    char *s = NULL;
-    if (o && cJSON_AddStringToObject(o, "error", error) &&
-        (!key || cJSON_AddStringToObject(o, key, value)))
-        s = cJSON_PrintUnformatted(o);
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!s)
         return -1;
-    /* copy into malloc'd memory: send_reply frees owned bodies with free() */
     r->len = strlen(s);
     r->owned = malloc(r->len + 1);
     if (r->owned)
@@ -418,6 +414,19 @@ static int reply_error(struct reply *r, unsigned int status, const char *error, 
     r->status = status;
     r->content_type = json_type;
     return 0;
+}
+
+/* {"error":error, <key>:value} — value may be any text (escaped by cJSON). */
+static int reply_error(struct reply *r, unsigned int status, const char *error, const char *key,
+                       const char *value)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && (!cJSON_AddStringToObject(o, "error", error) ||
+              (key && !cJSON_AddStringToObject(o, key, value)))) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    return reply_json_status(r, status, o);
 }
 
 /* Positive decimal integer, digits only, 1..MAX_PAGE_PARAM. */
@@ -840,21 +849,7 @@ out:
 /* Sets r to the JSON text of `o` (consumed), status 200. Returns 0 or -1. */
 static int reply_json(struct reply *r, cJSON *o)
 {
-    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!s)
-        return -1;
-    r->len = strlen(s);
-    r->owned = malloc(r->len + 1);
-    if (r->owned)
-        memcpy(r->owned, s, r->len + 1);
-    cJSON_free(s);
-    if (!r->owned)
-        return -1;
-    r->body = r->owned;
-    r->status = MHD_HTTP_OK;
-    r->content_type = json_type;
-    return 0;
+    return reply_json_status(r, MHD_HTTP_OK, o);
 }
 
 /* GET /__faults: the active rules with the requests they still apply to. */

@@ -90,3 +90,24 @@ ml() {
 
 # fresh_db NAME : drops the database so a test starts clean
 fresh_db() { sql_admin "" "DROP DATABASE IF EXISTS \`$1\`"; }
+
+# start_api DATA_DIR : serves DATA_DIR with a second fixture_api on a free
+# loopback port (stopping the one this test started before, if any) and sets
+# API_PORT; the server is stopped when the test exits.
+API_PID=
+start_api() {
+  if [ -n "$API_PID" ]; then
+    kill "$API_PID" 2>/dev/null || true
+    wait "$API_PID" 2>/dev/null || true
+  fi
+  rm -f "$T/api.port"
+  setsid "$FIXTURE_API_BIN" --data "$1" --port 0 --port-file "$T/api.port" >"$T/api.log" 2>&1 </dev/null &
+  API_PID=$!
+  trap '[ -z "$API_PID" ] || kill "$API_PID" 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do
+    [ -s "$T/api.port" ] && break
+    sleep 0.1
+  done
+  [ -s "$T/api.port" ] || { cat "$T/api.log"; echo "fixture_api did not start"; exit 1; }
+  API_PORT=$(cat "$T/api.port")
+}

@@ -13,22 +13,16 @@ user() { # user ID SUBS...
   for s in "$@"; do subs+="${subs:+,}$(sub "$s")"; done
   printf '{"id":"%s","createdAt":"2021-01-01T00:00:00.000Z","city":"Zqcity%s","subscription":[%s]}' "$id" "$id" "$subs"
 }
-API_PID=
-start_api() {
-  [ -z "$API_PID" ] || { kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; }
-  rm -f "$T/port"
-  setsid "$FIXTURE_API_BIN" --data "$T/data" --port 0 --port-file "$T/port" >"$T/api.log" 2>&1 </dev/null &
-  API_PID=$!
-  for _ in $(seq 1 100); do [ -s "$T/port" ] && break; sleep 0.1; done
-  [ -s "$T/port" ] || { cat "$T/api.log"; echo "fixture_api did not start"; exit 1; }
+# serves the rewritten data directory and points the config at it
+serve() {
+  start_api "$T/data"
   write_config "$T/c.yaml" "$DB"
-  sed -i "s|http://127.0.0.1:$IT_API_PORT/|http://127.0.0.1:$(cat "$T/port")/|; /messages:/d" "$T/c.yaml"
+  sed -i "s|http://127.0.0.1:$IT_API_PORT/|http://127.0.0.1:$API_PORT/|; /messages:/d" "$T/c.yaml"
 }
-trap '[ -z "$API_PID" ] || kill "$API_PID" 2>/dev/null || true' EXIT
 q() { sql_admin "$DB" "$1"; }
 
 echo "[$(user 1 1 2 3),$(user 2 4 5),$(user 3 6)]" >"$T/data/users.json"
-start_api
+serve
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init"
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "first run"
 assert_eq "1:3 2:2 3:1" "$(q "SELECT user_id, COUNT(*) FROM subscriptions_raw GROUP BY user_id" | tr '\t' ':' | paste -sd' ')" \
@@ -37,7 +31,7 @@ first_run=$(q "SELECT MAX(run_id) FROM load_runs")
 
 # user 1 drops two subscriptions, user 3 loses its only one; user 2 unchanged
 echo "[$(user 1 1),$(user 2 4 5),$(user 3)]" >"$T/data/users.json"
-start_api
+serve
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "second run"
 assert_eq "1:1 2:2" "$(q "SELECT user_id, COUNT(*) FROM subscriptions_raw GROUP BY user_id" | tr '\t' ':' | paste -sd' ')" \
   "rows past each array's new end are gone"
@@ -46,7 +40,7 @@ assert_eq "$first_run" "$(q "SELECT MIN(load_run_id) FROM subscriptions_raw WHER
   "unchanged rows keep their load_run_id"
 # must-fail twin: an array that grows back adds rows again
 echo "[$(user 1 1 2),$(user 2 4 5),$(user 3 6)]" >"$T/data/users.json"
-start_api
+serve
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "third run"
 assert_eq "1:2 2:2 3:1" "$(q "SELECT user_id, COUNT(*) FROM subscriptions_raw GROUP BY user_id" | tr '\t' ':' | paste -sd' ')" \
   "grown arrays add their rows"

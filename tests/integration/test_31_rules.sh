@@ -9,20 +9,12 @@
 DB=it_rules
 fresh_db "$DB"
 
-setsid "$FIXTURE_API_BIN" --data "$SOURCE_DIR/tests/fixtures/rules" --port 0 --port-file "$T/port" \
-  >"$T/api.log" 2>&1 </dev/null &
-API_PID=$!
-trap 'kill "$API_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  [ -s "$T/port" ] && break
-  sleep 0.1
-done
-[ -s "$T/port" ] || { cat "$T/api.log"; echo "fixture_api did not start"; exit 1; }
+start_api "$SOURCE_DIR/tests/fixtures/rules"
 
 # page_size 4 and batch_size 7 (write_config): pages 1-2 form the first batch,
 # pages 3-4 the second
 write_config "$T/c.yaml" "$DB"
-sed -i "s|http://127.0.0.1:$IT_API_PORT/|http://127.0.0.1:$(cat "$T/port")/|" "$T/c.yaml"
+sed -i "s|http://127.0.0.1:$IT_API_PORT/|http://127.0.0.1:$API_PORT/|" "$T/c.yaml"
 ml -c "$T/c.yaml" init
 assert_eq 0 "$RC" "init exits 0 ($OUT)"
 ml -c "$T/c.yaml" run
