@@ -1253,6 +1253,7 @@ enum {
     SK_MAX_MESSAGES,
     SK_ON_MALFORMED,
     SK_PATH,
+    SK_FORMAT,
     SK_N
 };
 
@@ -1289,10 +1290,13 @@ static const struct {
     [SK_MAX_MESSAGES] = {"max_messages", K_SQS, 0},
     [SK_ON_MALFORMED] = {"on_malformed", K_SQS, 0},
     [SK_PATH] = {"path", K_FILE, 0},
+    [SK_FORMAT] = {"format", K_FILE, 0},
 };
 
 static const char *const kind_words[] = {
     [SOURCE_HTTP] = "http", [SOURCE_SQS] = "sqs", [SOURCE_FILE] = "file", NULL};
+static const char *const file_format_words[] = {
+    [FILE_FORMAT_AUTO] = "auto", [FILE_FORMAT_JSONL] = "jsonl", [FILE_FORMAT_JSON] = "json", NULL};
 
 static int url_ok(const char *u)
 {
@@ -1460,6 +1464,12 @@ static int parse_source(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
         }
         buf_release(&full);
         scalar_release(&ca);
+    }
+    if (!rc) {
+        int ff = FILE_FORMAT_AUTO;
+        rc = set_enum(p, &f[SK_FORMAT], path, "format", file_format_words, "jsonl, json or auto",
+                      &ff);
+        src->file_format = (enum file_format)ff;
     }
     if (!rc && kind == SOURCE_FILE && !f[SK_PATH].value)
         rc = cfg_error(p, k, "missing required key 'path' in '%s'", path);

@@ -21,6 +21,10 @@
 #include <stddef.h>
 
 enum source_kind { SOURCE_HTTP = 0, SOURCE_SQS = 1, SOURCE_FILE = 2 };
+/* `format` of a file source: jsonl = one record per line; json = the whole
+ * file is one JSON array of records; auto = json when the file's first
+ * non-space byte (after a BOM) is '[' AND the file is one array, else jsonl. */
+enum file_format { FILE_FORMAT_AUTO = 0, FILE_FORMAT_JSONL = 1, FILE_FORMAT_JSON = 2 };
 enum birth_date_policy { BIRTH_DATE_YEAR = 0, BIRTH_DATE_DATE = 1 };
 /* `load.method`: auto = LOAD DATA LOCAL when the server allows it, else
  * multi-row INSERT (decided once per run, logged); bulk = LOAD DATA LOCAL or
@@ -45,6 +49,7 @@ struct config_source {
     /* file: `path` of a JSON Lines file (one record per line) or of a file
      * holding one JSON array; relative to the config file's directory */
     char *file_path;
+    enum file_format file_format; /* `format`, default auto */
     /* http failures (see retry.h): a request that stays below low_speed_limit
      * bytes/s for low_speed_time s is aborted; transient failures are retried
      * `retries` times, waiting a jittered backoff from retry_base_ms doubling

@@ -486,6 +486,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     struct load_stream_counts total = {0};
     unsigned long long pages = 0;
     struct buf ref = BUF_INIT;
+    json_doc *rec_doc = NULL; /* one record at a time, its memory reused */
     int rc;
 
     if (!def)
@@ -507,7 +508,8 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     batch_init(&b, def);
     ctx->duplicates = 0;
     ctx->unknown_records = 0;
-    rc = source_open(ctx->cfg, st, &src);
+    rec_doc = json_doc_new();
+    rc = rec_doc ? source_open(ctx->cfg, st, &src) : err_set(ML_ENOMEM, "out of memory");
     while (!rc) {
         struct source_page pg;
         size_t idx = 0;
@@ -525,9 +527,15 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             break;
         rc = 0;
         pages++;
-        for (const json_node *rec = json_child(json_root(pg.doc)); !rc && rec;
-             rec = json_next(rec), idx++) {
-            rc = mapping_map_record_at(&b, rec, &ctx->mopt, pg.ref, idx);
+        /* each record is parsed on its own: one that is not JSON is one
+         * reject, never the page's failure */
+        for (size_t n = json_page_count(pg.records); !rc && idx < n; idx++) {
+            unsigned long line = json_page_line(pg.records, idx);
+            rc = json_page_parse_record(pg.records, idx, rec_doc);
+            if (rc == ML_ERECORD)
+                rc = mapping_reject_unparsed(&b, err_msg(), pg.ref, idx, line);
+            else if (!rc)
+                rc = mapping_map_record_at(&b, json_root(rec_doc), &ctx->mopt, pg.ref, idx, line);
         }
         source_page_release(&pg);
         /* batches end at page boundaries, so that a source acknowledging
@@ -562,6 +570,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     }
     batch_release(&b);
     buf_release(&ref);
+    json_free(rec_doc);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
     log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "

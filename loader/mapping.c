@@ -274,21 +274,15 @@ static int put_text(struct batch *b, struct cell *c, enum cell_kind kind, const 
 }
 
 /* Text of a scalar for parsers: strings as they are (with their length, NUL
- * bytes included), numbers as printed. */
-static const char *scalar_text(const json_node *v, char *tmp, size_t tmpsz, size_t *len)
+ * bytes included), numbers as their exact token text (never through a
+ * double). NULL for other types and for unreadable strings. */
+static const char *scalar_text(const json_node *v, size_t *len)
 {
     *len = 0;
     if (json_type(v) == JSON_STRING)
         return json_string_len(v, len);
-    if (json_type(v) == JSON_NUMBER) {
-        long long ll;
-        if (json_int64(v, &ll) == 0)
-            snprintf(tmp, tmpsz, "%lld", ll);
-        else
-            snprintf(tmp, tmpsz, "%.17g", json_number(v));
-        *len = strlen(tmp);
-        return tmp;
-    }
+    if (json_type(v) == JSON_NUMBER)
+        return json_number_text(v, len);
     return NULL;
 }
 
@@ -317,7 +311,6 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
                      const json_node *v, struct cell *c, const struct map_options *opt,
                      struct cell *date_cell)
 {
-    char tmp[64];
     const char *s;
     size_t slen = 0;
     int rc;
@@ -328,6 +321,10 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
     const char *sv = json_string_len(v, &slen);
     bool nul = has_nul(sv, slen);
 
+    /* a string whose escapes cannot be decoded (a lone surrogate) fails the
+     * record only when its value is used; a dropped field is never read */
+    if (f->action != PII_DROP && json_string_problem(v))
+        return err_set(ML_ERECORD, "%s in field '%s'", json_string_problem(v), f->path);
     if (t == JSON_ABSENT || t == JSON_NULL) {
         if (f->required)
             return field_error(
@@ -366,7 +363,7 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
         return 0;
     }
     case PII_SURROGATE:
-        s = scalar_text(v, tmp, sizeof(tmp), &slen);
+        s = scalar_text(v, &slen);
         if (!s)
             return field_error(f, v, "must be a string or a number");
         if (!convert_utf8_valid(s, slen, NULL))
@@ -394,13 +391,14 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
     case COL_SMALLINT: {
         long long ll;
         if (t == JSON_NUMBER)
-            rc = json_int64(v, &ll);
+            rc = json_int64(v, &ll); /* exact: from the token text */
         else if (t == JSON_STRING)
-            rc = nul ? ML_ERECORD : convert_int64(json_string(v), &ll);
+            rc = nul ? err_set(ML_ERECORD, "not an integer (holds a NUL byte)")
+                     : convert_int64(json_string(v), &ll);
         else
             return field_error(f, v, "must be an integer");
         if (rc)
-            return field_error(f, v, "not an integer");
+            return field_error_copy(f, v);
         if (col->type == COL_SMALLINT && (ll < -32768 || ll > 32767))
             return field_error(f, v, "integer out of range");
         c->kind = CELL_INT;
@@ -409,7 +407,7 @@ static int map_value(struct batch *b, const struct field_spec *f, const struct c
     }
     case COL_DECIMAL: {
         char out[CONVERT_DECIMAL_LEN];
-        s = scalar_text(v, tmp, sizeof(tmp), &slen);
+        s = scalar_text(v, &slen);
         if (!s)
             return field_error(f, v, "must be a number or a decimal string");
         if (nul)
@@ -560,83 +558,93 @@ static int map_fields(struct batch *b, const struct field_spec *fields, unsigned
 
 /* ---- rejects ---- */
 
-/* Sets `value` at dotted `path` in `obj`, creating intermediate objects. */
-static int set_path(json_node *obj, const char *path, const json_node *value)
+/* 2 when `path` is a kept field, 1 when it is a prefix of one ("profile"
+ * of "profile.gender"), else 0. */
+static int kept_state(const struct field_spec *fields, unsigned nfields, const char *path)
 {
-    const char *dot = strchr(path, '.');
-    if (!dot) {
-        json_node *dup = json_duplicate(value);
-        return dup ? json_add_node(obj, path, dup) : err_set(ML_ENOMEM, "out of memory");
-    }
-    char part[128];
-    size_t n = (size_t)(dot - path);
-    if (n >= sizeof(part))
-        return err_set(ML_EINTERNAL, "path too long");
-    memcpy(part, path, n);
-    part[n] = '\0';
-    json_node *sub = (json_node *)json_get(obj, part);
-    if (!sub) {
-        sub = json_new_object();
-        if (!sub || json_add_node(obj, part, sub))
-            return err_set(ML_ENOMEM, "out of memory");
-    }
-    return set_path(sub, dot + 1, value);
-}
-
-/* Copies only the kept (non-PII) fields, so nothing unknown or personal can
- * reach load_rejects. */
-static int copy_kept(json_node *dst, const json_node *rec, const struct field_spec *fields,
-                     unsigned nfields)
-{
+    size_t n = strlen(path);
+    int st = 0;
     for (unsigned i = 0; i < nfields; i++) {
-        const json_node *v;
         if (fields[i].action != PII_KEEP)
             continue;
-        if (lookup(rec, fields[i].path, &v) || !v)
-            continue;
-        if (json_type(v) == JSON_OBJECT || json_type(v) == JSON_ARRAY)
-            continue; /* a kept scalar that arrived as a container is not copied */
-        size_t slen;
-        const char *str = json_string_len(v, &slen);
-        if (str && !convert_utf8_valid(str, slen, NULL))
-            continue; /* load_rejects is utf8mb4: bytes that are not UTF-8 stay out */
-        const json_node *there;
-        if (lookup(dst, fields[i].path, &there) == 0 && there)
-            continue; /* a path mapped to two columns is copied once */
-        int rc = set_path(dst, fields[i].path, v);
-        if (rc)
-            return rc;
+        if (strcmp(fields[i].path, path) == 0)
+            return 2;
+        if (strncmp(fields[i].path, path, n) == 0 && fields[i].path[n] == '.')
+            st = 1;
     }
-    return 0;
+    return st;
+}
+
+/* Writes the kept (non-PII) fields of object `obj`, whose dotted path is
+ * `prefix` ("" or "profile."), as a JSON object in the record's own order,
+ * so nothing unknown or personal can reach load_rejects. Of duplicate keys
+ * only the one the mapping read (the last) is written; strings that cannot
+ * be read or are not UTF-8 (load_rejects is utf8mb4) stay out. `child_path`
+ * names the top-level array whose elements are written with `child`'s
+ * fields (NULL: none). */
+static int write_kept(struct buf *out, const json_node *obj, const char *prefix,
+                      const struct field_spec *fields, unsigned nfields, const char *child_path,
+                      const struct child_def *child)
+{
+    int rc = buf_addc(out, '{');
+    bool first = true;
+    for (const json_node *m = json_child(obj); !rc && m; m = json_next(m)) {
+        char full[256];
+        const char *key = json_key(m);
+        enum json_type t = json_type(m);
+        size_t mark = out->len;
+        if (!key || json_get(obj, key) != m ||
+            (size_t)snprintf(full, sizeof(full), "%s%s", prefix, key) >= sizeof(full))
+            continue;
+        rc = buf_adds(out, first ? "" : ",");
+        if (!rc)
+            rc = json_quote(out, key);
+        if (!rc)
+            rc = buf_addc(out, ':');
+        if (rc)
+            break;
+        size_t value_at = out->len;
+        if (child_path && strcmp(full, child_path) == 0 && t == JSON_ARRAY) {
+            rc = buf_addc(out, '[');
+            for (const json_node *e = json_child(m); !rc && e; e = json_next(e)) {
+                if (e != json_child(m))
+                    rc = buf_addc(out, ',');
+                if (!rc && json_type(e) == JSON_OBJECT)
+                    rc = write_kept(out, e, "", child->fields, child->nfields, NULL, NULL);
+                else if (!rc)
+                    rc = buf_adds(out, "{}");
+            }
+            if (!rc)
+                rc = buf_addc(out, ']');
+        } else {
+            int st = kept_state(fields, nfields, full);
+            size_t slen;
+            const char *str = json_string_len(m, &slen);
+            if (st == 2 && t != JSON_OBJECT && t != JSON_ARRAY &&
+                (t != JSON_STRING || (str && convert_utf8_valid(str, slen, NULL)))) {
+                rc = json_print(m, out);
+            } else if (st == 1 && t == JSON_OBJECT) {
+                char sub[260];
+                snprintf(sub, sizeof(sub), "%s.", full);
+                rc = write_kept(out, m, sub, fields, nfields, NULL, NULL);
+                if (!rc && out->len == value_at + 2)
+                    buf_truncate(out, mark); /* nothing kept inside */
+            } else {
+                buf_truncate(out, mark); /* not kept: not written */
+            }
+        }
+        if (out->len > mark)
+            first = false;
+    }
+    return rc ? rc : buf_addc(out, '}');
 }
 
 static int build_payload(const struct stream_def *def, const json_node *rec, struct buf *out)
 {
-    json_node *obj = json_new_object();
-    int rc;
-    if (!obj)
-        return err_set(ML_ENOMEM, "out of memory");
-    rc = copy_kept(obj, rec, def->fields, def->nfields);
-    if (!rc && def->child) {
-        const json_node *arr;
-        if (lookup(rec, def->child->path, &arr) == 0 && json_type(arr) == JSON_ARRAY) {
-            json_node *copy = json_new_array();
-            rc = copy ? json_add_node(obj, def->child->path, copy) : err_set(ML_ENOMEM, "oom");
-            for (const json_node *e = json_child(arr); !rc && e; e = json_next(e)) {
-                json_node *el = json_new_object();
-                if (!el)
-                    rc = err_set(ML_ENOMEM, "out of memory");
-                else if (json_type(e) == JSON_OBJECT)
-                    rc = copy_kept(el, e, def->child->fields, def->child->nfields);
-                if (!rc)
-                    rc = json_append(copy, el);
-            }
-        }
-    }
-    if (!rc)
-        rc = json_print(obj, out);
-    json_node_free(obj);
-    return rc;
+    if (json_type(rec) != JSON_OBJECT)
+        return buf_adds(out, "{}");
+    return write_kept(out, rec, "", def->fields, def->nfields, def->child ? def->child->path : NULL,
+                      def->child);
 }
 
 static int rej_add(struct batch *b, const char *s, size_t *off)
@@ -646,11 +654,13 @@ static int rej_add(struct batch *b, const char *s, size_t *off)
     return rc ? rc : buf_addc(&b->rej_arena, '\0');
 }
 
-/* The position of the record being mapped: `ref`, or "ref#index" when
- * index is not NO_OFFSET. Only formatted when the record is rejected. */
+/* The position of the record being mapped: `ref`, "ref:line" when line is
+ * not 0 (a line of a file), else "ref#index" when index is not NO_OFFSET.
+ * Only formatted when the record is rejected. */
 struct record_pos {
     const char *ref;
     size_t index;
+    unsigned long line;
 };
 
 static int add_reject(struct batch *b, const json_node *rec, struct record_pos pos,
@@ -671,20 +681,19 @@ static int add_reject(struct batch *b, const json_node *rec, struct record_pos p
     r = &b->rejects[b->nrejects];
     r->record_key = NO_OFFSET;
     r->source_ref = b->rej_arena.len;
-    rc = pos.index == NO_OFFSET ? buf_adds(&b->rej_arena, pos.ref)
-                                : buf_addf(&b->rej_arena, "%s#%zu", pos.ref, pos.index);
+    rc = pos.line                 ? buf_addf(&b->rej_arena, "%s:%lu", pos.ref, pos.line)
+         : pos.index == NO_OFFSET ? buf_adds(&b->rej_arena, pos.ref)
+                                  : buf_addf(&b->rej_arena, "%s#%zu", pos.ref, pos.index);
     if (!rc)
         rc = buf_addc(&b->rej_arena, '\0');
     if (!rc)
         rc = rej_add(b, reason, &r->reason);
     if (!rc && json_type(rec) == JSON_OBJECT) {
-        char tmp[64];
         const char *ks;
         size_t kl;
         /* a key holding a NUL byte is not recorded: record_key is text */
-        if (lookup(rec, b->def->key_path, &key) == 0 &&
-            (ks = scalar_text(key, tmp, sizeof(tmp), &kl)) && kl <= 255 && !has_nul(ks, kl) &&
-            convert_utf8_valid(ks, kl, NULL))
+        if (lookup(rec, b->def->key_path, &key) == 0 && (ks = scalar_text(key, &kl)) && kl <= 255 &&
+            !has_nul(ks, kl) && convert_utf8_valid(ks, kl, NULL))
             rc = rej_add(b, ks, &r->record_key);
     }
     if (!rc)
@@ -1143,13 +1152,23 @@ static int map_record(struct batch *b, const json_node *rec, const struct map_op
 int mapping_map_record(struct batch *b, const json_node *rec, const struct map_options *opt,
                        const char *source_ref)
 {
-    struct record_pos pos = {source_ref, NO_OFFSET};
+    struct record_pos pos = {source_ref, NO_OFFSET, 0};
     return map_record(b, rec, opt, pos);
 }
 
 int mapping_map_record_at(struct batch *b, const json_node *rec, const struct map_options *opt,
-                          const char *page_ref, size_t index)
+                          const char *page_ref, size_t index, unsigned long line)
 {
-    struct record_pos pos = {page_ref, index};
+    struct record_pos pos = {page_ref, index, line};
     return map_record(b, rec, opt, pos);
+}
+
+int mapping_reject_unparsed(struct batch *b, const char *reason, const char *page_ref, size_t index,
+                            unsigned long line)
+{
+    struct record_pos pos = {page_ref, index, line};
+    char why[600];
+    b->records++;
+    snprintf(why, sizeof(why), "record is not valid JSON: %s", reason);
+    return add_reject(b, NULL, pos, why);
 }

@@ -190,9 +190,17 @@ void batch_release(struct batch *b);
 int mapping_map_record(struct batch *b, const json_node *rec, const struct map_options *opt,
                        const char *source_ref);
 /* The same with the position given as a page reference and the record's
- * index in the page ("page_ref#index"), formatted only for a reject. */
+ * index in the page ("page_ref#index"), or its line in a file when `line`
+ * is not 0 ("page_ref:line"), formatted only for a reject. */
 int mapping_map_record_at(struct batch *b, const json_node *rec, const struct map_options *opt,
-                          const char *page_ref, size_t index);
+                          const char *page_ref, size_t index, unsigned long line);
+
+/* Counts a record that is not JSON (json_page_parse_record failed with
+ * `reason`, which never quotes the record) and rejects it, positioned as
+ * mapping_map_record_at does; its payload is "{}" and its key unknown, since
+ * nothing of it can be read safely. 0 or a resource failure. */
+int mapping_reject_unparsed(struct batch *b, const char *reason, const char *page_ref,
+                            size_t index, unsigned long line);
 
 /* Drops the rows of superseded records (and their child rows) so that the
  * last record of each key wins. The loader calls it before writing a batch.

@@ -42,7 +42,7 @@ int source_wrap(const struct source_ops *ops, void *impl, struct source **out)
  * request in flight (bounded by the source's timeouts) and exits. */
 
 struct prefetched {
-    json_doc *doc;
+    json_page *records;
     char *ref;
 };
 
@@ -81,18 +81,18 @@ static void *prefetch_main(void *arg)
         if (rc > 0) {
             ref = strdup(pg.ref ? pg.ref : "");
             if (!ref) {
-                json_free(pg.doc);
+                json_page_free(pg.records);
                 rc = err_set(ML_ENOMEM, "out of memory prefetching a page");
             }
         }
         pthread_mutex_lock(&p->mu);
         if (rc > 0 && !p->stop) {
             struct prefetched *slot = &p->q[(p->head + p->count) % p->depth];
-            slot->doc = pg.doc;
+            slot->records = pg.records;
             slot->ref = ref;
             p->count++;
         } else if (rc > 0) {
-            json_free(pg.doc);
+            json_page_free(pg.records);
             free(ref);
         } else {
             p->done = true;
@@ -119,9 +119,9 @@ static int prefetch_next_page(void *impl, struct source_page *pg)
         struct prefetched *slot = &p->q[p->head];
         free(p->ref);
         p->ref = slot->ref;
-        pg->doc = slot->doc;
+        pg->records = slot->records;
         pg->ref = p->ref;
-        slot->doc = NULL;
+        slot->records = NULL;
         slot->ref = NULL;
         p->head = (p->head + 1) % p->depth;
         p->count--;
@@ -156,7 +156,7 @@ static void prefetch_close(void *impl)
     }
     for (size_t i = 0; i < p->count; i++) {
         struct prefetched *slot = &p->q[(p->head + i) % p->depth];
-        json_free(slot->doc);
+        json_page_free(slot->records);
         free(slot->ref);
     }
     pthread_cond_destroy(&p->cv);
@@ -220,15 +220,15 @@ int source_open(const struct config *cfg, const struct config_stream *st, struct
 
 int source_next_page(struct source *s, struct source_page *pg)
 {
-    pg->doc = NULL;
+    pg->records = NULL;
     pg->ref = NULL;
     return s->ops->next_page(s->impl, pg);
 }
 
 void source_page_release(struct source_page *pg)
 {
-    json_free(pg->doc);
-    pg->doc = NULL;
+    json_page_free(pg->records);
+    pg->records = NULL;
 }
 
 int source_committed(struct source *s)

@@ -1,6 +1,9 @@
 /* source.h - where records come from: one interface over every source kind.
  *
- * A source hands out pages: JSON arrays of records, in order. The loader
+ * A source hands out pages of records (json_page), in order: a page whose
+ * array structure is intact is handed out even when some of its records are
+ * bad inside; each record is parsed on its own by the loader
+ * (json_page_parse_record), so one bad record is one reject. The loader
  * maps them into batches and, after each batch commits, calls
  * source_committed(): every record handed out before that call is then
  * safely in the warehouse (a queue source deletes those messages; a
@@ -16,8 +19,10 @@
 struct source;
 
 struct source_page {
-    json_doc *doc;   /* root is an array of records; owned by the page */
-    const char *ref; /* where it came from, e.g. the page URL; valid until the next call */
+    json_page *records; /* owned by the page */
+    const char *ref;    /* where it came from, e.g. the page URL; valid until the next call.
+                           With line numbers (json_page_line, JSON Lines files) a record's
+                           position is "<ref>:<line>", else "<ref>#<index>". */
 };
 
 /* The operations of one source kind. */

@@ -1,13 +1,18 @@
 /* source_file.c - records from a local file (`kind: file`).
  *
- * The file is JSON Lines (one JSON record per line; blank lines skipped),
- * read a page of `page_size` lines at a time, so memory stays bounded by the
- * page size whatever the file's size. A line that is not valid JSON becomes a
- * string record, which the mapping rejects into load_rejects with its
- * position: a bad line never stops the load. A file whose first non-blank
- * byte is '[' holds one JSON array and is read whole (up to 256 MiB), as one
- * page. Page references are "file:<path>:<first line>"; a record's position
- * is "<ref>#<index in the page>".
+ * `format` says what the file holds, decided per file, never per record:
+ * - jsonl: one JSON record per line, read a page of `page_size` lines at a
+ *   time (memory bounded by the page, whatever the file's size). Blank lines
+ *   are skipped; a UTF-8 BOM at the start of the file or of a line is
+ *   skipped. Each line is one record: a line that is not JSON is rejected
+ *   with its real line number ("file:<path>:<line>") and never stops the
+ *   load.
+ * - json: the whole file is one JSON array of records (read whole, up to
+ *   256 MiB, handed out as one page; positions "file:<path>#<index>"). A file
+ *   that is not one array fails the run with what it is instead.
+ * - auto (default): json when the first non-space byte of the file (after a
+ *   BOM) is '[' and the whole file is one array; otherwise jsonl (so a JSON
+ *   Lines file whose first record happens to be an array is read as lines).
  */
 #include "source.h"
 
@@ -26,11 +31,12 @@
 struct file_source {
     FILE *f;
     char *path;
+    enum file_format format;
     unsigned page_size;
     unsigned long pages;
     unsigned long line; /* lines read so far */
-    struct buf page;    /* JSON text of the page being built */
     struct buf ref;
+    json_page *whole; /* format json (or auto that found one array): the page */
     char *linebuf;
     size_t linecap;
     int started;
@@ -52,8 +58,8 @@ int source_file_open(const struct config_source *src, struct source **out)
     fs = calloc(1, sizeof(*fs));
     if (!fs)
         return err_set(ML_ENOMEM, "out of memory");
-    buf_init(&fs->page, 0);
     buf_init(&fs->ref, 0);
+    fs->format = src->file_format;
     fs->page_size = src->page_size ? src->page_size : 100;
     fs->path = strdup(src->file_path);
     fs->f = fs->path ? fopen(fs->path, "rb") : NULL;
@@ -62,6 +68,10 @@ int source_file_open(const struct config_source *src, struct source **out)
         file_close(fs);
         return err_set(ML_EIO, "source '%s': cannot open '%s': %s", src->name, src->file_path,
                        strerror(e));
+    }
+    if (!fs->path || buf_addf(&fs->ref, "file:%s", fs->path)) {
+        file_close(fs);
+        return err_set(ML_ENOMEM, "out of memory");
     }
     return source_wrap(&file_ops, fs, out);
 }
@@ -74,8 +84,10 @@ static void file_close(void *impl)
     if (fs->f)
         fclose(fs->f);
     free(fs->path);
+    if (fs->linebuf)
+        mem_wipe(fs->linebuf, fs->linecap); /* records hold PII */
     free(fs->linebuf);
-    buf_wipe(&fs->page); /* records hold PII */
+    json_page_free(fs->whole);
     buf_release(&fs->ref);
     free(fs);
 }
@@ -85,70 +97,104 @@ static unsigned long file_pages(const void *impl)
     return ((const struct file_source *)impl)->pages;
 }
 
-/* Reads the whole file (it starts with '['): one page. */
-static int read_whole(struct file_source *fs, struct source_page *pg)
+/* Reads the whole file and splits it as one array into fs->whole. 0, or
+ * ML_EJSON when it is not one array (err_msg says what it is), ML_ETOOBIG,
+ * ML_EIO. */
+static int read_whole(struct file_source *fs)
 {
     char chunk[65536];
+    struct buf text;
     size_t n;
     int rc = 0;
-    buf_wipe(&fs->page);
-    buf_init(&fs->page, WHOLE_FILE_MAX);
+    buf_init(&text, WHOLE_FILE_MAX);
+    rewind(fs->f);
     while (!rc && (n = fread(chunk, 1, sizeof(chunk), fs->f)) > 0)
-        rc = buf_add(&fs->page, chunk, n);
+        rc = buf_add(&text, chunk, n);
+    mem_wipe(chunk, sizeof(chunk));
     if (!rc && ferror(fs->f))
         rc = err_set(ML_EIO, "reading '%s': %s", fs->path, strerror(errno));
     if (rc == ML_ETOOBIG)
         rc = err_set(ML_ETOOBIG,
                      "'%s' holds one JSON array larger than %zu bytes; write it as JSON Lines",
                      fs->path, WHOLE_FILE_MAX);
+    if (!rc && !(fs->whole = json_page_new()))
+        rc = err_set(ML_ENOMEM, "out of memory");
     if (!rc)
-        rc = json_parse(fs->page.data, fs->page.len, &pg->doc);
-    if (!rc && json_type(json_root(pg->doc)) != JSON_ARRAY) {
-        json_free(pg->doc);
-        pg->doc = NULL;
-        rc = err_set(ML_EJSON, "'%s' starts with '[' but is not a JSON array", fs->path);
+        rc = json_page_set_array(fs->whole, &text);
+    buf_wipe(&text);
+    if (rc) {
+        json_page_free(fs->whole);
+        fs->whole = NULL;
+    }
+    return rc;
+}
+
+/* format auto: is the first non-space byte of the file (after a BOM) '['? */
+static int starts_with_bracket(struct file_source *fs)
+{
+    int c = getc(fs->f);
+    if (c == 0xef && getc(fs->f) == 0xbb && getc(fs->f) == 0xbf)
+        c = getc(fs->f);
+    while (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+        c = getc(fs->f);
+    rewind(fs->f);
+    return c == '[';
+}
+
+/* Decides the format on the first call; for json reads the file. */
+static int file_start(struct file_source *fs)
+{
+    int rc;
+    fs->started = 1;
+    if (fs->format == FILE_FORMAT_JSONL)
+        return 0;
+    if (fs->format == FILE_FORMAT_AUTO && !starts_with_bracket(fs)) {
+        fs->format = FILE_FORMAT_JSONL;
+        return 0;
+    }
+    rc = read_whole(fs);
+    if (rc == ML_EJSON && fs->format == FILE_FORMAT_AUTO) {
+        /* starts with '[' but is not one array: JSON Lines whose first
+         * record is an array */
+        err_clear();
+        rewind(fs->f);
+        fs->format = FILE_FORMAT_JSONL;
+        return 0;
     }
     if (rc)
-        return err_prefix(rc, "file '%s'", fs->path);
-    fs->done = 1;
-    buf_reset(&fs->ref);
-    rc = buf_addf(&fs->ref, "file:%s:1", fs->path);
-    if (rc)
-        return rc;
-    pg->ref = fs->ref.data;
-    fs->pages++;
-    return json_array_size(json_root(pg->doc)) ? 1 : 0;
+        return err_prefix(rc, "file '%s' (format json)", fs->path);
+    fs->format = FILE_FORMAT_JSON;
+    return 0;
 }
 
 static int file_next_page(void *impl, struct source_page *pg)
 {
     struct file_source *fs = impl;
-    unsigned records = 0;
-    unsigned long first = 0;
+    json_page *page;
     int rc = 0;
 
     if (fs->done)
         return 0;
-    if (!fs->started) {
-        int c;
-        fs->started = 1;
-        while ((c = getc(fs->f)) == ' ' || c == '\t' || c == '\r' || c == '\n')
-            ;
-        if (c != EOF)
-            ungetc(c, fs->f);
-        if (c == '[') {
-            rewind(fs->f);
-            return read_whole(fs, pg);
+    if (!fs->started && (rc = file_start(fs)))
+        return rc;
+    if (fs->format == FILE_FORMAT_JSON) {
+        fs->done = 1;
+        page = fs->whole;
+        fs->whole = NULL;
+        if (json_page_count(page) == 0) {
+            json_page_free(page);
+            return 0;
         }
-        rewind(fs->f);
+        fs->pages++;
+        pg->records = page;
+        pg->ref = fs->ref.data;
+        return 1;
     }
-    if (fs->page.cap)
-        mem_wipe(fs->page.data, fs->page.cap);
-    buf_reset(&fs->page);
-    rc = buf_addc(&fs->page, '[');
-    while (!rc && records < fs->page_size) {
+    page = json_page_new();
+    if (!page)
+        return err_set(ML_ENOMEM, "out of memory");
+    while (!rc && json_page_count(page) < fs->page_size) {
         ssize_t n = getline(&fs->linebuf, &fs->linecap, fs->f);
-        json_doc *probe;
         if (n < 0) {
             if (ferror(fs->f))
                 rc = err_set(ML_EIO, "reading '%s': %s", fs->path, strerror(errno));
@@ -161,47 +207,21 @@ static int file_next_page(void *impl, struct source_page *pg)
                          LINE_MAX_BYTES);
             break;
         }
-        while (n > 0 && (fs->linebuf[n - 1] == '\n' || fs->linebuf[n - 1] == '\r'))
-            n--;
         size_t sp = 0;
-        while (sp < (size_t)n && (fs->linebuf[sp] == ' ' || fs->linebuf[sp] == '\t'))
+        if (n >= 3 && memcmp(fs->linebuf, "\xef\xbb\xbf", 3) == 0)
+            sp = 3; /* a BOM: at the start of the file, or of a concatenated file */
+        while (sp < (size_t)n && strchr(" \t\r\n", fs->linebuf[sp]) && fs->linebuf[sp])
             sp++;
-        if (sp == (size_t)n)
-            continue; /* blank line */
-        if (!records)
-            first = fs->line;
-        if (records++)
-            rc = buf_addc(&fs->page, ',');
-        if (rc)
-            break;
-        /* a line that is not JSON becomes a string record (rejected by the
-         * mapping, never quoted into a reason) */
-        if (json_parse(fs->linebuf, (size_t)n, &probe) == 0) {
-            json_free(probe);
-            rc = buf_add(&fs->page, fs->linebuf, (size_t)n);
-        } else {
-            fs->linebuf[n] = '\0';
-            rc = json_quote(&fs->page, fs->linebuf);
-        }
+        if (sp < (size_t)n)
+            rc = json_page_add_record(page, fs->linebuf, (size_t)n, fs->line);
         mem_wipe(fs->linebuf, (size_t)n);
     }
-    if (!rc)
-        rc = buf_addc(&fs->page, ']');
-    if (rc)
-        return err_prefix(rc, "file '%s'", fs->path);
-    if (records == 0)
-        return 0;
-    rc = json_parse(fs->page.data, fs->page.len, &pg->doc);
-    if (rc)
-        return err_prefix(rc, "file '%s' (lines from %lu)", fs->path, first);
-    buf_reset(&fs->ref);
-    rc = buf_addf(&fs->ref, "file:%s:%lu", fs->path, first);
-    if (rc) {
-        json_free(pg->doc);
-        pg->doc = NULL;
-        return rc;
+    if (rc || json_page_count(page) == 0) {
+        json_page_free(page);
+        return rc ? err_prefix(rc, "file '%s'", fs->path) : 0;
     }
-    pg->ref = fs->ref.data;
     fs->pages++;
+    pg->records = page;
+    pg->ref = fs->ref.data;
     return 1;
 }

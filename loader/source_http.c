@@ -5,10 +5,13 @@
  *
  * Every page must come back as HTTP 200 with a JSON array of at most `limit`
  * elements. Each page is fetched under the source's retry policy (retry.h):
- * connection failures, timeouts, resets, truncated bodies, invalid JSON, a
- * body that is not an array, 429 and 5xx are tried again after a jittered
- * exponential backoff (or the server's clamped Retry-After); any other
- * status, and a page larger than `limit`, fail at once. The final failure
+ * connection failures, timeouts, resets, truncated bodies, a body that is
+ * not a JSON array at all (an HTML error page, a cut text), 429 and 5xx are
+ * tried again after a jittered exponential backoff (or the server's clamped
+ * Retry-After); the same invalid body twice in a row stops the retries (it
+ * would come back every time); any other status, and a page larger than
+ * `limit`, fail at once. Records that are bad inside an intact array are
+ * not the page's failure: the loader rejects them one by one. The final failure
  * names the URL, the page number and what was wrong; each retry is logged
  * as a warning. A signal during a wait ends the walk with an error.
  */
@@ -28,9 +31,10 @@
 
 struct http_source {
     struct http_client *http;
-    struct buf base; /* base_url + path */
-    struct buf url;  /* current page URL */
-    struct buf why;  /* what went wrong with the last attempt */
+    struct buf base;     /* base_url + path */
+    struct buf url;      /* current page URL */
+    struct buf why;      /* what went wrong with the last attempt */
+    struct buf last_bad; /* why of the last invalid body of this page */
     unsigned page_size;
     unsigned max_pages;
     struct retry_policy policy;
@@ -60,6 +64,7 @@ int source_http_open(const struct config_source *src, const char *path, struct s
     buf_init(&ps->base, 0);
     buf_init(&ps->url, 0);
     buf_init(&ps->why, 0);
+    buf_init(&ps->last_bad, 0);
     ps->page_size = src->page_size ? src->page_size : 100;
     ps->max_pages = src->max_pages ? src->max_pages : 1000000;
     ps->policy.retries = src->retries;
@@ -98,6 +103,7 @@ static void http_close(void *impl)
     buf_release(&ps->base);
     buf_release(&ps->url);
     buf_release(&ps->why);
+    buf_release(&ps->last_bad);
     free(ps);
 }
 
@@ -140,14 +146,16 @@ static enum retry_outcome outcome_of(enum http_failure f)
     return RETRY_PERMANENT;
 }
 
-/* One attempt at the current page URL. Returns 0 with *out a JSON array of
- * at most page_size records, or a negative code with *oc, *status and
- * *retry_after_s (-1 when absent) set and the reason in ps->why. */
-static int fetch_attempt(struct http_source *ps, json_doc **out, enum retry_outcome *oc,
+/* One attempt at the current page URL. Returns 0 with *out a page of at
+ * most page_size records, or a negative code with *oc, *status and
+ * *retry_after_s (-1 when absent) set and the reason in ps->why. A body
+ * that is not a JSON array at all is RETRY_BAD_BODY (a proxy's error page, a
+ * cut connection); its reason says what it was, with the content type. */
+static int fetch_attempt(struct http_source *ps, json_page **out, enum retry_outcome *oc,
                          long *status, long *retry_after_s)
 {
     struct http_response resp;
-    json_doc *d = NULL;
+    json_page *pg;
     int rc;
     size_t n;
 
@@ -172,22 +180,25 @@ static int fetch_attempt(struct http_source *ps, json_doc **out, enum retry_outc
         http_response_release(&resp);
         return rc;
     }
-    rc = json_parse(resp.body.data, resp.body.len, &d);
+    pg = json_page_new();
+    rc = pg ? json_page_set_array(pg, &resp.body) : err_set(ML_ENOMEM, "out of memory");
+    if (rc == ML_EJSON) {
+        /* the message says what the text is instead; the content type may
+         * say more (got text/html) */
+        const char *ct = resp.content_type ? resp.content_type : "no content type";
+        char what[512];
+        snprintf(what, sizeof(what), "%s", err_msg());
+        rc = err_set(ML_EJSON, "not a JSON array of records (got %.80s): %s", ct, what);
+    }
+    buf_wipe(&resp.body); /* records are PII */
     http_response_release(&resp);
     if (rc) {
+        json_page_free(pg);
         *oc = rc == ML_EJSON ? RETRY_BAD_BODY : RETRY_PERMANENT;
         note_reason(ps, NULL);
         return rc;
     }
-    if (json_type(json_root(d)) != JSON_ARRAY) {
-        *oc = RETRY_BAD_BODY;
-        rc = err_set(ML_EJSON, "expected a JSON array, got %s",
-                     json_type_name(json_type(json_root(d))));
-        note_reason(ps, NULL);
-        json_free(d);
-        return rc;
-    }
-    n = json_array_size(json_root(d));
+    n = json_page_count(pg);
     if (n > ps->page_size) {
         *oc = RETRY_PERMANENT;
         rc = err_set(ML_EHTTP,
@@ -195,18 +206,18 @@ static int fetch_attempt(struct http_source *ps, json_doc **out, enum retry_outc
                      "(the API does not paginate with page/limit)",
                      n, ps->page_size);
         note_reason(ps, NULL);
-        json_free(d);
+        json_page_free(pg);
         return rc;
     }
     *oc = RETRY_OK;
-    *out = d;
+    *out = pg;
     return 0;
 }
 
 static int http_next_page(void *impl, struct source_page *pg)
 {
     struct http_source *ps = impl;
-    json_doc *d = NULL;
+    json_page *d = NULL;
     unsigned long pageno = ps->page + 1;
     enum retry_outcome oc = RETRY_OK;
     long status = 0, retry_after_s = -1;
@@ -214,7 +225,7 @@ static int http_next_page(void *impl, struct source_page *pg)
     int rc;
     size_t n;
 
-    pg->doc = NULL;
+    pg->records = NULL;
     pg->ref = NULL;
     if (ps->done)
         return 0;
@@ -228,10 +239,25 @@ static int http_next_page(void *impl, struct source_page *pg)
         return rc;
     pg->ref = ps->url.data;
 
+    buf_reset(&ps->last_bad);
     for (attempt = 1;; attempt++) {
         rc = fetch_attempt(ps, &d, &oc, &status, &retry_after_s);
         if (!rc)
             break;
+        if (oc == RETRY_BAD_BODY) {
+            /* the same invalid body twice (same length, same fault at the
+             * same byte) will come back every time: not worth more tries */
+            if (attempt > 1 && strcmp(ps->last_bad.data, ps->why.data) == 0)
+                return err_set(rc,
+                               "GET '%s' (page %lu): %s (the same body %u times; not "
+                               "retried further)",
+                               ps->url.data, pageno, ps->why.data, attempt);
+            buf_reset(&ps->last_bad);
+            if (buf_adds(&ps->last_bad, ps->why.data))
+                buf_reset(&ps->last_bad);
+        } else {
+            buf_reset(&ps->last_bad);
+        }
         if (!retry_should(&ps->policy, attempt, oc, status)) {
             if (retry_transient(oc, status))
                 return err_set(rc, "GET '%s' (page %lu): %s (gave up after %u attempts)",
@@ -254,14 +280,14 @@ static int http_next_page(void *impl, struct source_page *pg)
     if (attempt > 1)
         log_info("GET '%s' (page %lu): succeeded at attempt %u", ps->url.data, pageno, attempt);
 
-    n = json_array_size(json_root(d));
+    n = json_page_count(d);
     ps->page++;
     if (n == 0) {
         ps->done = true;
-        json_free(d);
+        json_page_free(d);
         return 0;
     }
     log_debug("fetched '%s': %zu records", ps->url.data, n);
-    pg->doc = d;
+    pg->records = d;
     return 1;
 }

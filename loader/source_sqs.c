@@ -197,11 +197,17 @@ static bool is_held(const struct sqs_source *s, const char *id)
     return false;
 }
 
-/* Appends one record of the page for message `m`. */
-static int append_record(struct buf *page, const struct sqs_message *m)
+/* Writes the record of message `m` into `page` (replacing its content):
+ * {"MessageId", "SentTimestamp", "Body"}. A body that is one JSON value is
+ * embedded as such (the mapping reads its fields; a bad record inside it is
+ * that message's reject); anything else is embedded as a string, which the
+ * mapping rejects, so the record itself is always JSON and its MessageId
+ * always readable. `probe` is scratch. */
+static int append_record(struct buf *page, const struct sqs_message *m, json_doc *probe)
 {
-    json_doc *probe = NULL;
-    int rc = buf_adds(page, "{\"MessageId\":");
+    int rc;
+    buf_reset(page);
+    rc = buf_adds(page, "{\"MessageId\":");
     if (!rc)
         rc = json_quote(page, m->message_id);
     if (!rc)
@@ -211,14 +217,12 @@ static int append_record(struct buf *page, const struct sqs_message *m)
     if (!rc)
         rc = buf_adds(page, ",\"Body\":");
     if (!rc) {
-        /* a body that is JSON is embedded as such; anything else as a string */
-        if (json_parse(m->body, m->body_len, &probe) == 0) {
+        if (json_doc_parse(probe, m->body, m->body_len) == 0) {
             rc = buf_add(page, m->body, m->body_len);
         } else {
             err_clear();
-            rc = json_quote(page, m->body);
+            rc = json_quote_len(page, m->body, m->body_len);
         }
-        json_free(probe);
     }
     return rc ? rc : buf_addc(page, '}');
 }
@@ -241,10 +245,10 @@ static int sqs_next_page(void *impl, struct source_page *pg)
 {
     struct sqs_source *s = impl;
     struct sqs_messages msgs = {NULL, 0};
-    struct buf page = BUF_INIT;
-    json_doc *doc = NULL;
+    struct buf rec = BUF_INIT;
+    json_page *page = NULL;
+    json_doc *probe = NULL;
     size_t handed = 0, repeats = 0;
-    bool skip[10] = {false}; /* per message: a repeat not handed out */
     int rc;
 
     rc = sqs_receive(s->sqs, s->max_messages, s->wait_seconds, s->visibility, &msgs);
@@ -255,48 +259,42 @@ static int sqs_next_page(void *impl, struct source_page *pg)
         sqs_messages_release(&msgs);
         return rc;
     }
-    rc = buf_addc(&page, '[');
-    for (size_t i = 0; !rc && i < msgs.n; i++) {
-        if (s->dead_letter && is_held(s, msgs.v[i].message_id)) {
-            skip[i] = true;
-            repeats++; /* left for the dead-letter queue earlier in this run */
-            continue;
-        }
-        if (handed++)
-            rc = buf_addc(&page, ',');
-        if (!rc)
-            rc = append_record(&page, &msgs.v[i]);
-    }
-    if (!rc)
-        rc = buf_addc(&page, ']');
-    if (!rc)
-        rc = json_parse(page.data, page.len, &doc);
-    buf_wipe(&page); /* bodies are PII */
-    if (rc) {
-        sqs_messages_release(&msgs);
-        return err_prefix(rc, "sqs queue '%s': building a page", s->queue_url);
-    }
-
-    /* remember what to delete after the commit; in dead_letter mode not the
-     * messages the mapping rejects */
-    const json_node *rec = json_child(json_root(doc));
+    page = json_page_new();
+    probe = json_doc_new();
+    if (!page || !probe)
+        rc = err_set(ML_ENOMEM, "out of memory");
+    /* one record per message; remember what to delete after the commit (in
+     * dead_letter mode not the messages the mapping rejects, nor repeats of
+     * messages left for the dead-letter queue earlier in this run) */
     for (size_t i = 0; !rc && i < msgs.n; i++) {
         const struct sqs_message *m = &msgs.v[i];
-        if (skip[i])
+        if (s->dead_letter && is_held(s, m->message_id)) {
+            repeats++;
             continue;
-        if (s->dead_letter && rejected_by_mapping(s, rec))
-            rc = push(&s->held, &s->nheld, &s->cap_held, m->message_id);
-        else
-            rc = push(&s->pending, &s->npending, &s->cap_pending, m->receipt_handle);
-        rec = json_next(rec);
+        }
+        rc = append_record(&rec, m, probe);
+        if (!rc)
+            rc = json_page_add_record(page, rec.data, rec.len, 0);
+        if (rc)
+            break;
+        handed++;
+        bool hold = false;
+        if (s->dead_letter) {
+            int prc = json_page_parse_record(page, json_page_count(page) - 1, probe);
+            hold = prc != 0 || rejected_by_mapping(s, json_root(probe));
+        }
+        rc = hold ? push(&s->held, &s->nheld, &s->cap_held, m->message_id)
+                  : push(&s->pending, &s->npending, &s->cap_pending, m->receipt_handle);
     }
+    buf_wipe(&rec); /* bodies are PII */
+    json_free(probe);
     sqs_messages_release(&msgs);
     if (rc) {
-        json_free(doc);
-        return rc;
+        json_page_free(page);
+        return err_prefix(rc, "sqs queue '%s': building a page", s->queue_url);
     }
     if (handed == 0) {
-        json_free(doc);
+        json_page_free(page);
         log_info("sqs queue '%s': only messages left for the dead-letter queue (%zu); "
                  "ending this pass",
                  s->queue_url, repeats);
@@ -306,11 +304,11 @@ static int sqs_next_page(void *impl, struct source_page *pg)
     buf_reset(&s->ref);
     rc = buf_addf(&s->ref, "%s receive %lu", s->queue_url, s->pages);
     if (rc) {
-        json_free(doc);
+        json_page_free(page);
         return rc;
     }
     log_debug("sqs queue '%s': received %zu messages", s->queue_url, handed);
-    pg->doc = doc;
+    pg->records = page;
     pg->ref = s->ref.data;
     return 1;
 }

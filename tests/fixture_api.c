@@ -10,9 +10,12 @@
  * Contract
  * - Every file DIR/<name>.json must hold a JSON array; it is served at
  *   GET <prefix>/<name>. <name> may contain only [A-Za-z0-9._-]. All files are
- *   loaded, validated and serialised once at start; a file that is unreadable,
- *   not valid JSON or not an array, or a DIR without any *.json file, makes
- *   the program exit 2 before it listens, with the file named on stderr.
+ *   loaded and split into elements once at start; a file that is unreadable
+ *   or not one JSON array, or a DIR without any *.json file, makes the
+ *   program exit 2 before it listens, with the file and the reason on stderr.
+ *   Only the array's structure is checked (json_page_set_array: brackets,
+ *   strings, commas), not what is inside each element, so a fixture can hold
+ *   records the loader must reject (invalid UTF-8, a lone surrogate escape).
  * - GET <prefix>/<name>                  -> 200, the whole array.
  *   GET <prefix>/<name>?page=N&limit=M   -> 200, elements [(N-1)*M, N*M) as a
  *   JSON array (1-based page); `[]` past the end. page and limit must both be
@@ -23,9 +26,10 @@
  *   other than GET -> 405 with "Allow: GET" (checked before the path), except
  *   on the control paths /__* below. JSON
  *   bodies, errors included, are sent with Content-Type: application/json.
- * - Elements are re-serialised by cJSON (cJSON_PrintUnformatted): whitespace
- *   is dropped, \uXXXX escapes come out as UTF-8, numbers may change spelling
- *   (1.50 -> 1.5). Fixtures keep ids and amounts as strings, as mockapi does.
+ * - Elements are served byte for byte as the file spells them (escapes such
+ *   as \u0000, number spellings, key order and duplicates, whitespace inside
+ *   an element); only the whitespace between elements is dropped: the whole
+ *   array and every page are "[" + elements joined by "," + "]".
  * - Defaults: --bind 127.0.0.1 (loopback only), --port 8080,
  *   --prefix /evaluation/dataengineer/jr/v1 (trailing '/' removed; "" allowed).
  *   --port 0 binds a free port. Once listening, the port number and a newline
@@ -49,14 +53,15 @@
  *   matches a request path equal to P or ending with P ("/users" matches
  *   "<prefix>/users"); page (optional) limits it to requests with page=N;
  *   times (default 1, up to 10^9) is how many matching requests it affects.
+ *   Numbers must be JSON integers (2, not 2.0 or 2e0).
  *   Each data request (anything but /__*) takes the FIRST matching rule
  *   that has times left, and:
  *     delay_ms (0..60000)  waits that long first;
  *     reset                then closes the connection without any response
  *                          (SO_LINGER 0: the client sees a reset or an empty
  *                          reply); nothing else of the rule applies;
- *     body                 replaces the body (raw text, sent as JSON), with
- *                          status S or 200;
+ *     body                 replaces the body (the string's bytes, NUL bytes
+ *                          included, sent as JSON), with status S or 200;
  *     status               else replaces the reply by S with a JSON error body;
  *     retry_after          adds a Retry-After header (number or string, as given);
  *     truncate             declares the full Content-Length but sends only the
@@ -95,8 +100,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cJSON.h>
 #include <microhttpd.h>
+
+#include "buf.h"
+#include "error.h"
+#include "json.h"
+#include "banned.h"
 
 #if MHD_VERSION >= 0x00097002
 typedef enum MHD_Result mhd_result;
@@ -108,15 +117,18 @@ typedef int mhd_result;
 #define DEFAULT_PORT   8080
 #define MAX_PAGE_PARAM 2147483647UL
 
-/* One served array. items[i] is element i serialised once at start
- * (cJSON-allocated); whole is "[" items joined by "," "]" (malloc'd). */
+/* One served array, held as the text of its whole reply: `whole` is "[" +
+ * the elements' original bytes joined by "," + "]" (malloc'd, NUL-terminated).
+ * Element i is whole[start[i], start[i + 1] - 1): the byte before start[i + 1]
+ * is the ',' or the final ']' that follows it (start has count + 1 entries),
+ * so elements [first, first + n) are the one run whole[start[first],
+ * start[first + n] - 1) and a page costs one copy. */
 struct endpoint {
     char *name;
-    char **items;
-    size_t *item_len;
-    size_t count;
     char *whole;
     size_t whole_len;
+    size_t *start;
+    size_t count;
 };
 
 struct faults;
@@ -144,17 +156,14 @@ struct reply {
     char *owned;
 };
 
-static const char json_type[] = "application/json";
+static const char content_json[] = "application/json";
 
 /* ---------------------------------------------------------------- loading */
 
 static void endpoint_release(struct endpoint *ep)
 {
-    for (size_t i = 0; i < ep->count; i++)
-        cJSON_free(ep->items[i]);
-    free(ep->items);
-    free(ep->item_len);
     free(ep->whole);
+    free(ep->start);
     free(ep->name);
     memset(ep, 0, sizeof(*ep));
 }
@@ -168,62 +177,34 @@ static void server_release(struct server *srv)
     memset(srv, 0, sizeof(*srv));
 }
 
-/* Reads a whole file into a NUL-terminated malloc'd buffer. Returns 0, or -1
- * with errno set. */
-static int read_file(const char *path, char **out, size_t *out_len)
+/* Appends the whole file at `path` to `out`. Returns 0, or -1 with errno set. */
+static int read_file(const char *path, struct buf *out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        goto fail;
     for (;;) {
-        if (len + 1 >= cap) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger)
-                goto fail;
-            buf = bigger;
-            cap *= 2;
+        if (buf_grow(out, 65536) < 0) {
+            close(fd);
+            errno = ENOMEM;
+            return -1;
         }
-        ssize_t n = read(fd, buf + len, cap - len - 1);
+        ssize_t n = read(fd, out->data + out->len, out->cap - out->len - 1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            goto fail;
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return -1;
         }
         if (n == 0)
             break;
-        len += (size_t)n;
+        out->len += (size_t)n;
+        out->data[out->len] = '\0';
     }
     close(fd);
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
     return 0;
-fail : {
-    int saved = errno;
-    free(buf);
-    close(fd);
-    errno = saved ? saved : ENOMEM;
-    return -1;
-}
-}
-
-/* 1-based line and column of byte offset `off` in text. */
-static void text_position(const char *text, size_t off, size_t *line, size_t *col)
-{
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < off && text[i]; i++) {
-        if (text[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else {
-            (*col)++;
-        }
-    }
 }
 
 static bool endpoint_name_ok(const char *name, size_t len)
@@ -240,74 +221,67 @@ static bool endpoint_name_ok(const char *name, size_t len)
     return true;
 }
 
-/* Loads DIR/<file> into ep. Returns 0, or -1 after printing why. */
+/* Loads DIR/<file> into ep: splits it as one JSON array and copies the
+ * elements' bytes, unchanged, into ep->whole. Returns 0, or -1 after printing
+ * why (ep may then hold part of the result: endpoint_release frees it). */
 static int endpoint_load(struct endpoint *ep, const char *dir, const char *file)
 {
     char path[PATH_MAX];
-    char *text = NULL;
-    size_t text_len = 0, n, whole_len = 2 /* "[" "]" */, pos = 0;
-    cJSON *root = NULL;
-    const cJSON *el;
-    const char *end = NULL;
+    struct buf text = BUF_INIT;
+    json_page *pg = NULL;
+    size_t n, whole_len = 2 /* "[" "]" */, pos = 0;
     int rc = -1;
 
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path)) {
         fprintf(stderr, "fixture_api: path too long: '%s/%s'\n", dir, file);
         return -1;
     }
-    if (read_file(path, &text, &text_len) < 0) {
+    if (read_file(path, &text) < 0) {
         fprintf(stderr, "fixture_api: cannot read '%s': %s\n", path, strerror(errno));
-        return -1;
-    }
-    root = cJSON_ParseWithOpts(text, &end, 1);
-    if (!root) {
-        size_t off = end ? (size_t)(end - text) : 0, line, col;
-        text_position(text, off, &line, &col);
-        fprintf(stderr, "fixture_api: %s:%zu:%zu: invalid JSON\n", path, line, col);
         goto out;
     }
-    if (!cJSON_IsArray(root)) {
-        fprintf(stderr, "fixture_api: %s: top-level value is not a JSON array\n", path);
-        goto out;
-    }
-
-    n = (size_t)cJSON_GetArraySize(root);
-    ep->name = strndup(file, strlen(file) - strlen(".json"));
-    ep->items = calloc(n ? n : 1, sizeof(*ep->items));
-    ep->item_len = calloc(n ? n : 1, sizeof(*ep->item_len));
-    if (!ep->name || !ep->items || !ep->item_len)
+    if (!(pg = json_page_new()))
         goto oom;
-
-    cJSON_ArrayForEach(el, root)
-    {
-        char *s = cJSON_PrintUnformatted(el);
-        if (!s)
-            goto oom;
-        ep->items[ep->count] = s;
-        ep->item_len[ep->count] = strlen(s);
-        whole_len += ep->item_len[ep->count] + (ep->count ? 1 : 0);
-        ep->count++;
+    /* takes the text; err_msg() says what it is if not an array ("got an
+     * object, not an array", "truncated at byte 812 of 812 ...") */
+    if (json_page_set_array(pg, &text) < 0) {
+        fprintf(stderr, "fixture_api: %s: %s\n", path, err_msg());
+        goto out;
     }
+
+    n = json_page_count(pg);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        json_page_record_text(pg, i, &len);
+        whole_len += len + (i ? 1 : 0);
+    }
+    ep->name = strndup(file, strlen(file) - strlen(".json"));
+    ep->start = malloc((n + 1) * sizeof(*ep->start));
     ep->whole = malloc(whole_len + 1);
-    if (!ep->whole)
+    if (!ep->name || !ep->start || !ep->whole)
         goto oom;
     ep->whole[pos++] = '[';
-    for (size_t i = 0; i < ep->count; i++) {
-        if (i)
-            ep->whole[pos++] = ',';
-        memcpy(ep->whole + pos, ep->items[i], ep->item_len[i]);
-        pos += ep->item_len[i];
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *el = json_page_record_text(pg, i, &len);
+        ep->start[i] = pos;
+        memcpy(ep->whole + pos, el, len);
+        pos += len;
+        ep->whole[pos++] = i + 1 < n ? ',' : ']';
     }
-    ep->whole[pos++] = ']';
+    if (n == 0)
+        ep->whole[pos++] = ']';
+    ep->start[n] = pos; /* one past the ']' */
     ep->whole[pos] = '\0';
     ep->whole_len = pos;
+    ep->count = n;
     rc = 0;
     goto out;
 oom:
     fprintf(stderr, "fixture_api: %s: out of memory\n", path);
 out:
-    cJSON_Delete(root);
-    free(text);
+    json_page_free(pg);
+    buf_release(&text);
     return rc;
 }
 
@@ -394,39 +368,73 @@ static void reply_static(struct reply *r, unsigned int status, const char *type,
     r->owned = NULL;
 }
 
-/* Sets r to the JSON text of `o` (consumed) with `status`. Returns 0 or -1.
- * The text is copied into malloc'd memory: send_reply frees owned bodies
- * with free(). */
-static int reply_json_status(struct reply *r, unsigned int status, cJSON *o)
+/* 200 with a constant JSON body. Returns 0. */
+static int reply_static_json(struct reply *r, const char *body)
 {
-    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!s)
+    reply_static(r, MHD_HTTP_OK, content_json, body);
+    return 0;
+}
+
+/* Sets r to the JSON text built in `b` with `status`; `built` is true when
+ * every append to b succeeded. The text moves into r (malloc'd memory:
+ * send_reply frees owned bodies with free()) and b is left empty. Returns 0,
+ * or -1 (b released) when building failed or out of memory. */
+static int reply_json_status(struct reply *r, unsigned int status, struct buf *b, bool built)
+{
+    if (!built) {
+        buf_release(b);
         return -1;
-    r->len = strlen(s);
-    r->owned = malloc(r->len + 1);
-    if (r->owned)
-        memcpy(r->owned, s, r->len + 1);
-    cJSON_free(s);
+    }
+    r->owned = buf_detach(b, &r->len);
     if (!r->owned)
         return -1;
     r->body = r->owned;
     r->status = status;
-    r->content_type = json_type;
+    r->content_type = content_json;
     return 0;
 }
 
-/* {"error":error, <key>:value} — value may be any text (escaped by cJSON). */
+/* The same with status 200. */
+static int reply_json(struct reply *r, struct buf *b, bool built)
+{
+    return reply_json_status(r, MHD_HTTP_OK, b, built);
+}
+
+/* Builders of JSON objects in a buf; each returns true when every append
+ * succeeded. add_key appends `"key":`, after a ',' unless the member is the
+ * object's first (the text so far ends with its '{'). */
+static bool add_key(struct buf *b, const char *key)
+{
+    bool first = b->len > 0 && b->data[b->len - 1] == '{';
+    return (first || buf_addc(b, ',') == 0) && json_quote(b, key) == 0 && buf_addc(b, ':') == 0;
+}
+
+/* Member `"key":"value"` (value any bytes up to its NUL, escaped). */
+static bool add_string(struct buf *b, const char *key, const char *value)
+{
+    return add_key(b, key) && json_quote(b, value) == 0;
+}
+
+/* Member `"key":N`. */
+static bool add_number(struct buf *b, const char *key, unsigned long long value)
+{
+    return add_key(b, key) && buf_addf(b, "%llu", value) == 0;
+}
+
+/* Member `"key":true`, `"key":null`, ... (a JSON literal). */
+static bool add_literal(struct buf *b, const char *key, const char *literal)
+{
+    return add_key(b, key) && buf_adds(b, literal) == 0;
+}
+
+/* {"error":error, <key>:value} — value may be any text (escaped). */
 static int reply_error(struct reply *r, unsigned int status, const char *error, const char *key,
                        const char *value)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o && (!cJSON_AddStringToObject(o, "error", error) ||
-              (key && !cJSON_AddStringToObject(o, key, value)))) {
-        cJSON_Delete(o);
-        o = NULL;
-    }
-    return reply_json_status(r, status, o);
+    struct buf b = BUF_INIT;
+    bool ok = buf_addc(&b, '{') == 0 && add_string(&b, "error", error) &&
+              (!key || add_string(&b, key, value)) && buf_addc(&b, '}') == 0;
+    return reply_json_status(r, status, &b, ok);
 }
 
 /* Positive decimal integer, digits only, 1..MAX_PAGE_PARAM. */
@@ -468,27 +476,27 @@ static const struct endpoint *find_endpoint(const struct server *srv, const char
     return NULL;
 }
 
-/* Builds the JSON array of ep's elements [first, first + count). */
+/* Builds the JSON array of ep's elements [first, first + count): "[", their
+ * run of ep->whole (elements and the commas between them), "]". */
 static int reply_slice(struct reply *r, const struct endpoint *ep, size_t first, size_t count)
 {
-    size_t len = 2;
-    for (size_t i = 0; i < count; i++)
-        len += ep->item_len[first + i] + (i ? 1 : 0);
-    char *body = malloc(len + 1);
+    if (count == 0) {
+        reply_static(r, MHD_HTTP_OK, content_json, "[]");
+        return 0;
+    }
+    const char *run = ep->whole + ep->start[first];
+    size_t run_len = ep->start[first + count] - 1 - ep->start[first];
+    char *body = malloc(run_len + 3);
     if (!body)
         return -1;
     size_t pos = 0;
     body[pos++] = '[';
-    for (size_t i = 0; i < count; i++) {
-        if (i)
-            body[pos++] = ',';
-        memcpy(body + pos, ep->items[first + i], ep->item_len[first + i]);
-        pos += ep->item_len[first + i];
-    }
+    memcpy(body + pos, run, run_len);
+    pos += run_len;
     body[pos++] = ']';
     body[pos] = '\0';
     r->status = MHD_HTTP_OK;
-    r->content_type = json_type;
+    r->content_type = content_json;
     r->body = body;
     r->len = pos;
     r->owned = body;
@@ -519,7 +527,7 @@ static int handle_request(const struct server *srv, struct MHD_Connection *conn,
     bool has_page = query_param(conn, "page", &page_s, &page_len);
     bool has_limit = query_param(conn, "limit", &limit_s, &limit_len);
     if (!has_page && !has_limit) {
-        reply_static(r, MHD_HTTP_OK, json_type, ep->whole);
+        reply_static(r, MHD_HTTP_OK, content_json, ep->whole);
         r->len = ep->whole_len;
         return 0;
     }
@@ -556,7 +564,9 @@ struct fault_rule {
     unsigned int delay_ms;
     bool truncate;
     bool reset;
-    char *body; /* replaces the normal body; NULL = keep it */
+    char *body; /* replaces the normal body (body_len bytes, NUL bytes included, then
+                 * a NUL); NULL = keep it */
+    size_t body_len;
 };
 
 /* Requests seen per (path, page), page -1 when absent or not a number. */
@@ -621,6 +631,17 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* A malloc'd copy of n bytes plus a NUL, or NULL when out of memory. */
+static char *mem_dup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
 /* Counts the request and takes the first rule that matches it (copied into
  * *out, which the caller releases). Returns 1 when a rule applies, 0 when
  * none does, -1 when out of memory. */
@@ -657,7 +678,7 @@ static int faults_take(struct faults *fs, const char *url, long page, struct fau
         *out = *f;
         out->path = strdup(f->path);
         out->retry_after = dup_or_null(f->retry_after);
-        out->body = dup_or_null(f->body);
+        out->body = f->body ? mem_dup(f->body, f->body_len) : NULL;
         if (!out->path || (f->retry_after && !out->retry_after) || (f->body && !out->body)) {
             rule_release(out);
             goto oom;
@@ -672,23 +693,35 @@ oom:
     return -1;
 }
 
+/* The integer value of `n` when it is a JSON integer within [lo, hi]. */
+static bool int_in_range(const json_node *n, long long lo, long long hi, long long *out)
+{
+    long long v;
+    if (json_type(n) != JSON_NUMBER || json_int64(n, &v) < 0 || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
 /* Parses one rule object; on error returns -1 with *why set (static text). */
-static int rule_parse(const cJSON *o, struct fault_rule *f, const char **why)
+static int rule_parse(const json_node *o, struct fault_rule *f, const char **why)
 {
     static const char *const known[] = {"path",     "page",     "times", "status", "retry_after",
                                         "delay_ms", "truncate", "reset", "body",   NULL};
-    const cJSON *it;
+    const json_node *it;
+    const char *s;
+    size_t len;
+    long long v;
     memset(f, 0, sizeof(*f));
     f->page = -1;
     f->times = 1;
-    if (!cJSON_IsObject(o)) {
+    if (json_type(o) != JSON_OBJECT) {
         *why = "each rule must be a JSON object";
         return -1;
     }
-    cJSON_ArrayForEach(it, o)
-    {
+    for (it = json_child(o); it; it = json_next(it)) {
         size_t k = 0;
-        while (known[k] && strcmp(known[k], it->string) != 0)
+        while (known[k] && strcmp(known[k], json_key(it)) != 0)
             k++;
         if (!known[k]) {
             *why = "unknown field in a rule (known: path, page, times, status, retry_after, "
@@ -696,45 +729,41 @@ static int rule_parse(const cJSON *o, struct fault_rule *f, const char **why)
             return -1;
         }
     }
-    it = cJSON_GetObjectItemCaseSensitive(o, "path");
-    if (!cJSON_IsString(it) || !it->valuestring[0]) {
+    s = json_string(json_get(o, "path")); /* NULL too for a NUL byte or a bad escape */
+    if (!s || !s[0]) {
         *why = "'path' must be a non-empty string";
         return -1;
     }
-    if (!(f->path = strdup(it->valuestring)))
+    if (!(f->path = strdup(s)))
         goto oom;
-    if ((it = cJSON_GetObjectItemCaseSensitive(o, "page"))) {
-        if (!cJSON_IsNumber(it) || it->valuedouble < 1 || it->valuedouble > MAX_PAGE_PARAM ||
-            it->valuedouble != (double)(long)it->valuedouble) {
+    if ((it = json_get(o, "page"))) {
+        if (!int_in_range(it, 1, MAX_PAGE_PARAM, &v)) {
             *why = "'page' must be a positive integer";
             goto bad;
         }
-        f->page = (long)it->valuedouble;
+        f->page = (long)v;
     }
-    if ((it = cJSON_GetObjectItemCaseSensitive(o, "times"))) {
-        if (!cJSON_IsNumber(it) || it->valuedouble < 1 || it->valuedouble > 1e9 ||
-            it->valuedouble != (double)(long)it->valuedouble) {
+    if ((it = json_get(o, "times"))) {
+        if (!int_in_range(it, 1, 1000000000, &v)) {
             *why = "'times' must be an integer from 1 to 1000000000";
             goto bad;
         }
-        f->times = (unsigned long)it->valuedouble;
+        f->times = (unsigned long)v;
     }
-    if ((it = cJSON_GetObjectItemCaseSensitive(o, "status"))) {
-        if (!cJSON_IsNumber(it) || it->valuedouble < 100 || it->valuedouble > 599 ||
-            it->valuedouble != (double)(int)it->valuedouble) {
+    if ((it = json_get(o, "status"))) {
+        if (!int_in_range(it, 100, 599, &v)) {
             *why = "'status' must be an integer from 100 to 599";
             goto bad;
         }
-        f->status = (unsigned int)it->valuedouble;
+        f->status = (unsigned int)v;
     }
-    if ((it = cJSON_GetObjectItemCaseSensitive(o, "retry_after"))) {
+    if ((it = json_get(o, "retry_after"))) {
         char num[32];
-        if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble <= 1e9 &&
-            it->valuedouble == (double)(long)it->valuedouble) {
-            snprintf(num, sizeof(num), "%ld", (long)it->valuedouble);
+        if (int_in_range(it, 0, 1000000000, &v)) {
+            snprintf(num, sizeof(num), "%lld", v);
             f->retry_after = strdup(num);
-        } else if (cJSON_IsString(it) && !strpbrk(it->valuestring, "\r\n")) {
-            f->retry_after = strdup(it->valuestring);
+        } else if ((s = json_string(it)) && !strpbrk(s, "\r\n")) {
+            f->retry_after = strdup(s);
         } else {
             *why = "'retry_after' must be a non-negative integer or a one-line string";
             goto bad;
@@ -742,35 +771,35 @@ static int rule_parse(const cJSON *o, struct fault_rule *f, const char **why)
         if (!f->retry_after)
             goto oom;
     }
-    if ((it = cJSON_GetObjectItemCaseSensitive(o, "delay_ms"))) {
-        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > MAX_DELAY_MS ||
-            it->valuedouble != (double)(int)it->valuedouble) {
+    if ((it = json_get(o, "delay_ms"))) {
+        if (!int_in_range(it, 0, MAX_DELAY_MS, &v)) {
             *why = "'delay_ms' must be an integer from 0 to 60000";
             goto bad;
         }
-        f->delay_ms = (unsigned int)it->valuedouble;
+        f->delay_ms = (unsigned int)v;
     }
-    if ((it = cJSON_GetObjectItemCaseSensitive(o, "truncate"))) {
-        if (!cJSON_IsBool(it)) {
+    if ((it = json_get(o, "truncate"))) {
+        if (json_type(it) != JSON_BOOL) {
             *why = "'truncate' must be true or false";
             goto bad;
         }
-        f->truncate = cJSON_IsTrue(it);
+        f->truncate = json_bool(it);
     }
-    if ((it = cJSON_GetObjectItemCaseSensitive(o, "reset"))) {
-        if (!cJSON_IsBool(it)) {
+    if ((it = json_get(o, "reset"))) {
+        if (json_type(it) != JSON_BOOL) {
             *why = "'reset' must be true or false";
             goto bad;
         }
-        f->reset = cJSON_IsTrue(it);
+        f->reset = json_bool(it);
     }
-    if ((it = cJSON_GetObjectItemCaseSensitive(o, "body"))) {
-        if (!cJSON_IsString(it)) {
+    if ((it = json_get(o, "body"))) {
+        if (!(s = json_string_len(it, &len))) { /* NUL bytes are kept */
             *why = "'body' must be a string (the raw body to send)";
             goto bad;
         }
-        if (!(f->body = strdup(it->valuestring)))
+        if (!(f->body = mem_dup(s, len)))
             goto oom;
+        f->body_len = len;
     }
     return 0;
 oom:
@@ -785,19 +814,20 @@ bad:
  * now active, or -1 with *why set. */
 static long faults_add(struct faults *fs, const char *text, size_t len, const char **why)
 {
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    json_doc *doc = NULL;
+    const json_node *root, *el;
     struct fault_rule *parsed = NULL;
     size_t n = 0, k = 0;
     long total = -1;
-    const cJSON *el;
-    if (!root) {
+    if (json_parse(text, len, &doc) < 0) {
         *why = "the body must be a JSON array of rules";
         return -1;
     }
-    if (cJSON_IsObject(root)) {
+    root = json_root(doc);
+    if (json_type(root) == JSON_OBJECT) {
         n = 1;
-    } else if (cJSON_IsArray(root)) {
-        n = (size_t)cJSON_GetArraySize(root);
+    } else if (json_type(root) == JSON_ARRAY) {
+        n = json_array_size(root);
     } else {
         *why = "the body must be a JSON array of rules";
         goto out;
@@ -807,13 +837,12 @@ static long faults_add(struct faults *fs, const char *text, size_t len, const ch
         *why = "out of memory";
         goto out;
     }
-    if (cJSON_IsObject(root)) {
+    if (json_type(root) == JSON_OBJECT) {
         if (rule_parse(root, &parsed[0], why) < 0)
             goto out;
         k = 1;
     } else {
-        cJSON_ArrayForEach(el, root)
-        {
+        for (el = json_child(root); el; el = json_next(el)) {
             if (rule_parse(el, &parsed[k], why) < 0)
                 goto out;
             k++;
@@ -842,41 +871,33 @@ out:
     for (size_t i = 0; i < k; i++)
         rule_release(&parsed[i]);
     free(parsed);
-    cJSON_Delete(root);
+    json_free(doc);
     return total;
-}
-
-/* Sets r to the JSON text of `o` (consumed), status 200. Returns 0 or -1. */
-static int reply_json(struct reply *r, cJSON *o)
-{
-    return reply_json_status(r, MHD_HTTP_OK, o);
 }
 
 /* GET /__faults: the active rules with the requests they still apply to. */
 static int reply_rules(struct reply *r, struct faults *fs)
 {
-    cJSON *arr = cJSON_CreateArray();
-    bool ok = arr != NULL;
+    struct buf b = BUF_INIT;
+    bool ok = buf_addc(&b, '[') == 0;
     pthread_mutex_lock(&fs->lock);
     for (size_t i = 0; ok && i < fs->nrules; i++) {
         const struct fault_rule *f = &fs->rules[i];
-        cJSON *o = cJSON_CreateObject();
-        ok = o && cJSON_AddItemToArray(arr, o) && cJSON_AddStringToObject(o, "path", f->path) &&
-             (f->page < 0 || cJSON_AddNumberToObject(o, "page", (double)f->page)) &&
-             cJSON_AddNumberToObject(o, "times", (double)f->times) &&
-             (!f->status || cJSON_AddNumberToObject(o, "status", f->status)) &&
-             (!f->retry_after || cJSON_AddStringToObject(o, "retry_after", f->retry_after)) &&
-             (!f->delay_ms || cJSON_AddNumberToObject(o, "delay_ms", f->delay_ms)) &&
-             (!f->truncate || cJSON_AddTrueToObject(o, "truncate")) &&
-             (!f->reset || cJSON_AddTrueToObject(o, "reset")) &&
-             (!f->body || cJSON_AddStringToObject(o, "body", f->body));
+        ok = (i == 0 || buf_addc(&b, ',') == 0) && buf_addc(&b, '{') == 0 &&
+             add_string(&b, "path", f->path) &&
+             (f->page < 0 || add_number(&b, "page", (unsigned long long)f->page)) &&
+             add_number(&b, "times", f->times) &&
+             (!f->status || add_number(&b, "status", f->status)) &&
+             (!f->retry_after || add_string(&b, "retry_after", f->retry_after)) &&
+             (!f->delay_ms || add_number(&b, "delay_ms", f->delay_ms)) &&
+             (!f->truncate || add_literal(&b, "truncate", "true")) &&
+             (!f->reset || add_literal(&b, "reset", "true")) &&
+             (!f->body || (add_key(&b, "body") && json_quote_len(&b, f->body, f->body_len) == 0)) &&
+             buf_addc(&b, '}') == 0;
     }
     pthread_mutex_unlock(&fs->lock);
-    if (!ok) {
-        cJSON_Delete(arr);
-        return -1;
-    }
-    return reply_json(r, arr);
+    ok = ok && buf_addc(&b, ']') == 0;
+    return reply_json(r, &b, ok);
 }
 
 /* GET /__requests[?path=P[&page=N]]: the whole log, or the count of the
@@ -886,8 +907,8 @@ static int reply_requests(struct reply *r, struct faults *fs, struct MHD_Connect
     const char *path = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "path");
     const char *page_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "page");
     unsigned long page = 0;
-    cJSON *root;
-    bool ok = true;
+    struct buf b = BUF_INIT;
+    bool ok;
     if (page_s && !parse_positive(page_s, strlen(page_s), &page))
         return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad request", "detail",
                            "page must be a positive integer");
@@ -899,30 +920,21 @@ static int reply_requests(struct reply *r, struct faults *fs, struct MHD_Connect
         for (size_t i = 0; i < fs->nseen; i++)
             if (path_matches(path, fs->seen[i].path) && (!page_s || fs->seen[i].page == (long)page))
                 count += fs->seen[i].count;
-        root = cJSON_CreateObject();
-        ok = root && cJSON_AddNumberToObject(root, "count", (double)count);
+        ok = buf_addc(&b, '{') == 0 && add_number(&b, "count", count) && buf_addc(&b, '}') == 0;
     } else {
-        cJSON *arr = cJSON_CreateArray();
-        root = cJSON_CreateObject();
-        ok = root && arr && cJSON_AddItemToObject(root, "requests", arr);
-        if (!ok)
-            cJSON_Delete(arr);
+        ok = buf_adds(&b, "{\"requests\":[") == 0;
         for (size_t i = 0; ok && i < fs->nseen; i++) {
-            cJSON *o = cJSON_CreateObject();
-            ok = o && cJSON_AddItemToArray(arr, o) &&
-                 cJSON_AddStringToObject(o, "path", fs->seen[i].path) &&
-                 (fs->seen[i].page < 0
-                      ? cJSON_AddNullToObject(o, "page") != NULL
-                      : cJSON_AddNumberToObject(o, "page", (double)fs->seen[i].page) != NULL) &&
-                 cJSON_AddNumberToObject(o, "count", (double)fs->seen[i].count);
+            const struct request_count *rc = &fs->seen[i];
+            ok = (i == 0 || buf_addc(&b, ',') == 0) && buf_addc(&b, '{') == 0 &&
+                 add_string(&b, "path", rc->path) &&
+                 (rc->page < 0 ? add_literal(&b, "page", "null")
+                               : add_number(&b, "page", (unsigned long long)rc->page)) &&
+                 add_number(&b, "count", rc->count) && buf_addc(&b, '}') == 0;
         }
+        ok = ok && buf_adds(&b, "]}") == 0;
     }
     pthread_mutex_unlock(&fs->lock);
-    if (!ok) {
-        cJSON_Delete(root);
-        return -1;
-    }
-    return reply_json(r, root);
+    return reply_json(r, &b, ok);
 }
 
 /* True when the peer of conn is on the loopback network. */
@@ -967,18 +979,16 @@ static int handle_control(const struct server *srv, struct MHD_Connection *conn,
             long total = faults_add(fs, body, body_len, &why);
             if (total < 0)
                 return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad request", "detail", why);
-            cJSON *o = cJSON_CreateObject();
-            if (o && !cJSON_AddNumberToObject(o, "rules", (double)total)) {
-                cJSON_Delete(o);
-                o = NULL;
-            }
-            return reply_json(r, o);
+            struct buf b = BUF_INIT;
+            bool ok = buf_addc(&b, '{') == 0 &&
+                      add_number(&b, "rules", (unsigned long long)total) && buf_addc(&b, '}') == 0;
+            return reply_json(r, &b, ok);
         }
         if (is_delete) {
             pthread_mutex_lock(&fs->lock);
             faults_clear_rules(fs);
             pthread_mutex_unlock(&fs->lock);
-            return reply_json(r, cJSON_CreateObject());
+            return reply_static_json(r, "{}");
         }
         if (is_get)
             return reply_rules(r, fs);
@@ -990,7 +1000,7 @@ static int handle_control(const struct server *srv, struct MHD_Connection *conn,
             pthread_mutex_lock(&fs->lock);
             faults_clear_seen(fs);
             pthread_mutex_unlock(&fs->lock);
-            return reply_json(r, cJSON_CreateObject());
+            return reply_static_json(r, "{}");
         }
         if (is_get)
             return reply_requests(r, fs, conn);
@@ -1176,8 +1186,8 @@ static mhd_result serve_with_faults(const struct server *srv, struct MHD_Connect
     if (taken && f.body) {
         memset(&r, 0, sizeof(r));
         r.status = f.status ? f.status : MHD_HTTP_OK;
-        r.content_type = json_type;
-        r.len = strlen(f.body);
+        r.content_type = content_json;
+        r.len = f.body_len;
         r.owned = f.body; /* moved into the reply */
         r.body = r.owned;
         f.body = NULL;

@@ -1,9 +1,11 @@
 /* fuzz_page.c - libFuzzer target: an API page as the http source receives it.
  *
- * json_parse() of the body, then the page checks of loader/source_http.c
- * (a JSON array of at most `limit` elements; those checks are not a function
- * of their own, so they are repeated here), then every element through every
- * built-in mapping in ONE batch per mapping, as load.c does with a page.
+ * json_page_set_array() of the body (the structure check of
+ * loader/source_http.c), then every record parsed on its own into one reused
+ * document and mapped by every built-in mapping in ONE batch per mapping, as
+ * load.c does with a page: a record that is not JSON is rejected through
+ * mapping_reject_unparsed, never an error. Invariants: records = accepted +
+ * rejects + duplicates, and nothing but ML_ERECORD comes out of a record.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,33 +19,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    json_doc *doc = NULL;
     struct map_options opt = {BIRTH_DATE_YEAR};
-    if (json_parse((const char *)data, size, &doc))
-        return 0;
-    const json_node *root = json_root(doc);
-    if (json_type(root) != JSON_ARRAY || json_array_size(root) > PAGE_LIMIT) {
-        json_free(doc);
-        return 0; /* the source fails the run with a message */
-    }
+    struct buf body = BUF_INIT;
+    json_page *pg = json_page_new();
+    json_doc *doc = json_doc_new();
+    if (!pg || !doc || buf_add(&body, data, size))
+        abort();
+    if (json_page_set_array(pg, &body) || json_page_count(pg) > PAGE_LIMIT)
+        goto out; /* the source retries, then fails the run with a message */
+    if (body.len != 0)
+        abort(); /* the page took the text */
     for (size_t m = 0; m < FUZZ_NMAPPINGS; m++) {
         const struct stream_def *def = mapping_find(fuzz_mappings[m]);
         struct batch b;
-        size_t n = 0;
+        size_t n = json_page_count(pg);
         if (!def)
             continue;
         batch_init(&b, def);
-        for (const json_node *rec = json_child(root); rec; rec = json_next(rec), n++) {
-            int rc = mapping_map_record(&b, rec, &opt, "fuzz-page#n");
+        for (size_t i = 0; i < n; i++) {
+            int rc = json_page_parse_record(pg, i, doc);
+            if (rc == ML_ERECORD)
+                rc = mapping_reject_unparsed(&b, err_msg(), "fuzz-page", i, 0);
+            else if (rc == 0)
+                rc = mapping_map_record_at(&b, json_root(doc), &opt, "fuzz-page", i, 0);
+            else if (rc != ML_ENOMEM)
+                abort();
             if (rc && rc != ML_ENOMEM)
                 abort();
+            if (rc == 0 && m == 0 && json_root(doc))
+                fuzz_roundtrip(json_root(doc));
         }
         if (b.records != n)
             abort();
         fuzz_check_batch(&b);
         batch_release(&b);
     }
-    fuzz_roundtrip(root);
+out:
+    buf_release(&body);
     json_free(doc);
+    json_page_free(pg);
     return 0;
 }

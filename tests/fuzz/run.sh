@@ -5,7 +5,7 @@
 #   --build-dir DIR  build tree (default build-fuzz)
 #   --seconds N      time budget per target (default $FUZZ_SECONDS, else 60)
 #   --runs N         at most N inputs per target (default: no limit)
-#   TARGET           config, mapping, page (default: all three)
+#   TARGET           config, mapping, page, json (default: all four)
 # Each target starts from its seed corpus tests/fuzz/corpus/<target>/ (read
 # only) plus DIR/corpus/<target>/ (inputs it found, kept between runs).
 # Crashes, leaks and sanitizer errors are written to DIR/artifacts/ and make
@@ -27,8 +27,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config mapping page)
+[ ${#targets[@]} -gt 0 ] || targets=(config mapping page json)
 CLANG=${CLANG:-clang}
+CLANGXX=${CLANGXX:-${CLANG/clang/clang++}}
 
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
@@ -41,7 +42,8 @@ fi
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$here" -B "$build" -DCMAKE_C_COMPILER="$CLANG" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S "$here" -B "$build" -DCMAKE_C_COMPILER="$CLANG" -DCMAKE_CXX_COMPILER="$CLANGXX" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$build" -j"${JOBS:-2}" >"$build/build.log" 2>&1 || { cat "$build/build.log"; exit 1; }
 

@@ -36,9 +36,10 @@ assert_eq "$SUBSCRIPTIONS_ROWS" "$(q 'SELECT COUNT(*) FROM subscriptions_raw')" 
 assert_eq "$MESSAGES_LOADED" "$(q 'SELECT COUNT(*) FROM messages_raw')" "messages from a JSON array file"
 assert_eq "$((USERS_REJECTED + 1))" "$(q "SELECT COUNT(*) FROM load_rejects WHERE stream='users'")" \
   "the fixture's bad users plus the line that is not JSON are rejected"
-bad=$(q "SELECT CONCAT(source_ref, ' | ', reason) FROM load_rejects WHERE reason LIKE 'record must be a JSON object%'")
-assert_contains "$bad" "users.jsonl:" "the bad line's reject names the file"
-assert_contains "$bad" "got string" "and says what was wrong"
+bad=$(q "SELECT CONCAT(source_ref, ' | ', reason) FROM load_rejects WHERE reason LIKE 'record is not valid JSON%'")
+# records on lines 1-2, a blank line 3, records on lines 4-8, the bad line 9
+assert_contains "$bad" "users.jsonl:9 |" "the bad line's reject names the file and its real line"
+assert_contains "$bad" "not JSON" "and says what was wrong"
 assert_not_contains "$bad" "not json" "without quoting the line"
 assert_eq "$ACTIVE_SUBSCRIPTIONS_TODAY" "$(q "SELECT COUNT(*) FROM subscriptions_raw WHERE status='Active' AND start_date <= UTC_DATE() AND end_date >= UTC_DATE()")" \
   "same answers as the API load"

@@ -7,7 +7,8 @@
 #   fails the run (the must-fail companion).
 # - 429 with Retry-After: the wait is the server's, clamped to retry_after_max.
 # - 404: not retried, exit 1, the message names the URL and the status.
-# - persistent faults: exit 1 with URL, page and reason; load_runs says failed.
+# - persistent faults: exit 1 with URL, page and reason; load_runs says failed;
+#   the same invalid body twice stops the retries (it would always repeat).
 # - connection refused: retried, then exit 1; max_pages caps the walk.
 # - after all that, a clean rerun loads exactly the fixture's rows.
 . "$(dirname "$0")/lib.sh"
@@ -91,8 +92,8 @@ cases=(
   "503|\"status\":503,\"times\":2|HTTP status 503"
   "reset|\"reset\":true|network error"
   "truncated|\"truncate\":true|truncated body"
-  "invalid-json|\"body\":\"[{\\\"id\\\": \"|invalid json"
-  "non-array|\"body\":\"{\\\"data\\\":[]}\"|expected a JSON array, got object"
+  "invalid-json|\"body\":\"[{\\\"id\\\": \"|not a JSON array of records (got application/json): truncated at byte 8 of 8"
+  "non-array|\"body\":\"{\\\"data\\\":[]}\"|not a JSON array of records (got application/json): got an object, not an array"
   "timeout|\"delay_ms\":1500|timeout"
 )
 for c in "${cases[@]}"; do
@@ -157,10 +158,20 @@ for c in "${cases[@]}"; do
   add_faults "[{\"path\":\"/users\",\"page\":$p,\"times\":100,$rule}]"
   ml -c "$T/c.yaml" run --stream users
   assert_eq 1 "$RC" "persistent $name: exit 1"
-  assert_eq 4 "$(attempts /users $p)" "persistent $name: 1 attempt + 3 retries"
   assert_contains "$OUT" "GET '$BASE/users?page=$p&limit=4' (page $p): $reason" \
     "persistent $name: message names the URL, the page and the reason"
-  assert_contains "$OUT" "(gave up after 4 attempts)" "persistent $name: message says it gave up"
+  case $name in
+  invalid-json | non-array)
+    # the same invalid body twice would come back every time: no more tries
+    assert_eq 2 "$(attempts /users $p)" "persistent $name: the same bad body twice, then no more"
+    assert_contains "$OUT" "(the same body 2 times; not retried further)" \
+      "persistent $name: message says why it stopped"
+    ;;
+  *)
+    assert_eq 4 "$(attempts /users $p)" "persistent $name: 1 attempt + 3 retries"
+    assert_contains "$OUT" "(gave up after 4 attempts)" "persistent $name: message says it gave up"
+    ;;
+  esac
   IFS=$'\t' read -r st err <<<"$(last_run)"
   assert_eq failed "$st" "persistent $name: load_runs says failed"
   assert_contains "$err" "(page $p): $reason" "persistent $name: load_runs keeps URL, page and reason"
