@@ -32,7 +32,8 @@ ML=$BUILD_DIR/maskload
 API_BIN=$BUILD_DIR/fixture_api
 GEN=$BUILD_DIR/bench_gen
 NAIVE=$BUILD_DIR/bench_naive
-for b in "$ML" "$API_BIN" "$GEN" "$NAIVE"; do
+JSON_SPEED=$BUILD_DIR/bench_json_speed
+for b in "$ML" "$API_BIN" "$GEN" "$NAIVE" "$JSON_SPEED"; do
   [ -x "$b" ] || { echo "bench: $b missing (make build first)" >&2; exit 2; }
 done
 mkdir -p "$BENCH_DIR"
@@ -95,6 +96,7 @@ YAML
 TABLES="users_raw subscriptions_raw messages_raw"
 FAIL=0
 RESULTS=()
+JSON_LINES=()
 NAIVE_LINE=
 
 for size in $BENCH_SIZES; do
@@ -108,6 +110,10 @@ for size in $BENCH_SIZES; do
   fi
   # shellcheck disable=SC1091
   . "$data/expected.env"
+  # the JSON layer alone (bench/json_speed.c): pages of BENCH_PAGE records
+  for f in users messages; do
+    JSON_LINES+=("$users:$messages $f: $("$JSON_SPEED" "$data/$f.json" --big-mb 0 --page-records "$BENCH_PAGE")")
+  done
   echo "bench: starting the fixture API on $data ($(du -sh "$data" | cut -f1))"
   t=$(now); start_api "$data"
   echo "bench: fixture API ready in $(calc %.1f "$(now) - $t") s"
@@ -173,4 +179,8 @@ echo
 echo "| users | messages | rows loaded | (a) maskload run | (a) rows/s | (b) LOAD DATA INFILE | (b) rows/s | (c) naive rows/s | a/b | a/c | loader peak RSS | surrogate cache hits | CHECKSUM a = b |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${RESULTS[@]}"
+echo
+echo "json layer alone (split + parse + walk, one core):"
+printf '  %s\n' "${JSON_LINES[@]}"
+echo "  $("$JSON_SPEED" "$(ls -d "$BENCH_DIR"/data-*/users.json | head -n 1)" --big-mb 200)"
 exit $FAIL

@@ -225,46 +225,13 @@ int convert_decimal(const char *s, unsigned int_digits, unsigned scale,
                            int_digits);
         ip[ni++] = c;
     }
-    /* fraction digits with one extra for rounding */
-    int round_up = 0;
-    for (long long i = pt; nf < scale + 1; i++) {
-        char c = (i >= 0 && i < (long long)na) ? all[i] : '0';
-        if (nf == scale) {
-            round_up = c >= '5';
-            break;
-        }
-        fp[nf++] = c;
-    }
-    if (round_up) {
-        long long i = (long long)nf - 1;
-        for (; i >= 0; i--) {
-            if (fp[i] == '9') {
-                fp[i] = '0';
-            } else {
-                fp[i]++;
-                break;
-            }
-        }
-        if (i < 0) {
-            long long j = (long long)ni - 1;
-            for (; j >= 0; j--) {
-                if (ip[j] == '9') {
-                    ip[j] = '0';
-                } else {
-                    ip[j]++;
-                    break;
-                }
-            }
-            if (j < 0) {
-                if (ni >= int_digits)
-                    return err_set(ML_ERECORD, "number out of range (more than %u integer digits)",
-                                   int_digits);
-                memmove(ip + 1, ip, ni);
-                ip[0] = '1';
-                ni++;
-            }
-        }
-    }
+    /* fraction digits: exactly `scale` of them; a non-zero digit beyond is
+     * a reject, never a silent rounding (the value would change) */
+    for (long long i = pt; nf < scale; i++)
+        fp[nf++] = (i >= 0 && i < (long long)na) ? all[i] : '0';
+    for (long long i = pt + (long long)scale; i < (long long)na; i++)
+        if (i >= 0 && all[i] != '0')
+            return err_set(ML_ERECORD, "more than %u decimal places (it would be rounded)", scale);
     if (ni == 0)
         ip[ni++] = '0';
     ip[ni] = '\0';

@@ -26,9 +26,11 @@ int convert_date(const char *s, char out[CONVERT_DATE_LEN]);
 /* Year of a date/timestamp as above. */
 int convert_year(const char *s, int *year);
 
-/* Decimal text "[-]digits[.digits]" or a JSON number's text with at most
- * `int_digits` digits before the point; rounds half away from zero to
- * `scale` decimals. */
+/* Decimal text "[-]digits[.digits]" or a JSON number's token text (exponent
+ * allowed) with at most `int_digits` digits before the point and at most
+ * `scale` significant digits after it: "4.5" -> "4.50" and "4.500" ->
+ * "4.50", but "12.345" into scale 2 (or "1e-7") is ML_ERECORD, never
+ * rounded. Exact: the text never passes through binary floating point. */
 int convert_decimal(const char *s, unsigned int_digits, unsigned scale,
                     char out[CONVERT_DECIMAL_LEN]);
 

@@ -464,17 +464,17 @@ static int decode_string(walk *w, const char *raw, size_t n, decoded *out)
     out->problem = SP_NONE;
     out->unit = 0;
     out->nul = false;
-    const void *bs = memchr(p, '\\', n);
-    if (!bs) { /* the common case: nothing to decode */
-        memcpy(o, p, n);
+    size_t plain = 0; /* the common case: nothing to decode, copied as is */
+    while (plain < n && p[plain] != '\\' && p[plain] != '"' && p[plain] != '\0')
+        plain++;
+    memcpy(o, p, plain);
+    if (plain == n) {
         o[n] = '\0';
         out->len = n;
-        out->nul = memchr(p, '\0', n) != NULL;
-        if (memchr(p, '"', n))
-            return walk_fail(w, ML_EJSON, "unescaped '\"' inside a string at byte %zu",
-                             offset_of(w, (const char *)memchr(p, '"', n)));
         return 0;
     }
+    o += plain;
+    p += plain;
     while (p < end) {
         if (*p == '"')
             return walk_fail(w, ML_EJSON, "unescaped '\"' inside a string at byte %zu",
@@ -879,7 +879,7 @@ static int check_end(walk *w)
 }
 
 /* Parses text[0..len), which has at least PADDING readable bytes after it. */
-static int doc_parse_padded(json_doc *d, const char *text, size_t len)
+static int doc_parse_padded(json_doc *d, const char *text, size_t len, bool brackets_checked)
 {
     walk w;
     memset(&w, 0, sizeof(w));
@@ -918,7 +918,7 @@ static int doc_parse_padded(json_doc *d, const char *text, size_t len)
     /* a root that is no container is one token, checked whole by
      * walk_scalar_root: only containers need their brackets checked */
     bool container = first < len && (text[first] == '{' || text[first] == '[');
-    if (!container || !check_brackets(&w))
+    if (!container || brackets_checked || !check_brackets(&w))
         e = d->parser.iterate(text, len, len + PADDING).get(doc);
     if (!e && !w.rc) {
         if (!container) {
@@ -974,7 +974,7 @@ int json_doc_parse(json_doc *doc, const char *text, size_t len)
     if (len)
         memcpy(doc->input, text, len);
     memset(doc->input + len, 0, PADDING);
-    int rc = doc_parse_padded(doc, doc->input, len);
+    int rc = doc_parse_padded(doc, doc->input, len, false);
     mem_wipe(doc->input, len);
     return rc;
 }
@@ -1281,10 +1281,14 @@ int json_quote_len(struct buf *out, const char *s, size_t len)
 struct page_record {
     size_t off, len;
     unsigned long line;
+    bool checked; /* brackets known to balance, match and nest within the limit */
 };
 
 struct json_page {
     struct buf text; /* records' bytes; always PADDING spare bytes allocated */
+    size_t written;  /* bytes of text ever holding data (wiped on reset and free;
+                        beyond it the memory was never written, and touching it
+                        would only cost page faults) */
     page_record *recs;
     size_t n, cap;
 };
@@ -1302,6 +1306,7 @@ static int page_push(json_page *pg, size_t off, size_t len, unsigned long line)
     pg->recs[pg->n].off = off;
     pg->recs[pg->n].len = len;
     pg->recs[pg->n].line = line;
+    pg->recs[pg->n].checked = false;
     pg->n++;
     return 0;
 }
@@ -1370,6 +1375,7 @@ static int split_array(json_page *pg)
     } else {
         for (;;) {
             const char *start = p;
+            bool checked = false;
             if (p == end)
                 return err_set(ML_EJSON, "truncated at byte %zu of %zu (the array is not closed)",
                                m, m);
@@ -1381,7 +1387,13 @@ static int split_array(json_page *pg)
                                    "opened at byte %zu)",
                                    m, m, pg->n + 1, (size_t)(start - s));
             } else if (*p == '{' || *p == '[') {
+                /* the record ends where its brackets balance; whether they
+                 * also match and stay within JSON_MAX_DEPTH is noted, so
+                 * that a record found well-formed here is not checked again
+                 * (check_brackets) and a bad one stays the record's error */
                 size_t depth = 0;
+                char open[JSON_MAX_DEPTH];
+                checked = true;
                 while (p < end) {
                     char c = *p;
                     if (c == '"') {
@@ -1391,11 +1403,19 @@ static int split_array(json_page *pg)
                         p = q;
                         continue;
                     }
-                    if (c == '{' || c == '[')
+                    if (c == '{' || c == '[') {
+                        if (depth < JSON_MAX_DEPTH)
+                            open[depth] = c;
+                        else
+                            checked = false;
                         depth++;
-                    else if ((c == '}' || c == ']') && --depth == 0) {
-                        p++;
-                        break;
+                    } else if (c == '}' || c == ']') {
+                        if (depth > JSON_MAX_DEPTH || open[depth - 1] != (c == '}' ? '{' : '['))
+                            checked = false;
+                        if (--depth == 0) {
+                            p++;
+                            break;
+                        }
                     }
                     p++;
                 }
@@ -1417,6 +1437,7 @@ static int split_array(json_page *pg)
             int rc = page_push(pg, (size_t)(start - s), (size_t)(p - start), 0);
             if (rc)
                 return rc;
+            pg->recs[pg->n - 1].checked = checked;
             while (p < end && is_ws(*p))
                 p++;
             if (p == end)
@@ -1464,8 +1485,9 @@ void json_page_reset(json_page *pg)
     if (!pg)
         return;
     if (pg->text.cap)
-        mem_wipe(pg->text.data, pg->text.len);
+        mem_wipe(pg->text.data, pg->written > pg->text.len ? pg->written : pg->text.len);
     buf_reset(&pg->text);
+    pg->written = 0;
     pg->n = 0;
 }
 
@@ -1473,7 +1495,8 @@ void json_page_free(json_page *pg)
 {
     if (!pg)
         return;
-    buf_wipe(&pg->text);
+    json_page_reset(pg);
+    buf_release(&pg->text);
     free(pg->recs);
     free(pg);
 }
@@ -1481,8 +1504,9 @@ void json_page_free(json_page *pg)
 int json_page_set_array(json_page *pg, struct buf *text)
 {
     json_page_reset(pg);
-    buf_wipe(&pg->text);
+    buf_release(&pg->text);
     pg->text = *text;
+    pg->written = text->len;
     buf_init(text, text->max);
     pg->text.max = 0;
     int rc = buf_grow(&pg->text, PADDING);
@@ -1507,6 +1531,8 @@ int json_page_add_record(json_page *pg, const char *text, size_t len, unsigned l
         len--;
     size_t off = pg->text.len;
     int rc = buf_add(&pg->text, text, len);
+    if (pg->text.len > pg->written)
+        pg->written = pg->text.len;
     if (!rc)
         rc = buf_grow(&pg->text, PADDING);
     if (!rc)
@@ -1544,7 +1570,8 @@ int json_page_parse_record(const json_page *pg, size_t i, json_doc *doc)
     }
     /* the page keeps PADDING allocated bytes after its text, and a record's
      * text is followed by the rest of the page: parse it in place */
-    int rc = doc_parse_padded(doc, pg->text.data + pg->recs[i].off, pg->recs[i].len);
+    int rc = doc_parse_padded(doc, pg->text.data + pg->recs[i].off, pg->recs[i].len,
+                              pg->recs[i].checked);
     return rc == ML_EJSON ? ML_ERECORD : rc;
 }
 

@@ -1,7 +1,8 @@
 /* test_convert.c - unit tests of the convert module: ISO 8601 timestamps,
  * dates and years (zone offsets across day/month/year boundaries, leap days,
- * strict rejection of anything else), decimals (rounding half away from
- * zero, no negative zero, integer-digit overflow), int64 and UTF-8
+ * strict rejection of anything else), decimals (exact, never rounded: a
+ * digit past the scale rejects; no negative zero, integer-digit overflow),
+ * int64 and UTF-8
  * validation. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -278,27 +279,32 @@ static void test_decimal_plain(void **state)
     dec_ok("007.5", 12, 2, "7.50");
     dec_ok("-12.5", 12, 2, "-12.50");
     dec_ok("999999999999.99", 12, 2, "999999999999.99");
-    dec_ok("0.10000000000000001", 12, 2, "0.10"); /* %.17g text of the JSON number 0.1 */
-    dec_ok("5421.5", 12, 0, "5422");              /* scale 0: no point */
+    dec_ok("4.500", 10, 2, "4.50"); /* zeros past the scale change nothing */
+    dec_ok("5421", 12, 0, "5421");  /* scale 0: no point */
 }
 
-static void test_decimal_rounding(void **state)
+/* Never rounded: a digit past the column's scale rejects the value. */
+static void test_decimal_never_rounded(void **state)
 {
     (void)state;
-    dec_ok("12.345", 12, 2, "12.35");
-    dec_ok("12.344", 12, 2, "12.34");
-    dec_ok("0.005", 12, 2, "0.01");
-    dec_ok("0.0049999", 12, 2, "0.00");
-    dec_ok("-0.005", 12, 2, "-0.01"); /* half away from zero */
-    dec_ok("9.995", 12, 2, "10.00");  /* carry into the integer part */
-    dec_ok("-1.995", 12, 2, "-2.00");
-    dec_ok("99.999", 12, 2, "100.00");
+    dec_bad("12.345", 12, 2);
+    dec_bad("12.344", 12, 2);
+    dec_bad("0.005", 12, 2);
+    dec_bad("-0.005", 12, 2);
+    dec_bad("9.995", 12, 2);
+    dec_bad("0.10000000000000001", 12, 2); /* a double's text of 0.1 is not 0.1 */
+    dec_bad("5421.5", 12, 0);
+    dec_bad("1e-7", 12, 2);
+    dec_bad("5e-3", 12, 2);
+    dec_ok("12.340000", 12, 2, "12.34");
+    dec_ok("1234e-2", 12, 2, "12.34"); /* the exponent moves the point: exact */
+    dec_bad("1234.5e-2", 12, 2);       /* 12.345 */
 }
 
 static void test_decimal_no_negative_zero(void **state)
 {
     (void)state;
-    dec_ok("-0.004", 12, 2, "0.00");
+    dec_bad("-0.004", 12, 2);
     dec_ok("-0", 12, 2, "0.00");
     dec_ok("-0.00", 12, 2, "0.00");
     dec_ok("-0e5", 12, 2, "0.00");
@@ -312,8 +318,7 @@ static void test_decimal_exponent(void **state)
     dec_ok("1.5e+2", 12, 2, "150.00");
     dec_ok("125e-2", 12, 2, "1.25");
     dec_ok("1e-2", 12, 2, "0.01");
-    dec_ok("5e-3", 12, 2, "0.01");
-    dec_ok("1e-60", 12, 2, "0.00");
+    dec_bad("1e-60", 12, 2);
     dec_ok("5.4215e3", 12, 2, "5421.50");
     dec_bad("1e", 12, 2);
     dec_bad("1e+", 12, 2);
@@ -325,12 +330,12 @@ static void test_decimal_exponent(void **state)
 static void test_decimal_overflow(void **state)
 {
     (void)state;
-    dec_bad("999999999999.995", 12, 2); /* rounds up to 13 integer digits */
+    dec_bad("999999999999.995", 12, 2); /* a third decimal place */
     dec_bad("1000000000000", 12, 2);
     dec_bad("-1000000000000.00", 12, 2);
     dec_bad("100", 2, 2);
-    dec_ok("99.994", 2, 2, "99.99");
-    dec_bad("99.995", 2, 2);
+    dec_ok("99.99", 2, 2, "99.99");
+    dec_bad("99.994", 2, 2);
     /* leading zeros are not integer digits */
     dec_ok("000000000000099.5", 2, 2, "99.50");
 }
@@ -461,7 +466,7 @@ int main(void)
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_year),
         cmocka_unit_test(test_decimal_plain),
-        cmocka_unit_test(test_decimal_rounding),
+        cmocka_unit_test(test_decimal_never_rounded),
         cmocka_unit_test(test_decimal_no_negative_zero),
         cmocka_unit_test(test_decimal_exponent),
         cmocka_unit_test(test_decimal_overflow),

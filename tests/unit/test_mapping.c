@@ -354,6 +354,64 @@ static void test_user_numeric_id_and_income(void **state)
     assert_int_equal(b->children[0].parent_key, 42);
 }
 
+/* Numbers are read from their token text: ids exact over the whole int64
+ * range (a double would merge 2^53 + 1 with 2^53), decimals never rounded. */
+static void test_user_numbers_exact(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    static const struct {
+        const char *id;
+        long long want;
+    } ids[] = {{"9007199254740993", 9007199254740993LL},
+               {"9223372036854775807", 9223372036854775807LL},
+               {"-9223372036854775808", -9223372036854775807LL - 1},
+               {"\"12345678901234567\"", 12345678901234567LL}};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        char to[64];
+        snprintf(to, sizeof(to), "\"id\":%s", ids[i].id);
+        assert_int_equal(map_variant(c, "\"id\":\"1\"", to), 0);
+        assert_int_equal(b->nrejects, 0);
+        expect_int(&b->main, i, "user_id", ids[i].want);
+    }
+    /* must-fail: one past int64, a fraction, an exponent */
+    expect_rejected(c, map_variant(c, "\"id\":\"1\"", "\"id\":9223372036854775808"), 4, 8);
+    expect_reason_has(b, "'id'");
+    expect_reason_has(b, "out of range");
+    expect_rejected(c, map_variant(c, "\"id\":\"1\"", "\"id\":1.0"), 4, 8);
+    expect_reason_has(b, "not an integer");
+    expect_rejected(c, map_variant(c, "\"id\":\"1\"", "\"id\":1e3"), 4, 8);
+    expect_reason_has(b, "'id'");
+    /* a JSON number into DECIMAL(12,2): exact, or a reject naming the field */
+    assert_int_equal(map_variant(c, "\"income\":\"5421.50\"", "\"income\":12.5e1"), 0);
+    expect_text(b, &b->main, 4, "income", "125.00");
+    expect_rejected(c, map_variant(c, "\"income\":\"5421.50\"", "\"income\":12.345"), 5, 10);
+    expect_reason_has(b, "profile.income");
+    expect_reason_has(b, "decimal places");
+    expect_rejected(c, map_variant(c, "\"income\":\"5421.50\"", "\"income\":1e-7"), 5, 10);
+    expect_reason_has(b, "decimal places");
+    assert_int_equal(b->nrejects, 5);
+}
+
+/* A string whose escape cannot be decoded fails only where it is read: in a
+ * stored field it is that record's reject naming the field; in a dropped
+ * field (firstName) it is never read and the record loads. */
+static void test_user_lone_surrogate(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = &c->b;
+    assert_int_equal(map_variant(c, "\"firstName\":\"", "\"firstName\":\"\\ud800"), 0);
+    assert_int_equal(b->accepted, 1);
+    assert_int_equal(b->nrejects, 0);
+    expect_rejected(c, map_variant(c, "\"city\":\"", "\"city\":\"\\ud800"), 1, 2);
+    expect_reason_has(b, "lone surrogate \\ud800");
+    expect_reason_has(b, "in field 'city'");
+    expect_rejected(c, map_variant(c, "\"country\":\"", "\"country\":\"\\udc00\\ud800"), 1, 2);
+    expect_reason_has(b, "lone surrogate \\udc00");
+    expect_reason_has(b, "'country'");
+    assert_int_equal(b->nrejects, 2);
+}
+
 static void test_user_nulls_and_absent_optionals(void **state)
 {
     struct ctx *c = *state;
@@ -1190,9 +1248,8 @@ static void test_login_malformed_rejected(void **state)
                         "field 'Body.user_id': missing required field");
     assert_string_equal(batch_rej_text(&c->b, c->b.rejects[0].record_key), "m-1");
     expect_login_reject(c, LOGIN("\"not json\""), "field 'Body' must be an object, got string");
-    expect_login_reject(
-        c, "{\"MessageId\":\"m\",\"SentTimestamp\":-5,\"Body\":" LOGIN_BODY "}",
-        "field 'SentTimestamp': not milliseconds since 1970");
+    expect_login_reject(c, "{\"MessageId\":\"m\",\"SentTimestamp\":-5,\"Body\":" LOGIN_BODY "}",
+                        "field 'SentTimestamp': not milliseconds since 1970");
     expect_login_reject(c, "{\"MessageId\":\"m\",\"SentTimestamp\":null,\"Body\":" LOGIN_BODY "}",
                         "field 'SentTimestamp': required field is null");
     char *bad = variant(LOGIN(LOGIN_BODY), "\"2.3.0\"", "\"beta\"");
@@ -1247,6 +1304,8 @@ int main(void)
         USERS_TEST(test_user_zipcode_number),
         USERS_TEST(test_user_is_smoking_true),
         USERS_TEST(test_user_numeric_id_and_income),
+        USERS_TEST(test_user_numbers_exact),
+        USERS_TEST(test_user_lone_surrogate),
         USERS_TEST(test_user_nulls_and_absent_optionals),
         USERS_TEST(test_user_duplicate_id_last_wins),
         USERS_TEST(test_user_duplicates_compact_keeps_order),
