@@ -15,6 +15,7 @@
 
 #include <simdjson.h>
 
+#include <cctype>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -148,19 +149,95 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
-/* Explains a first-stage failure (the bytes are not JSON) with its offset:
- * only ever run on a text that already failed. */
+/* The dotted path of the member holding byte `off` of a text that failed
+ * ("city", "profile.profession", "subscription[1].status"), for messages:
+ * key bytes other than letters, digits, '_' and '-' are shown as '?', so a
+ * message stays printable UTF-8 whatever the keys hold. Empty when the byte
+ * is in no member. Diagnostics only: the text's structure is trusted as far
+ * as it goes. */
+static void path_at(const walk *w, size_t off, char *out, size_t cap)
+{
+    struct frame {
+        bool obj, want_key;
+        const char *key;
+        size_t keylen;
+        unsigned long index;
+    } st[64];
+    unsigned d = 0;
+    const char *s = w->text, *p = s, *end = s + w->len;
+    out[0] = '\0';
+    while (p < end && (size_t)(p - s) <= off) {
+        char c = *p;
+        if (c == '"') {
+            const char *q = skip_string(p, end);
+            if (!q)
+                q = end;
+            bool is_key = d && st[d - 1].obj && st[d - 1].want_key;
+            if (off < (size_t)(q - s))
+                break; /* the byte is in this string: a key or a value */
+            if (is_key) {
+                st[d - 1].key = p + 1;
+                st[d - 1].keylen = (size_t)(q - p) - 2;
+                st[d - 1].want_key = false;
+            }
+            p = q;
+            continue;
+        }
+        if ((c == '{' || c == '[') && d < sizeof(st) / sizeof(st[0])) {
+            st[d].obj = c == '{';
+            st[d].want_key = c == '{';
+            st[d].key = NULL;
+            st[d].keylen = 0;
+            st[d].index = 0;
+            d++;
+        } else if ((c == '}' || c == ']') && d) {
+            d--;
+        } else if (c == ',' && d) {
+            if (st[d - 1].obj) {
+                st[d - 1].want_key = true;
+                st[d - 1].key = NULL;
+            } else {
+                st[d - 1].index++;
+            }
+        }
+        p++;
+    }
+    size_t o = 0;
+    for (unsigned i = 0; i < d && o + 24 < cap; i++) {
+        if (st[i].obj && st[i].key) {
+            if (o)
+                out[o++] = '.';
+            for (size_t k = 0; k < st[i].keylen && o + 2 < cap; k++) {
+                unsigned char ch = (unsigned char)st[i].key[k];
+                out[o++] = (isalnum(ch) || ch == '_' || ch == '-') ? (char)ch : '?';
+            }
+        } else if (!st[i].obj) {
+            o += (size_t)snprintf(out + o, cap - o, "[%lu]", st[i].index);
+        }
+    }
+    out[o < cap ? o : cap - 1] = '\0';
+}
+
+/* Explains a first-stage failure (the bytes are not JSON) with its offset
+ * and the member it is in: only ever run on a text that already failed. */
 static int explain_bytes(walk *w, simdjson::error_code e)
 {
+    char path[128], in[160];
     const unsigned char *s = (const unsigned char *)w->text, *end = s + w->len;
     bool in_string = false;
     for (const unsigned char *p = s; p < end;) {
         size_t n = utf8_seq(p, end);
+        if (n == 0 || (in_string && *p < 0x20)) {
+            path_at(w, (size_t)(p - s), path, sizeof(path));
+            snprintf(in, sizeof(in), "%s%s%s", path[0] ? " in field '" : "", path,
+                     path[0] ? "'" : "");
+        }
         if (n == 0)
-            return walk_fail(w, ML_EJSON, "invalid UTF-8 at byte %zu", (size_t)(p - s));
+            return walk_fail(w, ML_EJSON, "invalid UTF-8%s at byte %zu", in, (size_t)(p - s));
         if (in_string && *p < 0x20)
-            return walk_fail(w, ML_EJSON, "raw control character U+%04X in a string at byte %zu",
-                             *p, (size_t)(p - s));
+            return walk_fail(w, ML_EJSON,
+                             "raw control character U+%04X in a string%s at byte %zu", *p, in,
+                             (size_t)(p - s));
         if (*p == '"')
             in_string = !in_string;
         else if (*p == '\\' && in_string && p + 1 < end)
@@ -1123,7 +1200,7 @@ const char *json_number_text(const json_node *n, size_t *len)
 }
 
 /* The digits of an integer token: sign and magnitude, or ML_ERECORD. */
-static int integer_token(const json_node *n, bool *neg, unsigned long long *mag)
+static int integer_token(const json_node *n, const char *kind, bool *neg, unsigned long long *mag)
 {
     size_t len;
     const char *s = json_number_text(n, &len);
@@ -1138,7 +1215,7 @@ static int integer_token(const json_node *n, bool *neg, unsigned long long *mag)
     for (; i < len; i++) {
         unsigned d = (unsigned)(s[i] - '0');
         if (v > (~0ULL - d) / 10)
-            return err_set(ML_ERECORD, "integer out of range (more than 64 bits)");
+            return err_set(ML_ERECORD, "integer out of range for %s 64-bit integer", kind);
         v = v * 10 + d;
     }
     *mag = v;
@@ -1149,7 +1226,7 @@ int json_int64(const json_node *n, long long *out)
 {
     bool neg;
     unsigned long long mag;
-    int rc = integer_token(n, &neg, &mag);
+    int rc = integer_token(n, "a signed", &neg, &mag);
     if (rc)
         return rc;
     if (neg ? mag > 9223372036854775808ULL : mag > 9223372036854775807ULL)
@@ -1163,7 +1240,7 @@ int json_uint64(const json_node *n, unsigned long long *out)
 {
     bool neg;
     unsigned long long mag;
-    int rc = integer_token(n, &neg, &mag);
+    int rc = integer_token(n, "an unsigned", &neg, &mag);
     if (rc)
         return rc;
     if (neg && mag != 0)
