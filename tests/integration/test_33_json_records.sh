@@ -116,13 +116,13 @@ check_outcome() {
     "$what: id 99999999999999999999 rejected naming 'id', not rounded"
   assert_contains "$rej" "$($ref_of 7) | 9223372036854775808 | field 'id': integer out of range" \
     "$what: id INT64_MAX + 1 rejected naming 'id'"
-  assert_contains "$rej" "$($ref_of 8) | - | record is not valid JSON: invalid UTF-8 at byte " \
+  assert_contains "$rej" "$($ref_of 8) | - | record is not valid JSON: invalid UTF-8 in field 'city' at byte " \
     "$what: invalid UTF-8 in city rejected"
-  assert_contains "$rej" "$($ref_of 9) | - | record is not valid JSON: invalid UTF-8 at byte " \
+  assert_contains "$rej" "$($ref_of 9) | - | record is not valid JSON: invalid UTF-8 in field 'firstName' at byte " \
     "$what: invalid UTF-8 in a dropped field rejects the record too"
-  assert_contains "$rej" "$($ref_of 10) | - | record is not valid JSON: raw control character U+0009 in a string at byte " \
+  assert_contains "$rej" "$($ref_of 10) | - | record is not valid JSON: raw control character U+0009 in a string in field 'address' at byte " \
     "$what: raw TAB rejected"
-  assert_contains "$rej" "$($ref_of 11) | - | record is not valid JSON: raw control character U+0000 in a string at byte " \
+  assert_contains "$rej" "$($ref_of 11) | - | record is not valid JSON: raw control character U+0000 in a string in field 'city' at byte " \
     "$what: raw NUL rejected"
 
   assert_eq "536D696C65F09F9880" "$(q "SELECT HEX(country) FROM users_raw WHERE user_id=1001")" \
