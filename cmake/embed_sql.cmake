@@ -1,11 +1,12 @@
-# Writes OUT: a C file defining sql_files[] (sqlfiles.h) from the SQL files
+# Writes OUT: a C file defining sql_files[] (sqlfiles.h) from the SQL (and
+# mapping YAML) files
 # under ROOT in DIRS (semicolon-separated), each directory in name order.
 # Run with: cmake -DROOT=... -DOUT=... -DDIRS=... -P embed_sql.cmake
 set(body "")
 set(table "")
 set(count 0)
 foreach(dir IN LISTS DIRS)
-  file(GLOB files "${ROOT}/${dir}/*.sql")
+  file(GLOB files "${ROOT}/${dir}/*.sql" "${ROOT}/${dir}/*.yaml")
   list(SORT files)
   foreach(f IN LISTS files)
     get_filename_component(name "${f}" NAME)

@@ -46,4 +46,6 @@ ALTER TABLE load_run_streams
   ADD COLUMN IF NOT EXISTS duplicates     BIGINT UNSIGNED NOT NULL DEFAULT 0
     COMMENT 'records superseded by a later record with the same key in their batch (last one wins)',
   ADD COLUMN IF NOT EXISTS unknown_fields BIGINT UNSIGNED NOT NULL DEFAULT 0
-    COMMENT 'records carrying fields outside the mapping (accepted; those fields not stored)';
+    COMMENT 'records carrying fields outside the mapping (the fields stored nowhere; with unknown_fields: reject also rejected)',
+  ADD COLUMN IF NOT EXISTS invalid_nulled BIGINT UNSIGNED NOT NULL DEFAULT 0
+    COMMENT 'malformed optional values stored as NULL (on_invalid: null) in loaded records';

@@ -26,10 +26,10 @@
 
 #include <stddef.h>
 
+#include "batch.h"
 #include "buf.h"
 #include "config.h"
 #include "db.h"
-#include "mapping.h"
 
 /* bulk_upsert's "use the INSERT path" answer (positive: not an error). */
 #define BULK_FALLBACK 1

@@ -9,6 +9,7 @@ enum exit_status { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_ANOMALIES 
 
 /* argv[0] is the command name. cfg is loaded and valid. */
 int cmd_init(const struct config *cfg, int argc, char **argv);
+int cmd_plan(const struct config *cfg, int argc, char **argv);
 int cmd_run(const struct config *cfg, int argc, char **argv);
 int cmd_check(const struct config *cfg, int argc, char **argv);
 int cmd_status(const struct config *cfg, int argc, char **argv);

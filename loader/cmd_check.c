@@ -10,19 +10,21 @@
 #include "monitor.h"
 #include "banned.h"
 
-static void print_table(const struct monitor_result *r, size_t n, size_t over)
+static void print_table(const struct monitor_result *r, size_t n, size_t over, size_t skipped)
 {
     printf("%-40s %10s %10s  %s\n", "view", "rows", "threshold", "status");
     for (size_t i = 0; i < n; i++)
         printf("%-40s %10llu %10ld  %s\n", r[i].view, r[i].rows, r[i].threshold,
                r[i].over ? "OVER" : "ok");
     printf("%zu of %zu views over threshold\n", over, n);
+    if (skipped)
+        printf("%zu views not installed: they read tables no configured stream creates\n", skipped);
 }
 
-static void print_json(const struct monitor_result *r, size_t n, size_t over)
+static void print_json(const struct monitor_result *r, size_t n, size_t over, size_t skipped)
 {
     struct buf b = BUF_INIT;
-    buf_addf(&b, "{\"over\":%zu,\"views\":[", over);
+    buf_addf(&b, "{\"over\":%zu,\"skipped\":%zu,\"views\":[", over, skipped);
     for (size_t i = 0; i < n; i++) {
         buf_adds(&b, i ? ",{\"view\":" : "{\"view\":");
         json_quote(&b, r[i].view);
@@ -55,7 +57,7 @@ int cmd_check(const struct config *cfg, int argc, char **argv)
     };
     const char *format = "table";
     struct monitor_result *res;
-    size_t n, over;
+    size_t n, over, skipped;
     int c, rc;
     while ((c = getopt_long(argc, argv, ":f:h", opts, NULL)) != -1) {
         switch (c) {
@@ -85,15 +87,15 @@ int cmd_check(const struct config *cfg, int argc, char **argv)
         fprintf(stderr, "maskload: check: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    rc = monitor_check(cfg, &res, &n, &over);
+    rc = monitor_check(cfg, &res, &n, &over, &skipped);
     if (rc)
         return cmd_fail(rc);
     if (strcmp(format, "json") == 0)
-        print_json(res, n, over);
+        print_json(res, n, over, skipped);
     else if (strcmp(format, "prometheus") == 0)
         print_prometheus(res, n);
     else
-        print_table(res, n, over);
+        print_table(res, n, over, skipped);
     free(res);
     return over ? EXIT_ANOMALIES : EXIT_OK;
 }

@@ -22,8 +22,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,50 +35,18 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "config_int.h"
 #include "error.h"
+#include "log.h"
+#include "sqlfiles.h"
+#include "streamdef.h"
 #include "banned.h"
-
-#define CONFIG_MAX_BYTES ((size_t)16 << 20) /* a config file is small */
-#define SCALAR_MAX_BYTES ((size_t)1 << 20)  /* one value after ${VAR} substitution */
-#define SECRET_LINE_MAX  ((size_t)65536)    /* first line of a password/key file */
-#define SHOW_MAX         64                 /* bytes of a value echoed in messages */
-#define SHOW_BUF         (SHOW_MAX * 4 + 8)
-#define KEYPATH_BUF      320
-#define ENV_NAME_MAX     255
-
-/* get_scalar() flags */
-#define SC_SECRET    1u /* wipe every intermediate copy */
-#define SC_ALLOW_NUL 2u /* value may contain NUL bytes (digest key) */
-
-struct parse {
-    yaml_document_t *doc;
-    const char *name; /* file name for messages */
-    char *dir;        /* directory of the file, for relative paths */
-    yaml_node_t *root;
-    struct config *cfg; /* being filled; released by the caller on failure */
-};
-
-/* A known key of a section and its value; both NULL when the key is absent. */
-struct field {
-    yaml_node_t *key;
-    yaml_node_t *value;
-};
-
-/* An interpolated scalar value: malloc'd, NUL-terminated at s[len]. */
-struct scalar {
-    char *s;
-    size_t len;
-    int subst; /* a ${VAR} was substituted: do not echo the value */
-};
 
 /* ---- messages ---------------------------------------------------------- */
 
 /* Records "<file>:<line>:<col>: <text>" for `node` (1:1 when NULL) and
  * returns ML_ECONFIG. */
-static int cfg_error(struct parse *p, const yaml_node_t *node, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int cfg_error(struct parse *p, const yaml_node_t *node, const char *fmt, ...)
+int cfg_error(struct parse *p, const yaml_node_t *node, const char *fmt, ...)
 {
     char text[1536];
     va_list ap;
@@ -133,7 +103,7 @@ static const char *escape(char *dst, const char *s, size_t len)
 
 /* How a value is named in a message: "'abc'" (escaped), or a neutral phrase
  * when it came from the environment, which may hold a secret by mistake. */
-static const char *show(char *dst, const struct scalar *v)
+const char *cfg_show(char *dst, const struct scalar *v)
 {
     char tmp[SHOW_BUF];
     size_t o = 0;
@@ -149,7 +119,7 @@ static const char *show(char *dst, const struct scalar *v)
 }
 
 /* "at top level" or "in '<path>'". */
-static const char *where(char *dst, size_t cap, const char *path)
+const char *cfg_where(char *dst, size_t cap, const char *path)
 {
     size_t o = 0;
     dst[0] = '\0';
@@ -164,7 +134,7 @@ static const char *where(char *dst, size_t cap, const char *path)
 }
 
 /* "<path>.<key>", or "<key>" at top level; truncated to cap (> 0). */
-static const char *join(char *dst, size_t cap, const char *path, const char *key)
+const char *cfg_join(char *dst, size_t cap, const char *path, const char *key)
 {
     size_t o = 0;
     dst[0] = '\0';
@@ -176,7 +146,7 @@ static const char *join(char *dst, size_t cap, const char *path, const char *key
     return dst;
 }
 
-static const char *node_kind(const yaml_node_t *n)
+const char *cfg_node_kind(const yaml_node_t *n)
 {
     switch (n->type) {
     case YAML_SCALAR_NODE:
@@ -190,19 +160,19 @@ static const char *node_kind(const yaml_node_t *n)
     }
 }
 
-static int nomem(void)
+int cfg_nomem(void)
 {
     return err_set(ML_ENOMEM, "out of memory reading the configuration");
 }
 
 /* ---- nodes ------------------------------------------------------------- */
 
-static yaml_node_t *node_at(struct parse *p, int index)
+yaml_node_t *cfg_node_at(struct parse *p, int index)
 {
     return yaml_document_get_node(p->doc, index);
 }
 
-static int scalar_is(const yaml_node_t *n, const char *s)
+int cfg_scalar_is(const yaml_node_t *n, const char *s)
 {
     size_t len = strlen(s);
     return n->type == YAML_SCALAR_NODE && n->data.scalar.length == len &&
@@ -210,12 +180,12 @@ static int scalar_is(const yaml_node_t *n, const char *s)
 }
 
 /* A plain (unquoted) YAML null: empty, ~, null, Null, NULL. */
-static int is_null(const yaml_node_t *n)
+int cfg_is_null(const yaml_node_t *n)
 {
     if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return 0;
-    return n->data.scalar.length == 0 || scalar_is(n, "~") || scalar_is(n, "null") ||
-           scalar_is(n, "Null") || scalar_is(n, "NULL");
+    return n->data.scalar.length == 0 || cfg_scalar_is(n, "~") || cfg_scalar_is(n, "null") ||
+           cfg_scalar_is(n, "Null") || cfg_scalar_is(n, "NULL");
 }
 
 static int same_scalar(const yaml_node_t *a, const yaml_node_t *b)
@@ -227,7 +197,7 @@ static int same_scalar(const yaml_node_t *a, const yaml_node_t *b)
 /* A key for a message: only its leading [A-Za-z0-9_.-] characters, then
  * "..." if there was more. A flow-style typo such as `{ password S3cret }`
  * makes the secret part of a key, so the rest of a key is never echoed. */
-static const char *key_show(char *dst, const yaml_node_t *k)
+const char *cfg_key_show(char *dst, const yaml_node_t *k)
 {
     const char *s = (const char *)k->data.scalar.value;
     size_t len = k->data.scalar.length;
@@ -247,61 +217,62 @@ static const char *key_show(char *dst, const yaml_node_t *k)
 
 /* Checks that `node` is a mapping (a YAML null counts as an empty one) whose
  * keys are scalars, none repeated. `path` names it in messages. */
-static int map_check(struct parse *p, yaml_node_t *node, const char *path)
+int cfg_map_check(struct parse *p, yaml_node_t *node, const char *path)
 {
     char w[KEYPATH_BUF], tmp[SHOW_BUF];
-    if (is_null(node))
+    if (cfg_is_null(node))
         return 0;
     if (node->type != YAML_MAPPING_NODE) {
         if (path[0])
-            return cfg_error(p, node, "expected a mapping for '%s', got %s", path, node_kind(node));
-        return cfg_error(p, node, "expected a mapping at top level, got %s", node_kind(node));
+            return cfg_error(p, node, "expected a mapping for '%s', got %s", path,
+                             cfg_node_kind(node));
+        return cfg_error(p, node, "expected a mapping at top level, got %s", cfg_node_kind(node));
     }
     yaml_node_pair_t *start = node->data.mapping.pairs.start;
     yaml_node_pair_t *top = node->data.mapping.pairs.top;
     for (yaml_node_pair_t *pair = start; pair < top; pair++) {
-        yaml_node_t *k = node_at(p, pair->key);
+        yaml_node_t *k = cfg_node_at(p, pair->key);
         if (!k || k->type != YAML_SCALAR_NODE)
             return cfg_error(p, k ? k : node, "expected a scalar key %s, got %s",
-                             where(w, sizeof(w), path), k ? node_kind(k) : "nothing");
+                             cfg_where(w, sizeof(w), path), k ? cfg_node_kind(k) : "nothing");
         for (yaml_node_pair_t *prev = start; prev < pair; prev++) {
-            if (same_scalar(node_at(p, prev->key), k))
-                return cfg_error(p, k, "duplicate key '%s' %s", key_show(tmp, k),
-                                 where(w, sizeof(w), path));
+            if (same_scalar(cfg_node_at(p, prev->key), k))
+                return cfg_error(p, k, "duplicate key '%s' %s", cfg_key_show(tmp, k),
+                                 cfg_where(w, sizeof(w), path));
         }
     }
     return 0;
 }
 
-static size_t map_size(const yaml_node_t *node)
+size_t cfg_map_size(const yaml_node_t *node)
 {
     if (node->type != YAML_MAPPING_NODE)
         return 0;
     return (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
 }
 
-/* Checks `node` with map_check() and that every key is one of names[0..n);
+/* Checks `node` with cfg_map_check() and that every key is one of names[0..n);
  * fields[i] receives the key and value of names[i] (NULL when absent). */
-static int map_fields(struct parse *p, yaml_node_t *node, const char *path,
-                      const char *const *names, struct field *fields, size_t n)
+int cfg_map_fields(struct parse *p, yaml_node_t *node, const char *path, const char *const *names,
+                   struct field *fields, size_t n)
 {
     static const char *const secret_keys[] = {"password", "digest_key", "secret_access_key",
                                               "session_token", NULL};
     char w[KEYPATH_BUF], tmp[SHOW_BUF];
     yaml_node_t *unknown = NULL, *unknown_value = NULL;
     memset(fields, 0, n * sizeof(*fields));
-    int rc = map_check(p, node, path);
+    int rc = cfg_map_check(p, node, path);
     if (rc || node->type != YAML_MAPPING_NODE)
         return rc;
     for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
          pair < node->data.mapping.pairs.top; pair++) {
-        yaml_node_t *k = node_at(p, pair->key);
-        yaml_node_t *v = node_at(p, pair->value);
+        yaml_node_t *k = cfg_node_at(p, pair->key);
+        yaml_node_t *v = cfg_node_at(p, pair->value);
         size_t i = 0;
         if (!v)
-            return cfg_error(p, k, "missing value for key '%s' %s", key_show(tmp, k),
-                             where(w, sizeof(w), path));
-        while (i < n && !scalar_is(k, names[i]))
+            return cfg_error(p, k, "missing value for key '%s' %s", cfg_key_show(tmp, k),
+                             cfg_where(w, sizeof(w), path));
+        while (i < n && !cfg_scalar_is(k, names[i]))
             i++;
         if (i < n) {
             fields[i].key = k;
@@ -316,18 +287,18 @@ static int map_fields(struct parse *p, yaml_node_t *node, const char *path,
      * no value. */
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; secret_keys[j]; j++)
-            if (fields[i].value && is_null(fields[i].value) &&
+            if (fields[i].value && cfg_is_null(fields[i].value) &&
                 strcmp(names[i], secret_keys[j]) == 0)
                 return cfg_error(p, fields[i].value, "missing value for '%s'",
-                                 join(w, sizeof(w), path, names[i]));
-    if (unknown && is_null(unknown_value))
+                                 cfg_join(w, sizeof(w), path, names[i]));
+    if (unknown && cfg_is_null(unknown_value))
         return cfg_error(p, unknown,
                          "unknown key without a value %s (not shown: it may be a "
                          "misplaced value)",
-                         where(w, sizeof(w), path));
+                         cfg_where(w, sizeof(w), path));
     if (unknown)
-        return cfg_error(p, unknown, "unknown key '%s' %s", key_show(tmp, unknown),
-                         where(w, sizeof(w), path));
+        return cfg_error(p, unknown, "unknown key '%s' %s", cfg_key_show(tmp, unknown),
+                         cfg_where(w, sizeof(w), path));
     return 0;
 }
 
@@ -361,7 +332,7 @@ static int flow_safe_ref(const char *s, size_t len)
  * there. Before parsing, every "${NAME}" (NAME valid, not after "$$") is
  * rewritten in place as "$<NAME>": same length, so every line:column stays
  * true, and interpolate() reads both forms. */
-static void protect_references(char *t, size_t len)
+void cfg_protect_references(char *t, size_t len)
 {
     for (size_t i = 0; i + 1 < len; i++) {
         if (t[i] != '$')
@@ -400,7 +371,7 @@ static int interpolate(struct parse *p, const yaml_node_t *node, const char *key
             rc = buf_addc(out, '$');
             i += 2;
         } else if (i + 1 < len && s[i + 1] == '<' && flow_safe_ref(s + i, len - i)) {
-            /* ${NAME} as rewritten by protect_references() */
+            /* ${NAME} as rewritten by cfg_protect_references() */
             const char *name = s + i + 2;
             const char *close = memchr(name, '>', len - i - 2);
             size_t nlen = (size_t)(close - name);
@@ -447,7 +418,7 @@ static int interpolate(struct parse *p, const yaml_node_t *node, const char *key
     return rc;
 }
 
-static void scalar_release(struct scalar *v)
+void cfg_scalar_release(struct scalar *v)
 {
     if (v->s) {
         mem_wipe(v->s, v->len);
@@ -460,8 +431,8 @@ static void scalar_release(struct scalar *v)
 
 /* Fills `out` with the interpolated text of the scalar `node`; `keypath`
  * names it in messages. On failure `out` holds nothing. */
-static int get_scalar(struct parse *p, const yaml_node_t *node, const char *keypath, unsigned flags,
-                      struct scalar *out)
+int cfg_get_scalar(struct parse *p, const yaml_node_t *node, const char *keypath, unsigned flags,
+                   struct scalar *out)
 {
     struct buf b;
     int rc;
@@ -469,8 +440,9 @@ static int get_scalar(struct parse *p, const yaml_node_t *node, const char *keyp
     out->len = 0;
     out->subst = 0;
     if (node->type != YAML_SCALAR_NODE)
-        return cfg_error(p, node, "expected a scalar for '%s', got %s", keypath, node_kind(node));
-    if (is_null(node))
+        return cfg_error(p, node, "expected a scalar for '%s', got %s", keypath,
+                         cfg_node_kind(node));
+    if (cfg_is_null(node))
         return cfg_error(p, node, "missing value for '%s'", keypath);
     buf_init(&b, SCALAR_MAX_BYTES);
     rc = interpolate(p, node, keypath, (const char *)node->data.scalar.value,
@@ -483,7 +455,7 @@ static int get_scalar(struct parse *p, const yaml_node_t *node, const char *keyp
     }
     out->s = buf_detach(&b, &out->len);
     if (!out->s)
-        return nomem();
+        return cfg_nomem();
     return 0;
 fail:
     buf_wipe(&b);
@@ -492,18 +464,18 @@ fail:
 }
 
 /* Replaces *dst (freed) by the string value of `f`, when present. */
-static int set_str(struct parse *p, const struct field *f, const char *path, const char *key,
-                   char **dst)
+int cfg_set_str(struct parse *p, const struct field *f, const char *path, const char *key,
+                char **dst)
 {
     char kp[KEYPATH_BUF];
     struct scalar v;
     if (!f->value)
         return 0;
-    int rc = get_scalar(p, f->value, join(kp, sizeof(kp), path, key), 0, &v);
+    int rc = cfg_get_scalar(p, f->value, cfg_join(kp, sizeof(kp), path, key), 0, &v);
     if (rc)
         return rc;
     if (v.len == 0) {
-        scalar_release(&v);
+        cfg_scalar_release(&v);
         return cfg_error(p, f->value, "value of '%s' is empty", kp);
     }
     free(*dst);
@@ -511,12 +483,12 @@ static int set_str(struct parse *p, const struct field *f, const char *path, con
     return 0;
 }
 
-static int set_default(char **dst, const char *def)
+int cfg_set_default(char **dst, const char *def)
 {
     if (*dst || !def)
         return 0;
     *dst = strdup(def);
-    return *dst ? 0 : nomem();
+    return *dst ? 0 : cfg_nomem();
 }
 
 /* Decimal integer: optional '-', digits only. 0 ok, -1 not an integer,
@@ -549,28 +521,28 @@ static int set_int(struct parse *p, const struct field *f, const char *path, con
     long long n = 0;
     if (!f->value)
         return 0;
-    int rc = get_scalar(p, f->value, join(kp, sizeof(kp), path, key), 0, &v);
+    int rc = cfg_get_scalar(p, f->value, cfg_join(kp, sizeof(kp), path, key), 0, &v);
     if (rc)
         return rc;
     int prc = parse_decimal(v.s, &n);
     if (prc == -1)
-        rc = cfg_error(p, f->value, "%s is not an integer for '%s'", show(sh, &v), kp);
+        rc = cfg_error(p, f->value, "%s is not an integer for '%s'", cfg_show(sh, &v), kp);
     else if (prc == -2 || n < min || n > max) {
         if (max == LLONG_MAX)
             rc = cfg_error(p, f->value, "%s is out of range for '%s' (must be at least %lld)",
-                           show(sh, &v), kp, min);
+                           cfg_show(sh, &v), kp, min);
         else
-            rc = cfg_error(p, f->value, "%s is out of range for '%s' (%lld..%lld)", show(sh, &v),
-                           kp, min, max);
+            rc = cfg_error(p, f->value, "%s is out of range for '%s' (%lld..%lld)",
+                           cfg_show(sh, &v), kp, min, max);
     }
-    scalar_release(&v);
+    cfg_scalar_release(&v);
     if (!rc)
         *out = n;
     return rc;
 }
 
-static int set_uint(struct parse *p, const struct field *f, const char *path, const char *key,
-                    unsigned min, unsigned max, unsigned def, unsigned *out)
+int cfg_set_uint(struct parse *p, const struct field *f, const char *path, const char *key,
+                 unsigned min, unsigned max, unsigned def, unsigned *out)
 {
     long long n = def;
     int rc = set_int(p, f, path, key, min, max, &n);
@@ -580,7 +552,6 @@ static int set_uint(struct parse *p, const struct field *f, const char *path, co
 }
 
 /* Kinds of names a config may hold, and what each allows. */
-enum name_kind { NAME_IDENT, NAME_USER, NAME_HOST, NAME_LABEL };
 
 static const struct {
     const char *extra; /* allowed besides [A-Za-z0-9_] */
@@ -594,7 +565,7 @@ static const struct {
     [NAME_LABEL] = {".-", 64, "[A-Za-z0-9_.-]", "name"},
 };
 
-static int name_ok(enum name_kind kind, const char *s, size_t len)
+int cfg_name_ok(enum name_kind kind, const char *s, size_t len)
 {
     if (len == 0 || len > name_rules[kind].max)
         return 0;
@@ -608,15 +579,15 @@ static int name_ok(enum name_kind kind, const char *s, size_t len)
     return 1;
 }
 
-static int name_error(struct parse *p, const yaml_node_t *node, enum name_kind kind,
-                      const char *shown, const char *keypath)
+int cfg_name_error(struct parse *p, const yaml_node_t *node, enum name_kind kind, const char *shown,
+                   const char *keypath)
 {
     return cfg_error(p, node, "%s is not a valid %s for '%s': use 1..%zu characters from %s", shown,
                      name_rules[kind].what, keypath, name_rules[kind].max,
                      name_rules[kind].allowed);
 }
 
-/* set_str() and then a check of the value against `kind`. */
+/* cfg_set_str() and then a check of the value against `kind`. */
 static int set_name(struct parse *p, const struct field *f, const char *path, const char *key,
                     enum name_kind kind, char **dst)
 {
@@ -624,12 +595,12 @@ static int set_name(struct parse *p, const struct field *f, const char *path, co
     struct scalar v;
     if (!f->value)
         return 0;
-    int rc = get_scalar(p, f->value, join(kp, sizeof(kp), path, key), 0, &v);
+    int rc = cfg_get_scalar(p, f->value, cfg_join(kp, sizeof(kp), path, key), 0, &v);
     if (rc)
         return rc;
-    if (!name_ok(kind, v.s, v.len)) {
-        rc = name_error(p, f->value, kind, show(sh, &v), kp);
-        scalar_release(&v);
+    if (!cfg_name_ok(kind, v.s, v.len)) {
+        rc = cfg_name_error(p, f->value, kind, cfg_show(sh, &v), kp);
+        cfg_scalar_release(&v);
         return rc;
     }
     free(*dst);
@@ -641,42 +612,43 @@ static int set_name(struct parse *p, const struct field *f, const char *path, co
 static int key_name(struct parse *p, const yaml_node_t *k, enum name_kind kind, const char *path)
 {
     char tmp[SHOW_BUF];
-    if (name_ok(kind, (const char *)k->data.scalar.value, k->data.scalar.length))
+    if (cfg_name_ok(kind, (const char *)k->data.scalar.value, k->data.scalar.length))
         return 0;
     return cfg_error(p, k,
                      "'%s' is not a valid %s for a key in '%s': use 1..%zu characters from %s",
-                     key_show(tmp, k), name_rules[kind].what, path, name_rules[kind].max,
+                     cfg_key_show(tmp, k), name_rules[kind].what, path, name_rules[kind].max,
                      name_rules[kind].allowed);
 }
 
 /* Matches the value of `f` against words[] (NULL-terminated); *out is the
  * index. `list` spells the choices for the message. */
-static int set_enum(struct parse *p, const struct field *f, const char *path, const char *key,
-                    const char *const *words, const char *list, int *out)
+int cfg_set_enum(struct parse *p, const struct field *f, const char *path, const char *key,
+                 const char *const *words, const char *list, int *out)
 {
     char kp[KEYPATH_BUF], sh[SHOW_BUF];
     struct scalar v;
     if (!f->value)
         return 0;
-    int rc = get_scalar(p, f->value, join(kp, sizeof(kp), path, key), 0, &v);
+    int rc = cfg_get_scalar(p, f->value, cfg_join(kp, sizeof(kp), path, key), 0, &v);
     if (rc)
         return rc;
     for (int i = 0; words[i]; i++) {
         if (strcmp(v.s, words[i]) == 0) {
             *out = i;
-            scalar_release(&v);
+            cfg_scalar_release(&v);
             return 0;
         }
     }
-    rc = cfg_error(p, f->value, "%s is not a valid value for '%s': use %s", show(sh, &v), kp, list);
-    scalar_release(&v);
+    rc = cfg_error(p, f->value, "%s is not a valid value for '%s': use %s", cfg_show(sh, &v), kp,
+                   list);
+    cfg_scalar_release(&v);
     return rc;
 }
 
 /* ---- files ------------------------------------------------------------- */
 
 /* `rel` resolved against the config file's directory unless absolute. */
-static int resolve_path(struct parse *p, const char *rel, struct buf *out)
+int cfg_resolve_path(struct parse *p, const char *rel, struct buf *out)
 {
     int rc = 0;
     if (rel[0] != '/') {
@@ -747,8 +719,8 @@ static int set_secret(struct parse *p, const struct field *val, const struct fie
         return cfg_error(p, file->key, "both '%s' and '%s' are set in '%s'; use one of them",
                          val_key, file_key, path);
     if (val->value) {
-        rc = get_scalar(p, val->value, join(kp, sizeof(kp), path, val_key),
-                        SC_SECRET | (allow_nul ? SC_ALLOW_NUL : 0u), &v);
+        rc = cfg_get_scalar(p, val->value, cfg_join(kp, sizeof(kp), path, val_key),
+                            SC_SECRET | (allow_nul ? SC_ALLOW_NUL : 0u), &v);
         if (rc)
             return rc;
         *out = v.s;
@@ -757,7 +729,7 @@ static int set_secret(struct parse *p, const struct field *val, const struct fie
     }
     if (!file->value)
         return 0;
-    rc = get_scalar(p, file->value, join(kp, sizeof(kp), path, file_key), 0, &v);
+    rc = cfg_get_scalar(p, file->value, cfg_join(kp, sizeof(kp), path, file_key), 0, &v);
     if (rc)
         return rc;
     struct buf full = BUF_INIT;
@@ -767,7 +739,7 @@ static int set_secret(struct parse *p, const struct field *val, const struct fie
         rc = cfg_error(p, file->value, "value of '%s' is empty", kp);
         goto out;
     }
-    rc = resolve_path(p, v.s, &full);
+    rc = cfg_resolve_path(p, v.s, &full);
     if (rc)
         goto out;
     rc = read_first_line(p, file->value, kp, full.data, allow_nul, &secret);
@@ -775,11 +747,11 @@ static int set_secret(struct parse *p, const struct field *val, const struct fie
         goto out;
     *out = buf_detach(&secret, outlen);
     if (!*out)
-        rc = nomem();
+        rc = cfg_nomem();
 out:
     buf_wipe(&secret);
     buf_release(&full);
-    scalar_release(&v);
+    cfg_scalar_release(&v);
     return rc;
 }
 
@@ -791,7 +763,86 @@ static void free_secret(char *s)
     }
 }
 
-/* ---- sections ---------------------------------------------------------- */
+/* ---- sections: one table of keys each ---------------------------------- *
+ *
+ * Every key of a section is declared once, in its section's table: name,
+ * how its value is read, where it is stored, its limits and default. One
+ * walker (parse_section) reads a section by its table, one function
+ * (release_section) frees what a table's keys hold. What no single key can
+ * check (a default taken from another section, two keys that go together)
+ * is a section hook, run after the walk. */
+
+enum spec_kind {
+    SPEC_STR,         /* char *, as written */
+    SPEC_SECRET_STR,  /* char *, a credential: never echoed, wiped, not empty */
+    SPEC_NAME,        /* char *, a validated name (arg: enum name_kind) */
+    SPEC_PATH,        /* char *, a file path, resolved against the config's directory */
+    SPEC_UINT,        /* unsigned, min..max */
+    SPEC_LONG,        /* long, min..max */
+    SPEC_ENUM,        /* an enum (int-sized), one of words[], default words[def] */
+    SPEC_SECRET,      /* char * (+ size_t at len_off): the key, or the SPEC_SECRET_FILE
+                         key right after it naming a file whose first line it is */
+    SPEC_SECRET_FILE, /* the file partner of the SPEC_SECRET before it */
+    SPEC_HOOK,        /* read by the section's hook (sub-sections, dependent limits) */
+};
+
+#define NO_LEN ((size_t)-1)
+
+struct spec {
+    const char *name;
+    enum spec_kind kind;
+    size_t off;               /* of the value in the section's struct */
+    long long min, max, def;  /* SPEC_UINT, SPEC_LONG; SPEC_ENUM: def */
+    const char *const *words; /* SPEC_ENUM */
+    const char *list;         /* SPEC_ENUM: the words for messages ("http, sqs or file") */
+    const char *def_str;      /* SPEC_STR, SPEC_NAME: default when absent */
+    unsigned arg;             /* SPEC_NAME: enum name_kind; SPEC_SECRET: 1 = NUL bytes allowed */
+    size_t len_off;           /* SPEC_SECRET: where its length goes, or NO_LEN */
+    unsigned kinds;           /* source keys: the kinds that have the key (0 = all) */
+    unsigned required;        /* kinds that require it (sources), or 1 (other sections) */
+};
+
+#define S_STR(n, st, m)                                                                            \
+    {                                                                                              \
+        .name = n, .kind = SPEC_STR, .off = offsetof(st, m), .len_off = NO_LEN                     \
+    }
+#define S_STRD(n, st, m, d)                                                                        \
+    {                                                                                              \
+        .name = n, .kind = SPEC_STR, .off = offsetof(st, m), .def_str = d, .len_off = NO_LEN       \
+    }
+#define S_NAME(n, st, m, k, d)                                                                     \
+    {                                                                                              \
+        .name = n, .kind = SPEC_NAME, .off = offsetof(st, m), .arg = k, .def_str = d,              \
+        .len_off = NO_LEN                                                                          \
+    }
+#define S_PATH(n, st, m)                                                                           \
+    {                                                                                              \
+        .name = n, .kind = SPEC_PATH, .off = offsetof(st, m), .len_off = NO_LEN                    \
+    }
+#define S_UINT(n, st, m, lo, hi, d)                                                                \
+    {                                                                                              \
+        .name = n, .kind = SPEC_UINT, .off = offsetof(st, m), .min = lo, .max = hi, .def = d,      \
+        .len_off = NO_LEN                                                                          \
+    }
+#define S_ENUM(n, st, m, w, l, d)                                                                  \
+    {                                                                                              \
+        .name = n, .kind = SPEC_ENUM, .off = offsetof(st, m), .words = w, .list = l, .def = d,     \
+        .len_off = NO_LEN                                                                          \
+    }
+#define S_SECRET(n, st, m, lenm, nul)                                                              \
+    {                                                                                              \
+        .name = n, .kind = SPEC_SECRET, .off = offsetof(st, m), .arg = nul, .len_off = lenm        \
+    }
+#define S_SECRET_FILE(n)                                                                           \
+    {                                                                                              \
+        .name = n, .kind = SPEC_SECRET_FILE, .len_off = NO_LEN                                     \
+    }
+#define S_HOOK(n)                                                                                  \
+    {                                                                                              \
+        .name = n, .kind = SPEC_HOOK, .len_off = NO_LEN                                            \
+    }
+#define SPECS(t)            (t), (sizeof(t) / sizeof((t)[0]))
+#define AT(base, off, type) ((type *)(void *)((char *)(base) + (off)))
 
 /* Where to report a key missing from the section `sec`: at its key, else at
  * the document root. */
@@ -799,38 +850,6 @@ static const yaml_node_t *sec_pos(struct parse *p, const struct field *sec)
 {
     return sec->key ? sec->key : p->root;
 }
-
-enum {
-    WH_HOST,
-    WH_PORT,
-    WH_SOCKET,
-    WH_DATABASE,
-    WH_USER,
-    WH_PASSWORD,
-    WH_PASSWORD_FILE,
-    WH_CONNECT_TIMEOUT,
-    WH_LOCK_WAIT_TIMEOUT,
-    WH_TLS,
-    WH_N
-};
-static const char *const warehouse_keys[WH_N] = {
-    [WH_HOST] = "host",
-    [WH_PORT] = "port",
-    [WH_SOCKET] = "socket",
-    [WH_DATABASE] = "database",
-    [WH_USER] = "user",
-    [WH_PASSWORD] = "password",
-    [WH_PASSWORD_FILE] = "password_file",
-    [WH_CONNECT_TIMEOUT] = "connect_timeout",
-    [WH_LOCK_WAIT_TIMEOUT] = "lock_wait_timeout",
-    [WH_TLS] = "tls",
-};
-
-enum { TLS_K_MODE, TLS_K_CA, TLS_K_CERT, TLS_K_KEY, TLS_K_N };
-static const char *const tls_keys[TLS_K_N] = {
-    [TLS_K_MODE] = "mode", [TLS_K_CA] = "ca", [TLS_K_CERT] = "cert", [TLS_K_KEY] = "key"};
-static const char *const tls_mode_words[] = {"off", "required", "verify_ca", "verify_identity",
-                                             NULL};
 
 /* A file path value of `f` (when present), resolved against the config
  * file's directory, into *dst. */
@@ -843,46 +862,217 @@ static int set_path(struct parse *p, const struct field *f, const char *path, co
     int rc;
     if (!f->value)
         return 0;
-    rc = get_scalar(p, f->value, join(kp, sizeof(kp), path, key), 0, &v);
+    rc = cfg_get_scalar(p, f->value, cfg_join(kp, sizeof(kp), path, key), 0, &v);
     if (!rc && v.len == 0)
         rc = cfg_error(p, f->value, "value of '%s' is empty", kp);
     if (!rc)
-        rc = resolve_path(p, v.s, &full);
+        rc = cfg_resolve_path(p, v.s, &full);
     if (!rc) {
         free(*dst);
         *dst = buf_detach(&full, NULL);
         if (!*dst)
-            rc = nomem();
+            rc = cfg_nomem();
     }
     buf_release(&full);
-    scalar_release(&v); /* holds nothing when get_scalar failed */
+    cfg_scalar_release(&v); /* holds nothing when get_scalar failed */
     return rc;
 }
 
-/* `<path>.tls: {mode, ca, cert, key}` into *tls (see struct config_tls). */
+/* A secret scalar of `f` (when present) into *dst; empty is an error. */
+static int set_secret_str(struct parse *p, const struct field *f, const char *path, const char *key,
+                          char **dst)
+{
+    char kp[KEYPATH_BUF];
+    struct scalar v;
+    if (!f->value)
+        return 0;
+    int rc = cfg_get_scalar(p, f->value, cfg_join(kp, sizeof(kp), path, key), SC_SECRET, &v);
+    if (rc)
+        return rc;
+    if (v.len == 0) {
+        cfg_scalar_release(&v);
+        return cfg_error(p, f->value, "value of '%s' is empty", kp);
+    }
+    free_secret(*dst);
+    *dst = v.s;
+    return 0;
+}
+
+/* Splits the section node of `sec` into fields by the table's names (all
+ * absent for a missing or null section). */
+static int section_fields(struct parse *p, const struct field *sec, const char *path,
+                          const struct spec *sp, size_t n, struct field *f)
+{
+    const char *names[48];
+    if (n > sizeof(names) / sizeof(names[0]))
+        return err_set(ML_EINTERNAL, "config: section '%s' has too many keys", path);
+    for (size_t i = 0; i < n; i++)
+        names[i] = sp[i].name;
+    if (!sec->value) {
+        memset(f, 0, n * sizeof(*f));
+        return 0;
+    }
+    return cfg_map_fields(p, sec->value, path, names, f, n);
+}
+
+/* Reads key i of the table into base (see enum spec_kind). */
+static int apply_spec(struct parse *p, const struct spec *sp, size_t i, const struct field *f,
+                      const char *path, void *base)
+{
+    const struct spec *s = &sp[i];
+    int rc = 0;
+    switch (s->kind) {
+    case SPEC_STR:
+        rc = cfg_set_str(p, &f[i], path, s->name, AT(base, s->off, char *));
+        break;
+    case SPEC_SECRET_STR:
+        rc = set_secret_str(p, &f[i], path, s->name, AT(base, s->off, char *));
+        break;
+    case SPEC_NAME:
+        rc = set_name(p, &f[i], path, s->name, (enum name_kind)s->arg, AT(base, s->off, char *));
+        break;
+    case SPEC_PATH:
+        rc = set_path(p, &f[i], path, s->name, AT(base, s->off, char *));
+        break;
+    case SPEC_UINT:
+        rc = cfg_set_uint(p, &f[i], path, s->name, (unsigned)s->min, (unsigned)s->max,
+                          (unsigned)s->def, AT(base, s->off, unsigned));
+        break;
+    case SPEC_LONG: {
+        long long v = s->def;
+        rc = set_int(p, &f[i], path, s->name, s->min, s->max, &v);
+        if (!rc)
+            *AT(base, s->off, long) = (long)v;
+        break;
+    }
+    case SPEC_ENUM: {
+        int v = (int)s->def;
+        rc = cfg_set_enum(p, &f[i], path, s->name, s->words, s->list, &v);
+        if (!rc)
+            *AT(base, s->off, int) = v;
+        break;
+    }
+    case SPEC_SECRET: {
+        size_t len = 0;
+        char *v = NULL;
+        rc = set_secret(p, &f[i], &f[i + 1], path, s->name, sp[i + 1].name, (int)s->arg, &v, &len);
+        if (!rc && v) {
+            free_secret(*AT(base, s->off, char *));
+            *AT(base, s->off, char *) = v;
+            if (s->len_off != NO_LEN)
+                *AT(base, s->len_off, size_t) = len;
+        }
+        break;
+    }
+    case SPEC_SECRET_FILE:
+    case SPEC_HOOK:
+        break;
+    }
+    if (!rc && (s->kind == SPEC_STR || s->kind == SPEC_NAME) && s->def_str)
+        rc = cfg_set_default(AT(base, s->off, char *), s->def_str);
+    return rc;
+}
+
+/* Whether key i is set (for the required checks). */
+static int spec_set(const struct spec *s, const void *base)
+{
+    switch (s->kind) {
+    case SPEC_STR:
+    case SPEC_SECRET_STR:
+    case SPEC_NAME:
+    case SPEC_PATH:
+    case SPEC_SECRET:
+        return *AT(base, s->off, char *) != NULL;
+    default:
+        return 1;
+    }
+}
+
+static int missing_required(struct parse *p, const yaml_node_t *at, const struct spec *sp, size_t i,
+                            const char *path)
+{
+    if (sp[i].kind == SPEC_SECRET)
+        return cfg_error(p, at, "missing required key '%s' (or '%s') in '%s'", sp[i].name,
+                         sp[i + 1].name, path);
+    return cfg_error(p, at, "missing required key '%s' in '%s'", sp[i].name, path);
+}
+
+/* The walker: every key of the table in table order, its required check
+ * right after it (`required & kind_bit`, kind_bit 1 outside sources). */
+static int parse_section(struct parse *p, const struct field *sec, const char *path,
+                         const struct spec *sp, size_t n, const struct field *f, void *base,
+                         unsigned kind_bit)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = apply_spec(p, sp, i, f, path, base);
+        if (!rc && (sp[i].required & kind_bit) && !spec_set(&sp[i], base))
+            rc = missing_required(p, sec_pos(p, sec), sp, i, path);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Frees (and wipes, for secrets) what the table's keys hold in base. */
+static void release_section(const struct spec *sp, size_t n, void *base)
+{
+    for (size_t i = 0; i < n; i++) {
+        char **s = AT(base, sp[i].off, char *);
+        switch (sp[i].kind) {
+        case SPEC_STR:
+        case SPEC_NAME:
+        case SPEC_PATH:
+            free(*s);
+            *s = NULL;
+            break;
+        case SPEC_SECRET_STR:
+            free_secret(*s);
+            *s = NULL;
+            break;
+        case SPEC_SECRET:
+            if (*s) {
+                size_t len =
+                    sp[i].len_off != NO_LEN ? *AT(base, sp[i].len_off, size_t) : strlen(*s);
+                mem_wipe(*s, len);
+                free(*s);
+            }
+            *s = NULL;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* ---- tls ---- */
+
+static const char *const tls_mode_words[] = {"off", "required", "verify_ca", "verify_identity",
+                                             NULL};
+enum { TLS_K_MODE, TLS_K_CA, TLS_K_CERT, TLS_K_KEY };
+static const struct spec tls_specs[] = {
+    [TLS_K_MODE] = S_ENUM("mode", struct config_tls, mode, tls_mode_words,
+                          "off, required, verify_ca or verify_identity", TLS_OFF),
+    [TLS_K_CA] = S_PATH("ca", struct config_tls, ca),
+    [TLS_K_CERT] = S_PATH("cert", struct config_tls, cert),
+    [TLS_K_KEY] = S_PATH("key", struct config_tls, key),
+};
+
+/* `<parent>.tls: {mode, ca, cert, key}` into *tls (see struct config_tls). */
 static int parse_tls(struct parse *p, const struct field *sec, const char *parent,
                      struct config_tls *tls)
 {
     char path[KEYPATH_BUF];
-    struct field f[TLS_K_N];
-    int mode = TLS_OFF;
+    struct field f[sizeof(tls_specs) / sizeof(tls_specs[0])];
     int rc;
     if (!sec->value)
         return 0;
     snprintf(path, sizeof(path), "%s.tls", parent);
-    rc = map_fields(p, sec->value, path, tls_keys, f, TLS_K_N);
+    rc = section_fields(p, sec, path, SPECS(tls_specs), f);
     if (!rc)
-        rc = set_enum(p, &f[TLS_K_MODE], path, "mode", tls_mode_words,
-                      "off, required, verify_ca or verify_identity", &mode);
-    if (!rc)
-        rc = set_path(p, &f[TLS_K_CA], path, "ca", &tls->ca);
-    if (!rc)
-        rc = set_path(p, &f[TLS_K_CERT], path, "cert", &tls->cert);
-    if (!rc)
-        rc = set_path(p, &f[TLS_K_KEY], path, "key", &tls->key);
+        rc = parse_section(p, sec, path, SPECS(tls_specs), f, tls, 1);
     if (rc)
         return rc;
-    tls->mode = (enum tls_mode)mode;
+    int mode = (int)tls->mode;
     if ((mode == TLS_VERIFY_CA || mode == TLS_VERIFY_IDENTITY) && !tls->ca)
         return cfg_error(p, f[TLS_K_MODE].value,
                          "'%s.mode' %s needs '%s.ca' (the CA to verify with)", path,
@@ -902,281 +1092,237 @@ static int tls_copy(struct config_tls *dst, const struct config_tls *src)
 {
     dst->mode = src->mode;
     if (src->ca && !(dst->ca = strdup(src->ca)))
-        return nomem();
+        return cfg_nomem();
     if (src->cert && !(dst->cert = strdup(src->cert)))
-        return nomem();
+        return cfg_nomem();
     if (src->key && !(dst->key = strdup(src->key)))
-        return nomem();
+        return cfg_nomem();
     return 0;
 }
 
 static void tls_release(struct config_tls *tls)
 {
-    free(tls->ca);
-    free(tls->cert);
-    free(tls->key);
+    release_section(SPECS(tls_specs), tls);
     memset(tls, 0, sizeof(*tls));
 }
+
+/* ---- warehouse, admin, accounts, roles, pii, load, check, log ---- */
+
+typedef struct config C;
+
+enum { WH_SOCKET = 2, WH_TLS = 9 };
+static const struct spec warehouse_specs[] = {
+    S_STR("host", C, warehouse.host),
+    S_UINT("port", C, warehouse.port, 1, 65535, 3306),
+    [WH_SOCKET] = S_STR("socket", C, warehouse.socket),
+    {.name = "database",
+     .kind = SPEC_NAME,
+     .off = offsetof(C, warehouse.database),
+     .arg = NAME_IDENT,
+     .len_off = NO_LEN,
+     .required = 1},
+    {.name = "user",
+     .kind = SPEC_NAME,
+     .off = offsetof(C, warehouse.user),
+     .arg = NAME_USER,
+     .len_off = NO_LEN,
+     .required = 1},
+    {.name = "password",
+     .kind = SPEC_SECRET,
+     .off = offsetof(C, warehouse.password),
+     .len_off = NO_LEN,
+     .required = 1},
+    S_SECRET_FILE("password_file"),
+    S_UINT("connect_timeout", C, warehouse.connect_timeout_s, 1, 3600, 10),
+    S_UINT("lock_wait_timeout", C, warehouse.lock_wait_timeout_s, 1, 86400, 0),
+    [WH_TLS] = S_HOOK("tls"),
+};
 
 static int parse_warehouse(struct parse *p, const struct field *sec)
 {
     const char *path = "warehouse";
-    struct field f[WH_N];
-    size_t len = 0;
+    struct field f[sizeof(warehouse_specs) / sizeof(warehouse_specs[0])];
+    struct config *c = p->cfg;
     int rc;
     if (!sec->value)
         return cfg_error(p, p->root, "missing required key 'warehouse' at top level");
-    rc = map_fields(p, sec->value, path, warehouse_keys, f, WH_N);
+    rc = section_fields(p, sec, path, SPECS(warehouse_specs), f);
+    /* the required keys are checked after every other key, tls included */
+    for (size_t i = 0; !rc && i < sizeof(warehouse_specs) / sizeof(warehouse_specs[0]); i++)
+        rc = apply_spec(p, warehouse_specs, i, f, path, c);
     if (!rc)
-        rc = set_str(p, &f[WH_HOST], path, "host", &p->cfg->warehouse.host);
-    if (!rc)
-        rc = set_uint(p, &f[WH_PORT], path, "port", 1, 65535, 3306, &p->cfg->warehouse.port);
-    if (!rc)
-        rc = set_str(p, &f[WH_SOCKET], path, "socket", &p->cfg->warehouse.socket);
-    if (!rc)
-        rc =
-            set_name(p, &f[WH_DATABASE], path, "database", NAME_IDENT, &p->cfg->warehouse.database);
-    if (!rc)
-        rc = set_name(p, &f[WH_USER], path, "user", NAME_USER, &p->cfg->warehouse.user);
-    if (!rc)
-        rc = set_secret(p, &f[WH_PASSWORD], &f[WH_PASSWORD_FILE], path, "password", "password_file",
-                        0, &p->cfg->warehouse.password, &len);
-    if (!rc)
-        rc = set_uint(p, &f[WH_CONNECT_TIMEOUT], path, "connect_timeout", 1, 3600, 10,
-                      &p->cfg->warehouse.connect_timeout_s);
-    if (!rc)
-        rc = set_uint(p, &f[WH_LOCK_WAIT_TIMEOUT], path, "lock_wait_timeout", 1, 86400, 0,
-                      &p->cfg->warehouse.lock_wait_timeout_s);
-    if (!rc)
-        rc = parse_tls(p, &f[WH_TLS], path, &p->cfg->warehouse.tls);
-    if (rc)
-        return rc;
-    if (!p->cfg->warehouse.database)
-        return cfg_error(p, sec_pos(p, sec), "missing required key 'database' in 'warehouse'");
-    if (!p->cfg->warehouse.user)
-        return cfg_error(p, sec_pos(p, sec), "missing required key 'user' in 'warehouse'");
-    if (!p->cfg->warehouse.password)
-        return cfg_error(p, sec_pos(p, sec),
-                         "missing required key 'password' (or 'password_file') in 'warehouse'");
-    if (!p->cfg->warehouse.socket)
-        return set_default(&p->cfg->warehouse.host, "127.0.0.1");
-    return 0;
+        rc = parse_tls(p, &f[WH_TLS], path, &c->warehouse.tls);
+    for (size_t i = 0; !rc && i < sizeof(warehouse_specs) / sizeof(warehouse_specs[0]); i++)
+        if (warehouse_specs[i].required && !spec_set(&warehouse_specs[i], c))
+            rc = missing_required(p, sec_pos(p, sec), warehouse_specs, i, path);
+    if (!rc && !c->warehouse.socket)
+        rc = cfg_set_default(&c->warehouse.host, "127.0.0.1");
+    return rc;
 }
 
-enum { AD_USER, AD_PASSWORD, AD_PASSWORD_FILE, AD_HOST, AD_PORT, AD_SOCKET, AD_TLS, AD_N };
-static const char *const admin_keys[AD_N] = {
-    [AD_USER] = "user", [AD_PASSWORD] = "password", [AD_PASSWORD_FILE] = "password_file",
-    [AD_HOST] = "host", [AD_PORT] = "port",         [AD_SOCKET] = "socket",
-    [AD_TLS] = "tls",
+enum { AD_PORT = 4, AD_TLS = 6 };
+static const struct spec admin_specs[] = {
+    S_NAME("user", C, admin.user, NAME_USER, "root"),
+    S_SECRET("password", C, admin.password, NO_LEN, 0),
+    S_SECRET_FILE("password_file"),
+    S_STR("host", C, admin.host),
+    [AD_PORT] = S_HOOK("port"), /* default: the warehouse's */
+    S_STR("socket", C, admin.socket),
+    [AD_TLS] = S_HOOK("tls"), /* default: a copy of the warehouse's */
 };
 
-/* Needs the warehouse parsed: admin's endpoint defaults to it. Setting
- * `host` or `socket` here replaces the warehouse's endpoint as a whole (so a
- * warehouse socket is not inherited under an admin host); `port` defaults to
- * the warehouse's port. */
 static int parse_admin(struct parse *p, const struct field *sec)
 {
     const char *path = "admin";
     struct config *c = p->cfg;
-    struct field f[AD_N];
-    size_t len = 0;
-    int rc = 0;
-    if (sec->value)
-        rc = map_fields(p, sec->value, path, admin_keys, f, AD_N);
-    else
-        memset(f, 0, sizeof(f));
+    struct field f[sizeof(admin_specs) / sizeof(admin_specs[0])];
+    int rc = section_fields(p, sec, path, SPECS(admin_specs), f);
     if (!rc)
-        rc = set_name(p, &f[AD_USER], path, "user", NAME_USER, &c->admin.user);
+        rc = parse_section(p, sec, path, SPECS(admin_specs), f, c, 1);
     if (!rc)
-        rc = set_secret(p, &f[AD_PASSWORD], &f[AD_PASSWORD_FILE], path, "password", "password_file",
-                        0, &c->admin.password, &len);
-    if (!rc)
-        rc = set_str(p, &f[AD_HOST], path, "host", &c->admin.host);
-    if (!rc)
-        rc = set_uint(p, &f[AD_PORT], path, "port", 1, 65535, c->warehouse.port, &c->admin.port);
-    if (!rc)
-        rc = set_str(p, &f[AD_SOCKET], path, "socket", &c->admin.socket);
+        rc =
+            cfg_set_uint(p, &f[AD_PORT], path, "port", 1, 65535, c->warehouse.port, &c->admin.port);
     if (!rc)
         rc = f[AD_TLS].value ? parse_tls(p, &f[AD_TLS], path, &c->admin.tls)
                              : tls_copy(&c->admin.tls, &c->warehouse.tls);
-    if (!rc)
-        rc = set_default(&c->admin.user, "root");
     if (rc || c->admin.host || c->admin.socket)
         return rc;
-    rc = set_default(&c->admin.host, c->warehouse.host);
+    rc = cfg_set_default(&c->admin.host, c->warehouse.host);
     if (!rc)
-        rc = set_default(&c->admin.socket, c->warehouse.socket);
+        rc = cfg_set_default(&c->admin.socket, c->warehouse.socket);
     return rc;
 }
 
-enum { AC_USER, AC_PASSWORD, AC_PASSWORD_FILE, AC_N };
-static const char *const account_keys[AC_N] = {
-    [AC_USER] = "user", [AC_PASSWORD] = "password", [AC_PASSWORD_FILE] = "password_file"};
+static const struct spec account_specs[] = {
+    S_NAME("user", struct config_account, user, NAME_USER, NULL),
+    S_SECRET("password", struct config_account, password, NO_LEN, 0),
+    S_SECRET_FILE("password_file"),
+};
 
 static int parse_account(struct parse *p, const struct field *sec, const char *path,
                          const char *def_user, struct config_account *acc)
 {
-    struct field f[AC_N];
-    size_t len = 0;
-    int rc = 0;
-    if (sec->value)
-        rc = map_fields(p, sec->value, path, account_keys, f, AC_N);
-    else
-        memset(f, 0, sizeof(f));
+    struct field f[sizeof(account_specs) / sizeof(account_specs[0])];
+    int rc = section_fields(p, sec, path, SPECS(account_specs), f);
     if (!rc)
-        rc = set_name(p, &f[AC_USER], path, "user", NAME_USER, &acc->user);
+        rc = parse_section(p, sec, path, SPECS(account_specs), f, acc, 1);
     if (!rc)
-        rc = set_secret(p, &f[AC_PASSWORD], &f[AC_PASSWORD_FILE], path, "password", "password_file",
-                        0, &acc->password, &len);
-    if (!rc)
-        rc = set_default(&acc->user, def_user);
+        rc = cfg_set_default(&acc->user, def_user);
     return rc;
 }
 
-enum { ACS_HOST, ACS_ANALYST, ACS_STEWARD, ACS_N };
-static const char *const accounts_keys[ACS_N] = {
-    [ACS_HOST] = "host", [ACS_ANALYST] = "analyst", [ACS_STEWARD] = "steward"};
+enum { ACS_ANALYST = 1, ACS_STEWARD = 2 };
+static const struct spec accounts_specs[] = {
+    S_NAME("host", C, accounts.host, NAME_HOST, "%"),
+    [ACS_ANALYST] = S_HOOK("analyst"),
+    [ACS_STEWARD] = S_HOOK("steward"),
+};
 
 static int parse_accounts(struct parse *p, const struct field *sec)
 {
     const char *path = "accounts";
-    struct field f[ACS_N];
-    int rc = 0;
-    if (sec->value)
-        rc = map_fields(p, sec->value, path, accounts_keys, f, ACS_N);
-    else
-        memset(f, 0, sizeof(f));
+    struct field f[sizeof(accounts_specs) / sizeof(accounts_specs[0])];
+    int rc = section_fields(p, sec, path, SPECS(accounts_specs), f);
     if (!rc)
-        rc = set_name(p, &f[ACS_HOST], path, "host", NAME_HOST, &p->cfg->accounts.host);
+        rc = parse_section(p, sec, path, SPECS(accounts_specs), f, p->cfg, 1);
     if (!rc)
         rc = parse_account(p, &f[ACS_ANALYST], "accounts.analyst", "analyst",
                            &p->cfg->accounts.analyst);
     if (!rc)
         rc = parse_account(p, &f[ACS_STEWARD], "accounts.steward", "pii_steward",
                            &p->cfg->accounts.steward);
-    if (!rc)
-        rc = set_default(&p->cfg->accounts.host, "%");
     return rc;
 }
 
-enum { RO_LOADER, RO_ANALYST, RO_STEWARD, RO_N };
-static const char *const roles_keys[RO_N] = {
-    [RO_LOADER] = "loader", [RO_ANALYST] = "analyst", [RO_STEWARD] = "steward"};
+static const struct spec roles_specs[] = {
+    S_NAME("loader", C, roles.loader, NAME_IDENT, "maskload_loader_role"),
+    S_NAME("analyst", C, roles.analyst, NAME_IDENT, "maskload_analyst_role"),
+    S_NAME("steward", C, roles.steward, NAME_IDENT, "maskload_steward_role"),
+};
+
+static const char *const birth_words[] = {
+    [BIRTH_DATE_YEAR] = "year", [BIRTH_DATE_DATE] = "date", NULL};
+static const struct spec pii_specs[] = {
+    S_SECRET("digest_key", C, pii.digest_key, offsetof(C, pii.digest_key_len), 1),
+    S_SECRET_FILE("digest_key_file"),
+    S_ENUM("birth_date", C, pii.birth_date, birth_words, "year or date", BIRTH_DATE_YEAR),
+};
+
+static const char *const load_method_words[] = {"auto", "bulk", "insert", NULL};
+static const struct spec load_specs[] = {
+    S_UINT("batch_size", C, load.batch_size, 1, 100000, 1000),
+    S_UINT("surrogate_cache", C, load.surrogate_cache, 0, 10000000, 100000),
+    S_ENUM("method", C, load.method, load_method_words, "auto, bulk or insert", LOAD_METHOD_AUTO),
+    S_UINT("prefetch_pages", C, load.prefetch_pages, 0, 64, 4),
+};
+
+enum { CK_THRESHOLDS = 1 };
+static const struct spec check_specs[] = {
+    {.name = "default_threshold",
+     .kind = SPEC_LONG,
+     .off = offsetof(C, check.default_max),
+     .min = 0,
+     .max = LONG_MAX,
+     .len_off = NO_LEN},
+    [CK_THRESHOLDS] = S_HOOK("thresholds"),
+};
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+struct log_section {
+    int level; /* index in log_levels; the config keeps the word */
+};
+static const struct spec log_specs[] = {
+    S_ENUM("level", struct log_section, level, log_levels, "error, warn, info or debug", 2),
+};
+
+/* A section that is nothing but its table, into base. */
+static int parse_plain(struct parse *p, const struct field *sec, const char *path,
+                       const struct spec *sp, size_t n, void *base)
+{
+    struct field f[16];
+    if (n > sizeof(f) / sizeof(f[0]))
+        return err_set(ML_EINTERNAL, "config: section '%s' has too many keys", path);
+    int rc = section_fields(p, sec, path, sp, n, f);
+    return rc ? rc : parse_section(p, sec, path, sp, n, f, base, 1);
+}
 
 static int parse_roles(struct parse *p, const struct field *sec)
 {
-    const char *path = "roles";
-    struct field f[RO_N];
-    int rc = 0;
-    if (sec->value)
-        rc = map_fields(p, sec->value, path, roles_keys, f, RO_N);
-    else
-        memset(f, 0, sizeof(f));
-    if (!rc)
-        rc = set_name(p, &f[RO_LOADER], path, "loader", NAME_IDENT, &p->cfg->roles.loader);
-    if (!rc)
-        rc = set_name(p, &f[RO_ANALYST], path, "analyst", NAME_IDENT, &p->cfg->roles.analyst);
-    if (!rc)
-        rc = set_name(p, &f[RO_STEWARD], path, "steward", NAME_IDENT, &p->cfg->roles.steward);
-    if (!rc)
-        rc = set_default(&p->cfg->roles.loader, "maskload_loader_role");
-    if (!rc)
-        rc = set_default(&p->cfg->roles.analyst, "maskload_analyst_role");
-    if (!rc)
-        rc = set_default(&p->cfg->roles.steward, "maskload_steward_role");
-    return rc;
+    return parse_plain(p, sec, "roles", SPECS(roles_specs), p->cfg);
 }
-
-enum { PII_DIGEST_KEY, PII_DIGEST_KEY_FILE, PII_BIRTH_DATE, PII_N };
-static const char *const pii_keys[PII_N] = {[PII_DIGEST_KEY] = "digest_key",
-                                            [PII_DIGEST_KEY_FILE] = "digest_key_file",
-                                            [PII_BIRTH_DATE] = "birth_date"};
 
 static int parse_pii(struct parse *p, const struct field *sec)
 {
-    static const char *const birth_words[] = {
-        [BIRTH_DATE_YEAR] = "year", [BIRTH_DATE_DATE] = "date", NULL};
-    const char *path = "pii";
-    struct field f[PII_N];
-    char *key = NULL;
-    size_t len = 0;
-    int policy = BIRTH_DATE_YEAR;
-    int rc = 0;
-    if (sec->value)
-        rc = map_fields(p, sec->value, path, pii_keys, f, PII_N);
-    else
-        memset(f, 0, sizeof(f));
-    if (!rc)
-        rc = set_secret(p, &f[PII_DIGEST_KEY], &f[PII_DIGEST_KEY_FILE], path, "digest_key",
-                        "digest_key_file", 1, &key, &len);
-    if (rc)
-        return rc;
-    p->cfg->pii.digest_key = (unsigned char *)key;
-    p->cfg->pii.digest_key_len = key ? len : 0;
-    rc = set_enum(p, &f[PII_BIRTH_DATE], path, "birth_date", birth_words, "year or date", &policy);
-    p->cfg->pii.birth_date = (enum birth_date_policy)policy;
-    return rc;
+    return parse_plain(p, sec, "pii", SPECS(pii_specs), p->cfg);
 }
-
-enum { LD_BATCH_SIZE, LD_SURROGATE_CACHE, LD_METHOD, LD_PREFETCH_PAGES, LD_N };
-static const char *const load_keys[LD_N] = {[LD_BATCH_SIZE] = "batch_size",
-                                            [LD_SURROGATE_CACHE] = "surrogate_cache",
-                                            [LD_METHOD] = "method",
-                                            [LD_PREFETCH_PAGES] = "prefetch_pages"};
-static const char *const load_method_words[] = {"auto", "bulk", "insert", NULL};
 
 static int parse_load(struct parse *p, const struct field *sec)
 {
-    const char *path = "load";
-    struct field f[LD_N];
-    int method = LOAD_METHOD_AUTO;
-    int rc = 0;
-    if (sec->value)
-        rc = map_fields(p, sec->value, path, load_keys, f, LD_N);
-    else
-        memset(f, 0, sizeof(f));
-    if (!rc)
-        rc = set_uint(p, &f[LD_BATCH_SIZE], path, "batch_size", 1, 100000, 1000,
-                      &p->cfg->load.batch_size);
-    if (!rc)
-        rc = set_uint(p, &f[LD_SURROGATE_CACHE], path, "surrogate_cache", 0, 10000000, 100000,
-                      &p->cfg->load.surrogate_cache);
-    if (!rc)
-        rc = set_enum(p, &f[LD_METHOD], path, "method", load_method_words, "auto, bulk or insert",
-                      &method);
-    p->cfg->load.method = (enum load_method)method;
-    if (!rc)
-        rc = set_uint(p, &f[LD_PREFETCH_PAGES], path, "prefetch_pages", 0, 64, 4,
-                      &p->cfg->load.prefetch_pages);
-    return rc;
+    return parse_plain(p, sec, "load", SPECS(load_specs), p->cfg);
 }
-
-enum { CK_DEFAULT_THRESHOLD, CK_THRESHOLDS, CK_N };
-static const char *const check_keys[CK_N] = {
-    [CK_DEFAULT_THRESHOLD] = "default_threshold", [CK_THRESHOLDS] = "thresholds"};
 
 static int parse_thresholds(struct parse *p, yaml_node_t *node)
 {
     const char *path = "check.thresholds";
     struct config *c = p->cfg;
-    int rc = map_check(p, node, path);
-    size_t n = map_size(node);
+    int rc = cfg_map_check(p, node, path);
+    size_t n = cfg_map_size(node);
     if (rc || n == 0)
         return rc;
     c->check.thresholds = calloc(n, sizeof(*c->check.thresholds));
     if (!c->check.thresholds)
-        return nomem();
+        return cfg_nomem();
     for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
          pair < node->data.mapping.pairs.top; pair++) {
         struct config_threshold *t = &c->check.thresholds[c->check.nthresholds];
-        struct field f = {node_at(p, pair->key), node_at(p, pair->value)};
+        struct field f = {cfg_node_at(p, pair->key), cfg_node_at(p, pair->value)};
         long long max = 0;
         rc = key_name(p, f.key, NAME_IDENT, path);
         if (rc)
             return rc;
         t->view = strdup((const char *)f.key->data.scalar.value);
         if (!t->view)
-            return nomem();
+            return cfg_nomem();
         c->check.nthresholds++;
         t->pos.line = (int)f.key->start_mark.line + 1;
         t->pos.column = (int)f.key->start_mark.column + 1;
@@ -1192,111 +1338,224 @@ static int parse_thresholds(struct parse *p, yaml_node_t *node)
 
 static int parse_check(struct parse *p, const struct field *sec)
 {
-    struct field f[CK_N];
-    long long def = 0;
-    int rc = 0;
-    if (sec->value)
-        rc = map_fields(p, sec->value, "check", check_keys, f, CK_N);
-    else
-        memset(f, 0, sizeof(f));
+    struct field f[sizeof(check_specs) / sizeof(check_specs[0])];
+    int rc = section_fields(p, sec, "check", SPECS(check_specs), f);
     if (!rc)
-        rc = set_int(p, &f[CK_DEFAULT_THRESHOLD], "check", "default_threshold", 0, LONG_MAX, &def);
-    if (rc)
-        return rc;
-    p->cfg->check.default_max = (long)def;
-    if (f[CK_THRESHOLDS].value)
+        rc = parse_section(p, sec, "check", SPECS(check_specs), f, p->cfg, 1);
+    if (!rc && f[CK_THRESHOLDS].value)
         rc = parse_thresholds(p, f[CK_THRESHOLDS].value);
     return rc;
 }
 
 static int parse_log(struct parse *p, const struct field *sec)
 {
-    static const char *const level_keys[] = {"level"};
-    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
-    struct field f[1];
-    int level = 2;
-    int rc = 0;
-    if (sec->value)
-        rc = map_fields(p, sec->value, "log", level_keys, f, 1);
-    else
-        memset(f, 0, sizeof(f));
+    struct log_section log = {2};
+    int rc = parse_plain(p, sec, "log", SPECS(log_specs), &log);
     if (!rc)
-        rc = set_enum(p, &f[0], "log", "level", levels, "error, warn, info or debug", &level);
-    if (!rc)
-        rc = set_default(&p->cfg->log_level, levels[level]);
+        rc = cfg_set_default(&p->cfg->log_level, log_levels[log.level]);
     return rc;
 }
 
-/* Source keys, and which kinds accept each. */
-enum {
-    SK_KIND,
-    SK_BASE_URL,
-    SK_PAGE_SIZE,
-    SK_MAX_PAGES,
-    SK_TIMEOUT,
-    SK_CONNECT_TIMEOUT,
-    SK_CA_FILE,
-    SK_LOW_SPEED_LIMIT,
-    SK_LOW_SPEED_TIME,
-    SK_RETRIES,
-    SK_RETRY_BASE_MS,
-    SK_RETRY_MAX_MS,
-    SK_RETRY_AFTER_MAX,
-    SK_QUEUE_URL,
-    SK_REGION,
-    SK_ENDPOINT,
-    SK_WAIT_SECONDS,
-    SK_VISIBILITY_TIMEOUT,
-    SK_ACCESS_KEY_ID,
-    SK_SECRET_ACCESS_KEY,
-    SK_SESSION_TOKEN,
-    SK_MAX_MESSAGES,
-    SK_ON_MALFORMED,
-    SK_PATH,
-    SK_FORMAT,
-    SK_N
-};
+/* ---- sources ---- */
 
 #define K_HTTP (1u << SOURCE_HTTP)
 #define K_SQS  (1u << SOURCE_SQS)
 #define K_FILE (1u << SOURCE_FILE)
 
-static const struct {
-    const char *name;
-    unsigned kinds;
-    unsigned flags; /* SC_SECRET for credentials */
-} source_keys[SK_N] = {
-    [SK_KIND] = {"kind", K_HTTP | K_SQS | K_FILE, 0},
-    [SK_BASE_URL] = {"base_url", K_HTTP, 0},
-    [SK_PAGE_SIZE] = {"page_size", K_HTTP | K_FILE, 0},
-    [SK_MAX_PAGES] = {"max_pages", K_HTTP, 0},
-    [SK_TIMEOUT] = {"timeout", K_HTTP | K_SQS, 0},
-    [SK_CONNECT_TIMEOUT] = {"connect_timeout", K_HTTP | K_SQS, 0},
-    [SK_CA_FILE] = {"ca_file", K_HTTP | K_SQS, 0},
-    [SK_LOW_SPEED_LIMIT] = {"low_speed_limit", K_HTTP, 0},
-    [SK_LOW_SPEED_TIME] = {"low_speed_time", K_HTTP, 0},
-    [SK_RETRIES] = {"retries", K_HTTP, 0},
-    [SK_RETRY_BASE_MS] = {"retry_base_ms", K_HTTP, 0},
-    [SK_RETRY_MAX_MS] = {"retry_max_ms", K_HTTP, 0},
-    [SK_RETRY_AFTER_MAX] = {"retry_after_max", K_HTTP, 0},
-    [SK_QUEUE_URL] = {"queue_url", K_SQS, 0},
-    [SK_REGION] = {"region", K_SQS, 0},
-    [SK_ENDPOINT] = {"endpoint", K_SQS, 0},
-    [SK_WAIT_SECONDS] = {"wait_seconds", K_SQS, 0},
-    [SK_VISIBILITY_TIMEOUT] = {"visibility_timeout", K_SQS, 0},
-    [SK_ACCESS_KEY_ID] = {"access_key_id", K_SQS, 0},
-    [SK_SECRET_ACCESS_KEY] = {"secret_access_key", K_SQS, SC_SECRET},
-    [SK_SESSION_TOKEN] = {"session_token", K_SQS, SC_SECRET},
-    [SK_MAX_MESSAGES] = {"max_messages", K_SQS, 0},
-    [SK_ON_MALFORMED] = {"on_malformed", K_SQS, 0},
-    [SK_PATH] = {"path", K_FILE, 0},
-    [SK_FORMAT] = {"format", K_FILE, 0},
-};
-
 static const char *const kind_words[] = {
     [SOURCE_HTTP] = "http", [SOURCE_SQS] = "sqs", [SOURCE_FILE] = "file", NULL};
 static const char *const file_format_words[] = {
     [FILE_FORMAT_AUTO] = "auto", [FILE_FORMAT_JSONL] = "jsonl", [FILE_FORMAT_JSON] = "json", NULL};
+static const char *const malformed_words[] = {"reject", "dead_letter", NULL};
+
+typedef struct config_source SRC;
+enum {
+    SK_KIND = 0,
+    SK_BASE_URL = 1,
+    SK_TIMEOUT = 4,
+    SK_RETRY_MAX_MS = 10,
+    SK_QUEUE_URL = 15,
+    SK_REGION = 16,
+    SK_ENDPOINT = 17,
+    SK_WAIT_SECONDS = 18,
+    SK_ACCESS_KEY_ID = 21,
+    SK_SECRET_ACCESS_KEY = 22,
+    SK_SESSION_TOKEN = 23
+};
+/* In the order the keys are checked (which error a config with several
+ * gets first); `kinds` is which source kinds have the key. */
+static const struct spec source_specs[] = {
+    [SK_KIND] = {.name = "kind",
+                 .kind = SPEC_HOOK,
+                 .len_off = NO_LEN,
+                 .kinds = K_HTTP | K_SQS | K_FILE},
+    [SK_BASE_URL] = {.name = "base_url",
+                     .kind = SPEC_STR,
+                     .off = offsetof(SRC, base_url),
+                     .len_off = NO_LEN,
+                     .kinds = K_HTTP,
+                     .required = K_HTTP},
+    {.name = "page_size",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, page_size),
+     .min = 1,
+     .max = 10000,
+     .def = 100,
+     .len_off = NO_LEN,
+     .kinds = K_HTTP | K_FILE},
+    {.name = "max_pages",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, max_pages),
+     .min = 1,
+     .max = 1000000000,
+     .def = 1000000,
+     .len_off = NO_LEN,
+     .kinds = K_HTTP},
+    [SK_TIMEOUT] = {.name = "timeout",
+                    .kind = SPEC_UINT,
+                    .off = offsetof(SRC, timeout_s),
+                    .min = 1,
+                    .max = 86400,
+                    .def = 60,
+                    .len_off = NO_LEN,
+                    .kinds = K_HTTP | K_SQS},
+    {.name = "connect_timeout",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, connect_timeout_s),
+     .min = 1,
+     .max = 3600,
+     .def = 10,
+     .len_off = NO_LEN,
+     .kinds = K_HTTP | K_SQS},
+    {.name = "low_speed_limit",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, low_speed_limit),
+     .min = 1,
+     .max = 1000000000,
+     .def = 1,
+     .len_off = NO_LEN,
+     .kinds = K_HTTP},
+    {.name = "low_speed_time",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, low_speed_time_s),
+     .min = 1,
+     .max = 86400,
+     .def = 30,
+     .len_off = NO_LEN,
+     .kinds = K_HTTP},
+    {.name = "retries",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, retries),
+     .min = 0,
+     .max = 100,
+     .def = 5,
+     .len_off = NO_LEN,
+     .kinds = K_HTTP},
+    {.name = "retry_base_ms",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, retry_base_ms),
+     .min = 1,
+     .max = 3600000,
+     .def = 500,
+     .len_off = NO_LEN,
+     .kinds = K_HTTP},
+    /* at least retry_base_ms; its default rises to it */
+    [SK_RETRY_MAX_MS] = {.name = "retry_max_ms",
+                         .kind = SPEC_HOOK,
+                         .len_off = NO_LEN,
+                         .kinds = K_HTTP},
+    {.name = "retry_after_max",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, retry_after_max_s),
+     .min = 0,
+     .max = 86400,
+     .def = 120,
+     .len_off = NO_LEN,
+     .kinds = K_HTTP},
+    {.name = "ca_file",
+     .kind = SPEC_PATH,
+     .off = offsetof(SRC, ca_file),
+     .len_off = NO_LEN,
+     .kinds = K_HTTP | K_SQS},
+    {.name = "format",
+     .kind = SPEC_ENUM,
+     .off = offsetof(SRC, file_format),
+     .words = file_format_words,
+     .list = "jsonl, json or auto",
+     .def = FILE_FORMAT_AUTO,
+     .len_off = NO_LEN,
+     .kinds = K_FILE},
+    {.name = "path",
+     .kind = SPEC_PATH,
+     .off = offsetof(SRC, file_path),
+     .len_off = NO_LEN,
+     .kinds = K_FILE,
+     .required = K_FILE},
+    [SK_QUEUE_URL] = {.name = "queue_url",
+                      .kind = SPEC_STR,
+                      .off = offsetof(SRC, queue_url),
+                      .len_off = NO_LEN,
+                      .kinds = K_SQS,
+                      .required = K_SQS},
+    [SK_REGION] = {.name = "region",
+                   .kind = SPEC_STR,
+                   .off = offsetof(SRC, region),
+                   .len_off = NO_LEN,
+                   .kinds = K_SQS},
+    [SK_ENDPOINT] = {.name = "endpoint",
+                     .kind = SPEC_STR,
+                     .off = offsetof(SRC, endpoint),
+                     .len_off = NO_LEN,
+                     .kinds = K_SQS},
+    [SK_WAIT_SECONDS] = {.name = "wait_seconds",
+                         .kind = SPEC_UINT,
+                         .off = offsetof(SRC, wait_seconds),
+                         .min = 0,
+                         .max = 20,
+                         .def = 20,
+                         .len_off = NO_LEN,
+                         .kinds = K_SQS},
+    {.name = "visibility_timeout",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, visibility_timeout),
+     .min = 0,
+     .max = 43200,
+     .def = 300,
+     .len_off = NO_LEN,
+     .kinds = K_SQS},
+    {.name = "max_messages",
+     .kind = SPEC_UINT,
+     .off = offsetof(SRC, max_messages),
+     .min = 1,
+     .max = 10,
+     .def = 10,
+     .len_off = NO_LEN,
+     .kinds = K_SQS},
+    [SK_ACCESS_KEY_ID] = {.name = "access_key_id",
+                          .kind = SPEC_STR,
+                          .off = offsetof(SRC, access_key_id),
+                          .len_off = NO_LEN,
+                          .kinds = K_SQS},
+    [SK_SECRET_ACCESS_KEY] = {.name = "secret_access_key",
+                              .kind = SPEC_SECRET_STR,
+                              .off = offsetof(SRC, secret_access_key),
+                              .len_off = NO_LEN,
+                              .kinds = K_SQS},
+    [SK_SESSION_TOKEN] = {.name = "session_token",
+                          .kind = SPEC_SECRET_STR,
+                          .off = offsetof(SRC, session_token),
+                          .len_off = NO_LEN,
+                          .kinds = K_SQS},
+    {.name = "on_malformed",
+     .kind = SPEC_ENUM,
+     .off = offsetof(SRC, on_malformed),
+     .words = malformed_words,
+     .list = "reject or dead_letter",
+     .def = SQS_MALFORMED_REJECT,
+     .len_off = NO_LEN,
+     .kinds = K_SQS},
+};
+#define SOURCE_NSPECS (sizeof(source_specs) / sizeof(source_specs[0]))
 
 static int url_ok(const char *u)
 {
@@ -1307,202 +1566,85 @@ static int url_ok(const char *u)
     return 0;
 }
 
-static const char *const malformed_words[] = {"reject", "dead_letter", NULL};
-
-/* A secret scalar of `f` (when present) into *dst; empty is an error. */
-static int set_secret_str(struct parse *p, const struct field *f, const char *path, const char *key,
-                          char **dst)
+/* The value of source key i, checked right after it is read: URLs and the
+ * region. */
+static int check_source_key(struct parse *p, const struct field *f, const char *path,
+                            const struct config_source *src, size_t i)
 {
-    char kp[KEYPATH_BUF];
-    struct scalar v;
-    if (!f->value)
+    const char *v = *AT(src, source_specs[i].off, char *);
+    if (!v)
         return 0;
-    int rc = get_scalar(p, f->value, join(kp, sizeof(kp), path, key), SC_SECRET, &v);
-    if (rc)
-        return rc;
-    if (v.len == 0) {
-        scalar_release(&v);
-        return cfg_error(p, f->value, "value of '%s' is empty", kp);
+    if (i == SK_REGION) {
+        size_t n = strlen(v);
+        if (n > 64 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+            return cfg_error(p, f[i].value,
+                             "'%s.region' must be an AWS region name such as 'eu-west-1'", path);
+        return 0;
     }
-    free_secret(*dst);
-    *dst = v.s;
+    if (!url_ok(v))
+        return cfg_error(p, f[i].value, "'%s.%s' must start with http:// or https:// and a host",
+                         path, source_specs[i].name);
     return 0;
 }
 
-/* The keys of kind sqs (see struct config_source), from the fields parsed
- * by parse_source. Defaults are set whatever the kind. */
-static int parse_source_sqs(struct parse *p, yaml_node_t *k, const struct field *f,
-                            const char *path, struct config_source *src)
+/* What no single source key can check. */
+static int check_source(struct parse *p, const struct field *f, const char *path,
+                        struct config_source *src)
 {
-    int m = SQS_MALFORMED_REJECT;
-    int rc = set_str(p, &f[SK_QUEUE_URL], path, "queue_url", &src->queue_url);
-    if (!rc && src->queue_url && !url_ok(src->queue_url))
-        rc = cfg_error(p, f[SK_QUEUE_URL].value,
-                       "'%s.queue_url' must start with http:// or https:// and a host", path);
-    if (!rc && src->kind == SOURCE_SQS && !src->queue_url)
-        rc = cfg_error(p, k, "missing required key 'queue_url' in '%s'", path);
-    if (!rc)
-        rc = set_str(p, &f[SK_REGION], path, "region", &src->region);
-    if (!rc && src->region) {
-        size_t n = strlen(src->region);
-        if (n > 64 || strspn(src->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
-            rc = cfg_error(p, f[SK_REGION].value,
-                           "'%s.region' must be an AWS region name such as 'eu-west-1'", path);
-    }
-    if (!rc)
-        rc = set_str(p, &f[SK_ENDPOINT], path, "endpoint", &src->endpoint);
-    if (!rc && src->endpoint && !url_ok(src->endpoint))
-        rc = cfg_error(p, f[SK_ENDPOINT].value,
-                       "'%s.endpoint' must start with http:// or https:// and a host", path);
-    if (!rc)
-        rc = set_uint(p, &f[SK_WAIT_SECONDS], path, "wait_seconds", 0, 20, 20, &src->wait_seconds);
-    if (!rc)
-        rc = set_uint(p, &f[SK_VISIBILITY_TIMEOUT], path, "visibility_timeout", 0, 43200, 300,
-                      &src->visibility_timeout);
-    if (!rc)
-        rc = set_uint(p, &f[SK_MAX_MESSAGES], path, "max_messages", 1, 10, 10, &src->max_messages);
-    if (!rc)
-        rc = set_str(p, &f[SK_ACCESS_KEY_ID], path, "access_key_id", &src->access_key_id);
-    if (!rc)
-        rc = set_secret_str(p, &f[SK_SECRET_ACCESS_KEY], path, "secret_access_key",
-                            &src->secret_access_key);
-    if (!rc)
-        rc = set_secret_str(p, &f[SK_SESSION_TOKEN], path, "session_token", &src->session_token);
-    if (!rc && !src->access_key_id != !src->secret_access_key)
-        rc =
-            cfg_error(p, src->access_key_id ? f[SK_ACCESS_KEY_ID].key : f[SK_SECRET_ACCESS_KEY].key,
-                      "'%s.access_key_id' and '%s.secret_access_key' go together; set both or "
-                      "neither (neither: the AWS_* environment variables are used)",
-                      path, path);
-    if (!rc && src->session_token && !src->access_key_id)
-        rc = cfg_error(p, f[SK_SESSION_TOKEN].key,
-                       "'%s.session_token' needs 'access_key_id' and 'secret_access_key' beside it",
-                       path);
-    if (!rc)
-        rc = set_enum(p, &f[SK_ON_MALFORMED], path, "on_malformed", malformed_words,
-                      "reject or dead_letter", &m);
-    if (!rc)
-        src->on_malformed = (enum sqs_on_malformed)m;
-    if (!rc && src->kind == SOURCE_SQS && src->timeout_s <= src->wait_seconds)
-        rc = cfg_error(p, f[SK_TIMEOUT].value ? f[SK_TIMEOUT].value : f[SK_WAIT_SECONDS].value,
-                       "'%s.timeout' (%u s) must exceed '%s.wait_seconds' (%u s)", path,
-                       src->timeout_s, path, src->wait_seconds);
-    return rc;
+    if (!src->access_key_id != !src->secret_access_key)
+        return cfg_error(
+            p, src->access_key_id ? f[SK_ACCESS_KEY_ID].key : f[SK_SECRET_ACCESS_KEY].key,
+            "'%s.access_key_id' and '%s.secret_access_key' go together; set both or neither "
+            "(neither: the AWS_* environment variables are used)",
+            path, path);
+    if (src->session_token && !src->access_key_id)
+        return cfg_error(p, f[SK_SESSION_TOKEN].key,
+                         "'%s.session_token' needs 'access_key_id' and 'secret_access_key' "
+                         "beside it",
+                         path);
+    if (src->kind == SOURCE_SQS && src->timeout_s <= src->wait_seconds)
+        return cfg_error(p, f[SK_TIMEOUT].value ? f[SK_TIMEOUT].value : f[SK_WAIT_SECONDS].value,
+                         "'%s.timeout' (%u s) must exceed '%s.wait_seconds' (%u s)", path,
+                         src->timeout_s, path, src->wait_seconds);
+    return 0;
 }
 
 /* Parses the source whose key is `k` and value `v` into `src` (name set). */
 static int parse_source(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct config_source *src)
 {
-    const char *names[SK_N];
-    struct field f[SK_N];
-    char path[KEYPATH_BUF], kp[KEYPATH_BUF];
+    struct field f[SOURCE_NSPECS];
+    struct field sec = {k, v};
+    char path[KEYPATH_BUF];
     int kind = SOURCE_HTTP;
     int rc;
-    for (size_t i = 0; i < SK_N; i++)
-        names[i] = source_keys[i].name;
     snprintf(path, sizeof(path), "sources.%s", src->name);
     if (!v)
         return cfg_error(p, k, "missing value for '%s'", path);
-    rc = map_fields(p, v, path, names, f, SK_N);
+    rc = section_fields(p, &sec, path, source_specs, SOURCE_NSPECS, f);
     if (!rc)
-        rc = set_enum(p, &f[SK_KIND], path, "kind", kind_words, "http, sqs or file", &kind);
+        rc = cfg_set_enum(p, &f[SK_KIND], path, "kind", kind_words, "http, sqs or file", &kind);
     if (rc)
         return rc;
     src->kind = (enum source_kind)kind;
-    for (size_t i = 0; i < SK_N; i++) {
-        if (f[i].key && !(source_keys[i].kinds & (1u << kind)))
+    for (size_t i = 0; i < SOURCE_NSPECS; i++)
+        if (f[i].key && !(source_specs[i].kinds & (1u << kind)))
             return cfg_error(p, f[i].key, "unknown key '%s' in '%s' for kind '%s'",
-                             source_keys[i].name, path, kind_words[kind]);
+                             source_specs[i].name, path, kind_words[kind]);
+    /* keys of other kinds are absent (above): their defaults are harmless */
+    for (size_t i = 0; i < SOURCE_NSPECS; i++) {
+        rc = apply_spec(p, source_specs, i, f, path, src);
+        if (!rc && i == SK_RETRY_MAX_MS)
+            rc = cfg_set_uint(p, &f[i], path, "retry_max_ms", src->retry_base_ms, 3600000,
+                              src->retry_base_ms > 30000 ? src->retry_base_ms : 30000,
+                              &src->retry_max_ms);
+        if (!rc && (source_specs[i].required & (1u << kind)) && !spec_set(&source_specs[i], src))
+            rc = missing_required(p, k, source_specs, i, path);
+        if (!rc && (i == SK_BASE_URL || i == SK_QUEUE_URL || i == SK_ENDPOINT || i == SK_REGION))
+            rc = check_source_key(p, f, path, src, i);
+        if (rc)
+            return rc;
     }
-
-    rc = set_str(p, &f[SK_BASE_URL], path, "base_url", &src->base_url);
-    if (!rc && src->base_url && !url_ok(src->base_url))
-        rc = cfg_error(p, f[SK_BASE_URL].value,
-                       "'%s.base_url' must start with http:// or https:// and a host", path);
-    if (!rc && kind == SOURCE_HTTP && !src->base_url)
-        rc = cfg_error(p, k, "missing required key 'base_url' in '%s'", path);
-    if (!rc)
-        rc = set_uint(p, &f[SK_PAGE_SIZE], path, "page_size", 1, 10000, 100, &src->page_size);
-    if (!rc)
-        rc = set_uint(p, &f[SK_MAX_PAGES], path, "max_pages", 1, 1000000000, 1000000,
-                      &src->max_pages);
-    if (!rc)
-        rc = set_uint(p, &f[SK_TIMEOUT], path, "timeout", 1, 86400, 60, &src->timeout_s);
-    if (!rc)
-        rc = set_uint(p, &f[SK_CONNECT_TIMEOUT], path, "connect_timeout", 1, 3600, 10,
-                      &src->connect_timeout_s);
-    if (!rc)
-        rc = set_uint(p, &f[SK_LOW_SPEED_LIMIT], path, "low_speed_limit", 1, 1000000000, 1,
-                      &src->low_speed_limit);
-    if (!rc)
-        rc = set_uint(p, &f[SK_LOW_SPEED_TIME], path, "low_speed_time", 1, 86400, 30,
-                      &src->low_speed_time_s);
-    if (!rc)
-        rc = set_uint(p, &f[SK_RETRIES], path, "retries", 0, 100, 5, &src->retries);
-    if (!rc)
-        rc = set_uint(p, &f[SK_RETRY_BASE_MS], path, "retry_base_ms", 1, 3600000, 500,
-                      &src->retry_base_ms);
-    /* the cap may not be below the base; its default rises to the base */
-    if (!rc)
-        rc = set_uint(p, &f[SK_RETRY_MAX_MS], path, "retry_max_ms", src->retry_base_ms, 3600000,
-                      src->retry_base_ms > 30000 ? src->retry_base_ms : 30000, &src->retry_max_ms);
-    if (!rc)
-        rc = set_uint(p, &f[SK_RETRY_AFTER_MAX], path, "retry_after_max", 0, 86400, 120,
-                      &src->retry_after_max_s);
-    if (!rc && f[SK_CA_FILE].value) {
-        struct scalar ca;
-        struct buf full = BUF_INIT;
-        rc = get_scalar(p, f[SK_CA_FILE].value, join(kp, sizeof(kp), path, "ca_file"), 0, &ca);
-        if (!rc && ca.len == 0)
-            rc = cfg_error(p, f[SK_CA_FILE].value, "value of '%s' is empty", kp);
-        if (!rc)
-            rc = resolve_path(p, ca.s, &full);
-        if (!rc) {
-            src->ca_file = buf_detach(&full, NULL);
-            if (!src->ca_file)
-                rc = nomem();
-        }
-        buf_release(&full);
-        scalar_release(&ca);
-    }
-    if (!rc) {
-        int ff = FILE_FORMAT_AUTO;
-        rc = set_enum(p, &f[SK_FORMAT], path, "format", file_format_words, "jsonl, json or auto",
-                      &ff);
-        src->file_format = (enum file_format)ff;
-    }
-    if (!rc && kind == SOURCE_FILE && !f[SK_PATH].value)
-        rc = cfg_error(p, k, "missing required key 'path' in '%s'", path);
-    if (!rc && f[SK_PATH].value) {
-        struct scalar fp;
-        struct buf full = BUF_INIT;
-        rc = get_scalar(p, f[SK_PATH].value, join(kp, sizeof(kp), path, "path"), 0, &fp);
-        if (!rc && fp.len == 0)
-            rc = cfg_error(p, f[SK_PATH].value, "value of '%s' is empty", kp);
-        if (!rc)
-            rc = resolve_path(p, fp.s, &full);
-        if (!rc) {
-            src->file_path = buf_detach(&full, NULL);
-            if (!src->file_path)
-                rc = nomem();
-        }
-        buf_release(&full);
-        scalar_release(&fp);
-    }
-    if (!rc)
-        rc = parse_source_sqs(p, k, f, path, src);
-    /* Keys of other kinds are validated as scalars (and their ${VAR}s
-     * resolved) but not stored yet. */
-    for (size_t i = SK_PATH + 1; !rc && i < SK_N; i++) {
-        struct scalar tmp;
-        if (!f[i].value)
-            continue;
-        rc = get_scalar(p, f[i].value, join(kp, sizeof(kp), path, source_keys[i].name),
-                        source_keys[i].flags, &tmp);
-        if (!rc)
-            scalar_release(&tmp);
-    }
-    return rc;
+    return check_source(p, f, path, src);
 }
 
 static int parse_sources(struct parse *p, const struct field *sec)
@@ -1510,27 +1652,27 @@ static int parse_sources(struct parse *p, const struct field *sec)
     struct config *c = p->cfg;
     if (!sec->value)
         return 0;
-    int rc = map_check(p, sec->value, "sources");
-    size_t n = map_size(sec->value);
+    int rc = cfg_map_check(p, sec->value, "sources");
+    size_t n = cfg_map_size(sec->value);
     if (rc || n == 0)
         return rc;
     c->sources = calloc(n, sizeof(*c->sources));
     if (!c->sources)
-        return nomem();
+        return cfg_nomem();
     for (yaml_node_pair_t *pair = sec->value->data.mapping.pairs.start;
          pair < sec->value->data.mapping.pairs.top; pair++) {
-        yaml_node_t *k = node_at(p, pair->key);
+        yaml_node_t *k = cfg_node_at(p, pair->key);
         struct config_source *src = &c->sources[c->nsources];
         rc = key_name(p, k, NAME_LABEL, "sources");
         if (rc)
             return rc;
         src->name = strdup((const char *)k->data.scalar.value);
         if (!src->name)
-            return nomem();
+            return cfg_nomem();
         c->nsources++;
         src->pos.line = (int)k->start_mark.line + 1;
         src->pos.column = (int)k->start_mark.column + 1;
-        rc = parse_source(p, k, node_at(p, pair->value), src);
+        rc = parse_source(p, k, cfg_node_at(p, pair->value), src);
         if (rc)
             return rc;
     }
@@ -1541,48 +1683,188 @@ enum { ST_SOURCE, ST_PATH, ST_MAPPING, ST_N };
 static const char *const stream_keys[ST_N] = {
     [ST_SOURCE] = "source", [ST_PATH] = "path", [ST_MAPPING] = "mapping"};
 
-static const char *const mapping_words[] = {"users", "messages", "user_logins", NULL};
-#define MAPPING_LIST "users, messages or user_logins"
+/* Parses one mapping document (a file or a built-in) into `a`. */
+static int load_mapping_doc(const char *text, size_t len, const char *file, const char *dir,
+                            const char *def_name, struct streamdef_arena *a,
+                            const struct stream_def **out)
+{
+    struct parse p;
+    yaml_parser_t parser;
+    yaml_document_t doc, extra;
+    char *copy;
+    int rc;
+    memset(&p, 0, sizeof(p));
+    p.name = file;
+    p.dir = (char *)dir;
+    p.doc = &doc;
+    copy = malloc(len ? len : 1);
+    if (!copy)
+        return cfg_nomem();
+    memcpy(copy, text, len);
+    cfg_protect_references(copy, len);
+    if (!yaml_parser_initialize(&parser)) {
+        free(copy);
+        return cfg_nomem();
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)copy, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        rc = cfg_yaml_failure(&p, &parser, copy, len);
+        goto out_parser;
+    }
+    p.root = yaml_document_get_root_node(&doc);
+    if (!p.root) {
+        rc = cfg_error(&p, NULL, "the mapping is empty");
+        goto out_doc;
+    }
+    if (!yaml_parser_load(&parser, &extra)) {
+        rc = cfg_yaml_failure(&p, &parser, copy, len);
+        goto out_doc;
+    }
+    yaml_node_t *second = yaml_document_get_root_node(&extra);
+    rc = second ? cfg_error(&p, second, "more than one YAML document; expected one") : 0;
+    cfg_document_wipe(&extra);
+    if (!rc)
+        rc = cfg_parse_mapping(&p, p.root, NULL, "", def_name, file, a, out);
+out_doc:
+    cfg_document_wipe(&doc);
+out_parser:
+    cfg_parser_wipe(&parser);
+    free(copy);
+    return rc;
+}
 
-/* Needs the sources parsed: `source` must name one. */
+/* A built-in mapping (mappings/<name>.yaml, embedded) into `a`. */
+static int load_builtin(const char *name, struct streamdef_arena *a, const struct stream_def **out)
+{
+    const struct sql_file *f = cfg_builtin_mapping_file(name);
+    char file[96];
+    if (!f)
+        return err_set(ML_ECONFIG, "no built-in mapping '%s'", name);
+    snprintf(file, sizeof(file), "builtin:mappings/%s", f->name);
+    return load_mapping_doc(f->text, f->len, file, ".", name, a, out);
+}
+
+/* A mapping file named by `mapping:`, relative to the config file. */
+static int load_mapping_file(struct parse *p, const yaml_node_t *at, const char *rel,
+                             const char *def_name, const struct stream_def **out)
+{
+    struct buf full = BUF_INIT, text;
+    char chunk[8192];
+    char *dir = NULL;
+    int rc = cfg_resolve_path(p, rel, &full), fd = -1;
+    buf_init(&text, CONFIG_MAX_BYTES);
+    if (!rc && (fd = open(full.data, O_RDONLY | O_CLOEXEC)) < 0)
+        rc = cfg_error(p, at, "cannot read mapping file '%s': %s", full.data, strerror(errno));
+    while (!rc) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = cfg_error(p, at, "cannot read mapping file '%s': %s", full.data, strerror(errno));
+        if (n <= 0)
+            break;
+        rc = buf_add(&text, chunk, (size_t)n);
+        if (rc == ML_ETOOBIG)
+            rc = cfg_error(p, at, "mapping file '%s' is larger than %zu bytes", full.data,
+                           CONFIG_MAX_BYTES);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (!rc && !(dir = cfg_dir_of(full.data)))
+        rc = cfg_nomem();
+    if (!rc)
+        rc = load_mapping_doc(text.data, text.len, full.data, dir, def_name, p->cfg->defs, out);
+    free(dir);
+    buf_release(&text);
+    buf_release(&full);
+    return rc;
+}
+
+/* `mapping:` names a file when it has a '/' or ends in .yaml / .yml. */
+static int names_file(const char *s)
+{
+    size_t n = strlen(s);
+    return strchr(s, '/') || (n > 5 && strcmp(s + n - 5, ".yaml") == 0) ||
+           (n > 4 && strcmp(s + n - 4, ".yml") == 0);
+}
+
+static int is_builtin(const char *s)
+{
+    for (size_t i = 0; streamdef_builtin_names[i]; i++)
+        if (strcmp(s, streamdef_builtin_names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Needs the sources parsed: `source` must name one. The stream's mapping is
+ * a built-in (`mapping: users`, or the stream's own name), a file
+ * (`mapping: mappings/orders.yaml`) or inline (the mapping's keys beside
+ * source and path). */
 static int parse_stream(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct config_stream *st)
 {
-    struct field f[ST_N];
+    size_t nm;
+    const char *const *mkeys = cfg_mapping_keys(&nm);
+    const char *names[ST_N + 16];
+    struct field f[ST_N + 16];
     struct scalar src;
     char path[KEYPATH_BUF], kp[KEYPATH_BUF], sh[SHOW_BUF];
-    int m = 0;
     int rc;
+    for (size_t i = 0; i < ST_N; i++)
+        names[i] = stream_keys[i];
+    for (size_t i = 0; i < nm && i < 16; i++)
+        names[ST_N + i] = mkeys[i];
     snprintf(path, sizeof(path), "streams.%s", st->name);
     if (!v)
         return cfg_error(p, k, "missing value for '%s'", path);
-    rc = map_fields(p, v, path, stream_keys, f, ST_N);
+    rc = cfg_map_fields(p, v, path, names, f, ST_N + nm);
     if (rc)
         return rc;
     if (!f[ST_SOURCE].value)
         return cfg_error(p, k, "missing required key 'source' in '%s'", path);
-    rc = get_scalar(p, f[ST_SOURCE].value, join(kp, sizeof(kp), path, "source"), 0, &src);
+    rc = cfg_get_scalar(p, f[ST_SOURCE].value, cfg_join(kp, sizeof(kp), path, "source"), 0, &src);
     if (rc)
         return rc;
     if (!config_find_source(p->cfg, src.s)) {
-        rc = cfg_error(p, f[ST_SOURCE].value, "unknown source %s in '%s'", show(sh, &src), path);
-        scalar_release(&src);
+        rc =
+            cfg_error(p, f[ST_SOURCE].value, "unknown source %s in '%s'", cfg_show(sh, &src), path);
+        cfg_scalar_release(&src);
         return rc;
     }
     st->source = src.s;
-    rc = set_str(p, &f[ST_PATH], path, "path", &st->path);
+    rc = cfg_set_str(p, &f[ST_PATH], path, "path", &st->path);
     if (!rc)
-        rc = set_enum(p, &f[ST_MAPPING], path, "mapping", mapping_words, MAPPING_LIST, &m);
+        rc = cfg_set_str(p, &f[ST_MAPPING], path, "mapping", &st->mapping);
     if (rc)
         return rc;
-    if (f[ST_MAPPING].value)
-        return set_default(&st->mapping, mapping_words[m]);
-    for (m = 0; mapping_words[m]; m++)
-        if (strcmp(st->name, mapping_words[m]) == 0)
-            return set_default(&st->mapping, mapping_words[m]);
-    return cfg_error(
-        p, k,
-        "missing required key 'mapping' in '%s' (the stream's name is not one of " MAPPING_LIST ")",
-        path);
+    yaml_node_t *inline_key = NULL;
+    for (size_t i = 0; i < nm; i++)
+        if (f[ST_N + i].key && !inline_key)
+            inline_key = f[ST_N + i].key;
+    if (!p->cfg->defs && !(p->cfg->defs = streamdef_arena_new()))
+        return cfg_nomem();
+    if (inline_key && st->mapping)
+        return cfg_error(p, inline_key,
+                         "'%s' has both 'mapping' and inline mapping keys ('%s'): use one", path,
+                         (const char *)inline_key->data.scalar.value);
+    if (inline_key)
+        return cfg_parse_mapping(p, v, f + ST_N, path, st->name, p->name, p->cfg->defs, &st->def);
+    if (st->mapping && names_file(st->mapping))
+        return load_mapping_file(p, f[ST_MAPPING].value, st->mapping, st->name, &st->def);
+    const char *builtin = st->mapping ? st->mapping : st->name;
+    if (!is_builtin(builtin)) {
+        if (st->mapping)
+            return cfg_error(p, f[ST_MAPPING].value,
+                             "unknown mapping '%s' in '%s': use a built-in (users, messages, "
+                             "user_logins), a file (mappings/x.yaml) or inline columns",
+                             st->mapping, path);
+        return cfg_error(p, k,
+                         "missing mapping for '%s': its name is no built-in (users, messages, "
+                         "user_logins); give 'mapping' (a built-in or a file) or inline columns",
+                         path);
+    }
+    if (!st->mapping && cfg_set_default(&st->mapping, builtin))
+        return cfg_nomem();
+    return load_builtin(builtin, p->cfg->defs, &st->def);
 }
 
 static int parse_streams(struct parse *p, const struct field *sec)
@@ -1590,27 +1872,27 @@ static int parse_streams(struct parse *p, const struct field *sec)
     struct config *c = p->cfg;
     if (!sec->value)
         return 0;
-    int rc = map_check(p, sec->value, "streams");
-    size_t n = map_size(sec->value);
+    int rc = cfg_map_check(p, sec->value, "streams");
+    size_t n = cfg_map_size(sec->value);
     if (rc || n == 0)
         return rc;
     c->streams = calloc(n, sizeof(*c->streams));
     if (!c->streams)
-        return nomem();
+        return cfg_nomem();
     for (yaml_node_pair_t *pair = sec->value->data.mapping.pairs.start;
          pair < sec->value->data.mapping.pairs.top; pair++) {
-        yaml_node_t *k = node_at(p, pair->key);
+        yaml_node_t *k = cfg_node_at(p, pair->key);
         struct config_stream *st = &c->streams[c->nstreams];
         rc = key_name(p, k, NAME_LABEL, "streams");
         if (rc)
             return rc;
         st->name = strdup((const char *)k->data.scalar.value);
         if (!st->name)
-            return nomem();
+            return cfg_nomem();
         c->nstreams++;
         st->pos.line = (int)k->start_mark.line + 1;
         st->pos.column = (int)k->start_mark.column + 1;
-        rc = parse_stream(p, k, node_at(p, pair->value), st);
+        rc = parse_stream(p, k, cfg_node_at(p, pair->value), st);
         if (rc)
             return rc;
     }
@@ -1637,6 +1919,40 @@ static const char *const top_keys[TOP_N] = {
     [TOP_STREAMS] = "streams",
 };
 
+/* What no single stream can check: `pii: hmac` needs a digest key, and two
+ * streams may not write one table (their definitions would fight over it). */
+static int check_streams(struct parse *p)
+{
+    struct config *c = p->cfg;
+    for (size_t i = 0; i < c->nstreams; i++) {
+        const struct stream_def *d = c->streams[i].def;
+        const struct field_spec *sets[2] = {d->fields, d->child ? d->child->fields : NULL};
+        const unsigned counts[2] = {d->nfields, d->child ? d->child->nfields : 0};
+        for (int s = 0; s < 2; s++)
+            for (unsigned k = 0; k < counts[s]; k++)
+                if (sets[s][k].action == PII_HMAC && !c->pii.digest_key_len)
+                    return err_set(ML_ECONFIG,
+                                   "%s:%d:%d: column '%s' has pii: hmac, which needs a digest "
+                                   "key: set pii.digest_key or pii.digest_key_file",
+                                   d->file, sets[s][k].decl_line, sets[s][k].decl_col,
+                                   sets[s][k].column);
+        const char *mine[2] = {d->table->name, d->child ? d->child->table->name : NULL};
+        for (size_t j = 0; j < i; j++) {
+            const struct stream_def *e = c->streams[j].def;
+            const char *theirs[2] = {e->table->name, e->child ? e->child->table->name : NULL};
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++)
+                    if (mine[a] && theirs[b] && strcmp(mine[a], theirs[b]) == 0)
+                        return err_set(ML_ECONFIG,
+                                       "%s:%d:%d: streams '%s' and '%s' both write table '%s': "
+                                       "give one of them its own 'table'",
+                                       p->name, c->streams[i].pos.line, c->streams[i].pos.column,
+                                       c->streams[j].name, c->streams[i].name, mine[a]);
+        }
+    }
+    return 0;
+}
+
 /* Sections in dependency order: admin needs the warehouse, streams need the
  * sources. */
 static int parse_root(struct parse *p)
@@ -1649,8 +1965,8 @@ static int parse_root(struct parse *p)
                          "'warehouse' section");
     if (p->root->type != YAML_MAPPING_NODE)
         return cfg_error(p, p->root, "expected a mapping at top level, got %s",
-                         is_null(p->root) ? "an empty value" : node_kind(p->root));
-    rc = map_fields(p, p->root, "", top_keys, f, TOP_N);
+                         cfg_is_null(p->root) ? "an empty value" : cfg_node_kind(p->root));
+    rc = cfg_map_fields(p, p->root, "", top_keys, f, TOP_N);
     if (!rc)
         rc = parse_warehouse(p, &f[TOP_WAREHOUSE]);
     if (!rc)
@@ -1671,19 +1987,21 @@ static int parse_root(struct parse *p)
         rc = parse_sources(p, &f[TOP_SOURCES]);
     if (!rc)
         rc = parse_streams(p, &f[TOP_STREAMS]);
+    if (!rc)
+        rc = check_streams(p);
     return rc;
 }
 
 /* ---- libyaml ----------------------------------------------------------- */
 
 /* Records a libyaml failure as "<file>:<line>:<col>: yaml: <problem>". */
-static int yaml_failure(struct parse *p, const yaml_parser_t *parser, const char *text, size_t len)
+int cfg_yaml_failure(struct parse *p, const yaml_parser_t *parser, const char *text, size_t len)
 {
     unsigned long line = (unsigned long)parser->problem_mark.line + 1;
     unsigned long col = (unsigned long)parser->problem_mark.column + 1;
     const char *problem = parser->problem ? parser->problem : "unknown error";
     if (parser->error == YAML_MEMORY_ERROR)
-        return nomem();
+        return cfg_nomem();
     if (parser->error == YAML_READER_ERROR) {
         /* Reader errors carry a byte offset, not a mark. */
         size_t off = parser->problem_offset < len ? parser->problem_offset : len;
@@ -1706,7 +2024,7 @@ static int yaml_failure(struct parse *p, const yaml_parser_t *parser, const char
 }
 
 /* Wipes every scalar of a document (secrets may be among them), then frees it. */
-static void document_wipe(yaml_document_t *doc)
+void cfg_document_wipe(yaml_document_t *doc)
 {
     for (yaml_node_t *n = doc->nodes.start; n && n < doc->nodes.top; n++)
         if (n->type == YAML_SCALAR_NODE)
@@ -1715,7 +2033,7 @@ static void document_wipe(yaml_document_t *doc)
 }
 
 /* Best effort: wipes libyaml's input copies before freeing the parser. */
-static void parser_wipe(yaml_parser_t *parser)
+void cfg_parser_wipe(yaml_parser_t *parser)
 {
     if (parser->buffer.start)
         mem_wipe(parser->buffer.start, (size_t)(parser->buffer.end - parser->buffer.start));
@@ -1725,7 +2043,7 @@ static void parser_wipe(yaml_parser_t *parser)
     yaml_parser_delete(parser);
 }
 
-static char *dir_of(const char *name)
+char *cfg_dir_of(const char *name)
 {
     const char *slash = strrchr(name, '/');
     if (!slash)
@@ -1736,6 +2054,31 @@ static char *dir_of(const char *name)
 }
 
 /* ---- API --------------------------------------------------------------- */
+
+/* The built-ins, parsed once for the process (tests, fuzzers, tools that
+ * have no configuration). */
+static pthread_mutex_t builtin_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct streamdef_arena *builtin_arena;
+static const struct stream_def *builtin_defs[8];
+
+const struct stream_def *streamdef_builtin(const char *name)
+{
+    const struct stream_def *d = NULL;
+    size_t i = 0;
+    while (streamdef_builtin_names[i] && strcmp(streamdef_builtin_names[i], name) != 0)
+        i++;
+    if (!streamdef_builtin_names[i] || i >= sizeof(builtin_defs) / sizeof(builtin_defs[0]))
+        return NULL;
+    pthread_mutex_lock(&builtin_mu);
+    if (!builtin_arena)
+        builtin_arena = streamdef_arena_new();
+    if (!builtin_defs[i] && builtin_arena &&
+        load_builtin(name, builtin_arena, &builtin_defs[i]) != 0)
+        log_error("built-in mapping '%s' does not parse: %s", name, err_msg());
+    d = builtin_defs[i];
+    pthread_mutex_unlock(&builtin_mu);
+    return d;
+}
 
 int config_parse(struct config *cfg, const char *text, size_t len, const char *name)
 {
@@ -1754,48 +2097,48 @@ int config_parse(struct config *cfg, const char *text, size_t len, const char *n
     p.doc = &doc;
 
     tmp.path = strdup(p.name);
-    p.dir = dir_of(p.name);
+    p.dir = cfg_dir_of(p.name);
     if (!tmp.path || !p.dir) {
-        rc = nomem();
+        rc = cfg_nomem();
         goto out_strings;
     }
     if (!yaml_parser_initialize(&parser)) {
-        rc = nomem();
+        rc = cfg_nomem();
         goto out_strings;
     }
     protected_text = malloc(len ? len : 1);
     if (!protected_text) {
         yaml_parser_delete(&parser);
-        rc = nomem();
+        rc = cfg_nomem();
         goto out_strings;
     }
     memcpy(protected_text, text, len);
-    protect_references(protected_text, len);
+    cfg_protect_references(protected_text, len);
     text = protected_text;
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        rc = yaml_failure(&p, &parser, text, len);
+        rc = cfg_yaml_failure(&p, &parser, text, len);
         goto out_parser;
     }
     p.root = yaml_document_get_root_node(&doc);
     if (p.root) {
         /* A second document would be silently ignored: refuse it. */
         if (!yaml_parser_load(&parser, &extra)) {
-            rc = yaml_failure(&p, &parser, text, len);
+            rc = cfg_yaml_failure(&p, &parser, text, len);
             goto out_doc;
         }
         yaml_node_t *second = yaml_document_get_root_node(&extra);
         rc = second ? cfg_error(&p, second, "more than one YAML document; expected one") : 0;
-        document_wipe(&extra);
+        cfg_document_wipe(&extra);
         if (rc)
             goto out_doc;
     }
     rc = parse_root(&p);
 
 out_doc:
-    document_wipe(&doc);
+    cfg_document_wipe(&doc);
 out_parser:
-    parser_wipe(&parser);
+    cfg_parser_wipe(&parser);
 out_strings:
     free(p.dir);
     if (protected_text) {
@@ -1848,55 +2191,24 @@ int config_load(struct config *cfg, const char *path)
 void config_release(struct config *cfg)
 {
     free(cfg->path);
-
-    free(cfg->warehouse.host);
-    free(cfg->warehouse.socket);
-    free(cfg->warehouse.database);
-    free(cfg->warehouse.user);
-    free_secret(cfg->warehouse.password);
-
-    free(cfg->admin.user);
-    free_secret(cfg->admin.password);
-    free(cfg->admin.host);
-    free(cfg->admin.socket);
+    release_section(SPECS(warehouse_specs), cfg);
     tls_release(&cfg->warehouse.tls);
+    release_section(SPECS(admin_specs), cfg);
     tls_release(&cfg->admin.tls);
-
-    free(cfg->accounts.host);
-    free(cfg->accounts.analyst.user);
-    free_secret(cfg->accounts.analyst.password);
-    free(cfg->accounts.steward.user);
-    free_secret(cfg->accounts.steward.password);
-
-    free(cfg->roles.loader);
-    free(cfg->roles.analyst);
-    free(cfg->roles.steward);
-
-    if (cfg->pii.digest_key) {
-        mem_wipe(cfg->pii.digest_key, cfg->pii.digest_key_len);
-        free(cfg->pii.digest_key);
-    }
-
+    release_section(SPECS(accounts_specs), cfg);
+    release_section(SPECS(account_specs), &cfg->accounts.analyst);
+    release_section(SPECS(account_specs), &cfg->accounts.steward);
+    release_section(SPECS(roles_specs), cfg);
+    release_section(SPECS(pii_specs), cfg);
     for (size_t i = 0; i < cfg->check.nthresholds; i++)
         free(cfg->check.thresholds[i].view);
     free(cfg->check.thresholds);
-
     free(cfg->log_level);
-
     for (size_t i = 0; i < cfg->nsources; i++) {
         free(cfg->sources[i].name);
-        free(cfg->sources[i].base_url);
-        free(cfg->sources[i].ca_file);
-        free(cfg->sources[i].file_path);
-        free(cfg->sources[i].queue_url);
-        free(cfg->sources[i].region);
-        free(cfg->sources[i].endpoint);
-        free(cfg->sources[i].access_key_id);
-        free_secret(cfg->sources[i].secret_access_key);
-        free_secret(cfg->sources[i].session_token);
+        release_section(source_specs, SOURCE_NSPECS, &cfg->sources[i]);
     }
     free(cfg->sources);
-
     for (size_t i = 0; i < cfg->nstreams; i++) {
         free(cfg->streams[i].name);
         free(cfg->streams[i].source);
@@ -1904,7 +2216,7 @@ void config_release(struct config *cfg)
         free(cfg->streams[i].mapping);
     }
     free(cfg->streams);
-
+    streamdef_arena_free(cfg->defs);
     memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -81,11 +81,16 @@ struct config_source {
     struct config_pos pos;
 };
 
+struct stream_def;
+struct streamdef_arena;
+
 struct config_stream {
     char *name;    /* key under `streams` */
     char *source;  /* `source`, must name an entry of `sources` */
     char *path;    /* `path` appended to the source's base_url (http); may be NULL */
-    char *mapping; /* `mapping`, default: the stream's name; one of users|messages */
+    char *mapping; /* `mapping` as written: a built-in name or a file; NULL for an inline
+                      mapping; the stream's name when it names a built-in itself */
+    const struct stream_def *def; /* the stream's definition (streamdef.h), in config.defs */
     struct config_pos pos;
 };
 
@@ -183,6 +188,7 @@ struct config {
     size_t nsources;
     struct config_stream *streams; /* in file order */
     size_t nstreams;
+    struct streamdef_arena *defs; /* owns every stream's definition */
 };
 
 /* Reads and validates `path`. On failure returns ML_ECONFIG (or ML_ENOMEM)

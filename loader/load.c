@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mapping.h"
 #include "runs.h"
+#include "schema.h"
 #include "source.h"
 #include "sqlgen.h"
 #include "surrogate.h"
@@ -42,7 +43,7 @@ struct run_ctx {
     struct buf sql;
     /* the current stream's records superseded by a later one of the same
      * key, and records carrying fields outside the mapping (mapping.h) */
-    unsigned long long duplicates, unknown_records;
+    unsigned long long duplicates, unknown_records, invalid_nulled;
     bool follow; /* load_options.follow */
 };
 
@@ -164,27 +165,30 @@ static int cmp_child_key(const void *a, const void *b)
  * batch's parent keys are unique (batch_compact). */
 static int delete_child_tails(struct run_ctx *ctx, const struct batch *b)
 {
-    const struct table_def *t = b->child.def;
+    const struct child_def *cd = batch_def(b)->child;
+    const struct table_def *t = cd ? cd->table : NULL;
+    size_t nchildren;
+    const struct child_count *children = batch_children(b, &nchildren);
     struct child_count *sorted = NULL, *trim = NULL;
     size_t ntrim = 0;
     int rc = 0;
-    if (!t || b->nchildren == 0)
+    if (!t || nchildren == 0)
         return 0;
-    sorted = malloc(b->nchildren * sizeof(*sorted));
-    trim = malloc(b->nchildren * sizeof(*trim));
+    sorted = malloc(nchildren * sizeof(*sorted));
+    trim = malloc(nchildren * sizeof(*trim));
     if (!sorted || !trim) {
         rc = err_set(ML_ENOMEM, "out of memory");
         goto out;
     }
-    memcpy(sorted, b->children, b->nchildren * sizeof(*sorted));
-    qsort(sorted, b->nchildren, sizeof(*sorted), cmp_child_key);
-    for (size_t i = 0; !rc && i < b->nchildren;) {
+    memcpy(sorted, children, nchildren * sizeof(*sorted));
+    qsort(sorted, nchildren, sizeof(*sorted), cmp_child_key);
+    for (size_t i = 0; !rc && i < nchildren;) {
         struct db_result *r;
         const char *const *row;
         buf_reset(&ctx->sql);
         rc = buf_addf(&ctx->sql, "SELECT `%s`, MAX(`%s`) FROM `%s` WHERE `%s` IN (",
                       t->cols[0].name, t->cols[1].name, t->name, t->cols[0].name);
-        for (size_t first = i; !rc && i < b->nchildren && i - first < 5000; i++)
+        for (size_t first = i; !rc && i < nchildren && i - first < 5000; i++)
             rc = buf_addf(&ctx->sql, "%s%lld", i == first ? "" : ",", sorted[i].parent_key);
         if (!rc)
             rc = buf_addf(&ctx->sql, ") GROUP BY `%s`", t->cols[0].name);
@@ -197,7 +201,7 @@ static int delete_child_tails(struct run_ctx *ctx, const struct batch *b)
             if (!row[0] || !row[1])
                 continue;
             key.parent_key = strtoll(row[0], NULL, 10);
-            hit = bsearch(&key, sorted, b->nchildren, sizeof(*sorted), cmp_child_key);
+            hit = bsearch(&key, sorted, nchildren, sizeof(*sorted), cmp_child_key);
             if (hit && strtoull(row[1], NULL, 10) >= hit->count)
                 trim[ntrim++] = *hit;
         }
@@ -220,16 +224,16 @@ out:
 
 static int insert_rejects(struct run_ctx *ctx, const struct batch *b, const char *stream)
 {
-    size_t i = 0;
-    while (i < b->nrejects) {
+    size_t i = 0, nrejects = batch_counts(b).rejected;
+    while (i < nrejects) {
         int rc;
         buf_reset(&ctx->sql);
         rc =
             buf_adds(&ctx->sql, "INSERT INTO load_rejects (run_id, stream, source_ref, record_key, "
                                 "reason, payload, rejected_at) VALUES ");
-        for (size_t first = i; !rc && i < b->nrejects && (i == first || ctx->sql.len < STMT_TARGET);
+        for (size_t first = i; !rc && i < nrejects && (i == first || ctx->sql.len < STMT_TARGET);
              i++) {
-            const struct reject *r = &b->rejects[i];
+            const struct reject *r = batch_reject(b, i);
             const char *key = batch_rej_text(b, r->record_key);
             const char *ref = batch_rej_text(b, r->source_ref);
             const char *reason = batch_rej_text(b, r->reason);
@@ -330,18 +334,20 @@ static int claim_cmp(const void *x, const void *y)
  * overlapping keys take their locks in the same order. */
 static int claim_records(struct run_ctx *ctx, struct batch *b)
 {
-    const struct stream_def *def = b->def;
-    size_t n = 0, total = b->main.nrows + b->nrejects, dropped = 0;
+    const struct stream_def *def = batch_def(b);
+    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
+    size_t nrejects = batch_counts(b).rejected;
+    size_t n = 0, total = rows->nrows + nrejects, dropped = 0;
     struct claim *cl = calloc(total ? total : 1, sizeof(*cl));
-    bool *drop_rows = calloc(b->main.nrows ? b->main.nrows : 1, sizeof(bool));
-    bool *drop_rej = calloc(b->nrejects ? b->nrejects : 1, sizeof(bool));
+    bool *drop_rows = calloc(rows->nrows ? rows->nrows : 1, sizeof(bool));
+    bool *drop_rej = calloc(nrejects ? nrejects : 1, sizeof(bool));
     int rc = 0;
     if (!cl || !drop_rows || !drop_rej) {
         rc = err_set(ML_ENOMEM, "out of memory claiming records");
         goto out;
     }
-    for (size_t r = 0; r < b->main.nrows; r++) {
-        const struct cell *c = batch_cell(&b->main, r, 0);
+    for (size_t r = 0; r < rows->nrows; r++) {
+        const struct cell *c = batch_cell(rows, r, 0);
         struct claim *x = &cl[n];
         if (c->kind == CELL_TEXT) {
             x->key = batch_text(b, c);
@@ -355,8 +361,8 @@ static int claim_records(struct run_ctx *ctx, struct batch *b)
         x->index = r;
         n++;
     }
-    for (size_t i = 0; i < b->nrejects; i++) {
-        const char *k = batch_rej_text(b, b->rejects[i].record_key);
+    for (size_t i = 0; i < nrejects; i++) {
+        const char *k = batch_rej_text(b, batch_reject(b, i)->record_key);
         if (!k)
             continue; /* no readable key: cannot be recognised when redelivered */
         cl[n].key = k;
@@ -411,10 +417,13 @@ out:
 static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
                        unsigned long long pages, struct load_stream_counts *total)
 {
+    struct table_rows *main_rows = batch_rows(b, BATCH_MAIN);
+    struct table_rows *child_rows = batch_rows(b, BATCH_CHILD);
+    struct batch_counts n = batch_counts(b);
     unsigned long long created = 0;
     unsigned attempt = 0;
     int rc;
-    if (b->records == 0 && pages == 0)
+    if (n.records == 0 && pages == 0)
         return 0;
     /* the last record of each key wins (mapping.h): drop superseded rows */
     rc = batch_compact(b);
@@ -427,31 +436,33 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
      * counts each new surrogate once. */
 again:
     attempt++;
-    rc = resolve_table(ctx, b, &b->main, &created);
+    rc = resolve_table(ctx, b, main_rows, &created);
     if (!rc)
-        rc = resolve_table(ctx, b, &b->child, &created);
+        rc = resolve_table(ctx, b, child_rows, &created);
     if (!rc)
         rc = db_begin(ctx->db);
     /* drops records already committed (final: safe to replay from here) */
-    if (!rc && b->def->processed_table)
+    if (!rc && batch_def(b)->processed_table)
         rc = claim_records(ctx, b);
     if (!rc)
         rc = delete_child_tails(ctx, b);
-    if (!rc && b->main.nrows)
-        rc = upsert_rows(ctx, b, &b->main);
-    if (!rc && b->child.nrows)
-        rc = upsert_rows(ctx, b, &b->child);
+    if (!rc && main_rows->nrows)
+        rc = upsert_rows(ctx, b, main_rows);
+    if (!rc && child_rows->nrows)
+        rc = upsert_rows(ctx, b, child_rows);
     if (!rc)
         rc = insert_rejects(ctx, b, stream);
+    n = batch_counts(b); /* claim_records may have dropped records */
     if (!rc) {
         buf_reset(&ctx->sql);
         rc = buf_addf(&ctx->sql,
                       "UPDATE load_run_streams SET pages=pages+%llu, fetched=fetched+%zu, "
                       "loaded=loaded+%zu, rejected=rejected+%zu, "
                       "surrogates_created=surrogates_created+%llu, duplicates=duplicates+%zu, "
-                      "unknown_fields=unknown_fields+%zu WHERE run_id=%llu AND stream=",
-                      pages, b->records, b->accepted, b->nrejects, created, b->duplicates,
-                      b->unknown_records, ctx->run_id);
+                      "unknown_fields=unknown_fields+%zu, invalid_nulled=invalid_nulled+%zu "
+                      "WHERE run_id=%llu AND stream=",
+                      pages, n.records, n.accepted, n.rejected, created, n.duplicates,
+                      n.unknown_records, n.invalid_nulled, ctx->run_id);
         if (!rc)
             rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));
         if (!rc)
@@ -466,12 +477,13 @@ again:
         return rc;
     }
     total->pages += pages;
-    total->fetched += b->records;
-    total->loaded += b->accepted;
-    total->rejected += b->nrejects;
+    total->fetched += n.records;
+    total->loaded += n.accepted;
+    total->rejected += n.rejected;
     total->surrogates_created += created;
-    ctx->duplicates += b->duplicates;
-    ctx->unknown_records += b->unknown_records;
+    ctx->duplicates += n.duplicates;
+    ctx->unknown_records += n.unknown_records;
+    ctx->invalid_nulled += n.invalid_nulled;
     batch_reset(b);
     return 0;
 }
@@ -480,9 +492,9 @@ again:
 
 static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
 {
-    const struct stream_def *def = mapping_find(st->mapping ? st->mapping : st->name);
+    const struct stream_def *def = st->def;
     struct source *src = NULL;
-    struct batch b;
+    struct batch *b = NULL;
     struct load_stream_counts total = {0};
     unsigned long long pages = 0;
     struct buf ref = BUF_INIT;
@@ -505,11 +517,12 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     if (rc)
         return err_prefix(rc, "stream '%s': recording the run", st->name);
 
-    batch_init(&b, def);
+    b = batch_new(def);
     ctx->duplicates = 0;
     ctx->unknown_records = 0;
+    ctx->invalid_nulled = 0;
     rec_doc = json_doc_new();
-    rc = rec_doc ? source_open(ctx->cfg, st, &src) : err_set(ML_ENOMEM, "out of memory");
+    rc = b && rec_doc ? source_open(ctx->cfg, st, &src) : err_set(ML_ENOMEM, "out of memory");
     while (!rc) {
         struct source_page pg;
         size_t idx = 0;
@@ -517,7 +530,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         if (rc == 0 && ctx->follow && !stop_requested) {
             /* --follow: an empty receive commits what is pending (so that
              * its messages are deleted now) and polls again */
-            rc = flush_batch(ctx, &b, st->name, pages, &total);
+            rc = flush_batch(ctx, b, st->name, pages, &total);
             pages = 0;
             if (!rc)
                 rc = source_committed(src);
@@ -531,17 +544,20 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
          * reject, never the page's failure */
         for (size_t n = json_page_count(pg.records); !rc && idx < n; idx++) {
             unsigned long line = json_page_line(pg.records, idx);
+            size_t rejects = batch_counts(b).rejected;
             rc = json_page_parse_record(pg.records, idx, rec_doc);
             if (rc == ML_ERECORD)
-                rc = mapping_reject_unparsed(&b, err_msg(), pg.ref, idx, line);
+                rc = mapping_reject_unparsed(b, err_msg(), pg.ref, idx, line);
             else if (!rc)
-                rc = mapping_map_record_at(&b, json_root(rec_doc), &ctx->mopt, pg.ref, idx, line);
+                rc = mapping_map_record_at(b, json_root(rec_doc), &ctx->mopt, pg.ref, idx, line);
+            if (!rc)
+                rc = source_record_outcome(src, idx, batch_counts(b).rejected > rejects);
         }
         source_page_release(&pg);
         /* batches end at page boundaries, so that a source acknowledging
          * after commit never acknowledges half a page */
-        if (!rc && b.records >= ctx->cfg->load.batch_size) {
-            rc = flush_batch(ctx, &b, st->name, pages, &total);
+        if (!rc && batch_counts(b).records >= ctx->cfg->load.batch_size) {
+            rc = flush_batch(ctx, b, st->name, pages, &total);
             pages = 0;
             if (!rc)
                 rc = source_committed(src);
@@ -553,22 +569,22 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         }
     }
     if (!rc)
-        rc = flush_batch(ctx, &b, st->name, pages, &total);
+        rc = flush_batch(ctx, b, st->name, pages, &total);
     if (!rc)
         rc = source_committed(src);
     source_close(src);
-    if (b.nunknown_names) {
+    if (b && batch_unknown_name_count(b)) {
         /* once per stream: the NAMES only, never the values (they may be PII) */
         char saved[2048];
         snprintf(saved, sizeof(saved), "%s", rc ? err_msg() : "");
-        if (batch_unknown_names(&b, &ref) == 0)
+        if (batch_unknown_names(b, &ref) == 0)
             log_warn("stream '%s': records carry fields outside the mapping, accepted but not "
                      "stored: %s",
                      st->name, ref.data);
         if (rc)
             err_set(rc, "%s", saved);
     }
-    batch_release(&b);
+    batch_free(b);
     buf_release(&ref);
     json_free(rec_doc);
     if (rc)
@@ -577,6 +593,9 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
              "%llu surrogates created, %llu duplicates (last one won), %llu with unknown fields",
              st->name, total.pages, total.fetched, total.loaded, total.rejected,
              total.surrogates_created, ctx->duplicates, ctx->unknown_records);
+    if (ctx->invalid_nulled)
+        log_info("stream '%s': %llu malformed optional values stored as NULL (on_invalid: null)",
+                 st->name, ctx->invalid_nulled);
     return 0;
 }
 
@@ -709,12 +728,17 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     }
     rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
                         &ctx.sur);
+    /* `pii: hmac` columns: keyed only (the config refuses them without a key) */
+    if (!rc && cfg->pii.digest_key_len)
+        rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.mopt.hmac);
     if (!rc)
         rc = bulk_new(cfg->load.method, &ctx.bulk);
     if (!rc)
         rc = conn_warehouse(cfg, &ctx.db);
     if (!rc)
         rc = begin_run(&ctx, names.data);
+    if (!rc) /* the tables match their definitions, or nothing is fetched */
+        rc = schema_check(cfg, opt ? opt->only_stream : NULL, ctx.db);
     if (!rc)
         log_info("run %llu started: streams %s", ctx.run_id, names.data);
     for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
@@ -758,6 +782,7 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
                  bulk_fell_back(ctx.bulk) ? " (multi-row INSERT for the rest)" : "");
     db_close(ctx.db);
     surrogates_free(ctx.sur);
+    crypto_mac_free(ctx.mopt.hmac);
     bulk_free(ctx.bulk);
     buf_wipe(&ctx.sql);
     buf_release(&names);

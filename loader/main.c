@@ -25,7 +25,9 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  init                 create the database, tables, roles, accounts, grants and views\n"
-    "                       (idempotent; uses the `admin` account of the config)\n"
+    "                       (idempotent; uses the `admin` account of the config); after a\n"
+    "                       mapping change adds columns and widens types, refuses the rest\n"
+    "  plan                 print the statements init would run; changes nothing\n"
     "  run [--stream NAME] [--follow]\n"
     "                       load every configured stream, or only NAME; --follow keeps\n"
     "                       polling a queue stream until SIGINT/SIGTERM\n"
@@ -130,10 +132,11 @@ int main(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return usage_error("%s", "no command given (init, run, check or status)");
+        return usage_error("%s", "no command given (init, plan, run, check or status)");
     cmd = argv[optind];
-    if (strcmp(cmd, "init") && strcmp(cmd, "run") && strcmp(cmd, "check") && strcmp(cmd, "status"))
-        return usage_error("unknown command '%s' (want init, run, check or status)", cmd);
+    if (strcmp(cmd, "init") && strcmp(cmd, "plan") && strcmp(cmd, "run") && strcmp(cmd, "check") &&
+        strcmp(cmd, "status"))
+        return usage_error("unknown command '%s' (want init, plan, run, check or status)", cmd);
 
     log_set_level(verbosity > 0 ? LOG_DEBUG : verbosity < 0 ? LOG_ERROR : LOG_INFO);
     if (config_load(&cfg, config_path)) {
@@ -161,6 +164,8 @@ int main(int argc, char **argv)
     optind = 0; /* reset getopt for the command's own options */
     if (strcmp(cmd, "init") == 0)
         status = cmd_init(&cfg, argc, argv);
+    else if (strcmp(cmd, "plan") == 0)
+        status = cmd_plan(&cfg, argc, argv);
     else if (strcmp(cmd, "run") == 0)
         status = cmd_run(&cfg, argc, argv);
     else if (strcmp(cmd, "check") == 0)

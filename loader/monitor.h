@@ -16,7 +16,11 @@ struct monitor_result {
 };
 
 /* Counts every embedded monitoring view, in file order. *out is malloc'd
- * (free it); *n its length; *over how many exceed their threshold. */
-int monitor_check(const struct config *cfg, struct monitor_result **out, size_t *n, size_t *over);
+ * (free it); *n its length; *over how many exceed their threshold;
+ * *skipped how many views were left out because init skipped them (a
+ * table they read is not configured: schema_view_skipped). A view that is
+ * missing for any other reason fails the check. */
+int monitor_check(const struct config *cfg, struct monitor_result **out, size_t *n, size_t *over,
+                  size_t *skipped);
 
 #endif

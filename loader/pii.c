@@ -2,7 +2,13 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <unicase.h>
+#include <uninorm.h>
 
 #include "error.h"
 #include "banned.h"
@@ -20,6 +26,10 @@ const char *pii_action_name(enum pii_action a)
         return "year";
     case PII_SURROGATE:
         return "surrogate";
+    case PII_HMAC:
+        return "hmac";
+    case PII_DATE_IF_ALLOWED:
+        return "date_if_allowed";
     }
     return "?";
 }
@@ -57,26 +67,66 @@ int pii_email_domain(const char *email, struct buf *out)
     return 0;
 }
 
-int pii_normalise(const char *kind, const char *value, size_t len, struct buf *out)
+/* Unicode steps (libunistring: this module is its only user). The result
+ * replaces out's content; `in` may not point into `out`. */
+static int unicode_step(unsigned flags, const char *in, size_t n, struct buf *out)
+{
+    uint8_t *r = NULL;
+    size_t rlen = 0;
+    const uint8_t *s = (const uint8_t *)in;
+    if (flags & NORM_LOWER)
+        r = u8_tolower(s, n, NULL, (flags & NORM_NFC) ? UNINORM_NFC : NULL, NULL, &rlen);
+    else
+        r = u8_normalize(UNINORM_NFC, s, n, NULL, &rlen);
+    if (!r)
+        return errno == ENOMEM ? err_set(ML_ENOMEM, "out of memory normalising a value")
+                               : err_set(ML_ERECORD, "not valid UTF-8 (cannot normalise)");
+    buf_reset(out);
+    int rc = buf_add(out, r, rlen);
+    mem_wipe(r, rlen);
+    free(r);
+    return rc;
+}
+
+int pii_normalise(const char *kind, unsigned flags, const char *value, size_t len, struct buf *out)
 {
     const char *p = value;
     size_t n = len;
-    trim(&p, &n);
+    if (flags & NORM_TRIM)
+        trim(&p, &n);
     buf_reset(out);
+    if (flags & (NORM_LOWER | NORM_NFC)) {
+        struct buf tmp = BUF_INIT;
+        int rc = unicode_step(flags, p, n, &tmp);
+        if (!rc) {
+            buf_reset(out);
+            rc = buf_add(out, tmp.data, tmp.len);
+        }
+        buf_wipe(&tmp);
+        if (rc)
+            return rc;
+        p = NULL; /* out holds the value: the ip step below reads it from there */
+        n = out->len;
+    }
     /* a value holding a NUL is never an address: "1.2.3.4\0x" must not
      * collapse onto 1.2.3.4 */
     if (strcmp(kind, "ip") == 0 && n > 0 && n < INET6_ADDRSTRLEN && !memchr(p, '\0', n)) {
         char tmp[INET6_ADDRSTRLEN];
         unsigned char addr[sizeof(struct in6_addr)];
         char canon[INET6_ADDRSTRLEN];
-        memcpy(tmp, p, n);
+        memcpy(tmp, p ? p : out->data, n);
         tmp[n] = '\0';
-        if (inet_pton(AF_INET, tmp, addr) == 1 && inet_ntop(AF_INET, addr, canon, sizeof(canon)))
+        if (inet_pton(AF_INET, tmp, addr) == 1 && inet_ntop(AF_INET, addr, canon, sizeof(canon))) {
+            buf_reset(out);
             return buf_adds(out, canon);
-        if (inet_pton(AF_INET6, tmp, addr) == 1 && inet_ntop(AF_INET6, addr, canon, sizeof(canon)))
+        }
+        if (inet_pton(AF_INET6, tmp, addr) == 1 &&
+            inet_ntop(AF_INET6, addr, canon, sizeof(canon))) {
+            buf_reset(out);
             return buf_adds(out, canon);
+        }
     }
-    return buf_add(out, p, n);
+    return p ? buf_add(out, p, n) : 0;
 }
 
 int pii_digest_mac(struct crypto_mac *m, const char *kind, const char *value, size_t len,

@@ -1,16 +1,26 @@
 #include "schema.h"
 
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "conn.h"
 #include "db.h"
+#include "ddlgen.h"
 #include "error.h"
 #include "log.h"
+#include "schemadiff.h"
 #include "sqlfiles.h"
+#include "streamdef.h"
 #include "banned.h"
+
+/* Server error: a statement names a table that does not exist. */
+#define ER_NO_SUCH_TABLE 1146
 
 struct init_ctx {
     const struct config *cfg;
@@ -19,24 +29,277 @@ struct init_ctx {
     const char *names[4];
     const char *values[4];
     struct buf sql;
+    const struct stream_def **defs; /* one per configured stream */
+    size_t ndefs;
+    /* `plan`: statements are written here, one per line, instead of run;
+     * nothing is changed. NULL for init. */
+    struct buf *plan;
+    int plan_rc; /* the first failure to write a plan note (sticky) */
+    bool db_exists;              /* the warehouse database exists (read before anything) */
+    struct stream_table *tables; /* every stream table, compared with the server's */
+    size_t ntables;
 };
 
-/* Runs every statement of a file, placeholders expanded. */
-static int run_file(struct init_ctx *ctx, const struct sql_file *f)
+/* A stream table, its definition, and how the server's table differs. */
+struct stream_table {
+    const struct stream_def *def;
+    const struct table_def *table;
+    struct schemadiff_live_table live;
+    struct schemadiff diff;
+};
+
+/* Runs one statement; in plan mode writes it on a line of its own ending
+ * in ';' instead. Counted in rep->statements either way. */
+static int apply(struct init_ctx *ctx, const char *sql, size_t len)
 {
-    struct buf text = BUF_INIT;
+    int rc;
+    if (ctx->plan) {
+        rc = sqlscript_one_line(sql, len, ctx->plan);
+        if (!rc)
+            rc = buf_adds(ctx->plan, ";\n");
+    } else {
+        rc = db_exec_len(ctx->db, sql, len);
+    }
+    if (!rc)
+        ctx->rep->statements++;
+    return rc;
+}
+
+/* A comment line in the plan ("-- ..."): what init does that is not shown
+ * as a statement (views, accounts) or leaves alone (kept columns). */
+static void plan_note(struct init_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void plan_note(struct init_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    if (!ctx->plan || ctx->plan_rc)
+        return;
+    ctx->plan_rc = buf_adds(ctx->plan, "-- ");
+    va_start(ap, fmt);
+    if (!ctx->plan_rc)
+        ctx->plan_rc = buf_vaddf(ctx->plan, fmt, ap);
+    va_end(ap);
+    if (!ctx->plan_rc)
+        ctx->plan_rc = buf_addc(ctx->plan, '\n');
+}
+
+/* ---- what exists (plan mode: a statement that would change nothing is not shown) ---- */
+
+static int count_of(struct init_ctx *ctx, const char *from, const char *table, const char *column,
+                    unsigned long long *n)
+{
+    const char *db = ctx->cfg->warehouse.database;
+    int rc;
+    buf_reset(&ctx->sql);
+    rc = buf_addf(&ctx->sql, "SELECT COUNT(*) FROM information_schema.%s WHERE ", from);
+    if (!rc && table) {
+        rc = buf_adds(&ctx->sql, "TABLE_SCHEMA=");
+        if (!rc)
+            rc = db_append_quoted(ctx->db, &ctx->sql, db, strlen(db));
+        if (!rc)
+            rc = buf_adds(&ctx->sql, " AND TABLE_NAME=");
+        if (!rc)
+            rc = db_append_quoted(ctx->db, &ctx->sql, table, strlen(table));
+        if (!rc && column) {
+            rc = buf_adds(&ctx->sql, " AND COLUMN_NAME=");
+            if (!rc)
+                rc = db_append_quoted(ctx->db, &ctx->sql, column, strlen(column));
+        }
+    } else if (!rc) {
+        rc = buf_adds(&ctx->sql, "SCHEMA_NAME=");
+        if (!rc)
+            rc = db_append_quoted(ctx->db, &ctx->sql, db, strlen(db));
+    }
+    return rc ? rc : db_query_u64(ctx->db, ctx->sql.data, n, NULL);
+}
+
+static int table_exists(struct init_ctx *ctx, const char *table, bool *yes)
+{
+    unsigned long long n = 0;
+    int rc = ctx->db_exists ? count_of(ctx, "TABLES", table, NULL, &n) : 0;
+    *yes = n > 0;
+    return rc;
+}
+
+/* A word or a `quoted identifier` of a statement, or one other character. */
+struct token {
+    const char *s;
+    size_t n;
+    bool word;
+};
+
+static size_t next_token(const char *t, size_t len, size_t i, struct token *tok)
+{
+    while (i < len && isspace((unsigned char)t[i]))
+        i++;
+    tok->s = t + i;
+    tok->n = 0;
+    tok->word = false;
+    if (i >= len)
+        return i;
+    if (t[i] == '`') {
+        size_t j = i + 1;
+        while (j < len && t[j] != '`')
+            j++;
+        tok->s = t + i + 1;
+        tok->n = j - i - 1;
+        tok->word = true;
+        return j < len ? j + 1 : len;
+    }
+    if (isalnum((unsigned char)t[i]) || t[i] == '_') {
+        size_t j = i;
+        while (j < len && (isalnum((unsigned char)t[j]) || t[j] == '_'))
+            j++;
+        tok->n = j - i;
+        tok->word = true;
+        return j;
+    }
+    if (t[i] == '\'' || t[i] == '"') {
+        size_t j = i + 1;
+        while (j < len && t[j] != t[i]) {
+            if (t[j] == '\\')
+                j++;
+            j++;
+        }
+        tok->n = (j < len ? j + 1 : len) - i;
+        return i + tok->n;
+    }
+    tok->n = 1;
+    return i + 1;
+}
+
+static bool tok_is(const struct token *tok, const char *word)
+{
+    return tok->word && tok->n == strlen(word) && strncasecmp(tok->s, word, tok->n) == 0;
+}
+
+/* Reads the words `seq` (space separated) from *i; false when they differ. */
+static bool expect_words(const char *t, size_t len, size_t *i, const char *seq)
+{
+    char w[32];
+    while (*seq) {
+        size_t n = strcspn(seq, " ");
+        struct token tok;
+        if (n >= sizeof(w))
+            return false;
+        memcpy(w, seq, n);
+        w[n] = '\0';
+        *i = next_token(t, len, *i, &tok);
+        if (!tok_is(&tok, w))
+            return false;
+        seq += n;
+        while (*seq == ' ')
+            seq++;
+    }
+    return true;
+}
+
+/* True when a statement of ddl/ would change nothing: CREATE TABLE IF NOT
+ * EXISTS of a table that exists, or ALTER TABLE ... ADD COLUMN IF NOT
+ * EXISTS ... whose columns all exist. Anything else is shown. */
+static int ddl_is_noop(struct init_ctx *ctx, const char *t, size_t len, bool *noop)
+{
+    struct token tok;
+    char table[72], col[72];
+    size_t i = 0;
+    bool create, exists = false;
+    unsigned long long n = 0;
+    int rc;
+    *noop = false;
+    if (!ctx->db_exists)
+        return 0;
+    i = next_token(t, len, i, &tok);
+    create = tok_is(&tok, "CREATE");
+    if (!create && !tok_is(&tok, "ALTER"))
+        return 0;
+    if (!expect_words(t, len, &i, create ? "TABLE IF NOT EXISTS" : "TABLE"))
+        return 0;
+    i = next_token(t, len, i, &tok);
+    if (!tok.word || tok.n >= sizeof(table))
+        return 0;
+    memcpy(table, tok.s, tok.n);
+    table[tok.n] = '\0';
+    rc = table_exists(ctx, table, &exists);
+    if (rc || !exists || create) {
+        *noop = !rc && exists;
+        return rc;
+    }
+    /* ALTER: every clause ADD [COLUMN] IF NOT EXISTS <existing column> ... */
+    for (;;) {
+        int depth = 0;
+        i = next_token(t, len, i, &tok);
+        if (!tok_is(&tok, "ADD"))
+            return 0;
+        i = next_token(t, len, i, &tok);
+        if (tok_is(&tok, "COLUMN"))
+            i = next_token(t, len, i, &tok);
+        if (!tok_is(&tok, "IF") || !expect_words(t, len, &i, "NOT EXISTS"))
+            return 0;
+        i = next_token(t, len, i, &tok);
+        if (!tok.word || tok.n >= sizeof(col))
+            return 0;
+        memcpy(col, tok.s, tok.n);
+        col[tok.n] = '\0';
+        rc = count_of(ctx, "COLUMNS", table, col, &n);
+        if (rc || n == 0)
+            return rc;
+        /* to the next top-level comma, or the end */
+        for (;;) {
+            i = next_token(t, len, i, &tok);
+            if (tok.n == 0)
+                break;
+            if (!tok.word && tok.n == 1 && *tok.s == '(')
+                depth++;
+            else if (!tok.word && tok.n == 1 && *tok.s == ')')
+                depth--;
+            else if (!tok.word && tok.n == 1 && *tok.s == ',' && depth == 0)
+                break;
+        }
+        if (tok.n == 0) {
+            *noop = true;
+            return 0;
+        }
+    }
+}
+
+/* Runs every statement of a script. `what` names it in messages. When
+ * `missing_table` is given, a statement failing with ER_NO_SUCH_TABLE stops
+ * the script with *missing_table set and the error left in err_msg(),
+ * unprefixed, for the caller to report. */
+static int run_script(struct init_ctx *ctx, const char *text, size_t total, const char *what,
+                      bool *missing_table)
+{
     size_t pos = 0;
     const char *stmt;
     size_t len;
-    int rc = sqlscript_expand(f->text, f->len, ctx->names, ctx->values, 4, &text);
-    if (rc)
-        err_prefix(rc, "%s/%s", f->dir, f->name);
-    while (!rc && sqlscript_next(text.data, text.len, &pos, &stmt, &len)) {
-        rc = db_exec_len(ctx->db, stmt, len);
+    int rc = 0;
+    while (!rc && sqlscript_next(text, total, &pos, &stmt, &len)) {
+        bool noop = false;
+        if (ctx->plan && (rc = ddl_is_noop(ctx, stmt, len, &noop)) == 0 && noop)
+            continue;
+        if (!rc)
+            rc = apply(ctx, stmt, len);
+        if (rc && !ctx->plan && missing_table && db_errno(ctx->db) == ER_NO_SUCH_TABLE) {
+            *missing_table = true;
+            return rc;
+        }
         if (rc)
-            err_prefix(rc, "%s/%s, statement %.60s", f->dir, f->name, stmt);
-        ctx->rep->statements++;
+            err_prefix(rc, "%s, statement %.60s", what, stmt);
     }
+    return rc;
+}
+
+/* Runs every statement of a file, placeholders expanded (see run_script). */
+static int run_file(struct init_ctx *ctx, const struct sql_file *f, bool *missing_table)
+{
+    struct buf text = BUF_INIT;
+    char what[256];
+    int rc = sqlscript_expand(f->text, f->len, ctx->names, ctx->values, 4, &text);
+    snprintf(what, sizeof(what), "%s/%s", f->dir, f->name);
+    if (rc)
+        err_prefix(rc, "%s", what);
+    else
+        rc = run_script(ctx, text.data, text.len, what, missing_table);
     buf_release(&text);
     return rc;
 }
@@ -68,6 +331,75 @@ int schema_view_name(const char *dir, const char *file, char *out, size_t outsz)
     return 0;
 }
 
+/* The SELECT of an embedded view file: a query file is one SELECT; a
+ * monitoring view file's first statement is "CREATE ... VIEW <name> AS
+ * <select>". 0, or ML_EINTERNAL when the file is not so shaped. */
+static int view_select(const struct sql_file *f, const char *view, const char **sel, size_t *len)
+{
+    size_t pos = 0, i = 0;
+    const char *stmt;
+    struct token tok;
+    if (!sqlscript_next(f->text, f->len, &pos, &stmt, len))
+        return err_set(ML_EINTERNAL, "%s/%s holds no statement", f->dir, f->name);
+    *sel = stmt;
+    if (strcmp(f->dir, "queries") == 0)
+        return 0;
+    do
+        i = next_token(stmt, *len, i, &tok);
+    while (tok.n && !tok_is(&tok, "VIEW"));
+    if (tok.n)
+        i = next_token(stmt, *len, i, &tok);
+    if (!tok_is(&tok, view) || !expect_words(stmt, *len, &i, "AS"))
+        return err_set(ML_EINTERNAL, "%s/%s does not create view '%s'", f->dir, f->name, view);
+    *sel = stmt + i;
+    *len -= i;
+    return 0;
+}
+
+int schema_view_skipped(struct db *db, const char *view, bool *skipped)
+{
+    struct buf sql = BUF_INIT;
+    unsigned long long n = 0;
+    const struct sql_file *f = NULL;
+    const char *sel = NULL;
+    size_t len = 0;
+    int rc;
+    *skipped = false;
+    for (size_t i = 0; !f && i < sql_files_count; i++) {
+        char name[128];
+        if ((strcmp(sql_files[i].dir, "views/monitoring") == 0 ||
+             strcmp(sql_files[i].dir, "queries") == 0) &&
+            schema_view_name(sql_files[i].dir, sql_files[i].name, name, sizeof(name)) == 0 &&
+            strcmp(name, view) == 0)
+            f = &sql_files[i];
+    }
+    err_clear();
+    if (!f)
+        return err_set(ML_EINVAL, "no embedded view '%s'", view);
+    /* init has run (it creates load_runs before any view) */
+    rc = db_query_u64(db,
+                      "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                      "TABLE_SCHEMA=DATABASE() AND TABLE_NAME='load_runs'",
+                      &n, NULL);
+    if (rc || n == 0)
+        return rc;
+    rc = view_select(f, view, &sel, &len);
+    if (!rc)
+        rc = buf_adds(&sql, "EXPLAIN ");
+    if (!rc)
+        rc = buf_add(&sql, sel, len);
+    if (!rc) {
+        rc = db_exec_len(db, sql.data, sql.len);
+        if (rc && db_errno(db) == ER_NO_SUCH_TABLE) {
+            *skipped = true;
+            err_clear();
+            rc = 0;
+        }
+    }
+    buf_release(&sql);
+    return rc;
+}
+
 static int grant_view(struct init_ctx *ctx, const char *view)
 {
     buf_reset(&ctx->sql);
@@ -76,43 +408,77 @@ static int grant_view(struct init_ctx *ctx, const char *view)
     return rc ? rc : db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
 }
 
+/* A view that reads a table no configured stream creates (a monitoring
+ * view over messages_raw in a config without messages) is skipped, not an
+ * error: it is named at info level, not installed and not granted. In plan
+ * mode the views are named in one comment line (whether one will be skipped
+ * shows only when its statement runs). */
 static int install_views(struct init_ctx *ctx)
 {
-    for (size_t i = 0; i < sql_files_count; i++) {
+    struct buf names = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sql_files_count; i++) {
         const struct sql_file *f = &sql_files[i];
         char view[128];
-        int rc;
+        bool missing = false;
         if (strcmp(f->dir, "views/monitoring") != 0 && strcmp(f->dir, "queries") != 0)
             continue;
         rc = schema_view_name(f->dir, f->name, view, sizeof(view));
         if (rc)
-            return rc;
+            break;
+        if (ctx->plan) {
+            rc = buf_addf(&names, "%s%s", names.len ? ", " : "", view);
+            continue;
+        }
         if (strcmp(f->dir, "queries") == 0) {
             /* a query file holds exactly one SELECT; install it as a view */
             size_t pos = 0, len;
             const char *stmt;
-            if (!sqlscript_next(f->text, f->len, &pos, &stmt, &len))
-                return err_set(ML_EINTERNAL, "queries/%s holds no statement", f->name);
+            if (!sqlscript_next(f->text, f->len, &pos, &stmt, &len)) {
+                rc = err_set(ML_EINTERNAL, "queries/%s holds no statement", f->name);
+                break;
+            }
             buf_reset(&ctx->sql);
             rc = buf_addf(&ctx->sql, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `%s` AS ", view);
             if (!rc)
                 rc = buf_add(&ctx->sql, stmt, len);
-            if (!rc)
+            if (!rc) {
                 rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-            if (rc)
-                return err_prefix(rc, "installing view '%s' from queries/%s", view, f->name);
-            ctx->rep->statements++;
+                missing = rc && db_errno(ctx->db) == ER_NO_SUCH_TABLE;
+            }
+            if (rc && !missing) {
+                err_prefix(rc, "installing view '%s' from queries/%s", view, f->name);
+                break;
+            }
+            if (!rc)
+                ctx->rep->statements++;
         } else {
-            rc = run_file(ctx, f);
-            if (rc)
-                return rc;
+            rc = run_file(ctx, f, &missing);
+            if (rc && !missing)
+                break;
+        }
+        if (missing) {
+            log_info("init: view '%s' skipped: it reads a table no configured stream creates (%s)",
+                     view, err_msg());
+            err_clear();
+            rc = 0;
+            ctx->rep->views_skipped++;
+            continue;
         }
         rc = grant_view(ctx, view);
-        if (rc)
-            return err_prefix(rc, "granting view '%s'", view);
+        if (rc) {
+            err_prefix(rc, "granting view '%s'", view);
+            break;
+        }
         ctx->rep->views++;
     }
-    return 0;
+    if (!rc && ctx->plan && names.len)
+        plan_note(ctx,
+                  "views: init (re)creates %s, each granted to %s; one that reads a table no "
+                  "configured stream creates is skipped",
+                  names.data, ctx->cfg->roles.analyst);
+    buf_release(&names);
+    return rc;
 }
 
 static int append_account(struct buf *sql, struct db *db, const char *user, const char *host)
@@ -124,7 +490,8 @@ static int append_account(struct buf *sql, struct db *db, const char *user, cons
 }
 
 /* Creates or updates one account and gives it its role as default. The SQL
- * holds the password: it is wiped and never logged. */
+ * holds the password: it is wiped and never logged, nor shown by plan,
+ * which names the account in a comment line instead. */
 static int ensure_account(struct init_ctx *ctx, const char *user, const char *password,
                           const char *role, const char *what)
 {
@@ -137,6 +504,13 @@ static int ensure_account(struct init_ctx *ctx, const char *user, const char *pa
     }
     if (strcmp(user, ctx->cfg->admin.user) == 0) {
         log_warn("init: the %s account '%s' is the admin account; left as it is", what, user);
+        return 0;
+    }
+    if (ctx->plan) {
+        plan_note(ctx,
+                  "account '%s'@'%s' (%s): init creates it when missing, sets its configured "
+                  "password (not shown) and makes %s its default role",
+                  user, host, what, role);
         return 0;
     }
     for (int step = 0; step < 4; step++) {
@@ -183,7 +557,7 @@ static int run_dir(struct init_ctx *ctx, const char *dir, size_t *count)
     for (size_t i = 0; i < sql_files_count; i++) {
         if (strcmp(sql_files[i].dir, dir) != 0)
             continue;
-        int rc = run_file(ctx, &sql_files[i]);
+        int rc = run_file(ctx, &sql_files[i], NULL);
         if (rc)
             return rc;
         if (count)
@@ -192,10 +566,192 @@ static int run_dir(struct init_ctx *ctx, const char *dir, size_t *count)
     return 0;
 }
 
-int schema_init(const struct config *cfg, struct schema_report *rep)
+/* The definition of every configured stream, or of stream `only` alone
+ * (config_load resolves them; a config built without it falls back to the
+ * built-in of the stream's mapping or name). */
+static int collect_definitions(struct init_ctx *ctx, const char *only)
 {
-    struct init_ctx ctx = {.cfg = cfg, .rep = rep};
+    const struct config *cfg = ctx->cfg;
+    ctx->defs = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*ctx->defs));
+    if (!ctx->defs)
+        return err_set(ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->nstreams; i++) {
+        const struct config_stream *st = &cfg->streams[i];
+        const char *name = st->mapping ? st->mapping : st->name;
+        const struct stream_def *def = st->def ? st->def : streamdef_builtin(name);
+        if (only && strcmp(only, st->name) != 0)
+            continue;
+        if (!def)
+            return err_set(ML_ECONFIG, "stream '%s': no stream definition '%s'", st->name, name);
+        ctx->defs[ctx->ndefs++] = def;
+    }
+    return 0;
+}
+
+/* Reads every stream table of ctx->defs from the server (through ctx->db,
+ * in the warehouse database) and compares it with its definition. */
+static int compare_stream_tables(struct init_ctx *ctx)
+{
+    const struct table_def **tables = NULL;
+    size_t ntables = 0;
+    int rc = ddlgen_stream_tables(ctx->defs, ctx->ndefs, &tables, &ntables);
+    if (!rc && ntables) {
+        ctx->tables = calloc(ntables, sizeof(*ctx->tables));
+        if (!ctx->tables)
+            rc = err_set(ML_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; !rc && i < ntables; i++) {
+        struct stream_table *st = &ctx->tables[ctx->ntables++];
+        st->table = tables[i];
+        for (size_t k = 0; !st->def && k < ctx->ndefs; k++)
+            if (ctx->defs[k]->table == tables[i] ||
+                (ctx->defs[k]->child && ctx->defs[k]->child->table == tables[i]))
+                st->def = ctx->defs[k];
+        rc = schemadiff_read(ctx->db, ctx->cfg->warehouse.database, tables[i]->name, &st->live);
+        if (!rc)
+            rc = schemadiff_compare(st->def, st->table, &st->live, db_dialect(ctx->db), &st->diff);
+    }
+    free(tables);
+    return rc;
+}
+
+static void release_stream_tables(struct init_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->ntables; i++) {
+        schemadiff_release(&ctx->tables[i].diff);
+        schemadiff_live_release(&ctx->tables[i].live);
+    }
+    free(ctx->tables);
+    ctx->tables = NULL;
+    ctx->ntables = 0;
+}
+
+/* The first change init may not make, as a configuration error (the
+ * message names the mapping's file:line:col, the table, the column, the
+ * old and the new type); 0 when there is none. */
+static int refuse_changes(struct init_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->ntables; i++) {
+        const struct schemadiff_change *ch = schemadiff_refusal(&ctx->tables[i].diff);
+        if (ch)
+            return err_set(ML_ECONFIG, "%s", ch->refusal);
+    }
+    return 0;
+}
+
+/* Runs (or plans) the statement in ctx->sql; `what` names it in a failure. */
+static int exec_generated(struct init_ctx *ctx, const char *what, const char *name)
+{
+    int rc = apply(ctx, ctx->sql.data, ctx->sql.len);
+    return rc ? err_prefix(rc, "%s '%s'", what, name) : 0;
+}
+
+/* Says what stays of the columns a mapping no longer declares. */
+static void report_kept(struct init_ctx *ctx, const struct stream_table *st)
+{
+    for (size_t k = 0; k < st->diff.nchanges; k++) {
+        const struct schemadiff_change *ch = &st->diff.changes[k];
+        const char *relaxed = ch->action == SD_RELAX ? "; it becomes nullable, so that loads "
+                                                       "can leave it empty"
+                                                     : "";
+        if (ch->action != SD_KEEP && ch->action != SD_RELAX)
+            continue;
+        ctx->rep->columns_kept++;
+        if (ctx->plan)
+            plan_note(ctx,
+                      "table '%s' keeps column '%s', which the mapping no longer declares (data "
+                      "is never dropped by a mapping edit)%s",
+                      st->table->name, ch->live->name, relaxed);
+        else
+            log_info("init: table '%s' keeps column '%s', which the mapping no longer declares: "
+                     "data is never dropped by a mapping edit (drop it by hand if it should "
+                     "go)%s",
+                     st->table->name, ch->live->name, relaxed);
+    }
+}
+
+/* The stream tables (main and child) of the configured streams: CREATE
+ * for those missing, one ALTER for each that differs from its definition
+ * (compare_stream_tables); then the sensitive tables of the surrogate
+ * kinds they use. */
+static int create_derived_tables(struct init_ctx *ctx)
+{
+    enum db_dialect d = db_dialect(ctx->db);
+    const char **kinds = NULL;
+    size_t nkinds = 0;
+    int rc = ddlgen_surrogate_kinds(ctx->defs, ctx->ndefs, &kinds, &nkinds);
+    for (size_t i = 0; !rc && i < ctx->ntables; i++) {
+        const struct stream_table *st = &ctx->tables[i];
+        buf_reset(&ctx->sql);
+        if (st->diff.missing) {
+            rc = ddlgen_create_table(&ctx->sql, st->table, d);
+            if (!rc)
+                rc = exec_generated(ctx, "creating table", st->table->name);
+        } else if (schemadiff_alters(&st->diff)) {
+            rc = schemadiff_alter_sql(&ctx->sql, &st->diff, d);
+            if (!rc)
+                rc = exec_generated(ctx, "altering table", st->table->name);
+            if (!rc) {
+                ctx->rep->tables_altered++;
+                for (size_t k = 0; k < st->diff.nchanges; k++) {
+                    enum schemadiff_action a = st->diff.changes[k].action;
+                    ctx->rep->columns_added += a == SD_ADD;
+                    ctx->rep->columns_changed += a == SD_MODIFY || a == SD_RELAX;
+                }
+                if (!ctx->plan)
+                    log_info("init: table '%s' altered to match its mapping (%s)", st->table->name,
+                             st->def ? st->def->file : "?");
+            }
+        }
+        if (!rc) {
+            report_kept(ctx, st);
+            ctx->rep->stream_tables++;
+        }
+    }
+    for (size_t i = 0; !rc && i < nkinds; i++) {
+        bool exists = false;
+        if (ctx->plan) {
+            struct buf name = BUF_INIT;
+            rc = ddlgen_sensitive_name(&name, kinds[i]);
+            if (!rc)
+                rc = table_exists(ctx, name.data, &exists);
+            buf_release(&name);
+        }
+        buf_reset(&ctx->sql);
+        if (!rc && !exists)
+            rc = ddlgen_sensitive_table(&ctx->sql, kinds[i], d);
+        if (!rc && !exists)
+            rc = exec_generated(ctx, "creating the sensitive table of kind", kinds[i]);
+        if (!rc)
+            ctx->rep->sensitive_tables++;
+    }
+    free(kinds);
+    return rc;
+}
+
+/* SELECT on the derived tables (ddlgen_grants), after grants/ made the roles. */
+static int grant_derived_tables(struct init_ctx *ctx)
+{
+    const struct ddlgen_roles roles = {ctx->cfg->roles.analyst, ctx->cfg->roles.steward};
+    struct buf grants = BUF_INIT;
+    int rc = ddlgen_grants(&grants, ctx->defs, ctx->ndefs, ctx->cfg->warehouse.database, &roles,
+                           db_dialect(ctx->db));
+    if (rc)
+        rc = err_prefix(rc, "deriving the grants");
+    else
+        rc = run_script(ctx, grants.data, grants.len, "derived grants", NULL);
+    buf_release(&grants);
+    return rc;
+}
+
+/* init, or (with `plan`) the plan of init: one path, so that the plan shows
+ * what init runs. Everything is read and compared before anything runs: a
+ * refused change fails with nothing changed. */
+static int init_or_plan(const struct config *cfg, struct schema_report *rep, struct buf *plan)
+{
+    struct init_ctx ctx = {.cfg = cfg, .rep = rep, .plan = plan};
     const char *db = cfg->warehouse.database;
+    unsigned long long n = 0;
     int rc;
 
     memset(rep, 0, sizeof(*rep));
@@ -213,18 +769,38 @@ int schema_init(const struct config *cfg, struct schema_report *rep)
     if (rc)
         return rc;
     snprintf(rep->server, sizeof(rep->server), "%s", db_server_info(ctx.db));
-    rc = db_execf(
-        ctx.db,
-        "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", db);
+    rc = collect_definitions(&ctx, NULL);
     if (!rc)
-        rc = db_execf(ctx.db, "USE `%s`", db);
-    if (rc) {
-        err_prefix(rc, "creating database '%s'", db);
+        rc = count_of(&ctx, "SCHEMATA", NULL, NULL, &n);
+    ctx.db_exists = n > 0;
+    if (!rc)
+        rc = compare_stream_tables(&ctx);
+    if (!rc)
+        rc = refuse_changes(&ctx);
+    if (rc)
         goto out;
+    if (!ctx.db_exists || !plan) {
+        buf_reset(&ctx.sql);
+        rc = buf_addf(&ctx.sql,
+                      "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE "
+                      "utf8mb4_unicode_ci",
+                      db);
+        if (!rc)
+            rc = apply(&ctx, ctx.sql.data, ctx.sql.len);
+        if (!rc && !plan)
+            rc = db_execf(ctx.db, "USE `%s`", db);
+        if (rc) {
+            err_prefix(rc, "creating database '%s'", db);
+            goto out;
+        }
     }
     rc = run_dir(&ctx, "ddl", &rep->tables);
     if (!rc)
+        rc = create_derived_tables(&ctx);
+    if (!rc)
         rc = run_dir(&ctx, "grants", NULL);
+    if (!rc)
+        rc = grant_derived_tables(&ctx);
     if (!rc)
         rc = install_views(&ctx);
     if (!rc)
@@ -236,8 +812,52 @@ int schema_init(const struct config *cfg, struct schema_report *rep)
     if (!rc)
         rc = ensure_account(&ctx, cfg->accounts.steward.user, cfg->accounts.steward.password,
                             cfg->roles.steward, "steward");
+    if (!rc)
+        rc = ctx.plan_rc;
 out:
     buf_wipe(&ctx.sql);
+    release_stream_tables(&ctx);
+    free(ctx.defs);
     db_close(ctx.db);
+    return rc;
+}
+
+int schema_init(const struct config *cfg, struct schema_report *rep)
+{
+    int rc = init_or_plan(cfg, rep, NULL);
     return rc ? err_prefix(rc, "init") : 0;
+}
+
+int schema_plan(const struct config *cfg, struct buf *out, struct schema_report *rep)
+{
+    size_t mark = out->len;
+    int rc = init_or_plan(cfg, rep, out);
+    if (rc)
+        buf_truncate(out, mark);
+    return rc ? err_prefix(rc, "plan") : 0;
+}
+
+int schema_check(const struct config *cfg, const char *only_stream, struct db *db)
+{
+    struct schema_report rep;
+    struct init_ctx ctx = {.cfg = cfg, .rep = &rep, .db = db};
+    int rc;
+    memset(&rep, 0, sizeof(rep));
+    buf_init(&ctx.sql, 0);
+    rc = collect_definitions(&ctx, only_stream);
+    if (!rc)
+        rc = compare_stream_tables(&ctx);
+    for (size_t i = 0; !rc && i < ctx.ntables; i++) {
+        const struct stream_table *st = &ctx.tables[i];
+        const struct schemadiff_change *ch = schemadiff_mismatch(&st->diff);
+        if (st->diff.missing)
+            rc = err_set(ML_ECONFIG, "run `maskload init` to apply: table '%s' does not exist",
+                         st->table->name);
+        else if (ch)
+            rc = err_set(ML_ECONFIG, "run `maskload init` to apply: %s", ch->what);
+    }
+    release_stream_tables(&ctx);
+    buf_release(&ctx.sql);
+    free(ctx.defs);
+    return rc;
 }

@@ -167,7 +167,7 @@ static void prefetch_close(void *impl)
     free(p);
 }
 
-static const struct source_ops prefetch_ops = {prefetch_next_page, NULL, prefetch_pages,
+static const struct source_ops prefetch_ops = {prefetch_next_page, NULL, NULL, prefetch_pages,
                                                prefetch_close};
 
 /* Wraps *s (on success) in a prefetcher of `depth` pages when that is safe;
@@ -229,6 +229,11 @@ void source_page_release(struct source_page *pg)
 {
     json_page_free(pg->records);
     pg->records = NULL;
+}
+
+int source_record_outcome(struct source *s, size_t index, bool rejected)
+{
+    return s->ops->record_outcome ? s->ops->record_outcome(s->impl, index, rejected) : 0;
 }
 
 int source_committed(struct source *s)

@@ -29,6 +29,7 @@ struct source_page {
 struct source_ops {
     int (*next_page)(void *impl, struct source_page *pg); /* 1 page, 0 exhausted, <0 error */
     int (*committed)(void *impl);                         /* may be NULL */
+    int (*record_outcome)(void *impl, size_t index, bool rejected); /* may be NULL */
     unsigned long (*pages)(const void *impl);
     void (*close)(void *impl);
 };
@@ -43,6 +44,12 @@ int source_wrap(const struct source_ops *ops, void *impl, struct source **out);
  * the source is exhausted, negative on failure (err_msg names the source). */
 int source_next_page(struct source *s, struct source_page *pg);
 void source_page_release(struct source_page *pg);
+
+/* The loader's verdict on record `index` of the page last handed out:
+ * loaded (or superseded) or rejected. Reported for every record, before the
+ * batch holding it commits; a source that acknowledges (a queue) decides
+ * from it what committed() acknowledges. 0 or an error. */
+int source_record_outcome(struct source *s, size_t index, bool rejected);
 
 /* Everything handed out so far is committed. 0 or an error (the records are
  * committed; a failure here means they may be delivered again). */

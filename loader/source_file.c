@@ -47,7 +47,7 @@ static int file_next_page(void *impl, struct source_page *pg);
 static unsigned long file_pages(const void *impl);
 static void file_close(void *impl);
 
-static const struct source_ops file_ops = {file_next_page, NULL, file_pages, file_close};
+static const struct source_ops file_ops = {file_next_page, NULL, NULL, file_pages, file_close};
 
 int source_file_open(const struct config_source *src, struct source **out)
 {

@@ -47,7 +47,7 @@ static int http_next_page(void *impl, struct source_page *pg);
 static unsigned long http_pages(const void *impl);
 static void http_close(void *impl);
 
-static const struct source_ops http_ops = {http_next_page, NULL, http_pages, http_close};
+static const struct source_ops http_ops = {http_next_page, NULL, NULL, http_pages, http_close};
 
 int source_http_open(const struct config_source *src, const char *path, struct source **out)
 {

@@ -16,7 +16,8 @@
  * Per-entry delete failures are retried, then logged (the messages will be
  * redelivered and skipped, never loaded twice).
  *
- * on_malformed: dead_letter: a message the stream's mapping rejects is
+ * on_malformed: dead_letter: a message the stream's mapping rejects (the
+ * loader reports each record's outcome: source_record_outcome) is
  * recorded in load_rejects like any other but NOT deleted, so that the
  * queue's redrive policy moves it to the dead-letter queue after
  * maxReceiveCount receives. Received again in the same run, it is not handed
@@ -39,7 +40,6 @@
 #include "buf.h"
 #include "error.h"
 #include "log.h"
-#include "mapping.h"
 #include "sqs.h"
 #include "banned.h"
 
@@ -49,10 +49,10 @@ struct sqs_source {
     unsigned max_messages, wait_seconds;
     int visibility;
     bool dead_letter;
-    const struct stream_def *def; /* for the malformed probe (dead_letter) */
-    struct batch probe;
-    struct map_options mopt;
-    char **pending; /* receipt handles handed out, not yet deleted */
+    struct sqs_messages page; /* the messages of the page last handed out, in order */
+    size_t *page_msg;         /* record index -> index in page.v */
+    size_t page_records, page_cap;
+    char **pending; /* receipt handles of loaded or rejected messages, not yet deleted */
     size_t npending, cap_pending;
     char **held; /* message ids left for the dead-letter queue in this run */
     size_t nheld, cap_held;
@@ -62,10 +62,12 @@ struct sqs_source {
 
 static int sqs_next_page(void *impl, struct source_page *pg);
 static int sqs_committed(void *impl);
+static int sqs_record_outcome(void *impl, size_t index, bool rejected);
 static unsigned long sqs_pages(const void *impl);
 static void sqs_close(void *impl);
 
-static const struct source_ops sqs_ops = {sqs_next_page, sqs_committed, sqs_pages, sqs_close};
+static const struct source_ops sqs_ops = {sqs_next_page, sqs_committed, sqs_record_outcome,
+                                          sqs_pages, sqs_close};
 
 static const char *env(const char *name)
 {
@@ -148,10 +150,8 @@ int source_sqs_open(const struct config *cfg, const struct config_source *src,
     s->wait_seconds = src->wait_seconds;
     s->visibility = (int)src->visibility_timeout;
     s->dead_letter = src->on_malformed == SQS_MALFORMED_DEAD_LETTER;
-    s->mopt.birth_date = cfg->pii.birth_date;
-    s->def = mapping_find(st->mapping ? st->mapping : st->name);
-    if (s->def)
-        batch_init(&s->probe, s->def);
+    (void)cfg;
+    (void)st;
     s->queue_url = strdup(src->queue_url);
     if (!s->queue_url)
         rc = err_set(ML_ENOMEM, "out of memory");
@@ -177,8 +177,8 @@ static void sqs_close(void *impl)
     free(s->pending);
     free_all(s->held, s->nheld);
     free(s->held);
-    if (s->def)
-        batch_release(&s->probe);
+    sqs_messages_release(&s->page);
+    free(s->page_msg);
     buf_release(&s->ref);
     free(s->queue_url);
     free(s);
@@ -227,47 +227,53 @@ static int append_record(struct buf *page, const struct sqs_message *m, json_doc
     return rc ? rc : buf_addc(page, '}');
 }
 
-/* dead_letter: would the stream's mapping reject this record? */
-static bool rejected_by_mapping(struct sqs_source *s, const json_node *rec)
+/* The loader's verdict on record `index` of the page last handed out: its
+ * message is deleted after the commit, or, rejected in dead_letter mode,
+ * left for the queue's redrive policy (and not handed out again this run). A
+ * record never reported is neither: its message comes back. */
+static int sqs_record_outcome(void *impl, size_t index, bool rejected)
 {
-    bool rejected;
-    if (!s->def)
-        return false;
-    batch_reset(&s->probe);
-    if (mapping_map_record(&s->probe, rec, &s->mopt, "probe") != 0)
-        return false; /* resource failure: let the loader meet it */
-    rejected = s->probe.nrejects > 0;
-    batch_reset(&s->probe);
-    return rejected;
+    struct sqs_source *s = impl;
+    if (index >= s->page_records)
+        return err_set(ML_EINTERNAL, "sqs: no record %zu in the page", index);
+    const struct sqs_message *m = &s->page.v[s->page_msg[index]];
+    if (s->dead_letter && rejected)
+        return push(&s->held, &s->nheld, &s->cap_held, m->message_id);
+    return push(&s->pending, &s->npending, &s->cap_pending, m->receipt_handle);
 }
 
 static int sqs_next_page(void *impl, struct source_page *pg)
 {
     struct sqs_source *s = impl;
-    struct sqs_messages msgs = {NULL, 0};
     struct buf rec = BUF_INIT;
     json_page *page = NULL;
     json_doc *probe = NULL;
-    size_t handed = 0, repeats = 0;
+    size_t repeats = 0;
     int rc;
 
-    rc = sqs_receive(s->sqs, s->max_messages, s->wait_seconds, s->visibility, &msgs);
-    if (!rc && msgs.n > 10)
+    sqs_messages_release(&s->page);
+    s->page_records = 0;
+    rc = sqs_receive(s->sqs, s->max_messages, s->wait_seconds, s->visibility, &s->page);
+    if (!rc && s->page.n > 10)
         rc = err_set(ML_EHTTP, "sqs queue '%s': a receive returned %zu messages (at most 10)",
-                     s->queue_url, msgs.n);
-    if (rc || msgs.n == 0) {
-        sqs_messages_release(&msgs);
+                     s->queue_url, s->page.n);
+    if (rc || s->page.n == 0)
         return rc;
+    if (s->page.n > s->page_cap) {
+        size_t *pm = realloc(s->page_msg, s->page.n * sizeof(*pm));
+        if (!pm)
+            return err_set(ML_ENOMEM, "out of memory");
+        s->page_msg = pm;
+        s->page_cap = s->page.n;
     }
     page = json_page_new();
     probe = json_doc_new();
     if (!page || !probe)
         rc = err_set(ML_ENOMEM, "out of memory");
-    /* one record per message; remember what to delete after the commit (in
-     * dead_letter mode not the messages the mapping rejects, nor repeats of
-     * messages left for the dead-letter queue earlier in this run) */
-    for (size_t i = 0; !rc && i < msgs.n; i++) {
-        const struct sqs_message *m = &msgs.v[i];
+    /* one record per message, except repeats of messages left for the
+     * dead-letter queue earlier in this run */
+    for (size_t i = 0; !rc && i < s->page.n; i++) {
+        const struct sqs_message *m = &s->page.v[i];
         if (s->dead_letter && is_held(s, m->message_id)) {
             repeats++;
             continue;
@@ -275,25 +281,17 @@ static int sqs_next_page(void *impl, struct source_page *pg)
         rc = append_record(&rec, m, probe);
         if (!rc)
             rc = json_page_add_record(page, rec.data, rec.len, 0);
-        if (rc)
-            break;
-        handed++;
-        bool hold = false;
-        if (s->dead_letter) {
-            int prc = json_page_parse_record(page, json_page_count(page) - 1, probe);
-            hold = prc != 0 || rejected_by_mapping(s, json_root(probe));
-        }
-        rc = hold ? push(&s->held, &s->nheld, &s->cap_held, m->message_id)
-                  : push(&s->pending, &s->npending, &s->cap_pending, m->receipt_handle);
+        if (!rc)
+            s->page_msg[s->page_records++] = i;
     }
     buf_wipe(&rec); /* bodies are PII */
     json_free(probe);
-    sqs_messages_release(&msgs);
     if (rc) {
         json_page_free(page);
+        s->page_records = 0;
         return err_prefix(rc, "sqs queue '%s': building a page", s->queue_url);
     }
-    if (handed == 0) {
+    if (s->page_records == 0) {
         json_page_free(page);
         log_info("sqs queue '%s': only messages left for the dead-letter queue (%zu); "
                  "ending this pass",
@@ -307,7 +305,7 @@ static int sqs_next_page(void *impl, struct source_page *pg)
         json_page_free(page);
         return rc;
     }
-    log_debug("sqs queue '%s': received %zu messages", s->queue_url, handed);
+    log_debug("sqs queue '%s': received %zu messages", s->queue_url, s->page_records);
     pg->records = page;
     pg->ref = s->ref.data;
     return 1;

@@ -1,7 +1,8 @@
 /* sqlfiles.h - the project's SQL files, embedded in the binary at build time
  * (cmake/embed_sql.cmake), so an installed maskload needs no source tree.
  *
- * Directories: "ddl", "grants", "views/monitoring", "queries"; within one
+ * Directories: "ddl", "grants", "views/monitoring", "queries", "mappings"
+ * (the built-in stream definitions, YAML); within one
  * directory, files are in name order. Texts are NUL-terminated.
  */
 #ifndef ML_SQLFILES_H
@@ -11,7 +12,7 @@
 
 struct sql_file {
     const char *dir;
-    const char *name; /* file name, e.g. "010_users_raw.sql" */
+    const char *name; /* file name, e.g. "080_load_audit.sql", "users.yaml" */
     const char *text;
     size_t len;
 };
@@ -30,5 +31,13 @@ int sqlscript_next(const char *text, size_t total, size_t *pos, const char **stm
 struct buf;
 int sqlscript_expand(const char *text, size_t len, const char *const *names,
                      const char *const *values, size_t n, struct buf *out);
+
+/* Appends statement `stmt` (as sqlscript_next returns it) on one line: runs
+ * of whitespace and comments outside quotes become one space (a comment
+ * before the first word, or after the last, disappears); a line break
+ * inside a '...' or "..." literal is written as the escape \n or \r
+ * (sessions run with backslash escapes), so the statement means the same.
+ * ML_ENOMEM leaves `out` as it was. */
+int sqlscript_one_line(const char *stmt, size_t len, struct buf *out);
 
 #endif

@@ -1,6 +1,7 @@
 #include "sqlfiles.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "buf.h"
@@ -112,5 +113,50 @@ int sqlscript_expand(const char *text, size_t len, const char *const *names,
             rc = buf_adds(out, values[k]);
         i = (size_t)(close - text) + 2;
     }
+    return rc;
+}
+
+int sqlscript_one_line(const char *stmt, size_t len, struct buf *out)
+{
+    size_t mark = out->len, i = 0;
+    bool space = false, any = false;
+    int rc = 0;
+    while (!rc && i < len) {
+        char c = stmt[i];
+        size_t j = skip_blank(stmt, len, i);
+        if (j > i) {
+            /* whitespace and comments: one space between words */
+            space = any;
+            i = j;
+            continue;
+        }
+        if (space)
+            rc = buf_addc(out, ' ');
+        space = false;
+        any = true;
+        if (rc)
+            break;
+        if (c == '\'' || c == '"' || c == '`') {
+            rc = buf_addc(out, c);
+            for (i++; !rc && i < len && stmt[i] != c; i++) {
+                if (stmt[i] == '\\' && c != '`' && i + 1 < len) {
+                    rc = buf_add(out, stmt + i, 2);
+                    i++;
+                } else if ((stmt[i] == '\n' || stmt[i] == '\r') && c != '`') {
+                    rc = buf_adds(out, stmt[i] == '\n' ? "\\n" : "\\r");
+                } else {
+                    rc = buf_addc(out, stmt[i]);
+                }
+            }
+            if (!rc && i < len)
+                rc = buf_addc(out, c);
+            i++;
+        } else {
+            rc = buf_addc(out, c);
+            i++;
+        }
+    }
+    if (rc)
+        buf_truncate(out, mark);
     return rc;
 }

@@ -18,23 +18,26 @@ static const char *const fuzz_mappings[] = {"users", "messages", "user_logins"};
 /* Checks the invariants of a batch after mapping; aborts on a violation. */
 static void fuzz_check_batch(struct batch *b)
 {
-    if (b->records != b->accepted + b->nrejects + b->duplicates)
+    struct batch_counts n = batch_counts(b);
+    if (n.records != n.accepted + n.rejected + n.duplicates)
         abort();
-    for (size_t i = 0; i < b->nrejects; i++) {
-        const struct reject *r = &b->rejects[i];
+    for (size_t i = 0; i < n.rejected; i++) {
+        const struct reject *r = batch_reject(b, i);
         if (!batch_rej_text(b, r->reason) || !batch_rej_text(b, r->payload) ||
             !batch_rej_text(b, r->source_ref))
             abort();
     }
     if (batch_compact(b))
         abort();
-    if (b->main.nrows != b->accepted)
+    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
+    size_t arena_len = batch_memory(b).arena_len;
+    if (rows->nrows != n.accepted)
         abort();
-    for (size_t r = 0; r < b->main.nrows; r++)
-        for (unsigned c = 0; c < b->main.def->ncols; c++) {
-            const struct cell *cl = batch_cell(&b->main, r, c);
+    for (size_t r = 0; r < rows->nrows; r++)
+        for (unsigned c = 0; c < rows->def->ncols; c++) {
+            const struct cell *cl = batch_cell(rows, r, c);
             if ((cl->kind == CELL_TEXT || cl->kind == CELL_PENDING) &&
-                cl->off + cl->len > b->arena.len)
+                cl->off + cl->len > arena_len)
                 abort();
         }
     struct buf names = BUF_INIT;
@@ -49,18 +52,20 @@ static void fuzz_map_all(const json_node *rec)
     struct map_options opt = {BIRTH_DATE_DATE};
     for (size_t m = 0; m < FUZZ_NMAPPINGS; m++) {
         const struct stream_def *def = mapping_find(fuzz_mappings[m]);
-        struct batch b;
+        struct batch *b;
         if (!def)
             continue;
-        batch_init(&b, def);
+        b = batch_new(def);
+        if (!b)
+            abort();
         /* twice: the second time every key is a duplicate */
         for (int k = 0; k < 2; k++) {
-            int rc = mapping_map_record(&b, rec, &opt, "fuzz#0");
+            int rc = mapping_map_record(b, rec, &opt, "fuzz#0");
             if (rc && rc != ML_ENOMEM)
                 abort(); /* bad input is a reject, never an error */
         }
-        fuzz_check_batch(&b);
-        batch_release(&b);
+        fuzz_check_batch(b);
+        batch_free(b);
     }
 }
 

@@ -31,17 +31,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the page took the text */
     for (size_t m = 0; m < FUZZ_NMAPPINGS; m++) {
         const struct stream_def *def = mapping_find(fuzz_mappings[m]);
-        struct batch b;
+        struct batch *b;
         size_t n = json_page_count(pg);
         if (!def)
             continue;
-        batch_init(&b, def);
+        b = batch_new(def);
+        if (!b)
+            abort();
         for (size_t i = 0; i < n; i++) {
             int rc = json_page_parse_record(pg, i, doc);
             if (rc == ML_ERECORD)
-                rc = mapping_reject_unparsed(&b, err_msg(), "fuzz-page", i, 0);
+                rc = mapping_reject_unparsed(b, err_msg(), "fuzz-page", i, 0);
             else if (rc == 0)
-                rc = mapping_map_record_at(&b, json_root(doc), &opt, "fuzz-page", i, 0);
+                rc = mapping_map_record_at(b, json_root(doc), &opt, "fuzz-page", i, 0);
             else if (rc != ML_ENOMEM)
                 abort();
             if (rc && rc != ML_ENOMEM)
@@ -49,10 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rc == 0 && m == 0 && json_root(doc))
                 fuzz_roundtrip(json_root(doc));
         }
-        if (b.records != n)
+        if (batch_counts(b).records != n)
             abort();
-        fuzz_check_batch(&b);
-        batch_release(&b);
+        fuzz_check_batch(b);
+        batch_free(b);
     }
 out:
     buf_release(&body);

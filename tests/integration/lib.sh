@@ -89,7 +89,12 @@ ml() {
 }
 
 # fresh_db NAME : drops the database so a test starts clean
-fresh_db() { sql_admin "" "DROP DATABASE IF EXISTS \`$1\`"; }
+# fresh_db DB : drops DB and the table grants left on it (DROP DATABASE keeps
+# them, and a rerun in the same environment would see the last run's grants).
+fresh_db() {
+  sql_admin "" "DROP DATABASE IF EXISTS \`$1\`"
+  sql_admin "" "DELETE FROM mysql.tables_priv WHERE Db='$1'; FLUSH PRIVILEGES"
+}
 
 # start_api DATA_DIR : serves DATA_DIR with a second fixture_api on a free
 # loopback port (stopping the one this test started before, if any) and sets

@@ -243,42 +243,44 @@ static void test_row_of_a_batch(void **state)
 {
     static const char rec[] = "{\"id\":\"42\",\"createdAt\":\"2021-11-01T08:15:00.000Z\","
                               "\"senderId\":\"-7\",\"message\":\"dropped\"}";
-    struct batch b;
+    struct batch *b = batch_new(mapping_find("messages"));
     json_doc *doc = NULL;
     struct map_options mopt = {0};
     struct buf out = BUF_INIT;
     (void)state;
-    assert_int_equal(0, batch_init(&b, mapping_find("messages")));
+    assert_non_null(b);
     assert_int_equal(0, json_parse(rec, sizeof(rec) - 1, &doc));
-    assert_int_equal(0, mapping_map_record(&b, json_root(doc), &mopt, "test#0"));
-    assert_int_equal(1, b.main.nrows);
-    assert_int_equal(0, bulk_tsv_row(&out, &b, &b.main, 0));
+    assert_int_equal(0, mapping_map_record(b, json_root(doc), &mopt, "test#0"));
+    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
+    assert_int_equal(1, rows->nrows);
+    assert_int_equal(0, bulk_tsv_row(&out, b, rows, 0));
     /* message_id, created_at, sender_id, receiver_id (absent -> NULL) */
     assert_string_equal("42\t2021-11-01 08:15:00.000\t-7\t\\N\n", out.data);
     buf_release(&out);
     json_free(doc);
-    batch_release(&b);
+    batch_free(b);
 }
 
 static void test_row_refuses_unresolved_surrogate(void **state)
 {
     static const char rec[] = "{\"id\":\"1\",\"createdAt\":\"2021-01-05T09:12:33.101Z\","
                               "\"city\":\"Zürich\"}";
-    struct batch b;
+    struct batch *b = batch_new(mapping_find("users"));
     json_doc *doc = NULL;
     struct map_options mopt = {0};
     struct buf out = BUF_INIT;
     (void)state;
-    assert_int_equal(0, batch_init(&b, mapping_find("users")));
+    assert_non_null(b);
     assert_int_equal(0, json_parse(rec, sizeof(rec) - 1, &doc));
-    assert_int_equal(0, mapping_map_record(&b, json_root(doc), &mopt, "test#0"));
-    assert_int_equal(1, b.main.nrows);
+    assert_int_equal(0, mapping_map_record(b, json_root(doc), &mopt, "test#0"));
+    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
+    assert_int_equal(1, rows->nrows);
     /* must fail: the city is still a pending PII value, never sent as text */
-    assert_int_equal(ML_EINTERNAL, bulk_tsv_row(&out, &b, &b.main, 0));
+    assert_int_equal(ML_EINTERNAL, bulk_tsv_row(&out, b, rows, 0));
     assert_null(strstr(out.data, "Zürich"));
     buf_release(&out);
     json_free(doc);
-    batch_release(&b);
+    batch_free(b);
 }
 
 static void test_infile_serves_buffer_never_files(void **state)

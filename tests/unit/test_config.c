@@ -363,8 +363,8 @@ static void test_unknown_key(void **state)
     /* a key of another kind of source */
     expect_error(MINIMAL "sources:\n  q: { kind: sqs, base_url: 'http://h' }\n",
                  "t.yaml:6:19: unknown key 'base_url' in 'sources.q' for kind 'sqs'");
-    expect_error(MINIMAL "streams:\n  users: { source: a, table: x }\n",
-                 "t.yaml:6:23: unknown key 'table' in 'streams.users'");
+    expect_error(MINIMAL "streams:\n  users: { source: a, tabel: x }\n",
+                 "t.yaml:6:23: unknown key 'tabel' in 'streams.users'");
 }
 
 static void test_duplicate_key(void **state)
@@ -482,12 +482,13 @@ static void test_enums(void **state)
                  "use http, sqs or file");
     expect_error(MINIMAL "sources:\n  a: { base_url: 'http://h' }\n"
                          "streams:\n  users: { source: a, mapping: orders }\n",
-                 "t.yaml:8:32: 'orders' is not a valid value for 'streams.users.mapping': "
-                 "use users, messages or user_logins");
+                 "t.yaml:8:32: unknown mapping 'orders' in 'streams.users': use a built-in "
+                 "(users, messages, user_logins), a file (mappings/x.yaml) or inline columns");
     expect_error(MINIMAL "sources:\n  a: { base_url: 'http://h' }\n"
                          "streams:\n  events: { source: a }\n",
-                 "t.yaml:8:3: missing required key 'mapping' in 'streams.events' (the stream's "
-                 "name is not one of users, messages or user_logins)");
+                 "t.yaml:8:3: missing mapping for 'streams.events': its name is no built-in "
+                 "(users, messages, user_logins); give 'mapping' (a built-in or a file) or "
+                 "inline columns");
 }
 
 static void test_stream_unknown_source(void **state)

@@ -48,11 +48,11 @@ static void domain_bad(const char *email)
 static void norm_ok(const char *kind, const char *value, const char *want)
 {
     struct buf out = BUF_INIT;
-    int rc = pii_normalise(kind, value, strlen(value), &out);
+    int rc = pii_normalise(kind, NORM_TRIM, value, strlen(value), &out);
     if (rc != 0)
-        fail_msg("pii_normalise('%s', '%s') failed: %d %s", kind, value, rc, err_msg());
+        fail_msg("pii_normalise('%s', trim, '%s') failed: %d %s", kind, value, rc, err_msg());
     if (strcmp(out.data, want) != 0 || out.len != strlen(want))
-        fail_msg("pii_normalise('%s', '%s') = '%s', want '%s'", kind, value, out.data, want);
+        fail_msg("pii_normalise('%s', trim, '%s') = '%s', want '%s'", kind, value, out.data, want);
     buf_wipe(&out);
 }
 
@@ -157,14 +157,14 @@ static void test_normalise_respects_len(void **state)
     (void)state;
     struct buf out = BUF_INIT;
     const char *v = " Berlin-and-more";
-    assert_int_equal(pii_normalise("city", v, 7, &out), 0);
+    assert_int_equal(pii_normalise("city", NORM_TRIM, v, 7, &out), 0);
     assert_string_equal(out.data, "Berlin");
     /* replaces earlier content */
-    assert_int_equal(pii_normalise("city", "Paris", 5, &out), 0);
+    assert_int_equal(pii_normalise("city", NORM_TRIM, "Paris", 5, &out), 0);
     assert_string_equal(out.data, "Paris");
     assert_int_equal(out.len, 5);
     /* the ip kind also honours len (the rest is not part of the value) */
-    assert_int_equal(pii_normalise("ip", "10.0.0.1xyz", 8, &out), 0);
+    assert_int_equal(pii_normalise("ip", NORM_TRIM, "10.0.0.1xyz", 8, &out), 0);
     assert_string_equal(out.data, "10.0.0.1");
     buf_wipe(&out);
 }
@@ -288,7 +288,7 @@ static void test_normalise_ip_with_nul_kept_whole(void **state)
     (void)state;
     static const char v[] = "1.2.3.4\0evil";
     struct buf out = BUF_INIT;
-    assert_int_equal(pii_normalise("ip", v, sizeof(v) - 1, &out), 0);
+    assert_int_equal(pii_normalise("ip", NORM_TRIM, v, sizeof(v) - 1, &out), 0);
     assert_int_equal(out.len, sizeof(v) - 1);
     assert_memory_equal(out.data, v, sizeof(v) - 1);
     buf_release(&out);

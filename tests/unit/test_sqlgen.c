@@ -187,9 +187,9 @@ static void test_composite_key_not_compared(void **state)
 static void test_key_only_table(void **state)
 {
     (void)state;
-    static const struct column_def cols[] = {{"a", COL_BIGINT, 0, 0, NULL},
-                                             {"b", COL_BIGINT, 0, 0, NULL}};
-    static const struct table_def t = {"pairs", cols, 2, 2};
+    static const struct column_def cols[] = {{.name = "a", .type = COL_BIGINT},
+                                             {.name = "b", .type = COL_BIGINT}};
+    static const struct table_def t = {.name = "pairs", .cols = cols, .ncols = 2, .nkey = 2};
     char *sql = tail_of(&t, DB_DIALECT_MARIADB);
     assert_string_equal(sql, " ON DUPLICATE KEY UPDATE "
                              "`load_run_id`=IF(TRUE,`load_run_id`,VALUES(`load_run_id`)),"
@@ -200,9 +200,9 @@ static void test_key_only_table(void **state)
 static void test_identifiers_quoted(void **state)
 {
     (void)state;
-    static const struct column_def cols[] = {{"id", COL_BIGINT, 0, 0, NULL},
-                                             {"we`ird", COL_TEXT, 10, 0, NULL}};
-    static const struct table_def t = {"odd`table", cols, 2, 1};
+    static const struct column_def cols[] = {{.name = "id", .type = COL_BIGINT},
+                                             {.name = "we`ird", .type = COL_TEXT, .size = 10}};
+    static const struct table_def t = {.name = "odd`table", .cols = cols, .ncols = 2, .nkey = 1};
     struct buf sql = BUF_INIT;
     assert_int_equal(sqlgen_upsert_head(&sql, &t), 0);
     assert_string_equal(sql.data, "INSERT INTO `odd``table` "

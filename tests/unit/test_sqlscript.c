@@ -1,6 +1,7 @@
 /* test_sqlscript.c - unit tests of the SQL script splitter (statements end
  * at ';' outside quotes and comments) and of {{name}} placeholder
- * expansion. Pure: no embedded files, no server. */
+ * expansion, and of statements written on one line (`maskload plan`).
+ * Pure: no embedded files, no server. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -252,6 +253,57 @@ static void test_expand_unterminated(void **state)
     expand_bad("{{", "unterminated");
 }
 
+/* ---- one line ---- */
+
+static void expect_one_line(const char *stmt, const char *want)
+{
+    struct buf b = BUF_INIT;
+    assert_int_equal(buf_adds(&b, "x:"), 0);
+    assert_int_equal(sqlscript_one_line(stmt, strlen(stmt), &b), 0);
+    assert_string_equal(b.data, want);
+    buf_release(&b);
+}
+
+static void test_one_line_whitespace(void **state)
+{
+    (void)state;
+    expect_one_line("CREATE TABLE t (\n  a INT,\n\tb INT\n)", "x:CREATE TABLE t ( a INT, b INT )");
+    expect_one_line("  SELECT 1  ", "x:SELECT 1");
+    expect_one_line("", "x:");
+}
+
+static void test_one_line_comments(void **state)
+{
+    (void)state;
+    /* a line comment would swallow the rest of the line: dropped */
+    expect_one_line("CREATE TABLE t ( -- the key\n  a INT # more\n)", "x:CREATE TABLE t ( a INT )");
+    expect_one_line("-- lead\nSELECT /* inline */ 1 -- tail", "x:SELECT 1");
+    /* not comments: "--x" (no space), quoted markers */
+    expect_one_line("SELECT 1--1", "x:SELECT 1--1");
+    expect_one_line("SELECT '-- no', \"# no\", `a--b`", "x:SELECT '-- no', \"# no\", `a--b`");
+}
+
+static void test_one_line_literals(void **state)
+{
+    (void)state;
+    /* line breaks inside literals become escapes; spaces inside are kept */
+    expect_one_line("COMMENT 'two\nlines  here\r'", "x:COMMENT 'two\\nlines  here\\r'");
+    expect_one_line("COMMENT \"a\nb\"", "x:COMMENT \"a\\nb\"");
+    /* escapes and doubled quotes stay as they are */
+    expect_one_line("SELECT 'it''s \\' \n x'", "x:SELECT 'it''s \\' \\n x'");
+    /* an unterminated literal is copied to the end */
+    expect_one_line("SELECT 'open\n", "x:SELECT 'open\\n");
+}
+
+static void test_one_line_len_bounds(void **state)
+{
+    struct buf b = BUF_INIT;
+    (void)state;
+    assert_int_equal(sqlscript_one_line("SELECT 1; DROP", 8, &b), 0);
+    assert_string_equal(b.data, "SELECT 1");
+    buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +323,10 @@ int main(void)
         cmocka_unit_test(test_expand_len_bounds),
         cmocka_unit_test(test_expand_unknown),
         cmocka_unit_test(test_expand_unterminated),
+        cmocka_unit_test(test_one_line_whitespace),
+        cmocka_unit_test(test_one_line_comments),
+        cmocka_unit_test(test_one_line_literals),
+        cmocka_unit_test(test_one_line_len_bounds),
     };
     return cmocka_run_group_tests_name("sqlscript", tests, NULL, NULL);
 }

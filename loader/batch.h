@@ -1,0 +1,205 @@
+/* batch.h - the rows, rejects and counters of one batch of a stream.
+ *
+ * A batch holds what the mapping (mapping.h) made of the records read since
+ * the last batch_reset(): the typed rows of the stream's main table and of
+ * its child table, the rejects, and the counters the loader records per
+ * batch. The loader resolves the surrogates of its rows (it rewrites their
+ * CELL_PENDING cells to CELL_INT ids), writes it in one transaction, then
+ * resets it for the next pages.
+ *
+ * In-batch de-duplication: a batch holds whole pages, and when a record
+ * repeats the key of an earlier accepted record of the same batch the last
+ * one wins: batch_accept() marks the earlier row superseded (counted in
+ * `duplicates`) and batch_compact() drops it and its child rows before the
+ * batch is written.
+ *
+ * Memory: cell texts live in the batch's row arena, which holds PII until
+ * the surrogates are resolved: it is wiped on batch_reset() and
+ * batch_free(), and batch_undo() wipes what it takes back. Reject texts live
+ * in a reject arena of their own that never holds PII (reject.h). Every
+ * array grows as needed; the only caps are the deliberate ones below.
+ *
+ * Invariant, per batch: records == accepted + rejected + duplicates +
+ * already_processed.
+ *
+ * The batch is not thread-safe; one batch serves one stream at a time.
+ */
+#ifndef ML_BATCH_H
+#define ML_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "streamdef.h"
+
+/* At most this many distinct unknown field names are kept, from batch_new
+ * on (they make one warning per stream); further ones show as "...". */
+#define BATCH_UNKNOWN_NAMES_MAX 16
+
+struct batch;
+
+enum cell_kind { CELL_NULL = 0, CELL_INT, CELL_TEXT, CELL_PENDING };
+
+/* CELL_INT: i. CELL_TEXT: a literal (text, decimal, date...) of len bytes in
+ * the row arena (batch_text). CELL_PENDING: a normalised surrogate value of
+ * len bytes in the row arena, awaiting its id. */
+struct cell {
+    enum cell_kind kind;
+    long long i;
+    size_t off, len;
+};
+
+/* The rows of one table: nrows * def->ncols cells, row by row. Callers may
+ * rewrite cells (surrogate resolution); nrows, cap and def are the batch's. */
+struct table_rows {
+    const struct table_def *def; /* NULL for the child rows of a stream without a child table */
+    struct cell *cells;
+    size_t nrows, cap;
+};
+
+enum batch_table { BATCH_MAIN, BATCH_CHILD };
+
+/* For child tables: how many children a parent of the batch has now. */
+struct child_count {
+    long long parent_key;
+    unsigned count;
+};
+
+/* Offsets into the reject arena (batch_rej_text); record_key may be
+ * (size_t)-1: the record's key could not be read. */
+struct reject {
+    size_t source_ref, record_key, reason, payload;
+};
+
+/* Counters since the last batch_reset(). */
+struct batch_counts {
+    size_t records;         /* records seen */
+    size_t accepted;        /* accepted and not superseded */
+    size_t rejected;        /* rejects held (batch_reject) */
+    size_t duplicates;      /* accepted records superseded by a later record of the same key */
+    size_t unknown_records; /* records (accepted or rejected) carrying fields outside the mapping */
+    size_t invalid_nulled;  /* values set to NULL by `on_invalid: null` in accepted records */
+    size_t already_processed; /* rows and rejects dropped by batch_drop */
+};
+
+/* ---- lifetime ---- */
+
+/* A new empty batch for stream `def`, which must outlive it; NULL when out
+ * of memory. */
+struct batch *batch_new(const struct stream_def *def);
+/* Wipes the row arena and frees everything; NULL is a no-op. */
+void batch_free(struct batch *b);
+/* Empties the batch for the next pages, keeping its memory: rows, rejects,
+ * child counts, counters and the key set go; the row arena is wiped. What
+ * is kept per stream survives: the unknown field names and the mapping's
+ * BATCH_WORK_KNOWN_SHAPE. */
+void batch_reset(struct batch *b);
+
+/* ---- reading (the loader, the writer, tests) ---- */
+
+const struct stream_def *batch_def(const struct batch *b);
+struct batch_counts batch_counts(const struct batch *b);
+/* The main or child rows; never NULL (for a stream without a child table,
+ * BATCH_CHILD has def NULL and no rows). */
+struct table_rows *batch_rows(struct batch *b, enum batch_table which);
+/* Reject i, 0 <= i < batch_counts().rejected. */
+const struct reject *batch_reject(const struct batch *b, size_t i);
+/* The child counts in parent order, one per accepted record of a stream
+ * with a child table (superseded ones included until batch_compact);
+ * *n gets their number. NULL when there are none. */
+const struct child_count *batch_children(const struct batch *b, size_t *n);
+
+/* Cell `col` of row `row`, and the text of a CELL_TEXT or CELL_PENDING
+ * cell (NUL-terminated at len; it may hold NUL bytes before). */
+struct cell *batch_cell(struct table_rows *t, size_t row, unsigned col);
+const char *batch_text(const struct batch *b, const struct cell *c);
+/* A text of a reject (struct reject's offsets); NULL for (size_t)-1. */
+const char *batch_rej_text(const struct batch *b, size_t off);
+
+/* How many distinct unknown field names the batch holds (see
+ * batch_note_unknown_name), and those names, ", " separated and ending in
+ * ", ..." when more were seen than kept, written into `out` (replacing its
+ * content). 0 or ML_ENOMEM. */
+size_t batch_unknown_name_count(const struct batch *b);
+int batch_unknown_names(const struct batch *b, struct buf *out);
+
+/* The batch's memory as bytes, for tests and fuzzers that check what it
+ * holds: the row arena's written part [0, arena_len) within its allocation
+ * [0, arena_cap) (wiped past arena_len), and the reject arena's written part.
+ * Read-only; valid until the batch next changes. */
+struct batch_memory {
+    const char *arena;
+    size_t arena_len, arena_cap;
+    const char *rej_arena;
+    size_t rej_arena_len;
+};
+struct batch_memory batch_memory(const struct batch *b);
+
+/* ---- before writing (the loader) ---- */
+
+/* Drops the rows of superseded records (and their child rows) so that the
+ * last record of each key wins; compacting twice changes nothing. The
+ * loader calls it before writing a batch. 0, or ML_ENOMEM rebuilding the
+ * key set. */
+int batch_compact(struct batch *b);
+
+/* Drops the main rows with drop_rows[row] and the rejects with
+ * drop_rejects[i] (either may be NULL), counting them in already_processed
+ * and out of accepted / rejected. For processed_table streams, which have
+ * no child table (ML_EINTERNAL otherwise). Dropping is final: the loader
+ * drops only records whose key another transaction has committed, so a
+ * retried transaction may start from the smaller batch. */
+int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects);
+
+/* ---- filling (the mapping modules: mapping.c, mapvalue.c, reject.c) ----
+ * Every function returns 0 or ML_ENOMEM and leaves the batch consistent. */
+
+/* Appends a row of all-CELL_NULL cells to `which`; *row gets its number.
+ * Cell pointers stay valid until the next batch_add_row of that table. */
+int batch_add_row(struct batch *b, enum batch_table which, size_t *row);
+/* Sets cell `c` to `kind` (CELL_TEXT or CELL_PENDING) with a copy of
+ * s[0..len) in the row arena. */
+int batch_put_text(struct batch *b, struct cell *c, enum cell_kind kind, const char *s, size_t len);
+
+/* A point to return to: batch_undo() takes back every row, child count,
+ * arena byte and invalid_nulled count added since batch_mark(), wiping the
+ * arena bytes. Only the last rows may be taken back (a mark is taken
+ * before a record or a value, undone before the next one). */
+struct batch_mark {
+    size_t arena, main_rows, child_rows, children, invalid_nulled;
+};
+struct batch_mark batch_mark(const struct batch *b);
+void batch_undo(struct batch *b, struct batch_mark m);
+
+/* Counters the mapping bumps; the others move with the calls below. */
+enum batch_counter { BATCH_RECORDS, BATCH_UNKNOWN_RECORDS, BATCH_INVALID_NULLED };
+void batch_count(struct batch *b, enum batch_counter which);
+
+/* Counts the record whose main row is `row` (the last one) as accepted, and
+ * supersedes the earlier row of the same key, if any (the last one wins).
+ * The key is the first def->table->nkey cells of the row. */
+int batch_accept(struct batch *b, size_t row);
+/* Records that parent `parent_key` has `count` child rows. */
+int batch_add_child_count(struct batch *b, long long parent_key, unsigned count);
+/* Adds a reject with copies of its texts; `record_key` may be NULL
+ * (unknown). None of the texts may hold PII (reject.h sees to that). */
+int batch_add_reject(struct batch *b, const char *source_ref, const char *reason,
+                     const char *record_key, const char *payload);
+/* Keeps `name` (printable, no PII: a field name, never a value) among the
+ * unknown field names, unless it is there already or BATCH_UNKNOWN_NAMES_MAX
+ * are kept. Kept across batch_reset. Failure to keep it is not an error. */
+void batch_note_unknown_name(struct batch *b, const char *name);
+
+/* Working buffers the mapping keeps in the batch, so that they are
+ * allocated once per stream and reused from record to record. */
+enum batch_work {
+    BATCH_WORK_VALUE,       /* one value being converted (PII): the user wipes what it
+                               wrote; wiped by batch_free */
+    BATCH_WORK_SHAPE,       /* the current record's key structure (keys only: not PII) */
+    BATCH_WORK_KNOWN_SHAPE, /* the key structure of the last record without unknown
+                               fields; kept across batch_reset */
+};
+struct buf *batch_work(struct batch *b, enum batch_work which);
+
+#endif

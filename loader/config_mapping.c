@@ -1,0 +1,897 @@
+/* config_mapping.c - the stream mapping language (part of the config module).
+ *
+ * Parses a mapping (the root of a mapping file, a built-in from mappings/,
+ * or the keys of an inline stream in the configuration) into a struct
+ * stream_def (streamdef.h) allocated in an arena. Every error is a config
+ * error naming the file, line, column and key. The language is documented
+ * in README "Your own API"; the built-ins in mappings/ are its reference
+ * examples.
+ *
+ * Rules checked here, each with its message:
+ * - names (tables, columns, indexes, kinds) are safe SQL identifiers
+ *   ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters), never interpolated raw
+ *   (ddlgen quotes them anyway); load_run_id and loaded_at are reserved;
+ * - a column name is declared once per table; types and PII actions agree
+ *   (a surrogate needs a `kind` and takes no `type`, ...);
+ * - the key columns are required and come first, in key order (the loader
+ *   compares keys as the leading columns of a row);
+ * - a child table needs a single-column integer parent key; one child table
+ *   per stream; no child with exactly_once.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_int.h"
+#include "error.h"
+#include "sqlfiles.h"
+#include "streamdef.h"
+#include "banned.h"
+
+/* ---- the arena: definitions live in blocks freed together ---- */
+
+struct block {
+    struct block *next;
+    size_t used, cap;
+    /* data follows, max_align_t aligned */
+};
+
+struct streamdef_arena {
+    struct block *head;
+};
+
+#define BLOCK_MIN 8192
+
+struct streamdef_arena *streamdef_arena_new(void)
+{
+    return calloc(1, sizeof(struct streamdef_arena));
+}
+
+void streamdef_arena_free(struct streamdef_arena *a)
+{
+    if (!a)
+        return;
+    for (struct block *b = a->head, *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+    free(a);
+}
+
+/* Zeroed memory for n bytes, aligned for any type; NULL when out of memory. */
+static void *arena_alloc(struct streamdef_arena *a, size_t n)
+{
+    const size_t align = _Alignof(max_align_t);
+    size_t hdr = (sizeof(struct block) + align - 1) / align * align;
+    n = (n + align - 1) / align * align;
+    if (!a->head || a->head->cap - a->head->used < n) {
+        size_t cap = n > BLOCK_MIN ? n : BLOCK_MIN;
+        struct block *b = malloc(hdr + cap);
+        if (!b)
+            return NULL;
+        b->next = a->head;
+        b->used = 0;
+        b->cap = cap;
+        a->head = b;
+    }
+    void *p = (char *)a->head + hdr + a->head->used;
+    a->head->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+static char *arena_strdup(struct streamdef_arena *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *d = arena_alloc(a, n + 1);
+    if (d)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
+/* ---- parsing helpers ---- */
+
+struct mctx {
+    struct parse *p;
+    struct streamdef_arena *a;
+};
+
+static int oom(void)
+{
+    return cfg_nomem();
+}
+
+/* A scalar value of node v as an arena string. */
+static int scalar_dup(struct mctx *m, yaml_node_t *v, const char *keypath, const char **out)
+{
+    struct scalar s;
+    int rc = cfg_get_scalar(m->p, v, keypath, 0, &s);
+    if (rc)
+        return rc;
+    *out = arena_strdup(m->a, s.s);
+    cfg_scalar_release(&s);
+    return *out ? 0 : oom();
+}
+
+static bool ident_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return false;
+    return true;
+}
+
+/* Table names the loader keeps for itself: its audit tables, the sensitive
+ * maps, its views. A stream table so named could meet an existing restricted
+ * table (CREATE TABLE IF NOT EXISTS would keep it) and be granted to the
+ * analyst. */
+static const char *const reserved_prefixes[] = {"sensitive_", "load_",     "pii_",
+                                                "monitor_",   "analysis_", NULL};
+
+static int table_name_dup(struct mctx *m, yaml_node_t *v, const char *keypath, const char **out);
+
+/* An identifier-valued key: `what` names it in the message. */
+static int ident_dup(struct mctx *m, yaml_node_t *v, const char *keypath, const char *what,
+                     const char **out)
+{
+    int rc = scalar_dup(m, v, keypath, out);
+    if (rc)
+        return rc;
+    if (!ident_ok(*out)) {
+        struct scalar s = {(char *)*out, strlen(*out), 0};
+        char sh[SHOW_BUF];
+        return cfg_error(m->p, v,
+                         "%s is not a valid %s for '%s': use a letter or '_', then letters, "
+                         "digits or '_', at most 64 characters",
+                         cfg_show(sh, &s), what, keypath);
+    }
+    return 0;
+}
+
+static int table_name_dup(struct mctx *m, yaml_node_t *v, const char *keypath, const char **out)
+{
+    int rc = ident_dup(m, v, keypath, "table name", out);
+    for (size_t i = 0; !rc && reserved_prefixes[i]; i++)
+        if (strncmp(*out, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
+            rc = cfg_error(m->p, v,
+                           "table name '%s' for '%s' starts with '%s', which the loader keeps for "
+                           "its own tables and views",
+                           *out, keypath, reserved_prefixes[i]);
+    return rc;
+}
+
+/* A JSON path: dot-separated keys, none empty. */
+static int path_dup(struct mctx *m, yaml_node_t *v, const char *keypath, const char **out)
+{
+    int rc = scalar_dup(m, v, keypath, out);
+    if (rc)
+        return rc;
+    const char *s = *out;
+    size_t n = strlen(s);
+    if (n == 0 || n > 255 || s[0] == '.' || s[n - 1] == '.' || strstr(s, ".."))
+        return cfg_error(m->p, v,
+                         "'%s' must be a JSON path: keys separated by '.', none empty, at most "
+                         "255 characters",
+                         keypath);
+    return 0;
+}
+
+static int bool_value(struct mctx *m, yaml_node_t *v, const char *keypath, bool *out)
+{
+    struct scalar s;
+    int rc = cfg_get_scalar(m->p, v, keypath, 0, &s);
+    if (rc)
+        return rc;
+    if (strcmp(s.s, "true") == 0)
+        *out = true;
+    else if (strcmp(s.s, "false") == 0)
+        *out = false;
+    else
+        rc = cfg_error(m->p, v, "'%s' must be true or false", keypath);
+    cfg_scalar_release(&s);
+    return rc;
+}
+
+static size_t seq_size(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SEQUENCE_NODE
+               ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)
+               : 0;
+}
+
+static yaml_node_t *seq_item(struct parse *p, const yaml_node_t *n, size_t i)
+{
+    return cfg_node_at(p, n->data.sequence.items.start[i]);
+}
+
+/* A list value: a sequence, or a single scalar taken as a list of one. */
+static int list_check(struct mctx *m, yaml_node_t *v, const char *keypath)
+{
+    if (v->type == YAML_SEQUENCE_NODE || v->type == YAML_SCALAR_NODE)
+        return 0;
+    return cfg_error(m->p, v, "expected a list for '%s', got %s", keypath, cfg_node_kind(v));
+}
+
+static size_t list_size(const yaml_node_t *v)
+{
+    return v->type == YAML_SCALAR_NODE ? 1 : seq_size(v);
+}
+
+static yaml_node_t *list_item(struct parse *p, yaml_node_t *v, size_t i)
+{
+    return v->type == YAML_SCALAR_NODE ? v : seq_item(p, v, i);
+}
+
+/* ---- types and actions ---- */
+
+static const char *const pii_words[] = {[PII_KEEP] = "keep",
+                                        [PII_DROP] = "drop",
+                                        [PII_EMAIL_DOMAIN] = "email_domain",
+                                        [PII_YEAR] = "year",
+                                        [PII_SURROGATE] = "surrogate",
+                                        [PII_HMAC] = "hmac",
+                                        [PII_DATE_IF_ALLOWED] = "date_if_allowed",
+                                        NULL};
+#define PII_LIST "keep, drop, email_domain, year, date_if_allowed, surrogate or hmac"
+
+/* Parses a `type:` word into c; 0 or a config error. */
+static int parse_type(struct mctx *m, yaml_node_t *v, const char *keypath, struct column_def *c)
+{
+    struct scalar s;
+    unsigned a = 0, b = 0;
+    char tail = 0;
+    int rc = cfg_get_scalar(m->p, v, keypath, 0, &s);
+    if (rc)
+        return rc;
+    static const struct {
+        const char *word;
+        enum col_type type;
+    } plain[] = {{"bigint", COL_BIGINT},
+                 {"int", COL_INT},
+                 {"smallint", COL_SMALLINT},
+                 {"boolean", COL_BOOL},
+                 {"text", COL_LONGTEXT},
+                 {"date", COL_DATE},
+                 {"datetime", COL_DATETIME},
+                 {"epoch_ms", COL_EPOCH_MS},
+                 {"version_major", COL_VERSION_MAJOR}};
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        if (strcmp(s.s, plain[i].word) == 0) {
+            c->type = plain[i].type;
+            goto out;
+        }
+    if (sscanf(s.s, "varchar(%u)%c", &a, &tail) == 1 && strchr(s.s, ')')[1] == '\0' &&
+        strncmp(s.s, "varchar(", 8) == 0 && isdigit((unsigned char)s.s[8])) {
+        if (a < 1 || a > 16383) {
+            rc = cfg_error(m->p, v, "'%s': varchar length must be 1..16383", keypath);
+            goto out;
+        }
+        c->type = COL_TEXT;
+        c->size = a;
+        goto out;
+    }
+    if (sscanf(s.s, "decimal(%u,%u)%c", &a, &b, &tail) == 2 && strchr(s.s, ')')[1] == '\0' &&
+        strncmp(s.s, "decimal(", 8) == 0 && isdigit((unsigned char)s.s[8])) {
+        if (a < 1 || a > 38 || b > a || b > 10) {
+            rc = cfg_error(m->p, v, "'%s': decimal(p,s) needs 1 <= p <= 38 and s <= p, s <= 10",
+                           keypath);
+            goto out;
+        }
+        c->type = COL_DECIMAL;
+        c->size = a - b;
+        c->scale = b;
+        goto out;
+    }
+    {
+        char sh[SHOW_BUF];
+        rc = cfg_error(m->p, v,
+                       "unknown type %s for '%s': use bigint, int, smallint, boolean, "
+                       "decimal(p,s), varchar(n), text, date, datetime, epoch_ms or "
+                       "version_major (quote decimal(p,s) inside { }: YAML reads the comma as a "
+                       "separator)",
+                       cfg_show(sh, &s), keypath);
+    }
+out:
+    cfg_scalar_release(&s);
+    return rc;
+}
+
+static const char *const normalize_words[] = {"trim", "lower", "nfc", NULL};
+
+/* ---- one column ---- */
+
+enum {
+    CK_NAME,
+    CK_FROM,
+    CK_TYPE,
+    CK_PII,
+    CK_KIND,
+    CK_REQUIRED,
+    CK_DESCRIPTION,
+    CK_ON_INVALID,
+    CK_NORMALIZE,
+    CK_COLLATION,
+    CK_N
+};
+static const char *const column_keys[CK_N] = {[CK_NAME] = "name",
+                                              [CK_FROM] = "from",
+                                              [CK_TYPE] = "type",
+                                              [CK_PII] = "pii",
+                                              [CK_KIND] = "kind",
+                                              [CK_REQUIRED] = "required",
+                                              [CK_DESCRIPTION] = "description",
+                                              [CK_ON_INVALID] = "on_invalid",
+                                              [CK_NORMALIZE] = "normalize",
+                                              [CK_COLLATION] = "collation"};
+
+static int parse_column(struct mctx *m, yaml_node_t *node, const char *path, struct column_def *c,
+                        struct field_spec *f)
+{
+    struct field k[CK_N];
+    char kp[KEYPATH_BUF];
+    int pii = PII_KEEP, rc;
+    c->decl_line = f->decl_line = (int)node->start_mark.line + 1;
+    c->decl_col = f->decl_col = (int)node->start_mark.column + 1;
+    /* `type: decimal(12,2)` unquoted in a flow mapping: YAML has cut it at
+     * the comma, making `2)` a key of its own. Say so before that key is
+     * reported as unknown. */
+    for (yaml_node_pair_t *pr = node->type == YAML_MAPPING_NODE ? node->data.mapping.pairs.start
+                                                                : NULL;
+         pr && pr < node->data.mapping.pairs.top; pr++) {
+        yaml_node_t *pk = cfg_node_at(m->p, pr->key), *pv = cfg_node_at(m->p, pr->value);
+        if (pk && pv && cfg_scalar_is(pk, "type") && pv->type == YAML_SCALAR_NODE &&
+            pv->data.scalar.length > 8 && memcmp(pv->data.scalar.value, "decimal(", 8) == 0 &&
+            !memchr(pv->data.scalar.value, ')', pv->data.scalar.length))
+            return cfg_error(m->p, pv,
+                             "'%s.type': quote decimal(p,s) inside { }, e.g. type: "
+                             "\"decimal(12,2)\" (YAML reads the comma as a separator)",
+                             path);
+    }
+    rc = cfg_map_fields(m->p, node, path, column_keys, k, CK_N);
+    if (rc)
+        return rc;
+    if (node->type != YAML_MAPPING_NODE || !k[CK_NAME].value)
+        return cfg_error(m->p, node, "missing required key 'name' in '%s'", path);
+    rc = ident_dup(m, k[CK_NAME].value, cfg_join(kp, sizeof(kp), path, "name"), "column name",
+                   &c->name);
+    if (rc)
+        return rc;
+    if (strcmp(c->name, "load_run_id") == 0 || strcmp(c->name, "loaded_at") == 0)
+        return cfg_error(m->p, k[CK_NAME].value,
+                         "column name '%s' in '%s' is reserved for the loader's bookkeeping",
+                         c->name, path);
+    f->column = c->name;
+    if (!k[CK_FROM].value)
+        return cfg_error(m->p, node, "missing required key 'from' in '%s' (column '%s')", path,
+                         c->name);
+    rc = path_dup(m, k[CK_FROM].value, cfg_join(kp, sizeof(kp), path, "from"), &f->path);
+    if (!rc)
+        rc = cfg_set_enum(m->p, &k[CK_PII], path, "pii", pii_words, PII_LIST, &pii);
+    if (rc)
+        return rc;
+    f->action = (enum pii_action)pii;
+    if (k[CK_REQUIRED].value) {
+        rc = bool_value(m, k[CK_REQUIRED].value, cfg_join(kp, sizeof(kp), path, "required"),
+                        &f->required);
+        if (rc)
+            return rc;
+        c->required = f->required;
+    }
+    if (k[CK_DESCRIPTION].value) {
+        rc = scalar_dup(m, k[CK_DESCRIPTION].value, cfg_join(kp, sizeof(kp), path, "description"),
+                        &c->description);
+        if (!rc && strlen(c->description) > 1024)
+            rc = cfg_error(m->p, k[CK_DESCRIPTION].value,
+                           "'%s' is longer than 1024 characters (a column COMMENT)", kp);
+        if (rc)
+            return rc;
+    }
+
+    /* the action decides the stored type, or takes the declared one */
+    yaml_node_t *type = k[CK_TYPE].value, *kind = k[CK_KIND].value;
+    switch (f->action) {
+    case PII_DROP:
+        return cfg_error(m->p, k[CK_PII].value,
+                         "column '%s' in '%s' has pii: drop and would store nothing: list its "
+                         "path under 'drop' instead",
+                         c->name, path);
+    case PII_SURROGATE:
+    case PII_HMAC:
+        if (type)
+            return cfg_error(m->p, type, "'%s' takes no 'type' with pii: %s (the column holds %s)",
+                             path, pii_words[f->action],
+                             f->action == PII_HMAC ? "64 hex characters" : "an integer id");
+        if (f->action == PII_SURROGATE && !kind)
+            return cfg_error(m->p, node,
+                             "column '%s' in '%s' has pii: surrogate but no 'kind' (the "
+                             "sensitive_<kind>_ids table its values go to)",
+                             c->name, path);
+        c->type = f->action == PII_HMAC ? COL_HMAC : COL_SURROGATE;
+        break;
+    case PII_EMAIL_DOMAIN:
+        c->type = COL_TEXT;
+        c->size = 255;
+        if (type) {
+            rc = parse_type(m, type, cfg_join(kp, sizeof(kp), path, "type"), c);
+            if (!rc && c->type != COL_TEXT)
+                rc = cfg_error(m->p, type, "'%s' with pii: email_domain must be a varchar(n)", kp);
+            if (rc)
+                return rc;
+        }
+        break;
+    case PII_YEAR:
+        c->type = COL_SMALLINT;
+        if (type)
+            return cfg_error(m->p, type, "'%s' takes no 'type' with pii: year (smallint)", path);
+        break;
+    case PII_DATE_IF_ALLOWED:
+        c->type = COL_DATE;
+        if (type)
+            return cfg_error(m->p, type, "'%s' takes no 'type' with pii: date_if_allowed (date)",
+                             path);
+        break;
+    case PII_KEEP:
+        if (!type)
+            return cfg_error(m->p, node, "missing required key 'type' in '%s' (column '%s')", path,
+                             c->name);
+        rc = parse_type(m, type, cfg_join(kp, sizeof(kp), path, "type"), c);
+        if (rc)
+            return rc;
+        break;
+    }
+    if (kind && f->action != PII_SURROGATE)
+        return cfg_error(m->p, kind, "'%s' has a 'kind' but pii is not surrogate", path);
+    if (kind) {
+        rc = ident_dup(m, kind, cfg_join(kp, sizeof(kp), path, "kind"), "surrogate kind", &c->kind);
+        if (!rc && strlen(c->kind) > 40)
+            rc = cfg_error(m->p, kind, "'%s' is longer than 40 characters", kp);
+        if (rc)
+            return rc;
+    }
+    if (k[CK_NORMALIZE].value) {
+        yaml_node_t *nv = k[CK_NORMALIZE].value;
+        cfg_join(kp, sizeof(kp), path, "normalize");
+        if (f->action != PII_SURROGATE && f->action != PII_HMAC)
+            return cfg_error(m->p, nv, "'%s' applies to pii: surrogate and pii: hmac only", kp);
+        rc = list_check(m, nv, kp);
+        for (size_t i = 0; !rc && i < list_size(nv); i++) {
+            yaml_node_t *it = list_item(m->p, nv, i);
+            struct field one = {it, it};
+            int w = 0;
+            rc = cfg_set_enum(m->p, &one, path, "normalize", normalize_words, "trim, lower or nfc",
+                              &w);
+            if (!rc)
+                f->normalize |= 1u << w;
+        }
+        if (rc)
+            return rc;
+    } else if (f->action == PII_SURROGATE || f->action == PII_HMAC) {
+        f->normalize = NORM_TRIM;
+    }
+    if (k[CK_ON_INVALID].value) {
+        static const char *const oi_words[] = {"reject", "null", NULL};
+        int w = 1; /* `on_invalid: null` unquoted is YAML's null: the word null */
+        if (!cfg_is_null(k[CK_ON_INVALID].value))
+            rc = cfg_set_enum(m->p, &k[CK_ON_INVALID], path, "on_invalid", oi_words,
+                              "reject or null", &w);
+        if (rc)
+            return rc;
+        if (w == 1 && f->required)
+            return cfg_error(m->p, k[CK_ON_INVALID].value,
+                             "'%s.on_invalid: null' contradicts required: true", path);
+        f->invalid_null = w == 1;
+    }
+    if (k[CK_COLLATION].value) {
+        static const char *const co_words[] = {"default", "binary", NULL};
+        int w = 0;
+        rc = cfg_set_enum(m->p, &k[CK_COLLATION], path, "collation", co_words, "default or binary",
+                          &w);
+        if (!rc && w == 1 && c->type != COL_TEXT && c->type != COL_LONGTEXT)
+            rc = cfg_error(m->p, k[CK_COLLATION].value,
+                           "'%s.collation' applies to text columns only", path);
+        if (rc)
+            return rc;
+        c->binary = w == 1;
+    }
+    return 0;
+}
+
+/* ---- a table: columns, drops, indexes ---- */
+
+struct table_keys {
+    yaml_node_t *columns, *drop, *indexes, *description;
+};
+
+/* Fills t (name set by the caller), its fields (*fields, *nfields) from the
+ * `columns` and `drop` lists; `extra` columns (a child's parent key and
+ * position) come first. */
+static int parse_table(struct mctx *m, yaml_node_t *at, const char *path,
+                       const struct table_keys *tk, const struct column_def *extra, unsigned nextra,
+                       struct table_def *t, const struct field_spec **fields_out,
+                       unsigned *nfields_out)
+{
+    char kp[KEYPATH_BUF], ip[KEYPATH_BUF];
+    int rc;
+    if (!tk->columns)
+        return cfg_error(m->p, at, "missing required key 'columns' in '%s'", path);
+    cfg_join(kp, sizeof(kp), path, "columns");
+    if (tk->columns->type != YAML_SEQUENCE_NODE || seq_size(tk->columns) == 0)
+        return cfg_error(m->p, tk->columns, "'%s' must be a list of at least one column", kp);
+    size_t ncols = seq_size(tk->columns), ndrop = 0;
+    if (tk->drop) {
+        rc = list_check(m, tk->drop, cfg_join(ip, sizeof(ip), path, "drop"));
+        if (rc)
+            return rc;
+        ndrop = list_size(tk->drop);
+    }
+    if (ncols + nextra > 1000)
+        return cfg_error(m->p, tk->columns, "'%s' has more than 1000 columns", kp);
+    struct column_def *cols = arena_alloc(m->a, (ncols + nextra) * sizeof(*cols));
+    struct field_spec *fields = arena_alloc(m->a, (ncols + ndrop + 1) * sizeof(*fields));
+    if (!cols || !fields)
+        return oom();
+    for (unsigned i = 0; i < nextra; i++)
+        cols[i] = extra[i];
+    for (size_t i = 0; i < ncols + ndrop; i++)
+        fields[i].col = i < ncols ? (int)(nextra + i) : -1;
+    for (size_t i = 0; i < ncols; i++) {
+        char cp[KEYPATH_BUF + 24];
+        snprintf(cp, sizeof(cp), "%s[%zu]", kp, i);
+        rc = parse_column(m, seq_item(m->p, tk->columns, i), cp, &cols[nextra + i], &fields[i]);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < nextra + i; j++)
+            if (strcmp(cols[j].name, cols[nextra + i].name) == 0)
+                return cfg_error(m->p, seq_item(m->p, tk->columns, i),
+                                 "column '%s' is declared twice in '%s'%s", cols[j].name, path,
+                                 j < nextra ? " (the loader adds it: the parent's key or the "
+                                              "element position)"
+                                            : "");
+    }
+    for (size_t i = 0; i < ndrop; i++) {
+        yaml_node_t *it = list_item(m->p, tk->drop, i);
+        struct field_spec *f = &fields[ncols + i];
+        rc = path_dup(m, it, ip, &f->path);
+        if (rc)
+            return rc;
+        f->action = PII_DROP;
+        f->decl_line = (int)it->start_mark.line + 1;
+        f->decl_col = (int)it->start_mark.column + 1;
+        for (size_t j = 0; j < ncols; j++)
+            if (strcmp(fields[j].path, f->path) == 0)
+                return cfg_error(m->p, it, "'%s' is both dropped and mapped to column '%s' in '%s'",
+                                 f->path, fields[j].column, path);
+    }
+    t->cols = cols;
+    t->ncols = (unsigned)(ncols + nextra);
+    *fields_out = fields;
+    *nfields_out = (unsigned)(ncols + ndrop);
+    if (tk->description) {
+        rc = scalar_dup(m, tk->description, cfg_join(ip, sizeof(ip), path, "description"),
+                        &t->description);
+        if (!rc && strlen(t->description) > 2048)
+            rc = cfg_error(m->p, tk->description,
+                           "'%s' is longer than 2048 characters (a table COMMENT)", ip);
+        if (rc)
+            return rc;
+    }
+    if (tk->indexes) {
+        cfg_join(ip, sizeof(ip), path, "indexes");
+        rc = cfg_map_check(m->p, tk->indexes, ip);
+        size_t n = cfg_map_size(tk->indexes);
+        if (rc || n == 0)
+            return rc;
+        struct index_def *ix = arena_alloc(m->a, n * sizeof(*ix));
+        if (!ix)
+            return oom();
+        for (yaml_node_pair_t *pair = tk->indexes->data.mapping.pairs.start;
+             pair < tk->indexes->data.mapping.pairs.top; pair++) {
+            yaml_node_t *k = cfg_node_at(m->p, pair->key), *v = cfg_node_at(m->p, pair->value);
+            struct index_def *x = &ix[t->nindexes++];
+            char xp[KEYPATH_BUF];
+            rc = ident_dup(m, k, ip, "index name", &x->name);
+            if (!rc && (!v || cfg_is_null(v)))
+                rc = cfg_error(m->p, k, "missing columns for index '%s' in '%s'", x->name, ip);
+            if (rc)
+                return rc;
+            cfg_join(xp, sizeof(xp), ip, x->name);
+            rc = list_check(m, v, xp);
+            if (rc)
+                return rc;
+            size_t nc = list_size(v);
+            if (nc == 0 || nc > 16)
+                return cfg_error(m->p, v, "'%s' must list 1..16 columns", xp);
+            const char **names = arena_alloc(m->a, nc * sizeof(*names));
+            if (!names)
+                return oom();
+            for (size_t i = 0; i < nc; i++) {
+                yaml_node_t *it = list_item(m->p, v, i);
+                rc = ident_dup(m, it, xp, "column name", &names[i]);
+                if (!rc && streamdef_column_index(t, names[i]) < 0)
+                    rc = cfg_error(m->p, it,
+                                   "index '%s' names column '%s', which '%s' does not have",
+                                   x->name, names[i], path);
+                if (rc)
+                    return rc;
+            }
+            x->cols = names;
+            x->ncols = (unsigned)nc;
+        }
+        t->indexes = ix;
+    }
+    return 0;
+}
+
+/* ---- children ---- */
+
+enum { CH_TABLE, CH_FROM, CH_POSITION, CH_DESCRIPTION, CH_COLUMNS, CH_DROP, CH_INDEXES, CH_N };
+static const char *const child_keys[CH_N] = {
+    [CH_TABLE] = "table",       [CH_FROM] = "from",
+    [CH_POSITION] = "position", [CH_DESCRIPTION] = "description",
+    [CH_COLUMNS] = "columns",   [CH_DROP] = "drop",
+    [CH_INDEXES] = "indexes"};
+
+static int parse_child(struct mctx *m, yaml_node_t *node, const char *path,
+                       const struct table_def *parent, struct child_def *cd)
+{
+    struct field k[CH_N];
+    char kp[KEYPATH_BUF];
+    struct column_def extra[2];
+    int rc = cfg_map_fields(m->p, node, path, child_keys, k, CH_N);
+    if (rc)
+        return rc;
+    if (node->type != YAML_MAPPING_NODE || !k[CH_TABLE].value || !k[CH_FROM].value ||
+        !k[CH_POSITION].value)
+        return cfg_error(m->p, node, "'%s' needs 'table', 'from' and 'position'", path);
+    struct table_def *t = arena_alloc(m->a, sizeof(*t));
+    if (!t)
+        return oom();
+    rc = table_name_dup(m, k[CH_TABLE].value, cfg_join(kp, sizeof(kp), path, "table"), &t->name);
+    if (!rc)
+        rc = path_dup(m, k[CH_FROM].value, cfg_join(kp, sizeof(kp), path, "from"), &cd->path);
+    if (rc)
+        return rc;
+    /* the parent's key, then the element's position: the child's key */
+    const struct column_def *pk = &parent->cols[0];
+    if (parent->nkey != 1 ||
+        (pk->type != COL_BIGINT && pk->type != COL_INT && pk->type != COL_SMALLINT))
+        return cfg_error(m->p, node,
+                         "'%s': a child table needs a parent key of one integer column "
+                         "(bigint, int or smallint)",
+                         path);
+    memset(extra, 0, sizeof(extra));
+    extra[0].name = pk->name;
+    extra[0].type = pk->type;
+    extra[0].required = true;
+    extra[1].type = COL_SMALLINT;
+    extra[1].is_unsigned = true;
+    extra[1].required = true;
+    yaml_node_t *pos = k[CH_POSITION].value;
+    cfg_join(kp, sizeof(kp), path, "position");
+    if (pos->type == YAML_MAPPING_NODE) {
+        static const char *const pos_keys[] = {"name", "description"};
+        struct field pf[2];
+        rc = cfg_map_fields(m->p, pos, kp, pos_keys, pf, 2);
+        if (!rc && !pf[0].value)
+            rc = cfg_error(m->p, pos, "missing required key 'name' in '%s'", kp);
+        if (!rc)
+            rc = ident_dup(m, pf[0].value, kp, "column name", &extra[1].name);
+        if (!rc && pf[1].value)
+            rc = scalar_dup(m, pf[1].value, kp, &extra[1].description);
+    } else {
+        rc = ident_dup(m, pos, kp, "column name", &extra[1].name);
+    }
+    if (rc)
+        return rc;
+    if (strcmp(extra[1].name, extra[0].name) == 0)
+        return cfg_error(m->p, pos, "'%s' is the parent key's name '%s'", kp, extra[0].name);
+    struct table_keys tk = {k[CH_COLUMNS].value, k[CH_DROP].value, k[CH_INDEXES].value,
+                            k[CH_DESCRIPTION].value};
+    t->nkey = 2;
+    rc = parse_table(m, node, path, &tk, extra, 2, t, &cd->fields, &cd->nfields);
+    if (rc)
+        return rc;
+    cd->table = t;
+    return 0;
+}
+
+/* ---- a stream definition ---- */
+
+/* The keys of a mapping (a file's root, or inline in a stream). */
+enum {
+    MK_TABLE,
+    MK_DESCRIPTION,
+    MK_KEY,
+    MK_SCHEMA,
+    MK_UNKNOWN,
+    MK_COLUMNS,
+    MK_DROP,
+    MK_INDEXES,
+    MK_CHILDREN,
+    MK_EXACTLY_ONCE,
+    MK_N
+};
+static const char *const mapping_keys[MK_N] = {[MK_TABLE] = "table",
+                                               [MK_DESCRIPTION] = "description",
+                                               [MK_KEY] = "key",
+                                               [MK_SCHEMA] = "schema",
+                                               [MK_UNKNOWN] = "unknown_fields",
+                                               [MK_COLUMNS] = "columns",
+                                               [MK_DROP] = "drop",
+                                               [MK_INDEXES] = "indexes",
+                                               [MK_CHILDREN] = "children",
+                                               [MK_EXACTLY_ONCE] = "exactly_once"};
+
+const char *const *cfg_mapping_keys(size_t *n)
+{
+    *n = MK_N;
+    return mapping_keys;
+}
+
+int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *keys,
+                      const char *path, const char *name, const char *file,
+                      struct streamdef_arena *a, const struct stream_def **out)
+{
+    struct mctx m = {p, a};
+    struct field own[MK_N];
+    char kp[KEYPATH_BUF];
+    int rc;
+    *out = NULL;
+    if (!keys) {
+        rc = cfg_map_fields(p, node, path, mapping_keys, own, MK_N);
+        if (rc)
+            return rc;
+        if (node->type != YAML_MAPPING_NODE)
+            return cfg_error(p, node, "expected a mapping for '%s'",
+                             path[0] ? path : "the mapping");
+        keys = own;
+    }
+    struct stream_def *d = arena_alloc(a, sizeof(*d));
+    struct table_def *t = arena_alloc(a, sizeof(*t));
+    if (!d || !t)
+        return oom();
+    d->name = arena_strdup(a, name);
+    d->file = arena_strdup(a, file);
+    if (!d->name || !d->file)
+        return oom();
+    if (keys[MK_TABLE].value)
+        rc = table_name_dup(&m, keys[MK_TABLE].value, cfg_join(kp, sizeof(kp), path, "table"),
+                            &t->name);
+    else if (ident_ok(name)) {
+        rc = (t->name = arena_strdup(a, name)) ? 0 : oom();
+        for (size_t i = 0; !rc && reserved_prefixes[i]; i++)
+            if (strncmp(name, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
+                rc = cfg_error(p, node,
+                               "'%s' needs a 'table': its name starts with '%s', which the "
+                               "loader keeps for its own tables and views",
+                               path, reserved_prefixes[i]);
+    } else
+        rc =
+            cfg_error(p, node, "'%s' needs a 'table' ('%s' is not a valid table name)", path, name);
+    if (rc)
+        return rc;
+    int schema = SCHEMA_EVOLVE, unknown = 0;
+    static const char *const schema_words[] = {"evolve", "freeze", NULL};
+    static const char *const unknown_words[] = {"ignore", "reject", NULL};
+    rc = cfg_set_enum(p, &keys[MK_SCHEMA], path, "schema", schema_words, "evolve or freeze",
+                      &schema);
+    if (!rc)
+        rc = cfg_set_enum(p, &keys[MK_UNKNOWN], path, "unknown_fields", unknown_words,
+                          "ignore or reject", &unknown);
+    if (rc)
+        return rc;
+    d->schema = (enum schema_mode)schema;
+    d->unknown_reject = unknown == 1;
+    if (keys[MK_EXACTLY_ONCE].value) {
+        bool eo = false;
+        rc = bool_value(&m, keys[MK_EXACTLY_ONCE].value,
+                        cfg_join(kp, sizeof(kp), path, "exactly_once"), &eo);
+        if (rc)
+            return rc;
+        d->processed_table = eo ? "load_processed_ids" : NULL;
+    }
+
+    struct table_keys tk = {keys[MK_COLUMNS].value, keys[MK_DROP].value, keys[MK_INDEXES].value,
+                            keys[MK_DESCRIPTION].value};
+    rc = parse_table(&m, node, path, &tk, NULL, 0, t, &d->fields, &d->nfields);
+    if (rc)
+        return rc;
+
+    /* the key: required columns, first and in order */
+    yaml_node_t *kv = keys[MK_KEY].value;
+    if (!kv)
+        return cfg_error(p, node, "missing required key 'key' in '%s' (the natural-key column(s))",
+                         path);
+    cfg_join(kp, sizeof(kp), path, "key");
+    rc = list_check(&m, kv, kp);
+    if (rc)
+        return rc;
+    size_t nk = list_size(kv);
+    if (nk == 0 || nk > 16)
+        return cfg_error(p, kv, "'%s' must name 1..16 columns", kp);
+    for (size_t i = 0; i < nk; i++) {
+        yaml_node_t *it = list_item(p, kv, i);
+        const char *col;
+        rc = ident_dup(&m, it, kp, "column name", &col);
+        if (rc)
+            return rc;
+        int ci = streamdef_column_index(t, col);
+        if (ci < 0)
+            return cfg_error(p, it, "key column '%s' is not a column of '%s'", col, path);
+        if ((size_t)ci != i)
+            return cfg_error(p, it,
+                             "key column '%s' must be column %zu of '%s': declare the key "
+                             "columns first, in key order",
+                             col, i + 1, path);
+        if (!t->cols[ci].required)
+            return cfg_error(p, it, "key column '%s' of '%s' must be required: true", col, path);
+        if (t->cols[ci].type == COL_LONGTEXT || t->cols[ci].type == COL_HMAC ||
+            d->fields[ci].invalid_null)
+            return cfg_error(p, it, "key column '%s' of '%s' cannot be a key (%s)", col, path,
+                             d->fields[ci].invalid_null ? "on_invalid: null" : "its type");
+    }
+    t->nkey = (unsigned)nk;
+    d->key_path = d->fields[0].path;
+    d->table = t;
+
+    if (keys[MK_CHILDREN].value) {
+        yaml_node_t *cv = keys[MK_CHILDREN].value;
+        cfg_join(kp, sizeof(kp), path, "children");
+        if (cv->type != YAML_SEQUENCE_NODE || seq_size(cv) == 0)
+            return cfg_error(p, cv, "'%s' must be a list of child tables", kp);
+        if (seq_size(cv) > 1)
+            return cfg_error(p, seq_item(p, cv, 1),
+                             "'%s': one child table per stream is supported in this version", kp);
+        if (d->processed_table)
+            return cfg_error(p, cv, "'%s': exactly_once streams cannot have child tables", kp);
+        struct child_def *cd = arena_alloc(a, sizeof(*cd));
+        if (!cd)
+            return oom();
+        char cp[KEYPATH_BUF + 8];
+        snprintf(cp, sizeof(cp), "%s[0]", kp);
+        rc = parse_child(&m, seq_item(p, cv, 0), cp, t, cd);
+        if (rc)
+            return rc;
+        if (strcmp(cd->table->name, t->name) == 0)
+            return cfg_error(p, seq_item(p, cv, 0), "'%s': the child table has the parent's name",
+                             cp);
+        for (unsigned i = 0; i < d->nfields; i++)
+            if (strcmp(d->fields[i].path, cd->path) == 0 ||
+                (strncmp(d->fields[i].path, cd->path, strlen(cd->path)) == 0 &&
+                 d->fields[i].path[strlen(cd->path)] == '.'))
+                return cfg_error(p, seq_item(p, cv, 0),
+                                 "'%s.from' ('%s') is also mapped or dropped by '%s'", cp, cd->path,
+                                 path);
+        d->child = cd;
+    }
+    *out = d;
+    return 0;
+}
+
+/* ---- the built-ins ---- */
+
+const char *const streamdef_builtin_names[] = {"users", "messages", "user_logins", NULL};
+
+int streamdef_column_index(const struct table_def *t, const char *name)
+{
+    for (unsigned i = 0; i < t->ncols; i++)
+        if (t->cols[i].name && strcmp(t->cols[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The embedded text of mappings/<name>.yaml, or NULL. */
+const struct sql_file *cfg_builtin_mapping_file(const char *name)
+{
+    char file[80];
+    if ((size_t)snprintf(file, sizeof(file), "%s.yaml", name) >= sizeof(file))
+        return NULL;
+    for (size_t i = 0; i < sql_files_count; i++)
+        if (strcmp(sql_files[i].dir, "mappings") == 0 && strcmp(sql_files[i].name, file) == 0)
+            return &sql_files[i];
+    return NULL;
+}

@@ -1,0 +1,686 @@
+#include "ddlgen.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "error.h"
+#include "banned.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* How one warehouse spells DDL. Type spellings are printf formats: TEXT is
+ * given its size, DECIMAL its precision and scale (both as unsigned); the
+ * others no argument. A NULL spelling: the dialect cannot store that type. */
+struct dialect {
+    const char *name;
+    char quote;             /* identifier quote, doubled inside a name */
+    bool backslash_escapes; /* '\' escapes in string literals */
+    const char *type[COL_DIGEST + 1];
+    const char *unsigned_word;  /* after an integer type with is_unsigned */
+    const char *binary_text;    /* after a text type compared byte for byte */
+    const char *auto_increment; /* after the id column of a sensitive table */
+    const char *table_options;  /* stream tables */
+    const char *sensitive_options;
+    /* The collation a text column of a stream table gets from table_options
+     * when its type names none (schemadiff compares it with the server's). */
+    const char *text_collation;
+};
+
+/* MySQL 8 and MariaDB spell their DDL alike; they differ in upserts and
+ * roles (db.h). The sessions db.c opens leave NO_BACKSLASH_ESCAPES off. */
+static const struct dialect mysql_dialect = {
+    .name = "mysql",
+    .quote = '`',
+    .backslash_escapes = true,
+    .type =
+        {
+            [COL_BIGINT] = "BIGINT",
+            [COL_SMALLINT] = "SMALLINT",
+            [COL_DECIMAL] = "DECIMAL(%u,%u)",
+            [COL_TEXT] = "VARCHAR(%u)",
+            [COL_DATETIME] = "DATETIME(3)",
+            [COL_DATE] = "DATE",
+            [COL_BOOL] = "BOOLEAN",
+            [COL_SURROGATE] = "BIGINT UNSIGNED",
+            [COL_EPOCH_MS] = "DATETIME(3)",
+            [COL_VERSION_MAJOR] = "INT",
+            [COL_INT] = "INT",
+            [COL_LONGTEXT] = "MEDIUMTEXT",
+            [COL_HMAC] = "CHAR(64) CHARACTER SET ascii COLLATE ascii_bin",
+            [COL_DIGEST] = "BINARY(32)",
+        },
+    .unsigned_word = "UNSIGNED",
+    .binary_text = "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+    .auto_increment = "AUTO_INCREMENT",
+    .table_options = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+    .sensitive_options = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    .text_collation = "utf8mb4_unicode_ci",
+};
+
+static const struct dialect *const dialects[] = {
+    [DB_DIALECT_MARIADB] = &mysql_dialect,
+    [DB_DIALECT_MYSQL8] = &mysql_dialect,
+};
+
+static const struct dialect *dialect_of(enum db_dialect d)
+{
+    return (unsigned)d < ARRAY_LEN(dialects) ? dialects[d] : NULL;
+}
+
+/* The load metadata every stream table ends with (sqlgen.h maintains them). */
+static const struct column_def load_meta_cols[] = {
+    {.name = "load_run_id",
+     .type = COL_BIGINT,
+     .is_unsigned = true,
+     .required = true,
+     .description = "run that last changed this row (load_runs.run_id)"},
+    {.name = "loaded_at",
+     .type = COL_DATETIME,
+     .required = true,
+     .description = "UTC time this row last changed"},
+};
+
+/* sensitive_<kind>_ids; the first column is AUTO_INCREMENT, the second UNIQUE. */
+static const struct column_def sensitive_cols[] = {
+    {.name = "id", .type = COL_BIGINT, .is_unsigned = true, .required = true},
+    {.name = "digest", .type = COL_DIGEST, .required = true},
+    {.name = "value", .type = COL_LONGTEXT, .required = true},
+    {.name = "first_seen_at", .type = COL_DATETIME, .required = true},
+};
+
+static bool is_integer(enum col_type t)
+{
+    return t == COL_BIGINT || t == COL_INT || t == COL_SMALLINT;
+}
+
+static bool is_text(enum col_type t)
+{
+    return t == COL_TEXT || t == COL_LONGTEXT;
+}
+
+/* ---- text with a sticky error: after the first failure every put is a no-op ---- */
+
+struct gen {
+    struct buf *out;
+    const struct dialect *dl;
+    int rc;
+};
+
+static void put(struct gen *g, const char *s)
+{
+    if (!g->rc)
+        g->rc = buf_adds(g->out, s);
+}
+
+static void putf(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct gen *g, const char *fmt, ...)
+{
+    va_list ap;
+    if (g->rc)
+        return;
+    va_start(ap, fmt);
+    g->rc = buf_vaddf(g->out, fmt, ap);
+    va_end(ap);
+}
+
+/* The characters of a name inside its quotes: the quote character doubled. */
+static void put_name_chars(struct gen *g, const char *s)
+{
+    for (; *s && !g->rc; s++) {
+        if (*s == g->dl->quote)
+            g->rc = buf_addc(g->out, *s);
+        if (!g->rc)
+            g->rc = buf_addc(g->out, *s);
+    }
+}
+
+static void put_quote(struct gen *g)
+{
+    if (!g->rc)
+        g->rc = buf_addc(g->out, g->dl->quote);
+}
+
+static void put_ident(struct gen *g, const char *name)
+{
+    put_quote(g);
+    put_name_chars(g, name);
+    put_quote(g);
+}
+
+static void put_sensitive_ident(struct gen *g, const char *kind)
+{
+    put_quote(g);
+    put(g, "sensitive_");
+    put_name_chars(g, kind);
+    put(g, "_ids");
+    put_quote(g);
+}
+
+/* The characters of a string literal inside its quotes: ' doubled, and \
+ * doubled where it is an escape character. */
+static void put_literal_chars(struct gen *g, const char *s)
+{
+    for (; *s && !g->rc; s++) {
+        if (*s == '\'' || (*s == '\\' && g->dl->backslash_escapes))
+            g->rc = buf_addc(g->out, *s);
+        if (!g->rc)
+            g->rc = buf_addc(g->out, *s);
+    }
+}
+
+static void put_literal(struct gen *g, const char *s)
+{
+    put(g, "'");
+    put_literal_chars(g, s);
+    put(g, "'");
+}
+
+/* The column's type as CREATE TABLE spells it: the type, UNSIGNED, the
+ * binary collation of a text compared byte for byte. */
+static void put_type(struct gen *g, const char *table, const struct column_def *c)
+{
+    const char *type = (unsigned)c->type < ARRAY_LEN(g->dl->type) ? g->dl->type[c->type] : NULL;
+    if (g->rc)
+        return;
+    if (!type) {
+        g->rc = err_set(ML_EINVAL, "table '%s': column '%s': type %d has no %s spelling", table,
+                        c->name, (int)c->type, g->dl->name);
+        return;
+    }
+    if (c->type == COL_DECIMAL)
+        putf(g, type, c->size + c->scale, c->scale);
+    else if (c->type == COL_TEXT)
+        putf(g, type, c->size);
+    else
+        put(g, type);
+    if (c->is_unsigned && is_integer(c->type)) {
+        put(g, " ");
+        put(g, g->dl->unsigned_word);
+    }
+    if (c->binary) {
+        put(g, " ");
+        put(g, g->dl->binary_text);
+    }
+}
+
+static void put_comment(struct gen *g, const char *description)
+{
+    if (description && *description) {
+        put(g, " COMMENT ");
+        put_literal(g, description);
+    }
+}
+
+/* One column: name, type, NULL or NOT NULL, `extra` (may be NULL), COMMENT. */
+static void put_column_def(struct gen *g, const char *table, const struct column_def *c,
+                           bool not_null, const char *extra)
+{
+    put_ident(g, c->name);
+    put(g, " ");
+    put_type(g, table, c);
+    put(g, not_null ? " NOT NULL" : " NULL");
+    if (extra) {
+        put(g, " ");
+        put(g, extra);
+    }
+    put_comment(g, c->description);
+}
+
+/* One column line of CREATE TABLE (without the separator). */
+static void put_column(struct gen *g, const char *table, const struct column_def *c, bool not_null,
+                       const char *extra)
+{
+    put(g, "  ");
+    put_column_def(g, table, c, not_null, extra);
+}
+
+/* Ends a generation: on failure `out` is cut back to `mark`. */
+static int gen_end(struct gen *g, size_t mark)
+{
+    if (g->rc)
+        buf_truncate(g->out, mark);
+    return g->rc;
+}
+
+/* ---- checks: what the generator cannot express is refused before writing ---- */
+
+/* Prefixes of the loader's own tables and views (ddl/, the sensitive maps,
+ * views/monitoring/, queries/). A stream table so named could be an existing
+ * restricted table that CREATE TABLE IF NOT EXISTS leaves as it is, and that
+ * the analyst would then be granted. */
+static const char *const reserved_prefixes[] = {"sensitive_", "load_", "pii_", "monitor_",
+                                                "analysis_"};
+
+static int check_table_name(const char *name)
+{
+    if (!name || !*name)
+        return err_set(ML_EINVAL, "table without a name");
+    for (size_t i = 0; i < ARRAY_LEN(reserved_prefixes); i++)
+        if (strncasecmp(name, reserved_prefixes[i], strlen(reserved_prefixes[i])) == 0)
+            return err_set(ML_EINVAL,
+                           "table '%s': names beginning with '%s' are reserved for the "
+                           "loader's own tables",
+                           name, reserved_prefixes[i]);
+    return 0;
+}
+
+static int find_column(const struct table_def *t, const char *name)
+{
+    for (unsigned i = 0; i < t->ncols; i++)
+        if (strcasecmp(t->cols[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int check_column(const struct table_def *t, const struct column_def *c, unsigned i)
+{
+    if (!c->name || !*c->name)
+        return err_set(ML_EINVAL, "table '%s': column %u has no name", t->name, i + 1);
+    for (size_t m = 0; m < ARRAY_LEN(load_meta_cols); m++)
+        if (strcasecmp(c->name, load_meta_cols[m].name) == 0)
+            return err_set(ML_EINVAL,
+                           "table '%s': column '%s' has the name of a load metadata column",
+                           t->name, c->name);
+    if (find_column(t, c->name) != (int)i)
+        return err_set(ML_EINVAL, "table '%s': column '%s' declared twice", t->name, c->name);
+    if (c->type == COL_TEXT && c->size == 0)
+        return err_set(ML_EINVAL, "table '%s': column '%s': varchar without a size", t->name,
+                       c->name);
+    if (c->type == COL_DECIMAL && (c->size + c->scale == 0 || c->size + c->scale < c->size))
+        return err_set(ML_EINVAL, "table '%s': column '%s': decimal without digits", t->name,
+                       c->name);
+    if (c->is_unsigned && !is_integer(c->type) && c->type != COL_SURROGATE)
+        return err_set(ML_EINVAL, "table '%s': column '%s': only integers can be unsigned", t->name,
+                       c->name);
+    if (c->binary && !is_text(c->type))
+        return err_set(ML_EINVAL, "table '%s': column '%s': only text can have a binary collation",
+                       t->name, c->name);
+    return 0;
+}
+
+static int check_table(const struct table_def *t)
+{
+    int rc;
+    if (!t)
+        return err_set(ML_EINVAL, "table without a name");
+    if ((rc = check_table_name(t->name)))
+        return rc;
+    if (t->ncols == 0 || !t->cols)
+        return err_set(ML_EINVAL, "table '%s' has no columns", t->name);
+    if (t->nkey == 0 || t->nkey > t->ncols)
+        return err_set(ML_EINVAL, "table '%s': key of %u columns out of %u", t->name, t->nkey,
+                       t->ncols);
+    for (unsigned i = 0; i < t->ncols; i++)
+        if ((rc = check_column(t, &t->cols[i], i)))
+            return rc;
+    for (unsigned i = 0; i < t->nindexes; i++) {
+        const struct index_def *x = &t->indexes[i];
+        if (!x->name || !*x->name || x->ncols == 0)
+            return err_set(ML_EINVAL, "table '%s': index %u has no name or no columns", t->name,
+                           i + 1);
+        for (unsigned k = 0; k < x->ncols; k++)
+            if (find_column(t, x->cols[k]) < 0)
+                return err_set(ML_EINVAL, "table '%s': index '%s' names unknown column '%s'",
+                               t->name, x->name, x->cols[k]);
+    }
+    return 0;
+}
+
+/* ---- tables ---- */
+
+int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    int rc = g.dl ? check_table(t) : err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (rc)
+        return rc;
+    put(&g, "CREATE TABLE IF NOT EXISTS ");
+    put_ident(&g, t->name);
+    put(&g, " (\n");
+    for (unsigned i = 0; i < t->ncols; i++) {
+        put_column(&g, t->name, &t->cols[i], t->cols[i].required || i < t->nkey, NULL);
+        put(&g, ",\n");
+    }
+    for (size_t i = 0; i < ARRAY_LEN(load_meta_cols); i++) {
+        put_column(&g, t->name, &load_meta_cols[i], true, NULL);
+        put(&g, ",\n");
+    }
+    put(&g, "  PRIMARY KEY (");
+    for (unsigned i = 0; i < t->nkey; i++) {
+        if (i)
+            put(&g, ",");
+        put_ident(&g, t->cols[i].name);
+    }
+    put(&g, ")");
+    for (unsigned i = 0; i < t->nindexes; i++) {
+        const struct index_def *x = &t->indexes[i];
+        put(&g, ",\n  KEY ");
+        put_ident(&g, x->name);
+        put(&g, " (");
+        for (unsigned k = 0; k < x->ncols; k++) {
+            if (k)
+                put(&g, ",");
+            put_ident(&g, x->cols[k]);
+        }
+        put(&g, ")");
+    }
+    put(&g, "\n) ");
+    put(&g, g.dl->table_options);
+    if (t->description && *t->description) {
+        put(&g, " COMMENT=");
+        put_literal(&g, t->description);
+    }
+    return gen_end(&g, mark);
+}
+
+int ddlgen_sensitive_name(struct buf *out, const char *kind)
+{
+    return buf_addf(out, "sensitive_%s_ids", kind);
+}
+
+int ddlgen_sensitive_table(struct buf *out, const char *kind, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    if (!g.dl)
+        return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!kind || !*kind)
+        return err_set(ML_EINVAL, "surrogate kind without a name");
+    put(&g, "CREATE TABLE IF NOT EXISTS ");
+    put_sensitive_ident(&g, kind);
+    put(&g, " (\n");
+    for (size_t i = 0; i < ARRAY_LEN(sensitive_cols); i++) {
+        put_column(&g, "sensitive", &sensitive_cols[i], true, i == 0 ? g.dl->auto_increment : NULL);
+        put(&g, ",\n");
+    }
+    put(&g, "  PRIMARY KEY (");
+    put_ident(&g, sensitive_cols[0].name);
+    put(&g, "),\n  UNIQUE KEY ");
+    put_ident(&g, "uq_digest");
+    put(&g, " (");
+    put_ident(&g, sensitive_cols[1].name);
+    put(&g, ")\n) ");
+    put(&g, g.dl->sensitive_options);
+    put(&g, " COMMENT='PII: ");
+    put_literal_chars(&g, kind);
+    put(&g, "'");
+    return gen_end(&g, mark);
+}
+
+/* ---- what a set of definitions uses ---- */
+
+static int check_def(const struct stream_def *def, size_t i)
+{
+    if (!def || !def->table)
+        return err_set(ML_EINVAL, "stream definition %zu has no table", i + 1);
+    if (def->child && !def->child->table)
+        return err_set(ML_EINVAL, "stream definition '%s': child without a table",
+                       def->name ? def->name : "?");
+    return 0;
+}
+
+int ddlgen_stream_tables(const struct stream_def *const *defs, size_t ndefs,
+                         const struct table_def ***tables, size_t *ntables)
+{
+    const struct table_def **list = NULL;
+    size_t n = 0;
+    int rc = 0;
+    *tables = NULL;
+    *ntables = 0;
+    for (size_t i = 0; !rc && i < ndefs; i++)
+        rc = check_def(defs[i], i);
+    if (!rc && ndefs) {
+        list = malloc(2 * ndefs * sizeof(*list));
+        if (!list)
+            rc = err_set(ML_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; !rc && i < ndefs; i++) {
+        const struct table_def *pair[2] = {defs[i]->table,
+                                           defs[i]->child ? defs[i]->child->table : NULL};
+        for (size_t p = 0; !rc && p < 2 && pair[p]; p++) {
+            size_t k = 0;
+            rc = check_table_name(pair[p]->name);
+            while (!rc && k < n && strcmp(list[k]->name, pair[p]->name) != 0)
+                k++;
+            if (!rc && k == n)
+                list[n++] = pair[p];
+        }
+    }
+    if (rc) {
+        free(list);
+        return rc;
+    }
+    *tables = n ? list : NULL;
+    if (!n)
+        free(list);
+    *ntables = n;
+    return 0;
+}
+
+int ddlgen_surrogate_kinds(const struct stream_def *const *defs, size_t ndefs, const char ***kinds,
+                           size_t *nkinds)
+{
+    const struct table_def **tables;
+    const char **list = NULL;
+    size_t ntables, n = 0, cap = 0;
+    int rc = ddlgen_stream_tables(defs, ndefs, &tables, &ntables);
+    *kinds = NULL;
+    *nkinds = 0;
+    for (size_t t = 0; !rc && t < ntables; t++) {
+        for (unsigned c = 0; !rc && c < tables[t]->ncols; c++) {
+            const struct column_def *col = &tables[t]->cols[c];
+            size_t k = 0;
+            if (col->type != COL_SURROGATE)
+                continue;
+            if (!col->kind || !*col->kind) {
+                rc = err_set(ML_EINVAL, "table '%s': surrogate column '%s' has no kind",
+                             tables[t]->name, col->name);
+                break;
+            }
+            while (k < n && strcmp(list[k], col->kind) != 0)
+                k++;
+            if (k < n)
+                continue;
+            if (n == cap) {
+                size_t ncap = cap ? 2 * cap : 8;
+                const char **grown = realloc(list, ncap * sizeof(*list));
+                if (!grown) {
+                    rc = err_set(ML_ENOMEM, "out of memory");
+                    break;
+                }
+                list = grown;
+                cap = ncap;
+            }
+            list[n++] = col->kind;
+        }
+    }
+    free(tables);
+    if (rc) {
+        free(list);
+        return rc;
+    }
+    *kinds = list;
+    *nkinds = n;
+    return 0;
+}
+
+/* ---- grants ---- */
+
+static void put_grant_select(struct gen *g, const char *database, const char *table,
+                             const char *kind, const char *role)
+{
+    put(g, "GRANT SELECT ON ");
+    put_ident(g, database);
+    put(g, ".");
+    if (kind)
+        put_sensitive_ident(g, kind);
+    else
+        put_ident(g, table);
+    put(g, " TO ");
+    put_ident(g, role);
+    put(g, ";\n");
+}
+
+int ddlgen_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
+                  const char *database, const struct ddlgen_roles *roles, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    const struct table_def **tables = NULL;
+    const char **kinds = NULL;
+    size_t ntables = 0, nkinds = 0, mark = out->len;
+    if (!g.dl)
+        return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!database || !*database || !roles || !roles->analyst || !*roles->analyst ||
+        !roles->steward || !*roles->steward)
+        return err_set(ML_EINVAL, "grants need a database and the analyst and steward roles");
+    g.rc = ddlgen_stream_tables(defs, ndefs, &tables, &ntables);
+    if (!g.rc)
+        g.rc = ddlgen_surrogate_kinds(defs, ndefs, &kinds, &nkinds);
+    for (size_t i = 0; i < ntables; i++)
+        put_grant_select(&g, database, tables[i]->name, NULL, roles->analyst);
+    for (size_t i = 0; i < nkinds; i++)
+        put_grant_select(&g, database, NULL, kinds[i], roles->steward);
+    for (size_t i = 0; i < ntables; i++)
+        put_grant_select(&g, database, tables[i]->name, NULL, roles->steward);
+    free(tables);
+    free(kinds);
+    return gen_end(&g, mark);
+}
+
+/* ---- evolving an existing table ---- */
+
+const struct column_def *ddlgen_meta_columns(size_t *n)
+{
+    *n = ARRAY_LEN(load_meta_cols);
+    return load_meta_cols;
+}
+
+int ddlgen_column_type(struct buf *out, const struct column_def *c, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    if (!g.dl)
+        return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    put_type(&g, "?", c);
+    return gen_end(&g, mark);
+}
+
+const char *ddlgen_text_collation(enum db_dialect d)
+{
+    const struct dialect *dl = dialect_of(d);
+    return dl ? dl->text_collation : NULL;
+}
+
+static bool word_ok(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+/* The server's own spelling of a type, restated verbatim: refused when it
+ * holds anything that could end the clause (a control character, a
+ * backquote, a ';'). */
+static bool server_type_ok(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '`' || *s == ';')
+            return false;
+    return true;
+}
+
+static int check_alter(const struct table_def *t, const struct ddlgen_alter *a)
+{
+    switch (a->kind) {
+    case DDLGEN_ADD_COLUMN:
+    case DDLGEN_MODIFY_COLUMN:
+        if (!a->col || !a->col->name || !*a->col->name)
+            return err_set(ML_EINVAL, "table '%s': a column change without a column", t->name);
+        if (a->col->type == COL_TEXT && a->col->size == 0)
+            return err_set(ML_EINVAL, "table '%s': column '%s': varchar without a size", t->name,
+                           a->col->name);
+        return 0;
+    case DDLGEN_RELAX_COLUMN:
+        if (!a->name || !*a->name || !server_type_ok(a->server_type))
+            return err_set(ML_EINVAL, "table '%s': column '%s': cannot restate the type '%s'",
+                           t->name, a->name ? a->name : "?", a->server_type ? a->server_type : "");
+        if ((a->charset && !word_ok(a->charset)) || (a->collation && !word_ok(a->collation)))
+            return err_set(ML_EINVAL,
+                           "table '%s': column '%s': unexpected character set '%s' "
+                           "or collation '%s'",
+                           t->name, a->name, a->charset ? a->charset : "",
+                           a->collation ? a->collation : "");
+        return 0;
+    }
+    return err_set(ML_EINVAL, "table '%s': unknown column change %d", t->name, (int)a->kind);
+}
+
+int ddlgen_alter_table(struct buf *out, const struct table_def *t,
+                       const struct ddlgen_alter *alters, size_t n, const char *table_comment,
+                       enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    int rc = g.dl ? 0 : err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!rc)
+        rc = t ? check_table_name(t->name) : err_set(ML_EINVAL, "table without a name");
+    if (!rc && n == 0 && !table_comment)
+        rc = err_set(ML_EINVAL, "table '%s': an ALTER without changes", t->name);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = check_alter(t, &alters[i]);
+    if (rc)
+        return rc;
+    put(&g, "ALTER TABLE ");
+    put_ident(&g, t->name);
+    for (size_t i = 0; i < n; i++) {
+        const struct ddlgen_alter *a = &alters[i];
+        put(&g, i ? ",\n  " : "\n  ");
+        switch (a->kind) {
+        case DDLGEN_ADD_COLUMN:
+            put(&g, "ADD COLUMN ");
+            put_column_def(&g, t->name, a->col, a->not_null, NULL);
+            if (a->after) {
+                put(&g, " AFTER ");
+                put_ident(&g, a->after);
+            } else {
+                put(&g, " FIRST");
+            }
+            break;
+        case DDLGEN_MODIFY_COLUMN:
+            put(&g, "MODIFY COLUMN ");
+            put_column_def(&g, t->name, a->col, a->not_null, NULL);
+            break;
+        case DDLGEN_RELAX_COLUMN:
+            put(&g, "MODIFY COLUMN ");
+            put_ident(&g, a->name);
+            put(&g, " ");
+            put(&g, a->server_type);
+            if (a->charset) {
+                put(&g, " CHARACTER SET ");
+                put(&g, a->charset);
+            }
+            if (a->collation) {
+                put(&g, " COLLATE ");
+                put(&g, a->collation);
+            }
+            put(&g, " NULL");
+            put_comment(&g, a->comment);
+            break;
+        }
+    }
+    if (table_comment) {
+        put(&g, n ? ",\n  COMMENT=" : "\n  COMMENT=");
+        put_literal(&g, table_comment);
+    }
+    return gen_end(&g, mark);
+}

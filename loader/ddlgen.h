@@ -1,0 +1,113 @@
+/* ddlgen.h - the DDL and grants derived from stream definitions (pure text
+ * building, no I/O).
+ *
+ * One generator driven by a table of dialects (type spellings, identifier
+ * and string quoting, table options): a new warehouse adds a dialect, not a
+ * generator. Every identifier is written quoted (the quote character doubled
+ * inside), every COMMENT as an escaped string literal: nothing from a
+ * definition is interpolated raw.
+ *
+ * Stream tables: the definition's columns in order, then the load metadata
+ * load_run_id and loaded_at (see sqlgen.h), the natural key (the first nkey
+ * columns) as primary key, one secondary key per index_def, the table
+ * options of the dialect and the description as the table COMMENT. A column
+ * is NOT NULL when it is required or a key column.
+ *
+ * Sensitive tables: `sensitive_<kind>_ids` (id, digest, value,
+ * first_seen_at; DESIGN.md "Schema"), one per surrogate kind in use.
+ *
+ * Functions appending to `out` leave it as it was on failure. They return 0,
+ * ML_EINVAL for a definition they cannot express (the message names the
+ * table and the column or index), ML_ENOMEM or ML_ETOOBIG.
+ */
+#ifndef ML_DDLGEN_H
+#define ML_DDLGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "db.h"
+#include "streamdef.h"
+
+/* Appends "CREATE TABLE IF NOT EXISTS ..." for `t` (no trailing ';'). */
+int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dialect d);
+
+/* Appends "CREATE TABLE IF NOT EXISTS `sensitive_<kind>_ids` ..." (no
+ * trailing ';'), COMMENT 'PII: <kind>'. */
+int ddlgen_sensitive_table(struct buf *out, const char *kind, enum db_dialect d);
+
+/* Appends the name of kind's sensitive table, "sensitive_<kind>_ids", unquoted. */
+int ddlgen_sensitive_name(struct buf *out, const char *kind);
+
+/* The stream tables of `defs` (each main table, then its child table),
+ * without repeats (by name), in that order. *tables is a malloc'd array the
+ * caller frees (NULL when *ntables is 0); the tables belong to the defs.
+ * ML_EINVAL for a table named like the loader's own tables and views
+ * (sensitive_*, load_*, pii_*, monitor_*, analysis_*), which
+ * ddlgen_create_table refuses too. */
+int ddlgen_stream_tables(const struct stream_def *const *defs, size_t ndefs,
+                         const struct table_def ***tables, size_t *ntables);
+
+/* The surrogate kinds used by the surrogate columns of `defs` (main and
+ * child tables), without repeats, in first-use order. *kinds is a malloc'd
+ * array the caller frees (NULL when *nkinds is 0); the strings belong to
+ * the defs. ML_EINVAL for a surrogate column without a kind. */
+int ddlgen_surrogate_kinds(const struct stream_def *const *defs, size_t ndefs, const char ***kinds,
+                           size_t *nkinds);
+
+struct ddlgen_roles {
+    const char *analyst;
+    const char *steward;
+};
+
+/* Appends the grants on the tables derived from `defs` in `database`, one
+ * statement per line, each ending in ";\n": SELECT to the analyst on every
+ * stream table; SELECT to the steward on every sensitive table in use, then
+ * on every stream table. The roles must exist. Grants on tables no stream
+ * describes (run audit, rejects) are not derived: see the grants/ files. */
+int ddlgen_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
+                  const char *database, const struct ddlgen_roles *roles, enum db_dialect d);
+
+/* ---- evolving an existing stream table (`init` after a mapping change; the
+ * decisions are schemadiff's, the text is written here) ---- */
+
+/* The load metadata columns every stream table ends with (load_run_id,
+ * loaded_at), in table order; *n gets their count. Static data. */
+const struct column_def *ddlgen_meta_columns(size_t *n);
+
+/* Appends the type of column `c` as CREATE TABLE spells it ("BIGINT
+ * UNSIGNED", "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"). */
+int ddlgen_column_type(struct buf *out, const struct column_def *c, enum db_dialect d);
+
+/* The collation a stream table's text column has when its type names none
+ * (the table's default); NULL for an unknown dialect. */
+const char *ddlgen_text_collation(enum db_dialect d);
+
+enum ddlgen_alter_kind {
+    DDLGEN_ADD_COLUMN,    /* `col` as the definition says, AFTER `after` (FIRST when NULL) */
+    DDLGEN_MODIFY_COLUMN, /* `col` restated as the definition says: type, NULL/NOT NULL, COMMENT */
+    DDLGEN_RELAX_COLUMN,  /* a column no definition declares any more: made NULL, its type,
+                             character set, collation and COMMENT restated as the server
+                             reports them (server_type is its COLUMN_TYPE, written verbatim;
+                             refused when it holds a control character, '`' or ';') */
+};
+
+struct ddlgen_alter {
+    enum ddlgen_alter_kind kind;
+    const struct column_def *col; /* ADD, MODIFY */
+    bool not_null;                /* ADD, MODIFY */
+    const char *after;            /* ADD */
+    /* RELAX */
+    const char *name, *server_type, *charset, *collation, *comment; /* the last three may be NULL */
+};
+
+/* Appends one "ALTER TABLE `t`" (no trailing ';') making the `n` column
+ * changes in order, then, when table_comment is not NULL, setting the table
+ * COMMENT to it ("" clears it). ML_EINVAL for nothing to do, an unknown
+ * dialect or a change it cannot write. */
+int ddlgen_alter_table(struct buf *out, const struct table_def *t,
+                       const struct ddlgen_alter *alters, size_t n, const char *table_comment,
+                       enum db_dialect d);
+
+#endif

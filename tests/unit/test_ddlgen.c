@@ -1,0 +1,586 @@
+/* test_ddlgen.c - unit tests of the DDL and grants derived from stream
+ * definitions: the exact CREATE TABLE text for a table with every column
+ * type (binary varchar, unsigned, comments holding quotes and backslashes,
+ * two indexes), hostile identifiers quoted, the sensitive table, surrogate
+ * kinds and stream tables without repeats, the grants, and the definitions
+ * the generator must refuse (leaving its output untouched); the ALTER
+ * TABLE of an evolving table (ADD ... AFTER/FIRST, MODIFY, a kept column
+ * made nullable, the table COMMENT) and the changes it must refuse. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "db.h"
+#include "ddlgen.h"
+#include "error.h"
+#include "streamdef.h"
+#include "banned.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* A table without description or indexes. */
+#define TABLE(n, c, nc, nk)                                                                        \
+    {                                                                                              \
+        .name = (n), .cols = (c), .ncols = (nc), .nkey = (nk)                                      \
+    }
+
+/* ---- a table with every column type ---- */
+
+static const struct column_def every_cols[] = {
+    {.name = "id", .type = COL_BIGINT, .description = "id from the source"},
+    {.name = "pos", .type = COL_SMALLINT, .is_unsigned = true, .description = "0-based position"},
+    {.name = "amount", .type = COL_DECIMAL, .size = 10, .scale = 2},
+    {.name = "label", .type = COL_TEXT, .size = 64, .description = "it's a \\ path: C:\\tmp\\'x'"},
+    {.name = "code", .type = COL_TEXT, .size = 128, .binary = true, .required = true},
+    {.name = "created_at", .type = COL_DATETIME, .required = true, .description = "UTC"},
+    {.name = "day", .type = COL_DATE},
+    {.name = "flag", .type = COL_BOOL},
+    {.name = "city_id", .type = COL_SURROGATE, .kind = "city"},
+    {.name = "sent_at", .type = COL_EPOCH_MS},
+    {.name = "major", .type = COL_VERSION_MAJOR},
+    {.name = "n", .type = COL_INT, .is_unsigned = true},
+    {.name = "m", .type = COL_INT},
+    {.name = "body", .type = COL_LONGTEXT},
+    {.name = "mac", .type = COL_HMAC},
+    {.name = "big", .type = COL_BIGINT, .is_unsigned = true, .required = true},
+    {.name = "small", .type = COL_SMALLINT},
+};
+static const char *const idx_city_cols[] = {"city_id"};
+static const char *const idx_code_day_cols[] = {"code", "day"};
+static const struct index_def every_indexes[] = {
+    {"idx_city", idx_city_cols, 1},
+    {"idx_code_day", idx_code_day_cols, 2},
+};
+static const struct table_def every_table = {
+    .name = "every_raw",
+    .cols = every_cols,
+    .ncols = ARRAY_LEN(every_cols),
+    .nkey = 2,
+    .description = "every type; it's \\ quoted",
+    .indexes = every_indexes,
+    .nindexes = ARRAY_LEN(every_indexes),
+};
+
+#define EVERY_DDL                                                                                  \
+    "CREATE TABLE IF NOT EXISTS `every_raw` (\n"                                                   \
+    "  `id` BIGINT NOT NULL COMMENT 'id from the source',\n"                                       \
+    "  `pos` SMALLINT UNSIGNED NOT NULL COMMENT '0-based position',\n"                             \
+    "  `amount` DECIMAL(12,2) NULL,\n"                                                             \
+    "  `label` VARCHAR(64) NULL COMMENT 'it''s a \\\\ path: C:\\\\tmp\\\\''x''',\n"                \
+    "  `code` VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,\n"                  \
+    "  `created_at` DATETIME(3) NOT NULL COMMENT 'UTC',\n"                                         \
+    "  `day` DATE NULL,\n"                                                                         \
+    "  `flag` BOOLEAN NULL,\n"                                                                     \
+    "  `city_id` BIGINT UNSIGNED NULL,\n"                                                          \
+    "  `sent_at` DATETIME(3) NULL,\n"                                                              \
+    "  `major` INT NULL,\n"                                                                        \
+    "  `n` INT UNSIGNED NULL,\n"                                                                   \
+    "  `m` INT NULL,\n"                                                                            \
+    "  `body` MEDIUMTEXT NULL,\n"                                                                  \
+    "  `mac` CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,\n"                                                                   \
+    "  `big` BIGINT UNSIGNED NOT NULL,\n"                                                          \
+    "  `small` SMALLINT NULL,\n"                                                                   \
+    "  `load_run_id` BIGINT UNSIGNED NOT NULL COMMENT 'run that last changed this row "            \
+    "(load_runs.run_id)',\n"                                                                       \
+    "  `loaded_at` DATETIME(3) NOT NULL COMMENT 'UTC time this row last changed',\n"               \
+    "  PRIMARY KEY (`id`,`pos`),\n"                                                                \
+    "  KEY `idx_city` (`city_id`),\n"                                                              \
+    "  KEY `idx_code_day` (`code`,`day`)\n"                                                        \
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci "                          \
+    "COMMENT='every type; it''s \\\\ quoted'"
+
+#define CITY_DDL                                                                                   \
+    "CREATE TABLE IF NOT EXISTS `sensitive_city_ids` (\n"                                          \
+    "  `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,\n"                                            \
+    "  `digest` BINARY(32) NOT NULL,\n"                                                            \
+    "  `value` MEDIUMTEXT NOT NULL,\n"                                                             \
+    "  `first_seen_at` DATETIME(3) NOT NULL,\n"                                                    \
+    "  PRIMARY KEY (`id`),\n"                                                                      \
+    "  UNIQUE KEY `uq_digest` (`digest`)\n"                                                        \
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='PII: city'"
+
+/* ---- two small stream definitions sharing kinds, one with a child ---- */
+
+static const struct column_def users_cols[] = {
+    {.name = "user_id", .type = COL_BIGINT},
+    {.name = "city_id", .type = COL_SURROGATE, .kind = "city"},
+    {.name = "zipcode_id", .type = COL_SURROGATE, .kind = "zipcode"},
+};
+static const struct table_def users_table =
+    TABLE("users_raw", users_cols, ARRAY_LEN(users_cols), 1);
+static const struct column_def subs_cols[] = {
+    {.name = "user_id", .type = COL_BIGINT},
+    {.name = "subscription_no", .type = COL_SMALLINT, .is_unsigned = true},
+    {.name = "office_city_id", .type = COL_SURROGATE, .kind = "city"},
+    {.name = "bank_id", .type = COL_SURROGATE, .kind = "bank"},
+};
+static const struct table_def subs_table =
+    TABLE("subscriptions_raw", subs_cols, ARRAY_LEN(subs_cols), 2);
+static const struct child_def users_child = {.path = "subscription", .table = &subs_table};
+static const struct stream_def users_def = {
+    .name = "users", .table = &users_table, .key_path = "id", .child = &users_child};
+
+static const struct column_def logins_cols[] = {
+    {.name = "message_id", .type = COL_TEXT, .size = 128, .binary = true},
+    {.name = "ip_id", .type = COL_SURROGATE, .kind = "ip"},
+    {.name = "home_zip_id", .type = COL_SURROGATE, .kind = "zipcode"},
+};
+static const struct table_def logins_table =
+    TABLE("user_logins", logins_cols, ARRAY_LEN(logins_cols), 1);
+static const struct stream_def logins_def = {
+    .name = "user_logins", .table = &logins_table, .key_path = "MessageId"};
+
+static const struct column_def messages_cols[] = {{.name = "message_id", .type = COL_BIGINT}};
+static const struct table_def messages_table = TABLE("messages_raw", messages_cols, 1, 1);
+static const struct stream_def messages_def = {
+    .name = "messages", .table = &messages_table, .key_path = "id"};
+
+/* ---- helpers ---- */
+
+static char *create_of(const struct table_def *t, enum db_dialect d)
+{
+    struct buf out = BUF_INIT;
+    int rc = ddlgen_create_table(&out, t, d);
+    if (rc)
+        fail_msg("ddlgen_create_table('%s'): %s", t->name, err_msg());
+    return buf_detach(&out, NULL);
+}
+
+/* The table refused with ML_EINVAL, a message containing `what`, and the
+ * buffer (holding a prefix) left as it was. */
+static void assert_refused(const struct table_def *t, const char *what)
+{
+    struct buf out = BUF_INIT;
+    assert_int_equal(buf_adds(&out, "prefix;"), 0);
+    assert_int_equal(ddlgen_create_table(&out, t, DB_DIALECT_MARIADB), ML_EINVAL);
+    if (!strstr(err_msg(), what))
+        fail_msg("message '%s' does not say '%s'", err_msg(), what);
+    assert_string_equal(out.data, "prefix;");
+    buf_release(&out);
+}
+
+/* ---- tests ---- */
+
+static void test_every_type_exact(void **state)
+{
+    (void)state;
+    char *sql = create_of(&every_table, DB_DIALECT_MARIADB);
+    assert_string_equal(sql, EVERY_DDL);
+    free(sql);
+}
+
+static void test_mysql8_spells_the_same(void **state)
+{
+    (void)state;
+    char *sql = create_of(&every_table, DB_DIALECT_MYSQL8);
+    assert_string_equal(sql, EVERY_DDL);
+    free(sql);
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_create_table(&out, &every_table, (enum db_dialect)42), ML_EINVAL);
+    assert_int_equal(out.len, 0);
+    buf_release(&out);
+}
+
+static void test_appends(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    assert_int_equal(buf_adds(&out, "-- x\n"), 0);
+    assert_int_equal(ddlgen_create_table(&out, &every_table, DB_DIALECT_MARIADB), 0);
+    assert_string_equal(out.data, "-- x\n" EVERY_DDL);
+    buf_release(&out);
+}
+
+static void test_no_descriptions(void **state)
+{
+    (void)state;
+    char *sql = create_of(&messages_table, DB_DIALECT_MARIADB);
+    assert_string_equal(sql, "CREATE TABLE IF NOT EXISTS `messages_raw` (\n"
+                             "  `message_id` BIGINT NOT NULL,\n"
+                             "  `load_run_id` BIGINT UNSIGNED NOT NULL COMMENT 'run that last "
+                             "changed this row (load_runs.run_id)',\n"
+                             "  `loaded_at` DATETIME(3) NOT NULL COMMENT 'UTC time this row "
+                             "last changed',\n"
+                             "  PRIMARY KEY (`message_id`)\n"
+                             ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci");
+    free(sql);
+}
+
+static void test_hostile_identifiers_quoted(void **state)
+{
+    (void)state;
+    static const struct column_def cols[] = {
+        {.name = "a`b", .type = COL_BIGINT},
+        {.name = "x`); DROP TABLE users_raw; -- ",
+         .type = COL_TEXT,
+         .size = 5,
+         .description = "'); DROP TABLE t; --"},
+    };
+    static const char *const icols[] = {"x`); DROP TABLE users_raw; -- "};
+    static const struct index_def idx[] = {{"i``x", icols, 1}};
+    static const struct table_def t = {.name = "we`ird",
+                                       .cols = cols,
+                                       .ncols = 2,
+                                       .nkey = 1,
+                                       .description = "a ` tick",
+                                       .indexes = idx,
+                                       .nindexes = 1};
+    char *sql = create_of(&t, DB_DIALECT_MARIADB);
+    assert_string_equal(sql, "CREATE TABLE IF NOT EXISTS `we``ird` (\n"
+                             "  `a``b` BIGINT NOT NULL,\n"
+                             "  `x``); DROP TABLE users_raw; -- ` VARCHAR(5) NULL "
+                             "COMMENT '''); DROP TABLE t; --',\n"
+                             "  `load_run_id` BIGINT UNSIGNED NOT NULL COMMENT 'run that last "
+                             "changed this row (load_runs.run_id)',\n"
+                             "  `loaded_at` DATETIME(3) NOT NULL COMMENT 'UTC time this row "
+                             "last changed',\n"
+                             "  PRIMARY KEY (`a``b`),\n"
+                             "  KEY `i````x` (`x``); DROP TABLE users_raw; -- `)\n"
+                             ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci "
+                             "COMMENT='a ` tick'");
+    free(sql);
+}
+
+static void test_sensitive_table(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_sensitive_table(&out, "city", DB_DIALECT_MARIADB), 0);
+    assert_string_equal(out.data, CITY_DDL);
+    buf_reset(&out);
+    assert_int_equal(ddlgen_sensitive_table(&out, "city", DB_DIALECT_MYSQL8), 0);
+    assert_string_equal(out.data, CITY_DDL);
+    /* a hostile kind: quoted as a name and as a literal */
+    buf_reset(&out);
+    assert_int_equal(ddlgen_sensitive_table(&out, "o'k`\\", DB_DIALECT_MARIADB), 0);
+    assert_non_null(strstr(out.data, "CREATE TABLE IF NOT EXISTS `sensitive_o'k``\\_ids` (\n"));
+    assert_non_null(strstr(out.data, " COMMENT='PII: o''k`\\\\'"));
+    buf_reset(&out);
+    assert_int_equal(buf_adds(&out, "keep"), 0);
+    assert_int_equal(ddlgen_sensitive_table(&out, "", DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_int_equal(ddlgen_sensitive_table(&out, NULL, DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_string_equal(out.data, "keep");
+    buf_reset(&out);
+    assert_int_equal(ddlgen_sensitive_name(&out, "zipcode"), 0);
+    assert_string_equal(out.data, "sensitive_zipcode_ids");
+    buf_release(&out);
+}
+
+static void test_kinds_deduplicated(void **state)
+{
+    (void)state;
+    const struct stream_def *defs[] = {&users_def, &messages_def, &logins_def, &users_def};
+    const char **kinds;
+    size_t n;
+    assert_int_equal(ddlgen_surrogate_kinds(defs, ARRAY_LEN(defs), &kinds, &n), 0);
+    assert_int_equal(n, 4);
+    /* first-use order: users (city, zipcode), its child (city again, bank), logins (ip, zipcode
+     * again) */
+    assert_string_equal(kinds[0], "city");
+    assert_string_equal(kinds[1], "zipcode");
+    assert_string_equal(kinds[2], "bank");
+    assert_string_equal(kinds[3], "ip");
+    free(kinds);
+
+    assert_int_equal(ddlgen_surrogate_kinds(&defs[1], 1, &kinds, &n), 0);
+    assert_int_equal(n, 0);
+    assert_null(kinds);
+    assert_int_equal(ddlgen_surrogate_kinds(NULL, 0, &kinds, &n), 0);
+    assert_int_equal(n, 0);
+
+    static const struct column_def bad_cols[] = {{.name = "id", .type = COL_BIGINT},
+                                                 {.name = "x_id", .type = COL_SURROGATE}};
+    static const struct table_def bad_table = TABLE("bad", bad_cols, 2, 1);
+    static const struct stream_def bad_def = {.name = "bad", .table = &bad_table};
+    const struct stream_def *bad[] = {&bad_def};
+    assert_int_equal(ddlgen_surrogate_kinds(bad, 1, &kinds, &n), ML_EINVAL);
+    assert_non_null(strstr(err_msg(), "'x_id' has no kind"));
+}
+
+static void test_stream_tables_deduplicated(void **state)
+{
+    (void)state;
+    const struct stream_def *defs[] = {&users_def, &logins_def, &users_def, &messages_def};
+    const struct table_def **tables;
+    size_t n;
+    assert_int_equal(ddlgen_stream_tables(defs, ARRAY_LEN(defs), &tables, &n), 0);
+    assert_int_equal(n, 4);
+    assert_ptr_equal(tables[0], &users_table);
+    assert_ptr_equal(tables[1], &subs_table);
+    assert_ptr_equal(tables[2], &logins_table);
+    assert_ptr_equal(tables[3], &messages_table);
+    free(tables);
+}
+
+static void test_grants(void **state)
+{
+    (void)state;
+    const struct stream_def *defs[] = {&users_def, &messages_def, &logins_def};
+    const struct ddlgen_roles roles = {"analyst_r", "steward_r"};
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_grants(&out, defs, ARRAY_LEN(defs), "dwh", &roles, DB_DIALECT_MARIADB),
+                     0);
+    assert_string_equal(out.data, "GRANT SELECT ON `dwh`.`users_raw` TO `analyst_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`subscriptions_raw` TO `analyst_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`messages_raw` TO `analyst_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`user_logins` TO `analyst_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`sensitive_city_ids` TO `steward_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`sensitive_zipcode_ids` TO `steward_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`sensitive_bank_ids` TO `steward_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`sensitive_ip_ids` TO `steward_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`users_raw` TO `steward_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`subscriptions_raw` TO `steward_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`messages_raw` TO `steward_r`;\n"
+                                  "GRANT SELECT ON `dwh`.`user_logins` TO `steward_r`;\n");
+    /* the analyst is never given a sensitive table */
+    for (const char *p = strstr(out.data, "sensitive_"); p; p = strstr(p + 1, "sensitive_")) {
+        const char *eol = strchr(p, '\n');
+        assert_non_null(eol);
+        assert_null(memmem(p, (size_t)(eol - p), "analyst", 7));
+    }
+    /* hostile names quoted */
+    buf_reset(&out);
+    const struct ddlgen_roles odd = {"a`r", "s`r"};
+    assert_int_equal(ddlgen_grants(&out, &defs[1], 1, "d`b", &odd, DB_DIALECT_MYSQL8), 0);
+    assert_string_equal(out.data, "GRANT SELECT ON `d``b`.`messages_raw` TO `a``r`;\n"
+                                  "GRANT SELECT ON `d``b`.`messages_raw` TO `s``r`;\n");
+    /* no definitions, no grants; missing roles refused */
+    buf_reset(&out);
+    assert_int_equal(ddlgen_grants(&out, NULL, 0, "dwh", &roles, DB_DIALECT_MARIADB), 0);
+    assert_int_equal(out.len, 0);
+    const struct ddlgen_roles none = {"analyst_r", NULL};
+    assert_int_equal(ddlgen_grants(&out, defs, 1, "dwh", &none, DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_int_equal(out.len, 0);
+    buf_release(&out);
+}
+
+static void test_refused_definitions(void **state)
+{
+    (void)state;
+    static const struct column_def two[] = {{.name = "id", .type = COL_BIGINT},
+                                            {.name = "v", .type = COL_TEXT, .size = 3}};
+    static const struct table_def nokey = TABLE("t", two, 2, 0);
+    assert_refused(&nokey, "key of 0 columns");
+    static const struct table_def bigkey = TABLE("t", two, 2, 3);
+    assert_refused(&bigkey, "key of 3 columns");
+    static const struct table_def nocols = TABLE("t", two, 0, 0);
+    assert_refused(&nocols, "has no columns");
+
+    static const char *const unknown[] = {"nope"};
+    static const struct index_def bad_idx[] = {{"idx_nope", unknown, 1}};
+    static const struct table_def badidx = {
+        .name = "t", .cols = two, .ncols = 2, .nkey = 1, .indexes = bad_idx, .nindexes = 1};
+    assert_refused(&badidx, "index 'idx_nope' names unknown column 'nope'");
+
+    static const struct column_def meta[] = {{.name = "id", .type = COL_BIGINT},
+                                             {.name = "Loaded_At", .type = COL_DATETIME}};
+    static const struct table_def metat = TABLE("t", meta, 2, 1);
+    assert_refused(&metat, "'Loaded_At' has the name of a load metadata column");
+
+    static const struct column_def dup[] = {{.name = "id", .type = COL_BIGINT},
+                                            {.name = "ID", .type = COL_BIGINT}};
+    static const struct table_def dupt = TABLE("t", dup, 2, 1);
+    assert_refused(&dupt, "'ID' declared twice");
+
+    static const struct column_def nosize[] = {{.name = "id", .type = COL_TEXT}};
+    static const struct table_def nosizet = TABLE("t", nosize, 1, 1);
+    assert_refused(&nosizet, "varchar without a size");
+
+    static const struct column_def udate[] = {
+        {.name = "id", .type = COL_DATE, .is_unsigned = true}};
+    static const struct table_def udatet = TABLE("t", udate, 1, 1);
+    assert_refused(&udatet, "only integers can be unsigned");
+
+    static const struct column_def bint[] = {{.name = "id", .type = COL_BIGINT, .binary = true}};
+    static const struct table_def bintt = TABLE("t", bint, 1, 1);
+    assert_refused(&bintt, "only text can have a binary collation");
+
+    static const struct column_def oddtype[] = {{.name = "id", .type = (enum col_type)99}};
+    static const struct table_def oddt = TABLE("t", oddtype, 1, 1);
+    assert_refused(&oddt, "type 99 has no mysql spelling");
+
+    static const struct table_def noname = TABLE("", two, 2, 1);
+    assert_refused(&noname, "table without a name");
+}
+
+/* A definition naming one of the loader's own tables would have init leave
+ * that table as it is (IF NOT EXISTS) and grant it to the analyst. */
+static void test_reserved_table_names(void **state)
+{
+    (void)state;
+    static const struct column_def one[] = {{.name = "id", .type = COL_BIGINT}};
+    static const struct table_def rejects = TABLE("load_rejects", one, 1, 1);
+    static const struct table_def city = TABLE("Sensitive_City_Ids", one, 1, 1);
+    static const struct table_def view = TABLE("monitor_x", one, 1, 1);
+    assert_refused(&rejects, "names beginning with 'load_' are reserved");
+    assert_refused(&city, "names beginning with 'sensitive_' are reserved");
+    assert_refused(&view, "names beginning with 'monitor_' are reserved");
+
+    static const struct child_def child = {.path = "x", .table = &rejects};
+    static const struct stream_def sneaky = {
+        .name = "s", .table = &messages_table, .child = &child};
+    const struct stream_def *defs[] = {&users_def, &sneaky};
+    const struct ddlgen_roles roles = {"a", "s"};
+    struct buf out = BUF_INIT;
+    const struct table_def **tables;
+    size_t n;
+    assert_int_equal(ddlgen_grants(&out, defs, 2, "dwh", &roles, DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(ddlgen_stream_tables(defs, 2, &tables, &n), ML_EINVAL);
+    assert_null(tables);
+    assert_int_equal(n, 0);
+    buf_release(&out);
+}
+
+/* ---- ALTER TABLE ---- */
+
+static void test_alter_exact(void **state)
+{
+    (void)state;
+    static const struct column_def cols[] = {
+        {.name = "id", .type = COL_BIGINT, .required = true},
+        {.name = "label", .type = COL_TEXT, .size = 64, .description = "it's a label"},
+        {.name = "color", .type = COL_TEXT, .size = 16, .binary = true},
+        {.name = "total", .type = COL_DECIMAL, .size = 10, .scale = 2, .required = true},
+    };
+    static const struct table_def t = TABLE("items_raw", cols, 4, 1);
+    const struct ddlgen_alter alters[] = {
+        {.kind = DDLGEN_MODIFY_COLUMN, .col = &cols[1]},
+        {.kind = DDLGEN_ADD_COLUMN, .col = &cols[2], .after = "label"},
+        {.kind = DDLGEN_MODIFY_COLUMN, .col = &cols[3], .not_null = true},
+        {.kind = DDLGEN_ADD_COLUMN, .col = &cols[0], .not_null = true},
+        {.kind = DDLGEN_RELAX_COLUMN,
+         .name = "old`x",
+         .server_type = "varchar(16)",
+         .charset = "utf8mb4",
+         .collation = "utf8mb4_unicode_ci",
+         .comment = "was 'sku'"},
+        {.kind = DDLGEN_RELAX_COLUMN, .name = "n", .server_type = "int(11)"},
+    };
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_alter_table(&out, &t, alters, ARRAY_LEN(alters), "new \\ comment",
+                                        DB_DIALECT_MARIADB),
+                     0);
+    assert_string_equal(
+        out.data,
+        "ALTER TABLE `items_raw`\n"
+        "  MODIFY COLUMN `label` VARCHAR(64) NULL COMMENT 'it''s a label',\n"
+        "  ADD COLUMN `color` VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL AFTER "
+        "`label`,\n"
+        "  MODIFY COLUMN `total` DECIMAL(12,2) NOT NULL,\n"
+        "  ADD COLUMN `id` BIGINT NOT NULL FIRST,\n"
+        "  MODIFY COLUMN `old``x` varchar(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci "
+        "NULL COMMENT 'was ''sku''',\n"
+        "  MODIFY COLUMN `n` int(11) NULL,\n"
+        "  COMMENT='new \\\\ comment'");
+    /* only the table COMMENT; "" clears it */
+    buf_reset(&out);
+    assert_int_equal(ddlgen_alter_table(&out, &t, NULL, 0, "", DB_DIALECT_MYSQL8), 0);
+    assert_string_equal(out.data, "ALTER TABLE `items_raw`\n  COMMENT=''");
+    buf_release(&out);
+}
+
+static void test_alter_meta_and_type(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    const struct column_def *meta = ddlgen_meta_columns(&n);
+    struct buf out = BUF_INIT;
+    assert_int_equal(n, 2);
+    assert_string_equal(meta[0].name, "load_run_id");
+    assert_string_equal(meta[1].name, "loaded_at");
+    assert_int_equal(ddlgen_column_type(&out, &meta[0], DB_DIALECT_MARIADB), 0);
+    assert_string_equal(out.data, "BIGINT UNSIGNED");
+    buf_reset(&out);
+    static const struct column_def mac = {.name = "m", .type = COL_HMAC};
+    assert_int_equal(ddlgen_column_type(&out, &mac, DB_DIALECT_MARIADB), 0);
+    assert_string_equal(out.data, "CHAR(64) CHARACTER SET ascii COLLATE ascii_bin");
+    buf_reset(&out);
+    static const struct column_def odd = {.name = "m", .type = (enum col_type)99};
+    assert_int_equal(ddlgen_column_type(&out, &odd, DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(ddlgen_column_type(&out, &mac, (enum db_dialect)7), ML_EINVAL);
+    assert_string_equal(ddlgen_text_collation(DB_DIALECT_MARIADB), "utf8mb4_unicode_ci");
+    assert_null(ddlgen_text_collation((enum db_dialect)7));
+    buf_release(&out);
+}
+
+static void assert_alter_refused(const struct table_def *t, const struct ddlgen_alter *a, size_t n,
+                                 const char *comment, const char *needle)
+{
+    struct buf out = BUF_INIT;
+    assert_int_equal(buf_adds(&out, "keep"), 0);
+    err_clear();
+    assert_int_equal(ddlgen_alter_table(&out, t, a, n, comment, DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_string_equal(out.data, "keep");
+    if (!strstr(err_msg(), needle))
+        fail_msg("message '%s' lacks '%s'", err_msg(), needle);
+    buf_release(&out);
+}
+
+static void test_alter_refused(void **state)
+{
+    (void)state;
+    static const struct column_def cols[] = {{.name = "id", .type = COL_BIGINT}};
+    static const struct column_def nosize = {.name = "v", .type = COL_TEXT};
+    static const struct column_def oddtype = {.name = "v", .type = (enum col_type)99};
+    static const struct table_def t = TABLE("t", cols, 1, 1);
+    static const struct table_def reserved = TABLE("load_runs", cols, 1, 1);
+    const struct ddlgen_alter add = {.kind = DDLGEN_ADD_COLUMN, .col = &cols[0]};
+    assert_alter_refused(&t, NULL, 0, NULL, "an ALTER without changes");
+    assert_alter_refused(&reserved, &add, 1, NULL, "reserved");
+    const struct ddlgen_alter nocol = {.kind = DDLGEN_MODIFY_COLUMN};
+    assert_alter_refused(&t, &nocol, 1, NULL, "without a column");
+    const struct ddlgen_alter ns = {.kind = DDLGEN_ADD_COLUMN, .col = &nosize};
+    assert_alter_refused(&t, &ns, 1, NULL, "varchar without a size");
+    const struct ddlgen_alter ot = {.kind = DDLGEN_MODIFY_COLUMN, .col = &oddtype};
+    assert_alter_refused(&t, &ot, 1, NULL, "has no mysql spelling");
+    const struct ddlgen_alter semi = {
+        .kind = DDLGEN_RELAX_COLUMN, .name = "x", .server_type = "int; DROP TABLE t"};
+    assert_alter_refused(&t, &semi, 1, NULL, "cannot restate the type");
+    const struct ddlgen_alter tick = {
+        .kind = DDLGEN_RELAX_COLUMN, .name = "x", .server_type = "int`"};
+    assert_alter_refused(&t, &tick, 1, NULL, "cannot restate the type");
+    const struct ddlgen_alter nl = {
+        .kind = DDLGEN_RELAX_COLUMN, .name = "x", .server_type = "int\n"};
+    assert_alter_refused(&t, &nl, 1, NULL, "cannot restate the type");
+    const struct ddlgen_alter coll = {.kind = DDLGEN_RELAX_COLUMN,
+                                      .name = "x",
+                                      .server_type = "text",
+                                      .collation = "utf8mb4_bin; x"};
+    assert_alter_refused(&t, &coll, 1, NULL, "unexpected character set");
+    const struct ddlgen_alter kind = {.kind = (enum ddlgen_alter_kind)9};
+    assert_alter_refused(&t, &kind, 1, NULL, "unknown column change");
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_alter_table(&out, &t, &add, 1, NULL, (enum db_dialect)7), ML_EINVAL);
+    assert_int_equal(ddlgen_alter_table(&out, NULL, &add, 1, NULL, DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_int_equal(out.len, 0);
+    buf_release(&out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_type_exact),
+        cmocka_unit_test(test_mysql8_spells_the_same),
+        cmocka_unit_test(test_appends),
+        cmocka_unit_test(test_no_descriptions),
+        cmocka_unit_test(test_hostile_identifiers_quoted),
+        cmocka_unit_test(test_sensitive_table),
+        cmocka_unit_test(test_kinds_deduplicated),
+        cmocka_unit_test(test_stream_tables_deduplicated),
+        cmocka_unit_test(test_grants),
+        cmocka_unit_test(test_refused_definitions),
+        cmocka_unit_test(test_reserved_table_names),
+        cmocka_unit_test(test_alter_exact),
+        cmocka_unit_test(test_alter_meta_and_type),
+        cmocka_unit_test(test_alter_refused),
+    };
+    return cmocka_run_group_tests_name("ddlgen", tests, NULL, NULL);
+}

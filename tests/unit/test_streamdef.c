@@ -1,0 +1,359 @@
+/* test_streamdef.c - the stream mapping language (config_mapping.c): the
+ * built-ins parse into the tables they always had; an inline mapping and a
+ * mapping file give the same definition; every rule of the language has a
+ * must-fail case whose message names file:line:column and the key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "error.h"
+#include "streamdef.h"
+#include "banned.h"
+
+#define HEAD                                                                                       \
+    "warehouse: { database: d, user: u, password: p }\n"                                           \
+    "sources:\n"                                                                                   \
+    "  shop: { base_url: 'http://127.0.0.1:1' }\n"                                                 \
+    "streams:\n"
+
+/* An orders stream, inline; line 5 is its first line. */
+#define ORDERS_BODY                                                                                \
+    "    table: orders_raw\n"                                                                      \
+    "    description: orders from the shop\n"                                                      \
+    "    key: [order_id]\n"                                                                        \
+    "    columns:\n"                                                                               \
+    "      - { name: order_id, from: id, type: bigint, required: true }\n"                         \
+    "      - { name: created_at, from: createdAt, type: datetime, required: true }\n"              \
+    "      - { name: status, from: status, type: varchar(32), description: as sent }\n"            \
+    "      - { name: total, from: total, type: \"decimal(12,2)\" }\n"                              \
+    "      - { name: email_domain, from: customer.email, pii: email_domain }\n"                    \
+    "      - { name: city_id, from: customer.city, pii: surrogate, kind: city }\n"                 \
+    "      - { name: birth_year, from: customer.birthDate, pii: year }\n"                          \
+    "      - { name: phone_hmac, from: customer.phone, pii: hmac, normalize: [trim, lower] }\n"    \
+    "      - { name: note, from: note, type: text, on_invalid: null }\n"                           \
+    "    drop: [customer.name, customer.street]\n"                                                 \
+    "    indexes: { idx_orders_city: [city_id] }\n"                                                \
+    "    children:\n"                                                                              \
+    "      - table: order_lines_raw\n"                                                             \
+    "        from: lines\n"                                                                        \
+    "        position: line_no\n"                                                                  \
+    "        columns:\n"                                                                           \
+    "          - { name: sku, from: sku, type: varchar(64), required: true }\n"                    \
+    "          - { name: qty, from: qty, type: int }\n"                                            \
+    "          - { name: price, from: price, type: \"decimal(10,2)\" }\n"
+
+#define KEY "pii: { digest_key: 0123456789abcdef0123456789abcdef }\n"
+
+static int parse(struct config *c, const char *text)
+{
+    return config_parse(c, text, strlen(text), "t.yaml");
+}
+
+static int failures; /* of expect_error, reported all at once */
+
+/* Parses, expects ML_ECONFIG whose message starts with `where` and contains
+ * `part`; a mismatch is printed and counted (see check_failures). */
+static void expect_error(const char *text, const char *where, const char *part)
+{
+    struct config c;
+    int rc = parse(&c, text);
+    if (rc == 0) {
+        config_release(&c);
+        print_error("parsed, but should fail with '%s ... %s'\n", where, part);
+        failures++;
+    } else if (rc != ML_ECONFIG || strncmp(err_msg(), where, strlen(where)) != 0 ||
+               !strstr(err_msg(), part)) {
+        print_error("message '%s' (%d) is not '%s ... %s'\n", err_msg(), rc, where, part);
+        failures++;
+    }
+}
+
+static void check_failures(void)
+{
+    if (failures)
+        fail_msg("%d error case(s) gave another message", failures);
+}
+
+static const struct column_def *col(const struct table_def *t, const char *name)
+{
+    int i = streamdef_column_index(t, name);
+    if (i < 0)
+        fail_msg("table %s has no column %s", t->name, name);
+    return &t->cols[i];
+}
+
+static void check_orders(const struct stream_def *d)
+{
+    const struct table_def *t = d->table;
+    assert_string_equal(t->name, "orders_raw");
+    assert_string_equal(t->description, "orders from the shop");
+    assert_int_equal(t->nkey, 1);
+    assert_int_equal(t->ncols, 9);
+    assert_string_equal(d->key_path, "id");
+    assert_int_equal(col(t, "order_id")->type, COL_BIGINT);
+    assert_true(col(t, "order_id")->required);
+    assert_int_equal(col(t, "status")->type, COL_TEXT);
+    assert_int_equal(col(t, "status")->size, 32);
+    assert_string_equal(col(t, "status")->description, "as sent");
+    assert_int_equal(col(t, "total")->type, COL_DECIMAL);
+    assert_int_equal(col(t, "total")->size, 10); /* integer digits */
+    assert_int_equal(col(t, "total")->scale, 2);
+    assert_int_equal(col(t, "email_domain")->type, COL_TEXT);
+    assert_int_equal(col(t, "email_domain")->size, 255);
+    assert_int_equal(col(t, "city_id")->type, COL_SURROGATE);
+    assert_string_equal(col(t, "city_id")->kind, "city");
+    assert_int_equal(col(t, "birth_year")->type, COL_SMALLINT);
+    assert_int_equal(col(t, "phone_hmac")->type, COL_HMAC);
+    assert_int_equal(col(t, "note")->type, COL_LONGTEXT);
+    /* fields: 9 columns + 2 drops, each pointing at its column */
+    assert_int_equal(d->nfields, 11);
+    for (unsigned i = 0; i < 9; i++) {
+        assert_int_equal(d->fields[i].col, (int)i);
+        assert_string_equal(d->fields[i].column, t->cols[i].name);
+    }
+    assert_int_equal(d->fields[7].action, PII_HMAC);
+    assert_int_equal(d->fields[7].normalize, NORM_TRIM | NORM_LOWER);
+    assert_int_equal(d->fields[5].normalize, NORM_TRIM); /* the default */
+    assert_true(d->fields[8].invalid_null);
+    assert_int_equal(d->fields[9].action, PII_DROP);
+    assert_null(d->fields[9].column);
+    assert_int_equal(d->fields[9].col, -1);
+    assert_string_equal(d->fields[10].path, "customer.street");
+    assert_int_equal(t->nindexes, 1);
+    assert_string_equal(t->indexes[0].name, "idx_orders_city");
+    assert_string_equal(t->indexes[0].cols[0], "city_id");
+    /* the child: parent key, position, then its columns */
+    assert_non_null(d->child);
+    const struct table_def *c = d->child->table;
+    assert_string_equal(d->child->path, "lines");
+    assert_string_equal(c->name, "order_lines_raw");
+    assert_int_equal(c->nkey, 2);
+    assert_int_equal(c->ncols, 5);
+    assert_string_equal(c->cols[0].name, "order_id");
+    assert_int_equal(c->cols[0].type, COL_BIGINT);
+    assert_string_equal(c->cols[1].name, "line_no");
+    assert_int_equal(c->cols[1].type, COL_SMALLINT);
+    assert_true(c->cols[1].is_unsigned);
+    assert_int_equal(d->child->nfields, 3);
+    assert_int_equal(d->child->fields[0].col, 2);
+    assert_int_equal(col(c, "qty")->type, COL_INT);
+    assert_int_equal(d->schema, SCHEMA_EVOLVE);
+    assert_false(d->unknown_reject);
+}
+
+static void test_inline(void **state)
+{
+    (void)state;
+    struct config c;
+    static const char text[] =
+        HEAD "  orders:\n    source: shop\n    path: /orders\n" ORDERS_BODY KEY;
+    if (parse(&c, text))
+        fail_msg("%s", err_msg());
+    assert_int_equal(c.nstreams, 1);
+    assert_null(c.streams[0].mapping);
+    check_orders(c.streams[0].def);
+    assert_string_equal(c.streams[0].def->file, "t.yaml");
+    /* declared where it is: column 3 (status) is on line 14 of the file */
+    assert_int_equal(c.streams[0].def->table->cols[2].decl_line, 14);
+    config_release(&c);
+}
+
+static void test_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ml-streamdef-XXXXXX";
+    char path[256], cfgpath[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/orders.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    /* the same body, one level less indented */
+    const char *body = ORDERS_BODY;
+    for (const char *p = body; *p;) {
+        const char *nl = strchr(p, '\n');
+        fprintf(f, "%.*s\n", (int)(nl - p - 4), p + 4);
+        p = nl + 1;
+    }
+    fclose(f);
+    snprintf(cfgpath, sizeof(cfgpath), "%s/c.yaml", dir);
+    static const char text[] =
+        HEAD "  orders: { source: shop, path: /orders, mapping: orders.yaml }\n" KEY;
+    struct config c;
+    if (config_parse(&c, text, strlen(text), cfgpath))
+        fail_msg("%s", err_msg());
+    check_orders(c.streams[0].def);
+    assert_string_equal(c.streams[0].def->file, path);
+    config_release(&c);
+
+    /* an error inside the file names the file, line and column */
+    f = fopen(path, "w");
+    fprintf(
+        f,
+        "table: t\nkey: [a]\ncolumns:\n  - { name: a, from: a, type: bigintt, required: true }\n");
+    fclose(f);
+    char want[400];
+    snprintf(want, sizeof(want), "%s:4:31: unknown type 'bigintt' for 'columns[0].type'", path);
+    assert_int_not_equal(config_parse(&c, text, strlen(text), cfgpath), 0);
+    if (strncmp(err_msg(), want, strlen(want)) != 0)
+        fail_msg("'%s' does not start with '%s'", err_msg(), want);
+    /* a missing file */
+    unlink(path);
+    assert_int_equal(config_parse(&c, text, strlen(text), cfgpath), ML_ECONFIG);
+    assert_non_null(strstr(err_msg(), "cannot read mapping file"));
+    rmdir(dir);
+}
+
+/* The built-ins: the tables and columns seed 000's SQL reads. */
+static void test_builtins(void **state)
+{
+    (void)state;
+    const struct stream_def *u = streamdef_builtin("users"), *m = streamdef_builtin("messages"),
+                            *l = streamdef_builtin("user_logins");
+    assert_non_null(u);
+    assert_non_null(m);
+    assert_non_null(l);
+    assert_null(streamdef_builtin("orders"));
+    assert_ptr_equal(u, streamdef_builtin("users")); /* parsed once */
+    assert_string_equal(u->table->name, "users_raw");
+    assert_string_equal(u->table->cols[0].name, "user_id");
+    assert_int_equal(col(u->table, "income")->size, 12);
+    assert_int_equal(col(u->table, "income")->scale, 2);
+    assert_int_equal(col(u->table, "birth_date")->type, COL_DATE);
+    assert_string_equal(u->child->table->name, "subscriptions_raw");
+    assert_string_equal(u->child->table->cols[1].name, "subscription_no");
+    assert_string_equal(u->child->table->cols[1].description,
+                        "0-based position in the user's subscription array");
+    assert_string_equal(m->table->name, "messages_raw");
+    assert_int_equal(m->table->nindexes, 3);
+    assert_int_equal(m->table->indexes[0].ncols, 2);
+    assert_string_equal(l->table->name, "user_logins");
+    assert_string_equal(l->processed_table, "load_processed_ids");
+    assert_true(col(l->table, "message_id")->binary);
+    assert_int_equal(col(l->table, "created_at")->type, COL_EPOCH_MS);
+    assert_int_equal(col(l->table, "app_version_major")->type, COL_VERSION_MAJOR);
+    /* and through a config: by the stream's name or by `mapping:` */
+    struct config c;
+    static const char text[] =
+        HEAD "  users: { source: shop }\n"
+             "  msgs: { source: shop, path: /messages, mapping: messages }\n";
+    if (parse(&c, text))
+        fail_msg("%s", err_msg());
+    assert_string_equal(c.streams[0].def->table->name, "users_raw");
+    assert_string_equal(c.streams[1].def->table->name, "messages_raw");
+    assert_string_equal(c.streams[1].mapping, "messages");
+    config_release(&c);
+}
+
+#define S(body) HEAD "  o:\n    source: shop\n" body KEY
+#define COLS    "    columns:\n"
+#define IDCOL   "      - { name: id, from: id, type: bigint, required: true }\n"
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_error(S("    key: [id]\n" COLS IDCOL "      - { name: x, from: x, type: float }\n"),
+                 "t.yaml:10:35:", "unknown type 'float' for 'streams.o.columns[1].type'");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: x, from: x, type: decimal(12,2) }\n"),
+        "t.yaml:10:35:", "quote decimal(p,s) inside { }"); /* YAML splits it */
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: x, from: x, type: \"decimal(2,3)\" }\n"),
+        "t.yaml:10:35:", "decimal(p,s) needs");
+    expect_error(S("    key: [id]\n" COLS IDCOL "      - { name: x, from: x, type: varchar(0) }\n"),
+                 "t.yaml:10:35:", "varchar length must be 1..16383");
+    expect_error(S("    key: [id]\n" COLS IDCOL "      - { name: id, from: y, type: bigint }\n"),
+                 "t.yaml:10:9:", "column 'id' is declared twice in 'streams.o'");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: c, from: city, pii: surrogate }\n"),
+        "t.yaml:10:9:", "has pii: surrogate but no 'kind'");
+    expect_error(S("    key: [id]\n" COLS IDCOL
+                   "      - { name: c, from: city, pii: surrogate, kind: city, type: bigint }\n"),
+                 "t.yaml:10:66:", "takes no 'type' with pii: surrogate");
+    expect_error(S("    key: [id]\n" COLS "      - { name: id, from: id, type: bigint }\n"),
+                 "t.yaml:7:11:", "key column 'id' of 'streams.o' must be required: true");
+    expect_error(S("    key: [b]\n" COLS IDCOL
+                   "      - { name: b, from: b, type: bigint, required: true }\n"),
+                 "t.yaml:7:11:", "must be column 1 of 'streams.o'");
+    expect_error(S("    key: [nope]\n" COLS IDCOL),
+                 "t.yaml:7:11:", "key column 'nope' is not a column of 'streams.o'");
+    expect_error(S(COLS IDCOL), "t.yaml:", "missing required key 'key' in 'streams.o'");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: \"x; DROP\", from: x, type: int }\n"),
+        "t.yaml:10:17:", "is not a valid column name");
+    expect_error(S("    table: \"t`x\"\n    key: [id]\n" COLS IDCOL),
+                 "t.yaml:7:12:", "is not a valid table name");
+    expect_error(S("    table: load_rejects\n    key: [id]\n" COLS IDCOL),
+                 "t.yaml:7:12:", "starts with 'load_', which the loader keeps");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: loaded_at, from: x, type: int }\n"),
+        "t.yaml:10:17:", "reserved");
+    expect_error(S("    key: [id]\n" COLS IDCOL "      - { name: x, from: x, pii: fuzz }\n"),
+                 "t.yaml:10:34:", "'fuzz' is not a valid value for 'streams.o.columns[1].pii'");
+    expect_error(S("    key: [id]\n" COLS IDCOL "      - { name: x, from: x }\n"),
+                 "t.yaml:10:9:", "missing required key 'type'");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: x, from: x, type: int, wat: 1 }\n"),
+        "t.yaml:10:40:", "unknown key 'wat' in 'streams.o.columns[1]'");
+    expect_error(S("    key: [id]\n" COLS IDCOL "      - { name: x, from: \"a..b\", type: int }\n"),
+                 "t.yaml:10:26:", "must be a JSON path");
+    expect_error(S("    key: [id]\n" COLS IDCOL
+                   "      - { name: x, from: x, type: int, normalize: [nfc] }\n"),
+                 "t.yaml:10:51:", "applies to pii: surrogate and pii: hmac only");
+    expect_error(S("    key: [id]\n" COLS IDCOL "    drop: [id]\n"),
+                 "t.yaml:10:12:", "'id' is both dropped and mapped");
+    expect_error(S("    key: [id]\n" COLS IDCOL "    indexes: { ix: [zz] }\n"),
+                 "t.yaml:10:21:", "index 'ix' names column 'zz'");
+    expect_error(S("    key: [id]\n    schema: melt\n" COLS IDCOL),
+                 "t.yaml:8:13:", "'melt' is not a valid value for 'streams.o.schema'");
+    expect_error(S("    key: [id]\n" COLS IDCOL "    children:\n      - { table: c, from: l }\n"),
+                 "t.yaml:11:9:", "needs 'table', 'from' and 'position'");
+    expect_error(S("    key: [id]\n    exactly_once: true\n" COLS IDCOL
+                   "    children:\n      - { table: c, from: l, position: n, columns: [{ name: a, "
+                   "from: a, type: int }] }\n"),
+                 "t.yaml:", "exactly_once streams cannot have child tables");
+    /* a mapping AND inline keys */
+    expect_error(HEAD "  users: { source: shop, mapping: users, key: [x] }\n",
+                 "t.yaml:5:42:", "has both 'mapping' and inline mapping keys");
+    /* hmac without a digest key: the column's position */
+    expect_error(HEAD "  o:\n    source: shop\n    key: [id]\n" COLS IDCOL
+                      "      - { name: h, from: phone, pii: hmac }\n",
+                 "t.yaml:10:9:", "pii: hmac, which needs a digest key");
+    /* two streams, one table */
+    expect_error(HEAD "  users: { source: shop }\n  u2: { source: shop, mapping: users }\n",
+                 "t.yaml:6:3:", "both write table 'users_raw'");
+    check_failures();
+}
+
+/* A mapping whose stream name is a table name needs no `table`; a name that
+ * is not one does. */
+static void test_table_default(void **state)
+{
+    (void)state;
+    struct config c;
+    if (parse(&c, S("    key: [id]\n" COLS IDCOL)))
+        fail_msg("%s", err_msg());
+    assert_string_equal(c.streams[0].def->table->name, "o");
+    config_release(&c);
+    expect_error(HEAD "  my-stream:\n    source: shop\n    key: [id]\n" COLS IDCOL,
+                 "t.yaml:", "needs a 'table'");
+    check_failures();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_inline),        cmocka_unit_test(test_file),
+        cmocka_unit_test(test_builtins),      cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_table_default),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
