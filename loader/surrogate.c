@@ -9,8 +9,7 @@
 #include "pii.h"
 #include "banned.h"
 
-#define MAX_KINDS 8
-#define IN_CHUNK  1000 /* digests per SELECT ... IN / INSERT statement */
+#define IN_CHUNK 1000 /* digests per SELECT ... IN / INSERT statement */
 
 struct cache_slot {
     unsigned char digest[CRYPTO_DIGEST_LEN];
@@ -18,17 +17,17 @@ struct cache_slot {
 };
 
 struct kind_cache {
-    char kind[32];
+    char *kind;
     struct cache_slot *slots;
     size_t mask; /* capacity - 1 */
     size_t used;
 };
 
 struct surrogates {
-    struct crypto_mac *mac; /* keyed once per run */
-    size_t limit;           /* entries per kind before the cache is emptied */
-    struct kind_cache kinds[MAX_KINDS];
-    size_t nkinds;
+    struct crypto_mac *mac;   /* keyed once per run */
+    size_t limit;             /* entries per kind before the cache is emptied */
+    struct kind_cache *kinds; /* one per kind in use, as many as the streams have */
+    size_t nkinds, cap_kinds;
     struct surrogate_stats stats;
 };
 
@@ -54,8 +53,11 @@ void surrogates_free(struct surrogates *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->nkinds; i++)
+    for (size_t i = 0; i < s->nkinds; i++) {
         free(s->kinds[i].slots);
+        free(s->kinds[i].kind);
+    }
+    free(s->kinds);
     crypto_mac_free(s->mac);
     free(s);
 }
@@ -70,16 +72,27 @@ static struct kind_cache *cache_for(struct surrogates *s, const char *kind)
     for (size_t i = 0; i < s->nkinds; i++)
         if (strcmp(s->kinds[i].kind, kind) == 0)
             return &s->kinds[i];
-    if (s->nkinds == MAX_KINDS || strlen(kind) >= sizeof(s->kinds[0].kind) || s->limit == 0)
+    if (s->limit == 0)
         return NULL;
+    if (s->nkinds == s->cap_kinds) {
+        size_t ncap = s->cap_kinds ? s->cap_kinds * 2 : 8;
+        struct kind_cache *nk = realloc(s->kinds, ncap * sizeof(*nk));
+        if (!nk)
+            return NULL; /* run without a cache for this kind */
+        s->kinds = nk;
+        s->cap_kinds = ncap;
+    }
     struct kind_cache *k = &s->kinds[s->nkinds];
     size_t cap = 16;
     while (cap < s->limit * 2)
         cap *= 2;
     k->slots = calloc(cap, sizeof(*k->slots));
-    if (!k->slots)
-        return NULL; /* run without a cache for this kind */
-    memcpy(k->kind, kind, strlen(kind) + 1);
+    k->kind = strdup(kind);
+    if (!k->slots || !k->kind) {
+        free(k->slots);
+        free(k->kind);
+        return NULL;
+    }
     k->mask = cap - 1;
     k->used = 0;
     s->nkinds++;
