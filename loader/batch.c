@@ -8,11 +8,20 @@
 
 #define NO_OFFSET ((size_t)-1)
 
+/* The counts of one child table, one per accepted record; ends[i] is the
+ * table's row count once the children of record i were added (the sum of
+ * counts[0..i]), which batch_undo returns to. */
+struct child_counts {
+    struct child_count *counts;
+    size_t *ends;
+    size_t n, cap;
+};
+
 struct batch {
     const struct stream_def *def;
-    struct table_rows main, child;
-    struct child_count *children;
-    size_t nchildren, children_cap;
+    unsigned ntables;              /* 1 + def->nchildren */
+    struct table_rows *tables;     /* [ntables]: BATCH_MAIN, then BATCH_CHILD(i) */
+    struct child_counts *children; /* [def->nchildren] */
     struct reject *rejects;
     size_t nrejects, rejects_cap;
     struct buf arena;     /* row values, PII until resolved: wiped on reset */
@@ -44,8 +53,19 @@ struct batch *batch_new(const struct stream_def *def)
         return NULL;
     }
     b->def = def;
-    b->main.def = def->table;
-    b->child.def = def->child ? def->child->table : NULL;
+    b->ntables = 1 + def->nchildren;
+    b->tables = calloc(b->ntables, sizeof(*b->tables));
+    b->children = calloc(def->nchildren ? def->nchildren : 1, sizeof(*b->children));
+    if (!b->tables || !b->children) {
+        free(b->tables);
+        free(b->children);
+        free(b);
+        err_set(ML_ENOMEM, "out of memory allocating a batch");
+        return NULL;
+    }
+    b->tables[BATCH_MAIN].def = def->table;
+    for (unsigned i = 0; i < def->nchildren; i++)
+        b->tables[BATCH_CHILD(i)].def = def->children[i].table;
     buf_init(&b->arena, 0);
     buf_init(&b->rej_arena, 0);
     buf_init(&b->scratch, 0);
@@ -68,9 +88,10 @@ void batch_reset(struct batch *b)
         mem_wipe(b->arena.data, b->arena.cap);
     buf_reset(&b->arena);
     buf_reset(&b->rej_arena);
-    b->main.nrows = 0;
-    b->child.nrows = 0;
-    b->nchildren = 0;
+    for (unsigned t = 0; t < b->ntables; t++)
+        b->tables[t].nrows = 0;
+    for (unsigned i = 0; i < b->def->nchildren; i++)
+        b->children[i].n = 0;
     b->nrejects = 0;
     b->records = 0;
     b->accepted = 0;
@@ -88,8 +109,13 @@ void batch_free(struct batch *b)
     buf_wipe(&b->arena);
     buf_release(&b->rej_arena);
     buf_wipe(&b->scratch);
-    free(b->main.cells);
-    free(b->child.cells);
+    for (unsigned t = 0; t < b->ntables; t++)
+        free(b->tables[t].cells);
+    for (unsigned i = 0; i < b->def->nchildren; i++) {
+        free(b->children[i].counts);
+        free(b->children[i].ends);
+    }
+    free(b->tables);
     free(b->children);
     free(b->rejects);
     free(b->superseded);
@@ -121,9 +147,14 @@ struct batch_counts batch_counts(const struct batch *b)
     return c;
 }
 
-struct table_rows *batch_rows(struct batch *b, enum batch_table which)
+unsigned batch_ntables(const struct batch *b)
 {
-    return which == BATCH_CHILD ? &b->child : &b->main;
+    return b->ntables;
+}
+
+struct table_rows *batch_rows(struct batch *b, unsigned table)
+{
+    return table < b->ntables ? &b->tables[table] : NULL;
 }
 
 const struct reject *batch_reject(const struct batch *b, size_t i)
@@ -131,10 +162,10 @@ const struct reject *batch_reject(const struct batch *b, size_t i)
     return &b->rejects[i];
 }
 
-const struct child_count *batch_children(const struct batch *b, size_t *n)
+const struct child_count *batch_children(const struct batch *b, unsigned child, size_t *n)
 {
-    *n = b->nchildren;
-    return b->nchildren ? b->children : NULL;
+    *n = child < b->def->nchildren ? b->children[child].n : 0;
+    return *n ? b->children[child].counts : NULL;
 }
 
 struct cell *batch_cell(struct table_rows *t, size_t row, unsigned col)
@@ -198,9 +229,11 @@ static void *room_for_one(void *p, size_t n, size_t *cap, size_t size, size_t fi
     return np;
 }
 
-int batch_add_row(struct batch *b, enum batch_table which, size_t *row)
+int batch_add_row(struct batch *b, unsigned table, size_t *row)
 {
-    struct table_rows *t = batch_rows(b, which);
+    struct table_rows *t = batch_rows(b, table);
+    if (!t)
+        return err_set(ML_EINTERNAL, "stream '%s': no table %u in a batch", b->def->name, table);
     struct cell *c = room_for_one(t->cells, t->nrows, &t->cap, t->def->ncols * sizeof(*c), 256);
     if (!c)
         return err_set(ML_ENOMEM, "out of memory growing a batch");
@@ -221,17 +254,23 @@ int batch_put_text(struct batch *b, struct cell *c, enum cell_kind kind, const c
 
 struct batch_mark batch_mark(const struct batch *b)
 {
-    struct batch_mark m = {b->arena.len, b->main.nrows, b->child.nrows, b->nchildren,
-                           b->invalid_nulled};
+    struct batch_mark m = {b->arena.len, b->tables[BATCH_MAIN].nrows, b->invalid_nulled};
     return m;
 }
 
 void batch_undo(struct batch *b, struct batch_mark m)
 {
     b->invalid_nulled = m.invalid_nulled;
-    b->main.nrows = m.main_rows;
-    b->child.nrows = m.child_rows;
-    b->nchildren = m.children;
+    if (b->tables[BATCH_MAIN].nrows > m.main_rows) {
+        /* back to the end of record m.main_rows - 1 in every child table */
+        b->tables[BATCH_MAIN].nrows = m.main_rows;
+        for (unsigned i = 0; i < b->def->nchildren; i++) {
+            struct child_counts *cc = &b->children[i];
+            if (cc->n > m.main_rows)
+                cc->n = m.main_rows;
+            b->tables[BATCH_CHILD(i)].nrows = cc->n ? cc->ends[cc->n - 1] : 0;
+        }
+    }
     if (b->arena.len > m.arena)
         mem_wipe(b->arena.data + m.arena, b->arena.len - m.arena);
     buf_truncate(&b->arena, m.arena);
@@ -252,16 +291,26 @@ void batch_count(struct batch *b, enum batch_counter which)
     }
 }
 
-int batch_add_child_count(struct batch *b, long long parent_key, unsigned count)
+int batch_add_child_count(struct batch *b, unsigned child, long long parent_key, unsigned count)
 {
-    struct child_count *n =
-        room_for_one(b->children, b->nchildren, &b->children_cap, sizeof(*n), 256);
-    if (!n)
-        return err_set(ML_ENOMEM, "out of memory");
-    b->children = n;
-    b->children[b->nchildren].parent_key = parent_key;
-    b->children[b->nchildren].count = count;
-    b->nchildren++;
+    if (child >= b->def->nchildren)
+        return err_set(ML_EINTERNAL, "stream '%s': no child %u in a batch", b->def->name, child);
+    struct child_counts *cc = &b->children[child];
+    if (cc->n == cc->cap) {
+        size_t ncap = cc->cap ? cc->cap * 2 : 256;
+        struct child_count *nc = realloc(cc->counts, ncap * sizeof(*nc));
+        if (nc)
+            cc->counts = nc;
+        size_t *ne = nc ? realloc(cc->ends, ncap * sizeof(*ne)) : NULL;
+        if (!ne)
+            return err_set(ML_ENOMEM, "out of memory");
+        cc->ends = ne;
+        cc->cap = ncap;
+    }
+    cc->counts[cc->n].parent_key = parent_key;
+    cc->counts[cc->n].count = count;
+    cc->ends[cc->n] = b->tables[BATCH_CHILD(child)].nrows;
+    cc->n++;
     return 0;
 }
 
@@ -330,10 +379,10 @@ struct buf *batch_work(struct batch *b, enum batch_work which)
 
 static size_t key_hash(const struct batch *b, size_t row)
 {
-    const struct table_def *t = b->main.def;
+    const struct table_def *t = b->tables[BATCH_MAIN].def;
     size_t h = 1469598103934665603u;
     for (unsigned k = 0; k < t->nkey; k++) {
-        const struct cell *c = &b->main.cells[row * t->ncols + k];
+        const struct cell *c = &b->tables[BATCH_MAIN].cells[row * t->ncols + k];
         h = (h ^ (size_t)c->kind) * 1099511628211u;
         if (c->kind == CELL_INT) {
             h = (h ^ (size_t)(unsigned long long)c->i) * 1099511628211u;
@@ -348,10 +397,10 @@ static size_t key_hash(const struct batch *b, size_t row)
 
 static bool key_equal(const struct batch *b, size_t r1, size_t r2)
 {
-    const struct table_def *t = b->main.def;
+    const struct table_def *t = b->tables[BATCH_MAIN].def;
     for (unsigned k = 0; k < t->nkey; k++) {
-        const struct cell *x = &b->main.cells[r1 * t->ncols + k];
-        const struct cell *y = &b->main.cells[r2 * t->ncols + k];
+        const struct cell *x = &b->tables[BATCH_MAIN].cells[r1 * t->ncols + k];
+        const struct cell *y = &b->tables[BATCH_MAIN].cells[r2 * t->ncols + k];
         if (x->kind != y->kind)
             return false;
         if (x->kind == CELL_INT && x->i != y->i)
@@ -407,7 +456,7 @@ static int key_set_put(struct batch *b, size_t row, size_t *prev)
 static int key_set_rebuild(struct batch *b)
 {
     key_set_clear(b);
-    for (size_t r = 0; r < b->main.nrows; r++) {
+    for (size_t r = 0; r < b->tables[BATCH_MAIN].nrows; r++) {
         size_t prev;
         int rc = key_set_put(b, r, &prev);
         if (rc)
@@ -449,18 +498,19 @@ int batch_accept(struct batch *b, size_t row)
 
 int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects)
 {
-    const unsigned nc = b->main.def->ncols;
+    const unsigned nc = b->tables[BATCH_MAIN].def->ncols;
     size_t w = 0, dropped = 0;
     int rc = 0;
-    if (b->def->child)
-        return err_set(ML_EINTERNAL, "stream '%s': batch_drop with a child table", b->def->name);
-    for (size_t r = 0; drop_rows && r < b->main.nrows; r++) {
+    if (b->def->nchildren)
+        return err_set(ML_EINTERNAL, "stream '%s': batch_drop with child tables", b->def->name);
+    for (size_t r = 0; drop_rows && r < b->tables[BATCH_MAIN].nrows; r++) {
         if (drop_rows[r]) {
             dropped++;
             continue;
         }
         if (w != r) {
-            memmove(&b->main.cells[w * nc], &b->main.cells[r * nc], nc * sizeof(struct cell));
+            memmove(&b->tables[BATCH_MAIN].cells[w * nc], &b->tables[BATCH_MAIN].cells[r * nc],
+                    nc * sizeof(struct cell));
             if (r < b->superseded_cap && w < b->superseded_cap)
                 b->superseded[w] = b->superseded[r];
         }
@@ -469,7 +519,7 @@ int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects)
     if (drop_rows) {
         b->accepted -= dropped;
         b->already_processed += dropped;
-        b->main.nrows = w;
+        b->tables[BATCH_MAIN].nrows = w;
         rc = key_set_rebuild(b); /* the key set pointed at old row numbers */
         if (rc)
             return rc;
@@ -487,36 +537,49 @@ int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects)
     return 0;
 }
 
-int batch_compact(struct batch *b)
+/* Drops the rows of child `child` whose record's main row is superseded,
+ * with their counts (the counts are the main rows', one to one). */
+static void compact_child(struct batch *b, unsigned child)
 {
-    const unsigned nc = b->main.def->ncols;
-    const unsigned ncc = b->child.def ? b->child.def->ncols : 0;
-    const bool with_children = b->def->child && b->nchildren == b->main.nrows;
+    struct table_rows *t = &b->tables[BATCH_CHILD(child)];
+    struct child_counts *cc = &b->children[child];
+    const unsigned nc = t->def->ncols;
     size_t w = 0, cw = 0, cr = 0;
-    if (b->duplicates == 0)
-        return 0;
-    for (size_t r = 0; r < b->main.nrows; r++) {
-        size_t nchild = with_children ? b->children[r].count : 0;
-        bool keep = !(r < b->superseded_cap && b->superseded[r]);
-        if (keep) {
-            if (w != r)
-                memmove(&b->main.cells[w * nc], &b->main.cells[r * nc], nc * sizeof(struct cell));
-            if (with_children) {
-                if (cw != cr && nchild)
-                    memmove(&b->child.cells[cw * ncc], &b->child.cells[cr * ncc],
-                            nchild * ncc * sizeof(struct cell));
-                b->children[w] = b->children[r];
-                cw += nchild;
-            }
+    for (size_t r = 0; r < cc->n; r++) {
+        size_t nchild = cc->counts[r].count;
+        if (!(r < b->superseded_cap && b->superseded[r])) {
+            if (cw != cr && nchild)
+                memmove(&t->cells[cw * nc], &t->cells[cr * nc], nchild * nc * sizeof(struct cell));
+            cw += nchild;
+            cc->counts[w] = cc->counts[r];
+            cc->ends[w] = cw;
             w++;
         }
         cr += nchild;
     }
-    b->main.nrows = w;
-    if (with_children) {
-        b->child.nrows = cw;
-        b->nchildren = w;
+    t->nrows = cw;
+    cc->n = w;
+}
+
+int batch_compact(struct batch *b)
+{
+    struct table_rows *m = &b->tables[BATCH_MAIN];
+    const unsigned nc = m->def->ncols;
+    size_t w = 0;
+    if (b->duplicates == 0)
+        return 0;
+    /* the child tables first: they read superseded[] by the old row numbers */
+    for (unsigned i = 0; i < b->def->nchildren; i++)
+        if (b->children[i].n == m->nrows)
+            compact_child(b, i);
+    for (size_t r = 0; r < m->nrows; r++) {
+        if (r < b->superseded_cap && b->superseded[r])
+            continue;
+        if (w != r)
+            memmove(&m->cells[w * nc], &m->cells[r * nc], nc * sizeof(struct cell));
+        w++;
     }
+    m->nrows = w;
     for (size_t r = 0; r < w && r < b->superseded_cap; r++)
         b->superseded[r] = false;
     return key_set_rebuild(b); /* the key set pointed at old row numbers */

@@ -2,16 +2,16 @@
  *
  * A batch holds what the mapping (mapping.h) made of the records read since
  * the last batch_reset(): the typed rows of the stream's main table and of
- * its child table, the rejects, and the counters the loader records per
- * batch. The loader resolves the surrogates of its rows (it rewrites their
+ * each of its child tables, the rejects, and the counters the loader
+ * records per batch. The loader resolves the surrogates of its rows (it rewrites their
  * CELL_PENDING cells to CELL_INT ids), writes it in one transaction, then
  * resets it for the next pages.
  *
  * In-batch de-duplication: a batch holds whole pages, and when a record
  * repeats the key of an earlier accepted record of the same batch the last
  * one wins: batch_accept() marks the earlier row superseded (counted in
- * `duplicates`) and batch_compact() drops it and its child rows before the
- * batch is written.
+ * `duplicates`) and batch_compact() drops it and its rows in every child
+ * table before the batch is written.
  *
  * Memory: cell texts live in the batch's row arena, which holds PII until
  * the surrogates are resolved: it is wiped on batch_reset() and
@@ -53,12 +53,16 @@ struct cell {
 /* The rows of one table: nrows * def->ncols cells, row by row. Callers may
  * rewrite cells (surrogate resolution); nrows, cap and def are the batch's. */
 struct table_rows {
-    const struct table_def *def; /* NULL for the child rows of a stream without a child table */
+    const struct table_def *def;
     struct cell *cells;
     size_t nrows, cap;
 };
 
-enum batch_table { BATCH_MAIN, BATCH_CHILD };
+/* The batch's tables are numbered: BATCH_MAIN, then BATCH_CHILD(i) for
+ * child i of the definition (def->children[i], 0 <= i < def->nchildren);
+ * batch_ntables() says how many there are. */
+#define BATCH_MAIN     0u
+#define BATCH_CHILD(i) (1u + (unsigned)(i))
 
 /* For child tables: how many children a parent of the batch has now. */
 struct child_count {
@@ -100,15 +104,18 @@ void batch_reset(struct batch *b);
 
 const struct stream_def *batch_def(const struct batch *b);
 struct batch_counts batch_counts(const struct batch *b);
-/* The main or child rows; never NULL (for a stream without a child table,
- * BATCH_CHILD has def NULL and no rows). */
-struct table_rows *batch_rows(struct batch *b, enum batch_table which);
+/* 1 + the definition's nchildren: the main table and one per child. */
+unsigned batch_ntables(const struct batch *b);
+/* The rows of table `table` (BATCH_MAIN or BATCH_CHILD(i)); NULL when
+ * table >= batch_ntables(). */
+struct table_rows *batch_rows(struct batch *b, unsigned table);
 /* Reject i, 0 <= i < batch_counts().rejected. */
 const struct reject *batch_reject(const struct batch *b, size_t i);
-/* The child counts in parent order, one per accepted record of a stream
- * with a child table (superseded ones included until batch_compact);
- * *n gets their number. NULL when there are none. */
-const struct child_count *batch_children(const struct batch *b, size_t *n);
+/* The counts of child `child` (0 <= child < def->nchildren) in parent
+ * order, one per accepted record (superseded ones included until
+ * batch_compact); *n gets their number. NULL when there are none (or no
+ * such child). */
+const struct child_count *batch_children(const struct batch *b, unsigned child, size_t *n);
 
 /* Cell `col` of row `row`, and the text of a CELL_TEXT or CELL_PENDING
  * cell (NUL-terminated at len; it may hold NUL bytes before). */
@@ -138,7 +145,8 @@ struct batch_memory batch_memory(const struct batch *b);
 
 /* ---- before writing (the loader) ---- */
 
-/* Drops the rows of superseded records (and their child rows) so that the
+/* Drops the rows of superseded records (and their rows in every child
+ * table, with their child counts) so that the
  * last record of each key wins; compacting twice changes nothing. The
  * loader calls it before writing a batch. 0, or ML_ENOMEM rebuilding the
  * key set. */
@@ -147,7 +155,7 @@ int batch_compact(struct batch *b);
 /* Drops the main rows with drop_rows[row] and the rejects with
  * drop_rejects[i] (either may be NULL), counting them in already_processed
  * and out of accepted / rejected. For processed_table streams, which have
- * no child table (ML_EINTERNAL otherwise). Dropping is final: the loader
+ * no child tables (ML_EINTERNAL otherwise). Dropping is final: the loader
  * drops only records whose key another transaction has committed, so a
  * retried transaction may start from the smaller batch. */
 int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects);
@@ -155,9 +163,10 @@ int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects)
 /* ---- filling (the mapping modules: mapping.c, mapvalue.c, reject.c) ----
  * Every function returns 0 or ML_ENOMEM and leaves the batch consistent. */
 
-/* Appends a row of all-CELL_NULL cells to `which`; *row gets its number.
- * Cell pointers stay valid until the next batch_add_row of that table. */
-int batch_add_row(struct batch *b, enum batch_table which, size_t *row);
+/* Appends a row of all-CELL_NULL cells to table `table` (< batch_ntables);
+ * *row gets its number. Cell pointers stay valid until the next
+ * batch_add_row of that table. */
+int batch_add_row(struct batch *b, unsigned table, size_t *row);
 /* Sets cell `c` to `kind` (CELL_TEXT or CELL_PENDING) with a copy of
  * s[0..len) in the row arena. */
 int batch_put_text(struct batch *b, struct cell *c, enum cell_kind kind, const char *s, size_t len);
@@ -165,9 +174,14 @@ int batch_put_text(struct batch *b, struct cell *c, enum cell_kind kind, const c
 /* A point to return to: batch_undo() takes back every row, child count,
  * arena byte and invalid_nulled count added since batch_mark(), wiping the
  * arena bytes. Only the last rows may be taken back (a mark is taken
- * before a record or a value, undone before the next one). */
+ * before a record or a value, undone before the next one). Child rows and
+ * counts are taken back with the main rows they belong to: undoing to a
+ * mark of main_rows rows leaves every child table as it was after the
+ * record of main row main_rows - 1 was complete (each accepted record has
+ * one count per child), and a mark with no main row added since (a value)
+ * leaves the child tables alone. */
 struct batch_mark {
-    size_t arena, main_rows, child_rows, children, invalid_nulled;
+    size_t arena, main_rows, invalid_nulled;
 };
 struct batch_mark batch_mark(const struct batch *b);
 void batch_undo(struct batch *b, struct batch_mark m);
@@ -180,8 +194,9 @@ void batch_count(struct batch *b, enum batch_counter which);
  * supersedes the earlier row of the same key, if any (the last one wins).
  * The key is the first def->table->nkey cells of the row. */
 int batch_accept(struct batch *b, size_t row);
-/* Records that parent `parent_key` has `count` child rows. */
-int batch_add_child_count(struct batch *b, long long parent_key, unsigned count);
+/* Records that parent `parent_key` has `count` rows in child `child`'s
+ * table (the last ones added to it). */
+int batch_add_child_count(struct batch *b, unsigned child, long long parent_key, unsigned count);
 /* Adds a reject with copies of its texts; `record_key` may be NULL
  * (unknown). None of the texts may hold PII (reject.h sees to that). */
 int batch_add_reject(struct batch *b, const char *source_ref, const char *reason,

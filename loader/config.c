@@ -1926,28 +1926,31 @@ static int check_streams(struct parse *p)
     struct config *c = p->cfg;
     for (size_t i = 0; i < c->nstreams; i++) {
         const struct stream_def *d = c->streams[i].def;
-        const struct field_spec *sets[2] = {d->fields, d->child ? d->child->fields : NULL};
-        const unsigned counts[2] = {d->nfields, d->child ? d->child->nfields : 0};
-        for (int s = 0; s < 2; s++)
-            for (unsigned k = 0; k < counts[s]; k++)
-                if (sets[s][k].action == PII_HMAC && !c->pii.digest_key_len)
+        /* table t of d: its main table (0), then its children's (1..nchildren) */
+        for (unsigned t = 0; t <= d->nchildren; t++) {
+            const struct field_spec *fs = t ? d->children[t - 1].fields : d->fields;
+            unsigned nf = t ? d->children[t - 1].nfields : d->nfields;
+            for (unsigned k = 0; k < nf; k++)
+                if (fs[k].action == PII_HMAC && !c->pii.digest_key_len)
                     return err_set(ML_ECONFIG,
                                    "%s:%d:%d: column '%s' has pii: hmac, which needs a digest "
                                    "key: set pii.digest_key or pii.digest_key_file",
-                                   d->file, sets[s][k].decl_line, sets[s][k].decl_col,
-                                   sets[s][k].column);
-        const char *mine[2] = {d->table->name, d->child ? d->child->table->name : NULL};
+                                   d->file, fs[k].decl_line, fs[k].decl_col, fs[k].column);
+        }
         for (size_t j = 0; j < i; j++) {
             const struct stream_def *e = c->streams[j].def;
-            const char *theirs[2] = {e->table->name, e->child ? e->child->table->name : NULL};
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++)
-                    if (mine[a] && theirs[b] && strcmp(mine[a], theirs[b]) == 0)
+            for (unsigned a = 0; a <= d->nchildren; a++) {
+                const char *mine = a ? d->children[a - 1].table->name : d->table->name;
+                for (unsigned b = 0; b <= e->nchildren; b++) {
+                    const char *theirs = b ? e->children[b - 1].table->name : e->table->name;
+                    if (strcmp(mine, theirs) == 0)
                         return err_set(ML_ECONFIG,
                                        "%s:%d:%d: streams '%s' and '%s' both write table '%s': "
                                        "give one of them its own 'table'",
                                        p->name, c->streams[i].pos.line, c->streams[i].pos.column,
-                                       c->streams[j].name, c->streams[i].name, mine[a]);
+                                       c->streams[j].name, c->streams[i].name, mine);
+                }
+            }
         }
     }
     return 0;

@@ -15,8 +15,10 @@
  *   (a surrogate needs a `kind` and takes no `type`, ...);
  * - the key columns are required and come first, in key order (the loader
  *   compares keys as the leading columns of a row);
- * - a child table needs a single-column integer parent key; one child table
- *   per stream; no child with exactly_once.
+ * - a child table needs a single-column integer parent key; the children of
+ *   a stream read distinct arrays (no `from` equal to, inside or around
+ *   another child's, no parent field at or inside it) into distinct tables,
+ *   none named like the parent's; no child with exactly_once.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -628,6 +630,14 @@ static int parse_table(struct mctx *m, yaml_node_t *at, const char *path,
 
 /* ---- children ---- */
 
+/* True when dotted paths `x` and `y` are equal or one leads into the other
+ * ("lines" and "lines.sku"): two readers of one part of the record. */
+static bool path_overlaps(const char *x, const char *y)
+{
+    size_t nx = strlen(x), ny = strlen(y), n = nx < ny ? nx : ny;
+    return strncmp(x, y, n) == 0 && (nx == ny || (nx < ny ? y[n] : x[n]) == '.');
+}
+
 enum { CH_TABLE, CH_FROM, CH_POSITION, CH_DESCRIPTION, CH_COLUMNS, CH_DROP, CH_INDEXES, CH_N };
 static const char *const child_keys[CH_N] = {
     [CH_TABLE] = "table",       [CH_FROM] = "from",
@@ -843,30 +853,39 @@ int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *ke
         cfg_join(kp, sizeof(kp), path, "children");
         if (cv->type != YAML_SEQUENCE_NODE || seq_size(cv) == 0)
             return cfg_error(p, cv, "'%s' must be a list of child tables", kp);
-        if (seq_size(cv) > 1)
-            return cfg_error(p, seq_item(p, cv, 1),
-                             "'%s': one child table per stream is supported in this version", kp);
         if (d->processed_table)
             return cfg_error(p, cv, "'%s': exactly_once streams cannot have child tables", kp);
-        struct child_def *cd = arena_alloc(a, sizeof(*cd));
-        if (!cd)
+        size_t nc = seq_size(cv);
+        struct child_def *children = arena_alloc(a, nc * sizeof(*children));
+        if (!children)
             return oom();
-        char cp[KEYPATH_BUF + 8];
-        snprintf(cp, sizeof(cp), "%s[0]", kp);
-        rc = parse_child(&m, seq_item(p, cv, 0), cp, t, cd);
-        if (rc)
-            return rc;
-        if (strcmp(cd->table->name, t->name) == 0)
-            return cfg_error(p, seq_item(p, cv, 0), "'%s': the child table has the parent's name",
-                             cp);
-        for (unsigned i = 0; i < d->nfields; i++)
-            if (strcmp(d->fields[i].path, cd->path) == 0 ||
-                (strncmp(d->fields[i].path, cd->path, strlen(cd->path)) == 0 &&
-                 d->fields[i].path[strlen(cd->path)] == '.'))
-                return cfg_error(p, seq_item(p, cv, 0),
-                                 "'%s.from' ('%s') is also mapped or dropped by '%s'", cp, cd->path,
-                                 path);
-        d->child = cd;
+        for (size_t c = 0; c < nc; c++) {
+            struct child_def *cd = &children[c];
+            yaml_node_t *cn = seq_item(p, cv, c);
+            char cp[KEYPATH_BUF + 24];
+            snprintf(cp, sizeof(cp), "%s[%zu]", kp, c);
+            rc = parse_child(&m, cn, cp, t, cd);
+            if (rc)
+                return rc;
+            if (strcmp(cd->table->name, t->name) == 0)
+                return cfg_error(p, cn, "'%s': the child table has the parent's name", cp);
+            for (unsigned i = 0; i < d->nfields; i++)
+                if (strcmp(d->fields[i].path, cd->path) == 0 ||
+                    (strncmp(d->fields[i].path, cd->path, strlen(cd->path)) == 0 &&
+                     d->fields[i].path[strlen(cd->path)] == '.'))
+                    return cfg_error(p, cn, "'%s.from' ('%s') is also mapped or dropped by '%s'",
+                                     cp, cd->path, path);
+            for (size_t o = 0; o < c; o++) {
+                if (strcmp(children[o].table->name, cd->table->name) == 0)
+                    return cfg_error(p, cn, "'%s': table '%s' is also the table of '%s[%zu]'", cp,
+                                     cd->table->name, kp, o);
+                if (path_overlaps(children[o].path, cd->path))
+                    return cfg_error(p, cn, "'%s.from' ('%s') is also read by '%s[%zu]' ('%s')", cp,
+                                     cd->path, kp, o, children[o].path);
+            }
+        }
+        d->children = children;
+        d->nchildren = (unsigned)nc;
     }
     *out = d;
     return 0;

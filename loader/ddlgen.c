@@ -417,9 +417,10 @@ static int check_def(const struct stream_def *def, size_t i)
 {
     if (!def || !def->table)
         return err_set(ML_EINVAL, "stream definition %zu has no table", i + 1);
-    if (def->child && !def->child->table)
-        return err_set(ML_EINVAL, "stream definition '%s': child without a table",
-                       def->name ? def->name : "?");
+    for (unsigned c = 0; c < def->nchildren; c++)
+        if (!def->children[c].table)
+            return err_set(ML_EINVAL, "stream definition '%s': child %u without a table",
+                           def->name ? def->name : "?", c + 1);
     return 0;
 }
 
@@ -433,21 +434,23 @@ int ddlgen_stream_tables(const struct stream_def *const *defs, size_t ndefs,
     *ntables = 0;
     for (size_t i = 0; !rc && i < ndefs; i++)
         rc = check_def(defs[i], i);
-    if (!rc && ndefs) {
-        list = malloc(2 * ndefs * sizeof(*list));
+    size_t cap = 0;
+    for (size_t i = 0; !rc && i < ndefs; i++)
+        cap += 1 + defs[i]->nchildren;
+    if (!rc && cap) {
+        list = malloc(cap * sizeof(*list));
         if (!list)
             rc = err_set(ML_ENOMEM, "out of memory");
     }
     for (size_t i = 0; !rc && i < ndefs; i++) {
-        const struct table_def *pair[2] = {defs[i]->table,
-                                           defs[i]->child ? defs[i]->child->table : NULL};
-        for (size_t p = 0; !rc && p < 2 && pair[p]; p++) {
+        for (unsigned p = 0; !rc && p <= defs[i]->nchildren; p++) {
+            const struct table_def *t = p ? defs[i]->children[p - 1].table : defs[i]->table;
             size_t k = 0;
-            rc = check_table_name(pair[p]->name);
-            while (!rc && k < n && strcmp(list[k]->name, pair[p]->name) != 0)
+            rc = check_table_name(t->name);
+            while (!rc && k < n && strcmp(list[k]->name, t->name) != 0)
                 k++;
             if (!rc && k == n)
-                list[n++] = pair[p];
+                list[n++] = t;
         }
     }
     if (rc) {

@@ -40,7 +40,7 @@ int ddlgen_sensitive_table(struct buf *out, const char *kind, enum db_dialect d)
 /* Appends the name of kind's sensitive table, "sensitive_<kind>_ids", unquoted. */
 int ddlgen_sensitive_name(struct buf *out, const char *kind);
 
-/* The stream tables of `defs` (each main table, then its child table),
+/* The stream tables of `defs` (each main table, then its child tables),
  * without repeats (by name), in that order. *tables is a malloc'd array the
  * caller frees (NULL when *ntables is 0); the tables belong to the defs.
  * ML_EINVAL for a table named like the loader's own tables and views

@@ -147,8 +147,6 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
     return 0;
 }
 
-/* Deletes child rows past each parent's new end (a subscription array that
- * shrank). */
 static int cmp_child_key(const void *a, const void *b)
 {
     long long x = ((const struct child_count *)a)->parent_key;
@@ -156,19 +154,17 @@ static int cmp_child_key(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Deletes child rows past each parent's new end (a subscription array that
- * shrank). A probe first asks, for the batch's parents, how far their
- * existing rows go (one indexed IN lookup); only parents with rows at or past
- * their new count are trimmed. On a first load and on a rerun of unchanged
- * data that is nobody, and the costly per-parent range DELETE is skipped
- * (it measured a quarter of the server's time on a 1M-user first load). The
- * batch's parent keys are unique (batch_compact). */
-static int delete_child_tails(struct run_ctx *ctx, const struct batch *b)
+/* Deletes the rows of child `ci` past each parent's new end (a subscription
+ * array that shrank); the other child tables are left alone. A probe first asks, for the batch's
+ * parents, how far their existing rows go (one indexed IN lookup); only parents with rows at or
+ * past their new count are trimmed. On a first load and on a rerun of unchanged data that is
+ * nobody, and the costly per-parent range DELETE is skipped (it measured a quarter of the server's
+ * time on a 1M-user first load). The batch's parent keys are unique (batch_compact). */
+static int delete_child_tails(struct run_ctx *ctx, const struct batch *b, unsigned ci)
 {
-    const struct child_def *cd = batch_def(b)->child;
-    const struct table_def *t = cd ? cd->table : NULL;
+    const struct table_def *t = batch_def(b)->children[ci].table;
     size_t nchildren;
-    const struct child_count *children = batch_children(b, &nchildren);
+    const struct child_count *children = batch_children(b, ci, &nchildren);
     struct child_count *sorted = NULL, *trim = NULL;
     size_t ntrim = 0;
     int rc = 0;
@@ -417,8 +413,7 @@ out:
 static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
                        unsigned long long pages, struct load_stream_counts *total)
 {
-    struct table_rows *main_rows = batch_rows(b, BATCH_MAIN);
-    struct table_rows *child_rows = batch_rows(b, BATCH_CHILD);
+    const unsigned ntables = batch_ntables(b);
     struct batch_counts n = batch_counts(b);
     unsigned long long created = 0;
     unsigned attempt = 0;
@@ -436,20 +431,20 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
      * counts each new surrogate once. */
 again:
     attempt++;
-    rc = resolve_table(ctx, b, main_rows, &created);
-    if (!rc)
-        rc = resolve_table(ctx, b, child_rows, &created);
+    rc = 0;
+    for (unsigned t = 0; !rc && t < ntables; t++)
+        rc = resolve_table(ctx, b, batch_rows(b, t), &created);
     if (!rc)
         rc = db_begin(ctx->db);
     /* drops records already committed (final: safe to replay from here) */
     if (!rc && batch_def(b)->processed_table)
         rc = claim_records(ctx, b);
-    if (!rc)
-        rc = delete_child_tails(ctx, b);
-    if (!rc && main_rows->nrows)
-        rc = upsert_rows(ctx, b, main_rows);
-    if (!rc && child_rows->nrows)
-        rc = upsert_rows(ctx, b, child_rows);
+    for (unsigned c = 0; !rc && c < batch_def(b)->nchildren; c++)
+        rc = delete_child_tails(ctx, b, c);
+    /* the main table, then each child table */
+    for (unsigned t = 0; !rc && t < ntables; t++)
+        if (batch_rows(b, t)->nrows)
+            rc = upsert_rows(ctx, b, batch_rows(b, t));
     if (!rc)
         rc = insert_rejects(ctx, b, stream);
     n = batch_counts(b); /* claim_records may have dropped records */

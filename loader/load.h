@@ -2,8 +2,9 @@
  *
  * Per stream: pages are fetched and mapped into batches of load.batch_size
  * records; each batch resolves its surrogates, then in ONE transaction
- * upserts its rows, deletes child rows past each parent's new end, records
- * its rejects and adds its counts to load_run_streams. A failure rolls the
+ * upserts its rows (main table, then every child table), deletes each child
+ * table's rows past each parent's new end, records its rejects and adds its
+ * counts to load_run_streams. A failure rolls the
  * batch back, marks the run failed in load_runs and returns; committed
  * batches stay, and the next run completes the work (upserts make it
  * idempotent). Memory is bounded by the batch size and the surrogate cache.

@@ -63,10 +63,10 @@ static int lookup(const json_node *rec, const char *path, const json_node **out)
 }
 
 static int map_fields(struct batch *b, const struct field_spec *fields, unsigned nfields,
-                      enum batch_table which, size_t row, const json_node *rec,
+                      unsigned table, size_t row, const json_node *rec,
                       const struct map_options *opt)
 {
-    struct table_rows *rows = batch_rows(b, which);
+    struct table_rows *rows = batch_rows(b, table);
     const struct table_def *tdef = rows->def;
     for (unsigned i = 0; i < nfields; i++) {
         const struct field_spec *f = &fields[i];
@@ -95,10 +95,11 @@ static int map_fields(struct batch *b, const struct field_spec *fields, unsigned
     return 0;
 }
 
-static int map_children(struct batch *b, const json_node *rec, long long key,
+/* The rows of child `ci` from its array in `rec`, and their count. */
+static int map_children(struct batch *b, unsigned ci, const json_node *rec, long long key,
                         const struct map_options *opt)
 {
-    const struct child_def *cd = batch_def(b)->child;
+    const struct child_def *cd = &batch_def(b)->children[ci];
     const json_node *arr;
     unsigned pos = 0;
     int rc = lookup(rec, cd->path, &arr);
@@ -115,23 +116,23 @@ static int map_children(struct batch *b, const json_node *rec, long long key,
         if (json_type(e) != JSON_OBJECT)
             return err_set(ML_ERECORD, "element %u of '%s' must be an object, got %s", pos,
                            cd->path, json_type_name(json_type(e)));
-        rc = batch_add_row(b, BATCH_CHILD, &row);
+        rc = batch_add_row(b, BATCH_CHILD(ci), &row);
         if (rc)
             return rc;
-        struct table_rows *child = batch_rows(b, BATCH_CHILD);
+        struct table_rows *child = batch_rows(b, BATCH_CHILD(ci));
         struct cell *c0 = batch_cell(child, row, 0), *c1 = batch_cell(child, row, 1);
         c0->kind = CELL_INT;
         c0->i = key;
         c1->kind = CELL_INT;
         c1->i = pos;
-        rc = map_fields(b, cd->fields, cd->nfields, BATCH_CHILD, row, e, opt);
+        rc = map_fields(b, cd->fields, cd->nfields, BATCH_CHILD(ci), row, e, opt);
         if (rc) {
             if (rc == ML_ERECORD)
                 err_prefix(rc, "element %u of '%s'", pos, cd->path);
             return rc;
         }
     }
-    return batch_add_child_count(b, key, pos);
+    return batch_add_child_count(b, ci, key, pos);
 }
 
 /* ---- fields outside the mapping: accepted, never stored, names noted ---- */
@@ -140,7 +141,7 @@ static int map_children(struct batch *b, const json_node *rec, long long key,
 struct unknown_scan {
     struct batch *b;
     struct buf path;         /* the dotted path of the member being checked */
-    const char *shown_under; /* names are shown under "<shown_under>[]." (the
+    const char *shown_under; /* names are shown under "<shown_under>[]." (a
                                 child array's elements); NULL: at the top */
     char *first;             /* [UNKNOWN_NAME_BUF]: the first unknown field's name
                                 (printable ASCII), "" when none yet */
@@ -177,15 +178,20 @@ static void note_unknown_name(struct unknown_scan *s)
     batch_note_unknown_name(s->b, name);
 }
 
-/* True when `full` is a field path (or the child path), or *prefix when it
- * starts a longer field path ("profile" of "profile.gender"). */
-static bool path_known(const struct field_spec *fields, unsigned nfields, const char *child_path,
-                       const char *full, bool *prefix)
+/* True when `full` is a field path (or a child's path), or *prefix when it
+ * starts a longer one ("profile" of "profile.gender"). */
+static bool path_known(const struct field_spec *fields, unsigned nfields,
+                       const struct child_def *children, unsigned nchildren, const char *full,
+                       bool *prefix)
 {
     size_t n = strlen(full);
     *prefix = false;
-    if (child_path && strcmp(child_path, full) == 0)
-        return true;
+    for (unsigned i = 0; i < nchildren; i++) {
+        if (strcmp(children[i].path, full) == 0)
+            return true;
+        if (strncmp(children[i].path, full, n) == 0 && children[i].path[n] == '.')
+            *prefix = true;
+    }
     for (unsigned i = 0; i < nfields; i++) {
         if (strcmp(fields[i].path, full) == 0)
             return true;
@@ -196,11 +202,12 @@ static bool path_known(const struct field_spec *fields, unsigned nfields, const 
 }
 
 /* Checks the members of `obj`, whose dotted path is s->path ("" or
- * "profile."; restored on return), against the field paths; true when one
- * is unknown. *rc gets ML_ENOMEM when the path cannot be built. */
+ * "profile."; restored on return), against the field paths and the paths
+ * of `children` (the record's top: a child's elements pass none); true when
+ * one is unknown. *rc gets ML_ENOMEM when the path cannot be built. */
 static bool check_members(struct unknown_scan *s, const json_node *obj,
-                          const struct field_spec *fields, unsigned nfields, const char *child_path,
-                          int *rc)
+                          const struct field_spec *fields, unsigned nfields,
+                          const struct child_def *children, unsigned nchildren, int *rc)
 {
     const size_t base = s->path.len;
     bool unknown = false;
@@ -213,13 +220,13 @@ static bool check_members(struct unknown_scan *s, const json_node *obj,
         *rc = buf_adds(&s->path, key);
         if (*rc)
             break;
-        if (path_known(fields, nfields, child_path, s->path.data, &pre))
+        if (path_known(fields, nfields, children, nchildren, s->path.data, &pre))
             continue;
         if (pre) {
             if (json_type(m) == JSON_OBJECT) {
                 *rc = buf_addc(&s->path, '.');
                 if (!*rc)
-                    unknown |= check_members(s, m, fields, nfields, NULL, rc);
+                    unknown |= check_members(s, m, fields, nfields, children, nchildren, rc);
             }
             continue; /* a wrong type is the mapping's business (reject) */
         }
@@ -274,14 +281,15 @@ static int note_unknown_fields(struct batch *b, const json_node *rec, bool *unkn
     if (shaped && shape->len == known->len && shape->len &&
         memcmp(shape->data, known->data, shape->len) == 0)
         return 0;
-    *unknown = check_members(&s, rec, d->fields, d->nfields, d->child ? d->child->path : NULL, &rc);
-    if (d->child) {
-        const json_node *arr = json_path(rec, d->child->path);
-        s.shown_under = d->child->path;
+    *unknown = check_members(&s, rec, d->fields, d->nfields, d->children, d->nchildren, &rc);
+    for (unsigned i = 0; !rc && i < d->nchildren; i++) {
+        const struct child_def *cd = &d->children[i];
+        const json_node *arr = json_path(rec, cd->path);
+        s.shown_under = cd->path;
         for (const json_node *e = json_child(arr); !rc && e && json_type(arr) == JSON_ARRAY;
              e = json_next(e))
             if (json_type(e) == JSON_OBJECT)
-                *unknown |= check_members(&s, e, d->child->fields, d->child->nfields, NULL, &rc);
+                *unknown |= check_members(&s, e, cd->fields, cd->nfields, NULL, 0, &rc);
     }
     buf_release(&s.path);
     if (rc)
@@ -321,8 +329,8 @@ static int map_record(struct batch *b, const json_node *rec, const struct map_op
     if (rc)
         return rc;
     rc = map_fields(b, def->fields, def->nfields, BATCH_MAIN, row, rec, opt);
-    if (!rc && def->child)
-        rc = map_children(b, rec, batch_cell(batch_rows(b, BATCH_MAIN), row, 0)->i, opt);
+    for (unsigned i = 0; !rc && i < def->nchildren; i++)
+        rc = map_children(b, i, rec, batch_cell(batch_rows(b, BATCH_MAIN), row, 0)->i, opt);
     if (rc == 0)
         return batch_accept(b, row);
     batch_undo(b, mark); /* the partial record, its PII wiped */

@@ -3,7 +3,7 @@
  * A stream definition (streamdef.h) lists, for every field of a source
  * record, its JSON path, its target column and its PII action.
  * mapping_map_record() validates one record and either appends its rows
- * (main row, child rows, child count) to a batch (batch.h) or, when any
+ * (main row, each child's rows and count) to a batch (batch.h) or, when any
  * value is refused, takes back everything it added and records a reject
  * instead (reject.h). Each value becomes a cell by mapvalue.h; values
  * headed for surrogate columns stay normalised in the batch's row arena

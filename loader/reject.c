@@ -13,11 +13,15 @@
 #define RECORD_KEY_MAX 255
 
 /* 2 when `path` is a kept field, 1 when it is a prefix of one ("profile"
- * of "profile.gender"), else 0. */
-static int kept_state(const struct field_spec *fields, unsigned nfields, const char *path)
+ * of "profile.gender") or of a child's path, else 0. */
+static int kept_state(const struct field_spec *fields, unsigned nfields,
+                      const struct child_def *children, unsigned nchildren, const char *path)
 {
     size_t n = strlen(path);
     int st = 0;
+    for (unsigned i = 0; i < nchildren; i++)
+        if (strncmp(children[i].path, path, n) == 0 && children[i].path[n] == '.')
+            st = 1;
     for (unsigned i = 0; i < nfields; i++) {
         if (fields[i].action != PII_KEEP)
             continue;
@@ -29,13 +33,23 @@ static int kept_state(const struct field_spec *fields, unsigned nfields, const c
     return st;
 }
 
+/* The child of `children` whose array is at `path`, or NULL. */
+static const struct child_def *child_at(const struct child_def *children, unsigned nchildren,
+                                        const char *path)
+{
+    for (unsigned i = 0; i < nchildren; i++)
+        if (strcmp(children[i].path, path) == 0)
+            return &children[i];
+    return NULL;
+}
+
 /* Writes the kept fields of object `obj`, whose dotted path is `path` (""
- * or "profile."; restored on return), as a JSON object (reject.h).
- * `child_path` names the top-level array whose elements are written with
- * `child`'s fields (NULL: none). */
+ * or "profile."; restored on return), as a JSON object (reject.h). The
+ * arrays of `children` (the record's; a child's elements pass none) are
+ * written element by element with their child's kept fields. */
 static int write_kept(struct buf *out, const json_node *obj, struct buf *path,
-                      const struct field_spec *fields, unsigned nfields, const char *child_path,
-                      const struct child_def *child)
+                      const struct field_spec *fields, unsigned nfields,
+                      const struct child_def *children, unsigned nchildren)
 {
     const size_t base = path->len;
     int rc = buf_addc(out, '{');
@@ -57,14 +71,15 @@ static int write_kept(struct buf *out, const json_node *obj, struct buf *path,
         if (rc)
             break;
         size_t value_at = out->len;
-        if (child_path && strcmp(path->data, child_path) == 0 && t == JSON_ARRAY) {
+        const struct child_def *child = child_at(children, nchildren, path->data);
+        if (child && t == JSON_ARRAY) {
             struct buf elem_path = BUF_INIT;
             rc = buf_addc(out, '[');
             for (const json_node *e = json_child(m); !rc && e; e = json_next(e)) {
                 if (e != json_child(m))
                     rc = buf_addc(out, ',');
                 if (!rc && json_type(e) == JSON_OBJECT)
-                    rc = write_kept(out, e, &elem_path, child->fields, child->nfields, NULL, NULL);
+                    rc = write_kept(out, e, &elem_path, child->fields, child->nfields, NULL, 0);
                 else if (!rc)
                     rc = buf_adds(out, "{}");
             }
@@ -72,7 +87,7 @@ static int write_kept(struct buf *out, const json_node *obj, struct buf *path,
             if (!rc)
                 rc = buf_addc(out, ']');
         } else {
-            int st = kept_state(fields, nfields, path->data);
+            int st = kept_state(fields, nfields, children, nchildren, path->data);
             size_t slen;
             const char *str = json_string_len(m, &slen);
             if (st == 2 && t != JSON_OBJECT && t != JSON_ARRAY &&
@@ -81,7 +96,7 @@ static int write_kept(struct buf *out, const json_node *obj, struct buf *path,
             } else if (st == 1 && t == JSON_OBJECT) {
                 rc = buf_addc(path, '.');
                 if (!rc)
-                    rc = write_kept(out, m, path, fields, nfields, NULL, NULL);
+                    rc = write_kept(out, m, path, fields, nfields, children, nchildren);
                 if (!rc && out->len == value_at + 2)
                     buf_truncate(out, mark); /* nothing kept inside */
             } else {
@@ -101,8 +116,7 @@ static int build_payload(const struct stream_def *def, const json_node *rec, str
     int rc;
     if (json_type(rec) != JSON_OBJECT)
         return buf_adds(out, "{}");
-    rc = write_kept(out, rec, &path, def->fields, def->nfields,
-                    def->child ? def->child->path : NULL, def->child);
+    rc = write_kept(out, rec, &path, def->fields, def->nfields, def->children, def->nchildren);
     buf_release(&path);
     return rc;
 }

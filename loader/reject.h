@@ -8,7 +8,7 @@
  * strings that cannot be read or are not UTF-8 (load_rejects is utf8mb4).
  * The kept fields are written as JSON in the record's own order; of
  * duplicate keys only the one the mapping read (the last) is written; the
- * elements of the child array are written with the child's kept fields.
+ * elements of each child array are written with that child's kept fields.
  * Its reason is the mapping's (mapvalue.h quotes only kept values), and its
  * record key the record's natural key when it can be read as text.
  */

@@ -34,7 +34,7 @@ struct init_ctx {
     /* `plan`: statements are written here, one per line, instead of run;
      * nothing is changed. NULL for init. */
     struct buf *plan;
-    int plan_rc; /* the first failure to write a plan note (sticky) */
+    int plan_rc;                 /* the first failure to write a plan note (sticky) */
     bool db_exists;              /* the warehouse database exists (read before anything) */
     struct stream_table *tables; /* every stream table, compared with the server's */
     size_t ntables;
@@ -603,10 +603,13 @@ static int compare_stream_tables(struct init_ctx *ctx)
     for (size_t i = 0; !rc && i < ntables; i++) {
         struct stream_table *st = &ctx->tables[ctx->ntables++];
         st->table = tables[i];
-        for (size_t k = 0; !st->def && k < ctx->ndefs; k++)
-            if (ctx->defs[k]->table == tables[i] ||
-                (ctx->defs[k]->child && ctx->defs[k]->child->table == tables[i]))
+        for (size_t k = 0; !st->def && k < ctx->ndefs; k++) {
+            if (ctx->defs[k]->table == tables[i])
                 st->def = ctx->defs[k];
+            for (unsigned c = 0; !st->def && c < ctx->defs[k]->nchildren; c++)
+                if (ctx->defs[k]->children[c].table == tables[i])
+                    st->def = ctx->defs[k];
+        }
         rc = schemadiff_read(ctx->db, ctx->cfg->warehouse.database, tables[i]->name, &st->live);
         if (!rc)
             rc = schemadiff_compare(st->def, st->table, &st->live, db_dialect(ctx->db), &st->diff);
@@ -670,7 +673,7 @@ static void report_kept(struct init_ctx *ctx, const struct stream_table *st)
     }
 }
 
-/* The stream tables (main and child) of the configured streams: CREATE
+/* The stream tables (main and children) of the configured streams: CREATE
  * for those missing, one ALTER for each that differs from its definition
  * (compare_stream_tables); then the sensitive tables of the surrogate
  * kinds they use. */

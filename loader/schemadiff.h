@@ -176,7 +176,7 @@ struct schemadiff {
     size_t nrefused;
 };
 
-/* Compares table `t` of definition `def` (its main or child table) with the
+/* Compares table `t` of definition `def` (its main or a child table) with the
  * live table. *out points into def and live: both must outlive it; release
  * it with schemadiff_release. 0, or ML_EINVAL/ML_ENOMEM (a definition ddlgen
  * cannot spell; out of memory); a refused change is not a failure (see

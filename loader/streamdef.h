@@ -84,9 +84,12 @@ struct field_spec {
     int decl_line, decl_col; /* where it was declared */
 };
 
-/* Child rows from an array field of the record (subscriptions of a user).
- * The child table's first column is the parent's key, its second the
- * element's 0-based position; the remaining columns come from `fields`. */
+/* Child rows from an array field of the record (subscriptions of a user,
+ * the lines and the payments of an order). The child table's first column
+ * is the parent's key, its second the element's 0-based position; the
+ * remaining columns come from `fields`. The children of one definition have
+ * distinct paths (none a prefix of another, or of a parent field) and
+ * distinct tables, none named like the parent's. */
 struct child_def {
     const char *path;
     const struct table_def *table;
@@ -101,14 +104,15 @@ struct stream_def {
     const struct table_def *table; /* main table; its first nkey columns are the key */
     const struct field_spec *fields;
     unsigned nfields;
-    const char *key_path;          /* JSON path of the natural key */
-    const struct child_def *child; /* may be NULL */
+    const char *key_path;             /* JSON path of the natural key */
+    const struct child_def *children; /* nchildren of them, in declaration order; NULL if none */
+    unsigned nchildren;
     /* Exactly once over an at-least-once source (a queue): when set, the key
      * of every row and reject is recorded in this table (columns stream,
      * record_id, run_id, outcome, processed_at; ddl/070_load_processed_ids.sql)
      * in the batch's own transaction, and a record whose key is already there
      * is dropped from the batch (batch_drop). NULL = not recorded. Streams
-     * with a child table are not supported. (`exactly_once: true`) */
+     * with child tables are not supported. (`exactly_once: true`) */
     const char *processed_table;
     bool unknown_reject;     /* `unknown_fields: reject` */
     enum schema_mode schema; /* `schema: evolve | freeze` */

@@ -29,17 +29,31 @@ static void fuzz_check_batch(struct batch *b)
     }
     if (batch_compact(b))
         abort();
-    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
     size_t arena_len = batch_memory(b).arena_len;
-    if (rows->nrows != n.accepted)
+    if (batch_rows(b, BATCH_MAIN)->nrows != n.accepted)
         abort();
-    for (size_t r = 0; r < rows->nrows; r++)
-        for (unsigned c = 0; c < rows->def->ncols; c++) {
-            const struct cell *cl = batch_cell(rows, r, c);
-            if ((cl->kind == CELL_TEXT || cl->kind == CELL_PENDING) &&
-                cl->off + cl->len > arena_len)
-                abort();
-        }
+    /* every table's cells inside the arena; each child: one count per main
+     * row, the counts adding up to its rows */
+    for (unsigned t = 0; t < batch_ntables(b); t++) {
+        struct table_rows *rows = batch_rows(b, t);
+        for (size_t r = 0; r < rows->nrows; r++)
+            for (unsigned c = 0; c < rows->def->ncols; c++) {
+                const struct cell *cl = batch_cell(rows, r, c);
+                if ((cl->kind == CELL_TEXT || cl->kind == CELL_PENDING) &&
+                    cl->off + cl->len > arena_len)
+                    abort();
+            }
+        if (t == BATCH_MAIN)
+            continue;
+        size_t ncounts, sum = 0;
+        const struct child_count *cc = batch_children(b, t - 1, &ncounts);
+        if (ncounts != n.accepted)
+            abort();
+        for (size_t i = 0; i < ncounts; i++)
+            sum += cc[i].count;
+        if (sum != rows->nrows)
+            abort();
+    }
     struct buf names = BUF_INIT;
     if (batch_unknown_names(b, &names))
         abort();

@@ -7,7 +7,9 @@
 #  1. init creates the tables of both definitions with the declared types,
 #     keys, index and COMMENTs (information_schema), and no PII column;
 #  2. run loads what the fixture implies: nested customer.* fields, the
-#     `lines` array as child rows with line_no 0..n-1, exact decimals and
+#     `lines` array as child rows with line_no 0..n-1 and the `payments`
+#     array as rows of a second child table (payment_no 0..n-1, the card
+#     number dropped), exact decimals and
 #     timestamps (offsets to UTC), hostile text byte for byte (quotes,
 #     backslashes, "'); DROP TABLE", unicode, a NUL escape);
 #  3. every PII action: email_domain (an address without '@' nulled by
@@ -20,11 +22,14 @@
 #     phones), drop (customer.name, customer.street, note in no table);
 #  4. rejects: a missing required createdAt (both streams), a line without
 #     its required sku (orders only), an unknown field under
-#     unknown_fields: reject (inline stream only, naming the field); no
-#     planted PII in any reject or table; the analyst's PII scan finds none;
+#     unknown_fields: reject (inline stream only, naming the field); a
+#     reject's payload keeps the kept fields of both arrays; no planted PII
+#     in any reject or table; the analyst's PII scan finds none;
 #  5. a second database loaded with another MASKLOAD_DIGEST_KEY: other hmac
 #     values for the same phones;
-#  6. a rerun changes nothing (CHECKSUM TABLE);
+#  6. a rerun changes nothing (CHECKSUM TABLE); a payments array that
+#     shrinks loses the rows past its new end in order_payments_raw only
+#     (the lines and the other orders' payments untouched);
 #  7. must fail (exit 2, file:line:column of the mapping file): pii: hmac
 #     without pii.digest_key; a mapping with an unknown type.
 . "$(dirname "$0")/lib.sh"
@@ -79,7 +84,7 @@ streams:
       - { name: order_id,   from: id,        type: bigint,      required: true, description: order id }
       - { name: created_at, from: createdAt, type: datetime,    required: true }
       - { name: status,     from: status,    type: varchar(32), description: as sent }
-    drop: [total, paid, note, comment, customer, lines]
+    drop: [total, paid, note, comment, customer, lines, payments]
 YAML
 }
 KEYED="pii:
@@ -118,6 +123,12 @@ price decimal(10,2) YES
 load_run_id bigint(20) unsigned NO
 loaded_at datetime(3) NO" "$(cols order_lines_raw)" "order_lines_raw: parent key, position, declared columns"
 assert_eq "order_id bigint(20) NO
+payment_no smallint(5) unsigned NO
+method varchar(16) NO
+amount decimal(12,2) YES
+load_run_id bigint(20) unsigned NO
+loaded_at datetime(3) NO" "$(cols order_payments_raw)" "order_payments_raw (a second child): parent key, position, declared columns"
+assert_eq "order_id bigint(20) NO
 created_at datetime(3) NO
 status varchar(32) YES
 load_run_id bigint(20) unsigned NO
@@ -133,6 +144,7 @@ pk() { q "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM inform
           WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='$1' AND CONSTRAINT_NAME='PRIMARY'"; }
 assert_eq order_id "$(pk orders_raw)" "orders_raw: primary key (order_id)"
 assert_eq order_id,line_no "$(pk order_lines_raw)" "order_lines_raw: primary key (order_id, line_no)"
+assert_eq order_id,payment_no "$(pk order_payments_raw)" "order_payments_raw: primary key (order_id, payment_no)"
 assert_eq order_id "$(pk order_status_raw)" "order_status_raw: primary key (order_id)"
 assert_eq city_id "$(q "SELECT GROUP_CONCAT(COLUMN_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='$DB'
   AND TABLE_NAME='orders_raw' AND INDEX_NAME='idx_orders_city'")" "orders_raw: index idx_orders_city (city_id)"
@@ -160,6 +172,10 @@ line_no=
 sku=stock keeping unit, as sent
 qty=
 price=unit price" "$(comments order_lines_raw)" "order_lines_raw: column COMMENTs"
+assert_eq "order_id=
+payment_no=0-based position in the order's payments array
+method=card, cash or voucher
+amount=" "$(comments order_payments_raw)" "order_payments_raw: column COMMENTs"
 assert_eq "order_id=order id
 created_at=
 status=as sent" "$(comments order_status_raw)" "order_status_raw: column COMMENTs from the inline mapping"
@@ -168,10 +184,11 @@ assert_contains "$cmt" "surrogate of the customer's city (sensitive_city_ids.id)
 tcomment() { q "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='$1'"; }
 assert_eq "orders from the fixture API; customer name, street and note dropped" "$(tcomment orders_raw)" "orders_raw: table COMMENT"
 assert_eq "order lines split out of orders" "$(tcomment order_lines_raw)" "order_lines_raw: table COMMENT"
+assert_eq "payments of each order; card numbers dropped" "$(tcomment order_payments_raw)" "order_payments_raw: table COMMENT"
 assert_eq "status of each order (an inline mapping)" "$(tcomment order_status_raw)" "order_status_raw: table COMMENT"
 assert_eq 0 "$(q "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB'
-  AND TABLE_NAME IN ('orders_raw','order_lines_raw','order_status_raw')
-  AND COLUMN_NAME IN ('name','street','note','email','city','phone','birthDate','customer','referrerEmail')")" \
+  AND TABLE_NAME IN ('orders_raw','order_lines_raw','order_payments_raw','order_status_raw')
+  AND COLUMN_NAME IN ('name','street','note','email','city','phone','birthDate','customer','referrerEmail','card')")" \
   "no column for a dropped or PII field"
 
 # ---- 2. run: the rows the fixture implies ----
@@ -194,6 +211,13 @@ assert_eq 0 "$(q 'SELECT COUNT(*) FROM order_lines_raw l LEFT JOIN orders_raw o 
 assert_eq "1001:0:2:10.00 1001:1:1:19.99 1001:2:3:0.50 1002:0:10:99999999.99 1004:0:1:1.00 1004:1:-1:-1.00 1007:0:1:1.10 1007:1:2:2.20 1007:2:3:3.30 1007:3:4:4.40 1008:0:8:8.88" \
   "$(echo $(q "SELECT CONCAT_WS(':', order_id, line_no, qty, price) FROM order_lines_raw ORDER BY order_id, line_no"))" \
   "order lines: qty and exact prices in array order"
+# the second child: payments, in their own table, positions per order
+assert_eq 7 "$(q 'SELECT COUNT(*) FROM order_payments_raw')" "order_payments_raw: 7 payments"
+assert_eq "1001:0:card:1200.00 1001:1:voucher:34.50 1002:0:cash:0.10 1004:0:card:-5.25 1007:0:card:70.00 1007:1:cash:7.70 1007:2:voucher:0.00" \
+  "$(echo $(q "SELECT CONCAT_WS(':', order_id, payment_no, method, amount) FROM order_payments_raw ORDER BY order_id, payment_no"))" \
+  "payments: payment_no 0..n-1 per order, exact amounts; an empty or absent array gives none"
+assert_eq 0 "$(q 'SELECT COUNT(*) FROM order_payments_raw p LEFT JOIN orders_raw o USING (order_id) WHERE o.order_id IS NULL')" \
+  "no payment without its order (the rejected 1005's and 1006's are not loaded)"
 for ol in 1001:0 1001:1 1001:2 1002:0 1007:3; do
   o=${ol%:*}; l=${ol#*:}
   assert_eq "$(fx "$o" ".lines[$l].sku" | hexof)" "$(q "SELECT HEX(sku) FROM order_lines_raw WHERE order_id=$o AND line_no=$l")" \
@@ -219,8 +243,8 @@ for o in 1001 1002 1003 1007 1008; do
   assert_eq "$(fx "$o" .status | hexof)" "$(q "SELECT HEX(status) FROM order_status_raw WHERE order_id=$o")" \
     "order $o: status byte for byte in the inline stream's table"
 done
-assert_eq 4 "$(q "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='$DB'
-  AND TABLE_NAME IN ('orders_raw','order_lines_raw','order_status_raw','load_runs')")" "the tables survived the DROP TABLE texts"
+assert_eq 5 "$(q "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='$DB'
+  AND TABLE_NAME IN ('orders_raw','order_lines_raw','order_payments_raw','order_status_raw','load_runs')")" "the tables survived the DROP TABLE texts"
 
 # ---- 3. the PII actions ----
 assert_eq "1001=example.com 1002=mail.example.org 1003=NULL 1004=example.com 1007=navy.example 1008=elm.example" \
@@ -291,7 +315,16 @@ assert_contains "$srej" "1004 | field 'referrerEmail' is not in the mapping (unk
   "order_status: the record with an unknown field rejected, naming the field"
 assert_contains "$srej" "1005 | field 'createdAt': missing required field" "order_status: 1005 rejected"
 assert_eq 2 "$(grep -c . <<<"$srej" || true)" "order_status: exactly 2 rejects"
-assert_eq 0 "$(q "SELECT COUNT(*) FROM load_rejects WHERE CONCAT(reason, IFNULL(payload, ''), IFNULL(record_key, '')) REGEXP 'REJPII-|REFPII-|NOTEPII-|[.]example|Zürich|Berlin|800-|7946|1234567'")" \
+# a reject's payload keeps the kept fields of both arrays, never the card
+pl() { q "SELECT $2 FROM load_rejects WHERE run_id=$RUN AND stream='orders' AND record_key='$1'"; }
+assert_eq "2 2 cash card 2.00" "$(pl 1006 "CONCAT_WS(' ', JSON_LENGTH(payload, '\$.lines'), JSON_LENGTH(payload, '\$.payments'),
+  JSON_VALUE(payload, '\$.payments[0].method'), JSON_VALUE(payload, '\$.payments[1].method'), JSON_VALUE(payload, '\$.payments[0].amount'))")" \
+  "1006's payload: both lines and both payments, their kept fields"
+assert_eq "SKU-F1 1" "$(pl 1006 "CONCAT_WS(' ', JSON_VALUE(payload, '\$.lines[0].sku'), JSON_LENGTH(payload, '\$.payments[1]'))")" \
+  "1006's payload: a line's sku; the second payment keeps its method only (card dropped)"
+assert_eq "card 1.00" "$(pl 1005 "CONCAT_WS(' ', JSON_VALUE(payload, '\$.payments[0].method'), JSON_VALUE(payload, '\$.payments[0].amount'))")" \
+  "1005's payload: its payment's kept fields"
+assert_eq 0 "$(q "SELECT COUNT(*) FROM load_rejects WHERE CONCAT(reason, IFNULL(payload, ''), IFNULL(record_key, '')) REGEXP 'REJPII-|REFPII-|NOTEPII-|CARDPII-|[.]example|Zürich|Berlin|800-|7946|1234567'")" \
   "no reject reason, key or payload holds a planted PII value"
 
 # nothing of the dropped or rejected PII in any table (root's view)
@@ -301,7 +334,7 @@ for t in $(q "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEM
     --skip-extended-insert --no-create-info --skip-comments "$DB" "$t" >"$T/dump_$t.sql"
 done
 where() { grep -a -l -F -- "$1" "$T"/dump_*.sql 2>/dev/null | sed 's|.*/dump_||; s|\.sql$||' | paste -sd, || true; }
-for m in NOTEPII- REFPII- REJPII- "O'Brien-Schmidt" "O\\'Brien-Schmidt" "Hauptstraße" "Navy Yard" "Klum-Weber" \
+for m in NOTEPII- REFPII- REJPII- CARDPII- "O'Brien-Schmidt" "O\\'Brien-Schmidt" "Hauptstraße" "Navy Yard" "Klum-Weber" \
          "Anna.Schmidt" "carol.at.example" "1-800" "7946 0958"; do
   assert_eq "" "$(where "$m")" "[$m] is in no table"
 done
@@ -345,11 +378,31 @@ assert_eq "5 0" "$(sql_admin "" "SELECT (SELECT COUNT(phone_hmac) FROM \`$DB2\`.
   "another key: 5 hmac values, none shared with the first key's"
 
 # ---- 6. a rerun changes nothing ----
-sums() { q "CHECKSUM TABLE orders_raw, order_lines_raw, order_status_raw, sensitive_city_ids" | cut -f2 | paste -sd,; }
+sums() { q "CHECKSUM TABLE orders_raw, order_lines_raw, order_payments_raw, order_status_raw, sensitive_city_ids" | cut -f2 | paste -sd,; }
 before=$(sums)
 ml -c "$T/c.yaml" run
 assert_eq 0 "$RC" "rerun exits 0"
 assert_eq "$before" "$(sums)" "rerun: CHECKSUM TABLE unchanged"
+
+# a payments array that shrinks: 1007 keeps its first payment, 1001 none;
+# only order_payments_raw loses rows, the lines stay as they were
+mkdir -p "$T/shrink"
+sed 's|"payments":\[{"method":"card","amount":"70.00"},{"method":"cash","amount":"7.70"},{"method":"voucher","amount":"0"}\]|"payments":[{"method":"card","amount":"70.00"}]|;
+     s|"payments":\[{"method":"card","amount":"1200.00","card":"CARDPII-4111 1111 1111 1111"},{"method":"voucher","amount":34.50}\]|"payments":[]|' \
+  "$FIX/orders.json" >"$T/shrink/orders.json"
+assert_eq 2 "$(diff "$FIX/orders.json" "$T/shrink/orders.json" | grep -c '^>' || true)" "shrink fixture: two orders' payments cut"
+first_run=$RUN
+lines_before=$(q "CHECKSUM TABLE order_lines_raw" | cut -f2)
+start_api "$T/shrink"
+orders_config "$T/c.yaml" "$DB" orders.yaml "$KEYED"
+ml -c "$T/c.yaml" run --stream orders
+assert_eq 0 "$RC" "run over the shrunk payments exits 0"
+assert_eq "1002:0 1004:0 1007:0" "$(echo $(q "SELECT CONCAT(order_id, ':', payment_no) FROM order_payments_raw ORDER BY order_id, payment_no"))" \
+  "payments past each array's new end are gone (1001: all, 1007: all but the first)"
+assert_eq "$first_run $first_run" "$(q "SELECT MIN(load_run_id), MAX(load_run_id) FROM order_payments_raw" | tr '\t' ' ')" \
+  "the payments kept are untouched (first run's load_run_id)"
+assert_eq "$lines_before" "$(q "CHECKSUM TABLE order_lines_raw" | cut -f2)" "order_lines_raw unchanged: the other child is not trimmed"
+assert_eq 11 "$(q 'SELECT COUNT(*) FROM order_lines_raw')" "order_lines_raw: still 11 lines"
 
 # ---- 7. must fail: configuration errors name the mapping file ----
 # pii: hmac without a digest key

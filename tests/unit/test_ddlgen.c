@@ -83,7 +83,7 @@ static const struct table_def every_table = {
     "  `n` INT UNSIGNED NULL,\n"                                                                   \
     "  `m` INT NULL,\n"                                                                            \
     "  `body` MEDIUMTEXT NULL,\n"                                                                  \
-    "  `mac` CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,\n"                                                                   \
+    "  `mac` CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,\n"                               \
     "  `big` BIGINT UNSIGNED NOT NULL,\n"                                                          \
     "  `small` SMALLINT NULL,\n"                                                                   \
     "  `load_run_id` BIGINT UNSIGNED NOT NULL COMMENT 'run that last changed this row "            \
@@ -123,8 +123,11 @@ static const struct column_def subs_cols[] = {
 static const struct table_def subs_table =
     TABLE("subscriptions_raw", subs_cols, ARRAY_LEN(subs_cols), 2);
 static const struct child_def users_child = {.path = "subscription", .table = &subs_table};
-static const struct stream_def users_def = {
-    .name = "users", .table = &users_table, .key_path = "id", .child = &users_child};
+static const struct stream_def users_def = {.name = "users",
+                                            .table = &users_table,
+                                            .key_path = "id",
+                                            .children = &users_child,
+                                            .nchildren = 1};
 
 static const struct column_def logins_cols[] = {
     {.name = "message_id", .type = COL_TEXT, .size = 128, .binary = true},
@@ -424,7 +427,7 @@ static void test_reserved_table_names(void **state)
 
     static const struct child_def child = {.path = "x", .table = &rejects};
     static const struct stream_def sneaky = {
-        .name = "s", .table = &messages_table, .child = &child};
+        .name = "s", .table = &messages_table, .children = &child, .nchildren = 1};
     const struct stream_def *defs[] = {&users_def, &sneaky};
     const struct ddlgen_roles roles = {"a", "s"};
     struct buf out = BUF_INIT;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "config.h"
 #include "convert.h"
 #include "error.h"
 #include "json.h"
@@ -210,15 +211,22 @@ static struct table_rows *main_rows(struct batch *b)
     return batch_rows(b, BATCH_MAIN);
 }
 
+/* The rows of the first child table; no rows for a stream without one. */
 static struct table_rows *child_rows(struct batch *b)
 {
-    return batch_rows(b, BATCH_CHILD);
+    static struct table_rows none;
+    struct table_rows *t = batch_rows(b, BATCH_CHILD(0));
+    if (batch_def(b)->nchildren == 0) {
+        assert_null(t);
+        return &none;
+    }
+    return t;
 }
 
 static size_t nchildren(const struct batch *b)
 {
     size_t n;
-    batch_children(b, &n);
+    batch_children(b, 0, &n);
     return n;
 }
 
@@ -226,7 +234,7 @@ static size_t nchildren(const struct batch *b)
 static const struct child_count *child_count(const struct batch *b, size_t i)
 {
     size_t n;
-    const struct child_count *cc = batch_children(b, &n);
+    const struct child_count *cc = batch_children(b, 0, &n);
     assert_true(i < n);
     return &cc[i];
 }
@@ -1209,11 +1217,11 @@ static void test_mapping_find(void **state)
     assert_string_equal(u->table->name, "users_raw");
     assert_string_equal(u->table->cols[0].name, "user_id");
     assert_int_equal(u->table->nkey, 1);
-    assert_non_null(u->child);
-    assert_string_equal(u->child->table->name, "subscriptions_raw");
-    assert_int_equal(u->child->table->nkey, 2);
+    assert_int_equal(u->nchildren, 1);
+    assert_string_equal(u->children[0].table->name, "subscriptions_raw");
+    assert_int_equal(u->children[0].table->nkey, 2);
     assert_string_equal(m->table->name, "messages_raw");
-    assert_null(m->child);
+    assert_int_equal(m->nchildren, 0);
 }
 
 /* ---- messages ---- */
@@ -1380,7 +1388,197 @@ static void test_batch_drop_refuses_children(void **state)
     assert_int_equal(batch_drop(c->b, NULL, NULL), ML_EINTERNAL);
 }
 
+/* ---- a stream with two children: orders, their lines and their payments ---- */
+
+static const char orders_config[] =
+    "warehouse: { database: d, user: u, password: p }\n"
+    "sources:\n"
+    "  shop: { base_url: 'http://127.0.0.1:1' }\n"
+    "streams:\n"
+    "  orders:\n"
+    "    source: shop\n"
+    "    table: orders_raw\n"
+    "    key: [order_id]\n"
+    "    columns:\n"
+    "      - { name: order_id, from: id, type: bigint, required: true }\n"
+    "      - { name: status, from: status, type: varchar(32) }\n"
+    "    drop: [customer]\n"
+    "    children:\n"
+    "      - table: order_lines_raw\n"
+    "        from: lines\n"
+    "        position: line_no\n"
+    "        columns:\n"
+    "          - { name: sku, from: sku, type: varchar(64), required: true }\n"
+    "          - { name: qty, from: qty, type: int }\n"
+    "      - table: order_payments_raw\n"
+    "        from: payments\n"
+    "        position: payment_no\n"
+    "        columns:\n"
+    "          - { name: method, from: method, type: varchar(16), required: true }\n"
+    "          - { name: amount, from: amount, type: \"decimal(10,2)\" }\n"
+    "        drop: [card]\n";
+
+#define ORDER(id, lines, payments)                                                                 \
+    "{\"id\":" id ",\"status\":\"paid\",\"customer\":\"Zqcustomer\",\"lines\":" lines              \
+    ",\"payments\":" payments "}"
+#define LINES2 "[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-2\",\"qty\":1}]"
+#define PAY1   "[{\"method\":\"card\",\"amount\":\"12.50\",\"card\":\"Zq4111\"}]"
+
+struct orders_ctx {
+    struct config cfg;
+    struct ctx c;
+};
+
+static int setup_orders(void **state)
+{
+    static struct orders_ctx o;
+    memset(&o, 0, sizeof(o));
+    if (config_parse(&o.cfg, orders_config, strlen(orders_config), "t.yaml")) {
+        print_error("%s\n", err_msg());
+        return -1;
+    }
+    if (!(o.c.b = batch_new(o.cfg.streams[0].def)))
+        return -1;
+    *state = &o.c;
+    return 0;
+}
+
+static int teardown_orders(void **state)
+{
+    struct ctx *c = *state;
+    struct orders_ctx *o = (struct orders_ctx *)((char *)c - offsetof(struct orders_ctx, c));
+    batch_free(c->b);
+    config_release(&o->cfg);
+    return 0;
+}
+
+static size_t child_count_n(const struct batch *b, unsigned child)
+{
+    size_t n;
+    batch_children(b, child, &n);
+    return n;
+}
+
+/* Each child's array goes to its own table, keyed by the parent's key and
+ * the element's position, with one count per child per record. */
+static void test_two_children_mapped(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = c->b;
+    const struct stream_def *d = batch_def(b);
+    assert_int_equal(d->nchildren, 2);
+    assert_int_equal(batch_ntables(b), 3);
+    assert_null(batch_rows(b, BATCH_CHILD(2)));
+    assert_int_equal(map_text(c, ORDER("7", LINES2, PAY1)), 0);
+    assert_int_equal(map_text(c, ORDER("8", "[]", "[{\"method\":\"cash\"},{\"method\":\"gift\"}]")),
+                     0);
+    assert_int_equal(batch_counts(b).accepted, 2);
+    struct table_rows *lines = batch_rows(b, BATCH_CHILD(0)), *pays = batch_rows(b, BATCH_CHILD(1));
+    assert_string_equal(lines->def->name, "order_lines_raw");
+    assert_string_equal(pays->def->name, "order_payments_raw");
+    assert_int_equal(lines->nrows, 2);
+    assert_int_equal(pays->nrows, 3);
+    expect_int(lines, 0, "order_id", 7);
+    expect_int(lines, 0, "line_no", 0);
+    expect_text(b, lines, 0, "sku", "A-1");
+    expect_int(lines, 1, "line_no", 1);
+    expect_int(lines, 1, "qty", 1);
+    expect_int(pays, 0, "order_id", 7);
+    expect_int(pays, 0, "payment_no", 0);
+    expect_text(b, pays, 0, "method", "card");
+    expect_text(b, pays, 0, "amount", "12.50");
+    expect_int(pays, 1, "order_id", 8);
+    expect_int(pays, 1, "payment_no", 0);
+    expect_int(pays, 2, "payment_no", 1);
+    expect_text(b, pays, 2, "method", "gift");
+    expect_null(pays, 2, "amount");
+    size_t n;
+    const struct child_count *lc = batch_children(b, 0, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(lc[0].parent_key, 7);
+    assert_int_equal(lc[0].count, 2);
+    assert_int_equal(lc[1].parent_key, 8);
+    assert_int_equal(lc[1].count, 0);
+    const struct child_count *pc = batch_children(b, 1, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(pc[0].count, 1);
+    assert_int_equal(pc[1].count, 2);
+    assert_null(batch_children(b, 2, &n));
+    assert_int_equal(n, 0);
+    /* dropped fields of the parent and of a child reach no row */
+    assert_false(arena_holds(b, "Zq"));
+    assert_int_equal(batch_counts(b).unknown_records, 0);
+
+    /* a later record of key 7 supersedes the first one in every table */
+    assert_int_equal(map_text(c, ORDER("7", "[{\"sku\":\"C-3\"}]", "[]")), 0);
+    assert_int_equal(batch_counts(b).duplicates, 1);
+    assert_int_equal(batch_compact(b), 0);
+    assert_int_equal(main_rows(b)->nrows, 2);
+    assert_int_equal(lines->nrows, 1);
+    expect_int(lines, 0, "order_id", 7);
+    expect_text(b, lines, 0, "sku", "C-3");
+    assert_int_equal(pays->nrows, 2);
+    expect_int(pays, 0, "order_id", 8);
+    expect_text(b, pays, 1, "method", "gift");
+    lc = batch_children(b, 0, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(lc[0].parent_key, 8);
+    assert_int_equal(lc[1].parent_key, 7);
+    assert_int_equal(lc[1].count, 1);
+    pc = batch_children(b, 1, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(pc[0].count, 2);
+    assert_int_equal(pc[1].count, 0);
+}
+
+/* A record refused in its second child leaves nothing behind in either
+ * child table; its reject payload keeps both arrays' kept fields. */
+static void test_two_children_reject(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = c->b;
+    struct buf names = BUF_INIT;
+    assert_int_equal(map_text(c, ORDER("7", LINES2, PAY1)), 0);
+    size_t arena_len = batch_memory(b).arena_len;
+    /* fails late: the lines are mapped, then a payment is refused */
+    assert_int_equal(
+        map_text(c, ORDER("9", LINES2,
+                          "[{\"method\":\"card\",\"amount\":\"abc\",\"card\":\"Zq4111\"}]")),
+        0);
+    assert_int_equal(batch_counts(b).rejected, 1);
+    expect_reason_has(b, "element 0 of 'payments'");
+    assert_int_equal(main_rows(b)->nrows, 1);
+    assert_int_equal(batch_rows(b, BATCH_CHILD(0))->nrows, 2);
+    assert_int_equal(batch_rows(b, BATCH_CHILD(1))->nrows, 1);
+    assert_int_equal(child_count_n(b, 0), 1);
+    assert_int_equal(child_count_n(b, 1), 1);
+    assert_int_equal(batch_memory(b).arena_len, arena_len);
+    const char *p = batch_rej_text(b, last_reject(b)->payload);
+    assert_string_equal(p, "{\"id\":9,\"status\":\"paid\",\"lines\":[{\"sku\":\"A-1\",\"qty\":2},"
+                           "{\"sku\":\"B-2\",\"qty\":1}],\"payments\":[{\"method\":\"card\","
+                           "\"amount\":\"abc\"}]}");
+    assert_false(rej_arena_holds(b, "Zq"));
+    /* a payments element that is not an object: rejected, named */
+    assert_int_equal(map_text(c, ORDER("10", "[]", "[3]")), 0);
+    expect_reason_has(b, "element 0 of 'payments' must be an object");
+    assert_int_equal(batch_rows(b, BATCH_CHILD(1))->nrows, 1);
+    /* the next record goes on into both tables */
+    assert_int_equal(map_text(c, ORDER("11", "[{\"sku\":\"D\"}]", PAY1)), 0);
+    assert_int_equal(batch_rows(b, BATCH_CHILD(0))->nrows, 3);
+    assert_int_equal(batch_rows(b, BATCH_CHILD(1))->nrows, 2);
+    expect_int(batch_rows(b, BATCH_CHILD(1)), 1, "order_id", 11);
+    /* unknown fields are named under their own array */
+    assert_int_equal(
+        map_text(c, ORDER("12", "[{\"sku\":\"E\",\"gift\":1}]", "[{\"method\":\"x\",\"tip\":1}]")),
+        0);
+    assert_int_equal(batch_counts(b).unknown_records, 1);
+    assert_int_equal(batch_unknown_names(b, &names), 0);
+    assert_string_equal(names.data, "lines[].gift, payments[].tip");
+    buf_release(&names);
+}
+
 #define USERS_TEST(f)    cmocka_unit_test_setup_teardown(f, setup_users, teardown)
+#define ORDERS_TEST(f)   cmocka_unit_test_setup_teardown(f, setup_orders, teardown_orders)
 #define MESSAGES_TEST(f) cmocka_unit_test_setup_teardown(f, setup_messages, teardown)
 #define LOGINS_TEST(f)   cmocka_unit_test_setup_teardown(f, setup_logins, teardown)
 
@@ -1435,6 +1633,8 @@ int main(void)
         MESSAGES_TEST(test_message_accepted_text_dropped),
         MESSAGES_TEST(test_message_sender_string_and_number),
         MESSAGES_TEST(test_message_missing_created_at),
+        ORDERS_TEST(test_two_children_mapped),
+        ORDERS_TEST(test_two_children_reject),
     };
     return cmocka_run_group_tests_name("mapping", tests, NULL, NULL);
 }

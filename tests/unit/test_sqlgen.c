@@ -159,7 +159,7 @@ static void test_metadata_first_key_never_assigned(void **state)
     (void)state;
     const struct stream_def *u = mapping_find("users");
     assert_non_null(u);
-    const struct table_def *tables[] = {messages_table(), u->table, u->child->table};
+    const struct table_def *tables[] = {messages_table(), u->table, u->children[0].table};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         check_assignments(tables[i], DB_DIALECT_MARIADB);
         check_assignments(tables[i], DB_DIALECT_MYSQL8);
@@ -174,7 +174,7 @@ static void test_metadata_first_key_never_assigned(void **state)
 static void test_composite_key_not_compared(void **state)
 {
     (void)state;
-    const struct table_def *subs = mapping_find("users")->child->table;
+    const struct table_def *subs = mapping_find("users")->children[0].table;
     char *sql = tail_of(subs, DB_DIALECT_MARIADB);
     /* the key columns are neither assigned nor part of the "unchanged" test */
     assert_null(strstr(sql, "`user_id`"));

@@ -132,9 +132,9 @@ static void check_orders(const struct stream_def *d)
     assert_string_equal(t->indexes[0].name, "idx_orders_city");
     assert_string_equal(t->indexes[0].cols[0], "city_id");
     /* the child: parent key, position, then its columns */
-    assert_non_null(d->child);
-    const struct table_def *c = d->child->table;
-    assert_string_equal(d->child->path, "lines");
+    assert_int_equal(d->nchildren, 1);
+    const struct table_def *c = d->children[0].table;
+    assert_string_equal(d->children[0].path, "lines");
     assert_string_equal(c->name, "order_lines_raw");
     assert_int_equal(c->nkey, 2);
     assert_int_equal(c->ncols, 5);
@@ -143,8 +143,8 @@ static void check_orders(const struct stream_def *d)
     assert_string_equal(c->cols[1].name, "line_no");
     assert_int_equal(c->cols[1].type, COL_SMALLINT);
     assert_true(c->cols[1].is_unsigned);
-    assert_int_equal(d->child->nfields, 3);
-    assert_int_equal(d->child->fields[0].col, 2);
+    assert_int_equal(d->children[0].nfields, 3);
+    assert_int_equal(d->children[0].fields[0].col, 2);
     assert_int_equal(col(c, "qty")->type, COL_INT);
     assert_int_equal(d->schema, SCHEMA_EVOLVE);
     assert_false(d->unknown_reject);
@@ -228,9 +228,9 @@ static void test_builtins(void **state)
     assert_int_equal(col(u->table, "income")->size, 12);
     assert_int_equal(col(u->table, "income")->scale, 2);
     assert_int_equal(col(u->table, "birth_date")->type, COL_DATE);
-    assert_string_equal(u->child->table->name, "subscriptions_raw");
-    assert_string_equal(u->child->table->cols[1].name, "subscription_no");
-    assert_string_equal(u->child->table->cols[1].description,
+    assert_string_equal(u->children[0].table->name, "subscriptions_raw");
+    assert_string_equal(u->children[0].table->cols[1].name, "subscription_no");
+    assert_string_equal(u->children[0].table->cols[1].description,
                         "0-based position in the user's subscription array");
     assert_string_equal(m->table->name, "messages_raw");
     assert_int_equal(m->table->nindexes, 3);
@@ -333,6 +333,67 @@ static void test_errors(void **state)
     check_failures();
 }
 
+#define CHILD(table, from, pos)                                                                    \
+    "      - { table: " table ", from: " from ", position: " pos                                   \
+    ", columns: [{ name: a, from: a, type: int }] }\n"
+
+/* Any number of children, each its own table; the rules between them. */
+static void test_children(void **state)
+{
+    (void)state;
+    struct config c;
+    if (parse(&c, S("    key: [id]\n" COLS IDCOL "    children:\n" CHILD("c1", "lines", "n")
+                        CHILD("c2", "payments", "n") CHILD("c3", "meta.tags", "tag_no"))))
+        fail_msg("%s", err_msg());
+    const struct stream_def *d = c.streams[0].def;
+    assert_int_equal(d->nchildren, 3);
+    assert_string_equal(d->children[0].table->name, "c1");
+    assert_string_equal(d->children[1].table->name, "c2");
+    assert_string_equal(d->children[1].path, "payments");
+    assert_string_equal(d->children[2].path, "meta.tags");
+    for (unsigned i = 0; i < 3; i++) {
+        const struct table_def *t = d->children[i].table;
+        assert_int_equal(t->nkey, 2);
+        assert_int_equal(t->ncols, 3);
+        assert_string_equal(t->cols[0].name, "id");
+        assert_int_equal(d->children[i].nfields, 1);
+        assert_int_equal(d->children[i].fields[0].col, 2);
+    }
+    assert_string_equal(d->children[2].table->cols[1].name, "tag_no");
+    config_release(&c);
+
+    /* must-fail: the children of one stream read distinct arrays into distinct tables */
+    expect_error(S("    key: [id]\n" COLS IDCOL "    children:\n" CHILD("c1", "lines", "n")
+                       CHILD("c2", "lines", "n")),
+                 "t.yaml:12:9:",
+                 "'streams.o.children[1].from' ('lines') is also read by "
+                 "'streams.o.children[0]' ('lines')");
+    expect_error(S("    key: [id]\n" COLS IDCOL "    children:\n" CHILD("c1", "meta", "n")
+                       CHILD("c2", "meta.tags", "n")),
+                 "t.yaml:12:9:", "('meta.tags') is also read by 'streams.o.children[0]'");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "    children:\n" CHILD("c1", "lines", "n")
+              CHILD("c1", "payments", "n")),
+        "t.yaml:12:9:",
+        "'streams.o.children[1]': table 'c1' is also the table of 'streams.o.children[0]'");
+    expect_error(S("    key: [id]\n" COLS IDCOL "    children:\n" CHILD("c1", "lines", "n")
+                       CHILD("o", "payments", "n")),
+                 "t.yaml:12:9:", "'streams.o.children[1]': the child table has the parent's name");
+    expect_error(S("    key: [id]\n" COLS IDCOL "    children:\n" CHILD("c1", "lines", "n")
+                       CHILD("c2", "id", "n")),
+                 "t.yaml:12:9:", "'streams.o.children[1].from' ('id') is also mapped");
+    /* a second child named like another stream's table, or like its child */
+    expect_error(HEAD
+                 "  users: { source: shop }\n  o:\n    source: shop\n    key: [id]\n" COLS IDCOL
+                 "    children:\n" CHILD("c1", "lines", "n") CHILD("users_raw", "p", "n"),
+                 "t.yaml:6:3:", "streams 'users' and 'o' both write table 'users_raw'");
+    expect_error(HEAD
+                 "  users: { source: shop }\n  o:\n    source: shop\n    key: [id]\n" COLS IDCOL
+                 "    children:\n" CHILD("c1", "lines", "n") CHILD("subscriptions_raw", "p", "n"),
+                 "t.yaml:6:3:", "both write table 'subscriptions_raw'");
+    check_failures();
+}
+
 /* A mapping whose stream name is a table name needs no `table`; a name that
  * is not one does. */
 static void test_table_default(void **state)
@@ -353,7 +414,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inline),        cmocka_unit_test(test_file),
         cmocka_unit_test(test_builtins),      cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_table_default),
+        cmocka_unit_test(test_table_default), cmocka_unit_test(test_children),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
