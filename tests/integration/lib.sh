@@ -53,18 +53,7 @@ sql_admin() { sql_as root "$MASKLOAD_ADMIN_PASSWORD" "$1" "$2"; }
 write_config() {
   local file=$1 db=$2 extra=${3:-}
   cat >"$file" <<YAML
-warehouse:
-  host: 127.0.0.1
-  port: $IT_DB_PORT
-  database: $db
-  user: maskload_loader
-  password: \${MASKLOAD_LOADER_PASSWORD}
-admin:
-  user: root
-  password: \${MASKLOAD_ADMIN_PASSWORD}
-accounts:
-  analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
-  steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
+$(config_head "$db")
 pii:
   digest_key: \${MASKLOAD_DIGEST_KEY}
 load:
@@ -89,6 +78,25 @@ ml() {
 }
 
 # fresh_db NAME : drops the database so a test starts clean
+# config_head DB : the warehouse, admin and accounts sections of a test
+# config for database DB (secrets as ${VAR} references, never values).
+config_head() {
+  cat <<YAML
+warehouse:
+  host: 127.0.0.1
+  port: $IT_DB_PORT
+  database: $1
+  user: maskload_loader
+  password: \${MASKLOAD_LOADER_PASSWORD}
+admin:
+  user: root
+  password: \${MASKLOAD_ADMIN_PASSWORD}
+accounts:
+  analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
+  steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
+YAML
+}
+
 # fresh_db DB : drops DB and the table grants left on it (DROP DATABASE keeps
 # them, and a rerun in the same environment would see the last run's grants).
 fresh_db() {

@@ -52,18 +52,7 @@ cp "$FIX/orders.yaml" "$T/orders.yaml"
 # orders_config FILE DATABASE MAPPING PII_SECTION
 orders_config() {
   cat >"$1" <<YAML
-warehouse:
-  host: 127.0.0.1
-  port: $IT_DB_PORT
-  database: $2
-  user: maskload_loader
-  password: \${MASKLOAD_LOADER_PASSWORD}
-admin:
-  user: root
-  password: \${MASKLOAD_ADMIN_PASSWORD}
-accounts:
-  analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
-  steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
+$(config_head "$2")
 $4
 load:
   batch_size: 4

@@ -64,18 +64,7 @@ start_api "$T/api"
 API="http://127.0.0.1:$API_PORT"
 
 cat >"$T/c.yaml" <<YAML
-warehouse:
-  host: 127.0.0.1
-  port: $IT_DB_PORT
-  database: $DB
-  user: maskload_loader
-  password: \${MASKLOAD_LOADER_PASSWORD}
-admin:
-  user: root
-  password: \${MASKLOAD_ADMIN_PASSWORD}
-accounts:
-  analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
-  steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
+$(config_head "$DB")
 pii:
   digest_key: \${MASKLOAD_DIGEST_KEY}
 load:
