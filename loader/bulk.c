@@ -9,7 +9,6 @@
 #include "log.h"
 #include "banned.h"
 
-#define MAX_TABLES   8
 #define STAGE_PREFIX "ml_stage_"
 
 /* Server errors that mean "local infile is off": 1148 ER_NOT_ALLOWED_COMMAND,
@@ -26,11 +25,11 @@ struct bulk {
     enum load_method method;
     int checked;   /* the server's local_infile was looked at */
     int fell_back; /* this run writes with INSERT */
-    struct {
+    struct table_target {
         const struct table_def *def;
         enum target target;
-    } tables[MAX_TABLES];
-    size_t ntables;
+    } * tables; /* every table written this run: as many as the streams have */
+    size_t ntables, cap_tables;
     struct buf tsv;
     struct buf sql;
     unsigned long long rows;
@@ -56,6 +55,7 @@ void bulk_free(struct bulk *bk)
         return;
     buf_wipe(&bk->tsv);
     buf_wipe(&bk->sql);
+    free(bk->tables);
     free(bk);
 }
 
@@ -321,8 +321,14 @@ static enum target *target_of(struct bulk *bk, const struct table_def *t)
     for (size_t i = 0; i < bk->ntables; i++)
         if (bk->tables[i].def == t)
             return &bk->tables[i].target;
-    if (bk->ntables == MAX_TABLES)
-        return NULL;
+    if (bk->ntables == bk->cap_tables) {
+        size_t ncap = bk->cap_tables ? bk->cap_tables * 2 : 8;
+        struct table_target *nt = realloc(bk->tables, ncap * sizeof(*nt));
+        if (!nt)
+            return NULL; /* no memory to remember it: decided again each batch */
+        bk->tables = nt;
+        bk->cap_tables = ncap;
+    }
     bk->tables[bk->ntables].def = t;
     bk->tables[bk->ntables].target = TARGET_UNKNOWN;
     return &bk->tables[bk->ntables++].target;

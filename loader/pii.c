@@ -9,6 +9,7 @@
 
 #include <unicase.h>
 #include <uninorm.h>
+#include <unistr.h>
 
 #include "error.h"
 #include "banned.h"
@@ -74,6 +75,8 @@ static int unicode_step(unsigned flags, const char *in, size_t n, struct buf *ou
     uint8_t *r = NULL;
     size_t rlen = 0;
     const uint8_t *s = (const uint8_t *)in;
+    if (u8_check(s, n) != NULL)
+        return err_set(ML_ERECORD, "not valid UTF-8 (cannot normalise)");
     if (flags & NORM_LOWER)
         r = u8_tolower(s, n, NULL, (flags & NORM_NFC) ? UNINORM_NFC : NULL, NULL, &rlen);
     else
@@ -110,11 +113,12 @@ int pii_normalise(const char *kind, unsigned flags, const char *value, size_t le
     }
     /* a value holding a NUL is never an address: "1.2.3.4\0x" must not
      * collapse onto 1.2.3.4 */
-    if (strcmp(kind, "ip") == 0 && n > 0 && n < INET6_ADDRSTRLEN && !memchr(p, '\0', n)) {
+    const char *v = p ? p : out->data;
+    if (strcmp(kind, "ip") == 0 && n > 0 && n < INET6_ADDRSTRLEN && !memchr(v, '\0', n)) {
         char tmp[INET6_ADDRSTRLEN];
         unsigned char addr[sizeof(struct in6_addr)];
         char canon[INET6_ADDRSTRLEN];
-        memcpy(tmp, p ? p : out->data, n);
+        memcpy(tmp, v, n);
         tmp[n] = '\0';
         if (inet_pton(AF_INET, tmp, addr) == 1 && inet_ntop(AF_INET, addr, canon, sizeof(canon))) {
             buf_reset(out);

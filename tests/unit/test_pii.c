@@ -169,6 +169,40 @@ static void test_normalise_respects_len(void **state)
     buf_wipe(&out);
 }
 
+/* `normalize: [trim, lower, nfc]`: each step only when asked; a step that
+ * was not asked for changes nothing (the must-fail side of each). */
+static void test_normalise_steps(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    static const char composed[] = "Z\xc3\xbcrich", decomposed[] = "Zu\xcc\x88rich";
+    /* nfc: the decomposed spelling becomes the composed one */
+    assert_int_equal(pii_normalise("city", NORM_NFC, decomposed, strlen(decomposed), &out), 0);
+    assert_string_equal(out.data, composed);
+    assert_int_equal(pii_normalise("city", NORM_TRIM, decomposed, strlen(decomposed), &out), 0);
+    assert_string_equal(out.data, decomposed); /* not without nfc */
+    /* lower: Unicode, not only ASCII */
+    assert_int_equal(pii_normalise("city", NORM_LOWER, "\xc3\x9c BERLIN", 9, &out), 0);
+    assert_string_equal(out.data, "\xc3\xbc berlin");
+    /* all three, in order: trim, lower, nfc */
+    assert_int_equal(
+        pii_normalise("city", NORM_TRIM | NORM_LOWER | NORM_NFC, "  ZU\xcc\x88RICH ", 11, &out), 0);
+    assert_string_equal(out.data, "z\xc3\xbcrich");
+    /* without trim the spaces stay */
+    assert_int_equal(pii_normalise("city", NORM_LOWER, " A ", 3, &out), 0);
+    assert_string_equal(out.data, " a ");
+    /* the ip kind still canonicalises after the Unicode steps */
+    assert_int_equal(pii_normalise("ip", NORM_TRIM | NORM_LOWER, " 2001:DB8::0:1 ", 15, &out), 0);
+    assert_string_equal(out.data, "2001:db8::1");
+    /* a Unicode step on bytes that are not UTF-8 is a record error */
+    assert_int_equal(pii_normalise("city", NORM_NFC,
+                                   "a\xff"
+                                   "b",
+                                   3, &out),
+                     ML_ERECORD);
+    buf_wipe(&out);
+}
+
 static void test_normalise_ip(void **state)
 {
     (void)state;
@@ -315,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_email_domain_bad),
         cmocka_unit_test(test_normalise_trims),
         cmocka_unit_test(test_normalise_respects_len),
+        cmocka_unit_test(test_normalise_steps),
         cmocka_unit_test(test_normalise_ip),
         cmocka_unit_test(test_normalise_invalid_ip_kept_trimmed),
         cmocka_unit_test(test_digest_sha256_without_key),
