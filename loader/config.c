@@ -1380,7 +1380,10 @@ enum {
     SK_WAIT_SECONDS = 18,
     SK_ACCESS_KEY_ID = 21,
     SK_SECRET_ACCESS_KEY = 22,
-    SK_SESSION_TOKEN = 23
+    SK_SESSION_TOKEN = 23,
+    SK_HEADERS = 25,
+    SK_PARAMS = 26,
+    SK_AUTH = 27
 };
 /* In the order the keys are checked (which error a config with several
  * gets first); `kinds` is which source kinds have the key. */
@@ -1554,6 +1557,10 @@ static const struct spec source_specs[] = {
      .def = SQS_MALFORMED_REJECT,
      .len_off = NO_LEN,
      .kinds = K_SQS},
+    /* credentials of an http source (secrets; see struct config_source) */
+    [SK_HEADERS] = {.name = "headers", .kind = SPEC_HOOK, .len_off = NO_LEN, .kinds = K_HTTP},
+    [SK_PARAMS] = {.name = "params", .kind = SPEC_HOOK, .len_off = NO_LEN, .kinds = K_HTTP},
+    [SK_AUTH] = {.name = "auth", .kind = SPEC_HOOK, .len_off = NO_LEN, .kinds = K_HTTP},
 };
 #define SOURCE_NSPECS (sizeof(source_specs) / sizeof(source_specs[0]))
 
@@ -1584,7 +1591,214 @@ static int check_source_key(struct parse *p, const struct field *f, const char *
     if (!url_ok(v))
         return cfg_error(p, f[i].value, "'%s.%s' must start with http:// or https:// and a host",
                          path, source_specs[i].name);
+    if (i == SK_BASE_URL && strpbrk(v, "?#"))
+        return cfg_error(p, f[i].value,
+                         "'%s.base_url' must not hold a query or fragment ('?' or '#'): put "
+                         "query parameters in '%s.params' and credentials in '%s.headers' or "
+                         "'%s.auth'",
+                         path, path, path, path);
     return 0;
+}
+
+/* ---- http credentials: headers, params, auth ---- */
+
+static const char *const auth_type_words[] = {"bearer", "basic", NULL};
+enum { AU_TYPE, AU_TOKEN, AU_TOKEN_FILE, AU_USER, AU_PASSWORD, AU_PASSWORD_FILE };
+static const struct spec auth_specs[] = {
+    [AU_TYPE] = S_HOOK("type"),
+    [AU_TOKEN] = {.name = "token",
+                  .kind = SPEC_SECRET,
+                  .off = offsetof(struct config_auth, token),
+                  .len_off = NO_LEN},
+    [AU_TOKEN_FILE] = S_SECRET_FILE("token_file"),
+    [AU_USER] = S_STR("user", struct config_auth, user),
+    [AU_PASSWORD] = {.name = "password",
+                     .kind = SPEC_SECRET,
+                     .off = offsetof(struct config_auth, password),
+                     .len_off = NO_LEN},
+    [AU_PASSWORD_FILE] = S_SECRET_FILE("password_file"),
+};
+
+/* A credential that goes into a request header: not empty, no line break
+ * (it would start another header). The value is never shown. */
+static int check_header_value(struct parse *p, const yaml_node_t *at, const char *kp, const char *v,
+                              size_t len)
+{
+    if (len == 0)
+        return cfg_error(p, at, "value of '%s' is empty", kp);
+    if (memchr(v, '\r', len) || memchr(v, '\n', len) || strlen(v) != len)
+        return cfg_error(p, at, "value of '%s' holds a line break or a NUL byte", kp);
+    return 0;
+}
+
+/* `<path>.auth: {type: bearer, token | token_file}` or `{type: basic, user,
+ * password | password_file}` into *a. */
+static int parse_auth(struct parse *p, const struct field *sec, const char *parent,
+                      struct config_auth *a)
+{
+    char path[KEYPATH_BUF + 16], kp[KEYPATH_BUF];
+    struct field f[sizeof(auth_specs) / sizeof(auth_specs[0])];
+    int type = 0, rc;
+    if (!sec->value)
+        return 0;
+    snprintf(path, sizeof(path), "%s.auth", parent);
+    rc = section_fields(p, sec, path, SPECS(auth_specs), f);
+    if (!rc)
+        rc = parse_section(p, sec, path, SPECS(auth_specs), f, a, 1);
+    if (rc)
+        return rc;
+    if (!f[AU_TYPE].value)
+        return cfg_error(p, sec->key, "missing required key 'type' in '%s' (bearer or basic)",
+                         path);
+    rc = cfg_set_enum(p, &f[AU_TYPE], path, "type", auth_type_words, "bearer or basic", &type);
+    if (rc)
+        return rc;
+    a->type = type == 0 ? AUTH_BEARER : AUTH_BASIC;
+    if (a->type == AUTH_BEARER) {
+        if (a->user || a->password)
+            return cfg_error(p, a->user ? f[AU_USER].key : f[AU_PASSWORD].key,
+                             "'%s' of type bearer takes 'token' (or 'token_file'), not "
+                             "'user' or 'password'",
+                             path);
+        if (!a->token)
+            return cfg_error(p, sec->key, "missing required key 'token' (or 'token_file') in '%s'",
+                             path);
+        return check_header_value(p, f[AU_TOKEN].value ? f[AU_TOKEN].value : f[AU_TOKEN_FILE].value,
+                                  cfg_join(kp, sizeof(kp), path, "token"), a->token,
+                                  strlen(a->token));
+    }
+    if (a->token)
+        return cfg_error(p, f[AU_TOKEN].key ? f[AU_TOKEN].key : f[AU_TOKEN_FILE].key,
+                         "'%s' of type basic takes 'user' and 'password', not 'token'", path);
+    if (!a->user)
+        return cfg_error(p, sec->key, "missing required key 'user' in '%s'", path);
+    if (!a->password)
+        return cfg_error(p, sec->key,
+                         "missing required key 'password' (or 'password_file') in '%s'", path);
+    if (a->user[0] == '\0' || strchr(a->user, ':'))
+        return cfg_error(p, f[AU_USER].value, "'%s.user' must not be empty nor hold ':'", path);
+    return 0;
+}
+
+/* HTTP token characters (RFC 9110 5.6.2), for header names. */
+static int http_token_ok(const char *s, size_t len)
+{
+    static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    return len > 0 && len <= 256 && strspn(s, tchar) == len;
+}
+
+/* `<path>.headers: {Name: value}` into src->headers ("Name: value" lines). */
+static int parse_headers(struct parse *p, yaml_node_t *node, const char *parent,
+                         struct config_source *src)
+{
+    char path[KEYPATH_BUF + 16], kp[KEYPATH_BUF], tmp[SHOW_BUF];
+    int rc;
+    snprintf(path, sizeof(path), "%s.headers", parent);
+    rc = cfg_map_check(p, node, path);
+    size_t n = cfg_map_size(node), i = 0;
+    if (rc || n == 0)
+        return rc;
+    src->headers = calloc(n + 1, sizeof(*src->headers));
+    if (!src->headers)
+        return cfg_nomem();
+    for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
+         pair < node->data.mapping.pairs.top; pair++, i++) {
+        yaml_node_t *k = cfg_node_at(p, pair->key), *v = cfg_node_at(p, pair->value);
+        const char *name = (const char *)k->data.scalar.value;
+        size_t nlen = k->data.scalar.length;
+        struct scalar sc;
+        struct buf line;
+        if (!http_token_ok(name, nlen))
+            return cfg_error(p, k,
+                             "header name '%s' in '%s' must be HTTP token characters "
+                             "(letters, digits, !#$%%&'*+-.^_`|~)",
+                             cfg_key_show(tmp, k), path);
+        for (size_t j = 0; j < i; j++)
+            if (strncasecmp(src->headers[j], name, nlen) == 0 && src->headers[j][nlen] == ':')
+                return cfg_error(p, k, "duplicate header '%s' in '%s' (names ignore case)", name,
+                                 path);
+        cfg_join(kp, sizeof(kp), path, name);
+        if (!v || cfg_is_null(v))
+            return cfg_error(p, k, "missing value for '%s'", kp);
+        rc = cfg_get_scalar(p, v, kp, SC_SECRET, &sc);
+        if (rc)
+            return rc;
+        rc = check_header_value(p, v, kp, sc.s, sc.len);
+        buf_init(&line, 0);
+        if (!rc && buf_addf(&line, "%s: %s", name, sc.s))
+            rc = cfg_nomem();
+        if (!rc && !(src->headers[i] = buf_detach(&line, NULL)))
+            rc = cfg_nomem();
+        buf_wipe(&line);
+        cfg_scalar_release(&sc);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* `<path>.params: {name: value}` into src->params. */
+static int parse_params(struct parse *p, yaml_node_t *node, const char *parent,
+                        struct config_source *src)
+{
+    char path[KEYPATH_BUF + 16], kp[KEYPATH_BUF];
+    int rc;
+    snprintf(path, sizeof(path), "%s.params", parent);
+    rc = cfg_map_check(p, node, path);
+    size_t n = cfg_map_size(node);
+    if (rc || n == 0)
+        return rc;
+    src->params = calloc(n, sizeof(*src->params));
+    if (!src->params)
+        return cfg_nomem();
+    for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
+         pair < node->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = cfg_node_at(p, pair->key), *v = cfg_node_at(p, pair->value);
+        struct config_param *pa = &src->params[src->nparams];
+        const char *name = (const char *)k->data.scalar.value;
+        struct scalar sc;
+        rc = key_name(p, k, NAME_LABEL, path);
+        if (rc)
+            return rc;
+        if (strcmp(name, "page") == 0 || strcmp(name, "limit") == 0)
+            return cfg_error(p, k,
+                             "'%s.%s' is the loader's own paging parameter; set "
+                             "'%s.page_size' instead",
+                             path, name, parent);
+        if (!(pa->name = strdup(name)))
+            return cfg_nomem();
+        src->nparams++;
+        cfg_join(kp, sizeof(kp), path, name);
+        if (!v || cfg_is_null(v))
+            return cfg_error(p, k, "missing value for '%s'", kp);
+        rc = cfg_get_scalar(p, v, kp, SC_SECRET, &sc);
+        if (rc)
+            return rc;
+        if (strlen(sc.s) != sc.len) {
+            cfg_scalar_release(&sc);
+            return cfg_error(p, v, "value of '%s' holds a NUL byte", kp);
+        }
+        pa->value = sc.s;
+    }
+    return 0;
+}
+
+static void source_credentials_release(struct config_source *src)
+{
+    for (size_t i = 0; src->headers && src->headers[i]; i++)
+        free_secret(src->headers[i]);
+    free(src->headers);
+    src->headers = NULL;
+    for (size_t i = 0; i < src->nparams; i++) {
+        free(src->params[i].name);
+        free_secret(src->params[i].value);
+    }
+    free(src->params);
+    src->params = NULL;
+    src->nparams = 0;
+    release_section(SPECS(auth_specs), &src->auth);
+    src->auth.type = AUTH_NONE;
 }
 
 /* What no single source key can check. */
@@ -1602,6 +1816,13 @@ static int check_source(struct parse *p, const struct field *f, const char *path
                          "'%s.session_token' needs 'access_key_id' and 'secret_access_key' "
                          "beside it",
                          path);
+    if (src->auth.type != AUTH_NONE)
+        for (size_t i = 0; src->headers && src->headers[i]; i++)
+            if (strncasecmp(src->headers[i], "Authorization:", 14) == 0)
+                return cfg_error(p, f[SK_AUTH].key,
+                                 "'%s.auth' and an 'Authorization' header in '%s.headers' both "
+                                 "set the credentials; use one of them",
+                                 path, path);
     if (src->kind == SOURCE_SQS && src->timeout_s <= src->wait_seconds)
         return cfg_error(p, f[SK_TIMEOUT].value ? f[SK_TIMEOUT].value : f[SK_WAIT_SECONDS].value,
                          "'%s.timeout' (%u s) must exceed '%s.wait_seconds' (%u s)", path,
@@ -1641,6 +1862,12 @@ static int parse_source(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
             rc = missing_required(p, k, source_specs, i, path);
         if (!rc && (i == SK_BASE_URL || i == SK_QUEUE_URL || i == SK_ENDPOINT || i == SK_REGION))
             rc = check_source_key(p, f, path, src, i);
+        if (!rc && i == SK_HEADERS && f[i].value)
+            rc = parse_headers(p, f[i].value, path, src);
+        if (!rc && i == SK_PARAMS && f[i].value)
+            rc = parse_params(p, f[i].value, path, src);
+        if (!rc && i == SK_AUTH)
+            rc = parse_auth(p, &f[i], path, &src->auth);
         if (rc)
             return rc;
     }
@@ -2210,6 +2437,7 @@ void config_release(struct config *cfg)
     for (size_t i = 0; i < cfg->nsources; i++) {
         free(cfg->sources[i].name);
         release_section(source_specs, SOURCE_NSPECS, &cfg->sources[i]);
+        source_credentials_release(&cfg->sources[i]);
     }
     free(cfg->sources);
     for (size_t i = 0; i < cfg->nstreams; i++) {

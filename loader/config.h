@@ -46,6 +46,25 @@ struct config_source {
     unsigned timeout_s;         /* `timeout`, per request, default 60 */
     unsigned connect_timeout_s; /* default 10 */
     char *ca_file;              /* optional `ca_file` for TLS verification; NULL = system */
+    /* http credentials; every value here is a secret (wiped on release, never
+     * echoed in a message). `headers: {Name: value}` as "Name: value" lines,
+     * NULL-terminated (NULL when absent); names are HTTP token characters,
+     * values hold no CR, LF or NUL. `params: {name: value}`: query parameters
+     * added to every request (percent-encoded by the source). `auth: {type: bearer, token |
+     * token_file}` or
+     * `{type: basic, user, password | password_file}`. */
+    char **headers;
+    struct config_param {
+        char *name;  /* as written, not "page" or "limit" */
+        char *value; /* secret, as written (encoded when sent) */
+    } * params;
+    size_t nparams;
+    struct config_auth {
+        enum auth_type { AUTH_NONE = 0, AUTH_BEARER = 1, AUTH_BASIC = 2 } type;
+        char *token;    /* bearer: secret */
+        char *user;     /* basic: no ':' */
+        char *password; /* basic: secret */
+    } auth;
     /* file: `path` of a JSON Lines file (one record per line) or of a file
      * holding one JSON array; relative to the config file's directory */
     char *file_path;

@@ -13,8 +13,17 @@
 struct http_client {
     CURL *curl;
     struct http_options opt;
+    struct curl_slist *get_headers; /* opt.headers, built once; wiped on free */
     char errbuf[CURL_ERROR_SIZE];
 };
+
+/* The slist's strings may hold credentials. */
+static void slist_wipe_free(struct curl_slist *list)
+{
+    for (struct curl_slist *n = list; n; n = n->next)
+        mem_wipe(n->data, strlen(n->data));
+    curl_slist_free_all(list);
+}
 
 int http_global_init(void)
 {
@@ -51,6 +60,14 @@ int http_client_new(const struct http_options *opt, struct http_client **out)
         c->opt.low_speed_time_s = 30;
     if (!c->opt.max_body)
         c->opt.max_body = (size_t)256 << 20;
+    for (size_t i = 0; c->opt.headers && c->opt.headers[i]; i++) {
+        struct curl_slist *n = curl_slist_append(c->get_headers, c->opt.headers[i]);
+        if (!n) {
+            http_client_free(c);
+            return err_set(ML_ENOMEM, "out of memory creating http client");
+        }
+        c->get_headers = n;
+    }
     *out = c;
     return 0;
 }
@@ -60,6 +77,7 @@ void http_client_free(struct http_client *c)
     if (!c)
         return;
     curl_easy_cleanup(c->curl);
+    slist_wipe_free(c->get_headers);
     free(c);
 }
 
@@ -167,16 +185,23 @@ static int finish(struct http_client *c, CURLcode cc, const char *method, const 
                   const struct body_sink *sink, struct http_response *resp)
 {
     char *ctype = NULL;
+    struct buf shown = BUF_INIT;
+    int rc = 0;
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->failure = failure_class(cc);
+    if (cc != CURLE_OK && http_url_redact(url, &shown))
+        buf_reset(&shown); /* out of memory: name no URL rather than the secret one */
     if (cc == CURLE_WRITE_ERROR && sink->rc == ML_ETOOBIG)
-        return err_set(ML_ETOOBIG, "%s '%s': response body exceeds %zu bytes", method, url,
-                       resp->body.max);
-    if (cc == CURLE_WRITE_ERROR && sink->rc)
-        return err_set(sink->rc, "%s '%s': out of memory reading the body", method, url);
-    if (cc != CURLE_OK)
-        return err_set(ML_EHTTP, "%s '%s': %s", method, url,
-                       c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+        rc = err_set(ML_ETOOBIG, "%s '%s': response body exceeds %zu bytes", method, shown.data,
+                     resp->body.max);
+    else if (cc == CURLE_WRITE_ERROR && sink->rc)
+        rc = err_set(sink->rc, "%s '%s': out of memory reading the body", method, shown.data);
+    else if (cc != CURLE_OK)
+        rc = err_set(ML_EHTTP, "%s '%s': %s", method, shown.data,
+                     c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+    buf_release(&shown);
+    if (rc)
+        return rc;
     if (curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
         resp->content_type = dup_trimmed(ctype, strlen(ctype));
     return 0;
@@ -195,11 +220,21 @@ int http_get(struct http_client *c, const char *url, struct http_response *resp)
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    /* curl would send custom headers (all but Authorization and Cookie) to
+     * any host a redirect names: with credentials, redirects are answers */
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, c->get_headers || c->opt.basic_user ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    if (c->get_headers)
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->get_headers);
+    if (c->opt.basic_user) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, c->opt.basic_user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, c->opt.basic_password ? c->opt.basic_password : "");
+    }
     set_common(c, &sink, resp);
 
     cc = curl_easy_perform(h);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     return finish(c, cc, "GET", url, &sink, resp);
 }
 
@@ -217,8 +252,8 @@ int http_post(struct http_client *c, const char *url, const char *const *headers
     for (size_t i = 0; headers && headers[i]; i++) {
         struct curl_slist *n = curl_slist_append(list, headers[i]);
         if (!n) {
-            curl_slist_free_all(list);
-            return err_set(ML_ENOMEM, "POST '%s': out of memory building headers", url);
+            slist_wipe_free(list);
+            return err_set(ML_ENOMEM, "POST: out of memory building headers");
         }
         list = n;
     }
@@ -226,8 +261,8 @@ int http_post(struct http_client *c, const char *url, const char *const *headers
     {
         struct curl_slist *n = curl_slist_append(list, "Expect:");
         if (!n) {
-            curl_slist_free_all(list);
-            return err_set(ML_ENOMEM, "POST '%s': out of memory building headers", url);
+            slist_wipe_free(list);
+            return err_set(ML_ENOMEM, "POST: out of memory building headers");
         }
         list = n;
     }
@@ -243,9 +278,7 @@ int http_post(struct http_client *c, const char *url, const char *const *headers
 
     cc = curl_easy_perform(h);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    for (struct curl_slist *n = list; n; n = n->next)
-        mem_wipe(n->data, strlen(n->data)); /* may hold a session token */
-    curl_slist_free_all(list);
+    slist_wipe_free(list); /* may hold a session token */
     return finish(c, cc, "POST", url, &sink, resp);
 }
 
@@ -270,5 +303,65 @@ int http_url_escape(struct buf *out, const char *s)
             rc = buf_adds(out, e);
         }
     }
+    return rc;
+}
+
+/* Whether the query parameter `name` (n bytes) keeps its value `v` (vn
+ * bytes) when shown: page and limit, when they are numbers. */
+static int param_shown(const char *name, size_t n, const char *v, size_t vn)
+{
+    int paging =
+        (n == 4 && strncmp(name, "page", 4) == 0) || (n == 5 && strncmp(name, "limit", 5) == 0);
+    for (size_t i = 0; paging && i < vn; i++)
+        paging = v[i] >= '0' && v[i] <= '9';
+    return paging;
+}
+
+int http_url_redact(const char *url, struct buf *out)
+{
+    const char *p = url, *end;
+    const char *scheme = strstr(url, "://");
+    int rc = 0;
+    if (scheme && (size_t)(scheme - url) < strcspn(url, "/?#")) {
+        /* authority: up to the first '/', '?' or '#'; userinfo before its last '@' */
+        const char *auth = scheme + 3;
+        size_t alen = strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (const char *q = auth; q < auth + alen; q++)
+            if (*q == '@')
+                at = q;
+        rc = buf_add(out, url, (size_t)(auth - url));
+        if (!rc && at)
+            rc = buf_adds(out, "***");
+        p = at ? at : auth;
+    }
+    end = p + strcspn(p, "?#");
+    if (!rc)
+        rc = buf_add(out, p, (size_t)(end - p));
+    p = end;
+    if (!rc && *p == '?') {
+        rc = buf_addc(out, '?');
+        p++;
+        while (!rc && *p && *p != '#') {
+            size_t n = strcspn(p, "&#");
+            size_t klen = strcspn(p, "=&#");
+            if (klen < n) { /* name=value */
+                rc = buf_add(out, p, klen + 1);
+                if (!rc)
+                    rc = param_shown(p, klen, p + klen + 1, n - klen - 1)
+                             ? buf_add(out, p + klen + 1, n - klen - 1)
+                             : buf_adds(out, "***");
+            } else if (n) {
+                rc = buf_adds(out, "***");
+            }
+            p += n;
+            if (!rc && *p == '&') {
+                rc = buf_addc(out, '&');
+                p++;
+            }
+        }
+    }
+    if (!rc && *p == '#')
+        rc = buf_adds(out, p[1] ? "#***" : "#");
     return rc;
 }

@@ -21,6 +21,13 @@ struct http_options {
     size_t max_body;            /* 0 = 256 MiB */
     const char *ca_file;        /* NULL = system store */
     const char *user_agent;     /* NULL = "maskload/<version>" */
+    /* Credentials of every GET (http_post takes its own headers). Borrowed:
+     * they must outlive the client. Never logged nor put in a message. A
+     * client with any of them follows no redirect (a 3xx is the response),
+     * so they reach no other host. */
+    const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
+    const char *basic_user;     /* HTTP basic auth when non-NULL, with basic_password */
+    const char *basic_password;
 };
 
 /* Why a request got no usable response, for callers that retry (retry.h). */
@@ -51,8 +58,8 @@ void http_client_free(struct http_client *c);
 /* GETs `url` into `resp` (initialised by this call; release with
  * http_response_release even on failure). Returns 0 when a response was
  * received, whatever its status; ML_EHTTP on transport failure (message
- * names the URL and curl's reason); ML_ETOOBIG when the body exceeds max_body.
- * On failure resp->failure says which kind (never HTTP_FAIL_NONE). */
+ * names the URL as http_url_redact shows it, and curl's reason); ML_ETOOBIG when the body exceeds
+ * max_body. On failure resp->failure says which kind (never HTTP_FAIL_NONE). */
 int http_get(struct http_client *c, const char *url, struct http_response *resp);
 
 /* POSTs `len` bytes of `body` to `url` with the extra request headers
@@ -66,5 +73,15 @@ void http_response_release(struct http_response *resp);
 
 /* Appends `s` percent-encoded (RFC 3986 unreserved characters kept). */
 int http_url_escape(struct buf *out, const char *s);
+
+/* Appends `url` as it may be shown: in a log line, an error message or a
+ * table. The userinfo ("user:pass@") becomes "***@", the value of every
+ * query parameter becomes "***" (a parameter without '=' becomes "***"),
+ * and a fragment becomes "#***". Kept as they are: the scheme, host, port,
+ * path, the parameter names, and the values of the pagination parameters
+ * `page` and `limit` (the loader's own, never secret). Every URL that leaves
+ * the http module or a source goes through this. Returns 0 or a buf error
+ * (then `out` may hold part of the text). */
+int http_url_redact(const char *url, struct buf *out);
 
 #endif

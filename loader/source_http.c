@@ -1,6 +1,6 @@
 /* source_http.c - paginated JSON API source (`kind: http`).
  *
- * Walks `<base_url><path>?page=N&limit=M` from page 1 until a page is an
+ * Walks `<base_url><path>?<params>&page=N&limit=M` from page 1 until a page is an
  * empty array (the seed API's contract). `max_pages` bounds the walk.
  *
  * Every page must come back as HTTP 200 with a JSON array of at most `limit`
@@ -14,6 +14,11 @@
  * not the page's failure: the loader rejects them one by one. The final failure
  * names the URL, the page number and what was wrong; each retry is logged
  * as a warning. A signal during a wait ends the walk with an error.
+ *
+ * Credentials (`headers`, `auth`, `params` values) are sent with every GET
+ * and appear nowhere else: every URL that is logged, put in a message or
+ * handed out as a page's ref (load_rejects.source_ref) is the one
+ * http_url_redact shows.
  */
 #include "source.h"
 
@@ -31,10 +36,14 @@
 
 struct http_source {
     struct http_client *http;
-    struct buf base;     /* base_url + path */
-    struct buf url;      /* current page URL */
-    struct buf why;      /* what went wrong with the last attempt */
-    struct buf last_bad; /* why of the last invalid body of this page */
+    struct buf base;       /* base_url + path + '?' or '&' + params, as sent (secret) */
+    struct buf base_shown; /* base, redacted */
+    struct buf url;        /* current page URL, as sent (secret) */
+    struct buf shown;      /* url, redacted: the one logged, in messages and refs */
+    char *bearer;          /* "Authorization: Bearer <token>" (secret), or NULL */
+    const char **headers;  /* the source's headers (borrowed) + bearer, NULL-terminated */
+    struct buf why;        /* what went wrong with the last attempt */
+    struct buf last_bad;   /* why of the last invalid body of this page */
     unsigned page_size;
     unsigned max_pages;
     struct retry_policy policy;
@@ -49,6 +58,35 @@ static void http_close(void *impl);
 
 static const struct source_ops http_ops = {http_next_page, NULL, NULL, http_pages, http_close};
 
+/* The source's headers and auth into opt (borrowing from src and ps). */
+static int set_credentials(struct http_source *ps, const struct config_source *src,
+                           struct http_options *opt)
+{
+    size_t n = 0;
+    while (src->headers && src->headers[n])
+        n++;
+    ps->headers = calloc(n + 2, sizeof(*ps->headers));
+    if (!ps->headers)
+        return err_set(ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        ps->headers[i] = src->headers[i];
+    if (src->auth.type == AUTH_BEARER) {
+        struct buf b;
+        buf_init(&b, 0);
+        if (buf_addf(&b, "Authorization: Bearer %s", src->auth.token) ||
+            !(ps->bearer = buf_detach(&b, NULL))) {
+            buf_wipe(&b);
+            return err_set(ML_ENOMEM, "out of memory");
+        }
+        ps->headers[n] = ps->bearer;
+    } else if (src->auth.type == AUTH_BASIC) {
+        opt->basic_user = src->auth.user;
+        opt->basic_password = src->auth.password;
+    }
+    opt->headers = ps->headers;
+    return 0;
+}
+
 int source_http_open(const struct config_source *src, const char *path, struct source **out)
 {
     struct http_source *ps;
@@ -62,7 +100,9 @@ int source_http_open(const struct config_source *src, const char *path, struct s
     if (!ps)
         return err_set(ML_ENOMEM, "out of memory");
     buf_init(&ps->base, 0);
+    buf_init(&ps->base_shown, 0);
     buf_init(&ps->url, 0);
+    buf_init(&ps->shown, 0);
     buf_init(&ps->why, 0);
     buf_init(&ps->last_bad, 0);
     ps->page_size = src->page_size ? src->page_size : 100;
@@ -77,7 +117,9 @@ int source_http_open(const struct config_source *src, const char *path, struct s
     opt.low_speed_bytes = src->low_speed_limit;
     opt.low_speed_time_s = src->low_speed_time_s;
     opt.ca_file = src->ca_file;
-    rc = http_client_new(&opt, &ps->http);
+    rc = set_credentials(ps, src, &opt);
+    if (!rc)
+        rc = http_client_new(&opt, &ps->http);
     if (!rc) {
         /* join base and path with exactly one '/' */
         size_t bl = strlen(src->base_url);
@@ -86,6 +128,19 @@ int source_http_open(const struct config_source *src, const char *path, struct s
         rc = buf_add(&ps->base, src->base_url, bl);
         if (!rc && path && *path)
             rc = buf_addf(&ps->base, "%s%s", path[0] == '/' ? "" : "/", path);
+        if (!rc)
+            rc = buf_addc(&ps->base, strchr(ps->base.data, '?') ? '&' : '?');
+        for (size_t i = 0; !rc && i < src->nparams; i++) {
+            rc = http_url_escape(&ps->base, src->params[i].name);
+            if (!rc)
+                rc = buf_addc(&ps->base, '=');
+            if (!rc)
+                rc = http_url_escape(&ps->base, src->params[i].value);
+            if (!rc)
+                rc = buf_addc(&ps->base, '&');
+        }
+        if (!rc)
+            rc = http_url_redact(ps->base.data, &ps->base_shown);
     }
     if (rc) {
         http_close(ps);
@@ -100,8 +155,15 @@ static void http_close(void *impl)
     if (!ps)
         return;
     http_client_free(ps->http);
-    buf_release(&ps->base);
-    buf_release(&ps->url);
+    buf_wipe(&ps->base);
+    buf_release(&ps->base_shown);
+    buf_wipe(&ps->url);
+    buf_release(&ps->shown);
+    if (ps->bearer) {
+        mem_wipe(ps->bearer, strlen(ps->bearer));
+        free(ps->bearer);
+    }
+    free(ps->headers);
     buf_release(&ps->why);
     buf_release(&ps->last_bad);
     free(ps);
@@ -118,8 +180,8 @@ static unsigned long http_pages(const void *impl)
 static void note_reason(struct http_source *ps, const char *what)
 {
     const char *m = err_msg();
-    size_t ul = ps->url.len;
-    if (strncmp(m, "GET '", 5) == 0 && strncmp(m + 5, ps->url.data, ul) == 0 &&
+    size_t ul = ps->shown.len;
+    if (strncmp(m, "GET '", 5) == 0 && strncmp(m + 5, ps->shown.data, ul) == 0 &&
         strncmp(m + 5 + ul, "': ", 3) == 0)
         m += 5 + ul + 3;
     buf_reset(&ps->why);
@@ -230,14 +292,17 @@ static int http_next_page(void *impl, struct source_page *pg)
     if (ps->done)
         return 0;
     if (ps->page >= ps->max_pages)
-        return err_set(ML_EHTTP, "'%s': more than %u pages (sources.*.max_pages); stopping",
-                       ps->base.data, ps->max_pages);
+        return err_set(ML_EHTTP, "'%.*s': more than %u pages (sources.*.max_pages); stopping",
+                       (int)ps->base_shown.len - 1, ps->base_shown.data, ps->max_pages);
+    mem_wipe(ps->url.data, ps->url.len); /* may hold a secret */
     buf_reset(&ps->url);
-    rc = buf_addf(&ps->url, "%s%cpage=%lu&limit=%u", ps->base.data,
-                  strchr(ps->base.data, '?') ? '&' : '?', pageno, ps->page_size);
+    buf_reset(&ps->shown);
+    rc = buf_addf(&ps->url, "%spage=%lu&limit=%u", ps->base.data, pageno, ps->page_size);
+    if (!rc)
+        rc = http_url_redact(ps->url.data, &ps->shown);
     if (rc)
         return rc;
-    pg->ref = ps->url.data;
+    pg->ref = ps->shown.data;
 
     buf_reset(&ps->last_bad);
     for (attempt = 1;; attempt++) {
@@ -251,7 +316,7 @@ static int http_next_page(void *impl, struct source_page *pg)
                 return err_set(rc,
                                "GET '%s' (page %lu): %s (the same body %u times; not "
                                "retried further)",
-                               ps->url.data, pageno, ps->why.data, attempt);
+                               ps->shown.data, pageno, ps->why.data, attempt);
             buf_reset(&ps->last_bad);
             if (buf_adds(&ps->last_bad, ps->why.data))
                 buf_reset(&ps->last_bad);
@@ -261,24 +326,24 @@ static int http_next_page(void *impl, struct source_page *pg)
         if (!retry_should(&ps->policy, attempt, oc, status)) {
             if (retry_transient(oc, status))
                 return err_set(rc, "GET '%s' (page %lu): %s (gave up after %u attempts)",
-                               ps->url.data, pageno, ps->why.data, attempt);
-            return err_set(rc, "GET '%s' (page %lu): %s (not retried)", ps->url.data, pageno,
+                               ps->shown.data, pageno, ps->why.data, attempt);
+            return err_set(rc, "GET '%s' (page %lu): %s (not retried)", ps->shown.data, pageno,
                            ps->why.data);
         }
         unsigned delay =
             retry_delay_ms(&ps->policy, attempt, retry_after_s, retry_rng_next(&ps->rng));
-        log_warn("GET '%s' (page %lu): %s; retry %u of %u in %u ms", ps->url.data, pageno,
+        log_warn("GET '%s' (page %lu): %s; retry %u of %u in %u ms", ps->shown.data, pageno,
                  ps->why.data, attempt, ps->policy.retries, delay);
         rc = retry_sleep_ms(delay);
         if (rc) {
             char why_stop[128]; /* err_set must not read the message it replaces */
             snprintf(why_stop, sizeof(why_stop), "%s", err_msg());
-            return err_set(rc, "GET '%s' (page %lu): %s; %s", ps->url.data, pageno, ps->why.data,
+            return err_set(rc, "GET '%s' (page %lu): %s; %s", ps->shown.data, pageno, ps->why.data,
                            why_stop);
         }
     }
     if (attempt > 1)
-        log_info("GET '%s' (page %lu): succeeded at attempt %u", ps->url.data, pageno, attempt);
+        log_info("GET '%s' (page %lu): succeeded at attempt %u", ps->shown.data, pageno, attempt);
 
     n = json_page_count(d);
     ps->page++;
@@ -287,7 +352,7 @@ static int http_next_page(void *impl, struct source_page *pg)
         json_page_free(d);
         return 0;
     }
-    log_debug("fetched '%s': %zu records", ps->url.data, n);
+    log_debug("fetched '%s': %zu records", ps->shown.data, n);
     pg->records = d;
     return 1;
 }

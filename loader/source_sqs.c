@@ -39,6 +39,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "http.h"
 #include "log.h"
 #include "sqs.h"
 #include "banned.h"
@@ -152,9 +153,12 @@ int source_sqs_open(const struct config *cfg, const struct config_source *src,
     s->dead_letter = src->on_malformed == SQS_MALFORMED_DEAD_LETTER;
     (void)cfg;
     (void)st;
-    s->queue_url = strdup(src->queue_url);
-    if (!s->queue_url)
-        rc = err_set(ML_ENOMEM, "out of memory");
+    {
+        struct buf shown = BUF_INIT; /* the queue URL as logged and in refs */
+        if (http_url_redact(src->queue_url, &shown) || !(s->queue_url = buf_detach(&shown, NULL)))
+            rc = err_set(ML_ENOMEM, "out of memory");
+        buf_release(&shown);
+    }
     if (!rc)
         rc = sqs_client_new(&o, &s->sqs);
     buf_release(&region);
@@ -162,7 +166,7 @@ int source_sqs_open(const struct config *cfg, const struct config_source *src,
         sqs_close(s);
         return err_prefix(rc, "source '%s'", src->name);
     }
-    log_debug("source '%s': queue '%s'%s%s", src->name, src->queue_url,
+    log_debug("source '%s': queue '%s'%s%s", src->name, s->queue_url,
               src->endpoint ? " via endpoint " : "", src->endpoint ? src->endpoint : "");
     return source_wrap(&sqs_ops, s, out);
 }

@@ -4,7 +4,7 @@
  *
  * Usage:
  *   fixture_api --data DIR [--port N] [--bind ADDR] [--prefix PATH]
- *               [--port-file FILE]
+ *               [--port-file FILE] [--require-header 'Name: value']
  *   (faults are set at run time through POST /__faults, see below)
  *
  * Contract
@@ -22,6 +22,11 @@
  *   positive decimal integers (at most 2147483647) and must come together;
  *   anything else -> 400 with a JSON body {"error":..., "detail":...}.
  *   Other query parameters are ignored (as mockapi ignores unknown ones).
+ * - --require-header 'Name: value': every data request (not /health, not
+ *   /__*) without header Name (any case) of exactly that value -> 401
+ *   {"error":"unauthorized"}, before any fault rule's reply (a taken rule
+ *   still counts). For bearer tokens ('Authorization: Bearer X') and basic
+ *   auth ('Authorization: Basic <base64 of user:password>').
  * - GET /health -> 200 "ok" (text/plain). Any other path -> 404, any method
  *   other than GET -> 405 with "Allow: GET" (checked before the path), except
  *   on the control paths /__* below. JSON
@@ -141,6 +146,8 @@ struct server {
     struct endpoint *endpoints; /* sorted by name */
     size_t n_endpoints;
     struct faults *faults;
+    char *require_name;        /* --require-header: NULL = none */
+    const char *require_value; /* its value */
 };
 
 /* What handle_request decided. body points either at memory that outlives
@@ -174,6 +181,7 @@ static void server_release(struct server *srv)
         endpoint_release(&srv->endpoints[i]);
     free(srv->endpoints);
     free(srv->prefix);
+    free(srv->require_name);
     memset(srv, 0, sizeof(*srv));
 }
 
@@ -1166,6 +1174,13 @@ static long request_page(struct MHD_Connection *conn)
 
 /* Serves a data request with the first matching fault rule, if any, applied:
  * delay, then reset, or a replaced status/body, Retry-After, truncation. */
+/* Whether the request has header `name` with exactly `value`. */
+static bool header_is(struct MHD_Connection *conn, const char *name, const char *value)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+    return v && strcmp(v, value) == 0;
+}
+
 static mhd_result serve_with_faults(const struct server *srv, struct MHD_Connection *conn,
                                     const char *method, const char *url)
 {
@@ -1197,6 +1212,10 @@ static mhd_result serve_with_faults(const struct server *srv, struct MHD_Connect
         snprintf(detail, sizeof(detail), "%u", f.status);
         memset(&r, 0, sizeof(r));
         hrc = reply_error(&r, f.status, "injected fault", "status", detail);
+    } else if (srv->require_name && strcmp(url, "/health") != 0 &&
+               !header_is(conn, srv->require_name, srv->require_value)) {
+        memset(&r, 0, sizeof(r));
+        hrc = reply_error(&r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "header", srv->require_name);
     } else {
         hrc = handle_request(srv, conn, method, url, &r);
     }
@@ -1250,7 +1269,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: fixture_api --data DIR [--port N] [--bind ADDR] [--prefix PATH]\n"
-            "                   [--port-file FILE]\n"
+            "                   [--port-file FILE] [--require-header 'Name: value']\n"
             "Serves DIR/<name>.json (a JSON array) at GET <prefix>/<name>[?page=N&limit=M].\n"
             "Defaults: --bind 127.0.0.1 --port %d --prefix %s; --port 0 picks a free port.\n"
             "Tests inject faults with POST/GET/DELETE /__faults and read the request log\n"
@@ -1290,11 +1309,12 @@ int main(int argc, char **argv)
         {"bind", required_argument, NULL, 'b'},
         {"prefix", required_argument, NULL, 'x'},
         {"port-file", required_argument, NULL, 'f'},
+        {"require-header", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL, *bind_addr = "127.0.0.1", *prefix = DEFAULT_PREFIX;
-    const char *port_file = NULL;
+    const char *port_file = NULL, *require = NULL;
     unsigned long port = DEFAULT_PORT;
     int c;
 
@@ -1321,6 +1341,9 @@ int main(int argc, char **argv)
             break;
         case 'f':
             port_file = optarg;
+            break;
+        case 'r':
+            require = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -1380,6 +1403,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "fixture_api: out of memory\n");
         faults_release(&faults);
         return 1;
+    }
+    if (require) {
+        const char *colon = strchr(require, ':');
+        if (!colon || colon == require) {
+            fprintf(stderr, "fixture_api: --require-header wants 'Name: value'\n");
+            free(srv.prefix);
+            faults_release(&faults);
+            return 2;
+        }
+        srv.require_name = strndup(require, (size_t)(colon - require));
+        srv.require_value = colon + 1 + strspn(colon + 1, " \t");
+        if (!srv.require_name) {
+            fprintf(stderr, "fixture_api: out of memory\n");
+            free(srv.prefix);
+            faults_release(&faults);
+            return 1;
+        }
     }
     srv.prefix_len = strlen(srv.prefix);
     while (srv.prefix_len > 0 && srv.prefix[srv.prefix_len - 1] == '/')

@@ -104,9 +104,9 @@ fresh_db() {
   sql_admin "" "DELETE FROM mysql.tables_priv WHERE Db='$1'; FLUSH PRIVILEGES"
 }
 
-# start_api DATA_DIR : serves DATA_DIR with a second fixture_api on a free
-# loopback port (stopping the one this test started before, if any) and sets
-# API_PORT; the server is stopped when the test exits.
+# start_api DATA_DIR [FIXTURE_API ARGS...] : serves DATA_DIR with a second
+# fixture_api on a free loopback port (stopping the one this test started
+# before, if any) and sets API_PORT; the server is stopped when the test exits.
 API_PID=
 start_api() {
   if [ -n "$API_PID" ]; then
@@ -114,7 +114,7 @@ start_api() {
     wait "$API_PID" 2>/dev/null || true
   fi
   rm -f "$T/api.port"
-  setsid "$FIXTURE_API_BIN" --data "$1" --port 0 --port-file "$T/api.port" >"$T/api.log" 2>&1 </dev/null &
+  setsid "$FIXTURE_API_BIN" --data "$1" --port 0 --port-file "$T/api.port" "${@:2}" >"$T/api.log" 2>&1 </dev/null &
   API_PID=$!
   trap '[ -z "$API_PID" ] || kill "$API_PID" 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do

@@ -970,6 +970,132 @@ static void test_http_retry_keys(void **state)
                       "unknown key 'retries' in 'sources.a' for kind 'file'");
 }
 
+/* sources.*.headers / params / auth: values, secrets from the environment
+ * and files, and every rule's must-fail case (never quoting a secret). */
+static void test_http_credentials(void **state)
+{
+    (void)state;
+    struct config c;
+    char text[1024];
+#define API MINIMAL "sources:\n  a:\n    base_url: 'http://h/v1'\n"
+    setenv("ML_T_TOKEN", "S3cr3t-xyz", 1);
+    assert_int_equal(parse(&c, API "    headers:\n      X-Api-Key: 'k-${ML_T_TOKEN}'\n"
+                                   "      Accept: application/json\n"
+                                   "    params: { api_key: '${ML_T_TOKEN}', v: 2 }\n"
+                                   "    auth: { type: bearer, token: '${ML_T_TOKEN}' }\n"),
+                     0);
+    assert_string_equal(c.sources[0].headers[0], "X-Api-Key: k-S3cr3t-xyz");
+    assert_string_equal(c.sources[0].headers[1], "Accept: application/json");
+    assert_null(c.sources[0].headers[2]);
+    assert_int_equal(c.sources[0].nparams, 2);
+    assert_string_equal(c.sources[0].params[0].name, "api_key");
+    assert_string_equal(c.sources[0].params[0].value, "S3cr3t-xyz");
+    assert_string_equal(c.sources[0].params[1].value, "2");
+    assert_int_equal(c.sources[0].auth.type, AUTH_BEARER);
+    assert_string_equal(c.sources[0].auth.token, "S3cr3t-xyz");
+    config_release(&c);
+    assert_true(is_zeroed(&c));
+
+    /* none of them: no credentials */
+    assert_int_equal(parse(&c, API), 0);
+    assert_null(c.sources[0].headers);
+    assert_int_equal(c.sources[0].nparams, 0);
+    assert_int_equal(c.sources[0].auth.type, AUTH_NONE);
+    config_release(&c);
+
+    /* basic, and a token from a file (relative to the config file) */
+    char dir[] = "/tmp/ml_test_cred_XXXXXX", cfg[128], tok[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cfg, sizeof(cfg), "%s/maskload.yaml", dir);
+    snprintf(tok, sizeof(tok), "%s/token", dir);
+    FILE *f = fopen(tok, "w");
+    assert_non_null(f);
+    fputs("from-file\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(text, sizeof(text), "%s", API "    auth: { type: bearer, token_file: token }\n");
+    assert_int_equal(config_parse(&c, text, strlen(text), cfg), 0);
+    assert_string_equal(c.sources[0].auth.token, "from-file");
+    config_release(&c);
+    snprintf(text, sizeof(text), "%s",
+             API "    auth: { type: basic, user: etl, password_file: token }\n");
+    assert_int_equal(config_parse(&c, text, strlen(text), cfg), 0);
+    assert_int_equal(c.sources[0].auth.type, AUTH_BASIC);
+    assert_string_equal(c.sources[0].auth.user, "etl");
+    assert_string_equal(c.sources[0].auth.password, "from-file");
+    config_release(&c);
+    assert_int_equal(unlink(tok), 0);
+    assert_int_equal(rmdir(dir), 0);
+
+    /* the must-fail cases */
+    expect_error(API "    auth: { type: oauth, token: x }\n",
+                 "t.yaml:8:19: 'oauth' is not a valid value for 'sources.a.auth.type': use "
+                 "bearer or basic");
+    expect_error(API "    auth: { token: '${ML_T_TOKEN}' }\n",
+                 "t.yaml:8:5: missing required key 'type' in 'sources.a.auth' (bearer or basic)");
+    expect_error(API "    auth: { type: bearer, token: '${ML_T_TOKEN}', token_file: t }\n",
+                 "t.yaml:8:51: both 'token' and 'token_file' are set in 'sources.a.auth'; use "
+                 "one of them");
+    assert_null(strstr(err_msg(), "S3cr3t"));
+    expect_error(API "    auth: { type: bearer }\n",
+                 "t.yaml:8:5: missing required key 'token' (or 'token_file') in 'sources.a.auth'");
+    expect_error_part(API "    auth: { type: bearer, token: x, user: u }\n",
+                      "'sources.a.auth' of type bearer takes 'token' (or 'token_file'), not "
+                      "'user' or 'password'");
+    expect_error_part(API "    auth: { type: basic, user: u, password: p, token: t }\n",
+                      "'sources.a.auth' of type basic takes 'user' and 'password', not 'token'");
+    expect_error_part(API "    auth: { type: basic, password: p }\n",
+                      "missing required key 'user' in 'sources.a.auth'");
+    expect_error_part(API "    auth: { type: basic, user: u }\n",
+                      "missing required key 'password' (or 'password_file') in 'sources.a.auth'");
+    expect_error_part(API "    auth: { type: basic, user: 'u:x', password: p }\n",
+                      "'sources.a.auth.user' must not be empty nor hold ':'");
+    expect_error_part(API "    auth: { type: bearer, token: '' }\n",
+                      "value of 'sources.a.auth.token' is empty");
+    expect_error_part(API "    auth: { type: bearer, token: \"S3cr3t-xyz\\nX-Evil: 1\" }\n",
+                      "value of 'sources.a.auth.token' holds a line break or a NUL byte");
+    assert_null(strstr(err_msg(), "S3cr3t"));
+    expect_error_part(API "    auth: { type: bearer, token: x, scope: y }\n",
+                      "unknown key 'scope' in 'sources.a.auth'");
+    expect_error_part(API "    headers: { 'X Key': v }\n",
+                      "header name 'X...' in 'sources.a.headers' must be HTTP token characters");
+    expect_error_part(API "    headers: { 'X:Key': v }\n", "must be HTTP token characters");
+    expect_error_part(API "    headers: { X-Key: \"S3cr3t-xyz\\r\\nHost: evil\" }\n",
+                      "value of 'sources.a.headers.X-Key' holds a line break or a NUL byte");
+    assert_null(strstr(err_msg(), "S3cr3t"));
+    expect_error_part(API "    headers: { X-Key: '' }\n",
+                      "value of 'sources.a.headers.X-Key' is empty");
+    expect_error_part(API "    headers: { X-Key: a, x-key: b }\n",
+                      "duplicate header 'x-key' in 'sources.a.headers' (names ignore case)");
+    expect_error_part(API "    headers: { X-Key: }\n",
+                      "missing value for 'sources.a.headers.X-Key'");
+    expect_error_part(API "    headers: [ 'X-Key: v' ]\n", "sources.a.headers");
+    expect_error_part(API "    headers: { Authorization: 'Bearer ${ML_T_TOKEN}' }\n"
+                          "    auth: { type: bearer, token: x }\n",
+                      "'sources.a.auth' and an 'Authorization' header in 'sources.a.headers' "
+                      "both set the credentials; use one of them");
+    assert_null(strstr(err_msg(), "S3cr3t"));
+    expect_error_part(API "    params: { page: 2 }\n",
+                      "'sources.a.params.page' is the loader's own paging parameter; set "
+                      "'sources.a.page_size' instead");
+    expect_error_part(API "    params: { limit: 2 }\n", "own paging parameter");
+    expect_error_part(API "    params: { 'a&b': 2 }\n", "for a key in 'sources.a.params'");
+    expect_error_part(API "    params: { key: }\n", "missing value for 'sources.a.params.key'");
+    expect_error(MINIMAL "sources:\n  a: { base_url: 'http://h/v1?api_key=S3cr3t-xyz' }\n",
+                 "t.yaml:6:18: 'sources.a.base_url' must not hold a query or fragment ('?' or "
+                 "'#'): put query parameters in 'sources.a.params' and credentials in "
+                 "'sources.a.headers' or 'sources.a.auth'");
+    expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h/v1#frag' }\n",
+                      "must not hold a query or fragment");
+    /* sqs keeps its own credentials */
+    expect_error_part(MINIMAL "sources:\n  q: { kind: sqs, queue_url: 'http://h/0/q', "
+                              "auth: { type: bearer, token: x } }\n",
+                      "unknown key 'auth' in 'sources.q' for kind 'sqs'");
+    expect_error_part(MINIMAL "sources:\n  f: { kind: file, path: x.json, headers: { A: b } }\n",
+                      "unknown key 'headers' in 'sources.f' for kind 'file'");
+    unsetenv("ML_T_TOKEN");
+#undef API
+}
+
 /* warehouse.tls / admin.tls and warehouse.lock_wait_timeout: defaults, values,
  * admin inheriting the warehouse's, and every rule's must-fail case. */
 static void test_db_tls(void **state)
@@ -1084,6 +1210,7 @@ int main(void)
         cmocka_unit_test(test_env_in_flow_mapping),
         cmocka_unit_test(test_file_source),
         cmocka_unit_test(test_http_retry_keys),
+        cmocka_unit_test(test_http_credentials),
         cmocka_unit_test(test_sqs_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
