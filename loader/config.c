@@ -1597,6 +1597,17 @@ static int check_source_key(struct parse *p, const struct field *f, const char *
                          "query parameters in '%s.params' and credentials in '%s.headers' or "
                          "'%s.auth'",
                          path, path, path, path);
+    if (i == SK_BASE_URL) {
+        /* userinfo (user:password@host) would be sent, and shown wherever the
+         * URL is: the host part ends at the first '/' after the scheme */
+        const char *host = strstr(v, "://") + 3;
+        size_t hl = strcspn(host, "/");
+        if (memchr(host, '@', hl))
+            return cfg_error(p, f[i].value,
+                             "'%s.base_url' must not hold credentials (user:password@): put them "
+                             "in '%s.auth' (basic) or '%s.headers'",
+                             path, path, path);
+    }
     return 0;
 }
 

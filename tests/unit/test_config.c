@@ -1086,6 +1086,14 @@ static void test_http_credentials(void **state)
                  "'sources.a.headers' or 'sources.a.auth'");
     expect_error_part(MINIMAL "sources:\n  a: { base_url: 'http://h/v1#frag' }\n",
                       "must not hold a query or fragment");
+    expect_error(MINIMAL "sources:\n  a: { base_url: 'https://bob:S3cr3t-xyz@h/v1' }\n",
+                 "t.yaml:6:18: 'sources.a.base_url' must not hold credentials "
+                 "(user:password@): put them in 'sources.a.auth' (basic) or 'sources.a.headers'");
+    /* an '@' in the path is no userinfo */
+    struct config at_path;
+    assert_int_equal(parse(&at_path, MINIMAL "sources:\n  a: { base_url: 'http://h/v1/@me' }\n"),
+                     0);
+    config_release(&at_path);
     /* sqs keeps its own credentials */
     expect_error_part(MINIMAL "sources:\n  q: { kind: sqs, queue_url: 'http://h/0/q', "
                               "auth: { type: bearer, token: x } }\n",
