@@ -99,13 +99,7 @@ int pii_normalise(const char *kind, unsigned flags, const char *value, size_t le
         trim(&p, &n);
     buf_reset(out);
     if (flags & (NORM_LOWER | NORM_NFC)) {
-        struct buf tmp = BUF_INIT;
-        int rc = unicode_step(flags, p, n, &tmp);
-        if (!rc) {
-            buf_reset(out);
-            rc = buf_add(out, tmp.data, tmp.len);
-        }
-        buf_wipe(&tmp);
+        int rc = unicode_step(flags, p, n, out); /* `value` never lies in `out` */
         if (rc)
             return rc;
         p = NULL; /* out holds the value: the ip step below reads it from there */
