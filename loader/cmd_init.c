@@ -9,24 +9,31 @@
 
 int cmd_init(const struct config *cfg, int argc, char **argv)
 {
+    struct schema_options opt = {0};
     struct schema_report rep;
     int rc;
-    if (argc > 1) {
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             puts(
-                "usage: maskload [-c FILE] init\n\n"
+                "usage: maskload [-c FILE] init [--reset-passwords]\n\n"
                 "Creates (or brings up to date) the warehouse database, its tables, the roles and\n"
                 "accounts, the grants and the monitoring and analysis views. Safe to rerun.\n"
                 "After a mapping change it adds new columns and widens types (ALTER TABLE);\n"
                 "a narrowing or incompatible change (or any change under `schema: freeze`)\n"
                 "exits 2 with nothing changed. Columns a mapping no longer has stay.\n"
+                "An account that exists keeps its password (init says so, and warns when it\n"
+                "is not the configured one); --reset-passwords sets the configured ones.\n"
                 "`maskload plan` shows the statements first.");
             return EXIT_OK;
         }
-        fprintf(stderr, "maskload: init: unexpected argument '%s'\n", argv[1]);
+        if (strcmp(argv[i], "--reset-passwords") == 0) {
+            opt.reset_passwords = true;
+            continue;
+        }
+        fprintf(stderr, "maskload: init: unexpected argument '%s'\n", argv[i]);
         return EXIT_USAGE;
     }
-    rc = schema_init(cfg, &rep);
+    rc = schema_init(cfg, &opt, &rep);
     if (rc)
         return cmd_fail(rc);
     log_info("init: database '%s' ready on %s: %zu table files, %zu stream tables, "

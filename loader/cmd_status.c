@@ -53,10 +53,20 @@ int cmd_status(const struct config *cfg, int argc, char **argv)
     if (n == 0)
         puts("no runs recorded yet");
     for (size_t i = 0; i < n; i++) {
-        /* a 'running' row whose run lock is free: the process is gone (runs.h) */
-        printf("run %llu  %-9s  started %s  finished %s  streams %s\n", runs[i].run_id,
-               runs[i].stale ? "running (stale: process gone)" : runs[i].status, runs[i].started_at,
-               runs[i].finished_at[0] ? runs[i].finished_at : "-", runs[i].streams);
+        /* a 'running' row whose lease is dead (runs.h) */
+        char state[96];
+        if (runs[i].stale == 1)
+            snprintf(state, sizeof(state), "running (stale: process gone)");
+        else if (runs[i].stale && runs[i].heartbeat_at[0])
+            snprintf(state, sizeof(state), "running (stale: no heartbeat since %s)",
+                     runs[i].heartbeat_at);
+        else if (runs[i].stale)
+            snprintf(state, sizeof(state), "running (stale: no lease)");
+        else
+            snprintf(state, sizeof(state), "%s", runs[i].status);
+        printf("run %llu  %-9s  started %s  finished %s  streams %s\n", runs[i].run_id, state,
+               runs[i].started_at, runs[i].finished_at[0] ? runs[i].finished_at : "-",
+               runs[i].streams);
         if (runs[i].counts[0])
             printf("    %s\n", runs[i].counts);
         if (runs[i].error[0])

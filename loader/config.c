@@ -1231,9 +1231,9 @@ static int parse_accounts(struct parse *p, const struct field *sec)
 }
 
 static const struct spec roles_specs[] = {
-    S_NAME("loader", C, roles.loader, NAME_IDENT, "maskload_loader_role"),
-    S_NAME("analyst", C, roles.analyst, NAME_IDENT, "maskload_analyst_role"),
-    S_NAME("steward", C, roles.steward, NAME_IDENT, "maskload_steward_role"),
+    S_NAME("loader", C, roles.loader, NAME_IDENT, NULL),
+    S_NAME("analyst", C, roles.analyst, NAME_IDENT, NULL),
+    S_NAME("steward", C, roles.steward, NAME_IDENT, NULL),
 };
 
 static const char *const birth_words[] = {
@@ -1250,6 +1250,7 @@ static const struct spec load_specs[] = {
     S_UINT("surrogate_cache", C, load.surrogate_cache, 0, 10000000, 100000),
     S_ENUM("method", C, load.method, load_method_words, "auto, bulk or insert", LOAD_METHOD_AUTO),
     S_UINT("prefetch_pages", C, load.prefetch_pages, 0, 64, 4),
+    S_UINT("heartbeat_interval", C, load.heartbeat_interval, 1, 3600, 10),
 };
 
 enum { CK_THRESHOLDS = 1 };
@@ -1282,9 +1283,24 @@ static int parse_plain(struct parse *p, const struct field *sec, const char *pat
     return rc ? rc : parse_section(p, sec, path, sp, n, f, base, 1);
 }
 
+/* A role not configured is the database's own: maskload_<database>_<job>,
+ * so that the grants of one warehouse never reach another's accounts. */
 static int parse_roles(struct parse *p, const struct field *sec)
 {
-    return parse_plain(p, sec, "roles", SPECS(roles_specs), p->cfg);
+    struct config *c = p->cfg;
+    char **roles[] = {&c->roles.loader, &c->roles.analyst, &c->roles.steward};
+    static const char *const jobs[] = {"loader", "analyst", "steward"};
+    int rc = parse_plain(p, sec, "roles", SPECS(roles_specs), c);
+    for (size_t i = 0; !rc && i < sizeof(roles) / sizeof(roles[0]); i++) {
+        size_t n = strlen(c->warehouse.database) + strlen(jobs[i]) + sizeof("maskload__");
+        if (*roles[i])
+            continue;
+        *roles[i] = malloc(n);
+        if (!*roles[i])
+            return cfg_nomem();
+        snprintf(*roles[i], n, "maskload_%s_%s", c->warehouse.database, jobs[i]);
+    }
+    return rc;
 }
 
 static int parse_pii(struct parse *p, const struct field *sec)
@@ -1386,15 +1402,24 @@ enum {
 /* One source key: its name, how it is read, its member of struct
  * config_source, the kinds that have it (and, for SRC_VAL, require it). */
 #define SRC_VAL(n, k, m, kinds_, req)                                                              \
-    {.name = n, .kind = k, .off = offsetof(SRC, m), .len_off = NO_LEN, .kinds = kinds_,          \
-     .required = req}
+    {                                                                                              \
+        .name = n, .kind = k, .off = offsetof(SRC, m), .len_off = NO_LEN, .kinds = kinds_,         \
+        .required = req                                                                            \
+    }
 #define SRC_UINT(n, m, lo, hi, d, kinds_)                                                          \
-    {.name = n, .kind = SPEC_UINT, .off = offsetof(SRC, m), .min = lo, .max = hi, .def = d,      \
-     .len_off = NO_LEN, .kinds = kinds_}
+    {                                                                                              \
+        .name = n, .kind = SPEC_UINT, .off = offsetof(SRC, m), .min = lo, .max = hi, .def = d,     \
+        .len_off = NO_LEN, .kinds = kinds_                                                         \
+    }
 #define SRC_ENUM(n, m, w, l, d, kinds_)                                                            \
-    {.name = n, .kind = SPEC_ENUM, .off = offsetof(SRC, m), .words = w, .list = l, .def = d,     \
-     .len_off = NO_LEN, .kinds = kinds_}
-#define SRC_HOOK(n, kinds_) {.name = n, .kind = SPEC_HOOK, .len_off = NO_LEN, .kinds = kinds_}
+    {                                                                                              \
+        .name = n, .kind = SPEC_ENUM, .off = offsetof(SRC, m), .words = w, .list = l, .def = d,    \
+        .len_off = NO_LEN, .kinds = kinds_                                                         \
+    }
+#define SRC_HOOK(n, kinds_)                                                                        \
+    {                                                                                              \
+        .name = n, .kind = SPEC_HOOK, .len_off = NO_LEN, .kinds = kinds_                           \
+    }
 
 /* clang-format off */
 static const struct spec source_specs[] = {

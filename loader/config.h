@@ -176,9 +176,9 @@ struct config {
     } accounts;
 
     struct {
-        char *loader;  /* default "maskload_loader_role" */
-        char *analyst; /* default "maskload_analyst_role" */
-        char *steward; /* default "maskload_steward_role" */
+        char *loader;  /* default "maskload_<database>_loader" */
+        char *analyst; /* default "maskload_<database>_analyst" */
+        char *steward; /* default "maskload_<database>_steward" */
     } roles;
 
     struct {
@@ -188,11 +188,13 @@ struct config {
     } pii;
 
     struct {
-        unsigned batch_size;      /* `load.batch_size`, default 1000, 1..100000 */
-        unsigned surrogate_cache; /* `load.surrogate_cache`, entries per kind, default 100000 */
-        enum load_method method;  /* `load.method: auto|bulk|insert`, default auto */
-        unsigned prefetch_pages;  /* `load.prefetch_pages`, pages fetched ahead by a
-                                     background thread, 0..64, default 4; 0 = none */
+        unsigned batch_size;         /* `load.batch_size`, default 1000, 1..100000 */
+        unsigned surrogate_cache;    /* `load.surrogate_cache`, entries per kind, default 100000 */
+        enum load_method method;     /* `load.method: auto|bulk|insert`, default auto */
+        unsigned prefetch_pages;     /* `load.prefetch_pages`, pages fetched ahead by a
+                                        background thread, 0..64, default 4; 0 = none */
+        unsigned heartbeat_interval; /* `load.heartbeat_interval`, seconds between renewals
+                                        of a run's lease (lease.h), 1..3600, default 10 */
     } load;
 
     struct {

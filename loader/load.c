@@ -13,9 +13,9 @@
 #include "conn.h"
 #include "db.h"
 #include "error.h"
+#include "lease.h"
 #include "log.h"
 #include "mapping.h"
-#include "runs.h"
 #include "schema.h"
 #include "source.h"
 #include "sqlgen.h"
@@ -45,6 +45,8 @@ struct run_ctx {
      * key, and records carrying fields outside the mapping (mapping.h) */
     unsigned long long duplicates, unknown_records, invalid_nulled;
     bool follow; /* load_options.follow */
+    char lease_token[LEASE_TOKEN_HEX + 1];
+    struct lease_heartbeat *heartbeat; /* renews the run's lease while it runs */
 };
 
 /* ---- surrogates of one batch ---- */
@@ -596,13 +598,12 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
 
 /* ---- the run ---- */
 
-/* Records the run as 'running' and takes its run lock (runs.h): the row
- * becomes visible only with the lock held, so `status` never sees a live run
- * as stale. The lock lives as long as this connection. */
+/* Records the run as 'running' with its lease (lease.h), in one
+ * transaction: the row becomes visible only with its lease, so `status`
+ * never sees a live run as stale. */
 static int begin_run(struct run_ctx *ctx, const char *streams)
 {
     char host[256] = "";
-    unsigned long long locked = 0;
     int rc;
     gethostname(host, sizeof(host) - 1);
     buf_reset(&ctx->sql);
@@ -626,19 +627,18 @@ static int begin_run(struct run_ctx *ctx, const char *streams)
         return err_prefix(rc, "recording the run in load_runs (did `maskload init` run?)");
     }
     ctx->run_id = db_insert_id(ctx->db);
-    buf_reset(&ctx->sql);
-    rc = buf_addf(&ctx->sql, "SELECT GET_LOCK(" RUNS_LOCK_NAME_SQL("%llu") ", 0)", ctx->run_id);
-    if (!rc)
-        rc = db_query_u64(ctx->db, ctx->sql.data, &locked, NULL);
-    if (!rc && locked != 1)
-        rc = err_set(ML_EDB, "run lock of run %llu is held by another session", ctx->run_id);
+    rc = lease_insert(ctx->db, &ctx->sql, ctx->run_id, ctx->cfg->load.heartbeat_interval,
+                      ctx->lease_token);
     if (!rc)
         rc = db_commit(ctx->db);
     if (rc) {
         db_rollback(ctx->db);
         ctx->run_id = 0;
-        return err_prefix(rc, "taking the run lock");
+        return err_prefix(rc, "taking the run's lease (did `maskload init` run?)");
     }
+    rc = lease_heartbeat_start(ctx->cfg, ctx->run_id, ctx->lease_token, &ctx->heartbeat);
+    if (rc)
+        return err_prefix(rc, "run %llu", ctx->run_id);
     return 0;
 }
 
@@ -656,18 +656,22 @@ static int record_end(struct run_ctx *ctx, int status_rc, const char *error_text
         rc = buf_addf(&ctx->sql, " WHERE run_id=%llu", ctx->run_id);
     if (!rc)
         rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
+    if (!rc && lease_delete(ctx->db, ctx->run_id)) /* harmless left behind: the run has ended */
+        log_debug("run %llu: lease not deleted: %s", ctx->run_id, err_msg());
     return rc;
 }
 
 /* Marks the run succeeded or failed in load_runs. When the connection is
  * gone (before or during this), reconnects once for the bookkeeping. Returns
  * 0, or the error with err_msg() saying why the run stays 'running' (status
- * then shows it as stale: its run lock died with the connection). */
+ * then shows it as stale: its lease names a connection that is gone). */
 static int end_run(struct run_ctx *ctx, int status_rc, const char *error_text)
 {
     int rc;
     if (!ctx->run_id)
         return 0;
+    lease_heartbeat_stop(ctx->heartbeat);
+    ctx->heartbeat = NULL;
     rc = db_connection_lost(ctx->db) ? ML_EDB : record_end(ctx, status_rc, error_text);
     if (rc && db_connection_lost(ctx->db)) {
         db_close(ctx->db);
@@ -775,6 +779,7 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     if (ctx.bulk && !rc)
         log_info("rows written by bulk load: %llu%s", bulk_rows(ctx.bulk),
                  bulk_fell_back(ctx.bulk) ? " (multi-row INSERT for the rest)" : "");
+    lease_heartbeat_stop(ctx.heartbeat);
     db_close(ctx.db);
     surrogates_free(ctx.sur);
     crypto_mac_free(ctx.mopt.hmac);

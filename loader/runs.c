@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "db.h"
 #include "error.h"
+#include "lease.h"
 #include "banned.h"
 
 static void copy(char *dst, size_t sz, const char *src)
@@ -29,16 +30,15 @@ int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out,
     rc = conn_warehouse(cfg, &db);
     if (rc)
         return rc;
-    snprintf(
-        sql, sizeof(sql),
-        "SELECT r.run_id, r.started_at, r.finished_at, r.status, r.streams, r.error_text, "
-        "(SELECT GROUP_CONCAT(CONCAT(s.stream, ': ', s.fetched, ' fetched, ', s.loaded, "
-        "' loaded, ', s.rejected, ' rejected, ', s.surrogates_created, ' new surrogates') "
-        "ORDER BY s.stream SEPARATOR '; ') FROM load_run_streams s WHERE s.run_id = r.run_id), "
-        "r.status = 'running' AND IS_USED_LOCK(" RUNS_LOCK_NAME_SQL(
-            "r.run_id") ") IS NULL "
-                        "FROM load_runs r ORDER BY r.run_id DESC LIMIT %u",
-        limit);
+    snprintf(sql, sizeof(sql),
+             "SELECT r.run_id, r.started_at, r.finished_at, r.status, r.streams, r.error_text, "
+             "(SELECT GROUP_CONCAT(CONCAT(s.stream, ': ', s.fetched, ' fetched, ', s.loaded, "
+             "' loaded, ', s.rejected, ' rejected, ', s.surrogates_created, ' new surrogates') "
+             "ORDER BY s.stream SEPARATOR '; ') FROM load_run_streams s WHERE s.run_id = "
+             "r.run_id), " LEASE_STALE_SQL ", l.heartbeat_at "
+             "FROM load_runs r LEFT JOIN load_run_leases l ON l.run_id = r.run_id "
+             "ORDER BY r.run_id DESC LIMIT %u",
+             limit);
     rc = db_query(db, sql, &r);
     if (rc) {
         err_prefix(rc, "reading load_runs (did `maskload init` run?)");
@@ -58,7 +58,8 @@ int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out,
         copy(ri->streams, sizeof(ri->streams), row[4]);
         copy(ri->error, sizeof(ri->error), row[5]);
         copy(ri->counts, sizeof(ri->counts), row[6]);
-        ri->stale = row[7] && strcmp(row[7], "1") == 0;
+        ri->stale = row[7] ? atoi(row[7]) : 0;
+        copy(ri->heartbeat_at, sizeof(ri->heartbeat_at), row[8]);
     }
     *out = runs;
     *n = cnt;

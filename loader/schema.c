@@ -36,6 +36,7 @@ struct init_ctx {
     struct buf *plan;
     int plan_rc;                 /* the first failure to write a plan note (sticky) */
     bool db_exists;              /* the warehouse database exists (read before anything) */
+    bool reset_passwords;        /* schema_options.reset_passwords */
     struct stream_table *tables; /* every stream table, compared with the server's */
     size_t ntables;
 };
@@ -489,13 +490,57 @@ static int append_account(struct buf *sql, struct db *db, const char *user, cons
     return rc ? rc : db_append_quoted(db, sql, host, strlen(host));
 }
 
-/* Creates or updates one account and gives it its role as default. The SQL
- * holds the password: it is wiped and never logged, nor shown by plan,
- * which names the account in a comment line instead. */
+/* The role an account logs in with: `maskload_account_<user>`. It holds
+ * the per-database roles of every warehouse the account serves, so that one
+ * account can read several warehouses and the init of one never takes the
+ * other's rights away (MariaDB activates one default role). */
+static int append_account_role(struct buf *sql, const char *user)
+{
+    char name[128];
+    snprintf(name, sizeof(name), "maskload_account_%s", user);
+    return db_append_ident(sql, name);
+}
+
+/* How an existing account's password compares with the configured one,
+ * read without changing it: 1 same, 0 different, -1 cannot tell (not
+ * MariaDB, or not a mysql_native_password account). */
+static int password_matches(struct init_ctx *ctx, const char *user, const char *host,
+                            const char *password)
+{
+    unsigned long long same = 0;
+    bool is_null = true;
+    int rc;
+    if (!db_is_mariadb(ctx->db))
+        return -1;
+    buf_wipe(&ctx->sql);
+    rc = buf_adds(&ctx->sql,
+                  "SELECT plugin = 'mysql_native_password' AND authentication_string = PASSWORD(");
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, password, strlen(password));
+    if (!rc)
+        rc = buf_adds(&ctx->sql, ") FROM mysql.user WHERE User=");
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, user, strlen(user));
+    if (!rc)
+        rc = buf_adds(&ctx->sql, " AND Host=");
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, host, strlen(host));
+    if (!rc)
+        rc = db_query_u64(ctx->db, ctx->sql.data, &same, &is_null);
+    buf_wipe(&ctx->sql);
+    return rc || is_null ? -1 : same ? 1 : 0;
+}
+
+/* Creates one account when missing, or says that it leaves the password of
+ * an existing one as it is (unless reset_passwords), and makes its account
+ * role (above), which holds `role`, its default role. The SQL holds the
+ * password: it is wiped and never logged, nor shown by plan, which names the
+ * account in a comment line instead. */
 static int ensure_account(struct init_ctx *ctx, const char *user, const char *password,
                           const char *role, const char *what)
 {
     const char *host = ctx->cfg->accounts.host;
+    unsigned long long exists = 0;
     int rc;
     if (!password) {
         log_warn("init: no password configured for the %s account '%s'; account not created", what,
@@ -506,19 +551,43 @@ static int ensure_account(struct init_ctx *ctx, const char *user, const char *pa
         log_warn("init: the %s account '%s' is the admin account; left as it is", what, user);
         return 0;
     }
+    buf_reset(&ctx->sql);
+    rc = buf_adds(&ctx->sql, "SELECT COUNT(*) FROM mysql.user WHERE User=");
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, user, strlen(user));
+    if (!rc)
+        rc = buf_adds(&ctx->sql, " AND Host=");
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, host, strlen(host));
+    if (!rc)
+        rc = db_query_u64(ctx->db, ctx->sql.data, &exists, NULL);
+    if (rc)
+        return err_prefix(rc, "%s account '%s'@'%s'", what, user, host);
     if (ctx->plan) {
-        plan_note(ctx,
-                  "account '%s'@'%s' (%s): init creates it when missing, sets its configured "
-                  "password (not shown) and makes %s its default role",
-                  user, host, what, role);
+        plan_note(ctx, "account '%s'@'%s' (%s): %s; its default role maskload_account_%s holds %s",
+                  user, host, what,
+                  !exists                ? "created with its configured password (not shown)"
+                  : ctx->reset_passwords ? "exists; its password is set to the configured one"
+                                         : "exists; its password is left as it is",
+                  user, role);
         return 0;
     }
-    for (int step = 0; step < 4; step++) {
+    if (exists && !ctx->reset_passwords) {
+        int same = password_matches(ctx, user, host, password);
+        if (same == 0)
+            log_warn("init: the %s account '%s'@'%s' exists with a password other than the "
+                     "configured one; left unchanged (`maskload init --reset-passwords` sets the "
+                     "configured one)",
+                     what, user, host);
+        else
+            log_info("init: the %s account '%s'@'%s' exists; its password is left as it is%s", what,
+                     user, host, same == 1 ? " (it is the configured one)" : "");
+    }
+    for (int step = exists && !ctx->reset_passwords; step < 5; step++) {
         buf_wipe(&ctx->sql);
         switch (step) {
         case 0:
-        case 1:
-            rc = buf_adds(&ctx->sql, step == 0 ? "CREATE USER IF NOT EXISTS " : "ALTER USER ");
+            rc = buf_adds(&ctx->sql, exists ? "ALTER USER " : "CREATE USER ");
             if (!rc)
                 rc = append_account(&ctx->sql, ctx->db, user, host);
             if (!rc)
@@ -526,15 +595,34 @@ static int ensure_account(struct init_ctx *ctx, const char *user, const char *pa
             if (!rc)
                 rc = db_append_quoted(ctx->db, &ctx->sql, password, strlen(password));
             break;
+        case 1:
+            rc = buf_adds(&ctx->sql, "CREATE ROLE IF NOT EXISTS ");
+            if (!rc)
+                rc = append_account_role(&ctx->sql, user);
+            break;
         case 2:
             rc = buf_addf(&ctx->sql, "GRANT %s TO ", role);
+            if (!rc)
+                rc = append_account_role(&ctx->sql, user);
+            break;
+        case 3:
+            rc = buf_adds(&ctx->sql, "GRANT ");
+            if (!rc)
+                rc = append_account_role(&ctx->sql, user);
+            if (!rc)
+                rc = buf_adds(&ctx->sql, " TO ");
             if (!rc)
                 rc = append_account(&ctx->sql, ctx->db, user, host);
             break;
         default:
-            rc = buf_addf(
-                &ctx->sql, "SET DEFAULT ROLE %s %s ", role,
-                db_dialect(ctx->db) == DB_DIALECT_MYSQL8 || !db_is_mariadb(ctx->db) ? "TO" : "FOR");
+            rc = buf_adds(&ctx->sql, "SET DEFAULT ROLE ");
+            if (!rc)
+                rc = append_account_role(&ctx->sql, user);
+            if (!rc)
+                rc = buf_adds(&ctx->sql,
+                              db_dialect(ctx->db) == DB_DIALECT_MYSQL8 || !db_is_mariadb(ctx->db)
+                                  ? " TO "
+                                  : " FOR ");
             if (!rc)
                 rc = append_account(&ctx->sql, ctx->db, user, host);
             break;
@@ -750,9 +838,11 @@ static int grant_derived_tables(struct init_ctx *ctx)
 /* init, or (with `plan`) the plan of init: one path, so that the plan shows
  * what init runs. Everything is read and compared before anything runs: a
  * refused change fails with nothing changed. */
-static int init_or_plan(const struct config *cfg, struct schema_report *rep, struct buf *plan)
+static int init_or_plan(const struct config *cfg, bool reset_passwords, struct schema_report *rep,
+                        struct buf *plan)
 {
-    struct init_ctx ctx = {.cfg = cfg, .rep = rep, .plan = plan};
+    struct init_ctx ctx = {
+        .cfg = cfg, .rep = rep, .plan = plan, .reset_passwords = reset_passwords};
     const char *db = cfg->warehouse.database;
     unsigned long long n = 0;
     int rc;
@@ -825,16 +915,17 @@ out:
     return rc;
 }
 
-int schema_init(const struct config *cfg, struct schema_report *rep)
+int schema_init(const struct config *cfg, const struct schema_options *opt,
+                struct schema_report *rep)
 {
-    int rc = init_or_plan(cfg, rep, NULL);
+    int rc = init_or_plan(cfg, opt && opt->reset_passwords, rep, NULL);
     return rc ? err_prefix(rc, "init") : 0;
 }
 
 int schema_plan(const struct config *cfg, struct buf *out, struct schema_report *rep)
 {
     size_t mark = out->len;
-    int rc = init_or_plan(cfg, rep, out);
+    int rc = init_or_plan(cfg, false, rep, out);
     if (rc)
         buf_truncate(out, mark);
     return rc ? err_prefix(rc, "plan") : 0;

@@ -22,8 +22,16 @@
  * info level), made nullable when it is NOT NULL without a default.
  *
  * Idempotent: every statement is CREATE ... IF NOT EXISTS, CREATE OR
- * REPLACE, a GRANT, or an ALTER that a second init no longer needs; account
- * passwords are (re)set to the configured ones.
+ * REPLACE, a GRANT, or an ALTER that a second init no longer needs.
+ *
+ * Accounts: one that is missing is created with its configured password;
+ * one that exists keeps its password (init says so, and warns when it is
+ * not the configured one) unless schema_options.reset_passwords. Roles are
+ * the database's own (config.h: maskload_<db>_<job> by default); an
+ * account logs in with its account role `maskload_account_<user>`, which
+ * init makes its default role and gives the warehouse's role, so that one
+ * account may serve several warehouses and the init of one never changes
+ * what the account may do in another.
  * Runs as the admin account. Views are SQL SECURITY INVOKER, so a view can
  * never show a reader more than the reader's own grants allow.
  */
@@ -52,7 +60,13 @@ struct schema_report {
     char server[128];        /* server version string */
 };
 
-int schema_init(const struct config *cfg, struct schema_report *rep);
+struct schema_options {
+    bool reset_passwords; /* set the configured password of accounts that exist */
+};
+
+/* opt may be NULL (all defaults). */
+int schema_init(const struct config *cfg, const struct schema_options *opt,
+                struct schema_report *rep);
 
 /* `maskload plan`: connects as init does and appends to `out` every
  * statement init would run now, each on one line ending in ";\n", in

@@ -17,7 +17,7 @@
 # columns: for each data table, its row count and the MD5 of all its rows,
 # sorted, over every column except those three (ids, digests and values
 # included, so a surrogate that moved or a row lost or doubled shows). The audit tables
-# (load_runs, load_run_streams, load_rejects) gain rows from every run, so
+# (load_runs, load_run_streams, load_rejects, load_run_leases) gain rows from runs, so
 # they are compared per run instead: the completing run's rejects equal the
 # reference run's.
 . "$(dirname "$0")/lib.sh"
@@ -31,7 +31,7 @@ write_config "$T/ref.yaml" "$REF"
 # data_tables DB: base tables other than the audit tables
 data_tables() {
   sql_admin "" "SELECT table_name FROM information_schema.tables WHERE table_schema='$1'
-    AND table_type='BASE TABLE' AND table_name NOT IN ('load_runs','load_run_streams','load_rejects')
+    AND table_type='BASE TABLE' AND table_name NOT IN ('load_runs','load_run_streams','load_rejects','load_run_leases')
     ORDER BY table_name"
 }
 # hash_sql DB: one query giving "table rows md5" per data table, over the

@@ -186,9 +186,9 @@ granted() {
     WHERE User='$1' AND Db='$NEW' AND Table_name NOT LIKE 'monitor\\_%' AND Table_name NOT LIKE 'analysis\\_%'"
 }
 assert_eq "load_run_streams load_runs messages_raw subscriptions_raw user_logins users_raw" \
-  "$(granted maskload_analyst_role)" "the analyst's table grants: the stream tables and the run audit"
+  "$(granted "maskload_${NEW}_analyst")" "the analyst's table grants: the stream tables and the run audit"
 assert_eq "load_rejects messages_raw sensitive_city_ids sensitive_device_ids sensitive_ip_ids sensitive_profession_ids sensitive_zipcode_ids subscriptions_raw user_logins users_raw" \
-  "$(granted maskload_steward_role)" "the steward's table grants: sensitive tables in use, stream tables, rejects"
+  "$(granted "maskload_${NEW}_steward")" "the steward's table grants: sensitive tables in use, stream tables, rejects"
 pub=$(sql_admin "" "SELECT COUNT(*) FROM mysql.db WHERE User='PUBLIC' AND Db='$NEW'")$(sql_admin "" "SELECT COUNT(*) FROM mysql.tables_priv WHERE User='PUBLIC' AND Db='$NEW'")
 assert_eq "00" "$pub" "nothing granted to PUBLIC"
 

@@ -238,9 +238,9 @@ static void test_defaults(void **state)
     assert_null(c.accounts.analyst.password);
     assert_string_equal(c.accounts.steward.user, "pii_steward");
     assert_null(c.accounts.steward.password);
-    assert_string_equal(c.roles.loader, "maskload_loader_role");
-    assert_string_equal(c.roles.analyst, "maskload_analyst_role");
-    assert_string_equal(c.roles.steward, "maskload_steward_role");
+    assert_string_equal(c.roles.loader, "maskload_spark_dwh_loader");
+    assert_string_equal(c.roles.analyst, "maskload_spark_dwh_analyst");
+    assert_string_equal(c.roles.steward, "maskload_spark_dwh_steward");
     assert_null(c.pii.digest_key);
     assert_int_equal(c.pii.digest_key_len, 0);
     assert_int_equal(c.pii.birth_date, BIRTH_DATE_YEAR);

@@ -1,0 +1,137 @@
+/* lease.c - the run lease (lease.h). */
+#include "lease.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+#include "crypto.h"
+#include "error.h"
+#include "log.h"
+#include "banned.h"
+
+/* a lease outlives this many missed beats */
+#define LEASE_BEATS 3
+
+int lease_insert(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
+                 char *token)
+{
+    unsigned char raw[LEASE_TOKEN_HEX / 2];
+    int rc = crypto_random(raw, sizeof(raw));
+    if (rc)
+        return rc;
+    crypto_hex(raw, sizeof(raw), token);
+    buf_reset(sql);
+    rc = buf_addf(sql,
+                  "INSERT INTO load_run_leases (run_id, token, node, connection_id, heartbeat_at, "
+                  "expires_at) VALUES (%llu, '%s', " LEASE_NODE_SQL ", CONNECTION_ID(), "
+                  "UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) + INTERVAL %u SECOND)",
+                  run_id, token, interval_s * LEASE_BEATS);
+    if (!rc)
+        rc = db_exec_len(db, sql->data, sql->len);
+    return rc;
+}
+
+int lease_delete(struct db *db, unsigned long long run_id)
+{
+    return db_execf(db, "DELETE FROM load_run_leases WHERE run_id=%llu", run_id);
+}
+
+struct lease_heartbeat {
+    const struct config *cfg;
+    unsigned long long run_id;
+    char token[LEASE_TOKEN_HEX + 1];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    struct db *db;
+};
+
+static void beat(struct lease_heartbeat *hb)
+{
+    unsigned iv = hb->cfg->load.heartbeat_interval;
+    int rc = 0;
+    if (hb->db && db_connection_lost(hb->db)) {
+        db_close(hb->db);
+        hb->db = NULL;
+    }
+    if (!hb->db)
+        rc = conn_warehouse(hb->cfg, &hb->db);
+    if (!rc)
+        rc = db_execf(hb->db,
+                      "UPDATE load_run_leases SET heartbeat_at=UTC_TIMESTAMP(3), "
+                      "expires_at=UTC_TIMESTAMP(3) + INTERVAL %u SECOND "
+                      "WHERE run_id=%llu AND token='%s'",
+                      iv * LEASE_BEATS, hb->run_id, hb->token);
+    if (rc)
+        log_debug("run %llu: lease heartbeat failed: %s", hb->run_id, err_msg());
+    else if (db_affected_rows(hb->db) == 0)
+        log_debug("run %llu: no lease row to renew", hb->run_id);
+}
+
+static void *heartbeat_main(void *arg)
+{
+    struct lease_heartbeat *hb = arg;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    pthread_mutex_lock(&hb->mu);
+    while (!hb->stop) {
+        next.tv_sec += hb->cfg->load.heartbeat_interval;
+        while (!hb->stop && pthread_cond_timedwait(&hb->cv, &hb->mu, &next) != ETIMEDOUT)
+            ;
+        if (hb->stop)
+            break;
+        pthread_mutex_unlock(&hb->mu);
+        beat(hb);
+        pthread_mutex_lock(&hb->mu);
+    }
+    pthread_mutex_unlock(&hb->mu);
+    db_close(hb->db);
+    hb->db = NULL;
+    return NULL;
+}
+
+int lease_heartbeat_start(const struct config *cfg, unsigned long long run_id, const char *token,
+                          struct lease_heartbeat **out)
+{
+    struct lease_heartbeat *hb = calloc(1, sizeof(*hb));
+    pthread_condattr_t ca;
+    *out = NULL;
+    if (!hb)
+        return err_set(ML_ENOMEM, "out of memory");
+    hb->cfg = cfg;
+    hb->run_id = run_id;
+    memcpy(hb->token, token, sizeof(hb->token));
+    pthread_mutex_init(&hb->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&hb->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
+        pthread_cond_destroy(&hb->cv);
+        pthread_mutex_destroy(&hb->mu);
+        free(hb);
+        return err_set(ML_EIO, "cannot start the lease heartbeat thread");
+    }
+    *out = hb;
+    return 0;
+}
+
+void lease_heartbeat_stop(struct lease_heartbeat *hb)
+{
+    if (!hb)
+        return;
+    pthread_mutex_lock(&hb->mu);
+    hb->stop = true;
+    pthread_cond_signal(&hb->cv);
+    pthread_mutex_unlock(&hb->mu);
+    pthread_join(hb->thread, NULL);
+    pthread_cond_destroy(&hb->cv);
+    pthread_mutex_destroy(&hb->mu);
+    free(hb);
+}
