@@ -91,11 +91,12 @@ int cmd_privacy_report(const struct config *cfg, int argc, char **argv)
             format = optarg;
             break;
         case 'h':
-            puts("usage: maskload [-c FILE] privacy-report [--stream NAME] [--format table|json]\n\n"
-                 "Prints, per stream table the analyst reads: its rows; the share of rows in\n"
-                 "quasi-identifier groups smaller than k (when the stream declares\n"
-                 "quasi_identifiers and k); for each column, the share of rows whose value no\n"
-                 "other row has. Counts only, never a value. Connects as the loader.");
+            puts(
+                "usage: maskload [-c FILE] privacy-report [--stream NAME] [--format table|json]\n\n"
+                "Prints, per stream table the analyst reads: its rows; the share of rows in\n"
+                "quasi-identifier groups smaller than k (when the stream declares\n"
+                "quasi_identifiers and k); for each column, the share of rows whose value no\n"
+                "other row has. Counts only, never a value. Connects as the loader.");
             return EXIT_OK;
         case ':':
             fprintf(stderr, "maskload: privacy-report: option '%s' needs a value\n",

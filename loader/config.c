@@ -1976,8 +1976,8 @@ static int parse_stream(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
         return cfg_nomem();
     rc = load_builtin(builtin, p->cfg->defs, &st->def);
     return rc ? rc
-              : cfg_mapping_privacy(p, f + ST_N + cfg_mapping_entry_keys_from(), path,
-                                    p->cfg->defs, st->def);
+              : cfg_mapping_privacy(p, f + ST_N + cfg_mapping_entry_keys_from(), path, p->cfg->defs,
+                                    st->def);
 }
 
 static int parse_streams(struct parse *p, const struct field *sec)

@@ -242,7 +242,7 @@ static const char *const pii_words[] = {[PII_KEEP] = "keep",
                                         [PII_PREFIX] = "prefix",
                                         NULL};
 #define PII_LIST                                                                                   \
-    "keep, drop, email_domain, year, date_if_allowed, surrogate, hmac, { bucket: N }, "           \
+    "keep, drop, email_domain, year, date_if_allowed, surrogate, hmac, { bucket: N }, "            \
     "{ truncate: month|day|hour } or { prefix: N }"
 
 /* Parses a `type:` word into c; 0 or a config error. */
@@ -343,8 +343,7 @@ static const struct generaliser *generaliser_of(enum pii_action a)
 /* `pii: { bucket: 10 }`: one key, a generalising action, and its argument,
  * into f->action and f->param. A bare word that needs an argument (`pii:
  * bucket`) is refused with the spelling to use. */
-static int parse_generaliser(struct mctx *m, yaml_node_t *v, const char *path,
-                             struct field_spec *f)
+static int parse_generaliser(struct mctx *m, yaml_node_t *v, const char *path, struct field_spec *f)
 {
     char kp[KEYPATH_BUF];
     cfg_join(kp, sizeof(kp), path, "pii");
@@ -407,9 +406,8 @@ static int parse_generaliser(struct mctx *m, yaml_node_t *v, const char *path,
 /* The stored type of a generalised column (c->type/size from `type`, when
  * one was parsed) checked against the action; the COMMENT says what the
  * values mean. */
-static int generalised_type(struct mctx *m, yaml_node_t *node, yaml_node_t *type,
-                            yaml_node_t *pii, const char *path, struct column_def *c,
-                            const struct field_spec *f)
+static int generalised_type(struct mctx *m, yaml_node_t *node, yaml_node_t *type, yaml_node_t *pii,
+                            const char *path, struct column_def *c, const struct field_spec *f)
 {
     const struct generaliser *g = generaliser_of(f->action);
     char kp[KEYPATH_BUF], what[96];
@@ -459,7 +457,6 @@ static int generalised_type(struct mctx *m, yaml_node_t *node, yaml_node_t *type
     buf_release(&d);
     return rc;
 }
-
 
 /* ---- one column ---- */
 

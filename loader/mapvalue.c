@@ -124,7 +124,9 @@ static int floor_to_width(long long x, unsigned w, long long *out)
     return 0;
 }
 
-/* `pii: { bucket: N }`: an integer column gets floor(v / N) * N; a decimal
+/* `pii: { bucket: N }`: an integer column gets floor(v / N) * N (a date
+ * string counts as its year, so that a birth date becomes the first year of
+ * its range and never more); a decimal
  * column the same on its exact value (12.34 with width 10 -> 10.00, -0.01
  * -> -10.00), written with the column's scale. The bound must fit the
  * column, as a kept value must. */
@@ -139,9 +141,15 @@ static int bucket_value(struct batch *b, const struct field_spec *f, const struc
         return field_error(f, v, "must be a number");
     if (col->type != COL_DECIMAL) {
         long long ll, lo;
+        int year;
+        char date[CONVERT_DATE_LEN];
         rc = t == JSON_NUMBER ? json_int64(v, &ll) : convert_int64(s, &ll);
+        if (rc && t == JSON_STRING && !convert_year(s, &year) && !convert_date(s, date)) {
+            ll = year; /* a date counts as its year: birth dates into year ranges */
+            rc = 0;
+        }
         if (rc)
-            return field_error(f, v, "not an integer");
+            return field_error(f, v, "not an integer or an ISO 8601 date");
         if (floor_to_width(ll, f->param, &lo) ||
             (col->type == COL_SMALLINT && (lo < -32768 || lo > 32767)) ||
             (col->type == COL_INT && (lo < -2147483648LL || lo > 2147483647LL)))

@@ -40,8 +40,9 @@ static int count_small_groups(const struct config *cfg, struct db *db, struct mo
         if (!rc)
             rc = db_query_u64(db, sql.data, &r->rows, NULL);
         if (rc) {
-            err_prefix(rc, "counting '%s' (did `maskload init` run since quasi_identifiers were "
-                           "declared?)",
+            err_prefix(rc,
+                       "counting '%s' (did `maskload init` run since quasi_identifiers were "
+                       "declared?)",
                        r->view);
             break;
         }

@@ -12,13 +12,13 @@
 #include "crypto.h"
 
 enum pii_action {
-    PII_KEEP = 0,       /* not PII: value kept as is (typed) */
-    PII_DROP,           /* never stored */
-    PII_EMAIL_DOMAIN,   /* only the lower-cased domain of an e-mail address */
-    PII_YEAR,           /* only the year of a date */
-    PII_SURROGATE,      /* replaced by an integer from sensitive_<kind>_ids */
-    PII_HMAC,           /* HMAC-SHA256 of the normalised value (64 hex characters): equal
-                           values stay equal, nothing maps it back */
+    PII_KEEP = 0,        /* not PII: value kept as is (typed) */
+    PII_DROP,            /* never stored */
+    PII_EMAIL_DOMAIN,    /* only the lower-cased domain of an e-mail address */
+    PII_YEAR,            /* only the year of a date */
+    PII_SURROGATE,       /* replaced by an integer from sensitive_<kind>_ids */
+    PII_HMAC,            /* HMAC-SHA256 of the normalised value (64 hex characters): equal
+                            values stay equal, nothing maps it back */
     PII_DATE_IF_ALLOWED, /* the full date, stored only when `pii.birth_date: date`;
                            NULL otherwise */
     /* Generalising actions: the value is kept coarser, so that fewer rows

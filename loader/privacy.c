@@ -40,9 +40,8 @@ static int add_column_list(struct buf *sql, const char *const *cols, unsigned n)
 /* "SELECT <what> FROM (SELECT COUNT(*) AS n FROM `table` GROUP BY <cols>
  * HAVING COUNT(*) < below) AS g": the grouping runs in the server, one
  * number comes back. */
-static int query_small(struct db *db, const char *what, const char *table,
-                       const char *const *cols, unsigned n, unsigned long long below,
-                       unsigned long long *out)
+static int query_small(struct db *db, const char *what, const char *table, const char *const *cols,
+                       unsigned n, unsigned long long below, unsigned long long *out)
 {
     struct buf sql = BUF_INIT;
     int rc = buf_addf(&sql, "SELECT %s FROM (SELECT COUNT(*) AS n FROM ", what);

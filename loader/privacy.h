@@ -20,8 +20,8 @@
 #include "config.h"
 
 struct privacy_column {
-    const char *name;              /* belongs to the configuration's definitions */
-    bool key;                      /* one of the table's natural-key columns */
+    const char *name;               /* belongs to the configuration's definitions */
+    bool key;                       /* one of the table's natural-key columns */
     unsigned long long unique_rows; /* rows whose value in this column is theirs alone */
 };
 

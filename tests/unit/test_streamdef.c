@@ -435,38 +435,40 @@ static void test_generalising(void **state)
     assert_string_equal(d->table->cols[3].description, "region (its first 2 characters)");
     config_release(&c);
 
-    expect_error(G("      - { name: x, from: x, pii: bucket }\n"), "t.yaml:10:34:",
-                 "needs its argument: write pii: { bucket: N }");
-    expect_error(G("      - { name: x, from: x, pii: truncate }\n"), "t.yaml:10:34:",
-                 "pii: { truncate: month, day or hour }");
+    expect_error(G("      - { name: x, from: x, pii: bucket }\n"),
+                 "t.yaml:10:34:", "needs its argument: write pii: { bucket: N }");
+    expect_error(G("      - { name: x, from: x, pii: truncate }\n"),
+                 "t.yaml:10:34:", "pii: { truncate: month, day or hour }");
     expect_error(G("      - { name: x, from: x, pii: { bucket: 0 }, type: int }\n"),
-                 "t.yaml:10:44:", "'streams.o.columns[1].pii.bucket' must be a whole number in "
-                                  "1..1000000000");
+                 "t.yaml:10:44:",
+                 "'streams.o.columns[1].pii.bucket' must be a whole number in "
+                 "1..1000000000");
     expect_error(G("      - { name: x, from: x, pii: { bucket: 2.5 }, type: int }\n"),
                  "t.yaml:10:44:", "must be a whole number");
     expect_error(G("      - { name: x, from: x, pii: { bucket: 5 }, type: varchar(9) }\n"),
                  "t.yaml:10:55:", "with pii: bucket must be a number type");
-    expect_error(G("      - { name: x, from: x, pii: { bucket: 5 } }\n"), "t.yaml:10:9:",
-                 "missing required key 'type' in 'streams.o.columns[1]'");
+    expect_error(G("      - { name: x, from: x, pii: { bucket: 5 } }\n"),
+                 "t.yaml:10:9:", "missing required key 'type' in 'streams.o.columns[1]'");
     expect_error(G("      - { name: x, from: x, pii: { truncate: hour }, type: date }\n"),
                  "t.yaml:10:34:", "a date has no hour");
     expect_error(G("      - { name: x, from: x, pii: { truncate: week }, type: date }\n"),
-                 "t.yaml:10:46:", "'week' is not a valid value for 'streams.o.columns[1].pii."
-                                  "truncate': use month, day or hour");
+                 "t.yaml:10:46:",
+                 "'week' is not a valid value for 'streams.o.columns[1].pii."
+                 "truncate': use month, day or hour");
     expect_error(G("      - { name: x, from: x, pii: { truncate: day }, type: int }\n"),
                  "t.yaml:10:59:", "with pii: truncate must be date or datetime");
     expect_error(G("      - { name: x, from: x, pii: { prefix: 3 }, type: varchar(9) }\n"),
                  "t.yaml:10:55:", "takes no 'type' with pii: prefix");
-    expect_error(G("      - { name: x, from: x, pii: { prefix: -1 } }\n"), "t.yaml:10:44:",
-                 "must be a whole number in 1..16383");
-    expect_error(G("      - { name: x, from: x, pii: { prefix: 16384 } }\n"), "t.yaml:10:44:",
-                 "must be a whole number in 1..16383");
-    expect_error(G("      - { name: x, from: x, pii: { round: 3 } }\n"), "t.yaml:10:36:",
-                 "unknown generalising action 'round'");
+    expect_error(G("      - { name: x, from: x, pii: { prefix: -1 } }\n"),
+                 "t.yaml:10:44:", "must be a whole number in 1..16383");
+    expect_error(G("      - { name: x, from: x, pii: { prefix: 16384 } }\n"),
+                 "t.yaml:10:44:", "must be a whole number in 1..16383");
+    expect_error(G("      - { name: x, from: x, pii: { round: 3 } }\n"),
+                 "t.yaml:10:36:", "unknown generalising action 'round'");
     expect_error(G("      - { name: x, from: x, pii: { bucket: 3, prefix: 2 } }\n"),
                  "t.yaml:10:34:", "must be one word or a mapping of one generalising action");
-    expect_error(G("      - { name: x, from: x, pii: { prefix: [3] } }\n"), "t.yaml:10:44:",
-                 "needs a whole number");
+    expect_error(G("      - { name: x, from: x, pii: { prefix: [3] } }\n"),
+                 "t.yaml:10:44:", "needs a whole number");
     check_failures();
 }
 
@@ -500,26 +502,27 @@ static void test_quasi_identifiers(void **state)
     assert_int_equal(c.streams[0].def->nquasi, 0);
     config_release(&c);
 
-    expect_error(G(QI_COLS "    quasi_identifiers: [g, nope]\n    k: 5\n"), "t.yaml:11:28:",
-                 "quasi-identifier 'nope' is not a column of table 'o'");
-    expect_error(G(QI_COLS "    quasi_identifiers: [g, id]\n    k: 5\n"), "t.yaml:11:28:",
-                 "quasi-identifier 'id' is a key column of 'o'");
-    expect_error(G(QI_COLS "    quasi_identifiers: [g, g]\n    k: 5\n"), "t.yaml:11:28:",
-                 "quasi-identifier 'g' is listed twice");
-    expect_error(G(QI_COLS "    quasi_identifiers: []\n    k: 5\n"), "t.yaml:11:24:",
-                 "must name 1..16 columns");
-    expect_error(G(QI_COLS "    quasi_identifiers: [g]\n    k: 1\n"), "t.yaml:12:8:", "'streams.o.k'");
-    expect_error(G(QI_COLS "    quasi_identifiers: [g]\n    k: many\n"), "t.yaml:12:8:",
-                 "'streams.o.k'");
-    expect_error(G(QI_COLS "    quasi_identifiers: [g]\n"), "t.yaml:11:5:",
-                 "'streams.o' needs both 'quasi_identifiers' and 'k'");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g, nope]\n    k: 5\n"),
+                 "t.yaml:11:28:", "quasi-identifier 'nope' is not a column of table 'o'");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g, id]\n    k: 5\n"),
+                 "t.yaml:11:28:", "quasi-identifier 'id' is a key column of 'o'");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g, g]\n    k: 5\n"),
+                 "t.yaml:11:28:", "quasi-identifier 'g' is listed twice");
+    expect_error(G(QI_COLS "    quasi_identifiers: []\n    k: 5\n"),
+                 "t.yaml:11:24:", "must name 1..16 columns");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g]\n    k: 1\n"),
+                 "t.yaml:12:8:", "'streams.o.k'");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g]\n    k: many\n"),
+                 "t.yaml:12:8:", "'streams.o.k'");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g]\n"),
+                 "t.yaml:11:5:", "'streams.o' needs both 'quasi_identifiers' and 'k'");
     expect_error(G(QI_COLS "    k: 5\n"), "t.yaml:11:5:", "needs both");
     expect_error(HEAD "  users: { source: shop, quasi_identifiers: [birth_year, nope], k: 5 }\n",
                  "t.yaml:5:58:", "quasi-identifier 'nope' is not a column of table 'users_raw'");
     expect_error(HEAD "  users: { source: shop, quasi_identifiers: [user_id], k: 5 }\n",
                  "t.yaml:5:46:", "is a key column");
-    expect_error(HEAD "  users: { source: shop, quasi_identifiers: [gender] }\n", "t.yaml:5:",
-                 "needs both");
+    expect_error(HEAD "  users: { source: shop, quasi_identifiers: [gender] }\n",
+                 "t.yaml:5:", "needs both");
     expect_error(S("    table: a_table_name_of_forty_four_characters_exactly_xx\n"
                    "    key: [id]\n" COLS IDCOL QI_COLS "    quasi_identifiers: [g]\n    k: 5\n"),
                  "t.yaml:12:", "too long for its monitoring view");
