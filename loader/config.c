@@ -1969,7 +1969,7 @@ static int parse_stream(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
         return rc;
     yaml_node_t *inline_key = NULL;
     for (size_t i = 0; i < nm; i++)
-        if (f[ST_N + i].key && !inline_key)
+        if (f[ST_N + i].key && !inline_key && i < cfg_mapping_entry_keys_from())
             inline_key = f[ST_N + i].key;
     if (!p->cfg->defs && !(p->cfg->defs = streamdef_arena_new()))
         return cfg_nomem();
@@ -1979,8 +1979,12 @@ static int parse_stream(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
                          (const char *)inline_key->data.scalar.value);
     if (inline_key)
         return cfg_parse_mapping(p, v, f + ST_N, path, st->name, p->name, p->cfg->defs, &st->def);
-    if (st->mapping && names_file(st->mapping))
-        return load_mapping_file(p, f[ST_MAPPING].value, st->mapping, st->name, &st->def);
+    if (st->mapping && names_file(st->mapping)) {
+        rc = load_mapping_file(p, f[ST_MAPPING].value, st->mapping, st->name, &st->def);
+        return rc ? rc
+                  : cfg_mapping_privacy(p, f + ST_N + cfg_mapping_entry_keys_from(), path,
+                                        p->cfg->defs, st->def);
+    }
     const char *builtin = st->mapping ? st->mapping : st->name;
     if (!is_builtin(builtin)) {
         if (st->mapping)
@@ -1995,7 +1999,10 @@ static int parse_stream(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
     }
     if (!st->mapping && cfg_set_default(&st->mapping, builtin))
         return cfg_nomem();
-    return load_builtin(builtin, p->cfg->defs, &st->def);
+    rc = load_builtin(builtin, p->cfg->defs, &st->def);
+    return rc ? rc
+              : cfg_mapping_privacy(p, f + ST_N + cfg_mapping_entry_keys_from(), path, p->cfg->defs,
+                                    st->def);
 }
 
 static int parse_streams(struct parse *p, const struct field *sec)

@@ -106,6 +106,17 @@ const char *const *cfg_mapping_keys(size_t *n);
 int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *keys,
                       const char *path, const char *name, const char *file,
                       struct streamdef_arena *a, const struct stream_def **out);
+/* The index in cfg_mapping_keys from which on the keys (quasi_identifiers,
+ * k) may also stand on a stream's entry beside `mapping:`. */
+size_t cfg_mapping_entry_keys_from(void);
+/* Completes `def`, a definition just built into this configuration's arena
+ * `a` and not yet shared, with the quasi_identifiers and k in keys[0] and
+ * keys[1] (both absent: nothing to do). Refused: one without the other, a
+ * second declaration (the definition has them already), a name that is no
+ * column of the main table or is a key column, a repeat, k outside
+ * 2..1000000. */
+int cfg_mapping_privacy(struct parse *p, const struct field *keys, const char *path,
+                        struct streamdef_arena *a, const struct stream_def *def);
 /* The embedded mappings/<name>.yaml, or NULL. */
 const struct sql_file *cfg_builtin_mapping_file(const char *name);
 

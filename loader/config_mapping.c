@@ -237,8 +237,13 @@ static const char *const pii_words[] = {[PII_KEEP] = "keep",
                                         [PII_SURROGATE] = "surrogate",
                                         [PII_HMAC] = "hmac",
                                         [PII_DATE_IF_ALLOWED] = "date_if_allowed",
+                                        [PII_BUCKET] = "bucket",
+                                        [PII_TRUNCATE] = "truncate",
+                                        [PII_PREFIX] = "prefix",
                                         NULL};
-#define PII_LIST "keep, drop, email_domain, year, date_if_allowed, surrogate or hmac"
+#define PII_LIST                                                                                   \
+    "keep, drop, email_domain, year, date_if_allowed, surrogate, hmac, { bucket: N }, "            \
+    "{ truncate: month|day|hour } or { prefix: N }"
 
 /* Parses a `type:` word into c; 0 or a config error. */
 static int parse_type(struct mctx *m, yaml_node_t *v, const char *keypath, struct column_def *c)
@@ -303,6 +308,155 @@ out:
 }
 
 static const char *const normalize_words[] = {"trim", "lower", "nfc", NULL};
+
+static const char *const truncate_words[] = {
+    [TRUNCATE_MONTH] = "month", [TRUNCATE_DAY] = "day", [TRUNCATE_HOUR] = "hour", NULL};
+
+/* The generalising actions, written `pii: { <word>: <argument> }`: a
+ * number within [min, max], or one of `words`. `types` says which declared
+ * column types they take; `comment` (a printf format of the argument) is
+ * added to the column COMMENT, so that the analyst sees what a value means. */
+static const struct generaliser {
+    enum pii_action action;
+    unsigned min, max;
+    const char *const *words;
+    const char *words_list;
+    const char *types;
+    const char *comment;
+} generalisers[] = {
+    {PII_BUCKET, 1, 1000000000, NULL, NULL, "a number type (bigint, int, smallint or decimal(p,s))",
+     "the lower bound of its range of width %u"},
+    {PII_TRUNCATE, 0, 0, truncate_words, "month, day or hour", "date or datetime",
+     "truncated to the start of its %s"},
+    {PII_PREFIX, 1, 16383, NULL, NULL, "no 'type' (the column becomes varchar(N))",
+     "its first %u characters"},
+};
+
+static const struct generaliser *generaliser_of(enum pii_action a)
+{
+    for (size_t i = 0; i < sizeof(generalisers) / sizeof(generalisers[0]); i++)
+        if (generalisers[i].action == a)
+            return &generalisers[i];
+    return NULL;
+}
+
+/* `pii: { bucket: 10 }`: one key, a generalising action, and its argument,
+ * into f->action and f->param. A bare word that needs an argument (`pii:
+ * bucket`) is refused with the spelling to use. */
+static int parse_generaliser(struct mctx *m, yaml_node_t *v, const char *path, struct field_spec *f)
+{
+    char kp[KEYPATH_BUF];
+    cfg_join(kp, sizeof(kp), path, "pii");
+    if (v->type == YAML_SCALAR_NODE) {
+        for (size_t i = 0; i < sizeof(generalisers) / sizeof(generalisers[0]); i++)
+            if (cfg_scalar_is(v, pii_words[generalisers[i].action]))
+                return cfg_error(m->p, v, "'%s: %s' needs its argument: write pii: { %s: %s }", kp,
+                                 pii_words[generalisers[i].action],
+                                 pii_words[generalisers[i].action],
+                                 generalisers[i].words ? generalisers[i].words_list : "N");
+        return 1; /* a plain word: the caller's */
+    }
+    if (v->type != YAML_MAPPING_NODE || cfg_map_size(v) != 1)
+        return cfg_error(m->p, v,
+                         "'%s' must be one word or a mapping of one generalising action, e.g. "
+                         "{ bucket: 10 }",
+                         kp);
+    yaml_node_t *ak = cfg_node_at(m->p, v->data.mapping.pairs.start->key);
+    yaml_node_t *av = cfg_node_at(m->p, v->data.mapping.pairs.start->value);
+    const struct generaliser *g = NULL;
+    for (size_t i = 0; !g && ak && i < sizeof(generalisers) / sizeof(generalisers[0]); i++)
+        if (cfg_scalar_is(ak, pii_words[generalisers[i].action]))
+            g = &generalisers[i];
+    if (!g) {
+        char sh[SHOW_BUF];
+        return cfg_error(m->p, ak ? ak : v,
+                         "unknown generalising action '%s' in '%s': use bucket, truncate or prefix",
+                         ak ? cfg_key_show(sh, ak) : "?", kp);
+    }
+    char ap[KEYPATH_BUF];
+    f->action = g->action;
+    cfg_join(ap, sizeof(ap), kp, pii_words[g->action]);
+    if (!av || av->type != YAML_SCALAR_NODE)
+        return cfg_error(m->p, av ? av : ak, "'%s' needs %s", ap,
+                         g->words ? g->words_list : "a whole number");
+    if (g->words) {
+        struct field one = {ak, av};
+        int w = 0;
+        int rc = cfg_set_enum(m->p, &one, kp, pii_words[g->action], g->words, g->words_list, &w);
+        f->param = (unsigned)w;
+        return rc;
+    }
+    struct scalar s;
+    int rc = cfg_get_scalar(m->p, av, ap, 0, &s);
+    if (rc)
+        return rc;
+    unsigned long n = 0;
+    bool digits = s.len > 0 && s.len <= 10;
+    for (size_t i = 0; digits && i < s.len; i++)
+        digits = isdigit((unsigned char)s.s[i]) != 0;
+    if (digits)
+        n = strtoul(s.s, NULL, 10);
+    cfg_scalar_release(&s);
+    if (!digits || n < g->min || n > g->max)
+        return cfg_error(m->p, av, "'%s' must be a whole number in %u..%u", ap, g->min, g->max);
+    f->param = (unsigned)n;
+    return 0;
+}
+
+/* The stored type of a generalised column (c->type/size from `type`, when
+ * one was parsed) checked against the action; the COMMENT says what the
+ * values mean. */
+static int generalised_type(struct mctx *m, yaml_node_t *node, yaml_node_t *type, yaml_node_t *pii,
+                            const char *path, struct column_def *c, const struct field_spec *f)
+{
+    const struct generaliser *g = generaliser_of(f->action);
+    char kp[KEYPATH_BUF], what[96];
+    int rc;
+    switch (f->action) {
+    case PII_BUCKET:
+    case PII_TRUNCATE:
+        if (!type)
+            return cfg_error(m->p, node,
+                             "missing required key 'type' in '%s' (column '%s' with pii: %s "
+                             "needs %s)",
+                             path, c->name, pii_words[f->action], g->types);
+        rc = parse_type(m, type, cfg_join(kp, sizeof(kp), path, "type"), c);
+        if (rc)
+            return rc;
+        if (f->action == PII_BUCKET && c->type != COL_BIGINT && c->type != COL_INT &&
+            c->type != COL_SMALLINT && c->type != COL_DECIMAL)
+            return cfg_error(m->p, type, "'%s' with pii: bucket must be %s", kp, g->types);
+        if (f->action == PII_TRUNCATE && c->type != COL_DATE && c->type != COL_DATETIME)
+            return cfg_error(m->p, type, "'%s' with pii: truncate must be %s", kp, g->types);
+        if (f->action == PII_TRUNCATE && c->type == COL_DATE && f->param == TRUNCATE_HOUR)
+            return cfg_error(m->p, pii, "'%s.pii': a date has no hour: truncate it to day or month",
+                             path);
+        break;
+    case PII_PREFIX:
+        if (type)
+            return cfg_error(m->p, type, "'%s' takes no 'type' with pii: prefix (varchar(%u))",
+                             path, f->param);
+        c->type = COL_TEXT;
+        c->size = f->param;
+        break;
+    default:
+        return err_set(ML_EINTERNAL, "'%s': not a generalising action", path);
+    }
+    if (g->words)
+        snprintf(what, sizeof(what), g->comment, g->words[f->param]);
+    else
+        snprintf(what, sizeof(what), g->comment, f->param);
+    struct buf d = BUF_INIT;
+    rc = c->description ? buf_addf(&d, "%s (%s)", c->description, what) : buf_adds(&d, what);
+    if (!rc && d.len > 1024)
+        rc = cfg_error(m->p, node,
+                       "'%s.description' with what pii: %s adds is longer than 1024 characters",
+                       path, pii_words[f->action]);
+    if (!rc && !(c->description = arena_strdup(m->a, d.data)))
+        rc = oom();
+    buf_release(&d);
+    return rc;
+}
 
 /* ---- one column ---- */
 
@@ -371,7 +525,9 @@ static int parse_column(struct mctx *m, yaml_node_t *node, const char *path, str
         return cfg_error(m->p, node, "missing required key 'from' in '%s' (column '%s')", path,
                          c->name);
     rc = path_dup(m, k[CK_FROM].value, cfg_join(kp, sizeof(kp), path, "from"), &f->path);
-    if (!rc)
+    if (!rc && k[CK_PII].value && (rc = parse_generaliser(m, k[CK_PII].value, path, f)) == 0)
+        pii = (int)f->action;
+    else if (rc == 1 || (!rc && !k[CK_PII].value))
         rc = cfg_set_enum(m->p, &k[CK_PII], path, "pii", pii_words, PII_LIST, &pii);
     if (rc)
         return rc;
@@ -435,6 +591,13 @@ static int parse_column(struct mctx *m, yaml_node_t *node, const char *path, str
         if (type)
             return cfg_error(m->p, type, "'%s' takes no 'type' with pii: date_if_allowed (date)",
                              path);
+        break;
+    case PII_BUCKET:
+    case PII_TRUNCATE:
+    case PII_PREFIX:
+        rc = generalised_type(m, node, type, k[CK_PII].value, path, c, f);
+        if (rc)
+            return rc;
         break;
     case PII_KEEP:
         if (!type)
@@ -723,6 +886,8 @@ enum {
     MK_INDEXES,
     MK_CHILDREN,
     MK_EXACTLY_ONCE,
+    MK_QUASI, /* from here on: also on a stream's entry beside `mapping:` */
+    MK_K,
     MK_N
 };
 static const char *const mapping_keys[MK_N] = {[MK_TABLE] = "table",
@@ -734,12 +899,92 @@ static const char *const mapping_keys[MK_N] = {[MK_TABLE] = "table",
                                                [MK_DROP] = "drop",
                                                [MK_INDEXES] = "indexes",
                                                [MK_CHILDREN] = "children",
-                                               [MK_EXACTLY_ONCE] = "exactly_once"};
+                                               [MK_EXACTLY_ONCE] = "exactly_once",
+                                               [MK_QUASI] = "quasi_identifiers",
+                                               [MK_K] = "k"};
 
 const char *const *cfg_mapping_keys(size_t *n)
 {
     *n = MK_N;
     return mapping_keys;
+}
+
+size_t cfg_mapping_entry_keys_from(void)
+{
+    return MK_QUASI;
+}
+
+/* Largest `k`: a group threshold beyond any table's row count is a typo. */
+#define K_MAX 1000000u
+/* "monitor_" + table + "_small_groups" must be an identifier (64 characters). */
+#define SMALL_GROUPS_AFFIXES (sizeof("monitor_") - 1 + sizeof("_small_groups") - 1)
+
+int cfg_mapping_privacy(struct parse *p, const struct field *keys, const char *path,
+                        struct streamdef_arena *a, const struct stream_def *def)
+{
+    /* the definition was built for this configuration a moment ago (into
+     * its own arena) and is not shared yet: it may still be completed */
+    struct stream_def *d = (struct stream_def *)def;
+    struct mctx m = {p, a};
+    const struct field *q = &keys[0], *kf = &keys[1];
+    char kp[KEYPATH_BUF];
+    int rc;
+    if (!q->value && !kf->value)
+        return 0;
+    if (d->nquasi)
+        return cfg_error(p, q->key ? q->key : kf->key,
+                         "'%s': the mapping (%s) declares quasi_identifiers and k already: "
+                         "declare them in one place",
+                         path, d->file);
+    if (!q->value || !kf->value)
+        return cfg_error(p, q->value ? q->key : kf->key,
+                         "'%s' needs both 'quasi_identifiers' and 'k' (the smallest group size "
+                         "allowed)",
+                         path);
+    cfg_join(kp, sizeof(kp), path, "quasi_identifiers");
+    rc = list_check(&m, q->value, kp);
+    if (rc)
+        return rc;
+    size_t n = list_size(q->value);
+    if (n == 0 || n > 16)
+        return cfg_error(p, q->value, "'%s' must name 1..16 columns", kp);
+    if (strlen(d->table->name) + SMALL_GROUPS_AFFIXES > 64)
+        return cfg_error(p, q->value,
+                         "'%s': table name '%s' is too long for its monitoring view "
+                         "monitor_<table>_small_groups (at most %zu characters)",
+                         kp, d->table->name, 64 - SMALL_GROUPS_AFFIXES);
+    const char **names = arena_alloc(a, n * sizeof(*names));
+    if (!names)
+        return oom();
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *it = list_item(p, q->value, i);
+        rc = ident_dup(&m, it, kp, "column name", &names[i]);
+        if (rc)
+            return rc;
+        int ci = streamdef_column_index(d->table, names[i]);
+        if (ci < 0)
+            return cfg_error(p, it,
+                             "quasi-identifier '%s' is not a column of table '%s' (the analyst "
+                             "reads only its columns; a dropped field is not one)",
+                             names[i], d->table->name);
+        if ((unsigned)ci < d->table->nkey)
+            return cfg_error(p, it,
+                             "quasi-identifier '%s' is a key column of '%s': every group would "
+                             "be one row, and the monitoring view would list keys",
+                             names[i], d->table->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(names[j], names[i]) == 0)
+                return cfg_error(p, it, "quasi-identifier '%s' is listed twice in '%s'", names[i],
+                                 kp);
+    }
+    unsigned k = 0;
+    rc = cfg_set_uint(p, kf, path, "k", 2, K_MAX, 0, &k);
+    if (rc)
+        return rc;
+    d->quasi = names;
+    d->nquasi = (unsigned)n;
+    d->k = k;
+    return 0;
 }
 
 int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *keys,
@@ -887,6 +1132,9 @@ int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *ke
         d->children = children;
         d->nchildren = (unsigned)nc;
     }
+    rc = cfg_mapping_privacy(p, &keys[MK_QUASI], path, a, d);
+    if (rc)
+        return rc;
     *out = d;
     return 0;
 }

@@ -554,6 +554,64 @@ int ddlgen_grants(struct buf *out, const struct stream_def *const *defs, size_t 
     return gen_end(&g, mark);
 }
 
+/* ---- re-identification risk ---- */
+
+int ddlgen_small_groups_name(struct buf *out, const struct stream_def *def)
+{
+    if (!def || !def->table || def->nquasi == 0)
+        return err_set(ML_EINVAL, "a small-groups view needs quasi_identifiers");
+    return buf_addf(out, "monitor_%s_small_groups", def->table->name);
+}
+
+static void put_quasi_list(struct gen *g, const struct stream_def *def)
+{
+    for (unsigned i = 0; i < def->nquasi; i++) {
+        if (i)
+            put(g, ", ");
+        put_ident(g, def->quasi[i]);
+    }
+}
+
+int ddlgen_small_groups_view(struct buf *out, const struct stream_def *def, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    struct buf name = BUF_INIT;
+    size_t mark = out->len;
+    if (!g.dl)
+        return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    int rc = ddlgen_small_groups_name(&name, def);
+    if (!rc)
+        rc = check_table_name(def->table->name);
+    for (unsigned i = 0; !rc && i < def->nquasi; i++) {
+        if (find_column(def->table, def->quasi[i]) < 0)
+            rc = err_set(ML_EINVAL, "table '%s': quasi-identifier '%s' is not one of its columns",
+                         def->table->name, def->quasi[i]);
+        else if (strcasecmp(def->quasi[i], DDLGEN_GROUP_ROWS) == 0)
+            rc = err_set(ML_EINVAL,
+                         "table '%s': quasi-identifier '%s' has the name of the view's count",
+                         def->table->name, def->quasi[i]);
+    }
+    if (!rc && def->k < 2)
+        rc = err_set(ML_EINVAL, "table '%s': k must be at least 2", def->table->name);
+    if (rc) {
+        buf_release(&name);
+        return rc;
+    }
+    put(&g, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
+    put_ident(&g, name.data);
+    put(&g, " AS SELECT ");
+    put_quasi_list(&g, def);
+    put(&g, ", COUNT(*) AS ");
+    put_ident(&g, DDLGEN_GROUP_ROWS);
+    put(&g, " FROM ");
+    put_ident(&g, def->table->name);
+    put(&g, " GROUP BY ");
+    put_quasi_list(&g, def);
+    putf(&g, " HAVING COUNT(*) < %u", def->k);
+    buf_release(&name);
+    return gen_end(&g, mark);
+}
+
 /* ---- evolving an existing table ---- */
 
 const struct column_def *ddlgen_meta_columns(size_t *n)

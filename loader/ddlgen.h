@@ -69,6 +69,23 @@ struct ddlgen_roles {
 int ddlgen_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
                   const char *database, const struct ddlgen_roles *roles, enum db_dialect d);
 
+/* ---- re-identification risk (quasi_identifiers and k of a definition) ---- */
+
+/* The column of a small-groups view that holds a group's row count. */
+#define DDLGEN_GROUP_ROWS "rows_in_group"
+
+/* Appends "monitor_<table>_small_groups", unquoted: the monitoring view of
+ * def's main table. ML_EINVAL when def declares no quasi_identifiers. */
+int ddlgen_small_groups_name(struct buf *out, const struct stream_def *def);
+
+/* Appends "CREATE OR REPLACE SQL SECURITY INVOKER VIEW" of that view (no
+ * trailing ';'): one row per combination of the quasi-identifier columns
+ * shared by fewer than k rows of the main table: those columns and the
+ * count (DDLGEN_GROUP_ROWS), nothing else (no key, no other column).
+ * ML_EINVAL when def declares none, names a column its table lacks or
+ * one called DDLGEN_GROUP_ROWS. */
+int ddlgen_small_groups_view(struct buf *out, const struct stream_def *def, enum db_dialect d);
+
 /* ---- evolving an existing stream table (`init` after a mapping change; the
  * decisions are schemadiff's, the text is written here) ---- */
 

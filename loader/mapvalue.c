@@ -1,5 +1,6 @@
 #include "mapvalue.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -107,6 +108,145 @@ static int normalised_input(struct buf *scratch, const struct field_spec *f, con
     return pii_normalise(kind, f->normalize, s, slen, scratch);
 }
 
+/* ---- generalising actions: the exact value never reaches the arena ---- */
+
+/* floor(x / w) * w for w >= 1: the lower bound of x's range, rounded towards
+ * minus infinity (-1 with width 10 -> -10); -1 when it leaves int64. */
+static int floor_to_width(long long x, unsigned w, long long *out)
+{
+    long long r = x % (long long)w;
+    if (r < 0) {
+        if (x - r < LLONG_MIN + (long long)w)
+            return -1;
+        r += w;
+    }
+    *out = x - r;
+    return 0;
+}
+
+/* `pii: { bucket: N }`: an integer column gets floor(v / N) * N (a date
+ * string counts as its year, so that a birth date becomes the first year of
+ * its range and never more); a decimal
+ * column the same on its exact value (12.34 with width 10 -> 10.00, -0.01
+ * -> -10.00), written with the column's scale. The bound must fit the
+ * column, as a kept value must. */
+static int bucket_value(struct batch *b, const struct field_spec *f, const struct column_def *col,
+                        const json_node *v, struct cell *c)
+{
+    enum json_type t = json_type(v);
+    size_t slen = 0;
+    const char *s = mapvalue_scalar_text(v, &slen);
+    int rc;
+    if (!s || has_nul(s, slen))
+        return field_error(f, v, "must be a number");
+    if (col->type != COL_DECIMAL) {
+        long long ll, lo;
+        int year;
+        char date[CONVERT_DATE_LEN];
+        rc = t == JSON_NUMBER ? json_int64(v, &ll) : convert_int64(s, &ll);
+        if (rc && t == JSON_STRING && !convert_year(s, &year) && !convert_date(s, date)) {
+            ll = year; /* a date counts as its year: birth dates into year ranges */
+            rc = 0;
+        }
+        if (rc)
+            return field_error(f, v, "not an integer or an ISO 8601 date");
+        if (floor_to_width(ll, f->param, &lo) ||
+            (col->type == COL_SMALLINT && (lo < -32768 || lo > 32767)) ||
+            (col->type == COL_INT && (lo < -2147483648LL || lo > 2147483647LL)))
+            return field_error(f, v, "its range's lower bound is out of the column's range");
+        c->kind = CELL_INT;
+        c->i = lo;
+        return 0;
+    }
+    char exact[CONVERT_DECIMAL_LEN], out[CONVERT_DECIMAL_LEN + 2];
+    if (convert_decimal(s, col->size, col->scale, exact))
+        return field_error(f, v, "not a decimal number that fits the column");
+    /* exact is "[-]I[.F]": I has at most 38 digits, below 2^127 */
+    const char *p = exact;
+    bool neg = *p == '-', frac = false;
+    unsigned __int128 mag = 0;
+    p += neg;
+    for (; *p >= '0' && *p <= '9'; p++)
+        mag = mag * 10 + (unsigned)(*p - '0');
+    if (*p == '.')
+        for (p++; *p; p++)
+            frac = frac || *p != '0';
+    unsigned r = (unsigned)(mag % f->param);
+    if (!neg)
+        mag -= r;
+    else if (r || frac)
+        mag += f->param - r; /* the magnitude of the bound below a negative value */
+    mem_wipe(exact, sizeof(exact));
+    char digits[48];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + (int)(mag % 10));
+        mag /= 10;
+    } while (mag);
+    bool zero = nd == 1 && digits[0] == '0';
+    if (col->size == 0 ? !zero : nd > col->size)
+        return field_error(f, v, "its range's lower bound is out of the column's range");
+    size_t o = 0;
+    if (neg && !zero)
+        out[o++] = '-';
+    while (nd)
+        out[o++] = digits[--nd];
+    if (col->scale) {
+        out[o++] = '.';
+        for (unsigned i = 0; i < col->scale; i++)
+            out[o++] = '0';
+    }
+    out[o] = '\0';
+    return batch_put_text(b, c, CELL_TEXT, out, o);
+}
+
+/* `pii: { truncate: month|day|hour }`: the start of the period, in the
+ * column's own form ("2024-03-01", "2024-03-17 09:00:00.000"). */
+static int truncate_value(struct batch *b, const struct field_spec *f, const struct column_def *col,
+                          const json_node *v, struct cell *c)
+{
+    char out[CONVERT_DATETIME_LEN];
+    const char *s = json_string(v);
+    size_t slen = 0;
+    if (json_type(v) != JSON_STRING || !s || has_nul(json_string_len(v, &slen), slen))
+        return field_error(f, v, "must be a date or timestamp string");
+    if (col->type == COL_DATE) {
+        if (convert_date(s, out))
+            return field_error(f, v, "not an ISO 8601 date");
+        if (f->param == TRUNCATE_MONTH)
+            memcpy(out + 8, "01", 2);
+        return batch_put_text(b, c, CELL_TEXT, out, strlen(out));
+    }
+    if (convert_timestamp(s, out))
+        return field_error(f, v, "not an ISO 8601 timestamp");
+    /* "YYYY-MM-DD hh:mm:ss.fff": keep the fields down to the unit */
+    static const char zero_from_month[] = "01 00:00:00.000";
+    size_t keep = f->param == TRUNCATE_MONTH ? 8 : f->param == TRUNCATE_DAY ? 11 : 14;
+    memcpy(out + keep, zero_from_month + (keep - 8), sizeof(zero_from_month) - (keep - 8));
+    return batch_put_text(b, c, CELL_TEXT, out, strlen(out));
+}
+
+/* `pii: { prefix: N }`: the first N characters (code points) of a string or
+ * of a number's text; never a cut inside a UTF-8 sequence. */
+static int prefix_value(struct batch *b, const struct field_spec *f, const struct column_def *col,
+                        const json_node *v, struct cell *c)
+{
+    size_t slen = 0, cut = 0, chars = 0;
+    const char *s = mapvalue_scalar_text(v, &slen);
+    (void)col;
+    if (!s)
+        return field_error(f, v, "must be a string or a number");
+    if (!convert_utf8_valid(s, slen, NULL))
+        return field_error(f, v, "not valid UTF-8");
+    /* valid UTF-8: a character starts at every byte that is not 10xxxxxx */
+    while (cut < slen) {
+        if (((unsigned char)s[cut] & 0xc0) != 0x80 && chars++ == f->param)
+            break;
+        cut++;
+    }
+    return batch_put_text(b, c, CELL_TEXT, s, cut);
+}
+
 int mapvalue_convert(struct batch *b, const struct field_spec *f, const struct column_def *col,
                      const json_node *v, struct cell *c, const struct map_options *opt)
 {
@@ -203,6 +343,12 @@ int mapvalue_convert(struct batch *b, const struct field_spec *f, const struct c
         rc = batch_put_text(b, c, CELL_PENDING, scratch->data, scratch->len);
         mem_wipe(scratch->data, scratch->len);
         return rc;
+    case PII_BUCKET:
+        return bucket_value(b, f, col, v, c);
+    case PII_TRUNCATE:
+        return truncate_value(b, f, col, v, c);
+    case PII_PREFIX:
+        return prefix_value(b, f, col, v, c);
     case PII_DROP:
         return 0;
     case PII_KEEP:

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "conn.h"
 #include "db.h"
+#include "ddlgen.h"
 #include "error.h"
 #include "schema.h"
 #include "sqlfiles.h"
@@ -13,6 +15,47 @@
 
 /* Server error: no such table (or view). */
 #define ER_NO_SUCH_TABLE 1146
+
+/* The generated monitoring views: the small groups of every stream that
+ * declares quasi_identifiers (ddlgen_small_groups_view), appended to
+ * res[*cnt..], with their thresholds as for the embedded views. Their table
+ * is always configured, so a missing one means init has not run since. */
+static int count_small_groups(const struct config *cfg, struct db *db, struct monitor_result *res,
+                              size_t *cnt, size_t *over)
+{
+    struct buf name = BUF_INIT, sql = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
+        const struct stream_def *def = cfg->streams[i].def;
+        struct monitor_result *r = &res[*cnt];
+        if (!def || def->nquasi == 0)
+            continue;
+        buf_reset(&name);
+        buf_reset(&sql);
+        rc = ddlgen_small_groups_name(&name, def);
+        if (!rc && (size_t)snprintf(r->view, sizeof(r->view), "%s", name.data) >= sizeof(r->view))
+            rc = err_set(ML_EINVAL, "view name '%s' too long", name.data);
+        if (!rc)
+            rc = buf_addf(&sql, "SELECT COUNT(*) FROM `%s`", r->view);
+        if (!rc)
+            rc = db_query_u64(db, sql.data, &r->rows, NULL);
+        if (rc) {
+            err_prefix(rc,
+                       "counting '%s' (did `maskload init` run since quasi_identifiers were "
+                       "declared?)",
+                       r->view);
+            break;
+        }
+        r->threshold = config_threshold_for(cfg, r->view);
+        r->over = r->rows > (unsigned long long)r->threshold;
+        if (r->over)
+            (*over)++;
+        (*cnt)++;
+    }
+    buf_release(&name);
+    buf_release(&sql);
+    return rc;
+}
 
 int monitor_check(const struct config *cfg, struct monitor_result **out, size_t *n, size_t *over,
                   size_t *skipped)
@@ -26,7 +69,7 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     *n = 0;
     *over = 0;
     *skipped = 0;
-    res = calloc(sql_files_count ? sql_files_count : 1, sizeof(*res));
+    res = calloc(sql_files_count + cfg->nstreams + 1, sizeof(*res));
     if (!res)
         return err_set(ML_ENOMEM, "out of memory");
     rc = conn_warehouse(cfg, &db);
@@ -65,6 +108,8 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
             (*over)++;
         cnt++;
     }
+    if (!rc)
+        rc = count_small_groups(cfg, db, res, &cnt, over);
     db_close(db);
     if (rc) {
         free(res);

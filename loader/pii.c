@@ -31,6 +31,12 @@ const char *pii_action_name(enum pii_action a)
         return "hmac";
     case PII_DATE_IF_ALLOWED:
         return "date_if_allowed";
+    case PII_BUCKET:
+        return "bucket";
+    case PII_TRUNCATE:
+        return "truncate";
+    case PII_PREFIX:
+        return "prefix";
     }
     return "?";
 }

@@ -12,16 +12,25 @@
 #include "crypto.h"
 
 enum pii_action {
-    PII_KEEP = 0,       /* not PII: value kept as is (typed) */
-    PII_DROP,           /* never stored */
-    PII_EMAIL_DOMAIN,   /* only the lower-cased domain of an e-mail address */
-    PII_YEAR,           /* only the year of a date */
-    PII_SURROGATE,      /* replaced by an integer from sensitive_<kind>_ids */
-    PII_HMAC,           /* HMAC-SHA256 of the normalised value (64 hex characters): equal
-                           values stay equal, nothing maps it back */
-    PII_DATE_IF_ALLOWED /* the full date, stored only when `pii.birth_date: date`;
+    PII_KEEP = 0,        /* not PII: value kept as is (typed) */
+    PII_DROP,            /* never stored */
+    PII_EMAIL_DOMAIN,    /* only the lower-cased domain of an e-mail address */
+    PII_YEAR,            /* only the year of a date */
+    PII_SURROGATE,       /* replaced by an integer from sensitive_<kind>_ids */
+    PII_HMAC,            /* HMAC-SHA256 of the normalised value (64 hex characters): equal
+                            values stay equal, nothing maps it back */
+    PII_DATE_IF_ALLOWED, /* the full date, stored only when `pii.birth_date: date`;
                            NULL otherwise */
+    /* Generalising actions: the value is kept coarser, so that fewer rows
+     * share nothing with any other (field_spec.param holds the argument). */
+    PII_BUCKET,   /* a number -> the lower bound of its range of width param,
+                     rounded towards minus infinity (-3 with width 5 -> -5) */
+    PII_TRUNCATE, /* a date or datetime -> the start of its period (enum truncate_unit) */
+    PII_PREFIX    /* a string -> its first param Unicode characters */
 };
+
+/* The periods of `pii: { truncate: month|day|hour }`. */
+enum truncate_unit { TRUNCATE_MONTH = 0, TRUNCATE_DAY = 1, TRUNCATE_HOUR = 2 };
 
 const char *pii_action_name(enum pii_action a);
 

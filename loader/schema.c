@@ -835,6 +835,39 @@ static int grant_derived_tables(struct init_ctx *ctx)
     return rc;
 }
 
+/* The small-groups view of every configured stream that declares
+ * quasi_identifiers (ddlgen_small_groups_view), granted to the analyst like
+ * the embedded monitoring views. In plan mode the statement is shown, the
+ * grant named in a comment line. */
+static int install_small_groups_views(struct init_ctx *ctx)
+{
+    struct buf name = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < ctx->ndefs; i++) {
+        const struct stream_def *def = ctx->defs[i];
+        if (def->nquasi == 0)
+            continue;
+        buf_reset(&name);
+        buf_reset(&ctx->sql);
+        rc = ddlgen_small_groups_name(&name, def);
+        if (!rc)
+            rc = ddlgen_small_groups_view(&ctx->sql, def, db_dialect(ctx->db));
+        if (!rc)
+            rc = exec_generated(ctx, "installing view", name.data);
+        if (!rc && ctx->plan)
+            plan_note(ctx, "view '%s' is granted to %s", name.data, ctx->cfg->roles.analyst);
+        else if (!rc) {
+            rc = grant_view(ctx, name.data);
+            if (rc)
+                err_prefix(rc, "granting view '%s'", name.data);
+        }
+        if (!rc)
+            ctx->rep->views++;
+    }
+    buf_release(&name);
+    return rc;
+}
+
 /* init, or (with `plan`) the plan of init: one path, so that the plan shows
  * what init runs. Everything is read and compared before anything runs: a
  * refused change fails with nothing changed. */
@@ -896,6 +929,8 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = grant_derived_tables(&ctx);
     if (!rc)
         rc = install_views(&ctx);
+    if (!rc)
+        rc = install_small_groups_views(&ctx);
     if (!rc)
         rc = ensure_account(&ctx, cfg->warehouse.user, cfg->warehouse.password, cfg->roles.loader,
                             "loader");

@@ -80,6 +80,8 @@ struct field_spec {
     bool required;
     bool invalid_null;       /* `on_invalid: null`: a malformed value becomes NULL (counted) */
     unsigned normalize;      /* enum normalize_flag bits (surrogate, hmac) */
+    unsigned param;          /* bucket: the width; prefix: characters kept; truncate:
+                                enum truncate_unit (pii.h) */
     int col;                 /* index of `column` in its table; -1 when dropped */
     int decl_line, decl_col; /* where it was declared */
 };
@@ -117,6 +119,14 @@ struct stream_def {
     bool unknown_reject;     /* `unknown_fields: reject` */
     enum schema_mode schema; /* `schema: evolve | freeze` */
     const char *file;        /* where it was defined ("builtin:users", a path) */
+    /* Re-identification risk (`quasi_identifiers: [..]` and `k: N`, in the
+     * definition or on the stream's entry): columns of the main table, none
+     * of the key, whose combination could single a person out; groups of
+     * fewer than k rows sharing one combination are listed by a monitoring
+     * view (ddlgen_small_groups_view). nquasi 0 = none declared (k 0). */
+    const char *const *quasi;
+    unsigned nquasi;
+    unsigned k;
 };
 
 /* The built-in definition `name` ("users", "messages", "user_logins"),

@@ -1577,6 +1577,138 @@ static void test_two_children_reject(void **state)
     buf_release(&names);
 }
 
+/* ---- generalising actions: bucket, truncate, prefix ---- */
+
+static const char general_config[] =
+    "warehouse: { database: d, user: u, password: p }\n"
+    "sources:\n"
+    "  shop: { base_url: 'http://127.0.0.1:1' }\n"
+    "streams:\n"
+    "  people:\n"
+    "    source: shop\n"
+    "    table: people_raw\n"
+    "    key: [person_id]\n"
+    "    columns:\n"
+    "      - { name: person_id, from: id, type: bigint, required: true }\n"
+    "      - { name: born, from: born, type: smallint, pii: { bucket: 10 } }\n"
+    "      - { name: income, from: income, type: \"decimal(6,2)\", pii: { bucket: 1000 } }\n"
+    "      - { name: big, from: big, type: bigint, pii: { bucket: 7 } }\n"
+    "      - { name: seen_hour, from: seen, type: datetime, pii: { truncate: hour } }\n"
+    "      - { name: seen_day, from: seen2, type: datetime, pii: { truncate: day } }\n"
+    "      - { name: seen_month, from: seen3, type: datetime, pii: { truncate: month } }\n"
+    "      - { name: signup, from: signup, type: date, pii: { truncate: month } }\n"
+    "      - { name: zip, from: zip, pii: { prefix: 3 } }\n";
+
+static int setup_general(void **state)
+{
+    static struct orders_ctx o;
+    memset(&o, 0, sizeof(o));
+    if (config_parse(&o.cfg, general_config, strlen(general_config), "t.yaml")) {
+        print_error("%s\n", err_msg());
+        return -1;
+    }
+    if (!(o.c.b = batch_new(o.cfg.streams[0].def)))
+        return -1;
+    *state = &o.c;
+    return 0;
+}
+
+#define PERSON(id, rest) "{\"id\":" id "," rest "}"
+
+/* Each action stores the generalised value, exactly, and never the value. */
+static void test_generalised_values(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = c->b;
+    assert_int_equal(map_text(c, PERSON("1", "\"born\":1987,\"income\":\"1234.56\",\"big\":20,"
+                                             "\"seen\":\"2024-03-17T09:45:12.345+02:00\","
+                                             "\"seen2\":\"2024-03-17T23:59:59Z\","
+                                             "\"seen3\":\"2024-03-17T23:59:59Z\","
+                                             "\"signup\":\"2024-02-29\",\"zip\":\"10115\"")),
+                     0);
+    /* negative numbers floor towards minus infinity; decimals by their value */
+    assert_int_equal(map_text(c, PERSON("2", "\"born\":-3,\"income\":\"-0.01\",\"big\":-7,"
+                                             "\"zip\":\"\xc3\x84\xc3\x96\xc3\x9c"
+                                             "99\"")),
+                     0);
+    assert_int_equal(
+        map_text(c, PERSON("3", "\"born\":\"1990\",\"income\":999.99,\"big\":-8,"
+                                "\"zip\":75001,\"signup\":\"2024-12-31T23:00:00-02:00\"")),
+        0);
+    assert_int_equal(map_text(c, PERSON("4", "\"income\":-1000,\"zip\":\"ab\"")), 0);
+    /* a date string counts as its year */
+    assert_int_equal(map_text(c, PERSON("5", "\"born\":\"1987-06-30T00:00:00.000Z\"")), 0);
+    struct table_rows *t = main_rows(b);
+    assert_int_equal(t->nrows, 5);
+    expect_int(t, 4, "born", 1980);
+    expect_int(t, 0, "born", 1980);
+    expect_text(b, t, 0, "income", "1000.00");
+    expect_int(t, 0, "big", 14);
+    expect_text(b, t, 0, "seen_hour", "2024-03-17 07:00:00.000");
+    expect_text(b, t, 0, "seen_day", "2024-03-17 00:00:00.000");
+    expect_text(b, t, 0, "seen_month", "2024-03-01 00:00:00.000");
+    expect_text(b, t, 0, "signup", "2024-02-01");
+    expect_text(b, t, 0, "zip", "101");
+    expect_int(t, 1, "born", -10);
+    expect_text(b, t, 1, "income", "-1000.00");
+    expect_int(t, 1, "big", -7);
+    expect_text(b, t, 1, "zip", "\xc3\x84\xc3\x96\xc3\x9c"); /* 3 characters, 6 bytes */
+    expect_int(t, 2, "born", 1990);
+    expect_text(b, t, 2, "income", "0.00");
+    expect_int(t, 2, "big", -14);
+    expect_text(b, t, 2, "zip", "750");
+    expect_text(b, t, 2, "signup", "2025-01-01"); /* the UTC date's month */
+    expect_text(b, t, 3, "income", "-1000.00");
+    expect_text(b, t, 3, "zip", "ab"); /* shorter than N: kept whole */
+    expect_null(t, 3, "born");
+    /* the exact values reached no row */
+    assert_false(arena_holds(b, "1234"));
+    assert_false(arena_holds(b, "10115"));
+    assert_false(arena_holds(b, "999.99"));
+    assert_false(arena_holds(b, "09:45"));
+    /* the COMMENT says what a value means */
+    const struct table_def *td = batch_def(b)->table;
+    assert_non_null(strstr(td->cols[1].description, "range of width 10"));
+    assert_non_null(strstr(td->cols[8].description, "first 3 characters"));
+    assert_int_equal(td->cols[8].type, COL_TEXT);
+    assert_int_equal(td->cols[8].size, 3);
+}
+
+/* must-fail: values the actions cannot take become rejects that never quote them */
+static void test_generalised_rejects(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = c->b;
+    static const char *const bad[] = {
+        PERSON("1", "\"born\":\"19x0\""),             /* not a number */
+        PERSON("11", "\"born\":\"1987-02-30\""),      /* not a date either */
+        PERSON("2", "\"born\":32767"),                /* 32760 fits; see next */
+        PERSON("3", "\"born\":-32768"),               /* -32770 leaves smallint */
+        PERSON("4", "\"income\":\"-9999.99\""),       /* -10000.00 leaves decimal(6,2) */
+        PERSON("5", "\"income\":\"12.345\""),         /* more places than the column */
+        PERSON("6", "\"seen\":\"yesterday 5pm\""),    /* not a timestamp */
+        PERSON("7", "\"signup\":20240229"),           /* a date must be a string */
+        PERSON("8", "\"zip\":\"\\ud800\""),           /* not a readable string */
+        PERSON("9", "\"zip\":true"),                  /* not a string or number */
+        PERSON("10", "\"big\":-9223372036854775808"), /* the bound leaves int64 */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        size_t before = batch_counts(b).rejected;
+        assert_int_equal(map_text(c, bad[i]), 0);
+        if (batch_counts(b).rejected != before + (i != 2))
+            fail_msg("record %zu: %s rejected", i, i == 2 ? "" : "not");
+        if (i != 2 && !strstr(last_reason(b), "value not shown") &&
+            !strstr(last_reason(b), "lone surrogate"))
+            fail_msg("record %zu: reason '%s' may show the value", i, last_reason(b));
+    }
+    expect_int(main_rows(b), 0, "born", 32760);
+    assert_int_equal(main_rows(b)->nrows, 1);
+    assert_int_equal(batch_counts(b).rejected, 10);
+    assert_false(arena_holds(b, "9999"));
+    assert_false(rej_arena_holds(b, "12.345"));
+    assert_false(rej_arena_holds(b, "yesterday"));
+}
+
 #define USERS_TEST(f)    cmocka_unit_test_setup_teardown(f, setup_users, teardown)
 #define ORDERS_TEST(f)   cmocka_unit_test_setup_teardown(f, setup_orders, teardown_orders)
 #define MESSAGES_TEST(f) cmocka_unit_test_setup_teardown(f, setup_messages, teardown)
@@ -1635,6 +1767,8 @@ int main(void)
         MESSAGES_TEST(test_message_missing_created_at),
         ORDERS_TEST(test_two_children_mapped),
         ORDERS_TEST(test_two_children_reject),
+        cmocka_unit_test_setup_teardown(test_generalised_values, setup_general, teardown_orders),
+        cmocka_unit_test_setup_teardown(test_generalised_rejects, setup_general, teardown_orders),
     };
     return cmocka_run_group_tests_name("mapping", tests, NULL, NULL);
 }

@@ -409,12 +409,133 @@ static void test_table_default(void **state)
     check_failures();
 }
 
+/* The generalising actions: the stored type each gives, and every wrong
+ * argument or column type refused at its file:line:column. */
+#define G(col) S("    key: [id]\n" COLS IDCOL col)
+static void test_generalising(void **state)
+{
+    struct config c;
+    (void)state;
+    assert_int_equal(
+        parse(&c, G("      - { name: b, from: b, type: int, pii: { bucket: 5 } }\n"
+                    "      - { name: t, from: t, type: date, pii: { truncate: month } }\n"
+                    "      - { name: z, from: z, pii: { prefix: 2 }, description: region }\n")),
+        0);
+    const struct stream_def *d = c.streams[0].def;
+    assert_int_equal(d->fields[1].action, PII_BUCKET);
+    assert_int_equal(d->fields[1].param, 5);
+    assert_int_equal(d->table->cols[1].type, COL_INT);
+    assert_string_equal(d->table->cols[1].description, "the lower bound of its range of width 5");
+    assert_int_equal(d->fields[2].action, PII_TRUNCATE);
+    assert_int_equal(d->fields[2].param, TRUNCATE_MONTH);
+    assert_int_equal(d->table->cols[2].type, COL_DATE);
+    assert_int_equal(d->fields[3].action, PII_PREFIX);
+    assert_int_equal(d->table->cols[3].type, COL_TEXT);
+    assert_int_equal(d->table->cols[3].size, 2);
+    assert_string_equal(d->table->cols[3].description, "region (its first 2 characters)");
+    config_release(&c);
+
+    expect_error(G("      - { name: x, from: x, pii: bucket }\n"),
+                 "t.yaml:10:34:", "needs its argument: write pii: { bucket: N }");
+    expect_error(G("      - { name: x, from: x, pii: truncate }\n"),
+                 "t.yaml:10:34:", "pii: { truncate: month, day or hour }");
+    expect_error(G("      - { name: x, from: x, pii: { bucket: 0 }, type: int }\n"),
+                 "t.yaml:10:44:",
+                 "'streams.o.columns[1].pii.bucket' must be a whole number in "
+                 "1..1000000000");
+    expect_error(G("      - { name: x, from: x, pii: { bucket: 2.5 }, type: int }\n"),
+                 "t.yaml:10:44:", "must be a whole number");
+    expect_error(G("      - { name: x, from: x, pii: { bucket: 5 }, type: varchar(9) }\n"),
+                 "t.yaml:10:55:", "with pii: bucket must be a number type");
+    expect_error(G("      - { name: x, from: x, pii: { bucket: 5 } }\n"),
+                 "t.yaml:10:9:", "missing required key 'type' in 'streams.o.columns[1]'");
+    expect_error(G("      - { name: x, from: x, pii: { truncate: hour }, type: date }\n"),
+                 "t.yaml:10:34:", "a date has no hour");
+    expect_error(G("      - { name: x, from: x, pii: { truncate: week }, type: date }\n"),
+                 "t.yaml:10:46:",
+                 "'week' is not a valid value for 'streams.o.columns[1].pii."
+                 "truncate': use month, day or hour");
+    expect_error(G("      - { name: x, from: x, pii: { truncate: day }, type: int }\n"),
+                 "t.yaml:10:59:", "with pii: truncate must be date or datetime");
+    expect_error(G("      - { name: x, from: x, pii: { prefix: 3 }, type: varchar(9) }\n"),
+                 "t.yaml:10:55:", "takes no 'type' with pii: prefix");
+    expect_error(G("      - { name: x, from: x, pii: { prefix: -1 } }\n"),
+                 "t.yaml:10:44:", "must be a whole number in 1..16383");
+    expect_error(G("      - { name: x, from: x, pii: { prefix: 16384 } }\n"),
+                 "t.yaml:10:44:", "must be a whole number in 1..16383");
+    expect_error(G("      - { name: x, from: x, pii: { round: 3 } }\n"),
+                 "t.yaml:10:36:", "unknown generalising action 'round'");
+    expect_error(G("      - { name: x, from: x, pii: { bucket: 3, prefix: 2 } }\n"),
+                 "t.yaml:10:34:", "must be one word or a mapping of one generalising action");
+    expect_error(G("      - { name: x, from: x, pii: { prefix: [3] } }\n"),
+                 "t.yaml:10:44:", "needs a whole number");
+    check_failures();
+}
+
+/* quasi_identifiers and k: in a definition, or on a built-in's entry; every
+ * wrong declaration refused at its file:line:column. */
+#define QI_COLS "      - { name: g, from: g, type: varchar(8) }\n"
+static void test_quasi_identifiers(void **state)
+{
+    struct config c;
+    (void)state;
+    assert_int_equal(parse(&c, G(QI_COLS "    quasi_identifiers: [g]\n    k: 3\n")), 0);
+    assert_int_equal(c.streams[0].def->nquasi, 1);
+    assert_string_equal(c.streams[0].def->quasi[0], "g");
+    assert_int_equal(c.streams[0].def->k, 3);
+    config_release(&c);
+    /* beside `mapping: users`, or on an entry named like the built-in */
+    assert_int_equal(parse(&c, HEAD "  people: { source: shop, mapping: users, quasi_identifiers: "
+                                    "[birth_year, zipcode_id, gender], k: 5 }\n"),
+                     0);
+    assert_int_equal(c.streams[0].def->nquasi, 3);
+    assert_string_equal(c.streams[0].def->quasi[1], "zipcode_id");
+    assert_int_equal(c.streams[0].def->k, 5);
+    config_release(&c);
+    assert_int_equal(parse(&c, HEAD "  users: { source: shop, quasi_identifiers: gender, k: 2 }\n"),
+                     0);
+    assert_int_equal(c.streams[0].def->nquasi, 1);
+    assert_int_equal(c.streams[0].def->k, 2);
+    config_release(&c);
+    /* a built-in without them declares none */
+    assert_int_equal(parse(&c, HEAD "  users: { source: shop }\n"), 0);
+    assert_int_equal(c.streams[0].def->nquasi, 0);
+    config_release(&c);
+
+    expect_error(G(QI_COLS "    quasi_identifiers: [g, nope]\n    k: 5\n"),
+                 "t.yaml:11:28:", "quasi-identifier 'nope' is not a column of table 'o'");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g, id]\n    k: 5\n"),
+                 "t.yaml:11:28:", "quasi-identifier 'id' is a key column of 'o'");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g, g]\n    k: 5\n"),
+                 "t.yaml:11:28:", "quasi-identifier 'g' is listed twice");
+    expect_error(G(QI_COLS "    quasi_identifiers: []\n    k: 5\n"),
+                 "t.yaml:11:24:", "must name 1..16 columns");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g]\n    k: 1\n"),
+                 "t.yaml:12:8:", "'streams.o.k'");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g]\n    k: many\n"),
+                 "t.yaml:12:8:", "'streams.o.k'");
+    expect_error(G(QI_COLS "    quasi_identifiers: [g]\n"),
+                 "t.yaml:11:5:", "'streams.o' needs both 'quasi_identifiers' and 'k'");
+    expect_error(G(QI_COLS "    k: 5\n"), "t.yaml:11:5:", "needs both");
+    expect_error(HEAD "  users: { source: shop, quasi_identifiers: [birth_year, nope], k: 5 }\n",
+                 "t.yaml:5:58:", "quasi-identifier 'nope' is not a column of table 'users_raw'");
+    expect_error(HEAD "  users: { source: shop, quasi_identifiers: [user_id], k: 5 }\n",
+                 "t.yaml:5:46:", "is a key column");
+    expect_error(HEAD "  users: { source: shop, quasi_identifiers: [gender] }\n",
+                 "t.yaml:5:", "needs both");
+    expect_error(S("    table: a_table_name_of_forty_four_characters_exactly_xx\n"
+                   "    key: [id]\n" COLS IDCOL QI_COLS "    quasi_identifiers: [g]\n    k: 5\n"),
+                 "t.yaml:12:", "too long for its monitoring view");
+    check_failures();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inline),        cmocka_unit_test(test_file),
         cmocka_unit_test(test_builtins),      cmocka_unit_test(test_errors),
         cmocka_unit_test(test_table_default), cmocka_unit_test(test_children),
+        cmocka_unit_test(test_generalising),  cmocka_unit_test(test_quasi_identifiers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
