@@ -34,6 +34,8 @@ static const char usage_text[] =
     "  check [--format table|json|prometheus]\n"
     "                       count the monitoring views; exit 3 when one is over its threshold\n"
     "  status [--limit N]   show the most recent runs\n"
+    "  reveal --kind KIND --id N --reason TEXT   print a surrogate's value (audited, steward)\n"
+    "  forget --subject ID --reason TEXT         erase a data subject from every stream\n"
     "\n"
     "options:\n"
     "  -c, --config FILE    configuration file (default: $MASKLOAD_CONFIG, else ./maskload.yaml)\n"
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
         return usage_error("%s", "no command given (init, plan, run, check or status)");
     cmd = argv[optind];
     if (strcmp(cmd, "init") && strcmp(cmd, "plan") && strcmp(cmd, "run") && strcmp(cmd, "check") &&
-        strcmp(cmd, "status"))
+        strcmp(cmd, "status") && strcmp(cmd, "reveal") && strcmp(cmd, "forget"))
         return usage_error("unknown command '%s' (want init, plan, run, check or status)", cmd);
 
     log_set_level(verbosity > 0 ? LOG_DEBUG : verbosity < 0 ? LOG_ERROR : LOG_INFO);
@@ -170,6 +172,10 @@ int main(int argc, char **argv)
         status = cmd_run(&cfg, argc, argv);
     else if (strcmp(cmd, "check") == 0)
         status = cmd_check(&cfg, argc, argv);
+    else if (strcmp(cmd, "reveal") == 0)
+        status = cmd_reveal(&cfg, argc, argv);
+    else if (strcmp(cmd, "forget") == 0)
+        status = cmd_forget(&cfg, argc, argv);
     else
         status = cmd_status(&cfg, argc, argv);
     http_global_cleanup();
