@@ -1,6 +1,7 @@
 #include "reveal.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conn.h"
@@ -64,8 +65,11 @@ int reveal_value(const struct config *cfg, const char *kind, unsigned long long 
         rc = buf_addc(&sql, ')');
     if (!rc) {
         rc = db_query_value(db, sql.data, sql.len, value, found);
-        if (rc && db_errno(db) == ER_SIGNAL_EXCEPTION)
-            rc = err_set(ML_EUSAGE, "%s", err_msg());
+        if (rc && db_errno(db) == ER_SIGNAL_EXCEPTION) {
+            char why[512]; /* err_set must not read the buffer it writes */
+            snprintf(why, sizeof(why), "%s", err_msg());
+            rc = err_set(ML_EUSAGE, "%s", why);
+        }
         if (rc)
             err_prefix(rc, "reveal of %s %llu", kind, id);
     }
