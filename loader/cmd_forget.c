@@ -61,7 +61,7 @@ int cmd_forget(const struct config *cfg, int argc, char **argv)
     printf("forgot subject (digest %s): %llu rows, %llu rejects, %llu surrogates deleted%s\n",
            rep.digest_hex, rep.rows_deleted, rep.rejects_deleted, rep.surrogates_deleted,
            rep.rows_deleted || rep.rejects_deleted ? ""
-           : rep.already_erased ? " (it was erased before)"
+           : rep.already_erased                    ? " (it was erased before)"
                                 : " (no row held it; recorded so that later runs skip it)");
     return EXIT_OK;
 }

@@ -23,8 +23,10 @@ static const char reveal_help[] =
 int cmd_reveal(const struct config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"kind", required_argument, NULL, 'k'},   {"id", required_argument, NULL, 'i'},
-        {"reason", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
+        {"kind", required_argument, NULL, 'k'},
+        {"id", required_argument, NULL, 'i'},
+        {"reason", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *kind = NULL, *id_text = NULL, *reason = NULL;
@@ -66,8 +68,9 @@ int cmd_reveal(const struct config *cfg, int argc, char **argv)
     errno = 0;
     id = strtoull(id_text, &end, 10);
     if (id_text[0] < '0' || id_text[0] > '9' || *end || errno || id == 0) {
-        fprintf(stderr, "maskload: reveal: --id wants a surrogate id (a positive integer), not "
-                        "'%s'\n",
+        fprintf(stderr,
+                "maskload: reveal: --id wants a surrogate id (a positive integer), not "
+                "'%s'\n",
                 id_text);
         return EXIT_USAGE;
     }

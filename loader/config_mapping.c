@@ -503,8 +503,8 @@ static int parse_column(struct mctx *m, yaml_node_t *node, const char *path, str
     }
     if (k[CK_SUBJECT].value) {
         bool subject = false;
-        rc = bool_value(m, k[CK_SUBJECT].value, cfg_join(kp, sizeof(kp), path, "subject"),
-                        &subject);
+        rc =
+            bool_value(m, k[CK_SUBJECT].value, cfg_join(kp, sizeof(kp), path, "subject"), &subject);
         if (rc)
             return rc;
         if (subject && (f->action != PII_KEEP ||

@@ -660,8 +660,7 @@ int ddlgen_reveal_grants(struct buf *out, const char *database, const char *load
     size_t mark = out->len;
     if (!g.dl)
         return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
-    if (!database || !*database || !loader_role || !*loader_role || !steward_role ||
-        !*steward_role)
+    if (!database || !*database || !loader_role || !*loader_role || !steward_role || !*steward_role)
         return err_set(ML_EINVAL, "the reveal grants need a database and the loader and "
                                   "steward roles");
     for (size_t i = 0; i < 2; i++) {

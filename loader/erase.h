@@ -35,10 +35,11 @@
 #define ERASE_SUBJECT_MAX 255
 
 struct erase_report {
-    unsigned long long rows_deleted;       /* stream table rows (main and child tables) */
-    unsigned long long surrogates_deleted; /* sensitive_<kind>_ids rows nobody references any more */
-    unsigned long long rejects_deleted;    /* load_rejects rows holding the subject */
-    bool already_erased;                   /* pii_erasures held the subject before */
+    unsigned long long rows_deleted; /* stream table rows (main and child tables) */
+    unsigned long long
+        surrogates_deleted;             /* sensitive_<kind>_ids rows nobody references any more */
+    unsigned long long rejects_deleted; /* load_rejects rows holding the subject */
+    bool already_erased;                /* pii_erasures held the subject before */
     char digest_hex[2 * CRYPTO_DIGEST_LEN + 1]; /* the subject's digest (pii_erasures.digest) */
 };
 

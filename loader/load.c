@@ -461,8 +461,8 @@ again:
                       "surrogates_created=surrogates_created+%llu, duplicates=duplicates+%zu, "
                       "unknown_fields=unknown_fields+%zu, invalid_nulled=invalid_nulled+%zu, "
                       "erased=erased+%llu WHERE run_id=%llu AND stream=",
-                      pages, (unsigned long long)n.records + ctx->erased, n.accepted, n.rejected, created,
-                      n.duplicates, n.unknown_records, n.invalid_nulled, ctx->erased,
+                      pages, (unsigned long long)n.records + ctx->erased, n.accepted, n.rejected,
+                      created, n.duplicates, n.unknown_records, n.invalid_nulled, ctx->erased,
                       ctx->run_id);
         if (!rc)
             rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));

@@ -360,9 +360,8 @@ static void test_reveal_procedure(void **state)
     (void)state;
     static const char *const kinds[] = {"city", "zip'code"};
     struct buf out = BUF_INIT;
-    assert_int_equal(ddlgen_reveal_procedure(&out, "dwh", kinds, 2, "loader_r", NULL,
-                                             DB_DIALECT_MARIADB),
-                     0);
+    assert_int_equal(
+        ddlgen_reveal_procedure(&out, "dwh", kinds, 2, "loader_r", NULL, DB_DIALECT_MARIADB), 0);
     assert_non_null(strstr(out.data, "CREATE OR REPLACE DEFINER=`loader_r` PROCEDURE "
                                      "`dwh`.`pii_reveal`(IN p_kind VARCHAR(64), IN p_id BIGINT "
                                      "UNSIGNED, IN p_reason VARCHAR(1024))\n"
@@ -383,16 +382,14 @@ static void test_reveal_procedure(void **state)
     assert_null(strstr(out.data, "CONCAT"));
     /* an account as definer (MySQL), and no kinds at all */
     buf_reset(&out);
-    assert_int_equal(ddlgen_reveal_procedure(&out, "dwh", NULL, 0, "loader", "%",
-                                             DB_DIALECT_MYSQL8),
-                     0);
+    assert_int_equal(
+        ddlgen_reveal_procedure(&out, "dwh", NULL, 0, "loader", "%", DB_DIALECT_MYSQL8), 0);
     assert_non_null(strstr(out.data, "DEFINER='loader'@'%' PROCEDURE"));
     assert_null(strstr(out.data, "p_kind ="));
     assert_non_null(strstr(out.data, "MESSAGE_TEXT = 'pii_reveal: unknown kind';"));
     /* refused */
     buf_reset(&out);
-    assert_int_equal(ddlgen_reveal_procedure(&out, "dwh", kinds, 2, NULL, NULL,
-                                             DB_DIALECT_MARIADB),
+    assert_int_equal(ddlgen_reveal_procedure(&out, "dwh", kinds, 2, NULL, NULL, DB_DIALECT_MARIADB),
                      ML_EINVAL);
     assert_int_equal(out.len, 0);
     static const char *const empty[] = {""};
@@ -402,8 +399,9 @@ static void test_reveal_procedure(void **state)
     /* the grants: the definer role and the steward */
     assert_int_equal(ddlgen_reveal_grants(&out, "dwh", "loader_r", "steward_r", DB_DIALECT_MARIADB),
                      0);
-    assert_string_equal(out.data, "GRANT EXECUTE ON PROCEDURE `dwh`.`pii_reveal` TO `loader_r`;\n"
-                                  "GRANT EXECUTE ON PROCEDURE `dwh`.`pii_reveal` TO `steward_r`;\n");
+    assert_string_equal(out.data,
+                        "GRANT EXECUTE ON PROCEDURE `dwh`.`pii_reveal` TO `loader_r`;\n"
+                        "GRANT EXECUTE ON PROCEDURE `dwh`.`pii_reveal` TO `steward_r`;\n");
     buf_release(&out);
 }
 
