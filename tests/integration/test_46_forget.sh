@@ -95,7 +95,12 @@ for s in 07 +7 7abc " 7" "7.0"; do
 done
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "run after the look-alike erasures"
 assert_eq 1 "$(q "SELECT COUNT(*) FROM users_raw WHERE user_id=7")" "user 7 still loaded (its digest is of '7')"
-# forgetting twice adds up, and a text id
+# forgetting again: nothing left to delete, one erasure row, one more log entry
+ml -c "$T/c.yaml" forget --subject 2 --reason "erasure request #17, repeated"
+assert_eq 0 "$RC" "forget the same subject again"
+assert_contains "$OUT" "0 rows, 0 rejects, 0 surrogates deleted (it was erased before)" "it says so"
+assert_eq "1 9" "$(q "SELECT COUNT(*), SUM(rows_deleted) FROM pii_erasures WHERE LOWER(HEX(digest))='$want'")" "still one erasure row, its count kept"
+# a text id
 ml -c "$T/c.yaml" forget --subject "2 " --reason "erasure request #19"
 assert_eq 0 "$RC" "forget a text subject"
 assert_eq "m-2 m-4" "$(q "SELECT GROUP_CONCAT(message_id ORDER BY message_id SEPARATOR ' ') FROM user_logins")" "only the exact text id '2 ' is deleted"
@@ -114,6 +119,14 @@ bad "  shop:
     columns:
       - { name: user_id, from: id, type: bigint, required: true }
       - { name: city_id, from: city, pii: surrogate, kind: city, subject: true }" "column 'city_id' is surrogate" "subject on a surrogate column is a config error"
+bad "  shop:
+    source: api
+    path: /users
+    table: shop_users
+    key: [user_id]
+    columns:
+      - { name: user_id, from: id, type: bigint, required: true }
+      - { name: first, from: firstName, pii: drop, subject: true }" "has pii: drop" "subject on a dropped column is a config error"
 bad "  shop:
     source: api
     path: /users
