@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS pii_access_log (
   surrogate_id    BIGINT UNSIGNED NULL     COMMENT 'reveal: the surrogate id (sensitive_<kind>_ids.id)',
   subject_digest  BINARY(32)      NULL     COMMENT 'forget: the keyed digest of the subject (pii_erasures.digest)',
   reason          VARCHAR(1024)   NOT NULL COMMENT 'why, as the caller gave it',
-  found           BOOLEAN         NOT NULL COMMENT 'reveal: the id exists; forget: rows were deleted',
+  found           BOOLEAN         NOT NULL COMMENT 'reveal: the id exists; forget: rows or rejects of the subject were deleted',
   PRIMARY KEY (id),
   KEY idx_access_at (at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci

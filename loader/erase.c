@@ -386,7 +386,7 @@ static int record_erasure(struct forget *x, const char *reason)
     if (!rc)
         rc = db_append_quoted(x->db, &x->sql, reason, strlen(reason));
     if (!rc)
-        rc = buf_addf(&x->sql, ", %d)", x->rep->rows_deleted > 0);
+        rc = buf_addf(&x->sql, ", %d)", x->rep->rows_deleted + x->rep->rejects_deleted > 0);
     if (!rc)
         rc = db_exec_len(x->db, x->sql.data, x->sql.len);
     return rc ? err_prefix(rc, "recording the erasure (did `maskload init` run?)") : 0;

@@ -55,7 +55,7 @@ struct erase_report {
  *   that no remaining row of any configured stream table references;
  * - the subject's digest into pii_erasures (rows_deleted added up when it
  *   is there already), and an entry in pii_access_log (USER(), 'forget',
- *   the digest, `reason`, found = rows were deleted).
+ *   the digest, `reason`, found = rows or rejects were deleted).
  * A subject no row holds is recorded all the same (later runs skip it).
  * The subject must be 1..ERASE_SUBJECT_MAX bytes of UTF-8 and the reason
  * pass reveal_reason_check, both checked before connecting (ML_EUSAGE).
