@@ -49,3 +49,9 @@ ALTER TABLE load_run_streams
     COMMENT 'records carrying fields outside the mapping (the fields stored nowhere; with unknown_fields: reject also rejected)',
   ADD COLUMN IF NOT EXISTS invalid_nulled BIGINT UNSIGNED NOT NULL DEFAULT 0
     COMMENT 'malformed optional values stored as NULL (on_invalid: null) in loaded records';
+
+-- Records of erased data subjects (pii_erasures) that a run skipped: stored
+-- nowhere, counted here.
+ALTER TABLE load_run_streams
+  ADD COLUMN IF NOT EXISTS erased BIGINT UNSIGNED NOT NULL DEFAULT 0
+    COMMENT 'records skipped because their data subject was erased (maskload forget)';

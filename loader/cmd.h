@@ -14,6 +14,8 @@ int cmd_run(const struct config *cfg, int argc, char **argv);
 int cmd_check(const struct config *cfg, int argc, char **argv);
 int cmd_status(const struct config *cfg, int argc, char **argv);
 int cmd_privacy_report(const struct config *cfg, int argc, char **argv);
+int cmd_reveal(const struct config *cfg, int argc, char **argv);
+int cmd_forget(const struct config *cfg, int argc, char **argv);
 
 /* Prints "maskload: error: <err_msg()>" and returns the exit status for `rc`. */
 int cmd_fail(int rc);

@@ -471,6 +471,7 @@ enum {
     CK_ON_INVALID,
     CK_NORMALIZE,
     CK_COLLATION,
+    CK_SUBJECT,
     CK_N
 };
 static const char *const column_keys[CK_N] = {[CK_NAME] = "name",
@@ -482,7 +483,8 @@ static const char *const column_keys[CK_N] = {[CK_NAME] = "name",
                                               [CK_DESCRIPTION] = "description",
                                               [CK_ON_INVALID] = "on_invalid",
                                               [CK_NORMALIZE] = "normalize",
-                                              [CK_COLLATION] = "collation"};
+                                              [CK_COLLATION] = "collation",
+                                              [CK_SUBJECT] = "subject"};
 
 static int parse_column(struct mctx *m, yaml_node_t *node, const char *path, struct column_def *c,
                         struct field_spec *f)
@@ -662,6 +664,22 @@ static int parse_column(struct mctx *m, yaml_node_t *node, const char *path, str
             return rc;
         c->binary = w == 1;
     }
+    if (k[CK_SUBJECT].value) {
+        bool subject = false;
+        rc =
+            bool_value(m, k[CK_SUBJECT].value, cfg_join(kp, sizeof(kp), path, "subject"), &subject);
+        if (rc)
+            return rc;
+        if (subject && (f->action != PII_KEEP ||
+                        (c->type != COL_BIGINT && c->type != COL_INT && c->type != COL_SMALLINT &&
+                         c->type != COL_TEXT && c->type != COL_LONGTEXT)))
+            return cfg_error(m->p, k[CK_SUBJECT].value,
+                             "'%s' applies to a column the table keeps as sent (pii: keep) of "
+                             "an integer or text type: column '%s' is %s",
+                             kp, c->name,
+                             f->action != PII_KEEP ? pii_words[f->action] : "of another type");
+        c->subject = subject;
+    }
     return 0;
 }
 
@@ -709,6 +727,11 @@ static int parse_table(struct mctx *m, yaml_node_t *at, const char *path,
         rc = parse_column(m, seq_item(m->p, tk->columns, i), cp, &cols[nextra + i], &fields[i]);
         if (rc)
             return rc;
+        if (nextra && cols[nextra + i].subject)
+            return cfg_error(m->p, seq_item(m->p, tk->columns, i),
+                             "'%s.subject': a child table's rows belong to their parent's "
+                             "subject; declare 'subject: true' on the parent's column",
+                             cp);
         for (size_t j = 0; j < nextra + i; j++)
             if (strcmp(cols[j].name, cols[nextra + i].name) == 0)
                 return cfg_error(m->p, seq_item(m->p, tk->columns, i),

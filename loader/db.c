@@ -348,6 +348,53 @@ void db_result_free(struct db_result *r)
     free(r);
 }
 
+int db_query_value(struct db *db, const char *sql, size_t len, struct buf *out, bool *found)
+{
+    int rc = 0;
+    bool first = true;
+    *found = false;
+    buf_wipe(out);
+    if (mysql_real_query(db->conn, sql, len))
+        return fail(db, "query failed");
+    do {
+        MYSQL_RES *res = mysql_store_result(db->conn);
+        MYSQL_ROW row;
+        if (!res) {
+            if (mysql_field_count(db->conn) != 0)
+                return fail(db, "reading result failed");
+            continue;
+        }
+        while ((row = mysql_fetch_row(res)) != NULL) {
+            unsigned long *lengths = mysql_fetch_lengths(res);
+            unsigned n = mysql_num_fields(res);
+            if (first && !rc && n > 0 && row[0]) {
+                rc = buf_add(out, row[0], lengths[0]);
+                *found = rc == 0;
+            }
+            first = false;
+            /* the values may be PII: wiped in the result before it is freed */
+            for (unsigned i = 0; i < n; i++)
+                if (row[i])
+                    mem_wipe(row[i], lengths[i]);
+        }
+        first = false;
+        mysql_free_result(res);
+    } while (mysql_next_result(db->conn) == 0);
+    if (mysql_errno(db->conn)) {
+        buf_wipe(out);
+        *found = false;
+        return fail(db, "query failed");
+    }
+    if (rc) {
+        buf_wipe(out);
+        *found = false;
+        return rc;
+    }
+    db->last_errno = 0;
+    hook_after(HOOK_STMT);
+    return 0;
+}
+
 int db_query_u64(struct db *db, const char *sql, unsigned long long *out, bool *is_null)
 {
     struct db_result *r;

@@ -61,6 +61,15 @@ const char *db_result_column_name(const struct db_result *r, unsigned i);
 unsigned long long db_result_rows(const struct db_result *r);
 void db_result_free(struct db_result *r);
 
+/* Runs `sql` (a query, or a CALL of a procedure returning a result) and
+ * puts the first column of the first row of its first result set into
+ * `out` (replacing its content; wiped first); *found is false when there
+ * is no row or the value is NULL. Every further result (a CALL's status)
+ * is read and discarded. The server's rows may hold PII: they are wiped in
+ * the client's memory before it is freed; the caller wipes `out`. ML_EDB
+ * on error (out then empty). */
+int db_query_value(struct db *db, const char *sql, size_t len, struct buf *out, bool *found);
+
 /* First column of the first row as an unsigned integer; *is_null (may be
  * NULL) tells SQL NULL or no row. */
 int db_query_u64(struct db *db, const char *sql, unsigned long long *out, bool *is_null);

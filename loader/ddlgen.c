@@ -533,24 +533,145 @@ int ddlgen_grants(struct buf *out, const struct stream_def *const *defs, size_t 
 {
     struct gen g = {out, dialect_of(d), 0};
     const struct table_def **tables = NULL;
-    const char **kinds = NULL;
-    size_t ntables = 0, nkinds = 0, mark = out->len;
+    size_t ntables = 0, mark = out->len;
     if (!g.dl)
         return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
     if (!database || !*database || !roles || !roles->analyst || !*roles->analyst ||
         !roles->steward || !*roles->steward)
         return err_set(ML_EINVAL, "grants need a database and the analyst and steward roles");
     g.rc = ddlgen_stream_tables(defs, ndefs, &tables, &ntables);
-    if (!g.rc)
-        g.rc = ddlgen_surrogate_kinds(defs, ndefs, &kinds, &nkinds);
     for (size_t i = 0; i < ntables; i++)
         put_grant_select(&g, database, tables[i]->name, NULL, roles->analyst);
-    for (size_t i = 0; i < nkinds; i++)
-        put_grant_select(&g, database, NULL, kinds[i], roles->steward);
+    /* no SELECT on sensitive_* for the steward: values are revealed only
+     * through pii_reveal, which logs every call (ddlgen_reveal_procedure) */
     for (size_t i = 0; i < ntables; i++)
         put_grant_select(&g, database, tables[i]->name, NULL, roles->steward);
     free(tables);
-    free(kinds);
+    return gen_end(&g, mark);
+}
+
+/* ---- audited reveal ---- */
+
+/* One SIGNAL of the procedure: SQLSTATE 45000 (server error 1644) with
+ * `message`, a literal of at most 128 characters (MESSAGE_TEXT's size). */
+static void put_signal(struct gen *g, const char *indent, const char *message)
+{
+    put(g, indent);
+    put(g, "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ");
+    put_literal(g, message);
+    put(g, ";\n");
+}
+
+int ddlgen_reveal_procedure(struct buf *out, const char *database, const char *const *kinds,
+                            size_t nkinds, const char *definer, const char *definer_host,
+                            enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    struct buf list = BUF_INIT, msg = BUF_INIT;
+    size_t mark = out->len;
+    if (!g.dl)
+        return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!database || !*database || !definer || !*definer)
+        return err_set(ML_EINVAL, "the reveal procedure needs a database and a definer");
+    for (size_t i = 0; i < nkinds && !g.rc; i++) {
+        if (!kinds[i] || !*kinds[i])
+            g.rc = err_set(ML_EINVAL, "surrogate kind '%s' cannot be revealed",
+                           kinds[i] ? kinds[i] : "");
+        else
+            g.rc = buf_addf(&list, "%s%s", i ? ", " : "", kinds[i]);
+    }
+    /* MESSAGE_TEXT holds 128 characters: the kinds are named when they fit */
+    if (!g.rc)
+        g.rc = buf_adds(&msg, "pii_reveal: unknown kind");
+    if (!g.rc && list.len && msg.len + list.len + 10 <= 128)
+        g.rc = buf_addf(&msg, " (known: %s)", list.data);
+    put(&g, "CREATE OR REPLACE DEFINER=");
+    if (definer_host) {
+        put_literal(&g, definer);
+        put(&g, "@");
+        put_literal(&g, definer_host);
+    } else {
+        put_ident(&g, definer); /* a role (MariaDB) */
+    }
+    put(&g, " PROCEDURE ");
+    put_ident(&g, database);
+    put(&g, ".");
+    put_ident(&g, "pii_reveal");
+    put(&g, "(IN p_kind VARCHAR(64), IN p_id BIGINT UNSIGNED, IN p_reason VARCHAR(1024))\n"
+            "MODIFIES SQL DATA SQL SECURITY DEFINER\n"
+            "COMMENT ");
+    {
+        struct buf c = BUF_INIT;
+        if (!g.rc)
+            g.rc = buf_addf(&c,
+                            "the value behind a surrogate id; every call is logged in "
+                            "pii_access_log (kinds: %s)",
+                            list.len ? list.data : "none");
+        put_literal(&g, c.data);
+        buf_release(&c);
+    }
+    put(&g, "\nBEGIN\n"
+            "  DECLARE v_value MEDIUMTEXT DEFAULT NULL;\n"
+            "  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;\n"
+            "  IF p_reason IS NULL OR p_reason NOT REGEXP '[^[:space:]]' THEN\n");
+    put_signal(&g, "    ", "pii_reveal: a reason is required (it is written to pii_access_log)");
+    put(&g, "  END IF;\n"
+            "  IF p_id IS NULL THEN\n");
+    put_signal(&g, "    ", "pii_reveal: an id is required");
+    put(&g, "  END IF;\n");
+    /* one branch per kind, compared byte for byte: the caller's string
+     * selects a branch and is never part of a statement */
+    for (size_t i = 0; i < nkinds; i++) {
+        put(&g, i ? "  ELSEIF" : "  IF");
+        put(&g, " BINARY p_kind = ");
+        put_literal(&g, kinds[i]);
+        put(&g, " THEN\n    START TRANSACTION;\n    SET v_value = (SELECT ");
+        put_ident(&g, "value");
+        put(&g, " FROM ");
+        put_sensitive_ident(&g, kinds[i]);
+        put(&g, " WHERE ");
+        put_ident(&g, "id");
+        put(&g, " = p_id);\n");
+    }
+    if (nkinds) {
+        put(&g, "  ELSE\n");
+        put_signal(&g, "    ", msg.data);
+        put(&g, "  END IF;\n");
+    } else {
+        put_signal(&g, "  ", msg.data);
+    }
+    put(&g, "  INSERT INTO pii_access_log (at, who, action, kind, surrogate_id, reason, found)\n"
+            "    VALUES (UTC_TIMESTAMP(6), USER(), 'reveal', p_kind, p_id, p_reason, "
+            "v_value IS NOT NULL);\n"
+            "  COMMIT;\n"
+            "  SELECT v_value AS ");
+    put_ident(&g, "value");
+    put(&g, ";\nEND");
+    buf_release(&list);
+    buf_release(&msg);
+    return gen_end(&g, mark);
+}
+
+int ddlgen_reveal_grants(struct buf *out, const char *database, const char *loader_role,
+                         const char *steward_role, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    const char *to[2] = {loader_role, steward_role};
+    size_t mark = out->len;
+    if (!g.dl)
+        return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!database || !*database || !loader_role || !*loader_role || !steward_role || !*steward_role)
+        return err_set(ML_EINVAL, "the reveal grants need a database and the loader and "
+                                  "steward roles");
+    for (size_t i = 0; i < 2; i++) {
+        put(&g, "GRANT EXECUTE ON PROCEDURE ");
+        put_ident(&g, database);
+        put(&g, ".");
+        put_ident(&g, "pii_reveal");
+        put(&g, " TO ");
+        put_ident(&g, to[i]);
+        put(&g, ";\n");
+    }
     return gen_end(&g, mark);
 }
 

@@ -63,9 +63,11 @@ struct ddlgen_roles {
 
 /* Appends the grants on the tables derived from `defs` in `database`, one
  * statement per line, each ending in ";\n": SELECT to the analyst on every
- * stream table; SELECT to the steward on every sensitive table in use, then
- * on every stream table. The roles must exist. Grants on tables no stream
- * describes (run audit, rejects) are not derived: see the grants/ files. */
+ * stream table, then to the steward on every stream table. Nobody is
+ * granted a sensitive table: the steward reads values through pii_reveal
+ * (below). The roles must exist. Grants on tables no stream describes (run
+ * audit, rejects, the PII access log) are not derived: see the grants/
+ * files. */
 int ddlgen_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
                   const char *database, const struct ddlgen_roles *roles, enum db_dialect d);
 
@@ -85,6 +87,30 @@ int ddlgen_small_groups_name(struct buf *out, const struct stream_def *def);
  * ML_EINVAL when def declares none, names a column its table lacks or
  * one called DDLGEN_GROUP_ROWS. */
 int ddlgen_small_groups_view(struct buf *out, const struct stream_def *def, enum db_dialect d);
+/* Audited reveal. Appends (no trailing ';') the one statement
+ *   CREATE OR REPLACE DEFINER=<definer> PROCEDURE `database`.`pii_reveal`
+ *     (IN p_kind VARCHAR(64), IN p_id BIGINT UNSIGNED, IN p_reason VARCHAR(1024))
+ *   SQL SECURITY DEFINER ...
+ * whose body holds ';' (run it whole, never through a script splitter). The
+ * procedure refuses (SIGNAL SQLSTATE '45000', server error 1644) a NULL or
+ * blank reason, a NULL id and a kind that is none of `kinds` (compared
+ * byte for byte; the caller's string only selects one generated branch per
+ * kind, it never becomes SQL); otherwise, in one transaction, it reads the
+ * value of sensitive_<kind>_ids row p_id, appends (UTC now, USER() - the
+ * calling account, kind, id, reason, found) to pii_access_log, commits, and
+ * returns one row with one column `value` (NULL when no such id). Refused
+ * calls write nothing. `definer` is a role when definer_host is NULL
+ * (MariaDB), else the account 'definer'@'definer_host'. ML_EINVAL for a
+ * missing database or definer or an empty kind. */
+int ddlgen_reveal_procedure(struct buf *out, const char *database, const char *const *kinds,
+                            size_t nkinds, const char *definer, const char *definer_host,
+                            enum db_dialect d);
+
+/* Appends, one per line ending in ";\n", EXECUTE on `database`.pii_reveal
+ * to the loader role (a routine's definer must hold EXECUTE on it) and to
+ * the steward role. */
+int ddlgen_reveal_grants(struct buf *out, const char *database, const char *loader_role,
+                         const char *steward_role, enum db_dialect d);
 
 /* ---- evolving an existing stream table (`init` after a mapping change; the
  * decisions are schemadiff's, the text is written here) ---- */

@@ -12,6 +12,7 @@
 #include "bulk.h"
 #include "conn.h"
 #include "db.h"
+#include "erase.h"
 #include "error.h"
 #include "lease.h"
 #include "log.h"
@@ -47,6 +48,10 @@ struct run_ctx {
     bool follow; /* load_options.follow */
     char lease_token[LEASE_TOKEN_HEX + 1];
     struct lease_heartbeat *heartbeat; /* renews the run's lease while it runs */
+    /* erased data subjects (erase.h): their records are stored nowhere,
+     * only counted; `erased` waits for the next batch's commit */
+    struct erase_set *erased_set;
+    unsigned long long erased, erased_total;
 };
 
 /* ---- surrogates of one batch ---- */
@@ -420,7 +425,7 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
     unsigned long long created = 0;
     unsigned attempt = 0;
     int rc;
-    if (n.records == 0 && pages == 0)
+    if (n.records == 0 && pages == 0 && ctx->erased == 0)
         return 0;
     /* the last record of each key wins (mapping.h): drop superseded rows */
     rc = batch_compact(b);
@@ -453,13 +458,14 @@ again:
     if (!rc) {
         buf_reset(&ctx->sql);
         rc = buf_addf(&ctx->sql,
-                      "UPDATE load_run_streams SET pages=pages+%llu, fetched=fetched+%zu, "
+                      "UPDATE load_run_streams SET pages=pages+%llu, fetched=fetched+%llu, "
                       "loaded=loaded+%zu, rejected=rejected+%zu, "
                       "surrogates_created=surrogates_created+%llu, duplicates=duplicates+%zu, "
-                      "unknown_fields=unknown_fields+%zu, invalid_nulled=invalid_nulled+%zu "
-                      "WHERE run_id=%llu AND stream=",
-                      pages, n.records, n.accepted, n.rejected, created, n.duplicates,
-                      n.unknown_records, n.invalid_nulled, ctx->run_id);
+                      "unknown_fields=unknown_fields+%zu, invalid_nulled=invalid_nulled+%zu, "
+                      "erased=erased+%llu WHERE run_id=%llu AND stream=",
+                      pages, (unsigned long long)n.records + ctx->erased, n.accepted, n.rejected,
+                      created, n.duplicates, n.unknown_records, n.invalid_nulled, ctx->erased,
+                      ctx->run_id);
         if (!rc)
             rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));
         if (!rc)
@@ -474,7 +480,9 @@ again:
         return rc;
     }
     total->pages += pages;
-    total->fetched += n.records;
+    total->fetched += n.records + ctx->erased;
+    ctx->erased_total += ctx->erased;
+    ctx->erased = 0;
     total->loaded += n.accepted;
     total->rejected += n.rejected;
     total->surrogates_created += created;
@@ -518,6 +526,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     ctx->duplicates = 0;
     ctx->unknown_records = 0;
     ctx->invalid_nulled = 0;
+    ctx->erased = ctx->erased_total = 0;
     rec_doc = json_doc_new();
     rc = b && rec_doc ? source_open(ctx->cfg, st, &src) : err_set(ML_ENOMEM, "out of memory");
     while (!rc) {
@@ -542,9 +551,14 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         for (size_t n = json_page_count(pg.records); !rc && idx < n; idx++) {
             unsigned long line = json_page_line(pg.records, idx);
             size_t rejects = batch_counts(b).rejected;
+            bool erased = false;
             rc = json_page_parse_record(pg.records, idx, rec_doc);
+            if (!rc)
+                rc = erase_set_match(ctx->erased_set, def, json_root(rec_doc), &erased);
             if (rc == ML_ERECORD)
                 rc = mapping_reject_unparsed(b, err_msg(), pg.ref, idx, line);
+            else if (!rc && erased)
+                ctx->erased++; /* an erased subject's record: stored nowhere */
             else if (!rc)
                 rc = mapping_map_record_at(b, json_root(rec_doc), &ctx->mopt, pg.ref, idx, line);
             if (!rc)
@@ -593,6 +607,9 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     if (ctx->invalid_nulled)
         log_info("stream '%s': %llu malformed optional values stored as NULL (on_invalid: null)",
                  st->name, ctx->invalid_nulled);
+    if (ctx->erased_total)
+        log_info("stream '%s': %llu records of erased data subjects skipped (stored nowhere)",
+                 st->name, ctx->erased_total);
     return 0;
 }
 
@@ -739,6 +756,8 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     if (!rc) /* the tables match their definitions, or nothing is fetched */
         rc = schema_check(cfg, opt ? opt->only_stream : NULL, ctx.db);
     if (!rc)
+        rc = erase_set_load(ctx.db, cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.erased_set);
+    if (!rc)
         log_info("run %llu started: streams %s", ctx.run_id, names.data);
     for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
         if (opt && opt->only_stream && strcmp(opt->only_stream, cfg->streams[i].name) != 0)
@@ -781,6 +800,7 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
                  bulk_fell_back(ctx.bulk) ? " (multi-row INSERT for the rest)" : "");
     lease_heartbeat_stop(ctx.heartbeat);
     db_close(ctx.db);
+    erase_set_free(ctx.erased_set);
     surrogates_free(ctx.sur);
     crypto_mac_free(ctx.mopt.hmac);
     bulk_free(ctx.bulk);

@@ -18,6 +18,36 @@
 #include "version.h"
 #include "banned.h"
 
+/* The commands, declared once: dispatch and the unknown-command message
+ * are derived from this table. */
+static const struct command {
+    const char *name;
+    int (*fn)(const struct config *cfg, int argc, char **argv);
+} commands[] = {
+    {"init", cmd_init},     {"plan", cmd_plan},       {"run", cmd_run},
+    {"check", cmd_check},   {"status", cmd_status},   {"privacy-report", cmd_privacy_report},
+    {"reveal", cmd_reveal}, {"forget", cmd_forget},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* "init, plan, ... or forget" */
+static void command_list(char *out, size_t sz)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < NCOMMANDS && used < sz; i++)
+        used += (size_t)snprintf(out + used, sz - used, "%s%s",
+                                 i == 0 ? "" : i + 1 == NCOMMANDS ? " or " : ", ", commands[i].name);
+}
+
 static const char usage_text[] =
     "usage: maskload [-c FILE] [-v | -q] COMMAND [OPTIONS]\n"
     "\n"
@@ -35,6 +65,8 @@ static const char usage_text[] =
     "                       count the monitoring views; exit 3 when one is over its threshold\n"
     "  status [--limit N]   show the most recent runs\n"
     "  privacy-report [--stream NAME] [--format table|json]  re-identification risk, counts only\n"
+    "  reveal --kind KIND --id N --reason TEXT   print a surrogate's value (audited, steward)\n"
+    "  forget --subject ID --reason TEXT         erase a data subject from every stream\n"
     "\n"
     "options:\n"
     "  -c, --config FILE    configuration file (default: $MASKLOAD_CONFIG, else ./maskload.yaml)\n"
@@ -95,6 +127,7 @@ int main(int argc, char **argv)
     int verbosity = 0, c, status;
     struct config cfg;
     const char *cmd;
+    const struct command *command;
 
     if (disable_core_dumps() != 0) {
         fprintf(stderr, "maskload: cannot disable core dumps; refusing to handle secrets\n");
@@ -132,12 +165,19 @@ int main(int argc, char **argv)
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc)
-        return usage_error("%s", "no command given (init, plan, run, check or status)");
+    if (optind >= argc) {
+        char list[256];
+        command_list(list, sizeof(list));
+        return usage_error("no command given (%s)", list);
+    }
     cmd = argv[optind];
-    if (strcmp(cmd, "init") && strcmp(cmd, "plan") && strcmp(cmd, "run") && strcmp(cmd, "check") &&
-        strcmp(cmd, "status") && strcmp(cmd, "privacy-report"))
-        return usage_error("unknown command '%s' (want init, plan, run, check or status)", cmd);
+    command = find_command(cmd);
+    if (!command) {
+        char list[256], msg[512];
+        command_list(list, sizeof(list));
+        snprintf(msg, sizeof(msg), "unknown command '%s' (want %s)", cmd, list);
+        return usage_error("%s", msg);
+    }
 
     log_set_level(verbosity > 0 ? LOG_DEBUG : verbosity < 0 ? LOG_ERROR : LOG_INFO);
     if (config_load(&cfg, config_path)) {
@@ -163,18 +203,7 @@ int main(int argc, char **argv)
     argc -= optind;
     argv += optind;
     optind = 0; /* reset getopt for the command's own options */
-    if (strcmp(cmd, "init") == 0)
-        status = cmd_init(&cfg, argc, argv);
-    else if (strcmp(cmd, "plan") == 0)
-        status = cmd_plan(&cfg, argc, argv);
-    else if (strcmp(cmd, "run") == 0)
-        status = cmd_run(&cfg, argc, argv);
-    else if (strcmp(cmd, "check") == 0)
-        status = cmd_check(&cfg, argc, argv);
-    else if (strcmp(cmd, "privacy-report") == 0)
-        status = cmd_privacy_report(&cfg, argc, argv);
-    else
-        status = cmd_status(&cfg, argc, argv);
+    status = command->fn(&cfg, argc, argv);
     http_global_cleanup();
     config_release(&cfg);
     return status;

@@ -868,6 +868,78 @@ static int install_small_groups_views(struct init_ctx *ctx)
     return rc;
 }
 
+/* Audited reveal: (re)creates pii_reveal for the surrogate kinds in use,
+ * run as the loader role (MariaDB; the loader account on MySQL, which takes
+ * no role as a definer), so that the log is written with the loader's
+ * rights and nobody else's; takes back the SELECT on sensitive_* an older
+ * init gave the steward; grants EXECUTE to the definer role and the
+ * steward. After grants/ (the roles and the log's grants). */
+static int install_reveal(struct init_ctx *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    const char *db = cfg->warehouse.database;
+    const bool mariadb = db_is_mariadb(ctx->db);
+    const char **kinds = NULL;
+    size_t nkinds = 0;
+    struct buf revokes = BUF_INIT;
+    struct db_result *res = NULL;
+    const char *const *row;
+    int rc = ddlgen_surrogate_kinds(ctx->defs, ctx->ndefs, &kinds, &nkinds);
+    buf_reset(&ctx->sql);
+    if (!rc)
+        rc = ddlgen_reveal_procedure(&ctx->sql, db, kinds, nkinds,
+                                     mariadb ? cfg->roles.loader : cfg->warehouse.user,
+                                     mariadb ? NULL : cfg->accounts.host, db_dialect(ctx->db));
+    if (!rc)
+        rc = exec_generated(ctx, "creating the procedure", "pii_reveal");
+    /* the upgrade path: table grants of the steward on sensitive maps */
+    buf_reset(&ctx->sql);
+    if (!rc)
+        rc = buf_adds(&ctx->sql, "SELECT Table_name FROM mysql.tables_priv WHERE Db=");
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, db, strlen(db));
+    if (!rc)
+        rc = buf_adds(&ctx->sql, " AND User=");
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, cfg->roles.steward, strlen(cfg->roles.steward));
+    if (!rc)
+        rc = buf_addf(&ctx->sql,
+                      " AND Host='%s' AND Table_name LIKE 'sensitive\\_%%' AND "
+                      "FIND_IN_SET('Select', Table_priv) > 0 ORDER BY Table_name",
+                      mariadb ? "" : "%");
+    if (!rc)
+        rc = db_query(ctx->db, ctx->sql.data, &res);
+    while (!rc && db_result_next(res, &row, NULL) == 1) {
+        if (!row[0])
+            continue;
+        rc = buf_adds(&revokes, "REVOKE SELECT ON `");
+        if (!rc)
+            rc = buf_adds(&revokes, db);
+        if (!rc)
+            rc = buf_adds(&revokes, "`.");
+        if (!rc)
+            rc = db_append_ident(&revokes, row[0]);
+        if (!rc)
+            rc = buf_addf(&revokes, " FROM `%s`;\n", cfg->roles.steward);
+    }
+    db_result_free(res);
+    if (!rc && revokes.len)
+        log_info("init: the steward role no longer reads sensitive tables directly (values are "
+                 "revealed through pii_reveal)");
+    if (!rc)
+        rc = run_script(ctx, revokes.data, revokes.len, "revoking the steward's sensitive grants",
+                        NULL);
+    buf_reset(&revokes);
+    if (!rc)
+        rc = ddlgen_reveal_grants(&revokes, db, cfg->roles.loader, cfg->roles.steward,
+                                  db_dialect(ctx->db));
+    if (!rc)
+        rc = run_script(ctx, revokes.data, revokes.len, "granting pii_reveal", NULL);
+    buf_release(&revokes);
+    free(kinds);
+    return rc;
+}
+
 /* init, or (with `plan`) the plan of init: one path, so that the plan shows
  * what init runs. Everything is read and compared before anything runs: a
  * refused change fails with nothing changed. */
@@ -925,6 +997,8 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = create_derived_tables(&ctx);
     if (!rc)
         rc = run_dir(&ctx, "grants", NULL);
+    if (!rc)
+        rc = install_reveal(&ctx);
     if (!rc)
         rc = grant_derived_tables(&ctx);
     if (!rc)

@@ -5,8 +5,12 @@
  * In this order: the tables no stream describes (ddl/, embedded), the
  * tables of every configured stream and the sensitive tables of the
  * surrogate kinds they use (derived from the stream definitions by
- * ddlgen), the roles and grants (grants/, then the derived grants on those
- * tables), the views (views/monitoring/, queries/), the accounts. A view
+ * ddlgen), the roles and grants (grants/; then the audited reveal
+ * procedure pii_reveal for the surrogate kinds in use, run as the loader
+ * role, with EXECUTE for the loader and steward roles, and the steward's
+ * SELECT on sensitive tables from an older init revoked; then the derived
+ * grants on the stream tables), the views (views/monitoring/, queries/),
+ * the accounts. A view
  * that reads a table the configuration does not create (no such stream) is
  * skipped and named at info level; any other failure fails init.
  *

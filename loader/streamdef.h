@@ -54,6 +54,12 @@ struct column_def {
     bool binary;             /* TEXT compared byte for byte (`collation: binary`) */
     const char *description; /* the column COMMENT the analyst sees; may be NULL */
     int decl_line, decl_col; /* where it was declared (0 for derived columns) */
+    /* `subject: true`: the column identifies a data subject (a person's id):
+     * `maskload forget --subject ID` deletes the rows holding ID here, and a
+     * run skips records whose value here is an erased subject. Only on a
+     * main table's column kept as sent (pii: keep) of an integer or text
+     * type; a child table's rows go with their parent's. */
+    bool subject;
 };
 
 struct index_def {

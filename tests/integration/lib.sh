@@ -97,11 +97,12 @@ accounts:
 YAML
 }
 
-# fresh_db DB : drops DB and the table grants left on it (DROP DATABASE keeps
-# them, and a rerun in the same environment would see the last run's grants).
+# fresh_db DB : drops DB and the table and routine grants left on it (DROP
+# DATABASE keeps them, and a rerun in the same environment would see the last
+# run's grants).
 fresh_db() {
   sql_admin "" "DROP DATABASE IF EXISTS \`$1\`"
-  sql_admin "" "DELETE FROM mysql.tables_priv WHERE Db='$1'; FLUSH PRIVILEGES"
+  sql_admin "" "DELETE FROM mysql.tables_priv WHERE Db='$1'; DELETE FROM mysql.procs_priv WHERE Db='$1'; FLUSH PRIVILEGES"
 }
 
 # start_api DATA_DIR [FIXTURE_API ARGS...] : serves DATA_DIR with a second

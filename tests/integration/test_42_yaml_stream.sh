@@ -267,8 +267,8 @@ assert_eq 0 "$(q 'SELECT COUNT(*) FROM orders_raw WHERE city_id IS NULL')" "ever
 assert_eq 0 "$(q 'SELECT COUNT(*) FROM sensitive_city_ids WHERE LENGTH(digest) <> 32')" "city digests are 32 bytes"
 # the steward recovers a city behind its id; the analyst cannot
 cid=$(q "SELECT IFNULL(city_id, 0) FROM orders_raw WHERE order_id=1003"); cid=${cid:-0}
-assert_eq "O'Fallon" "$(steward "$DB" "SELECT value FROM sensitive_city_ids WHERE id=$cid")" \
-  "steward recovers the city behind surrogate $cid"
+assert_eq "O'Fallon" "$(steward "$DB" "CALL pii_reveal('city', $cid, 'yaml stream test')")" \
+  "steward recovers the city behind surrogate $cid (pii_reveal)"
 set +e; out=$(analyst "$DB" "SELECT value FROM sensitive_city_ids WHERE id=$cid"); rc=$?; set -e
 if [ "$rc" -ne 0 ] && [[ "$out" == *"SELECT command denied"* ]]; then ok "analyst denied on sensitive_city_ids"
 else not_ok "analyst on sensitive_city_ids: rc=$rc $out"; fi
@@ -343,9 +343,9 @@ echo "$scan" | tail -3
 assert_eq 0 "$rc" "PII scan as analyst finds none of the planted values"
 assert_contains "$scan" " 0 findings" "scan reports zero findings"
 set +e
-scan=$(PII_SCAN_PASSWORD="$MASKLOAD_STEWARD_PASSWORD" "$PII_SCAN_BIN" -P "$IT_DB_PORT" -u pii_steward -D "$DB" -f "$T/scan"); rc=$?
+scan=$(PII_SCAN_PASSWORD="$MASKLOAD_LOADER_PASSWORD" "$PII_SCAN_BIN" -P "$IT_DB_PORT" -u maskload_loader -D "$DB" -f "$T/scan"); rc=$?
 set -e
-assert_eq 1 "$rc" "PII scan as steward finds the cities (the scan can fail)"
+assert_eq 1 "$rc" "PII scan as the loader finds the cities (the scan can fail)"
 assert_contains "$scan" "sensitive_city_ids.value" "scanner reports where"
 
 # ---- 5. another key: other hmac values for the same phones ----

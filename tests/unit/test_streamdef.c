@@ -240,6 +240,16 @@ static void test_builtins(void **state)
     assert_true(col(l->table, "message_id")->binary);
     assert_int_equal(col(l->table, "created_at")->type, COL_EPOCH_MS);
     assert_int_equal(col(l->table, "app_version_major")->type, COL_VERSION_MAJOR);
+    /* the columns that identify a data subject (erasure), and only those */
+    assert_true(col(u->table, "user_id")->subject);
+    assert_true(col(m->table, "sender_id")->subject);
+    assert_true(col(m->table, "receiver_id")->subject);
+    assert_true(col(l->table, "user_id")->subject);
+    assert_false(col(m->table, "message_id")->subject);
+    assert_false(col(l->table, "message_id")->subject);
+    assert_false(col(u->table, "city_id")->subject);
+    for (unsigned i = 0; i < u->children[0].table->ncols; i++)
+        assert_false(u->children[0].table->cols[i].subject);
     /* and through a config: by the stream's name or by `mapping:` */
     struct config c;
     static const char text[] =
@@ -320,6 +330,26 @@ static void test_errors(void **state)
                    "    children:\n      - { table: c, from: l, position: n, columns: [{ name: a, "
                    "from: a, type: int }] }\n"),
                  "t.yaml:", "exactly_once streams cannot have child tables");
+    /* subject: only on a kept integer or text column of the main table */
+    expect_error(S("    key: [id]\n" COLS IDCOL
+                   "      - { name: c, from: city, pii: surrogate, kind: city, subject: true }\n"),
+                 "t.yaml:10:69:",
+                 "'streams.o.columns[1].subject' applies to a column the table "
+                 "keeps as sent (pii: keep) of an integer or text type: column "
+                 "'c' is surrogate");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: y, from: d, pii: year, subject: true }\n"),
+        "t.yaml:10:49:", "column 'y' is year");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: d, from: d, type: date, subject: true }\n"),
+        "t.yaml:10:50:", "column 'd' is of another type");
+    expect_error(S("    key: [id]\n" COLS
+                   "      - { name: id, from: id, type: bigint, required: true, subject: 1 }\n"),
+                 "t.yaml:9:70:", "'streams.o.columns[0].subject' must be true or false");
+    expect_error(S("    key: [id]\n" COLS IDCOL
+                   "    children:\n      - { table: c, from: l, position: n, columns: [{ name: a, "
+                   "from: a, type: int, subject: true }] }\n"),
+                 "t.yaml:11:53:", "declare 'subject: true' on the parent's column");
     /* a mapping AND inline keys */
     expect_error(HEAD "  users: { source: shop, mapping: users, key: [x] }\n",
                  "t.yaml:5:42:", "has both 'mapping' and inline mapping keys");

@@ -1,0 +1,79 @@
+#include "reveal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conn.h"
+#include "convert.h"
+#include "db.h"
+#include "error.h"
+#include "log.h"
+#include "banned.h"
+
+/* Server error of a SIGNAL SQLSTATE '45000': the procedure's own refusal. */
+#define ER_SIGNAL_EXCEPTION 1644
+
+int reveal_reason_check(const char *reason)
+{
+    size_t n = reason ? strlen(reason) : 0, chars = 0;
+    bool text = false;
+    if (!reason || !convert_utf8_valid(reason, n, &chars))
+        return err_set(ML_EUSAGE, "the reason must be UTF-8 text");
+    for (size_t i = 0; i < n && !text; i++)
+        text = !isspace((unsigned char)reason[i]);
+    if (!text)
+        return err_set(ML_EUSAGE, "a reason is required (it is written to pii_access_log)");
+    if (chars > REVEAL_REASON_MAX)
+        return err_set(ML_EUSAGE, "the reason is longer than %d characters", REVEAL_REASON_MAX);
+    return 0;
+}
+
+static bool kind_ok(const char *kind)
+{
+    size_t n = kind ? strlen(kind) : 0;
+    if (n == 0 || n > 64 || !(isalpha((unsigned char)kind[0]) || kind[0] == '_'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)kind[i]) && kind[i] != '_')
+            return false;
+    return true;
+}
+
+int reveal_value(const struct config *cfg, const char *kind, unsigned long long id,
+                 const char *reason, struct buf *value, bool *found)
+{
+    struct db *db = NULL;
+    struct buf sql = BUF_INIT;
+    int rc = reveal_reason_check(reason);
+    *found = false;
+    if (!rc && !kind_ok(kind))
+        rc = err_set(ML_EUSAGE, "'%s' is not a surrogate kind (a name like city or zipcode)",
+                     kind ? kind : "");
+    if (rc)
+        return rc;
+    rc = conn_warehouse(cfg, &db);
+    if (!rc)
+        rc = buf_adds(&sql, "CALL pii_reveal(");
+    if (!rc)
+        rc = db_append_quoted(db, &sql, kind, strlen(kind));
+    if (!rc)
+        rc = buf_addf(&sql, ",%llu,", id);
+    if (!rc)
+        rc = db_append_quoted(db, &sql, reason, strlen(reason));
+    if (!rc)
+        rc = buf_addc(&sql, ')');
+    if (!rc) {
+        rc = db_query_value(db, sql.data, sql.len, value, found);
+        if (rc && db_errno(db) == ER_SIGNAL_EXCEPTION) {
+            char why[512]; /* err_set must not read the buffer it writes */
+            snprintf(why, sizeof(why), "%s", err_msg());
+            rc = err_set(ML_EUSAGE, "%s", why);
+        }
+        if (rc)
+            err_prefix(rc, "reveal of %s %llu", kind, id);
+    }
+    buf_release(&sql);
+    db_close(db);
+    return rc;
+}
