@@ -9,6 +9,7 @@
 #include "convert.h"
 #include "ddlgen.h"
 #include "error.h"
+#include "lease.h"
 #include "log.h"
 #include "reveal.h"
 #include "banned.h"
@@ -422,6 +423,34 @@ static int forget_prepare(struct forget *x)
     return rc;
 }
 
+/* No live run may load while a subject is erased: a run that read the
+ * erased set before this commit would load the subject again, and its
+ * surrogate cache could hand out ids deleted here. The locking read takes
+ * every lease row and the gap after them, so a run starting now waits in
+ * its lease INSERT until this transaction ends, and then reads the new
+ * erased set (load.c reads it after its lease). A live run (lease.h) makes
+ * forget fail; stale leases do not count. */
+static int refuse_live_runs(struct forget *x)
+{
+    unsigned long long leases = 0, live = 0;
+    bool none = true;
+    int rc = db_query_u64(x->db, "SELECT COUNT(*) FROM load_run_leases FOR UPDATE", &leases, NULL);
+    if (!rc && leases)
+        rc = db_query_u64(x->db,
+                          "SELECT MIN(r.run_id) FROM load_runs r JOIN load_run_leases l ON "
+                          "l.run_id = r.run_id WHERE r.status = 'running' AND (" LEASE_STALE_SQL
+                          ") = 0",
+                          &live, &none);
+    if (rc)
+        return err_prefix(rc, "reading the leases of live runs (did `maskload init` run?)");
+    if (leases && !none)
+        return err_set(ML_EIO,
+                       "run %llu is in progress: erase when no run is loading (stop a `run "
+                       "--follow` first); nothing was changed",
+                       live);
+    return 0;
+}
+
 int erase_forget(const struct config *cfg, const char *subject, const char *reason,
                  struct erase_report *rep)
 {
@@ -450,6 +479,8 @@ int erase_forget(const struct config *cfg, const char *subject, const char *reas
         rc = conn_warehouse(cfg, &x.db);
     if (!rc)
         rc = db_begin(x.db);
+    if (!rc)
+        rc = refuse_live_runs(&x);
     for (size_t i = 0; !rc && i < cfg->nstreams; i++)
         rc = forget_stream(&x, &cfg->streams[i]);
     for (size_t i = 0; !rc && i < x.nkinds; i++)

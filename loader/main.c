@@ -24,8 +24,8 @@ static const struct command {
     const char *name;
     int (*fn)(const struct config *cfg, int argc, char **argv);
 } commands[] = {
-    {"init", cmd_init},     {"plan", cmd_plan},       {"run", cmd_run},
-    {"check", cmd_check},   {"status", cmd_status},   {"privacy-report", cmd_privacy_report},
+    {"init", cmd_init},     {"plan", cmd_plan},     {"run", cmd_run},
+    {"check", cmd_check},   {"status", cmd_status}, {"privacy-report", cmd_privacy_report},
     {"reveal", cmd_reveal}, {"forget", cmd_forget},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -45,7 +45,10 @@ static void command_list(char *out, size_t sz)
     out[0] = '\0';
     for (size_t i = 0; i < NCOMMANDS && used < sz; i++)
         used += (size_t)snprintf(out + used, sz - used, "%s%s",
-                                 i == 0 ? "" : i + 1 == NCOMMANDS ? " or " : ", ", commands[i].name);
+                                 i == 0               ? ""
+                                 : i + 1 == NCOMMANDS ? " or "
+                                                      : ", ",
+                                 commands[i].name);
 }
 
 static const char usage_text[] =

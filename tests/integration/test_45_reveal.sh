@@ -41,7 +41,7 @@ assert_eq "maskload_${DB}_loader DEFINER" "$definer" "pii_reveal runs as the loa
 for k in city zipcode profession; do
   denied steward "SELECT value FROM sensitive_${k}_ids LIMIT 1" SELECT "steward denied a plain SELECT on sensitive_${k}_ids"
 done
-grants=$(steward "SHOW GRANTS FOR maskload_${DB}_steward")
+grants=$(sql_admin "" "SHOW GRANTS FOR maskload_${DB}_steward")
 assert_not_contains "$grants" "sensitive_" "the steward role is granted no sensitive table"
 assert_contains "$grants" "load_rejects" "the steward keeps load_rejects"
 assert_contains "$grants" "users_raw" "the steward keeps the stream tables"

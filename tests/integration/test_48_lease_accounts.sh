@@ -96,8 +96,16 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 assert_eq yes "$alive" "resumed, it renews its lease and is live again"
+# no erasure while a run is loading (it would load the subject again)
+ml -c "$T/a.yaml" forget --subject 999999 --reason "lease test"
+assert_eq 1 "$RC" "forget during a live run fails"
+assert_contains "$OUT" "run $run_id is in progress" "and names the live run"
+assert_eq 0 "$(sql_admin "$A" "SELECT COUNT(*) FROM pii_erasures")" "and records nothing"
 rm -f "$T/pause"
 wait "$pid"; assert_eq 0 "$?" "the paused run finishes"
+ml -c "$T/a.yaml" forget --subject 999999 --reason "lease test"
+assert_eq 0 "$RC" "with no live run, forget works ($OUT)"
+assert_eq 1 "$(sql_admin "$A" "SELECT COUNT(*) FROM pii_erasures")" "and records the erasure"
 # a lease faked by another session (wrong token) is not renewed by the run
 sql_admin "$A" "INSERT INTO load_runs (started_at, status, streams) VALUES (UTC_TIMESTAMP(3), 'running', 'users');
   INSERT INTO load_run_leases SELECT MAX(run_id), REPEAT('a',32), 'elsewhere:1', 1, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) + INTERVAL 1 DAY FROM load_runs"
