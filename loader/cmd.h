@@ -13,6 +13,7 @@ int cmd_plan(const struct config *cfg, int argc, char **argv);
 int cmd_run(const struct config *cfg, int argc, char **argv);
 int cmd_check(const struct config *cfg, int argc, char **argv);
 int cmd_status(const struct config *cfg, int argc, char **argv);
+int cmd_rekey(const struct config *cfg, int argc, char **argv);
 
 /* Prints "maskload: error: <err_msg()>" and returns the exit status for `rc`. */
 int cmd_fail(int rc);

@@ -34,6 +34,7 @@ static const char usage_text[] =
     "  check [--format table|json|prometheus]\n"
     "                       count the monitoring views; exit 3 when one is over its threshold\n"
     "  status [--limit N]   show the most recent runs\n"
+    "  rekey --new-key-file F   move the surrogate digests to a new key (rekey --help)\n"
     "\n"
     "options:\n"
     "  -c, --config FILE    configuration file (default: $MASKLOAD_CONFIG, else ./maskload.yaml)\n"
@@ -135,7 +136,7 @@ int main(int argc, char **argv)
         return usage_error("%s", "no command given (init, plan, run, check or status)");
     cmd = argv[optind];
     if (strcmp(cmd, "init") && strcmp(cmd, "plan") && strcmp(cmd, "run") && strcmp(cmd, "check") &&
-        strcmp(cmd, "status"))
+        strcmp(cmd, "status") && strcmp(cmd, "rekey"))
         return usage_error("unknown command '%s' (want init, plan, run, check or status)", cmd);
 
     log_set_level(verbosity > 0 ? LOG_DEBUG : verbosity < 0 ? LOG_ERROR : LOG_INFO);
@@ -170,6 +171,8 @@ int main(int argc, char **argv)
         status = cmd_run(&cfg, argc, argv);
     else if (strcmp(cmd, "check") == 0)
         status = cmd_check(&cfg, argc, argv);
+    else if (strcmp(cmd, "rekey") == 0)
+        status = cmd_rekey(&cfg, argc, argv);
     else
         status = cmd_status(&cfg, argc, argv);
     http_global_cleanup();

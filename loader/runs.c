@@ -69,3 +69,17 @@ out:
     db_close(db);
     return rc;
 }
+
+int runs_live(struct db *db, unsigned long long *run_id)
+{
+    bool none = true;
+    int rc = db_query_u64(db,
+                          "SELECT MIN(run_id) FROM load_runs WHERE status = 'running' AND "
+                          "IS_USED_LOCK(" RUNS_LOCK_NAME_SQL("run_id") ") IS NOT NULL",
+                          run_id, &none);
+    if (rc)
+        return err_prefix(rc, "reading the live runs from load_runs");
+    if (none)
+        *run_id = 0;
+    return 0;
+}

@@ -34,6 +34,12 @@ struct run_info {
     char error[512];
 };
 
+/* The oldest live run through `db` (the warehouse database as default): a
+ * 'running' row whose run lock a process holds; *run_id 0 when none. For
+ * commands that must not overlap a run (rekey). 0 or ML_EDB. */
+struct db;
+int runs_live(struct db *db, unsigned long long *run_id);
+
 /* The `limit` most recent runs, newest first. *out malloc'd. */
 int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n);
 
