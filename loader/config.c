@@ -1245,8 +1245,8 @@ static const struct spec pii_specs[] = {
     [PII_K_KEY] = S_SECRET("digest_key", C, pii.digest_key, offsetof(C, pii.digest_key_len), 1),
     S_SECRET_FILE("digest_key_file"),
     S_ENUM("birth_date", C, pii.birth_date, birth_words, "year or date", BIRTH_DATE_YEAR),
-    [PII_K_DIGEST] = S_ENUM("digest", C, pii.digest, pii_digest_words, "hmac-sha256 or sha256",
-                            PII_DIGEST_HMAC),
+    [PII_K_DIGEST] =
+        S_ENUM("digest", C, pii.digest, pii_digest_words, "hmac-sha256 or sha256", PII_DIGEST_HMAC),
 };
 
 static const char *const load_method_words[] = {"auto", "bulk", "insert", NULL};

@@ -728,8 +728,8 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     if (!rc)
         rc = pii_key_fingerprint(cfg->pii.digest_key, cfg->pii.digest_key_len, key_fp);
     if (!rc)
-        rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len,
-                            cfg->load.surrogate_cache, &ctx.sur);
+        rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
+                            &ctx.sur);
     /* `pii: hmac` columns: keyed only (the config refuses them without a key) */
     if (!rc && cfg->pii.digest_key_len)
         rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.mopt.hmac);

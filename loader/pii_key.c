@@ -129,7 +129,8 @@ int pii_key_record(struct db *db, const char *dbname, const char *fp, bool *reco
     char sql[512];
     int rc;
     *recorded = false;
-    if (strlen(fp) >= PII_KEY_FP_BUF || strspn(fp, "0123456789abcdefghijklmnopqrstuvwxyz") != strlen(fp))
+    if (strlen(fp) >= PII_KEY_FP_BUF ||
+        strspn(fp, "0123456789abcdefghijklmnopqrstuvwxyz") != strlen(fp))
         return err_set(ML_EINTERNAL, "not a key fingerprint");
     snprintf(sql, sizeof(sql),
              "INSERT IGNORE INTO `%s`.pii_key (id, fingerprint, recorded_at) VALUES (1, '%s', "

@@ -42,12 +42,12 @@ const char *pii_key_show(const char *fp, char out[PII_KEY_FP_BUF]);
 
 /* What the warehouse holds. */
 struct pii_key_state {
-    bool table;                         /* pii_key exists */
-    bool stored;                        /* its row exists */
-    char fingerprint[PII_KEY_FP_BUF];   /* the key of the digests */
-    bool pending;                       /* a rekey has started and not finished */
-    char pending_fp[PII_KEY_FP_BUF];    /* its new key's fingerprint */
-    char done[4096];                    /* kinds it converted, "a,b," ("" for none) */
+    bool table;                       /* pii_key exists */
+    bool stored;                      /* its row exists */
+    char fingerprint[PII_KEY_FP_BUF]; /* the key of the digests */
+    bool pending;                     /* a rekey has started and not finished */
+    char pending_fp[PII_KEY_FP_BUF];  /* its new key's fingerprint */
+    char done[4096];                  /* kinds it converted, "a,b," ("" for none) */
 };
 
 /* Reads the state of database `dbname` through `db`. With for_update the

@@ -114,6 +114,18 @@ static bool kind_done(const char *done, const char *kind)
     return false;
 }
 
+/* The test hooks (rekey.h): true when `name` is N and this is the N-th
+ * kind this process converts (counted per hook, at each call). */
+static bool test_hook(const char *name)
+{
+    static unsigned seen_after, seen_in;
+    const char *v = getenv(name);
+    unsigned *seen = strcmp(name, "MASKLOAD_TEST_REKEY_STOP_IN") == 0 ? &seen_in : &seen_after;
+    if (!v || !*v)
+        return false;
+    return ++*seen == (unsigned)strtoul(v, NULL, 10);
+}
+
 static int append_hex(struct buf *sql, const unsigned char *d)
 {
     char hex[2 * CRYPTO_DIGEST_LEN + 1];
@@ -123,8 +135,8 @@ static int append_hex(struct buf *sql, const unsigned char *d)
 
 /* The new digest of every row of sensitive_<kind>_ids into TMP_TABLE, in
  * chunks of REKEY_CHUNK ids (rows locked as they are read). *rows: how many. */
-static int compute_digests(struct db *db, const char *kind, struct crypto_mac *mac,
-                           struct buf *sql, unsigned long long *rows)
+static int compute_digests(struct db *db, const char *kind, struct crypto_mac *mac, struct buf *sql,
+                           unsigned long long *rows)
 {
     unsigned long long last = 0;
     int rc = db_exec(db, "DELETE FROM " TMP_TABLE);
@@ -175,9 +187,9 @@ static int compute_digests(struct db *db, const char *kind, struct crypto_mac *m
  * lock (a concurrent rekey of the same key may have done the kind), the
  * digests rewritten, the kind added to the progress. *skipped when it was
  * done already. */
-static int convert_kind(struct db *db, const char *dbname, const char *kind,
-                        struct crypto_mac *mac, const char *new_fp, struct buf *sql,
-                        unsigned long long *rows, bool *skipped)
+static int convert_kind(struct db *db, const char *dbname, const char *kind, struct crypto_mac *mac,
+                        const char *new_fp, struct buf *sql, unsigned long long *rows,
+                        bool *skipped)
 {
     struct pii_key_state st;
     unsigned long long n = 0;
@@ -207,6 +219,12 @@ static int convert_kind(struct db *db, const char *dbname, const char *kind,
             rc = err_set(ML_EDB, "sensitive_%s_ids: %llu digests rewritten, %llu expected", kind,
                          db_affected_rows(db), n);
     }
+    if (!rc && test_hook("MASKLOAD_TEST_REKEY_STOP_IN")) {
+        log_warn("MASKLOAD_TEST_REKEY_STOP_IN: killing the process inside the transaction of "
+                 "kind '%s'",
+                 kind);
+        raise(SIGKILL);
+    }
     if (!rc) {
         buf_reset(sql);
         rc = buf_addf(sql,
@@ -228,8 +246,7 @@ static int convert_kind(struct db *db, const char *dbname, const char *kind,
 
 /* Records the new key's fingerprint as pending, after re-reading the row
  * under its lock. */
-static int start_pending(struct db *db, const char *dbname, const char *old_fp,
-                         const char *new_fp)
+static int start_pending(struct db *db, const char *dbname, const char *old_fp, const char *new_fp)
 {
     struct pii_key_state st;
     char a[PII_KEY_FP_BUF], b[PII_KEY_FP_BUF];
@@ -275,12 +292,6 @@ static int finish_pending(struct db *db, const char *dbname, const char *new_fp)
     if (rc)
         db_rollback(db);
     return rc;
-}
-
-static unsigned stop_after(void)
-{
-    const char *v = getenv("MASKLOAD_TEST_REKEY_STOP_AFTER");
-    return v ? (unsigned)strtoul(v, NULL, 10) : 0;
 }
 
 /* The checks before anything is written: the keys, the hmac columns, the
@@ -344,7 +355,6 @@ int rekey_run(const struct config *cfg, const struct rekey_options *opt, struct 
     struct db *db = NULL;
     struct buf kinds = BUF_INIT, sql = BUF_INIT;
     struct pii_key_state st;
-    unsigned stop = stop_after();
     int rc;
 
     memset(rep, 0, sizeof(*rep));
@@ -392,8 +402,7 @@ int rekey_run(const struct config *cfg, const struct rekey_options *opt, struct 
                          live, rc ? " (and the pending mark could not be removed)" : "");
         }
     } else if (rep->resumed) {
-        log_info("rekey: resuming the pending rekey to key %s",
-                 pii_key_show(rep->new_fp, a));
+        log_info("rekey: resuming the pending rekey to key %s", pii_key_show(rep->new_fp, a));
     }
     if (!rc)
         rc = list_kinds(db, &kinds, &nkinds);
@@ -418,9 +427,8 @@ int rekey_run(const struct config *cfg, const struct rekey_options *opt, struct 
         rep->kinds_converted++;
         rep->rows += rows;
         log_info("rekey: kind '%s': %llu digests rewritten", kind, rows);
-        if (stop && rep->kinds_converted == stop) {
-            log_warn("MASKLOAD_TEST_REKEY_STOP_AFTER=%u: killing the process after kind '%s'",
-                     stop, kind);
+        if (test_hook("MASKLOAD_TEST_REKEY_STOP_AFTER")) {
+            log_warn("MASKLOAD_TEST_REKEY_STOP_AFTER: killing the process after kind '%s'", kind);
             raise(SIGKILL);
         }
     }

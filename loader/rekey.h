@@ -31,8 +31,11 @@
  *    again) unless opt->erased_subjects_loadable.
  * ML_EDB when a run is live (runs_live): a rekey never overlaps a run.
  *
- * Test hook (unset in production): MASKLOAD_TEST_REKEY_STOP_AFTER=N makes the
- * process kill itself (SIGKILL) right after committing its N-th kind.
+ * Test hooks (unset in production; neither changes what is written): with
+ * MASKLOAD_TEST_REKEY_STOP_AFTER=N the process kills itself (SIGKILL) right
+ * after committing the N-th kind it converts; with MASKLOAD_TEST_REKEY_STOP_IN=N
+ * inside the N-th kind's transaction, after its digests were rewritten and
+ * before the commit, as an operator's `kill -9` at those points would.
  */
 #ifndef ML_REKEY_H
 #define ML_REKEY_H
@@ -51,12 +54,12 @@ struct rekey_options {
 
 struct rekey_report {
     char old_fp[PII_KEY_FP_BUF], new_fp[PII_KEY_FP_BUF];
-    bool resumed;                  /* a pending rekey to the same key was continued */
-    size_t kinds;                  /* sensitive tables in the warehouse */
-    size_t kinds_converted;        /* converted by this call */
-    size_t kinds_already;          /* converted before (resume) */
-    unsigned long long rows;       /* digests rewritten by this call */
-    size_t hmac_columns;           /* `hmac` columns whose old values stay old-key */
+    bool resumed;            /* a pending rekey to the same key was continued */
+    size_t kinds;            /* sensitive tables in the warehouse */
+    size_t kinds_converted;  /* converted by this call */
+    size_t kinds_already;    /* converted before (resume) */
+    unsigned long long rows; /* digests rewritten by this call */
+    size_t hmac_columns;     /* `hmac` columns whose old values stay old-key */
 };
 
 int rekey_run(const struct config *cfg, const struct rekey_options *opt, struct rekey_report *rep);

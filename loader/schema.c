@@ -816,8 +816,10 @@ static int init_or_plan(const struct config *cfg, struct schema_report *rep, str
                      pii_key_show(key_fp, shown));
     } else if (!rc) {
         char shown[PII_KEY_FP_BUF];
-        plan_note(&ctx, "key: init records the digest key's fingerprint %s in pii_key when none "
-                  "is stored", pii_key_show(key_fp, shown));
+        plan_note(&ctx,
+                  "key: init records the digest key's fingerprint %s in pii_key when none "
+                  "is stored",
+                  pii_key_show(key_fp, shown));
     }
     if (!rc)
         rc = create_derived_tables(&ctx);

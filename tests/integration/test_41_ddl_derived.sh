@@ -14,7 +14,7 @@
 #           to 'PII: <kind>', <kind> taken from the table name.
 #     Nothing else is normalised.
 #  2. The fixture API loaded by the new binary gives, per table, the digests
-#     over the data columns that the pre-change binary gave
+#     over the data columns that the recorded binary gave
 #     (tests/fixtures/ddl_before/data_digests.txt; README.md there says how
 #     they were made).
 #  3. Grants: the analyst reads every derived stream table and none of the
