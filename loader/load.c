@@ -688,7 +688,6 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
 {
     struct run_ctx ctx = {.cfg = cfg};
     struct buf names = BUF_INIT;
-    char key_fp[PII_KEY_FP_BUF];
     size_t nrun = 0;
     int rc;
 
@@ -726,8 +725,6 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     /* surrogate digests are keyed unless the config says otherwise */
     rc = config_require_digest_key(cfg, "run");
     if (!rc)
-        rc = pii_key_fingerprint(cfg->pii.digest_key, cfg->pii.digest_key_len, key_fp);
-    if (!rc)
         rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
                             &ctx.sur);
     /* `pii: hmac` columns: keyed only (the config refuses them without a key) */
@@ -739,13 +736,15 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         rc = conn_warehouse(cfg, &ctx.db);
     /* the warehouse's key, and no rekey pending: before anything is written */
     if (!rc)
-        rc = pii_key_verify(ctx.db, cfg->warehouse.database, key_fp, false, "run");
+        rc = pii_key_verify(ctx.db, cfg->warehouse.database, cfg->pii.digest_key,
+                            cfg->pii.digest_key_len, false, "run");
     if (!rc)
         rc = begin_run(&ctx, names.data);
     /* again with the run visible as live: a rekey that started meanwhile
      * either saw this run and stopped, or is seen here */
     if (!rc)
-        rc = pii_key_verify(ctx.db, cfg->warehouse.database, key_fp, false, "run");
+        rc = pii_key_verify(ctx.db, cfg->warehouse.database, cfg->pii.digest_key,
+                            cfg->pii.digest_key_len, false, "run");
     if (!rc) /* the tables match their definitions, or nothing is fetched */
         rc = schema_check(cfg, opt ? opt->only_stream : NULL, ctx.db);
     if (!rc)

@@ -55,18 +55,23 @@ struct pii_key_state {
  * 0 or ML_EDB. */
 int pii_key_read(struct db *db, const char *dbname, bool for_update, struct pii_key_state *st);
 
-/* The check of init and run, before they write anything: ML_ECONFIG when a
- * rekey is pending ("finish it with maskload rekey ...") or when a stored
- * fingerprint differs from `configured` (the message names both). When
- * nothing is stored yet: 0 when `absent_ok` (init, which then records it),
- * else ML_ECONFIG saying to run init. `cmd` names the command in messages. */
-int pii_key_verify(struct db *db, const char *dbname, const char *configured, bool absent_ok,
-                   const char *cmd);
+/* The check of init and run, before they write anything, of the configured
+ * key (key_len 0: unkeyed): ML_ECONFIG when a rekey is pending ("finish it
+ * with maskload rekey ...") or when the stored fingerprint is not the key's
+ * (the message names both). When nothing is stored yet (a new warehouse, or
+ * one made before fingerprints were kept): with `absent_ok` (init, which then
+ * records it) the key must reproduce the stored digest of the first row of
+ * every sensitive_<kind>_ids table that has one (else ML_ECONFIG: it is not
+ * the key of those surrogates); without, ML_ECONFIG saying to run init.
+ * `cmd` ("run") starts the messages; NULL when the caller prefixes its own. */
+int pii_key_verify(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
+                   bool absent_ok, const char *cmd);
 
-/* Records `fp` as the warehouse's key when none is stored (init, after
- * ddl/ created the table), then verifies as pii_key_verify does (another
- * init may have recorded another key meanwhile). *recorded tells whether
- * this call stored it. 0, ML_ECONFIG or ML_EDB. */
-int pii_key_record(struct db *db, const char *dbname, const char *fp, bool *recorded);
+/* Records the key's fingerprint as the warehouse's when none is stored
+ * (init, after ddl/ created the table), then verifies it (another init may
+ * have recorded another key meanwhile). *recorded tells whether this call
+ * stored it. 0, ML_ECONFIG or ML_EDB. */
+int pii_key_record(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
+                   bool *recorded);
 
 #endif

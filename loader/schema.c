@@ -788,7 +788,7 @@ static int init_or_plan(const struct config *cfg, struct schema_report *rep, str
     if (!rc)
         rc = refuse_changes(&ctx);
     if (!rc && ctx.db_exists) /* another key, or a rekey pending: nothing is written */
-        rc = pii_key_verify(ctx.db, db, key_fp, true, plan ? "plan" : "init");
+        rc = pii_key_verify(ctx.db, db, cfg->pii.digest_key, cfg->pii.digest_key_len, true, NULL);
     if (rc)
         goto out;
     if (!ctx.db_exists || !plan) {
@@ -810,7 +810,7 @@ static int init_or_plan(const struct config *cfg, struct schema_report *rep, str
     if (!rc && !plan) {
         bool recorded = false;
         char shown[PII_KEY_FP_BUF];
-        rc = pii_key_record(ctx.db, db, key_fp, &recorded);
+        rc = pii_key_record(ctx.db, db, cfg->pii.digest_key, cfg->pii.digest_key_len, &recorded);
         if (!rc && recorded)
             log_info("init: recorded the digest key's fingerprint %s in pii_key",
                      pii_key_show(key_fp, shown));

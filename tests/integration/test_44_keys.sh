@@ -9,7 +9,8 @@
 #  3. keyed: init stores HMAC-SHA256(key, 'maskload key fingerprint v1') in
 #     pii_key (as openssl computes it); neither the analyst nor the steward can
 #     read pii_key; run/init/plan with another key exit 2 naming both
-#     fingerprints and write nothing.
+#     fingerprints and write nothing; a warehouse without a recorded
+#     fingerprint: run refused, init checks the key against stored digests.
 #  4. surrogate ids follow first appearance, not digest order (and the digest
 #     order is shown to differ, so the check can fail).
 #  5. rekey: every must-fail (same key, wrong configured key, hmac columns,
@@ -133,6 +134,27 @@ for cmd in run init plan; do
 done
 assert_eq "$runs0 $cities0 $K1_FP" "$(q 'SELECT (SELECT COUNT(*) FROM load_runs), (SELECT COUNT(*) FROM sensitive_city_ids), fingerprint FROM pii_key' | tr '\t' ' ')" \
   "another key wrote nothing (no run row, no surrogate, fingerprint kept)"
+
+# a warehouse without a recorded fingerprint (made before they were kept):
+# init checks the key against the stored digests before recording it
+DBL=it_keys_legacy
+fresh_db "$DBL"
+write_config "$T/legacy.yaml" "$DBL"
+ml -c "$T/legacy.yaml" init; ml -c "$T/legacy.yaml" run; assert_eq 0 "$RC" "legacy: init and run"
+sql_admin "$DBL" "DELETE FROM pii_key"
+ml -c "$T/legacy.yaml" run
+assert_eq 2 "$RC" "legacy: run without a recorded fingerprint: exit 2"
+assert_contains "$OUT" "holds no key fingerprint (table pii_key is empty): run \`maskload init\` first" "run says to run init"
+sed "s|^  digest_key_file: .*|  digest_key_file: $K2|" "$T/legacy.yaml" >"$T/legacy2.yaml"
+ml -c "$T/legacy2.yaml" init
+assert_eq 2 "$RC" "legacy: init with another key: exit 2"
+assert_contains "$OUT" "does not reproduce the digests stored in sensitive_city_ids: it is not the key these surrogates were made with" \
+  "the message says the key does not fit the stored digests"
+assert_eq 0 "$(sql_admin "$DBL" 'SELECT COUNT(*) FROM pii_key')" "legacy: nothing recorded"
+ml -c "$T/legacy.yaml" init
+assert_eq 0 "$RC" "legacy: init with the right key ($OUT)"
+assert_eq "$K1_FP" "$(sql_admin "$DBL" 'SELECT fingerprint FROM pii_key')" "legacy: the right key's fingerprint recorded"
+ml -c "$T/legacy.yaml" run; assert_eq 0 "$RC" "legacy: run again"
 
 # ---- 4. ids in order of first appearance ----
 DBO=it_keys_order
