@@ -168,7 +168,7 @@ static int verify_existing_digests(struct db *db, const char *dbname, const unsi
                              CMD_PREFIX(cmd), pii_key_show(fp, shown), row[0]);
             mem_wipe(d, sizeof(d));
         }
-        db_result_free(r);
+        db_result_free_wiped(r); /* a value: PII */
     }
     db_result_free(tables);
     return rc;

@@ -172,7 +172,7 @@ static int compute_digests(struct db *db, const char *kind, struct crypto_mac *m
             if (!rc)
                 rc = buf_addc(sql, ')');
         }
-        db_result_free(r); /* the values (PII) go with the result */
+        db_result_free_wiped(r); /* the values are PII */
         if (rc || in_stmt == 0)
             break;
         rc = db_exec_len(db, sql->data, sql->len);
@@ -312,7 +312,8 @@ static int preflight(const struct config *cfg, const struct rekey_options *opt, 
                        "a rekey to another key (fingerprint %s) is pending; the new key file "
                        "given has fingerprint %s: finish the pending one with its key file",
                        pii_key_show(st->pending_fp, a), pii_key_show(rep->new_fp, b));
-    if (strcmp(st->fingerprint, rep->old_fp) != 0)
+    if (strcmp(st->fingerprint, rep->old_fp) != 0 &&
+        !(st->pending && strcmp(rep->old_fp, rep->new_fp) == 0))
         return err_set(ML_ECONFIG,
                        "the configured digest key (fingerprint %s) is not the warehouse's "
                        "(fingerprint %s, stored in pii_key): the configuration must name the "
@@ -374,14 +375,17 @@ int rekey_run(const struct config *cfg, const struct rekey_options *opt, struct 
         mem_wipe(nk, nlen);
         free(nk);
     }
-    if (!rc && strcmp(rep->old_fp, rep->new_fp) == 0)
-        rc = err_set(ML_ECONFIG,
-                     "the new key is the configured key (fingerprint %s): nothing to change",
-                     pii_key_show(rep->new_fp, a));
     if (!rc)
         rc = conn_warehouse(cfg, &db);
     if (!rc)
         rc = pii_key_read(db, dbname, false, &st);
+    /* the configuration may already name the new key while its rekey is
+     * pending (changed too early): finishing needs only the new key */
+    if (!rc && strcmp(rep->old_fp, rep->new_fp) == 0 &&
+        !(st.pending && strcmp(st.pending_fp, rep->new_fp) == 0))
+        rc = err_set(ML_ECONFIG,
+                     "the new key is the configured key (fingerprint %s): nothing to change",
+                     pii_key_show(rep->new_fp, a));
     if (!rc)
         rc = preflight(cfg, opt, db, rep, &st);
     rep->resumed = !rc && st.pending;

@@ -16,7 +16,8 @@
  *
  * Progress: the first step records the new key's fingerprint as pending;
  * from then on init and run refuse (pii_key_verify). Killed at any point,
- * the same command (same new key file) resumes with the kinds not yet done.
+ * the same command (same new key file) resumes with the kinds not yet done,
+ * also when the configuration already names the new key.
  * The last step makes the new fingerprint the warehouse's; the owner then
  * points pii.digest_key_file at the new file.
  *
