@@ -41,9 +41,11 @@ chmod 700 "$BENCH_DIR"
 
 if [ ! -f "$BENCH_DIR/secrets.env" ]; then
   (umask 077; for v in MASKLOAD_ADMIN_PASSWORD MASKLOAD_LOADER_PASSWORD MASKLOAD_ANALYST_PASSWORD \
-      MASKLOAD_STEWARD_PASSWORD MASKLOAD_DIGEST_KEY; do
+      MASKLOAD_STEWARD_PASSWORD; do
     echo "export $v=$(openssl rand -hex 16)"; done >"$BENCH_DIR/secrets.env")
 fi
+# the surrogate digest key: its own file (mode 600), outside the database
+[ -s "$BENCH_DIR/digest.key" ] || (umask 077; openssl rand -hex 32 >"$BENCH_DIR/digest.key")
 # shellcheck disable=SC1091
 . "$BENCH_DIR/secrets.env"
 
@@ -83,7 +85,7 @@ admin: { user: root, password: \${MASKLOAD_ADMIN_PASSWORD} }
 accounts:
   analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
   steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
-pii: { digest_key: \${MASKLOAD_DIGEST_KEY} }
+pii: { digest_key_file: $BENCH_DIR/digest.key }
 load: { batch_size: $BENCH_BATCH, method: $BENCH_METHOD, prefetch_pages: $BENCH_PREFETCH }
 sources:
   api: { base_url: "http://127.0.0.1:$API_PORT/evaluation/dataengineer/jr/v1", page_size: $BENCH_PAGE }

@@ -185,6 +185,11 @@ struct config {
         unsigned char *digest_key; /* secret; `pii.digest_key`, NULL = plain SHA-256 */
         size_t digest_key_len;
         enum birth_date_policy birth_date; /* `pii.birth_date: year|date`, default year */
+        /* `pii.digest: hmac-sha256|sha256`, default hmac-sha256 (a key is then
+         * required by init, run and rekey: config_require_digest_key); a key
+         * with `sha256` is a config error */
+        enum pii_digest_mode { PII_DIGEST_HMAC = 0, PII_DIGEST_SHA256 = 1 } digest;
+        struct config_pos pos; /* of the `pii` key; line 0 when there is none */
     } pii;
 
     struct {
@@ -218,6 +223,20 @@ int config_load(struct config *cfg, const char *path);
 
 /* Same, from a string; `name` is used in messages as the file name. */
 int config_parse(struct config *cfg, const char *text, size_t len, const char *name);
+
+/* The surrogate digest key policy, for the commands that compute digests
+ * (init, run, rekey): 0 when a key is configured; 0 with a warning logged
+ * when `pii.digest: sha256` says explicitly that digests are unkeyed;
+ * otherwise ML_ECONFIG "<file>:<line>:<col>: ..." (the `pii` key, or 1:1 of
+ * the file when there is none) naming pii.digest_key_file and saying how to
+ * make a key. */
+int config_require_digest_key(const struct config *cfg, const char *cmd);
+
+/* Reads a digest key file as `pii.digest_key_file` is read: its first line,
+ * as raw bytes (no hex decoding), without the line's \n or \r\n; empty is
+ * an error. *key is malloc'd: the caller wipes and frees it. `what` names
+ * the file in messages (e.g. "--new-key-file"). ML_ECONFIG or ML_ENOMEM. */
+int config_read_key_file(const char *path, const char *what, unsigned char **key, size_t *len);
 
 /* Frees every string; wipes passwords and the digest key first. */
 void config_release(struct config *cfg);

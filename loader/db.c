@@ -395,6 +395,24 @@ int db_query_value(struct db *db, const char *sql, size_t len, struct buf *out, 
     return 0;
 }
 
+void db_result_free_wiped(struct db_result *r)
+{
+    MYSQL_ROW mr;
+    if (!r)
+        return;
+    if (r->res) {
+        unsigned n = mysql_num_fields(r->res);
+        mysql_data_seek(r->res, 0);
+        while ((mr = mysql_fetch_row(r->res)) != NULL) {
+            unsigned long *len = mysql_fetch_lengths(r->res);
+            for (unsigned i = 0; len && i < n; i++)
+                if (mr[i])
+                    mem_wipe(mr[i], len[i]);
+        }
+    }
+    db_result_free(r);
+}
+
 int db_query_u64(struct db *db, const char *sql, unsigned long long *out, bool *is_null)
 {
     struct db_result *r;

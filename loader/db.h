@@ -60,6 +60,9 @@ unsigned db_result_columns(const struct db_result *r);
 const char *db_result_column_name(const struct db_result *r, unsigned i);
 unsigned long long db_result_rows(const struct db_result *r);
 void db_result_free(struct db_result *r);
+/* The same, after overwriting every value of the result with zeros (for
+ * results that hold PII, e.g. sensitive values). */
+void db_result_free_wiped(struct db_result *r);
 
 /* Runs `sql` (a query, or a CALL of a procedure returning a result) and
  * puts the first column of the first row of its first result set into

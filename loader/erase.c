@@ -9,9 +9,10 @@
 #include "convert.h"
 #include "ddlgen.h"
 #include "error.h"
-#include "lease.h"
 #include "log.h"
+#include "pii_key.h"
 #include "reveal.h"
+#include "runs.h"
 #include "banned.h"
 
 /* The digest's fixed label, with its 0x00 separator: not a valid surrogate
@@ -433,22 +434,17 @@ static int forget_prepare(struct forget *x)
 static int refuse_live_runs(struct forget *x)
 {
     unsigned long long leases = 0, live = 0;
-    bool none = true;
     int rc = db_query_u64(x->db, "SELECT COUNT(*) FROM load_run_leases FOR UPDATE", &leases, NULL);
-    if (!rc && leases)
-        rc = db_query_u64(x->db,
-                          "SELECT MIN(r.run_id) FROM load_runs r JOIN load_run_leases l ON "
-                          "l.run_id = r.run_id WHERE r.status = 'running' AND (" LEASE_STALE_SQL
-                          ") = 0",
-                          &live, &none);
     if (rc)
-        return err_prefix(rc, "reading the leases of live runs (did `maskload init` run?)");
-    if (leases && !none)
-        return err_set(ML_EIO,
-                       "run %llu is in progress: erase when no run is loading (stop a `run "
-                       "--follow` first); nothing was changed",
-                       live);
-    return 0;
+        return err_prefix(rc, "locking the leases of live runs (did `maskload init` run?)");
+    if (leases)
+        rc = runs_live(x->db, &live);
+    if (!rc && live)
+        rc = err_set(ML_EIO,
+                     "run %llu is in progress: erase when no run is loading (stop a `run "
+                     "--follow` first); nothing was changed",
+                     live);
+    return rc;
 }
 
 int erase_forget(const struct config *cfg, const char *subject, const char *reason,
@@ -481,6 +477,10 @@ int erase_forget(const struct config *cfg, const char *subject, const char *reas
         rc = db_begin(x.db);
     if (!rc)
         rc = refuse_live_runs(&x);
+    /* the digest is made with the warehouse's key, and no rekey is pending */
+    if (!rc)
+        rc = pii_key_verify(x.db, cfg->warehouse.database, cfg->pii.digest_key,
+                            cfg->pii.digest_key_len, false, "forget");
     for (size_t i = 0; !rc && i < cfg->nstreams; i++)
         rc = forget_stream(&x, &cfg->streams[i]);
     for (size_t i = 0; !rc && i < x.nkinds; i++)

@@ -60,7 +60,9 @@ struct erase_report {
  * The subject must be 1..ERASE_SUBJECT_MAX bytes of UTF-8 and the reason
  * pass reveal_reason_check, both checked before connecting (ML_EUSAGE).
  * Refused (ML_EIO) while a run is live (lease.h): a run started during
- * the erasure waits for it and then skips the subject.
+ * the erasure waits for it and then skips the subject. Refused
+ * (ML_ECONFIG, pii_key.h) when the config's key is not the warehouse's or
+ * a rekey is pending.
  * On failure nothing is changed (the transaction is rolled back). */
 int erase_forget(const struct config *cfg, const char *subject, const char *reason,
                  struct erase_report *rep);

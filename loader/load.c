@@ -17,6 +17,8 @@
 #include "lease.h"
 #include "log.h"
 #include "mapping.h"
+#include "pii_key.h"
+#include "runs.h"
 #include "schema.h"
 #include "source.h"
 #include "sqlgen.h"
@@ -742,8 +744,11 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         }
         ctx.follow = true;
     }
-    rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
-                        &ctx.sur);
+    /* surrogate digests are keyed unless the config says otherwise */
+    rc = config_require_digest_key(cfg, "run");
+    if (!rc)
+        rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
+                            &ctx.sur);
     /* `pii: hmac` columns: keyed only (the config refuses them without a key) */
     if (!rc && cfg->pii.digest_key_len)
         rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.mopt.hmac);
@@ -751,8 +756,17 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         rc = bulk_new(cfg->load.method, &ctx.bulk);
     if (!rc)
         rc = conn_warehouse(cfg, &ctx.db);
+    /* the warehouse's key, and no rekey pending: before anything is written */
+    if (!rc)
+        rc = pii_key_verify(ctx.db, cfg->warehouse.database, cfg->pii.digest_key,
+                            cfg->pii.digest_key_len, false, "run");
     if (!rc)
         rc = begin_run(&ctx, names.data);
+    /* again with the run visible as live: a rekey that started meanwhile
+     * either saw this run and stopped, or is seen here */
+    if (!rc)
+        rc = pii_key_verify(ctx.db, cfg->warehouse.database, cfg->pii.digest_key,
+                            cfg->pii.digest_key_len, false, "run");
     if (!rc) /* the tables match their definitions, or nothing is fetched */
         rc = schema_check(cfg, opt ? opt->only_stream : NULL, ctx.db);
     if (!rc)

@@ -26,7 +26,7 @@ static const struct command {
 } commands[] = {
     {"init", cmd_init},     {"plan", cmd_plan},     {"run", cmd_run},
     {"check", cmd_check},   {"status", cmd_status}, {"privacy-report", cmd_privacy_report},
-    {"reveal", cmd_reveal}, {"forget", cmd_forget},
+    {"reveal", cmd_reveal}, {"forget", cmd_forget}, {"rekey", cmd_rekey},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -70,6 +70,7 @@ static const char usage_text[] =
     "  privacy-report [--stream NAME] [--format table|json]  re-identification risk, counts only\n"
     "  reveal --kind KIND --id N --reason TEXT   print a surrogate's value (audited, steward)\n"
     "  forget --subject ID --reason TEXT         erase a data subject from every stream\n"
+    "  rekey --new-key-file F   move the surrogate digests to a new key (rekey --help)\n"
     "\n"
     "options:\n"
     "  -c, --config FILE    configuration file (default: $MASKLOAD_CONFIG, else ./maskload.yaml)\n"

@@ -70,3 +70,18 @@ out:
     db_close(db);
     return rc;
 }
+
+int runs_live(struct db *db, unsigned long long *run_id)
+{
+    bool none = true;
+    int rc =
+        db_query_u64(db,
+                     "SELECT MIN(r.run_id) FROM load_runs r JOIN load_run_leases l ON "
+                     "l.run_id = r.run_id WHERE r.status = 'running' AND (" LEASE_STALE_SQL ") = 0",
+                     run_id, &none);
+    if (rc)
+        return err_prefix(rc, "reading the live runs from load_runs");
+    if (none)
+        *run_id = 0;
+    return 0;
+}

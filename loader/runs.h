@@ -21,6 +21,14 @@ struct run_info {
     char error[512];
 };
 
+/* The oldest live run through `db` (the warehouse database as default): a
+ * 'running' row whose lease is not stale (lease.h); *run_id 0 when none.
+ * For commands that must not overlap a run (rekey, forget). Reads as the
+ * loader account (the process list shows an account its own connections).
+ * 0 or ML_EDB. */
+struct db;
+int runs_live(struct db *db, unsigned long long *run_id);
+
 /* The `limit` most recent runs, newest first. *out malloc'd. */
 int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n);
 

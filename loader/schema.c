@@ -14,6 +14,7 @@
 #include "ddlgen.h"
 #include "error.h"
 #include "log.h"
+#include "pii_key.h"
 #include "schemadiff.h"
 #include "sqlfiles.h"
 #include "streamdef.h"
@@ -950,6 +951,7 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         .cfg = cfg, .rep = rep, .plan = plan, .reset_passwords = reset_passwords};
     const char *db = cfg->warehouse.database;
     unsigned long long n = 0;
+    char key_fp[PII_KEY_FP_BUF];
     int rc;
 
     memset(rep, 0, sizeof(*rep));
@@ -963,7 +965,12 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
     ctx.names[3] = "steward_role";
     ctx.values[3] = cfg->roles.steward;
 
-    rc = conn_admin(cfg, false, &ctx.db);
+    /* surrogate digests are keyed unless the config says otherwise */
+    rc = config_require_digest_key(cfg, plan ? "plan" : "init");
+    if (!rc)
+        rc = pii_key_fingerprint(cfg->pii.digest_key, cfg->pii.digest_key_len, key_fp);
+    if (!rc)
+        rc = conn_admin(cfg, false, &ctx.db);
     if (rc)
         return rc;
     snprintf(rep->server, sizeof(rep->server), "%s", db_server_info(ctx.db));
@@ -975,6 +982,8 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = compare_stream_tables(&ctx);
     if (!rc)
         rc = refuse_changes(&ctx);
+    if (!rc && ctx.db_exists) /* another key, or a rekey pending: nothing is written */
+        rc = pii_key_verify(ctx.db, db, cfg->pii.digest_key, cfg->pii.digest_key_len, true, NULL);
     if (rc)
         goto out;
     if (!ctx.db_exists || !plan) {
@@ -993,6 +1002,20 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         }
     }
     rc = run_dir(&ctx, "ddl", &rep->tables);
+    if (!rc && !plan) {
+        bool recorded = false;
+        char shown[PII_KEY_FP_BUF];
+        rc = pii_key_record(ctx.db, db, cfg->pii.digest_key, cfg->pii.digest_key_len, &recorded);
+        if (!rc && recorded)
+            log_info("init: recorded the digest key's fingerprint %s in pii_key",
+                     pii_key_show(key_fp, shown));
+    } else if (!rc) {
+        char shown[PII_KEY_FP_BUF];
+        plan_note(&ctx,
+                  "key: init records the digest key's fingerprint %s in pii_key when none "
+                  "is stored",
+                  pii_key_show(key_fp, shown));
+    }
     if (!rc)
         rc = create_derived_tables(&ctx);
     if (!rc)

@@ -2,14 +2,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "crypto.h"
 #include "error.h"
+#include "log.h"
 #include "pii.h"
 #include "banned.h"
 
-#define IN_CHUNK 1000 /* digests per SELECT ... IN / INSERT statement */
+#define IN_CHUNK        1000 /* digests per SELECT ... IN / INSERT statement */
+#define SURROGATE_TRIES 8    /* tries of a batch's resolution that met a deadlock or lock wait */
 
 struct cache_slot {
     unsigned char digest[CRYPTO_DIGEST_LEN];
@@ -152,6 +155,25 @@ static int cmp_pending(const void *a, const void *b)
                   CRYPTO_DIGEST_LEN);
 }
 
+/* seq[] order: by index of first appearance */
+static int cmp_first(const void *a, const void *b, void *arg)
+{
+    const struct pending *p = arg;
+    size_t i = p[*(const size_t *)a].first, j = p[*(const size_t *)b].first;
+    return i < j ? -1 : i > j;
+}
+
+/* A short wait before trying again, growing with the attempt and spread by
+ * bytes of a digest so that two loaders that collided do not collide again
+ * in step. */
+static void backoff(unsigned attempt, const unsigned char *spread)
+{
+    long ms = (long)(20u << (attempt < 5 ? attempt : 5)) + spread[attempt % CRYPTO_DIGEST_LEN] % 20;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
 static struct pending *find_pending(struct pending *p, size_t n, const unsigned char *d)
 {
     struct pending key;
@@ -224,21 +246,27 @@ static int select_ids(struct surrogates *s, struct db *db, const char *kind, str
     return 0;
 }
 
+/* Inserts the pending values that have no id yet, in `seq` order (the
+ * order of their first appearance in the batch): the server assigns
+ * AUTO_INCREMENT ids in the order of a statement's rows, so ids follow
+ * appearance and never the digests (which would let anyone who can guess
+ * values and compute digests map ids back to values). Loaders that insert
+ * overlapping values in different orders may deadlock on the unique key;
+ * the server then rolls the statement back and the caller retries. */
 static int insert_missing(struct surrogates *s, struct db *db, const char *kind, struct pending *p,
-                          size_t np, const char *const *values, const size_t *lens, struct buf *sql,
-                          unsigned long long *created)
+                          const size_t *seq, size_t np, const char *const *values,
+                          const size_t *lens, struct buf *sql, unsigned long long *created)
 {
-    size_t i = 0;
-    while (i < np) {
+    size_t j = 0;
+    while (j < np) {
         size_t in_stmt = 0;
         int rc;
         buf_wipe(sql);
         rc = buf_addf(sql,
                       "INSERT IGNORE INTO sensitive_%s_ids (digest, value, first_seen_at) VALUES ",
                       kind);
-        /* p is sorted by digest: every loader inserts in the same order,
-         * which keeps concurrent loaders from deadlocking on the unique key */
-        for (; !rc && i < np && in_stmt < IN_CHUNK; i++) {
+        for (; !rc && j < np && in_stmt < IN_CHUNK; j++) {
+            size_t i = seq[j];
             if (p[i].id)
                 continue;
             rc = buf_adds(sql, in_stmt++ ? ",(" : "(");
@@ -257,6 +285,8 @@ static int insert_missing(struct surrogates *s, struct db *db, const char *kind,
             break;
         rc = db_exec_len(db, sql->data, sql->len);
         s->stats.queries++;
+        if (rc && db_error_is_transient(db))
+            return rc; /* unprefixed: the caller retries */
         if (rc)
             return err_prefix(rc, "creating %s surrogates", kind);
         *created += db_affected_rows(db);
@@ -273,7 +303,7 @@ int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kin
     struct pending *p = NULL;
     unsigned char *digests = NULL;
     struct buf sql = BUF_INIT;
-    size_t *order = NULL;
+    size_t *order = NULL, *seq = NULL;
     size_t np = 0;
     int rc = 0;
 
@@ -322,19 +352,45 @@ int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kin
         np++;
     }
     if (np) {
-        /* sort and keep one entry per distinct digest */
+        /* sort and keep one entry per distinct digest, with the index of
+         * its first appearance (the value sort above is not stable) */
         qsort(p, np, sizeof(*p), cmp_pending);
         size_t u = 0;
-        for (size_t i = 0; i < np; i++)
+        for (size_t i = 0; i < np; i++) {
             if (u == 0 || memcmp(p[u - 1].digest, p[i].digest, CRYPTO_DIGEST_LEN) != 0)
                 p[u++] = p[i];
+            else if (p[i].first < p[u - 1].first)
+                p[u - 1].first = p[i].first;
+        }
         np = u;
+        /* seq: the pending entries in order of first appearance */
+        seq = malloc(np * sizeof(*seq));
+        if (!seq) {
+            rc = err_set(ML_ENOMEM, "out of memory resolving surrogates");
+            goto out;
+        }
+        for (size_t i = 0; i < np; i++)
+            seq[i] = i;
+        qsort_r(seq, np, sizeof(*seq), cmp_first, p);
 
-        rc = select_ids(s, db, kind, p, np, &sql);
-        if (!rc)
-            rc = insert_missing(s, db, kind, p, np, values, lens, &sql, created);
-        if (!rc)
+        for (unsigned attempt = 0;; attempt++) {
             rc = select_ids(s, db, kind, p, np, &sql);
+            if (!rc)
+                rc = insert_missing(s, db, kind, p, seq, np, values, lens, &sql, created);
+            if (!rc)
+                rc = select_ids(s, db, kind, p, np, &sql);
+            if (!rc || attempt + 1 >= SURROGATE_TRIES || !db_error_is_transient(db))
+                break;
+            /* a deadlock or lock wait with another loader inserting the same
+             * values: the statement was rolled back; what committed is found
+             * by the next SELECT */
+            log_warn("creating %s surrogates: %s; retrying (attempt %u of %u)", kind, err_msg(),
+                     attempt + 2, SURROGATE_TRIES);
+            err_clear();
+            backoff(attempt, p[0].digest);
+        }
+        if (rc && db_error_is_transient(db))
+            err_prefix(rc, "creating %s surrogates (after %u attempts)", kind, SURROGATE_TRIES);
         if (rc)
             goto out;
         for (size_t i = 0; i < np; i++) {
@@ -353,6 +409,7 @@ int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kin
     }
 out:
     buf_wipe(&sql);
+    free(seq);
     free(order);
     free(digests);
     free(p);

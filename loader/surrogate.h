@@ -10,6 +10,13 @@
  * unique-key locks short when several loaders run together and keeps the
  * cache valid if the batch later rolls back.
  *
+ * New values get ids in the order of their first appearance in the batch
+ * (and so, batch after batch, in the order they were first loaded), never in
+ * digest order. Concurrent loaders that insert the same new values in
+ * different orders can deadlock on the unique digest; the server rolls back
+ * one INSERT, which is retried (with the SELECTs around it) a bounded number
+ * of times: the value's id is then the one the other loader created.
+ *
  * The cache holds digests and ids only (no values); it is bounded by
  * `cache_entries` per kind and emptied when full.
  */

@@ -17,11 +17,17 @@ start() {
     umask 077
     {
       for v in MASKLOAD_ADMIN_PASSWORD MASKLOAD_LOADER_PASSWORD MASKLOAD_ANALYST_PASSWORD \
-               MASKLOAD_STEWARD_PASSWORD MASKLOAD_DIGEST_KEY; do
+               MASKLOAD_STEWARD_PASSWORD; do
         echo "export $v=$(openssl rand -hex 16)"
       done
     } >"$WORK_DIR/secrets.env"
   fi
+  # the surrogate digest key: a file of its own (mode 600), outside the
+  # database, named by the test configs' pii.digest_key_file
+  if [ ! -s "$WORK_DIR/digest.key" ]; then
+    (umask 077; openssl rand -hex 32 >"$WORK_DIR/digest.key")
+  fi
+  chmod 600 "$WORK_DIR/digest.key"
   # shellcheck disable=SC1091
   . "$WORK_DIR/secrets.env"
   "$SOURCE_DIR/scripts/dev-db" start --dir "$DB_DIR" --port "$DB_PORT"
@@ -42,6 +48,7 @@ start() {
   fi
   {
     cat "$WORK_DIR/secrets.env"
+    echo "export MASKLOAD_DIGEST_KEY_FILE=$WORK_DIR/digest.key"
     echo "export IT_DB_PORT=$DB_PORT"
     echo "export IT_API_PORT=$(cat "$API_PORT_FILE")"
   } >"$WORK_DIR/env.sh"

@@ -54,8 +54,7 @@ write_config() {
   local file=$1 db=$2 extra=${3:-}
   cat >"$file" <<YAML
 $(config_head "$db")
-pii:
-  digest_key: \${MASKLOAD_DIGEST_KEY}
+$(pii_section)
 load:
   batch_size: 7
 sources:
@@ -76,6 +75,25 @@ ml() {
   RC=$?
   set -e
 }
+
+# pii_section [KEY_FILE] : the pii section of a test config: keyed surrogate
+# digests with KEY_FILE (default: the environment's generated key file,
+# $MASKLOAD_DIGEST_KEY_FILE, mode 600, outside the database)
+pii_section() {
+  printf 'pii:\n  digest_key_file: %s\n' "${1:-$MASKLOAD_DIGEST_KEY_FILE}"
+}
+
+# new_key_file NAME [CONTENT] : writes a key file $T/NAME.key (mode 600) holding
+# CONTENT, or a new random key (openssl rand -hex 32), and prints its path
+new_key_file() {
+  local f="$T/$1.key"
+  (umask 077; if [ $# -ge 2 ]; then printf '%s\n' "$2"; else openssl rand -hex 32; fi >"$f")
+  echo "$f"
+}
+
+# digest_key : the environment's digest key (the first line of its file), for
+# tests that compute an expected HMAC themselves
+digest_key() { head -n1 "$MASKLOAD_DIGEST_KEY_FILE"; }
 
 # fresh_db NAME : drops the database so a test starts clean
 # config_head DB : the warehouse, admin and accounts sections of a test

@@ -28,10 +28,11 @@ fresh_db "$REF"
 write_config "$T/c.yaml" "$DB"
 write_config "$T/ref.yaml" "$REF"
 
-# data_tables DB: base tables other than the audit tables
+# data_tables DB: base tables other than the audit tables and pii_key (the
+# key's fingerprint, written by init, with the time it was recorded)
 data_tables() {
   sql_admin "" "SELECT table_name FROM information_schema.tables WHERE table_schema='$1'
-    AND table_type='BASE TABLE' AND table_name NOT IN ('load_runs','load_run_streams','load_rejects','load_run_leases')
+    AND table_type='BASE TABLE' AND table_name NOT IN ('load_runs','load_run_streams','load_rejects','load_run_leases','pii_key')
     ORDER BY table_name"
 }
 # hash_sql DB: one query giving "table rows md5" per data table, over the
@@ -52,10 +53,11 @@ last_rejects() {
   sql_admin "$1" "SELECT stream, source_ref, record_key, reason, payload FROM load_rejects
     WHERE run_id=(SELECT MAX(run_id) FROM load_runs) ORDER BY stream, source_ref" | md5sum | cut -c1-32
 }
-# empty_db DB: every table emptied, AUTO_INCREMENT counters reset, as after init
+# empty_db DB: every table emptied, AUTO_INCREMENT counters reset, as after
+# init (which leaves the key's fingerprint in pii_key)
 empty_db() {
   local t q="SET FOREIGN_KEY_CHECKS=0;"
-  for t in $(sql_admin "" "SELECT table_name FROM information_schema.tables WHERE table_schema='$1' AND table_type='BASE TABLE'"); do
+  for t in $(sql_admin "" "SELECT table_name FROM information_schema.tables WHERE table_schema='$1' AND table_type='BASE TABLE' AND table_name <> 'pii_key'"); do
     q+="TRUNCATE TABLE \`$t\`;"
   done
   sql_admin "$1" "$q"

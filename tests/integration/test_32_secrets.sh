@@ -10,7 +10,7 @@ DB=it_secrets
 fresh_db "$DB"
 write_config "$T/c.yaml" "$DB"
 SECRETS=("$MASKLOAD_ADMIN_PASSWORD" "$MASKLOAD_LOADER_PASSWORD" "$MASKLOAD_ANALYST_PASSWORD"
-         "$MASKLOAD_STEWARD_PASSWORD" "$MASKLOAD_DIGEST_KEY")
+         "$MASKLOAD_STEWARD_PASSWORD" "$(digest_key)")
 NAMES=(admin loader analyst steward digest_key)
 for i in "${!SECRETS[@]}"; do
   [ "${#SECRETS[$i]}" -ge 16 ] || { echo "secret ${NAMES[$i]} missing or short"; exit 1; }

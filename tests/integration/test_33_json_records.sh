@@ -198,7 +198,7 @@ admin: { user: root, password: \${MASKLOAD_ADMIN_PASSWORD} }
 accounts:
   analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
   steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
-pii: { digest_key: \${MASKLOAD_DIGEST_KEY} }
+pii: { digest_key_file: $MASKLOAD_DIGEST_KEY_FILE }
 load: { batch_size: 7 }
 sources:
   user_file: { kind: file, path: $2, page_size: 4${3:+, format: $3} }

@@ -33,7 +33,7 @@ cfg() {
   cat >"$1" <<YAML
 $(config_head "$DB")
 pii:
-  digest_key: \${MASKLOAD_DIGEST_KEY}
+  digest_key_file: $MASKLOAD_DIGEST_KEY_FILE
 sources:
   api:
     base_url: http://127.0.0.1:\${ML_T_API_PORT}/evaluation/dataengineer/jr/v1

@@ -14,7 +14,7 @@
 #           to 'PII: <kind>', <kind> taken from the table name.
 #     Nothing else is normalised.
 #  2. The fixture API loaded by the new binary gives, per table, the digests
-#     over the data columns that the pre-change binary gave
+#     over the data columns that the recorded binary gave
 #     (tests/fixtures/ddl_before/data_digests.txt; README.md there says how
 #     they were made).
 #  3. Grants: the analyst reads every derived stream table and none of the
@@ -49,14 +49,16 @@ data_digest() {
 DATA_TABLES="users_raw subscriptions_raw messages_raw sensitive_city_ids sensitive_zipcode_ids sensitive_profession_ids"
 
 # load_fixture DB: init + run of the fixture API (users, messages), with a
-# fixed digest key: surrogate digests, and the ids (assigned per batch in
-# digest order), depend on the key, which env.sh draws at random
+# fixed digest key (in a key file of its own): surrogate digests depend on
+# the key, which env.sh draws at random
 DATA_DIGEST_KEY=test41-fixed-digest-key-not-secret
 load_fixture() {
+  local kf
   fresh_db "$1"
+  kf=$(new_key_file data "$DATA_DIGEST_KEY")
   write_config "$T/data.yaml" "$1"
-  sed -i "s/\${MASKLOAD_DIGEST_KEY}/$DATA_DIGEST_KEY/" "$T/data.yaml"
-  grep -q "digest_key: $DATA_DIGEST_KEY\$" "$T/data.yaml" || { not_ok "fixed digest key not set"; finish; exit 1; }
+  sed -i "s|^  digest_key_file: .*|  digest_key_file: $kf|" "$T/data.yaml"
+  grep -q "digest_key_file: $kf\$" "$T/data.yaml" || { not_ok "fixed digest key not set"; finish; exit 1; }
   ml -c "$T/data.yaml" init; assert_eq 0 "$RC" "init of the data database ($OUT)"
   ml -c "$T/data.yaml" run; assert_eq 0 "$RC" "run of the fixture API ($OUT)"
 }

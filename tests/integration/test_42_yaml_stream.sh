@@ -25,7 +25,7 @@
 #     unknown_fields: reject (inline stream only, naming the field); a
 #     reject's payload keeps the kept fields of both arrays; no planted PII
 #     in any reject or table; the analyst's PII scan finds none;
-#  5. a second database loaded with another MASKLOAD_DIGEST_KEY: other hmac
+#  5. a second database loaded with another key file: other hmac
 #     values for the same phones;
 #  6. a rerun changes nothing (CHECKSUM TABLE); a payments array that
 #     shrinks loses the rows past its new end in order_payments_raw only
@@ -76,8 +76,7 @@ streams:
     drop: [total, paid, note, comment, customer, lines, payments]
 YAML
 }
-KEYED="pii:
-  digest_key: \${MASKLOAD_DIGEST_KEY}"
+KEYED=$(pii_section)
 
 # ---- 1. init: the tables of the definitions ----
 fresh_db "$DB"
@@ -288,9 +287,9 @@ else not_ok "hmac of '+1-800-FLOWERS x12' and '  +1-800-flowers X12 ': [$h1001] 
 assert_eq 4 "$(q 'SELECT COUNT(DISTINCT phone_hmac) FROM orders_raw')" "hmac: different phones, different values"
 assert_eq 1 "$(q 'SELECT COUNT(DISTINCT phone_hmac) = 2 FROM orders_raw WHERE order_id IN (1007, 1008)')" \
   "hmac: phones one digit apart differ"
-assert_eq "$(hmac_of "$MASKLOAD_DIGEST_KEY" "+1-800-flowers x12")" "$h1001" \
+assert_eq "$(hmac_of "$(digest_key)" "+1-800-flowers x12")" "$h1001" \
   "hmac: HMAC-SHA256(digest key, 'hmac' 0x00 trimmed lower-cased phone)"
-assert_eq "$(hmac_of "$MASKLOAD_DIGEST_KEY" "+49 30 1234567")" "$(q 'SELECT phone_hmac FROM orders_raw WHERE order_id=1003')" \
+assert_eq "$(hmac_of "$(digest_key)" "+49 30 1234567")" "$(q 'SELECT phone_hmac FROM orders_raw WHERE order_id=1003')" \
   "hmac of order 1003's phone as computed by openssl"
 
 # ---- 4. rejects: reasons name the field, never a PII value ----
@@ -351,10 +350,10 @@ assert_contains "$scan" "sensitive_city_ids.value" "scanner reports where"
 # ---- 5. another key: other hmac values for the same phones ----
 OTHER_KEY=test42-another-digest-key-not-secret
 fresh_db "$DB2"
-orders_config "$T/k2.yaml" "$DB2" orders.yaml "$KEYED"
-MASKLOAD_DIGEST_KEY=$OTHER_KEY ml -c "$T/k2.yaml" init; assert_eq 0 "$RC" "second database: init ($OUT)"
-MASKLOAD_DIGEST_KEY=$OTHER_KEY ml -c "$T/k2.yaml" run --stream orders
-assert_eq 0 "$RC" "second database: run with MASKLOAD_DIGEST_KEY set to another key"
+orders_config "$T/k2.yaml" "$DB2" orders.yaml "$(pii_section "$(new_key_file other "$OTHER_KEY")")"
+ml -c "$T/k2.yaml" init; assert_eq 0 "$RC" "second database: init ($OUT)"
+ml -c "$T/k2.yaml" run --stream orders
+assert_eq 0 "$RC" "second database: run with another key file"
 k2=$(sql_admin "$DB2" 'SELECT phone_hmac FROM orders_raw WHERE order_id=1001')
 if [ -n "$k2" ] && [ "$k2" != "$h1001" ]; then ok "another key gives another hmac for the same phone"
 else not_ok "hmac under another key: [$k2] vs [$h1001]"; fi

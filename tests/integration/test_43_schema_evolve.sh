@@ -66,7 +66,7 @@ API="http://127.0.0.1:$API_PORT"
 cat >"$T/c.yaml" <<YAML
 $(config_head "$DB")
 pii:
-  digest_key: \${MASKLOAD_DIGEST_KEY}
+  digest_key_file: $MASKLOAD_DIGEST_KEY_FILE
 load:
   batch_size: 2
 sources:

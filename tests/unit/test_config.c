@@ -599,6 +599,71 @@ static void scratch_remove(const struct scratch *s, const char *name)
     unlink(path);
 }
 
+/* pii.digest: keyed by default; the policy check of init/run/rekey; a key
+ * with `digest: sha256` refused; key files read as raw first lines. */
+static void test_digest_policy(void **state)
+{
+    (void)state;
+    struct config c;
+    assert_int_equal(parse(&c, MINIMAL), 0);
+    assert_int_equal(c.pii.digest, PII_DIGEST_HMAC);
+    assert_int_equal(config_require_digest_key(&c, "init"), ML_ECONFIG);
+    if (!strstr(err_msg(), "t.yaml:1:1: missing key 'pii.digest_key_file' (or 'pii.digest_key')") ||
+        !strstr(err_msg(), "openssl rand -hex 32 > F; chmod 600 F"))
+        fail_msg("message '%s'", err_msg());
+    config_release(&c);
+
+    assert_int_equal(parse(&c, MINIMAL "pii:\n  birth_date: year\n"), 0);
+    assert_int_equal(config_require_digest_key(&c, "run"), ML_ECONFIG);
+    if (!strstr(err_msg(), "t.yaml:5:1: missing key 'pii.digest_key_file'"))
+        fail_msg("message '%s'", err_msg());
+    config_release(&c);
+
+    assert_int_equal(parse(&c, MINIMAL "pii:\n  digest: sha256\n"), 0);
+    assert_int_equal(c.pii.digest, PII_DIGEST_SHA256);
+    assert_int_equal(config_require_digest_key(&c, "run"), 0); /* with a warning */
+    config_release(&c);
+
+    assert_int_equal(parse(&c, MINIMAL "pii:\n  digest_key: k\n  digest: hmac-sha256\n"), 0);
+    assert_int_equal(config_require_digest_key(&c, "init"), 0);
+    config_release(&c);
+
+    expect_error_part(MINIMAL "pii:\n  digest_key: k\n  digest: sha256\n",
+                      "t.yaml:7:11: 'pii.digest' is sha256 (unkeyed) but a digest key is set");
+    expect_error(MINIMAL "pii:\n  digest: md5\n",
+                 "t.yaml:6:11: 'md5' is not a valid value for 'pii.digest': use hmac-sha256 or "
+                 "sha256");
+}
+
+static void test_read_key_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ml_test_key_XXXXXX", path[256];
+    unsigned char *key = NULL;
+    size_t len = 0;
+    FILE *f;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/k", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("00ff\r\nsecond line\n", f); /* hex text is not decoded; CRLF stripped */
+    fclose(f);
+    assert_int_equal(config_read_key_file(path, "--new-key-file", &key, &len), 0);
+    assert_int_equal(len, 4);
+    assert_memory_equal(key, "00ff", 4);
+    free(key);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(config_read_key_file(path, "--new-key-file", &key, &len), ML_ECONFIG);
+    assert_non_null(strstr(err_msg(), "for '--new-key-file' is empty"));
+    assert_null(key);
+    remove(path);
+    assert_int_equal(config_read_key_file(path, "--new-key-file", &key, &len), ML_ECONFIG);
+    assert_non_null(strstr(err_msg(), "cannot read"));
+    rmdir(dir);
+}
+
 static void test_password_file(void **state)
 {
     (void)state;
@@ -1211,6 +1276,8 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_password_file),
+        cmocka_unit_test(test_digest_policy),
+        cmocka_unit_test(test_read_key_file),
         cmocka_unit_test(test_config_load),
         cmocka_unit_test(test_secrets_not_in_messages),
         cmocka_unit_test(test_nul_and_escaping),

@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "error.h"
 #include "pii.h"
+#include "pii_key.h"
 #include "banned.h"
 
 /* ---- helpers ---- */
@@ -338,9 +339,27 @@ static void test_action_names(void **state)
     assert_string_equal(pii_action_name(PII_SURROGATE), "surrogate");
 }
 
+/* The key fingerprint: HMAC-SHA256(key, "maskload key fingerprint v1") in
+ * hex, as `openssl dgst -sha256 -mac HMAC -macopt key:test-key` gives it;
+ * "unkeyed" without a key; messages show 16 hex digits. */
+static void test_key_fingerprint(void **state)
+{
+    (void)state;
+    char fp[PII_KEY_FP_BUF], shown[PII_KEY_FP_BUF];
+    assert_int_equal(pii_key_fingerprint((const unsigned char *)"test-key", 8, fp), 0);
+    assert_string_equal(fp, "69094fa43cf208271d071dc6d5eb3f0ec63adec33d0b1782e6632bc4ab2783f5");
+    assert_string_equal(pii_key_show(fp, shown), "69094fa43cf20827");
+    assert_int_equal(pii_key_fingerprint((const unsigned char *)"test-kez", 8, fp), 0);
+    assert_string_not_equal(fp, "69094fa43cf208271d071dc6d5eb3f0ec63adec33d0b1782e6632bc4ab2783f5");
+    assert_int_equal(pii_key_fingerprint(NULL, 0, fp), 0);
+    assert_string_equal(fp, "unkeyed");
+    assert_string_equal(pii_key_show(fp, shown), "unkeyed");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_fingerprint),
         cmocka_unit_test(test_sha256_known_answer),
         cmocka_unit_test(test_hmac_known_answer),
         cmocka_unit_test(test_crypto_hex),
