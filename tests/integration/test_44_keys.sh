@@ -242,8 +242,7 @@ assert_eq 2 "$RC" "rekey with pii: hmac columns configured: exit 2"
 assert_contains "$OUT" "pii: hmac columns (phones.phone_hmac)" "the message lists the hmac columns"
 assert_contains "$OUT" "--hmac-columns-change" "the message names the option"
 # erased subjects
-q "CREATE TABLE pii_erasures (digest BINARY(32) NOT NULL PRIMARY KEY)"
-q "INSERT INTO pii_erasures VALUES (UNHEX(SHA2('someone', 256)))"
+q "INSERT INTO pii_erasures (digest, erased_at) VALUES (UNHEX(SHA2('someone', 256)), UTC_TIMESTAMP(6))"
 ml -c "$T/c.yaml" rekey --new-key-file "$K2"
 assert_eq 2 "$RC" "rekey with erased subjects: exit 2"
 assert_contains "$OUT" "pii_erasures holds 1 erased subjects" "the message says why"
@@ -310,7 +309,7 @@ assert_eq "0 0" "$(bad_digests "$(head -n1 "$K2")" profession) $(bad_digests "$(
   "profession, zipcode: every digest is HMAC(new key, kind 0x00 value) (a value with quotes and a backslash included)"
 assert_eq "$DISTINCT_CITIES" "$(bad_digests "$(digest_key)" city)" "must-fail companion: no city digest matches the old key"
 assert_eq "$sums0" "$(sums)" "analyst tables unchanged (CHECKSUM TABLE)"
-q "DROP TABLE pii_erasures"
+q "DELETE FROM pii_erasures"
 # afterwards: the old key is refused, the new one loads the same data
 runs2=$(q 'SELECT COUNT(*) FROM load_runs')
 ml -c "$T/c.yaml" run

@@ -58,7 +58,7 @@ assert_eq "1 1" "$(q "SELECT (SELECT COUNT(*) FROM sensitive_profession_ids WHER
 assert_eq "$((DISTINCT_CITIES - 1)) $((DISTINCT_ZIPCODES - 1)) $DISTINCT_PROFESSIONS" "$(q "SELECT (SELECT COUNT(*) FROM sensitive_city_ids), (SELECT COUNT(*) FROM sensitive_zipcode_ids), (SELECT COUNT(*) FROM sensitive_profession_ids)")" "no other surrogate deleted"
 assert_eq "$others_before" "$(q "SELECT GROUP_CONCAT(CONCAT_WS(':', user_id, created_at, city_id, zipcode_id, email_domain, birth_year, profession_id, income) ORDER BY user_id) FROM users_raw WHERE user_id<>2")" "other users unchanged"
 # the erasure record: a keyed digest, never the id
-want=$(printf 'maskload.subject\0002' | openssl dgst -sha256 -hmac "$MASKLOAD_DIGEST_KEY" -r | cut -d' ' -f1)
+want=$(printf 'maskload.subject\0002' | openssl dgst -sha256 -hmac "$(digest_key)" -r | cut -d' ' -f1)
 plain=$(printf 'maskload.subject\0002' | openssl dgst -sha256 -r | cut -d' ' -f1)
 got=$(q "SELECT LOWER(HEX(digest)), rows_deleted FROM pii_erasures")
 assert_eq "$want 9" "$got" "pii_erasures: HMAC-SHA256 with the digest key of label, 0x00, id"

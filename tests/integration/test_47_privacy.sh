@@ -47,7 +47,7 @@ DEFAULT_CHECK='check: { default_threshold: 0 }'
 people_config() {
   cat >"$1" <<YAML
 $(config_head "$2")
-pii: { digest_key: \${MASKLOAD_DIGEST_KEY} }
+pii: { digest_key_file: $MASKLOAD_DIGEST_KEY_FILE }
 sources:
   people_file: { kind: file, path: people.jsonl }
 streams:
@@ -159,7 +159,7 @@ assert_eq 2 "$RC" "must fail: privacy-report of an unknown stream"
 # ---- 5. a built-in with quasi_identifiers on its entry ----
 cat >"$T/u.yaml" <<YAML
 $(config_head "$DB2")
-pii: { digest_key: \${MASKLOAD_DIGEST_KEY} }
+pii: { digest_key_file: $MASKLOAD_DIGEST_KEY_FILE }
 sources:
   api: { base_url: "http://127.0.0.1:$IT_API_PORT/evaluation/dataengineer/jr/v1", page_size: 4 }
 streams:

@@ -14,7 +14,7 @@ conf() { # conf FILE DB
   cat >"$1" <<YAML
 $(config_head "$2")
 pii:
-  digest_key: \${MASKLOAD_DIGEST_KEY}
+  digest_key_file: $MASKLOAD_DIGEST_KEY_FILE
 load:
   batch_size: 5
   heartbeat_interval: 1
