@@ -502,6 +502,17 @@ static int append_account_role(struct buf *sql, const char *user)
     return db_append_ident(sql, name);
 }
 
+/* Appends " FROM mysql.user WHERE User='user' AND Host='host'". */
+static int append_user_row(struct buf *sql, struct db *db, const char *user, const char *host)
+{
+    int rc = buf_adds(sql, " FROM mysql.user WHERE User=");
+    if (!rc)
+        rc = db_append_quoted(db, sql, user, strlen(user));
+    if (!rc)
+        rc = buf_adds(sql, " AND Host=");
+    return rc ? rc : db_append_quoted(db, sql, host, strlen(host));
+}
+
 /* How an existing account's password compares with the configured one,
  * read without changing it: 1 same, 0 different, -1 cannot tell (not
  * MariaDB, or not a mysql_native_password account). */
@@ -519,13 +530,9 @@ static int password_matches(struct init_ctx *ctx, const char *user, const char *
     if (!rc)
         rc = db_append_quoted(ctx->db, &ctx->sql, password, strlen(password));
     if (!rc)
-        rc = buf_adds(&ctx->sql, ") FROM mysql.user WHERE User=");
+        rc = buf_addc(&ctx->sql, ')');
     if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, user, strlen(user));
-    if (!rc)
-        rc = buf_adds(&ctx->sql, " AND Host=");
-    if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, host, strlen(host));
+        rc = append_user_row(&ctx->sql, ctx->db, user, host);
     if (!rc)
         rc = db_query_u64(ctx->db, ctx->sql.data, &same, &is_null);
     buf_wipe(&ctx->sql);
@@ -553,13 +560,9 @@ static int ensure_account(struct init_ctx *ctx, const char *user, const char *pa
         return 0;
     }
     buf_reset(&ctx->sql);
-    rc = buf_adds(&ctx->sql, "SELECT COUNT(*) FROM mysql.user WHERE User=");
+    rc = buf_adds(&ctx->sql, "SELECT COUNT(*)");
     if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, user, strlen(user));
-    if (!rc)
-        rc = buf_adds(&ctx->sql, " AND Host=");
-    if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, host, strlen(host));
+        rc = append_user_row(&ctx->sql, ctx->db, user, host);
     if (!rc)
         rc = db_query_u64(ctx->db, ctx->sql.data, &exists, NULL);
     if (rc)

@@ -49,7 +49,8 @@ sql_as() {
 }
 sql_admin() { sql_as root "$MASKLOAD_ADMIN_PASSWORD" "$1" "$2"; }
 
-# write_config FILE DATABASE [extra yaml appended]
+# write_config FILE DATABASE [extra yaml appended]; $WRITE_CONFIG_LOAD, when set, is
+# added to its load section (indented keys)
 write_config() {
   local file=$1 db=$2 extra=${3:-}
   cat >"$file" <<YAML
@@ -57,6 +58,7 @@ $(config_head "$db")
 $(pii_section)
 load:
   batch_size: 7
+${WRITE_CONFIG_LOAD:-}
 sources:
   api:
     base_url: http://127.0.0.1:$IT_API_PORT/evaluation/dataengineer/jr/v1

@@ -10,23 +10,8 @@ A=it_lease_a
 B=it_lease_b
 fresh_db "$A"
 fresh_db "$B"
-conf() { # conf FILE DB
-  cat >"$1" <<YAML
-$(config_head "$2")
-pii:
-  digest_key_file: $MASKLOAD_DIGEST_KEY_FILE
-load:
-  batch_size: 5
-  heartbeat_interval: 1
-sources:
-  api:
-    base_url: http://127.0.0.1:$IT_API_PORT/evaluation/dataengineer/jr/v1
-    page_size: 4
-streams:
-  users: { source: api, path: /users }
-  messages: { source: api, path: /messages }
-YAML
-}
+# write_config with a one-second lease heartbeat
+conf() { WRITE_CONFIG_LOAD="  heartbeat_interval: 1" write_config "$1" "$2"; }
 conf "$T/a.yaml" "$A"
 conf "$T/b.yaml" "$B"
 analyst() { sql_as analyst "$MASKLOAD_ANALYST_PASSWORD" "$1" "$2" 2>&1; }
