@@ -21,7 +21,7 @@ FORMAT_FILES = $(wildcard loader/*.c loader/*.h tests/*.c tests/unit/*.c)
 
 .DEFAULT_GOAL := build
 
-.PHONY: all build deps test demo demo-stop clean test-sanitize format bench fuzz help
+.PHONY: all build deps test demo demo-stop clean test-sanitize format bench fuzz docs help
 
 all: build
 
@@ -72,6 +72,15 @@ format:
 		echo "clang-format not found; nothing formatted (apt-get install clang-format)"; \
 	fi
 
+# The architecture diagram: docs/architecture.dot rendered with Graphviz
+# (Debian package graphviz; only this target needs it). The image is
+# committed, so the README shows it without a build.
+docs: docs/architecture.png
+
+docs/architecture.png: docs/architecture.dot
+	@command -v dot >/dev/null 2>&1 || { echo "make docs: 'dot' not found: apt-get install graphviz" >&2; exit 1; }
+	dot -Tpng -Gdpi=110 $< -o $@
+
 help:
 	@echo "targets:"
 	@echo "  make | make build   configure ($(BUILD_TYPE)) and build into $(BUILD_DIR)/"
@@ -85,4 +94,5 @@ help:
 	@echo "  make format         clang-format -i the C sources"
 	@echo "  make clean          remove $(BUILD_DIR)/"
 	@echo "  make bench          load benchmark: maskload vs LOAD DATA INFILE vs row-at-a-time"
+	@echo "  make docs           render docs/architecture.png from docs/architecture.dot (graphviz)"
 	@echo "variables: BUILD_DIR=$(BUILD_DIR) BUILD_TYPE=$(BUILD_TYPE) JOBS=$(JOBS) CMAKE_ARGS=..."
