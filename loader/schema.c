@@ -502,6 +502,23 @@ static int append_account_role(struct buf *sql, const char *user)
     return db_append_ident(sql, name);
 }
 
+int schema_anonymous_shadows(struct db *admin, const char *accounts_host, struct buf *out)
+{
+    struct db_result *r = NULL;
+    const char *const *row;
+    bool pattern = strpbrk(accounts_host, "%_") != NULL;
+    int rc = db_query(admin, "SELECT Host FROM mysql.user WHERE User = '' ORDER BY Host", &r);
+    while (!rc && db_result_next(r, &row, NULL) == 1) {
+        /* the server tries the most specific host first: a literal host
+         * beats the configured pattern for the clients it names */
+        if (!row[0] || !pattern || strpbrk(row[0], "%_"))
+            continue;
+        rc = buf_addf(out, "%s''@'%s'", out->len ? ", " : "", row[0]);
+    }
+    db_result_free(r);
+    return rc ? err_prefix(rc, "reading the anonymous accounts") : 0;
+}
+
 /* Appends " FROM mysql.user WHERE User='user' AND Host='host'". */
 static int append_user_row(struct buf *sql, struct db *db, const char *user, const char *host)
 {
@@ -537,6 +554,24 @@ static int password_matches(struct init_ctx *ctx, const char *user, const char *
         rc = db_query_u64(ctx->db, ctx->sql.data, &same, &is_null);
     buf_wipe(&ctx->sql);
     return rc || is_null ? -1 : same ? 1 : 0;
+}
+
+/* An anonymous account that shadows the accounts init creates makes their
+ * logins fail with "Access denied" and nothing says why: refused. */
+static int refuse_anonymous_shadows(struct init_ctx *ctx)
+{
+    struct buf hosts = BUF_INIT;
+    int rc = schema_anonymous_shadows(ctx->db, ctx->cfg->accounts.host, &hosts);
+    if (!rc && hosts.len)
+        rc =
+            err_set(ML_ECONFIG,
+                    "the anonymous accounts %s would shadow the accounts init creates ('%s'@'%s'): "
+                    "their logins from those hosts would fail with Access denied. Drop them "
+                    "(a fresh mariadb-install-db creates them): DROP USER ''@'localhost'; for "
+                    "each; `maskload doctor` lists them",
+                    hosts.data, ctx->cfg->warehouse.user, ctx->cfg->accounts.host);
+    buf_release(&hosts);
+    return rc;
 }
 
 /* Creates one account when missing, or says that it leaves the password of
@@ -985,6 +1020,8 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = compare_stream_tables(&ctx);
     if (!rc)
         rc = refuse_changes(&ctx);
+    if (!rc)
+        rc = refuse_anonymous_shadows(&ctx);
     if (!rc && ctx.db_exists) /* another key, or a rekey pending: nothing is written */
         rc = pii_key_verify(ctx.db, db, cfg->pii.digest_key, cfg->pii.digest_key_len, true, NULL);
     if (rc)

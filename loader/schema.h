@@ -68,6 +68,14 @@ struct schema_options {
     bool reset_passwords; /* set the configured password of accounts that exist */
 };
 
+/* Appends to `out` the anonymous accounts (''@'host', comma separated)
+ * that would shadow accounts created at `accounts_host`: with a pattern
+ * such as '%' there, an anonymous account of a literal host is tried first
+ * for the clients of that host, and their logins as the named accounts
+ * fail with Access denied. `admin` reads mysql.user. 0 or ML_EDB. init
+ * refuses (ML_ECONFIG) when there is one. */
+int schema_anonymous_shadows(struct db *admin, const char *accounts_host, struct buf *out);
+
 /* opt may be NULL (all defaults). */
 int schema_init(const struct config *cfg, const struct schema_options *opt,
                 struct schema_report *rep);

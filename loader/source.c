@@ -218,6 +218,34 @@ int source_open(const struct config *cfg, const struct config_stream *st, struct
                    src->name);
 }
 
+int source_probe(const struct config *cfg, const struct config_stream *st,
+                 unsigned long long *records)
+{
+    const struct config_source *src = config_find_source(cfg, st->source);
+    struct config_source once;
+    struct source *s = NULL;
+    struct source_page pg = {0};
+    int rc;
+    *records = 0;
+    if (!src)
+        return err_set(ML_ECONFIG, "stream '%s': unknown source '%s'", st->name, st->source);
+    if (src->kind == SOURCE_SQS)
+        return source_sqs_probe(src, records);
+    once = *src; /* the same source, asked once */
+    once.retries = 0;
+    rc = src->kind == SOURCE_HTTP ? source_http_open(&once, st->path, &s)
+                                  : source_file_open(&once, &s);
+    if (!rc)
+        rc = source_next_page(s, &pg);
+    if (rc > 0) {
+        *records = json_page_count(pg.records);
+        rc = 0;
+    }
+    source_page_release(&pg);
+    source_close(s);
+    return rc;
+}
+
 int source_next_page(struct source *s, struct source_page *pg)
 {
     pg->records = NULL;

@@ -58,10 +58,19 @@ int source_committed(struct source *s);
 unsigned long source_pages(const struct source *s);
 void source_close(struct source *s);
 
+/* `maskload doctor`: whether the source of stream `st` answers, changing
+ * nothing. An http or file source reads its first page, with no retries
+ * (*records: the records on it); a queue answers GetQueueAttributes
+ * (*records: its approximate number of messages; nothing is received).
+ * 0, or the error (err_msg names the source). */
+int source_probe(const struct config *cfg, const struct config_stream *st,
+                 unsigned long long *records);
+
 /* Kind-specific constructors. */
 int source_http_open(const struct config_source *src, const char *path, struct source **out);
 int source_file_open(const struct config_source *src, struct source **out);
 /* An SQS queue (source_sqs.c): a page is one ReceiveMessage result. */
+int source_sqs_probe(const struct config_source *src, unsigned long long *approx);
 int source_sqs_open(const struct config *cfg, const struct config_source *src,
                     const struct config_stream *st, struct source **out);
 

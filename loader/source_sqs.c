@@ -99,6 +99,62 @@ static void free_all(char **v, size_t n)
         free(v[i]);
 }
 
+/* The client options of queue source `src`: credentials from the source or
+ * the environment, the region from the source, the environment or the
+ * queue URL (written into `region`). 0 or ML_ECONFIG. */
+static int queue_options(const struct config_source *src, struct sqs_options *o, struct buf *region)
+{
+    if (!src->queue_url)
+        return err_set(ML_ECONFIG, "source '%s': no queue_url", src->name);
+    o->queue_url = src->queue_url;
+    o->endpoint = src->endpoint;
+    if (src->access_key_id) {
+        o->access_key_id = src->access_key_id;
+        o->secret_access_key = src->secret_access_key;
+        o->session_token = src->session_token;
+    } else {
+        o->access_key_id = env("AWS_ACCESS_KEY_ID");
+        o->secret_access_key = env("AWS_SECRET_ACCESS_KEY");
+        o->session_token = env("AWS_SESSION_TOKEN");
+    }
+    if (!o->access_key_id || !o->secret_access_key)
+        return err_set(ML_ECONFIG,
+                       "source '%s': no AWS credentials: set AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or "
+                       "access_key_id and secret_access_key in the source",
+                       src->name);
+    o->region = src->region ? src->region : env("AWS_REGION");
+    if (!o->region)
+        o->region = env("AWS_DEFAULT_REGION");
+    if (!o->region) {
+        if (sqs_region_from_url(src->queue_url, region))
+            return err_set(ML_ECONFIG,
+                           "source '%s': no AWS region: set 'region', AWS_REGION or "
+                           "AWS_DEFAULT_REGION (the queue URL's host names none)",
+                           src->name);
+        o->region = region->data;
+    }
+    o->connect_timeout_s = src->connect_timeout_s;
+    o->timeout_s = src->timeout_s;
+    o->ca_file = src->ca_file;
+    return 0;
+}
+
+int source_sqs_probe(const struct config_source *src, unsigned long long *approx)
+{
+    struct sqs_options o = {0};
+    struct buf region = BUF_INIT;
+    struct sqs_client *c = NULL;
+    int rc = queue_options(src, &o, &region);
+    if (!rc)
+        rc = sqs_client_new(&o, &c);
+    if (!rc)
+        rc = sqs_queue_messages(c, approx);
+    sqs_client_free(c);
+    buf_release(&region);
+    return rc ? err_prefix(rc, "source '%s'", src->name) : 0;
+}
+
 int source_sqs_open(const struct config *cfg, const struct config_source *src,
                     const struct config_stream *st, struct source **out)
 {
@@ -107,39 +163,11 @@ int source_sqs_open(const struct config *cfg, const struct config_source *src,
     struct buf region = BUF_INIT;
     int rc = 0;
     *out = NULL;
-    if (!src->queue_url)
-        return err_set(ML_ECONFIG, "source '%s': no queue_url", src->name);
-    o.queue_url = src->queue_url;
-    o.endpoint = src->endpoint;
-    if (src->access_key_id) {
-        o.access_key_id = src->access_key_id;
-        o.secret_access_key = src->secret_access_key;
-        o.session_token = src->session_token;
-    } else {
-        o.access_key_id = env("AWS_ACCESS_KEY_ID");
-        o.secret_access_key = env("AWS_SECRET_ACCESS_KEY");
-        o.session_token = env("AWS_SESSION_TOKEN");
+    rc = queue_options(src, &o, &region);
+    if (rc) {
+        buf_release(&region);
+        return rc;
     }
-    if (!o.access_key_id || !o.secret_access_key)
-        return err_set(ML_ECONFIG,
-                       "source '%s': no AWS credentials: set AWS_ACCESS_KEY_ID and "
-                       "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or "
-                       "access_key_id and secret_access_key in the source",
-                       src->name);
-    o.region = src->region ? src->region : env("AWS_REGION");
-    if (!o.region)
-        o.region = env("AWS_DEFAULT_REGION");
-    if (!o.region) {
-        if (sqs_region_from_url(src->queue_url, &region))
-            return err_set(ML_ECONFIG,
-                           "source '%s': no AWS region: set 'region', AWS_REGION or "
-                           "AWS_DEFAULT_REGION (the queue URL's host names none)",
-                           src->name);
-        o.region = region.data;
-    }
-    o.connect_timeout_s = src->connect_timeout_s;
-    o.timeout_s = src->timeout_s;
-    o.ca_file = src->ca_file;
 
     s = calloc(1, sizeof(*s));
     if (!s) {

@@ -473,6 +473,38 @@ int sqs_receive(struct sqs_client *c, unsigned max, unsigned wait_s, int visibil
     return rc;
 }
 
+int sqs_queue_messages(struct sqs_client *c, unsigned long long *approx)
+{
+    struct buf body = BUF_INIT;
+    struct http_response resp;
+    json_doc *doc = NULL;
+    const json_node *v;
+    int rc;
+    *approx = 0;
+    memset(&resp, 0, sizeof(resp));
+    rc = buf_adds(&body, "{\"QueueUrl\":");
+    if (!rc)
+        rc = json_quote(&body, c->queue_url);
+    if (!rc)
+        rc = buf_adds(&body, ",\"AttributeNames\":[\"ApproximateNumberOfMessages\"]}");
+    if (!rc)
+        rc = sqs_call(c, "GetQueueAttributes", &body, &resp);
+    if (!rc)
+        rc = json_parse(resp.body.data, resp.body.len, &doc);
+    if (!rc) {
+        v = json_get(json_get(json_root(doc), "Attributes"), "ApproximateNumberOfMessages");
+        if (json_type(v) == JSON_STRING)
+            *approx = strtoull(json_string(v), NULL, 10);
+        else
+            rc = err_set(ML_EJSON, "sqs GetQueueAttributes on '%s': no ApproximateNumberOfMessages",
+                         c->queue_url);
+    }
+    json_free(doc);
+    http_response_release(&resp);
+    buf_release(&body);
+    return rc;
+}
+
 /* One DeleteMessageBatch round for handles[0..n) (n <= 10); failed[i] set. */
 static int delete_round(struct sqs_client *c, const char *const *handles, size_t n,
                         unsigned char *failed, struct buf *why)

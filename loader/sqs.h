@@ -68,6 +68,10 @@ int sqs_delete(struct sqs_client *c, const char *const *handles, size_t n, size_
 /* Wipes the bodies and frees everything. */
 void sqs_messages_release(struct sqs_messages *m);
 
+/* GetQueueAttributes: the queue's ApproximateNumberOfMessages. Receives
+ * nothing (no message changes visibility). 0, ML_EHTTP or ML_EJSON. */
+int sqs_queue_messages(struct sqs_client *c, unsigned long long *approx);
+
 /* ---- pure helpers (no I/O) ---- */
 
 /* Body of a ReceiveMessage request. */

@@ -19,6 +19,12 @@ assert_eq "100 90 10" "$SEED_SENT $SEED_VALID $SEED_MALFORMED" "seeded 100 messa
 write_sqs_config "$T/c.yaml" "$DB" "$Q"
 
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init ($OUT)"
+# doctor asks the queue for its attributes and receives nothing
+ml -c "$T/c.yaml" doctor
+assert_contains "$OUT" "OK    stream user_logins" "doctor: the queue answers ($OUT)"
+assert_contains "$OUT" "about 100 messages waiting" "doctor: with its 100 messages"
+ml -c "$T/c.yaml" doctor
+assert_contains "$OUT" "about 100 messages waiting" "doctor received nothing: still 100 (no message hidden)"
 ml -c "$T/c.yaml" run --stream user_logins; assert_eq 0 "$RC" "run --stream user_logins"
 echo "$OUT" | tail -5
 assert_eq 0 "$(sql_admin "$DB" "SELECT COUNT(*) FROM users_raw")" "only the user_logins stream ran"

@@ -1,0 +1,266 @@
+/* doctor.c - `maskload doctor` (doctor.h). */
+#include "doctor.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "db.h"
+#include "error.h"
+#include "pii_key.h"
+#include "schema.h"
+#include "source.h"
+#include "banned.h"
+
+static int add(struct doctor_report *rep, const char *name, enum doctor_level level,
+               const char *fix, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int add(struct doctor_report *rep, const char *name, enum doctor_level level,
+               const char *fix, const char *fmt, ...)
+{
+    struct doctor_check *c;
+    va_list ap;
+    if (rep->n == rep->cap) {
+        size_t cap = rep->cap ? 2 * rep->cap : 16;
+        struct doctor_check *v = realloc(rep->checks, cap * sizeof(*v));
+        if (!v)
+            return err_set(ML_ENOMEM, "out of memory");
+        rep->checks = v;
+        rep->cap = cap;
+    }
+    c = &rep->checks[rep->n++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    c->level = level;
+    va_start(ap, fmt);
+    vsnprintf(c->finding, sizeof(c->finding), fmt, ap);
+    va_end(ap);
+    snprintf(c->fix, sizeof(c->fix), "%s", level == DOCTOR_OK || !fix ? "" : fix);
+    rep->fails += level == DOCTOR_FAIL;
+    rep->warns += level == DOCTOR_WARN;
+    return 0;
+}
+
+/* One string of a one-row query into out ("" for NULL or no row). On
+ * failure the check `name` is reported failed with the server's message
+ * and *ok is false; the return value is ML_ENOMEM or 0. */
+static int query_text(struct db *db, const char *sql, char *out, size_t outsz,
+                      struct doctor_report *rep, const char *name, bool *ok)
+{
+    struct db_result *r = NULL;
+    const char *const *row;
+    int rc = db_query(db, sql, &r);
+    out[0] = '\0';
+    *ok = rc == 0;
+    if (!rc && db_result_next(r, &row, NULL) == 1 && row[0])
+        snprintf(out, outsz, "%s", row[0]);
+    db_result_free(r);
+    return rc ? add(rep, name, DOCTOR_FAIL, "look at the server's error log", "%s", err_msg()) : 0;
+}
+
+/* The connection's fix, from the server's error number in the message. */
+static const char *connect_fix(const char *msg)
+{
+    if (strstr(msg, "1044") || strstr(msg, "1049"))
+        return "the database or the loader's grants are missing: run `maskload init`";
+    if (strstr(msg, "1045"))
+        return "wrong password, or the account does not exist yet: run `maskload init` (it "
+               "creates the accounts), check warehouse.password, and run `maskload doctor` "
+               "with an admin section to look for anonymous accounts";
+    return "check warehouse.host, port or socket, and that the server is running";
+}
+
+static int check_server(struct db *db, const struct config *cfg, struct doctor_report *rep)
+{
+    char v[256];
+    bool ok = true;
+    int rc =
+        add(rep, "server", db_is_mariadb(db) ? DOCTOR_OK : DOCTOR_WARN,
+            "maskload is tested on MariaDB 10.11; other servers may differ in roles, "
+            "upserts and grants",
+            "%s %s", db_is_mariadb(db) ? "MariaDB" : "MySQL-compatible server", db_server_info(db));
+    if (!rc)
+        rc = query_text(db, "SELECT @@GLOBAL.local_infile", v, sizeof(v), rep, "local_infile", &ok);
+    if (!rc && ok)
+        rc = strcmp(v, "1") == 0
+                 ? add(rep, "local_infile", DOCTOR_OK, NULL,
+                       "ON: bulk loads use LOAD DATA LOCAL from memory")
+                 : add(rep, "local_infile",
+                       cfg->load.method == LOAD_METHOD_BULK ? DOCTOR_FAIL : DOCTOR_WARN,
+                       "SET GLOBAL local_infile = ON (and local-infile=1 in the server's "
+                       "configuration) for bulk loads",
+                       "OFF: %s",
+                       cfg->load.method == LOAD_METHOD_BULK
+                           ? "load.method: bulk cannot work"
+                           : "loads fall back to multi-row INSERT (slower)");
+    if (!rc)
+        rc = query_text(db, "SELECT @@SESSION.sql_mode", v, sizeof(v), rep, "sql_mode", &ok);
+    if (!rc && ok)
+        rc = strstr(v, "STRICT_ALL_TABLES")
+                 ? add(rep, "sql_mode", DOCTOR_OK, NULL, "the loader's sessions are strict (%s)", v)
+                 : add(rep, "sql_mode", DOCTOR_FAIL,
+                       "the server refused the session's sql_mode; look at its error log",
+                       "the loader's session is not strict (%s)", v);
+    if (!rc)
+        rc = query_text(db,
+                        "SELECT CONCAT(@@SESSION.time_zone, ' (server: ', @@system_time_zone, ')')",
+                        v, sizeof(v), rep, "time zone", &ok);
+    if (!rc && ok)
+        rc = strncmp(v, "+00:00", 6) == 0
+                 ? add(rep, "time zone", DOCTOR_OK, NULL,
+                       "sessions use UTC %s; times are stored in UTC", v)
+                 : add(rep, "time zone", DOCTOR_FAIL, "the server refused SET time_zone = '+00:00'",
+                       "the session time zone is %s, not UTC", v);
+    if (!rc) {
+        const char *cipher = db_tls_cipher(db);
+        bool local = !cfg->warehouse.host || strcmp(cfg->warehouse.host, "127.0.0.1") == 0 ||
+                     strcmp(cfg->warehouse.host, "localhost") == 0 ||
+                     strcmp(cfg->warehouse.host, "::1") == 0;
+        if (cipher && *cipher)
+            rc = add(rep, "tls", DOCTOR_OK, NULL, "encrypted (%s)", cipher);
+        else
+            rc = add(rep, "tls", local ? DOCTOR_OK : DOCTOR_WARN,
+                     "set warehouse.tls.mode to verify_identity (with its ca) for a server "
+                     "reached over a network",
+                     "not encrypted%s", local ? " (loopback or socket)" : "");
+    }
+    return rc;
+}
+
+/* The loader's rights: it reads and writes load_runs. */
+static int check_privileges(struct db *db, const struct config *cfg, struct doctor_report *rep)
+{
+    char v[64];
+    bool ok = true;
+    int rc = query_text(db,
+                        "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                        "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'load_runs'",
+                        v, sizeof(v), rep, "loader privileges", &ok);
+    if (rc || !ok)
+        return rc;
+    if (strcmp(v, "1") != 0)
+        return add(rep, "loader privileges", DOCTOR_FAIL, "run `maskload init`",
+                   "the loader cannot see the table load_runs in '%s'", cfg->warehouse.database);
+    if (db_begin(db) == 0) {
+        rc = db_exec(db, "UPDATE load_runs SET run_id = run_id WHERE 1 = 0");
+        db_rollback(db);
+    } else {
+        rc = ML_EDB;
+    }
+    if (rc)
+        return add(rep, "loader privileges", DOCTOR_FAIL,
+                   "run `maskload init` (it grants the loader role and makes it the account's "
+                   "default role)",
+                   "the loader cannot write load_runs: %s", err_msg());
+    return add(rep, "loader privileges", DOCTOR_OK, NULL, "reads and writes the warehouse '%s'",
+               cfg->warehouse.database);
+}
+
+static int check_key(struct db *db, const struct config *cfg, struct doctor_report *rep)
+{
+    if (config_require_digest_key(cfg, "doctor"))
+        return add(rep, "digest key", DOCTOR_FAIL,
+                   "make one: openssl rand -hex 32 > F; chmod 600 F; then pii.digest_key_file: F",
+                   "%s", err_msg());
+    if (pii_key_verify(db, cfg->warehouse.database, cfg->pii.digest_key, cfg->pii.digest_key_len,
+                       false, NULL))
+        return add(rep, "digest key", DOCTOR_FAIL,
+                   "configure the warehouse's key, finish the pending rekey, or run `maskload "
+                   "init` on a new warehouse",
+                   "%s", err_msg());
+    return add(rep, "digest key", cfg->pii.digest == PII_DIGEST_SHA256 ? DOCTOR_WARN : DOCTOR_OK,
+               "configure pii.digest_key_file and `maskload rekey` to keyed digests", "%s",
+               cfg->pii.digest == PII_DIGEST_SHA256
+                   ? "unkeyed (pii.digest: sha256): surrogates can be mapped back by guessing"
+                   : "present; its fingerprint is the warehouse's");
+}
+
+static int check_anonymous(const struct config *cfg, struct doctor_report *rep)
+{
+    struct db *db = NULL;
+    struct buf hosts = BUF_INIT;
+    int rc;
+    if (!cfg->admin.password)
+        return add(rep, "anonymous accounts", DOCTOR_WARN,
+                   "add an admin section (used by init and doctor only) to check",
+                   "not checked: no admin password configured");
+    rc = conn_admin(cfg, false, &db);
+    if (rc) {
+        rc = add(rep, "anonymous accounts", DOCTOR_WARN, "check admin.user and admin.password",
+                 "not checked: %s", err_msg());
+        goto out;
+    }
+    rc = schema_anonymous_shadows(db, cfg->accounts.host, &hosts);
+    if (rc)
+        rc = add(rep, "anonymous accounts", DOCTOR_WARN, NULL, "not checked: %s", err_msg());
+    else if (hosts.len)
+        rc = add(rep, "anonymous accounts", DOCTOR_FAIL,
+                 "drop them (a fresh mariadb-install-db creates them): DROP USER ''@'localhost'; "
+                 "(one DROP USER per host listed)",
+                 "anonymous accounts %s shadow the configured accounts ('%s'@'%s'): logins from "
+                 "those hosts fail with Access denied",
+                 hosts.data, cfg->warehouse.user, cfg->accounts.host);
+    else
+        rc = add(rep, "anonymous accounts", DOCTOR_OK, NULL, "none shadow the configured accounts");
+out:
+    buf_release(&hosts);
+    db_close(db);
+    return rc;
+}
+
+static int check_sources(const struct config *cfg, struct doctor_report *rep)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
+        const struct config_stream *st = &cfg->streams[i];
+        const struct config_source *src = config_find_source(cfg, st->source);
+        char name[48];
+        unsigned long long n = 0;
+        snprintf(name, sizeof(name), "stream %s", st->name);
+        if (source_probe(cfg, st, &n))
+            rc = add(rep, name, DOCTOR_FAIL,
+                     "check the source's URL, path, credentials and that it is running", "%s",
+                     err_msg());
+        else if (src && src->kind == SOURCE_SQS)
+            rc = add(rep, name, DOCTOR_OK, NULL, "queue answers: about %llu messages waiting", n);
+        else
+            rc = add(rep, name, DOCTOR_OK, NULL, "first page read: %llu records", n);
+    }
+    return rc;
+}
+
+int doctor_run(const struct config *cfg, struct doctor_report *rep)
+{
+    struct db *db = NULL;
+    int rc;
+    memset(rep, 0, sizeof(*rep));
+    if (conn_warehouse(cfg, &db)) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", err_msg());
+        rc = add(rep, "warehouse", DOCTOR_FAIL, connect_fix(msg), "%s", msg);
+    } else {
+        rc = add(rep, "warehouse", DOCTOR_OK, NULL, "connected to '%s' as '%s'",
+                 cfg->warehouse.database, cfg->warehouse.user);
+        if (!rc)
+            rc = check_server(db, cfg, rep);
+        if (!rc)
+            rc = check_privileges(db, cfg, rep);
+        if (!rc)
+            rc = check_key(db, cfg, rep);
+    }
+    db_close(db);
+    if (!rc)
+        rc = check_anonymous(cfg, rep);
+    if (!rc)
+        rc = check_sources(cfg, rep);
+    return rc == ML_ENOMEM ? rc : 0;
+}
+
+void doctor_report_release(struct doctor_report *rep)
+{
+    free(rep->checks);
+    memset(rep, 0, sizeof(*rep));
+}
