@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "conn.h"
 #include "db.h"
 #include "error.h"
@@ -15,13 +16,65 @@ static void copy(char *dst, size_t sz, const char *src)
     snprintf(dst, sz, "%s", src ? src : "");
 }
 
+const char *const run_count_columns[RUN_NCOUNTS] = {
+#define RUN_COUNT_COLUMN(col, what) #col,
+    RUN_COUNTS(RUN_COUNT_COLUMN)
+#undef RUN_COUNT_COLUMN
+};
+const char *const run_count_labels[RUN_NCOUNTS] = {
+#define RUN_COUNT_LABEL(col, what) what,
+    RUN_COUNTS(RUN_COUNT_LABEL)
+#undef RUN_COUNT_LABEL
+};
+
+/* The per-stream counts of the runs runs[0..n) (ids from max_id down). */
+static int read_counts(struct db *db, struct run_info *runs, size_t n)
+{
+    struct buf sql = BUF_INIT;
+    struct db_result *r = NULL;
+    const char *const *row;
+    int rc = buf_adds(&sql, "SELECT run_id, stream");
+    for (size_t c = 0; !rc && c < RUN_NCOUNTS; c++)
+        rc = buf_addf(&sql, ", %s", run_count_columns[c]);
+    if (!rc)
+        rc = buf_adds(&sql, " FROM load_run_streams WHERE run_id IN (");
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = buf_addf(&sql, "%s%llu", i ? "," : "", runs[i].run_id);
+    if (!rc)
+        rc = buf_adds(&sql, ") ORDER BY run_id, stream");
+    if (!rc)
+        rc = db_query(db, sql.data, &r);
+    while (!rc && db_result_next(r, &row, NULL) == 1) {
+        unsigned long long id = strtoull(row[0], NULL, 10);
+        struct run_info *ri = NULL;
+        for (size_t i = 0; i < n && !ri; i++)
+            if (runs[i].run_id == id)
+                ri = &runs[i];
+        if (!ri)
+            continue;
+        struct run_stream_counts *v = realloc(ri->counts, (ri->ncounts + 1) * sizeof(*v));
+        if (!v) {
+            rc = err_set(ML_ENOMEM, "out of memory");
+            break;
+        }
+        ri->counts = v;
+        v = &ri->counts[ri->ncounts++];
+        copy(v->stream, sizeof(v->stream), row[1]);
+        for (size_t c = 0; c < RUN_NCOUNTS; c++)
+            v->n[c] = row[2 + c] ? strtoull(row[2 + c], NULL, 10) : 0;
+    }
+    db_result_free(r);
+    buf_release(&sql);
+    return rc ? err_prefix(rc, "reading load_run_streams (does `maskload init` need a rerun?)") : 0;
+}
+
 int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n)
 {
     struct db *db = NULL;
     struct db_result *r = NULL;
     struct run_info *runs = NULL;
     const char *const *row;
-    char sql[2048];
+    char sql[1024];
     size_t cnt = 0;
     int rc;
 
@@ -31,11 +84,8 @@ int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out,
     if (rc)
         return rc;
     snprintf(sql, sizeof(sql),
-             "SELECT r.run_id, r.started_at, r.finished_at, r.status, r.streams, r.error_text, "
-             "(SELECT GROUP_CONCAT(CONCAT(s.stream, ': ', s.fetched, ' fetched, ', s.loaded, "
-             "' loaded, ', s.rejected, ' rejected, ', s.surrogates_created, ' new surrogates') "
-             "ORDER BY s.stream SEPARATOR '; ') FROM load_run_streams s WHERE s.run_id = "
-             "r.run_id), " LEASE_STALE_SQL ", l.heartbeat_at "
+             "SELECT r.run_id, r.started_at, r.finished_at, r.status, r.streams, "
+             "r.error_text, " LEASE_STALE_SQL ", l.heartbeat_at "
              "FROM load_runs r LEFT JOIN load_run_leases l ON l.run_id = r.run_id "
              "ORDER BY r.run_id DESC LIMIT %u",
              limit);
@@ -57,18 +107,30 @@ int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out,
         copy(ri->status, sizeof(ri->status), row[3]);
         copy(ri->streams, sizeof(ri->streams), row[4]);
         copy(ri->error, sizeof(ri->error), row[5]);
-        copy(ri->counts, sizeof(ri->counts), row[6]);
-        ri->stale = row[7] ? atoi(row[7]) : 0;
-        copy(ri->heartbeat_at, sizeof(ri->heartbeat_at), row[8]);
+        ri->stale = row[6] ? atoi(row[6]) : 0;
+        copy(ri->heartbeat_at, sizeof(ri->heartbeat_at), row[7]);
     }
+    if (cnt)
+        rc = read_counts(db, runs, cnt);
+    if (rc)
+        goto out;
     *out = runs;
     *n = cnt;
     runs = NULL;
 out:
-    free(runs);
+    runs_free(runs, cnt);
     db_result_free(r);
     db_close(db);
     return rc;
+}
+
+void runs_free(struct run_info *runs, size_t n)
+{
+    if (!runs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(runs[i].counts);
+    free(runs);
 }
 
 int runs_live(struct db *db, unsigned long long *run_id)

@@ -10,6 +10,35 @@
 
 #include "config.h"
 
+/* The per-stream counters of load_run_streams, declared once:
+ * X(column, what status calls it). */
+#define RUN_COUNTS(X)                                                                              \
+    X(pages, "pages")                                                                              \
+    X(fetched, "fetched")                                                                          \
+    X(loaded, "loaded")                                                                            \
+    X(rejected, "rejected")                                                                        \
+    X(duplicates, "duplicates")                                                                    \
+    X(erased, "erased")                                                                            \
+    X(unknown_fields, "with unknown fields")                                                       \
+    X(invalid_nulled, "malformed values nulled")                                                   \
+    X(surrogates_created, "new surrogates")
+
+enum run_count {
+#define RUN_COUNT_ENUM(col, what) RUN_##col,
+    RUN_COUNTS(RUN_COUNT_ENUM)
+#undef RUN_COUNT_ENUM
+        RUN_NCOUNTS
+};
+
+/* Column names and labels, indexed by enum run_count. */
+extern const char *const run_count_columns[RUN_NCOUNTS];
+extern const char *const run_count_labels[RUN_NCOUNTS];
+
+struct run_stream_counts {
+    char stream[72];
+    unsigned long long n[RUN_NCOUNTS];
+};
+
 struct run_info {
     unsigned long long run_id;
     char started_at[32], finished_at[32];
@@ -17,7 +46,8 @@ struct run_info {
     int stale; /* status 'running' but: 1 its connection is gone, 2 no heartbeat (lease.h) */
     char heartbeat_at[32]; /* the lease's last renewal, UTC; "" without a lease */
     char streams[256];
-    char counts[512]; /* "users: 15 fetched, 12 loaded, 3 rejected; ..." */
+    struct run_stream_counts *counts; /* one per stream the run wrote counts for */
+    size_t ncounts;
     char error[512];
 };
 
@@ -29,7 +59,9 @@ struct run_info {
 struct db;
 int runs_live(struct db *db, unsigned long long *run_id);
 
-/* The `limit` most recent runs, newest first. *out malloc'd. */
+/* The `limit` most recent runs, newest first, with their per-stream
+ * counts. Free with runs_free. */
 int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n);
+void runs_free(struct run_info *runs, size_t n);
 
 #endif

@@ -78,6 +78,11 @@ run=$(q "SELECT MAX(run_id) FROM load_runs")
 assert_eq "users:15:11:3:1 messages:27:20:0:7 user_logins:4:0:0:1" "$(q "SELECT GROUP_CONCAT(CONCAT_WS(':', stream, fetched, loaded, rejected, erased) ORDER BY FIELD(stream,'users','messages','user_logins') SEPARATOR ' ') FROM load_run_streams WHERE run_id=$run")" "load_run_streams.erased counts them (fetched = loaded + rejected + erased + already processed)"
 assert_eq 0 "$(q "SELECT COUNT(*) FROM users_raw WHERE user_id=2")" "user 2 not loaded again"
 assert_eq "$cs_before" "$(q "CHECKSUM TABLE users_raw, subscriptions_raw, messages_raw, user_logins" | cut -f2 | tr '\n' ' ')" "the rerun changed no stream table"
+ml -c "$T/c.yaml" status --limit 1
+assert_contains "$OUT" "users: 15 fetched, 11 loaded, 3 rejected, 0 duplicates, 1 erased," "status shows the erased count"
+ml -c "$T/c.yaml" status --limit 1 --format json
+assert_contains "$OUT" '"users":{"pages":' "status --format json has the users counts"
+assert_contains "$OUT" '"fetched":15,"loaded":11,"rejected":3,"duplicates":0,"erased":1' "with every count"
 assert_eq "$sur_before" "$(q "SELECT (SELECT COUNT(*) FROM sensitive_city_ids), (SELECT COUNT(*) FROM sensitive_zipcode_ids), (SELECT COUNT(*) FROM sensitive_ip_ids)")" "no surrogate created for the erased subject"
 assert_eq 0 "$(q "SELECT COUNT(*) FROM load_rejects WHERE run_id=$run AND stream='messages'")" "its malformed message is not rejected again (stored nowhere)"
 assert_eq 11 "$(q "SELECT COUNT(*) FROM users_raw")" "the other users are loaded"

@@ -38,6 +38,13 @@ ml -c "$T/a.yaml" run
 assert_eq 0 "$RC" "a run succeeds while the analyst holds the old lock names ($OUT)"
 kill "$lockpid" 2>/dev/null || true; wait "$lockpid" 2>/dev/null || true
 ml -c "$T/a.yaml" status --limit 1
+assert_contains "$OUT" "users: 15 fetched, 12 loaded, 3 rejected, 0 duplicates, 0 erased, 0 with unknown fields, 0 malformed values nulled, 28 new surrogates (4 pages)" \
+  "status shows every count of the run"
+assert_eq "15 12 3 0 0 0 0 28 4" "$(sql_admin "$A" "SELECT CONCAT_WS(' ', fetched, loaded, rejected, duplicates, erased, unknown_fields, invalid_nulled, surrogates_created, pages) FROM load_run_streams WHERE stream='users'")" \
+  "the same counts as load_run_streams"
+ml -c "$T/a.yaml" status --format xml
+assert_eq 2 "$RC" "status --format xml: usage error"
+ml -c "$T/a.yaml" status --limit 1
 assert_contains "$OUT" "succeeded" "and is recorded as succeeded"
 assert_eq 0 "$(sql_admin "$A" "SELECT COUNT(*) FROM load_run_leases")" "a finished run leaves no lease"
 for q in "SELECT * FROM load_run_leases" \
