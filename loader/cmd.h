@@ -7,7 +7,10 @@
 
 enum exit_status { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_ANOMALIES = 3 };
 
-/* argv[0] is the command name. cfg is loaded and valid. */
+/* argv[0] is the command name. cfg is loaded and valid, except for
+ * `maskload help CMD` and `CMD --help`, which call the command with cfg
+ * NULL: a command handles --help (prints its usage, returns EXIT_OK)
+ * before it reads cfg, and reads no cfg while parsing its options. */
 int cmd_init(const struct config *cfg, int argc, char **argv);
 int cmd_plan(const struct config *cfg, int argc, char **argv);
 int cmd_run(const struct config *cfg, int argc, char **argv);

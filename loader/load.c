@@ -723,9 +723,13 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         nrun++;
     }
     if (nrun == 0) {
-        rc = opt && opt->only_stream
-                 ? err_set(ML_EUSAGE, "no stream named '%s' in the configuration", opt->only_stream)
-                 : err_set(ML_ECONFIG, "no streams configured");
+        struct buf all = BUF_INIT;
+        for (size_t i = 0; i < cfg->nstreams; i++)
+            buf_addf(&all, "%s%s", i ? ", " : "", cfg->streams[i].name);
+        rc = opt && opt->only_stream ? err_set(ML_EUSAGE, "unknown stream '%s' (streams: %s)",
+                                               opt->only_stream, all.len ? all.data : "none")
+                                     : err_set(ML_ECONFIG, "no streams configured");
+        buf_release(&all);
         buf_release(&names);
         return rc;
     }

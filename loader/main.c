@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -39,6 +40,15 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
+/* True when the command's arguments (argv[0] the command) ask for help. */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
 /* "init, plan, ... or forget" */
 static void command_list(char *out, size_t sz)
 {
@@ -57,7 +67,7 @@ static const char usage_text[] =
     "\n"
     "PII-safe analytics-warehouse loader for MySQL/MariaDB.\n"
     "\n"
-    "commands:\n"
+    "commands (`maskload help COMMAND` or `maskload COMMAND --help` for one):\n"
     "  init                 create the database, tables, roles, accounts, grants and views\n"
     "                       (idempotent; uses the `admin` account of the config); after a\n"
     "                       mapping change adds columns and widens types, refuses the rest\n"
@@ -148,7 +158,7 @@ int main(int argc, char **argv)
         config_path = "maskload.yaml";
     /* '+': stop at the command; its options are its own */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+c:vqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:c:vqh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config_path = optarg;
@@ -177,7 +187,34 @@ int main(int argc, char **argv)
         return usage_error("no command given (%s)", list);
     }
     cmd = argv[optind];
+    /* `maskload help [CMD]` and `maskload CMD --help`: the usage, without
+     * reading the config (a command prints it before it touches cfg) */
+    if (strcmp(cmd, "help") == 0) {
+        char *help_argv[] = {optind + 1 < argc ? argv[optind + 1] : NULL, "--help", NULL};
+        if (!help_argv[0]) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        }
+        if (optind + 2 < argc)
+            return usage_error("help takes one command, not '%s'", argv[optind + 2]);
+        command = find_command(help_argv[0]);
+        if (!command) {
+            char list[256], msg[512];
+            command_list(list, sizeof(list));
+            snprintf(msg, sizeof(msg), "no help for '%s': not a command (commands: %s)",
+                     help_argv[0], list);
+            return usage_error("%s", msg);
+        }
+        optind = 0;
+        return command->fn(NULL, 2, help_argv);
+    }
     command = find_command(cmd);
+    if (command && wants_help(argc - optind, argv + optind)) {
+        argc -= optind;
+        argv += optind;
+        optind = 0;
+        return command->fn(NULL, argc, argv);
+    }
     if (!command) {
         char list[256], msg[512];
         command_list(list, sizeof(list));

@@ -10,11 +10,26 @@ ml --help; assert_eq 0 "$RC" "--help exits 0"; assert_contains "$OUT" "usage: ma
 ml; assert_eq 2 "$RC" "no command exits 2"; assert_contains "$OUT" "no command" "no command message"
 ml frobnicate; assert_eq 2 "$RC" "unknown command exits 2"; assert_contains "$OUT" "unknown command 'frobnicate'" "names the command"
 ml --bogus run; assert_eq 2 "$RC" "unknown option exits 2"; assert_contains "$OUT" "unknown option '--bogus'" "names the option"
+ml -c; assert_eq 2 "$RC" "-c without a file exits 2"; assert_contains "$OUT" "option '-c' needs a value" "and says so"
+# help of one command, without reading any config (none exists here)
+for c in init plan run check status privacy-report reveal forget rekey doctor; do
+  ml -c "$T/absent.yaml" help "$c"
+  assert_eq 0 "$RC" "help $c exits 0 without a config"
+  assert_contains "$OUT" "usage: maskload [-c FILE] $c" "help $c prints its usage"
+  ml -c "$T/absent.yaml" "$c" --help
+  assert_eq 0 "$RC" "$c --help exits 0 without a config"
+  assert_contains "$OUT" "usage: maskload [-c FILE] $c" "$c --help prints its usage"
+done
+ml -c "$T/absent.yaml" run --stream users -h; assert_eq 0 "$RC" "-h after other options"
+ml help; assert_eq 0 "$RC" "help alone exits 0"; assert_contains "$OUT" "maskload help COMMAND" "and prints the overview"
+ml help frobnicate; assert_eq 2 "$RC" "help of an unknown command exits 2"
+assert_contains "$OUT" "commands: init, plan, run" "and lists the commands"
+ml -c "$T/absent.yaml" run; assert_eq 2 "$RC" "without --help the config is read (must-fail twin)"
 write_config "$T/c.yaml" "$DB"
 ml -c "$T/c.yaml" run --nope; assert_eq 2 "$RC" "unknown run option exits 2"
 ml -c "$T/c.yaml" check --format xml; assert_eq 2 "$RC" "bad check format exits 2"
 ml -c "$T/c.yaml" run --stream nope; assert_eq 2 "$RC" "unknown stream exits 2"
-assert_contains "$OUT" "no stream named 'nope'" "names the stream"
+assert_contains "$OUT" "unknown stream 'nope' (streams: users, messages)" "names the stream and lists the configured ones"
 ml -c "$T/missing.yaml" run; assert_eq 2 "$RC" "missing config exits 2"; assert_contains "$OUT" "missing.yaml" "names the file"
 
 # config errors: file:line:column and key
