@@ -18,7 +18,10 @@
  * - a child table needs a single-column integer parent key; the children of
  *   a stream read distinct arrays (no `from` equal to, inside or around
  *   another child's, no parent field at or inside it) into distinct tables,
- *   none named like the parent's; no child with exactly_once.
+ *   none named like the parent's; no child with exactly_once;
+ * - `partition:` names a required date or datetime column of the main
+ *   table, by day or month, `ahead` 1..400; `retention: Nd` needs it; a
+ *   partitioned stream has no child tables.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -1019,6 +1022,7 @@ int cfg_mapping_privacy(struct parse *p, const struct field *keys, const char *p
 /* Largest `ahead` and `retention`: beyond them a value is a typo. */
 #define PARTITION_AHEAD_MAX 400u
 #define RETENTION_DAYS_MAX  36600u
+#define PARTITIONS_MAX 8192u
 
 /* `retention: 400d`: a whole number of days, 1..RETENTION_DAYS_MAX. */
 static int parse_retention(struct mctx *m, yaml_node_t *v, const char *keypath, unsigned *days)
@@ -1112,6 +1116,12 @@ static int parse_partition(struct mctx *m, const struct field *pf, const struct 
         if (rc)
             return rc;
     }
+    /* the server takes at most 8192 partitions per table */
+    if (pd->by == PARTITION_DAY && pd->retention_days + pd->ahead + 3 > PARTITIONS_MAX)
+        return cfg_error(m->p, rf->value ? rf->value : v,
+                         "'%s': by: day with retention %ud and ahead %u needs more than %u "
+                         "partitions (the server's limit): partition by month",
+                         kp, pd->retention_days, pd->ahead, PARTITIONS_MAX);
     t->partition = pd;
     return 0;
 }

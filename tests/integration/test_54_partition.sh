@@ -197,6 +197,7 @@ bad "child tables" "    partition: { column: created_at, by: month }" "" \
 "    children:
       - { table: event_tags, from: tags, position: pos, columns: [ { name: tag, from: name, type: varchar(16) } ] }" \
   "cannot be partitioned"
+bad "too many day partitions" "    partition: { column: created_at, by: day }" "    retention: 9000d" "" "partition by month"
 write_stream "$T/bad.yaml" "    partition: { column: kind, by: month }" "" ""
 ml -c "$T/bad.yaml" plan
 assert_contains "$OUT" "bad.yaml:28:26:" "the error names the line of the declaration"
