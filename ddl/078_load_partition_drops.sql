@@ -1,7 +1,8 @@
 -- load_partition_drops: one row per partition that retention emptied
 -- (loader/partition.h): a partitioned stream table's rows older than its
 -- `retention`, dropped a whole partition at a time. No PII: names, ranges
--- and counts. Readable by the analyst, like load_runs.
+-- and counts. Written by the loader (its grant on the database); granted to
+-- no other role.
 CREATE TABLE IF NOT EXISTS load_partition_drops (
   drop_id         BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   run_id          BIGINT UNSIGNED NULL     COMMENT 'run that dropped it (load_runs.run_id); NULL: maskload init',

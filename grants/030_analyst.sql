@@ -6,4 +6,3 @@
 -- to PUBLIC.
 GRANT SELECT ON `{{db}}`.load_runs TO {{analyst_role}};
 GRANT SELECT ON `{{db}}`.load_run_streams TO {{analyst_role}};
-GRANT SELECT ON `{{db}}`.load_partition_drops TO {{analyst_role}};

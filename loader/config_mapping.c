@@ -1022,7 +1022,7 @@ int cfg_mapping_privacy(struct parse *p, const struct field *keys, const char *p
 /* Largest `ahead` and `retention`: beyond them a value is a typo. */
 #define PARTITION_AHEAD_MAX 400u
 #define RETENTION_DAYS_MAX  36600u
-#define PARTITIONS_MAX 8192u
+#define PARTITIONS_MAX      8192u
 
 /* `retention: 400d`: a whole number of days, 1..RETENTION_DAYS_MAX. */
 static int parse_retention(struct mctx *m, yaml_node_t *v, const char *keypath, unsigned *days)
