@@ -56,6 +56,10 @@ YAML
 write_stream "$T/c.yaml" "    partition: { column: created_at, by: month, ahead: 3 }" "    retention: 400d"
 
 export MASKLOAD_TEST_NOW=2025-03-15T00:00:00Z
+ml -c "$T/c.yaml" plan; assert_eq 0 "$RC" "plan of a new database ($OUT)"
+assert_contains "$OUT" "PARTITION BY RANGE COLUMNS(\`created_at\`) ( PARTITION \`p_past\` VALUES LESS THAN ('2024-02-01'), PARTITION \`p202402\`" \
+  "plan shows the partitions init creates"
+assert_contains "$OUT" "GRANT ALTER, DROP ON \`$DB\`.\`events_raw\` TO" "and the loader's grant on the table"
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init ($OUT)"
 expected="p_past"
 for ym in 202402 202403 202404 202405 202406 202407 202408 202409 202410 202411 202412 \
@@ -134,6 +138,14 @@ assert_eq "$exp2" "$(parts)" "rerun: no partition added or dropped"
 assert_eq 3 "$(q 'SELECT COUNT(*) FROM load_partition_drops')" "rerun: nothing more recorded"
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init after the clock moved ($OUT)"
 assert_eq "$exp2" "$(parts)" "init: nothing to do either"
+
+# must fail: without ALTER and DROP the loader cannot keep partitions; the run says so
+q "REVOKE ALTER, DROP ON \`$DB\`.\`events_raw\` FROM maskload_${DB}_loader"
+MASKLOAD_TEST_NOW=2025-07-20T00:00:00Z ml -c "$T/c.yaml" run
+assert_eq 1 "$RC" "must fail: a run whose loader lacks ALTER/DROP on the table"
+assert_contains "$OUT" "partitions of table 'events_raw'" "and the error names the table"
+assert_eq "$exp2" "$(parts)" "nothing was changed"
+ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init grants them again ($OUT)"
 
 # a late record older than retention: loaded into p_past, dropped by the same run
 echo '{"id": 950, "createdAt": "2024-01-03T00:00:00Z", "kind": "late"}' >>"$T/events.jsonl"
