@@ -405,10 +405,14 @@ int bulk_upsert(struct bulk *bk, struct db *db, const struct batch *b, struct ta
         rc = buf_adds(&bk->sql, "CREATE TEMPORARY TABLE IF NOT EXISTS ");
         if (!rc)
             rc = add_ident2(&bk->sql, STAGE_PREFIX, t->def->name);
+        /* a partitioned table cannot be copied LIKE into a temporary one:
+         * its columns are (no keys: the batch holds one row per key) */
         if (!rc)
-            rc = buf_adds(&bk->sql, " LIKE ");
+            rc = buf_adds(&bk->sql, t->def->partition ? " ENGINE=InnoDB SELECT * FROM " : " LIKE ");
         if (!rc)
             rc = db_append_ident(&bk->sql, t->def->name);
+        if (!rc && t->def->partition)
+            rc = buf_adds(&bk->sql, " LIMIT 0");
         if (!rc)
             rc = exec_sql(db, &bk->sql);
         if (!rc) {

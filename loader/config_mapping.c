@@ -18,7 +18,10 @@
  * - a child table needs a single-column integer parent key; the children of
  *   a stream read distinct arrays (no `from` equal to, inside or around
  *   another child's, no parent field at or inside it) into distinct tables,
- *   none named like the parent's; no child with exactly_once.
+ *   none named like the parent's; no child with exactly_once;
+ * - `partition:` names a required date or datetime column of the main
+ *   table, by day or month, `ahead` 1..400; `retention: Nd` needs it; a
+ *   partitioned stream has no child tables.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -909,6 +912,8 @@ enum {
     MK_INDEXES,
     MK_CHILDREN,
     MK_EXACTLY_ONCE,
+    MK_PARTITION,
+    MK_RETENTION,
     MK_QUASI, /* from here on: also on a stream's entry beside `mapping:` */
     MK_K,
     MK_N
@@ -923,6 +928,8 @@ static const char *const mapping_keys[MK_N] = {[MK_TABLE] = "table",
                                                [MK_INDEXES] = "indexes",
                                                [MK_CHILDREN] = "children",
                                                [MK_EXACTLY_ONCE] = "exactly_once",
+                                               [MK_PARTITION] = "partition",
+                                               [MK_RETENTION] = "retention",
                                                [MK_QUASI] = "quasi_identifiers",
                                                [MK_K] = "k"};
 
@@ -1007,6 +1014,115 @@ int cfg_mapping_privacy(struct parse *p, const struct field *keys, const char *p
     d->quasi = names;
     d->nquasi = (unsigned)n;
     d->k = k;
+    return 0;
+}
+
+/* ---- partitioning and retention ---- */
+
+/* Largest `ahead` and `retention`: beyond them a value is a typo. */
+#define PARTITION_AHEAD_MAX 400u
+#define RETENTION_DAYS_MAX  36600u
+#define PARTITIONS_MAX      8192u
+
+/* `retention: 400d`: a whole number of days, 1..RETENTION_DAYS_MAX. */
+static int parse_retention(struct mctx *m, yaml_node_t *v, const char *keypath, unsigned *days)
+{
+    struct scalar s;
+    int rc = cfg_get_scalar(m->p, v, keypath, 0, &s);
+    if (rc)
+        return rc;
+    bool ok = s.len >= 2 && s.len <= 7 && s.s[s.len - 1] == 'd';
+    for (size_t i = 0; ok && i + 1 < s.len; i++)
+        ok = isdigit((unsigned char)s.s[i]) != 0;
+    unsigned long n = ok ? strtoul(s.s, NULL, 10) : 0;
+    cfg_scalar_release(&s);
+    if (!ok || n < 1 || n > RETENTION_DAYS_MAX)
+        return cfg_error(m->p, v, "'%s' must be a number of days written Nd, e.g. 400d (1..%ud)",
+                         keypath, RETENTION_DAYS_MAX);
+    *days = (unsigned)n;
+    return 0;
+}
+
+/* `partition: { column: C, by: day|month, ahead: N }` and `retention: Nd`
+ * of main table t: C a required date or datetime column of t; no child
+ * tables (their rows would outlive the partitions retention drops). */
+static int parse_partition(struct mctx *m, const struct field *pf, const struct field *rf,
+                           const char *path, struct stream_def *d, struct table_def *t)
+{
+    static const char *const part_keys[] = {"column", "by", "ahead"};
+    static const char *const by_words[] = {"day", "month", NULL};
+    struct field k[3];
+    char kp[KEYPATH_BUF], cp[KEYPATH_BUF];
+    int rc;
+    if (!pf->value && !rf->value)
+        return 0;
+    if (!pf->value)
+        return cfg_error(m->p, rf->key,
+                         "'%s' needs 'partition': retention drops whole partitions, e.g. "
+                         "partition: { column: created_at, by: month }",
+                         cfg_join(kp, sizeof(kp), path, "retention"));
+    yaml_node_t *v = pf->value;
+    cfg_join(kp, sizeof(kp), path, "partition");
+    if (v->type != YAML_MAPPING_NODE)
+        return cfg_error(m->p, v, "'%s' must be a mapping, e.g. { column: created_at, by: month }",
+                         kp);
+    rc = cfg_map_fields(m->p, v, kp, part_keys, k, 3);
+    if (rc)
+        return rc;
+    if (!k[0].value || !k[1].value)
+        return cfg_error(m->p, v, "'%s' needs 'column' and 'by' (day or month)", kp);
+    struct partition_def *pd = arena_alloc(m->a, sizeof(*pd));
+    if (!pd)
+        return oom();
+    pd->decl_line = (int)v->start_mark.line + 1;
+    pd->decl_col = (int)v->start_mark.column + 1;
+    rc = ident_dup(m, k[0].value, cfg_join(cp, sizeof(cp), kp, "column"), "column name",
+                   &pd->column);
+    if (rc)
+        return rc;
+    int ci = streamdef_column_index(t, pd->column);
+    if (ci < 0)
+        return cfg_error(m->p, k[0].value,
+                         "partition column '%s' is not a column of table '%s' (a dropped field "
+                         "is not one)",
+                         pd->column, t->name);
+    const struct column_def *c = &t->cols[ci];
+    if (c->type != COL_DATE && c->type != COL_DATETIME && c->type != COL_EPOCH_MS)
+        return cfg_error(m->p, k[0].value,
+                         "partition column '%s' of '%s' must be a date or datetime column "
+                         "(date, datetime or epoch_ms)",
+                         pd->column, t->name);
+    if (!c->required)
+        return cfg_error(m->p, k[0].value,
+                         "partition column '%s' of '%s' must be required: true (a row without "
+                         "it belongs to no partition)",
+                         pd->column, t->name);
+    int by = 0;
+    rc = cfg_set_enum(m->p, &k[1], kp, "by", by_words, "day or month", &by);
+    if (rc)
+        return rc;
+    pd->by = by == 0 ? PARTITION_DAY : PARTITION_MONTH;
+    rc = cfg_set_uint(m->p, &k[2], kp, "ahead", 1, PARTITION_AHEAD_MAX, 3, &pd->ahead);
+    if (rc)
+        return rc;
+    if (d->nchildren)
+        return cfg_error(m->p, v,
+                         "'%s': a stream with child tables cannot be partitioned (retention "
+                         "would drop the parents' rows and leave their children)",
+                         kp);
+    if (rf->value) {
+        rc = parse_retention(m, rf->value, cfg_join(cp, sizeof(cp), path, "retention"),
+                             &pd->retention_days);
+        if (rc)
+            return rc;
+    }
+    /* the server takes at most 8192 partitions per table */
+    if (pd->by == PARTITION_DAY && pd->retention_days + pd->ahead + 3 > PARTITIONS_MAX)
+        return cfg_error(m->p, rf->value ? rf->value : v,
+                         "'%s': by: day with retention %ud and ahead %u needs more than %u "
+                         "partitions (the server's limit): partition by month",
+                         kp, pd->retention_days, pd->ahead, PARTITIONS_MAX);
+    t->partition = pd;
     return 0;
 }
 
@@ -1155,6 +1271,9 @@ int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *ke
         d->children = children;
         d->nchildren = (unsigned)nc;
     }
+    rc = parse_partition(&m, &keys[MK_PARTITION], &keys[MK_RETENTION], path, d, t);
+    if (rc)
+        return rc;
     rc = cfg_mapping_privacy(p, &keys[MK_QUASI], path, a, d);
     if (rc)
         return rc;

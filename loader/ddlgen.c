@@ -326,6 +326,8 @@ static int check_table(const struct table_def *t)
                 return err_set(ML_EINVAL, "table '%s': index '%s' names unknown column '%s'",
                                t->name, x->name, x->cols[k]);
     }
+    if (t->partition && (!t->partition->column || find_column(t, t->partition->column) < 0))
+        return err_set(ML_EINVAL, "table '%s': partitioned on a column it does not have", t->name);
     return 0;
 }
 
@@ -354,6 +356,10 @@ int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dial
         if (i)
             put(&g, ",");
         put_ident(&g, t->cols[i].name);
+    }
+    if (t->partition && ddlgen_partition_key_extra(t)) {
+        put(&g, ",");
+        put_ident(&g, t->partition->column);
     }
     put(&g, ")");
     for (unsigned i = 0; i < t->nindexes; i++) {
@@ -863,6 +869,203 @@ int ddlgen_alter_table(struct buf *out, const struct table_def *t,
     if (table_comment) {
         put(&g, n ? ",\n  COMMENT=" : "\n  COMMENT=");
         put_literal(&g, table_comment);
+    }
+    return gen_end(&g, mark);
+}
+
+/* ---- RANGE partitions (partition.h decides which, this writes them) ---- */
+
+bool ddlgen_partition_key_extra(const struct table_def *t)
+{
+    if (!t->partition || !t->partition->column)
+        return false;
+    for (unsigned i = 0; i < t->nkey && i < t->ncols; i++)
+        if (strcasecmp(t->cols[i].name, t->partition->column) == 0)
+            return false;
+    return true;
+}
+
+/* A partition name: [a-z0-9_], at most 64 characters; a bound: YYYY-MM-DD. */
+static bool partition_name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+static bool partition_bound_ok(const char *s)
+{
+    static const char shape[] = "dddd-dd-dd";
+    if (!s || strlen(s) != sizeof(shape) - 1)
+        return false;
+    for (size_t i = 0; shape[i]; i++)
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return false;
+    return true;
+}
+
+static int check_partitions(const struct table_def *t, const struct ddlgen_partition *p, size_t n,
+                            bool need_maxvalue)
+{
+    if (!t || !t->partition || find_column(t, t->partition->column) < 0)
+        return err_set(ML_EINVAL, "table '%s': no partitioning column",
+                       t && t->name ? t->name : "?");
+    if (n == 0)
+        return err_set(ML_EINVAL, "table '%s': no partitions", t->name);
+    for (size_t i = 0; i < n; i++) {
+        if (!partition_name_ok(p[i].name))
+            return err_set(ML_EINVAL, "table '%s': invalid partition name", t->name);
+        if (p[i].bound[0] ? !partition_bound_ok(p[i].bound) : i + 1 != n)
+            return err_set(ML_EINVAL, "table '%s': partition '%s': invalid bound", t->name,
+                           p[i].name);
+        if (i && p[i].bound[0] && strcmp(p[i - 1].bound, p[i].bound) >= 0)
+            return err_set(ML_EINVAL, "table '%s': partition '%s': bounds must increase", t->name,
+                           p[i].name);
+    }
+    if (need_maxvalue && p[n - 1].bound[0])
+        return err_set(ML_EINVAL, "table '%s': the last partition must be the MAXVALUE one",
+                       t->name);
+    return 0;
+}
+
+static void put_partition_list(struct gen *g, const struct ddlgen_partition *p, size_t n)
+{
+    put(g, "(");
+    for (size_t i = 0; i < n; i++) {
+        put(g, i ? ",\n  PARTITION " : "\n  PARTITION ");
+        put_ident(g, p[i].name);
+        put(g, " VALUES LESS THAN (");
+        if (p[i].bound[0])
+            put_literal(g, p[i].bound);
+        else
+            put(g, "MAXVALUE");
+        put(g, ")");
+    }
+    put(g, ")");
+}
+
+int ddlgen_partition_by(struct buf *out, const struct table_def *t,
+                        const struct ddlgen_partition *p, size_t n, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    int rc = g.dl ? check_partitions(t, p, n, true)
+                  : err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (rc)
+        return rc;
+    put(&g, "\nPARTITION BY RANGE COLUMNS(");
+    put_ident(&g, t->partition->column);
+    put(&g, ") ");
+    put_partition_list(&g, p, n);
+    return gen_end(&g, mark);
+}
+
+int ddlgen_partition_split_last(struct buf *out, const struct table_def *t, const char *last,
+                                const struct ddlgen_partition *p, size_t n, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    int rc = g.dl ? check_partitions(t, p, n, true)
+                  : err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!rc && (n < 2 || !partition_name_ok(last)))
+        rc = err_set(ML_EINVAL, "table '%s': nothing to split off partition '%s'", t->name,
+                     last ? last : "?");
+    if (rc)
+        return rc;
+    put(&g, "ALTER TABLE ");
+    put_ident(&g, t->name);
+    put(&g, " REORGANIZE PARTITION ");
+    put_ident(&g, last);
+    put(&g, " INTO ");
+    put_partition_list(&g, p, n);
+    return gen_end(&g, mark);
+}
+
+static void put_name_list(struct gen *g, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            put(g, ",");
+        put_ident(g, names[i]);
+    }
+}
+
+static int check_names(const struct table_def *t, const char *const *names, size_t n)
+{
+    if (!t || !t->name || !t->partition)
+        return err_set(ML_EINVAL, "a partitioned table is needed");
+    if (n == 0)
+        return err_set(ML_EINVAL, "table '%s': no partitions named", t->name);
+    for (size_t i = 0; i < n; i++)
+        if (!partition_name_ok(names[i]))
+            return err_set(ML_EINVAL, "table '%s': invalid partition name", t->name);
+    return 0;
+}
+
+int ddlgen_partition_truncate(struct buf *out, const struct table_def *t, const char *const *names,
+                              size_t n, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    int rc = g.dl ? check_names(t, names, n) : err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (rc)
+        return rc;
+    put(&g, "ALTER TABLE ");
+    put_ident(&g, t->name);
+    put(&g, " TRUNCATE PARTITION ");
+    put_name_list(&g, names, n);
+    return gen_end(&g, mark);
+}
+
+int ddlgen_partition_merge_first(struct buf *out, const struct table_def *t,
+                                 const char *const *names, size_t n,
+                                 const struct ddlgen_partition *into, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    int rc = g.dl ? check_names(t, names, n) : err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!rc && (!into || !partition_name_ok(into->name) || !partition_bound_ok(into->bound)))
+        rc = err_set(ML_EINVAL, "table '%s': invalid partition to merge into", t->name);
+    if (rc)
+        return rc;
+    put(&g, "ALTER TABLE ");
+    put_ident(&g, t->name);
+    put(&g, " REORGANIZE PARTITION ");
+    put_name_list(&g, names, n);
+    put(&g, " INTO ");
+    put_partition_list(&g, into, 1);
+    return gen_end(&g, mark);
+}
+
+int ddlgen_partition_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
+                            const char *database, const char *loader_role, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    if (!g.dl)
+        return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!database || !*database || !loader_role || !*loader_role)
+        return err_set(ML_EINVAL, "partition grants need a database and the loader role");
+    for (size_t i = 0; i < ndefs; i++) {
+        const struct table_def *t = defs[i] ? defs[i]->table : NULL;
+        if (!t || !t->partition)
+            continue;
+        int rc = check_table_name(t->name);
+        if (rc) {
+            buf_truncate(out, mark);
+            return rc;
+        }
+        put(&g, "GRANT ALTER, DROP ON ");
+        put_ident(&g, database);
+        put(&g, ".");
+        put_ident(&g, t->name);
+        put(&g, " TO ");
+        put_ident(&g, loader_role);
+        put(&g, ";\n");
     }
     return gen_end(&g, mark);
 }

@@ -153,4 +153,54 @@ int ddlgen_alter_table(struct buf *out, const struct table_def *t,
                        const struct ddlgen_alter *alters, size_t n, const char *table_comment,
                        enum db_dialect d);
 
+/* ---- RANGE partitions of a partitioned main table (t->partition; which
+ * partitions exist and when is partition.h's decision) ---- */
+
+/* One partition: its name ([a-z0-9_], at most 64 characters) and its
+ * exclusive upper bound "YYYY-MM-DD"; an empty bound is MAXVALUE (only
+ * the last partition of a list may have it). */
+struct ddlgen_partition {
+    char name[65];
+    char bound[11];
+};
+
+/* True when t is partitioned on a column that is not one of its key
+ * columns: the primary key is then (key..., column), because the server
+ * wants the partitioning column in every unique key. */
+bool ddlgen_partition_key_extra(const struct table_def *t);
+
+/* Appends "\nPARTITION BY RANGE COLUMNS(`column`) (PARTITION ... VALUES
+ * LESS THAN ('YYYY-MM-DD'), ..., PARTITION ... VALUES LESS THAN
+ * (MAXVALUE))" for the n partitions p, in order, to follow
+ * ddlgen_create_table's text. ML_EINVAL when t is not partitioned, a name
+ * or a bound is invalid, the bounds do not increase or the last partition
+ * is not the MAXVALUE one. */
+int ddlgen_partition_by(struct buf *out, const struct table_def *t,
+                        const struct ddlgen_partition *p, size_t n, enum db_dialect d);
+
+/* Appends "ALTER TABLE `t` REORGANIZE PARTITION `last` INTO (p...)": the
+ * last (MAXVALUE) partition split into the n >= 2 partitions p, the last
+ * of which is the MAXVALUE one again. Same refusals as above. */
+int ddlgen_partition_split_last(struct buf *out, const struct table_def *t, const char *last,
+                                const struct ddlgen_partition *p, size_t n, enum db_dialect d);
+
+/* Appends "ALTER TABLE `t` TRUNCATE PARTITION `a`,`b`" (their rows go,
+ * the partitions stay). */
+int ddlgen_partition_truncate(struct buf *out, const struct table_def *t, const char *const *names,
+                              size_t n, enum db_dialect d);
+
+/* Appends "ALTER TABLE `t` REORGANIZE PARTITION `a`,`b` INTO (PARTITION
+ * `into->name` VALUES LESS THAN ('into->bound'))": the first n (adjacent,
+ * emptied) partitions become one. */
+int ddlgen_partition_merge_first(struct buf *out, const struct table_def *t,
+                                 const char *const *names, size_t n,
+                                 const struct ddlgen_partition *into, enum db_dialect d);
+
+/* Appends, one per line ending in ";\n", "GRANT ALTER, DROP ON
+ * `database`.`t` TO `loader_role`" for the main table of every partitioned
+ * stream of defs (nothing for the others): what `run` needs to keep
+ * partitions ready and drop expired ones, on those tables only. */
+int ddlgen_partition_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
+                            const char *database, const char *loader_role, enum db_dialect d);
+
 #endif

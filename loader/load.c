@@ -17,6 +17,7 @@
 #include "lease.h"
 #include "log.h"
 #include "mapping.h"
+#include "partition.h"
 #include "pii_key.h"
 #include "runs.h"
 #include "schema.h"
@@ -706,6 +707,21 @@ static int end_run(struct run_ctx *ctx, int status_rc, const char *error_text)
     return 0;
 }
 
+/* Partition maintenance (partition.h) of the partitioned streams to run,
+ * before anything is fetched, recorded with this run's id. */
+static int maintain_partitions(struct run_ctx *ctx, const char *only)
+{
+    const struct config *cfg = ctx->cfg;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
+        const struct stream_def *def = cfg->streams[i].def;
+        if ((only && strcmp(only, cfg->streams[i].name) != 0) || !def || !def->table->partition)
+            continue;
+        rc = partition_maintain_all(ctx->db, cfg->warehouse.database, &def, 1, ctx->run_id);
+    }
+    return rc;
+}
+
 int load_run(const struct config *cfg, const struct load_options *opt, struct load_result *res)
 {
     struct run_ctx ctx = {.cfg = cfg};
@@ -773,6 +789,8 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
                             cfg->pii.digest_key_len, false, "run");
     if (!rc) /* the tables match their definitions, or nothing is fetched */
         rc = schema_check(cfg, opt ? opt->only_stream : NULL, ctx.db);
+    if (!rc) /* partitions ready ahead, expired ones dropped */
+        rc = maintain_partitions(&ctx, opt ? opt->only_stream : NULL);
     if (!rc)
         rc = erase_set_load(ctx.db, cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.erased_set);
     if (!rc)
@@ -782,6 +800,8 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
             continue;
         rc = load_stream(&ctx, &cfg->streams[i]);
     }
+    if (!rc) /* again: a record older than retention just loaded goes now */
+        rc = maintain_partitions(&ctx, opt ? opt->only_stream : NULL);
     if (ctx.db) {
         /* a lost connection fails the run loudly; the run is still marked
          * failed if a reconnect allows, and the message says when it did not */

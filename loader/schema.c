@@ -15,6 +15,7 @@
 #include "error.h"
 #include "log.h"
 #include "pii_key.h"
+#include "partition.h"
 #include "schemadiff.h"
 #include "sqlfiles.h"
 #include "streamdef.h"
@@ -815,6 +816,8 @@ static int create_derived_tables(struct init_ctx *ctx)
         buf_reset(&ctx->sql);
         if (st->diff.missing) {
             rc = ddlgen_create_table(&ctx->sql, st->table, d);
+            if (!rc && st->table->partition)
+                rc = partition_create_clause(&ctx->sql, st->table, d);
             if (!rc)
                 rc = exec_generated(ctx, "creating table", st->table->name);
         } else if (schemadiff_alters(&st->diff)) {
@@ -866,12 +869,30 @@ static int grant_derived_tables(struct init_ctx *ctx)
     struct buf grants = BUF_INIT;
     int rc = ddlgen_grants(&grants, ctx->defs, ctx->ndefs, ctx->cfg->warehouse.database, &roles,
                            db_dialect(ctx->db));
+    if (!rc) /* ALTER, DROP on partitioned tables: `run` maintains their partitions */
+        rc = ddlgen_partition_grants(&grants, ctx->defs, ctx->ndefs, ctx->cfg->warehouse.database,
+                                     ctx->cfg->roles.loader, db_dialect(ctx->db));
     if (rc)
         rc = err_prefix(rc, "deriving the grants");
     else
         rc = run_script(ctx, grants.data, grants.len, "derived grants", NULL);
     buf_release(&grants);
     return rc;
+}
+
+/* Partitions of the partitioned stream tables made ready ahead and expired
+ * ones dropped (partition.h), as `run` does; in plan mode only said. */
+static int maintain_partitions(struct init_ctx *ctx)
+{
+    for (size_t i = 0; ctx->plan && i < ctx->ndefs; i++)
+        if (ctx->defs[i]->table->partition)
+            plan_note(ctx,
+                      "partitions: init adds the missing partitions of table '%s' ahead and "
+                      "drops those its retention has expired",
+                      ctx->defs[i]->table->name);
+    if (ctx->plan)
+        return 0;
+    return partition_maintain_all(ctx->db, ctx->cfg->warehouse.database, ctx->defs, ctx->ndefs, 0);
 }
 
 /* The small-groups view of every configured stream that declares
@@ -1058,6 +1079,8 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
     }
     if (!rc)
         rc = create_derived_tables(&ctx);
+    if (!rc)
+        rc = maintain_partitions(&ctx);
     if (!rc)
         rc = run_dir(&ctx, "grants", NULL);
     if (!rc)

@@ -507,6 +507,9 @@ static int compare_key(struct cmp *m)
             live_names[nlive++] = m->live->cols[i].name;
     for (size_t i = 0; i < nwant; i++)
         want_names[i] = t->cols[i].name;
+    /* a partitioned table's key ends with its partitioning column (ddlgen) */
+    if (ddlgen_partition_key_extra(t) && nwant < 32)
+        want_names[nwant++] = t->partition->column;
     same = nlive == nwant;
     for (size_t i = 0; same && i < nwant; i++)
         same = strcasecmp(live_names[i], want_names[i]) == 0;
@@ -522,7 +525,18 @@ static int compare_key(struct cmp *m)
              t->name, nlive ? a : "(none)", b);
     snprintf(text, sizeof(text), "table '%s': primary key %s cannot become %s", t->name,
              nlive ? a : "(none)", b);
-    refuse(m, ch, &t->cols[0], text, "incompatible");
+    if (t->partition && nlive + 1 == nwant)
+        snprintf(text, sizeof(text),
+                 "table '%s' exists unpartitioned (primary key %s) and its mapping now "
+                 "declares partition: on '%s' (primary key %s): init does not rebuild a table; "
+                 "rename or drop it and run init again, or remove 'partition'",
+                 t->name, nlive ? a : "(none)", t->partition->column, b);
+    struct column_def at = t->cols[0];
+    if (t->partition && t->partition->decl_line > 0) {
+        at.decl_line = t->partition->decl_line;
+        at.decl_col = t->partition->decl_col;
+    }
+    refuse(m, ch, &at, text, "incompatible");
     return 0;
 }
 

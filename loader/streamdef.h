@@ -68,6 +68,22 @@ struct index_def {
     unsigned ncols;
 };
 
+/* RANGE partitioning of an append-only stream's main table (`partition:
+ * { column: created_at, by: month, ahead: 3 }` and `retention: 400d`;
+ * partition.h maintains the partitions). The column is a required date or
+ * datetime column of the main table; it joins the primary key (after the
+ * natural key) because the server wants the partitioning column in every
+ * unique key. */
+enum partition_unit { PARTITION_DAY = 1, PARTITION_MONTH = 2 };
+
+struct partition_def {
+    const char *column;      /* the partitioning column, one of the table's */
+    enum partition_unit by;  /* one partition per day or per month */
+    unsigned ahead;          /* periods kept ready after the current one (1..60) */
+    unsigned retention_days; /* partitions wholly older than now - this are dropped; 0 = kept */
+    int decl_line, decl_col; /* where `partition:` was declared */
+};
+
 struct table_def {
     const char *name;
     const struct column_def *cols;
@@ -76,6 +92,7 @@ struct table_def {
     const char *description; /* the table COMMENT; may be NULL */
     const struct index_def *indexes;
     unsigned nindexes;
+    const struct partition_def *partition; /* a main table's partitioning; NULL = none */
 };
 
 /* A field of the source record and what becomes of it. */

@@ -355,6 +355,142 @@ static void test_grants(void **state)
     buf_release(&out);
 }
 
+/* ---- RANGE partitions ---- */
+
+static const struct column_def event_cols[] = {
+    {.name = "id", .type = COL_BIGINT, .required = true},
+    {.name = "created_at", .type = COL_DATETIME, .required = true},
+    {.name = "kind", .type = COL_TEXT, .size = 16},
+};
+static const struct partition_def event_part = {
+    .column = "created_at", .by = PARTITION_MONTH, .ahead = 3, .retention_days = 400};
+static const struct table_def event_table = {
+    .name = "events_raw", .cols = event_cols, .ncols = 3, .nkey = 1, .partition = &event_part};
+static const struct stream_def event_def = {.name = "events", .table = &event_table};
+
+static void test_partitioned_table(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    const struct ddlgen_partition p[] = {
+        {"p_past", "2024-02-01"}, {"p202402", "2024-03-01"}, {"p_future", ""}};
+    assert_true(ddlgen_partition_key_extra(&event_table));
+    assert_int_equal(ddlgen_create_table(&out, &event_table, DB_DIALECT_MARIADB), 0);
+    assert_non_null(strstr(out.data, "  PRIMARY KEY (`id`,`created_at`)\n"));
+    assert_int_equal(ddlgen_partition_by(&out, &event_table, p, 3, DB_DIALECT_MARIADB), 0);
+    assert_non_null(strstr(out.data, "COLLATE=utf8mb4_unicode_ci\n"
+                                     "PARTITION BY RANGE COLUMNS(`created_at`) (\n"
+                                     "  PARTITION `p_past` VALUES LESS THAN ('2024-02-01'),\n"
+                                     "  PARTITION `p202402` VALUES LESS THAN ('2024-03-01'),\n"
+                                     "  PARTITION `p_future` VALUES LESS THAN (MAXVALUE))"));
+    /* a key that holds the column already is not extended */
+    const struct table_def keyed = {
+        .name = "ev", .cols = event_cols, .ncols = 3, .nkey = 2, .partition = &event_part};
+    assert_false(ddlgen_partition_key_extra(&keyed));
+    buf_reset(&out);
+    assert_int_equal(ddlgen_create_table(&out, &keyed, DB_DIALECT_MARIADB), 0);
+    assert_non_null(strstr(out.data, "  PRIMARY KEY (`id`,`created_at`)\n"));
+    /* not partitioned: no change */
+    const struct table_def plain = {.name = "ev", .cols = event_cols, .ncols = 3, .nkey = 1};
+    assert_false(ddlgen_partition_key_extra(&plain));
+    buf_reset(&out);
+    assert_int_equal(ddlgen_create_table(&out, &plain, DB_DIALECT_MARIADB), 0);
+    assert_non_null(strstr(out.data, "  PRIMARY KEY (`id`)\n"));
+    buf_release(&out);
+}
+
+static void test_partition_statements(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    const struct ddlgen_partition add[] = {
+        {"p202507", "2025-08-01"}, {"p202508", "2025-09-01"}, {"p_future", ""}};
+    assert_int_equal(
+        ddlgen_partition_split_last(&out, &event_table, "p_future", add, 3, DB_DIALECT_MARIADB), 0);
+    assert_string_equal(out.data,
+                        "ALTER TABLE `events_raw` REORGANIZE PARTITION `p_future` INTO (\n"
+                        "  PARTITION `p202507` VALUES LESS THAN ('2025-08-01'),\n"
+                        "  PARTITION `p202508` VALUES LESS THAN ('2025-09-01'),\n"
+                        "  PARTITION `p_future` VALUES LESS THAN (MAXVALUE))");
+    const char *const names[] = {"p_past", "p202402", "p202403"};
+    buf_reset(&out);
+    assert_int_equal(ddlgen_partition_truncate(&out, &event_table, names, 3, DB_DIALECT_MARIADB),
+                     0);
+    assert_string_equal(out.data,
+                        "ALTER TABLE `events_raw` TRUNCATE PARTITION `p_past`,`p202402`,`p202403`");
+    const struct ddlgen_partition into = {"p_past", "2024-04-01"};
+    buf_reset(&out);
+    assert_int_equal(
+        ddlgen_partition_merge_first(&out, &event_table, names, 3, &into, DB_DIALECT_MARIADB), 0);
+    assert_string_equal(out.data, "ALTER TABLE `events_raw` REORGANIZE PARTITION "
+                                  "`p_past`,`p202402`,`p202403` INTO (\n"
+                                  "  PARTITION `p_past` VALUES LESS THAN ('2024-04-01'))");
+    /* the loader's rights on partitioned tables only */
+    const struct stream_def *defs[] = {&users_def, &event_def};
+    buf_reset(&out);
+    assert_int_equal(ddlgen_partition_grants(&out, defs, 2, "dwh", "loader_r", DB_DIALECT_MARIADB),
+                     0);
+    assert_string_equal(out.data, "GRANT ALTER, DROP ON `dwh`.`events_raw` TO `loader_r`;\n");
+    buf_reset(&out);
+    assert_int_equal(ddlgen_partition_grants(&out, defs, 1, "dwh", "loader_r", DB_DIALECT_MARIADB),
+                     0);
+    assert_int_equal(out.len, 0);
+    assert_int_equal(ddlgen_partition_grants(&out, defs, 2, "dwh", NULL, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    buf_release(&out);
+}
+
+/* What the partition writers refuse, leaving the output as it was. */
+static void test_partition_refused(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    assert_int_equal(buf_adds(&out, "x"), 0);
+    const struct ddlgen_partition no_max[] = {{"p1", "2024-01-01"}, {"p2", "2024-02-01"}};
+    const struct ddlgen_partition down[] = {
+        {"p1", "2024-02-01"}, {"p2", "2024-01-01"}, {"p_future", ""}};
+    const struct ddlgen_partition bad_name[] = {{"p`1", "2024-01-01"}, {"p_future", ""}};
+    const struct ddlgen_partition bad_bound[] = {{"p1", "2024-1-01"}, {"p_future", ""}};
+    const struct ddlgen_partition inj_bound[] = {{"p1", "2024')--x"}, {"p_future", ""}};
+    const struct ddlgen_partition mid_max[] = {{"p1", ""}, {"p2", "2024-01-01"}, {"p_future", ""}};
+    const struct table_def plain = {.name = "ev", .cols = event_cols, .ncols = 3, .nkey = 1};
+    const struct partition_def nocol = {.column = "nope", .by = PARTITION_DAY, .ahead = 1};
+    const struct table_def badcol = {
+        .name = "ev", .cols = event_cols, .ncols = 3, .nkey = 1, .partition = &nocol};
+    assert_int_equal(ddlgen_partition_by(&out, &event_table, no_max, 2, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    assert_int_equal(ddlgen_partition_by(&out, &event_table, down, 3, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    assert_int_equal(ddlgen_partition_by(&out, &event_table, bad_name, 2, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    assert_int_equal(ddlgen_partition_by(&out, &event_table, bad_bound, 2, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    assert_int_equal(ddlgen_partition_by(&out, &event_table, inj_bound, 2, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    assert_int_equal(ddlgen_partition_by(&out, &event_table, mid_max, 3, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    assert_int_equal(ddlgen_partition_by(&out, &event_table, NULL, 0, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    assert_int_equal(ddlgen_partition_by(&out, &plain, down, 3, DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_int_equal(ddlgen_partition_by(&out, &badcol, down, 3, DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_int_equal(ddlgen_create_table(&out, &badcol, DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_int_equal(ddlgen_partition_split_last(&out, &event_table, "p_future", &no_max[0], 1,
+                                                 DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    const char *const hostile[] = {"p1`; DROP TABLE x"};
+    assert_int_equal(ddlgen_partition_truncate(&out, &event_table, hostile, 1, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    assert_int_equal(ddlgen_partition_truncate(&out, &event_table, hostile, 0, DB_DIALECT_MARIADB),
+                     ML_EINVAL);
+    const char *const one[] = {"p1"};
+    const struct ddlgen_partition max_into = {"p_past", ""};
+    assert_int_equal(
+        ddlgen_partition_merge_first(&out, &event_table, one, 1, &max_into, DB_DIALECT_MARIADB),
+        ML_EINVAL);
+    assert_string_equal(out.data, "x");
+    buf_release(&out);
+}
+
 static void test_reveal_procedure(void **state)
 {
     (void)state;
@@ -627,6 +763,9 @@ int main(void)
         cmocka_unit_test(test_alter_meta_and_type),
         cmocka_unit_test(test_alter_refused),
         cmocka_unit_test(test_reveal_procedure),
+        cmocka_unit_test(test_partitioned_table),
+        cmocka_unit_test(test_partition_statements),
+        cmocka_unit_test(test_partition_refused),
     };
     return cmocka_run_group_tests_name("ddlgen", tests, NULL, NULL);
 }

@@ -712,6 +712,60 @@ static void test_keys_and_metadata(void **state)
     schemadiff_release(&d);
 }
 
+/* A table partitioned on placed_at: its primary key is (order_id, placed_at). */
+static const struct column_def placed_cols[] = {
+    {.name = "order_id", .type = COL_BIGINT, .required = true, .decl_line = 5, .decl_col = 5},
+    {.name = "placed_at", .type = COL_DATETIME, .required = true, .decl_line = 6, .decl_col = 5},
+};
+static const struct partition_def placed_part = {
+    .column = "placed_at", .by = PARTITION_MONTH, .ahead = 3, .decl_line = 9, .decl_col = 16};
+static const struct table_def placed_table = {.name = "placed_raw",
+                                              .cols = placed_cols,
+                                              .ncols = 2,
+                                              .nkey = 1,
+                                              .description = "orders",
+                                              .partition = &placed_part};
+static const struct stream_def placed_def = {
+    .name = "placed", .table = &placed_table, .file = "mappings/placed.yaml"};
+
+static void test_partitioned_key(void **state)
+{
+    (void)state;
+    struct schemadiff_live_column cols[] = {
+        {.name = "order_id", .type = "bigint(20)", .comment = "", .primary = true, .position = 1},
+        {.name = "placed_at", .type = "datetime(3)", .comment = "", .primary = true, .position = 2},
+        META_RUN,
+        META_AT,
+    };
+    struct schemadiff d;
+    struct schemadiff_live_table live = live_of(cols, 4, true);
+    /* the key extended by the partitioning column is no difference */
+    compare(&placed_def, &placed_table, &live, &d);
+    assert_int_equal(d.nchanges, 0);
+    assert_null(schemadiff_mismatch(&d));
+    schemadiff_release(&d);
+    /* the table as it was before `partition:`: refused, at the declaration */
+    cols[1].primary = false;
+    compare(&placed_def, &placed_table, &live, &d);
+    expect_refusal(&d, "mappings/placed.yaml:9:16: table 'placed_raw' exists unpartitioned "
+                       "(primary key (order_id)) and its mapping now declares partition: on "
+                       "'placed_at' (primary key (order_id,placed_at)): init does not rebuild "
+                       "a table; rename or drop it and run init again, or remove 'partition' "
+                       "(incompatible; nothing was changed)");
+    schemadiff_release(&d);
+    /* and the reverse: partition: removed from the mapping of a partitioned table */
+    cols[1].primary = true;
+    const struct table_def unpart = {
+        .name = "placed_raw", .cols = placed_cols, .ncols = 2, .nkey = 1, .description = "orders"};
+    const struct stream_def unpart_def = {
+        .name = "placed", .table = &unpart, .file = "mappings/placed.yaml"};
+    compare(&unpart_def, &unpart, &live, &d);
+    expect_refusal(&d, "mappings/placed.yaml:5:5: table 'placed_raw': primary key "
+                       "(order_id,placed_at) cannot become (order_id) (incompatible; nothing "
+                       "was changed)");
+    schemadiff_release(&d);
+}
+
 static void test_freeze(void **state)
 {
     (void)state;
@@ -778,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_kept_columns),
         cmocka_unit_test(test_keys_and_metadata),
         cmocka_unit_test(test_freeze),
+        cmocka_unit_test(test_partitioned_key),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,22 @@
+/* wallclock.h - "now" for whatever follows the calendar (which partitions
+ * a partitioned table needs, which have expired).
+ *
+ * The system's UTC time, unless the environment sets MASKLOAD_TEST_NOW to
+ * an instant written 2025-03-15T00:00:00Z (the test hook: a test moves
+ * the clock without waiting). Read here only.
+ */
+#ifndef ML_WALLCLOCK_H
+#define ML_WALLCLOCK_H
+
+#include <time.h>
+
+/* Seconds since 1970-01-01T00:00:00Z into *out. ML_ECONFIG when
+ * MASKLOAD_TEST_NOW is set but not of that form (the message quotes it). */
+int wallclock_now(time_t *out);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12), and
+ * back; pure. */
+long long wallclock_days_from_civil(int y, int m, int d);
+void wallclock_civil_from_days(long long days, int *y, int *m, int *d);
+
+#endif
