@@ -2193,6 +2193,8 @@ static int parse_root(struct parse *p)
         rc = parse_streams(p, &f[TOP_STREAMS]);
     if (!rc)
         rc = check_streams(p);
+    if (!rc)
+        rc = cfg_mapping_validate_checks(p);
     return rc;
 }
 
