@@ -64,8 +64,13 @@ static int count_generated(const struct config *cfg, struct db *db,
         if (!rc)
             rc = db_query_u64(db, sql.data, &r->rows, NULL);
         if (rc) {
-            err_prefix(rc, "counting '%s' (did `maskload init` run since it was declared?)",
-                       r->view);
+            static const char *const what[] = {
+                [DDLGEN_MONITOR_SMALL_GROUPS] = "quasi_identifiers were",
+                [DDLGEN_MONITOR_CHECK] = "its checks were",
+                [DDLGEN_MONITOR_FRESHNESS] = "freshness was",
+                [DDLGEN_MONITOR_MIN_ROWS] = "min_rows was"};
+            err_prefix(rc, "counting '%s' (did `maskload init` run since %s declared?)", r->view,
+                       (unsigned)gen[i].kind < 4 ? what[gen[i].kind] : "it was");
             break;
         }
         r->generated = true;
