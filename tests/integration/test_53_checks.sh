@@ -226,4 +226,50 @@ assert_contains "$OUT" "bad.yaml:$(grep -n 'freshness: 26x' "$T/bad.yaml" | cut 
 checks_config "$T/bad.yaml" "" "" 0
 ml -c "$T/bad.yaml" init; assert_eq 2 "$RC" "must fail: min_rows 0"
 assert_contains "$OUT" "bad.yaml:$(grep -n 'min_rows: 0' "$T/bad.yaml" | cut -d: -f1):15:" "min_rows 0: file:line:column"
+
+# ---- 4. the built-ins' declared checks keep the hand-written views' names and rows ----
+. "$SOURCE_DIR/tests/fixtures/api/expected.env"
+DB2=it_checks_builtin
+fresh_db "$DB2"
+write_config "$T/b.yaml" "$DB2" "check: { default_threshold: 100 }"
+ml -c "$T/b.yaml" init; assert_eq 0 "$RC" "init of the built-ins ($OUT)"
+ml -c "$T/b.yaml" run; assert_eq 0 "$RC" "run of the built-ins"
+b() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$DB2" -N -B -e "$1" 2>&1; }
+assert_eq "$FUTURE_TIMESTAMP_KEYS" "$(b "SELECT CONCAT(table_name, ':', record_key, ':', column_name) FROM monitor_future_timestamps")" \
+  "monitor_future_timestamps: the same rows, generated"
+assert_eq "table_name,record_key,column_name,value" \
+  "$(sql_admin "$DB2" "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB2' AND TABLE_NAME='monitor_future_timestamps'")" \
+  "monitor_future_timestamps: the same columns"
+assert_eq "$ORPHAN_MESSAGE_SIDES" "$(b "SELECT CONCAT(record_key, ':', REPLACE(column_name, '_id', '')) FROM monitor_orphan_messages")" \
+  "monitor_orphan_messages: the same message, on the receiver side"
+assert_eq "$USERS_UPDATED_BEFORE_CREATED_IDS" "$(b "SELECT user_id FROM monitor_users_updated_before_created")" \
+  "monitor_users_updated_before_created: the same user"
+assert_eq "$SUBSCRIPTION_BAD_PERIOD_KEYS" "$(b "SELECT CONCAT(user_id, ':', subscription_no) FROM monitor_subscription_bad_period")" \
+  "monitor_subscription_bad_period: the same subscription"
+assert_eq "0 0 0" "$(b "SELECT (SELECT COUNT(*) FROM monitor_subscriptions_raw_status_accepted), (SELECT COUNT(*) FROM monitor_ancient_timestamps), (SELECT COUNT(*) FROM monitor_messages_without_sender)" | tr '\t' ' ')" \
+  "the built-ins' other checks find nothing in the fixture"
+for v in monitor_future_timestamps monitor_orphan_messages monitor_users_updated_before_created monitor_subscription_bad_period; do
+  assert_eq 0 "$(sql_admin "" "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$DB2' AND TABLE_NAME='$v' AND SECURITY_TYPE <> 'INVOKER'")" "$v is SQL SECURITY INVOKER"
+done
+ml -c "$T/b.yaml" check --format json
+assert_eq "$FUTURE_TIMESTAMPS $ORPHAN_MESSAGES" \
+  "$(jq -r '[.views[] | select(.view == "monitor_future_timestamps" or .view == "monitor_orphan_messages") | .rows] | join(" ")' <<<"$OUT")" \
+  "check counts the generated built-in views"
+assert_eq "$NOISY_RECORDS" "$(b "SELECT * FROM analysis_noisy_records ORDER BY 1" | tr '\t' ':' | paste -sd,)" \
+  "the noisy-records query reads the generated views as before"
+# only messages configured: the orphan check reads a table no stream creates and is left out
+DB3=it_checks_messages
+fresh_db "$DB3"
+cat >"$T/m.yaml" <<YAML
+$(config_head "$DB3")
+$(pii_section)
+sources:
+  api: { base_url: "http://127.0.0.1:$IT_API_PORT/evaluation/dataengineer/jr/v1", page_size: 4 }
+streams:
+  messages: { source: api, path: /messages }
+YAML
+ml -c "$T/m.yaml" init; assert_eq 0 "$RC" "init of messages alone"
+assert_eq "monitor_ancient_timestamps,monitor_future_timestamps,monitor_messages_without_sender" \
+  "$(sql_admin "" "SELECT GROUP_CONCAT(TABLE_NAME ORDER BY TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$DB3' AND TABLE_NAME LIKE 'monitor\\_%'")" \
+  "no orphan view without users_raw"
 finish
