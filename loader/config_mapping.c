@@ -18,7 +18,14 @@
  * - a child table needs a single-column integer parent key; the children of
  *   a stream read distinct arrays (no `from` equal to, inside or around
  *   another child's, no parent field at or inside it) into distinct tables,
- *   none named like the parent's; no child with exactly_once.
+ *   none named like the parent's; no child with exactly_once;
+ * - a column's `checks` fit its type (range on numbers and dates, not_future
+ *   and not_before on dates, accepted on numbers and text kept as sent, ...),
+ *   their arguments parse as that type, and across the configuration every
+ *   `references` names a configured table's column of a comparable type and
+ *   no two generated monitoring views share a name unless both are named
+ *   with `monitor:` (cfg_mapping_validate_checks); `freshness` is a duration
+ *   and `min_rows` a positive number.
  */
 #include <ctype.h>
 #include <stdarg.h>

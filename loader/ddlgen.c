@@ -916,10 +916,13 @@ int ddlgen_monitor_views(const struct ddlgen_stream *streams, size_t n,
     for (size_t i = 0; !rc && i < n; i++) {
         const struct stream_def *d = streams[i].def;
         struct ddlgen_monitor m;
-        if (!d || !d->table || table_seen(seen, nseen, d->table))
+        bool again;
+        if (!d || !d->table)
             continue;
-        seen[nseen++] = d->table;
-        if (d->nquasi) {
+        again = table_seen(seen, nseen, d->table);
+        if (!again)
+            seen[nseen++] = d->table;
+        if (d->nquasi && !again) {
             memset(&m, 0, sizeof(m));
             m.kind = DDLGEN_MONITOR_SMALL_GROUPS;
             m.def = d;
@@ -930,9 +933,9 @@ int ddlgen_monitor_views(const struct ddlgen_stream *streams, size_t n,
             if (!rc)
                 rc = add_monitor(&v, &nv, &cap, &m, NULL, NULL);
         }
-        if (!rc)
+        if (!rc && !again)
             rc = add_table_checks(&v, &nv, &cap, streams, n, d->table);
-        for (unsigned c = 0; !rc && c < d->nchildren; c++) {
+        for (unsigned c = 0; !rc && !again && c < d->nchildren; c++) {
             const struct table_def *ct = d->children[c].table;
             if (table_seen(seen, nseen, ct))
                 continue;

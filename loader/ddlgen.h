@@ -132,7 +132,8 @@ struct ddlgen_monitor {
 /* The generated monitoring views of `streams`, in stream order (per stream:
  * small groups, then the checks of the main table and its children in
  * declaration order, then freshness and min_rows). A table met twice (by
- * name) contributes once. Checks naming the same view with `monitor:` are
+ * name) contributes its small groups and checks once; expectations are per
+ * stream. Checks naming the same view with `monitor:` are
  * one view (their parts in that order); a check whose `references` table is
  * none of the streams' tables is left out (the config module refuses it in
  * a user's definition; a built-in's is left out when the other stream is
