@@ -766,24 +766,23 @@ static bool date_literal(const char *s, bool allow_time, char *out)
 /* One value of accepted/range/not_before for column c into *out (arena):
  * a number for a number column, a date (or datetime) for a time column, any
  * scalar for a text column. */
-static int check_value(struct mctx *m, yaml_node_t *v, const char *kp,
-                       const struct column_def *c, const char **out)
+static int check_value(struct mctx *m, yaml_node_t *v, const char *kp, const struct column_def *c,
+                       const char **out)
 {
     struct scalar s;
     char lit[32];
-    int rc = v && v->type == YAML_SCALAR_NODE
-                 ? cfg_get_scalar(m->p, v, kp, 0, &s)
-                 : cfg_error(m->p, v, "'%s' needs a value, got %s", kp, v ? cfg_node_kind(v) : "nothing");
+    int rc = v && v->type == YAML_SCALAR_NODE ? cfg_get_scalar(m->p, v, kp, 0, &s)
+                                              : cfg_error(m->p, v, "'%s' needs a value, got %s", kp,
+                                                          v ? cfg_node_kind(v) : "nothing");
     if (rc)
         return rc;
     if (type_is_number(c->type) && !number_ok(s.s))
         rc = cfg_error(m->p, v, "'%s': '%s' is not a number (column '%s' is a number)", kp,
                        s.subst ? "${...}" : s.s, c->name);
     else if (type_is_time(c->type) && !date_literal(s.s, c->type != COL_DATE, lit))
-        rc = cfg_error(m->p, v,
-                       "'%s': '%s' is not a date (YYYY-MM-DD%s) for column '%s'", kp,
-                       s.subst ? "${...}" : s.s, c->type != COL_DATE ? " or YYYY-MM-DD HH:MM:SS" : "",
-                       c->name);
+        rc = cfg_error(m->p, v, "'%s': '%s' is not a date (YYYY-MM-DD%s) for column '%s'", kp,
+                       s.subst ? "${...}" : s.s,
+                       c->type != COL_DATE ? " or YYYY-MM-DD HH:MM:SS" : "", c->name);
     else if (s.len > 255)
         rc = cfg_error(m->p, v, "'%s' is longer than 255 characters", kp);
     if (!rc && !(*out = arena_strdup(m->a, type_is_time(c->type) ? lit : s.s)))
@@ -805,15 +804,18 @@ static const char *check_misfit(enum check_kind k, const struct column_def *c)
     case CHECK_NOT_NULL:
         return NULL;
     case CHECK_UNIQUE:
-        return c->type == COL_LONGTEXT || c->type == COL_BOOL ? "a column other than text or boolean"
-                                                              : NULL;
+        return c->type == COL_LONGTEXT || c->type == COL_BOOL
+                   ? "a column other than text or boolean"
+                   : NULL;
     case CHECK_ACCEPTED:
         return type_is_number(c->type) || type_is_text(c->type)
                    ? NULL
-                   : "a number or text column kept as sent (not a surrogate, hmac, boolean or date)";
+                   : "a number or text column kept as sent (not a surrogate, hmac, boolean or "
+                     "date)";
     case CHECK_RANGE:
-        return type_is_number(c->type) || type_is_time(c->type) ? NULL
-                                                                : "a number, date or datetime column";
+        return type_is_number(c->type) || type_is_time(c->type)
+                   ? NULL
+                   : "a number, date or datetime column";
     case CHECK_NOT_FUTURE:
     case CHECK_NOT_BEFORE:
         return type_is_time(c->type) ? NULL : "a date or datetime column";
@@ -838,9 +840,9 @@ static int parse_checks(struct mctx *m, yaml_node_t *node, const char *path, str
     if (rc)
         return rc;
     if (node->type != YAML_MAPPING_NODE)
-        return cfg_error(m->p, node,
-                         "'%s' must be a mapping of checks, e.g. { not_null: true, accepted: [a, b] }",
-                         path);
+        return cfg_error(
+            m->p, node,
+            "'%s' must be a mapping of checks, e.g. { not_null: true, accepted: [a, b] }", path);
     /* in declaration order: the views follow it */
     for (yaml_node_pair_t *pr = node->data.mapping.pairs.start; pr < node->data.mapping.pairs.top;
          pr++) {
@@ -873,11 +875,12 @@ static int parse_checks(struct mctx *m, yaml_node_t *node, const char *path, str
                 return rc;
             arg = of[0].value;
             if (of[1].value) {
-                rc = ident_dup(m, of[1].value, cfg_join(ap, sizeof(ap), kp, "monitor"),
-                               "view name", &ck->monitor);
+                rc = ident_dup(m, of[1].value, cfg_join(ap, sizeof(ap), kp, "monitor"), "view name",
+                               &ck->monitor);
                 if (!rc && strncmp(ck->monitor, "monitor_", 8) != 0)
-                    rc = cfg_error(m->p, of[1].value, "'%s': a monitoring view's name begins with "
-                                                      "'monitor_'",
+                    rc = cfg_error(m->p, of[1].value,
+                                   "'%s': a monitoring view's name begins with "
+                                   "'monitor_'",
                                    ap);
                 if (rc)
                     return rc;
@@ -939,7 +942,8 @@ static int parse_checks(struct mctx *m, yaml_node_t *node, const char *path, str
             if (vals[0] && vals[1] &&
                 (ck->numeric ? strtod(vals[0], NULL) > strtod(vals[1], NULL)
                              : strcmp(vals[0], vals[1]) > 0))
-                return cfg_error(m->p, arg, "'%s': min '%s' is above max '%s'", kp, vals[0], vals[1]);
+                return cfg_error(m->p, arg, "'%s': min '%s' is above max '%s'", kp, vals[0],
+                                 vals[1]);
             ck->values = vals;
             ck->nvalues = 2;
             break;
@@ -1008,8 +1012,8 @@ static int parse_checks(struct mctx *m, yaml_node_t *node, const char *path, str
 
 /* The checks of every column of t: the `checks` values of the column
  * nodes of `columns` (nextra loader columns come first in t). */
-static int parse_table_checks(struct mctx *m, yaml_node_t *columns, const char *kp,
-                              unsigned nextra, struct table_def *t)
+static int parse_table_checks(struct mctx *m, yaml_node_t *columns, const char *kp, unsigned nextra,
+                              struct table_def *t)
 {
     size_t ncols = seq_size(columns), total = 0;
     yaml_node_t **vals = calloc(ncols ? ncols : 1, sizeof(*vals));
@@ -1330,7 +1334,11 @@ static int stream_expectations(struct mctx *m, const struct field *keys, const c
         for (; i < s.len && i < 9 && isdigit((unsigned char)s.s[i]); i++)
             n = n * 10 + (unsigned)(s.s[i] - '0');
         if (i > 0 && i + 1 == s.len)
-            unit = s.s[i] == 's' ? 1 : s.s[i] == 'm' ? 60 : s.s[i] == 'h' ? 3600 : s.s[i] == 'd' ? 86400 : 0;
+            unit = s.s[i] == 's'   ? 1
+                   : s.s[i] == 'm' ? 60
+                   : s.s[i] == 'h' ? 3600
+                   : s.s[i] == 'd' ? 86400
+                                   : 0;
         cfg_scalar_release(&s);
         if (!unit || n == 0 || n * unit > 366ull * 86400)
             return cfg_error(m->p, keys[0].value,
@@ -1658,7 +1666,8 @@ static bool handwritten_view(const char *name)
     if ((size_t)snprintf(file, sizeof(file), "%s.sql", name) >= sizeof(file))
         return false;
     for (size_t i = 0; i < sql_files_count; i++)
-        if (strcmp(sql_files[i].dir, "views/monitoring") == 0 && strcmp(sql_files[i].name, file) == 0)
+        if (strcmp(sql_files[i].dir, "views/monitoring") == 0 &&
+            strcmp(sql_files[i].name, file) == 0)
             return true;
     return false;
 }
@@ -1671,8 +1680,10 @@ static int note_view(struct view_name *names, size_t *n, const char *name,
     if (handwritten_view(name))
         return ck ? check_error(ck, "monitoring view name '%s' is the name of a hand-written view",
                                 name)
-                  : err_set(ML_ECONFIG, "%s: monitoring view name '%s' is the name of a "
-                                        "hand-written view", what, name);
+                  : err_set(ML_ECONFIG,
+                            "%s: monitoring view name '%s' is the name of a "
+                            "hand-written view",
+                            what, name);
     for (size_t i = 0; i < *n; i++) {
         if (strcmp(names[i].name, name) != 0)
             continue;

@@ -821,7 +821,8 @@ static int add_monitor(struct ddlgen_monitor **v, size_t *n, size_t *cap, struct
     struct ddlgen_monitor *old = monitors_find(*v, *n, m->name);
     if (old) {
         struct ddlgen_check_part *p;
-        if (!ck || old->kind != DDLGEN_MONITOR_CHECK || !ck->monitor || !old->parts[0].check->monitor)
+        if (!ck || old->kind != DDLGEN_MONITOR_CHECK || !ck->monitor ||
+            !old->parts[0].check->monitor)
             return err_set(ML_EINVAL,
                            "monitoring view name '%s' is given to two views: name one of them "
                            "with 'monitor:'",
@@ -872,8 +873,7 @@ static int add_table_checks(struct ddlgen_monitor **v, size_t *n, size_t *cap,
                          t->ncols);
         if (rc)
             break;
-        if (ck->kind == CHECK_REFERENCES &&
-            !stream_table_named(streams, nstreams, ck->ref_table))
+        if (ck->kind == CHECK_REFERENCES && !stream_table_named(streams, nstreams, ck->ref_table))
             continue;
         memset(&m, 0, sizeof(m));
         m.kind = DDLGEN_MONITOR_CHECK;
@@ -898,8 +898,8 @@ static bool table_seen(const struct table_def **seen, size_t nseen, const struct
     return false;
 }
 
-int ddlgen_monitor_views(const struct ddlgen_stream *streams, size_t n,
-                         struct ddlgen_monitor **out, size_t *nout)
+int ddlgen_monitor_views(const struct ddlgen_stream *streams, size_t n, struct ddlgen_monitor **out,
+                         size_t *nout)
 {
     struct ddlgen_monitor *v = NULL;
     const struct table_def **seen = NULL;
@@ -1102,8 +1102,8 @@ static int check_part_ok(const struct ddlgen_check_part *p)
                        t->name, ck->other);
     if ((ck->kind == CHECK_NOT_FUTURE || ck->kind == CHECK_NOT_BEFORE) &&
         !is_time_type(t->cols[ck->col].type))
-        return err_set(ML_EINVAL, "table '%s': column '%s': %s needs a date or datetime",
-                       t->name, t->cols[ck->col].name, ddlgen_check_word(ck->kind));
+        return err_set(ML_EINVAL, "table '%s': column '%s': %s needs a date or datetime", t->name,
+                       t->cols[ck->col].name, ddlgen_check_word(ck->kind));
     return 0;
 }
 
@@ -1198,26 +1198,31 @@ int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db
     put_literal(&g, m->stream);
     if (m->kind == DDLGEN_MONITOR_FRESHNESS) {
         unsigned long long lim = m->def->freshness_s;
-        put(&g, " AS `stream`, MAX(`r`.`finished_at`) AS `last_success`, "
-                "TIMESTAMPDIFF(SECOND, MAX(`r`.`finished_at`), UTC_TIMESTAMP()) AS `age_seconds`, ");
-        putf(&g, "%llu AS `max_age_seconds` FROM `load_runs` AS `r` JOIN `load_run_streams` AS `s` "
-                 "ON `s`.`run_id` = `r`.`run_id` WHERE `r`.`status` = 'succeeded' AND `s`.`stream` = ",
+        put(&g,
+            " AS `stream`, MAX(`r`.`finished_at`) AS `last_success`, "
+            "TIMESTAMPDIFF(SECOND, MAX(`r`.`finished_at`), UTC_TIMESTAMP()) AS `age_seconds`, ");
+        putf(&g,
+             "%llu AS `max_age_seconds` FROM `load_runs` AS `r` JOIN `load_run_streams` AS `s` "
+             "ON `s`.`run_id` = `r`.`run_id` WHERE `r`.`status` = 'succeeded' AND `s`.`stream` = ",
              lim);
         put_literal(&g, m->stream);
-        putf(&g, " HAVING MAX(`r`.`finished_at`) IS NULL OR TIMESTAMPDIFF(SECOND, "
-                 "MAX(`r`.`finished_at`), UTC_TIMESTAMP()) > %llu",
+        putf(&g,
+             " HAVING MAX(`r`.`finished_at`) IS NULL OR TIMESTAMPDIFF(SECOND, "
+             "MAX(`r`.`finished_at`), UTC_TIMESTAMP()) > %llu",
              lim);
     } else {
         unsigned long long lim = m->def->min_rows;
         put(&g, " AS `stream`, `l`.`run_id` AS `run_id`, `l`.`loaded` AS `loaded`, ");
-        putf(&g, "%llu AS `min_rows` FROM (SELECT 1 AS `one`) AS `o` LEFT JOIN (SELECT "
-                 "`s`.`run_id` AS `run_id`, CAST(`s`.`fetched` AS SIGNED) - CAST(`s`.`rejected` AS "
-                 "SIGNED) AS `loaded` FROM `load_run_streams` AS `s` JOIN `load_runs` AS `r` ON "
-                 "`r`.`run_id` = `s`.`run_id` WHERE `r`.`status` = 'succeeded' AND `s`.`stream` = ",
+        putf(&g,
+             "%llu AS `min_rows` FROM (SELECT 1 AS `one`) AS `o` LEFT JOIN (SELECT "
+             "`s`.`run_id` AS `run_id`, CAST(`s`.`fetched` AS SIGNED) - CAST(`s`.`rejected` AS "
+             "SIGNED) AS `loaded` FROM `load_run_streams` AS `s` JOIN `load_runs` AS `r` ON "
+             "`r`.`run_id` = `s`.`run_id` WHERE `r`.`status` = 'succeeded' AND `s`.`stream` = ",
              lim);
         put_literal(&g, m->stream);
-        putf(&g, " ORDER BY `r`.`finished_at` DESC, `r`.`run_id` DESC LIMIT 1) AS `l` ON 1 = 1 "
-                 "WHERE `l`.`run_id` IS NULL OR `l`.`loaded` < %llu",
+        putf(&g,
+             " ORDER BY `r`.`finished_at` DESC, `r`.`run_id` DESC LIMIT 1) AS `l` ON 1 = 1 "
+             "WHERE `l`.`run_id` IS NULL OR `l`.`loaded` < %llu",
              lim);
     }
     return gen_end(&g, mark);

@@ -140,8 +140,8 @@ struct ddlgen_monitor {
  * not configured). *out is malloc'd: free it with ddlgen_monitor_views_free.
  * ML_EINVAL when one name is given to two views otherwise (the message
  * names both). */
-int ddlgen_monitor_views(const struct ddlgen_stream *streams, size_t n,
-                         struct ddlgen_monitor **out, size_t *nout);
+int ddlgen_monitor_views(const struct ddlgen_stream *streams, size_t n, struct ddlgen_monitor **out,
+                         size_t *nout);
 void ddlgen_monitor_views_free(struct ddlgen_monitor *v, size_t n);
 
 /* Appends "CREATE OR REPLACE SQL SECURITY INVOKER VIEW" of `m` (no trailing

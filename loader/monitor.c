@@ -51,8 +51,8 @@ static long generated_threshold(const struct config *cfg, const struct ddlgen_mo
  * res[*cnt..] (room for ngen). Their tables are always configured, so a
  * missing view means init has not run since they were declared. */
 static int count_generated(const struct config *cfg, struct db *db,
-                           const struct ddlgen_monitor *gen, size_t ngen, struct monitor_result *res,
-                           size_t *cnt, size_t *over)
+                           const struct ddlgen_monitor *gen, size_t ngen,
+                           struct monitor_result *res, size_t *cnt, size_t *over)
 {
     struct buf sql = BUF_INIT;
     int rc = 0;
@@ -64,11 +64,11 @@ static int count_generated(const struct config *cfg, struct db *db,
         if (!rc)
             rc = db_query_u64(db, sql.data, &r->rows, NULL);
         if (rc) {
-            static const char *const what[] = {
-                [DDLGEN_MONITOR_SMALL_GROUPS] = "quasi_identifiers were",
-                [DDLGEN_MONITOR_CHECK] = "its checks were",
-                [DDLGEN_MONITOR_FRESHNESS] = "freshness was",
-                [DDLGEN_MONITOR_MIN_ROWS] = "min_rows was"};
+            static const char *const what[] = {[DDLGEN_MONITOR_SMALL_GROUPS] =
+                                                   "quasi_identifiers were",
+                                               [DDLGEN_MONITOR_CHECK] = "its checks were",
+                                               [DDLGEN_MONITOR_FRESHNESS] = "freshness was",
+                                               [DDLGEN_MONITOR_MIN_ROWS] = "min_rows was"};
             err_prefix(rc, "counting '%s' (did `maskload init` run since %s declared?)", r->view,
                        (unsigned)gen[i].kind < 4 ? what[gen[i].kind] : "it was");
             break;

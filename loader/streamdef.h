@@ -79,15 +79,15 @@ enum check_kind {
 
 struct check_def {
     enum check_kind kind;
-    unsigned col;                /* the checked column's index in its table */
-    const char *const *values;   /* ACCEPTED: nvalues; RANGE: 2 (either NULL); NOT_BEFORE: 1 */
-    unsigned nvalues;            /* numbers are written unquoted, anything else as a literal */
-    bool numeric;                /* values compare as numbers (the column is a number type) */
-    const char *other;           /* NOT_BEFORE: the other column, or NULL */
-    const char *ref_table;       /* REFERENCES */
-    const char *ref_column;      /* REFERENCES */
-    const char *monitor;         /* `monitor:` view name, NULL = derived (ddlgen_check_name) */
-    const char *file;            /* where it was declared, for messages */
+    unsigned col;              /* the checked column's index in its table */
+    const char *const *values; /* ACCEPTED: nvalues; RANGE: 2 (either NULL); NOT_BEFORE: 1 */
+    unsigned nvalues;          /* numbers are written unquoted, anything else as a literal */
+    bool numeric;              /* values compare as numbers (the column is a number type) */
+    const char *other;         /* NOT_BEFORE: the other column, or NULL */
+    const char *ref_table;     /* REFERENCES */
+    const char *ref_column;    /* REFERENCES */
+    const char *monitor;       /* `monitor:` view name, NULL = derived (ddlgen_check_name) */
+    const char *file;          /* where it was declared, for messages */
     int decl_line, decl_col;
 };
 

@@ -246,7 +246,7 @@ assert_eq "$USERS_UPDATED_BEFORE_CREATED_IDS" "$(b "SELECT user_id FROM monitor_
   "monitor_users_updated_before_created: the same user"
 assert_eq "$SUBSCRIPTION_BAD_PERIOD_KEYS" "$(b "SELECT CONCAT(user_id, ':', subscription_no) FROM monitor_subscription_bad_period")" \
   "monitor_subscription_bad_period: the same subscription"
-assert_eq "0 0 0" "$(b "SELECT (SELECT COUNT(*) FROM monitor_subscriptions_raw_status_accepted), (SELECT COUNT(*) FROM monitor_ancient_timestamps), (SELECT COUNT(*) FROM monitor_messages_without_sender)" | tr '\t' ' ')" \
+assert_eq "0 0 0 0" "$(b "SELECT (SELECT COUNT(*) FROM monitor_subscriptions_raw_status_accepted), (SELECT COUNT(*) FROM monitor_subscriptions_raw_status_not_null), (SELECT COUNT(*) FROM monitor_ancient_timestamps), (SELECT COUNT(*) FROM monitor_messages_without_sender)" | tr '\t' ' ')" \
   "the built-ins' other checks find nothing in the fixture"
 for v in monitor_future_timestamps monitor_orphan_messages monitor_users_updated_before_created monitor_subscription_bad_period; do
   assert_eq 0 "$(sql_admin "" "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$DB2' AND TABLE_NAME='$v' AND SECURITY_TYPE <> 'INVOKER'")" "$v is SQL SECURITY INVOKER"

@@ -685,10 +685,11 @@ static void test_monitor_views(void **state)
     assert_true(v[8].strict);
     assert_string_equal(v[9].name, "monitor_shop_min_rows");
     assert_false(v[0].strict);
-    assert_view_sql(find_view(v, n, "monitor_shop_raw_status_accepted"),
-                    "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shop_raw_status_accepted` "
-                    "AS SELECT `r`.`shop_id`, `r`.`line`, `r`.`status` FROM `shop_raw` AS `r` "
-                    "WHERE `r`.`status` NOT IN ('open', 'it''s')");
+    assert_view_sql(
+        find_view(v, n, "monitor_shop_raw_status_accepted"),
+        "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shop_raw_status_accepted` "
+        "AS SELECT `r`.`shop_id`, `r`.`line`, `r`.`status` FROM `shop_raw` AS `r` "
+        "WHERE `r`.`status` NOT IN ('open', 'it''s')");
     assert_view_sql(find_view(v, n, "monitor_shop_raw_qty_range"),
                     "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shop_raw_qty_range` AS "
                     "SELECT `r`.`shop_id`, `r`.`line`, `r`.`qty` FROM `shop_raw` AS `r` WHERE "
@@ -734,11 +735,12 @@ static void test_monitor_views(void **state)
         "NULL OR TIMESTAMPDIFF(SECOND, MAX(`r`.`finished_at`), UTC_TIMESTAMP()) > 3600");
     {
         struct buf out = BUF_INIT;
-        assert_int_equal(ddlgen_monitor_view(&out, find_view(v, n, "monitor_shop_min_rows"),
-                                             DB_DIALECT_MARIADB),
-                         0);
+        assert_int_equal(
+            ddlgen_monitor_view(&out, find_view(v, n, "monitor_shop_min_rows"), DB_DIALECT_MARIADB),
+            0);
         assert_non_null(strstr(out.data, "WHERE `l`.`run_id` IS NULL OR `l`.`loaded` < 7"));
-        assert_non_null(strstr(out.data, "ORDER BY `r`.`finished_at` DESC, `r`.`run_id` DESC LIMIT 1"));
+        assert_non_null(
+            strstr(out.data, "ORDER BY `r`.`finished_at` DESC, `r`.`run_id` DESC LIMIT 1"));
         buf_release(&out);
     }
     ddlgen_monitor_views_free(v, n);
@@ -779,9 +781,10 @@ static void test_monitor_refused(void **state)
     size_t n;
     /* one derived name twice: two streams' expectations named alike */
     static const struct column_def one[] = {{.name = "id", .type = COL_BIGINT}};
-    static const struct check_def nn[] = {{.kind = CHECK_NOT_NULL, .col = 0, .monitor = "monitor_shop_freshness"}};
-    static const struct table_def t = {.name = "other", .cols = one, .ncols = 1, .nkey = 1,
-                                       .checks = nn, .nchecks = 1};
+    static const struct check_def nn[] = {
+        {.kind = CHECK_NOT_NULL, .col = 0, .monitor = "monitor_shop_freshness"}};
+    static const struct table_def t = {
+        .name = "other", .cols = one, .ncols = 1, .nkey = 1, .checks = nn, .nchecks = 1};
     static const struct stream_def other = {.name = "other", .table = &t};
     const struct ddlgen_stream s[] = {{"shop", &shop_def}, {"other", &other}};
     assert_int_equal(ddlgen_monitor_views(s, 2, &v, &n), ML_EINVAL);
@@ -789,8 +792,8 @@ static void test_monitor_refused(void **state)
     assert_non_null(strstr(err_msg(), "'monitor_shop_freshness' is given to two views"));
     /* a check the generator cannot write */
     static const struct check_def bad[] = {{.kind = CHECK_NOT_FUTURE, .col = 0}};
-    static const struct table_def bt = {.name = "b", .cols = one, .ncols = 1, .nkey = 1,
-                                        .checks = bad, .nchecks = 1};
+    static const struct table_def bt = {
+        .name = "b", .cols = one, .ncols = 1, .nkey = 1, .checks = bad, .nchecks = 1};
     static const struct stream_def bd = {.name = "b", .table = &bt};
     const struct ddlgen_stream s2[] = {{"b", &bd}};
     assert_int_equal(ddlgen_monitor_views(s2, 1, &v, &n), 0);

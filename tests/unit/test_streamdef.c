@@ -562,10 +562,12 @@ static void test_quasi_identifiers(void **state)
 /* ---- declared checks and stream expectations ---- */
 
 #define CK_COLS                                                                                    \
-    "      - { name: s, from: s, type: varchar(8), checks: { not_null: true, accepted: [a, b] } }\n" \
-    "      - { name: n, from: n, type: int, checks: { range: [1, null], unique: true } }\n"          \
-    "      - { name: t, from: t, type: datetime,\n"                                                 \
-    "          checks: { not_future: { monitor: monitor_times }, not_before: 1900-01-01T00:00:00Z } }\n" \
+    "      - { name: s, from: s, type: varchar(8), checks: { not_null: true, accepted: [a, b] } "  \
+    "}\n"                                                                                          \
+    "      - { name: n, from: n, type: int, checks: { range: [1, null], unique: true } }\n"        \
+    "      - { name: t, from: t, type: datetime,\n"                                                \
+    "          checks: { not_future: { monitor: monitor_times }, not_before: "                     \
+    "1900-01-01T00:00:00Z } }\n"                                                                   \
     "      - { name: u, from: u, type: date, checks: { not_before: t, not_future: false } }\n"
 
 static void test_checks(void **state)
@@ -623,50 +625,55 @@ static void test_checks(void **state)
 #define CK(col) G("      - " col "\n")
     expect_error(CK("{ name: x, from: x, type: varchar(8), checks: { range: [1, 2] } }"),
                  "t.yaml:10:57:", "'streams.o.columns[1].checks.range': range applies to a number");
-    expect_error(CK("{ name: x, from: x, type: int, checks: { not_future: true } }"), "t.yaml:10:",
-                 "not_future applies to a date or datetime column");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { not_future: true } }"),
+                 "t.yaml:10:", "not_future applies to a date or datetime column");
     expect_error(CK("{ name: x, from: x, type: boolean, checks: { accepted: [true] } }"),
                  "t.yaml:10:", "accepted applies to a number or text column");
-    expect_error(CK("{ name: x, from: x, type: text, checks: { unique: true } }"), "t.yaml:10:",
-                 "unique applies to");
-    expect_error(CK("{ name: x, from: x, type: int, checks: { nonsense: true } }"), "t.yaml:10:",
-                 "unknown key 'nonsense'");
-    expect_error(CK("{ name: x, from: x, type: int, checks: [not_null] }"), "t.yaml:10:",
-                 "expected a mapping");
-    expect_error(CK("{ name: x, from: x, type: int, checks: { accepted: [] } }"), "t.yaml:10:",
-                 "must list 1..1000 values");
+    expect_error(CK("{ name: x, from: x, type: text, checks: { unique: true } }"),
+                 "t.yaml:10:", "unique applies to");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { nonsense: true } }"),
+                 "t.yaml:10:", "unknown key 'nonsense'");
+    expect_error(CK("{ name: x, from: x, type: int, checks: [not_null] }"),
+                 "t.yaml:10:", "expected a mapping");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { accepted: [] } }"),
+                 "t.yaml:10:", "must list 1..1000 values");
     expect_error(CK("{ name: x, from: x, type: \"decimal(5,2)\", checks: { range: [1.5, 1e3] } }"),
                  "t.yaml:10:", "'1e3' is not a number");
-    expect_error(CK("{ name: x, from: x, type: date, checks: { range: [2024-01-01, 2023-01-01] } }"),
-                 "t.yaml:10:", "min '2024-01-01' is above max '2023-01-01'");
+    expect_error(
+        CK("{ name: x, from: x, type: date, checks: { range: [2024-01-01, 2023-01-01] } }"),
+        "t.yaml:10:", "min '2024-01-01' is above max '2023-01-01'");
     expect_error(CK("{ name: x, from: x, type: date, checks: { range: [null, null] } }"),
                  "t.yaml:10:", "needs a min or a max");
-    expect_error(CK("{ name: x, from: x, type: date, checks: { range: [2024-01-01 10:00:00, null] } }"),
-                 "t.yaml:10:", "is not a date (YYYY-MM-DD)");
+    expect_error(
+        CK("{ name: x, from: x, type: date, checks: { range: [2024-01-01 10:00:00, null] } }"),
+        "t.yaml:10:", "is not a date (YYYY-MM-DD)");
     expect_error(CK("{ name: x, from: x, type: date, checks: { not_before: 1900-02-30x } }"),
                  "t.yaml:10:", "is neither a date");
-    expect_error(CK("{ name: x, from: x, type: date, checks: { not_before: x } }"), "t.yaml:10:",
-                 "'x' is neither a date");
-    expect_error(CK("{ name: x, from: x, type: date, checks: { not_before: id } }"), "t.yaml:10:",
-                 "column 'id' is not a date or datetime");
-    expect_error(CK("{ name: x, from: x, type: date, checks: { not_before: { monitor: monitor_a } } }"),
-                 "t.yaml:10:", "missing required key 'value'");
+    expect_error(CK("{ name: x, from: x, type: date, checks: { not_before: x } }"),
+                 "t.yaml:10:", "'x' is neither a date");
+    expect_error(CK("{ name: x, from: x, type: date, checks: { not_before: id } }"),
+                 "t.yaml:10:", "column 'id' is not a date or datetime");
+    expect_error(
+        CK("{ name: x, from: x, type: date, checks: { not_before: { monitor: monitor_a } } }"),
+        "t.yaml:10:", "missing required key 'value'");
     expect_error(CK("{ name: x, from: x, type: int, checks: { not_null: { monitor: m_a } } }"),
                  "t.yaml:10:", "begins with 'monitor_'");
     expect_error(CK("{ name: x, from: x, type: int, checks: { not_null: { value: true, x: 1 } } }"),
                  "t.yaml:10:", "unknown key 'x'");
-    expect_error(CK("{ name: x, from: x, type: int, checks: { references: o } }"), "t.yaml:10:",
-                 "must be table.column");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { references: o } }"),
+                 "t.yaml:10:", "must be table.column");
     expect_error(CK("{ name: x, from: x, type: int, checks: { references: p.id } }"),
                  "t.yaml:10:50:", "table 'p' is no table of a configured stream");
-    expect_error(CK("{ name: x, from: x, type: int, checks: { references: o.nope } }"), "t.yaml:10:",
-                 "table 'o' has no column 'nope'");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { references: o.nope } }"),
+                 "t.yaml:10:", "table 'o' has no column 'nope'");
     expect_error(CK("{ name: x, from: x, type: varchar(3), checks: { references: o.id } }"),
                  "t.yaml:10:", "hold values of different types");
     /* view names */
-    expect_error(CK("{ name: x, from: x, type: int, checks: { not_null: { monitor: monitor_subscription_anomalies } } }"),
+    expect_error(CK("{ name: x, from: x, type: int, checks: { not_null: { monitor: "
+                    "monitor_subscription_anomalies } } }"),
                  "t.yaml:10:", "is the name of a hand-written view");
-    expect_error(G("      - { name: x, from: x, type: int, checks: { not_null: { monitor: monitor_o_y_unique } } }\n"
+    expect_error(G("      - { name: x, from: x, type: int, checks: { not_null: { monitor: "
+                   "monitor_o_y_unique } } }\n"
                    "      - { name: y, from: y, type: int, checks: { unique: true } }\n"),
                  "t.yaml:11:", "is also derived for another view");
     expect_error(G("      - { name: a_b, from: x, type: int, checks: { not_null: true } }\n"
@@ -677,7 +684,8 @@ static void test_checks(void **state)
     expect_error(G("    freshness: 400d\n"), "t.yaml:10:16:", "at most 366d");
     expect_error(G("    freshness: -1h\n"), "t.yaml:10:16:", "must be a duration");
     expect_error(G("    min_rows: 0\n"), "t.yaml:10:15:", "'streams.o.min_rows'");
-    expect_error(HEAD "  users: { source: shop, freshness: soon }\n" KEY, "t.yaml:5:", "must be a duration");
+    expect_error(HEAD "  users: { source: shop, freshness: soon }\n" KEY,
+                 "t.yaml:5:", "must be a duration");
     check_failures();
 #undef CK
 }
