@@ -93,6 +93,8 @@ assert_eq 3 "$RC" "check before any run: exit 3 (never loaded)"
 assert_eq 1 "$(jq -r '.views[] | select(.view == "monitor_customers_freshness") | .rows' <<<"$OUT")" "freshness: one row before any run"
 assert_eq 1 "$(jq -r '.views[] | select(.view == "monitor_orders_min_rows") | .rows' <<<"$OUT")" "min_rows: one row before any run"
 assert_eq "null" "$(jq -r '.streams[] | select(.stream == "orders") | .last_success' <<<"$OUT")" "no last success yet"
+ml -c "$T/c.yaml" check
+assert_contains "$OUT" "$(printf '%-40s %s' customers never)" "the table output says a stream never succeeded"
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "run ($OUT)"
 assert_eq 9 "$(q 'SELECT COUNT(*) FROM orders_raw')" "every order loaded"
 
@@ -126,7 +128,14 @@ assert_eq "orders	1	9	10" "$(analyst "SELECT * FROM monitor_orders_min_rows")" "
 ml -c "$T/c.yaml" check
 assert_eq 3 "$RC" "check exits 3 over the thresholds"
 assert_contains "$OUT" "monitor_orders_raw_qty_range" "the table output names the views"
-assert_contains "$OUT" "orders" "and the streams"
+assert_contains "$OUT" "$(printf '%-40s %s' orders "$(q "SELECT DATE_FORMAT(MAX(finished_at), '%Y-%m-%dT%H:%i:%sZ') FROM load_runs")")" \
+  "and the last success of each stream"
+# a check declared but not installed yet fails check until init
+checks_config "$T/new.yaml" "      - { name: extra, from: extra, type: int, checks: { not_null: true } }"
+ml -c "$T/new.yaml" check
+assert_eq 1 "$RC" "must fail: check of a declared view init has not installed"
+assert_contains "$OUT" "counting 'monitor_orders_raw_extra_not_null' (did \`maskload init\` run since its checks were declared?)" \
+  "and says to run init"
 checks_config "$T/ok.yaml" "" "check: { default_threshold: 100 }" 9
 ml -c "$T/ok.yaml" init; assert_eq 0 "$RC" "init with min_rows 9"
 assert_eq "" "$(analyst "SELECT * FROM monitor_orders_min_rows")" "min_rows: 9 read, 9 wanted"
