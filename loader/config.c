@@ -1998,14 +1998,16 @@ static int parse_stream(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
 {
     size_t nm;
     const char *const *mkeys = cfg_mapping_keys(&nm);
-    const char *names[ST_N + 16];
-    struct field f[ST_N + 16];
+    const char *names[ST_N + 32];
+    struct field f[ST_N + 32];
     struct scalar src;
     char path[KEYPATH_BUF], kp[KEYPATH_BUF], sh[SHOW_BUF];
     int rc;
     for (size_t i = 0; i < ST_N; i++)
         names[i] = stream_keys[i];
-    for (size_t i = 0; i < nm && i < 16; i++)
+    if (nm > 32) /* the arrays above hold the mapping keys */
+        return err_set(ML_EINTERNAL, "config: %zu mapping keys, room for 32", nm);
+    for (size_t i = 0; i < nm; i++)
         names[ST_N + i] = mkeys[i];
     snprintf(path, sizeof(path), "streams.%s", st->name);
     if (!v)
@@ -2193,6 +2195,8 @@ static int parse_root(struct parse *p)
         rc = parse_streams(p, &f[TOP_STREAMS]);
     if (!rc)
         rc = check_streams(p);
+    if (!rc)
+        rc = cfg_mapping_validate_checks(p);
     return rc;
 }
 

@@ -117,6 +117,12 @@ size_t cfg_mapping_entry_keys_from(void);
  * 2..1000000. */
 int cfg_mapping_privacy(struct parse *p, const struct field *keys, const char *path,
                         struct streamdef_arena *a, const struct stream_def *def);
+/* After every stream is parsed: each `references:` names a table of a
+ * configured stream (a built-in's naming an unconfigured one is left out)
+ * and a column of a comparable type there, and no two generated monitoring
+ * views (checks, small groups, freshness, min_rows) nor a hand-written one
+ * share a name, but checks naming one view with `monitor:`. */
+int cfg_mapping_validate_checks(struct parse *p);
 /* The embedded mappings/<name>.yaml, or NULL. */
 const struct sql_file *cfg_builtin_mapping_file(const char *name);
 

@@ -22,14 +22,23 @@
  * - `partition:` names a required date or datetime column of the main
  *   table, by day or month, `ahead` 1..400; `retention: Nd` needs it; a
  *   partitioned stream has no child tables.
+ * - a column's `checks` fit its type (range on numbers and dates, not_future
+ *   and not_before on dates, accepted on numbers and text kept as sent, ...),
+ *   their arguments parse as that type, and across the configuration every
+ *   `references` names a configured table's column of a comparable type and
+ *   no two generated monitoring views share a name unless both are named
+ *   with `monitor:` (cfg_mapping_validate_checks); `freshness` is a duration
+ *   and `min_rows` a positive number.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config_int.h"
 #include "error.h"
+#include "ddlgen.h"
 #include "sqlfiles.h"
 #include "streamdef.h"
 #include "banned.h"
@@ -475,6 +484,7 @@ enum {
     CK_NORMALIZE,
     CK_COLLATION,
     CK_SUBJECT,
+    CK_CHECKS, /* parsed with the table's columns known: parse_table_checks */
     CK_N
 };
 static const char *const column_keys[CK_N] = {[CK_NAME] = "name",
@@ -487,7 +497,8 @@ static const char *const column_keys[CK_N] = {[CK_NAME] = "name",
                                               [CK_ON_INVALID] = "on_invalid",
                                               [CK_NORMALIZE] = "normalize",
                                               [CK_COLLATION] = "collation",
-                                              [CK_SUBJECT] = "subject"};
+                                              [CK_SUBJECT] = "subject",
+                                              [CK_CHECKS] = "checks"};
 
 static int parse_column(struct mctx *m, yaml_node_t *node, const char *path, struct column_def *c,
                         struct field_spec *f)
@@ -686,6 +697,367 @@ static int parse_column(struct mctx *m, yaml_node_t *node, const char *path, str
     return 0;
 }
 
+/* ---- declared checks (`checks:` of a column) ---- */
+
+static bool type_is_number(enum col_type t)
+{
+    return t == COL_BIGINT || t == COL_INT || t == COL_SMALLINT || t == COL_DECIMAL ||
+           t == COL_VERSION_MAJOR;
+}
+
+static bool type_is_time(enum col_type t)
+{
+    return t == COL_DATE || t == COL_DATETIME || t == COL_EPOCH_MS;
+}
+
+static bool type_is_text(enum col_type t)
+{
+    return t == COL_TEXT || t == COL_LONGTEXT;
+}
+
+/* A decimal number as SQL writes it: -?digits(.digits)?, at most 40 characters. */
+static bool number_ok(const char *s)
+{
+    size_t n = strlen(s), i = s[0] == '-';
+    bool dot = false, digit = false;
+    if (n == 0 || n > 40)
+        return false;
+    for (; i < n; i++) {
+        if (isdigit((unsigned char)s[i]))
+            digit = true;
+        else if (s[i] == '.' && !dot && digit && i + 1 < n)
+            dot = true;
+        else
+            return false;
+    }
+    return digit;
+}
+
+/* "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DDTHH:MM:SS[Z]" into out
+ * (32 bytes) as "YYYY-MM-DD[ HH:MM:SS]"; false when it is none of them. */
+static bool date_literal(const char *s, bool allow_time, char *out)
+{
+    unsigned y, mo, d, h = 0, mi = 0, se = 0;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        bool digit_at = i != 4 && i != 7 && i != 10 && i != 13 && i != 16 && i != 19;
+        if (digit_at && !isdigit((unsigned char)s[i]))
+            return false;
+    }
+    if (n < 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    y = (unsigned)atoi(s);
+    mo = (unsigned)atoi(s + 5);
+    d = (unsigned)atoi(s + 8);
+    if (n > 10) {
+        if (!allow_time || (n != 19 && !(n == 20 && s[19] == 'Z')) ||
+            (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':')
+            return false;
+        h = (unsigned)atoi(s + 11);
+        mi = (unsigned)atoi(s + 14);
+        se = (unsigned)atoi(s + 17);
+    }
+    if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
+        return false;
+    if (n > 10)
+        snprintf(out, 32, "%04u-%02u-%02u %02u:%02u:%02u", y, mo, d, h, mi, se);
+    else
+        snprintf(out, 32, "%04u-%02u-%02u", y, mo, d);
+    return true;
+}
+
+/* One value of accepted/range/not_before for column c into *out (arena):
+ * a number for a number column, a date (or datetime) for a time column, any
+ * scalar for a text column. */
+static int check_value(struct mctx *m, yaml_node_t *v, const char *kp, const struct column_def *c,
+                       const char **out)
+{
+    struct scalar s;
+    char lit[32];
+    int rc = v && v->type == YAML_SCALAR_NODE ? cfg_get_scalar(m->p, v, kp, 0, &s)
+                                              : cfg_error(m->p, v, "'%s' needs a value, got %s", kp,
+                                                          v ? cfg_node_kind(v) : "nothing");
+    if (rc)
+        return rc;
+    if (type_is_number(c->type) && !number_ok(s.s))
+        rc = cfg_error(m->p, v, "'%s': '%s' is not a number (column '%s' is a number)", kp,
+                       s.subst ? "${...}" : s.s, c->name);
+    else if (type_is_time(c->type) && !date_literal(s.s, c->type != COL_DATE, lit))
+        rc = cfg_error(m->p, v, "'%s': '%s' is not a date (YYYY-MM-DD%s) for column '%s'", kp,
+                       s.subst ? "${...}" : s.s,
+                       c->type != COL_DATE ? " or YYYY-MM-DD HH:MM:SS" : "", c->name);
+    else if (s.len > 255)
+        rc = cfg_error(m->p, v, "'%s' is longer than 255 characters", kp);
+    if (!rc && !(*out = arena_strdup(m->a, type_is_time(c->type) ? lit : s.s)))
+        rc = oom();
+    cfg_scalar_release(&s);
+    return rc;
+}
+
+static const char *const check_keys[CHECK_KIND_N] = {
+    [CHECK_NOT_NULL] = "not_null",     [CHECK_UNIQUE] = "unique",
+    [CHECK_ACCEPTED] = "accepted",     [CHECK_RANGE] = "range",
+    [CHECK_NOT_FUTURE] = "not_future", [CHECK_NOT_BEFORE] = "not_before",
+    [CHECK_REFERENCES] = "references"};
+
+/* Whether a check of kind k fits a column of type c; else the types it takes. */
+static const char *check_misfit(enum check_kind k, const struct column_def *c)
+{
+    switch (k) {
+    case CHECK_NOT_NULL:
+        return NULL;
+    case CHECK_UNIQUE:
+        return c->type == COL_LONGTEXT || c->type == COL_BOOL
+                   ? "a column other than text or boolean"
+                   : NULL;
+    case CHECK_ACCEPTED:
+        return type_is_number(c->type) || type_is_text(c->type)
+                   ? NULL
+                   : "a number or text column kept as sent (not a surrogate, hmac, boolean or "
+                     "date)";
+    case CHECK_RANGE:
+        return type_is_number(c->type) || type_is_time(c->type)
+                   ? NULL
+                   : "a number, date or datetime column";
+    case CHECK_NOT_FUTURE:
+    case CHECK_NOT_BEFORE:
+        return type_is_time(c->type) ? NULL : "a date or datetime column";
+    case CHECK_REFERENCES:
+        return c->type == COL_LONGTEXT || c->type == COL_BOOL || c->type == COL_HMAC
+                   ? "a number, varchar, date or surrogate column"
+                   : NULL;
+    default:
+        return "nothing";
+    }
+}
+
+/* The `checks:` mapping `node` of column t->cols[ci], at `path`, appended
+ * to checks[*n..] (room made by the caller). */
+static int parse_checks(struct mctx *m, yaml_node_t *node, const char *path, struct table_def *t,
+                        unsigned ci, struct check_def *checks, unsigned *n)
+{
+    const struct column_def *c = &t->cols[ci];
+    struct field f[CHECK_KIND_N];
+    char kp[KEYPATH_BUF], ap[KEYPATH_BUF];
+    int rc = cfg_map_fields(m->p, node, path, check_keys, f, CHECK_KIND_N);
+    if (rc)
+        return rc;
+    if (node->type != YAML_MAPPING_NODE)
+        return cfg_error(
+            m->p, node,
+            "'%s' must be a mapping of checks, e.g. { not_null: true, accepted: [a, b] }", path);
+    /* in declaration order: the views follow it */
+    for (yaml_node_pair_t *pr = node->data.mapping.pairs.start; pr < node->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *key = cfg_node_at(m->p, pr->key), *v = cfg_node_at(m->p, pr->value);
+        struct check_def *ck = &checks[*n];
+        int kind = -1;
+        for (int i = 0; i < CHECK_KIND_N; i++)
+            if (cfg_scalar_is(key, check_keys[i]))
+                kind = i;
+        if (kind < 0)
+            return cfg_error(m->p, key, "unknown check in '%s'", path);
+        cfg_join(kp, sizeof(kp), path, check_keys[kind]);
+        memset(ck, 0, sizeof(*ck));
+        ck->kind = (enum check_kind)kind;
+        ck->col = ci;
+        ck->decl_line = (int)key->start_mark.line + 1;
+        ck->decl_col = (int)key->start_mark.column + 1;
+        ck->numeric = type_is_number(c->type);
+        const char *misfit = check_misfit(ck->kind, c);
+        if (misfit)
+            return cfg_error(m->p, key, "'%s': %s applies to %s; column '%s' is not one", kp,
+                             check_keys[kind], misfit, c->name);
+        /* `{ value: ..., monitor: name }`, or the value alone */
+        yaml_node_t *arg = v;
+        if (v && v->type == YAML_MAPPING_NODE) {
+            static const char *const opt_keys[] = {"value", "monitor"};
+            struct field of[2];
+            rc = cfg_map_fields(m->p, v, kp, opt_keys, of, 2);
+            if (rc)
+                return rc;
+            arg = of[0].value;
+            if (of[1].value) {
+                rc = ident_dup(m, of[1].value, cfg_join(ap, sizeof(ap), kp, "monitor"), "view name",
+                               &ck->monitor);
+                if (!rc && strncmp(ck->monitor, "monitor_", 8) != 0)
+                    rc = cfg_error(m->p, of[1].value,
+                                   "'%s': a monitoring view's name begins with "
+                                   "'monitor_'",
+                                   ap);
+                if (rc)
+                    return rc;
+            }
+            if (!arg && ck->kind != CHECK_NOT_NULL && ck->kind != CHECK_UNIQUE &&
+                ck->kind != CHECK_NOT_FUTURE)
+                return cfg_error(m->p, v, "missing required key 'value' in '%s'", kp);
+        }
+        switch (ck->kind) {
+        case CHECK_NOT_NULL:
+        case CHECK_UNIQUE:
+        case CHECK_NOT_FUTURE: {
+            bool on = true;
+            if (arg) {
+                rc = bool_value(m, arg, kp, &on);
+                if (rc)
+                    return rc;
+            }
+            if (!on)
+                continue; /* declared off */
+            break;
+        }
+        case CHECK_ACCEPTED: {
+            rc = list_check(m, arg, kp);
+            if (rc)
+                return rc;
+            size_t nv = list_size(arg);
+            if (nv == 0 || nv > 1000)
+                return cfg_error(m->p, arg, "'%s' must list 1..1000 values", kp);
+            const char **vals = arena_alloc(m->a, nv * sizeof(*vals));
+            if (!vals)
+                return oom();
+            for (size_t i = 0; i < nv; i++) {
+                rc = check_value(m, list_item(m->p, arg, i), kp, c, &vals[i]);
+                if (rc)
+                    return rc;
+            }
+            ck->values = vals;
+            ck->nvalues = (unsigned)nv;
+            break;
+        }
+        case CHECK_RANGE: {
+            if (!arg || arg->type != YAML_SEQUENCE_NODE || seq_size(arg) != 2)
+                return cfg_error(m->p, arg ? arg : key,
+                                 "'%s' must be [min, max] (either may be null: no bound)", kp);
+            const char **vals = arena_alloc(m->a, 2 * sizeof(*vals));
+            if (!vals)
+                return oom();
+            for (size_t i = 0; i < 2; i++) {
+                yaml_node_t *it = seq_item(m->p, arg, i);
+                if (cfg_is_null(it) || cfg_scalar_is(it, "null"))
+                    continue;
+                rc = check_value(m, it, kp, c, &vals[i]);
+                if (rc)
+                    return rc;
+            }
+            if (!vals[0] && !vals[1])
+                return cfg_error(m->p, arg, "'%s' needs a min or a max", kp);
+            if (vals[0] && vals[1] &&
+                (ck->numeric ? strtod(vals[0], NULL) > strtod(vals[1], NULL)
+                             : strcmp(vals[0], vals[1]) > 0))
+                return cfg_error(m->p, arg, "'%s': min '%s' is above max '%s'", kp, vals[0],
+                                 vals[1]);
+            ck->values = vals;
+            ck->nvalues = 2;
+            break;
+        }
+        case CHECK_NOT_BEFORE: {
+            struct scalar s;
+            char lit[32];
+            if (!arg || arg->type != YAML_SCALAR_NODE)
+                return cfg_error(m->p, arg ? arg : key,
+                                 "'%s' needs a date (YYYY-MM-DD) or a column of '%s'", kp, t->name);
+            rc = cfg_get_scalar(m->p, arg, kp, 0, &s);
+            if (rc)
+                return rc;
+            if (date_literal(s.s, c->type != COL_DATE, lit)) {
+                const char **vals = arena_alloc(m->a, sizeof(*vals));
+                if (!vals || !(vals[0] = arena_strdup(m->a, lit)))
+                    rc = oom();
+                ck->values = vals;
+                ck->nvalues = 1;
+            } else {
+                int oi = ident_ok(s.s) ? streamdef_column_index(t, s.s) : -1;
+                if (oi < 0 || oi == (int)ci)
+                    rc = cfg_error(m->p, arg,
+                                   "'%s': '%s' is neither a date (YYYY-MM-DD%s) nor another "
+                                   "column of '%s'",
+                                   kp, s.subst ? "${...}" : s.s,
+                                   c->type != COL_DATE ? " or YYYY-MM-DD HH:MM:SS" : "", t->name);
+                else if (!type_is_time(t->cols[oi].type))
+                    rc = cfg_error(m->p, arg, "'%s': column '%s' is not a date or datetime", kp,
+                                   s.s);
+                else
+                    ck->other = t->cols[oi].name;
+            }
+            cfg_scalar_release(&s);
+            if (rc)
+                return rc;
+            break;
+        }
+        case CHECK_REFERENCES: {
+            const char *ref;
+            char *dot;
+            rc = arg && arg->type == YAML_SCALAR_NODE
+                     ? scalar_dup(m, arg, kp, &ref)
+                     : cfg_error(m->p, arg ? arg : key, "'%s' needs table.column", kp);
+            if (rc)
+                return rc;
+            char *tab = arena_strdup(m->a, ref);
+            if (!tab)
+                return oom();
+            dot = strchr(tab, '.');
+            if (dot)
+                *dot = '\0';
+            if (!dot || !ident_ok(tab) || !ident_ok(dot + 1))
+                return cfg_error(m->p, arg, "'%s' must be table.column (two names and a dot)", kp);
+            ck->ref_table = tab;
+            ck->ref_column = dot + 1;
+            break;
+        }
+        default:
+            return cfg_error(m->p, key, "unknown check in '%s'", path);
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
+/* The checks of every column of t: the `checks` values of the column
+ * nodes of `columns` (nextra loader columns come first in t). */
+static int parse_table_checks(struct mctx *m, yaml_node_t *columns, const char *kp, unsigned nextra,
+                              struct table_def *t)
+{
+    size_t ncols = seq_size(columns), total = 0;
+    yaml_node_t **vals = calloc(ncols ? ncols : 1, sizeof(*vals));
+    int rc = 0;
+    if (!vals)
+        return oom();
+    for (size_t i = 0; i < ncols; i++) {
+        yaml_node_t *cn = seq_item(m->p, columns, i);
+        for (yaml_node_pair_t *pr = cn->data.mapping.pairs.start; pr < cn->data.mapping.pairs.top;
+             pr++)
+            if (cfg_scalar_is(cfg_node_at(m->p, pr->key), "checks"))
+                vals[i] = cfg_node_at(m->p, pr->value);
+        if (vals[i] && vals[i]->type == YAML_MAPPING_NODE)
+            total += cfg_map_size(vals[i]);
+    }
+    struct check_def *checks = total ? arena_alloc(m->a, total * sizeof(*checks)) : NULL;
+    unsigned n = 0;
+    if (total && !checks)
+        rc = oom();
+    for (size_t i = 0; !rc && i < ncols; i++) {
+        char cp[KEYPATH_BUF + 40];
+        if (!vals[i] || cfg_is_null(vals[i]))
+            continue;
+        snprintf(cp, sizeof(cp), "%s[%zu].checks", kp, i);
+        rc = parse_checks(m, vals[i], cp, t, (unsigned)(nextra + i), checks, &n);
+    }
+    free(vals);
+    if (!rc && n) {
+        const char *file = arena_strdup(m->a, m->p->name);
+        if (!file)
+            rc = oom();
+        for (unsigned i = 0; !rc && i < n; i++)
+            checks[i].file = file;
+    }
+    if (!rc) {
+        t->checks = checks;
+        t->nchecks = n;
+    }
+    return rc;
+}
+
 /* ---- a table: columns, drops, indexes ---- */
 
 struct table_keys {
@@ -761,6 +1133,9 @@ static int parse_table(struct mctx *m, yaml_node_t *at, const char *path,
     t->ncols = (unsigned)(ncols + nextra);
     *fields_out = fields;
     *nfields_out = (unsigned)(ncols + ndrop);
+    rc = parse_table_checks(m, tk->columns, kp, nextra, t);
+    if (rc)
+        return rc;
     if (tk->description) {
         rc = scalar_dup(m, tk->description, cfg_join(ip, sizeof(ip), path, "description"),
                         &t->description);
@@ -916,6 +1291,8 @@ enum {
     MK_RETENTION,
     MK_QUASI, /* from here on: also on a stream's entry beside `mapping:` */
     MK_K,
+    MK_FRESHNESS,
+    MK_MIN_ROWS,
     MK_N
 };
 static const char *const mapping_keys[MK_N] = {[MK_TABLE] = "table",
@@ -931,7 +1308,9 @@ static const char *const mapping_keys[MK_N] = {[MK_TABLE] = "table",
                                                [MK_PARTITION] = "partition",
                                                [MK_RETENTION] = "retention",
                                                [MK_QUASI] = "quasi_identifiers",
-                                               [MK_K] = "k"};
+                                               [MK_K] = "k",
+                                               [MK_FRESHNESS] = "freshness",
+                                               [MK_MIN_ROWS] = "min_rows"};
 
 const char *const *cfg_mapping_keys(size_t *n)
 {
@@ -942,6 +1321,47 @@ const char *const *cfg_mapping_keys(size_t *n)
 size_t cfg_mapping_entry_keys_from(void)
 {
     return MK_QUASI;
+}
+
+/* `freshness: 26h` (a whole number and s, m, h or d) and `min_rows: N`
+ * into d; given on a stream's entry they replace the definition's. */
+static int stream_expectations(struct mctx *m, const struct field *keys, const char *path,
+                               struct stream_def *d)
+{
+    char kp[KEYPATH_BUF];
+    int rc = 0;
+    if (keys[0].value) {
+        struct scalar s;
+        cfg_join(kp, sizeof(kp), path, "freshness");
+        rc = cfg_get_scalar(m->p, keys[0].value, kp, 0, &s);
+        if (rc)
+            return rc;
+        unsigned long long n = 0, unit = 0;
+        size_t i = 0;
+        for (; i < s.len && i < 9 && isdigit((unsigned char)s.s[i]); i++)
+            n = n * 10 + (unsigned)(s.s[i] - '0');
+        if (i > 0 && i + 1 == s.len)
+            unit = s.s[i] == 's'   ? 1
+                   : s.s[i] == 'm' ? 60
+                   : s.s[i] == 'h' ? 3600
+                   : s.s[i] == 'd' ? 86400
+                                   : 0;
+        cfg_scalar_release(&s);
+        if (!unit || n == 0 || n * unit > 366ull * 86400)
+            return cfg_error(m->p, keys[0].value,
+                             "'%s' must be a duration such as 90m, 26h or 7d (s, m, h or d; at "
+                             "most 366d)",
+                             kp);
+        d->freshness_s = n * unit;
+    }
+    if (keys[1].value) {
+        unsigned v = 0;
+        rc = cfg_set_uint(m->p, &keys[1], path, "min_rows", 1, 4000000000u, 0, &v);
+        if (rc)
+            return rc;
+        d->min_rows = v;
+    }
+    return 0;
 }
 
 /* Largest `k`: a group threshold beyond any table's row count is a typo. */
@@ -958,7 +1378,9 @@ int cfg_mapping_privacy(struct parse *p, const struct field *keys, const char *p
     struct mctx m = {p, a};
     const struct field *q = &keys[0], *kf = &keys[1];
     char kp[KEYPATH_BUF];
-    int rc;
+    int rc = stream_expectations(&m, keys + (MK_FRESHNESS - MK_QUASI), path, d);
+    if (rc)
+        return rc;
     if (!q->value && !kf->value)
         return 0;
     if (d->nquasi)
@@ -1303,4 +1725,194 @@ const struct sql_file *cfg_builtin_mapping_file(const char *name)
         if (strcmp(sql_files[i].dir, "mappings") == 0 && strcmp(sql_files[i].name, file) == 0)
             return &sql_files[i];
     return NULL;
+}
+
+/* ---- checks across the configured streams ---- */
+
+/* A check's position as a config error: "<file>:<line>:<col>: <text>". */
+static int check_error(const struct check_def *ck, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int check_error(const struct check_def *ck, const char *fmt, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    return err_set(ML_ECONFIG, "%s:%d:%d: %s", ck->file ? ck->file : "?", ck->decl_line,
+                   ck->decl_col, text);
+}
+
+static const struct table_def *configured_table(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nstreams; i++) {
+        const struct stream_def *d = cfg->streams[i].def;
+        if (!d)
+            continue;
+        if (strcmp(d->table->name, name) == 0)
+            return d->table;
+        for (unsigned c = 0; c < d->nchildren; c++)
+            if (strcmp(d->children[c].table->name, name) == 0)
+                return d->children[c].table;
+    }
+    return NULL;
+}
+
+/* Whether values of columns a and b can be compared as equal. */
+static bool comparable(const struct column_def *a, const struct column_def *b)
+{
+    bool ia = type_is_number(a->type), ib = type_is_number(b->type);
+    if (a->type == COL_SURROGATE || b->type == COL_SURROGATE)
+        return a->type == b->type && a->kind && b->kind && strcmp(a->kind, b->kind) == 0;
+    if (ia || ib)
+        return ia && ib;
+    if (type_is_text(a->type) || type_is_text(b->type))
+        return type_is_text(a->type) && type_is_text(b->type);
+    if (a->type == COL_DATE || b->type == COL_DATE)
+        return a->type == b->type;
+    return (a->type == COL_DATETIME || a->type == COL_EPOCH_MS) &&
+           (b->type == COL_DATETIME || b->type == COL_EPOCH_MS);
+}
+
+struct view_name {
+    char name[72];
+    const struct check_def *check; /* NULL: not a check's view */
+};
+
+static bool handwritten_view(const char *name)
+{
+    char file[80];
+    if ((size_t)snprintf(file, sizeof(file), "%s.sql", name) >= sizeof(file))
+        return false;
+    for (size_t i = 0; i < sql_files_count; i++)
+        if (strcmp(sql_files[i].dir, "views/monitoring") == 0 &&
+            strcmp(sql_files[i].name, file) == 0)
+            return true;
+    return false;
+}
+
+/* Records one generated view's name; a name met before is refused unless
+ * both are checks naming it with `monitor:` (one view of several parts). */
+static int note_view(struct view_name *names, size_t *n, const char *name,
+                     const struct check_def *ck, const char *what)
+{
+    if (handwritten_view(name))
+        return ck ? check_error(ck, "monitoring view name '%s' is the name of a hand-written view",
+                                name)
+                  : err_set(ML_ECONFIG,
+                            "%s: monitoring view name '%s' is the name of a "
+                            "hand-written view",
+                            what, name);
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(names[i].name, name) != 0)
+            continue;
+        if (ck && ck->monitor && names[i].check && names[i].check->monitor)
+            return 0;
+        if (ck)
+            return check_error(ck,
+                               "monitoring view name '%s' is also derived for another view: give "
+                               "this check another name with 'monitor:'",
+                               name);
+        return err_set(ML_ECONFIG, "%s: monitoring view name '%s' is also the name of another view",
+                       what, name);
+    }
+    snprintf(names[*n].name, sizeof(names[*n].name), "%s", name);
+    names[*n].check = ck;
+    (*n)++;
+    return 0;
+}
+
+static int validate_table_checks(const struct config *cfg, const struct stream_def *d,
+                                 const struct table_def *t, struct view_name *names, size_t *n)
+{
+    struct buf name = BUF_INIT;
+    int rc = 0;
+    for (unsigned i = 0; !rc && i < t->nchecks; i++) {
+        const struct check_def *ck = &t->checks[i];
+        if (ck->kind == CHECK_REFERENCES) {
+            const struct table_def *rt = configured_table(cfg, ck->ref_table);
+            int rci = rt ? streamdef_column_index(rt, ck->ref_column) : -1;
+            if (!rt && strncmp(d->file, "builtin:", 8) == 0)
+                continue; /* the built-in's other stream is not configured */
+            if (!rt)
+                rc = check_error(ck,
+                                 "'references: %s.%s': table '%s' is no table of a configured "
+                                 "stream",
+                                 ck->ref_table, ck->ref_column, ck->ref_table);
+            else if (rci < 0)
+                rc = check_error(ck, "'references: %s.%s': table '%s' has no column '%s'",
+                                 ck->ref_table, ck->ref_column, ck->ref_table, ck->ref_column);
+            else if (!comparable(&t->cols[ck->col], &rt->cols[rci]))
+                rc = check_error(ck,
+                                 "'references: %s.%s': column '%s' of '%s' and column '%s' hold "
+                                 "values of different types",
+                                 ck->ref_table, ck->ref_column, t->cols[ck->col].name, t->name,
+                                 ck->ref_column);
+            if (rc)
+                break;
+        }
+        buf_reset(&name);
+        rc = ck->monitor ? buf_adds(&name, ck->monitor)
+                         : ddlgen_monitor_name(&name, t->name, t->cols[ck->col].name,
+                                               ddlgen_check_word(ck->kind));
+        if (!rc)
+            rc = note_view(names, n, name.data, ck, NULL);
+    }
+    buf_release(&name);
+    return rc;
+}
+
+int cfg_mapping_validate_checks(struct parse *p)
+{
+    const struct config *cfg = p->cfg;
+    size_t cap = 0, n = 0;
+    struct buf name = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < cfg->nstreams; i++) {
+        const struct stream_def *d = cfg->streams[i].def;
+        if (!d)
+            continue;
+        cap += 3 + d->table->nchecks;
+        for (unsigned c = 0; c < d->nchildren; c++)
+            cap += d->children[c].table->nchecks;
+    }
+    struct view_name *names = calloc(cap ? cap : 1, sizeof(*names));
+    if (!names)
+        return oom();
+    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
+        const struct config_stream *st = &cfg->streams[i];
+        const struct stream_def *d = st->def;
+        char what[KEYPATH_BUF];
+        bool seen = false;
+        if (!d)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            seen = seen || (cfg->streams[j].def &&
+                            strcmp(cfg->streams[j].def->table->name, d->table->name) == 0);
+        snprintf(what, sizeof(what), "%s:%d:%d: 'streams.%s'", p->name, st->pos.line,
+                 st->pos.column, st->name);
+        if (!seen) {
+            if (d->nquasi) {
+                buf_reset(&name);
+                rc = ddlgen_small_groups_name(&name, d);
+                if (!rc)
+                    rc = note_view(names, &n, name.data, NULL, what);
+            }
+            if (!rc)
+                rc = validate_table_checks(cfg, d, d->table, names, &n);
+            for (unsigned c = 0; !rc && c < d->nchildren; c++)
+                rc = validate_table_checks(cfg, d, d->children[c].table, names, &n);
+        }
+        for (int e = 0; !rc && e < 2; e++) {
+            if (!(e == 0 ? d->freshness_s : d->min_rows))
+                continue;
+            buf_reset(&name);
+            rc = ddlgen_monitor_name(&name, st->name, NULL, e == 0 ? "freshness" : "min_rows");
+            if (!rc)
+                rc = note_view(names, &n, name.data, NULL, what);
+        }
+    }
+    buf_release(&name);
+    free(names);
+    return rc;
 }

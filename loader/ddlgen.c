@@ -739,6 +739,501 @@ int ddlgen_small_groups_view(struct buf *out, const struct stream_def *def, enum
     return gen_end(&g, mark);
 }
 
+/* ---- generated monitoring views ---- */
+
+static const char *const check_words[CHECK_KIND_N] = {
+    [CHECK_NOT_NULL] = "not_null",     [CHECK_UNIQUE] = "unique",
+    [CHECK_ACCEPTED] = "accepted",     [CHECK_RANGE] = "range",
+    [CHECK_NOT_FUTURE] = "not_future", [CHECK_NOT_BEFORE] = "not_before",
+    [CHECK_REFERENCES] = "references"};
+
+const char *ddlgen_check_word(enum check_kind k)
+{
+    return (unsigned)k < CHECK_KIND_N ? check_words[k] : "?";
+}
+
+#define MONITOR_NAME_MAX  64
+#define MONITOR_NAME_KEEP 55
+
+int ddlgen_monitor_name(struct buf *out, const char *table, const char *column, const char *word)
+{
+    struct buf full = BUF_INIT;
+    int rc;
+    if (!table || !*table || !word || !*word)
+        return err_set(ML_EINVAL, "a monitoring view name needs a table and a check");
+    rc = column ? buf_addf(&full, "monitor_%s_%s_%s", table, column, word)
+                : buf_addf(&full, "monitor_%s_%s", table, word);
+    if (!rc && full.len <= MONITOR_NAME_MAX)
+        rc = buf_adds(out, full.data);
+    else if (!rc) {
+        unsigned h = 2166136261u;
+        for (size_t i = 0; i < full.len; i++) {
+            h ^= (unsigned char)full.data[i];
+            h *= 16777619u;
+        }
+        rc = buf_add(out, full.data, MONITOR_NAME_KEEP);
+        if (!rc)
+            rc = buf_addf(out, "_%08x", h & 0xffffffffu);
+    }
+    buf_release(&full);
+    return rc;
+}
+
+/* Appends m to the list, growing it; 0 or ML_ENOMEM. */
+static int monitors_push(struct ddlgen_monitor **v, size_t *n, size_t *cap,
+                         const struct ddlgen_monitor *m)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        struct ddlgen_monitor *g = realloc(*v, nc * sizeof(*g));
+        if (!g)
+            return err_set(ML_ENOMEM, "out of memory");
+        *v = g;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = *m;
+    return 0;
+}
+
+static struct ddlgen_monitor *monitors_find(struct ddlgen_monitor *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
+}
+
+/* The table `name` among the main and child tables of `streams`, or NULL. */
+static const struct table_def *stream_table_named(const struct ddlgen_stream *streams, size_t n,
+                                                  const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct stream_def *d = streams[i].def;
+        if (!d)
+            continue;
+        if (d->table && strcasecmp(d->table->name, name) == 0)
+            return d->table;
+        for (unsigned c = 0; c < d->nchildren; c++)
+            if (strcasecmp(d->children[c].table->name, name) == 0)
+                return d->children[c].table;
+    }
+    return NULL;
+}
+
+/* Adds a view (or, for a shared `monitor:` name, a part of one). */
+static int add_monitor(struct ddlgen_monitor **v, size_t *n, size_t *cap, struct ddlgen_monitor *m,
+                       const struct table_def *t, const struct check_def *ck)
+{
+    struct ddlgen_monitor *old = monitors_find(*v, *n, m->name);
+    if (old) {
+        struct ddlgen_check_part *p;
+        if (!ck || old->kind != DDLGEN_MONITOR_CHECK || !ck->monitor ||
+            !old->parts[0].check->monitor)
+            return err_set(ML_EINVAL,
+                           "monitoring view name '%s' is given to two views: name one of them "
+                           "with 'monitor:'",
+                           m->name);
+        p = realloc(old->parts, (old->nparts + 1) * sizeof(*p));
+        if (!p)
+            return err_set(ML_ENOMEM, "out of memory");
+        p[old->nparts].table = t;
+        p[old->nparts].check = ck;
+        old->parts = p;
+        old->nparts++;
+        return 0;
+    }
+    if (ck) {
+        m->parts = malloc(sizeof(*m->parts));
+        if (!m->parts)
+            return err_set(ML_ENOMEM, "out of memory");
+        m->parts[0].table = t;
+        m->parts[0].check = ck;
+        m->nparts = 1;
+    }
+    int rc = monitors_push(v, n, cap, m);
+    if (rc)
+        free(m->parts);
+    return rc;
+}
+
+static int set_monitor_name(struct ddlgen_monitor *m, const struct buf *name)
+{
+    if (name->len >= sizeof(m->name))
+        return err_set(ML_EINVAL, "monitoring view name '%s' is longer than 64 characters",
+                       name->data);
+    memcpy(m->name, name->data, name->len + 1);
+    return 0;
+}
+
+static int add_table_checks(struct ddlgen_monitor **v, size_t *n, size_t *cap,
+                            const struct ddlgen_stream *streams, size_t nstreams,
+                            const struct table_def *t)
+{
+    struct buf name = BUF_INIT;
+    int rc = 0;
+    for (unsigned i = 0; !rc && i < t->nchecks; i++) {
+        const struct check_def *ck = &t->checks[i];
+        struct ddlgen_monitor m;
+        if (ck->col >= t->ncols)
+            rc = err_set(ML_EINVAL, "table '%s': a check names column %u of %u", t->name, ck->col,
+                         t->ncols);
+        if (rc)
+            break;
+        if (ck->kind == CHECK_REFERENCES && !stream_table_named(streams, nstreams, ck->ref_table))
+            continue;
+        memset(&m, 0, sizeof(m));
+        m.kind = DDLGEN_MONITOR_CHECK;
+        buf_reset(&name);
+        rc = ck->monitor ? buf_adds(&name, ck->monitor)
+                         : ddlgen_monitor_name(&name, t->name, t->cols[ck->col].name,
+                                               ddlgen_check_word(ck->kind));
+        if (!rc)
+            rc = set_monitor_name(&m, &name);
+        if (!rc)
+            rc = add_monitor(v, n, cap, &m, t, ck);
+    }
+    buf_release(&name);
+    return rc;
+}
+
+static bool table_seen(const struct table_def **seen, size_t nseen, const struct table_def *t)
+{
+    for (size_t i = 0; i < nseen; i++)
+        if (strcasecmp(seen[i]->name, t->name) == 0)
+            return true;
+    return false;
+}
+
+int ddlgen_monitor_views(const struct ddlgen_stream *streams, size_t n, struct ddlgen_monitor **out,
+                         size_t *nout)
+{
+    struct ddlgen_monitor *v = NULL;
+    const struct table_def **seen = NULL;
+    size_t nv = 0, cap = 0, nseen = 0, maxseen = 0;
+    struct buf name = BUF_INIT;
+    int rc = 0;
+    *out = NULL;
+    *nout = 0;
+    for (size_t i = 0; i < n; i++)
+        if (streams[i].def)
+            maxseen += 1 + streams[i].def->nchildren;
+    if (maxseen && !(seen = calloc(maxseen, sizeof(*seen))))
+        return err_set(ML_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        const struct stream_def *d = streams[i].def;
+        struct ddlgen_monitor m;
+        bool again;
+        if (!d || !d->table)
+            continue;
+        again = table_seen(seen, nseen, d->table);
+        if (!again)
+            seen[nseen++] = d->table;
+        if (d->nquasi && !again) {
+            memset(&m, 0, sizeof(m));
+            m.kind = DDLGEN_MONITOR_SMALL_GROUPS;
+            m.def = d;
+            buf_reset(&name);
+            rc = ddlgen_small_groups_name(&name, d);
+            if (!rc)
+                rc = set_monitor_name(&m, &name);
+            if (!rc)
+                rc = add_monitor(&v, &nv, &cap, &m, NULL, NULL);
+        }
+        if (!rc && !again)
+            rc = add_table_checks(&v, &nv, &cap, streams, n, d->table);
+        for (unsigned c = 0; !rc && !again && c < d->nchildren; c++) {
+            const struct table_def *ct = d->children[c].table;
+            if (table_seen(seen, nseen, ct))
+                continue;
+            seen[nseen++] = ct;
+            rc = add_table_checks(&v, &nv, &cap, streams, n, ct);
+        }
+        for (int e = 0; !rc && e < 2; e++) {
+            unsigned long long limit = e == 0 ? d->freshness_s : d->min_rows;
+            if (!limit)
+                continue;
+            memset(&m, 0, sizeof(m));
+            m.kind = e == 0 ? DDLGEN_MONITOR_FRESHNESS : DDLGEN_MONITOR_MIN_ROWS;
+            m.stream = streams[i].name;
+            m.def = d;
+            m.strict = true;
+            buf_reset(&name);
+            rc = ddlgen_monitor_name(&name, streams[i].name, NULL,
+                                     e == 0 ? "freshness" : "min_rows");
+            if (!rc)
+                rc = set_monitor_name(&m, &name);
+            if (!rc)
+                rc = add_monitor(&v, &nv, &cap, &m, NULL, NULL);
+        }
+    }
+    buf_release(&name);
+    free(seen);
+    if (rc) {
+        ddlgen_monitor_views_free(v, nv);
+        return rc;
+    }
+    *out = v;
+    *nout = nv;
+    return 0;
+}
+
+void ddlgen_monitor_views_free(struct ddlgen_monitor *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].parts);
+    free(v);
+}
+
+static bool is_time_type(enum col_type t)
+{
+    return t == COL_DATE || t == COL_DATETIME || t == COL_EPOCH_MS;
+}
+
+/* A value of a check: a number as written (validated by the config module),
+ * anything else as a string literal. */
+static void put_check_value(struct gen *g, const struct check_def *ck, const char *value)
+{
+    bool plain = ck->numeric && *value;
+    for (const char *s = value; plain && *s; s++)
+        plain = (*s >= '0' && *s <= '9') || *s == '-' || *s == '.';
+    if (plain)
+        put(g, value);
+    else
+        put_literal(g, value);
+}
+
+/* `r`.`column`: a column of the checked row. */
+static void put_row_col(struct gen *g, const char *col)
+{
+    put(g, "`r`.");
+    put_ident(g, col);
+}
+
+/* The WHERE condition of one check over row alias `r` of table t. */
+static void put_check_condition(struct gen *g, const struct table_def *t,
+                                const struct check_def *ck)
+{
+    const struct column_def *c = &t->cols[ck->col];
+    switch (ck->kind) {
+    case CHECK_NOT_NULL:
+        put_row_col(g, c->name);
+        put(g, " IS NULL");
+        break;
+    case CHECK_UNIQUE:
+        put_row_col(g, c->name);
+        put(g, " IN (SELECT `u`.");
+        put_ident(g, c->name);
+        put(g, " FROM ");
+        put_ident(g, t->name);
+        put(g, " AS `u` WHERE `u`.");
+        put_ident(g, c->name);
+        put(g, " IS NOT NULL GROUP BY `u`.");
+        put_ident(g, c->name);
+        put(g, " HAVING COUNT(*) > 1)");
+        break;
+    case CHECK_ACCEPTED:
+        put_row_col(g, c->name);
+        put(g, " NOT IN (");
+        for (unsigned i = 0; i < ck->nvalues; i++) {
+            if (i)
+                put(g, ", ");
+            put_check_value(g, ck, ck->values[i]);
+        }
+        put(g, ")");
+        break;
+    case CHECK_RANGE:
+        put(g, "(");
+        if (ck->values[0]) {
+            put_row_col(g, c->name);
+            put(g, " < ");
+            put_check_value(g, ck, ck->values[0]);
+        }
+        if (ck->values[0] && ck->values[1])
+            put(g, " OR ");
+        if (ck->values[1]) {
+            put_row_col(g, c->name);
+            put(g, " > ");
+            put_check_value(g, ck, ck->values[1]);
+        }
+        put(g, ")");
+        break;
+    case CHECK_NOT_FUTURE:
+        put_row_col(g, c->name);
+        put(g, c->type == COL_DATE ? " > UTC_DATE()" : " > UTC_TIMESTAMP()");
+        break;
+    case CHECK_NOT_BEFORE:
+        put_row_col(g, c->name);
+        put(g, " < ");
+        if (ck->other)
+            put_row_col(g, ck->other);
+        else
+            put_literal(g, ck->values[0]);
+        break;
+    case CHECK_REFERENCES:
+        put_row_col(g, c->name);
+        put(g, " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ");
+        put_ident(g, ck->ref_table);
+        put(g, " AS `x` WHERE `x`.");
+        put_ident(g, ck->ref_column);
+        put(g, " = ");
+        put_row_col(g, c->name);
+        put(g, ")");
+        break;
+    default:
+        if (!g->rc)
+            g->rc = err_set(ML_EINVAL, "table '%s': unknown check %d", t->name, (int)ck->kind);
+    }
+}
+
+/* Refuses a check the generator cannot write (the config module has said
+ * why in the user's terms already). */
+static int check_part_ok(const struct ddlgen_check_part *p)
+{
+    const struct table_def *t = p->table;
+    const struct check_def *ck = p->check;
+    int rc = t && ck ? check_table_name(t->name) : err_set(ML_EINVAL, "a check without a table");
+    if (rc)
+        return rc;
+    if (ck->col >= t->ncols)
+        return err_set(ML_EINVAL, "table '%s': a check names column %u of %u", t->name, ck->col,
+                       t->ncols);
+    if ((ck->kind == CHECK_ACCEPTED && ck->nvalues == 0) ||
+        (ck->kind == CHECK_RANGE && (ck->nvalues != 2 || (!ck->values[0] && !ck->values[1]))) ||
+        (ck->kind == CHECK_NOT_BEFORE && !ck->other && (ck->nvalues != 1 || !ck->values[0])) ||
+        (ck->kind == CHECK_REFERENCES && (!ck->ref_table || !ck->ref_column)))
+        return err_set(ML_EINVAL, "table '%s': column '%s': check %s lacks its argument", t->name,
+                       t->cols[ck->col].name, ddlgen_check_word(ck->kind));
+    if (ck->kind == CHECK_NOT_BEFORE && ck->other && find_column(t, ck->other) < 0)
+        return err_set(ML_EINVAL, "table '%s': check not_before names column '%s', which it lacks",
+                       t->name, ck->other);
+    if ((ck->kind == CHECK_NOT_FUTURE || ck->kind == CHECK_NOT_BEFORE) &&
+        !is_time_type(t->cols[ck->col].type))
+        return err_set(ML_EINVAL, "table '%s': column '%s': %s needs a date or datetime", t->name,
+                       t->cols[ck->col].name, ddlgen_check_word(ck->kind));
+    return 0;
+}
+
+static void put_check_select(struct gen *g, const struct ddlgen_check_part *p, bool long_shape)
+{
+    const struct table_def *t = p->table;
+    const struct check_def *ck = p->check;
+    const char *col = t->cols[ck->col].name;
+    put(g, "SELECT ");
+    if (long_shape) {
+        put_literal(g, t->name);
+        put(g, " AS `table_name`, ");
+        if (t->nkey == 1) {
+            put(g, "CAST(");
+            put_row_col(g, t->cols[0].name);
+            put(g, " AS CHAR)");
+        } else {
+            put(g, "CONCAT_WS(':'");
+            for (unsigned k = 0; k < t->nkey; k++) {
+                put(g, ", ");
+                put_row_col(g, t->cols[k].name);
+            }
+            put(g, ")");
+        }
+        put(g, " AS `record_key`, ");
+        put_literal(g, col);
+        put(g, " AS `column_name`, ");
+        put_row_col(g, col);
+        put(g, " AS `value`");
+    } else {
+        for (unsigned k = 0; k < t->nkey; k++) {
+            if (k)
+                put(g, ", ");
+            put_row_col(g, t->cols[k].name);
+        }
+        if (ck->col >= t->nkey) {
+            put(g, ", ");
+            put_row_col(g, col);
+        }
+        if (ck->kind == CHECK_NOT_BEFORE && ck->other &&
+            find_column(t, ck->other) >= (int)t->nkey && strcasecmp(ck->other, col) != 0) {
+            put(g, ", ");
+            put_row_col(g, ck->other);
+        }
+    }
+    put(g, " FROM ");
+    put_ident(g, t->name);
+    put(g, " AS `r` WHERE ");
+    put_check_condition(g, t, ck);
+}
+
+int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db_dialect d)
+{
+    struct gen g = {out, dialect_of(d), 0};
+    size_t mark = out->len;
+    if (!g.dl)
+        return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!m || !m->name[0] || strncmp(m->name, "monitor_", 8) != 0)
+        return err_set(ML_EINVAL, "a generated monitoring view needs a name beginning with "
+                                  "'monitor_'");
+    switch (m->kind) {
+    case DDLGEN_MONITOR_SMALL_GROUPS:
+        return ddlgen_small_groups_view(out, m->def, d);
+    case DDLGEN_MONITOR_CHECK:
+        if (m->nparts == 0)
+            return err_set(ML_EINVAL, "view '%s': no check", m->name);
+        for (size_t i = 0; i < m->nparts; i++) {
+            int rc = check_part_ok(&m->parts[i]);
+            if (rc)
+                return err_prefix(rc, "view '%s'", m->name);
+        }
+        put(&g, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
+        put_ident(&g, m->name);
+        put(&g, " AS ");
+        for (size_t i = 0; i < m->nparts; i++) {
+            if (i)
+                put(&g, " UNION ALL ");
+            put_check_select(&g, &m->parts[i], m->nparts > 1);
+        }
+        return gen_end(&g, mark);
+    case DDLGEN_MONITOR_FRESHNESS:
+    case DDLGEN_MONITOR_MIN_ROWS:
+        break;
+    default:
+        return err_set(ML_EINVAL, "view '%s': unknown kind %d", m->name, (int)m->kind);
+    }
+    if (!m->stream || !*m->stream || !m->def)
+        return err_set(ML_EINVAL, "view '%s' needs a stream", m->name);
+    put(&g, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
+    put_ident(&g, m->name);
+    put(&g, " AS SELECT ");
+    put_literal(&g, m->stream);
+    if (m->kind == DDLGEN_MONITOR_FRESHNESS) {
+        unsigned long long lim = m->def->freshness_s;
+        put(&g,
+            " AS `stream`, MAX(`r`.`finished_at`) AS `last_success`, "
+            "TIMESTAMPDIFF(SECOND, MAX(`r`.`finished_at`), UTC_TIMESTAMP()) AS `age_seconds`, ");
+        putf(&g,
+             "%llu AS `max_age_seconds` FROM `load_runs` AS `r` JOIN `load_run_streams` AS `s` "
+             "ON `s`.`run_id` = `r`.`run_id` WHERE `r`.`status` = 'succeeded' AND `s`.`stream` = ",
+             lim);
+        put_literal(&g, m->stream);
+        putf(&g,
+             " HAVING MAX(`r`.`finished_at`) IS NULL OR TIMESTAMPDIFF(SECOND, "
+             "MAX(`r`.`finished_at`), UTC_TIMESTAMP()) > %llu",
+             lim);
+    } else {
+        unsigned long long lim = m->def->min_rows;
+        put(&g, " AS `stream`, `l`.`run_id` AS `run_id`, `l`.`loaded` AS `loaded`, ");
+        putf(&g,
+             "%llu AS `min_rows` FROM (SELECT 1 AS `one`) AS `o` LEFT JOIN (SELECT "
+             "`s`.`run_id` AS `run_id`, CAST(`s`.`fetched` AS SIGNED) - CAST(`s`.`rejected` AS "
+             "SIGNED) AS `loaded` FROM `load_run_streams` AS `s` JOIN `load_runs` AS `r` ON "
+             "`r`.`run_id` = `s`.`run_id` WHERE `r`.`status` = 'succeeded' AND `s`.`stream` = ",
+             lim);
+        put_literal(&g, m->stream);
+        putf(&g,
+             " ORDER BY `r`.`finished_at` DESC, `r`.`run_id` DESC LIMIT 1) AS `l` ON 1 = 1 "
+             "WHERE `l`.`run_id` IS NULL OR `l`.`loaded` < %llu",
+             lim);
+    }
+    return gen_end(&g, mark);
+}
+
 /* ---- evolving an existing table ---- */
 
 const struct column_def *ddlgen_meta_columns(size_t *n)

@@ -87,6 +87,93 @@ int ddlgen_small_groups_name(struct buf *out, const struct stream_def *def);
  * ML_EINVAL when def declares none, names a column its table lacks or
  * one called DDLGEN_GROUP_ROWS. */
 int ddlgen_small_groups_view(struct buf *out, const struct stream_def *def, enum db_dialect d);
+
+/* ---- generated monitoring views: one mechanism for every kind ----
+ *
+ * Every monitoring view derived from the stream definitions (the small
+ * groups of quasi_identifiers, the declared column checks, the stream
+ * expectations freshness and min_rows) is listed by ddlgen_monitor_views
+ * and written by ddlgen_monitor_view: `init` installs and grants that list,
+ * `check` counts it. Each view is SQL SECURITY INVOKER and lists no PII: a
+ * check view the key columns and the checked column (all analyst-visible
+ * columns of a stream table), an expectation view the stream's run
+ * bookkeeping. */
+
+enum ddlgen_monitor_kind {
+    DDLGEN_MONITOR_SMALL_GROUPS, /* ddlgen_small_groups_view of `def` */
+    DDLGEN_MONITOR_CHECK,        /* the rows breaking `parts` */
+    DDLGEN_MONITOR_FRESHNESS,    /* one row while the stream's last success is too old */
+    DDLGEN_MONITOR_MIN_ROWS      /* one row while its last success loaded too few records */
+};
+
+/* A configured stream: its name (load_run_streams.stream) and definition. */
+struct ddlgen_stream {
+    const char *name;
+    const struct stream_def *def;
+};
+
+struct ddlgen_check_part {
+    const struct table_def *table;
+    const struct check_def *check;
+};
+
+struct ddlgen_monitor {
+    char name[65];
+    enum ddlgen_monitor_kind kind;
+    const char *stream;              /* FRESHNESS, MIN_ROWS */
+    const struct stream_def *def;    /* SMALL_GROUPS, FRESHNESS, MIN_ROWS */
+    struct ddlgen_check_part *parts; /* CHECK: nparts >= 1 (malloc'd, owned by the list) */
+    size_t nparts;
+    /* an expectation: `check` fails on its one row whatever
+     * check.default_threshold says (an entry in check.thresholds still counts) */
+    bool strict;
+};
+
+/* The generated monitoring views of `streams`, in stream order (per stream:
+ * small groups, then the checks of the main table and its children in
+ * declaration order, then freshness and min_rows). A table met twice (by
+ * name) contributes its small groups and checks once; expectations are per
+ * stream. Checks naming the same view with `monitor:` are
+ * one view (their parts in that order); a check whose `references` table is
+ * none of the streams' tables is left out (the config module refuses it in
+ * a user's definition; a built-in's is left out when the other stream is
+ * not configured). *out is malloc'd: free it with ddlgen_monitor_views_free.
+ * ML_EINVAL when one name is given to two views otherwise (the message
+ * names both). */
+int ddlgen_monitor_views(const struct ddlgen_stream *streams, size_t n, struct ddlgen_monitor **out,
+                         size_t *nout);
+void ddlgen_monitor_views_free(struct ddlgen_monitor *v, size_t n);
+
+/* Appends "CREATE OR REPLACE SQL SECURITY INVOKER VIEW" of `m` (no trailing
+ * ';'). A CHECK view of one part lists the key columns of its table, then
+ * the checked column (unless it is a key column), then for not_before of
+ * another column that column; a view of several parts lists, per offending
+ * value, table_name, record_key (the key columns joined by ':'),
+ * column_name and value, the parts joined by UNION ALL. Rows: NOT_NULL the
+ * NULLs; UNIQUE every row whose non-NULL value another row has too;
+ * ACCEPTED a non-NULL value none of the list (compared in the column's
+ * collation); RANGE a value outside [min, max]; NOT_FUTURE a value later
+ * than UTC_TIMESTAMP() (a date: UTC_DATE()); NOT_BEFORE a value earlier
+ * than the literal or the other column; REFERENCES a non-NULL value no row
+ * of the other table holds. FRESHNESS lists (stream, last_success,
+ * age_seconds, max_age_seconds) when no succeeded run has loaded the
+ * stream or the last finished more than freshness_s ago; MIN_ROWS lists
+ * (stream, run_id, loaded, min_rows) when there is no such run or its
+ * records read and not rejected (fetched - rejected) are fewer than
+ * min_rows. ML_EINVAL for a view it cannot write. */
+int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db_dialect d);
+
+/* The word of a check kind in the mapping language ("not_null", ...). */
+const char *ddlgen_check_word(enum check_kind k);
+
+/* Appends the derived name of a check's view, "monitor_<table>_<column>_<word>",
+ * or of a stream expectation, "monitor_<stream>_freshness" / "_min_rows"
+ * (column NULL, word "freshness" or "min_rows"). A name longer than 64
+ * characters keeps its first 55 and ends in '_' and 8 hex digits of a hash
+ * (FNV-1a, 32 bits) of the whole name: deterministic, and distinct names
+ * stay distinct but for a hash collision. */
+int ddlgen_monitor_name(struct buf *out, const char *table, const char *column, const char *word);
+
 /* Audited reveal. Appends (no trailing ';') the one statement
  *   CREATE OR REPLACE DEFINER=<definer> PROCEDURE `database`.`pii_reveal`
  *     (IN p_kind VARCHAR(64), IN p_id BIGINT UNSIGNED, IN p_reason VARCHAR(1024))

@@ -16,43 +16,70 @@
 /* Server error: no such table (or view). */
 #define ER_NO_SUCH_TABLE 1146
 
-/* The generated monitoring views: the small groups of every stream that
- * declares quasi_identifiers (ddlgen_small_groups_view), appended to
- * res[*cnt..], with their thresholds as for the embedded views. Their table
- * is always configured, so a missing one means init has not run since. */
-static int count_small_groups(const struct config *cfg, struct db *db, struct monitor_result *res,
-                              size_t *cnt, size_t *over)
+int monitor_generated_views(const struct config *cfg, struct ddlgen_monitor **out, size_t *n)
 {
-    struct buf name = BUF_INIT, sql = BUF_INIT;
+    struct ddlgen_stream *st = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*st));
+    int rc;
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return err_set(ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->nstreams; i++) {
+        const struct config_stream *cs = &cfg->streams[i];
+        st[i].name = cs->name;
+        st[i].def = cs->def ? cs->def : streamdef_builtin(cs->mapping ? cs->mapping : cs->name);
+    }
+    rc = ddlgen_monitor_views(st, cfg->nstreams, out, n);
+    free(st);
+    return rc;
+}
+
+/* A generated view's threshold: an expectation's is 0 unless named in
+ * check.thresholds. */
+static long generated_threshold(const struct config *cfg, const struct ddlgen_monitor *m)
+{
+    if (m->strict) {
+        for (size_t i = 0; i < cfg->check.nthresholds; i++)
+            if (strcmp(cfg->check.thresholds[i].view, m->name) == 0)
+                return cfg->check.thresholds[i].max;
+        return 0;
+    }
+    return config_threshold_for(cfg, m->name);
+}
+
+/* The generated monitoring views (monitor_generated_views), appended to
+ * res[*cnt..] (room for ngen). Their tables are always configured, so a
+ * missing view means init has not run since they were declared. */
+static int count_generated(const struct config *cfg, struct db *db,
+                           const struct ddlgen_monitor *gen, size_t ngen,
+                           struct monitor_result *res, size_t *cnt, size_t *over)
+{
+    struct buf sql = BUF_INIT;
     int rc = 0;
-    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
-        const struct stream_def *def = cfg->streams[i].def;
+    for (size_t i = 0; !rc && i < ngen; i++) {
         struct monitor_result *r = &res[*cnt];
-        if (!def || def->nquasi == 0)
-            continue;
-        buf_reset(&name);
+        snprintf(r->view, sizeof(r->view), "%s", gen[i].name);
         buf_reset(&sql);
-        rc = ddlgen_small_groups_name(&name, def);
-        if (!rc && (size_t)snprintf(r->view, sizeof(r->view), "%s", name.data) >= sizeof(r->view))
-            rc = err_set(ML_EINVAL, "view name '%s' too long", name.data);
-        if (!rc)
-            rc = buf_addf(&sql, "SELECT COUNT(*) FROM `%s`", r->view);
+        rc = buf_addf(&sql, "SELECT COUNT(*) FROM `%s`", r->view);
         if (!rc)
             rc = db_query_u64(db, sql.data, &r->rows, NULL);
         if (rc) {
-            err_prefix(rc,
-                       "counting '%s' (did `maskload init` run since quasi_identifiers were "
-                       "declared?)",
-                       r->view);
+            static const char *const what[] = {[DDLGEN_MONITOR_SMALL_GROUPS] =
+                                                   "quasi_identifiers were",
+                                               [DDLGEN_MONITOR_CHECK] = "its checks were",
+                                               [DDLGEN_MONITOR_FRESHNESS] = "freshness was",
+                                               [DDLGEN_MONITOR_MIN_ROWS] = "min_rows was"};
+            err_prefix(rc, "counting '%s' (did `maskload init` run since %s declared?)", r->view,
+                       (unsigned)gen[i].kind < 4 ? what[gen[i].kind] : "it was");
             break;
         }
-        r->threshold = config_threshold_for(cfg, r->view);
+        r->generated = true;
+        r->threshold = generated_threshold(cfg, &gen[i]);
         r->over = r->rows > (unsigned long long)r->threshold;
         if (r->over)
             (*over)++;
         (*cnt)++;
     }
-    buf_release(&name);
     buf_release(&sql);
     return rc;
 }
@@ -61,17 +88,23 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
                   size_t *skipped)
 {
     struct monitor_result *res = NULL;
+    struct ddlgen_monitor *gen = NULL;
     struct db *db = NULL;
-    size_t cnt = 0;
+    size_t cnt = 0, ngen = 0;
     int rc;
 
     *out = NULL;
     *n = 0;
     *over = 0;
     *skipped = 0;
-    res = calloc(sql_files_count + cfg->nstreams + 1, sizeof(*res));
-    if (!res)
+    rc = monitor_generated_views(cfg, &gen, &ngen);
+    if (rc)
+        return err_prefix(rc, "check");
+    res = calloc(sql_files_count + ngen + 1, sizeof(*res));
+    if (!res) {
+        ddlgen_monitor_views_free(gen, ngen);
         return err_set(ML_ENOMEM, "out of memory");
+    }
     rc = conn_warehouse(cfg, &db);
     for (size_t i = 0; !rc && i < sql_files_count; i++) {
         struct monitor_result *r = &res[cnt];
@@ -109,13 +142,54 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
         cnt++;
     }
     if (!rc)
-        rc = count_small_groups(cfg, db, res, &cnt, over);
+        rc = count_generated(cfg, db, gen, ngen, res, &cnt, over);
     db_close(db);
+    ddlgen_monitor_views_free(gen, ngen);
     if (rc) {
         free(res);
         return err_prefix(rc, "check");
     }
     *out = res;
     *n = cnt;
+    return 0;
+}
+
+int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_t *n)
+{
+    struct monitor_stream *st = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*st));
+    struct db_result *res = NULL;
+    struct db *db = NULL;
+    const char *const *row;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return err_set(ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->nstreams; i++)
+        snprintf(st[i].stream, sizeof(st[i].stream), "%s", cfg->streams[i].name);
+    rc = conn_warehouse(cfg, &db);
+    /* seconds since 1970 computed in UTC whatever the session time zone */
+    if (!rc)
+        rc = db_query(db,
+                      "SELECT s.stream, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', "
+                      "MAX(r.finished_at)) FROM load_runs AS r JOIN load_run_streams AS s ON "
+                      "s.run_id = r.run_id WHERE r.status = 'succeeded' AND r.finished_at IS NOT "
+                      "NULL GROUP BY s.stream",
+                      &res);
+    while (!rc && db_result_next(res, &row, NULL) == 1) {
+        for (size_t i = 0; row[0] && row[1] && i < cfg->nstreams; i++)
+            if (strcmp(st[i].stream, row[0]) == 0) {
+                st[i].ever = true;
+                st[i].last_success_s = strtoll(row[1], NULL, 10);
+            }
+    }
+    db_result_free(res);
+    db_close(db);
+    if (rc) {
+        free(st);
+        return err_prefix(rc, "check: reading the last successful runs");
+    }
+    *out = st;
+    *n = cfg->nstreams;
     return 0;
 }

@@ -14,8 +14,9 @@
 #include "ddlgen.h"
 #include "error.h"
 #include "log.h"
-#include "pii_key.h"
+#include "monitor.h"
 #include "partition.h"
+#include "pii_key.h"
 #include "schemadiff.h"
 #include "sqlfiles.h"
 #include "streamdef.h"
@@ -895,36 +896,33 @@ static int maintain_partitions(struct init_ctx *ctx)
     return partition_maintain_all(ctx->db, ctx->cfg->warehouse.database, ctx->defs, ctx->ndefs, 0);
 }
 
-/* The small-groups view of every configured stream that declares
- * quasi_identifiers (ddlgen_small_groups_view), granted to the analyst like
- * the embedded monitoring views. In plan mode the statement is shown, the
- * grant named in a comment line. */
-static int install_small_groups_views(struct init_ctx *ctx)
+/* The generated monitoring views of the configured streams
+ * (monitor_generated_views: small groups, declared checks, freshness,
+ * min_rows), each granted to the analyst like the embedded monitoring
+ * views. Before the embedded views and queries, which may read them. In
+ * plan mode the statement is shown, the grant named in a comment line. */
+static int install_generated_views(struct init_ctx *ctx)
 {
-    struct buf name = BUF_INIT;
-    int rc = 0;
-    for (size_t i = 0; !rc && i < ctx->ndefs; i++) {
-        const struct stream_def *def = ctx->defs[i];
-        if (def->nquasi == 0)
-            continue;
-        buf_reset(&name);
+    struct ddlgen_monitor *gen = NULL;
+    size_t ngen = 0;
+    int rc = monitor_generated_views(ctx->cfg, &gen, &ngen);
+    for (size_t i = 0; !rc && i < ngen; i++) {
+        const char *name = gen[i].name;
         buf_reset(&ctx->sql);
-        rc = ddlgen_small_groups_name(&name, def);
+        rc = ddlgen_monitor_view(&ctx->sql, &gen[i], db_dialect(ctx->db));
         if (!rc)
-            rc = ddlgen_small_groups_view(&ctx->sql, def, db_dialect(ctx->db));
-        if (!rc)
-            rc = exec_generated(ctx, "installing view", name.data);
+            rc = exec_generated(ctx, "installing view", name);
         if (!rc && ctx->plan)
-            plan_note(ctx, "view '%s' is granted to %s", name.data, ctx->cfg->roles.analyst);
+            plan_note(ctx, "view '%s' is granted to %s", name, ctx->cfg->roles.analyst);
         else if (!rc) {
-            rc = grant_view(ctx, name.data);
+            rc = grant_view(ctx, name);
             if (rc)
-                err_prefix(rc, "granting view '%s'", name.data);
+                err_prefix(rc, "granting view '%s'", name);
         }
         if (!rc)
             ctx->rep->views++;
     }
-    buf_release(&name);
+    ddlgen_monitor_views_free(gen, ngen);
     return rc;
 }
 
@@ -1088,9 +1086,9 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
     if (!rc)
         rc = grant_derived_tables(&ctx);
     if (!rc)
-        rc = install_views(&ctx);
+        rc = install_generated_views(&ctx);
     if (!rc)
-        rc = install_small_groups_views(&ctx);
+        rc = install_views(&ctx);
     if (!rc)
         rc = ensure_account(&ctx, cfg->warehouse.user, cfg->warehouse.password, cfg->roles.loader,
                             "loader");

@@ -62,6 +62,35 @@ struct column_def {
     bool subject;
 };
 
+/* A declared data-quality check on a column (`checks:` in the mapping
+ * language): init turns it into a monitoring view listing the rows that
+ * break it (ddlgen_monitor_view), `maskload check` counts those rows. */
+enum check_kind {
+    CHECK_NOT_NULL,   /* the column is NULL */
+    CHECK_UNIQUE,     /* another row has the same (non-NULL) value */
+    CHECK_ACCEPTED,   /* the value is none of `values` */
+    CHECK_RANGE,      /* the value is below values[0] or above values[1] (NULL: open end) */
+    CHECK_NOT_FUTURE, /* the value is later than now (UTC) */
+    CHECK_NOT_BEFORE, /* the value is earlier than values[0] (a date or datetime literal,
+                         "YYYY-MM-DD[ HH:MM:SS]") or than column `other` of the same row */
+    CHECK_REFERENCES, /* a non-NULL value with no row in ref_table.ref_column (orphans) */
+    CHECK_KIND_N
+};
+
+struct check_def {
+    enum check_kind kind;
+    unsigned col;              /* the checked column's index in its table */
+    const char *const *values; /* ACCEPTED: nvalues; RANGE: 2 (either NULL); NOT_BEFORE: 1 */
+    unsigned nvalues;          /* numbers are written unquoted, anything else as a literal */
+    bool numeric;              /* values compare as numbers (the column is a number type) */
+    const char *other;         /* NOT_BEFORE: the other column, or NULL */
+    const char *ref_table;     /* REFERENCES */
+    const char *ref_column;    /* REFERENCES */
+    const char *monitor;       /* `monitor:` view name, NULL = derived (ddlgen_check_name) */
+    const char *file;          /* where it was declared, for messages */
+    int decl_line, decl_col;
+};
+
 struct index_def {
     const char *name;
     const char *const *cols; /* column names */
@@ -93,6 +122,8 @@ struct table_def {
     const struct index_def *indexes;
     unsigned nindexes;
     const struct partition_def *partition; /* a main table's partitioning; NULL = none */
+    const struct check_def *checks; /* declared checks of its columns, in declaration order */
+    unsigned nchecks;
 };
 
 /* A field of the source record and what becomes of it. */
@@ -150,6 +181,13 @@ struct stream_def {
     const char *const *quasi;
     unsigned nquasi;
     unsigned k;
+    /* Expectations on the stream's loads (`freshness: 26h`, `min_rows: N`,
+     * in the definition or on the stream's entry, which wins): the last
+     * successful run that loaded the stream finished at most `freshness_s`
+     * seconds ago, and loaded at least `min_rows` records. 0 = not declared.
+     * Each becomes a monitoring view of one row while it is not met. */
+    unsigned long long freshness_s;
+    unsigned long long min_rows;
 };
 
 /* The built-in definition `name` ("users", "messages", "user_logins"),

@@ -745,6 +745,202 @@ static void test_alter_refused(void **state)
     buf_release(&out);
 }
 
+/* ---- generated monitoring views ---- */
+
+static const struct column_def shop_cols[] = {
+    {.name = "shop_id", .type = COL_BIGINT, .required = true},
+    {.name = "line", .type = COL_SMALLINT, .required = true},
+    {.name = "status", .type = COL_TEXT, .size = 16},
+    {.name = "qty", .type = COL_INT},
+    {.name = "at", .type = COL_DATETIME},
+    {.name = "day", .type = COL_DATE},
+    {.name = "owner_id", .type = COL_BIGINT},
+};
+static const char *const shop_accepted[] = {"open", "it's"};
+static const char *const shop_range[] = {"-1.5", NULL};
+static const char *const shop_before[] = {"1900-01-01"};
+static const struct check_def shop_checks[] = {
+    {.kind = CHECK_ACCEPTED, .col = 2, .values = shop_accepted, .nvalues = 2},
+    {.kind = CHECK_RANGE, .col = 3, .values = shop_range, .nvalues = 2, .numeric = true},
+    {.kind = CHECK_NOT_FUTURE, .col = 4, .monitor = "monitor_shared"},
+    {.kind = CHECK_NOT_FUTURE, .col = 5, .monitor = "monitor_shared"},
+    {.kind = CHECK_NOT_BEFORE, .col = 5, .values = shop_before, .nvalues = 1},
+    {.kind = CHECK_NOT_BEFORE, .col = 4, .other = "day"},
+    {.kind = CHECK_UNIQUE, .col = 1},
+    {.kind = CHECK_REFERENCES, .col = 6, .ref_table = "owners", .ref_column = "owner_id"},
+    {.kind = CHECK_NOT_NULL, .col = 6},
+};
+static const struct table_def shop_table = {.name = "shop_raw",
+                                            .cols = shop_cols,
+                                            .ncols = ARRAY_LEN(shop_cols),
+                                            .nkey = 2,
+                                            .checks = shop_checks,
+                                            .nchecks = ARRAY_LEN(shop_checks)};
+static const struct stream_def shop_def = {
+    .name = "shop", .table = &shop_table, .freshness_s = 3600, .min_rows = 7};
+static const struct column_def owner_cols[] = {{.name = "owner_id", .type = COL_BIGINT}};
+static const struct table_def owner_table = TABLE("owners", owner_cols, 1, 1);
+static const struct stream_def owner_def = {.name = "owners", .table = &owner_table};
+
+static const struct ddlgen_monitor *find_view(const struct ddlgen_monitor *v, size_t n,
+                                              const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return &v[i];
+    fail_msg("no view %s", name);
+    return NULL;
+}
+
+static void assert_view_sql(const struct ddlgen_monitor *m, const char *want)
+{
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_monitor_view(&out, m, DB_DIALECT_MARIADB), 0);
+    assert_string_equal(out.data, want);
+    buf_release(&out);
+}
+
+static void test_monitor_views(void **state)
+{
+    (void)state;
+    struct ddlgen_monitor *v;
+    size_t n;
+    /* without the owners stream the references check is left out */
+    const struct ddlgen_stream alone[] = {{"shop", &shop_def}};
+    assert_int_equal(ddlgen_monitor_views(alone, 1, &v, &n), 0);
+    assert_int_equal(n, 9); /* 8 checks in 7 views, freshness, min_rows */
+    ddlgen_monitor_views_free(v, n);
+
+    const struct ddlgen_stream both[] = {{"shop", &shop_def}, {"owners", &owner_def}};
+    assert_int_equal(ddlgen_monitor_views(both, 2, &v, &n), 0);
+    assert_int_equal(n, 10);
+    assert_string_equal(v[0].name, "monitor_shop_raw_status_accepted");
+    assert_string_equal(v[2].name, "monitor_shared");
+    assert_int_equal(v[2].nparts, 2);
+    assert_string_equal(v[8].name, "monitor_shop_freshness");
+    assert_true(v[8].strict);
+    assert_string_equal(v[9].name, "monitor_shop_min_rows");
+    assert_false(v[0].strict);
+    assert_view_sql(
+        find_view(v, n, "monitor_shop_raw_status_accepted"),
+        "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shop_raw_status_accepted` "
+        "AS SELECT `r`.`shop_id`, `r`.`line`, `r`.`status` FROM `shop_raw` AS `r` "
+        "WHERE `r`.`status` NOT IN ('open', 'it''s')");
+    assert_view_sql(find_view(v, n, "monitor_shop_raw_qty_range"),
+                    "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shop_raw_qty_range` AS "
+                    "SELECT `r`.`shop_id`, `r`.`line`, `r`.`qty` FROM `shop_raw` AS `r` WHERE "
+                    "(`r`.`qty` < -1.5)");
+    assert_view_sql(
+        find_view(v, n, "monitor_shared"),
+        "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shared` AS SELECT 'shop_raw' AS "
+        "`table_name`, CONCAT_WS(':', `r`.`shop_id`, `r`.`line`) AS `record_key`, 'at' AS "
+        "`column_name`, `r`.`at` AS `value` FROM `shop_raw` AS `r` WHERE `r`.`at` > "
+        "UTC_TIMESTAMP() UNION ALL SELECT 'shop_raw' AS `table_name`, CONCAT_WS(':', "
+        "`r`.`shop_id`, `r`.`line`) AS `record_key`, 'day' AS `column_name`, `r`.`day` AS "
+        "`value` FROM `shop_raw` AS `r` WHERE `r`.`day` > UTC_DATE()");
+    assert_view_sql(find_view(v, n, "monitor_shop_raw_day_not_before"),
+                    "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shop_raw_day_not_before` "
+                    "AS SELECT `r`.`shop_id`, `r`.`line`, `r`.`day` FROM `shop_raw` AS `r` WHERE "
+                    "`r`.`day` < '1900-01-01'");
+    assert_view_sql(find_view(v, n, "monitor_shop_raw_at_not_before"),
+                    "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shop_raw_at_not_before` "
+                    "AS SELECT `r`.`shop_id`, `r`.`line`, `r`.`at`, `r`.`day` FROM `shop_raw` AS "
+                    "`r` WHERE `r`.`at` < `r`.`day`");
+    assert_view_sql(find_view(v, n, "monitor_shop_raw_line_unique"),
+                    "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shop_raw_line_unique` AS "
+                    "SELECT `r`.`shop_id`, `r`.`line` FROM `shop_raw` AS `r` WHERE `r`.`line` IN "
+                    "(SELECT `u`.`line` FROM `shop_raw` AS `u` WHERE `u`.`line` IS NOT NULL GROUP "
+                    "BY `u`.`line` HAVING COUNT(*) > 1)");
+    assert_view_sql(find_view(v, n, "monitor_shop_raw_owner_id_references"),
+                    "CREATE OR REPLACE SQL SECURITY INVOKER VIEW "
+                    "`monitor_shop_raw_owner_id_references` AS SELECT `r`.`shop_id`, `r`.`line`, "
+                    "`r`.`owner_id` FROM `shop_raw` AS `r` WHERE `r`.`owner_id` IS NOT NULL AND "
+                    "NOT EXISTS (SELECT 1 FROM `owners` AS `x` WHERE `x`.`owner_id` = "
+                    "`r`.`owner_id`)");
+    assert_view_sql(find_view(v, n, "monitor_shop_raw_owner_id_not_null"),
+                    "CREATE OR REPLACE SQL SECURITY INVOKER VIEW "
+                    "`monitor_shop_raw_owner_id_not_null` AS SELECT `r`.`shop_id`, `r`.`line`, "
+                    "`r`.`owner_id` FROM `shop_raw` AS `r` WHERE `r`.`owner_id` IS NULL");
+    assert_view_sql(
+        find_view(v, n, "monitor_shop_freshness"),
+        "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `monitor_shop_freshness` AS SELECT 'shop' AS "
+        "`stream`, MAX(`r`.`finished_at`) AS `last_success`, TIMESTAMPDIFF(SECOND, "
+        "MAX(`r`.`finished_at`), UTC_TIMESTAMP()) AS `age_seconds`, 3600 AS `max_age_seconds` FROM "
+        "`load_runs` AS `r` JOIN `load_run_streams` AS `s` ON `s`.`run_id` = `r`.`run_id` WHERE "
+        "`r`.`status` = 'succeeded' AND `s`.`stream` = 'shop' HAVING MAX(`r`.`finished_at`) IS "
+        "NULL OR TIMESTAMPDIFF(SECOND, MAX(`r`.`finished_at`), UTC_TIMESTAMP()) > 3600");
+    {
+        struct buf out = BUF_INIT;
+        assert_int_equal(
+            ddlgen_monitor_view(&out, find_view(v, n, "monitor_shop_min_rows"), DB_DIALECT_MARIADB),
+            0);
+        assert_non_null(strstr(out.data, "WHERE `l`.`run_id` IS NULL OR `l`.`loaded` < 7"));
+        assert_non_null(
+            strstr(out.data, "ORDER BY `r`.`finished_at` DESC, `r`.`run_id` DESC LIMIT 1"));
+        buf_release(&out);
+    }
+    ddlgen_monitor_views_free(v, n);
+}
+
+static void test_monitor_names(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    assert_int_equal(ddlgen_monitor_name(&b, "t", "c", "not_null"), 0);
+    assert_string_equal(b.data, "monitor_t_c_not_null");
+    buf_reset(&b);
+    assert_int_equal(ddlgen_monitor_name(&b, "s", NULL, "freshness"), 0);
+    assert_string_equal(b.data, "monitor_s_freshness");
+    /* too long: 55 characters, '_', 8 hex digits; the same every time, and
+     * another column gives another name */
+    const char *t = "a_table_name_of_forty_characters_exactly";
+    buf_reset(&b);
+    assert_int_equal(ddlgen_monitor_name(&b, t, "a_long_column_name", "references"), 0);
+    assert_int_equal(b.len, 64);
+    assert_memory_equal(b.data, "monitor_a_table_name_of_forty_characters_exactly_a_long", 55);
+    assert_int_equal(b.data[55], '_');
+    struct buf b2 = BUF_INIT, b3 = BUF_INIT;
+    assert_int_equal(ddlgen_monitor_name(&b2, t, "a_long_column_name", "references"), 0);
+    assert_string_equal(b.data, b2.data);
+    assert_int_equal(ddlgen_monitor_name(&b3, t, "a_long_column_name", "not_before"), 0);
+    assert_int_equal(b3.len, 64);
+    assert_string_not_equal(b.data, b3.data);
+    buf_release(&b);
+    buf_release(&b2);
+    buf_release(&b3);
+}
+
+static void test_monitor_refused(void **state)
+{
+    (void)state;
+    struct ddlgen_monitor *v;
+    size_t n;
+    /* one derived name twice: two streams' expectations named alike */
+    static const struct column_def one[] = {{.name = "id", .type = COL_BIGINT}};
+    static const struct check_def nn[] = {
+        {.kind = CHECK_NOT_NULL, .col = 0, .monitor = "monitor_shop_freshness"}};
+    static const struct table_def t = {
+        .name = "other", .cols = one, .ncols = 1, .nkey = 1, .checks = nn, .nchecks = 1};
+    static const struct stream_def other = {.name = "other", .table = &t};
+    const struct ddlgen_stream s[] = {{"shop", &shop_def}, {"other", &other}};
+    assert_int_equal(ddlgen_monitor_views(s, 2, &v, &n), ML_EINVAL);
+    assert_null(v);
+    assert_non_null(strstr(err_msg(), "'monitor_shop_freshness' is given to two views"));
+    /* a check the generator cannot write */
+    static const struct check_def bad[] = {{.kind = CHECK_NOT_FUTURE, .col = 0}};
+    static const struct table_def bt = {
+        .name = "b", .cols = one, .ncols = 1, .nkey = 1, .checks = bad, .nchecks = 1};
+    static const struct stream_def bd = {.name = "b", .table = &bt};
+    const struct ddlgen_stream s2[] = {{"b", &bd}};
+    assert_int_equal(ddlgen_monitor_views(s2, 1, &v, &n), 0);
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_monitor_view(&out, &v[0], DB_DIALECT_MARIADB), ML_EINVAL);
+    assert_int_equal(out.len, 0);
+    assert_non_null(strstr(err_msg(), "not_future needs a date or datetime"));
+    ddlgen_monitor_views_free(v, n);
+    buf_release(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -759,6 +955,9 @@ int main(void)
         cmocka_unit_test(test_grants),
         cmocka_unit_test(test_refused_definitions),
         cmocka_unit_test(test_reserved_table_names),
+        cmocka_unit_test(test_monitor_views),
+        cmocka_unit_test(test_monitor_names),
+        cmocka_unit_test(test_monitor_refused),
         cmocka_unit_test(test_alter_exact),
         cmocka_unit_test(test_alter_meta_and_type),
         cmocka_unit_test(test_alter_refused),

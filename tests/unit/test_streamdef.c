@@ -559,6 +559,137 @@ static void test_quasi_identifiers(void **state)
     check_failures();
 }
 
+/* ---- declared checks and stream expectations ---- */
+
+#define CK_COLS                                                                                    \
+    "      - { name: s, from: s, type: varchar(8), checks: { not_null: true, accepted: [a, b] } "  \
+    "}\n"                                                                                          \
+    "      - { name: n, from: n, type: int, checks: { range: [1, null], unique: true } }\n"        \
+    "      - { name: t, from: t, type: datetime,\n"                                                \
+    "          checks: { not_future: { monitor: monitor_times }, not_before: "                     \
+    "1900-01-01T00:00:00Z } }\n"                                                                   \
+    "      - { name: u, from: u, type: date, checks: { not_before: t, not_future: false } }\n"
+
+static void test_checks(void **state)
+{
+    struct config c;
+    (void)state;
+    assert_int_equal(parse(&c, G(CK_COLS "    freshness: 26h\n    min_rows: 5\n")), 0);
+    const struct stream_def *d = c.streams[0].def;
+    const struct table_def *t = d->table;
+    assert_int_equal(t->nchecks, 7); /* not_future: false declares none */
+    assert_int_equal(t->checks[0].kind, CHECK_NOT_NULL);
+    assert_int_equal(t->checks[0].col, 1);
+    assert_int_equal(t->checks[1].kind, CHECK_ACCEPTED);
+    assert_int_equal(t->checks[1].nvalues, 2);
+    assert_string_equal(t->checks[1].values[1], "b");
+    assert_false(t->checks[1].numeric);
+    assert_int_equal(t->checks[2].kind, CHECK_RANGE);
+    assert_string_equal(t->checks[2].values[0], "1");
+    assert_null(t->checks[2].values[1]);
+    assert_true(t->checks[2].numeric);
+    assert_int_equal(t->checks[3].kind, CHECK_UNIQUE);
+    assert_int_equal(t->checks[4].kind, CHECK_NOT_FUTURE);
+    assert_string_equal(t->checks[4].monitor, "monitor_times");
+    assert_int_equal(t->checks[5].kind, CHECK_NOT_BEFORE);
+    assert_string_equal(t->checks[5].values[0], "1900-01-01 00:00:00"); /* normalised */
+    assert_int_equal(t->checks[6].kind, CHECK_NOT_BEFORE);
+    assert_string_equal(t->checks[6].other, "t");
+    assert_string_equal(t->checks[6].file, "t.yaml");
+    assert_int_equal(t->checks[6].decl_line, 14);
+    assert_int_equal(d->freshness_s, 26 * 3600);
+    assert_int_equal(d->min_rows, 5);
+    config_release(&c);
+    /* on a built-in's entry; and the built-ins' own checks */
+    assert_int_equal(parse(&c, HEAD "  users: { source: shop, freshness: 90m, min_rows: 2 }\n"
+                                    "  messages: { source: shop }\n" KEY),
+                     0);
+    assert_int_equal(c.streams[0].def->freshness_s, 5400);
+    assert_int_equal(c.streams[0].def->min_rows, 2);
+    assert_int_equal(c.streams[1].def->freshness_s, 0);
+    const struct table_def *m = c.streams[1].def->table;
+    bool orphan = false;
+    for (unsigned i = 0; i < m->nchecks; i++)
+        if (m->checks[i].kind == CHECK_REFERENCES) {
+            assert_string_equal(m->checks[i].ref_table, "users_raw");
+            assert_string_equal(m->checks[i].ref_column, "user_id");
+            assert_string_equal(m->checks[i].monitor, "monitor_orphan_messages");
+            orphan = true;
+        }
+    assert_true(orphan);
+    config_release(&c);
+    /* a built-in referencing a stream that is not configured is no error */
+    assert_int_equal(parse(&c, HEAD "  messages: { source: shop }\n" KEY), 0);
+    config_release(&c);
+
+#define CK(col) G("      - " col "\n")
+    expect_error(CK("{ name: x, from: x, type: varchar(8), checks: { range: [1, 2] } }"),
+                 "t.yaml:10:57:", "'streams.o.columns[1].checks.range': range applies to a number");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { not_future: true } }"),
+                 "t.yaml:10:", "not_future applies to a date or datetime column");
+    expect_error(CK("{ name: x, from: x, type: boolean, checks: { accepted: [true] } }"),
+                 "t.yaml:10:", "accepted applies to a number or text column");
+    expect_error(CK("{ name: x, from: x, type: text, checks: { unique: true } }"),
+                 "t.yaml:10:", "unique applies to");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { nonsense: true } }"),
+                 "t.yaml:10:", "unknown key 'nonsense'");
+    expect_error(CK("{ name: x, from: x, type: int, checks: [not_null] }"),
+                 "t.yaml:10:", "expected a mapping");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { accepted: [] } }"),
+                 "t.yaml:10:", "must list 1..1000 values");
+    expect_error(CK("{ name: x, from: x, type: \"decimal(5,2)\", checks: { range: [1.5, 1e3] } }"),
+                 "t.yaml:10:", "'1e3' is not a number");
+    expect_error(
+        CK("{ name: x, from: x, type: date, checks: { range: [2024-01-01, 2023-01-01] } }"),
+        "t.yaml:10:", "min '2024-01-01' is above max '2023-01-01'");
+    expect_error(CK("{ name: x, from: x, type: date, checks: { range: [null, null] } }"),
+                 "t.yaml:10:", "needs a min or a max");
+    expect_error(
+        CK("{ name: x, from: x, type: date, checks: { range: [2024-01-01 10:00:00, null] } }"),
+        "t.yaml:10:", "is not a date (YYYY-MM-DD)");
+    expect_error(CK("{ name: x, from: x, type: date, checks: { not_before: 1900-02-30x } }"),
+                 "t.yaml:10:", "is neither a date");
+    expect_error(CK("{ name: x, from: x, type: date, checks: { not_before: x } }"),
+                 "t.yaml:10:", "'x' is neither a date");
+    expect_error(CK("{ name: x, from: x, type: date, checks: { not_before: id } }"),
+                 "t.yaml:10:", "column 'id' is not a date or datetime");
+    expect_error(
+        CK("{ name: x, from: x, type: date, checks: { not_before: { monitor: monitor_a } } }"),
+        "t.yaml:10:", "missing required key 'value'");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { not_null: { monitor: m_a } } }"),
+                 "t.yaml:10:", "begins with 'monitor_'");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { not_null: { value: true, x: 1 } } }"),
+                 "t.yaml:10:", "unknown key 'x'");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { references: o } }"),
+                 "t.yaml:10:", "must be table.column");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { references: p.id } }"),
+                 "t.yaml:10:50:", "table 'p' is no table of a configured stream");
+    expect_error(CK("{ name: x, from: x, type: int, checks: { references: o.nope } }"),
+                 "t.yaml:10:", "table 'o' has no column 'nope'");
+    expect_error(CK("{ name: x, from: x, type: varchar(3), checks: { references: o.id } }"),
+                 "t.yaml:10:", "hold values of different types");
+    /* view names */
+    expect_error(CK("{ name: x, from: x, type: int, checks: { not_null: { monitor: "
+                    "monitor_subscription_anomalies } } }"),
+                 "t.yaml:10:", "is the name of a hand-written view");
+    expect_error(G("      - { name: x, from: x, type: int, checks: { not_null: { monitor: "
+                   "monitor_o_y_unique } } }\n"
+                   "      - { name: y, from: y, type: int, checks: { unique: true } }\n"),
+                 "t.yaml:11:", "is also derived for another view");
+    expect_error(G("      - { name: a_b, from: x, type: int, checks: { not_null: true } }\n"
+                   "      - { name: a, from: y, type: int, checks: { b_not_null: true } }\n"),
+                 "t.yaml:11:", "unknown key 'b_not_null'");
+    /* expectations */
+    expect_error(G("    freshness: 26\n"), "t.yaml:10:16:", "must be a duration");
+    expect_error(G("    freshness: 400d\n"), "t.yaml:10:16:", "at most 366d");
+    expect_error(G("    freshness: -1h\n"), "t.yaml:10:16:", "must be a duration");
+    expect_error(G("    min_rows: 0\n"), "t.yaml:10:15:", "'streams.o.min_rows'");
+    expect_error(HEAD "  users: { source: shop, freshness: soon }\n" KEY,
+                 "t.yaml:5:", "must be a duration");
+    check_failures();
+#undef CK
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_builtins),      cmocka_unit_test(test_errors),
         cmocka_unit_test(test_table_default), cmocka_unit_test(test_children),
         cmocka_unit_test(test_generalising),  cmocka_unit_test(test_quasi_identifiers),
+        cmocka_unit_test(test_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
