@@ -377,60 +377,56 @@ static int apply_retention(struct db *db, const struct table_def *t, const struc
     return rc;
 }
 
-/* The named lock of partition maintenance in this database. */
-static int lock_sql(struct db *db, struct buf *sql, const char *fn, const char *database,
-                    const char *tail)
+/* The server errors of an ALTER whose partitions another maintenance
+ * (another run, on this node or another) changed meanwhile: the named
+ * partition is gone or already there, or the ranges no longer meet. */
+static bool changed_meanwhile(unsigned err)
 {
-    int rc = buf_addf(sql, "SELECT %s(LEFT(CONCAT('maskload partitions ', ", fn);
-    if (!rc)
-        rc = db_append_quoted(db, sql, database, strlen(database));
-    if (!rc)
-        rc = buf_addf(sql, "), 64)%s)", tail);
-    return rc;
+    return err == 1507 || err == 1508 || err == 1517 || err == 1519 || err == 1520 || err == 1735;
 }
 
+/* No lock: every statement names the partitions it expects, so when two
+ * maintenances meet, the later statement fails on the server
+ * (changed_meanwhile) and is planned again from the partitions as they are
+ * now, which then needs nothing more. A named lock (GET_LOCK) would let
+ * any account that guesses its name stall the loader, and serialises
+ * nothing across the nodes of a cluster. */
 int partition_maintain(struct db *db, const char *database, const struct table_def *t,
                        unsigned long long run_id, struct partition_report *rep)
 {
     struct live lv = {0};
-    struct buf sql = BUF_INIT;
-    unsigned long long got = 0;
-    bool is_null = false, locked = false;
     time_t now;
     if (!t || !t->partition)
         return err_set(ML_EINVAL, "partition maintenance of a table that is not partitioned");
     int rc = wallclock_now(&now);
-    if (!rc)
-        rc = lock_sql(db, &sql, "GET_LOCK", database, ", 60");
-    if (!rc)
-        rc = db_query_u64(db, sql.data, &got, &is_null);
-    if (!rc && (is_null || got != 1))
-        rc = err_set(ML_EDB, "partition maintenance of '%s' waited 60 s for another one", t->name);
-    locked = !rc;
     /* an ALTER waits for readers of the table (a long analyst query): not
      * for ever, and not holding back the readers queued behind it */
     if (!rc)
         rc = db_exec(db, "SET @maskload_lwt = @@SESSION.lock_wait_timeout, SESSION "
                          "lock_wait_timeout = 60");
-    if (!rc)
-        rc = read_live(db, database, t, &lv);
-    if (!rc)
-        rc = add_ahead(db, t, &lv, now, rep);
-    if (!rc && t->partition->retention_days) {
-        free(lv.p);
-        lv = (struct live){0};
+    bool set_lwt = !rc;
+    for (int attempt = 0; !rc && attempt < 3; attempt++) {
         rc = read_live(db, database, t, &lv);
         if (!rc)
-            rc = apply_retention(db, t, &lv, now, run_id, rep);
+            rc = add_ahead(db, t, &lv, now, rep);
+        if (!rc && t->partition->retention_days) {
+            free(lv.p);
+            lv = (struct live){0};
+            rc = read_live(db, database, t, &lv);
+            if (!rc)
+                rc = apply_retention(db, t, &lv, now, run_id, rep);
+        }
+        free(lv.p);
+        lv = (struct live){0};
+        if (!rc || !changed_meanwhile(db_errno(db)) || attempt == 2)
+            break;
+        log_info("partition: table '%s': its partitions changed meanwhile (another "
+                 "maintenance); planning again",
+                 t->name);
+        rc = 0;
     }
-    if (locked) {
+    if (set_lwt)
         (void)db_exec(db, "SET SESSION lock_wait_timeout = @maskload_lwt");
-        buf_reset(&sql);
-        if (!lock_sql(db, &sql, "RELEASE_LOCK", database, ""))
-            (void)db_query_u64(db, sql.data, &got, &is_null);
-    }
-    free(lv.p);
-    buf_release(&sql);
     return rc;
 }
 

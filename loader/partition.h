@@ -25,9 +25,11 @@
  * Each emptied partition is a row of load_partition_drops (table,
  * partition, its range, rows dropped, the cutoff, run_id - NULL from init
  * - and when), and a line at info level. "now" is wallclock_now().
- * Maintenance runs under a named lock (GET_LOCK) of the database, so two
- * maintainers never split the same partition; every step is idempotent
- * and a step cut short is finished by the next maintenance.
+ * Maintenance takes no lock: every ALTER names the partitions it expects,
+ * so when two maintainers meet (two runs, on one node or two) the later
+ * statement fails and is planned again from the partitions as they are
+ * (at most three times); every step is idempotent and a step cut short is
+ * finished by the next maintenance.
  */
 #ifndef ML_PARTITION_H
 #define ML_PARTITION_H
