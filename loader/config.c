@@ -251,6 +251,49 @@ size_t cfg_map_size(const yaml_node_t *node)
     return (size_t)(node->data.mapping.pairs.top - node->data.mapping.pairs.start);
 }
 
+/* Edit distance (insertions, deletions, substitutions, and swaps of two
+ * neighbours) between a and b, counting up to `cap` + 1. */
+static size_t edit_distance(const char *a, const char *b, size_t cap)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t d[3][65]; /* rows i-2, i-1, i of the table, keys up to 64 bytes */
+    if (la > 64 || lb > 64)
+        return cap + 1;
+    for (size_t j = 0; j <= lb; j++)
+        d[1][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t *cur = d[(i + 1) % 3], *prev = d[i % 3], *prev2 = d[(i + 2) % 3];
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < v)
+                v = prev[j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < v)
+                v = prev2[j - 2] + 1;
+            cur[j] = v;
+        }
+    }
+    return d[(la + 1) % 3][lb];
+}
+
+const char *cfg_nearest(const char *key, const char *const *names, size_t n)
+{
+    size_t len = strlen(key), cap = len <= 4 ? 1 : 2, best = cap + 1;
+    const char *near = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t dist = names[i] ? edit_distance(key, names[i], cap) : cap + 1;
+        if (dist < best) {
+            best = dist;
+            near = names[i];
+        }
+    }
+    return near;
+}
+
 /* Checks `node` with cfg_map_check() and that every key is one of names[0..n);
  * fields[i] receives the key and value of names[i] (NULL when absent). */
 int cfg_map_fields(struct parse *p, yaml_node_t *node, const char *path, const char *const *names,
@@ -296,9 +339,16 @@ int cfg_map_fields(struct parse *p, yaml_node_t *node, const char *path, const c
                          "unknown key without a value %s (not shown: it may be a "
                          "misplaced value)",
                          cfg_where(w, sizeof(w), path));
-    if (unknown)
+    if (unknown) {
+        const char *near = unknown->type == YAML_SCALAR_NODE
+                               ? cfg_nearest((const char *)unknown->data.scalar.value, names, n)
+                               : NULL;
+        if (near)
+            return cfg_error(p, unknown, "unknown key '%s' %s (did you mean '%s'?)",
+                             cfg_key_show(tmp, unknown), cfg_where(w, sizeof(w), path), near);
         return cfg_error(p, unknown, "unknown key '%s' %s", cfg_key_show(tmp, unknown),
                          cfg_where(w, sizeof(w), path));
+    }
     return 0;
 }
 

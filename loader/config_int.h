@@ -72,6 +72,11 @@ int cfg_is_null(const yaml_node_t *n);
 /* A mapping (or null: an empty section) without duplicate or non-scalar keys. */
 int cfg_map_check(struct parse *p, yaml_node_t *node, const char *path);
 size_t cfg_map_size(const yaml_node_t *node);
+/* The name of names[0..n) nearest to `key` (a typo: one edit for keys of
+ * up to 4 bytes, two for longer ones; swapped neighbours count one), or
+ * NULL when none is that near. For "did you mean" in messages. */
+const char *cfg_nearest(const char *key, const char *const *names, size_t n);
+
 /* cfg_map_check, and every key one of names[0..n); fields[i] gets names[i]. */
 int cfg_map_fields(struct parse *p, yaml_node_t *node, const char *path, const char *const *names,
                    struct field *fields, size_t n);

@@ -36,7 +36,7 @@ ml -c "$T/missing.yaml" run; assert_eq 2 "$RC" "missing config exits 2"; assert_
 cp "$T/c.yaml" "$T/typo.yaml"
 sed -i 's/^  password: \${MASKLOAD_LOADER_PASSWORD}/  pasword: x/' "$T/typo.yaml"
 ml -c "$T/typo.yaml" init; assert_eq 2 "$RC" "unknown key exits 2"
-assert_contains "$OUT" "typo.yaml:6:3: unknown key 'pasword' in 'warehouse'" "unknown key with file:line:column"
+assert_contains "$OUT" "typo.yaml:6:3: unknown key 'pasword' in 'warehouse' (did you mean 'password'?)" "unknown key with file:line:column, and the key meant"
 ( unset MASKLOAD_LOADER_PASSWORD; "$MASKLOAD_BIN" -c "$T/c.yaml" run >"$T/unset.out" 2>&1; echo $? >"$T/unset.rc" ) || true
 assert_eq 2 "$(cat "$T/unset.rc")" "unset variable exits 2"
 assert_contains "$(cat "$T/unset.out")" "MASKLOAD_LOADER_PASSWORD" "names the variable"

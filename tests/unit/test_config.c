@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "error.h"
 #include "banned.h"
 
@@ -354,7 +355,7 @@ static void test_unknown_key(void **state)
                  "  database: d\n"
                  "  pasword: x\n"
                  "  user: u\n",
-                 "t.yaml:3:3: unknown key 'pasword' in 'warehouse'");
+                 "t.yaml:3:3: unknown key 'pasword' in 'warehouse' (did you mean 'password'?)");
     expect_error(MINIMAL "\nfoo: 1\n", "t.yaml:6:1: unknown key 'foo' at top level");
     expect_error(MINIMAL "accounts:\n  analyst: { user: a, pass: b }\n",
                  "t.yaml:6:23: unknown key 'pass' in 'accounts.analyst'");
@@ -364,7 +365,19 @@ static void test_unknown_key(void **state)
     expect_error(MINIMAL "sources:\n  q: { kind: sqs, base_url: 'http://h' }\n",
                  "t.yaml:6:19: unknown key 'base_url' in 'sources.q' for kind 'sqs'");
     expect_error(MINIMAL "streams:\n  users: { source: a, tabel: x }\n",
-                 "t.yaml:6:23: unknown key 'tabel' in 'streams.users'");
+                 "t.yaml:6:23: unknown key 'tabel' in 'streams.users' (did you mean 'table'?)");
+    /* swapped neighbours count one edit; a key far from every name gets no guess */
+    expect_error(MINIMAL "load: { bacth_size: 5 }\n",
+                 "t.yaml:5:9: unknown key 'bacth_size' in 'load' (did you mean 'batch_size'?)");
+    expect_error(MINIMAL "load: { size: 5 }\n", "t.yaml:5:9: unknown key 'size' in 'load'");
+    {
+        static const char *const names[] = {"batch_size", "method", "prefetch_pages"};
+        assert_string_equal(cfg_nearest("metod", names, 3), "method");
+        assert_string_equal(cfg_nearest("prefetch_page", names, 3), "prefetch_pages");
+        assert_null(cfg_nearest("mode", names, 3)); /* 2 edits for a 4-byte key: too far */
+        assert_string_equal(cfg_nearest("patch_sizes", names, 3), "batch_size"); /* 2 edits */
+        assert_null(cfg_nearest("xyz", names, 3));
+    }
 }
 
 static void test_duplicate_key(void **state)
@@ -788,7 +801,8 @@ static void test_secrets_not_in_messages(void **state)
     /* an invalid sibling key */
     assert_no_secret("warehouse:\n  database: d\n  user: u\n  password: S3cr3t-xyz\n"
                      "  databse: x\n");
-    assert_string_equal(err_msg(), "t.yaml:5:3: unknown key 'databse' in 'warehouse'");
+    assert_string_equal(
+        err_msg(), "t.yaml:5:3: unknown key 'databse' in 'warehouse' (did you mean 'database'?)");
     /* a flow-mapping typo that makes the secret part of a key */
     assert_no_secret(MINIMAL "accounts:\n  analyst: { user: a, password S3cr3t-xyz }\n");
     assert_string_equal(err_msg(), "t.yaml:6:23: unknown key without a value in "
