@@ -9,6 +9,7 @@
 #include "db.h"
 #include "ddlgen.h"
 #include "error.h"
+#include "history.h"
 #include "schema.h"
 #include "sqlfiles.h"
 #include "banned.h"
@@ -57,6 +58,43 @@ static int count_small_groups(const struct config *cfg, struct db *db, struct mo
     return rc;
 }
 
+/* The generated invariant monitors of the history streams
+ * (history_monitor_view), appended like the small-groups views. */
+static int count_history(const struct config *cfg, struct db *db, struct monitor_result *res,
+                         size_t *cnt, size_t *over)
+{
+    struct buf name = BUF_INIT, sql = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
+        const struct stream_def *def = cfg->streams[i].def;
+        struct monitor_result *r = &res[*cnt];
+        if (!def || !def->table->history)
+            continue;
+        buf_reset(&name);
+        buf_reset(&sql);
+        rc = history_monitor_name(&name, def);
+        if (!rc && (size_t)snprintf(r->view, sizeof(r->view), "%s", name.data) >= sizeof(r->view))
+            rc = err_set(ML_EINVAL, "view name '%s' too long", name.data);
+        if (!rc)
+            rc = buf_addf(&sql, "SELECT COUNT(*) FROM `%s`", r->view);
+        if (!rc)
+            rc = db_query_u64(db, sql.data, &r->rows, NULL);
+        if (rc) {
+            err_prefix(rc, "counting '%s' (did `maskload init` run since history was declared?)",
+                       r->view);
+            break;
+        }
+        r->threshold = config_threshold_for(cfg, r->view);
+        r->over = r->rows > (unsigned long long)r->threshold;
+        if (r->over)
+            (*over)++;
+        (*cnt)++;
+    }
+    buf_release(&name);
+    buf_release(&sql);
+    return rc;
+}
+
 int monitor_check(const struct config *cfg, struct monitor_result **out, size_t *n, size_t *over,
                   size_t *skipped)
 {
@@ -69,7 +107,7 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     *n = 0;
     *over = 0;
     *skipped = 0;
-    res = calloc(sql_files_count + cfg->nstreams + 1, sizeof(*res));
+    res = calloc(sql_files_count + 2 * cfg->nstreams + 1, sizeof(*res)); /* + history monitors */
     if (!res)
         return err_set(ML_ENOMEM, "out of memory");
     rc = conn_warehouse(cfg, &db);
@@ -110,6 +148,8 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     }
     if (!rc)
         rc = count_small_groups(cfg, db, res, &cnt, over);
+    if (!rc)
+        rc = count_history(cfg, db, res, &cnt, over);
     db_close(db);
     if (rc) {
         free(res);

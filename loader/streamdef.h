@@ -76,6 +76,12 @@ struct table_def {
     const char *description; /* the table COMMENT; may be NULL */
     const struct index_def *indexes;
     unsigned nindexes;
+    /* `history: scd2` (the main table of such a stream): the table holds
+     * versions. After the load metadata it has the history columns
+     * (ddlgen_history_columns: valid_from, valid_to, version, is_current,
+     * deleted, row_hash) and its primary key is (key..., version). Written
+     * only by history.c's merge; see history.h. */
+    bool history;
 };
 
 /* A field of the source record and what becomes of it. */
