@@ -29,7 +29,9 @@ q() { sql_admin "$DB" "$1"; }
 analyst() { sql_as analyst "$MASKLOAD_ANALYST_PASSWORD" "$DB" "$1" 2>&1; }
 fresh_db "$DB"
 cp "$FIX/purchases.yaml" "$T/purchases.yaml"
-snapshot() { cp "$FIX/$1.json" "$T/snapshot.json"; }
+# snapshot DAY: that day's snapshot as JSON Lines, so that it is read in
+# pages of 2 records, each its own batch (batch_size 2)
+snapshot() { jq -c '.[]' "$FIX/$1.json" >"$T/snapshot.json"; }
 cat >"$T/pairs.json" <<'JSON'
 [ {"a": "1", "b": "23", "v": "first"}, {"a": "12", "b": "3", "v": "second"} ]
 JSON
@@ -38,7 +40,7 @@ $(config_head "$DB")
 $(pii_section)
 load: { batch_size: 2 }
 sources:
-  snap: { kind: file, path: snapshot.json }
+  snap: { kind: file, path: snapshot.json, page_size: 2 }
   pairs_file: { kind: file, path: pairs.json }
 streams:
   purchases: { source: snap, mapping: purchases.yaml }
@@ -89,6 +91,10 @@ assert_eq "1002313002 1 13 1003432 2021-06-19 2024-01-01 - 1 0
 1002313005 1 15 1003434 2023-07-22 2024-01-02 - 1 0" "$(versions)" \
   "day 2: the changed purchase closed and reopened as version 2, the new one version 1, the rest untouched"
 assert_contains "$OUT" "2 versions opened, 1 closed as changed, 0 closed as deleted" "the run says what it did"
+# the row hash is the documented encoding: per non-NULL non-key column
+# <len(name)>:<name>:<type tag>:<len(value)>:<value>, SHA-256
+want=$(printf '%s' "7:product:i:2:127:user_id:i:7:100343113:purchase_date:d:10:2022-05-20" | sha256sum | cut -d' ' -f1)
+assert_eq "$want" "$(q 'SELECT LOWER(HEX(row_hash)) FROM purchases WHERE purchase_id=1002313003')" "row_hash is SHA-256 of the typed encoding"
 snapshot day3
 ml -c "$C" run --stream purchases --as-of 2024-01-03T00:00:00Z; assert_eq 0 "$RC" "day 3 ($OUT)"
 assert_eq "1002313002 1 13 1003432 2021-06-19 2024-01-01 2024-01-03 0 1
@@ -172,6 +178,7 @@ ml -c "$C" init; assert_eq 0 "$RC" "init adds the column ($OUT)"
 assert_eq 1 "$(q "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='purchases' AND COLUMN_NAME='channel'")" "the column is there"
 ml -c "$C" run --stream purchases --as-of 2024-01-09T00:00:00Z; assert_eq 0 "$RC" "run after the new column ($OUT)"
 assert_eq "$n_before" "$(q 'SELECT COUNT(*), MAX(version), SUM(is_current) FROM purchases')" "no row re-versioned by the new column"
+assert_eq "$want" "$(q 'SELECT LOWER(HEX(row_hash)) FROM purchases WHERE purchase_id=1002313003 AND is_current=1')" "a NULL in the new column leaves the hash as it was"
 assert_contains "$OUT" "0 versions opened, 0 closed as changed, 0 closed as deleted" "the merge found nothing to do"
 # a value in the new column is a change
 jq 'map(if .PurchaseID == 1002313005 then . + {"channel": "web"} else . end)' "$FIX/day3.json" >"$T/snapshot.json"
@@ -208,10 +215,48 @@ snapshot day1
 before=$(checksum purchases)
 MASKLOAD_TEST_KILL_AT=commit:2 ml -c "$C" run --stream purchases --as-of 2024-01-11T00:00:00Z
 assert_eq 137 "$RC" "the run was killed ($OUT)"
+assert_eq 2 "$(q "SELECT loaded FROM load_run_streams WHERE stream='purchases' AND run_id=(SELECT MAX(run_id) FROM load_runs)")" \
+  "after its first batch (two records) committed"
 assert_eq "$before" "$(checksum purchases)" "a killed run leaves the history as it was"
 ml -c "$C" run --stream purchases --as-of 2024-01-11T00:00:00Z; assert_eq 0 "$RC" "the rerun ($OUT)"
 assert_contains "$OUT" "closed as changed" "applies the snapshot"
 after=$(checksum purchases)
 ml -c "$C" run --stream purchases --as-of 2024-01-12T00:00:00Z; assert_eq 0 "$RC" "once more ($OUT)"
 assert_eq "$after" "$(checksum purchases)" "and only once"
+assert_eq "1002313002 1002313003 1002313004" "$(q 'SELECT GROUP_CONCAT(purchase_id ORDER BY purchase_id SEPARATOR " ") FROM purchases_current')" \
+  "the current view holds day 1's purchases"
+assert_eq "0 1" "$(q "SELECT is_current, deleted FROM purchases WHERE purchase_id=1002313005 ORDER BY version DESC LIMIT 1" | tr '\t' ' ')" \
+  "and the purchase day 1 lacks is closed as deleted"
+
+# 9. must fail: the mapping's history rules (exit 2, file:line:column)
+bad_config() {
+  cat >"$T/bad.yaml" <<YAML
+$(config_head "$DB")
+$(pii_section)
+sources:
+  snap: { kind: file, path: snapshot.json }
+streams:
+  bad:
+    source: snap
+    table: bad_history
+    key: [id]
+$1
+    columns:
+      - { name: id, from: id, type: bigint, required: true }
+${2:-}
+YAML
+  ml -c "$T/bad.yaml" plan
+}
+bad_config "    history: scd3"
+assert_eq 2 "$RC" "an unknown history mode is refused"; assert_contains "$OUT" "none or scd2" "naming the choices"
+assert_contains "$OUT" "bad.yaml:" "with the file"
+bad_config "    history: scd2" "      - { name: valid_from, from: vf, type: datetime }"
+assert_eq 2 "$RC" "a column named like a history column is refused"; assert_contains "$OUT" "name of a history column" "and says why"
+bad_config "    history: scd2
+    exactly_once: true"
+assert_eq 2 "$RC" "history with exactly_once is refused"; assert_contains "$OUT" "cannot be combined with exactly_once" "and says why"
+bad_config "    history: scd2
+    children:
+      - { table: bad_children, from: items, position: pos, columns: [ { name: x, from: x, type: int } ] }"
+assert_eq 2 "$RC" "history with child tables is refused"; assert_contains "$OUT" "cannot have child tables" "and says why"
 finish
