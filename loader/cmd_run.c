@@ -13,12 +13,9 @@
 int cmd_run(const struct config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"stream", required_argument, NULL, 's'},
-        {"follow", no_argument, NULL, 'f'},
-        {"as-of", required_argument, NULL, 'a'},
-        {"rebuild-history", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"stream", required_argument, NULL, 's'}, {"follow", no_argument, NULL, 'f'},
+        {"as-of", required_argument, NULL, 'a'},  {"rebuild-history", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     struct load_options opt = {0};
     struct load_result res;

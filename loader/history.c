@@ -105,8 +105,12 @@ int history_parse_as_of(const char *text, char out[HISTORY_AS_OF_LEN])
         goto bad;
     {
         /* the day exists: timegm normalises 2023-02-30 into March */
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-                        .tm_min = mi, .tm_sec = s};
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = mo - 1,
+                        .tm_mday = d,
+                        .tm_hour = h,
+                        .tm_min = mi,
+                        .tm_sec = s};
         time_t t = timegm(&tm);
         struct tm back;
         if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
@@ -309,8 +313,9 @@ int history_begin(struct db *db, const struct stream_def *def, const char *as_of
         rc = q.rc ? q.rc : db_exec_len(db, h->sql.data, h->sql.len);
     if (rc) {
         history_free(h);
-        return rc == ML_EUSAGE ? rc : err_prefix(rc, "stream '%s': preparing the snapshot table",
-                                                 def->name);
+        return rc == ML_EUSAGE
+                   ? rc
+                   : err_prefix(rc, "stream '%s': preparing the snapshot table", def->name);
     }
     *out = h;
     return 0;
@@ -432,8 +437,9 @@ int history_merge(struct history *h, unsigned long long run_id, unsigned long lo
     q = (struct sq){&h->sql, 0};
     add(&q, "SELECT COUNT(*) FROM ");
     ident(&q, t->name);
-    addf(&q, " WHERE `load_run_id` = %llu AND `valid_to` IS NOT NULL AND `valid_to` <= "
-             "`valid_from`",
+    addf(&q,
+         " WHERE `load_run_id` = %llu AND `valid_to` IS NOT NULL AND `valid_to` <= "
+         "`valid_from`",
          run_id);
     if (!rc)
         rc = q.rc ? q.rc : db_query_u64(h->db, h->sql.data, &bad, NULL);

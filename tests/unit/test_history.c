@@ -46,19 +46,19 @@ static void test_as_of(void **state)
     expect_bad_as_of(NULL);
     expect_bad_as_of("");
     expect_bad_as_of("2024-01-02");
-    expect_bad_as_of("2024-01-02T00:00:00");           /* no zone */
-    expect_bad_as_of("2024-01-02T00:00:00+00:00");     /* only Z */
-    expect_bad_as_of("2024-01-02t00:00:00z");          /* upper-case only */
-    expect_bad_as_of("2024-01-02 00:00:00Z");          /* the T */
-    expect_bad_as_of("2023-02-29T00:00:00Z");          /* no such day */
+    expect_bad_as_of("2024-01-02T00:00:00");       /* no zone */
+    expect_bad_as_of("2024-01-02T00:00:00+00:00"); /* only Z */
+    expect_bad_as_of("2024-01-02t00:00:00z");      /* upper-case only */
+    expect_bad_as_of("2024-01-02 00:00:00Z");      /* the T */
+    expect_bad_as_of("2023-02-29T00:00:00Z");      /* no such day */
     expect_bad_as_of("2024-04-31T00:00:00Z");
     expect_bad_as_of("2024-13-01T00:00:00Z");
     expect_bad_as_of("2024-01-02T24:00:00Z");
     expect_bad_as_of("2024-01-02T00:60:00Z");
     expect_bad_as_of("2024-01-02T00:00:60Z");
-    expect_bad_as_of("2024-01-02T00:00:00.Z");         /* a fraction needs digits */
-    expect_bad_as_of("2024-01-02T00:00:00.1234Z");     /* milliseconds at most */
-    expect_bad_as_of("2024-01-02T00:00:00Z ");         /* nothing after */
+    expect_bad_as_of("2024-01-02T00:00:00.Z");     /* a fraction needs digits */
+    expect_bad_as_of("2024-01-02T00:00:00.1234Z"); /* milliseconds at most */
+    expect_bad_as_of("2024-01-02T00:00:00Z ");     /* nothing after */
     expect_bad_as_of(" 2024-01-02T00:00:00Z");
     expect_bad_as_of("0999-01-02T00:00:00Z");
     expect_bad_as_of("2024-1-02T00:00:00Z");
@@ -120,9 +120,10 @@ static void test_views(void **state)
     assert_string_equal(b.data, "purchases_current");
     buf_reset(&b);
     assert_int_equal(history_current_view(&b, &purchases_def), 0);
-    assert_string_equal(b.data, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `purchases_current` AS "
-                                "SELECT `purchase_id`, `product`, `purchase_date`, `valid_from` "
-                                "FROM `purchases` WHERE `is_current` = 1");
+    assert_string_equal(b.data,
+                        "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `purchases_current` AS "
+                        "SELECT `purchase_id`, `product`, `purchase_date`, `valid_from` "
+                        "FROM `purchases` WHERE `is_current` = 1");
     buf_reset(&b);
     assert_int_equal(history_monitor_name(&b, &purchases_def), 0);
     assert_string_equal(b.data, "monitor_purchases_history");
