@@ -21,7 +21,11 @@
 #     table; `check` counts the monitor: 0, then (a row corrupted as admin)
 #     the violation, exit 3;
 #  8. a run killed after its first batch committed leaves the history as it
-#     was; the rerun applies the snapshot once.
+#     was; the rerun applies the snapshot once; an empty snapshot deletes
+#     nothing;
+#  9. must fail (exit 2, file:line:column): an unknown history mode, a
+#     column named like a history column, history with exactly_once or
+#     with child tables.
 . "$(dirname "$0")/lib.sh"
 FIX="$SOURCE_DIR/tests/fixtures/purchases"
 DB=it_history
@@ -227,6 +231,12 @@ assert_eq "1002313002 1002313003 1002313004" "$(q 'SELECT GROUP_CONCAT(purchase_
   "the current view holds day 1's purchases"
 assert_eq "0 1" "$(q "SELECT is_current, deleted FROM purchases WHERE purchase_id=1002313005 ORDER BY version DESC LIMIT 1" | tr '\t' ' ')" \
   "and the purchase day 1 lacks is closed as deleted"
+# an empty snapshot closes nothing as deleted
+after=$(checksum purchases)
+echo '[]' >"$T/snapshot.json"
+ml -c "$C" run --stream purchases --as-of 2024-01-13T00:00:00Z; assert_eq 0 "$RC" "an empty snapshot ($OUT)"
+assert_contains "$OUT" "the snapshot was empty: no key was closed as deleted" "is not taken for the deletion of every key"
+assert_eq "$after" "$(checksum purchases)" "and changes nothing"
 
 # 9. must fail: the mapping's history rules (exit 2, file:line:column)
 bad_config() {
