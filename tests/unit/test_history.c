@@ -4,7 +4,8 @@
  * (key..., version), a mapped column named like a history column refused)
  * and the generated views (the current view reads the current versions and
  * the mapped columns only; the monitor names each invariant; both refuse a
- * stream without history). */
+ * stream without history); schemadiff of a history table: none after init,
+ * a primary key without version and missing history columns refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "ddlgen.h"
 #include "error.h"
 #include "history.h"
+#include "schemadiff.h"
 #include "streamdef.h"
 #include "banned.h"
 
@@ -148,12 +150,79 @@ static void test_views(void **state)
     buf_release(&b);
 }
 
+/* The live side of the purchases history table, as the server reports it
+ * after init; the comments are the definition's. */
+static size_t purchases_live(struct schemadiff_live_column *cols)
+{
+    size_t nmeta, nhist, n = 0;
+    const struct column_def *meta = ddlgen_meta_columns(&nmeta);
+    const struct column_def *hist = ddlgen_history_columns(&nhist);
+    static const char *const meta_types[] = {"bigint(20) unsigned", "datetime(3)"};
+    static const char *const hist_types[] = {"datetime(3)", "datetime(3)", "int(10) unsigned",
+                                             "tinyint(1)",  "tinyint(1)",  "binary(32)"};
+    cols[n++] = (struct schemadiff_live_column){
+        .name = "purchase_id", .type = "bigint(20)", .comment = "", .primary = true};
+    cols[n++] = (struct schemadiff_live_column){
+        .name = "product", .type = "int(11)", .comment = "", .nullable = true};
+    cols[n++] = (struct schemadiff_live_column){
+        .name = "purchase_date", .type = "date", .comment = "", .nullable = true};
+    for (size_t i = 0; i < nmeta; i++)
+        cols[n++] = (struct schemadiff_live_column){
+            .name = meta[i].name, .type = meta_types[i], .comment = meta[i].description};
+    for (size_t i = 0; i < nhist; i++)
+        cols[n++] =
+            (struct schemadiff_live_column){.name = hist[i].name,
+                                            .type = hist_types[i],
+                                            .comment = hist[i].description,
+                                            .nullable = !hist[i].required,
+                                            .primary = strcmp(hist[i].name, "version") == 0};
+    for (size_t i = 0; i < n; i++)
+        cols[i].position = (unsigned)i + 1;
+    return n;
+}
+
+static void test_schemadiff(void **state)
+{
+    struct schemadiff_live_column cols[16];
+    size_t n = purchases_live(cols);
+    struct schemadiff_live_table live = {
+        .exists = true, .has_rows = true, .comment = "", .cols = cols, .ncols = n};
+    struct schemadiff d;
+    (void)state;
+    /* as init made it: nothing to change */
+    assert_int_equal(schemadiff_compare(&purchases_def, &purchases, &live, DB_DIALECT_MARIADB, &d),
+                     0);
+    assert_int_equal(d.nchanges, 0);
+    schemadiff_release(&d);
+
+    /* must fail: a primary key without version (a table made before history) */
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(cols[i].name, "version") == 0)
+            cols[i].primary = false;
+    assert_int_equal(schemadiff_compare(&purchases_def, &purchases, &live, DB_DIALECT_MARIADB, &d),
+                     0);
+    assert_int_equal(d.nrefused, 1);
+    assert_int_equal(d.changes[0].action, SD_KEY);
+    assert_non_null(strstr(d.changes[0].what, "(purchase_id,version)"));
+    schemadiff_release(&d);
+
+    /* must fail: the history columns missing from a table with rows */
+    live.ncols = n - 6;
+    for (size_t i = 0; i < live.ncols; i++)
+        cols[i].primary = strcmp(cols[i].name, "purchase_id") == 0;
+    assert_int_equal(schemadiff_compare(&purchases_def, &purchases, &live, DB_DIALECT_MARIADB, &d),
+                     0);
+    assert_true(d.nrefused >= 1);
+    schemadiff_release(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_as_of),
         cmocka_unit_test(test_history_table),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_schemadiff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
