@@ -251,9 +251,8 @@ int history_begin(struct db *db, const struct stream_def *def, const char *as_of
     *out = NULL;
     if (rebuild)
         return err_set(ML_EUSAGE,
-                       "stream '%s': --rebuild-history is not supported: snapshots are not kept "
-                       "(history is only appended to, at an as-of no older than its latest)",
-                       def->name);
+                       "--rebuild-history is not supported: snapshots are not kept "
+                       "(history is only appended to, at an as-of no older than its latest)");
     h = calloc(1, sizeof(*h));
     if (!h)
         return err_set(ML_ENOMEM, "out of memory");
@@ -281,9 +280,9 @@ int history_begin(struct db *db, const struct stream_def *def, const char *as_of
     rc = q.rc ? q.rc : db_query_value(db, h->sql.data, h->sql.len, &latest, &found);
     if (!rc && found)
         rc = err_set(ML_EUSAGE,
-                     "stream '%s': as-of %s is older than the history's latest change (%s): "
+                     "as-of %s is older than the history's latest change (%s): "
                      "history is only appended to (--rebuild-history is not supported)",
-                     def->name, h->as_of, latest.data);
+                     h->as_of, latest.data);
     buf_release(&latest);
 
     /* the batches' table: the mapped columns as the history table types
@@ -312,10 +311,10 @@ int history_begin(struct db *db, const struct stream_def *def, const char *as_of
     if (!rc)
         rc = q.rc ? q.rc : db_exec_len(db, h->sql.data, h->sql.len);
     if (rc) {
+        if (rc != ML_EUSAGE)
+            err_prefix(rc, "preparing the snapshot table %s", h->stage_name);
         history_free(h);
-        return rc == ML_EUSAGE
-                   ? rc
-                   : err_prefix(rc, "stream '%s': preparing the snapshot table", def->name);
+        return rc;
     }
     *out = h;
     return 0;
@@ -445,16 +444,14 @@ int history_merge(struct history *h, unsigned long long run_id, unsigned long lo
         rc = q.rc ? q.rc : db_query_u64(h->db, h->sql.data, &bad, NULL);
     if (!rc && bad)
         rc = err_set(ML_EUSAGE,
-                     "stream '%s': %llu versions changed at the as-of %s they began at: use a "
+                     "%llu versions changed at the as-of %s they began at: use a "
                      "later --as-of",
-                     h->def->name, bad, h->as_of);
+                     bad, h->as_of);
     if (!rc)
         rc = db_commit(h->db);
     if (rc) {
         db_rollback(h->db);
-        return rc == ML_EUSAGE ? rc
-                               : err_prefix(rc, "stream '%s': merging the snapshot into %s",
-                                            h->def->name, t->name);
+        return rc == ML_EUSAGE ? rc : err_prefix(rc, "merging the snapshot into %s", t->name);
     }
     return 0;
 }

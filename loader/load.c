@@ -60,7 +60,7 @@ struct run_ctx {
     struct history *hist;
     char as_of[HISTORY_AS_OF_LEN]; /* load_options.as_of, else the run's start */
     bool rebuild_history;
-    bool no_bulk; /* while writing a snapshot table */
+    bool writing_snapshot; /* upsert_rows is writing the snapshot table */
 };
 
 /* ---- surrogates of one batch ---- */
@@ -136,14 +136,11 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
 static int upsert_snapshot_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t)
 {
     const struct table_def *def = t->def;
-    struct history *hist = ctx->hist;
     int rc;
-    t->def = history_stage_table(hist);
-    ctx->hist = NULL; /* the plain path, once */
-    ctx->no_bulk = true;
+    t->def = history_stage_table(ctx->hist);
+    ctx->writing_snapshot = true;
     rc = upsert_rows(ctx, b, t);
-    ctx->no_bulk = false;
-    ctx->hist = hist;
+    ctx->writing_snapshot = false;
     t->def = def;
     return rc;
 }
@@ -155,9 +152,10 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
 {
     size_t r = 0;
     enum db_dialect dialect = db_dialect(ctx->db);
-    if (ctx->hist && t == batch_rows((struct batch *)b, BATCH_MAIN))
+    if (ctx->hist && !ctx->writing_snapshot && t == batch_rows((struct batch *)b, BATCH_MAIN))
         return upsert_snapshot_rows(ctx, b, t);
-    int brc = ctx->no_bulk ? BULK_FALLBACK : bulk_upsert(ctx->bulk, ctx->db, b, t, ctx->run_id);
+    int brc =
+        ctx->writing_snapshot ? BULK_FALLBACK : bulk_upsert(ctx->bulk, ctx->db, b, t, ctx->run_id);
     if (brc != BULK_FALLBACK)
         return brc;
     while (r < t->nrows) {
@@ -533,18 +531,22 @@ static int history_open(struct run_ctx *ctx, const struct config_stream *st)
     const struct config_source *src = config_find_source(ctx->cfg, st->source);
     if (src && src->kind == SOURCE_SQS)
         return err_set(ML_ECONFIG,
-                       "stream '%s': 'history: scd2' needs a full snapshot; a queue source (kind "
-                       "sqs) has none",
-                       st->name);
+                       "'history: scd2' needs a full snapshot; source '%s' is a queue (kind sqs)",
+                       st->source);
     return history_begin(ctx->db, st->def, ctx->as_of, ctx->rebuild_history, &ctx->hist);
 }
 
-/* After the whole snapshot was read and committed: the merge. */
+/* After the whole snapshot was read and committed: the merge, in one
+ * transaction, retried whole after a deadlock like a batch (tx_retry). */
 static int history_apply(struct run_ctx *ctx, const struct config_stream *st,
                          const struct load_stream_counts *total)
 {
     struct history_counts n;
-    int rc = history_merge(ctx->hist, ctx->run_id, total->rejected, &n);
+    unsigned attempt = 0;
+    int rc;
+    do
+        rc = history_merge(ctx->hist, ctx->run_id, total->rejected, &n);
+    while (rc && tx_retry(ctx, ++attempt, st->name));
     if (rc)
         return rc;
     log_info("stream '%s': history as of %s: %llu versions opened, %llu closed as changed, "
