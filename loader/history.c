@@ -407,27 +407,22 @@ int history_merge(struct history *h, unsigned long long run_id, unsigned long lo
         add(&q, ", `load_run_id`, `loaded_at`, `valid_from`, `valid_to`, `version`, "
                 "`is_current`, `deleted`, `row_hash`) SELECT ");
         column_list(&q, t, "s", 0);
-        addf(&q, ", %llu, UTC_TIMESTAMP(3), '%s', NULL, COALESCE(p.`v`, 0) + 1, 1, 0, ", run_id,
-             h->as_of);
+        /* per staged key, two lookups on the primary key's prefix: its
+         * highest version, and whether one is current */
+        addf(&q, ", %llu, UTC_TIMESTAMP(3), '%s', NULL, COALESCE((SELECT MAX(m.`version`) FROM ",
+             run_id, h->as_of);
+        ident(&q, t->name);
+        add(&q, " m WHERE ");
+        key_equal(&q, t, "m", "s");
+        add(&q, "), 0) + 1, 1, 0, ");
         row_hash(&q, t, "s");
         add(&q, " FROM ");
         ident(&q, h->stage_name);
-        add(&q, " s LEFT JOIN (SELECT ");
-        for (unsigned i = 0; i < t->nkey; i++) {
-            ident(&q, t->cols[i].name);
-            add(&q, ", ");
-        }
-        add(&q, "MAX(`version`) AS `v`, MAX(`is_current`) AS `cur` FROM ");
+        add(&q, " s WHERE NOT EXISTS (SELECT 1 FROM ");
         ident(&q, t->name);
-        add(&q, " GROUP BY ");
-        for (unsigned i = 0; i < t->nkey; i++) {
-            if (i)
-                add(&q, ", ");
-            ident(&q, t->cols[i].name);
-        }
-        add(&q, ") p ON ");
-        key_equal(&q, t, "p", "s");
-        add(&q, " WHERE p.`cur` IS NULL OR p.`cur` = 0");
+        add(&q, " c WHERE ");
+        key_equal(&q, t, "c", "s");
+        add(&q, " AND c.`is_current` = 1)");
         rc = exec_counted(h, &q, &out->opened);
     }
 
