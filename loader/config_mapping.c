@@ -35,8 +35,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_int.h"
+#include "ddlgen.h"
 #include "error.h"
 #include "ddlgen.h"
 #include "sqlfiles.h"
@@ -1289,6 +1291,7 @@ enum {
     MK_EXACTLY_ONCE,
     MK_PARTITION,
     MK_RETENTION,
+    MK_HISTORY,
     MK_QUASI, /* from here on: also on a stream's entry beside `mapping:` */
     MK_K,
     MK_FRESHNESS,
@@ -1307,6 +1310,7 @@ static const char *const mapping_keys[MK_N] = {[MK_TABLE] = "table",
                                                [MK_EXACTLY_ONCE] = "exactly_once",
                                                [MK_PARTITION] = "partition",
                                                [MK_RETENTION] = "retention",
+                                               [MK_HISTORY] = "history",
                                                [MK_QUASI] = "quasi_identifiers",
                                                [MK_K] = "k",
                                                [MK_FRESHNESS] = "freshness",
@@ -1548,6 +1552,58 @@ static int parse_partition(struct mctx *m, const struct field *pf, const struct 
     return 0;
 }
 
+/* The longest table name of a history stream: its staging table
+ * load_snapshot_<table> and its monitoring view monitor_<table>_history
+ * must be identifiers (64 characters). */
+#define HISTORY_TABLE_MAX (64 - (sizeof("monitor_") - 1 + sizeof("_history") - 1))
+
+/* `history: scd2`: the table keeps every version (history.h). Refused with
+ * child tables (a version of a parent would need versions of its
+ * children), with exactly_once (a queue is no snapshot), for a table name
+ * too long for the derived names, and for a column named like a history
+ * column. */
+static int mapping_history(struct mctx *m, const struct field *f, const char *path,
+                           struct stream_def *d, struct table_def *t)
+{
+    struct parse *p = m->p;
+    static const char *const words[] = {"none", "scd2", NULL};
+    int mode = 0;
+    size_t nhist;
+    const struct column_def *hist = ddlgen_history_columns(&nhist);
+    int rc = cfg_set_enum(p, f, path, "history", words, "none or scd2", &mode);
+    if (rc || mode == 0)
+        return rc;
+    if (d->nchildren)
+        return cfg_error(p, f->value,
+                         "'%s': a stream with 'history: scd2' cannot have child tables (map the "
+                         "array as a stream of its own)",
+                         path);
+    if (d->processed_table)
+        return cfg_error(p, f->value,
+                         "'%s': 'history: scd2' needs full snapshots; it cannot be combined "
+                         "with exactly_once",
+                         path);
+    if (strlen(t->name) > HISTORY_TABLE_MAX)
+        return cfg_error(p, f->value,
+                         "'%s': table name '%s' is too long for a history table (at most %zu "
+                         "characters: monitor_<table>_history must be an identifier)",
+                         path, t->name, HISTORY_TABLE_MAX);
+    for (unsigned i = 0; i < t->ncols; i++)
+        for (size_t h = 0; h < nhist; h++)
+            if (strcasecmp(t->cols[i].name, hist[h].name) == 0)
+                return cfg_error(p, f->value,
+                                 "'%s': column '%s' has the name of a history column (valid_from, "
+                                 "valid_to, version, is_current, deleted, row_hash)",
+                                 path, t->cols[i].name);
+    if (t->partition)
+        return cfg_error(p, f->value,
+                         "'%s': a history table cannot be partitioned (its versions share a "
+                         "key; retention would drop versions of live keys)",
+                         path);
+    t->history = true;
+    return 0;
+}
+
 int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *keys,
                       const char *path, const char *name, const char *file,
                       struct streamdef_arena *a, const struct stream_def **out)
@@ -1696,7 +1752,9 @@ int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *ke
     rc = parse_partition(&m, &keys[MK_PARTITION], &keys[MK_RETENTION], path, d, t);
     if (rc)
         return rc;
-    rc = cfg_mapping_privacy(p, &keys[MK_QUASI], path, a, d);
+    rc = mapping_history(&m, &keys[MK_HISTORY], path, d, t);
+    if (!rc)
+        rc = cfg_mapping_privacy(p, &keys[MK_QUASI], path, a, d);
     if (rc)
         return rc;
     *out = d;

@@ -83,6 +83,35 @@ static const struct column_def load_meta_cols[] = {
      .description = "UTC time this row last changed"},
 };
 
+/* The history columns of a `history: scd2` table, after the load metadata
+ * (history.h says what they mean; only its merge writes them). */
+static const struct column_def history_cols[] = {
+    {.name = "valid_from",
+     .type = COL_DATETIME,
+     .required = true,
+     .description = "UTC time this version became valid (the as-of of the run that opened it)"},
+    {.name = "valid_to",
+     .type = COL_DATETIME,
+     .description = "UTC time this version stopped being valid; NULL while current"},
+    {.name = "version",
+     .type = COL_INT,
+     .is_unsigned = true,
+     .required = true,
+     .description = "1 for the first version of a key, then 2, 3, ..."},
+    {.name = "is_current",
+     .type = COL_BOOL,
+     .required = true,
+     .description = "1 for the current version of a live key (valid_to NULL)"},
+    {.name = "deleted",
+     .type = COL_BOOL,
+     .required = true,
+     .description = "1 when this version was closed because its key left the snapshot"},
+    {.name = "row_hash",
+     .type = COL_DIGEST,
+     .required = true,
+     .description = "SHA-256 of the typed encoding of the declared non-key columns"},
+};
+
 /* sensitive_<kind>_ids; the first column is AUTO_INCREMENT, the second UNIQUE. */
 static const struct column_def sensitive_cols[] = {
     {.name = "id", .type = COL_BIGINT, .is_unsigned = true, .required = true},
@@ -284,6 +313,10 @@ static int check_column(const struct table_def *t, const struct column_def *c, u
             return err_set(ML_EINVAL,
                            "table '%s': column '%s' has the name of a load metadata column",
                            t->name, c->name);
+    for (size_t m = 0; t->history && m < ARRAY_LEN(history_cols); m++)
+        if (strcasecmp(c->name, history_cols[m].name) == 0)
+            return err_set(ML_EINVAL, "table '%s': column '%s' has the name of a history column",
+                           t->name, c->name);
     if (find_column(t, c->name) != (int)i)
         return err_set(ML_EINVAL, "table '%s': column '%s' declared twice", t->name, c->name);
     if (c->type == COL_TEXT && c->size == 0)
@@ -351,6 +384,10 @@ int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dial
         put_column(&g, t->name, &load_meta_cols[i], true, NULL);
         put(&g, ",\n");
     }
+    for (size_t i = 0; t->history && i < ARRAY_LEN(history_cols); i++) {
+        put_column(&g, t->name, &history_cols[i], history_cols[i].required, NULL);
+        put(&g, ",\n");
+    }
     put(&g, "  PRIMARY KEY (");
     for (unsigned i = 0; i < t->nkey; i++) {
         if (i)
@@ -361,6 +398,8 @@ int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dial
         put(&g, ",");
         put_ident(&g, t->partition->column);
     }
+    if (t->history)
+        put(&g, ",`version`");
     put(&g, ")");
     for (unsigned i = 0; i < t->nindexes; i++) {
         const struct index_def *x = &t->indexes[i];
@@ -1240,6 +1279,12 @@ const struct column_def *ddlgen_meta_columns(size_t *n)
 {
     *n = ARRAY_LEN(load_meta_cols);
     return load_meta_cols;
+}
+
+const struct column_def *ddlgen_history_columns(size_t *n)
+{
+    *n = ARRAY_LEN(history_cols);
+    return history_cols;
 }
 
 int ddlgen_column_type(struct buf *out, const struct column_def *c, enum db_dialect d)

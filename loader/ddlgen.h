@@ -206,6 +206,12 @@ int ddlgen_reveal_grants(struct buf *out, const char *database, const char *load
  * loaded_at), in table order; *n gets their count. Static data. */
 const struct column_def *ddlgen_meta_columns(size_t *n);
 
+/* The history columns a `history: scd2` table has after the load metadata
+ * (valid_from, valid_to, version, is_current, deleted, row_hash), in table
+ * order; *n gets their count. Such a table's primary key is (key...,
+ * version). Static data. */
+const struct column_def *ddlgen_history_columns(size_t *n);
+
 /* Appends the type of column `c` as CREATE TABLE spells it ("BIGINT
  * UNSIGNED", "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"). */
 int ddlgen_column_type(struct buf *out, const struct column_def *c, enum db_dialect d);

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "erase.h"
 #include "error.h"
+#include "history.h"
 #include "lease.h"
 #include "log.h"
 #include "mapping.h"
@@ -55,6 +56,12 @@ struct run_ctx {
      * only counted; `erased` waits for the next batch's commit */
     struct erase_set *erased_set;
     unsigned long long erased, erased_total;
+    /* a `history: scd2` stream's run (history.h): its batches write the
+     * snapshot table, merged once the snapshot is read; NULL otherwise */
+    struct history *hist;
+    char as_of[HISTORY_AS_OF_LEN]; /* load_options.as_of, else the run's start */
+    bool rebuild_history;
+    bool writing_snapshot; /* upsert_rows is writing the snapshot table */
 };
 
 /* ---- surrogates of one batch ---- */
@@ -122,6 +129,23 @@ static int append_cell(struct run_ctx *ctx, const struct batch *b, const struct 
     return err_set(ML_EINTERNAL, "unresolved surrogate in a batch");
 }
 
+static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t);
+
+/* A history stream's main rows go to the run's snapshot table (history.h),
+ * by multi-row INSERT: the bulk path remembers per table whether it was
+ * empty, which a temporary table of one run cannot tell it. */
+static int upsert_snapshot_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t)
+{
+    const struct table_def *def = t->def;
+    int rc;
+    t->def = history_stage_table(ctx->hist);
+    ctx->writing_snapshot = true;
+    rc = upsert_rows(ctx, b, t);
+    ctx->writing_snapshot = false;
+    t->def = def;
+    return rc;
+}
+
 /* Writes the rows of `t` inside the batch's transaction: LOAD DATA LOCAL
  * (bulk.c) unless the run uses multi-row INSERTs (load.method insert, or the
  * server refused local infile). */
@@ -129,7 +153,10 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
 {
     size_t r = 0;
     enum db_dialect dialect = db_dialect(ctx->db);
-    int brc = bulk_upsert(ctx->bulk, ctx->db, b, t, ctx->run_id);
+    if (ctx->hist && !ctx->writing_snapshot && t == batch_rows((struct batch *)b, BATCH_MAIN))
+        return upsert_snapshot_rows(ctx, b, t);
+    int brc =
+        ctx->writing_snapshot ? BULK_FALLBACK : bulk_upsert(ctx->bulk, ctx->db, b, t, ctx->run_id);
     if (brc != BULK_FALLBACK)
         return brc;
     while (r < t->nrows) {
@@ -496,6 +523,42 @@ again:
     return 0;
 }
 
+/* ---- history streams (history.h) ---- */
+
+/* Before a history stream's first batch: the as-of rule and the snapshot
+ * table. A queue is no snapshot: refused. */
+static int history_open(struct run_ctx *ctx, const struct config_stream *st)
+{
+    const struct config_source *src = config_find_source(ctx->cfg, st->source);
+    if (src && src->kind == SOURCE_SQS)
+        return err_set(ML_ECONFIG,
+                       "'history: scd2' needs a full snapshot; source '%s' is a queue (kind sqs)",
+                       st->source);
+    return history_begin(ctx->db, st->def, ctx->as_of, ctx->rebuild_history, &ctx->hist);
+}
+
+/* After the whole snapshot was read and committed: the merge, in one
+ * transaction, retried whole after a deadlock like a batch (tx_retry). */
+static int history_apply(struct run_ctx *ctx, const struct config_stream *st,
+                         const struct load_stream_counts *total)
+{
+    struct history_counts n;
+    unsigned attempt = 0;
+    int rc;
+    do
+        rc = history_merge(ctx->hist, ctx->run_id, total->rejected, &n);
+    while (rc && tx_retry(ctx, ++attempt, st->name));
+    if (rc)
+        return rc;
+    log_info("stream '%s': history as of %s: %llu versions opened, %llu closed as changed, "
+             "%llu closed as deleted",
+             st->name, ctx->as_of, n.opened, n.changed, n.deleted);
+    if (n.deletions_skipped)
+        log_warn("stream '%s': %s: no key was closed as deleted this run", st->name,
+                 total->rejected ? "the snapshot had rejected records" : "the snapshot was empty");
+    return 0;
+}
+
 /* ---- one stream ---- */
 
 static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
@@ -532,6 +595,8 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     ctx->erased = ctx->erased_total = 0;
     rec_doc = json_doc_new();
     rc = b && rec_doc ? source_open(ctx->cfg, st, &src) : err_set(ML_ENOMEM, "out of memory");
+    if (!rc && def->table->history)
+        rc = history_open(ctx, st);
     while (!rc) {
         struct source_page pg;
         size_t idx = 0;
@@ -587,6 +652,10 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     if (!rc)
         rc = source_committed(src);
     source_close(src);
+    if (!rc && ctx->hist)
+        rc = history_apply(ctx, st, &total);
+    history_free(ctx->hist);
+    ctx->hist = NULL;
     if (b && batch_unknown_name_count(b)) {
         /* once per stream: the NAMES only, never the values (they may be PII) */
         char saved[2048];
@@ -662,6 +731,27 @@ static int begin_run(struct run_ctx *ctx, const char *streams)
     return 0;
 }
 
+/* The default as-of of history streams: the run's start (load_runs). */
+static int run_start_as_of(struct run_ctx *ctx)
+{
+    struct buf v = BUF_INIT;
+    bool found = false;
+    int rc;
+    buf_reset(&ctx->sql);
+    rc = buf_addf(&ctx->sql,
+                  "SELECT DATE_FORMAT(started_at, '%%Y-%%m-%%d %%H:%%i:%%s.%%f') FROM load_runs "
+                  "WHERE run_id=%llu",
+                  ctx->run_id);
+    if (!rc)
+        rc = db_query_value(ctx->db, ctx->sql.data, ctx->sql.len, &v, &found);
+    if (!rc && !found)
+        rc = err_set(ML_EINTERNAL, "run %llu has no start time", ctx->run_id);
+    if (!rc) /* milliseconds: DATETIME(3) */
+        snprintf(ctx->as_of, sizeof(ctx->as_of), "%.23s", v.data);
+    buf_release(&v);
+    return rc ? err_prefix(rc, "reading the run's start") : 0;
+}
+
 static int record_end(struct run_ctx *ctx, int status_rc, const char *error_text)
 {
     int rc;
@@ -732,6 +822,9 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     memset(res, 0, sizeof(*res));
     buf_init(&ctx.sql, 0);
     ctx.mopt.birth_date = cfg->pii.birth_date;
+    if (opt && opt->as_of)
+        snprintf(ctx.as_of, sizeof(ctx.as_of), "%s", opt->as_of);
+    ctx.rebuild_history = opt && opt->rebuild_history;
     for (size_t i = 0; i < cfg->nstreams; i++) {
         if (opt && opt->only_stream && strcmp(opt->only_stream, cfg->streams[i].name) != 0)
             continue;
@@ -793,6 +886,8 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         rc = maintain_partitions(&ctx, opt ? opt->only_stream : NULL);
     if (!rc)
         rc = erase_set_load(ctx.db, cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.erased_set);
+    if (!rc && !ctx.as_of[0])
+        rc = run_start_as_of(&ctx);
     if (!rc)
         log_info("run %llu started: streams %s", ctx.run_id, names.data);
     for (size_t i = 0; !rc && i < cfg->nstreams; i++) {

@@ -32,6 +32,13 @@ struct load_options {
      * successfully after committing what was read. Needs exactly one stream
      * selected, of a source of kind sqs (ML_EUSAGE otherwise). */
     bool follow;
+    /* History streams (`history: scd2`, history.h): the time their snapshot
+     * is as of, SQL DATETIME(3) text from history_parse_as_of (`run
+     * --as-of`); NULL = the run's start. `rebuild_history` (`run
+     * --rebuild-history`) is refused by a history stream: snapshots are not
+     * kept. Other streams ignore both. */
+    const char *as_of;
+    bool rebuild_history;
 };
 
 /* Runs the load. 0 on success; on failure the code of the first error with

@@ -75,6 +75,7 @@ static const char usage_text[] =
     "  run [--stream NAME] [--follow]\n"
     "                       load every configured stream, or only NAME; --follow keeps\n"
     "                       polling a queue stream until SIGINT/SIGTERM\n"
+    "      [--as-of TIME]   the time a history stream's snapshot is as of (UTC, ...Z)\n"
     "  check [--format table|json|prometheus]\n"
     "                       count the monitoring views; exit 3 when one is over its threshold\n"
     "  status [--limit N]   show the most recent runs\n"

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "ddlgen.h"
 #include "error.h"
+#include "history.h"
 #include "schema.h"
 #include "sqlfiles.h"
 #include "banned.h"
@@ -84,6 +85,44 @@ static int count_generated(const struct config *cfg, struct db *db,
     return rc;
 }
 
+/* The generated invariant monitors of the history streams
+ * (history_monitor_view), appended like the small-groups views. */
+static int count_history(const struct config *cfg, struct db *db, struct monitor_result *res,
+                         size_t *cnt, size_t *over)
+{
+    struct buf name = BUF_INIT, sql = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
+        const struct stream_def *def = cfg->streams[i].def;
+        struct monitor_result *r = &res[*cnt];
+        if (!def || !def->table->history)
+            continue;
+        buf_reset(&name);
+        buf_reset(&sql);
+        rc = history_monitor_name(&name, def);
+        if (!rc && (size_t)snprintf(r->view, sizeof(r->view), "%s", name.data) >= sizeof(r->view))
+            rc = err_set(ML_EINVAL, "view name '%s' too long", name.data);
+        if (!rc)
+            rc = buf_addf(&sql, "SELECT COUNT(*) FROM `%s`", r->view);
+        if (!rc)
+            rc = db_query_u64(db, sql.data, &r->rows, NULL);
+        if (rc) {
+            err_prefix(rc, "counting '%s' (did `maskload init` run since history was declared?)",
+                       r->view);
+            break;
+        }
+        r->generated = true;
+        r->threshold = config_threshold_for(cfg, r->view);
+        r->over = r->rows > (unsigned long long)r->threshold;
+        if (r->over)
+            (*over)++;
+        (*cnt)++;
+    }
+    buf_release(&name);
+    buf_release(&sql);
+    return rc;
+}
+
 int monitor_check(const struct config *cfg, struct monitor_result **out, size_t *n, size_t *over,
                   size_t *skipped)
 {
@@ -100,7 +139,7 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     rc = monitor_generated_views(cfg, &gen, &ngen);
     if (rc)
         return err_prefix(rc, "check");
-    res = calloc(sql_files_count + ngen + 1, sizeof(*res));
+    res = calloc(sql_files_count + ngen + cfg->nstreams + 1, sizeof(*res)); /* + history monitors */
     if (!res) {
         ddlgen_monitor_views_free(gen, ngen);
         return err_set(ML_ENOMEM, "out of memory");
@@ -143,6 +182,8 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     }
     if (!rc)
         rc = count_generated(cfg, db, gen, ngen, res, &cnt, over);
+    if (!rc)
+        rc = count_history(cfg, db, res, &cnt, over);
     db_close(db);
     ddlgen_monitor_views_free(gen, ngen);
     if (rc) {

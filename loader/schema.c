@@ -13,6 +13,7 @@
 #include "db.h"
 #include "ddlgen.h"
 #include "error.h"
+#include "history.h"
 #include "log.h"
 #include "monitor.h"
 #include "partition.h"
@@ -926,6 +927,42 @@ static int install_generated_views(struct init_ctx *ctx)
     return rc;
 }
 
+/* The views of every history stream (history.h): `<table>_current` and the
+ * invariant monitor `monitor_<table>_history`, each granted to the analyst
+ * like the embedded monitoring views (the table itself by the derived
+ * grants). In plan mode the statements are shown, the grants named. */
+static int install_history_views(struct init_ctx *ctx)
+{
+    struct buf name = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < ctx->ndefs; i++) {
+        const struct stream_def *def = ctx->defs[i];
+        if (!def->table->history)
+            continue;
+        for (int v = 0; !rc && v < 2; v++) {
+            buf_reset(&name);
+            buf_reset(&ctx->sql);
+            rc = v == 0 ? history_current_name(&name, def) : history_monitor_name(&name, def);
+            if (!rc)
+                rc = v == 0 ? history_current_view(&ctx->sql, def)
+                            : history_monitor_view(&ctx->sql, def);
+            if (!rc)
+                rc = exec_generated(ctx, "installing view", name.data);
+            if (!rc && ctx->plan)
+                plan_note(ctx, "view '%s' is granted to %s", name.data, ctx->cfg->roles.analyst);
+            else if (!rc) {
+                rc = grant_view(ctx, name.data);
+                if (rc)
+                    err_prefix(rc, "granting view '%s'", name.data);
+            }
+            if (!rc)
+                ctx->rep->views++;
+        }
+    }
+    buf_release(&name);
+    return rc;
+}
+
 /* Audited reveal: (re)creates pii_reveal for the surrogate kinds in use,
  * run as the loader role (MariaDB; the loader account on MySQL, which takes
  * no role as a definer), so that the log is written with the loader's
@@ -1089,6 +1126,8 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = install_generated_views(&ctx);
     if (!rc)
         rc = install_views(&ctx);
+    if (!rc)
+        rc = install_history_views(&ctx);
     if (!rc)
         rc = ensure_account(&ctx, cfg->warehouse.user, cfg->warehouse.password, cfg->roles.loader,
                             "loader");

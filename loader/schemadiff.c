@@ -510,6 +510,8 @@ static int compare_key(struct cmp *m)
     /* a partitioned table's key ends with its partitioning column (ddlgen) */
     if (ddlgen_partition_key_extra(t) && nwant < 32)
         want_names[nwant++] = t->partition->column;
+    if (t->history && nwant < 32)
+        want_names[nwant++] = "version"; /* a history table's key: (key..., version) */
     same = nlive == nwant;
     for (size_t i = 0; same && i < nwant; i++)
         same = strcasecmp(live_names[i], want_names[i]) == 0;
@@ -648,6 +650,13 @@ int schemadiff_compare(const struct stream_def *def, const struct table_def *t,
     for (size_t i = 0; !rc && i < nmeta; i++)
         rc = compare_column(&m, &meta[i], meta[i].required,
                             i ? meta[i - 1].name : t->cols[t->ncols - 1].name, d, matched);
+    if (t->history) {
+        size_t nhist;
+        const struct column_def *hist = ddlgen_history_columns(&nhist);
+        for (size_t i = 0; !rc && i < nhist; i++)
+            rc = compare_column(&m, &hist[i], hist[i].required,
+                                i ? hist[i - 1].name : meta[nmeta - 1].name, d, matched);
+    }
     /* columns the definition no longer declares stay */
     for (size_t i = 0; !rc && i < live->ncols; i++) {
         const struct schemadiff_live_column *lc = &live->cols[i];

@@ -124,6 +124,12 @@ struct table_def {
     const struct partition_def *partition; /* a main table's partitioning; NULL = none */
     const struct check_def *checks; /* declared checks of its columns, in declaration order */
     unsigned nchecks;
+    /* `history: scd2` (the main table of such a stream): the table holds
+     * versions. After the load metadata it has the history columns
+     * (ddlgen_history_columns: valid_from, valid_to, version, is_current,
+     * deleted, row_hash) and its primary key is (key..., version). Written
+     * only by history.c's merge; see history.h. */
+    bool history;
 };
 
 /* A field of the source record and what becomes of it. */
