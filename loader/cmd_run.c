@@ -1,4 +1,4 @@
-/* cmd_run.c - `maskload run [--stream NAME] [--follow]`. */
+/* cmd_run.c - `maskload run [--stream NAME] [--follow] [--full]`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,13 +13,14 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
     static const struct option opts[] = {
         {"stream", required_argument, NULL, 's'},
         {"follow", no_argument, NULL, 'f'},
+        {"full", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct load_options opt = {0};
     struct load_result res;
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":s:fh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:fFh", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             opt.only_stream = optarg;
@@ -27,11 +28,16 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
         case 'f':
             opt.follow = true;
             break;
+        case 'F':
+            opt.full = true;
+            break;
         case 'h':
-            puts("usage: maskload [-c FILE] run [--stream NAME] [--follow]\n\n"
+            puts("usage: maskload [-c FILE] run [--stream NAME] [--follow] [--full]\n\n"
                  "Loads every configured stream (or only NAME) into the warehouse.\n"
                  "--follow keeps polling a queue stream (kind sqs) instead of stopping when\n"
-                 "it is empty; SIGINT or SIGTERM ends it after committing what was read.");
+                 "it is empty; SIGINT or SIGTERM ends it after committing what was read.\n"
+                 "--full reads incremental streams whole, ignoring their stored cursor\n"
+                 "(the cursor of what it loads is stored at the end).");
             return EXIT_OK;
         case ':':
             fprintf(stderr, "maskload: run: option '%s' needs a value\n", argv[optind - 1]);

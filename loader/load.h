@@ -32,6 +32,9 @@ struct load_options {
      * successfully after committing what was read. Needs exactly one stream
      * selected, of a source of kind sqs (ML_EUSAGE otherwise). */
     bool follow;
+    /* `run --full`: incremental streams ignore their stored cursor, read
+     * everything and store the new cursor at the end */
+    bool full;
 };
 
 /* Runs the load. 0 on success; on failure the code of the first error with

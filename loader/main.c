@@ -64,6 +64,7 @@ static const char usage_text[] =
     "  run [--stream NAME] [--follow]\n"
     "                       load every configured stream, or only NAME; --follow keeps\n"
     "                       polling a queue stream until SIGINT/SIGTERM\n"
+    "                       --full: incremental streams ignore their stored cursor\n"
     "  check [--format table|json|prometheus]\n"
     "                       count the monitoring views; exit 3 when one is over its threshold\n"
     "  status [--limit N]   show the most recent runs\n"
