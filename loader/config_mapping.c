@@ -1014,8 +1014,7 @@ int cfg_mapping_privacy(struct parse *p, const struct field *keys, const char *p
 
 /* `incremental: { cursor, param, lookback, sorted }` of definition `d`
  * (its main table parsed): see streamdef.h incremental_def. */
-static int parse_incremental(struct mctx *m, yaml_node_t *v, const char *path,
-                             struct stream_def *d)
+static int parse_incremental(struct mctx *m, yaml_node_t *v, const char *path, struct stream_def *d)
 {
     enum { IK_CURSOR, IK_PARAM, IK_LOOKBACK, IK_SORTED, IK_N };
     static const char *const names[IK_N] = {"cursor", "param", "lookback", "sorted"};
@@ -1033,8 +1032,9 @@ static int parse_incremental(struct mctx *m, yaml_node_t *v, const char *path,
     if (rc)
         return rc;
     if (!k[IK_CURSOR].value || !k[IK_PARAM].value)
-        return cfg_error(m->p, v, "'%s' needs 'cursor' (a field of the record) and 'param' (the "
-                                  "query parameter the source filters by)",
+        return cfg_error(m->p, v,
+                         "'%s' needs 'cursor' (a field of the record) and 'param' (the "
+                         "query parameter the source filters by)",
                          ip);
     if (!(inc = arena_alloc(m->a, sizeof(*inc))))
         return oom();
@@ -1100,8 +1100,8 @@ static int parse_incremental(struct mctx *m, yaml_node_t *v, const char *path,
                              kp);
     }
     if (k[IK_SORTED].value) {
-        rc = bool_value(m, k[IK_SORTED].value, cfg_join(kp, sizeof(kp), ip, "sorted"),
-                        &inc->sorted);
+        rc =
+            bool_value(m, k[IK_SORTED].value, cfg_join(kp, sizeof(kp), ip, "sorted"), &inc->sorted);
         if (rc)
             return rc;
     }

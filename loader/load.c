@@ -56,8 +56,9 @@ struct run_ctx {
      * only counted; `erased` waits for the next batch's commit */
     struct erase_set *erased_set;
     unsigned long long erased, erased_total;
-    /* rows equal to their stored row (rowdiff.h): not written */
-    unsigned long long unchanged;
+    /* rows equal to their stored row (rowdiff.h): not written; those of the
+     * batch transaction being attempted in unchanged_batch */
+    unsigned long long unchanged, unchanged_batch;
     /* the incremental cursor of the current stream (streamdef.h
      * incremental_def; NULL when it has none): the largest value among its
      * committed records (seen, max_seen) and the value in load_cursors
@@ -145,7 +146,7 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
     int brc = skip ? rowdiff_mark_unchanged(ctx->db, &ctx->sql, b, t, skip, &nsame)
                    : err_set(ML_ENOMEM, "out of memory");
     if (!brc)
-        ctx->unchanged += nsame;
+        ctx->unchanged_batch += nsame;
     if (!brc && nsame == t->nrows) {
         free(skip);
         return 0;
@@ -566,6 +567,7 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
 again:
     attempt++;
     rc = 0;
+    ctx->unchanged_batch = 0;
     for (unsigned t = 0; !rc && t < ntables; t++)
         rc = resolve_table(ctx, b, batch_rows(b, t), &created);
     if (!rc)
@@ -622,6 +624,7 @@ again:
             goto again;
         return rc;
     }
+    ctx->unchanged += ctx->unchanged_batch;
     if (ctx->inc) {
         if (batch_has) {
             memcpy(ctx->cursor_seen, batch_cursor, sizeof(batch_cursor));

@@ -12,8 +12,7 @@
 #define PROBE_ROWS 5000
 
 /* A cell's value as the server prints it: integers in decimal, text as is. */
-static const char *cell_text(const struct batch *b, const struct cell *c, char num[24],
-                             size_t *len)
+static const char *cell_text(const struct batch *b, const struct cell *c, char num[24], size_t *len)
 {
     switch (c->kind) {
     case CELL_INT:

@@ -228,8 +228,7 @@ int source_open_since(const struct config *cfg, const struct config_stream *st, 
     int rc;
     *out = NULL;
     if (!src || src->kind != SOURCE_HTTP)
-        return err_set(ML_ECONFIG, "stream '%s': only an http source can be incremental",
-                       st->name);
+        return err_set(ML_ECONFIG, "stream '%s': only an http source can be incremental", st->name);
     rc = buf_adds(&path, st->path ? st->path : "");
     if (!rc)
         rc = buf_addc(&path, strchr(path.data, '?') ? '&' : '?');

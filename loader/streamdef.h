@@ -124,9 +124,9 @@ struct incremental_def {
     const char *cursor; /* the field's JSON path */
     int col;            /* its column in the main table */
     enum cursor_kind kind;
-    const char *param;     /* the query parameter's name */
-    long long lookback_s;  /* seconds subtracted from the stored cursor */
-    bool sorted;           /* the source serves records in ascending cursor order */
+    const char *param;       /* the query parameter's name */
+    long long lookback_s;    /* seconds subtracted from the stored cursor */
+    bool sorted;             /* the source serves records in ascending cursor order */
     int decl_line, decl_col; /* where `incremental` was declared */
 };
 

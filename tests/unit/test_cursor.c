@@ -30,8 +30,9 @@ static void test_durations(void **state)
     assert_int_equal(0, cursor_parse_duration("0s", &s));
     assert_int_equal(0, s);
     assert_int_equal(0, cursor_parse_duration("3650d", &s));
-    static const char *const bad[] = {"", "h", "1", "1H", "1 h", "-1h", "1.5h", "1hour",
-                                      "1h ", "3651d", "99999999999999999999s", "1w"};
+    static const char *const bad[] = {
+        "",  "h", "1", "1H", "1 h", "-1h", "1.5h", "1hour", "1h ", "3651d", "99999999999999999999s",
+        "1w"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         s = 7;
         assert_int_equal(ML_EINVAL, cursor_parse_duration(bad[i], &s));
