@@ -6,6 +6,9 @@
 # size in BENCH_SIZES ("USERS:MESSAGES ..."):
 #   (a) maskload init + run into fresh tables (run timed; peak RSS by
 #       /usr/bin/time -v; surrogate cache hit rate from the run's log);
+#   (a2) maskload run again over the same data (timed): no stream-table row
+#       may change (information_schema.TABLE_STATISTICS, userstat) nor any
+#       CHECKSUM TABLE;
 #   (b) the ceiling: the rows (a) loaded, exported with SELECT ... INTO
 #       OUTFILE, loaded with server-side LOAD DATA INFILE into fresh tables
 #       of the same definition (timed), then CHECKSUM TABLE of (a) and (b)
