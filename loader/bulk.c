@@ -372,10 +372,17 @@ static int exec_sql(struct db *db, struct buf *sql)
 int bulk_upsert(struct bulk *bk, struct db *db, const struct batch *b, struct table_rows *t,
                 unsigned long long run_id)
 {
+    return bulk_upsert_rows(bk, db, b, t, NULL, run_id);
+}
+
+int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, struct table_rows *t,
+                     const bool *skip, unsigned long long run_id)
+{
     struct bulk_source src;
     struct db_infile ops;
     unsigned long long rows = 0;
     enum target target = TARGET_STAGE;
+    size_t nwrite = 0;
     int rc = 0;
 
     if (bk->fell_back)
@@ -385,7 +392,9 @@ int bulk_upsert(struct bulk *bk, struct db *db, const struct batch *b, struct ta
         if (rc)
             return rc;
     }
-    if (t->nrows == 0)
+    for (size_t r = 0; r < t->nrows; r++)
+        nwrite += !(skip && skip[r]);
+    if (nwrite == 0)
         return 0;
     rc = decide_target(bk, db, t->def, &target);
     if (rc)
@@ -396,7 +405,8 @@ int bulk_upsert(struct bulk *bk, struct db *db, const struct batch *b, struct ta
         mem_wipe(bk->tsv.data, bk->tsv.len);
     buf_reset(&bk->tsv);
     for (size_t r = 0; !rc && r < t->nrows; r++)
-        rc = bulk_tsv_row(&bk->tsv, b, t, r);
+        if (!(skip && skip[r]))
+            rc = bulk_tsv_row(&bk->tsv, b, t, r);
     if (rc)
         return err_prefix(rc, "bulk load of %s", t->def->name);
 
@@ -448,6 +458,6 @@ int bulk_upsert(struct bulk *bk, struct db *db, const struct batch *b, struct ta
     buf_reset(&bk->tsv);
     if (rc)
         return err_prefix(rc, "bulk load of %s", t->def->name);
-    bk->rows += t->nrows;
+    bk->rows += nwrite;
     return 0;
 }

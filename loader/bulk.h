@@ -24,6 +24,7 @@
 #ifndef ML_BULK_H
 #define ML_BULK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "batch.h"
@@ -46,6 +47,10 @@ void bulk_free(struct bulk *bk);
  * negative with err_msg on failure. */
 int bulk_upsert(struct bulk *bk, struct db *db, const struct batch *b, struct table_rows *t,
                 unsigned long long run_id);
+/* bulk_upsert of the rows r of `t` with !skip[r] only (skip: nrows entries,
+ * or NULL for every row); the others are left as they are. */
+int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, struct table_rows *t,
+                     const bool *skip, unsigned long long run_id);
 
 /* Rows written through the bulk path so far, and whether this run fell back. */
 unsigned long long bulk_rows(const struct bulk *bk);

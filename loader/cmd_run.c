@@ -1,4 +1,5 @@
-/* cmd_run.c - `maskload run [--stream NAME] [--follow] [--as-of TIME] [--rebuild-history]`. */
+/* cmd_run.c - `maskload run [--stream NAME] [--follow] [--full] [--as-of TIME]
+ * [--rebuild-history]`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,21 +14,28 @@
 int cmd_run(const struct config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"stream", required_argument, NULL, 's'}, {"follow", no_argument, NULL, 'f'},
-        {"as-of", required_argument, NULL, 'a'},  {"rebuild-history", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"stream", required_argument, NULL, 's'},
+        {"follow", no_argument, NULL, 'f'},
+        {"full", no_argument, NULL, 'F'},
+        {"as-of", required_argument, NULL, 'a'},
+        {"rebuild-history", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct load_options opt = {0};
     struct load_result res;
     char as_of[HISTORY_AS_OF_LEN];
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":s:fa:rh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":s:fFa:rh", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             opt.only_stream = optarg;
             break;
         case 'f':
             opt.follow = true;
+            break;
+        case 'F':
+            opt.full = true;
             break;
         case 'a':
             if (history_parse_as_of(optarg, as_of))
@@ -38,14 +46,17 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
             opt.rebuild_history = true;
             break;
         case 'h':
-            puts("usage: maskload [-c FILE] run [--stream NAME] [--follow] [--as-of TIME]\n"
-                 "                             [--rebuild-history]\n\n"
-                 "Loads every configured stream (or only NAME) into the warehouse.\n"
-                 "--follow keeps polling a queue stream (kind sqs) instead of stopping when\n"
-                 "it is empty; SIGINT or SIGTERM ends it after committing what was read.\n"
-                 "--as-of YYYY-MM-DDTHH:MM:SSZ: the time the snapshot of a history stream\n"
-                 "(history: scd2) is as of (default: the run's start); never older than the\n"
-                 "history's latest change. --rebuild-history is refused: snapshots are not kept.");
+            puts(
+                "usage: maskload [-c FILE] run [--stream NAME] [--follow] [--full] [--as-of TIME]\n"
+                "                             [--rebuild-history]\n\n"
+                "Loads every configured stream (or only NAME) into the warehouse.\n"
+                "--follow keeps polling a queue stream (kind sqs) instead of stopping when\n"
+                "it is empty; SIGINT or SIGTERM ends it after committing what was read.\n"
+                "--full reads incremental streams whole, ignoring their stored cursor\n"
+                "(the cursor of what it loads is stored at the end).\n"
+                "--as-of YYYY-MM-DDTHH:MM:SSZ: the time the snapshot of a history stream\n"
+                "(history: scd2) is as of (default: the run's start); never older than the\n"
+                "history's latest change. --rebuild-history is refused: snapshots are not kept.");
             return EXIT_OK;
         case ':':
             fprintf(stderr, "maskload: run: option '%s' needs a value\n", argv[optind - 1]);

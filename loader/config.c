@@ -2120,6 +2120,23 @@ static int parse_stream(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
                                     st->def);
 }
 
+/* An incremental stream (streamdef.h incremental_def) needs a source that
+ * filters by a query parameter: an http source. A file is read whole and a
+ * queue hands out what was sent, so neither can be asked for "changed since". */
+static int check_incremental_source(struct parse *p, const yaml_node_t *k,
+                                    const struct config_stream *st)
+{
+    const struct config_source *src = config_find_source(p->cfg, st->source);
+    if (!st->def || !st->def->incremental || !src || src->kind == SOURCE_HTTP)
+        return 0;
+    return cfg_error(p, k,
+                     "stream '%s' is incremental (its mapping, %s, declares 'incremental' at "
+                     "line %d) but source '%s' is of kind %s: only an http source can be asked "
+                     "for the records changed since a cursor",
+                     st->name, st->def->file, st->def->incremental->decl_line, src->name,
+                     src->kind == SOURCE_FILE ? "file" : "sqs");
+}
+
 static int parse_streams(struct parse *p, const struct field *sec)
 {
     struct config *c = p->cfg;
@@ -2146,6 +2163,8 @@ static int parse_streams(struct parse *p, const struct field *sec)
         st->pos.line = (int)k->start_mark.line + 1;
         st->pos.column = (int)k->start_mark.column + 1;
         rc = parse_stream(p, k, cfg_node_at(p, pair->value), st);
+        if (!rc)
+            rc = check_incremental_source(p, k, st);
         if (rc)
             return rc;
     }

@@ -1292,6 +1292,7 @@ enum {
     MK_PARTITION,
     MK_RETENTION,
     MK_HISTORY,
+    MK_INCREMENTAL,
     MK_QUASI, /* from here on: also on a stream's entry beside `mapping:` */
     MK_K,
     MK_FRESHNESS,
@@ -1311,6 +1312,7 @@ static const char *const mapping_keys[MK_N] = {[MK_TABLE] = "table",
                                                [MK_PARTITION] = "partition",
                                                [MK_RETENTION] = "retention",
                                                [MK_HISTORY] = "history",
+                                               [MK_INCREMENTAL] = "incremental",
                                                [MK_QUASI] = "quasi_identifiers",
                                                [MK_K] = "k",
                                                [MK_FRESHNESS] = "freshness",
@@ -1604,6 +1606,103 @@ static int mapping_history(struct mctx *m, const struct field *f, const char *pa
     return 0;
 }
 
+/* `incremental: { cursor, param, lookback, sorted }` of definition `d`
+ * (its main table parsed): see streamdef.h incremental_def. */
+static int parse_incremental(struct mctx *m, yaml_node_t *v, const char *path, struct stream_def *d)
+{
+    enum { IK_CURSOR, IK_PARAM, IK_LOOKBACK, IK_SORTED, IK_N };
+    static const char *const names[IK_N] = {"cursor", "param", "lookback", "sorted"};
+    struct field k[IK_N];
+    char kp[KEYPATH_BUF], ip[KEYPATH_BUF];
+    struct incremental_def *inc;
+    int rc;
+    cfg_join(ip, sizeof(ip), path, "incremental");
+    if (v->type != YAML_MAPPING_NODE)
+        return cfg_error(m->p, v,
+                         "'%s' must be a mapping such as { cursor: updatedAt, param: "
+                         "updated_since, lookback: 1h }",
+                         ip);
+    rc = cfg_map_fields(m->p, v, ip, names, k, IK_N);
+    if (rc)
+        return rc;
+    if (!k[IK_CURSOR].value || !k[IK_PARAM].value)
+        return cfg_error(m->p, v,
+                         "'%s' needs 'cursor' (a field of the record) and 'param' (the "
+                         "query parameter the source filters by)",
+                         ip);
+    if (!(inc = arena_alloc(m->a, sizeof(*inc))))
+        return oom();
+    inc->decl_line = (int)v->start_mark.line + 1;
+    inc->decl_col = (int)v->start_mark.column + 1;
+    rc = path_dup(m, k[IK_CURSOR].value, cfg_join(kp, sizeof(kp), ip, "cursor"), &inc->cursor);
+    if (rc)
+        return rc;
+    inc->col = -1;
+    for (unsigned i = 0; i < d->nfields; i++)
+        if (d->fields[i].column && strcmp(d->fields[i].path, inc->cursor) == 0) {
+            if (d->fields[i].action != PII_KEEP)
+                return cfg_error(m->p, k[IK_CURSOR].value,
+                                 "'%s': field '%s' is stored as %s, not as sent: a cursor must be "
+                                 "kept (pii: keep)",
+                                 kp, inc->cursor, pii_action_name(d->fields[i].action));
+            inc->col = d->fields[i].col;
+        }
+    if (inc->col < 0)
+        return cfg_error(m->p, k[IK_CURSOR].value,
+                         "'%s': field '%s' is not mapped to a column of table '%s' (a cursor "
+                         "must be a column: datetime, epoch_ms, bigint or int)",
+                         kp, inc->cursor, d->table->name);
+    switch (d->table->cols[inc->col].type) {
+    case COL_DATETIME:
+        inc->kind = CURSOR_DATETIME;
+        break;
+    case COL_EPOCH_MS:
+        inc->kind = CURSOR_EPOCH_MS;
+        break;
+    case COL_BIGINT:
+    case COL_INT:
+        inc->kind = CURSOR_INTEGER;
+        break;
+    default:
+        return cfg_error(m->p, k[IK_CURSOR].value,
+                         "'%s': column '%s' cannot be a cursor (its type is no datetime, "
+                         "epoch_ms, bigint or int)",
+                         kp, d->table->cols[inc->col].name);
+    }
+    cfg_join(kp, sizeof(kp), ip, "param");
+    rc = scalar_dup(m, k[IK_PARAM].value, kp, &inc->param);
+    if (rc)
+        return rc;
+    size_t n = strlen(inc->param);
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)inc->param[i]) || strchr("_.-[]", inc->param[i]);
+    if (!ok || strcmp(inc->param, "page") == 0 || strcmp(inc->param, "limit") == 0)
+        return cfg_error(m->p, k[IK_PARAM].value,
+                         "'%s' must be a query parameter name (letters, digits, '_', '.', '-', "
+                         "'[', ']'; at most 64; not page or limit, which paginate)",
+                         kp);
+    if (k[IK_LOOKBACK].value) {
+        const char *lb;
+        cfg_join(kp, sizeof(kp), ip, "lookback");
+        rc = scalar_dup(m, k[IK_LOOKBACK].value, kp, &lb);
+        if (rc)
+            return rc;
+        if (cursor_parse_duration(lb, &inc->lookback_s))
+            return cfg_error(m->p, k[IK_LOOKBACK].value,
+                             "'%s' must be a duration such as 30s, 15m, 1h or 2d (at most 3650d)",
+                             kp);
+    }
+    if (k[IK_SORTED].value) {
+        rc =
+            bool_value(m, k[IK_SORTED].value, cfg_join(kp, sizeof(kp), ip, "sorted"), &inc->sorted);
+        if (rc)
+            return rc;
+    }
+    d->incremental = inc;
+    return 0;
+}
+
 int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *keys,
                       const char *path, const char *name, const char *file,
                       struct streamdef_arena *a, const struct stream_def **out)
@@ -1753,8 +1852,22 @@ int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *ke
     if (rc)
         return rc;
     rc = mapping_history(&m, &keys[MK_HISTORY], path, d, t);
-    if (!rc)
-        rc = cfg_mapping_privacy(p, &keys[MK_QUASI], path, a, d);
+    if (rc)
+        return rc;
+    if (keys[MK_INCREMENTAL].value) {
+        if (d->processed_table)
+            return cfg_error(p, keys[MK_INCREMENTAL].key,
+                             "'%s': exactly_once streams (queues) cannot be incremental", path);
+        if (t->history)
+            return cfg_error(p, keys[MK_INCREMENTAL].key,
+                             "'%s': a history stream reads full snapshots; it cannot be "
+                             "incremental",
+                             path);
+        rc = parse_incremental(&m, keys[MK_INCREMENTAL].value, path, d);
+        if (rc)
+            return rc;
+    }
+    rc = cfg_mapping_privacy(p, &keys[MK_QUASI], path, a, d);
     if (rc)
         return rc;
     *out = d;

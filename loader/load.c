@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "bulk.h"
 #include "conn.h"
+#include "cursor.h"
 #include "db.h"
 #include "erase.h"
 #include "error.h"
@@ -20,6 +21,7 @@
 #include "mapping.h"
 #include "partition.h"
 #include "pii_key.h"
+#include "rowdiff.h"
 #include "runs.h"
 #include "schema.h"
 #include "source.h"
@@ -62,6 +64,17 @@ struct run_ctx {
     char as_of[HISTORY_AS_OF_LEN]; /* load_options.as_of, else the run's start */
     bool rebuild_history;
     bool writing_snapshot; /* upsert_rows is writing the snapshot table */
+    /* rows equal to their stored row (rowdiff.h): not written; those of the
+     * batch transaction being attempted in unchanged_batch */
+    unsigned long long unchanged, unchanged_batch;
+    /* the incremental cursor of the current stream (streamdef.h
+     * incremental_def; NULL when it has none): the largest value among its
+     * committed records (seen, max_seen) and the value in load_cursors
+     * (written, has_written); final_flush: the stream run's last batch */
+    const struct incremental_def *inc;
+    char cursor_seen[CURSOR_TEXT_MAX], cursor_written[CURSOR_TEXT_MAX];
+    bool has_seen, has_written, final_flush, full;
+    unsigned long long without_cursor; /* committed rows whose cursor field was NULL */
 };
 
 /* ---- surrogates of one batch ---- */
@@ -151,20 +164,42 @@ static int upsert_snapshot_rows(struct run_ctx *ctx, const struct batch *b, stru
  * server refused local infile). */
 static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t)
 {
-    size_t r = 0;
+    size_t r = 0, nsame = 0;
     enum db_dialect dialect = db_dialect(ctx->db);
     if (ctx->hist && !ctx->writing_snapshot && t == batch_rows((struct batch *)b, BATCH_MAIN))
         return upsert_snapshot_rows(ctx, b, t);
-    int brc =
-        ctx->writing_snapshot ? BULK_FALLBACK : bulk_upsert(ctx->bulk, ctx->db, b, t, ctx->run_id);
-    if (brc != BULK_FALLBACK)
+    /* rows the warehouse holds already, unchanged, are not written at all
+     * (a history run's snapshot table is new each run: all of it is) */
+    bool *skip = calloc(t->nrows ? t->nrows : 1, sizeof(*skip));
+    int brc = !skip ? err_set(ML_ENOMEM, "out of memory")
+              : ctx->writing_snapshot
+                  ? 0
+                  : rowdiff_mark_unchanged(ctx->db, &ctx->sql, b, t, skip, &nsame);
+    if (!brc)
+        ctx->unchanged_batch += nsame;
+    if (!brc && nsame == t->nrows) {
+        free(skip);
+        return 0;
+    }
+    if (!brc)
+        brc = ctx->writing_snapshot ? BULK_FALLBACK
+                                    : bulk_upsert_rows(ctx->bulk, ctx->db, b, t, skip, ctx->run_id);
+    if (brc != BULK_FALLBACK) {
+        free(skip);
         return brc;
+    }
     while (r < t->nrows) {
         int rc;
+        while (r < t->nrows && skip[r])
+            r++;
+        if (r == t->nrows)
+            break;
         buf_wipe(&ctx->sql);
         rc = sqlgen_upsert_head(&ctx->sql, t->def);
         for (size_t first = r; !rc && r < t->nrows && (r == first || ctx->sql.len < STMT_TARGET);
              r++) {
+            if (skip[r])
+                continue;
             rc = buf_adds(&ctx->sql, r == first ? "(" : ",(");
             for (unsigned col = 0; !rc && col < t->def->ncols; col++) {
                 rc = append_cell(ctx, b, batch_cell(t, r, col));
@@ -178,10 +213,101 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
             rc = sqlgen_upsert_tail(&ctx->sql, t->def, dialect);
         if (!rc)
             rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-        if (rc)
+        if (rc) {
+            free(skip);
             return err_prefix(rc, "writing %s", t->def->name);
+        }
     }
+    free(skip);
     return 0;
+}
+
+/* ---- the incremental cursor (streamdef.h incremental_def) ---- */
+
+/* The stored cursor of `stream` into out (*found false when none). */
+static int cursor_read(struct run_ctx *ctx, const char *stream, char out[CURSOR_TEXT_MAX],
+                       bool *found)
+{
+    struct db_result *r = NULL;
+    const char *const *row;
+    int rc;
+    *found = false;
+    buf_reset(&ctx->sql);
+    rc = buf_adds(&ctx->sql, "SELECT cursor_value FROM load_cursors WHERE stream=");
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));
+    if (!rc)
+        rc = db_query(ctx->db, ctx->sql.data, &r);
+    if (rc)
+        return err_prefix(rc, "reading the cursor of stream '%s' (did `maskload init` run?)",
+                          stream);
+    if (db_result_next(r, &row, NULL) == 1 && row[0]) {
+        if (!cursor_value_ok(ctx->inc->kind, row[0]) || strlen(row[0]) >= CURSOR_TEXT_MAX)
+            rc = err_set(ML_EDB,
+                         "load_cursors holds '%.40s' for stream '%s', which is no value of its "
+                         "cursor '%s' (run --full to store a new one)",
+                         row[0], stream, ctx->inc->cursor);
+        else {
+            snprintf(out, CURSOR_TEXT_MAX, "%s", row[0]);
+            *found = true;
+        }
+    }
+    db_result_free(r);
+    return rc;
+}
+
+/* The largest cursor value among the batch's main rows into out (*has
+ * false when every row's cursor field is NULL), and how many were NULL. */
+static void cursor_of_batch(struct run_ctx *ctx, struct batch *b, char out[CURSOR_TEXT_MAX],
+                            bool *has, unsigned long long *nulls)
+{
+    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
+    char v[CURSOR_TEXT_MAX];
+    *has = false;
+    *nulls = 0;
+    for (size_t r = 0; r < rows->nrows; r++) {
+        const struct cell *c = batch_cell(rows, r, (unsigned)ctx->inc->col);
+        if (c->kind == CELL_INT)
+            snprintf(v, sizeof(v), "%lld", c->i);
+        else if (c->kind == CELL_TEXT && c->len < sizeof(v)) {
+            memcpy(v, batch_text(b, c), c->len);
+            v[c->len] = '\0';
+        } else {
+            (*nulls)++;
+            continue;
+        }
+        if (!cursor_value_ok(ctx->inc->kind, v)) {
+            (*nulls)++;
+            continue;
+        }
+        if (!*has || cursor_cmp(ctx->inc->kind, v, out) > 0)
+            memcpy(out, v, sizeof(v));
+        *has = true;
+    }
+}
+
+/* Stores `value` as the cursor of `stream`, in the caller's transaction. */
+static int cursor_write(struct run_ctx *ctx, const char *stream, const char *value)
+{
+    int rc;
+    buf_reset(&ctx->sql);
+    rc = buf_adds(&ctx->sql, "INSERT INTO load_cursors (stream, cursor_value, run_id, updated_at) "
+                             "VALUES (");
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));
+    if (!rc)
+        rc = buf_addc(&ctx->sql, ',');
+    if (!rc)
+        rc = db_append_quoted(ctx->db, &ctx->sql, value, strlen(value));
+    if (!rc)
+        rc = buf_addf(&ctx->sql,
+                      ",%llu,UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE "
+                      "cursor_value=VALUES(cursor_value), run_id=VALUES(run_id), "
+                      "updated_at=VALUES(updated_at)",
+                      ctx->run_id);
+    if (!rc)
+        rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
+    return rc ? err_prefix(rc, "storing the cursor of stream '%s'", stream) : 0;
 }
 
 static int cmp_child_key(const void *a, const void *b)
@@ -454,6 +580,9 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
     struct batch_counts n = batch_counts(b);
     unsigned long long created = 0;
     unsigned attempt = 0;
+    char batch_cursor[CURSOR_TEXT_MAX] = "";
+    bool batch_has = false;
+    unsigned long long batch_nulls = 0;
     int rc;
     if (n.records == 0 && pages == 0 && ctx->erased == 0)
         return 0;
@@ -469,6 +598,7 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
 again:
     attempt++;
     rc = 0;
+    ctx->unchanged_batch = 0;
     for (unsigned t = 0; !rc && t < ntables; t++)
         rc = resolve_table(ctx, b, batch_rows(b, t), &created);
     if (!rc)
@@ -484,6 +614,22 @@ again:
             rc = upsert_rows(ctx, b, batch_rows(b, t));
     if (!rc)
         rc = insert_rejects(ctx, b, stream);
+    /* the cursor these records reach: stored with them when the source is
+     * sorted by it, else only with the stream run's last batch (a later page
+     * may hold smaller values) */
+    if (!rc && ctx->inc) {
+        cursor_of_batch(ctx, b, batch_cursor, &batch_has, &batch_nulls);
+        if (batch_has && ctx->has_seen &&
+            cursor_cmp(ctx->inc->kind, batch_cursor, ctx->cursor_seen) < 0)
+            batch_has = false; /* not beyond what earlier batches reached */
+        if (!batch_has && ctx->has_seen) {
+            memcpy(batch_cursor, ctx->cursor_seen, sizeof(batch_cursor));
+            batch_has = true;
+        }
+        if (batch_has && (ctx->inc->sorted || ctx->final_flush) &&
+            (!ctx->has_written || strcmp(batch_cursor, ctx->cursor_written) != 0))
+            rc = cursor_write(ctx, stream, batch_cursor);
+    }
     n = batch_counts(b); /* claim_records may have dropped records */
     if (!rc) {
         buf_reset(&ctx->sql);
@@ -508,6 +654,18 @@ again:
         if (tx_retry(ctx, attempt, stream))
             goto again;
         return rc;
+    }
+    ctx->unchanged += ctx->unchanged_batch;
+    if (ctx->inc) {
+        if (batch_has) {
+            memcpy(ctx->cursor_seen, batch_cursor, sizeof(batch_cursor));
+            ctx->has_seen = true;
+            if (ctx->inc->sorted || ctx->final_flush) {
+                memcpy(ctx->cursor_written, batch_cursor, sizeof(batch_cursor));
+                ctx->has_written = true;
+            }
+        }
+        ctx->without_cursor += batch_nulls;
     }
     total->pages += pages;
     total->fetched += n.records + ctx->erased;
@@ -561,6 +719,39 @@ static int history_apply(struct run_ctx *ctx, const struct config_stream *st,
 
 /* ---- one stream ---- */
 
+/* Opens the stream's source; an incremental stream with a stored cursor
+ * (and no --full) asks only for what changed since it, minus the lookback. */
+static int open_stream_source(struct run_ctx *ctx, const struct config_stream *st,
+                              struct source **src)
+{
+    char param[CURSOR_TEXT_MAX];
+    bool found = false;
+    int rc;
+    ctx->inc = st->def->incremental;
+    ctx->has_seen = ctx->has_written = false;
+    ctx->without_cursor = 0;
+    if (!ctx->inc)
+        return source_open(ctx->cfg, st, src);
+    rc = cursor_read(ctx, st->name, ctx->cursor_written, &found);
+    if (rc)
+        return rc;
+    ctx->has_written = found && !ctx->full; /* --full stores its cursor even when equal */
+    if (ctx->full || !found) {
+        log_info("stream '%s': incremental, reading everything (%s)", st->name,
+                 found ? "--full" : "no cursor stored yet");
+        return source_open(ctx->cfg, st, src);
+    }
+    /* never behind the stored cursor, even when nothing newer comes */
+    memcpy(ctx->cursor_seen, ctx->cursor_written, sizeof(ctx->cursor_seen));
+    ctx->has_seen = true;
+    if (cursor_param(ctx->inc->kind, ctx->cursor_written, ctx->inc->lookback_s, param))
+        return err_set(ML_EDB, "stream '%s': cursor '%s' minus the lookback is out of range",
+                       st->name, ctx->cursor_written);
+    log_info("stream '%s': incremental from cursor %s (lookback %llds): %s=%s", st->name,
+             ctx->cursor_written, ctx->inc->lookback_s, ctx->inc->param, param);
+    return source_open_since(ctx->cfg, st, ctx->inc->param, param, src);
+}
+
 static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
 {
     const struct stream_def *def = st->def;
@@ -593,8 +784,9 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     ctx->unknown_records = 0;
     ctx->invalid_nulled = 0;
     ctx->erased = ctx->erased_total = 0;
+    ctx->unchanged = 0;
     rec_doc = json_doc_new();
-    rc = b && rec_doc ? source_open(ctx->cfg, st, &src) : err_set(ML_ENOMEM, "out of memory");
+    rc = b && rec_doc ? open_stream_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
     if (!rc && def->table->history)
         rc = history_open(ctx, st);
     while (!rc) {
@@ -647,10 +839,23 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             rc = err_set(ML_EIO, "interrupted by a signal");
         }
     }
+    ctx->final_flush = true;
     if (!rc)
         rc = flush_batch(ctx, b, st->name, pages, &total);
+    ctx->final_flush = false;
     if (!rc)
         rc = source_committed(src);
+    /* the last batch was empty: the cursor reached by the earlier ones */
+    if (!rc && ctx->inc && ctx->has_seen &&
+        (!ctx->has_written || strcmp(ctx->cursor_seen, ctx->cursor_written) != 0)) {
+        rc = db_begin(ctx->db);
+        if (!rc)
+            rc = cursor_write(ctx, st->name, ctx->cursor_seen);
+        if (!rc)
+            rc = db_commit(ctx->db);
+        if (rc)
+            db_rollback(ctx->db);
+    }
     source_close(src);
     if (!rc && ctx->hist)
         rc = history_apply(ctx, st, &total);
@@ -682,6 +887,19 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     if (ctx->erased_total)
         log_info("stream '%s': %llu records of erased data subjects skipped (stored nowhere)",
                  st->name, ctx->erased_total);
+    if (ctx->unchanged)
+        log_info("stream '%s': %llu rows unchanged in the warehouse, not written", st->name,
+                 ctx->unchanged);
+    if (ctx->inc) {
+        if (ctx->without_cursor)
+            log_warn("stream '%s': %llu records without a value of the cursor '%s': loaded, "
+                     "the cursor not moved by them",
+                     st->name, ctx->without_cursor, ctx->inc->cursor);
+        if (ctx->has_written)
+            log_info("stream '%s': cursor %s = %s", st->name, ctx->inc->cursor,
+                     ctx->cursor_written);
+    }
+    ctx->inc = NULL;
     return 0;
 }
 
@@ -825,6 +1043,7 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     if (opt && opt->as_of)
         snprintf(ctx.as_of, sizeof(ctx.as_of), "%s", opt->as_of);
     ctx.rebuild_history = opt && opt->rebuild_history;
+    ctx.full = opt && opt->full;
     for (size_t i = 0; i < cfg->nstreams; i++) {
         if (opt && opt->only_stream && strcmp(opt->only_stream, cfg->streams[i].name) != 0)
             continue;

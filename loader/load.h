@@ -39,6 +39,9 @@ struct load_options {
      * kept. Other streams ignore both. */
     const char *as_of;
     bool rebuild_history;
+    /* `run --full`: incremental streams ignore their stored cursor, read
+     * everything and store the new cursor at the end */
+    bool full;
 };
 
 /* Runs the load. 0 on success; on failure the code of the first error with

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "error.h"
+#include "http.h"
 #include "banned.h"
 
 struct source {
@@ -243,6 +245,30 @@ int source_probe(const struct config *cfg, const struct config_stream *st,
     }
     source_page_release(&pg);
     source_close(s);
+    return rc;
+}
+
+int source_open_since(const struct config *cfg, const struct config_stream *st, const char *param,
+                      const char *value, struct source **out)
+{
+    const struct config_source *src = config_find_source(cfg, st->source);
+    struct buf path = BUF_INIT;
+    int rc;
+    *out = NULL;
+    if (!src || src->kind != SOURCE_HTTP)
+        return err_set(ML_ECONFIG, "stream '%s': only an http source can be incremental", st->name);
+    rc = buf_adds(&path, st->path ? st->path : "");
+    if (!rc)
+        rc = buf_addc(&path, strchr(path.data, '?') ? '&' : '?');
+    if (!rc)
+        rc = http_url_escape(&path, param);
+    if (!rc)
+        rc = buf_addc(&path, '=');
+    if (!rc)
+        rc = http_url_escape(&path, value);
+    if (!rc)
+        rc = prefetch_maybe(cfg, source_http_open(src, path.data, out), out);
+    buf_release(&path);
     return rc;
 }
 

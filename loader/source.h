@@ -37,6 +37,13 @@ struct source_ops {
 /* Opens the source of stream `st` (its kind decides the implementation). */
 int source_open(const struct config *cfg, const struct config_stream *st, struct source **out);
 
+/* source_open, asking for the records changed since a cursor (an
+ * incremental stream, streamdef.h): every page request of the http source
+ * carries `param=value` (both URL-encoded) beside the stream's path and the
+ * source's params. Other kinds: ML_ECONFIG (the config refuses them). */
+int source_open_since(const struct config *cfg, const struct config_stream *st, const char *param,
+                      const char *value, struct source **out);
+
 /* Wraps an implementation; used by the kind-specific open functions. */
 int source_wrap(const struct source_ops *ops, void *impl, struct source **out);
 

@@ -127,7 +127,7 @@ int source_http_open(const struct config_source *src, const char *path, struct s
             bl--;
         rc = buf_add(&ps->base, src->base_url, bl);
         if (!rc && path && *path)
-            rc = buf_addf(&ps->base, "%s%s", path[0] == '/' ? "" : "/", path);
+            rc = buf_addf(&ps->base, "%s%s", path[0] == '/' || path[0] == '?' ? "" : "/", path);
         if (!rc)
             rc = buf_addc(&ps->base, strchr(ps->base.data, '?') ? '&' : '?');
         for (size_t i = 0; !rc && i < src->nparams; i++) {

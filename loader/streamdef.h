@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cursor.h"
 #include "pii.h"
 
 /* Column types (the mapping language's `type:` words, or implied by a PII
@@ -161,6 +162,28 @@ struct child_def {
 
 enum schema_mode { SCHEMA_EVOLVE = 0, SCHEMA_FREEZE = 1 };
 
+/* `incremental: { cursor: PATH, param: NAME, lookback: DURATION, sorted: BOOL }`:
+ * each run asks the source (an http source only) for the records changed
+ * since the stored cursor minus the lookback, adding `param=<value>` to every
+ * page request (the API must return every record whose cursor field is >=
+ * the value). The cursor is the largest value of field `cursor` among the
+ * committed records of the stream, kept in load_cursors. `cursor` is a field
+ * of the main record mapped (pii: keep) to a datetime, epoch_ms, bigint or
+ * int column; a record without it (NULL) is loaded and does not move the
+ * cursor. Unsorted pages (the default): the new cursor commits with the
+ * stream run's last batch, so a run killed earlier asks again from the old
+ * cursor. `sorted: true` (the API serves records in ascending cursor order)
+ * commits it with every batch. */
+struct incremental_def {
+    const char *cursor; /* the field's JSON path */
+    int col;            /* its column in the main table */
+    enum cursor_kind kind;
+    const char *param;       /* the query parameter's name */
+    long long lookback_s;    /* seconds subtracted from the stored cursor */
+    bool sorted;             /* the source serves records in ascending cursor order */
+    int decl_line, decl_col; /* where `incremental` was declared */
+};
+
 struct stream_def {
     const char *name;              /* the definition's name (built-in name, or the stream's) */
     const struct table_def *table; /* main table; its first nkey columns are the key */
@@ -194,6 +217,8 @@ struct stream_def {
      * Each becomes a monitoring view of one row while it is not met. */
     unsigned long long freshness_s;
     unsigned long long min_rows;
+    /* `incremental:` (see incremental_def); NULL = every run reads everything */
+    const struct incremental_def *incremental;
 };
 
 /* The built-in definition `name` ("users", "messages", "user_logins"),

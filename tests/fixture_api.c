@@ -22,6 +22,12 @@
  *   positive decimal integers (at most 2147483647) and must come together;
  *   anything else -> 400 with a JSON body {"error":..., "detail":...}.
  *   Other query parameters are ignored (as mockapi ignores unknown ones).
+ * - --since PARAM=FIELD (an incremental API): a request carrying PARAM=V is
+ *   served only the elements whose top-level FIELD is >= V, paginated like
+ *   the whole array: V and FIELD both ISO 8601 timestamps (compared as
+ *   instants, in UTC) or both integers; elements without such a FIELD are
+ *   left out. A V that is neither -> 400. Each such request is logged on
+ *   stdout: "fixture_api: since PARAM=V: N of M records (page P)".
  * - --require-header 'Name: value': every data request (not /health, not
  *   /__*) without header Name (any case) of exactly that value -> 401
  *   {"error":"unauthorized"}, before any fault rule's reply (a taken rule
@@ -108,6 +114,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "convert.h"
 #include "error.h"
 #include "json.h"
 #include "banned.h"
@@ -134,6 +141,13 @@ struct endpoint {
     size_t whole_len;
     size_t *start;
     size_t count;
+    /* --since: each element's FIELD, canonical (convert_timestamp text, or
+     * an integer); kind 0 when it has none */
+    struct since_key {
+        int kind; /* 0 none, 1 timestamp, 2 integer */
+        char ts[CONVERT_DATETIME_LEN];
+        long long i;
+    } * since;
 };
 
 struct faults;
@@ -148,6 +162,8 @@ struct server {
     struct faults *faults;
     char *require_name;        /* --require-header: NULL = none */
     const char *require_value; /* its value */
+    char *since_param;         /* --since PARAM=FIELD: NULL = none */
+    const char *since_field;
 };
 
 /* What handle_request decided. body points either at memory that outlives
@@ -171,6 +187,7 @@ static void endpoint_release(struct endpoint *ep)
 {
     free(ep->whole);
     free(ep->start);
+    free(ep->since);
     free(ep->name);
     memset(ep, 0, sizeof(*ep));
 }
@@ -182,6 +199,7 @@ static void server_release(struct server *srv)
     free(srv->endpoints);
     free(srv->prefix);
     free(srv->require_name);
+    free(srv->since_param);
     memset(srv, 0, sizeof(*srv));
 }
 
@@ -511,6 +529,92 @@ static int reply_slice(struct reply *r, const struct endpoint *ep, size_t first,
     return 0;
 }
 
+/* A timestamp or integer text into a since_key; false when it is neither. */
+static bool since_parse(const char *s, struct since_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    if (convert_int64(s, &k->i) == 0) {
+        k->kind = 2;
+        return true;
+    }
+    if (convert_timestamp(s, k->ts) == 0) {
+        k->kind = 1;
+        return true;
+    }
+    return false;
+}
+
+/* --since: every element's FIELD, parsed once at start. 0 or -1. */
+static int endpoint_since_keys(struct endpoint *ep, const char *field)
+{
+    json_doc *doc = json_doc_new();
+    ep->since = calloc(ep->count ? ep->count : 1, sizeof(*ep->since));
+    if (!doc || !ep->since) {
+        json_free(doc);
+        return -1;
+    }
+    for (size_t i = 0; i < ep->count; i++) {
+        const char *el = ep->whole + ep->start[i];
+        size_t len = ep->start[i + 1] - 1 - ep->start[i];
+        const json_node *v;
+        char num[32];
+        size_t nlen;
+        if (json_doc_parse(doc, el, len) != 0)
+            continue;
+        v = json_get(json_root(doc), field);
+        if (json_type(v) == JSON_STRING && json_string(v))
+            since_parse(json_string(v), &ep->since[i]);
+        else if (json_type(v) == JSON_NUMBER && json_number_text(v, &nlen) && nlen < sizeof(num)) {
+            memcpy(num, json_number_text(v, &nlen), nlen + 1);
+            since_parse(num, &ep->since[i]);
+        }
+    }
+    json_free(doc);
+    return 0;
+}
+
+static bool since_ge(const struct since_key *a, const struct since_key *b)
+{
+    if (a->kind != b->kind || a->kind == 0)
+        return false;
+    return a->kind == 2 ? a->i >= b->i : strcmp(a->ts, b->ts) >= 0;
+}
+
+/* The elements >= since, page `page` of `limit` (0: all), as one reply. */
+static int reply_since(struct reply *r, const struct endpoint *ep, const struct since_key *since,
+                       unsigned long page, unsigned long limit, const char *param,
+                       const char *value)
+{
+    struct buf body = BUF_INIT;
+    size_t matched = 0, sent = 0;
+    uint64_t first = limit ? (uint64_t)(page - 1) * limit : 0;
+    int rc = buf_addc(&body, '[');
+    for (size_t i = 0; !rc && i < ep->count; i++) {
+        if (!since_ge(&ep->since[i], since))
+            continue;
+        if (matched++ < first || (limit && sent >= limit))
+            continue;
+        if (sent++)
+            rc = buf_addc(&body, ',');
+        if (!rc)
+            rc = buf_add(&body, ep->whole + ep->start[i], ep->start[i + 1] - 1 - ep->start[i]);
+    }
+    if (!rc)
+        rc = buf_addc(&body, ']');
+    if (rc) {
+        buf_release(&body);
+        return -1;
+    }
+    printf("fixture_api: since %s=%s: %zu of %zu records (page %lu)\n", param, value, matched,
+           ep->count, page);
+    fflush(stdout);
+    r->status = MHD_HTTP_OK;
+    r->content_type = content_json;
+    r->owned = buf_detach(&body, &r->len);
+    r->body = r->owned;
+    return r->owned ? 0 : -1;
+}
+
 /* Decides the reply to one request; the whole routing contract lives here.
  * Returns 0, or -1 when out of memory (the connection is then dropped). */
 static int handle_request(const struct server *srv, struct MHD_Connection *conn, const char *method,
@@ -534,6 +638,15 @@ static int handle_request(const struct server *srv, struct MHD_Connection *conn,
     size_t page_len, limit_len;
     bool has_page = query_param(conn, "page", &page_s, &page_len);
     bool has_limit = query_param(conn, "limit", &limit_s, &limit_len);
+    const char *since_s = NULL;
+    size_t since_len = 0;
+    struct since_key since;
+    if (srv->since_param && query_param(conn, srv->since_param, &since_s, &since_len) &&
+        (strlen(since_s) != since_len || !since_parse(since_s, &since)))
+        return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad request", "detail",
+                           "the since parameter must be an ISO 8601 timestamp or an integer");
+    if (since_s && !has_page && !has_limit)
+        return reply_since(r, ep, &since, 1, 0, srv->since_param, since_s);
     if (!has_page && !has_limit) {
         reply_static(r, MHD_HTTP_OK, content_json, ep->whole);
         r->len = ep->whole_len;
@@ -550,6 +663,8 @@ static int handle_request(const struct server *srv, struct MHD_Connection *conn,
         return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad request", "detail",
                            "limit must be a positive integer");
 
+    if (since_s)
+        return reply_since(r, ep, &since, page, limit, srv->since_param, since_s);
     /* both <= 2^31-1, so the product fits in 64 bits */
     uint64_t first = (uint64_t)(page - 1) * (uint64_t)limit;
     size_t count = 0;
@@ -1270,6 +1385,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: fixture_api --data DIR [--port N] [--bind ADDR] [--prefix PATH]\n"
             "                   [--port-file FILE] [--require-header 'Name: value']\n"
+            "                   [--since PARAM=FIELD]\n"
             "Serves DIR/<name>.json (a JSON array) at GET <prefix>/<name>[?page=N&limit=M].\n"
             "Defaults: --bind 127.0.0.1 --port %d --prefix %s; --port 0 picks a free port.\n"
             "Tests inject faults with POST/GET/DELETE /__faults and read the request log\n"
@@ -1310,11 +1426,12 @@ int main(int argc, char **argv)
         {"prefix", required_argument, NULL, 'x'},
         {"port-file", required_argument, NULL, 'f'},
         {"require-header", required_argument, NULL, 'r'},
+        {"since", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL, *bind_addr = "127.0.0.1", *prefix = DEFAULT_PREFIX;
-    const char *port_file = NULL, *require = NULL;
+    const char *port_file = NULL, *require = NULL, *since = NULL;
     unsigned long port = DEFAULT_PORT;
     int c;
 
@@ -1344,6 +1461,9 @@ int main(int argc, char **argv)
             break;
         case 'r':
             require = optarg;
+            break;
+        case 's':
+            since = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -1421,6 +1541,17 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (since) {
+        const char *eq = strchr(since, '=');
+        if (!eq || eq == since || !eq[1]) {
+            fprintf(stderr, "fixture_api: --since wants PARAM=FIELD\n");
+            server_release(&srv);
+            faults_release(&faults);
+            return 2;
+        }
+        srv.since_param = strndup(since, (size_t)(eq - since));
+        srv.since_field = eq + 1;
+    }
     srv.prefix_len = strlen(srv.prefix);
     while (srv.prefix_len > 0 && srv.prefix[srv.prefix_len - 1] == '/')
         srv.prefix[--srv.prefix_len] = '\0';
@@ -1429,6 +1560,13 @@ int main(int argc, char **argv)
         faults_release(&faults);
         return 2;
     }
+    for (size_t i = 0; srv.since_param && i < srv.n_endpoints; i++)
+        if (endpoint_since_keys(&srv.endpoints[i], srv.since_field) < 0) {
+            fprintf(stderr, "fixture_api: out of memory\n");
+            server_release(&srv);
+            faults_release(&faults);
+            return 1;
+        }
 
     /* Block the stop signals before MHD starts its threads, so they inherit the
      * mask and only sigwait() below receives them. */

@@ -1,0 +1,43 @@
+/* cursor.h - the values of an incremental stream's cursor (streamdef.h
+ * incremental_def), without a database or a source.
+ *
+ * A cursor value is held as text in one canonical spelling per kind, the one
+ * stored in load_cursors.cursor_value:
+ *   CURSOR_DATETIME, CURSOR_EPOCH_MS  "YYYY-MM-DD hh:mm:ss.fff" (UTC, as the
+ *                                     mapping converts the field; fixed width)
+ *   CURSOR_INTEGER                    a base-10 int64 ("-12", "1700000000")
+ * Values of one kind compare as the times or numbers they denote.
+ */
+#ifndef ML_CURSOR_H
+#define ML_CURSOR_H
+
+#include <stdbool.h>
+
+#define CURSOR_TEXT_MAX 32 /* longest canonical value or parameter + NUL */
+
+enum cursor_kind {
+    CURSOR_DATETIME, /* a `datetime` column: the parameter is ISO 8601 UTC with ms */
+    CURSOR_EPOCH_MS, /* an `epoch_ms` column: the parameter is milliseconds since 1970 */
+    CURSOR_INTEGER   /* a `bigint`/`int` column: the parameter is the number; a lookback
+                        counts seconds (the number taken as seconds since 1970) */
+};
+
+/* A duration "<n>s", "<n>m", "<n>h" or "<n>d" (n a decimal integer, "0s"
+ * allowed) into seconds, at most 3650 days. 0, or ML_EINVAL for anything
+ * else (the caller names the key). */
+int cursor_parse_duration(const char *s, long long *seconds);
+
+/* Is `s` a canonical value of `kind`? */
+bool cursor_value_ok(enum cursor_kind kind, const char *s);
+
+/* <0, 0, >0 as canonical value a is before, equal to, after b (both valid). */
+int cursor_cmp(enum cursor_kind kind, const char *a, const char *b);
+
+/* The query parameter's value asking for records changed since `stored`
+ * minus `lookback_s` seconds: "2024-01-02T03:04:05.678Z", "1704164645678" or
+ * "1704164645". 0, or ML_EINVAL when `stored` is not canonical, or the
+ * result before year 1000 (DATETIME) or below the int64 range. */
+int cursor_param(enum cursor_kind kind, const char *stored, long long lookback_s,
+                 char out[CURSOR_TEXT_MAX]);
+
+#endif
