@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "crypto.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
@@ -50,6 +51,10 @@ struct http_source {
     uint64_t rng;       /* jitter state */
     unsigned long page; /* pages fetched so far */
     bool done;
+    /* SHA-256 of the last page's body and of the one before this one: a page
+     * equal to the previous one means an API that ignores `page` */
+    unsigned char body_digest[CRYPTO_DIGEST_LEN], prev_digest[CRYPTO_DIGEST_LEN];
+    bool have_prev;
 };
 
 static int http_next_page(void *impl, struct source_page *pg);
@@ -242,8 +247,10 @@ static int fetch_attempt(struct http_source *ps, json_page **out, enum retry_out
         http_response_release(&resp);
         return rc;
     }
-    pg = json_page_new();
-    rc = pg ? json_page_set_array(pg, &resp.body) : err_set(ML_ENOMEM, "out of memory");
+    rc = crypto_sha256(resp.body.data, resp.body.len, ps->body_digest);
+    pg = rc ? NULL : json_page_new();
+    if (!rc)
+        rc = pg ? json_page_set_array(pg, &resp.body) : err_set(ML_ENOMEM, "out of memory");
     if (rc == ML_EJSON) {
         /* the message says what the text is instead; the content type may
          * say more (got text/html) */
@@ -352,6 +359,16 @@ static int http_next_page(void *impl, struct source_page *pg)
         json_page_free(d);
         return 0;
     }
+    if (ps->have_prev && memcmp(ps->prev_digest, ps->body_digest, CRYPTO_DIGEST_LEN) == 0) {
+        json_page_free(d);
+        return err_set(ML_EHTTP,
+                       "GET '%s' (page %lu): the same records as page %lu: the API seems to "
+                       "ignore 'page' (check the stream's path and the API's paging); stopping "
+                       "instead of fetching it up to max_pages times",
+                       ps->shown.data, pageno, pageno - 1);
+    }
+    memcpy(ps->prev_digest, ps->body_digest, CRYPTO_DIGEST_LEN);
+    ps->have_prev = true;
     log_debug("fetched '%s': %zu records", ps->shown.data, n);
     pg->records = d;
     return 1;

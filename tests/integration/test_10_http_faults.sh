@@ -203,6 +203,19 @@ assert_eq 1 "$RC" "max_pages 2: exit 1"
 assert_contains "$OUT" "more than 2 pages" "max_pages 2: message says why"
 assert_eq 0 "$(attempts /users 3)" "max_pages 2: page 3 never requested"
 
+# ---- an API that ignores `page` (the same records on every page): an error
+# naming the page, not max_pages fetches
+clear_faults
+curl -sf -X DELETE "$API/__requests" >/dev/null
+add_faults '{"path":"/users","times":1000,"body":"[{\"id\":901,\"createdAt\":\"2021-01-01T00:00:00Z\",\"updatedAt\":\"2021-01-01T00:00:00Z\"}]"}'
+ml -c "$T/c.yaml" run --stream users
+assert_eq 1 "$RC" "a page equal to the previous one: exit 1"
+assert_contains "$OUT" "(page 2): the same records as page 1: the API seems to ignore 'page'" "the message names the page and the likely cause"
+assert_eq 0 "$(attempts /users 3)" "page 3 is never requested"
+clear_faults
+ml -c "$T/c.yaml" run --stream users
+assert_eq 0 "$RC" "must-pass twin: the real pages (all different) load"
+
 # ---- a clean rerun completes the work, no duplicates
 clear_faults
 ml -c "$T/c.yaml" run
