@@ -183,8 +183,17 @@ int db_connect(const struct db_params *p, struct db **out)
             snprintf(where, sizeof(where), "%s:%u", host, p->port);
         else
             snprintf(where, sizeof(where), "%s", sock ? sock : "default socket");
-        err_set(ML_EDB, "cannot connect to '%s' as '%s': %s (error %u)", where,
-                p->user ? p->user : "", mysql_error(db->conn), mysql_errno(db->conn));
+        unsigned e = mysql_errno(db->conn);
+        /* what to do about it, for the errors a new setup meets first */
+        const char *hint = e == 1044 || e == 1049
+                               ? "; run `maskload init` first (it creates the database, the "
+                                 "account and its grants)"
+                           : e == 1045 ? "; check the password, run `maskload init` if the account "
+                                         "does not exist yet, and `maskload doctor` to look for "
+                                         "anonymous accounts that shadow it"
+                                       : "";
+        err_set(ML_EDB, "cannot connect to '%s' as '%s': %s (error %u)%s", where,
+                p->user ? p->user : "", mysql_error(db->conn), e, hint);
         mysql_close(db->conn);
         free(db);
         return ML_EDB;

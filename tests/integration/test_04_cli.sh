@@ -44,7 +44,11 @@ assert_contains "$(cat "$T/unset.out")" "c.yaml:6:" "and where"
 printf 'warehouse: [\n' >"$T/syntax.yaml"
 ml -c "$T/syntax.yaml" run; assert_eq 2 "$RC" "yaml syntax error exits 2"; assert_contains "$OUT" "syntax.yaml:" "names the file"
 
-# failures exit 1 and say what and where
+# failures exit 1 and say what and where, and what to do
+sql_admin "" "DROP DATABASE IF EXISTS it_cli_never"
+write_config "$T/never.yaml" it_cli_never
+ml -c "$T/never.yaml" run; assert_eq 1 "$RC" "a database init never made: exit 1"
+assert_contains "$OUT" "(error 1044); run \`maskload init\` first" "it says to run init"
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init"
 write_config "$T/down.yaml" "$DB"
 sed -i "s|base_url: http://127.0.0.1:$IT_API_PORT/|base_url: http://127.0.0.1:9/|" "$T/down.yaml"
@@ -60,4 +64,5 @@ assert_contains "$OUT" "cannot connect to '127.0.0.1:9'" "names the server"
 MASKLOAD_LOADER_PASSWORD=wrong-Secret-123 ml -c "$T/c.yaml" run
 assert_eq 1 "$RC" "wrong password exits 1"
 assert_not_contains "$OUT" "wrong-Secret-123" "password not in the message"
+assert_contains "$OUT" "(error 1045); check the password" "and says what to check"
 finish
