@@ -1322,9 +1322,11 @@ static const struct spec check_specs[] = {
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 struct log_section {
     int level; /* index in log_levels; the config keeps the word */
+    unsigned progress_interval;
 };
 static const struct spec log_specs[] = {
     S_ENUM("level", struct log_section, level, log_levels, "error, warn, info or debug", 2),
+    S_UINT("progress_interval", struct log_section, progress_interval, 0, 86400, 10),
 };
 
 /* A section that is nothing but its table, into base. */
@@ -1474,10 +1476,11 @@ static int parse_check(struct parse *p, const struct field *sec)
 
 static int parse_log(struct parse *p, const struct field *sec)
 {
-    struct log_section log = {2};
+    struct log_section log = {2, 10};
     int rc = parse_plain(p, sec, "log", SPECS(log_specs), &log);
     if (!rc)
         rc = cfg_set_default(&p->cfg->log_level, log_levels[log.level]);
+    p->cfg->log_progress_interval = log.progress_interval;
     return rc;
 }
 

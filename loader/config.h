@@ -209,6 +209,9 @@ struct config {
     } check;
 
     char *log_level; /* `log.level`, default "info" */
+    /* `log.progress_interval`: seconds between a stream's progress lines
+     * when stderr is not a terminal (progress.h), 0 = none; default 10 */
+    unsigned log_progress_interval;
 
     struct config_source *sources; /* in file order */
     size_t nsources;

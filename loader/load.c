@@ -19,6 +19,7 @@
 #include "lease.h"
 #include "log.h"
 #include "mapping.h"
+#include "progress.h"
 #include "partition.h"
 #include "pii_key.h"
 #include "rowdiff.h"
@@ -761,6 +762,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     unsigned long long pages = 0;
     struct buf ref = BUF_INIT;
     json_doc *rec_doc = NULL; /* one record at a time, its memory reused */
+    struct progress *prog = NULL;
     int rc;
 
     if (!def)
@@ -789,6 +791,8 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     rc = b && rec_doc ? open_stream_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
     if (!rc && def->table->history)
         rc = history_open(ctx, st);
+    if (!rc)
+        prog = progress_start(st->name, ctx->cfg->log_progress_interval);
     while (!rc) {
         struct source_page pg;
         size_t idx = 0;
@@ -833,6 +837,10 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             if (!rc)
                 rc = source_committed(src);
         }
+        if (!rc)
+            progress_update(prog, total.fetched + batch_counts(b).records + ctx->erased,
+                            total.pages + pages, total.rejected + batch_counts(b).rejected,
+                            source_fraction(src));
         if (!rc && stop_requested) {
             if (ctx->follow)
                 break; /* the way --follow ends: what was read commits below */
@@ -856,6 +864,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         if (rc)
             db_rollback(ctx->db);
     }
+    progress_end(prog);
     source_close(src);
     if (!rc && ctx->hist)
         rc = history_apply(ctx, st, &total);

@@ -11,6 +11,12 @@
 
 static enum log_level current_level = LOG_INFO;
 static int with_timestamps = 1;
+static void (*before_write)(void);
+
+void log_set_before_write(void (*fn)(void))
+{
+    before_write = fn;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -59,5 +65,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if (off < sizeof(line))
         vsnprintf(line + off, sizeof(line) - off, fmt, ap);
     va_end(ap);
+    if (before_write)
+        before_write();
     fprintf(stderr, "%s\n", line);
 }

@@ -17,6 +17,10 @@ int log_parse_level(const char *name, enum log_level *out);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* `fn`, when not NULL, runs before each line is written (progress.h clears
+ * its live terminal line with it). */
+void log_set_before_write(void (*fn)(void));
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

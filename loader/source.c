@@ -169,8 +169,15 @@ static void prefetch_close(void *impl)
     free(p);
 }
 
-static const struct source_ops prefetch_ops = {prefetch_next_page, NULL, NULL, prefetch_pages,
-                                               prefetch_close};
+/* the producer's position: ahead of what was handed out by the pages queued */
+static double prefetch_fraction(const void *impl)
+{
+    const struct prefetch *p = impl;
+    return source_fraction(p->inner);
+}
+
+static const struct source_ops prefetch_ops = {
+    prefetch_next_page, NULL, NULL, prefetch_pages, prefetch_close, prefetch_fraction};
 
 /* Wraps *s (on success) in a prefetcher of `depth` pages when that is safe;
  * passes a failure `rc` of the open through. */
@@ -293,6 +300,11 @@ int source_record_outcome(struct source *s, size_t index, bool rejected)
 int source_committed(struct source *s)
 {
     return s->ops->committed ? s->ops->committed(s->impl) : 0;
+}
+
+double source_fraction(const struct source *s)
+{
+    return s->ops->fraction ? s->ops->fraction(s->impl) : -1;
 }
 
 unsigned long source_pages(const struct source *s)

@@ -32,6 +32,9 @@ struct source_ops {
     int (*record_outcome)(void *impl, size_t index, bool rejected); /* may be NULL */
     unsigned long (*pages)(const void *impl);
     void (*close)(void *impl);
+    /* how far the source is, 0..1, or negative when it cannot tell; may be
+     * NULL (cannot tell). May be called from another thread than next_page's. */
+    double (*fraction)(const void *impl);
 };
 
 /* Opens the source of stream `st` (its kind decides the implementation). */
@@ -63,6 +66,9 @@ int source_record_outcome(struct source *s, size_t index, bool rejected);
 int source_committed(struct source *s);
 
 unsigned long source_pages(const struct source *s);
+/* How far the source is, 0..1 (a file: bytes read of its size), or
+ * negative when it cannot tell. */
+double source_fraction(const struct source *s);
 void source_close(struct source *s);
 
 /* `maskload doctor`: whether the source of stream `st` answers, changing

@@ -17,9 +17,11 @@
 #include "source.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "buf.h"
 #include "error.h"
@@ -41,13 +43,25 @@ struct file_source {
     size_t linecap;
     int started;
     int done;
+    unsigned long long size;           /* bytes, at open */
+    _Atomic unsigned long long offset; /* bytes read (JSON Lines), for progress */
 };
 
 static int file_next_page(void *impl, struct source_page *pg);
 static unsigned long file_pages(const void *impl);
 static void file_close(void *impl);
 
-static const struct source_ops file_ops = {file_next_page, NULL, NULL, file_pages, file_close};
+static double file_fraction(const void *impl)
+{
+    const struct file_source *fs = impl;
+    if (!fs->size)
+        return -1;
+    double f = (double)atomic_load(&fs->offset) / (double)fs->size;
+    return f > 1 ? 1 : f;
+}
+
+static const struct source_ops file_ops = {file_next_page, NULL,       NULL,
+                                           file_pages,     file_close, file_fraction};
 
 int source_file_open(const struct config_source *src, struct source **out)
 {
@@ -63,6 +77,11 @@ int source_file_open(const struct config_source *src, struct source **out)
     fs->page_size = src->page_size ? src->page_size : 100;
     fs->path = strdup(src->file_path);
     fs->f = fs->path ? fopen(fs->path, "rb") : NULL;
+    if (fs->f) {
+        struct stat sb;
+        if (fstat(fileno(fs->f), &sb) == 0 && S_ISREG(sb.st_mode))
+            fs->size = (unsigned long long)sb.st_size;
+    }
     if (!fs->f) {
         int e = errno;
         file_close(fs);
@@ -202,6 +221,7 @@ static int file_next_page(void *impl, struct source_page *pg)
             break;
         }
         fs->line++;
+        atomic_fetch_add(&fs->offset, (unsigned long long)n);
         if ((size_t)n > LINE_MAX_BYTES) {
             rc = err_set(ML_ETOOBIG, "'%s' line %lu is longer than %zu bytes", fs->path, fs->line,
                          LINE_MAX_BYTES);

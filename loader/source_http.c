@@ -61,7 +61,8 @@ static int http_next_page(void *impl, struct source_page *pg);
 static unsigned long http_pages(const void *impl);
 static void http_close(void *impl);
 
-static const struct source_ops http_ops = {http_next_page, NULL, NULL, http_pages, http_close};
+static const struct source_ops http_ops = {http_next_page, NULL,       NULL,
+                                           http_pages,     http_close, NULL};
 
 /* The source's headers and auth into opt (borrowing from src and ps). */
 static int set_credentials(struct http_source *ps, const struct config_source *src,

@@ -68,7 +68,7 @@ static unsigned long sqs_pages(const void *impl);
 static void sqs_close(void *impl);
 
 static const struct source_ops sqs_ops = {sqs_next_page, sqs_committed, sqs_record_outcome,
-                                          sqs_pages, sqs_close};
+                                          sqs_pages,     sqs_close,     NULL};
 
 static const char *env(const char *name)
 {
