@@ -55,3 +55,9 @@ ALTER TABLE load_run_streams
 ALTER TABLE load_run_streams
   ADD COLUMN IF NOT EXISTS erased BIGINT UNSIGNED NOT NULL DEFAULT 0
     COMMENT 'records skipped because their data subject was erased (maskload forget)';
+
+-- When each stream of a run started and ended (its duration: `run
+-- --metrics-file`, `status`); NULL finished_at: the stream did not end.
+ALTER TABLE load_run_streams
+  ADD COLUMN IF NOT EXISTS started_at  DATETIME(3) NULL COMMENT 'UTC, the stream''s start in this run',
+  ADD COLUMN IF NOT EXISTS finished_at DATETIME(3) NULL COMMENT 'UTC, its successful end; NULL when it failed or was cut short';

@@ -2,6 +2,7 @@
  * [--rebuild-history]`. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -9,7 +10,26 @@
 #include "history.h"
 #include "load.h"
 #include "log.h"
+#include "metrics.h"
+#include "monitor.h"
+#include "runs.h"
 #include "banned.h"
+
+/* The metrics of run `run_id` into `path` (metrics.h). */
+static int write_metrics(const struct config *cfg, unsigned long long run_id, const char *path)
+{
+    struct run_info *run = NULL;
+    struct monitor_stream *last = NULL;
+    size_t nlast = 0;
+    int rc = runs_get(cfg, run_id, &run);
+    if (!rc)
+        rc = monitor_streams(cfg, &last, &nlast);
+    if (!rc)
+        rc = metrics_write(path, run, last, nlast);
+    free(last);
+    runs_free(run, run ? 1 : 0);
+    return rc;
+}
 
 int cmd_run(const struct config *cfg, int argc, char **argv)
 {
@@ -18,6 +38,7 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
         {"follow", no_argument, NULL, 'f'},
         {"full", no_argument, NULL, 'F'},
         {"as-of", required_argument, NULL, 'a'},
+        {"metrics-file", required_argument, NULL, 'm'},
         {"rebuild-history", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -26,7 +47,8 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
     struct load_result res;
     char as_of[HISTORY_AS_OF_LEN];
     int c, rc;
-    while ((c = getopt_long(argc, argv, ":s:fFa:rh", opts, NULL)) != -1) {
+    const char *metrics_file = NULL;
+    while ((c = getopt_long(argc, argv, ":s:fFa:rm:h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             opt.only_stream = optarg;
@@ -44,6 +66,9 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
             break;
         case 'r':
             opt.rebuild_history = true;
+            break;
+        case 'm':
+            metrics_file = optarg;
             break;
         case 'h':
             puts(
@@ -71,6 +96,17 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
         return EXIT_USAGE;
     }
     rc = load_run(cfg, &opt, &res);
+    if (metrics_file && res.run_id) {
+        char saved[2048]; /* the run's error survives the metrics' */
+        snprintf(saved, sizeof(saved), "%s", rc ? err_msg() : "");
+        int mrc = write_metrics(cfg, res.run_id, metrics_file);
+        if (mrc)
+            log_error("run %llu: %s", res.run_id, err_msg());
+        if (rc)
+            err_set(rc, "%s", saved);
+        else
+            rc = mrc;
+    }
     if (rc) {
         if (res.run_id)
             log_error("run %llu failed", res.run_id);

@@ -770,7 +770,9 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
                        st->mapping ? st->mapping : st->name);
 
     buf_reset(&ctx->sql);
-    rc = buf_addf(&ctx->sql, "INSERT INTO load_run_streams (run_id, stream) VALUES (%llu,",
+    rc = buf_addf(&ctx->sql,
+                  "INSERT INTO load_run_streams (run_id, started_at, stream) VALUES (%llu, "
+                  "UTC_TIMESTAMP(3),",
                   ctx->run_id);
     if (!rc)
         rc = db_append_quoted(ctx->db, &ctx->sql, st->name, strlen(st->name));
@@ -884,6 +886,17 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     batch_free(b);
     buf_release(&ref);
     json_free(rec_doc);
+    if (!rc) {
+        buf_reset(&ctx->sql);
+        rc = buf_addf(&ctx->sql,
+                      "UPDATE load_run_streams SET finished_at = UTC_TIMESTAMP(3) WHERE run_id = "
+                      "%llu AND stream = ",
+                      ctx->run_id);
+        if (!rc)
+            rc = db_append_quoted(ctx->db, &ctx->sql, st->name, strlen(st->name));
+        if (!rc)
+            rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
+    }
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
     log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "

@@ -37,7 +37,8 @@ static int read_counts(struct db *db, struct run_info *runs, size_t n)
     for (size_t c = 0; !rc && c < RUN_NCOUNTS; c++)
         rc = buf_addf(&sql, ", %s", run_count_columns[c]);
     if (!rc)
-        rc = buf_adds(&sql, " FROM load_run_streams WHERE run_id IN (");
+        rc = buf_adds(&sql, ", TIMESTAMPDIFF(MICROSECOND, started_at, finished_at) FROM "
+                            "load_run_streams WHERE run_id IN (");
     for (size_t i = 0; !rc && i < n; i++)
         rc = buf_addf(&sql, "%s%llu", i ? "," : "", runs[i].run_id);
     if (!rc)
@@ -62,13 +63,16 @@ static int read_counts(struct db *db, struct run_info *runs, size_t n)
         copy(v->stream, sizeof(v->stream), row[1]);
         for (size_t c = 0; c < RUN_NCOUNTS; c++)
             v->n[c] = row[2 + c] ? strtoull(row[2 + c], NULL, 10) : 0;
+        v->seconds = row[2 + RUN_NCOUNTS] ? strtod(row[2 + RUN_NCOUNTS], NULL) / 1e6 : -1;
     }
     db_result_free(r);
     buf_release(&sql);
     return rc ? err_prefix(rc, "reading load_run_streams (does `maskload init` need a rerun?)") : 0;
 }
 
-int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n)
+/* The runs of `where` (an SQL condition on load_runs r), newest first. */
+static int runs_query(const struct config *cfg, const char *where, unsigned limit,
+                      struct run_info **out, size_t *n)
 {
     struct db *db = NULL;
     struct db_result *r = NULL;
@@ -86,9 +90,9 @@ int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out,
     snprintf(sql, sizeof(sql),
              "SELECT r.run_id, r.started_at, r.finished_at, r.status, r.streams, "
              "r.error_text, " LEASE_STALE_SQL ", l.heartbeat_at "
-             "FROM load_runs r LEFT JOIN load_run_leases l ON l.run_id = r.run_id "
+             "FROM load_runs r LEFT JOIN load_run_leases l ON l.run_id = r.run_id WHERE %s "
              "ORDER BY r.run_id DESC LIMIT %u",
-             limit);
+             where, limit);
     rc = db_query(db, sql, &r);
     if (rc) {
         err_prefix(rc, "reading load_runs (did `maskload init` run?)");
@@ -121,6 +125,25 @@ out:
     runs_free(runs, cnt);
     db_result_free(r);
     db_close(db);
+    return rc;
+}
+
+int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n)
+{
+    return runs_query(cfg, "1 = 1", limit, out, n);
+}
+
+int runs_get(const struct config *cfg, unsigned long long run_id, struct run_info **out)
+{
+    char where[64];
+    size_t n = 0;
+    snprintf(where, sizeof(where), "r.run_id = %llu", run_id);
+    int rc = runs_query(cfg, where, 1, out, &n);
+    if (!rc && n == 0) {
+        runs_free(*out, 0);
+        *out = NULL;
+        rc = err_set(ML_EINVAL, "no run %llu in load_runs", run_id);
+    }
     return rc;
 }
 

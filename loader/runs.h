@@ -37,6 +37,7 @@ extern const char *const run_count_labels[RUN_NCOUNTS];
 struct run_stream_counts {
     char stream[72];
     unsigned long long n[RUN_NCOUNTS];
+    double seconds; /* from its start to its successful end; negative when it did not end */
 };
 
 struct run_info {
@@ -63,5 +64,9 @@ int runs_live(struct db *db, unsigned long long *run_id);
  * counts. Free with runs_free. */
 int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n);
 void runs_free(struct run_info *runs, size_t n);
+
+/* Run `run_id` with its counts (as runs_recent). ML_EDB, or ML_EINVAL when
+ * there is no such run. Free with runs_free(*out, 1). */
+int runs_get(const struct config *cfg, unsigned long long run_id, struct run_info **out);
 
 #endif
