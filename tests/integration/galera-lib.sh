@@ -53,3 +53,22 @@ canon() {
     gsql "$k" "$db" "SELECT $cols FROM \`$t\`" | sort
   done
 }
+
+# galera_start : starts every node that is down (a killed one rejoins by IST)
+galera_start() {
+  MASKLOAD_ADMIN_PASSWORD="$MASKLOAD_ADMIN_PASSWORD" "$SOURCE_DIR/scripts/dev-galera" start \
+    --dir "$GALERA_DIR" --port "$GALERA_PORT" --gcomm-port "$GALERA_GCOMM_PORT" \
+    --ist-port "$GALERA_IST_PORT" --sst-port "$GALERA_SST_PORT"
+}
+
+# surrogate_checks DB K : no surrogate value twice, and every surrogate
+# column of users_raw maps to a row of its sensitive table
+surrogate_checks() {
+  local db=$1 k=$2 kind
+  for kind in city zipcode profession; do
+    assert_eq 0 "$(gsql "$k" "$db" "SELECT COUNT(*) - COUNT(DISTINCT digest) FROM sensitive_${kind}_ids")" \
+      "$db: every $kind value has one surrogate"
+    assert_eq 0 "$(gsql "$k" "$db" "SELECT COUNT(*) FROM users_raw u LEFT JOIN sensitive_${kind}_ids s ON s.id=u.${kind}_id WHERE u.${kind}_id IS NOT NULL AND s.id IS NULL")" \
+      "$db: every ${kind}_id maps to its value"
+  done
+}

@@ -33,7 +33,7 @@ start() {
   fi
   cat "$WORK_DIR/galera-start.log"
   {
-    echo "export GALERA_PORT=$PORT"
+    echo "export GALERA_PORT=$PORT GALERA_GCOMM_PORT=$GCOMM GALERA_IST_PORT=$IST GALERA_SST_PORT=$SST"
     echo "export GALERA_DIR=$GALERA_DIR"
   } >"$GALERA_DIR/galera.env"
 }

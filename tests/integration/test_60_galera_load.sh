@@ -79,4 +79,22 @@ ml -c "$T/none.yaml" run
 assert_eq 1 "$RC" "a run with no usable host fails"
 assert_contains "$OUT" "no usable host of 2: 127.0.0.1:1: cannot connect" "the message names the first host and its error"
 assert_contains "$OUT" "; 127.0.0.1:2: cannot connect" "and the second"
+
+# configuration: hosts and host exclude each other; a bad entry is refused
+# with file:line:column (exit 2)
+galera_config "$T/both.yaml" "$DB" 1 2
+sed -i 's/^warehouse:$/warehouse:\n  host: 127.0.0.1/' "$T/both.yaml"
+ml -c "$T/both.yaml" status
+assert_eq 2 "$RC" "hosts with host is a configuration error"
+assert_contains "$OUT" "both.yaml:" "the error names the file"
+assert_contains "$OUT" "'warehouse.hosts' and 'warehouse.host'/'port'/'socket' exclude each other" "and says why"
+galera_config "$T/badport.yaml" "$DB" 1
+sed -i "s/hosts: \[.*\]/hosts: [127.0.0.1:99999]/" "$T/badport.yaml"
+ml -c "$T/badport.yaml" status
+assert_eq 2 "$RC" "a port out of range is a configuration error"
+assert_contains "$OUT" "'warehouse.hosts' entry 1: the port must be 1..65535" "and says which entry"
+galera_config "$T/rep.yaml" "$DB" 1 1
+ml -c "$T/rep.yaml" status
+assert_eq 2 "$RC" "a repeated host is a configuration error"
+assert_contains "$OUT" "entry 2 repeats entry 1" "and says which"
 finish
