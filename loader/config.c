@@ -1266,7 +1266,8 @@ static const struct spec admin_specs[] = {
     [AD_PORT] = S_HOOK("port"), /* default: the warehouse's */
     S_STR("socket", C, admin.socket),
     [AD_TLS] = S_HOOK("tls"), /* default: a copy of the warehouse's */
-    [AD_HOSTS] = S_HOOK("hosts"), /* default: the warehouse's */
+    /* default: the warehouse's */
+    [AD_HOSTS] = S_HOOK("hosts"),
 };
 
 static int parse_admin(struct parse *p, const struct field *sec)

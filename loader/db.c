@@ -71,6 +71,9 @@ static void infile_refuse(MYSQL *conn)
 
 enum hook_point { HOOK_STMT, HOOK_COMMIT };
 
+/* Only a test build (MASKLOAD_TEST_HOOKS, the maskload-test binary) has
+ * them; the installed binary has neither the code nor the names. */
+#ifdef MASKLOAD_TEST_HOOKS
 static struct {
     bool read;
     int kill_point, pause_point; /* enum hook_point, -1 = none */
@@ -127,6 +130,12 @@ static void hook_after(enum hook_point at)
         }
     }
 }
+#else
+static void hook_after(enum hook_point at)
+{
+    (void)at;
+}
+#endif
 
 int db_connect(const struct db_params *p, struct db **out)
 {
@@ -527,8 +536,8 @@ int db_galera_state(struct db *db, bool *galera, bool *ready, char *state, size_
     if (!rc)
         *ready = strcasecmp(v, "ON") == 0;
     if (!rc)
-        rc = show_value(db, "SHOW GLOBAL STATUS LIKE 'wsrep\\_local\\_state\\_comment'", state,
-                        cap);
+        rc =
+            show_value(db, "SHOW GLOBAL STATUS LIKE 'wsrep\\_local\\_state\\_comment'", state, cap);
     return rc;
 }
 

@@ -109,7 +109,13 @@ bool db_errno_is_transient(unsigned err);
  *                    consulted for a LOAD DATA statement);
  *   DB_ERR_LOST      the connection is gone (another host may take over);
  *   DB_ERR_FATAL     everything else. */
-enum db_err_class { DB_ERR_FATAL = 0, DB_ERR_RETRY_TX, DB_ERR_SPLIT, DB_ERR_NO_INFILE, DB_ERR_LOST };
+enum db_err_class {
+    DB_ERR_FATAL = 0,
+    DB_ERR_RETRY_TX,
+    DB_ERR_SPLIT,
+    DB_ERR_NO_INFILE,
+    DB_ERR_LOST
+};
 enum db_err_class db_errno_class(unsigned err);
 /* The class of the last failure on `db`. */
 enum db_err_class db_error_class(struct db *db);
@@ -128,8 +134,10 @@ void db_writeset_limits(struct db *db, unsigned long long *rows, unsigned long l
 /* The TLS cipher of the session, or NULL when it is not encrypted. */
 const char *db_tls_cipher(struct db *db);
 
-/* Fault injection for the tests, from the environment (read once per
- * process; both unset in production, and neither changes what is written):
+/* Fault injection for the tests, compiled only into the test build
+ * (MASKLOAD_TEST_HOOKS: the maskload-test binary, never the installed
+ * maskload), from the environment (read once per process; neither changes
+ * what is written):
  *   MASKLOAD_TEST_KILL_AT=stmt:N|commit:N  the process sends itself SIGKILL
  *     right after its N-th successful statement (db_exec*, db_query*, any
  *     connection, session setup included) or its N-th successful commit, as an

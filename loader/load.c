@@ -30,11 +30,13 @@
 /* Statements are cut at about this size, well under max_allowed_packet. */
 #define STMT_TARGET (4u << 20)
 
-static volatile sig_atomic_t stop_requested;
+/* One stop flag for the whole process: retry.h's, which also ends every
+ * wait of the retry policy (HTTP, SQS, database). */
+#define stop_requested retry_stop_requested()
 
 void load_request_stop(void)
 {
-    stop_requested = 1;
+    retry_request_stop();
 }
 
 struct run_ctx {
@@ -59,7 +61,7 @@ struct run_ctx {
     /* records per batch: load.batch_size, lowered under the cluster's
      * writeset limits (writeset_batch_limit) */
     unsigned long long batch_records;
-    uint64_t rng;                   /* jitter of the retry waits (retry.h) */
+    uint64_t rng;                  /* jitter of the retry waits (retry.h) */
     unsigned long long tx_retries; /* whole-transaction retries (tx_retry) */
 };
 
@@ -69,7 +71,7 @@ struct run_ctx {
  * of the limit in records) and wsrep_max_ws_size (at most 16 KiB of
  * writeset per record assumed). A limit of 0 or none reported changes
  * nothing. */
-#define WS_ROWS_PER_RECORD 4
+#define WS_ROWS_PER_RECORD  4
 #define WS_BYTES_PER_RECORD 16384
 
 static void writeset_batch_limit(struct run_ctx *ctx)
@@ -327,7 +329,7 @@ static bool tx_retry(struct run_ctx *ctx, unsigned attempt, const char *stream)
     static const struct retry_policy policy = {
         .retries = TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
     unsigned ms;
-    if (!db_error_is_transient(ctx->db) || stop_requested || retry_stop_requested())
+    if (!db_error_is_transient(ctx->db) || stop_requested)
         return false;
     if (attempt >= TX_ATTEMPTS) {
         err_prefix(ML_EDB, "batch transaction failed %u times", attempt);
