@@ -562,6 +562,11 @@ again:
             attempt = 0;
             goto again;
         }
+        if (db_error_class(ctx->db) == DB_ERR_SPLIT)
+            return err_prefix(rc,
+                              "stream '%s': a batch of %zu records is too large a transaction "
+                              "for the server (lower load.batch_size)",
+                              stream, n.records);
         return rc;
     }
     total->pages += pages;
