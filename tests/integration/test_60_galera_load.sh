@@ -80,6 +80,26 @@ assert_eq 1 "$RC" "a run with no usable host fails"
 assert_contains "$OUT" "no usable host of 2: 127.0.0.1:1: cannot connect" "the message names the first host and its error"
 assert_contains "$OUT" "; 127.0.0.1:2: cannot connect" "and the second"
 
+# writeset limits: with wsrep_max_ws_rows 12 a batch of 7+ records is too
+# large; through `hosts` maskload lowers its batches under the limit, the
+# single-host form does not and the server's refusal (1180) is reported as a
+# batch too large (must-fail)
+WS=it_galera_ws_$$
+galera_config "$T/ws.yaml" "$WS" 1
+galera_config "$T/ws1.yaml" "${WS}_single" 1
+sed -i "s/hosts: \[.*\]/host: 127.0.0.1\n  port: $(node_port 1)/" "$T/ws1.yaml"
+ml -c "$T/ws.yaml" init; assert_eq 0 "$RC" "init (writeset limits)"
+ml -c "$T/ws1.yaml" init; assert_eq 0 "$RC" "init (writeset limits, single host)"
+gsql 1 "" "SET GLOBAL wsrep_max_ws_rows=12"
+ml -c "$T/ws.yaml" run
+ws_rc=$RC ws_out=$OUT
+ml -c "$T/ws1.yaml" run
+gsql 1 "" "SET GLOBAL wsrep_max_ws_rows=0"
+assert_eq 0 "$ws_rc" "through hosts the run stays under wsrep_max_ws_rows: $ws_out"
+assert_contains "$ws_out" "batches of at most 3 records (load.batch_size 7)" "the lowered batch size is logged"
+assert_eq 1 "$RC" "the single-host form exceeds the limit"
+assert_contains "$OUT" "too large a transaction for the server (lower load.batch_size)" "and says the batch is too large"
+
 # configuration: hosts and host exclude each other; a bad entry is refused
 # with file:line:column (exit 2)
 galera_config "$T/both.yaml" "$DB" 1 2
