@@ -11,12 +11,11 @@
 
 #define STAGE_PREFIX "ml_stage_"
 
-/* Server errors that mean "local infile is off": 1148 ER_NOT_ALLOWED_COMMAND,
- * 3948 MySQL's ER_CLIENT_LOCAL_FILES_DISABLED, 4166 MariaDB's
- * ER_LOAD_INFILE_CAPABILITY_DISABLED, 2068 MySQL's client-side rejection. */
+/* Server errors that mean "local infile is off" or "no LOAD DATA here"
+ * (a proxy): the one classification of db.h. */
 static int refused_errno(unsigned e)
 {
-    return e == 1148 || e == 3948 || e == 4166 || e == 2068;
+    return db_errno_class(e) == DB_ERR_NO_INFILE;
 }
 
 enum target { TARGET_UNKNOWN = 0, TARGET_DIRECT, TARGET_STAGE };

@@ -1156,7 +1156,7 @@ static void tls_release(struct config_tls *tls)
 
 typedef struct config C;
 
-enum { WH_SOCKET = 2, WH_TLS = 9 };
+enum { WH_SOCKET = 2, WH_TLS = 9, WH_HOSTS = 10, WH_FAILOVERS = 11 };
 static const struct spec warehouse_specs[] = {
     S_STR("host", C, warehouse.host),
     S_UINT("port", C, warehouse.port, 1, 65535, 3306),
@@ -1182,7 +1182,92 @@ static const struct spec warehouse_specs[] = {
     S_UINT("connect_timeout", C, warehouse.connect_timeout_s, 1, 3600, 10),
     S_UINT("lock_wait_timeout", C, warehouse.lock_wait_timeout_s, 1, 86400, 0),
     [WH_TLS] = S_HOOK("tls"),
+    [WH_HOSTS] = S_HOOK("hosts"),
+    [WH_FAILOVERS] = S_HOOK("failovers"),
 };
+
+/* `hosts: [host:port, ...]` at `path` into *out / *n (nothing when absent).
+ * Each entry is a host name or IPv4 address, with ":port" (default 3306). */
+static int parse_hosts(struct parse *p, const struct field *f, const char *path,
+                       struct config_host **out, size_t *n)
+{
+    char kp[128];
+    yaml_node_t *v = f->value;
+    size_t count;
+    *out = NULL;
+    *n = 0;
+    if (!v)
+        return 0;
+    cfg_join(kp, sizeof(kp), path, "hosts");
+    if (v->type != YAML_SEQUENCE_NODE)
+        return cfg_error(p, v, "expected a sequence of host:port for '%s', got %s", kp,
+                         cfg_node_kind(v));
+    count = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (count == 0 || count > CONFIG_MAX_HOSTS)
+        return cfg_error(p, v, "'%s' needs 1 to %d hosts, got %zu", kp, CONFIG_MAX_HOSTS, count);
+    *out = calloc(count, sizeof(**out));
+    if (!*out)
+        return cfg_nomem();
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *item = cfg_node_at(p, v->data.sequence.items.start[i]);
+        struct scalar sv;
+        char *colon;
+        unsigned long port = 3306;
+        int rc = cfg_get_scalar(p, item, kp, 0, &sv);
+        if (rc)
+            return rc;
+        colon = strrchr(sv.s, ':');
+        if (colon) {
+            char *end;
+            *colon = '\0';
+            port = strtoul(colon + 1, &end, 10);
+            if (!colon[1] || *end || port < 1 || port > 65535) {
+                cfg_scalar_release(&sv);
+                return cfg_error(p, item, "'%s' entry %zu: the port must be 1..65535", kp, i + 1);
+            }
+        }
+        if (!cfg_name_ok(NAME_LABEL, sv.s, strlen(sv.s))) {
+            cfg_scalar_release(&sv);
+            return cfg_error(p, item,
+                             "'%s' entry %zu: expected host:port, the host of [A-Za-z0-9_.-]", kp,
+                             i + 1);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp((*out)[j].host, sv.s) == 0 && (*out)[j].port == port) {
+                cfg_scalar_release(&sv);
+                return cfg_error(p, item, "'%s' entry %zu repeats entry %zu", kp, i + 1, j + 1);
+            }
+        (*out)[i].host = sv.s; /* the host part, NUL-terminated at the colon */
+        (*out)[i].port = (unsigned)port;
+        *n = i + 1;
+    }
+    return 0;
+}
+
+static void release_hosts(struct config_host *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(h[i].host);
+    free(h);
+}
+
+static int copy_hosts(struct config_host **dst, size_t *ndst, const struct config_host *src,
+                      size_t n)
+{
+    *dst = NULL;
+    *ndst = 0;
+    if (!n)
+        return 0;
+    if (!(*dst = calloc(n, sizeof(**dst))))
+        return cfg_nomem();
+    for (size_t i = 0; i < n; i++) {
+        if (!((*dst)[i].host = strdup(src[i].host)))
+            return cfg_nomem();
+        (*dst)[i].port = src[i].port;
+        *ndst = i + 1;
+    }
+    return 0;
+}
 
 static int parse_warehouse(struct parse *p, const struct field *sec)
 {
@@ -1201,12 +1286,28 @@ static int parse_warehouse(struct parse *p, const struct field *sec)
     for (size_t i = 0; !rc && i < sizeof(warehouse_specs) / sizeof(warehouse_specs[0]); i++)
         if (warehouse_specs[i].required && !spec_set(&warehouse_specs[i], c))
             rc = missing_required(p, sec_pos(p, sec), warehouse_specs, i, path);
+    if (!rc)
+        rc = parse_hosts(p, &f[WH_HOSTS], path, &c->warehouse.hosts, &c->warehouse.nhosts);
+    if (!rc && c->warehouse.nhosts && (f[0].value || f[1].value || f[WH_SOCKET].value))
+        rc = cfg_error(p, f[WH_HOSTS].key,
+                       "'warehouse.hosts' and 'warehouse.host'/'port'/'socket' exclude each "
+                       "other: list every server in 'hosts'");
+    if (!rc && c->warehouse.nhosts) {
+        free(c->warehouse.host);
+        c->warehouse.host = strdup(c->warehouse.hosts[0].host);
+        if (!c->warehouse.host)
+            rc = cfg_nomem();
+        c->warehouse.port = c->warehouse.hosts[0].port;
+    }
+    if (!rc)
+        rc = cfg_set_uint(p, &f[WH_FAILOVERS], path, "failovers", 0, 1000,
+                          (unsigned)c->warehouse.nhosts, &c->warehouse.failovers);
     if (!rc && !c->warehouse.socket)
         rc = cfg_set_default(&c->warehouse.host, "127.0.0.1");
     return rc;
 }
 
-enum { AD_PORT = 4, AD_TLS = 6 };
+enum { AD_PORT = 4, AD_TLS = 6, AD_HOSTS = 7 };
 static const struct spec admin_specs[] = {
     S_NAME("user", C, admin.user, NAME_USER, "root"),
     S_SECRET("password", C, admin.password, NO_LEN, 0),
@@ -1215,6 +1316,8 @@ static const struct spec admin_specs[] = {
     [AD_PORT] = S_HOOK("port"), /* default: the warehouse's */
     S_STR("socket", C, admin.socket),
     [AD_TLS] = S_HOOK("tls"), /* default: a copy of the warehouse's */
+    /* default: the warehouse's */
+    [AD_HOSTS] = S_HOOK("hosts"),
 };
 
 static int parse_admin(struct parse *p, const struct field *sec)
@@ -1231,7 +1334,21 @@ static int parse_admin(struct parse *p, const struct field *sec)
     if (!rc)
         rc = f[AD_TLS].value ? parse_tls(p, &f[AD_TLS], path, &c->admin.tls)
                              : tls_copy(&c->admin.tls, &c->warehouse.tls);
+    if (!rc)
+        rc = parse_hosts(p, &f[AD_HOSTS], path, &c->admin.hosts, &c->admin.nhosts);
+    if (!rc && c->admin.nhosts && (f[3].value || f[AD_PORT].value || f[5].value))
+        rc = cfg_error(p, f[AD_HOSTS].key,
+                       "'admin.hosts' and 'admin.host'/'port'/'socket' exclude each other");
+    if (!rc && c->admin.nhosts) {
+        c->admin.host = strdup(c->admin.hosts[0].host);
+        if (!c->admin.host)
+            rc = cfg_nomem();
+        c->admin.port = c->admin.hosts[0].port;
+    }
     if (rc || c->admin.host || c->admin.socket)
+        return rc;
+    rc = copy_hosts(&c->admin.hosts, &c->admin.nhosts, c->warehouse.hosts, c->warehouse.nhosts);
+    if (rc)
         return rc;
     rc = cfg_set_default(&c->admin.host, c->warehouse.host);
     if (!rc)
@@ -2473,6 +2590,8 @@ void config_release(struct config *cfg)
     free(cfg->path);
     release_section(SPECS(warehouse_specs), cfg);
     tls_release(&cfg->warehouse.tls);
+    release_hosts(cfg->warehouse.hosts, cfg->warehouse.nhosts);
+    release_hosts(cfg->admin.hosts, cfg->admin.nhosts);
     release_section(SPECS(admin_specs), cfg);
     tls_release(&cfg->admin.tls);
     release_section(SPECS(accounts_specs), cfg);

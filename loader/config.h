@@ -137,10 +137,18 @@ struct config_tls {
     char *key;          /* its private key (PEM); NULL = none */
 };
 
+/* One server of `warehouse.hosts` / `admin.hosts`. */
+struct config_host {
+    char *host;
+    unsigned port;
+};
+
 struct config_account {
     char *user;
     char *password; /* secret */
 };
+
+#define CONFIG_MAX_HOSTS 16
 
 struct config {
     char *path; /* file the config was read from */
@@ -158,6 +166,15 @@ struct config {
         unsigned lock_wait_timeout_s;
         /* `tls: {mode, ca, cert, key}` */
         struct config_tls tls;
+        /* `hosts: [host:port, ...]` (instead of host/port/socket; at most
+         * CONFIG_MAX_HOSTS, port default 3306): tried in order (conn.h).
+         * host/port then name the first. nhosts 0 = the single-host form. */
+        struct config_host *hosts;
+        size_t nhosts;
+        /* `failovers`: how often a run may move to another host after losing
+         * its connection, 0..1000; default the number of `hosts` (0 in the
+         * single-host form: a lost connection fails the run) */
+        unsigned failovers;
     } warehouse;
 
     struct {            /* used by `init` only; host/port/socket default to warehouse's */
@@ -167,6 +184,10 @@ struct config {
         unsigned port;
         char *socket;
         struct config_tls tls; /* `admin.tls`; absent = a copy of warehouse.tls */
+        /* `admin.hosts`, as warehouse.hosts; absent (and no host/socket) = a
+         * copy of the warehouse's */
+        struct config_host *hosts;
+        size_t nhosts;
     } admin;
 
     struct {

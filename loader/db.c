@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +71,9 @@ static void infile_refuse(MYSQL *conn)
 
 enum hook_point { HOOK_STMT, HOOK_COMMIT };
 
+/* Only a test build (MASKLOAD_TEST_HOOKS, the maskload-test binary) has
+ * them; the installed binary has neither the code nor the names. */
+#ifdef MASKLOAD_TEST_HOOKS
 static struct {
     bool read;
     int kill_point, pause_point; /* enum hook_point, -1 = none */
@@ -126,6 +130,12 @@ static void hook_after(enum hook_point at)
         }
     }
 }
+#else
+static void hook_after(enum hook_point at)
+{
+    (void)at;
+}
+#endif
 
 int db_connect(const struct db_params *p, struct db **out)
 {
@@ -457,16 +467,98 @@ unsigned db_errno(struct db *db)
     return db->last_errno;
 }
 
+/* The one classification of failures (db.h). */
+static const struct {
+    unsigned err;
+    enum db_err_class cls;
+} err_classes[] = {
+    {ER_LOCK_DEADLOCK, DB_ERR_RETRY_TX},     /* 1213, and Galera certification */
+    {ER_LOCK_WAIT_TIMEOUT, DB_ERR_RETRY_TX}, /* 1205 */
+    {1047, DB_ERR_RETRY_TX},                 /* WSREP has not yet prepared node */
+    {8002, DB_ERR_RETRY_TX},                 /* TiDB: write conflict (SELECT FOR UPDATE) */
+    {8005, DB_ERR_RETRY_TX},                 /* TiDB: write conflict, retry the transaction */
+    {1180, DB_ERR_SPLIT},                    /* Got error 5 during COMMIT: writeset too large */
+    {8004, DB_ERR_SPLIT},                    /* TiDB: transaction too large */
+    {1148, DB_ERR_NO_INFILE},                /* the used command is not allowed */
+    {3948, DB_ERR_NO_INFILE},                /* MySQL: local files disabled */
+    {4166, DB_ERR_NO_INFILE},                /* MariaDB: local infile disabled */
+    {2068, DB_ERR_NO_INFILE},                /* client: LOAD DATA LOCAL refused */
+    {1105, DB_ERR_NO_INFILE},                /* a proxy refusing LOAD DATA */
+    {CR_SERVER_GONE_ERROR, DB_ERR_LOST},
+    {CR_SERVER_LOST, DB_ERR_LOST},
+    {CR_CONNECTION_ERROR, DB_ERR_LOST},
+    {CR_CONN_HOST_ERROR, DB_ERR_LOST},
+    {ER_CONNECTION_KILLED, DB_ERR_LOST},
+    {ER_SERVER_SHUTDOWN, DB_ERR_LOST},
+};
+
+enum db_err_class db_errno_class(unsigned err)
+{
+    for (size_t i = 0; i < sizeof(err_classes) / sizeof(err_classes[0]); i++)
+        if (err_classes[i].err == err)
+            return err_classes[i].cls;
+    return DB_ERR_FATAL;
+}
+
+enum db_err_class db_error_class(struct db *db)
+{
+    return db_errno_class(db->last_errno);
+}
+
 bool db_connection_lost(struct db *db)
 {
-    unsigned e = db->last_errno;
-    return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
-           e == CR_CONN_HOST_ERROR || e == ER_CONNECTION_KILLED || e == ER_SERVER_SHUTDOWN;
+    return db_errno_class(db->last_errno) == DB_ERR_LOST;
 }
 
 bool db_errno_is_transient(unsigned err)
 {
-    return err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT;
+    return db_errno_class(err) == DB_ERR_RETRY_TX;
+}
+
+/* Reads `Value` of the one-row SHOW result `sql` into out; "" when no row. */
+static int show_value(struct db *db, const char *sql, char *out, size_t cap)
+{
+    struct db_result *r = NULL;
+    const char *const *row;
+    const unsigned long *len;
+    int rc = db_query(db, sql, &r);
+    out[0] = '\0';
+    if (rc)
+        return rc;
+    if (db_result_next(r, &row, &len) == 1 && db_result_columns(r) >= 2 && row[1])
+        snprintf(out, cap, "%.*s", (int)len[1], row[1]);
+    db_result_free(r);
+    return 0;
+}
+
+int db_galera_state(struct db *db, bool *galera, bool *ready, char *state, size_t cap)
+{
+    char v[64];
+    int rc = show_value(db, "SHOW GLOBAL VARIABLES LIKE 'wsrep\\_on'", v, sizeof(v));
+    *galera = false;
+    *ready = true;
+    state[0] = '\0';
+    if (rc || strcasecmp(v, "ON") != 0)
+        return rc;
+    *galera = true;
+    rc = show_value(db, "SHOW GLOBAL STATUS LIKE 'wsrep\\_ready'", v, sizeof(v));
+    if (!rc)
+        *ready = strcasecmp(v, "ON") == 0;
+    if (!rc)
+        rc =
+            show_value(db, "SHOW GLOBAL STATUS LIKE 'wsrep\\_local\\_state\\_comment'", state, cap);
+    return rc;
+}
+
+void db_writeset_limits(struct db *db, unsigned long long *rows, unsigned long long *bytes)
+{
+    char v[32];
+    *rows = 0;
+    *bytes = 0;
+    if (!show_value(db, "SHOW GLOBAL VARIABLES LIKE 'wsrep\\_max\\_ws\\_rows'", v, sizeof(v)))
+        *rows = strtoull(v, NULL, 10);
+    if (!show_value(db, "SHOW GLOBAL VARIABLES LIKE 'wsrep\\_max\\_ws\\_size'", v, sizeof(v)))
+        *bytes = strtoull(v, NULL, 10);
 }
 
 bool db_error_is_transient(struct db *db)

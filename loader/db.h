@@ -92,11 +92,52 @@ bool db_error_is_transient(struct db *db);
 /* The same test on a server error number (unit-testable). */
 bool db_errno_is_transient(unsigned err);
 
+/* How a failure is handled, by server or client error number: the one
+ * table of db.c (db_errno_class). Every caller that retries, splits, falls
+ * back or fails over asks it, and nothing else.
+ *   DB_ERR_RETRY_TX  roll back and replay the whole transaction: 1213
+ *                    deadlock / Galera certification conflict, 1205 lock
+ *                    wait timeout, 1047 "WSREP has not yet prepared node",
+ *                    TiDB 8002 (write conflict), 8005 (write conflict,
+ *                    retry the transaction);
+ *   DB_ERR_SPLIT     the transaction is too large for the server or cluster:
+ *                    1180 "Got error 5 during COMMIT" (Galera's writeset
+ *                    limit), TiDB 8004 (transaction too large);
+ *   DB_ERR_NO_INFILE LOAD DATA LOCAL refused, a configuration matter served
+ *                    by multi-row INSERT: 1148, 3948, 4166, 2068, and 1105
+ *                    (a proxy that does not do LOAD DATA; only ever
+ *                    consulted for a LOAD DATA statement);
+ *   DB_ERR_LOST      the connection is gone (another host may take over);
+ *   DB_ERR_FATAL     everything else. */
+enum db_err_class {
+    DB_ERR_FATAL = 0,
+    DB_ERR_RETRY_TX,
+    DB_ERR_SPLIT,
+    DB_ERR_NO_INFILE,
+    DB_ERR_LOST
+};
+enum db_err_class db_errno_class(unsigned err);
+/* The class of the last failure on `db`. */
+enum db_err_class db_error_class(struct db *db);
+
+/* The node's Galera state: *galera false when the server does not run
+ * wsrep (then *ready is true and state empty); else *ready tells
+ * wsrep_ready = ON and state gets wsrep_local_state_comment (e.g. "Synced",
+ * "Donor/Desynced", "Joining"). ML_EDB on error. */
+int db_galera_state(struct db *db, bool *galera, bool *ready, char *state, size_t cap);
+
+/* The server's writeset limits when it reports them (wsrep_max_ws_rows,
+ * wsrep_max_ws_size; 0 = none reported or unlimited). Never fails: a server
+ * without them gives zeros. */
+void db_writeset_limits(struct db *db, unsigned long long *rows, unsigned long long *bytes);
+
 /* The TLS cipher of the session, or NULL when it is not encrypted. */
 const char *db_tls_cipher(struct db *db);
 
-/* Fault injection for the tests, from the environment (read once per
- * process; both unset in production, and neither changes what is written):
+/* Fault injection for the tests, compiled only into the test build
+ * (MASKLOAD_TEST_HOOKS: the maskload-test binary, never the installed
+ * maskload), from the environment (read once per process; neither changes
+ * what is written):
  *   MASKLOAD_TEST_KILL_AT=stmt:N|commit:N  the process sends itself SIGKILL
  *     right after its N-th successful statement (db_exec*, db_query*, any
  *     connection, session setup included) or its N-th successful commit, as an

@@ -36,6 +36,29 @@ int lease_insert(struct db *db, struct buf *sql, unsigned long long run_id, unsi
     return rc;
 }
 
+int lease_move(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
+               const char *token)
+{
+    int rc = db_begin(db);
+    buf_reset(sql);
+    if (!rc)
+        rc = buf_addf(sql,
+                      "UPDATE load_run_leases SET node=" LEASE_NODE_SQL ", "
+                      "connection_id=CONNECTION_ID(), heartbeat_at=UTC_TIMESTAMP(3), "
+                      "expires_at=UTC_TIMESTAMP(3) + INTERVAL %u SECOND "
+                      "WHERE run_id=%llu AND token='%s'",
+                      interval_s * LEASE_BEATS, run_id, token);
+    if (!rc)
+        rc = db_exec_len(db, sql->data, sql->len);
+    if (!rc && db_affected_rows(db) != 1)
+        rc = err_set(ML_EDB, "run %llu: its lease is gone (no row with its token)", run_id);
+    if (!rc)
+        rc = db_commit(db);
+    if (rc)
+        db_rollback(db);
+    return rc;
+}
+
 int lease_delete(struct db *db, unsigned long long run_id)
 {
     return db_execf(db, "DELETE FROM load_run_leases WHERE run_id=%llu", run_id);

@@ -47,6 +47,14 @@
 int lease_insert(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
                  char *token);
 
+/* After a failover: moves the lease of run `run_id` (token `token`) to the
+ * connection `db` now is, in a transaction of its own: node and
+ * connection_id become this connection's, the heartbeat is renewed. 0;
+ * ML_EDB on error or when no row has that token (the lease was lost: the
+ * run must not go on). */
+int lease_move(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
+               const char *token);
+
 /* Deletes the lease of run `run_id` (autocommit). 0 or ML_EDB. */
 int lease_delete(struct db *db, unsigned long long run_id);
 

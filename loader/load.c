@@ -17,6 +17,7 @@
 #include "error.h"
 #include "history.h"
 #include "lease.h"
+#include "retry.h"
 #include "log.h"
 #include "mapping.h"
 #include "progress.h"
@@ -34,11 +35,13 @@
 /* Statements are cut at about this size, well under max_allowed_packet. */
 #define STMT_TARGET (4u << 20)
 
-static volatile sig_atomic_t stop_requested;
+/* One stop flag for the whole process: retry.h's, which also ends every
+ * wait of the retry policy (HTTP, SQS, database). */
+#define stop_requested retry_stop_requested()
 
 void load_request_stop(void)
 {
-    stop_requested = 1;
+    retry_request_stop();
 }
 
 struct run_ctx {
@@ -76,7 +79,40 @@ struct run_ctx {
     char cursor_seen[CURSOR_TEXT_MAX], cursor_written[CURSOR_TEXT_MAX];
     bool has_seen, has_written, final_flush, full;
     unsigned long long without_cursor; /* committed rows whose cursor field was NULL */
+    unsigned failovers; /* moves to another warehouse host so far */
+    /* records per batch: load.batch_size, lowered under the cluster's
+     * writeset limits (writeset_batch_limit) */
+    unsigned long long batch_records;
+    uint64_t rng;                  /* jitter of the retry waits (retry.h) */
+    unsigned long long tx_retries; /* whole-transaction retries (tx_retry) */
 };
+
+/* With `warehouse.hosts` (a cluster), a batch's transaction must stay under
+ * the writeset limits the server reports: wsrep_max_ws_rows (a record may
+ * write a main row, child rows, surrogate and bookkeeping rows: a quarter
+ * of the limit in records) and wsrep_max_ws_size (at most 16 KiB of
+ * writeset per record assumed). A limit of 0 or none reported changes
+ * nothing. */
+#define WS_ROWS_PER_RECORD  4
+#define WS_BYTES_PER_RECORD 16384
+
+static void writeset_batch_limit(struct run_ctx *ctx)
+{
+    unsigned long long rows = 0, bytes = 0, limit = ctx->cfg->load.batch_size;
+    ctx->batch_records = limit;
+    if (!ctx->cfg->warehouse.nhosts)
+        return;
+    db_writeset_limits(ctx->db, &rows, &bytes);
+    if (rows && rows / WS_ROWS_PER_RECORD < limit)
+        limit = rows / WS_ROWS_PER_RECORD ? rows / WS_ROWS_PER_RECORD : 1;
+    if (bytes && bytes / WS_BYTES_PER_RECORD < limit)
+        limit = bytes / WS_BYTES_PER_RECORD ? bytes / WS_BYTES_PER_RECORD : 1;
+    if (limit < ctx->batch_records)
+        log_info("batches of at most %llu records (load.batch_size %u), under the cluster's "
+                 "writeset limits (wsrep_max_ws_rows %llu, wsrep_max_ws_size %llu)",
+                 limit, ctx->cfg->load.batch_size, rows, bytes);
+    ctx->batch_records = limit;
+}
 
 /* ---- surrogates of one batch ---- */
 
@@ -431,33 +467,76 @@ static int insert_rejects(struct run_ctx *ctx, const struct batch *b, const char
     return 0;
 }
 
-/* Whole-transaction retry. After a deadlock (1213) or a lock wait timeout
- * (1205) the server has rolled back the statement or the whole transaction;
- * the caller has rolled back the rest, and the batch is written again from
- * the start, never from the failed statement. At most TX_ATTEMPTS attempts in
- * all, with exponential backoff (100 ms doubling) and jitter, so loaders that
- * collided do not collide again in step. Returns true when the caller should
- * try again; false leaves err_msg() saying why not. */
+/* Whole-transaction retry. After a failure the error table classes
+ * DB_ERR_RETRY_TX (deadlock or Galera certification conflict 1213, lock
+ * wait timeout 1205, a node not ready 1047, TiDB write conflicts) the server
+ * has rolled back the statement or the whole transaction; the caller has
+ * rolled back the rest, and the batch is written again from the start,
+ * never from the failed statement. At most TX_ATTEMPTS attempts in all,
+ * waiting as the retry policy says (retry.h: 100 ms doubling, equal jitter
+ * from the run's own random source), so loaders that collided do not
+ * collide again in step; a stop request ends the wait. Returns true when
+ * the caller should try again; false leaves err_msg() saying why not. */
 #define TX_ATTEMPTS 5
 
 static bool tx_retry(struct run_ctx *ctx, unsigned attempt, const char *stream)
 {
+    static const struct retry_policy policy = {
+        .retries = TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
     unsigned ms;
-    struct timespec ts;
     if (!db_error_is_transient(ctx->db) || stop_requested)
         return false;
     if (attempt >= TX_ATTEMPTS) {
         err_prefix(ML_EDB, "batch transaction failed %u times", attempt);
         return false;
     }
-    ms = 100u << (attempt - 1);
-    ms = ms / 2 +
-         (unsigned)(((unsigned long)getpid() * 2654435761ul + attempt * 40503ul) % (ms / 2 + 1));
+    ms = retry_backoff_ms(&policy, attempt, retry_rng_next(&ctx->rng));
+    ctx->tx_retries++;
     log_warn("stream '%s': %s; retrying the whole batch transaction in %u ms (attempt %u of %u)",
              stream, err_msg(), ms, attempt + 1, TX_ATTEMPTS);
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
+    return retry_sleep_ms(ms) == 0;
+}
+
+/* Failover. When the connection is lost during a batch (a node of the
+ * cluster went away), and warehouse.failovers allows another, connects
+ * again through the host list (conn_warehouse: the first usable host), moves
+ * the run's lease to the new connection and returns true: the caller redoes
+ * the whole batch, which is idempotent (upserts keyed by the records' keys,
+ * surrogates by digest, claims by record key). Otherwise false with err_msg()
+ * saying why; the old handle stays (lost) so that end_run() can try once
+ * more to record the failure. */
+static bool failover(struct run_ctx *ctx, const char *stream)
+{
+    char why[1024];
+    struct db *db = NULL;
+    int rc;
+    if (!db_connection_lost(ctx->db) || stop_requested)
+        return false;
+    if (ctx->failovers >= ctx->cfg->warehouse.failovers) {
+        if (ctx->cfg->warehouse.failovers)
+            err_prefix(ML_EDB, "after %u failover(s) (warehouse.failovers)", ctx->failovers);
+        return false;
+    }
+    snprintf(why, sizeof(why), "%s", err_msg());
+    ctx->failovers++;
+    log_warn("stream '%s': lost the warehouse connection (%s); failing over (%u of %u) and "
+             "redoing the batch",
+             stream, why, ctx->failovers, ctx->cfg->warehouse.failovers);
+    rc = conn_warehouse(ctx->cfg, &db);
+    if (!rc)
+        rc = lease_move(db, &ctx->sql, ctx->run_id, ctx->cfg->load.heartbeat_interval,
+                        ctx->lease_token);
+    if (rc) {
+        char again[1024];
+        snprintf(again, sizeof(again), "%s", err_msg());
+        db_close(db);
+        err_set(rc, "%s; failing over: %s", why, again);
+        return false;
+    }
+    db_close(ctx->db);
+    ctx->db = db;
+    log_info("run %llu: failed over to another warehouse host; lease moved to its connection",
+             ctx->run_id);
     return true;
 }
 
@@ -654,6 +733,15 @@ again:
         db_rollback(ctx->db);
         if (tx_retry(ctx, attempt, stream))
             goto again;
+        if (failover(ctx, stream)) {
+            attempt = 0;
+            goto again;
+        }
+        if (db_error_class(ctx->db) == DB_ERR_SPLIT)
+            return err_prefix(rc,
+                              "stream '%s': a batch of %zu records is too large a transaction "
+                              "for the server (lower load.batch_size)",
+                              stream, n.records);
         return rc;
     }
     ctx->unchanged += ctx->unchanged_batch;
@@ -833,7 +921,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         source_page_release(&pg);
         /* batches end at page boundaries, so that a source acknowledging
          * after commit never acknowledges half a page */
-        if (!rc && batch_counts(b).records >= ctx->cfg->load.batch_size) {
+        if (!rc && batch_counts(b).records >= ctx->batch_records) {
             rc = flush_batch(ctx, b, st->name, pages, &total);
             pages = 0;
             if (!rc)
@@ -1061,6 +1149,7 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
 
     memset(res, 0, sizeof(*res));
     buf_init(&ctx.sql, 0);
+    ctx.rng = retry_rng_seed();
     ctx.mopt.birth_date = cfg->pii.birth_date;
     if (opt && opt->as_of)
         snprintf(ctx.as_of, sizeof(ctx.as_of), "%s", opt->as_of);
@@ -1110,6 +1199,8 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         rc = bulk_new(cfg->load.method, &ctx.bulk);
     if (!rc)
         rc = conn_warehouse(cfg, &ctx.db);
+    if (!rc)
+        writeset_batch_limit(&ctx);
     /* the warehouse's key, and no rekey pending: before anything is written */
     if (!rc)
         rc = pii_key_verify(ctx.db, cfg->warehouse.database, cfg->pii.digest_key,
@@ -1169,6 +1260,9 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
                      st.lookups ? 100.0 * (double)st.cache_hits / (double)st.lookups : 0.0,
                      st.created);
     }
+    if (ctx.tx_retries || ctx.failovers)
+        log_info("run %llu: %llu batch transaction(s) retried, %u failover(s)", ctx.run_id,
+                 ctx.tx_retries, ctx.failovers);
     if (ctx.bulk && !rc)
         log_info("rows written by bulk load: %llu%s", bulk_rows(ctx.bulk),
                  bulk_fell_back(ctx.bulk) ? " (multi-row INSERT for the rest)" : "");

@@ -114,8 +114,10 @@ static bool kind_done(const char *done, const char *kind)
     return false;
 }
 
-/* The test hooks (rekey.h): true when `name` is N and this is the N-th
- * kind this process converts (counted per hook, at each call). */
+#ifdef MASKLOAD_TEST_HOOKS
+/* The test hooks (rekey.h; a test build only): true when `name` is N and
+ * this is the N-th kind this process converts (counted per hook, at each
+ * call). */
 static bool test_hook(const char *name)
 {
     static unsigned seen_after, seen_in;
@@ -125,6 +127,7 @@ static bool test_hook(const char *name)
         return false;
     return ++*seen == (unsigned)strtoul(v, NULL, 10);
 }
+#endif
 
 static int append_hex(struct buf *sql, const unsigned char *d)
 {
@@ -219,12 +222,14 @@ static int convert_kind(struct db *db, const char *dbname, const char *kind, str
             rc = err_set(ML_EDB, "sensitive_%s_ids: %llu digests rewritten, %llu expected", kind,
                          db_affected_rows(db), n);
     }
+#ifdef MASKLOAD_TEST_HOOKS
     if (!rc && test_hook("MASKLOAD_TEST_REKEY_STOP_IN")) {
         log_warn("MASKLOAD_TEST_REKEY_STOP_IN: killing the process inside the transaction of "
                  "kind '%s'",
                  kind);
         raise(SIGKILL);
     }
+#endif
     if (!rc) {
         buf_reset(sql);
         rc = buf_addf(sql,
@@ -431,10 +436,12 @@ int rekey_run(const struct config *cfg, const struct rekey_options *opt, struct 
         rep->kinds_converted++;
         rep->rows += rows;
         log_info("rekey: kind '%s': %llu digests rewritten", kind, rows);
+#ifdef MASKLOAD_TEST_HOOKS
         if (test_hook("MASKLOAD_TEST_REKEY_STOP_AFTER")) {
             log_warn("MASKLOAD_TEST_REKEY_STOP_AFTER: killing the process after kind '%s'", kind);
             raise(SIGKILL);
         }
+#endif
     }
     if (!rc)
         rc = finish_pending(db, dbname, rep->new_fp);

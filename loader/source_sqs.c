@@ -351,12 +351,14 @@ static int sqs_committed(void *impl)
     int rc;
     if (s->npending == 0)
         return 0;
+#ifdef MASKLOAD_TEST_HOOKS /* a test build only */
     if (getenv("MASKLOAD_TEST_CRASH_AFTER_COMMIT")) {
         log_warn("MASKLOAD_TEST_CRASH_AFTER_COMMIT is set: killing the process after the commit "
                  "and before deleting %zu messages (test hook)",
                  s->npending);
         raise(SIGKILL);
     }
+#endif
     rc = sqs_delete(s->sqs, (const char *const *)s->pending, s->npending, &failed, &why);
     if (!rc && failed)
         log_warn("sqs queue '%s': %zu of %zu messages could not be deleted (%s); they will be "

@@ -9,6 +9,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "retry.h"
 #include "sigv4.h"
 #include "banned.h"
 
@@ -362,10 +363,17 @@ void sqs_client_free(struct sqs_client *c)
     free(c);
 }
 
-static void backoff(int attempt)
+/* The wait after failed attempt `attempt` (0-based): the retry policy of
+ * retry.h (0.25 s doubling, equal jitter from the process's random source).
+ * ML_EIO when a stop (SIGINT/SIGTERM) ends the wait: no further attempt. */
+static int backoff(int attempt)
 {
-    struct timespec ts = {0, 250000000L * (1L << attempt)}; /* 0.25 s, 0.5 s */
-    nanosleep(&ts, NULL);
+    static const struct retry_policy policy = {
+        .retries = ATTEMPTS - 1, .base_ms = 250, .max_ms = 2000};
+    static _Thread_local uint64_t rng;
+    if (!rng)
+        rng = retry_rng_seed();
+    return retry_sleep_ms(retry_backoff_ms(&policy, (unsigned)attempt + 1, retry_rng_next(&rng)));
 }
 
 /* One signed JSON-protocol call; resp holds a 200 answer on success. */
@@ -441,7 +449,10 @@ static int sqs_call(struct sqs_client *c, const char *op, const struct buf *body
             break;
         log_debug("%s; retrying", err_msg());
         http_response_release(resp);
-        backoff(attempt);
+        if (backoff(attempt)) {
+            rc = err_prefix(ML_EIO, "sqs %s on '%s': not retried", op, c->queue_url);
+            break;
+        }
     }
     return rc;
 }
@@ -544,7 +555,11 @@ int sqs_delete(struct sqs_client *c, const char *const *handles, size_t n, size_
             if (attempt > 0) {
                 log_debug("sqs DeleteMessageBatch on '%s': %zu entries failed (%s); retrying",
                           c->queue_url, k, reason.data);
-                backoff(attempt - 1);
+                if (backoff(attempt - 1)) {
+                    rc = err_prefix(ML_EIO, "sqs DeleteMessageBatch on '%s': not retried",
+                                    c->queue_url);
+                    break;
+                }
             }
             rc = delete_round(c, todo, k, bad, &reason);
             for (size_t i = 0; !rc && i < k; i++)

@@ -1,9 +1,10 @@
 /* wallclock.h - "now" for whatever follows the calendar (which partitions
  * a partitioned table needs, which have expired).
  *
- * The system's UTC time, unless the environment sets MASKLOAD_TEST_NOW to
- * an instant written 2025-03-15T00:00:00Z (the test hook: a test moves
- * the clock without waiting). Read here only.
+ * The system's UTC time. In the test build (MASKLOAD_TEST_HOOKS, the
+ * maskload-test program) the environment may set MASKLOAD_TEST_NOW to an
+ * instant written 2025-03-15T00:00:00Z: a test moves the clock without
+ * waiting. Read here only; the installed program has no such hook.
  */
 #ifndef ML_WALLCLOCK_H
 #define ML_WALLCLOCK_H

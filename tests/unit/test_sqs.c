@@ -8,9 +8,11 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "error.h"
+#include "retry.h"
 #include "sqs.h"
 #include "banned.h"
 
@@ -204,6 +206,49 @@ static void test_client_needs_credentials(void **state)
     sqs_client_free(c);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A call that fails transiently (nothing listens on port 1) is retried with
+ * the retry policy's waits (at least 125 + 250 ms over three attempts); a
+ * stop request (SIGINT/SIGTERM) ends the wait at once, with no further
+ * attempt. */
+static void test_retry_wait_ends_on_stop(void **state)
+{
+    (void)state;
+    struct sqs_client *c = NULL;
+    struct sqs_messages m;
+    struct sqs_options o = {0};
+    double t0, slow, fast;
+    o.queue_url = "http://127.0.0.1:1/123456789012/q";
+    o.region = "eu-west-1";
+    o.access_key_id = "AKID";
+    o.secret_access_key = "secret";
+    o.connect_timeout_s = 2;
+    assert_int_equal(sqs_client_new(&o, &c), 0);
+    retry_clear_stop();
+    memset(&m, 0, sizeof(m));
+    t0 = now_s();
+    assert_int_not_equal(sqs_receive(c, 1, 0, 30, &m), 0);
+    slow = now_s() - t0;
+    sqs_messages_release(&m);
+    retry_request_stop();
+    memset(&m, 0, sizeof(m));
+    t0 = now_s();
+    assert_int_not_equal(sqs_receive(c, 1, 0, 30, &m), 0);
+    fast = now_s() - t0;
+    sqs_messages_release(&m);
+    assert_non_null(strstr(err_msg(), "not retried"));
+    retry_clear_stop();
+    assert_true(slow >= 0.37);
+    assert_true(fast < 0.1);
+    sqs_client_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_request_target),
         cmocka_unit_test(test_region_from_url),
         cmocka_unit_test(test_client_needs_credentials),
+        cmocka_unit_test(test_retry_wait_ends_on_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
