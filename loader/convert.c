@@ -33,8 +33,7 @@ static int days_in_month(int y, int m)
     return m == 2 && leap(y) ? 29 : d[m - 1];
 }
 
-/* days since 1970-01-01 (proleptic Gregorian), Howard Hinnant's algorithm */
-static long long days_from_civil(int y, int m, int d)
+long long convert_days_from_civil(int y, int m, int d)
 {
     y -= m <= 2;
     long long era = (y >= 0 ? y : y - 399) / 400;
@@ -44,7 +43,7 @@ static long long days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(long long z, int *y, int *m, int *d)
+void convert_civil_from_days(long long z, int *y, int *m, int *d)
 {
     z += 719468;
     long long era = (z >= 0 ? z : z - 146096) / 146097;
@@ -120,11 +119,11 @@ static int parse_ts(const char *s, struct ts *t)
     if (*p)
         return err_set(ML_ERECORD, "unexpected text after the timestamp");
     if (offset_min) {
-        long long secs = days_from_civil(t->y, t->mo, t->d) * 86400LL + t->h * 3600LL +
+        long long secs = convert_days_from_civil(t->y, t->mo, t->d) * 86400LL + t->h * 3600LL +
                          t->mi * 60LL + t->s - offset_min * 60LL;
         long long days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
         long long rem = secs - days * 86400;
-        civil_from_days(days, &t->y, &t->mo, &t->d);
+        convert_civil_from_days(days, &t->y, &t->mo, &t->d);
         t->h = (int)(rem / 3600);
         t->mi = (int)(rem % 3600 / 60);
         t->s = (int)(rem % 60);

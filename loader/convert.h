@@ -41,4 +41,9 @@ int convert_int64(const char *s, long long *out);
  * points. Returns true when valid. */
 bool convert_utf8_valid(const char *s, size_t len, size_t *nchars);
 
+/* The proleptic Gregorian calendar, declared once: days since 1970-01-01
+ * of a date (y, m 1..12, d 1..31; not checked), and back. */
+long long convert_days_from_civil(int y, int m, int d);
+void convert_civil_from_days(long long days, int *y, int *m, int *d);
+
 #endif

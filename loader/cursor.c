@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
 #include "error.h"
 #include "banned.h"
 
@@ -57,30 +58,6 @@ static bool digits_at(const char *s, size_t from, size_t n, long long *out)
     return true;
 }
 
-/* days since 1970-01-01 of a proleptic Gregorian date */
-static long long days_from_civil(long long y, long long m, long long d)
-{
-    y -= m <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    long long yoe = y - era * 400;
-    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(long long z, long long *y, long long *m, long long *d)
-{
-    z += 719468;
-    long long era = (z >= 0 ? z : z - 146096) / 146097;
-    long long doe = z - era * 146097;
-    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long long mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp + (mp < 10 ? 3 : -9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static bool datetime_ms(const char *s, long long *ms)
 {
     long long y, mo, d, h, mi, se, f;
@@ -93,7 +70,8 @@ static bool datetime_ms(const char *s, long long *ms)
         return false;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
         return false;
-    *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + se * 1000 + f;
+    *ms = ((convert_days_from_civil((int)y, (int)mo, (int)d) * 24 + h) * 60 + mi) * 60000 +
+          se * 1000 + f;
     return true;
 }
 
@@ -126,7 +104,7 @@ int cursor_cmp(enum cursor_kind kind, const char *a, const char *b)
 int cursor_param(enum cursor_kind kind, const char *stored, long long lookback_s,
                  char out[CURSOR_TEXT_MAX])
 {
-    long long v, y, mo, d, rest;
+    long long v, rest;
     if (lookback_s < 0 || lookback_s > DURATION_MAX_S)
         return ML_EINVAL;
     if (kind == CURSOR_INTEGER) {
@@ -144,12 +122,15 @@ int cursor_param(enum cursor_kind kind, const char *stored, long long lookback_s
     }
     long long days = v >= 0 ? v / 86400000 : -((-v + 86399999) / 86400000);
     rest = v - days * 86400000;
-    civil_from_days(days, &y, &mo, &d);
-    if (y < 1000 || y > 9999)
+    if (days < -800000 || days > 3000000) /* outside years 1000..9999 anyway */
+        return ML_EINVAL;
+    int cy, cm, cd;
+    convert_civil_from_days(days, &cy, &cm, &cd);
+    if (cy < 1000 || cy > 9999)
         return ML_EINVAL;
     char tmp[128];
-    int n = snprintf(tmp, sizeof(tmp), "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", y, mo,
-                     d, rest / 3600000, rest / 60000 % 60, rest / 1000 % 60, rest % 1000);
+    int n = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02lld:%02lld:%02lld.%03lldZ", cy, cm, cd,
+                     rest / 3600000, rest / 60000 % 60, rest / 1000 % 60, rest % 1000);
     if (n < 0 || n >= CURSOR_TEXT_MAX)
         return ML_EINVAL;
     memcpy(out, tmp, (size_t)n + 1);

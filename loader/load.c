@@ -79,7 +79,7 @@ struct run_ctx {
     char cursor_seen[CURSOR_TEXT_MAX], cursor_written[CURSOR_TEXT_MAX];
     bool has_seen, has_written, final_flush, full;
     unsigned long long without_cursor; /* committed rows whose cursor field was NULL */
-    unsigned failovers; /* moves to another warehouse host so far */
+    unsigned failovers;                /* moves to another warehouse host so far */
     /* records per batch: load.batch_size, lowered under the cluster's
      * writeset limits (writeset_batch_limit) */
     unsigned long long batch_records;

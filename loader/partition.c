@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "convert.h"
 #include "error.h"
 #include "log.h"
 #include "wallclock.h"
@@ -19,8 +20,8 @@ partition_day partition_floor(enum partition_unit by, partition_day day)
     int y, m, d;
     if (by != PARTITION_MONTH)
         return day;
-    wallclock_civil_from_days(day, &y, &m, &d);
-    return wallclock_days_from_civil(y, m, 1);
+    convert_civil_from_days(day, &y, &m, &d);
+    return convert_days_from_civil(y, m, 1);
 }
 
 partition_day partition_next(enum partition_unit by, partition_day start)
@@ -28,15 +29,14 @@ partition_day partition_next(enum partition_unit by, partition_day start)
     int y, m, d;
     if (by != PARTITION_MONTH)
         return start + 1;
-    wallclock_civil_from_days(start, &y, &m, &d);
-    return m == 12 ? wallclock_days_from_civil(y + 1, 1, 1)
-                   : wallclock_days_from_civil(y, m + 1, 1);
+    convert_civil_from_days(start, &y, &m, &d);
+    return m == 12 ? convert_days_from_civil(y + 1, 1, 1) : convert_days_from_civil(y, m + 1, 1);
 }
 
 void partition_day_text(partition_day day, char out[11])
 {
     int y, m, d;
-    wallclock_civil_from_days(day, &y, &m, &d);
+    convert_civil_from_days(day, &y, &m, &d);
     snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
              (unsigned)d % 100u);
 }
@@ -44,7 +44,7 @@ void partition_day_text(partition_day day, char out[11])
 void partition_name(enum partition_unit by, partition_day start, char out[65])
 {
     int y, m, d;
-    wallclock_civil_from_days(start, &y, &m, &d);
+    convert_civil_from_days(start, &y, &m, &d);
     if (by == PARTITION_MONTH)
         snprintf(out, 65, "p%04d%02d", y % 10000, m);
     else
@@ -214,7 +214,7 @@ static partition_day day_from_text(const char *s)
 {
     int y = 0, m = 1, d = 1;
     sscanf(s, "%4d-%2d-%2d", &y, &m, &d);
-    return wallclock_days_from_civil(y, m, d);
+    return convert_days_from_civil(y, m, d);
 }
 
 /* ---- maintenance ---- */

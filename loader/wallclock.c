@@ -5,34 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
 #include "error.h"
 #include "log.h"
 #include "banned.h"
 
 /* Counted in 400-year eras of 146097 days from 0000-03-01, years starting
  * in March (the leap day last), so that every division is of a number >= 0. */
-long long wallclock_days_from_civil(int y, int m, int d)
-{
-    long long yy = (long long)y - (m <= 2);
-    long long era = (yy >= 0 ? yy : yy - 399) / 400;
-    long long yoe = yy - era * 400;
-    long long doy = (153LL * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void wallclock_civil_from_days(long long days, int *y, int *m, int *d)
-{
-    long long z = days + 719468;
-    long long era = (z >= 0 ? z : z - 146096) / 146097;
-    long long doe = z - era * 146097;
-    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long long mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
 
 #ifdef MASKLOAD_TEST_HOOKS
 /* The test build's clock (MASKLOAD_TEST_NOW=2025-03-15T00:00:00Z), read
@@ -46,9 +25,9 @@ static int test_clock(const char *s, time_t *out)
         mi > 59 || se > 59)
         return err_set(ML_ECONFIG,
                        "MASKLOAD_TEST_NOW '%.40s' is not an instant like 2025-03-15T00:00:00Z", s);
-    long long days = wallclock_days_from_civil(y, mo, d);
+    long long days = convert_days_from_civil(y, mo, d);
     int cy, cm, cd;
-    wallclock_civil_from_days(days, &cy, &cm, &cd);
+    convert_civil_from_days(days, &cy, &cm, &cd);
     if (cy != y || cm != mo || cd != d)
         return err_set(ML_ECONFIG, "MASKLOAD_TEST_NOW '%.40s' names no such day", s);
     *out = (time_t)(days * 86400 + h * 3600 + mi * 60 + se);

@@ -15,9 +15,4 @@
  * MASKLOAD_TEST_NOW is set but not of that form (the message quotes it). */
 int wallclock_now(time_t *out);
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12), and
- * back; pure. */
-long long wallclock_days_from_civil(int y, int m, int d);
-void wallclock_civil_from_days(long long days, int *y, int *m, int *d);
-
 #endif
