@@ -6,10 +6,14 @@
 # tests then exit 77, a skip).
 set -euo pipefail
 : "${WORK_DIR:?}" "${SOURCE_DIR:?}" "${GALERA_DIR:?}"
-PORT=${MASKLOAD_TEST_GALERA_PORT:-3370}
-GCOMM=${MASKLOAD_TEST_GALERA_GCOMM_PORT:-4570}
-IST=${MASKLOAD_TEST_GALERA_IST_PORT:-4580}
-SST=${MASKLOAD_TEST_GALERA_SST_PORT:-4590}
+# ports derived from the environment's MariaDB port (3317 -> 3370, 4570,
+# 4580, 4590), so that builds using other MASKLOAD_TEST_DB_PORTs on one
+# machine get other clusters; each can be set on its own
+base=$(( ${MASKLOAD_TEST_DB_PORT:-3317} + 53 ))
+PORT=${MASKLOAD_TEST_GALERA_PORT:-$base}
+GCOMM=${MASKLOAD_TEST_GALERA_GCOMM_PORT:-$((base + 1200))}
+IST=${MASKLOAD_TEST_GALERA_IST_PORT:-$((base + 1210))}
+SST=${MASKLOAD_TEST_GALERA_SST_PORT:-$((base + 1220))}
 args=(--dir "$GALERA_DIR" --port "$PORT" --gcomm-port "$GCOMM" --ist-port "$IST" --sst-port "$SST")
 
 skip() {
