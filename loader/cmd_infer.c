@@ -47,7 +47,8 @@ int cmd_infer(const struct config *cfg, int argc, char **argv)
             char *end;
             unsigned long n = strtoul(v, &end, 10);
             if (v[0] < '1' || v[0] > '9' || *end || n > 1000000) {
-                fprintf(stderr, "maskload: infer: --sample needs a number of records, 1..1000000\n");
+                fprintf(stderr,
+                        "maskload: infer: --sample needs a number of records, 1..1000000\n");
                 return EXIT_USAGE;
             }
             o.sample = n;

@@ -654,23 +654,22 @@ static enum action by_name(const char *key, const char **kind)
         return A_SURROGATE;
     }
     static const char *const drop_exact[] = {
-        "name",    "fullname",  "firstname", "lastname", "surname", "givenname", "familyname",
-        "middlename", "username", "displayname", "nickname", "maidenname", "forename",
-        "message", "msg",       "text",      "body",     "comment", "comments",  "content",
-        "tel",     "fax",       "pan",       "ssn",      NULL};
+        "name",      "fullname",   "firstname",  "lastname", "surname",
+        "givenname", "familyname", "middlename", "username", "displayname",
+        "nickname",  "maidenname", "forename",   "message",  "msg",
+        "text",      "body",       "comment",    "comments", "content",
+        "tel",       "fax",        "pan",        "ssn",      NULL};
     for (size_t i = 0; drop_exact[i]; i++)
         if (strcmp(s, drop_exact[i]) == 0)
             return A_DROP;
-    static const char *const drop_part[] = {"firstname", "lastname", "surname", "fullname",
-                                            "address",   "street",   "phone",   "mobile",
-                                            "socialsecurity", "nationalid", "passport",
-                                            "iban",      "bankaccount", "creditcard",
-                                            "cardnumber", "ccnumber", NULL};
+    static const char *const drop_part[] = {
+        "firstname",   "lastname",   "surname",        "fullname",   "address",  "street",
+        "phone",       "mobile",     "socialsecurity", "nationalid", "passport", "iban",
+        "bankaccount", "creditcard", "cardnumber",     "ccnumber",   NULL};
     for (size_t i = 0; drop_part[i]; i++)
         if (strstr(s, drop_part[i]))
             return A_DROP;
-    if (has_word(w, "ssn") || has_word(w, "card") || has_word(w, "tel") ||
-        has_word(w, "message"))
+    if (has_word(w, "ssn") || has_word(w, "card") || has_word(w, "tel") || has_word(w, "message"))
         return A_DROP;
     return A_KEEP;
 }
@@ -848,8 +847,8 @@ static bool id_like(const char *key)
 {
     size_t n = strlen(key);
     return strcmp(key, "id") == 0 || strcmp(key, "ID") == 0 || strcmp(key, "Id") == 0 ||
-           (n > 3 && strcmp(key + n - 3, "_id") == 0) || (n > 2 && strcmp(key + n - 2, "Id") == 0) ||
-           (n > 2 && strcmp(key + n - 2, "ID") == 0);
+           (n > 3 && strcmp(key + n - 3, "_id") == 0) ||
+           (n > 2 && strcmp(key + n - 2, "Id") == 0) || (n > 2 && strcmp(key + n - 2, "ID") == 0);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -867,9 +866,9 @@ static const struct fstat *pick_key(struct scope *sc)
         struct fstat *f = &sc->f[i];
         struct decision d;
         unsigned long need = sc->records - tolerance(sc->records);
-        bool ok = strchr(f->path, '.') == NULL && id_like(f->key) && f->nhash >= need &&
-                  ((f->cls[V_INT] >= need && !f->wide) ||
-                   (f->cls[V_STR] >= need && f->maxchars <= 64));
+        bool ok =
+            strchr(f->path, '.') == NULL && id_like(f->key) && f->nhash >= need &&
+            ((f->cls[V_INT] >= need && !f->wide) || (f->cls[V_STR] >= need && f->maxchars <= 64));
         if (!ok)
             continue;
         decide(f, &d);
@@ -941,8 +940,10 @@ static int emit_scope(struct emit *e, struct scope *sc, const struct fstat *key,
             if (f->objects > 0 && f->present == 0)
                 continue; /* an object: its members are fields of their own */
             if (f->objects > 0) {
-                rc = buf_addf(dropnotes, "%s# a field that is an object in some records and a "
-                                         "value in others is dropped\n", ind);
+                rc = buf_addf(dropnotes,
+                              "%s# a field that is an object in some records and a "
+                              "value in others is dropped\n",
+                              ind);
                 if (!rc)
                     rc = buf_addf(drops, "%s", drops->len ? ", " : "");
                 if (!rc)
@@ -1080,14 +1081,14 @@ static int emit_doc(struct emit *e, const struct infer_opts *o, const struct con
                   "and value shapes\n",
                   root->records, src->name);
     if (!rc && (root->skipped || root->deep))
-        rc = buf_addf(out, "# %lu fields were not proposed (names that cannot be addressed or "
-                           "look like data, nesting deeper than %d, or over %d fields)\n",
+        rc = buf_addf(out,
+                      "# %lu fields were not proposed (names that cannot be addressed or "
+                      "look like data, nesting deeper than %d, or over %d fields)\n",
                       root->skipped + root->deep, MAX_DEPTH, MAX_FIELDS);
     if (!rc)
         rc = buf_addf(out, "table: %s_raw\ndescription: %s records sampled by maskload infer\n",
                       base, base);
-    if (!rc && key)
-    {
+    if (!rc && key) {
         char kn[65];
         column_name(key->path, NULL, e->used, e->nused, kn);
         rc = buf_addf(out, "key: [%s]\n", kn);
@@ -1098,8 +1099,10 @@ static int emit_doc(struct emit *e, const struct infer_opts *o, const struct con
     if (!rc)
         rc = buf_adds(out, "columns:\n");
     if (!rc)
-        rc = emit_scope(e, root, key, "  ", &drops, &notes,
-                        key && key->cls[V_INT] + tolerance(root->records) >= root->records ? children : NULL, &nchildren);
+        rc = emit_scope(
+            e, root, key, "  ", &drops, &notes,
+            key && key->cls[V_INT] + tolerance(root->records) >= root->records ? children : NULL,
+            &nchildren);
     if (!rc && drops.len)
         rc = buf_addf(out, "%sdrop: [%s]\n", notes.len ? notes.data : "", drops.data);
     if (!rc && nchildren)
@@ -1121,8 +1124,9 @@ static int emit_doc(struct emit *e, const struct infer_opts *o, const struct con
             rc = yq(out, f->path);
         pos = use_name(e, f->path, "_no");
         if (!rc)
-            rc = buf_addf(out, "\n    position: { name: %s, description: \"0-based position in "
-                               "the array\" }\n    columns:\n",
+            rc = buf_addf(out,
+                          "\n    position: { name: %s, description: \"0-based position in "
+                          "the array\" }\n    columns:\n",
                           pos);
         if (!rc)
             rc = emit_scope(e, f->child, NULL, "      ", &drops, &notes, NULL, NULL);
@@ -1153,8 +1157,7 @@ int infer_mapping(const struct config *cfg, const struct infer_opts *o, struct b
                        "hide them from the next run; sample a file or an http source",
                        src->name);
     if (src->kind == SOURCE_FILE && o->path)
-        return err_set(ML_EUSAGE, "infer: --path is for an http source; '%s' is a file",
-                       src->name);
+        return err_set(ML_EUSAGE, "infer: --path is for an http source; '%s' is a file", src->name);
     once = *src;
     once.retries = 0;
     rc = src->kind == SOURCE_HTTP ? source_http_open(&once, o->path ? o->path : "", &s)

@@ -48,8 +48,8 @@ bool infer_has_email(const char *s); /* an e-mail address anywhere in the text *
 bool infer_is_ipv4(const char *s);
 bool infer_is_ipv6(const char *s);
 bool infer_is_phone(const char *s);
-bool infer_is_iban(const char *s);     /* country, check digits, mod-97 checksum */
-bool infer_is_card(const char *s);     /* 13..19 digits (spaces/dashes allowed), Luhn */
+bool infer_is_iban(const char *s);   /* country, check digits, mod-97 checksum */
+bool infer_is_card(const char *s);   /* 13..19 digits (spaces/dashes allowed), Luhn */
 bool infer_luhn(const char *digits); /* digits only */
 
 #endif

@@ -19,8 +19,8 @@ static void test_luhn(void **state)
     assert_false(infer_luhn("12a4"));
     assert_true(infer_is_card("4539 5787 6362 1486"));
     assert_true(infer_is_card("5555-5555-5555-4444"));
-    assert_false(infer_is_card("4539578763621487")); /* checksum off by one */
-    assert_false(infer_is_card("79927398713"));      /* too short for a card */
+    assert_false(infer_is_card("4539578763621487"));     /* checksum off by one */
+    assert_false(infer_is_card("79927398713"));          /* too short for a card */
     assert_false(infer_is_card("45395787636214860000")); /* too long */
 }
 
