@@ -859,7 +859,7 @@ static int cmp_u64(const void *a, const void *b)
 
 /* A key field: top-level, id-like, in every record, never null, unique,
  * integers or short strings; "id" preferred. */
-static const struct fstat *pick_key(struct scope *sc)
+static const struct fstat *pick_key(struct scope *sc, bool any_name)
 {
     const struct fstat *best = NULL;
     for (size_t i = 0; i < sc->n; i++) {
@@ -867,7 +867,7 @@ static const struct fstat *pick_key(struct scope *sc)
         struct decision d;
         unsigned long need = sc->records - tolerance(sc->records);
         bool ok =
-            strchr(f->path, '.') == NULL && id_like(f->key) && f->nhash >= need &&
+            strchr(f->path, '.') == NULL && (any_name || id_like(f->key)) && f->nhash >= need &&
             ((f->cls[V_INT] >= need && !f->wide) || (f->cls[V_STR] >= need && f->maxchars <= 64));
         if (!ok)
             continue;
@@ -881,7 +881,7 @@ static const struct fstat *pick_key(struct scope *sc)
             continue;
         if (!best || strcmp(f->key, "id") == 0)
             best = f;
-        if (strcmp(f->key, "id") == 0)
+        if (strcmp(f->key, "id") == 0 || any_name)
             break;
     }
     return best;
@@ -905,6 +905,26 @@ struct emit {
     size_t nused;
     char names[MAX_FIELDS + 8][65];
 };
+
+/* Column names the loader adds to every table (ddlgen.c) or to a history
+ * table: a field so named gets a suffix. */
+static const char *const loader_columns[] = {"load_run_id", "loaded_at", "valid_from", "valid_to",
+                                             "is_current"};
+
+static void reserve_names(struct emit *e, const char *also)
+{
+    e->nused = 0;
+    for (size_t i = 0; i < sizeof(loader_columns) / sizeof(loader_columns[0]); i++) {
+        snprintf(e->names[e->nused], sizeof(e->names[0]), "%s", loader_columns[i]);
+        e->used[e->nused] = e->names[e->nused];
+        e->nused++;
+    }
+    if (also) {
+        snprintf(e->names[e->nused], sizeof(e->names[0]), "%s", also);
+        e->used[e->nused] = e->names[e->nused];
+        e->nused++;
+    }
+}
 
 static const char *use_name(struct emit *e, const char *path, const char *suffix)
 {
@@ -1003,7 +1023,8 @@ static int emit_scope(struct emit *e, struct scope *sc, const struct fstat *key,
                     bool num = f->cls[V_INT] >= sc->records - tolerance(sc->records);
                     snprintf(type, sizeof(type), "%s", num ? "bigint" : "varchar(64)");
                     misfits = sc->records - (num ? f->cls[V_INT] : f->cls[V_STR]);
-                    rc = buf_addf(out, "%s# the key: named like an id, unique in the sample", ind);
+                    rc = buf_addf(out, "%s# the key: %s, unique in the sample", ind,
+                                  id_like(f->key) ? "named like an id" : "present in every record");
                     if (!rc && misfits)
                         rc = buf_addf(out, "; %lu sampled records lack a usable one (rejected)",
                                       misfits);
@@ -1058,10 +1079,18 @@ static void table_base(const struct infer_opts *o, const struct config_source *s
         if (w[0])
             from = w;
     }
-    words_of(from, out, sz);
-    if (!out[0] || isdigit((unsigned char)out[0]))
-        snprintf(out, sz, "sampled");
-    out[40] = '\0';
+    static const char *const reserved[] = {"sensitive_", "load_", "pii_", "monitor_", "analysis_"};
+    char n[256];
+    words_of(from, n, sizeof(n));
+    snprintf(w, sizeof(w), "%.40s", n);
+    if (!w[0] || isdigit((unsigned char)w[0]))
+        snprintf(w, sizeof(w), "sampled");
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strncmp(w, reserved[i], strlen(reserved[i])) == 0) {
+            snprintf(out, sz, "t_%.40s", w); /* the loader's own tables are so named */
+            return;
+        }
+    snprintf(out, sz, "%.40s", w);
 }
 
 static int emit_doc(struct emit *e, const struct infer_opts *o, const struct config_source *src,
@@ -1071,10 +1100,21 @@ static int emit_doc(struct emit *e, const struct infer_opts *o, const struct con
     struct buf drops = BUF_INIT, notes = BUF_INIT;
     struct fstat *children[MAX_FIELDS];
     size_t nchildren = 0;
-    const struct fstat *key = pick_key(root);
-    char base[64];
+    const struct fstat *key = pick_key(root, false);
+    bool named = key != NULL;
+    char base[64], keyname[65] = "";
     int rc;
+    if (!key)
+        key = pick_key(root, true);
+    if (!key)
+        return err_set(ML_EINVAL,
+                       "infer: no field of source '%s' is present, non-null and unique in the "
+                       "sampled records, and a mapping needs a key; nothing printed",
+                       src->name);
     table_base(o, src, base, sizeof(base));
+    reserve_names(e, NULL);
+    if (key)
+        column_name(key->path, NULL, e->used, e->nused, keyname);
     rc = buf_addf(out,
                   "# proposed by `maskload infer` from %lu records of source '%s'; read it before "
                   "use:\n# the types come from the sample, personal data is judged by field names "
@@ -1088,14 +1128,11 @@ static int emit_doc(struct emit *e, const struct infer_opts *o, const struct con
     if (!rc)
         rc = buf_addf(out, "table: %s_raw\ndescription: %s records sampled by maskload infer\n",
                       base, base);
-    if (!rc && key) {
-        char kn[65];
-        column_name(key->path, NULL, e->used, e->nused, kn);
-        rc = buf_addf(out, "key: [%s]\n", kn);
-    }
-    if (!rc && !key)
-        rc = buf_adds(out, "# no key: no field named like an id was present, non-null and unique "
-                           "in every sampled record\n");
+    if (!rc && key)
+        rc = buf_addf(out, "key: [%s]\n", keyname);
+    if (!rc && !named)
+        rc = buf_adds(out, "# no field named like an id is present, non-null and unique in the "
+                           "sample: the key below is the first field that is; check it\n");
     if (!rc)
         rc = buf_adds(out, "columns:\n");
     if (!rc)
@@ -1113,13 +1150,13 @@ static int emit_doc(struct emit *e, const struct infer_opts *o, const struct con
         const char *pos;
         buf_reset(&drops);
         buf_reset(&notes);
-        e->nused = 0; /* a child table has its own columns */
+        reserve_names(e, keyname); /* a child table has its own columns, and the parent's key */
         words_of(f->path, cb, sizeof(cb));
         cb[40] = '\0';
         rc = buf_addf(out, "  # an array of objects in %lu sampled records: a child table\n",
                       f->arrays_obj);
         if (!rc)
-            rc = buf_addf(out, "  - table: %s_%s_raw\n    from: ", base, cb);
+            rc = buf_addf(out, "  - table: %.24s_%.34s_raw\n    from: ", base, cb);
         if (!rc)
             rc = yq(out, f->path);
         pos = use_name(e, f->path, "_no");

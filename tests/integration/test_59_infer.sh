@@ -100,8 +100,9 @@ perl -e '
            "\"ref\":\"DE89370400440532013000\",\"contact\":\"+41 44 668 18 %02d\",\"v6\":\"2001:db8::%x\",".
            "\"blurb\":\"write to jane%d\@example.org please\",\"mixed\":%s,\"a b\":%d,\"1st\":\"first%d\",".
            "\"dot.key\":\"dotted%d\",\"user%d\@example.com\":1,\"\":\"emptykey%d\",\"Straße Nr\":\"Hauptweg%d\",".
-           "\"deep\":%s,\"tags\":[\"tagvalue%d\"]}\n",
-           $i, $i, $i, $card, $i, $i + 4096, $i, $mixed, $i, $i, $i, $i, $i, $i, $deep, $i;
+           "\"deep\":%s,\"tags\":[\"tagvalue%d\"],\"seenAt\":%d,\"loadedAt\":\"2024-01-%02dT10:00:00Z\"}\n",
+           $i, $i, $i, $card, $i, $i + 4096, $i, $mixed, $i, $i, $i, $i, $i, $i, $deep, $i,
+           1700000000000 + $i * 1000, $i;
   }' >"$T/hostile.jsonl"
 infer "$T/h.yaml" --source hostile --sample 25
 assert_eq 0 "$RC" "infer on the hostile sample ($ERR)"
@@ -124,6 +125,8 @@ assert_contains "$H" 'name: a_b, from: "a b"' "an odd key: a snake_case identifi
 assert_contains "$H" 'name: f_1st, from: "1st"' "a key with a leading digit"
 assert_contains "$H" 'from: "Straße Nr"' "a non-ASCII key is addressed as written"
 assert_contains "$H" 'key: [id]' "a short string id is the key"
+assert_contains "$H" 'from: "seenAt", type: epoch_ms' "milliseconds under a time-like name: epoch_ms"
+assert_contains "$H" 'name: loaded_at_2, from: "loadedAt", type: datetime' "a name the loader uses itself gets a suffix"
 assert_contains "$H" "fields were not proposed" "unaddressable and data-like keys counted"
 assert_not_contains "$H" "dot.key" "a key with a dot is not proposed"
 assert_not_contains "$H" "@example.com" "a key holding an e-mail is not printed"
@@ -152,6 +155,24 @@ streams:
 YAML
 ml -c "$T/hm.yaml" plan
 assert_eq 0 "$RC" "plan accepts the hostile mapping ($OUT)"
+
+# a key must be unique: duplicate ids propose none
+printf '{"id":1,"n":2}\n{"id":1,"n":3}\n{"id":2,"n":4}\n' >"$T/dups.jsonl"
+sed 's|path: hostile.jsonl|path: dups.jsonl|' "$T/c.yaml" >"$T/d.yaml"
+set +e; "$MASKLOAD_BIN" -c "$T/d.yaml" infer --source hostile >"$T/dmap.yaml" 2>"$T/err"; RC=$?; set -e
+assert_eq 0 "$RC" "infer on duplicate ids"
+assert_contains "$(cat "$T/dmap.yaml")" "key: [n]" "duplicate ids: the id is no key, the unique field is"
+assert_contains "$(cat "$T/dmap.yaml")" "check it" "with a warning"
+assert_not_contains "$(cat "$T/dmap.yaml")" 'from: "id", type: smallint, required' "the duplicated id is not required"
+sed 's|path: hostile.jsonl|path: dups.jsonl|' "$T/hm.yaml" | sed 's|mapping: h.yaml|mapping: dmap.yaml|' >"$T/dm.yaml"
+ml -c "$T/dm.yaml" plan
+assert_eq 0 "$RC" "a keyless proposal passes plan too ($OUT)"
+
+printf '{"id":1,"n":2}\n{"id":1,"n":2}\n' >"$T/dups.jsonl"
+set +e; "$MASKLOAD_BIN" -c "$T/d.yaml" infer --source hostile >"$T/d.out" 2>"$T/err"; RC=$?; set -e
+assert_eq 1 "$RC" "nothing unique: no mapping (exit 1)"
+assert_contains "$(cat "$T/err")" "needs a key; nothing printed" "saying why"
+assert_eq "" "$(cat "$T/d.out")" "nothing on stdout"
 
 # ---- refusals ----
 infer "$T/o" --source logins
