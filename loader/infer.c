@@ -773,6 +773,8 @@ static unsigned pow2_at_least(size_t n)
     return p;
 }
 
+static bool id_like(const char *key);
+
 /* Values a type may leave out and still be proposed: a sample's stray bad
  * values (under a tenth of them) should not turn a column into text. */
 static unsigned long tolerance(unsigned long total)
@@ -805,6 +807,8 @@ static void column_type(const struct fstat *f, char *out, size_t sz, const char 
         if (time_like(f->key) && f->imin >= 946684800000LL && f->imax <= 4102444800000LL) {
             snprintf(out, sz, "epoch_ms");
             *why = "integers in the range of milliseconds since 1970 (2000..2100)";
+        } else if (id_like(f->key)) {
+            snprintf(out, sz, "bigint"); /* ids grow, and refer to other tables' keys */
         } else if (f->absmax <= 3276) {
             snprintf(out, sz, "smallint");
         } else if (f->absmax <= 214748364) {

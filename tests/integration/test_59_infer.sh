@@ -55,6 +55,7 @@ assert_contains "$U" "children:" "users: a child table"
 assert_contains "$U" 'from: "subscription"' "from the subscription array"
 assert_contains "$U" "position: { name: subscription_no" "with a position"
 assert_contains "$M" '"message"' "messages: the text is dropped"
+assert_contains "$M" 'from: "senderId", type: bigint' "an id-like integer is a bigint, whatever its range"
 assert_not_contains "$(grep -- '- {' "$T/messages_inferred.yaml")" 'from: "message"' "messages: no text column"
 
 # used unedited as mappings: plan, init, run
