@@ -233,8 +233,9 @@ struct fstat {
     char *key;  /* the last segment */
     unsigned long present, nulls, objects, arrays_obj, arrays_scalar, arrays_empty, unreadable;
     unsigned long cls[V_NCLASS];
-    unsigned long midnight; /* datetimes at 00:00:00 */
-    bool wide;              /* an integer beyond 64 bits */
+    unsigned long midnight;  /* datetimes at 00:00:00 */
+    unsigned long nonstring; /* JSON numbers and booleans (a text column refuses them) */
+    bool wide;               /* an integer beyond 64 bits */
     unsigned long long absmax;
     long long imin, imax;
     unsigned int_digits, scale;
@@ -459,6 +460,7 @@ static int see_value(struct scope *sc, const json_node *v, const char *path, con
     switch (t) {
     case JSON_BOOL:
         f->cls[V_BOOL]++;
+        f->nonstring++;
         if (f->maxchars < 5)
             f->maxchars = 5;
         break;
@@ -466,6 +468,7 @@ static int see_value(struct scope *sc, const json_node *v, const char *path, con
         size_t len;
         const char *txt = json_number_text(v, &len);
         see_number_text(f, txt);
+        f->nonstring++;
         if (len > f->maxchars)
             f->maxchars = len;
         see_hash(f, txt, len);
@@ -841,6 +844,7 @@ static void column_type(const struct fstat *f, char *out, size_t sz, const char 
         kinds += c[i] > 0;
     if (kinds > 1)
         *why = "mixed kinds of values: kept as text";
+    *misfits = f->nonstring; /* a text column takes strings only */
     if (f->maxchars * 2 > 256)
         snprintf(out, sz, "text");
     else
@@ -945,6 +949,19 @@ static int comment_pii(struct buf *out, const char *ind, const struct decision *
                     d->effect);
 }
 
+/* Whether `path` lies inside a field that is an object in some records and
+ * a plain value in others. */
+static bool under_mixed(const struct scope *sc, const char *path)
+{
+    for (size_t i = 0; i < sc->n; i++) {
+        const struct fstat *g = &sc->f[i];
+        size_t n = strlen(g->path);
+        if (g->objects > 0 && g->present > 0 && strncmp(path, g->path, n) == 0 && path[n] == '.')
+            return true;
+    }
+    return false;
+}
+
 /* Columns and drops of one scope (the main table or a child). */
 static int emit_scope(struct emit *e, struct scope *sc, const struct fstat *key, const char *ind,
                       struct buf *drops, struct buf *dropnotes, struct fstat **children,
@@ -964,14 +981,20 @@ static int emit_scope(struct emit *e, struct scope *sc, const struct fstat *key,
             if (f->objects > 0 && f->present == 0)
                 continue; /* an object: its members are fields of their own */
             if (f->objects > 0) {
+                /* the loader would reject the records where it is not the
+                 * object its members' paths go through: the whole field is
+                 * dropped, its members included */
                 rc = buf_addf(dropnotes,
-                              "%s# a field that is an object in some records and a "
-                              "value in others is dropped\n",
-                              ind);
+                              "%s# a field that is an object in %lu sampled records and a "
+                              "value in %lu: dropped with its members\n",
+                              ind, f->objects, f->present);
                 if (!rc)
                     rc = buf_addf(drops, "%s", drops->len ? ", " : "");
                 if (!rc)
                     rc = yq(drops, f->path);
+                continue;
+            }
+            if (under_mixed(sc, f->path)) {
                 continue;
             }
             if (f->arrays_obj > 0 && f->child && children && f->arrays_scalar == 0 &&

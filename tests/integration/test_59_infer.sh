@@ -97,13 +97,14 @@ perl -e '
     my $card = sprintf("45395787%07d", 1000 + $i * 37); $card .= luhn($card);
     my $deep = "\"deepsecret$i\""; $deep = "{\"k\":$deep}" for 1..20;
     my $mixed = $i % 3 ? $i : "\"fivefold$i\"";
+    my $shape = $i % 2 ? "{\"inner\":\"innervalue$i\"}" : "\"shapevalue$i\"";
     printf "{\"id\":\"u-%04d\",\"notes\":\"person%d.secret\@corp-mail.example\",\"x\":\"10.1.%d.77\",\"misc\":\"%s\",".
            "\"ref\":\"DE89370400440532013000\",\"contact\":\"+41 44 668 18 %02d\",\"v6\":\"2001:db8::%x\",".
            "\"blurb\":\"write to jane%d\@example.org please\",\"mixed\":%s,\"a b\":%d,\"1st\":\"first%d\",".
            "\"dot.key\":\"dotted%d\",\"user%d\@example.com\":1,\"\":\"emptykey%d\",\"Straße Nr\":\"Hauptweg%d\",".
-           "\"deep\":%s,\"tags\":[\"tagvalue%d\"],\"seenAt\":%d,\"loadedAt\":\"2024-01-%02dT10:00:00Z\"}\n",
+           "\"deep\":%s,\"tags\":[\"tagvalue%d\"],\"seenAt\":%d,\"loadedAt\":\"2024-01-%02dT10:00:00Z\",\"shape\":%s}\n",
            $i, $i, $i, $card, $i, $i + 4096, $i, $mixed, $i, $i, $i, $i, $i, $i, $deep, $i,
-           1700000000000 + $i * 1000, $i;
+           1700000000000 + $i * 1000, $i, $shape;
   }' >"$T/hostile.jsonl"
 infer "$T/h.yaml" --source hostile --sample 25
 assert_eq 0 "$RC" "infer on the hostile sample ($ERR)"
@@ -126,6 +127,9 @@ assert_contains "$H" 'name: a_b, from: "a b"' "an odd key: a snake_case identifi
 assert_contains "$H" 'name: f_1st, from: "1st"' "a key with a leading digit"
 assert_contains "$H" 'from: "Straße Nr"' "a non-ASCII key is addressed as written"
 assert_contains "$H" 'key: [id]' "a short string id is the key"
+assert_not_contains "$H" 'from: "shape.inner"' "a field that is sometimes an object: no member is a column"
+assert_contains "$hdrop" '"shape"' "it is dropped"
+assert_contains "$H" "dropped with its members" "saying why"
 assert_contains "$H" 'from: "seenAt", type: epoch_ms' "milliseconds under a time-like name: epoch_ms"
 assert_contains "$H" 'name: loaded_at_2, from: "loadedAt", type: datetime' "a name the loader uses itself gets a suffix"
 assert_contains "$H" "fields were not proposed" "unaddressable and data-like keys counted"
@@ -156,6 +160,15 @@ streams:
 YAML
 ml -c "$T/hm.yaml" plan
 assert_eq 0 "$RC" "plan accepts the hostile mapping ($OUT)"
+ml -c "$T/hm.yaml" init; assert_eq 0 "$RC" "init with the hostile mapping ($OUT)"
+ml -c "$T/hm.yaml" run; assert_eq 0 "$RC" "run with the hostile mapping ($OUT)"
+assert_eq 30 "$(sql_admin "$DB" "SELECT COUNT(*) FROM hostile_raw")" "every hostile record loads ($(sql_admin "$DB" "SELECT reason FROM load_rejects WHERE stream='hostile' LIMIT 2"))"
+assert_eq "corp-mail.example" "$(sql_admin "$DB" "SELECT DISTINCT notes_domain FROM hostile_raw")" "notes keep the domain only"
+assert_eq 30 "$(sql_admin "$DB" "SELECT COUNT(DISTINCT x_id) FROM hostile_raw")" "IPv4s behind surrogates"
+hcols=$(sql_admin "$DB" "SELECT GROUP_CONCAT(column_name) FROM information_schema.columns WHERE table_schema='$DB' AND table_name='hostile_raw'")
+for c in misc ref contact blurb notes x; do
+  assert_not_contains ",$hcols," ",$c," "hostile_raw has no $c column"
+done
 
 # a key must be unique: duplicate ids propose none
 printf '{"id":1,"n":2}\n{"id":1,"n":3}\n{"id":2,"n":4}\n' >"$T/dups.jsonl"
@@ -165,7 +178,7 @@ assert_eq 0 "$RC" "infer on duplicate ids"
 assert_contains "$(cat "$T/dmap.yaml")" "key: [n]" "duplicate ids: the id is no key, the unique field is"
 assert_contains "$(cat "$T/dmap.yaml")" "check it" "with a warning"
 assert_not_contains "$(cat "$T/dmap.yaml")" 'from: "id", type: smallint, required' "the duplicated id is not required"
-sed 's|path: hostile.jsonl|path: dups.jsonl|' "$T/hm.yaml" | sed 's|mapping: h.yaml|mapping: dmap.yaml|' >"$T/dm.yaml"
+sed 's|path: hostile.jsonl|path: dups.jsonl|; s|mapping: h.yaml|mapping: dmap.yaml|; s|database: it_infer|database: it_infer_dups|' "$T/hm.yaml" >"$T/dm.yaml"
 ml -c "$T/dm.yaml" plan
 assert_eq 0 "$RC" "a keyless proposal passes plan too ($OUT)"
 
