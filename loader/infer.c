@@ -997,7 +997,8 @@ static int emit_scope(struct emit *e, struct scope *sc, const struct fstat *key,
             if (under_mixed(sc, f->path)) {
                 continue;
             }
-            if (f->arrays_obj > 0 && f->child && children && f->arrays_scalar == 0 &&
+            if (f->arrays_obj > 0 && f->child && f->child->n > 0 && children &&
+                f->arrays_scalar == 0 &&
                 f->present - f->arrays_obj - f->arrays_empty <= tolerance(f->present)) {
                 children[(*nchildren)++] = f;
                 continue;
@@ -1009,9 +1010,10 @@ static int emit_scope(struct emit *e, struct scope *sc, const struct fstat *key,
                 if (!rc)
                     rc = buf_addf(dropnotes, "%s: %s, dropped (a column holds one value)\n",
                                   strcmp(type, "its field name") ? type : "a field",
-                                  f->arrays_obj ? "an array of objects not split into a child "
-                                                  "table (that needs an integer key, one level)"
-                                                : "an array of values");
+                                  f->arrays_obj
+                                      ? "an array of objects not split into a child "
+                                        "table (that needs an integer key, members, one level)"
+                                      : "an array of values");
                 if (!rc)
                     rc = buf_addf(drops, "%s", drops->len ? ", " : "");
                 if (!rc)
