@@ -21,6 +21,7 @@ int cmd_reveal(const struct config *cfg, int argc, char **argv);
 int cmd_forget(const struct config *cfg, int argc, char **argv);
 int cmd_rekey(const struct config *cfg, int argc, char **argv);
 int cmd_doctor(const struct config *cfg, int argc, char **argv);
+int cmd_infer(const struct config *cfg, int argc, char **argv);
 
 /* Prints "maskload: error: <err_msg()>" and returns the exit status for `rc`. */
 int cmd_fail(int rc);

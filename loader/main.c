@@ -28,7 +28,7 @@ static const struct command {
     {"init", cmd_init},     {"plan", cmd_plan},     {"run", cmd_run},
     {"check", cmd_check},   {"status", cmd_status}, {"privacy-report", cmd_privacy_report},
     {"reveal", cmd_reveal}, {"forget", cmd_forget}, {"rekey", cmd_rekey},
-    {"doctor", cmd_doctor},
+    {"doctor", cmd_doctor}, {"infer", cmd_infer},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -85,6 +85,7 @@ static const char usage_text[] =
     "  forget --subject ID --reason TEXT         erase a data subject from every stream\n"
     "  rekey --new-key-file F   move the surrogate digests to a new key (rekey --help)\n"
     "  doctor               check the setup (server, privileges, key, sources) and say the fix\n"
+    "  infer --source NAME [--path P] [--sample N]  print a mapping proposed from a sample\n"
     "\n"
     "options:\n"
     "  -c, --config FILE    configuration file (default: $MASKLOAD_CONFIG, else ./maskload.yaml)\n"
