@@ -48,6 +48,29 @@ static long generated_threshold(const struct config *cfg, const struct ddlgen_mo
     return config_threshold_for(cfg, m->name);
 }
 
+/* Counts generated view `name` into res[*cnt] with `threshold`. A missing
+ * view means init has not run since `what` declared it. */
+static int count_view(struct db *db, const char *name, long threshold, const char *what,
+                      struct monitor_result *res, size_t *cnt, size_t *over)
+{
+    struct monitor_result *r = &res[*cnt];
+    char sql[sizeof(r->view) + 32];
+    if ((size_t)snprintf(r->view, sizeof(r->view), "%s", name) >= sizeof(r->view))
+        return err_set(ML_EINVAL, "view name '%s' too long", name);
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM `%s`", r->view);
+    int rc = db_query_u64(db, sql, &r->rows, NULL);
+    if (rc)
+        return err_prefix(rc, "counting '%s' (did `maskload init` run since %s declared?)", r->view,
+                          what);
+    r->generated = true;
+    r->threshold = threshold;
+    r->over = r->rows > (unsigned long long)r->threshold;
+    if (r->over)
+        (*over)++;
+    (*cnt)++;
+    return 0;
+}
+
 /* The generated monitoring views (monitor_generated_views), appended to
  * res[*cnt..] (room for ngen). Their tables are always configured, so a
  * missing view means init has not run since they were declared. */
@@ -55,71 +78,35 @@ static int count_generated(const struct config *cfg, struct db *db,
                            const struct ddlgen_monitor *gen, size_t ngen,
                            struct monitor_result *res, size_t *cnt, size_t *over)
 {
-    struct buf sql = BUF_INIT;
+    static const char *const what[] = {[DDLGEN_MONITOR_SMALL_GROUPS] = "quasi_identifiers were",
+                                       [DDLGEN_MONITOR_CHECK] = "its checks were",
+                                       [DDLGEN_MONITOR_FRESHNESS] = "freshness was",
+                                       [DDLGEN_MONITOR_MIN_ROWS] = "min_rows was"};
     int rc = 0;
-    for (size_t i = 0; !rc && i < ngen; i++) {
-        struct monitor_result *r = &res[*cnt];
-        snprintf(r->view, sizeof(r->view), "%s", gen[i].name);
-        buf_reset(&sql);
-        rc = buf_addf(&sql, "SELECT COUNT(*) FROM `%s`", r->view);
-        if (!rc)
-            rc = db_query_u64(db, sql.data, &r->rows, NULL);
-        if (rc) {
-            static const char *const what[] = {[DDLGEN_MONITOR_SMALL_GROUPS] =
-                                                   "quasi_identifiers were",
-                                               [DDLGEN_MONITOR_CHECK] = "its checks were",
-                                               [DDLGEN_MONITOR_FRESHNESS] = "freshness was",
-                                               [DDLGEN_MONITOR_MIN_ROWS] = "min_rows was"};
-            err_prefix(rc, "counting '%s' (did `maskload init` run since %s declared?)", r->view,
-                       (unsigned)gen[i].kind < 4 ? what[gen[i].kind] : "it was");
-            break;
-        }
-        r->generated = true;
-        r->threshold = generated_threshold(cfg, &gen[i]);
-        r->over = r->rows > (unsigned long long)r->threshold;
-        if (r->over)
-            (*over)++;
-        (*cnt)++;
-    }
-    buf_release(&sql);
+    for (size_t i = 0; !rc && i < ngen; i++)
+        rc = count_view(db, gen[i].name, generated_threshold(cfg, &gen[i]),
+                        (unsigned)gen[i].kind < 4 ? what[gen[i].kind] : "it was", res, cnt, over);
     return rc;
 }
 
 /* The generated invariant monitors of the history streams
- * (history_monitor_view), appended like the small-groups views. */
+ * (history_monitor_view), appended like the other generated views. */
 static int count_history(const struct config *cfg, struct db *db, struct monitor_result *res,
                          size_t *cnt, size_t *over)
 {
-    struct buf name = BUF_INIT, sql = BUF_INIT;
+    struct buf name = BUF_INIT;
     int rc = 0;
     for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
         const struct stream_def *def = cfg->streams[i].def;
-        struct monitor_result *r = &res[*cnt];
         if (!def || !def->table->history)
             continue;
         buf_reset(&name);
-        buf_reset(&sql);
         rc = history_monitor_name(&name, def);
-        if (!rc && (size_t)snprintf(r->view, sizeof(r->view), "%s", name.data) >= sizeof(r->view))
-            rc = err_set(ML_EINVAL, "view name '%s' too long", name.data);
         if (!rc)
-            rc = buf_addf(&sql, "SELECT COUNT(*) FROM `%s`", r->view);
-        if (!rc)
-            rc = db_query_u64(db, sql.data, &r->rows, NULL);
-        if (rc) {
-            err_prefix(rc, "counting '%s' (did `maskload init` run since history was declared?)",
-                       r->view);
-            break;
-        }
-        r->generated = true;
-        r->threshold = config_threshold_for(cfg, r->view);
-        r->over = r->rows > (unsigned long long)r->threshold;
-        if (r->over)
-            (*over)++;
-        (*cnt)++;
+            rc = count_view(db, name.data, config_threshold_for(cfg, name.data), "history was", res,
+                            cnt, over);
     }
     buf_release(&name);
-    buf_release(&sql);
     return rc;
 }
 
