@@ -61,18 +61,6 @@ static int query_text(struct db *db, const char *sql, char *out, size_t outsz,
     return rc ? add(rep, name, DOCTOR_FAIL, "look at the server's error log", "%s", err_msg()) : 0;
 }
 
-/* The connection's fix, from the server's error number in the message. */
-static const char *connect_fix(const char *msg)
-{
-    if (strstr(msg, "1044") || strstr(msg, "1049"))
-        return "the database or the loader's grants are missing: run `maskload init`";
-    if (strstr(msg, "1045"))
-        return "wrong password, or the account does not exist yet: run `maskload init` (it "
-               "creates the accounts), check warehouse.password, and run `maskload doctor` "
-               "with an admin section to look for anonymous accounts";
-    return "check warehouse.host, port or socket, and that the server is running";
-}
-
 static int check_server(struct db *db, const struct config *cfg, struct doctor_report *rep)
 {
     char v[256];
@@ -240,7 +228,12 @@ int doctor_run(const struct config *cfg, struct doctor_report *rep)
     if (conn_warehouse(cfg, &db)) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", err_msg());
-        rc = add(rep, "warehouse", DOCTOR_FAIL, connect_fix(msg), "%s", msg);
+        /* db_connect's message says what to do about the errors a new
+         * setup meets (run init, check the password) */
+        rc = add(rep, "warehouse", DOCTOR_FAIL,
+                 "as the message says; else check warehouse.host, port or socket, and that the "
+                 "server is running",
+                 "%s", msg);
     } else {
         rc = add(rep, "warehouse", DOCTOR_OK, NULL, "connected to '%s' as '%s'",
                  cfg->warehouse.database, cfg->warehouse.user);
