@@ -584,3 +584,72 @@ int batch_compact(struct batch *b)
         b->superseded[r] = false;
     return key_set_rebuild(b); /* the key set pointed at old row numbers */
 }
+
+/* Copies row `row` of table `table` of `from` as a new last row of the same
+ * table of `to`, its texts into `to`'s arena. */
+static int copy_row(struct batch *to, const struct batch *from, unsigned table, size_t row)
+{
+    const struct table_rows *src = &from->tables[table];
+    const unsigned nc = src->def->ncols;
+    size_t r;
+    int rc = batch_add_row(to, table, &r);
+    for (unsigned c = 0; !rc && c < nc; c++) {
+        const struct cell *sc = &src->cells[row * nc + c];
+        struct cell *dc = &to->tables[table].cells[r * nc + c];
+        if (sc->kind == CELL_TEXT || sc->kind == CELL_PENDING)
+            rc = batch_put_text(to, dc, sc->kind, from->arena.data + sc->off, sc->len);
+        else
+            *dc = *sc;
+    }
+    return rc;
+}
+
+int batch_split(struct batch *b, size_t from, struct batch *rest)
+{
+    const size_t nrows = b->tables[BATCH_MAIN].nrows;
+    int rc = 0;
+    if (rest->def != b->def || rest->records || rest->nrejects || rest->tables[BATCH_MAIN].nrows)
+        return err_set(ML_EINVAL, "stream '%s': a batch split into a batch that is not empty",
+                       b->def->name);
+    if (from == 0 || from >= nrows)
+        return err_set(ML_EINVAL, "stream '%s': cannot split a batch of %zu rows at row %zu",
+                       b->def->name, nrows, from);
+    for (size_t r = 0; r < nrows && r < b->superseded_cap; r++)
+        if (b->superseded[r])
+            return err_set(ML_EINVAL, "stream '%s': a batch split before its compaction",
+                           b->def->name);
+    for (unsigned i = 0; i < b->def->nchildren; i++)
+        if (b->children[i].n != nrows)
+            return err_set(ML_EINVAL,
+                           "stream '%s': child table '%s' has no row count per record; the batch "
+                           "cannot be split",
+                           b->def->name, b->tables[BATCH_CHILD(i)].def->name);
+    for (size_t r = from; !rc && r < nrows; r++) {
+        rc = copy_row(rest, b, BATCH_MAIN, r);
+        for (unsigned i = 0; !rc && i < b->def->nchildren; i++) {
+            const struct child_counts *cc = &b->children[i];
+            const size_t end = cc->ends[r], first = end - cc->counts[r].count;
+            for (size_t k = first; !rc && k < end; k++)
+                rc = copy_row(rest, b, BATCH_CHILD(i), k);
+            if (!rc)
+                rc = batch_add_child_count(rest, i, cc->counts[r].parent_key, cc->counts[r].count);
+        }
+        if (!rc) {
+            rest->records++;
+            rc = batch_accept(rest, rest->tables[BATCH_MAIN].nrows - 1);
+        }
+    }
+    if (rc) {
+        batch_reset(rest);
+        return rc;
+    }
+    /* b gives up the moved rows; their arena bytes stay until its reset */
+    b->tables[BATCH_MAIN].nrows = from;
+    for (unsigned i = 0; i < b->def->nchildren; i++) {
+        b->children[i].n = from;
+        b->tables[BATCH_CHILD(i)].nrows = b->children[i].ends[from - 1];
+    }
+    b->records -= nrows - from;
+    b->accepted -= nrows - from;
+    return key_set_rebuild(b);
+}

@@ -160,6 +160,18 @@ int batch_compact(struct batch *b);
  * retried transaction may start from the smaller batch. */
 int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects);
 
+/* Moves the main rows [from, nrows) of a compacted batch, with their rows
+ * and counts in every child table, into `rest`, an empty batch of the same
+ * definition (from batch_new or batch_reset): `rest` counts them as its
+ * records, accepted; `b` keeps its first `from` rows, its rejects and every
+ * other count. Written one after the other, the two batches write what `b`
+ * would have written (the loader splits a batch too large for one
+ * transaction). Cells keep their kind: resolved surrogates stay resolved.
+ * 0; ML_EINVAL when 0 < from < nrows does not hold, `b` has superseded rows
+ * left (batch_compact first), a child table has no count per main row, or
+ * `rest` is not empty; ML_ENOMEM. On failure both batches are unchanged. */
+int batch_split(struct batch *b, size_t from, struct batch *rest);
+
 /* ---- filling (the mapping modules: mapping.c, mapvalue.c, reject.c) ----
  * Every function returns 0 or ML_ENOMEM and leaves the batch consistent. */
 

@@ -85,6 +85,8 @@ struct run_ctx {
     unsigned long long batch_records;
     uint64_t rng;                  /* jitter of the retry waits (retry.h) */
     unsigned long long tx_retries; /* whole-transaction retries (tx_retry) */
+    unsigned long long tx_splits;  /* batches split in two as too large (split_batch) */
+    unsigned parts_pending; /* split_batch: parts of the batch still to write after this one */
 };
 
 /* With `warehouse.hosts` (a cluster), a batch's transaction must stay under
@@ -654,6 +656,59 @@ out:
 }
 
 static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
+                       unsigned long long pages, struct load_stream_counts *total);
+
+/* Split and retry. The server refused the batch's transaction as too large
+ * (DB_ERR_SPLIT: a Galera writeset over wsrep_max_ws_rows/_size, TiDB's
+ * transaction limit): its records are written as two transactions of half
+ * the rows each, each halved again while refused, and later batches of the
+ * run are no larger than the half that was tried. The first half keeps
+ * the rejects, the pages and the counts of the batch; the incremental
+ * cursor of an unsorted stream waits for the last part (a part never stores
+ * a cursor beyond records still unwritten). Acknowledgement (the caller's
+ * source_committed) waits for every part. A crash between the parts leaves
+ * whole parts, each idempotent like a batch. A single record refused as too
+ * large fails the run: no split can help. */
+static int split_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
+                       unsigned long long pages, struct load_stream_counts *total)
+{
+    const size_t rows = batch_rows(b, BATCH_MAIN)->nrows;
+    const size_t half = rows / 2;
+    struct batch *rest;
+    char why[1024];
+    int rc;
+    snprintf(why, sizeof(why), "%s", err_msg());
+    if (rows < 2)
+        return err_set(ML_EDB,
+                       "stream '%s': one record is too large a transaction for the server, "
+                       "which no smaller batch can help (%s)",
+                       stream, why);
+    rest = batch_new(batch_def(b));
+    if (!rest)
+        return ML_ENOMEM;
+    rc = batch_split(b, half, rest);
+    if (rc) {
+        batch_free(rest);
+        return rc;
+    }
+    ctx->tx_splits++;
+    if (half < ctx->batch_records)
+        ctx->batch_records = half;
+    log_warn("stream '%s': a batch of %zu records is too large a transaction for the server "
+             "(%s); writing it as two of %zu and %zu, and later batches of at most %llu",
+             stream, rows, why, half, rows - half, ctx->batch_records);
+    ctx->parts_pending++;
+    rc = flush_batch(ctx, b, stream, pages, total);
+    ctx->parts_pending--;
+    if (!rc)
+        rc = flush_batch(ctx, rest, stream, 0, total);
+    batch_free(rest);
+    if (!rc)
+        batch_reset(b);
+    return rc;
+}
+
+static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
                        unsigned long long pages, struct load_stream_counts *total)
 {
     const unsigned ntables = batch_ntables(b);
@@ -706,7 +761,7 @@ again:
             memcpy(batch_cursor, ctx->cursor_seen, sizeof(batch_cursor));
             batch_has = true;
         }
-        if (batch_has && (ctx->inc->sorted || ctx->final_flush) &&
+        if (batch_has && (ctx->inc->sorted || (ctx->final_flush && !ctx->parts_pending)) &&
             (!ctx->has_written || strcmp(batch_cursor, ctx->cursor_written) != 0))
             rc = cursor_write(ctx, stream, batch_cursor);
     }
@@ -738,10 +793,7 @@ again:
             goto again;
         }
         if (db_error_class(ctx->db) == DB_ERR_SPLIT)
-            return err_prefix(rc,
-                              "stream '%s': a batch of %zu records is too large a transaction "
-                              "for the server (lower load.batch_size)",
-                              stream, n.records);
+            return split_batch(ctx, b, stream, pages, total);
         return rc;
     }
     ctx->unchanged += ctx->unchanged_batch;
@@ -749,7 +801,7 @@ again:
         if (batch_has) {
             memcpy(ctx->cursor_seen, batch_cursor, sizeof(batch_cursor));
             ctx->has_seen = true;
-            if (ctx->inc->sorted || ctx->final_flush) {
+            if (ctx->inc->sorted || (ctx->final_flush && !ctx->parts_pending)) {
                 memcpy(ctx->cursor_written, batch_cursor, sizeof(batch_cursor));
                 ctx->has_written = true;
             }
@@ -1260,9 +1312,10 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
                      st.lookups ? 100.0 * (double)st.cache_hits / (double)st.lookups : 0.0,
                      st.created);
     }
-    if (ctx.tx_retries || ctx.failovers)
-        log_info("run %llu: %llu batch transaction(s) retried, %u failover(s)", ctx.run_id,
-                 ctx.tx_retries, ctx.failovers);
+    if (ctx.tx_retries || ctx.failovers || ctx.tx_splits)
+        log_info("run %llu: %llu batch transaction(s) retried, %u failover(s), %llu batch(es) "
+                 "split as too large",
+                 ctx.run_id, ctx.tx_retries, ctx.failovers, ctx.tx_splits);
     if (ctx.bulk && !rc)
         log_info("rows written by bulk load: %llu%s", bulk_rows(ctx.bulk),
                  bulk_fell_back(ctx.bulk) ? " (multi-row INSERT for the rest)" : "");

@@ -81,24 +81,51 @@ assert_contains "$OUT" "no usable host of 2: 127.0.0.1:1: cannot connect" "the m
 assert_contains "$OUT" "; 127.0.0.1:2: cannot connect" "and the second"
 
 # writeset limits: with wsrep_max_ws_rows 12 a batch of 7+ records is too
-# large; through `hosts` maskload lowers its batches under the limit, the
-# single-host form does not and the server's refusal (1180) is reported as a
-# batch too large (must-fail)
+# large. Through `hosts` maskload lowers its batches under the limit; the
+# single-host form does not know the limit, so the server refuses (1180) and
+# each refused batch is split in halves and retried. Both load what an
+# undisturbed run loads; a run killed between the parts of a split batch is
+# finished by its rerun with the same rows.
 WS=it_galera_ws_$$
 galera_config "$T/ws.yaml" "$WS" 1
-galera_config "$T/ws1.yaml" "${WS}_single" 1
-sed -i "s/hosts: \[.*\]/host: 127.0.0.1\n  port: $(node_port 1)/" "$T/ws1.yaml"
-ml -c "$T/ws.yaml" init; assert_eq 0 "$RC" "init (writeset limits)"
-ml -c "$T/ws1.yaml" init; assert_eq 0 "$RC" "init (writeset limits, single host)"
+single_host() { # single_host FILE DB : the single host/port form on node 1
+  galera_config "$1" "$2" 1
+  sed -i "s/hosts: \[.*\]/host: 127.0.0.1\n  port: $(node_port 1)/" "$1"
+}
+single_host "$T/ws1.yaml" "${WS}_single"
+single_host "$T/wsk.yaml" "${WS}_kill"
+single_host "$T/ws0.yaml" "${WS}_one"
+for c in ws ws1 wsk ws0; do ml -c "$T/$c.yaml" init; assert_eq 0 "$RC" "init ($c)"; done
 gsql 1 "" "SET GLOBAL wsrep_max_ws_rows=12"
 ml -c "$T/ws.yaml" run
 ws_rc=$RC ws_out=$OUT
 ml -c "$T/ws1.yaml" run
+ws1_rc=$RC ws1_out=$OUT
+MASKLOAD_TEST_KILL_AT=commit:6 ml -c "$T/wsk.yaml" run
+wsk_rc=$RC wsk_out=$OUT
+ml -c "$T/wsk.yaml" run
+wsk2_rc=$RC
 gsql 1 "" "SET GLOBAL wsrep_max_ws_rows=0"
 assert_eq 0 "$ws_rc" "through hosts the run stays under wsrep_max_ws_rows: $ws_out"
 assert_contains "$ws_out" "batches of at most 3 records (load.batch_size 7)" "the lowered batch size is logged"
-assert_eq 1 "$RC" "the single-host form exceeds the limit"
-assert_contains "$OUT" "too large a transaction for the server (lower load.batch_size)" "and says the batch is too large"
+assert_not_contains "$ws_out" "too large a transaction" "and no batch is refused"
+assert_eq 0 "$ws1_rc" "the single-host form splits the refused batches and finishes: $ws1_out"
+assert_contains "$ws1_out" "a batch of 7 records is too large a transaction for the server" "the refused batch is logged"
+assert_contains "$ws1_out" "writing it as two of 3 and 4" "with how it is split"
+assert_contains "$ws1_out" "batch(es) split as too large" "the splits are counted at the end of the run"
+assert_eq "$(canon "$WS" 1)" "$(canon "${WS}_single" 1)" "split batches load exactly what batches under the limit load"
+assert_eq "$(gsql 1 "$WS" "SELECT COUNT(*) FROM load_rejects")" "$(gsql 1 "${WS}_single" "SELECT COUNT(*) FROM load_rejects")" "and the same rejects"
+assert_eq 137 "$wsk_rc" "the run killed after a part of a split batch dies: $wsk_out"
+assert_contains "$wsk_out" "too large a transaction" "(it was killed while splitting)"
+assert_eq 0 "$wsk2_rc" "its rerun finishes"
+assert_eq "$(canon "$WS" 1)" "$(canon "${WS}_kill" 1)" "killed and rerun: the rows of an undisturbed run"
+surrogate_checks "${WS}_kill" 1
+# must-fail: a limit no single record fits under fails the run, saying so
+gsql 1 "" "SET GLOBAL wsrep_max_ws_rows=3"
+ml -c "$T/ws0.yaml" run
+gsql 1 "" "SET GLOBAL wsrep_max_ws_rows=0"
+assert_eq 1 "$RC" "a record larger than the writeset limit fails the run"
+assert_contains "$OUT" "one record is too large a transaction for the server" "and says no split can help"
 
 # configuration: hosts and host exclude each other; a bad entry is refused
 # with file:line:column (exit 2)

@@ -1531,6 +1531,80 @@ static void test_two_children_mapped(void **state)
     assert_int_equal(pc[1].count, 0);
 }
 
+/* A batch too large for one transaction is split: the second part gets the
+ * last records with exactly their child rows and counts, the first keeps
+ * the rest, the rejects and the counts; the two parts together hold what
+ * the batch held. Every refusal (must-fail) leaves both batches as they
+ * were. */
+static void test_batch_split(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = c->b;
+    struct batch *rest = batch_new(batch_def(b));
+    size_t n;
+    assert_non_null(rest);
+    assert_int_equal(map_text(c, ORDER("7", LINES2, PAY1)), 0);
+    assert_int_equal(map_text(c, ORDER("8", "[]", "[{\"method\":\"cash\"}]")), 0);
+    assert_int_equal(map_text(c, ORDER("9", "[{\"sku\":\"C-3\"}]", "[]")), 0);
+    assert_int_equal(map_text(c, ORDER("10", "[3]", "[]")), 0); /* a reject */
+    assert_int_equal(map_text(c, ORDER("8", LINES2, "[]")), 0); /* supersedes 8 */
+    assert_int_equal(batch_counts(b).records, 5);
+    assert_int_equal(batch_counts(b).rejected, 1);
+    /* superseded rows left: refused */
+    assert_int_equal(batch_split(b, 1, rest), ML_EINVAL);
+    assert_int_equal(batch_counts(rest).records, 0);
+    assert_int_equal(batch_compact(b), 0);
+    assert_int_equal(main_rows(b)->nrows, 3); /* 7, 9, 8 */
+    /* nothing to split off, or a split at row 0: refused */
+    assert_int_equal(batch_split(b, 3, rest), ML_EINVAL);
+    assert_int_equal(batch_split(b, 0, rest), ML_EINVAL);
+    assert_int_equal(main_rows(b)->nrows, 3);
+
+    assert_int_equal(batch_split(b, 1, rest), 0);
+    /* the first part: order 7 with its two lines and one payment, the
+     * reject and the duplicate */
+    assert_int_equal(main_rows(b)->nrows, 1);
+    expect_int(main_rows(b), 0, "order_id", 7);
+    assert_int_equal(batch_rows(b, BATCH_CHILD(0))->nrows, 2);
+    assert_int_equal(batch_rows(b, BATCH_CHILD(1))->nrows, 1);
+    assert_int_equal(batch_children(b, 0, &n)[0].parent_key, 7);
+    assert_int_equal(n, 1);
+    assert_int_equal(batch_counts(b).rejected, 1);
+    assert_int_equal(batch_counts(b).duplicates, 1);
+    assert_int_equal(batch_counts(b).records, 3);
+    assert_int_equal(batch_counts(b).accepted, 1);
+    /* the second part: orders 9 and 8, in order, with exactly their rows */
+    struct table_rows *m = batch_rows(rest, BATCH_MAIN);
+    struct table_rows *lines = batch_rows(rest, BATCH_CHILD(0));
+    struct table_rows *pays = batch_rows(rest, BATCH_CHILD(1));
+    assert_int_equal(m->nrows, 2);
+    expect_int(m, 0, "order_id", 9);
+    expect_int(m, 1, "order_id", 8);
+    assert_int_equal(lines->nrows, 3);
+    expect_int(lines, 0, "order_id", 9);
+    expect_text(rest, lines, 0, "sku", "C-3");
+    expect_int(lines, 1, "order_id", 8);
+    expect_text(rest, lines, 2, "sku", "B-2");
+    assert_int_equal(pays->nrows, 0);
+    const struct child_count *lc = batch_children(rest, 0, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(lc[0].parent_key, 9);
+    assert_int_equal(lc[0].count, 1);
+    assert_int_equal(lc[1].parent_key, 8);
+    assert_int_equal(lc[1].count, 2);
+    assert_int_equal(batch_children(rest, 1, &n)[1].count, 0);
+    assert_int_equal(batch_counts(rest).records, 2);
+    assert_int_equal(batch_counts(rest).accepted, 2);
+    assert_int_equal(batch_counts(rest).rejected, 0);
+    assert_int_equal(batch_counts(b).records + batch_counts(rest).records, 5);
+    /* a part that is not empty cannot receive another split */
+    assert_int_equal(batch_split(rest, 1, rest), ML_EINVAL);
+    /* each part stays a batch: its key set knows only its own rows */
+    assert_int_equal(map_text(c, ORDER("9", "[]", "[]")), 0);
+    assert_int_equal(batch_counts(b).duplicates, 1); /* 9 went to the other part */
+    batch_free(rest);
+}
+
 /* A record refused in its second child leaves nothing behind in either
  * child table; its reject payload keeps both arrays' kept fields. */
 static void test_two_children_reject(void **state)
@@ -1767,6 +1841,7 @@ int main(void)
         MESSAGES_TEST(test_message_missing_created_at),
         ORDERS_TEST(test_two_children_mapped),
         ORDERS_TEST(test_two_children_reject),
+        ORDERS_TEST(test_batch_split),
         cmocka_unit_test_setup_teardown(test_generalised_values, setup_general, teardown_orders),
         cmocka_unit_test_setup_teardown(test_generalised_rejects, setup_general, teardown_orders),
     };
