@@ -1,5 +1,4 @@
 /* cmd_check.c - `maskload check [--format table|json|prometheus]`. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +89,13 @@ static void print_prometheus(const struct monitor_result *r, size_t n,
                st[i].ever ? st[i].last_success_s : 0LL);
 }
 
+static const char check_help[] =
+    "usage: maskload [-c FILE] check [--format table|json|prometheus]\n\n"
+    "Counts the rows of every monitoring view and compares them with the thresholds\n"
+    "of the config (check.thresholds, check.default_threshold). Exit status 3 when a\n"
+    "view is over its threshold; a stream's freshness or min_rows view fails at one\n"
+    "row unless check.thresholds names it. Shows the last successful run per stream.";
+
 int cmd_check(const struct config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -101,34 +107,19 @@ int cmd_check(const struct config *cfg, int argc, char **argv)
     struct monitor_result *res;
     struct monitor_stream *st = NULL;
     size_t n, over, skipped, ns = 0;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":f:h", opts, NULL)) != -1) {
+    int c, status = EXIT_OK, rc;
+    while ((c = cmd_option(argc, argv, ":f:h", opts, check_help, &status)) >= 0) {
         switch (c) {
         case 'f':
             format = optarg;
             break;
-        case 'h':
-            puts("usage: maskload [-c FILE] check [--format table|json|prometheus]\n\n"
-                 "Counts the rows of every monitoring view and compares them with the thresholds\n"
-                 "of the config (check.thresholds, check.default_threshold). Exit status 3 when a\n"
-                 "view is over its threshold; a stream's freshness or min_rows view fails at one\n"
-                 "row unless check.thresholds names it. Shows the last successful run per stream.");
-            return EXIT_OK;
-        case ':':
-            fprintf(stderr, "maskload: check: option '%s' needs a value\n", argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "maskload: check: unknown option '%s'\n", argv[optind - 1]);
-            return EXIT_USAGE;
         }
     }
+    if (c == CMD_OPTS_EXIT)
+        return status;
     if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "prometheus")) {
         fprintf(stderr, "maskload: check: unknown format '%s' (want table, json or prometheus)\n",
                 format);
-        return EXIT_USAGE;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "maskload: check: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
     rc = monitor_check(cfg, &res, &n, &over, &skipped);

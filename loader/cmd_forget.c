@@ -1,7 +1,5 @@
 /* cmd_forget.c - `maskload forget --subject ID --reason TEXT`. */
-#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cmd.h"
 #include "erase.h"
@@ -27,8 +25,8 @@ int cmd_forget(const struct config *cfg, int argc, char **argv)
     };
     const char *subject = NULL, *reason = NULL;
     struct erase_report rep;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":s:r:h", opts, NULL)) != -1) {
+    int c, status = EXIT_OK, rc;
+    while ((c = cmd_option(argc, argv, ":s:r:h", opts, forget_help, &status)) >= 0) {
         switch (c) {
         case 's':
             subject = optarg;
@@ -36,21 +34,10 @@ int cmd_forget(const struct config *cfg, int argc, char **argv)
         case 'r':
             reason = optarg;
             break;
-        case 'h':
-            puts(forget_help);
-            return EXIT_OK;
-        case ':':
-            fprintf(stderr, "maskload: forget: option '%s' needs a value\n", argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "maskload: forget: unknown option '%s'\n", argv[optind - 1]);
-            return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "maskload: forget: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (c == CMD_OPTS_EXIT)
+        return status;
     if (!subject || !reason) {
         fprintf(stderr, "maskload: forget: --subject and --reason are required\n");
         return EXIT_USAGE;

@@ -1,7 +1,6 @@
 /* cmd_infer.c - `maskload infer`. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "buf.h"
 #include "cmd.h"
@@ -20,40 +19,40 @@ static const char infer_usage[] =
 
 int cmd_infer(const struct config *cfg, int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"source", required_argument, NULL, 's'},
+        {"path", required_argument, NULL, 'p'},
+        {"sample", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     struct infer_opts o = {NULL, NULL, 1000};
     struct infer_report rep;
     struct buf out = BUF_INIT;
-    int rc;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            puts(infer_usage);
-            return EXIT_OK;
-        }
-        if (strcmp(a, "--source") != 0 && strcmp(a, "--path") != 0 && strcmp(a, "--sample") != 0) {
-            fprintf(stderr, "maskload: infer: unexpected argument '%s'\n", a);
-            return EXIT_USAGE;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "maskload: infer: option '%s' needs a value\n", a);
-            return EXIT_USAGE;
-        }
-        const char *v = argv[++i];
-        if (strcmp(a, "--source") == 0) {
-            o.source = v;
-        } else if (strcmp(a, "--path") == 0) {
-            o.path = v;
-        } else {
+    int c, status = EXIT_OK, rc;
+    while ((c = cmd_option(argc, argv, ":s:p:n:h", opts, infer_usage, &status)) >= 0) {
+        switch (c) {
+        case 's':
+            o.source = optarg;
+            break;
+        case 'p':
+            o.path = optarg;
+            break;
+        case 'n': {
             char *end;
-            unsigned long n = strtoul(v, &end, 10);
-            if (v[0] < '1' || v[0] > '9' || *end || n > 1000000) {
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (optarg[0] < '1' || optarg[0] > '9' || *end || n > 1000000) {
                 fprintf(stderr,
                         "maskload: infer: --sample needs a number of records, 1..1000000\n");
                 return EXIT_USAGE;
             }
             o.sample = n;
+            break;
+        }
         }
     }
+    if (c == CMD_OPTS_EXIT)
+        return status;
     if (!o.source) {
         fprintf(stderr, "maskload: infer: --source NAME is required\n");
         return EXIT_USAGE;

@@ -1,6 +1,5 @@
 /* cmd_plan.c - `maskload plan`. */
 #include <stdio.h>
-#include <string.h>
 
 #include "buf.h"
 #include "cmd.h"
@@ -8,24 +7,27 @@
 #include "schema.h"
 #include "banned.h"
 
+static const char plan_help[] =
+    "usage: maskload [-c FILE] plan\n\n"
+    "Prints the statements `maskload init` would run now, one per line ending in\n"
+    "';' (CREATE for missing tables, ALTER TABLE for tables whose mapping changed,\n"
+    "the grants), and in '-- ' lines what it does besides (views, accounts; never a\n"
+    "password). Changes nothing. Exit 2, with init's message, when init would\n"
+    "refuse a change.";
+
 int cmd_plan(const struct config *cfg, int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     struct schema_report rep;
     struct buf out = BUF_INIT;
-    int rc;
-    if (argc > 1) {
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-            puts("usage: maskload [-c FILE] plan\n\n"
-                 "Prints the statements `maskload init` would run now, one per line ending in\n"
-                 "';' (CREATE for missing tables, ALTER TABLE for tables whose mapping changed,\n"
-                 "the grants), and in '-- ' lines what it does besides (views, accounts; never a\n"
-                 "password). Changes nothing. Exit 2, with init's message, when init would\n"
-                 "refuse a change.");
-            return EXIT_OK;
-        }
-        fprintf(stderr, "maskload: plan: unexpected argument '%s'\n", argv[1]);
-        return EXIT_USAGE;
-    }
+    int c, status = EXIT_OK, rc;
+    while ((c = cmd_option(argc, argv, ":h", opts, plan_help, &status)) >= 0)
+        ;
+    if (c == CMD_OPTS_EXIT)
+        return status;
     rc = schema_plan(cfg, &out, &rep);
     if (rc) {
         buf_release(&out);

@@ -1,5 +1,4 @@
 /* cmd_privacy.c - `maskload privacy-report [--stream NAME] [--format table|json]`. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +70,13 @@ static void print_json(const struct privacy_report *rep)
     buf_release(&b);
 }
 
+static const char privacy_help[] =
+    "usage: maskload [-c FILE] privacy-report [--stream NAME] [--format table|json]\n\n"
+    "Prints, per stream table the analyst reads: its rows; the share of rows in\n"
+    "quasi-identifier groups smaller than k (when the stream declares\n"
+    "quasi_identifiers and k); for each column, the share of rows whose value no\n"
+    "other row has. Counts only, never a value. Connects as the loader.";
+
 int cmd_privacy_report(const struct config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -81,8 +87,8 @@ int cmd_privacy_report(const struct config *cfg, int argc, char **argv)
     };
     const char *format = "table", *stream = NULL;
     struct privacy_report rep;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":s:f:h", opts, NULL)) != -1) {
+    int c, status = EXIT_OK, rc;
+    while ((c = cmd_option(argc, argv, ":s:f:h", opts, privacy_help, &status)) >= 0) {
         switch (c) {
         case 's':
             stream = optarg;
@@ -90,30 +96,13 @@ int cmd_privacy_report(const struct config *cfg, int argc, char **argv)
         case 'f':
             format = optarg;
             break;
-        case 'h':
-            puts(
-                "usage: maskload [-c FILE] privacy-report [--stream NAME] [--format table|json]\n\n"
-                "Prints, per stream table the analyst reads: its rows; the share of rows in\n"
-                "quasi-identifier groups smaller than k (when the stream declares\n"
-                "quasi_identifiers and k); for each column, the share of rows whose value no\n"
-                "other row has. Counts only, never a value. Connects as the loader.");
-            return EXIT_OK;
-        case ':':
-            fprintf(stderr, "maskload: privacy-report: option '%s' needs a value\n",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "maskload: privacy-report: unknown option '%s'\n", argv[optind - 1]);
-            return EXIT_USAGE;
         }
     }
+    if (c == CMD_OPTS_EXIT)
+        return status;
     if (strcmp(format, "table") && strcmp(format, "json")) {
         fprintf(stderr, "maskload: privacy-report: unknown format '%s' (want table or json)\n",
                 format);
-        return EXIT_USAGE;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "maskload: privacy-report: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
     rc = privacy_measure(cfg, stream, &rep);

@@ -1,8 +1,6 @@
 /* cmd_rekey.c - `maskload rekey --new-key-file F [--hmac-columns-change]
  * [--erased-subjects-loadable]`. */
-#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -35,8 +33,8 @@ int cmd_rekey(const struct config *cfg, int argc, char **argv)
     struct rekey_options opt = {0};
     struct rekey_report rep;
     char a[PII_KEY_FP_BUF], b[PII_KEY_FP_BUF];
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    int c, status = EXIT_OK, rc;
+    while ((c = cmd_option(argc, argv, ":h", opts, rekey_help, &status)) >= 0) {
         switch (c) {
         case 'k':
             opt.new_key_file = optarg;
@@ -47,21 +45,10 @@ int cmd_rekey(const struct config *cfg, int argc, char **argv)
         case 'E':
             opt.erased_subjects_loadable = true;
             break;
-        case 'h':
-            puts(rekey_help);
-            return EXIT_OK;
-        case ':':
-            fprintf(stderr, "maskload: rekey: option '%s' needs a value\n", argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "maskload: rekey: unknown option '%s'\n", argv[optind - 1]);
-            return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "maskload: rekey: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (c == CMD_OPTS_EXIT)
+        return status;
     if (!opt.new_key_file) {
         fprintf(stderr, "maskload: rekey: --new-key-file FILE is required\n");
         return EXIT_USAGE;

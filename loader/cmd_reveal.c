@@ -1,9 +1,7 @@
 /* cmd_reveal.c - `maskload reveal --kind KIND --id N --reason TEXT`. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "buf.h"
 #include "cmd.h"
@@ -34,8 +32,8 @@ int cmd_reveal(const struct config *cfg, int argc, char **argv)
     struct buf value = BUF_INIT;
     bool found = false;
     char *end;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":k:i:r:h", opts, NULL)) != -1) {
+    int c, status = EXIT_OK, rc;
+    while ((c = cmd_option(argc, argv, ":k:i:r:h", opts, reveal_help, &status)) >= 0) {
         switch (c) {
         case 'k':
             kind = optarg;
@@ -46,21 +44,10 @@ int cmd_reveal(const struct config *cfg, int argc, char **argv)
         case 'r':
             reason = optarg;
             break;
-        case 'h':
-            puts(reveal_help);
-            return EXIT_OK;
-        case ':':
-            fprintf(stderr, "maskload: reveal: option '%s' needs a value\n", argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "maskload: reveal: unknown option '%s'\n", argv[optind - 1]);
-            return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "maskload: reveal: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (c == CMD_OPTS_EXIT)
+        return status;
     if (!kind || !id_text || !reason) {
         fprintf(stderr, "maskload: reveal: --kind, --id and --reason are required\n");
         return EXIT_USAGE;

@@ -1,9 +1,7 @@
 /* cmd_run.c - `maskload run [--stream NAME] [--follow] [--full] [--as-of TIME]
  * [--rebuild-history]`. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cmd.h"
 #include "error.h"
@@ -31,6 +29,19 @@ static int write_metrics(const struct config *cfg, unsigned long long run_id, co
     return rc;
 }
 
+static const char run_help[] =
+    "usage: maskload [-c FILE] run [--stream NAME] [--follow] [--full] [--as-of TIME]\n"
+    "                             [--rebuild-history] [--metrics-file PATH]\n\n"
+    "Loads every configured stream (or only NAME) into the warehouse.\n"
+    "--follow keeps polling a queue stream (kind sqs) instead of stopping when\n"
+    "it is empty; SIGINT or SIGTERM ends it after committing what was read.\n"
+    "--full reads incremental streams whole, ignoring their stored cursor\n"
+    "(the cursor of what it loads is stored at the end).\n"
+    "--as-of YYYY-MM-DDTHH:MM:SSZ: the time the snapshot of a history stream\n"
+    "(history: scd2) is as of (default: the run's start); never older than the\n"
+    "history's latest change. --rebuild-history is refused: snapshots are not kept.\n"
+    "--metrics-file PATH writes Prometheus textfile metrics of the run to PATH.";
+
 int cmd_run(const struct config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -46,9 +57,9 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
     struct load_options opt = {0};
     struct load_result res;
     char as_of[HISTORY_AS_OF_LEN];
-    int c, rc;
+    int c, status = EXIT_OK, rc;
     const char *metrics_file = NULL;
-    while ((c = getopt_long(argc, argv, ":s:fFa:rm:h", opts, NULL)) != -1) {
+    while ((c = cmd_option(argc, argv, ":s:fFa:rm:h", opts, run_help, &status)) >= 0) {
         switch (c) {
         case 's':
             opt.only_stream = optarg;
@@ -70,31 +81,10 @@ int cmd_run(const struct config *cfg, int argc, char **argv)
         case 'm':
             metrics_file = optarg;
             break;
-        case 'h':
-            puts(
-                "usage: maskload [-c FILE] run [--stream NAME] [--follow] [--full] [--as-of TIME]\n"
-                "                             [--rebuild-history]\n\n"
-                "Loads every configured stream (or only NAME) into the warehouse.\n"
-                "--follow keeps polling a queue stream (kind sqs) instead of stopping when\n"
-                "it is empty; SIGINT or SIGTERM ends it after committing what was read.\n"
-                "--full reads incremental streams whole, ignoring their stored cursor\n"
-                "(the cursor of what it loads is stored at the end).\n"
-                "--as-of YYYY-MM-DDTHH:MM:SSZ: the time the snapshot of a history stream\n"
-                "(history: scd2) is as of (default: the run's start); never older than the\n"
-                "history's latest change. --rebuild-history is refused: snapshots are not kept.");
-            return EXIT_OK;
-        case ':':
-            fprintf(stderr, "maskload: run: option '%s' needs a value\n", argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "maskload: run: unknown option '%s'\n", argv[optind - 1]);
-            return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "maskload: run: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (c == CMD_OPTS_EXIT)
+        return status;
     rc = load_run(cfg, &opt, &res);
     if (metrics_file && res.run_id) {
         char saved[2048]; /* the run's error survives the metrics' */

@@ -1,5 +1,4 @@
 /* cmd_status.c - `maskload status [--limit N] [--format table|json]`. */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +79,12 @@ static int print_json(const struct run_info *runs, size_t n)
     return rc;
 }
 
+static const char status_help[] =
+    "usage: maskload [-c FILE] status [--limit N] [--format table|json]\n\n"
+    "Shows the N most recent runs (default 10) with every count of each stream:\n"
+    "fetched, loaded, rejected, duplicates, erased, with unknown fields, malformed\n"
+    "values stored as NULL, new surrogates; and whether a running run is stale.";
+
 int cmd_status(const struct config *cfg, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -92,9 +97,9 @@ int cmd_status(const struct config *cfg, int argc, char **argv)
     bool json = false;
     struct run_info *runs;
     size_t n;
-    int c, rc;
+    int c, status = EXIT_OK, rc;
     char *end;
-    while ((c = getopt_long(argc, argv, ":n:f:h", opts, NULL)) != -1) {
+    while ((c = cmd_option(argc, argv, ":n:f:h", opts, status_help, &status)) >= 0) {
         switch (c) {
         case 'f':
             if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
@@ -113,24 +118,10 @@ int cmd_status(const struct config *cfg, int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'h':
-            puts("usage: maskload [-c FILE] status [--limit N] [--format table|json]\n\n"
-                 "Shows the N most recent runs (default 10) with every count of each stream:\n"
-                 "fetched, loaded, rejected, duplicates, erased, with unknown fields, malformed\n"
-                 "values stored as NULL, new surrogates; and whether a running run is stale.");
-            return EXIT_OK;
-        case ':':
-            fprintf(stderr, "maskload: status: option '%s' needs a value\n", argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "maskload: status: unknown option '%s'\n", argv[optind - 1]);
-            return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "maskload: status: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (c == CMD_OPTS_EXIT)
+        return status;
     rc = runs_recent(cfg, (unsigned)limit, &runs, &n);
     if (rc)
         return cmd_fail(rc);

@@ -97,13 +97,6 @@ static const char usage_text[] =
     "exit status: 0 ok, 1 run failed, 2 usage or configuration error,\n"
     "             3 anomalies over threshold (check)\n";
 
-int cmd_fail(int rc)
-{
-    const char *msg = err_msg();
-    log_error("%s", msg[0] ? msg : err_describe(rc));
-    return (rc == ML_ECONFIG || rc == ML_EUSAGE) ? EXIT_USAGE : EXIT_FAILED;
-}
-
 static void on_signal(int sig)
 {
     (void)sig;

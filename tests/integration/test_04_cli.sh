@@ -12,7 +12,7 @@ ml frobnicate; assert_eq 2 "$RC" "unknown command exits 2"; assert_contains "$OU
 ml --bogus run; assert_eq 2 "$RC" "unknown option exits 2"; assert_contains "$OUT" "unknown option '--bogus'" "names the option"
 ml -c; assert_eq 2 "$RC" "-c without a file exits 2"; assert_contains "$OUT" "option '-c' needs a value" "and says so"
 # help of one command, without reading any config (none exists here)
-for c in init plan run check status privacy-report reveal forget rekey doctor; do
+for c in init plan run check status privacy-report reveal forget rekey doctor infer; do
   ml -c "$T/absent.yaml" help "$c"
   assert_eq 0 "$RC" "help $c exits 0 without a config"
   assert_contains "$OUT" "usage: maskload [-c FILE] $c" "help $c prints its usage"
@@ -27,6 +27,19 @@ assert_contains "$OUT" "commands: init, plan, run" "and lists the commands"
 ml -c "$T/absent.yaml" run; assert_eq 2 "$RC" "without --help the config is read (must-fail twin)"
 write_config "$T/c.yaml" "$DB"
 ml -c "$T/c.yaml" run --nope; assert_eq 2 "$RC" "unknown run option exits 2"
+# every command parses its options alike: the command and the option named
+for c in init plan run check status privacy-report reveal forget rekey doctor infer; do
+  ml -c "$T/c.yaml" "$c" --nope
+  assert_eq 2 "$RC" "$c --nope exits 2"
+  assert_contains "$OUT" "maskload: $c: unknown option '--nope'" "$c names itself and the option"
+  ml -c "$T/c.yaml" "$c" stray
+  assert_contains "$OUT" "maskload: $c: unexpected argument 'stray'" "$c refuses a stray argument"
+done
+for c in "run --stream" "check --format" "status --limit" "infer --source"; do
+  ml -c "$T/c.yaml" $c
+  assert_eq 2 "$RC" "$c without its value exits 2"
+  assert_contains "$OUT" "maskload: ${c%% *}: option '${c#* }' needs a value" "$c: the option named"
+done
 ml -c "$T/c.yaml" check --format xml; assert_eq 2 "$RC" "bad check format exits 2"
 ml -c "$T/c.yaml" run --stream nope; assert_eq 2 "$RC" "unknown stream exits 2"
 assert_contains "$OUT" "unknown stream 'nope' (streams: users, messages)" "names the stream and lists the configured ones"
