@@ -48,6 +48,10 @@ sql_as() {
     ${db:+-D "$db"} -N -B -e "$q"
 }
 sql_admin() { sql_as root "$MASKLOAD_ADMIN_PASSWORD" "$1" "$2"; }
+# as_analyst DB QUERY / as_steward DB QUERY: through the real client as the
+# configured analyst / steward account (write_config's), stderr included
+as_analyst() { sql_as analyst "$MASKLOAD_ANALYST_PASSWORD" "$1" "$2" 2>&1; }
+as_steward() { sql_as pii_steward "$MASKLOAD_STEWARD_PASSWORD" "$1" "$2" 2>&1; }
 
 # write_config FILE DATABASE [extra yaml appended]; $WRITE_CONFIG_LOAD, when set, is
 # added to its load section (indented keys)

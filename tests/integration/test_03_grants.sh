@@ -8,8 +8,8 @@ write_config "$T/c.yaml" "$DB"
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init"
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "run"
 
-analyst() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$DB" -N -B -e "$1" 2>&1; }
-steward() { MYSQL_PWD="$MASKLOAD_STEWARD_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u pii_steward -D "$DB" -N -B -e "$1" 2>&1; }
+analyst() { as_analyst "$DB" "$1"; }
+steward() { as_steward "$DB" "$1"; }
 
 for t in sensitive_city_ids sensitive_zipcode_ids sensitive_profession_ids sensitive_ip_ids sensitive_device_ids load_rejects; do
   set +e; out=$(analyst "SELECT * FROM $t LIMIT 1"); rc=$?; set -e

@@ -73,7 +73,7 @@ assert_eq "90 10" "$(sql_admin "$DB" "SELECT CONCAT_WS(' ', SUM(outcome='loaded'
   "every message id recorded as processed"
 
 # the analyst reads user_logins but no ip or device id value
-analyst() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$DB" -N -B -e "$1" 2>&1; }
+analyst() { as_analyst "$DB" "$1"; }
 assert_eq 90 "$(analyst "SELECT COUNT(*) FROM user_logins")" "analyst reads user_logins"
 set +e; out=$(analyst "SELECT COUNT(*) FROM sensitive_ip_ids"); rc=$?; set -e
 if [ "$rc" -ne 0 ] && [[ "$out" == *"denied"* ]]; then ok "analyst denied on sensitive_ip_ids"; else not_ok "analyst read sensitive_ip_ids: $out"; fi

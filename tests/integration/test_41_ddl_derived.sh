@@ -166,8 +166,8 @@ else
 fi
 
 # ---- 3. grants ----
-analyst() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$NEW" -N -B -e "$1" 2>&1; }
-steward() { MYSQL_PWD="$MASKLOAD_STEWARD_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u pii_steward -D "$NEW" -N -B -e "$1" 2>&1; }
+analyst() { as_analyst "$NEW" "$1"; }
+steward() { as_steward "$NEW" "$1"; }
 for t in users_raw subscriptions_raw messages_raw user_logins; do
   set +e; out=$(analyst "SELECT COUNT(*) FROM $t"); rc=$?; set -e
   assert_eq "0 0" "$rc $out" "analyst reads derived $t"

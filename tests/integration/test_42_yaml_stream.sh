@@ -37,8 +37,8 @@ FIX="$SOURCE_DIR/tests/fixtures/orders"
 DB=it_yaml_stream
 DB2=it_yaml_stream_key2
 q() { sql_admin "$DB" "$1"; }
-analyst() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$1" -N -B -e "$2" 2>&1; }
-steward() { MYSQL_PWD="$MASKLOAD_STEWARD_PASSWORD" mariadb --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 -P "$IT_DB_PORT" -u pii_steward -D "$1" -N -B -e "$2" 2>&1; }
+analyst() { as_analyst "$1" "$2"; }
+steward() { as_steward "$1" "$2"; }
 # hexof: stdin as upper-case hex, like SQL HEX()
 hexof() { od -An -tx1 -v | tr -d ' \n' | tr a-f A-F; }
 # fx ID JQ_FILTER: a raw value of fixture record ID (no newline added)

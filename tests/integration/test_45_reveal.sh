@@ -10,8 +10,8 @@ write_config "$T/c.yaml" "$DB"
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init"
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "run"
 
-analyst() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$DB" -N -B -e "$1" 2>&1; }
-steward() { MYSQL_PWD="$MASKLOAD_STEWARD_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u pii_steward -D "$DB" -N -B -e "$1" 2>&1; }
+analyst() { as_analyst "$DB" "$1"; }
+steward() { as_steward "$DB" "$1"; }
 log_rows() { sql_admin "$DB" "SELECT COUNT(*) FROM pii_access_log"; }
 # denied CMD SQL WHAT: the statement fails with "CMD command denied"
 denied() {

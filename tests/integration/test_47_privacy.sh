@@ -23,7 +23,7 @@ DB2=it_privacy_users
 fresh_db "$DB"
 fresh_db "$DB2"
 q() { sql_admin "$DB" "$1"; }
-analyst() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$1" -N -B -e "$2" 2>&1; }
+analyst() { as_analyst "$1" "$2"; }
 VIEW=monitor_people_raw_small_groups
 
 # id born zip gender income seen signup score

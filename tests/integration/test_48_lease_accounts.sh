@@ -14,7 +14,7 @@ fresh_db "$B"
 conf() { WRITE_CONFIG_LOAD="  heartbeat_interval: 1" write_config "$1" "$2"; }
 conf "$T/a.yaml" "$A"
 conf "$T/b.yaml" "$B"
-analyst() { sql_as analyst "$MASKLOAD_ANALYST_PASSWORD" "$1" "$2" 2>&1; }
+analyst() { as_analyst "$1" "$2"; }
 PW_ORIG=$MASKLOAD_ANALYST_PASSWORD
 # whatever happens below, the shared analyst account gets its password back
 trap 'MASKLOAD_ANALYST_PASSWORD=$PW_ORIG "$MASKLOAD_BIN" -c "$T/a.yaml" init --reset-passwords >/dev/null 2>&1 || true' EXIT

@@ -30,7 +30,7 @@
 FIX="$SOURCE_DIR/tests/fixtures/purchases"
 DB=it_history
 q() { sql_admin "$DB" "$1"; }
-analyst() { sql_as analyst "$MASKLOAD_ANALYST_PASSWORD" "$DB" "$1" 2>&1; }
+analyst() { as_analyst "$DB" "$1"; }
 fresh_db "$DB"
 cp "$FIX/purchases.yaml" "$T/purchases.yaml"
 # snapshot DAY: that day's snapshot as JSON Lines, so that it is read in

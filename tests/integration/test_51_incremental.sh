@@ -23,7 +23,7 @@
 . "$(dirname "$0")/lib.sh"
 DB=it_incremental
 q() { sql_admin "$DB" "$1"; }
-analyst() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$DB" -N -B -e "$1" 2>&1; }
+analyst() { as_analyst "$DB" "$1"; }
 
 # ---- data: A, then B (A with changes) ----
 mkdir -p "$T/a" "$T/b"

@@ -25,7 +25,7 @@
 DB=it_checks
 fresh_db "$DB"
 q() { sql_admin "$DB" "$1"; }
-analyst() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$DB" -N -B -e "$1" 2>&1; }
+analyst() { as_analyst "$DB" "$1"; }
 
 cat >"$T/customers.jsonl" <<'EOF'
 {"id":1,"name":"zq one"}
