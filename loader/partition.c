@@ -379,10 +379,12 @@ static int apply_retention(struct db *db, const struct table_def *t, const struc
 
 /* The server errors of an ALTER whose partitions another maintenance
  * (another run, on this node or another) changed meanwhile: the named
- * partition is gone or already there, or the ranges no longer meet. */
+ * partition is gone or already there (1516: a partition to reorganize is
+ * gone), or the ranges no longer meet. */
 static bool changed_meanwhile(unsigned err)
 {
-    return err == 1507 || err == 1508 || err == 1517 || err == 1519 || err == 1520 || err == 1735;
+    return err == 1507 || err == 1508 || err == 1516 || err == 1517 || err == 1519 || err == 1520 ||
+           err == 1735;
 }
 
 /* No lock: every statement names the partitions it expects, so when two
