@@ -1004,6 +1004,17 @@ int ddlgen_monitor_views(const struct ddlgen_stream *streams, size_t n, struct d
             if (!rc)
                 rc = add_monitor(&v, &nv, &cap, &m, NULL, NULL);
         }
+        if (!rc && !again && d->table->history) {
+            memset(&m, 0, sizeof(m));
+            m.kind = DDLGEN_MONITOR_HISTORY;
+            m.def = d;
+            buf_reset(&name);
+            rc = ddlgen_monitor_name(&name, d->table->name, NULL, "history");
+            if (!rc)
+                rc = set_monitor_name(&m, &name);
+            if (!rc)
+                rc = add_monitor(&v, &nv, &cap, &m, NULL, NULL);
+        }
     }
     buf_release(&name);
     free(seen);
@@ -1200,6 +1211,84 @@ static void put_check_select(struct gen *g, const struct ddlgen_check_part *p, b
     put_check_condition(g, t, ck);
 }
 
+/* `alias`.`column` */
+static void put_alias_col(struct gen *g, const char *alias, const char *col)
+{
+    put(g, alias);
+    put(g, ".");
+    put_ident(g, col);
+}
+
+/* "a.k1 = b.k1 AND ...": the key columns of t equal in aliases a and b */
+static void put_key_equal(struct gen *g, const struct table_def *t)
+{
+    for (unsigned i = 0; i < t->nkey; i++) {
+        if (i)
+            put(g, " AND ");
+        put_alias_col(g, "a", t->cols[i].name);
+        put(g, " = ");
+        put_alias_col(g, "b", t->cols[i].name);
+    }
+}
+
+/* "SELECT a.k1, ..., <version> AS `version`, '<problem>' AS `problem` FROM t a" */
+static void put_history_head(struct gen *g, const struct table_def *t, const char *version,
+                             const char *problem)
+{
+    put(g, "SELECT ");
+    for (unsigned i = 0; i < t->nkey; i++) {
+        put_alias_col(g, "a", t->cols[i].name);
+        put(g, ", ");
+    }
+    put(g, version);
+    put(g, " AS ");
+    put_ident(g, "version");
+    put(g, ", ");
+    put_literal(g, problem);
+    put(g, " AS ");
+    put_ident(g, "problem");
+    put(g, " FROM ");
+    put_ident(g, t->name);
+    put(g, " a");
+}
+
+/* The SELECT of a HISTORY view: one UNION ALL branch per invariant of
+ * history.h's versions (ddlgen.h says which). */
+static void put_history_select(struct gen *g, const struct table_def *t)
+{
+    put_history_head(g, t, "a.`version`", "valid_from not before valid_to");
+    put(g, " WHERE a.`valid_to` IS NOT NULL AND a.`valid_from` >= a.`valid_to`");
+    put(g, " UNION ALL ");
+    put_history_head(g, t, "a.`version`", "is_current disagrees with valid_to or deleted");
+    put(g, " WHERE (a.`is_current` = 1) <> (a.`valid_to` IS NULL)"
+           " OR (a.`is_current` = 1 AND a.`deleted` = 1)");
+    put(g, " UNION ALL ");
+    put_history_head(g, t, "MAX(a.`version`)", "more than one current version");
+    put(g, " WHERE a.`is_current` = 1 GROUP BY ");
+    for (unsigned i = 0; i < t->nkey; i++) {
+        if (i)
+            put(g, ", ");
+        put_alias_col(g, "a", t->cols[i].name);
+    }
+    put(g, " HAVING COUNT(*) > 1");
+    put(g, " UNION ALL ");
+    put_history_head(g, t, "b.`version`", "gap or overlap with the previous version");
+    put(g, " JOIN ");
+    put_ident(g, t->name);
+    put(g, " b ON ");
+    put_key_equal(g, t);
+    put(g, " AND b.`version` = a.`version` + 1 WHERE a.`valid_to` IS NULL"
+           " OR (a.`deleted` = 0 AND b.`valid_from` <> a.`valid_to`)"
+           " OR (a.`deleted` = 1 AND b.`valid_from` < a.`valid_to`)");
+    put(g, " UNION ALL ");
+    put_history_head(g, t, "a.`version`", "version number without its predecessor");
+    put(g, " WHERE a.`version` = 0 OR (a.`version` > 1 AND NOT EXISTS (SELECT 1 FROM ");
+    put_ident(g, t->name);
+    put(g, " b WHERE ");
+    put_key_equal(g, t);
+    put(g, " AND b.`version` = a.`version` - 1))");
+}
+
 int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db_dialect d)
 {
     struct gen g = {out, dialect_of(d), 0};
@@ -1228,6 +1317,14 @@ int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db
                 put(&g, " UNION ALL ");
             put_check_select(&g, &m->parts[i], m->nparts > 1);
         }
+        return gen_end(&g, mark);
+    case DDLGEN_MONITOR_HISTORY:
+        if (!m->def || !m->def->table || !m->def->table->history || !m->def->table->nkey)
+            return err_set(ML_EINVAL, "view '%s' needs a history table with a key", m->name);
+        put(&g, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
+        put_ident(&g, m->name);
+        put(&g, " AS ");
+        put_history_select(&g, m->def->table);
         return gen_end(&g, mark);
     case DDLGEN_MONITOR_FRESHNESS:
     case DDLGEN_MONITOR_MIN_ROWS:

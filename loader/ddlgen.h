@@ -103,7 +103,8 @@ enum ddlgen_monitor_kind {
     DDLGEN_MONITOR_SMALL_GROUPS, /* ddlgen_small_groups_view of `def` */
     DDLGEN_MONITOR_CHECK,        /* the rows breaking `parts` */
     DDLGEN_MONITOR_FRESHNESS,    /* one row while the stream's last success is too old */
-    DDLGEN_MONITOR_MIN_ROWS      /* one row while its last success loaded too few records */
+    DDLGEN_MONITOR_MIN_ROWS,     /* one row while its last success loaded too few records */
+    DDLGEN_MONITOR_HISTORY       /* the broken invariants of a `history: scd2` table */
 };
 
 /* A configured stream: its name (load_run_streams.stream) and definition. */
@@ -121,7 +122,7 @@ struct ddlgen_monitor {
     char name[65];
     enum ddlgen_monitor_kind kind;
     const char *stream;              /* FRESHNESS, MIN_ROWS */
-    const struct stream_def *def;    /* SMALL_GROUPS, FRESHNESS, MIN_ROWS */
+    const struct stream_def *def;    /* SMALL_GROUPS, FRESHNESS, MIN_ROWS, HISTORY */
     struct ddlgen_check_part *parts; /* CHECK: nparts >= 1 (malloc'd, owned by the list) */
     size_t nparts;
     /* an expectation: `check` fails on its one row whatever
@@ -131,7 +132,8 @@ struct ddlgen_monitor {
 
 /* The generated monitoring views of `streams`, in stream order (per stream:
  * small groups, then the checks of the main table and its children in
- * declaration order, then freshness and min_rows). A table met twice (by
+ * declaration order, then freshness and min_rows, then for a history
+ * table "monitor_<table>_history"). A table met twice (by
  * name) contributes its small groups and checks once; expectations are per
  * stream. Checks naming the same view with `monitor:` are
  * one view (their parts in that order); a check whose `references` table is
@@ -160,7 +162,14 @@ void ddlgen_monitor_views_free(struct ddlgen_monitor *v, size_t n);
  * stream or the last finished more than freshness_s ago; MIN_ROWS lists
  * (stream, run_id, loaded, min_rows) when there is no such run or its
  * records read and not rejected (fetched - rejected) are fewer than
- * min_rows. ML_EINVAL for a view it cannot write. */
+ * min_rows. HISTORY lists (key columns, version, problem) per violation of
+ * the history's invariants (history.h): valid_from not before valid_to;
+ * is_current disagreeing with valid_to (current exactly while valid_to is
+ * NULL, never deleted); more than one current version of a key; a version
+ * that does not start where the previous one ended (a gap or an overlap;
+ * after a deletion a later start is no gap); a first version other than 1
+ * or a missing version number. Empty when the history is sound.
+ * ML_EINVAL for a view it cannot write. */
 int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db_dialect d);
 
 /* The word of a check kind in the mapping language ("not_null", ...). */

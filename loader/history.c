@@ -477,13 +477,6 @@ int history_current_name(struct buf *out, const struct stream_def *def)
     return buf_addf(out, "%s_current", def->table->name);
 }
 
-int history_monitor_name(struct buf *out, const struct stream_def *def)
-{
-    if (!def || !def->table || !def->table->history)
-        return err_set(ML_EINVAL, "a history monitor needs a history stream");
-    return buf_addf(out, "monitor_%s_history", def->table->name);
-}
-
 static int finish(struct buf *out, size_t mark, struct sq *q)
 {
     if (q->rc)
@@ -505,70 +498,6 @@ int history_current_view(struct buf *out, const struct stream_def *def)
     if (!q.rc)
         ident(&q, def->table->name);
     add(&q, " WHERE `is_current` = 1");
-    buf_release(&name);
-    return finish(out, mark, &q);
-}
-
-/* "SELECT a.k1, ..., <version> AS `version`, '<problem>' AS `problem` FROM t a" */
-static void monitor_head(struct sq *q, const struct table_def *t, const char *version,
-                         const char *problem)
-{
-    add(q, "SELECT ");
-    for (unsigned i = 0; i < t->nkey; i++) {
-        col_of(q, "a", t->cols[i].name);
-        add(q, ", ");
-    }
-    add(q, version);
-    add(q, " AS `version`, '");
-    add(q, problem);
-    add(q, "' AS `problem` FROM ");
-    ident(q, t->name);
-    add(q, " a");
-}
-
-int history_monitor_view(struct buf *out, const struct stream_def *def)
-{
-    struct buf name = BUF_INIT;
-    size_t mark = out->len;
-    struct sq q = {out, history_monitor_name(&name, def)};
-    const struct table_def *t = q.rc ? NULL : def->table;
-    add(&q, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
-    ident(&q, name.data);
-    add(&q, " AS ");
-    if (q.rc)
-        goto out;
-    monitor_head(&q, t, "a.`version`", "valid_from not before valid_to");
-    add(&q, " WHERE a.`valid_to` IS NOT NULL AND a.`valid_from` >= a.`valid_to`");
-    add(&q, " UNION ALL ");
-    monitor_head(&q, t, "a.`version`", "is_current disagrees with valid_to or deleted");
-    add(&q, " WHERE (a.`is_current` = 1) <> (a.`valid_to` IS NULL)"
-            " OR (a.`is_current` = 1 AND a.`deleted` = 1)");
-    add(&q, " UNION ALL ");
-    monitor_head(&q, t, "MAX(a.`version`)", "more than one current version");
-    add(&q, " WHERE a.`is_current` = 1 GROUP BY ");
-    for (unsigned i = 0; i < t->nkey; i++) {
-        if (i)
-            add(&q, ", ");
-        col_of(&q, "a", t->cols[i].name);
-    }
-    add(&q, " HAVING COUNT(*) > 1");
-    add(&q, " UNION ALL ");
-    monitor_head(&q, t, "b.`version`", "gap or overlap with the previous version");
-    add(&q, " JOIN ");
-    ident(&q, t->name);
-    add(&q, " b ON ");
-    key_equal(&q, t, "a", "b");
-    add(&q, " AND b.`version` = a.`version` + 1 WHERE a.`valid_to` IS NULL"
-            " OR (a.`deleted` = 0 AND b.`valid_from` <> a.`valid_to`)"
-            " OR (a.`deleted` = 1 AND b.`valid_from` < a.`valid_to`)");
-    add(&q, " UNION ALL ");
-    monitor_head(&q, t, "a.`version`", "version number without its predecessor");
-    add(&q, " WHERE a.`version` = 0 OR (a.`version` > 1 AND NOT EXISTS (SELECT 1 FROM ");
-    ident(&q, t->name);
-    add(&q, " b WHERE ");
-    key_equal(&q, t, "a", "b");
-    add(&q, " AND b.`version` = a.`version` - 1))");
-out:
     buf_release(&name);
     return finish(out, mark, &q);
 }

@@ -113,17 +113,4 @@ int history_current_name(struct buf *out, const struct stream_def *def);
  * valid_from. ML_EINVAL when def is not a history stream. */
 int history_current_view(struct buf *out, const struct stream_def *def);
 
-/* Appends "monitor_<table>_history", unquoted. */
-int history_monitor_name(struct buf *out, const struct stream_def *def);
-
-/* Appends the CREATE OR REPLACE of that monitoring view (no ';'): one row
- * per violation of the history's invariants - the key columns, a version
- * and `problem`: valid_from not before valid_to; is_current disagreeing
- * with valid_to (current exactly while valid_to is NULL, never deleted);
- * more than one current version of a key; a version that does not start
- * where the previous one ended (a gap or an overlap; after a deletion a
- * later start is no gap); a first version other than 1 or a missing
- * version number. Empty when the history is sound. */
-int history_monitor_view(struct buf *out, const struct stream_def *def);
-
 #endif

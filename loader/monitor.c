@@ -9,7 +9,6 @@
 #include "db.h"
 #include "ddlgen.h"
 #include "error.h"
-#include "history.h"
 #include "schema.h"
 #include "sqlfiles.h"
 #include "banned.h"
@@ -81,32 +80,14 @@ static int count_generated(const struct config *cfg, struct db *db,
     static const char *const what[] = {[DDLGEN_MONITOR_SMALL_GROUPS] = "quasi_identifiers were",
                                        [DDLGEN_MONITOR_CHECK] = "its checks were",
                                        [DDLGEN_MONITOR_FRESHNESS] = "freshness was",
-                                       [DDLGEN_MONITOR_MIN_ROWS] = "min_rows was"};
+                                       [DDLGEN_MONITOR_MIN_ROWS] = "min_rows was",
+                                       [DDLGEN_MONITOR_HISTORY] = "history was"};
     int rc = 0;
     for (size_t i = 0; !rc && i < ngen; i++)
         rc = count_view(db, gen[i].name, generated_threshold(cfg, &gen[i]),
-                        (unsigned)gen[i].kind < 4 ? what[gen[i].kind] : "it was", res, cnt, over);
-    return rc;
-}
-
-/* The generated invariant monitors of the history streams
- * (history_monitor_view), appended like the other generated views. */
-static int count_history(const struct config *cfg, struct db *db, struct monitor_result *res,
-                         size_t *cnt, size_t *over)
-{
-    struct buf name = BUF_INIT;
-    int rc = 0;
-    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
-        const struct stream_def *def = cfg->streams[i].def;
-        if (!def || !def->table->history)
-            continue;
-        buf_reset(&name);
-        rc = history_monitor_name(&name, def);
-        if (!rc)
-            rc = count_view(db, name.data, config_threshold_for(cfg, name.data), "history was", res,
-                            cnt, over);
-    }
-    buf_release(&name);
+                        (size_t)gen[i].kind < sizeof(what) / sizeof(what[0]) ? what[gen[i].kind]
+                                                                             : "it was",
+                        res, cnt, over);
     return rc;
 }
 
@@ -126,7 +107,7 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     rc = monitor_generated_views(cfg, &gen, &ngen);
     if (rc)
         return err_prefix(rc, "check");
-    res = calloc(sql_files_count + ngen + cfg->nstreams + 1, sizeof(*res)); /* + history monitors */
+    res = calloc(sql_files_count + ngen + 1, sizeof(*res));
     if (!res) {
         ddlgen_monitor_views_free(gen, ngen);
         return err_set(ML_ENOMEM, "out of memory");
@@ -169,8 +150,6 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     }
     if (!rc)
         rc = count_generated(cfg, db, gen, ngen, res, &cnt, over);
-    if (!rc)
-        rc = count_history(cfg, db, res, &cnt, over);
     db_close(db);
     ddlgen_monitor_views_free(gen, ngen);
     if (rc) {

@@ -899,7 +899,7 @@ static int maintain_partitions(struct init_ctx *ctx)
 
 /* The generated monitoring views of the configured streams
  * (monitor_generated_views: small groups, declared checks, freshness,
- * min_rows), each granted to the analyst like the embedded monitoring
+ * min_rows, history invariants), each granted to the analyst like the embedded monitoring
  * views. Before the embedded views and queries, which may read them. In
  * plan mode the statement is shown, the grant named in a comment line. */
 static int install_generated_views(struct init_ctx *ctx)
@@ -927,10 +927,10 @@ static int install_generated_views(struct init_ctx *ctx)
     return rc;
 }
 
-/* The views of every history stream (history.h): `<table>_current` and the
- * invariant monitor `monitor_<table>_history`, each granted to the analyst
- * like the embedded monitoring views (the table itself by the derived
- * grants). In plan mode the statements are shown, the grants named. */
+/* The current view `<table>_current` of every history stream (history.h),
+ * granted to the analyst like the embedded monitoring views (the table
+ * itself by the derived grants; its invariant monitor is one of the
+ * generated views). In plan mode the statement is shown, the grant named. */
 static int install_history_views(struct init_ctx *ctx)
 {
     struct buf name = BUF_INIT;
@@ -939,25 +939,22 @@ static int install_history_views(struct init_ctx *ctx)
         const struct stream_def *def = ctx->defs[i];
         if (!def->table->history)
             continue;
-        for (int v = 0; !rc && v < 2; v++) {
-            buf_reset(&name);
-            buf_reset(&ctx->sql);
-            rc = v == 0 ? history_current_name(&name, def) : history_monitor_name(&name, def);
-            if (!rc)
-                rc = v == 0 ? history_current_view(&ctx->sql, def)
-                            : history_monitor_view(&ctx->sql, def);
-            if (!rc)
-                rc = exec_generated(ctx, "installing view", name.data);
-            if (!rc && ctx->plan)
-                plan_note(ctx, "view '%s' is granted to %s", name.data, ctx->cfg->roles.analyst);
-            else if (!rc) {
-                rc = grant_view(ctx, name.data);
-                if (rc)
-                    err_prefix(rc, "granting view '%s'", name.data);
-            }
-            if (!rc)
-                ctx->rep->views++;
+        buf_reset(&name);
+        buf_reset(&ctx->sql);
+        rc = history_current_name(&name, def);
+        if (!rc)
+            rc = history_current_view(&ctx->sql, def);
+        if (!rc)
+            rc = exec_generated(ctx, "installing view", name.data);
+        if (!rc && ctx->plan)
+            plan_note(ctx, "view '%s' is granted to %s", name.data, ctx->cfg->roles.analyst);
+        else if (!rc) {
+            rc = grant_view(ctx, name.data);
+            if (rc)
+                err_prefix(rc, "granting view '%s'", name.data);
         }
+        if (!rc)
+            ctx->rep->views++;
     }
     buf_release(&name);
     return rc;

@@ -127,10 +127,15 @@ static void test_views(void **state)
                         "SELECT `purchase_id`, `product`, `purchase_date`, `valid_from` "
                         "FROM `purchases` WHERE `is_current` = 1");
     buf_reset(&b);
-    assert_int_equal(history_monitor_name(&b, &purchases_def), 0);
-    assert_string_equal(b.data, "monitor_purchases_history");
-    buf_reset(&b);
-    assert_int_equal(history_monitor_view(&b, &purchases_def), 0);
+    /* the invariant monitor: one of the generated monitoring views */
+    struct ddlgen_stream st = {"purchases", &purchases_def};
+    struct ddlgen_monitor *gen = NULL;
+    size_t ngen = 0;
+    assert_int_equal(ddlgen_monitor_views(&st, 1, &gen, &ngen), 0);
+    assert_int_equal(ngen, 1);
+    assert_int_equal(gen[0].kind, DDLGEN_MONITOR_HISTORY);
+    assert_string_equal(gen[0].name, "monitor_purchases_history");
+    assert_int_equal(ddlgen_monitor_view(&b, &gen[0], DB_DIALECT_MARIADB), 0);
     assert_non_null(strstr(b.data, "VIEW `monitor_purchases_history`"));
     assert_non_null(strstr(b.data, "'valid_from not before valid_to'"));
     assert_non_null(strstr(b.data, "'more than one current version'"));
@@ -145,8 +150,15 @@ static void test_views(void **state)
     struct stream_def pd = {.name = "p", .table = &plain};
     assert_int_equal(buf_adds(&b, "x"), 0);
     assert_int_equal(history_current_view(&b, &pd), ML_EINVAL);
-    assert_int_equal(history_monitor_view(&b, &pd), ML_EINVAL);
+    gen[0].def = &pd;
+    assert_int_equal(ddlgen_monitor_view(&b, &gen[0], DB_DIALECT_MARIADB), ML_EINVAL);
     assert_string_equal(b.data, "x");
+    ddlgen_monitor_views_free(gen, ngen);
+    /* and a stream without history has no such monitor */
+    st.def = &pd;
+    assert_int_equal(ddlgen_monitor_views(&st, 1, &gen, &ngen), 0);
+    assert_int_equal(ngen, 0);
+    ddlgen_monitor_views_free(gen, ngen);
     buf_release(&b);
 }
 
