@@ -100,8 +100,9 @@ void pg_result_free_wiped(struct pg_result *r);
  * result's memory is wiped before it is freed; the caller wipes `out`. */
 int pg_query_value(struct pg *pg, const char *sql, struct buf *out, bool *found);
 
-/* Rows the last successful pg_exec* / pg_copy_end statement changed
- * (INSERT, UPDATE, DELETE, COPY, ...; 0 for the others). */
+/* Rows of the last successful statement (pg_exec*, pg_query*,
+ * pg_copy_end): changed by INSERT, UPDATE, DELETE, MERGE, copied by COPY,
+ * returned by SELECT; 0 for the others (DDL, SET, ...). */
 unsigned long long pg_affected_rows(const struct pg *pg);
 
 /* Transactions. pg_commit fails (ML_EDB, class FATAL, SQLSTATE 25P02) when
