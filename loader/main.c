@@ -230,6 +230,11 @@ int main(int argc, char **argv)
         log_error("config: %s", err_msg());
         return EXIT_USAGE;
     }
+    if (config_require_warehouse_support(&cfg, cmd)) { /* no command writes PostgreSQL yet */
+        log_error("config: %s", err_msg());
+        config_release(&cfg);
+        return EXIT_USAGE;
+    }
     if (verbosity == 0) {
         enum log_level lvl;
         if (cfg.log_level && log_parse_level(cfg.log_level, &lvl) == 0)
