@@ -506,14 +506,49 @@ static int cmd_errors(void)
     check(strstr(err_msg(), "wrong-password-7f3a") == NULL, "and not the password");
     check(strstr(err_msg(), "password authentication failed") != NULL,
           "and says what the server refused");
-    /* TLS: the verify modes need a CA; require against a server without TLS fails */
+    /* TLS: the verify modes need a CA */
     p = params("postgres", env("MASKLOAD_ADMIN_PASSWORD"));
     p.tls_mode = 2;
     check(pg_connect(&p, &pg) == ML_EINVAL, "tls verify_ca without a CA file is refused");
     p.tls_mode = 1;
-    check(pg_connect(&p, &pg) == ML_EDB && strstr(err_msg(), "SSL") != NULL,
-          "tls required against a server without TLS fails (sslmode=require)");
-    printf("# message: %s\n", err_msg());
+    p.tls_cert = "/nonexistent.crt";
+    check(pg_connect(&p, &pg) == ML_EINVAL, "a client certificate without its key is refused");
+    p.tls_cert = NULL;
+    if (!getenv("PG_TLS_CA")) {
+        /* the server serves no TLS (no openssl to make its certificate) */
+        check(pg_connect(&p, &pg) == ML_EDB && strstr(err_msg(), "SSL") != NULL,
+              "tls required against a server without TLS fails (sslmode=require)");
+        printf("# message: %s\n", err_msg());
+    } else {
+        const char *proto;
+        check(pg_connect(&p, &pg) == 0 && (proto = pg_tls_protocol(pg)) != NULL &&
+                  strncmp(proto, "TLS", 3) == 0,
+              "tls required: the session is encrypted (sslmode=require)");
+        pg_close(pg);
+        p.tls_mode = 0;
+        check(pg_connect(&p, &pg) == 0 && pg_tls_protocol(pg) == NULL,
+              "tls off: the session is not encrypted (sslmode=disable)");
+        pg_close(pg);
+        p.tls_mode = 2;
+        p.tls_ca = env("PG_TLS_CA");
+        check(pg_connect(&p, &pg) == 0 && pg_tls_protocol(pg) != NULL,
+              "tls verify_ca with the server's CA connects (sslmode=verify-ca)");
+        pg_close(pg);
+        p.tls_ca = env("PG_TLS_WRONG_CA");
+        check(pg_connect(&p, &pg) == ML_EDB && strstr(err_msg(), "certificate verify failed"),
+              "tls verify_ca with another CA is refused");
+        printf("# message: %s\n", err_msg());
+        p.tls_mode = 3;
+        p.tls_ca = env("PG_TLS_CA");
+        check(pg_connect(&p, &pg) == ML_EDB && strstr(err_msg(), "does not match host name"),
+              "tls verify_identity refuses a certificate for another name (sslmode=verify-full)");
+        printf("# message: %s\n", err_msg());
+        p.host = "localhost";
+        check(pg_connect(&p, &pg) == 0 && pg_tls_protocol(pg) != NULL,
+              "tls verify_identity connects to the name the certificate holds");
+        pg_close(pg);
+        p.host = "127.0.0.1";
+    }
     check(strcmp(pg_sslmode(0), "disable") == 0 && strcmp(pg_sslmode(1), "require") == 0 &&
               strcmp(pg_sslmode(2), "verify-ca") == 0 && strcmp(pg_sslmode(3), "verify-full") == 0 &&
               pg_sslmode(4) == NULL,

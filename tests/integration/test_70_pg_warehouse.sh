@@ -16,16 +16,16 @@ DEVPG="$SOURCE_DIR/scripts/dev-pg"
 
 # --- dev-pg: status of the suite's server; its must-fails
 set +e
-out=$("$DEVPG" status --dir "$PG_DIR" --port "$PG_PORT" 2>&1); rc=$?
+out=$("$DEVPG" status --dir "$PG_SERVER_DIR" --port "$PG_PORT" 2>&1); rc=$?
 set -e
 assert_eq 0 "$rc" "dev-pg status: the suite's server is running"
 assert_contains "$out" "running (pid" "dev-pg status says running"
 assert_contains "$out" "127.0.0.1:$PG_PORT" "dev-pg status names its loopback port"
-pid=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+pid=$(head -n 1 "$PG_SERVER_DIR/data/postmaster.pid")
 assert_eq postgres "$(ps -o user= -p "$pid" | tr -d ' ')" "the server runs as the postgres user, not root"
 assert_not_contains "$(tr '\0' ' ' <"/proc/$pid/cmdline")" "$MASKLOAD_ADMIN_PASSWORD" \
   "the admin password is not on the server's command line"
-assert_eq "" "$(find "$PG_DIR" -maxdepth 1 -name '.pwfile*')" "no password file is left behind"
+assert_eq "" "$(find "$PG_SERVER_DIR" -maxdepth 1 -name '.pwfile*')" "no password file is left behind"
 assert_eq 127.0.0.1 "$(psql_admin postgres 'SHOW listen_addresses')" "the server listens on loopback only"
 assert_eq UTC "$(psql_admin postgres 'SHOW TimeZone')" "the server runs in UTC"
 set +e
