@@ -542,7 +542,9 @@ static int pg_sensitive_table(struct gen *g, const char *kind, size_t mark)
     put(g, " (\n");
     for (size_t i = 0; i < ARRAY_LEN(sensitive_cols); i++) {
         put_column(g, "sensitive", &sensitive_cols[i], true,
-                   i == 0 ? g->dl->auto_increment : i == 1 ? g->dl->digest_check : NULL);
+                   i == 0   ? g->dl->auto_increment
+                   : i == 1 ? g->dl->digest_check
+                            : NULL);
         put(g, ",\n");
     }
     put(g, "  PRIMARY KEY (");
@@ -1855,8 +1857,7 @@ static void put_create_role(struct gen *g, const char *name, const char *how)
     put(g, "; END IF; END $ml$;\n");
 }
 
-static void put_schema_grant(struct gen *g, const char *what, const char *schema,
-                             const char *role)
+static void put_schema_grant(struct gen *g, const char *what, const char *schema, const char *role)
 {
     put(g, what);
     put(g, " IN SCHEMA ");
@@ -1868,8 +1869,7 @@ static void put_schema_grant(struct gen *g, const char *what, const char *schema
 }
 
 /* "ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT <what> TO role;\n" */
-static void put_default_grant(struct gen *g, const char *schema, const char *what,
-                              const char *role)
+static void put_default_grant(struct gen *g, const char *schema, const char *what, const char *role)
 {
     put(g, "ALTER DEFAULT PRIVILEGES IN SCHEMA ");
     put_ident(g, schema);

@@ -307,8 +307,8 @@ int pg_connect(const struct pg_params *p, struct pg **out)
         pg_close(pg);
         return rc;
     }
-    log_debug("connected as '%s' to %s, database '%s' (tls: %s)", p->user, where,
-              PQdb(pg->conn), PQsslInUse(pg->conn) ? PQsslAttribute(pg->conn, "protocol") : "off");
+    log_debug("connected as '%s' to %s, database '%s' (tls: %s)", p->user, where, PQdb(pg->conn),
+              PQsslInUse(pg->conn) ? PQsslAttribute(pg->conn, "protocol") : "off");
     *out = pg;
     return 0;
 }
@@ -363,8 +363,8 @@ int pg_exec(struct pg *pg, const char *sql)
 /* The parameters as libpq wants them: text, NUL-terminated. Values with
  * lengths are copied (*copies, wiped and freed by free_params); a NUL
  * inside a length is refused. */
-static int bind_params(int n, const char *const *values, const size_t *lengths,
-                       const char ***bound, char ***copies)
+static int bind_params(int n, const char *const *values, const size_t *lengths, const char ***bound,
+                       char ***copies)
 {
     *bound = NULL;
     *copies = NULL;
@@ -644,7 +644,8 @@ int pg_copy_begin(struct pg *pg, const char *sql)
         pg->sqlstate[0] = '\0';
         return 0;
     }
-    if (res && (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)) {
+    if (res &&
+        (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)) {
         PQclear(res);
         return err_set(ML_EDB, "copy failed: the statement is not a COPY ... FROM STDIN");
     }

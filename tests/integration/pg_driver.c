@@ -260,7 +260,8 @@ static int cmd_copy(void)
         check(pg_exec_params(pg, "INSERT INTO hostile (id, v) VALUES ($1, $2)", 2, vals, lens) ==
                   ML_EINVAL,
               "a NUL byte is refused as a bound parameter");
-        check(pg_append_literal(&data, "a\0b", 3) == ML_EINVAL, "a NUL byte is refused in a literal");
+        check(pg_append_literal(&data, "a\0b", 3) == ML_EINVAL,
+              "a NUL byte is refused in a literal");
     }
     /* invalid UTF-8: refused by the server, the message quotes no value */
     buf_reset(&data);
@@ -285,7 +286,8 @@ static int cmd_copy(void)
               "nothing of a refused COPY is kept; the connection still works");
         buf_release(&v);
     }
-    check(pg_copy_from(pg, "SELECT 1", "", 0, NULL) != 0, "a statement that is not a COPY is refused");
+    check(pg_copy_from(pg, "SELECT 1", "", 0, NULL) != 0,
+          "a statement that is not a COPY is refused");
     check(pg_exec(pg, "SELECT 1") == 0, "the connection is usable after it");
     /* COPY inside a transaction, aborted: nothing kept */
     check(pg_begin(pg) == 0 && pg_copy_begin(pg, "COPY hostile (id, v) FROM STDIN") == 0 &&
@@ -315,9 +317,10 @@ static int cmd_copy(void)
     equal = 0;
     for (size_t i = 0; i < n; i++) {
         const char *vals[1] = {values[i].v};
-        int rc = values[i].v ? pg_query_params(pg, "SELECT id FROM hostile WHERE v = $1 ORDER BY id",
-                                               1, vals, NULL, &r)
-                             : pg_query(pg, "SELECT id FROM hostile WHERE v IS NULL ORDER BY id", &r);
+        int rc = values[i].v
+                     ? pg_query_params(pg, "SELECT id FROM hostile WHERE v = $1 ORDER BY id", 1,
+                                       vals, NULL, &r)
+                     : pg_query(pg, "SELECT id FROM hostile WHERE v IS NULL ORDER BY id", &r);
         if (!rc && pg_result_rows(r) == 2 && pg_result_next(r, &row, &len) &&
             (size_t)atoi(row[0]) == i && pg_result_next(r, &row, &len) &&
             (size_t)atoi(row[0]) == 1000 + i)
@@ -550,8 +553,8 @@ static int cmd_errors(void)
         p.host = "127.0.0.1";
     }
     check(strcmp(pg_sslmode(0), "disable") == 0 && strcmp(pg_sslmode(1), "require") == 0 &&
-              strcmp(pg_sslmode(2), "verify-ca") == 0 && strcmp(pg_sslmode(3), "verify-full") == 0 &&
-              pg_sslmode(4) == NULL,
+              strcmp(pg_sslmode(2), "verify-ca") == 0 &&
+              strcmp(pg_sslmode(3), "verify-full") == 0 && pg_sslmode(4) == NULL,
           "tls modes map to disable, require, verify-ca, verify-full");
 
     check(pg_exec(a, "DROP TABLE IF EXISTS contended; CREATE TABLE contended (id integer PRIMARY "

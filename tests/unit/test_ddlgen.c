@@ -1025,8 +1025,8 @@ static void test_pg_hostile_names_and_limits(void **state)
                                      "  \"we\"\"ird col\" varchar(8) NOT NULL,\n"
                                      "  \"v\" bigint NULL,\n"));
     assert_non_null(strstr(out.data, "  PRIMARY KEY (\"we\"\"ird col\")\n);\n"));
-    assert_non_null(
-        strstr(out.data, "COMMENT ON COLUMN \"odd\"\"table\".\"we\"\"ird col\" IS 'a '' and a \\'"));
+    assert_non_null(strstr(
+        out.data, "COMMENT ON COLUMN \"odd\"\"table\".\"we\"\"ird col\" IS 'a '' and a \\'"));
     /* the index name: table_index, cut to 54 bytes + '_' + 8 hex digits = 63 */
     const char *idx = strstr(out.data, "CREATE INDEX IF NOT EXISTS \"");
     assert_non_null(idx);
@@ -1051,7 +1051,8 @@ static void test_pg_hostile_names_and_limits(void **state)
     assert_int_equal(ddlgen_create_table(&out, &t3, DB_DIALECT_POSTGRES), ML_EINVAL);
     assert_int_equal(ddlgen_create_table(&out, &event_table, DB_DIALECT_POSTGRES), ML_EINVAL);
     assert_non_null(strstr(err_msg(), "partitioning is not written for postgres"));
-    assert_int_equal(ddlgen_sensitive_table(&out, "k2345678901234567890123456789012345678901234567890",
+    assert_int_equal(ddlgen_sensitive_table(&out,
+                                            "k2345678901234567890123456789012345678901234567890",
                                             DB_DIALECT_POSTGRES),
                      ML_EINVAL);
     assert_string_equal(out.data, "prefix;");

@@ -24,13 +24,12 @@ static void test_sqlstate_classes(void **state)
     (void)state;
     static const char *const retry[] = {"40001", "40P01", "55P03"};
     static const char *const split[] = {"53200", "54000"};
-    static const char *const lost[] = {"08000", "08003", "08006", "08001", "08004", "08P01",
-                                       "57P01", "57P02", "57P03"};
+    static const char *const lost[] = {"08000", "08003", "08006", "08001", "08004",
+                                       "08P01", "57P01", "57P02", "57P03"};
     /* a constraint, a syntax error, a bad value, a missing privilege, a
      * query canceled by statement_timeout, a failed transaction: fatal */
-    static const char *const fatal[] = {"23505", "42601", "22021", "22P04", "42501",
-                                        "57014", "25P02", "40003", "53300", "",
-                                        "4000",  "400011"};
+    static const char *const fatal[] = {"23505", "42601", "22021", "22P04", "42501", "57014",
+                                        "25P02", "40003", "53300", "",      "4000",  "400011"};
     for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++)
         assert_int_equal(pg_sqlstate_class(retry[i]), DB_ERR_RETRY_TX);
     for (size_t i = 0; i < sizeof(split) / sizeof(split[0]); i++)
