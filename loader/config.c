@@ -2650,14 +2650,22 @@ int config_load(struct config *cfg, const char *path)
     return rc;
 }
 
+/* The commands that take a PostgreSQL warehouse: those that never use the
+ * warehouse (infer reads a source and prints a mapping). */
+static const char *const postgres_commands[] = {"infer", NULL};
+
 int config_require_warehouse_support(const struct config *cfg, const char *cmd)
 {
     if (cfg->warehouse.kind != WAREHOUSE_POSTGRES)
         return 0;
+    for (size_t i = 0; cmd && postgres_commands[i]; i++)
+        if (strcmp(cmd, postgres_commands[i]) == 0)
+            return 0;
     return err_set(ML_ECONFIG,
                    "%s:%d:%d: 'warehouse.kind' postgres: '%s' cannot use a PostgreSQL "
-                   "warehouse yet; no command can (they support kind mysql only: loading and "
-                   "init do not write PostgreSQL yet, see docs/postgres.md)",
+                   "warehouse yet; only 'infer' can, which does not use the warehouse (the "
+                   "other commands support kind mysql only: loading and init do not write "
+                   "PostgreSQL yet, see docs/postgres.md)",
                    cfg->path ? cfg->path : "config", cfg->warehouse.kind_pos.line,
                    cfg->warehouse.kind_pos.column, cmd ? cmd : "this command");
 }

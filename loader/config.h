@@ -278,11 +278,12 @@ int config_require_digest_key(const struct config *cfg, const char *cmd);
 int config_read_key_file(const char *path, const char *what, unsigned char **key, size_t *len);
 
 /* The commands that work with each warehouse kind: 0 for a mysql
- * warehouse; for postgres, ML_ECONFIG "<file>:<line>:<col>: ..." at
- * `warehouse.kind` saying that `cmd` cannot use it yet and which commands
- * can (none of the CLI's yet: the load path and init do not write
- * PostgreSQL). Asked by main before any command runs, so no command ever
- * tries a PostgreSQL warehouse as MySQL. */
+ * warehouse, and for postgres with `infer` (it never uses the warehouse);
+ * for postgres with any other command ML_ECONFIG "<file>:<line>:<col>: ..."
+ * at `warehouse.kind` saying that `cmd` cannot use it yet and which
+ * commands can (the load path and init do not write PostgreSQL yet). Asked
+ * by main before any command runs, so no command ever tries a PostgreSQL
+ * warehouse as MySQL. */
 int config_require_warehouse_support(const struct config *cfg, const char *cmd);
 
 /* Frees every string; wipes passwords and the digest key first. */

@@ -14,8 +14,10 @@
  *           sensitive tables with the generated DDL, and stand-ins of
  *           load_runs and load_rejects
  *   copy    COPYs hostile values and reads them back; binds them as
- *           parameters; the refusals (NUL, invalid UTF-8, a bad COPY row,
- *           a commit after a failure, a statement that is not a COPY)
+ *           parameters; COPYs typed values into users_raw (after `ddl`);
+ *           the refusals (NUL, invalid UTF-8, a bad COPY row, a value too
+ *           long, an impossible date, a number too large, a commit after a
+ *           failure, a statement that is not a COPY)
  *   grants  applies the generated roles and privileges and the accounts
  *   later   creates a table after the grants; the loader writes it
  *   errors  a bad password, TLS refusals, deadlock, serialization failure,
@@ -355,6 +357,61 @@ static int cmd_copy(void)
     check(pg_exec(pg, "SELECT 1") == 0 && pg_affected_rows(pg) == 1, "the session goes on");
     check(pg_exec(pg, "SET search_path = maskload") == 0 && pg_affected_rows(pg) == 0,
           "a statement without rows counts none");
+    /* typed columns of a built-in mapping's table (created by `ddl`) */
+    {
+        static const char typed[] =
+            "1\t2024-02-29 23:59:59.999\tC\xc3\xb4te d'Ivoire\\t\\\\\tf\tt\t123456789012.34\t"
+            "1999-12-31\t7\t2024-03-01 00:00:00\n"
+            "2\t1970-01-01 00:00:00.001\tnew\\nline\t\\N\t\\N\t-0.01\t\\N\t7\t2024-03-01 "
+            "00:00:00\n";
+        static const char *const want[2][7] = {
+            {"1", "2024-02-29 23:59:59.999", "C\xc3\xb4te d'Ivoire\t\\", "f", "t",
+             "123456789012.34", "1999-12-31"},
+            {"2", "1970-01-01 00:00:00.001", "new\nline", NULL, NULL, "-0.01", NULL},
+        };
+        const char *copy = "COPY users_raw (user_id, created_at, country, gender, is_smoking, "
+                           "income, birth_date, load_run_id, loaded_at) FROM STDIN";
+        size_t same = 0, k = 0;
+        check(pg_copy_from(pg, copy, typed, sizeof(typed) - 1, &rows) == 0 && rows == 2,
+              "COPY into users_raw (timestamp(3), varchar, boolean, numeric, date)");
+        check(pg_query(pg,
+                       "SELECT user_id, created_at, country, gender, is_smoking, income, "
+                       "birth_date FROM users_raw ORDER BY user_id",
+                       &r) == 0,
+              "read users_raw back");
+        while (r && k < 2 && pg_result_next(r, &row, &len)) {
+            size_t c = 0;
+            while (c < 7 && (want[k][c] ? row[c] && strcmp(row[c], want[k][c]) == 0 : !row[c]))
+                c++;
+            same += c == 7;
+            if (c < 7)
+                printf("# users_raw row %zu column %zu: [%s]\n", k, c, row[c] ? row[c] : "NULL");
+            k++;
+        }
+        pg_result_free(r);
+        r = NULL;
+        check(same == 2, "every typed value reads back as written (milliseconds, UTF-8, NULLs)");
+        check(pg_copy_from(
+                  pg, copy,
+                  "3\t2024-01-01 00:00:00\tx\tabcdefghijabcdefghijabcdefghijabc\tt\t1\t"
+                  "2000-01-01\t7\t2024-01-01 00:00:00\n",
+                  strlen("3\t2024-01-01 00:00:00\tx\tabcdefghijabcdefghijabcdefghijabc\tt\t1\t"
+                         "2000-01-01\t7\t2024-01-01 00:00:00\n"),
+                  NULL) != 0 &&
+                  strcmp(pg_sqlstate(pg), "22001") == 0,
+              "a value longer than varchar(32) is refused, not cut (22001)");
+        check(pg_copy_from(pg, copy, "4\t2024-02-30 00:00:00\tx\tg\tt\t1\t\\N\t7\t2024-01-01\n",
+                           strlen("4\t2024-02-30 00:00:00\tx\tg\tt\t1\t\\N\t7\t2024-01-01\n"),
+                           NULL) != 0 &&
+                  strcmp(pg_sqlstate(pg), "22008") == 0,
+              "an impossible timestamp is refused (22008)");
+        check(pg_copy_from(
+                  pg, copy, "5\t2024-01-01\tx\tg\tt\t123456789012345.1\t\\N\t7\t2024-01-01\n",
+                  strlen("5\t2024-01-01\tx\tg\tt\t123456789012345.1\t\\N\t7\t2024-01-01\n"),
+                  NULL) != 0 &&
+                  strcmp(pg_sqlstate(pg), "22003") == 0,
+              "a number too large for numeric(14,2) is refused (22003)");
+    }
     /* literal and identifier quoting */
     buf_reset(&data);
     buf_adds(&data, "SELECT ");

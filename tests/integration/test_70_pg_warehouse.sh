@@ -83,7 +83,7 @@ pg_driver later
 A=${DB}_analyst S=${DB}_steward L=${DB}_loader
 as_analyst() { psql_as "$A" "$MASKLOAD_ANALYST_PASSWORD" "$DB" "$1" 2>&1; }
 assert_eq "maskload" "$(as_analyst 'SHOW search_path')" "the analyst's search_path is the schema"
-assert_eq 0 "$(as_analyst 'SELECT count(*) FROM users_raw')" "psql as analyst: SELECT on an allowed stream table works"
+assert_eq 2 "$(as_analyst 'SELECT count(*) FROM users_raw')" "psql as analyst: SELECT on an allowed stream table works (the two rows COPYed)"
 assert_eq 0 "$(as_analyst 'SELECT count(*) FROM user_logins')" "psql as analyst: SELECT on user_logins works"
 assert_eq 0 "$(as_analyst 'SELECT count(*) FROM load_runs')" "psql as analyst: SELECT on load_runs works"
 for k in $(psql_admin "$DB" "SELECT table_name FROM information_schema.tables WHERE table_schema='maskload' AND table_name LIKE 'sensitive%'"); do
@@ -124,14 +124,18 @@ sources:
 streams:
   users: { source: api, path: /users }
 YAML
-for cmd in init plan run check status doctor; do
+for cmd in init plan run check status doctor privacy-report reveal forget rekey; do
   ml -c "$T/pg.yaml" "$cmd"
   assert_eq 2 "$RC" "maskload $cmd with kind postgres exits 2"
   assert_contains "$OUT" "pg.yaml:2:9: 'warehouse.kind' postgres: '$cmd' cannot use a PostgreSQL warehouse yet" "maskload $cmd names the key, its position and the command"
 done
 assert_eq "" "$(sql_admin "" "SHOW DATABASES LIKE '$DB'")" "nothing was created in the MariaDB its host:port points at"
+assert_contains "$OUT" "only 'infer' can" "the refusal says which command can"
 ml -c "$T/pg.yaml" init --help
 assert_eq 0 "$RC" "init --help still works with kind postgres"
+ml -c "$T/pg.yaml" infer --source api --path /users --sample 5
+assert_eq 0 "$RC" "infer (which uses no warehouse) works with kind postgres"
+assert_contains "$OUT" "columns:" "and prints a mapping"
 sed -i 's/^  kind: postgres$/  kind: oracle/' "$T/pg.yaml"
 ml -c "$T/pg.yaml" init
 assert_eq 2 "$RC" "an unknown warehouse kind exits 2"

@@ -1308,8 +1308,11 @@ static void test_warehouse_kind_postgres(void **state)
     assert_int_equal(config_require_warehouse_support(&c, "init"), ML_ECONFIG);
     assert_string_equal(err_msg(),
                         "t.yaml:2:9: 'warehouse.kind' postgres: 'init' cannot use a PostgreSQL "
-                        "warehouse yet; no command can (they support kind mysql only: loading "
-                        "and init do not write PostgreSQL yet, see docs/postgres.md)");
+                        "warehouse yet; only 'infer' can, which does not use the warehouse (the "
+                        "other commands support kind mysql only: loading and init do not write "
+                        "PostgreSQL yet, see docs/postgres.md)");
+    assert_int_equal(config_require_warehouse_support(&c, "run"), ML_ECONFIG);
+    assert_int_equal(config_require_warehouse_support(&c, "infer"), 0);
     config_release(&c);
 
     assert_int_equal(parse(&c, MINIMAL "  kind: postgres\n"
