@@ -29,6 +29,21 @@ assert_eq "" "$(find "$PG_SERVER_DIR" -maxdepth 1 -name '.pwfile*')" "no passwor
 assert_eq 127.0.0.1 "$(psql_admin postgres 'SHOW listen_addresses')" "the server listens on loopback only"
 assert_eq UTC "$(psql_admin postgres 'SHOW TimeZone')" "the server runs in UTC"
 set +e
+out=$("$DEVPG" start --dir "$PG_SERVER_DIR" --port "$PG_PORT" 2>&1); rc=$?
+set -e
+assert_eq 0 "$rc" "dev-pg start of the running server is a no-op"
+assert_contains "$out" "already running (pid $pid" "and says it is already running"
+set +e
+out=$("$DEVPG" start --dir "$PG_SERVER_DIR" --port $((PG_PORT + 1)) 2>&1); rc=$?
+set -e
+assert_eq 1 "$rc" "dev-pg start of the running server on another port fails"
+assert_contains "$out" "already running on port $PG_PORT" "and names the port it runs on"
+set +e
+out=$("$DEVPG" stop --dir "$T/nothing" --port "$PG_PORT" 2>&1); rc=$?
+set -e
+assert_eq 0 "$rc" "dev-pg stop of a directory without a server exits 0"
+assert_contains "$out" "not running" "and says not running"
+set +e
 out=$("$DEVPG" status --dir "$T/nothing" --port "$PG_PORT" 2>&1); rc=$?
 set -e
 assert_eq 3 "$rc" "dev-pg status of a directory without a server exits 3"
