@@ -230,7 +230,7 @@ int main(int argc, char **argv)
         log_error("config: %s", err_msg());
         return EXIT_USAGE;
     }
-    if (config_require_warehouse_support(&cfg, cmd)) { /* no command writes PostgreSQL yet */
+    if (config_require_warehouse_support(&cfg, cmd)) { /* postgres: only the commands taking it */
         log_error("config: %s", err_msg());
         config_release(&cfg);
         return EXIT_USAGE;
