@@ -99,6 +99,18 @@ static const char *one_line(char *dst, size_t cap, const char *msg)
     return dst;
 }
 
+/* A data exception's (SQLSTATE class 22) primary message without the value
+ * it quotes: the server writes it after ': "' (invalid input syntax for
+ * type integer: "..."), and a value may be personal data. */
+static const char *without_value(char *dst, size_t cap, const char *primary)
+{
+    const char *q = strstr(primary, ": \"");
+    if (!q)
+        return primary;
+    snprintf(dst, cap, "%.*s (value not shown)", (int)(q - primary), primary);
+    return dst;
+}
+
 /* Records a failure: "<what>: <primary message> (sqlstate XXXXX)". The
  * primary message only: DETAIL and CONTEXT quote row values. */
 static int fail(struct pg *pg, const PGresult *res, const char *what)
@@ -107,6 +119,8 @@ static int fail(struct pg *pg, const PGresult *res, const char *what)
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char line[512];
     snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state && strlen(state) == 5 ? state : "");
+    if (primary && strncmp(pg->sqlstate, "22", 2) == 0)
+        primary = without_value(line, sizeof(line), primary);
     if (!primary)
         primary = one_line(line, sizeof(line), PQerrorMessage(pg->conn));
     if (!*primary)

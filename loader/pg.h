@@ -11,7 +11,9 @@
  * Error messages carry the server's primary message and SQLSTATE, never the
  * SQL text, nor the server's DETAIL and CONTEXT fields (they quote the
  * values of rows: a unique violation names its key, a COPY failure its
- * line). Notices go to the log at debug level, primary message only.
+ * line), nor the value a data exception's (class 22) primary message quotes
+ * ("invalid input syntax for type integer (value not shown)"). Notices go
+ * to the log at debug level, primary message only.
  *
  * One connection is used by one thread at a time.
  */

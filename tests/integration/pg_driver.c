@@ -412,6 +412,13 @@ static int cmd_copy(void)
                   strcmp(pg_sqlstate(pg), "22003") == 0,
               "a number too large for numeric(14,2) is refused (22003)");
     }
+    /* a data exception quotes the value in its primary message: left out */
+    check(pg_exec(pg, "SELECT 'secret-abc'::integer") != 0 && strcmp(pg_sqlstate(pg), "22P02") == 0,
+          "a value that is no integer is refused (22P02)");
+    check(strstr(err_msg(), "secret-abc") == NULL &&
+              strstr(err_msg(), "invalid input syntax for type integer (value not shown)") != NULL,
+          "its message says what failed, without the value");
+    printf("# message: %s\n", err_msg());
     /* literal and identifier quoting */
     buf_reset(&data);
     buf_adds(&data, "SELECT ");
