@@ -1156,7 +1156,8 @@ static void tls_release(struct config_tls *tls)
 
 typedef struct config C;
 
-enum { WH_SOCKET = 2, WH_TLS = 9, WH_HOSTS = 10, WH_FAILOVERS = 11 };
+enum { WH_SOCKET = 2, WH_TLS = 9, WH_HOSTS = 10, WH_FAILOVERS = 11, WH_KIND = 12, WH_SCHEMA = 13 };
+static const char *const warehouse_kind_words[] = {"mysql", "postgres", NULL};
 static const struct spec warehouse_specs[] = {
     S_STR("host", C, warehouse.host),
     S_UINT("port", C, warehouse.port, 1, 65535, 3306),
@@ -1184,6 +1185,9 @@ static const struct spec warehouse_specs[] = {
     [WH_TLS] = S_HOOK("tls"),
     [WH_HOSTS] = S_HOOK("hosts"),
     [WH_FAILOVERS] = S_HOOK("failovers"),
+    [WH_KIND] = S_ENUM("kind", C, warehouse.kind, warehouse_kind_words, "mysql or postgres",
+                       WAREHOUSE_MYSQL),
+    [WH_SCHEMA] = S_STR("schema", C, warehouse.schema),
 };
 
 /* `hosts: [host:port, ...]` at `path` into *out / *n (nothing when absent).
@@ -1269,6 +1273,59 @@ static int copy_hosts(struct config_host **dst, size_t *ndst, const struct confi
     return 0;
 }
 
+/* The PostgreSQL default schema: one of the loader's own, so that REVOKE ALL
+ * ON SCHEMA ... FROM PUBLIC takes nothing from other users of the
+ * database's `public` (docs/postgres.md). */
+#define PG_DEFAULT_SCHEMA "maskload"
+#define PG_NAME_MAX       63
+
+/* A PostgreSQL schema name the analyst can type unquoted: [a-z_][a-z0-9_]*,
+ * 1..63 bytes, not pg_* (reserved by the server). */
+static int pg_schema_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > PG_NAME_MAX || (s[0] >= '0' && s[0] <= '9') || strncmp(s, "pg_", 3) == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* What `kind` changes in the warehouse section (struct config's comments). */
+static int warehouse_kind_rules(struct parse *p, const struct field *sec, const struct field *f)
+{
+    struct config *c = p->cfg;
+    const yaml_node_t *at = f[WH_KIND].value ? f[WH_KIND].value : sec_pos(p, sec);
+    c->warehouse.kind_pos.line = at ? (int)at->start_mark.line + 1 : 1;
+    c->warehouse.kind_pos.column = at ? (int)at->start_mark.column + 1 : 1;
+    if (c->warehouse.kind != WAREHOUSE_POSTGRES) {
+        if (f[WH_SCHEMA].value)
+            return cfg_error(p, f[WH_SCHEMA].key,
+                             "'warehouse.schema' applies to kind postgres only (a MySQL "
+                             "warehouse's schema is its 'database')");
+        return 0;
+    }
+    if (c->warehouse.schema && !pg_schema_ok(c->warehouse.schema))
+        return cfg_error(p, f[WH_SCHEMA].value,
+                         "'%s' is not a valid schema for 'warehouse.schema': use 1..%d "
+                         "characters from [a-z0-9_], not starting with a digit or 'pg_'",
+                         c->warehouse.schema, PG_NAME_MAX);
+    if (!c->warehouse.schema && !(c->warehouse.schema = strdup(PG_DEFAULT_SCHEMA)))
+        return cfg_nomem();
+    if (strlen(c->warehouse.database) > PG_NAME_MAX)
+        return cfg_error(p, f[3].value,
+                         "'warehouse.database' of kind postgres has at most %d characters",
+                         PG_NAME_MAX);
+    if (f[WH_HOSTS].value)
+        return cfg_error(p, f[WH_HOSTS].key,
+                         "'warehouse.hosts' is not supported with kind postgres yet: name one "
+                         "server with 'host' and 'port'");
+    if (!f[1].value)
+        c->warehouse.port = 5432;
+    return 0;
+}
+
 static int parse_warehouse(struct parse *p, const struct field *sec)
 {
     const char *path = "warehouse";
@@ -1304,6 +1361,8 @@ static int parse_warehouse(struct parse *p, const struct field *sec)
                           (unsigned)c->warehouse.nhosts, &c->warehouse.failovers);
     if (!rc && !c->warehouse.socket)
         rc = cfg_set_default(&c->warehouse.host, "127.0.0.1");
+    if (!rc)
+        rc = warehouse_kind_rules(p, sec, f);
     return rc;
 }
 
@@ -1328,6 +1387,12 @@ static int parse_admin(struct parse *p, const struct field *sec)
     int rc = section_fields(p, sec, path, SPECS(admin_specs), f);
     if (!rc)
         rc = parse_section(p, sec, path, SPECS(admin_specs), f, c, 1);
+    /* PostgreSQL's superuser is postgres, not root */
+    if (!rc && c->warehouse.kind == WAREHOUSE_POSTGRES && !f[0].value) {
+        free(c->admin.user);
+        if (!(c->admin.user = strdup("postgres")))
+            rc = cfg_nomem();
+    }
     if (!rc)
         rc =
             cfg_set_uint(p, &f[AD_PORT], path, "port", 1, 65535, c->warehouse.port, &c->admin.port);
@@ -2583,6 +2648,26 @@ int config_load(struct config *cfg, const char *path)
         rc = config_parse(cfg, text.data, text.len, path);
     buf_wipe(&text);
     return rc;
+}
+
+/* The commands that take a PostgreSQL warehouse: those that never use the
+ * warehouse (infer reads a source and prints a mapping). */
+static const char *const postgres_commands[] = {"infer", NULL};
+
+int config_require_warehouse_support(const struct config *cfg, const char *cmd)
+{
+    if (cfg->warehouse.kind != WAREHOUSE_POSTGRES)
+        return 0;
+    for (size_t i = 0; cmd && postgres_commands[i]; i++)
+        if (strcmp(cmd, postgres_commands[i]) == 0)
+            return 0;
+    return err_set(ML_ECONFIG,
+                   "%s:%d:%d: 'warehouse.kind' postgres: '%s' cannot use a PostgreSQL "
+                   "warehouse yet; only 'infer' can, which does not use the warehouse (the "
+                   "other commands support kind mysql only: loading and init do not write "
+                   "PostgreSQL yet, see docs/postgres.md)",
+                   cfg->path ? cfg->path : "config", cfg->warehouse.kind_pos.line,
+                   cfg->warehouse.kind_pos.column, cmd ? cmd : "this command");
 }
 
 void config_release(struct config *cfg)

@@ -150,6 +150,10 @@ struct config_account {
 
 #define CONFIG_MAX_HOSTS 16
 
+/* `warehouse.kind`: the server the warehouse is (db.h for mysql, pg.h for
+ * postgres). */
+enum warehouse_kind { WAREHOUSE_MYSQL = 0, WAREHOUSE_POSTGRES = 1 };
+
 struct config {
     char *path; /* file the config was read from */
 
@@ -175,6 +179,17 @@ struct config {
          * its connection, 0..1000; default the number of `hosts` (0 in the
          * single-host form: a lost connection fails the run) */
         unsigned failovers;
+        /* `kind: mysql|postgres`, default mysql. With postgres: `port`
+         * defaults to 5432, `socket` is the directory of the server's
+         * socket, `lock_wait_timeout` is the session's lock_timeout,
+         * `database` has at most 63 characters, `hosts` is refused (not
+         * written yet), and admin.user defaults to "postgres". */
+        enum warehouse_kind kind;
+        struct config_pos kind_pos; /* of the value, else of `warehouse` */
+        /* `schema` (postgres only: a config error with mysql): the schema
+         * every table, view and grant lives in; [a-z_][a-z0-9_]*, at most
+         * 63 characters, not pg_*; default "maskload" (docs/postgres.md) */
+        char *schema;
     } warehouse;
 
     struct {            /* used by `init` only; host/port/socket default to warehouse's */
@@ -261,6 +276,15 @@ int config_require_digest_key(const struct config *cfg, const char *cmd);
  * an error. *key is malloc'd: the caller wipes and frees it. `what` names
  * the file in messages (e.g. "--new-key-file"). ML_ECONFIG or ML_ENOMEM. */
 int config_read_key_file(const char *path, const char *what, unsigned char **key, size_t *len);
+
+/* The commands that work with each warehouse kind: 0 for a mysql
+ * warehouse, and for postgres with `infer` (it never uses the warehouse);
+ * for postgres with any other command ML_ECONFIG "<file>:<line>:<col>: ..."
+ * at `warehouse.kind` saying that `cmd` cannot use it yet and which
+ * commands can (the load path and init do not write PostgreSQL yet). Asked
+ * by main before any command runs, so no command ever tries a PostgreSQL
+ * warehouse as MySQL. */
+int config_require_warehouse_support(const struct config *cfg, const char *cmd);
 
 /* Frees every string; wipes passwords and the digest key first. */
 void config_release(struct config *cfg);

@@ -177,8 +177,9 @@ int db_load_local(struct db *db, const char *sql, size_t len, const struct db_in
                   unsigned long long *rows);
 
 /* Upsert dialect: MariaDB and MySQL < 8.0.19 use VALUES(col); MySQL >= 8.0.19
- * uses a row alias. */
-enum db_dialect { DB_DIALECT_MARIADB = 0, DB_DIALECT_MYSQL8 = 1 };
+ * uses a row alias. DB_DIALECT_POSTGRES is the PostgreSQL warehouse's (pg.h):
+ * db_dialect never returns it; ddlgen writes its tables and grants. */
+enum db_dialect { DB_DIALECT_MARIADB = 0, DB_DIALECT_MYSQL8 = 1, DB_DIALECT_POSTGRES = 2 };
 enum db_dialect db_dialect(const struct db *db);
 
 #endif

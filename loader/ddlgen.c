@@ -27,6 +27,15 @@ struct dialect {
     /* The collation a text column of a stream table gets from table_options
      * when its type names none (schemadiff compares it with the server's). */
     const char *text_collation;
+    /* PostgreSQL's shape: COMMENT ON statements after CREATE TABLE instead
+     * of inline COMMENTs, secondary indexes as CREATE INDEX statements, no
+     * table options, names of at most name_max bytes; integers have no
+     * UNSIGNED: an unsigned one takes the wider signed type of
+     * unsigned_type (its range holds the unsigned one's). */
+    bool comment_statements;
+    size_t name_max; /* 0 = no limit checked here */
+    const char *unsigned_type[COL_DIGEST + 1];
+    const char *digest_check; /* a CHECK on the sensitive tables' digest column */
 };
 
 /* MySQL 8 and MariaDB spell their DDL alike; they differ in upserts and
@@ -68,6 +77,59 @@ static const struct dialect *const dialects[] = {
 static const struct dialect *dialect_of(enum db_dialect d)
 {
     return (unsigned)d < ARRAY_LEN(dialects) ? dialects[d] : NULL;
+}
+
+/* PostgreSQL: timestamps without time zone hold UTC (the sessions pg.c
+ * opens run in UTC), a text compared byte for byte has the "C" collation,
+ * a digest is bytea (checked to be 32 bytes), surrogate ids are bigint
+ * identities (their values stay far below 2^63). Identifiers are limited to
+ * 63 bytes (NAMEDATALEN - 1): a longer one would be cut silently by the
+ * server, so it is refused here. */
+static const struct dialect postgres_dialect = {
+    .name = "postgres",
+    .quote = '"',
+    .backslash_escapes = false,
+    .type =
+        {
+            [COL_BIGINT] = "bigint",
+            [COL_SMALLINT] = "smallint",
+            [COL_DECIMAL] = "numeric(%u,%u)",
+            [COL_TEXT] = "varchar(%u)",
+            [COL_DATETIME] = "timestamp(3)",
+            [COL_DATE] = "date",
+            [COL_BOOL] = "boolean",
+            [COL_SURROGATE] = "bigint",
+            [COL_EPOCH_MS] = "timestamp(3)",
+            [COL_VERSION_MAJOR] = "integer",
+            [COL_INT] = "integer",
+            [COL_LONGTEXT] = "text",
+            [COL_HMAC] = "char(64) COLLATE \"C\"",
+            [COL_DIGEST] = "bytea",
+        },
+    .unsigned_word = NULL,
+    .binary_text = "COLLATE \"C\"",
+    .auto_increment = "GENERATED ALWAYS AS IDENTITY",
+    .table_options = NULL,
+    .sensitive_options = NULL,
+    .text_collation = NULL,
+    .comment_statements = true,
+    .name_max = 63,
+    .unsigned_type =
+        {
+            [COL_BIGINT] = "bigint", /* load_run_id and the like: ids, never >= 2^63 */
+            [COL_SMALLINT] = "integer",
+            [COL_INT] = "bigint",
+            [COL_SURROGATE] = "bigint",
+        },
+    .digest_check = "CHECK (octet_length(\"digest\") = 32)",
+};
+
+/* The dialects of the functions that write PostgreSQL too (create table,
+ * sensitive table, grants, column type); the others know only MySQL's and
+ * refuse DB_DIALECT_POSTGRES as an unknown dialect. */
+static const struct dialect *dialect_any(enum db_dialect d)
+{
+    return d == DB_DIALECT_POSTGRES ? &postgres_dialect : dialect_of(d);
 }
 
 /* The load metadata every stream table ends with (sqlgen.h maintains them). */
@@ -225,7 +287,14 @@ static void put_type(struct gen *g, const char *table, const struct column_def *
         putf(g, type, c->size);
     else
         put(g, type);
-    if (c->is_unsigned && is_integer(c->type)) {
+    if (c->is_unsigned && is_integer(c->type) && !g->dl->unsigned_word) {
+        /* the wider signed type replaces what was written above */
+        const char *wide = g->dl->unsigned_type[c->type];
+        if (!g->rc && wide) {
+            buf_truncate(g->out, g->out->len - strlen(type));
+            put(g, wide);
+        }
+    } else if (c->is_unsigned && is_integer(c->type)) {
         put(g, " ");
         put(g, g->dl->unsigned_word);
     }
@@ -237,6 +306,8 @@ static void put_type(struct gen *g, const char *table, const struct column_def *
 
 static void put_comment(struct gen *g, const char *description)
 {
+    if (g->dl->comment_statements)
+        return; /* written as COMMENT ON statements after the table */
     if (description && *description) {
         put(g, " COMMENT ");
         put_literal(g, description);
@@ -364,13 +435,139 @@ static int check_table(const struct table_def *t)
     return 0;
 }
 
+/* ---- PostgreSQL: what follows CREATE TABLE, and names it limits ---- */
+
+static int name_too_long(const struct gen *g, const char *table, const char *what, const char *name)
+{
+    return err_set(ML_EINVAL, "table '%s': %s '%s' is longer than the %zu bytes %s allows", table,
+                   what, name, g->dl->name_max, g->dl->name);
+}
+
+/* Every name of t within the dialect's limit (PostgreSQL cuts longer ones
+ * silently, so two long names could become one). */
+static int check_name_lengths(const struct gen *g, const struct table_def *t)
+{
+    if (strlen(t->name) > g->dl->name_max)
+        return name_too_long(g, t->name, "the table name", t->name);
+    for (unsigned i = 0; i < t->ncols; i++)
+        if (strlen(t->cols[i].name) > g->dl->name_max)
+            return name_too_long(g, t->name, "column", t->cols[i].name);
+    if (t->partition)
+        return err_set(ML_EINVAL,
+                       "table '%s': partitioning is not written for %s yet (remove "
+                       "'partition' from its definition)",
+                       t->name, g->dl->name);
+    return 0;
+}
+
+/* The name of secondary index x of table t: index names are per schema in
+ * PostgreSQL, per table in MySQL, so the table's name comes first
+ * ("<table>_<index>"); one longer than name_max keeps its first
+ * name_max - 9 bytes and ends in '_' and 8 hex digits of a hash (FNV-1a)
+ * of the whole name. */
+static void put_index_name(struct gen *g, const struct table_def *t, const struct index_def *x)
+{
+    struct buf full = BUF_INIT;
+    if (g->rc)
+        return;
+    g->rc = buf_addf(&full, "%s_%s", t->name, x->name);
+    if (!g->rc && full.len > g->dl->name_max) {
+        unsigned h = 2166136261u;
+        for (size_t i = 0; i < full.len; i++) {
+            h ^= (unsigned char)full.data[i];
+            h *= 16777619u;
+        }
+        buf_truncate(&full, g->dl->name_max - 9);
+        g->rc = buf_addf(&full, "_%08x", h & 0xffffffffu);
+    }
+    if (!g->rc)
+        put_ident(g, full.data);
+    buf_release(&full);
+}
+
+/* ";\nCOMMENT ON COLUMN t.c IS '...'" for a column with a description. */
+static void put_column_comment(struct gen *g, const char *table, const struct column_def *c)
+{
+    if (!c->description || !*c->description)
+        return;
+    put(g, ";\nCOMMENT ON COLUMN ");
+    put_ident(g, table);
+    put(g, ".");
+    put_ident(g, c->name);
+    put(g, " IS ");
+    put_literal(g, c->description);
+}
+
+/* After ")" of CREATE TABLE: the secondary indexes, then the comments of
+ * the table and its columns, each statement after ";\n" (none at the end). */
+static void put_table_statements(struct gen *g, const struct table_def *t)
+{
+    for (unsigned i = 0; i < t->nindexes; i++) {
+        const struct index_def *x = &t->indexes[i];
+        put(g, ";\nCREATE INDEX IF NOT EXISTS ");
+        put_index_name(g, t, x);
+        put(g, " ON ");
+        put_ident(g, t->name);
+        put(g, " (");
+        for (unsigned k = 0; k < x->ncols; k++) {
+            if (k)
+                put(g, ",");
+            put_ident(g, x->cols[k]);
+        }
+        put(g, ")");
+    }
+    if (t->description && *t->description) {
+        put(g, ";\nCOMMENT ON TABLE ");
+        put_ident(g, t->name);
+        put(g, " IS ");
+        put_literal(g, t->description);
+    }
+    for (unsigned i = 0; i < t->ncols; i++)
+        put_column_comment(g, t->name, &t->cols[i]);
+    for (size_t i = 0; i < ARRAY_LEN(load_meta_cols); i++)
+        put_column_comment(g, t->name, &load_meta_cols[i]);
+    for (size_t i = 0; t->history && i < ARRAY_LEN(history_cols); i++)
+        put_column_comment(g, t->name, &history_cols[i]);
+}
+
+/* sensitive_<kind>_ids in PostgreSQL: id an identity, digest unique and 32
+ * bytes, the kind in the table's comment. */
+static int pg_sensitive_table(struct gen *g, const char *kind, size_t mark)
+{
+    if (strlen("sensitive__ids") + strlen(kind) > g->dl->name_max)
+        return err_set(ML_EINVAL, "surrogate kind '%s': its table name is longer than %zu bytes",
+                       kind, g->dl->name_max);
+    put(g, "CREATE TABLE IF NOT EXISTS ");
+    put_sensitive_ident(g, kind);
+    put(g, " (\n");
+    for (size_t i = 0; i < ARRAY_LEN(sensitive_cols); i++) {
+        put_column(g, "sensitive", &sensitive_cols[i], true,
+                   i == 0   ? g->dl->auto_increment
+                   : i == 1 ? g->dl->digest_check
+                            : NULL);
+        put(g, ",\n");
+    }
+    put(g, "  PRIMARY KEY (");
+    put_ident(g, sensitive_cols[0].name);
+    put(g, "),\n  UNIQUE (");
+    put_ident(g, sensitive_cols[1].name);
+    put(g, ")\n);\nCOMMENT ON TABLE ");
+    put_sensitive_ident(g, kind);
+    put(g, " IS 'PII: ");
+    put_literal_chars(g, kind);
+    put(g, "'");
+    return gen_end(g, mark);
+}
+
 /* ---- tables ---- */
 
 int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, dialect_any(d), 0};
     size_t mark = out->len;
     int rc = g.dl ? check_table(t) : err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
+    if (!rc && g.dl->name_max)
+        rc = check_name_lengths(&g, t);
     if (rc)
         return rc;
     put(&g, "CREATE TABLE IF NOT EXISTS ");
@@ -398,9 +595,16 @@ int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dial
         put(&g, ",");
         put_ident(&g, t->partition->column);
     }
-    if (t->history)
-        put(&g, ",`version`");
+    if (t->history) {
+        put(&g, ",");
+        put_ident(&g, "version");
+    }
     put(&g, ")");
+    if (g.dl->comment_statements) {
+        put(&g, "\n)");
+        put_table_statements(&g, t);
+        return gen_end(&g, mark);
+    }
     for (unsigned i = 0; i < t->nindexes; i++) {
         const struct index_def *x = &t->indexes[i];
         put(&g, ",\n  KEY ");
@@ -429,12 +633,14 @@ int ddlgen_sensitive_name(struct buf *out, const char *kind)
 
 int ddlgen_sensitive_table(struct buf *out, const char *kind, enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, dialect_any(d), 0};
     size_t mark = out->len;
     if (!g.dl)
         return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
     if (!kind || !*kind)
         return err_set(ML_EINVAL, "surrogate kind without a name");
+    if (g.dl->comment_statements)
+        return pg_sensitive_table(&g, kind, mark);
     put(&g, "CREATE TABLE IF NOT EXISTS ");
     put_sensitive_ident(&g, kind);
     put(&g, " (\n");
@@ -576,7 +782,7 @@ static void put_grant_select(struct gen *g, const char *database, const char *ta
 int ddlgen_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
                   const char *database, const struct ddlgen_roles *roles, enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, dialect_any(d), 0};
     const struct table_def **tables = NULL;
     size_t ntables = 0, mark = out->len;
     if (!g.dl)
@@ -1386,7 +1592,7 @@ const struct column_def *ddlgen_history_columns(size_t *n)
 
 int ddlgen_column_type(struct buf *out, const struct column_def *c, enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, dialect_any(d), 0};
     size_t mark = out->len;
     if (!g.dl)
         return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
@@ -1704,5 +1910,188 @@ int ddlgen_partition_grants(struct buf *out, const struct stream_def *const *def
         put_ident(&g, loader_role);
         put(&g, ";\n");
     }
+    return gen_end(&g, mark);
+}
+
+/* ---- PostgreSQL: schema, roles, accounts and privileges ---- */
+
+/* A role, user, schema or database name for the PostgreSQL statements: at
+ * most 63 bytes, no '$' (the role statements are dollar-quoted DO blocks). */
+static int check_pg_name(const char *what, const char *name)
+{
+    if (!name || !*name)
+        return err_set(ML_EINVAL, "postgres: %s without a name", what);
+    if (strlen(name) > postgres_dialect.name_max)
+        return err_set(ML_EINVAL, "postgres: %s '%s' is longer than %zu bytes", what, name,
+                       postgres_dialect.name_max);
+    if (strchr(name, '$'))
+        return err_set(ML_EINVAL, "postgres: %s '%s' holds a '$'", what, name);
+    return 0;
+}
+
+int ddlgen_pg_schema(struct buf *out, const char *schema)
+{
+    struct gen g = {out, &postgres_dialect, 0};
+    size_t mark = out->len;
+    int rc = check_pg_name("schema", schema);
+    if (rc)
+        return rc;
+    put(&g, "CREATE SCHEMA IF NOT EXISTS ");
+    put_ident(&g, schema);
+    return gen_end(&g, mark);
+}
+
+/* "DO ... CREATE ROLE name <how> unless it exists;\n" (PostgreSQL 15 has no
+ * CREATE ROLE IF NOT EXISTS). */
+static void put_create_role(struct gen *g, const char *name, const char *how)
+{
+    put(g, "DO $ml$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ");
+    put_literal(g, name);
+    put(g, ") THEN CREATE ROLE ");
+    put_ident(g, name);
+    put(g, " ");
+    put(g, how);
+    put(g, "; END IF; END $ml$;\n");
+}
+
+static void put_schema_grant(struct gen *g, const char *what, const char *schema, const char *role)
+{
+    put(g, what);
+    put(g, " IN SCHEMA ");
+    put_ident(g, schema);
+    put(g, role ? " TO " : " FROM PUBLIC");
+    if (role)
+        put_ident(g, role);
+    put(g, ";\n");
+}
+
+/* "ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT <what> TO role;\n" */
+static void put_default_grant(struct gen *g, const char *schema, const char *what, const char *role)
+{
+    put(g, "ALTER DEFAULT PRIVILEGES IN SCHEMA ");
+    put_ident(g, schema);
+    put(g, " GRANT ");
+    put(g, what);
+    put(g, " TO ");
+    put_ident(g, role);
+    put(g, ";\n");
+}
+
+static void put_select_grants(struct gen *g, const char *schema, const char *const *tables,
+                              size_t n, const char *role)
+{
+    for (size_t i = 0; i < n; i++)
+        put_grant_select(g, schema, tables[i], NULL, role);
+}
+
+int ddlgen_pg_access(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
+                     const struct ddlgen_pg_access *a)
+{
+    struct gen g = {out, &postgres_dialect, 0};
+    size_t mark = out->len;
+    int rc = a ? 0 : err_set(ML_EINVAL, "postgres: no access to write");
+    const char *roles[3];
+    if (!rc)
+        rc = check_pg_name("database", a->database);
+    if (!rc)
+        rc = check_pg_name("schema", a->schema);
+    if (!rc)
+        rc = check_pg_name("loader role", a->loader);
+    if (!rc)
+        rc = check_pg_name("analyst role", a->analyst);
+    if (!rc)
+        rc = check_pg_name("steward role", a->steward);
+    for (size_t i = 0; !rc && i < a->nanalyst; i++)
+        if (!a->analyst_tables[i] || strncasecmp(a->analyst_tables[i], "sensitive_", 10) == 0 ||
+            strcasecmp(a->analyst_tables[i], "load_rejects") == 0)
+            rc = err_set(ML_EINVAL, "postgres: table '%s' is never granted to the analyst",
+                         a->analyst_tables[i] ? a->analyst_tables[i] : "");
+    if (rc)
+        return rc;
+    roles[0] = a->loader;
+    roles[1] = a->analyst;
+    roles[2] = a->steward;
+    for (size_t i = 0; i < 3; i++)
+        put_create_role(&g, roles[i], "NOLOGIN");
+    /* the database: nothing through PUBLIC; CONNECT for the three, TEMPORARY
+     * (staging tables) for the loader */
+    put(&g, "REVOKE ALL ON DATABASE ");
+    put_ident(&g, a->database);
+    put(&g, " FROM PUBLIC;\nGRANT CONNECT, TEMPORARY ON DATABASE ");
+    put_ident(&g, a->database);
+    put(&g, " TO ");
+    put_ident(&g, a->loader);
+    put(&g, ";\nGRANT CONNECT ON DATABASE ");
+    put_ident(&g, a->database);
+    put(&g, " TO ");
+    put_ident(&g, a->analyst);
+    put(&g, ", ");
+    put_ident(&g, a->steward);
+    /* the schema: USAGE for the three, nothing through PUBLIC */
+    put(&g, ";\nREVOKE ALL ON SCHEMA ");
+    put_ident(&g, a->schema);
+    put(&g, " FROM PUBLIC;\nGRANT USAGE ON SCHEMA ");
+    put_ident(&g, a->schema);
+    put(&g, " TO ");
+    for (size_t i = 0; i < 3; i++) {
+        put(&g, i ? ", " : "");
+        put_ident(&g, roles[i]);
+    }
+    put(&g, ";\n");
+    /* its objects: nothing through PUBLIC; the analyst's and the steward's
+     * table privileges restated from nothing (a table no longer on their
+     * list loses its grant); the loader writes every table */
+    put_schema_grant(&g, "REVOKE ALL ON ALL TABLES", a->schema, NULL);
+    put_schema_grant(&g, "REVOKE ALL ON ALL SEQUENCES", a->schema, NULL);
+    put_schema_grant(&g, "REVOKE ALL ON ALL FUNCTIONS", a->schema, NULL);
+    put(&g, "REVOKE ALL ON ALL TABLES IN SCHEMA ");
+    put_ident(&g, a->schema);
+    put(&g, " FROM ");
+    put_ident(&g, a->analyst);
+    put(&g, ", ");
+    put_ident(&g, a->steward);
+    put(&g, ";\n");
+    put_schema_grant(&g, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES", a->schema,
+                     a->loader);
+    put_schema_grant(&g, "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES", a->schema, a->loader);
+    if (!g.rc) {
+        struct ddlgen_roles r = {a->analyst, a->steward};
+        g.rc = ddlgen_grants(out, defs, ndefs, a->schema, &r, DB_DIALECT_POSTGRES);
+    }
+    put_select_grants(&g, a->schema, a->analyst_tables, a->nanalyst, a->analyst);
+    put_select_grants(&g, a->schema, a->steward_tables, a->nsteward, a->steward);
+    /* tables and sequences the role running this creates later in the schema:
+     * the loader's at once, nobody else's (the analyst's allow-list is
+     * granted table by table); functions it creates anywhere in the
+     * database: not executable through PUBLIC */
+    put_default_grant(&g, a->schema, "SELECT, INSERT, UPDATE, DELETE ON TABLES", a->loader);
+    put_default_grant(&g, a->schema, "USAGE, SELECT, UPDATE ON SEQUENCES", a->loader);
+    put(&g, "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;\n");
+    return gen_end(&g, mark);
+}
+
+int ddlgen_pg_account(struct buf *out, const char *user, const char *role, const char *schema)
+{
+    struct gen g = {out, &postgres_dialect, 0};
+    size_t mark = out->len;
+    int rc = check_pg_name("account", user);
+    if (!rc)
+        rc = check_pg_name("role", role);
+    if (!rc)
+        rc = check_pg_name("schema", schema);
+    if (rc)
+        return rc;
+    put_create_role(&g, user, "LOGIN");
+    put(&g, "ALTER ROLE ");
+    put_ident(&g, user);
+    put(&g, " LOGIN;\nGRANT ");
+    put_ident(&g, role);
+    put(&g, " TO ");
+    put_ident(&g, user);
+    put(&g, ";\nALTER ROLE ");
+    put_ident(&g, user);
+    put(&g, " SET search_path = ");
+    put_ident(&g, schema);
+    put(&g, ";\n");
     return gen_end(&g, mark);
 }

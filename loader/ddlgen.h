@@ -30,11 +30,22 @@
 #include "db.h"
 #include "streamdef.h"
 
-/* Appends "CREATE TABLE IF NOT EXISTS ..." for `t` (no trailing ';'). */
+/* Appends "CREATE TABLE IF NOT EXISTS ..." for `t` (no trailing ';').
+ * DB_DIALECT_POSTGRES has no inline COMMENT and no KEY clause: its text is
+ * several statements joined by ";\n" (CREATE TABLE, one CREATE INDEX IF
+ * NOT EXISTS "<table>_<index>" per index_def, COMMENT ON TABLE and COMMENT
+ * ON COLUMN), still without a trailing ';': run it as one script (pg_exec).
+ * Types there: bigint, smallint, integer, numeric(p,s), varchar(n), text,
+ * timestamp(3) (UTC, no time zone), date, boolean, bytea; an unsigned
+ * integer takes the wider signed type; `binary` text COLLATE "C". It
+ * refuses (ML_EINVAL) a name longer than 63 bytes and a partitioned table. */
 int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dialect d);
 
 /* Appends "CREATE TABLE IF NOT EXISTS `sensitive_<kind>_ids` ..." (no
- * trailing ';'), COMMENT 'PII: <kind>'. */
+ * trailing ';'), COMMENT 'PII: <kind>'. DB_DIALECT_POSTGRES: id bigint
+ * GENERATED ALWAYS AS IDENTITY, digest bytea UNIQUE (CHECKed to be 32
+ * bytes), value text, first_seen_at timestamp(3); then ";\nCOMMENT ON
+ * TABLE ... IS 'PII: <kind>'". */
 int ddlgen_sensitive_table(struct buf *out, const char *kind, enum db_dialect d);
 
 /* Appends the name of kind's sensitive table, "sensitive_<kind>_ids", unquoted. */
@@ -70,6 +81,54 @@ struct ddlgen_roles {
  * files. */
 int ddlgen_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
                   const char *database, const struct ddlgen_roles *roles, enum db_dialect d);
+
+/* ---- PostgreSQL: schema, roles, accounts and privileges ----
+ * (ddlgen_grants above writes DB_DIALECT_POSTGRES too, with the schema in
+ * place of `database`.) Names are refused (ML_EINVAL) when longer than 63
+ * bytes or holding a '$'. */
+
+/* Appends "CREATE SCHEMA IF NOT EXISTS "schema"" (no trailing ';'). */
+int ddlgen_pg_schema(struct buf *out, const char *schema);
+
+struct ddlgen_pg_access {
+    const char *database, *schema;
+    const char *loader, *analyst, *steward; /* role names */
+    /* granted SELECT besides the stream tables (e.g. load_runs; views as
+     * they are installed): never a sensitive_* table nor load_rejects for
+     * the analyst (ML_EINVAL) */
+    const char *const *analyst_tables;
+    size_t nanalyst;
+    const char *const *steward_tables;
+    size_t nsteward;
+};
+
+/* Appends the roles and privileges of a PostgreSQL warehouse, one statement
+ * per line ending in ";\n", to be run whole by the admin that owns (and
+ * later creates) the schema's objects:
+ *   - the loader, analyst and steward roles (NOLOGIN; created when missing);
+ *   - the database: REVOKE ALL FROM PUBLIC; CONNECT to the three roles,
+ *     TEMPORARY to the loader (its staging tables);
+ *   - the schema: REVOKE ALL FROM PUBLIC; USAGE to the three roles;
+ *   - its tables, sequences and functions: REVOKE ALL FROM PUBLIC; every
+ *     table privilege of the analyst and the steward revoked, then SELECT
+ *     granted on the stream tables of `defs` (ddlgen_grants) and on their
+ *     extra tables; the loader SELECT, INSERT, UPDATE, DELETE on every
+ *     table and USAGE, SELECT, UPDATE on every sequence (sensitive ones
+ *     included);
+ *   - default privileges of the role running it: tables and sequences it
+ *     creates later in the schema are the loader's to write and nobody
+ *     else's to read; functions it creates later are not executable
+ *     through PUBLIC.
+ * So the analyst reads its allow-list and nothing else, now and after
+ * later tables appear. */
+int ddlgen_pg_access(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
+                     const struct ddlgen_pg_access *a);
+
+/* Appends the statements (each ending ";\n") making `user` a LOGIN role
+ * (created when missing) that is a member of `role` and has `schema` as its
+ * search_path. Its password is set apart, never in this text
+ * (pg_set_role_password). */
+int ddlgen_pg_account(struct buf *out, const char *user, const char *role, const char *schema);
 
 /* ---- re-identification risk (quasi_identifiers and k of a definition) ---- */
 

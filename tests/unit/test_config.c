@@ -1269,11 +1269,107 @@ static void test_file_source(void **state)
                       "unknown key 'base_url' in 'sources.f' for kind 'file'");
 }
 
+/* ---- warehouse.kind and warehouse.schema ---- */
+
+static void test_warehouse_kind_default(void **state)
+{
+    struct config c;
+    (void)state;
+    assert_int_equal(parse(&c, MINIMAL), 0);
+    assert_int_equal(c.warehouse.kind, WAREHOUSE_MYSQL);
+    assert_null(c.warehouse.schema);
+    assert_int_equal(c.warehouse.port, 3306);
+    assert_string_equal(c.admin.user, "root");
+    assert_int_equal(config_require_warehouse_support(&c, "run"), 0);
+    config_release(&c);
+    assert_int_equal(parse(&c, MINIMAL "  kind: mysql\n"), 0);
+    assert_int_equal(c.warehouse.kind, WAREHOUSE_MYSQL);
+    config_release(&c);
+}
+
+static void test_warehouse_kind_postgres(void **state)
+{
+    struct config c;
+    (void)state;
+    assert_int_equal(parse(&c, "warehouse:\n"
+                               "  kind: postgres\n"
+                               "  database: spark_dwh\n"
+                               "  user: maskload_loader\n"
+                               "  password: pw\n"),
+                     0);
+    assert_int_equal(c.warehouse.kind, WAREHOUSE_POSTGRES);
+    assert_string_equal(c.warehouse.schema, "maskload");
+    assert_int_equal(c.warehouse.port, 5432);
+    assert_int_equal(c.admin.port, 5432);
+    assert_string_equal(c.admin.user, "postgres");
+    assert_int_equal(c.warehouse.kind_pos.line, 2);
+    assert_int_equal(c.warehouse.kind_pos.column, 9);
+    /* no command can use it yet: init, run and the others exit 2 */
+    assert_int_equal(config_require_warehouse_support(&c, "init"), ML_ECONFIG);
+    assert_string_equal(err_msg(),
+                        "t.yaml:2:9: 'warehouse.kind' postgres: 'init' cannot use a PostgreSQL "
+                        "warehouse yet; only 'infer' can, which does not use the warehouse (the "
+                        "other commands support kind mysql only: loading and init do not write "
+                        "PostgreSQL yet, see docs/postgres.md)");
+    assert_int_equal(config_require_warehouse_support(&c, "run"), ML_ECONFIG);
+    assert_int_equal(config_require_warehouse_support(&c, "infer"), 0);
+    config_release(&c);
+
+    assert_int_equal(parse(&c, MINIMAL "  kind: postgres\n"
+                                       "  port: 6543\n"
+                                       "  schema: public\n"
+                                       "admin: { user: dba }\n"),
+                     0);
+    assert_string_equal(c.warehouse.schema, "public");
+    assert_int_equal(c.warehouse.port, 6543);
+    assert_string_equal(c.admin.user, "dba");
+    config_release(&c);
+
+    /* a socket directory instead of host and port */
+    assert_int_equal(parse(&c, MINIMAL "  kind: postgres\n  socket: /run/postgresql\n"), 0);
+    assert_null(c.warehouse.host);
+    assert_string_equal(c.warehouse.socket, "/run/postgresql");
+    config_release(&c);
+}
+
+static void test_warehouse_kind_errors(void **state)
+{
+    (void)state;
+    expect_error(MINIMAL "  kind: oracle\n",
+                 "t.yaml:5:9: 'oracle' is not a valid value for 'warehouse.kind': use mysql or "
+                 "postgres");
+    expect_error(MINIMAL "  schema: analytics\n",
+                 "t.yaml:5:3: 'warehouse.schema' applies to kind postgres only (a MySQL "
+                 "warehouse's schema is its 'database')");
+    expect_error(MINIMAL "  kind: postgres\n  schema: Analytics\n",
+                 "t.yaml:6:11: 'Analytics' is not a valid schema for 'warehouse.schema': use "
+                 "1..63 characters from [a-z0-9_], not starting with a digit or 'pg_'");
+    expect_error_part(MINIMAL "  kind: postgres\n  schema: pg_catalog\n",
+                      "t.yaml:6:11: 'pg_catalog' is not a valid schema");
+    expect_error_part(MINIMAL "  kind: postgres\n  schema: 1st\n", "t.yaml:6:11: '1st' is not");
+    expect_error_part(MINIMAL "  kind: postgres\n  schema: \"a;b\"\n", "t.yaml:6:11: 'a;b' is not");
+    expect_error_part(MINIMAL "  kind: postgres\n  schema: "
+                              "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcd\n",
+                      "t.yaml:6:11: 'abcdefghij");
+    expect_error("warehouse:\n"
+                 "  kind: postgres\n"
+                 "  database: abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcd\n"
+                 "  user: u\n"
+                 "  password: pw\n",
+                 "t.yaml:3:13: 'warehouse.database' of kind postgres has at most 63 characters");
+    expect_error(MINIMAL "  kind: postgres\n  hosts: [a:5432, b:5432]\n",
+                 "t.yaml:6:3: 'warehouse.hosts' is not supported with kind postgres yet: name one "
+                 "server with 'host' and 'port'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_db_tls),
         cmocka_unit_test(test_full_config),
+        cmocka_unit_test(test_warehouse_kind_default),
+        cmocka_unit_test(test_warehouse_kind_postgres),
+        cmocka_unit_test(test_warehouse_kind_errors),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_socket_defaults),
         cmocka_unit_test(test_env_substitution),

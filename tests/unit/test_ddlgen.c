@@ -941,10 +941,268 @@ static void test_monitor_refused(void **state)
     buf_release(&out);
 }
 
+/* ---- the PostgreSQL dialect ---- */
+
+#define EVERY_PG_DDL                                                                               \
+    "CREATE TABLE IF NOT EXISTS \"every_raw\" (\n"                                                 \
+    "  \"id\" bigint NOT NULL,\n"                                                                  \
+    "  \"pos\" integer NOT NULL,\n"                                                                \
+    "  \"amount\" numeric(12,2) NULL,\n"                                                           \
+    "  \"label\" varchar(64) NULL,\n"                                                              \
+    "  \"code\" varchar(128) COLLATE \"C\" NOT NULL,\n"                                            \
+    "  \"created_at\" timestamp(3) NOT NULL,\n"                                                    \
+    "  \"day\" date NULL,\n"                                                                       \
+    "  \"flag\" boolean NULL,\n"                                                                   \
+    "  \"city_id\" bigint NULL,\n"                                                                 \
+    "  \"sent_at\" timestamp(3) NULL,\n"                                                           \
+    "  \"major\" integer NULL,\n"                                                                  \
+    "  \"n\" bigint NULL,\n"                                                                       \
+    "  \"m\" integer NULL,\n"                                                                      \
+    "  \"body\" text NULL,\n"                                                                      \
+    "  \"mac\" char(64) COLLATE \"C\" NULL,\n"                                                     \
+    "  \"big\" bigint NOT NULL,\n"                                                                 \
+    "  \"small\" smallint NULL,\n"                                                                 \
+    "  \"load_run_id\" bigint NOT NULL,\n"                                                         \
+    "  \"loaded_at\" timestamp(3) NOT NULL,\n"                                                     \
+    "  PRIMARY KEY (\"id\",\"pos\")\n"                                                             \
+    ");\n"                                                                                         \
+    "CREATE INDEX IF NOT EXISTS \"every_raw_idx_city\" ON \"every_raw\" (\"city_id\");\n"          \
+    "CREATE INDEX IF NOT EXISTS \"every_raw_idx_code_day\" ON \"every_raw\" (\"code\",\"day\");\n" \
+    "COMMENT ON TABLE \"every_raw\" IS 'every type; it''s \\ quoted';\n"                           \
+    "COMMENT ON COLUMN \"every_raw\".\"id\" IS 'id from the source';\n"                            \
+    "COMMENT ON COLUMN \"every_raw\".\"pos\" IS '0-based position';\n"                             \
+    "COMMENT ON COLUMN \"every_raw\".\"label\" IS 'it''s a \\ path: C:\\tmp\\''x''';\n"            \
+    "COMMENT ON COLUMN \"every_raw\".\"created_at\" IS 'UTC';\n"                                   \
+    "COMMENT ON COLUMN \"every_raw\".\"load_run_id\" IS 'run that last changed this row "          \
+    "(load_runs.run_id)';\n"                                                                       \
+    "COMMENT ON COLUMN \"every_raw\".\"loaded_at\" IS 'UTC time this row last changed'"
+
+#define CITY_PG_DDL                                                                                \
+    "CREATE TABLE IF NOT EXISTS \"sensitive_city_ids\" (\n"                                        \
+    "  \"id\" bigint NOT NULL GENERATED ALWAYS AS IDENTITY,\n"                                     \
+    "  \"digest\" bytea NOT NULL CHECK (octet_length(\"digest\") = 32),\n"                         \
+    "  \"value\" text NOT NULL,\n"                                                                 \
+    "  \"first_seen_at\" timestamp(3) NOT NULL,\n"                                                 \
+    "  PRIMARY KEY (\"id\"),\n"                                                                    \
+    "  UNIQUE (\"digest\")\n"                                                                      \
+    ");\n"                                                                                         \
+    "COMMENT ON TABLE \"sensitive_city_ids\" IS 'PII: city'"
+
+static void test_pg_every_type_exact(void **state)
+{
+    (void)state;
+    char *sql = create_of(&every_table, DB_DIALECT_POSTGRES);
+    assert_string_equal(sql, EVERY_PG_DDL);
+    free(sql);
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_sensitive_table(&out, "city", DB_DIALECT_POSTGRES), 0);
+    assert_string_equal(out.data, CITY_PG_DDL);
+    buf_reset(&out);
+    assert_int_equal(ddlgen_column_type(&out, &every_cols[1], DB_DIALECT_POSTGRES), 0);
+    assert_string_equal(out.data, "integer"); /* smallint unsigned: the wider signed type */
+    buf_release(&out);
+}
+
+static void test_pg_hostile_names_and_limits(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    static const struct column_def cols[] = {
+        {.name = "we\"ird col", .type = COL_TEXT, .size = 8, .description = "a ' and a \\"},
+        {.name = "v", .type = COL_BIGINT, .is_unsigned = true},
+    };
+    static const char *const long_idx_cols[] = {"v"};
+    static const struct index_def long_idx[] = {
+        {"idx_this_name_is_long_enough_to_push_the_whole_past_the_limit", long_idx_cols, 1}};
+    const struct table_def t = {.name = "odd\"table",
+                                .cols = cols,
+                                .ncols = 2,
+                                .nkey = 1,
+                                .indexes = long_idx,
+                                .nindexes = 1};
+    assert_int_equal(ddlgen_create_table(&out, &t, DB_DIALECT_POSTGRES), 0);
+    assert_non_null(strstr(out.data, "CREATE TABLE IF NOT EXISTS \"odd\"\"table\" (\n"
+                                     "  \"we\"\"ird col\" varchar(8) NOT NULL,\n"
+                                     "  \"v\" bigint NULL,\n"));
+    assert_non_null(strstr(out.data, "  PRIMARY KEY (\"we\"\"ird col\")\n);\n"));
+    assert_non_null(strstr(
+        out.data, "COMMENT ON COLUMN \"odd\"\"table\".\"we\"\"ird col\" IS 'a '' and a \\'"));
+    /* the index name: table_index, cut to 54 bytes + '_' + 8 hex digits = 63 */
+    const char *idx = strstr(out.data, "CREATE INDEX IF NOT EXISTS \"");
+    assert_non_null(idx);
+    idx += strlen("CREATE INDEX IF NOT EXISTS \"");
+    const char *end = strstr(idx, "\" ON ");
+    assert_non_null(end);
+    assert_int_equal(end - idx, 63 + 1); /* the doubled quote of odd"table counts twice */
+    assert_memory_equal(idx, "odd\"\"table_idx_this_name", 23);
+    assert_int_equal(idx[63 - 9 + 1], '_');
+    buf_release(&out);
+
+    /* a name the server would cut, and partitioning: refused, out untouched */
+    static const struct column_def long_col[] = {
+        {.name = "c234567890123456789012345678901234567890123456789012345678901234",
+         .type = COL_BIGINT}};
+    const struct table_def t2 = TABLE("fine", long_col, 1, 1);
+    const struct table_def t3 =
+        TABLE("t234567890123456789012345678901234567890123456789012345678901234", cols + 1, 1, 1);
+    assert_int_equal(buf_adds(&out, "prefix;"), 0);
+    assert_int_equal(ddlgen_create_table(&out, &t2, DB_DIALECT_POSTGRES), ML_EINVAL);
+    assert_non_null(strstr(err_msg(), "longer than the 63 bytes postgres allows"));
+    assert_int_equal(ddlgen_create_table(&out, &t3, DB_DIALECT_POSTGRES), ML_EINVAL);
+    assert_int_equal(ddlgen_create_table(&out, &event_table, DB_DIALECT_POSTGRES), ML_EINVAL);
+    assert_non_null(strstr(err_msg(), "partitioning is not written for postgres"));
+    assert_int_equal(ddlgen_sensitive_table(&out,
+                                            "k2345678901234567890123456789012345678901234567890",
+                                            DB_DIALECT_POSTGRES),
+                     ML_EINVAL);
+    assert_string_equal(out.data, "prefix;");
+    /* the same long names are fine for MySQL's 64 */
+    assert_int_equal(ddlgen_create_table(&out, &t2, DB_DIALECT_MARIADB), 0);
+    buf_release(&out);
+}
+
+static void test_pg_history_key(void **state)
+{
+    (void)state;
+    const struct table_def h = {
+        .name = "hist_raw", .cols = event_cols, .ncols = 3, .nkey = 1, .history = true};
+    char *sql = create_of(&h, DB_DIALECT_POSTGRES);
+    assert_non_null(strstr(sql, "  \"row_hash\" bytea NOT NULL,\n"));
+    assert_non_null(strstr(sql, "  \"version\" bigint NOT NULL,\n"));
+    assert_non_null(strstr(sql, "  PRIMARY KEY (\"id\",\"version\")\n);"));
+    assert_null(strchr(sql, '`'));
+    free(sql);
+    sql = create_of(&h, DB_DIALECT_MARIADB); /* MySQL's text unchanged */
+    assert_non_null(strstr(sql, "  PRIMARY KEY (`id`,`version`)"));
+    free(sql);
+}
+
+static void test_pg_grants_and_access(void **state)
+{
+    (void)state;
+    const struct stream_def *defs[] = {&users_def, &logins_def};
+    const struct ddlgen_roles roles = {"r_analyst", "r_steward"};
+    const char *analyst_extra[] = {"load_runs"};
+    const char *steward_extra[] = {"load_rejects"};
+    struct ddlgen_pg_access a = {.database = "dwh",
+                                 .schema = "maskload",
+                                 .loader = "r_loader",
+                                 .analyst = "r_analyst",
+                                 .steward = "r_steward",
+                                 .analyst_tables = analyst_extra,
+                                 .nanalyst = 1,
+                                 .steward_tables = steward_extra,
+                                 .nsteward = 1};
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_grants(&out, defs, 2, "maskload", &roles, DB_DIALECT_POSTGRES), 0);
+    assert_string_equal(out.data,
+                        "GRANT SELECT ON \"maskload\".\"users_raw\" TO \"r_analyst\";\n"
+                        "GRANT SELECT ON \"maskload\".\"subscriptions_raw\" TO \"r_analyst\";\n"
+                        "GRANT SELECT ON \"maskload\".\"user_logins\" TO \"r_analyst\";\n"
+                        "GRANT SELECT ON \"maskload\".\"users_raw\" TO \"r_steward\";\n"
+                        "GRANT SELECT ON \"maskload\".\"subscriptions_raw\" TO \"r_steward\";\n"
+                        "GRANT SELECT ON \"maskload\".\"user_logins\" TO \"r_steward\";\n");
+    buf_reset(&out);
+    assert_int_equal(ddlgen_pg_access(&out, defs, 2, &a), 0);
+    const char *want[] = {
+        "DO $ml$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = "
+        "'r_loader') THEN CREATE ROLE \"r_loader\" NOLOGIN; END IF; END $ml$;\n",
+        "REVOKE ALL ON DATABASE \"dwh\" FROM PUBLIC;\n",
+        "GRANT CONNECT, TEMPORARY ON DATABASE \"dwh\" TO \"r_loader\";\n",
+        "GRANT CONNECT ON DATABASE \"dwh\" TO \"r_analyst\", \"r_steward\";\n",
+        "REVOKE ALL ON SCHEMA \"maskload\" FROM PUBLIC;\n",
+        "GRANT USAGE ON SCHEMA \"maskload\" TO \"r_loader\", \"r_analyst\", \"r_steward\";\n",
+        "REVOKE ALL ON ALL TABLES IN SCHEMA \"maskload\" FROM PUBLIC;\n",
+        "REVOKE ALL ON ALL FUNCTIONS IN SCHEMA \"maskload\" FROM PUBLIC;\n",
+        "REVOKE ALL ON ALL TABLES IN SCHEMA \"maskload\" FROM \"r_analyst\", \"r_steward\";\n",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"maskload\" TO "
+        "\"r_loader\";\n",
+        "GRANT SELECT ON \"maskload\".\"user_logins\" TO \"r_analyst\";\n",
+        "GRANT SELECT ON \"maskload\".\"load_runs\" TO \"r_analyst\";\n",
+        "GRANT SELECT ON \"maskload\".\"load_rejects\" TO \"r_steward\";\n",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA \"maskload\" GRANT SELECT, INSERT, UPDATE, DELETE ON "
+        "TABLES TO \"r_loader\";\n",
+        "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;\n",
+    };
+    const char *at = out.data;
+    for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+        const char *hit = strstr(at, want[i]);
+        if (!hit)
+            fail_msg("statement %zu missing or out of order: %s", i, want[i]);
+        at = hit;
+    }
+    /* nothing for the analyst on a sensitive table or the rejects */
+    assert_null(strstr(out.data, "sensitive_"));
+    assert_null(strstr(out.data, "\"load_rejects\" TO \"r_analyst\""));
+    /* refusals: a restricted table on the analyst's list, a name with '$', too long */
+    const char *bad[] = {"Sensitive_city_ids"};
+    const char *rejects[] = {"load_rejects"};
+    size_t len = out.len;
+    a.analyst_tables = bad;
+    assert_int_equal(ddlgen_pg_access(&out, defs, 2, &a), ML_EINVAL);
+    a.analyst_tables = rejects;
+    assert_int_equal(ddlgen_pg_access(&out, defs, 2, &a), ML_EINVAL);
+    a.analyst_tables = analyst_extra;
+    a.loader = "r$ml$x";
+    assert_int_equal(ddlgen_pg_access(&out, defs, 2, &a), ML_EINVAL);
+    a.loader = "r234567890123456789012345678901234567890123456789012345678901234";
+    assert_int_equal(ddlgen_pg_access(&out, defs, 2, &a), ML_EINVAL);
+    assert_int_equal(out.len, len);
+    buf_release(&out);
+}
+
+static void test_pg_schema_and_account(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_pg_schema(&out, "mask\"load"), 0);
+    assert_string_equal(out.data, "CREATE SCHEMA IF NOT EXISTS \"mask\"\"load\"");
+    buf_reset(&out);
+    assert_int_equal(ddlgen_pg_account(&out, "analyst", "r_analyst", "maskload"), 0);
+    assert_string_equal(out.data,
+                        "DO $ml$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE "
+                        "rolname = 'analyst') THEN CREATE ROLE \"analyst\" LOGIN; END IF; END "
+                        "$ml$;\n"
+                        "ALTER ROLE \"analyst\" LOGIN;\n"
+                        "GRANT \"r_analyst\" TO \"analyst\";\n"
+                        "ALTER ROLE \"analyst\" SET search_path = \"maskload\";\n");
+    buf_reset(&out);
+    assert_int_equal(ddlgen_pg_account(&out, "it's", "r", "s"), 0);
+    assert_non_null(strstr(out.data, "rolname = 'it''s'"));
+    buf_reset(&out);
+    assert_int_equal(ddlgen_pg_account(&out, "", "r", "s"), ML_EINVAL);
+    assert_int_equal(ddlgen_pg_schema(&out, "a$b"), ML_EINVAL);
+    assert_int_equal(out.len, 0);
+    buf_release(&out);
+}
+
+/* What only MySQL's dialect writes yet refuses PostgreSQL instead of
+ * writing MySQL text for it. */
+static void test_pg_not_yet_written(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    const char *kinds[] = {"city"};
+    const struct ddlgen_partition p[] = {{"p_future", ""}};
+    assert_int_equal(ddlgen_reveal_procedure(&out, "dwh", kinds, 1, "r", NULL, DB_DIALECT_POSTGRES),
+                     ML_EINVAL);
+    assert_int_equal(ddlgen_reveal_grants(&out, "dwh", "a", "b", DB_DIALECT_POSTGRES), ML_EINVAL);
+    assert_int_equal(ddlgen_partition_by(&out, &event_table, p, 1, DB_DIALECT_POSTGRES), ML_EINVAL);
+    assert_null(ddlgen_text_collation(DB_DIALECT_POSTGRES));
+    assert_int_equal(out.len, 0);
+    buf_release(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type_exact),
+        cmocka_unit_test(test_pg_every_type_exact),
+        cmocka_unit_test(test_pg_hostile_names_and_limits),
+        cmocka_unit_test(test_pg_history_key),
+        cmocka_unit_test(test_pg_grants_and_access),
+        cmocka_unit_test(test_pg_schema_and_account),
+        cmocka_unit_test(test_pg_not_yet_written),
         cmocka_unit_test(test_mysql8_spells_the_same),
         cmocka_unit_test(test_appends),
         cmocka_unit_test(test_no_descriptions),
