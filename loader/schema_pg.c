@@ -11,7 +11,9 @@
 #include "conn_pg.h"
 #include "ddlgen.h"
 #include "error.h"
+#include "history.h"
 #include "log.h"
+#include "monitor.h"
 #include "pg.h"
 #include "pii_key.h"
 #include "pii_key_pg.h"
@@ -610,6 +612,75 @@ static int grant_view(struct pg_init *ctx, const char *view)
     return rc;
 }
 
+/* The generated monitoring views of the configured streams
+ * (monitor_generated_views: small groups, declared checks, freshness,
+ * min_rows, history invariants), each granted to the analyst; before the
+ * embedded views, which may read them. */
+static int install_generated_views(struct pg_init *ctx)
+{
+    struct ddlgen_monitor *gen = NULL;
+    size_t ngen = 0;
+    int rc = monitor_generated_views(ctx->cfg, &gen, &ngen);
+    for (size_t i = 0; !rc && i < ngen; i++) {
+        buf_reset(&ctx->sql);
+        rc = ddlgen_pg_monitor_view(&ctx->sql, &gen[i]);
+        if (!rc)
+            rc = apply_on(ctx, ctx->pg, ctx->sql.data, ctx->sql.len);
+        if (!rc)
+            rc = grant_view(ctx, gen[i].name);
+        if (rc)
+            err_prefix(rc, "installing view '%s'", gen[i].name);
+        else
+            ctx->rep->views++;
+    }
+    ddlgen_monitor_views_free(gen, ngen);
+    return rc;
+}
+
+/* The current view `<table>_current` of every history stream (history.h:
+ * the definition's columns and valid_from of the current versions), granted
+ * to the analyst. */
+static int install_history_views(struct pg_init *ctx)
+{
+    struct buf name = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < ctx->ndefs; i++) {
+        const struct table_def *t = ctx->defs[i]->table;
+        if (!t->history)
+            continue;
+        buf_reset(&name);
+        buf_reset(&ctx->sql);
+        rc = history_current_name(&name, ctx->defs[i]);
+        if (!rc)
+            rc = buf_adds(&ctx->sql, "CREATE OR REPLACE VIEW ");
+        if (!rc)
+            rc = pg_append_ident(&ctx->sql, name.data);
+        if (!rc)
+            rc = buf_adds(&ctx->sql, " WITH (security_invoker = true) AS SELECT ");
+        for (unsigned c = 0; !rc && c < t->ncols; c++) {
+            rc = pg_append_ident(&ctx->sql, t->cols[c].name);
+            if (!rc)
+                rc = buf_adds(&ctx->sql, ", ");
+        }
+        if (!rc)
+            rc = buf_adds(&ctx->sql, "\"valid_from\" FROM ");
+        if (!rc)
+            rc = pg_append_ident(&ctx->sql, t->name);
+        if (!rc)
+            rc = buf_adds(&ctx->sql, " WHERE \"is_current\"");
+        if (!rc)
+            rc = apply_on(ctx, ctx->pg, ctx->sql.data, ctx->sql.len);
+        if (!rc)
+            rc = grant_view(ctx, name.data);
+        if (rc)
+            err_prefix(rc, "installing view '%s'", name.data);
+        else
+            ctx->rep->views++;
+    }
+    buf_release(&name);
+    return rc;
+}
+
 /* One view: the statement of a monitoring file, or a query file's SELECT
  * made a view; under a savepoint, so that one reading a relation that does
  * not exist is skipped and the transaction goes on. */
@@ -694,6 +765,10 @@ static int access_and_views(struct pg_init *ctx)
     if (!rc)
         rc = run_script(ctx, access.data, access.len, "roles and privileges");
     buf_release(&access);
+    if (!rc)
+        rc = install_generated_views(ctx);
+    if (!rc)
+        rc = install_history_views(ctx);
     for (size_t d = 0; !rc && d < ARRAY_LEN(view_dirs); d++)
         for (size_t i = 0; !rc && i < sql_files_count; i++)
             if (strcmp(sql_files[i].dir, view_dirs[d]) == 0)
@@ -801,11 +876,6 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = access_and_views(&ctx);
     if (!rc)
         rc = ensure_accounts(&ctx);
-    for (size_t i = 0; !rc && i < ctx.ndefs; i++)
-        if (ctx.defs[i]->table->history)
-            log_warn("%s: table '%s' keeps versions (history: scd2); its current view and "
-                     "invariant monitor are not written for PostgreSQL yet",
-                     plan ? "plan" : "init", ctx.defs[i]->table->name);
     if (!rc)
         rc = ctx.plan_rc;
 out:

@@ -5,7 +5,9 @@
 # roles, the accounts, the privileges and the views; a second init changes
 # nothing; through the real psql client the analyst reads its allow-list
 # and gets permission denied on everything else, the steward reads what
-# MySQL's steward reads, PUBLIC nothing. Must-fails: a wrong admin password,
+# MySQL's steward reads, PUBLIC nothing; the generated monitoring views
+# (checks, small groups, freshness, min_rows, a history) find the rows they
+# should in rows the loader writes. Must-fails: a wrong admin password,
 # another digest key, a stream table lacking a column, the commands that
 # still refuse a PostgreSQL warehouse.
 . "$(dirname "$0")/lib.sh"
@@ -62,7 +64,7 @@ ml -c "$T/pg.yaml" init
 assert_eq 0 "$RC" "init on an empty server exits 0"
 assert_contains "$OUT" "database '$DB' ready on PostgreSQL 15." "init says the database is ready on PostgreSQL 15"
 assert_contains "$OUT" "recorded the digest key's fingerprint" "init records the key's fingerprint"
-assert_contains "$OUT" "view 'analysis_noisy_records' skipped" "a view over a relation no stream creates is skipped, and named"
+assert_contains "$OUT" "15 views (0 skipped), 3 accounts" "init installed 15 views and the 3 accounts"
 assert_eq 1 "$(db_exists)" "init created the database"
 assert_eq UTF8 "$(psql_admin postgres "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = '$DB'")" "in UTF-8"
 tables=$(pg_tables "$DB" | paste -sd, -)
@@ -72,7 +74,7 @@ assert_eq "" "$(psql_admin "$DB" "SELECT c.relname FROM pg_class c JOIN pg_names
 assert_eq "run_id,stream" "$(psql_admin "$DB" "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'maskload.load_run_streams'::regclass AND i.indisprimary")" "load_run_streams' key is (run_id, stream)"
 assert_eq "$(fp_of "$(digest_key)")" "$(psql_admin "$DB" "SELECT fingerprint FROM maskload.pii_key WHERE id = 1")" "pii_key holds the key's fingerprint"
 views=$(psql_admin "$DB" "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.views WHERE table_schema = 'maskload'")
-assert_eq "analysis_active_subscriptions_today,analysis_messages_per_day,analysis_senders_without_active_subscription,analysis_users_without_received_messages,monitor_anomalous_messages,monitor_subscription_anomalies" "$views" "init installed the monitoring and analysis views"
+assert_eq "analysis_active_subscriptions_today,analysis_messages_per_day,analysis_noisy_records,analysis_senders_without_active_subscription,analysis_users_without_received_messages,monitor_ancient_timestamps,monitor_anomalous_messages,monitor_future_timestamps,monitor_messages_without_sender,monitor_orphan_messages,monitor_subscription_anomalies,monitor_subscription_bad_period,monitor_subscriptions_raw_status_accepted,monitor_subscriptions_raw_status_not_null,monitor_users_updated_before_created" "$views" "init installed the generated and hand-written monitoring views and the five analysis views"
 assert_eq 0 "$(psql_admin "$DB" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'maskload' AND c.relkind = 'v' AND NOT coalesce(c.reloptions @> '{security_invoker=true}', false)")" "every view is security_invoker"
 
 # --- a second init changes nothing; plan then lists what it re-asserts
@@ -97,10 +99,16 @@ assert_eq maskload "$(as_a 'SHOW search_path')" "the analyst's search_path is th
 for t in users_raw subscriptions_raw messages_raw load_runs load_run_streams; do
   assert_eq 0 "$(as_a "SELECT count(*) FROM $t")" "psql as analyst: SELECT on $t works (empty)"
 done
-for v in monitor_anomalous_messages monitor_subscription_anomalies analysis_messages_per_day analysis_users_without_received_messages analysis_senders_without_active_subscription; do
+for v in ${views//,/ }; do
+  [ "$v" = analysis_active_subscriptions_today ] || [ "$v" = analysis_noisy_records ] && continue
   assert_eq 0 "$(as_a "SELECT count(*) FROM $v")" "psql as analyst: SELECT on view $v works (empty)"
 done
 assert_eq "0|0" "$(as_a 'SELECT active_subscriptions, active_subscribers FROM analysis_active_subscriptions_today')" "psql as analyst: the active-subscriptions answer is 0"
+assert_eq "monitor_anomalous_messages|0 monitor_future_timestamps|0 monitor_orphan_messages|0 monitor_subscription_anomalies|0 monitor_subscription_bad_period|0 monitor_users_updated_before_created|0" \
+  "$(as_a 'SELECT * FROM analysis_noisy_records' | paste -sd' ' -)" "psql as analyst: the noisy-records answer counts the six checks, all 0"
+for v in monitor_orphan_messages analysis_messages_per_day; do
+  assert_contains "$(as_s "SELECT count(*) FROM $v")" "permission denied for view $v" "psql as steward: the views are the analyst's ($v denied)"
+done
 allowed=",users_raw,subscriptions_raw,messages_raw,load_runs,load_run_streams,"
 denied=0
 for t in $(pg_tables "$DB"); do
@@ -190,5 +198,98 @@ for cmd in run check status doctor privacy-report reveal forget rekey; do
   assert_contains "$OUT" "pg.yaml:2:9: 'warehouse.kind' postgres: '$cmd' cannot use a PostgreSQL warehouse yet; only 'init', 'plan' and 'infer'" "maskload $cmd names the key and the commands that can"
 done
 
+pg_drop "$DB"
+
+# --- the generated monitoring views of declared streams (checks, small
+# groups, freshness, min_rows, a history), read as the analyst over rows the
+# loader wrote
+DB=t71pgc
+A=${DB}_analyst L=${DB}_loader
+pg_drop "$DB"
+cp "$SOURCE_DIR/tests/fixtures/purchases/purchases.yaml" "$T/purchases.yaml"
+: >"$T/customers.jsonl"
+: >"$T/orders.jsonl"
+: >"$T/snapshot.json"
+cat >"$T/c.yaml" <<YAML
+$(pg_config_head "$DB")
+$(pii_section)
+sources:
+  files: { kind: file, path: customers.jsonl }
+  order_files: { kind: file, path: orders.jsonl }
+  snap: { kind: file, path: snapshot.json }
+streams:
+  purchases: { source: snap, mapping: purchases.yaml }
+  customers:
+    source: files
+    table: customers_raw
+    key: [customer_id]
+    columns:
+      - { name: customer_id, from: id, type: bigint, required: true }
+    drop: [name]
+    freshness: 26h
+  orders:
+    source: order_files
+    table: orders_raw
+    key: [order_id]
+    min_rows: 10
+    quasi_identifiers: [status]
+    k: 2
+    columns:
+      - { name: order_id,    from: id,       type: bigint, required: true }
+      - { name: customer_id, from: customer, type: bigint,
+          checks: { not_null: true, references: customers_raw.customer_id } }
+      - { name: status,      from: status,   type: varchar(16), checks: { accepted: [open, closed] } }
+      - { name: qty,         from: qty,      type: int, checks: { range: [1, 100] } }
+      - { name: code,        from: code,     type: varchar(16), checks: { unique: true } }
+      - { name: ordered_at,  from: ordered,  type: datetime,
+          checks: { not_future: { monitor: monitor_orders_time_problems }, not_before: 2000-01-01 } }
+      - { name: shipped_at,  from: shipped,  type: datetime,
+          checks: { not_future: { monitor: monitor_orders_time_problems }, not_before: ordered_at } }
+YAML
+ml -c "$T/c.yaml" init
+assert_eq 0 "$RC" "init of declared streams with checks, expectations and a history exits 0"
+assert_contains "$OUT" "view 'analysis_messages_per_day' skipped" "the analysis views over absent streams are skipped"
+as_a() { psql_as "$A" "$MASKLOAD_ANALYST_PASSWORD" "$DB" "$1" 2>&1; }
+as_l() { psql_as "$L" "$MASKLOAD_LOADER_PASSWORD" "$DB" "$1" 2>&1; }
+rows() { as_a "SELECT $2 FROM $1 ORDER BY 1, 2" | paste -sd' ' -; }
+assert_eq "customers|1" "$(as_a 'SELECT stream, 1 FROM monitor_customers_freshness')" "freshness: one row before any run"
+assert_eq "orders||10" "$(as_a 'SELECT stream, run_id, min_rows FROM monitor_orders_min_rows')" "min_rows: one row before any run"
+as_l "INSERT INTO customers_raw VALUES (1, 1, now()), (2, 1, now()), (3, 1, now())" >/dev/null
+as_l "INSERT INTO orders_raw (order_id, customer_id, status, qty, code, ordered_at, shipped_at, load_run_id, loaded_at) VALUES
+  (1, 1, 'open', 5, 'A', '2024-01-01 10:00', NULL, 1, now()),
+  (2, NULL, 'open', 5, 'B', '2024-01-02 10:00', NULL, 1, now()),
+  (3, 9, 'closed', 5, 'C', '2024-01-03 10:00', NULL, 1, now()),
+  (4, 2, 'lost', 100, 'D', '2024-01-03 10:00', NULL, 1, now()),
+  (5, 2, 'open', 0, 'E', '2024-01-04 10:00', NULL, 1, now()),
+  (6, 3, 'closed', 101, 'E', '2024-01-05 10:00', NULL, 1, now()),
+  (7, 3, 'open', 7, 'F', '2099-01-01 00:00', NULL, 1, now()),
+  (8, 1, 'closed', 8, 'G', '1999-12-31 23:59:59', '1999-12-30 00:00', 1, now())" >/dev/null
+assert_eq "2|" "$(rows monitor_orders_raw_customer_id_not_null 'order_id, customer_id')" "not_null: order 2 (its NULL customer)"
+assert_eq "3|9" "$(rows monitor_orders_raw_customer_id_references 'order_id, customer_id')" "references: order 3 (customer 9 unknown; a NULL is no orphan)"
+assert_eq "4|lost" "$(rows monitor_orders_raw_status_accepted 'order_id, status')" "accepted: order 4"
+assert_eq "5|0 6|101" "$(rows monitor_orders_raw_qty_range 'order_id, qty')" "range: orders 5 and 6 (1 and 100 are inside)"
+assert_eq "5|E 6|E" "$(rows monitor_orders_raw_code_unique 'order_id, code')" "unique: both rows of code E"
+assert_eq "8" "$(rows monitor_orders_raw_ordered_at_not_before 'order_id, 0' | sed 's/|0//')" "not_before a date: order 8"
+assert_eq "8|1999-12-30 00:00:00|1999-12-31 23:59:59" "$(rows monitor_orders_raw_shipped_at_not_before 'order_id, shipped_at, ordered_at')" "not_before another column: order 8"
+assert_eq "orders_raw|7|ordered_at|2099-01-01 00:00:00" "$(rows monitor_orders_time_problems 'table_name, record_key, column_name, value')" "a shared view of two parts: table, key, column and value (as text)"
+assert_eq "lost|1" "$(rows monitor_orders_raw_small_groups "status, rows_in_group")" "small groups: the one status shared by fewer than k=2 rows"
+as_l "INSERT INTO load_runs (run_id, started_at, finished_at, status, streams) VALUES (1, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', 'succeeded', 'customers,orders')" >/dev/null
+as_l "INSERT INTO load_run_streams (run_id, stream, fetched, rejected) VALUES (1, 'customers', 3, 0), (1, 'orders', 9, 0)" >/dev/null
+assert_eq "" "$(as_a 'SELECT * FROM monitor_customers_freshness')" "freshness: no row right after a run"
+assert_eq "orders|1|9|10" "$(as_a 'SELECT * FROM monitor_orders_min_rows')" "min_rows: the run read 9 of the 10 wanted"
+as_l "UPDATE load_runs SET finished_at = finished_at - interval '27 hours'" >/dev/null
+assert_eq "customers|93600" "$(as_a 'SELECT stream, max_age_seconds FROM monitor_customers_freshness')" "freshness: one row once the last success is older than 26h"
+assert_eq 1 "$(as_a 'SELECT count(*) FROM monitor_customers_freshness WHERE age_seconds >= 97200')" "with its age in seconds"
+hash="decode(repeat('00', 32), 'hex')"
+as_l "INSERT INTO purchases (purchase_id, load_run_id, loaded_at, valid_from, valid_to, version, is_current, deleted, row_hash) VALUES
+  (1, 1, now(), '2024-01-01', NULL, 1, true, false, $hash),
+  (2, 1, now(), '2024-01-01', '2024-01-02', 1, true, false, $hash)" >/dev/null
+assert_eq "1" "$(as_a 'SELECT purchase_id FROM purchases_current WHERE purchase_id = 1')" "the history's current view shows the current version"
+assert_eq "2|1|is_current disagrees with valid_to or deleted" "$(as_a 'SELECT * FROM monitor_purchases_history')" "the history monitor names the broken invariant"
+assert_contains "$(as_a 'SELECT count(*) FROM load_run_leases')" "permission denied for table load_run_leases" "psql as analyst: still denied the bookkeeping tables"
+before=$(pg_snapshot "$DB")
+ml -c "$T/c.yaml" init
+assert_eq 0 "$RC" "a second init of the declared streams exits 0"
+assert_eq "$before" "$(pg_snapshot "$DB")" "and changes nothing"
 pg_drop "$DB"
 finish
