@@ -3,7 +3,7 @@
 # real PostgreSQL 15: plan on an empty server changes nothing; init creates
 # the database, the schema, every table (each with a primary key), the
 # roles, the accounts, the privileges and the views; a second init changes
-# nothing; through the real psql client the analyst reads its allow-list
+# nothing; status shows the runs and their staleness; through the real psql client the analyst reads its allow-list
 # and gets permission denied on everything else, the steward reads what
 # MySQL's steward reads, PUBLIC nothing; the generated monitoring views
 # (checks, small groups, freshness, min_rows, a history) find the rows they
@@ -135,6 +135,47 @@ assert_eq 0 "$(as_l 'SELECT count(*) FROM sensitive_city_ids')" "psql as loader:
 assert_eq 1 "$(as_a 'SELECT count(*) FROM load_runs')" "psql as analyst: and the run is visible"
 as_l 'DELETE FROM load_runs' >/dev/null
 
+# --- status: the runs of load_runs with their counts, and whether a
+# running one is stale (its lease missing, expired, or its backend gone)
+ml -c "$T/pg.yaml" status
+assert_eq 0 "$RC" "status of a new warehouse exits 0"
+assert_contains "$OUT" "no runs recorded yet" "and says no run is recorded"
+live_pid=$(psql_admin "$DB" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+node="127.0.0.1:$PG_PORT"
+as_l "INSERT INTO load_runs (run_id, started_at, finished_at, status, streams, error_text) VALUES
+  (1, '2026-01-01 10:00:00', '2026-01-01 10:00:05.5', 'succeeded', 'users,messages', NULL),
+  (2, '2026-01-02 10:00:00', NULL, 'running', 'users', NULL),
+  (3, '2026-01-03 10:00:00', NULL, 'running', 'users', NULL),
+  (4, '2026-01-04 10:00:00', NULL, 'running', 'users', NULL),
+  (5, '2026-01-05 10:00:00', NULL, 'running', 'users', NULL),
+  (6, '2026-01-06 10:00:00', '2026-01-06 10:00:01', 'failed', 'users', 'source: http 503');
+INSERT INTO load_run_streams (run_id, stream, pages, fetched, loaded, rejected, duplicates, started_at, finished_at) VALUES
+  (1, 'users', 2, 15, 14, 1, 0, '2026-01-01 10:00:00', '2026-01-01 10:00:02.25'),
+  (1, 'messages', 3, 30, 30, 0, 2, '2026-01-01 10:00:02.25', NULL);
+INSERT INTO load_run_leases VALUES
+  (3, repeat('a', 32), '$node', 2147483000, now() AT TIME ZONE 'UTC', (now() AT TIME ZONE 'UTC') + interval '1 hour'),
+  (4, repeat('b', 32), 'elsewhere:5432', 1, '2026-01-04 10:00:30', '2026-01-04 10:01:00'),
+  (5, repeat('c', 32), '$node', $live_pid, now() AT TIME ZONE 'UTC', (now() AT TIME ZONE 'UTC') + interval '1 hour')" >/dev/null
+ml -c "$T/pg.yaml" status
+assert_eq 0 "$RC" "status exits 0"
+assert_contains "$OUT" "run 6  failed     started 2026-01-06 10:00:00.000  finished 2026-01-06 10:00:01.000  streams users" "status: a failed run"
+assert_contains "$OUT" "    error: source: http 503" "with its error"
+assert_contains "$OUT" "run 5  running    started" "a running run whose lease is renewed and whose backend lives is not stale"
+assert_contains "$OUT" "run 4  running (stale: no heartbeat since 2026-01-04 10:00:30.000)" "an expired lease: stale, no heartbeat"
+assert_contains "$OUT" "run 3  running (stale: process gone)" "a lease on this server whose backend is gone: stale, process gone"
+assert_contains "$OUT" "run 2  running (stale: no lease)" "no lease: stale"
+assert_contains "$OUT" "    users: 15 fetched, 14 loaded, 1 rejected, 0 duplicates, 0 erased, 0 with unknown fields, 0 malformed values nulled, 0 new surrogates (2 pages)" "status: every count of a stream"
+ml -c "$T/pg.yaml" status --format json --limit 1
+assert_eq 0 "$RC" "status --format json exits 0"
+assert_eq '6|failed|null|source: http 503' "$(jq -r '.runs[0] | "\(.run_id)|\(.status)|\(.stale)|\(.error)"' <<<"$OUT")" "json: --limit 1 gives the newest run"
+as_l 'DELETE FROM load_run_leases; DELETE FROM load_run_streams; DELETE FROM load_runs' >/dev/null
+ml -c "$T/pg.yaml" status
+assert_contains "$OUT" "no runs recorded yet" "status after the runs are gone"
+MASKLOAD_LOADER_PASSWORD=wrong-loader-pw-71 ml -c "$T/pg.yaml" status
+assert_eq 1 "$RC" "status with a wrong loader password exits 1"
+assert_contains "$OUT" "cannot connect to '127.0.0.1:$PG_PORT' as '$L'" "and names host:port and the loader account"
+assert_not_contains "$OUT" "wrong-loader-pw-71" "never the password"
+
 # --- PUBLIC has nothing
 pub=$(psql_admin "$DB" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'maskload' AND c.relkind IN ('r', 'v', 'S') AND (has_table_privilege('public', c.oid, 'SELECT') OR has_table_privilege('public', c.oid, 'INSERT'))")
 assert_eq 0 "$pub" "PUBLIC has no privilege on any table, view or sequence"
@@ -192,10 +233,10 @@ assert_contains "$(as_a 'SELECT 1')" "password authentication failed" "the old p
 assert_not_contains "$(psql_admin postgres "SELECT rolpassword FROM pg_authid WHERE rolname = '$A'")" "new-analyst-pw-71" "the server holds a verifier, not the password"
 
 # --- the commands that do not write PostgreSQL yet still refuse it
-for cmd in run check status doctor privacy-report reveal forget rekey; do
+for cmd in run check doctor privacy-report reveal forget rekey; do
   ml -c "$T/pg.yaml" "$cmd"
   assert_eq 2 "$RC" "maskload $cmd with kind postgres still exits 2"
-  assert_contains "$OUT" "pg.yaml:2:9: 'warehouse.kind' postgres: '$cmd' cannot use a PostgreSQL warehouse yet; only 'init', 'plan' and 'infer'" "maskload $cmd names the key and the commands that can"
+  assert_contains "$OUT" "pg.yaml:2:9: 'warehouse.kind' postgres: '$cmd' cannot use a PostgreSQL warehouse yet; only 'init', 'plan', 'status' and 'infer'" "maskload $cmd names the key and the commands that can"
 done
 
 pg_drop "$DB"
