@@ -3,7 +3,8 @@
 # real PostgreSQL 15: plan on an empty server changes nothing; init creates
 # the database, the schema, every table (each with a primary key), the
 # roles, the accounts, the privileges and the views; a second init changes
-# nothing; status shows the runs and their staleness; through the real psql client the analyst reads its allow-list
+# nothing; status shows the runs and their staleness, doctor what is
+# broken; through the real psql client the analyst reads its allow-list
 # and gets permission denied on everything else, the steward reads what
 # MySQL's steward reads, PUBLIC nothing; the generated monitoring views
 # (checks, small groups, freshness, min_rows, a history) find the rows they
@@ -176,6 +177,39 @@ assert_eq 1 "$RC" "status with a wrong loader password exits 1"
 assert_contains "$OUT" "cannot connect to '127.0.0.1:$PG_PORT' as '$L'" "and names host:port and the loader account"
 assert_not_contains "$OUT" "wrong-loader-pw-71" "never the password"
 
+# --- doctor: every check OK on the new warehouse; each broken part a FAIL
+# with its fix, and init repairs what it owns
+ml -c "$T/pg.yaml" doctor
+assert_eq 0 "$RC" "doctor on the initialised warehouse exits 0"
+for c in "warehouse            connected to '$DB' as '$L'" "server               PostgreSQL 15." \
+  "session              sessions use UTC, UTF8, standard_conforming_strings on" "loader privileges    reads and writes" \
+  "digest key           present" "public access        PUBLIC has nothing" "stream users         first page read"; do
+  assert_contains "$OUT" "OK    $c" "doctor: OK $c"
+done
+assert_contains "$OUT" "0 failures" "doctor: no failure"
+psql_admin "$DB" "GRANT SELECT ON maskload.users_raw TO PUBLIC; GRANT USAGE ON SCHEMA maskload TO PUBLIC" >/dev/null
+ml -c "$T/pg.yaml" doctor
+assert_eq 1 "$RC" "doctor with privileges granted to PUBLIC exits 1"
+assert_contains "$OUT" "FAIL  public access        PUBLIC, i.e. every login, has USAGE on the schema, SELECT on users_raw" "and names what PUBLIC holds"
+psql_admin "$DB" "REVOKE UPDATE ON maskload.load_runs FROM \"maskload_${DB}_loader\"" >/dev/null
+ml -c "$T/pg.yaml" doctor
+assert_contains "$OUT" "FAIL  loader privileges    the loader cannot write load_runs: query failed: permission denied for table load_runs" "doctor: a loader role without UPDATE on load_runs fails"
+ml -c "$T/pg.yaml" init
+assert_eq 0 "$RC" "init repairs both"
+ml -c "$T/pg.yaml" doctor
+assert_eq 0 "$RC" "and doctor passes again"
+assert_eq 0 "$(psql_admin "$DB" "SELECT count(*) FROM maskload.load_runs")" "doctor records no run"
+cfg "$(new_key_file doctor)" >"$T/doctor-key.yaml"
+ml -c "$T/doctor-key.yaml" doctor
+assert_eq 1 "$RC" "doctor with another digest key exits 1"
+assert_contains "$OUT" "FAIL  digest key           the configured digest key" "and says the key is not the warehouse's"
+sed "s/database: $DB\$/database: ${DB}_never/" "$T/pg.yaml" >"$T/never.yaml"
+ml -c "$T/never.yaml" doctor
+assert_eq 1 "$RC" "doctor of a warehouse never initialised exits 1"
+assert_contains "$OUT" "FAIL  warehouse" "and fails the connection"
+assert_contains "$OUT" "that \`maskload init\` ran" "and says to run init"
+assert_eq 0 "$(psql_admin postgres "SELECT count(*) FROM pg_database WHERE datname = '${DB}_never'")" "doctor created nothing"
+
 # --- PUBLIC has nothing
 pub=$(psql_admin "$DB" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'maskload' AND c.relkind IN ('r', 'v', 'S') AND (has_table_privilege('public', c.oid, 'SELECT') OR has_table_privilege('public', c.oid, 'INSERT'))")
 assert_eq 0 "$pub" "PUBLIC has no privilege on any table, view or sequence"
@@ -233,10 +267,10 @@ assert_contains "$(as_a 'SELECT 1')" "password authentication failed" "the old p
 assert_not_contains "$(psql_admin postgres "SELECT rolpassword FROM pg_authid WHERE rolname = '$A'")" "new-analyst-pw-71" "the server holds a verifier, not the password"
 
 # --- the commands that do not write PostgreSQL yet still refuse it
-for cmd in run check doctor privacy-report reveal forget rekey; do
+for cmd in run check privacy-report reveal forget rekey; do
   ml -c "$T/pg.yaml" "$cmd"
   assert_eq 2 "$RC" "maskload $cmd with kind postgres still exits 2"
-  assert_contains "$OUT" "pg.yaml:2:9: 'warehouse.kind' postgres: '$cmd' cannot use a PostgreSQL warehouse yet; only 'init', 'plan', 'status' and 'infer'" "maskload $cmd names the key and the commands that can"
+  assert_contains "$OUT" "pg.yaml:2:9: 'warehouse.kind' postgres: '$cmd' cannot use a PostgreSQL warehouse yet; only 'init', 'plan', 'status', 'doctor' and 'infer'" "maskload $cmd names the key and the commands that can"
 done
 
 pg_drop "$DB"
