@@ -400,17 +400,6 @@ static const struct stream_def *def_of(const struct pg_init *ctx, const struct t
     return NULL;
 }
 
-static bool has_column(struct pg_result *r, const char *name)
-{
-    const char *const *row;
-    for (;;) {
-        if (pg_result_next(r, &row, NULL) != 1)
-            return false;
-        if (row[0] && strcmp(row[0], name) == 0)
-            return true;
-    }
-}
-
 /* Every existing stream table must hold the columns of its definition:
  * init does not alter a PostgreSQL table (yet), and a run into a table
  * lacking one would fail half way. */
@@ -419,30 +408,37 @@ static int check_stream_table(struct pg_init *ctx, const struct table_def *t)
     const char *params[2] = {ctx->cfg->warehouse.schema, t->name};
     const struct stream_def *def = def_of(ctx, t);
     const struct column_def *meta, *hist;
+    struct pg_result *r = NULL;
+    struct buf names = BUF_INIT; /* ",a,b,...," */
+    const char *const *row;
     size_t nmeta, nhist;
-    int rc = 0;
+    int rc = pg_query_params(ctx->pg,
+                             "SELECT column_name FROM information_schema.columns WHERE "
+                             "table_schema = $1 AND table_name = $2",
+                             2, params, NULL, &r);
+    if (!rc)
+        rc = buf_addc(&names, ',');
+    while (!rc && pg_result_next(r, &row, NULL) == 1)
+        rc = buf_addf(&names, "%s,", row[0] ? row[0] : "");
+    pg_result_free(r);
     meta = ddlgen_meta_columns(&nmeta);
     hist = ddlgen_history_columns(&nhist);
     for (size_t g = 0; !rc && g < 3; g++) {
         const struct column_def *cols = g == 0 ? t->cols : g == 1 ? meta : hist;
         size_t n = g == 0 ? t->ncols : g == 1 ? nmeta : t->history ? nhist : 0;
         for (size_t i = 0; !rc && i < n; i++) {
-            /* a fresh result per column: has_column reads it through */
-            struct pg_result *r = NULL;
-            rc = pg_query_params(ctx->pg,
-                                 "SELECT column_name FROM information_schema.columns WHERE "
-                                 "table_schema = $1 AND table_name = $2",
-                                 2, params, NULL, &r);
-            if (!rc && !has_column(r, cols[i].name))
+            char want[80];
+            snprintf(want, sizeof(want), ",%s,", cols[i].name);
+            if (!strstr(names.data, want))
                 rc = err_set(ML_ECONFIG,
                              "table '%s' lacks column '%s' of its definition (%s): init does not "
                              "change an existing PostgreSQL table; add the column, or drop the "
                              "table and the views over it (init creates them again); nothing was "
                              "changed",
                              t->name, cols[i].name, def ? def->file : "?");
-            pg_result_free(r);
         }
     }
+    buf_release(&names);
     return rc;
 }
 

@@ -16,11 +16,15 @@
  *     roles, privileges and default privileges (ddlgen_pg_access: the
  *     analyst reads the stream tables, load_runs and load_run_streams; the
  *     steward the stream tables, load_rejects, pii_access_log and
- *     pii_erasures), then the monitoring views (views/postgres/monitoring/)
- *     and the analysis views (queries/postgres/, as analysis_<name>), each
- *     security_invoker and granted SELECT to the analyst; a view that reads
- *     a relation no configured stream creates is skipped (named at info
- *     level);
+ *     pii_erasures), then the views, each security_invoker and granted
+ *     SELECT to the analyst: the generated monitoring views
+ *     (ddlgen_pg_monitor_view), the current view of every history stream,
+ *     the hand-written monitoring views (views/postgres/monitoring/) and the
+ *     analysis views (queries/postgres/, as analysis_<name>); one of the
+ *     last two that reads a relation no configured stream creates is
+ *     skipped (named at info level). CREATE OR REPLACE VIEW keeps a view's
+ *     columns: a definition change that renames or drops one fails init
+ *     (drop the view, then init);
  *   - the accounts (ddlgen_pg_account): one that is missing gets its
  *     configured password (pg_set_role_password: only a SCRAM verifier is
  *     sent); one that exists keeps it unless reset_passwords.
