@@ -3,7 +3,8 @@
 # the build directory, for the main build and the fuzz build alike; sets
 # OUT_VAR to that file, to be compiled with the loader's modules.
 function(maskload_embedded_files root out_var)
-  set(dirs ddl grants views/monitoring queries mappings)
+  set(dirs ddl grants views/monitoring queries mappings ddl/postgres views/postgres/monitoring
+    queries/postgres)
   set(globs)
   foreach(d IN LISTS dirs)
     list(APPEND globs ${root}/${d}/*.sql ${root}/${d}/*.yaml)

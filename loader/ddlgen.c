@@ -2095,3 +2095,303 @@ int ddlgen_pg_account(struct buf *out, const char *user, const char *role, const
     put(&g, ";\n");
     return gen_end(&g, mark);
 }
+
+/* ---- PostgreSQL: the generated monitoring views (ddlgen_pg_monitor_view) ---- */
+
+/* "alias"."column" */
+static void pg_put_col(struct gen *g, const char *alias, const char *col)
+{
+    put_ident(g, alias);
+    put(g, ".");
+    put_ident(g, col);
+}
+
+/* UTC now, as the timestamps (without time zone) hold it; a UTC date. */
+#define PG_UTC_NOW   "(now() AT TIME ZONE 'UTC')"
+#define PG_UTC_TODAY "CAST(now() AT TIME ZONE 'UTC' AS date)"
+
+static void pg_put_check_condition(struct gen *g, const struct table_def *t,
+                                   const struct check_def *ck)
+{
+    const struct column_def *c = &t->cols[ck->col];
+    switch (ck->kind) {
+    case CHECK_NOT_NULL:
+        pg_put_col(g, "r", c->name);
+        put(g, " IS NULL");
+        break;
+    case CHECK_UNIQUE:
+        pg_put_col(g, "r", c->name);
+        put(g, " IN (SELECT ");
+        pg_put_col(g, "u", c->name);
+        put(g, " FROM ");
+        put_ident(g, t->name);
+        put(g, " AS \"u\" WHERE ");
+        pg_put_col(g, "u", c->name);
+        put(g, " IS NOT NULL GROUP BY ");
+        pg_put_col(g, "u", c->name);
+        put(g, " HAVING COUNT(*) > 1)");
+        break;
+    case CHECK_ACCEPTED:
+        pg_put_col(g, "r", c->name);
+        put(g, " NOT IN (");
+        for (unsigned i = 0; i < ck->nvalues; i++) {
+            if (i)
+                put(g, ", ");
+            put_check_value(g, ck, ck->values[i]);
+        }
+        put(g, ")");
+        break;
+    case CHECK_RANGE:
+        put(g, "(");
+        if (ck->values[0]) {
+            pg_put_col(g, "r", c->name);
+            put(g, " < ");
+            put_check_value(g, ck, ck->values[0]);
+        }
+        if (ck->values[0] && ck->values[1])
+            put(g, " OR ");
+        if (ck->values[1]) {
+            pg_put_col(g, "r", c->name);
+            put(g, " > ");
+            put_check_value(g, ck, ck->values[1]);
+        }
+        put(g, ")");
+        break;
+    case CHECK_NOT_FUTURE:
+        pg_put_col(g, "r", c->name);
+        put(g, c->type == COL_DATE ? " > " PG_UTC_TODAY : " > " PG_UTC_NOW);
+        break;
+    case CHECK_NOT_BEFORE:
+        pg_put_col(g, "r", c->name);
+        put(g, " < ");
+        if (ck->other)
+            pg_put_col(g, "r", ck->other);
+        else
+            put_literal(g, ck->values[0]);
+        break;
+    case CHECK_REFERENCES:
+        pg_put_col(g, "r", c->name);
+        put(g, " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ");
+        put_ident(g, ck->ref_table);
+        put(g, " AS \"x\" WHERE ");
+        pg_put_col(g, "x", ck->ref_column);
+        put(g, " = ");
+        pg_put_col(g, "r", c->name);
+        put(g, ")");
+        break;
+    default:
+        if (!g->rc)
+            g->rc = err_set(ML_EINVAL, "table '%s': unknown check %d", t->name, (int)ck->kind);
+    }
+}
+
+/* ddlgen_monitor_view's columns; in the long shape (several parts joined
+ * by UNION ALL) record_key and value are text, as UNION ALL needs one type
+ * per column. */
+static void pg_put_check_select(struct gen *g, const struct ddlgen_check_part *p, bool long_shape)
+{
+    const struct table_def *t = p->table;
+    const struct check_def *ck = p->check;
+    const char *col = t->cols[ck->col].name;
+    put(g, "SELECT ");
+    if (long_shape) {
+        put_literal(g, t->name);
+        put(g, " AS \"table_name\", concat_ws(':'");
+        for (unsigned k = 0; k < t->nkey; k++) {
+            put(g, ", ");
+            pg_put_col(g, "r", t->cols[k].name);
+        }
+        put(g, ") AS \"record_key\", ");
+        put_literal(g, col);
+        put(g, " AS \"column_name\", CAST(");
+        pg_put_col(g, "r", col);
+        put(g, " AS text) AS \"value\"");
+    } else {
+        for (unsigned k = 0; k < t->nkey; k++) {
+            if (k)
+                put(g, ", ");
+            pg_put_col(g, "r", t->cols[k].name);
+        }
+        if (ck->col >= t->nkey) {
+            put(g, ", ");
+            pg_put_col(g, "r", col);
+        }
+        if (ck->kind == CHECK_NOT_BEFORE && ck->other &&
+            find_column(t, ck->other) >= (int)t->nkey && strcasecmp(ck->other, col) != 0) {
+            put(g, ", ");
+            pg_put_col(g, "r", ck->other);
+        }
+    }
+    put(g, " FROM ");
+    put_ident(g, t->name);
+    put(g, " AS \"r\" WHERE ");
+    pg_put_check_condition(g, t, ck);
+}
+
+/* "SELECT a.k1, ..., <version> AS "version", '<problem>' AS "problem" FROM t AS a" */
+static void pg_put_history_head(struct gen *g, const struct table_def *t, const char *version,
+                                const char *problem)
+{
+    put(g, "SELECT ");
+    for (unsigned i = 0; i < t->nkey; i++) {
+        pg_put_col(g, "a", t->cols[i].name);
+        put(g, ", ");
+    }
+    put(g, version);
+    put(g, " AS \"version\", ");
+    put_literal(g, problem);
+    put(g, " AS \"problem\" FROM ");
+    put_ident(g, t->name);
+    put(g, " AS \"a\"");
+}
+
+static void pg_put_key_equal(struct gen *g, const struct table_def *t)
+{
+    for (unsigned i = 0; i < t->nkey; i++) {
+        if (i)
+            put(g, " AND ");
+        pg_put_col(g, "a", t->cols[i].name);
+        put(g, " = ");
+        pg_put_col(g, "b", t->cols[i].name);
+    }
+}
+
+/* put_history_select's invariants; is_current and deleted are booleans. */
+static void pg_put_history_select(struct gen *g, const struct table_def *t)
+{
+    pg_put_history_head(g, t, "\"a\".\"version\"", "valid_from not before valid_to");
+    put(g, " WHERE \"a\".\"valid_to\" IS NOT NULL AND \"a\".\"valid_from\" >= \"a\".\"valid_to\"");
+    put(g, " UNION ALL ");
+    pg_put_history_head(g, t, "\"a\".\"version\"", "is_current disagrees with valid_to or deleted");
+    put(g, " WHERE \"a\".\"is_current\" <> (\"a\".\"valid_to\" IS NULL)"
+           " OR (\"a\".\"is_current\" AND \"a\".\"deleted\")");
+    put(g, " UNION ALL ");
+    pg_put_history_head(g, t, "MAX(\"a\".\"version\")", "more than one current version");
+    put(g, " WHERE \"a\".\"is_current\" GROUP BY ");
+    for (unsigned i = 0; i < t->nkey; i++) {
+        if (i)
+            put(g, ", ");
+        pg_put_col(g, "a", t->cols[i].name);
+    }
+    put(g, " HAVING COUNT(*) > 1");
+    put(g, " UNION ALL ");
+    pg_put_history_head(g, t, "\"b\".\"version\"", "gap or overlap with the previous version");
+    put(g, " JOIN ");
+    put_ident(g, t->name);
+    put(g, " AS \"b\" ON ");
+    pg_put_key_equal(g, t);
+    put(g, " AND \"b\".\"version\" = \"a\".\"version\" + 1 WHERE \"a\".\"valid_to\" IS NULL"
+           " OR (NOT \"a\".\"deleted\" AND \"b\".\"valid_from\" <> \"a\".\"valid_to\")"
+           " OR (\"a\".\"deleted\" AND \"b\".\"valid_from\" < \"a\".\"valid_to\")");
+    put(g, " UNION ALL ");
+    pg_put_history_head(g, t, "\"a\".\"version\"", "version number without its predecessor");
+    put(g, " WHERE \"a\".\"version\" = 0 OR (\"a\".\"version\" > 1 AND NOT EXISTS (SELECT 1 FROM ");
+    put_ident(g, t->name);
+    put(g, " AS \"b\" WHERE ");
+    pg_put_key_equal(g, t);
+    put(g, " AND \"b\".\"version\" = \"a\".\"version\" - 1))");
+}
+
+static void pg_put_view_head(struct gen *g, const char *name)
+{
+    put(g, "CREATE OR REPLACE VIEW ");
+    put_ident(g, name);
+    put(g, " WITH (security_invoker = true) AS ");
+}
+
+int ddlgen_pg_monitor_view(struct buf *out, const struct ddlgen_monitor *m)
+{
+    struct gen g = {out, &postgres_dialect, 0};
+    size_t mark = out->len;
+    int rc = 0;
+    if (!m || !m->name[0] || strncmp(m->name, "monitor_", 8) != 0)
+        return err_set(ML_EINVAL, "a generated monitoring view needs a name beginning with "
+                                  "'monitor_'");
+    if (strlen(m->name) > postgres_dialect.name_max)
+        return err_set(ML_EINVAL, "postgres: view '%s' is longer than %zu bytes", m->name,
+                       postgres_dialect.name_max);
+    switch (m->kind) {
+    case DDLGEN_MONITOR_SMALL_GROUPS: {
+        /* ddlgen_small_groups_view refuses what it cannot write; its MySQL
+         * text is not kept */
+        struct buf scratch = BUF_INIT;
+        rc = ddlgen_small_groups_view(&scratch, m->def, DB_DIALECT_MARIADB);
+        buf_release(&scratch);
+        if (rc)
+            return rc;
+        pg_put_view_head(&g, m->name);
+        put(&g, "SELECT ");
+        put_quasi_list(&g, m->def);
+        put(&g, ", COUNT(*) AS ");
+        put_ident(&g, DDLGEN_GROUP_ROWS);
+        put(&g, " FROM ");
+        put_ident(&g, m->def->table->name);
+        put(&g, " GROUP BY ");
+        put_quasi_list(&g, m->def);
+        putf(&g, " HAVING COUNT(*) < %u", m->def->k);
+        return gen_end(&g, mark);
+    }
+    case DDLGEN_MONITOR_CHECK:
+        if (m->nparts == 0)
+            return err_set(ML_EINVAL, "view '%s': no check", m->name);
+        for (size_t i = 0; i < m->nparts; i++)
+            if ((rc = check_part_ok(&m->parts[i])) != 0)
+                return err_prefix(rc, "view '%s'", m->name);
+        pg_put_view_head(&g, m->name);
+        for (size_t i = 0; i < m->nparts; i++) {
+            if (i)
+                put(&g, " UNION ALL ");
+            pg_put_check_select(&g, &m->parts[i], m->nparts > 1);
+        }
+        return gen_end(&g, mark);
+    case DDLGEN_MONITOR_HISTORY:
+        if (!m->def || !m->def->table || !m->def->table->history || !m->def->table->nkey)
+            return err_set(ML_EINVAL, "view '%s' needs a history table with a key", m->name);
+        pg_put_view_head(&g, m->name);
+        pg_put_history_select(&g, m->def->table);
+        return gen_end(&g, mark);
+    case DDLGEN_MONITOR_FRESHNESS:
+    case DDLGEN_MONITOR_MIN_ROWS:
+        break;
+    default:
+        return err_set(ML_EINVAL, "view '%s': unknown kind %d", m->name, (int)m->kind);
+    }
+    if (!m->stream || !*m->stream || !m->def)
+        return err_set(ML_EINVAL, "view '%s' needs a stream", m->name);
+    pg_put_view_head(&g, m->name);
+    put(&g, "SELECT ");
+    put_literal(&g, m->stream);
+    if (m->kind == DDLGEN_MONITOR_FRESHNESS) {
+        unsigned long long lim = m->def->freshness_s;
+        put(&g,
+            " AS \"stream\", MAX(\"r\".\"finished_at\") AS \"last_success\", CAST(floor(EXTRACT("
+            "EPOCH FROM " PG_UTC_NOW " - MAX(\"r\".\"finished_at\"))) AS bigint) AS "
+            "\"age_seconds\", ");
+        putf(&g,
+             "CAST(%llu AS bigint) AS \"max_age_seconds\" FROM \"load_runs\" AS \"r\" JOIN "
+             "\"load_run_streams\" AS \"s\" ON \"s\".\"run_id\" = \"r\".\"run_id\" WHERE "
+             "\"r\".\"status\" = 'succeeded' AND \"s\".\"stream\" = ",
+             lim);
+        put_literal(&g, m->stream);
+        putf(&g,
+             " HAVING MAX(\"r\".\"finished_at\") IS NULL OR EXTRACT(EPOCH FROM " PG_UTC_NOW
+             " - MAX(\"r\".\"finished_at\")) > %llu",
+             lim);
+    } else {
+        unsigned long long lim = m->def->min_rows;
+        put(&g, " AS \"stream\", \"l\".\"run_id\" AS \"run_id\", \"l\".\"loaded\" AS \"loaded\", ");
+        putf(&g,
+             "CAST(%llu AS bigint) AS \"min_rows\" FROM (SELECT 1 AS \"one\") AS \"o\" LEFT JOIN "
+             "(SELECT \"s\".\"run_id\" AS \"run_id\", \"s\".\"fetched\" - \"s\".\"rejected\" AS "
+             "\"loaded\" FROM \"load_run_streams\" AS \"s\" JOIN \"load_runs\" AS \"r\" ON "
+             "\"r\".\"run_id\" = \"s\".\"run_id\" WHERE \"r\".\"status\" = 'succeeded' AND "
+             "\"s\".\"stream\" = ",
+             lim);
+        put_literal(&g, m->stream);
+        putf(&g,
+             " ORDER BY \"r\".\"finished_at\" DESC, \"r\".\"run_id\" DESC LIMIT 1) AS \"l\" ON "
+             "true WHERE \"l\".\"run_id\" IS NULL OR \"l\".\"loaded\" < %llu",
+             lim);
+    }
+    return gen_end(&g, mark);
+}

@@ -231,6 +231,13 @@ void ddlgen_monitor_views_free(struct ddlgen_monitor *v, size_t n);
  * ML_EINVAL for a view it cannot write. */
 int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db_dialect d);
 
+/* The same view for PostgreSQL: "CREATE OR REPLACE VIEW "name" WITH
+ * (security_invoker = true) AS ..." (no trailing ';'), the same rows and
+ * columns (in a view of several parts, record_key and value are text);
+ * "now" is the UTC time, a date the UTC date. The same refusals, and a
+ * name longer than 63 bytes. */
+int ddlgen_pg_monitor_view(struct buf *out, const struct ddlgen_monitor *m);
+
 /* The word of a check kind in the mapping language ("not_null", ...). */
 const char *ddlgen_check_word(enum check_kind k);
 

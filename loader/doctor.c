@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "conn.h"
+#include "conn_pg.h"
 #include "db.h"
 #include "error.h"
+#include "pg.h"
 #include "pii_key.h"
+#include "pii_key_pg.h"
 #include "schema.h"
 #include "source.h"
 #include "banned.h"
@@ -220,11 +223,181 @@ static int check_sources(const struct config *cfg, struct doctor_report *rep)
     return rc;
 }
 
+/* ---- a PostgreSQL warehouse (warehouse.kind: postgres) ---- */
+
+/* A one-value query through pg into out ("" for NULL or no row); on
+ * failure the check `name` fails with the server's message (*ok false). */
+static int pg_text(struct pg *pg, const char *sql, char *out, size_t outsz,
+                   struct doctor_report *rep, const char *name, bool *ok)
+{
+    struct buf v = BUF_INIT;
+    bool found = false;
+    int rc = pg_query_value(pg, sql, &v, &found);
+    *ok = rc == 0;
+    snprintf(out, outsz, "%s", !rc && found ? v.data : "");
+    buf_release(&v);
+    return rc ? add(rep, name, DOCTOR_FAIL, "look at the server's log", "%s", err_msg()) : 0;
+}
+
+static int pg_check_server(struct pg *pg, const struct config *cfg, struct doctor_report *rep)
+{
+    char v[256];
+    bool ok = true;
+    int ver = pg_server_version(pg);
+    const char *tls = pg_tls_protocol(pg);
+    bool local = !cfg->warehouse.host || strcmp(cfg->warehouse.host, "127.0.0.1") == 0 ||
+                 strcmp(cfg->warehouse.host, "localhost") == 0 ||
+                 strcmp(cfg->warehouse.host, "::1") == 0;
+    int rc = add(rep, "server", ver / 10000 == 15 ? DOCTOR_OK : DOCTOR_WARN,
+                 "maskload is tested on PostgreSQL 15; other versions may differ",
+                 "PostgreSQL %d.%d", ver / 10000, ver % 10000);
+    if (!rc)
+        rc = pg_text(pg,
+                     "SELECT current_setting('TimeZone') || ', ' || "
+                     "current_setting('client_encoding') || ', standard_conforming_strings ' || "
+                     "current_setting('standard_conforming_strings')",
+                     v, sizeof(v), rep, "session", &ok);
+    if (!rc && ok)
+        rc = strcmp(v, "UTC, UTF8, standard_conforming_strings on") == 0
+                 ? add(rep, "session", DOCTOR_OK, NULL, "sessions use %s; times are UTC", v)
+                 : add(rep, "session", DOCTOR_FAIL,
+                       "the server refused the session settings; look at its log",
+                       "the loader's session is %s, not UTC, UTF8, standard_conforming_strings "
+                       "on",
+                       v);
+    if (!rc)
+        rc = tls ? add(rep, "tls", DOCTOR_OK, NULL, "encrypted (%s)", tls)
+                 : add(rep, "tls", local ? DOCTOR_OK : DOCTOR_WARN,
+                       "set warehouse.tls.mode to verify_identity (with its ca) for a server "
+                       "reached over a network",
+                       "not encrypted%s", local ? " (loopback or socket)" : "");
+    return rc;
+}
+
+/* The loader's rights: it sees and writes load_runs of the schema. */
+static int pg_check_privileges(struct pg *pg, const struct config *cfg, struct doctor_report *rep)
+{
+    char v[64];
+    bool ok = true;
+    int rc =
+        pg_text(pg, "SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass('load_runs')",
+                v, sizeof(v), rep, "loader privileges", &ok);
+    if (rc || !ok)
+        return rc;
+    if (strcmp(v, "1") != 0)
+        return add(rep, "loader privileges", DOCTOR_FAIL, "run `maskload init`",
+                   "the loader cannot see the table load_runs in schema '%s' of '%s'",
+                   cfg->warehouse.schema, cfg->warehouse.database);
+    rc = pg_begin(pg);
+    if (!rc)
+        rc = pg_exec(pg, "UPDATE load_runs SET run_id = run_id WHERE false");
+    pg_rollback(pg); /* nothing was changed either way */
+    if (rc)
+        return add(
+            rep, "loader privileges", DOCTOR_FAIL,
+            "run `maskload init` (it grants the loader role and makes the account its member)",
+            "the loader cannot write load_runs: %s", err_msg());
+    return add(rep, "loader privileges", DOCTOR_OK, NULL,
+               "reads and writes the warehouse '%s' (schema '%s')", cfg->warehouse.database,
+               cfg->warehouse.schema);
+}
+
+static int pg_check_key(struct pg *pg, const struct config *cfg, struct doctor_report *rep)
+{
+    if (config_require_digest_key(cfg, "doctor"))
+        return add(rep, "digest key", DOCTOR_FAIL,
+                   "make one: openssl rand -hex 32 > F; chmod 600 F; then pii.digest_key_file: F",
+                   "%s", err_msg());
+    if (pii_key_pg_verify(pg, cfg->warehouse.schema, cfg->pii.digest_key, cfg->pii.digest_key_len,
+                          false, NULL))
+        return add(rep, "digest key", DOCTOR_FAIL,
+                   "configure the warehouse's key, finish the pending rekey, or run `maskload "
+                   "init` on a new warehouse",
+                   "%s", err_msg());
+    return add(rep, "digest key", cfg->pii.digest == PII_DIGEST_SHA256 ? DOCTOR_WARN : DOCTOR_OK,
+               "configure pii.digest_key_file and `maskload rekey` to keyed digests", "%s",
+               cfg->pii.digest == PII_DIGEST_SHA256
+                   ? "unkeyed (pii.digest: sha256): surrogates can be mapped back by guessing"
+                   : "present; its fingerprint is the warehouse's");
+}
+
+/* PostgreSQL has no anonymous accounts; what gives every login access is
+ * PUBLIC: nothing of the database, the schema or its tables may be its.
+ * Read through the admin account (the loader cannot see others' grants). */
+static int pg_check_public(const struct config *cfg, struct doctor_report *rep)
+{
+    struct pg *pg = NULL;
+    struct buf sql = BUF_INIT;
+    char v[512];
+    bool ok = true;
+    int rc;
+    if (!cfg->admin.password)
+        return add(rep, "public access", DOCTOR_WARN,
+                   "add an admin section (used by init and doctor only) to check",
+                   "not checked: no admin password configured");
+    if (conn_pg_admin(cfg, NULL, &pg))
+        return add(rep, "public access", DOCTOR_WARN, "check admin.user and admin.password",
+                   "not checked: %s", err_msg());
+    rc = buf_adds(&sql, "SELECT concat_ws(', ', CASE WHEN has_database_privilege('public', "
+                        "current_database(), 'CONNECT') THEN 'CONNECT on the database' END, "
+                        "CASE WHEN has_schema_privilege('public', n.oid, 'USAGE') THEN 'USAGE on "
+                        "the schema' END, CASE WHEN has_schema_privilege('public', n.oid, "
+                        "'CREATE') THEN 'CREATE in the schema' END, (SELECT 'SELECT on ' || "
+                        "string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_catalog.pg_class c "
+                        "WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'v', 'p') AND "
+                        "has_table_privilege('public', c.oid, 'SELECT'))) FROM "
+                        "pg_catalog.pg_namespace n WHERE n.nspname = ");
+    if (!rc)
+        rc = pg_append_literal(&sql, cfg->warehouse.schema, strlen(cfg->warehouse.schema));
+    if (!rc)
+        rc = pg_text(pg, sql.data, v, sizeof(v), rep, "public access", &ok);
+    if (!rc && ok)
+        rc = v[0] ? add(rep, "public access", DOCTOR_FAIL,
+                        "run `maskload init` (it revokes everything from PUBLIC)",
+                        "PUBLIC, i.e. every login, has %s", v)
+                  : add(rep, "public access", DOCTOR_OK, NULL,
+                        "PUBLIC has nothing of the database, the schema or its tables");
+    buf_release(&sql);
+    pg_close(pg);
+    return rc;
+}
+
+static int doctor_run_pg(const struct config *cfg, struct doctor_report *rep)
+{
+    struct pg *pg = NULL;
+    int rc;
+    if (conn_pg_warehouse(cfg, &pg)) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", err_msg());
+        rc = add(rep, "warehouse", DOCTOR_FAIL,
+                 "check warehouse.host, port or socket, the password, that the server is "
+                 "running, and that `maskload init` ran (it creates the database and the account)",
+                 "%s", msg);
+    } else {
+        rc = add(rep, "warehouse", DOCTOR_OK, NULL, "connected to '%s' as '%s'",
+                 cfg->warehouse.database, cfg->warehouse.user);
+        if (!rc)
+            rc = pg_check_server(pg, cfg, rep);
+        if (!rc)
+            rc = pg_check_privileges(pg, cfg, rep);
+        if (!rc)
+            rc = pg_check_key(pg, cfg, rep);
+    }
+    pg_close(pg);
+    if (!rc)
+        rc = pg_check_public(cfg, rep);
+    if (!rc)
+        rc = check_sources(cfg, rep);
+    return rc == ML_ENOMEM ? rc : 0;
+}
+
 int doctor_run(const struct config *cfg, struct doctor_report *rep)
 {
     struct db *db = NULL;
     int rc;
     memset(rep, 0, sizeof(*rep));
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES)
+        return doctor_run_pg(cfg, rep);
     if (conn_warehouse(cfg, &db)) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", err_msg());

@@ -10,6 +10,12 @@
  * http and file sources by reading their first page (no retries), SQS
  * queues by GetQueueAttributes (nothing is received). Nothing is changed.
  * A check that cannot run because an earlier one failed is not reported.
+ *
+ * With `warehouse.kind: postgres`: the connection, the server's version,
+ * the session (UTC, UTF8, standard_conforming_strings), TLS, the loader's
+ * privileges on load_runs of the schema, the digest key, what PUBLIC holds
+ * of the database, the schema and its tables (through the admin account,
+ * in place of the anonymous accounts), and the sources.
  */
 #ifndef ML_DOCTOR_H
 #define ML_DOCTOR_H

@@ -37,6 +37,18 @@
     "information_schema.PROCESSLIST p WHERE p.ID = l.connection_id) THEN 1 "                       \
     "WHEN l.run_id IS NULL OR l.expires_at < UTC_TIMESTAMP(3) THEN 2 ELSE 0 END"
 
+/* The same for a PostgreSQL warehouse: a run's lease names the server as
+ * LEASE_PG_NODE_SQL does and its connection by pg_backend_pid(); the
+ * process list is pg_stat_activity (every account sees every backend's
+ * pid there). */
+#define LEASE_PG_NODE_SQL                                                                          \
+    "(coalesce(host(inet_server_addr()), 'socket') || ':' || current_setting('port'))"
+#define LEASE_PG_STALE_SQL                                                                         \
+    "CASE WHEN r.status <> 'running' THEN 0 "                                                      \
+    "WHEN l.run_id IS NOT NULL AND l.node = " LEASE_PG_NODE_SQL " AND NOT EXISTS (SELECT 1 FROM "  \
+    "pg_catalog.pg_stat_activity p WHERE p.pid = l.connection_id) THEN 1 "                         \
+    "WHEN l.run_id IS NULL OR l.expires_at < (now() AT TIME ZONE 'UTC') THEN 2 ELSE 0 END"
+
 /* Length of a token in hex characters. */
 #define LEASE_TOKEN_HEX 32
 

@@ -121,12 +121,36 @@ static int verify_state(const struct pii_key_state *st, const char *configured, 
     return 0;
 }
 
+int pii_key_check_sample(const unsigned char *key, size_t key_len, const char *fp,
+                         const char *table, const char *kind, const char *value, size_t value_len,
+                         const unsigned char *digest, size_t digest_len, const char *cmd)
+{
+    unsigned char d[CRYPTO_DIGEST_LEN];
+    char shown[PII_KEY_FP_BUF];
+    int rc = pii_digest(key, key_len, kind, value, value_len, d);
+    if (!rc && (digest_len != CRYPTO_DIGEST_LEN || memcmp(d, digest, CRYPTO_DIGEST_LEN) != 0))
+        rc = err_set(ML_ECONFIG,
+                     "%s%sthe configured digest key (fingerprint %s) does not reproduce "
+                     "the digests stored in %s: it is not the key these surrogates were "
+                     "made with (the warehouse has no recorded key fingerprint yet); use "
+                     "that key; nothing was written",
+                     CMD_PREFIX(cmd), pii_key_show(fp, shown), table);
+    mem_wipe(d, sizeof(d));
+    return rc;
+}
+
+int pii_key_check_state(const struct pii_key_state *st, const char *fp, bool absent_ok,
+                        const char *cmd)
+{
+    return verify_state(st, fp, absent_ok, cmd);
+}
+
 /* With no fingerprint recorded: the key must reproduce the digest of the
  * first row of every sensitive table that has rows. */
 static int verify_existing_digests(struct db *db, const char *dbname, const unsigned char *key,
                                    size_t key_len, const char *fp, const char *cmd)
 {
-    char sql[512], shown[PII_KEY_FP_BUF];
+    char sql[512];
     struct db_result *tables = NULL;
     const char *const *row;
     const unsigned long *len;
@@ -145,7 +169,6 @@ static int verify_existing_digests(struct db *db, const char *dbname, const unsi
         struct db_result *r = NULL;
         const char *const *v;
         const unsigned long *vlen;
-        unsigned char d[CRYPTO_DIGEST_LEN];
         if (!row[0] || len[0] <= pre + post || len[0] - pre - post >= sizeof(kind))
             continue;
         memcpy(kind, row[0] + pre, len[0] - pre - post);
@@ -157,17 +180,9 @@ static int verify_existing_digests(struct db *db, const char *dbname, const unsi
             err_prefix(rc, "reading %s", row[0]);
             break;
         }
-        if (db_result_next(r, &v, &vlen) == 1 && v[0] && v[1]) {
-            rc = pii_digest(key, key_len, kind, v[0], vlen[0], d);
-            if (!rc && (vlen[1] != CRYPTO_DIGEST_LEN || memcmp(d, v[1], CRYPTO_DIGEST_LEN) != 0))
-                rc = err_set(ML_ECONFIG,
-                             "%s%sthe configured digest key (fingerprint %s) does not reproduce "
-                             "the digests stored in %s: it is not the key these surrogates were "
-                             "made with (the warehouse has no recorded key fingerprint yet); use "
-                             "that key; nothing was written",
-                             CMD_PREFIX(cmd), pii_key_show(fp, shown), row[0]);
-            mem_wipe(d, sizeof(d));
-        }
+        if (db_result_next(r, &v, &vlen) == 1 && v[0] && v[1])
+            rc = pii_key_check_sample(key, key_len, fp, row[0], kind, v[0], vlen[0],
+                                      (const unsigned char *)v[1], vlen[1], cmd);
         db_result_free_wiped(r); /* a value: PII */
     }
     db_result_free(tables);

@@ -74,4 +74,19 @@ int pii_key_verify(struct db *db, const char *dbname, const unsigned char *key, 
 int pii_key_record(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
                    bool *recorded);
 
+/* ---- the decisions above on what another warehouse module read
+ * (pii_key_pg.h reads a PostgreSQL warehouse and decides here) ---- */
+
+/* verify's decision on a state already read (`fp`: the configured key's
+ * fingerprint): 0, or ML_ECONFIG with pii_key_verify's message. */
+int pii_key_check_state(const struct pii_key_state *st, const char *fp, bool absent_ok,
+                        const char *cmd);
+
+/* With no fingerprint stored: whether `key` (fingerprint `fp`) reproduces
+ * `digest`, stored for `value` in `table` of surrogate kind `kind`. 0, or
+ * ML_ECONFIG with pii_key_verify's message naming the table; ML_ECRYPTO. */
+int pii_key_check_sample(const unsigned char *key, size_t key_len, const char *fp,
+                         const char *table, const char *kind, const char *value, size_t value_len,
+                         const unsigned char *digest, size_t digest_len, const char *cmd);
+
 #endif

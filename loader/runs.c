@@ -9,6 +9,7 @@
 #include "db.h"
 #include "error.h"
 #include "lease.h"
+#include "runs_pg.h"
 #include "banned.h"
 
 static void copy(char *dst, size_t sz, const char *src)
@@ -130,6 +131,8 @@ out:
 
 int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n)
 {
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES) /* runs_pg.h */
+        return runs_pg_query(cfg, 0, limit, out, n);
     return runs_query(cfg, "1 = 1", limit, out, n);
 }
 
@@ -138,7 +141,9 @@ int runs_get(const struct config *cfg, unsigned long long run_id, struct run_inf
     char where[64];
     size_t n = 0;
     snprintf(where, sizeof(where), "r.run_id = %llu", run_id);
-    int rc = runs_query(cfg, where, 1, out, &n);
+    int rc = cfg->warehouse.kind == WAREHOUSE_POSTGRES /* runs_pg.h */
+                 ? runs_pg_query(cfg, run_id, 1, out, &n)
+                 : runs_query(cfg, where, 1, out, &n);
     if (!rc && n == 0) {
         runs_free(*out, 0);
         *out = NULL;

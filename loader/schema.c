@@ -18,6 +18,7 @@
 #include "monitor.h"
 #include "partition.h"
 #include "pii_key.h"
+#include "schema_pg.h"
 #include "schemadiff.h"
 #include "sqlfiles.h"
 #include "streamdef.h"
@@ -1147,14 +1148,20 @@ out:
 int schema_init(const struct config *cfg, const struct schema_options *opt,
                 struct schema_report *rep)
 {
-    int rc = init_or_plan(cfg, opt && opt->reset_passwords, rep, NULL);
+    int rc;
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES) /* schema_pg.h */
+        return schema_pg_init(cfg, opt, rep);
+    rc = init_or_plan(cfg, opt && opt->reset_passwords, rep, NULL);
     return rc ? err_prefix(rc, "init") : 0;
 }
 
 int schema_plan(const struct config *cfg, struct buf *out, struct schema_report *rep)
 {
     size_t mark = out->len;
-    int rc = init_or_plan(cfg, false, rep, out);
+    int rc;
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES) /* schema_pg.h */
+        return schema_pg_plan(cfg, out, rep);
+    rc = init_or_plan(cfg, false, rep, out);
     if (rc)
         buf_truncate(out, mark);
     return rc ? err_prefix(rc, "plan") : 0;

@@ -1304,14 +1304,18 @@ static void test_warehouse_kind_postgres(void **state)
     assert_string_equal(c.admin.user, "postgres");
     assert_int_equal(c.warehouse.kind_pos.line, 2);
     assert_int_equal(c.warehouse.kind_pos.column, 9);
-    /* no command can use it yet: init, run and the others exit 2 */
-    assert_int_equal(config_require_warehouse_support(&c, "init"), ML_ECONFIG);
-    assert_string_equal(err_msg(),
-                        "t.yaml:2:9: 'warehouse.kind' postgres: 'init' cannot use a PostgreSQL "
-                        "warehouse yet; only 'infer' can, which does not use the warehouse (the "
-                        "other commands support kind mysql only: loading and init do not write "
-                        "PostgreSQL yet, see docs/postgres.md)");
+    /* init, plan, status, doctor and infer take it; run and the others exit 2 */
     assert_int_equal(config_require_warehouse_support(&c, "run"), ML_ECONFIG);
+    assert_string_equal(err_msg(),
+                        "t.yaml:2:9: 'warehouse.kind' postgres: 'run' cannot use a PostgreSQL "
+                        "warehouse yet; only 'init', 'plan', 'status', 'doctor' and 'infer' "
+                        "(which does not use the warehouse) can (the other commands support kind "
+                        "mysql only: loading does not write PostgreSQL yet, see docs/postgres.md)");
+    assert_int_equal(config_require_warehouse_support(&c, "status"), 0);
+    assert_int_equal(config_require_warehouse_support(&c, "doctor"), 0);
+    assert_int_equal(config_require_warehouse_support(&c, "check"), ML_ECONFIG);
+    assert_int_equal(config_require_warehouse_support(&c, "init"), 0);
+    assert_int_equal(config_require_warehouse_support(&c, "plan"), 0);
     assert_int_equal(config_require_warehouse_support(&c, "infer"), 0);
     config_release(&c);
 

@@ -1,0 +1,901 @@
+#include "schema_pg.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn_pg.h"
+#include "ddlgen.h"
+#include "error.h"
+#include "history.h"
+#include "log.h"
+#include "monitor.h"
+#include "pg.h"
+#include "pii_key.h"
+#include "pii_key_pg.h"
+#include "sqlfiles.h"
+#include "streamdef.h"
+#include "banned.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The database init connects to for what cannot run on the warehouse's
+ * (CREATE DATABASE) and for the cluster's roles. */
+#define PG_MAINTENANCE_DB "postgres"
+
+/* SQLSTATE undefined_table: a view reads a relation that does not exist. */
+#define PG_UNDEFINED_TABLE "42P01"
+
+/* The embedded directories of a PostgreSQL warehouse. */
+#define DIR_DDL     "ddl/postgres"
+#define DIR_MONITOR "views/postgres/monitoring"
+#define DIR_QUERIES "queries/postgres"
+
+/* The views, in the order they are installed: the analysis views may read
+ * the monitoring views. */
+static const char *const view_dirs[] = {DIR_MONITOR, DIR_QUERIES};
+
+/* Tables no stream describes that the analyst and the steward read
+ * (grants/030_analyst.sql, 040_steward.sql for MySQL). */
+static const char *const analyst_tables[] = {"load_runs", "load_run_streams"};
+static const char *const steward_tables[] = {"load_rejects", "pii_access_log", "pii_erasures"};
+
+struct pg_init {
+    const struct config *cfg;
+    struct schema_report *rep;
+    struct buf *plan;     /* plan: statements are written here instead of run */
+    int plan_rc;          /* the first failure to write a plan note (sticky) */
+    struct pg *server;    /* admin on the maintenance database */
+    struct pg *pg;        /* admin on the warehouse database; NULL in a plan of a new one */
+    bool db_exists;       /* the warehouse database exists (read before anything) */
+    bool schema_exists;   /* and its schema */
+    bool reset_passwords; /* schema_options.reset_passwords */
+    const struct stream_def **defs;
+    size_t ndefs;
+    const struct table_def **tables; /* the stream tables of defs */
+    bool *table_exists;              /* per table, read before anything */
+    size_t ntables;
+    struct buf sql;
+};
+
+/* ---- PostgreSQL text ---- */
+
+/* The end of a $tag$ opening at t[i] ('$'), or 0 when it is not one. */
+static size_t dollar_tag(const char *t, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    while (j < n && (isalnum((unsigned char)t[j]) || t[j] == '_'))
+        j++;
+    return j < n && t[j] == '$' && (j == i + 1 || !isdigit((unsigned char)t[i + 1])) ? j + 1 : 0;
+}
+
+/* The index after the quoted or commented run starting at t[i], or i when
+ * none starts there. */
+static size_t skip_quoted(const char *t, size_t n, size_t i)
+{
+    size_t tag;
+    if (t[i] == '\'' || t[i] == '"') {
+        char q = t[i++];
+        while (i < n) {
+            if (t[i] == q && i + 1 < n && t[i + 1] == q)
+                i += 2;
+            else if (t[i++] == q)
+                break;
+        }
+        return i;
+    }
+    if (t[i] == '-' && i + 1 < n && t[i + 1] == '-') {
+        while (i < n && t[i] != '\n')
+            i++;
+        return i;
+    }
+    if (t[i] == '/' && i + 1 < n && t[i + 1] == '*') {
+        i += 2;
+        while (i + 1 < n && !(t[i] == '*' && t[i + 1] == '/'))
+            i++;
+        return i + 2 <= n ? i + 2 : n;
+    }
+    if (t[i] == '$' && (tag = dollar_tag(t, n, i)) != 0) {
+        size_t tl = tag - i;
+        for (size_t j = tag; j + tl <= n; j++)
+            if (memcmp(t + j, t + i, tl) == 0)
+                return j + tl;
+        return n;
+    }
+    return i;
+}
+
+static bool is_comment_at(const char *t, size_t n, size_t i)
+{
+    return (t[i] == '-' && i + 1 < n && t[i + 1] == '-') ||
+           (t[i] == '/' && i + 1 < n && t[i + 1] == '*');
+}
+
+static size_t skip_blank(const char *t, size_t n, size_t i)
+{
+    for (;;) {
+        while (i < n && (isspace((unsigned char)t[i]) || t[i] == ';'))
+            i++;
+        if (i < n && is_comment_at(t, n, i))
+            i = skip_quoted(t, n, i);
+        else
+            return i;
+    }
+}
+
+int schema_pg_next(const char *text, size_t total, size_t *pos, const char **stmt, size_t *len)
+{
+    size_t i = skip_blank(text, total, *pos), start = i;
+    if (i >= total) {
+        *pos = total;
+        return 0;
+    }
+    while (i < total && text[i] != ';') {
+        size_t j = skip_quoted(text, total, i);
+        i = j > i ? j : i + 1;
+    }
+    *stmt = text + start;
+    *len = i - start;
+    while (*len && isspace((unsigned char)(*stmt)[*len - 1]))
+        (*len)--;
+    *pos = i < total ? i + 1 : total;
+    return 1;
+}
+
+int schema_pg_one_line(const char *stmt, size_t len, struct buf *out)
+{
+    size_t mark = out->len, i = 0;
+    bool space = false;
+    int rc = 0;
+    while (!rc && i < len) {
+        size_t j;
+        if (isspace((unsigned char)stmt[i]) || is_comment_at(stmt, len, i)) {
+            j = isspace((unsigned char)stmt[i]) ? i + 1 : skip_quoted(stmt, len, i);
+            space = true;
+            i = j;
+            continue;
+        }
+        if (space && out->len > mark)
+            rc = buf_addc(out, ' ');
+        space = false;
+        j = skip_quoted(stmt, len, i);
+        if (j == i) {
+            rc = rc ? rc : buf_addc(out, stmt[i]);
+            i++;
+            continue;
+        }
+        if (stmt[i] == '\'' && (memchr(stmt + i, '\n', j - i) || memchr(stmt + i, '\r', j - i))) {
+            rc = rc ? rc : buf_adds(out, "E'");
+            for (size_t k = i + 1; !rc && k + 1 < j; k++) {
+                char c = stmt[k];
+                rc = c == '\n'   ? buf_adds(out, "\\n")
+                     : c == '\r' ? buf_adds(out, "\\r")
+                     : c == '\\' ? buf_adds(out, "\\\\")
+                                 : buf_addc(out, c);
+            }
+            rc = rc ? rc : buf_addc(out, '\'');
+        } else if (!rc) {
+            rc = buf_add(out, stmt + i, j - i);
+        }
+        i = j;
+    }
+    if (rc)
+        buf_truncate(out, mark);
+    return rc;
+}
+
+/* ---- running, or planning ---- */
+
+static void plan_note(struct pg_init *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void plan_note(struct pg_init *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    if (!ctx->plan || ctx->plan_rc)
+        return;
+    ctx->plan_rc = buf_adds(ctx->plan, "-- ");
+    va_start(ap, fmt);
+    if (!ctx->plan_rc)
+        ctx->plan_rc = buf_vaddf(ctx->plan, fmt, ap);
+    va_end(ap);
+    if (!ctx->plan_rc)
+        ctx->plan_rc = buf_addc(ctx->plan, '\n');
+}
+
+/* Runs one statement on `pg`; in plan mode writes it on a line of its own
+ * ending in ';' instead. Counted in rep->statements either way. */
+static int apply_on(struct pg_init *ctx, struct pg *pg, const char *stmt, size_t len)
+{
+    struct buf one = BUF_INIT;
+    int rc;
+    if (ctx->plan) {
+        rc = schema_pg_one_line(stmt, len, ctx->plan);
+        if (!rc)
+            rc = buf_adds(ctx->plan, ";\n");
+    } else {
+        rc = buf_add(&one, stmt, len);
+        if (!rc)
+            rc = pg_exec(pg, one.data);
+        buf_release(&one);
+    }
+    if (!rc)
+        ctx->rep->statements++;
+    return rc;
+}
+
+/* A word, or a "quoted identifier" (its inside), of a statement. */
+struct word {
+    const char *s;
+    size_t n;
+    bool quoted;
+};
+
+static size_t next_word(const char *t, size_t n, size_t i, struct word *w)
+{
+    while (i < n && isspace((unsigned char)t[i]))
+        i++;
+    w->s = t + i;
+    w->n = 0;
+    w->quoted = false;
+    if (i < n && t[i] == '"') {
+        size_t j = skip_quoted(t, n, i);
+        w->s = t + i + 1;
+        w->n = j - i >= 2 ? j - i - 2 : 0;
+        w->quoted = true;
+        return j;
+    }
+    while (i + w->n < n && (isalnum((unsigned char)t[i + w->n]) || t[i + w->n] == '_'))
+        w->n++;
+    return i + (w->n ? w->n : (i < n));
+}
+
+static bool word_is(const struct word *w, const char *s)
+{
+    return !w->quoted && w->n == strlen(s) && strncasecmp(w->s, s, w->n) == 0;
+}
+
+static bool expect(const char *t, size_t n, size_t *i, const char *seq)
+{
+    char w[32];
+    while (*seq) {
+        size_t k = strcspn(seq, " ");
+        struct word wd;
+        if (k >= sizeof(w))
+            return false;
+        memcpy(w, seq, k);
+        w[k] = '\0';
+        *i = next_word(t, n, *i, &wd);
+        if (!word_is(&wd, w))
+            return false;
+        seq += k;
+        while (*seq == ' ')
+            seq++;
+    }
+    return true;
+}
+
+static int relation_exists(struct pg_init *ctx, const char *name, bool *yes)
+{
+    const char *params[2] = {ctx->cfg->warehouse.schema, name};
+    struct pg_result *r = NULL;
+    int rc = 0;
+    *yes = false;
+    if (!ctx->pg || !ctx->schema_exists)
+        return 0;
+    rc = pg_query_params(ctx->pg,
+                         "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
+                         "n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                         2, params, NULL, &r);
+    if (!rc)
+        *yes = pg_result_rows(r) > 0;
+    pg_result_free(r);
+    return rc;
+}
+
+/* The plan leaves out a statement of a table that exists: CREATE TABLE IF
+ * NOT EXISTS t, CREATE INDEX IF NOT EXISTS i ON t, COMMENT ON TABLE t,
+ * COMMENT ON COLUMN t.c (init runs them as one table's script, and a table
+ * that exists had them run when it was created). */
+static int on_existing_table(struct pg_init *ctx, const char *t, size_t n, bool *noop)
+{
+    struct word w;
+    char name[72];
+    size_t i = next_word(t, n, 0, &w);
+    *noop = false;
+    if (word_is(&w, "CREATE")) {
+        i = next_word(t, n, i, &w);
+        if (word_is(&w, "TABLE")) {
+            if (!expect(t, n, &i, "IF NOT EXISTS"))
+                return 0;
+        } else if (word_is(&w, "INDEX")) {
+            if (!expect(t, n, &i, "IF NOT EXISTS"))
+                return 0;
+            i = next_word(t, n, i, &w);
+            if (!expect(t, n, &i, "ON"))
+                return 0;
+        } else {
+            return 0;
+        }
+    } else if (word_is(&w, "COMMENT")) {
+        if (!expect(t, n, &i, "ON"))
+            return 0;
+        i = next_word(t, n, i, &w);
+        if (!word_is(&w, "TABLE") && !word_is(&w, "COLUMN"))
+            return 0;
+    } else {
+        return 0;
+    }
+    next_word(t, n, i, &w);
+    if (!w.n || w.n >= sizeof(name))
+        return 0;
+    memcpy(name, w.s, w.n);
+    name[w.n] = '\0';
+    return relation_exists(ctx, name, noop);
+}
+
+/* Runs (or plans) every statement of a script; `what` names it in a failure. */
+static int run_script(struct pg_init *ctx, const char *text, size_t total, const char *what)
+{
+    size_t pos = 0, len;
+    const char *stmt;
+    int rc = 0;
+    while (!rc && schema_pg_next(text, total, &pos, &stmt, &len)) {
+        bool noop = false;
+        if (ctx->plan && (rc = on_existing_table(ctx, stmt, len, &noop)) == 0 && noop)
+            continue;
+        if (!rc)
+            rc = apply_on(ctx, ctx->pg, stmt, len);
+        if (rc)
+            err_prefix(rc, "%s, statement %.60s", what, stmt);
+    }
+    return rc;
+}
+
+/* ---- what is there, read before anything is written ---- */
+
+static int query_exists(struct pg *pg, const char *sql, const char *param, bool *yes)
+{
+    struct pg_result *r = NULL;
+    int rc = pg_query_params(pg, sql, 1, &param, NULL, &r);
+    *yes = !rc && pg_result_rows(r) > 0;
+    pg_result_free(r);
+    return rc;
+}
+
+static int collect_definitions(struct pg_init *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    int rc;
+    ctx->defs = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*ctx->defs));
+    if (!ctx->defs)
+        return err_set(ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->nstreams; i++) {
+        const struct config_stream *st = &cfg->streams[i];
+        const char *name = st->mapping ? st->mapping : st->name;
+        const struct stream_def *def = st->def ? st->def : streamdef_builtin(name);
+        if (!def)
+            return err_set(ML_ECONFIG, "stream '%s': no stream definition '%s'", st->name, name);
+        ctx->defs[ctx->ndefs++] = def;
+    }
+    rc = ddlgen_stream_tables(ctx->defs, ctx->ndefs, &ctx->tables, &ctx->ntables);
+    if (!rc && ctx->ntables && !(ctx->table_exists = calloc(ctx->ntables, sizeof(bool))))
+        rc = err_set(ML_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* The definition a stream table belongs to (its file names it in messages). */
+static const struct stream_def *def_of(const struct pg_init *ctx, const struct table_def *t)
+{
+    for (size_t k = 0; k < ctx->ndefs; k++) {
+        if (ctx->defs[k]->table == t)
+            return ctx->defs[k];
+        for (unsigned c = 0; c < ctx->defs[k]->nchildren; c++)
+            if (ctx->defs[k]->children[c].table == t)
+                return ctx->defs[k];
+    }
+    return NULL;
+}
+
+/* Every existing stream table must hold the columns of its definition:
+ * init does not alter a PostgreSQL table (yet), and a run into a table
+ * lacking one would fail half way. */
+static int check_stream_table(struct pg_init *ctx, const struct table_def *t)
+{
+    const char *params[2] = {ctx->cfg->warehouse.schema, t->name};
+    const struct stream_def *def = def_of(ctx, t);
+    const struct column_def *meta, *hist;
+    struct pg_result *r = NULL;
+    struct buf names = BUF_INIT; /* ",a,b,...," */
+    const char *const *row;
+    size_t nmeta, nhist;
+    int rc = pg_query_params(ctx->pg,
+                             "SELECT column_name FROM information_schema.columns WHERE "
+                             "table_schema = $1 AND table_name = $2",
+                             2, params, NULL, &r);
+    if (!rc)
+        rc = buf_addc(&names, ',');
+    while (!rc && pg_result_next(r, &row, NULL) == 1)
+        rc = buf_addf(&names, "%s,", row[0] ? row[0] : "");
+    pg_result_free(r);
+    meta = ddlgen_meta_columns(&nmeta);
+    hist = ddlgen_history_columns(&nhist);
+    for (size_t g = 0; !rc && g < 3; g++) {
+        const struct column_def *cols = g == 0 ? t->cols : g == 1 ? meta : hist;
+        size_t n = g == 0 ? t->ncols : g == 1 ? nmeta : t->history ? nhist : 0;
+        for (size_t i = 0; !rc && i < n; i++) {
+            char want[80];
+            snprintf(want, sizeof(want), ",%s,", cols[i].name);
+            if (!strstr(names.data, want))
+                rc = err_set(ML_ECONFIG,
+                             "table '%s' lacks column '%s' of its definition (%s): init does not "
+                             "change an existing PostgreSQL table; add the column, or drop the "
+                             "table and the views over it (init creates them again); nothing was "
+                             "changed",
+                             t->name, cols[i].name, def ? def->file : "?");
+        }
+    }
+    buf_release(&names);
+    return rc;
+}
+
+static int read_state(struct pg_init *ctx)
+{
+    const char *db = ctx->cfg->warehouse.database;
+    int rc = query_exists(ctx->server, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1",
+                          db, &ctx->db_exists);
+    if (rc)
+        return err_prefix(rc, "reading the databases");
+    if (!ctx->db_exists)
+        return 0;
+    rc = conn_pg_admin(ctx->cfg, NULL, &ctx->pg);
+    if (!rc)
+        rc = query_exists(ctx->pg, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
+                          ctx->cfg->warehouse.schema, &ctx->schema_exists);
+    for (size_t i = 0; !rc && i < ctx->ntables; i++) {
+        rc = relation_exists(ctx, ctx->tables[i]->name, &ctx->table_exists[i]);
+        if (!rc && ctx->table_exists[i])
+            rc = check_stream_table(ctx, ctx->tables[i]);
+    }
+    if (!rc && ctx->schema_exists) /* another key, or a rekey pending: nothing is written */
+        rc = pii_key_pg_verify(ctx->pg, ctx->cfg->warehouse.schema, ctx->cfg->pii.digest_key,
+                               ctx->cfg->pii.digest_key_len, true, NULL);
+    return rc;
+}
+
+/* ---- the steps ---- */
+
+static int create_database(struct pg_init *ctx)
+{
+    const char *db = ctx->cfg->warehouse.database;
+    int rc;
+    if (ctx->db_exists)
+        return 0;
+    buf_reset(&ctx->sql);
+    rc = buf_adds(&ctx->sql, "CREATE DATABASE ");
+    if (!rc)
+        rc = pg_append_ident(&ctx->sql, db);
+    if (!rc)
+        rc = buf_adds(&ctx->sql, " ENCODING 'UTF8' TEMPLATE template0");
+    if (!rc)
+        rc = apply_on(ctx, ctx->server, ctx->sql.data, ctx->sql.len);
+    if (!rc && !ctx->plan)
+        rc = conn_pg_admin(ctx->cfg, NULL, &ctx->pg);
+    return rc ? err_prefix(rc, "creating database '%s'", db) : 0;
+}
+
+static int create_schema(struct pg_init *ctx)
+{
+    const char *schema = ctx->cfg->warehouse.schema;
+    int rc = 0;
+    if (ctx->schema_exists)
+        return 0;
+    buf_reset(&ctx->sql);
+    rc = ddlgen_pg_schema(&ctx->sql, schema);
+    if (!rc)
+        rc = apply_on(ctx, ctx->pg, ctx->sql.data, ctx->sql.len);
+    /* the session's search_path names it: tables are created in it */
+    buf_reset(&ctx->sql);
+    if (!rc && !ctx->plan)
+        rc = buf_adds(&ctx->sql, "SET search_path TO ");
+    if (!rc && !ctx->plan)
+        rc = pg_append_ident(&ctx->sql, schema);
+    if (!rc && !ctx->plan)
+        rc = pg_exec(ctx->pg, ctx->sql.data);
+    return rc ? err_prefix(rc, "creating schema '%s'", schema) : 0;
+}
+
+static int run_ddl_files(struct pg_init *ctx)
+{
+    for (size_t i = 0; i < sql_files_count; i++) {
+        const struct sql_file *f = &sql_files[i];
+        char what[256];
+        int rc;
+        if (strcmp(f->dir, DIR_DDL) != 0)
+            continue;
+        snprintf(what, sizeof(what), "%s/%s", f->dir, f->name);
+        rc = run_script(ctx, f->text, f->len, what);
+        if (rc)
+            return rc;
+        ctx->rep->tables++;
+    }
+    return 0;
+}
+
+static int record_key(struct pg_init *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    char fp[PII_KEY_FP_BUF], shown[PII_KEY_FP_BUF];
+    bool recorded = false;
+    int rc = pii_key_fingerprint(cfg->pii.digest_key, cfg->pii.digest_key_len, fp);
+    if (!rc && ctx->plan) {
+        plan_note(ctx,
+                  "key: init records the digest key's fingerprint %s in pii_key when none is "
+                  "stored",
+                  pii_key_show(fp, shown));
+        return 0;
+    }
+    if (!rc)
+        rc = pii_key_pg_record(ctx->pg, cfg->warehouse.schema, cfg->pii.digest_key,
+                               cfg->pii.digest_key_len, &recorded);
+    if (!rc && recorded)
+        log_info("init: recorded the digest key's fingerprint %s in pii_key",
+                 pii_key_show(fp, shown));
+    return rc;
+}
+
+static int create_derived_tables(struct pg_init *ctx)
+{
+    const char **kinds = NULL;
+    size_t nkinds = 0;
+    int rc = ddlgen_surrogate_kinds(ctx->defs, ctx->ndefs, &kinds, &nkinds);
+    for (size_t i = 0; !rc && i < ctx->ntables; i++) {
+        const struct table_def *t = ctx->tables[i];
+        char what[128];
+        ctx->rep->stream_tables++;
+        if (ctx->table_exists[i])
+            continue;
+        buf_reset(&ctx->sql);
+        snprintf(what, sizeof(what), "creating table '%s'", t->name);
+        rc = ddlgen_create_table(&ctx->sql, t, DB_DIALECT_POSTGRES);
+        if (!rc)
+            rc = run_script(ctx, ctx->sql.data, ctx->sql.len, what);
+        else
+            err_prefix(rc, "%s", what);
+    }
+    for (size_t i = 0; !rc && i < nkinds; i++) {
+        struct buf name = BUF_INIT;
+        bool exists = false;
+        rc = ddlgen_sensitive_name(&name, kinds[i]);
+        if (!rc)
+            rc = relation_exists(ctx, name.data, &exists);
+        buf_reset(&ctx->sql);
+        if (!rc && !exists) {
+            char what[128];
+            snprintf(what, sizeof(what), "creating table '%s'", name.data);
+            rc = ddlgen_sensitive_table(&ctx->sql, kinds[i], DB_DIALECT_POSTGRES);
+            if (!rc)
+                rc = run_script(ctx, ctx->sql.data, ctx->sql.len, what);
+        }
+        if (!rc)
+            ctx->rep->sensitive_tables++;
+        buf_release(&name);
+    }
+    free(kinds);
+    return rc;
+}
+
+static int grant_view(struct pg_init *ctx, const char *view)
+{
+    int rc;
+    buf_reset(&ctx->sql);
+    rc = buf_adds(&ctx->sql, "GRANT SELECT ON ");
+    if (!rc)
+        rc = pg_append_ident(&ctx->sql, ctx->cfg->warehouse.schema);
+    if (!rc)
+        rc = buf_addc(&ctx->sql, '.');
+    if (!rc)
+        rc = pg_append_ident(&ctx->sql, view);
+    if (!rc)
+        rc = buf_adds(&ctx->sql, " TO ");
+    if (!rc)
+        rc = pg_append_ident(&ctx->sql, ctx->cfg->roles.analyst);
+    if (!rc)
+        rc = apply_on(ctx, ctx->pg, ctx->sql.data, ctx->sql.len);
+    return rc;
+}
+
+/* The generated monitoring views of the configured streams
+ * (monitor_generated_views: small groups, declared checks, freshness,
+ * min_rows, history invariants), each granted to the analyst; before the
+ * embedded views, which may read them. */
+static int install_generated_views(struct pg_init *ctx)
+{
+    struct ddlgen_monitor *gen = NULL;
+    size_t ngen = 0;
+    int rc = monitor_generated_views(ctx->cfg, &gen, &ngen);
+    for (size_t i = 0; !rc && i < ngen; i++) {
+        buf_reset(&ctx->sql);
+        rc = ddlgen_pg_monitor_view(&ctx->sql, &gen[i]);
+        if (!rc)
+            rc = apply_on(ctx, ctx->pg, ctx->sql.data, ctx->sql.len);
+        if (!rc)
+            rc = grant_view(ctx, gen[i].name);
+        if (rc)
+            err_prefix(rc, "installing view '%s'", gen[i].name);
+        else
+            ctx->rep->views++;
+    }
+    ddlgen_monitor_views_free(gen, ngen);
+    return rc;
+}
+
+/* The current view `<table>_current` of every history stream (history.h:
+ * the definition's columns and valid_from of the current versions), granted
+ * to the analyst. */
+static int install_history_views(struct pg_init *ctx)
+{
+    struct buf name = BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < ctx->ndefs; i++) {
+        const struct table_def *t = ctx->defs[i]->table;
+        if (!t->history)
+            continue;
+        buf_reset(&name);
+        buf_reset(&ctx->sql);
+        rc = history_current_name(&name, ctx->defs[i]);
+        if (!rc)
+            rc = buf_adds(&ctx->sql, "CREATE OR REPLACE VIEW ");
+        if (!rc)
+            rc = pg_append_ident(&ctx->sql, name.data);
+        if (!rc)
+            rc = buf_adds(&ctx->sql, " WITH (security_invoker = true) AS SELECT ");
+        for (unsigned c = 0; !rc && c < t->ncols; c++) {
+            rc = pg_append_ident(&ctx->sql, t->cols[c].name);
+            if (!rc)
+                rc = buf_adds(&ctx->sql, ", ");
+        }
+        if (!rc)
+            rc = buf_adds(&ctx->sql, "\"valid_from\" FROM ");
+        if (!rc)
+            rc = pg_append_ident(&ctx->sql, t->name);
+        if (!rc)
+            rc = buf_adds(&ctx->sql, " WHERE \"is_current\"");
+        if (!rc)
+            rc = apply_on(ctx, ctx->pg, ctx->sql.data, ctx->sql.len);
+        if (!rc)
+            rc = grant_view(ctx, name.data);
+        if (rc)
+            err_prefix(rc, "installing view '%s'", name.data);
+        else
+            ctx->rep->views++;
+    }
+    buf_release(&name);
+    return rc;
+}
+
+/* One view: the statement of a monitoring file, or a query file's SELECT
+ * made a view; under a savepoint, so that one reading a relation that does
+ * not exist is skipped and the transaction goes on. */
+static int install_view(struct pg_init *ctx, const struct sql_file *f)
+{
+    char view[128];
+    size_t pos = 0, len;
+    const char *stmt;
+    bool query = strcmp(f->dir, DIR_QUERIES) == 0;
+    int rc = schema_view_name(query ? "queries" : "views/monitoring", f->name, view, sizeof(view));
+    if (rc)
+        return rc;
+    if (!schema_pg_next(f->text, f->len, &pos, &stmt, &len))
+        return err_set(ML_EINTERNAL, "%s/%s holds no statement", f->dir, f->name);
+    buf_reset(&ctx->sql);
+    if (query) {
+        rc = buf_adds(&ctx->sql, "CREATE OR REPLACE VIEW ");
+        if (!rc)
+            rc = pg_append_ident(&ctx->sql, view);
+        if (!rc)
+            rc = buf_adds(&ctx->sql, " WITH (security_invoker = true) AS ");
+    }
+    if (!rc)
+        rc = buf_add(&ctx->sql, stmt, len);
+    if (rc)
+        return rc;
+    if (ctx->plan) {
+        rc = apply_on(ctx, ctx->pg, ctx->sql.data, ctx->sql.len);
+    } else {
+        rc = pg_exec(ctx->pg, "SAVEPOINT maskload_view");
+        if (!rc) {
+            rc = pg_exec(ctx->pg, ctx->sql.data);
+            if (rc && strcmp(pg_sqlstate(ctx->pg), PG_UNDEFINED_TABLE) == 0) {
+                log_info("init: view '%s' skipped: it reads a relation no configured stream "
+                         "creates (%s)",
+                         view, err_msg());
+                err_clear();
+                ctx->rep->views_skipped++;
+                return pg_exec(ctx->pg, "ROLLBACK TO SAVEPOINT maskload_view");
+            }
+            if (!rc)
+                ctx->rep->statements++;
+        }
+    }
+    if (!rc)
+        rc = grant_view(ctx, view);
+    if (rc)
+        return err_prefix(rc, "installing view '%s' from %s/%s", view, f->dir, f->name);
+    ctx->rep->views++;
+    return 0;
+}
+
+/* Roles and privileges, then the views and their grants, in one
+ * transaction: the privileges are restated from nothing (ddlgen_pg_access
+ * revokes before it grants), and no reader sees the moment between. */
+static int access_and_views(struct pg_init *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    struct ddlgen_pg_access a = {
+        .database = cfg->warehouse.database,
+        .schema = cfg->warehouse.schema,
+        .loader = cfg->roles.loader,
+        .analyst = cfg->roles.analyst,
+        .steward = cfg->roles.steward,
+        .analyst_tables = analyst_tables,
+        .nanalyst = ARRAY_LEN(analyst_tables),
+        .steward_tables = steward_tables,
+        .nsteward = ARRAY_LEN(steward_tables),
+    };
+    struct buf access = BUF_INIT;
+    int rc = ddlgen_pg_access(&access, ctx->defs, ctx->ndefs, &a);
+    if (rc) {
+        buf_release(&access);
+        return err_prefix(rc, "deriving the privileges");
+    }
+    if (!ctx->plan)
+        rc = pg_begin(ctx->pg);
+    else
+        plan_note(ctx, "in one transaction: the roles and privileges, then the views, each "
+                       "granted to the analyst role; a view that reads a relation no configured "
+                       "stream creates is skipped");
+    if (!rc)
+        rc = run_script(ctx, access.data, access.len, "roles and privileges");
+    buf_release(&access);
+    if (!rc)
+        rc = install_generated_views(ctx);
+    if (!rc)
+        rc = install_history_views(ctx);
+    for (size_t d = 0; !rc && d < ARRAY_LEN(view_dirs); d++)
+        for (size_t i = 0; !rc && i < sql_files_count; i++)
+            if (strcmp(sql_files[i].dir, view_dirs[d]) == 0)
+                rc = install_view(ctx, &sql_files[i]);
+    if (!rc && !ctx->plan)
+        rc = pg_commit(ctx->pg);
+    if (rc && !ctx->plan)
+        pg_rollback(ctx->pg);
+    return rc;
+}
+
+static int role_exists(struct pg_init *ctx, const char *role, bool *yes)
+{
+    return query_exists(ctx->server, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", role,
+                        yes);
+}
+
+/* One account: a LOGIN role, member of `role`, search_path the schema; its
+ * configured password when it is new (or with reset_passwords). The
+ * password is never in a statement's text, nor in the plan. */
+static int ensure_account(struct pg_init *ctx, const char *user, const char *password,
+                          const char *role, const char *what)
+{
+    bool exists = false;
+    int rc;
+    if (!password) {
+        log_warn("init: no password configured for the %s account '%s'; account not created", what,
+                 user);
+        return 0;
+    }
+    if (strcmp(user, ctx->cfg->admin.user) == 0) {
+        log_warn("init: the %s account '%s' is the admin account; left as it is", what, user);
+        return 0;
+    }
+    rc = role_exists(ctx, user, &exists);
+    if (rc)
+        return err_prefix(rc, "%s account '%s'", what, user);
+    if (ctx->plan) {
+        plan_note(ctx, "account '%s' (%s): %s; a member of %s, its search_path %s", user, what,
+                  !exists                ? "created with its configured password (not shown)"
+                  : ctx->reset_passwords ? "exists; its password is set to the configured one"
+                                         : "exists; its password is left as it is",
+                  role, ctx->cfg->warehouse.schema);
+        return 0;
+    }
+    buf_reset(&ctx->sql);
+    rc = ddlgen_pg_account(&ctx->sql, user, role, ctx->cfg->warehouse.schema);
+    if (!rc)
+        rc = run_script(ctx, ctx->sql.data, ctx->sql.len, "account");
+    if (!rc && (!exists || ctx->reset_passwords))
+        rc = pg_set_role_password(ctx->pg, user, password);
+    if (rc)
+        return err_prefix(rc, "%s account '%s'", what, user);
+    if (exists && !ctx->reset_passwords)
+        log_info("init: the %s account '%s' exists; its password is left as it is "
+                 "(`maskload init --reset-passwords` sets the configured one)",
+                 what, user);
+    ctx->rep->accounts++;
+    return 0;
+}
+
+static int ensure_accounts(struct pg_init *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    int rc = ensure_account(ctx, cfg->warehouse.user, cfg->warehouse.password, cfg->roles.loader,
+                            "loader");
+    if (!rc)
+        rc = ensure_account(ctx, cfg->accounts.analyst.user, cfg->accounts.analyst.password,
+                            cfg->roles.analyst, "analyst");
+    if (!rc)
+        rc = ensure_account(ctx, cfg->accounts.steward.user, cfg->accounts.steward.password,
+                            cfg->roles.steward, "steward");
+    return rc;
+}
+
+static int init_or_plan(const struct config *cfg, bool reset_passwords, struct schema_report *rep,
+                        struct buf *plan)
+{
+    struct pg_init ctx = {.cfg = cfg, .rep = rep, .plan = plan, .reset_passwords = reset_passwords};
+    int rc, v;
+
+    memset(rep, 0, sizeof(*rep));
+    buf_init(&ctx.sql, 0);
+    rc = config_require_digest_key(cfg, plan ? "plan" : "init");
+    if (!rc)
+        rc = collect_definitions(&ctx);
+    if (!rc)
+        rc = conn_pg_admin(cfg, PG_MAINTENANCE_DB, &ctx.server);
+    if (rc)
+        goto out;
+    v = pg_server_version(ctx.server);
+    snprintf(rep->server, sizeof(rep->server), "PostgreSQL %d.%d", v / 10000, v % 10000);
+    rc = read_state(&ctx);
+    if (!rc)
+        rc = create_database(&ctx);
+    if (!rc)
+        rc = create_schema(&ctx);
+    if (!rc)
+        rc = run_ddl_files(&ctx);
+    if (!rc)
+        rc = record_key(&ctx);
+    if (!rc)
+        rc = create_derived_tables(&ctx);
+    if (!rc)
+        rc = access_and_views(&ctx);
+    if (!rc)
+        rc = ensure_accounts(&ctx);
+    if (!rc)
+        rc = ctx.plan_rc;
+out:
+    buf_wipe(&ctx.sql);
+    free(ctx.tables);
+    free(ctx.table_exists);
+    free(ctx.defs);
+    pg_close(ctx.pg);
+    pg_close(ctx.server);
+    return rc;
+}
+
+int schema_pg_init(const struct config *cfg, const struct schema_options *opt,
+                   struct schema_report *rep)
+{
+    int rc = init_or_plan(cfg, opt && opt->reset_passwords, rep, NULL);
+    return rc ? err_prefix(rc, "init") : 0;
+}
+
+int schema_pg_plan(const struct config *cfg, struct buf *out, struct schema_report *rep)
+{
+    size_t mark = out->len;
+    int rc = init_or_plan(cfg, false, rep, out);
+    if (rc)
+        buf_truncate(out, mark);
+    return rc ? err_prefix(rc, "plan") : 0;
+}
