@@ -7,6 +7,8 @@
 #include "error.h"
 #include "sqlgen.h"
 #include "log.h"
+#include "stages.h"
+#include "writer.h"
 #include "banned.h"
 
 #define STAGE_PREFIX "ml_stage_"
@@ -382,6 +384,7 @@ int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, stru
     unsigned long long rows = 0;
     enum target target = TARGET_STAGE;
     size_t nwrite = 0;
+    uint64_t t0;
     int rc = 0;
 
     if (bk->fell_back)
@@ -403,9 +406,11 @@ int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, stru
     if (bk->tsv.cap)
         mem_wipe(bk->tsv.data, bk->tsv.len);
     buf_reset(&bk->tsv);
+    t0 = stage_now();
     for (size_t r = 0; !rc && r < t->nrows; r++)
         if (!(skip && skip[r]))
             rc = bulk_tsv_row(&bk->tsv, b, t, r);
+    stage_add(STAGE_ENCODE, t0);
     if (rc)
         return err_prefix(rc, "bulk load of %s", t->def->name);
 
@@ -441,6 +446,7 @@ int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, stru
     src.pos = 0;
     bulk_infile(&ops, &src);
     rc = load_stmt(&bk->sql, t->def, target == TARGET_STAGE ? STAGE_PREFIX : "", run_id);
+    t0 = stage_now();
     if (!rc)
         rc = db_load_local(db, bk->sql.data, bk->sql.len, &ops, &rows);
     if (rc && refused_errno(db_errno(db))) {
@@ -453,6 +459,7 @@ int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, stru
         if (!rc)
             rc = exec_sql(db, &bk->sql);
     }
+    stage_add(STAGE_SERVER_LOAD, t0);
     mem_wipe(bk->tsv.data, bk->tsv.len);
     buf_reset(&bk->tsv);
     if (rc)
@@ -460,3 +467,25 @@ int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, stru
     bk->rows += nwrite;
     return 0;
 }
+
+/* ---- the writer.h implementation ---- */
+
+static int writer_bulk_open(enum load_method method, void **state)
+{
+    return bulk_new(method, (struct bulk **)state);
+}
+
+static int writer_bulk_write(void *state, struct db *db, const struct batch *b,
+                             struct table_rows *t, const bool *skip, unsigned long long run_id)
+{
+    int rc = bulk_upsert_rows(state, db, b, t, skip, run_id);
+    return rc == BULK_FALLBACK ? WRITER_PASS : rc;
+}
+
+static void writer_bulk_close(void *state)
+{
+    bulk_free(state);
+}
+
+const struct writer_impl writer_bulk = {"bulk load", writer_bulk_open, writer_bulk_write,
+                                        writer_bulk_close};

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "bulk.h"
 #include "conn.h"
 #include "cursor.h"
 #include "db.h"
@@ -22,14 +21,17 @@
 #include "mapping.h"
 #include "progress.h"
 #include "partition.h"
+#include "pipeline.h"
 #include "pii_key.h"
 #include "rowdiff.h"
 #include "runs.h"
 #include "schema.h"
 #include "source.h"
 #include "sqlgen.h"
+#include "stages.h"
 #include "surrogate.h"
 #include "version.h"
+#include "writer.h"
 #include "banned.h"
 
 /* Statements are cut at about this size, well under max_allowed_packet. */
@@ -48,7 +50,10 @@ struct run_ctx {
     const struct config *cfg;
     struct db *db;
     struct surrogates *sur;
-    struct bulk *bulk; /* LOAD DATA LOCAL path (load.method), see bulk.h */
+    struct writer *writer; /* bulk or INSERT, as load.method says (writer.h) */
+    /* the batch writer: a thread of its own writing one batch while the
+     * main thread maps the next (see load_stream); NULL = in line */
+    struct pipeline *pipe;
     unsigned long long run_id;
     struct map_options mopt;
     struct buf sql;
@@ -166,21 +171,6 @@ out:
 
 /* ---- SQL of one batch ---- */
 
-static int append_cell(struct run_ctx *ctx, const struct batch *b, const struct cell *c)
-{
-    switch (c->kind) {
-    case CELL_NULL:
-        return buf_adds(&ctx->sql, "NULL");
-    case CELL_INT:
-        return buf_addf(&ctx->sql, "%lld", c->i);
-    case CELL_TEXT:
-        return db_append_quoted(ctx->db, &ctx->sql, batch_text(b, c), c->len);
-    case CELL_PENDING:
-        break;
-    }
-    return err_set(ML_EINTERNAL, "unresolved surrogate in a batch");
-}
-
 static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t);
 
 /* A history stream's main rows go to the run's snapshot table (history.h),
@@ -198,67 +188,32 @@ static int upsert_snapshot_rows(struct run_ctx *ctx, const struct batch *b, stru
     return rc;
 }
 
-/* Writes the rows of `t` inside the batch's transaction: LOAD DATA LOCAL
- * (bulk.c) unless the run uses multi-row INSERTs (load.method insert, or the
- * server refused local infile). */
+/* Writes the rows of `t` inside the batch's transaction through the run's
+ * writer (writer.h: LOAD DATA LOCAL, or multi-row INSERT as load.method and
+ * the server allow), leaving out the rows the warehouse holds unchanged. */
 static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t)
 {
-    size_t r = 0, nsame = 0;
-    enum db_dialect dialect = db_dialect(ctx->db);
+    size_t nsame = 0;
+    uint64_t t0;
+    int rc;
     if (ctx->hist && !ctx->writing_snapshot && t == batch_rows((struct batch *)b, BATCH_MAIN))
         return upsert_snapshot_rows(ctx, b, t);
     /* rows the warehouse holds already, unchanged, are not written at all
      * (a history run's snapshot table is new each run: all of it is) */
     bool *skip = calloc(t->nrows ? t->nrows : 1, sizeof(*skip));
-    int brc = !skip ? err_set(ML_ENOMEM, "out of memory")
-              : ctx->writing_snapshot
-                  ? 0
-                  : rowdiff_mark_unchanged(ctx->db, &ctx->sql, b, t, skip, &nsame);
-    if (!brc)
+    if (!skip)
+        return err_set(ML_ENOMEM, "out of memory");
+    t0 = stage_now();
+    rc = ctx->writing_snapshot ? 0 : rowdiff_mark_unchanged(ctx->db, &ctx->sql, b, t, skip, &nsame);
+    stage_add(STAGE_ROWDIFF, t0);
+    if (!rc)
         ctx->unchanged_batch += nsame;
-    if (!brc && nsame == t->nrows) {
-        free(skip);
-        return 0;
-    }
-    if (!brc)
-        brc = ctx->writing_snapshot ? BULK_FALLBACK
-                                    : bulk_upsert_rows(ctx->bulk, ctx->db, b, t, skip, ctx->run_id);
-    if (brc != BULK_FALLBACK) {
-        free(skip);
-        return brc;
-    }
-    while (r < t->nrows) {
-        int rc;
-        while (r < t->nrows && skip[r])
-            r++;
-        if (r == t->nrows)
-            break;
-        buf_wipe(&ctx->sql);
-        rc = sqlgen_upsert_head(&ctx->sql, t->def);
-        for (size_t first = r; !rc && r < t->nrows && (r == first || ctx->sql.len < STMT_TARGET);
-             r++) {
-            if (skip[r])
-                continue;
-            rc = buf_adds(&ctx->sql, r == first ? "(" : ",(");
-            for (unsigned col = 0; !rc && col < t->def->ncols; col++) {
-                rc = append_cell(ctx, b, batch_cell(t, r, col));
-                if (!rc)
-                    rc = buf_addc(&ctx->sql, ',');
-            }
-            if (!rc)
-                rc = buf_addf(&ctx->sql, "%llu,UTC_TIMESTAMP(3))", ctx->run_id);
-        }
-        if (!rc)
-            rc = sqlgen_upsert_tail(&ctx->sql, t->def, dialect);
-        if (!rc)
-            rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-        if (rc) {
-            free(skip);
-            return err_prefix(rc, "writing %s", t->def->name);
-        }
-    }
+    if (!rc && nsame < t->nrows)
+        rc = ctx->writing_snapshot
+                 ? writer_write_insert(ctx->writer, ctx->db, b, t, skip, ctx->run_id)
+                 : writer_write(ctx->writer, ctx->db, b, t, skip, ctx->run_id);
     free(skip);
-    return 0;
+    return rc;
 }
 
 /* ---- the incremental cursor (streamdef.h incremental_def) ---- */
@@ -718,6 +673,7 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
     char batch_cursor[CURSOR_TEXT_MAX] = "";
     bool batch_has = false;
     unsigned long long batch_nulls = 0;
+    uint64_t t0;
     int rc;
     if (n.records == 0 && pages == 0 && ctx->erased == 0)
         return 0;
@@ -734,8 +690,10 @@ again:
     attempt++;
     rc = 0;
     ctx->unchanged_batch = 0;
+    t0 = stage_now();
     for (unsigned t = 0; !rc && t < ntables; t++)
         rc = resolve_table(ctx, b, batch_rows(b, t), &created);
+    stage_add(STAGE_SURROGATES, t0);
     if (!rc)
         rc = db_begin(ctx->db);
     /* drops records already committed (final: safe to replay from here) */
@@ -782,8 +740,11 @@ again:
         if (!rc)
             rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
     }
-    if (!rc)
+    if (!rc) {
+        t0 = stage_now();
         rc = db_commit(ctx->db);
+        stage_add(STAGE_COMMIT, t0);
+    }
     if (rc) {
         db_rollback(ctx->db);
         if (tx_retry(ctx, attempt, stream))
@@ -858,6 +819,87 @@ static int history_apply(struct run_ctx *ctx, const struct config_stream *st,
     return 0;
 }
 
+/* ---- the batch writer ---- */
+
+/* A full batch to write: flush_batch of it, with the erased records counted
+ * while it filled. */
+struct batch_job {
+    struct batch *b;
+    const char *stream;
+    unsigned long long pages, erased;
+    struct load_stream_counts *total;
+};
+
+/* The writer's job (pipeline.h), also run in line: the batch's whole
+ * transaction, split and retries included; the batch is empty again after
+ * its commit. Only the writer touches the connection, the surrogates and
+ * the counters of ctx while it runs. */
+static int write_batch(void *arg, void *job)
+{
+    struct run_ctx *ctx = arg;
+    struct batch_job *j = job;
+    uint64_t t0 = stage_now();
+    int rc;
+    ctx->erased = j->erased;
+    rc = flush_batch(ctx, j->b, j->stream, j->pages, j->total);
+    stage_add(STAGE_BATCH, t0);
+    return rc;
+}
+
+/* A stream's batches. Pipelined (a writer thread, and a source that does
+ * not acknowledge: its committed() is a no-op), two batches take turns:
+ * the main thread fills `b` while the writer writes `spare`. A source that
+ * acknowledges (a queue: committed() deletes everything read since its last
+ * call) is written in line, so that an acknowledgement never covers records
+ * of a batch not yet committed. */
+struct stream_batches {
+    struct batch *b, *spare;
+    struct batch_job job; /* the batch in flight's; untouched until it is done */
+    bool pipelined;
+    /* records per batch (ctx->batch_records, lowered by split_batch in the
+     * writer) as of the last hand-off: the batch filling meanwhile may be
+     * larger, and is split in turn if refused */
+    unsigned long long limit;
+};
+
+/* Waits for the batch in flight to commit (0 when none is). */
+static int writer_drain(struct run_ctx *ctx, struct stream_batches *sb)
+{
+    uint64_t t0;
+    int rc;
+    if (!sb->pipelined)
+        return 0;
+    t0 = stage_now();
+    rc = pipeline_wait(ctx->pipe);
+    stage_add(STAGE_WRITER_WAIT, t0);
+    sb->limit = ctx->batch_records;
+    return rc;
+}
+
+/* Writes the full batch sb->b: in line, then acknowledged (source_committed)
+ * after its commit; or, pipelined, handed to the writer once the batch
+ * before has committed, sb->b becoming the empty spare. Batches are written
+ * one at a time, in the order they were filled. */
+static int hand_off(struct run_ctx *ctx, struct stream_batches *sb, struct source *src,
+                    const char *stream, unsigned long long pages, unsigned long long erased,
+                    struct load_stream_counts *total)
+{
+    struct batch *filled = sb->b;
+    int rc = writer_drain(ctx, sb);
+    if (rc)
+        return rc;
+    sb->job = (struct batch_job){filled, stream, pages, erased, total};
+    if (!sb->pipelined) {
+        rc = write_batch(ctx, &sb->job);
+        sb->limit = ctx->batch_records;
+        return rc ? rc : source_committed(src);
+    }
+    pipeline_submit(ctx->pipe, &sb->job);
+    sb->b = sb->spare;
+    sb->spare = filled;
+    return 0;
+}
+
 /* ---- one stream ---- */
 
 /* Opens the stream's source; an incremental stream with a stored cursor
@@ -898,8 +940,12 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     const struct stream_def *def = st->def;
     struct source *src = NULL;
     struct batch *b = NULL;
+    struct stream_batches sb = {0};
     struct load_stream_counts total = {0};
-    unsigned long long pages = 0;
+    /* what was handed to be written, for the progress line: `total` is the
+     * writer's while it writes */
+    struct load_stream_counts handed = {0};
+    unsigned long long pages = 0, erased = 0;
     struct buf ref = BUF_INIT;
     json_doc *rec_doc = NULL; /* one record at a time, its memory reused */
     struct progress *prog = NULL;
@@ -933,19 +979,32 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     rc = b && rec_doc ? open_stream_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
     if (!rc && def->table->history)
         rc = history_open(ctx, st);
+    sb.b = b;
+    sb.limit = ctx->batch_records;
+    sb.pipelined = !rc && ctx->pipe && !source_acknowledges(src);
+    if (sb.pipelined) {
+        sb.spare = batch_new(def);
+        if (!sb.spare)
+            rc = err_set(ML_ENOMEM, "out of memory");
+    }
+    log_debug("stream '%s': %s", st->name,
+              sb.pipelined ? "batches written by the writer thread while the next one is mapped"
+                           : "batches written in line");
     if (!rc)
         prog = progress_start(st->name, ctx->cfg->log_progress_interval);
     while (!rc) {
         struct source_page pg;
         size_t idx = 0;
+        uint64_t t0 = stage_now();
         rc = source_next_page(src, &pg);
+        stage_add(STAGE_FETCH_WAIT, t0);
         if (rc == 0 && ctx->follow && !stop_requested) {
             /* --follow: an empty receive commits what is pending (so that
-             * its messages are deleted now) and polls again */
-            rc = flush_batch(ctx, b, st->name, pages, &total);
-            pages = 0;
-            if (!rc)
-                rc = source_committed(src);
+             * its messages are deleted now) and polls again; a queue is
+             * written in line (hand_off acknowledges after the commit) */
+            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+            pages = erased = 0;
+            b = sb.b;
             continue;
         }
         if (rc <= 0)
@@ -957,31 +1016,37 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         for (size_t n = json_page_count(pg.records); !rc && idx < n; idx++) {
             unsigned long line = json_page_line(pg.records, idx);
             size_t rejects = batch_counts(b).rejected;
-            bool erased = false;
+            bool is_erased = false;
+            uint64_t t1 = stage_now();
             rc = json_page_parse_record(pg.records, idx, rec_doc);
+            t0 = stage_now();
+            stage_add(STAGE_PARSE, t1);
             if (!rc)
-                rc = erase_set_match(ctx->erased_set, def, json_root(rec_doc), &erased);
+                rc = erase_set_match(ctx->erased_set, def, json_root(rec_doc), &is_erased);
             if (rc == ML_ERECORD)
                 rc = mapping_reject_unparsed(b, err_msg(), pg.ref, idx, line);
-            else if (!rc && erased)
-                ctx->erased++; /* an erased subject's record: stored nowhere */
+            else if (!rc && is_erased)
+                erased++; /* an erased subject's record: stored nowhere */
             else if (!rc)
                 rc = mapping_map_record_at(b, json_root(rec_doc), &ctx->mopt, pg.ref, idx, line);
+            stage_add(STAGE_MAP, t0);
             if (!rc)
                 rc = source_record_outcome(src, idx, batch_counts(b).rejected > rejects);
         }
         source_page_release(&pg);
         /* batches end at page boundaries, so that a source acknowledging
          * after commit never acknowledges half a page */
-        if (!rc && batch_counts(b).records >= ctx->batch_records) {
-            rc = flush_batch(ctx, b, st->name, pages, &total);
-            pages = 0;
-            if (!rc)
-                rc = source_committed(src);
+        if (!rc && batch_counts(b).records >= sb.limit) {
+            handed.fetched += batch_counts(b).records + erased;
+            handed.pages += pages;
+            handed.rejected += batch_counts(b).rejected;
+            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+            pages = erased = 0;
+            b = sb.b;
         }
         if (!rc)
-            progress_update(prog, total.fetched + batch_counts(b).records + ctx->erased,
-                            total.pages + pages, total.rejected + batch_counts(b).rejected,
+            progress_update(prog, handed.fetched + batch_counts(b).records + erased,
+                            handed.pages + pages, handed.rejected + batch_counts(b).rejected,
                             source_fraction(src));
         if (!rc && stop_requested) {
             if (ctx->follow)
@@ -989,9 +1054,18 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             rc = err_set(ML_EIO, "interrupted by a signal");
         }
     }
+    {
+        /* the batch in flight commits (or fails) before anything else
+         * touches the connection; an error of the main thread's wins */
+        int wrc = writer_drain(ctx, &sb);
+        if (!rc)
+            rc = wrc;
+    }
     ctx->final_flush = true;
-    if (!rc)
-        rc = flush_batch(ctx, b, st->name, pages, &total);
+    if (!rc) {
+        struct batch_job last = {b, st->name, pages, erased, &total};
+        rc = write_batch(ctx, &last);
+    }
     ctx->final_flush = false;
     if (!rc)
         rc = source_committed(src);
@@ -1012,6 +1086,8 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         rc = history_apply(ctx, st, &total);
     history_free(ctx->hist);
     ctx->hist = NULL;
+    if (b && sb.spare)
+        batch_merge_unknown_names(b, sb.spare);
     if (b && batch_unknown_name_count(b)) {
         /* once per stream: the NAMES only, never the values (they may be PII) */
         char saved[2048];
@@ -1024,6 +1100,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             err_set(rc, "%s", saved);
     }
     batch_free(b);
+    batch_free(sb.spare);
     buf_release(&ref);
     json_free(rec_doc);
     if (!rc) {
@@ -1196,6 +1273,7 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
 {
     struct run_ctx ctx = {.cfg = cfg};
     struct buf names = BUF_INIT;
+    const uint64_t run_t0 = stage_now();
     size_t nrun = 0;
     int rc;
 
@@ -1248,7 +1326,9 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     if (!rc && cfg->pii.digest_key_len)
         rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.mopt.hmac);
     if (!rc)
-        rc = bulk_new(cfg->load.method, &ctx.bulk);
+        rc = writer_new(cfg->load.method, &ctx.writer);
+    if (!rc && cfg->load.writer == LOAD_WRITER_THREAD)
+        rc = pipeline_start(write_batch, &ctx, &ctx.pipe);
     if (!rc)
         rc = conn_warehouse(cfg, &ctx.db);
     if (!rc)
@@ -1316,15 +1396,17 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         log_info("run %llu: %llu batch transaction(s) retried, %u failover(s), %llu batch(es) "
                  "split as too large",
                  ctx.run_id, ctx.tx_retries, ctx.failovers, ctx.tx_splits);
-    if (ctx.bulk && !rc)
-        log_info("rows written by bulk load: %llu%s", bulk_rows(ctx.bulk),
-                 bulk_fell_back(ctx.bulk) ? " (multi-row INSERT for the rest)" : "");
+    if (ctx.writer && !rc)
+        log_info("rows written by bulk load: %llu%s", writer_bulk_rows(ctx.writer),
+                 writer_fell_back(ctx.writer) ? " (multi-row INSERT for the rest)" : "");
+    stages_log(ctx.pipe ? pipeline_cpu_ns(ctx.pipe) : 0, stage_now() - run_t0);
+    pipeline_stop(ctx.pipe);
     lease_heartbeat_stop(ctx.heartbeat);
     db_close(ctx.db);
     erase_set_free(ctx.erased_set);
     surrogates_free(ctx.sur);
     crypto_mac_free(ctx.mopt.hmac);
-    bulk_free(ctx.bulk);
+    writer_free(ctx.writer);
     buf_wipe(&ctx.sql);
     buf_release(&names);
     return rc;
