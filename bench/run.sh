@@ -181,8 +181,10 @@ for size in $BENCH_SIZES; do
   sum_a=$(sql $A "CHECKSUM TABLE $(echo $TABLES | tr ' ' ',')" | cut -f2 | paste -sd' ')
   sql "" "SET GLOBAL userstat=1; FLUSH TABLE_STATISTICS"
   t=$(now)
-  "$ML" -c "$cfg" run >"$BENCH_DIR/rerun-$users.log" 2>&1 || { cat "$BENCH_DIR/rerun-$users.log" >&2; exit 1; }
+  "$ML" -v -c "$cfg" run >"$BENCH_DIR/rerun-$users.log" 2>&1 || { cat "$BENCH_DIR/rerun-$users.log" >&2; exit 1; }
   t_rerun=$(calc %.2f "$(now) - $t")
+  STAGE_LINES+=("  rerun (a2): wall $t_rerun s")
+  while IFS= read -r l; do STAGE_LINES+=("  ${l#*debug: }"); done < <(grep 'stages (' "$BENCH_DIR/rerun-$users.log")
   changed=$(sql "" "SELECT COALESCE(SUM(ROWS_CHANGED),0) FROM information_schema.TABLE_STATISTICS
     WHERE TABLE_SCHEMA='$A' AND TABLE_NAME IN ('users_raw','subscriptions_raw','messages_raw')")
   sql "" "SET GLOBAL userstat=0"

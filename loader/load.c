@@ -92,6 +92,14 @@ struct run_ctx {
     unsigned long long tx_retries; /* whole-transaction retries (tx_retry) */
     unsigned long long tx_splits;  /* batches split in two as too large (split_batch) */
     unsigned parts_pending; /* split_batch: parts of the batch still to write after this one */
+    /* surrogates resolved ahead by the main thread (presolve_batch): its
+     * own connection and cache, off for the rest of the run after a
+     * failure; pre_created: surrogates it created for the batch being
+     * written, counted with it */
+    struct db *pre_db;
+    struct surrogates *pre_sur;
+    bool pre_off;
+    unsigned long long pre_created;
 };
 
 /* With `warehouse.hosts` (a cluster), a batch's transaction must stay under
@@ -123,8 +131,8 @@ static void writeset_batch_limit(struct run_ctx *ctx)
 
 /* ---- surrogates of one batch ---- */
 
-static int resolve_table(struct run_ctx *ctx, struct batch *b, struct table_rows *t,
-                         unsigned long long *created)
+static int resolve_table(struct surrogates *sur, struct db *db, struct batch *b,
+                         struct table_rows *t, unsigned long long *created)
 {
     const char **values = NULL;
     size_t *lens = NULL;
@@ -155,7 +163,7 @@ static int resolve_table(struct run_ctx *ctx, struct batch *b, struct table_rows
             cells[n] = c;
             n++;
         }
-        rc = surrogate_resolve_batch(ctx->sur, ctx->db, cd->kind, values, lens, n, ids, created);
+        rc = surrogate_resolve_batch(sur, db, cd->kind, values, lens, n, ids, created);
         for (size_t i = 0; !rc && i < n; i++) {
             cells[i]->kind = CELL_INT;
             cells[i]->i = (long long)ids[i];
@@ -194,6 +202,7 @@ static int upsert_snapshot_rows(struct run_ctx *ctx, const struct batch *b, stru
 static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t)
 {
     size_t nsame = 0;
+    bool fresh = false;
     uint64_t t0;
     int rc;
     if (ctx->hist && !ctx->writing_snapshot && t == batch_rows((struct batch *)b, BATCH_MAIN))
@@ -203,8 +212,12 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
     bool *skip = calloc(t->nrows ? t->nrows : 1, sizeof(*skip));
     if (!skip)
         return err_set(ML_ENOMEM, "out of memory");
+    /* nor compared with stored rows when the run found the table empty:
+     * only its own rows are there (writer_table_fresh) */
+    rc = ctx->writing_snapshot ? 0 : writer_table_fresh(ctx->writer, ctx->db, t->def, &fresh);
     t0 = stage_now();
-    rc = ctx->writing_snapshot ? 0 : rowdiff_mark_unchanged(ctx->db, &ctx->sql, b, t, skip, &nsame);
+    if (!rc && !ctx->writing_snapshot && !fresh)
+        rc = rowdiff_mark_unchanged(ctx->db, &ctx->sql, b, t, skip, &nsame);
     stage_add(STAGE_ROWDIFF, t0);
     if (!rc)
         ctx->unchanged_batch += nsame;
@@ -668,7 +681,7 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
 {
     const unsigned ntables = batch_ntables(b);
     struct batch_counts n = batch_counts(b);
-    unsigned long long created = 0;
+    unsigned long long created = ctx->pre_created; /* resolved ahead (presolve_batch) */
     unsigned attempt = 0;
     char batch_cursor[CURSOR_TEXT_MAX] = "";
     bool batch_has = false;
@@ -692,7 +705,7 @@ again:
     ctx->unchanged_batch = 0;
     t0 = stage_now();
     for (unsigned t = 0; !rc && t < ntables; t++)
-        rc = resolve_table(ctx, b, batch_rows(b, t), &created);
+        rc = resolve_table(ctx->sur, ctx->db, b, batch_rows(b, t), &created);
     stage_add(STAGE_SURROGATES, t0);
     if (!rc)
         rc = db_begin(ctx->db);
@@ -773,6 +786,7 @@ again:
     total->fetched += n.records + ctx->erased;
     ctx->erased_total += ctx->erased;
     ctx->erased = 0;
+    ctx->pre_created = 0;
     total->loaded += n.accepted;
     total->rejected += n.rejected;
     total->surrogates_created += created;
@@ -828,6 +842,7 @@ struct batch_job {
     const char *stream;
     unsigned long long pages, erased;
     struct load_stream_counts *total;
+    unsigned long long created; /* surrogates created resolving it ahead */
 };
 
 /* The writer's job (pipeline.h), also run in line: the batch's whole
@@ -841,6 +856,7 @@ static int write_batch(void *arg, void *job)
     uint64_t t0 = stage_now();
     int rc;
     ctx->erased = j->erased;
+    ctx->pre_created = j->created;
     rc = flush_batch(ctx, j->b, j->stream, j->pages, j->total);
     stage_add(STAGE_BATCH, t0);
     return rc;
@@ -861,6 +877,38 @@ struct stream_batches {
      * larger, and is split in turn if refused */
     unsigned long long limit;
 };
+
+/* Surrogates of a pipelined batch resolved by the main thread before it is
+ * handed over, over a connection of its own and in autocommit, as the
+ * writer would (surrogate.h: resolution is outside the batch's
+ * transaction), in the same order (batch by batch), so that the writer's
+ * time goes to the transaction. Best effort: after any failure the
+ * connection is closed for the rest of the run and the writer resolves
+ * whatever is still pending, with its own retries and failover, as it does
+ * for a batch written in line. *created gets the surrogates created. */
+static void presolve_batch(struct run_ctx *ctx, struct batch *b, unsigned long long *created)
+{
+    uint64_t t0 = stage_now();
+    int rc = 0;
+    *created = 0;
+    if (ctx->pre_off)
+        return;
+    if (!ctx->pre_db)
+        rc = conn_warehouse(ctx->cfg, &ctx->pre_db);
+    if (!rc) /* as flush_batch does first: superseded rows need no surrogate */
+        rc = batch_compact(b);
+    for (unsigned t = 0; !rc && t < batch_ntables(b); t++)
+        rc = resolve_table(ctx->pre_sur, ctx->pre_db, b, batch_rows(b, t), created);
+    if (rc) {
+        log_info("surrogates are resolved by the batch writer from now on (resolving them "
+                 "ahead failed: %s)",
+                 err_msg());
+        db_close(ctx->pre_db);
+        ctx->pre_db = NULL;
+        ctx->pre_off = true;
+    }
+    stage_add(STAGE_AHEAD, t0);
+}
 
 /* Waits for the batch in flight to commit (0 when none is). */
 static int writer_drain(struct run_ctx *ctx, struct stream_batches *sb)
@@ -885,10 +933,14 @@ static int hand_off(struct run_ctx *ctx, struct stream_batches *sb, struct sourc
                     struct load_stream_counts *total)
 {
     struct batch *filled = sb->b;
-    int rc = writer_drain(ctx, sb);
+    unsigned long long created = 0;
+    int rc;
+    if (sb->pipelined)
+        presolve_batch(ctx, filled, &created);
+    rc = writer_drain(ctx, sb);
     if (rc)
         return rc;
-    sb->job = (struct batch_job){filled, stream, pages, erased, total};
+    sb->job = (struct batch_job){filled, stream, pages, erased, total, created};
     if (!sb->pipelined) {
         rc = write_batch(ctx, &sb->job);
         sb->limit = ctx->batch_records;
@@ -1063,7 +1115,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     }
     ctx->final_flush = true;
     if (!rc) {
-        struct batch_job last = {b, st->name, pages, erased, &total};
+        struct batch_job last = {b, st->name, pages, erased, &total, 0};
         rc = write_batch(ctx, &last);
     }
     ctx->final_flush = false;
@@ -1322,6 +1374,9 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     if (!rc)
         rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
                             &ctx.sur);
+    if (!rc && cfg->load.writer == LOAD_WRITER_THREAD)
+        rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
+                            &ctx.pre_sur);
     /* `pii: hmac` columns: keyed only (the config refuses them without a key) */
     if (!rc && cfg->pii.digest_key_len)
         rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.mopt.hmac);
@@ -1384,6 +1439,12 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     res->run_id = ctx.run_id;
     if (ctx.sur) {
         struct surrogate_stats st = surrogates_stats(ctx.sur);
+        if (ctx.pre_sur) { /* the two caches: ahead of the writer, and the writer's */
+            struct surrogate_stats pre = surrogates_stats(ctx.pre_sur);
+            st.lookups += pre.lookups;
+            st.cache_hits += pre.cache_hits;
+            st.created += pre.created;
+        }
         res->cache_lookups = st.lookups;
         res->cache_hits = st.cache_hits;
         if (!rc)
@@ -1405,6 +1466,8 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     db_close(ctx.db);
     erase_set_free(ctx.erased_set);
     surrogates_free(ctx.sur);
+    surrogates_free(ctx.pre_sur);
+    db_close(ctx.pre_db);
     crypto_mac_free(ctx.mopt.hmac);
     writer_free(ctx.writer);
     buf_wipe(&ctx.sql);

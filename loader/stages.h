@@ -19,6 +19,7 @@ enum stage {
     STAGE_FETCH_WAIT,  /* main thread waiting for the next page (fetch + split run ahead) */
     STAGE_PARSE,       /* records parsed into documents */
     STAGE_MAP,         /* documents mapped into batch rows (masking, digests, erasure check) */
+    STAGE_AHEAD,       /* main thread resolving surrogates ahead of the writer */
     STAGE_WRITER_WAIT, /* main thread waiting for the writer to finish the batch before */
     STAGE_SURROGATES,  /* surrogate ids resolved (cache, then lookups/inserts) */
     STAGE_ROWDIFF,     /* stored rows read back and compared (rowdiff.h) */

@@ -36,10 +36,11 @@ struct writer_impl {
     int (*open)(enum load_method method, void **state);
     /* Upserts the rows r of `t` (a table of `b`, surrogates resolved) with
      * !skip[r] (skip may be NULL: every row), stamped with run_id, in the
-     * caller's transaction: 0, WRITER_PASS, or a negative error with
-     * err_msg() naming the table. */
+     * caller's transaction; `fresh`: the table held no row when the run
+     * first wrote it (writer_table_fresh). 0, WRITER_PASS, or a negative
+     * error with err_msg() naming the table. */
     int (*write_rows)(void *state, struct db *db, const struct batch *b, struct table_rows *t,
-                      const bool *skip, unsigned long long run_id);
+                      const bool *skip, bool fresh, unsigned long long run_id);
     void (*close)(void *state);
 };
 
@@ -51,6 +52,14 @@ struct writer;
 /* The chain for `method` (see above). 0, or ML_ENOMEM. */
 int writer_new(enum load_method method, struct writer **out);
 void writer_free(struct writer *w);
+
+/* Whether the table of `def` held no row when this run first asked (at the
+ * first batch that writes it; one query per table and run, answered from
+ * memory after that). Then every row it holds is this run's own: the bulk
+ * writer loads it directly, and a caller comparing rows with the stored
+ * ones (rowdiff.h) can only find rows of earlier batches of this run, which
+ * writing again leaves as they are. 0 or ML_EDB / ML_ENOMEM. */
+int writer_table_fresh(struct writer *w, struct db *db, const struct table_def *def, bool *fresh);
 
 /* Writes the rows of `t` with !skip[r] through the first implementation
  * that does not pass. 0 or a negative error. */

@@ -50,9 +50,10 @@ static int append_cell(struct db *db, struct buf *sql, const struct batch *b, co
 }
 
 static int insert_write(void *state, struct db *db, const struct batch *b, struct table_rows *t,
-                        const bool *skip, unsigned long long run_id)
+                        const bool *skip, bool fresh, unsigned long long run_id)
 {
     struct insert_writer *iw = state;
+    (void)fresh; /* an upsert either way */
     struct buf *sql = &iw->sql;
     enum db_dialect dialect = db_dialect(db);
     size_t r = 0;
@@ -64,8 +65,7 @@ static int insert_write(void *state, struct db *db, const struct batch *b, struc
             break;
         buf_wipe(sql);
         rc = sqlgen_upsert_head(sql, t->def);
-        for (size_t first = r; !rc && r < t->nrows && (r == first || sql->len < STMT_TARGET);
-             r++) {
+        for (size_t first = r; !rc && r < t->nrows && (r == first || sql->len < STMT_TARGET); r++) {
             if (skip && skip[r])
                 continue;
             rc = buf_adds(sql, r == first ? "(" : ",(");
