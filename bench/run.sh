@@ -17,6 +17,11 @@
 #       OUTFILE, loaded with server-side LOAD DATA INFILE into fresh tables
 #       of the same definition (timed), then CHECKSUM TABLE of (a) and (b)
 #       compared;
+#   (b2) the server alone loading the same rows in batches: the exported
+#       files cut into BENCH_BATCH rows, one LOAD DATA INFILE (one
+#       transaction) per part, into fresh tables, for sizes up to
+#       BENCH_INLINE_MAX users: the ceiling of any loader that commits every
+#       BENCH_BATCH rows;
 # and once (c) the naive row-at-a-time baseline on BENCH_NAIVE_USERS users.
 # Prints one table. Exits non-zero when a check fails (row counts differ
 # from the generator's, or the checksums differ).
@@ -130,6 +135,7 @@ RESULTS=()
 RERUN_LINES=()
 JSON_LINES=()
 STAGE_LINES=()
+BATCHED_LINES=()
 INLINE_LINES=()
 NAIVE_LINE=
 
@@ -229,6 +235,29 @@ for size in $BENCH_SIZES; do
     ca=$(sql $A "CHECKSUM TABLE $tb" | cut -f2); cb=$(sql $B "CHECKSUM TABLE $tb" | cut -f2)
     [ "$ca" = "$cb" ] || { same=NO; FAIL=1; echo "bench: FAIL: CHECKSUM $tb differs: $ca vs $cb" >&2; }
   done
+  sql "" "DROP DATABASE $B"
+
+  # (b2) the server alone, in batches of BENCH_BATCH rows, one transaction each
+  if [ "$users" -le "$BENCH_INLINE_MAX" ]; then
+    B2=bench_b2; nparts=0
+    sql "" "DROP DATABASE IF EXISTS $B2; CREATE DATABASE $B2"
+    for tb in $TABLES; do
+      sql $B2 "CREATE TABLE $tb LIKE $A.$tb"
+      split -l "$BENCH_BATCH" -d -a 5 "$out/$tb.tsv" "$out/$tb.part."
+      chmod a+r "$out"/$tb.part.*
+    done
+    cpu0=$(server_cpu); t=$(now)
+    for tb in $TABLES; do
+      for part in "$out"/$tb.part.*; do
+        sql $B2 "LOAD DATA INFILE '$part' INTO TABLE $tb"; nparts=$((nparts + 1))
+      done
+    done
+    t_b2=$(calc %.2f "$(now) - $t")
+    STAGE_LINES+=("  ceiling in batches (b2): $nparts LOAD DATA INFILE of at most $BENCH_BATCH rows, one transaction each: wall $t_b2 s; server CPU $(calc %.2f "$(server_cpu) - $cpu0") s")
+    BATCHED_LINES+=("$(printf '| %s | %s | %s s | %s s | %s s | %s | %s |' "$users" "$messages" "$t_a" "$t_b" "$t_b2" \
+      "$(calc %.2f "$t_b / $t_a")" "$(calc %.2f "$t_b2 / $t_a")")")
+    sql "" "DROP DATABASE $B2"
+  fi
   rm -rf "$out"
 
   # (c) the naive baseline, once, on a subset
@@ -269,6 +298,14 @@ if [ ${#INLINE_LINES[@]} -gt 0 ]; then
   echo "| users | messages | (a) writer thread | (a1) inline | a1 / a | server CPU (a) | server CPU (a1) | data columns a = a1 |"
   echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${INLINE_LINES[@]}"
+fi
+if [ ${#BATCHED_LINES[@]} -gt 0 ]; then
+  echo
+  echo "the ceiling one statement per table (b) and in batches of $BENCH_BATCH rows (b2), against (a):"
+  echo
+  echo "| users | messages | (a) maskload run | (b) one statement per table | (b2) batches of $BENCH_BATCH | a/b | a/b2 |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '%s\n' "${BATCHED_LINES[@]}"
 fi
 echo
 echo "where the time goes (maskload -v run, stages summed per thread; wall of both threads overlaps):"
