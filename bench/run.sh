@@ -5,7 +5,11 @@
 # $BUILD_DIR/bench/db) and the fixture API serving generated data, for each
 # size in BENCH_SIZES ("USERS:MESSAGES ..."):
 #   (a) maskload init + run into fresh tables (run timed; peak RSS by
-#       /usr/bin/time -v; surrogate cache hit rate from the run's log);
+#       /usr/bin/time -v; surrogate cache hit rate and the per-stage times
+#       of `-v` from the run's log; the server's CPU time over the run);
+#   (a1) the same load with load.writer: inline (batches written between
+#       pages instead of by the writer thread), into other fresh tables, for
+#       sizes up to BENCH_INLINE_MAX users (default 1000000; 0 = never);
 #   (a2) maskload run again over the same data (timed): no stream-table row
 #       may change (information_schema.TABLE_STATISTICS, userstat) nor any
 #       CHECKSUM TABLE;
@@ -13,6 +17,11 @@
 #       OUTFILE, loaded with server-side LOAD DATA INFILE into fresh tables
 #       of the same definition (timed), then CHECKSUM TABLE of (a) and (b)
 #       compared;
+#   (b2) the server alone loading the same rows in batches: the exported
+#       files cut into BENCH_BATCH rows, one LOAD DATA INFILE (one
+#       transaction) per part, into fresh tables, for sizes up to
+#       BENCH_INLINE_MAX users: the ceiling of any loader that commits every
+#       BENCH_BATCH rows;
 # and once (c) the naive row-at-a-time baseline on BENCH_NAIVE_USERS users.
 # Prints one table. Exits non-zero when a check fails (row counts differ
 # from the generator's, or the checksums differ).
@@ -31,6 +40,8 @@ BENCH_BATCH=${BENCH_BATCH:-5000}
 BENCH_PAGE=${BENCH_PAGE:-1000}
 BENCH_METHOD=${BENCH_METHOD:-auto}
 BENCH_PREFETCH=${BENCH_PREFETCH:-4}
+BENCH_WRITER=${BENCH_WRITER:-thread}
+BENCH_INLINE_MAX=${BENCH_INLINE_MAX:-1000000}
 ML=$BUILD_DIR/maskload
 API_BIN=$BUILD_DIR/fixture_api
 GEN=$BUILD_DIR/bench_gen
@@ -81,7 +92,27 @@ start_api() { # start_api DATA_DIR
   API_PORT=$(cat "$BENCH_DIR/api.port")
 }
 
-write_config() { # write_config FILE DATABASE
+# data_sums DB: per stream table, its row count and a checksum of its data
+# columns (not the run stamps load_run_id and loaded_at, which differ
+# between two loads of the same data)
+data_sums() {
+  local tb cols
+  for tb in $TABLES; do
+    cols=$(sql "" "SELECT GROUP_CONCAT(CONCAT('IFNULL(HEX(\`',COLUMN_NAME,'\`),''-'')') ORDER BY ORDINAL_POSITION)
+      FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$1' AND TABLE_NAME='$tb'
+      AND COLUMN_NAME NOT IN ('load_run_id','loaded_at')")
+    sql "$1" "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', $cols))), 0) FROM $tb" | tr '\t' ':'
+  done | paste -sd' '
+}
+
+# CPU seconds (user + system) the bench's MariaDB has used so far
+server_cpu() {
+  local pid
+  pid=$(tr -dc '0-9' <"$BENCH_DIR/db/mysqld.pid")
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat"
+}
+
+write_config() { # write_config FILE DATABASE [WRITER]
   cat >"$1" <<YAML
 warehouse: { host: 127.0.0.1, port: $BENCH_DB_PORT, database: $2, user: maskload_loader, password: \${MASKLOAD_LOADER_PASSWORD} }
 admin: { user: root, password: \${MASKLOAD_ADMIN_PASSWORD} }
@@ -89,7 +120,7 @@ accounts:
   analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
   steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
 pii: { digest_key_file: $BENCH_DIR/digest.key }
-load: { batch_size: $BENCH_BATCH, method: $BENCH_METHOD, prefetch_pages: $BENCH_PREFETCH }
+load: { batch_size: $BENCH_BATCH, method: $BENCH_METHOD, prefetch_pages: $BENCH_PREFETCH, writer: ${3:-$BENCH_WRITER} }
 sources:
   api: { base_url: "http://127.0.0.1:$API_PORT/evaluation/dataengineer/jr/v1", page_size: $BENCH_PAGE }
 streams:
@@ -103,6 +134,9 @@ FAIL=0
 RESULTS=()
 RERUN_LINES=()
 JSON_LINES=()
+STAGE_LINES=()
+BATCHED_LINES=()
+INLINE_LINES=()
 NAIVE_LINE=
 
 for size in $BENCH_SIZES; do
@@ -129,9 +163,13 @@ for size in $BENCH_SIZES; do
   sql "" "DROP DATABASE IF EXISTS $A"
   write_config "$cfg" "$A"
   t=$(now); "$ML" -c "$cfg" init >"$BENCH_DIR/init.log" 2>&1; t_init=$(calc %.2f "$(now) - $t")
-  t=$(now)
-  /usr/bin/time -v "$ML" -c "$cfg" run >"$BENCH_DIR/run-$users.log" 2>&1 || { cat "$BENCH_DIR/run-$users.log" >&2; exit 1; }
-  t_a=$(calc %.2f "$(now) - $t")
+  cpu0=$(server_cpu); t=$(now)
+  /usr/bin/time -v "$ML" -v -c "$cfg" run >"$BENCH_DIR/run-$users.log" 2>&1 || { cat "$BENCH_DIR/run-$users.log" >&2; exit 1; }
+  t_a=$(calc %.2f "$(now) - $t"); cpu_srv=$(calc %.2f "$(server_cpu) - $cpu0")
+  u_a=$(sed -n 's/.*User time (seconds): //p' "$BENCH_DIR/run-$users.log")
+  s_a=$(sed -n 's/.*System time (seconds): //p' "$BENCH_DIR/run-$users.log")
+  STAGE_LINES+=("$users:$messages: wall $t_a s; loader CPU user $u_a s + system $s_a s; server CPU $cpu_srv s")
+  while IFS= read -r l; do STAGE_LINES+=("  ${l#*debug: }"); done < <(grep 'stages (' "$BENCH_DIR/run-$users.log")
   rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$BENCH_DIR/run-$users.log")
   hit=$(sed -n 's/.*surrogate cache: \([0-9]*\) lookups, \([0-9]*\) hits (\([0-9.]*\)%).*/\3% of \1/p' "$BENCH_DIR/run-$users.log")
   n_users=$(sql $A "SELECT COUNT(*) FROM users_raw")
@@ -149,8 +187,10 @@ for size in $BENCH_SIZES; do
   sum_a=$(sql $A "CHECKSUM TABLE $(echo $TABLES | tr ' ' ',')" | cut -f2 | paste -sd' ')
   sql "" "SET GLOBAL userstat=1; FLUSH TABLE_STATISTICS"
   t=$(now)
-  "$ML" -c "$cfg" run >"$BENCH_DIR/rerun-$users.log" 2>&1 || { cat "$BENCH_DIR/rerun-$users.log" >&2; exit 1; }
+  "$ML" -v -c "$cfg" run >"$BENCH_DIR/rerun-$users.log" 2>&1 || { cat "$BENCH_DIR/rerun-$users.log" >&2; exit 1; }
   t_rerun=$(calc %.2f "$(now) - $t")
+  STAGE_LINES+=("  rerun (a2): wall $t_rerun s")
+  while IFS= read -r l; do STAGE_LINES+=("  ${l#*debug: }"); done < <(grep 'stages (' "$BENCH_DIR/rerun-$users.log")
   changed=$(sql "" "SELECT COALESCE(SUM(ROWS_CHANGED),0) FROM information_schema.TABLE_STATISTICS
     WHERE TABLE_SCHEMA='$A' AND TABLE_NAME IN ('users_raw','subscriptions_raw','messages_raw')")
   sql "" "SET GLOBAL userstat=0"
@@ -160,6 +200,23 @@ for size in $BENCH_SIZES; do
   fi
   RERUN_LINES+=("$(printf '| %s | %s | %s s | %s s | %s | %s |' "$users" "$messages" "$t_a" "$t_rerun" \
     "$(calc %.2f "$t_rerun / $t_a")" "$changed")")
+
+  # (a1) the same load with the batches written in line, for comparison
+  if [ "$users" -le "$BENCH_INLINE_MAX" ]; then
+    A1=bench_a1; cfg1="$BENCH_DIR/a1.yaml"
+    sql "" "DROP DATABASE IF EXISTS $A1"
+    write_config "$cfg1" "$A1" inline
+    "$ML" -c "$cfg1" init >"$BENCH_DIR/init1.log" 2>&1
+    cpu0=$(server_cpu); t=$(now)
+    "$ML" -c "$cfg1" run >"$BENCH_DIR/run1-$users.log" 2>&1 || { cat "$BENCH_DIR/run1-$users.log" >&2; exit 1; }
+    t_a1=$(calc %.2f "$(now) - $t"); cpu_srv1=$(calc %.2f "$(server_cpu) - $cpu0")
+    same1=yes
+    [ "$(data_sums $A)" = "$(data_sums $A1)" ] ||
+      { same1=NO; FAIL=1; echo "bench: FAIL: (a1) inline writer loaded other rows than (a)" >&2; }
+    INLINE_LINES+=("$(printf '| %s | %s | %s s | %s s | %s | %s s | %s s | %s |' "$users" "$messages" \
+      "$t_a" "$t_a1" "$(calc %.2f "$t_a1 / $t_a")" "$cpu_srv" "$cpu_srv1" "$same1")")
+    sql "" "DROP DATABASE IF EXISTS $A1"
+  fi
 
   # (b) the ceiling: server-side LOAD DATA INFILE of exactly those rows
   B=bench_b; out="$BENCH_DIR/export"
@@ -171,12 +228,36 @@ for size in $BENCH_SIZES; do
   done
   load_sql=""
   for tb in $TABLES; do load_sql+="LOAD DATA INFILE '$out/$tb.tsv' INTO TABLE $tb;"; done
-  t=$(now); sql $B "$load_sql"; t_b=$(calc %.2f "$(now) - $t")
+  cpu0=$(server_cpu); t=$(now); sql $B "$load_sql"; t_b=$(calc %.2f "$(now) - $t")
+  STAGE_LINES+=("  ceiling: wall $t_b s; server CPU $(calc %.2f "$(server_cpu) - $cpu0") s")
   same=yes
   for tb in $TABLES; do
     ca=$(sql $A "CHECKSUM TABLE $tb" | cut -f2); cb=$(sql $B "CHECKSUM TABLE $tb" | cut -f2)
     [ "$ca" = "$cb" ] || { same=NO; FAIL=1; echo "bench: FAIL: CHECKSUM $tb differs: $ca vs $cb" >&2; }
   done
+  sql "" "DROP DATABASE $B"
+
+  # (b2) the server alone, in batches of BENCH_BATCH rows, one transaction each
+  if [ "$users" -le "$BENCH_INLINE_MAX" ]; then
+    B2=bench_b2; nparts=0
+    sql "" "DROP DATABASE IF EXISTS $B2; CREATE DATABASE $B2"
+    for tb in $TABLES; do
+      sql $B2 "CREATE TABLE $tb LIKE $A.$tb"
+      split -l "$BENCH_BATCH" -d -a 5 "$out/$tb.tsv" "$out/$tb.part."
+      chmod a+r "$out"/$tb.part.*
+    done
+    cpu0=$(server_cpu); t=$(now)
+    for tb in $TABLES; do
+      for part in "$out"/$tb.part.*; do
+        sql $B2 "LOAD DATA INFILE '$part' INTO TABLE $tb"; nparts=$((nparts + 1))
+      done
+    done
+    t_b2=$(calc %.2f "$(now) - $t")
+    STAGE_LINES+=("  ceiling in batches (b2): $nparts LOAD DATA INFILE of at most $BENCH_BATCH rows, one transaction each: wall $t_b2 s; server CPU $(calc %.2f "$(server_cpu) - $cpu0") s")
+    BATCHED_LINES+=("$(printf '| %s | %s | %s s | %s s | %s s | %s | %s |' "$users" "$messages" "$t_a" "$t_b" "$t_b2" \
+      "$(calc %.2f "$t_b / $t_a")" "$(calc %.2f "$t_b2 / $t_a")")")
+    sql "" "DROP DATABASE $B2"
+  fi
   rm -rf "$out"
 
   # (c) the naive baseline, once, on a subset
@@ -198,7 +279,8 @@ for size in $BENCH_SIZES; do
 done
 
 echo
-echo "config: batch_size $BENCH_BATCH, page_size $BENCH_PAGE, method $BENCH_METHOD, prefetch_pages $BENCH_PREFETCH, seed $BENCH_SEED; naive: $NAIVE_LINE"
+echo "config: batch_size $BENCH_BATCH, page_size $BENCH_PAGE, method $BENCH_METHOD, prefetch_pages $BENCH_PREFETCH, writer $BENCH_WRITER, seed $BENCH_SEED; naive: $NAIVE_LINE"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 echo
 echo "| users | messages | rows loaded | (a) maskload run | (a) rows/s | (b) LOAD DATA INFILE | (b) rows/s | (c) naive rows/s | a/b | a/c | loader peak RSS | surrogate cache hits | CHECKSUM a = b |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -209,6 +291,25 @@ echo
 echo "| users | messages | (a) first load | (a2) rerun | rerun / first load | stream-table rows changed by the rerun |"
 echo "|---|---|---|---|---|---|"
 printf '%s\n' "${RERUN_LINES[@]}"
+if [ ${#INLINE_LINES[@]} -gt 0 ]; then
+  echo
+  echo "writer thread (a) against batches written in line (a1):"
+  echo
+  echo "| users | messages | (a) writer thread | (a1) inline | a1 / a | server CPU (a) | server CPU (a1) | data columns a = a1 |"
+  echo "|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${INLINE_LINES[@]}"
+fi
+if [ ${#BATCHED_LINES[@]} -gt 0 ]; then
+  echo
+  echo "the ceiling one statement per table (b) and in batches of $BENCH_BATCH rows (b2), against (a):"
+  echo
+  echo "| users | messages | (a) maskload run | (b) one statement per table | (b2) batches of $BENCH_BATCH | a/b | a/b2 |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '%s\n' "${BATCHED_LINES[@]}"
+fi
+echo
+echo "where the time goes (maskload -v run, stages summed per thread; wall of both threads overlaps):"
+printf '  %s\n' "${STAGE_LINES[@]}"
 echo
 echo "json layer alone (split + parse + walk, one core):"
 printf '  %s\n' "${JSON_LINES[@]}"

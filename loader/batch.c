@@ -362,6 +362,23 @@ void batch_note_unknown_name(struct batch *b, const char *name)
         b->nunknown_names++;
 }
 
+void batch_merge_unknown_names(struct batch *dst, const struct batch *src)
+{
+    char name[256];
+    for (const char *p = src->unknown_names.data; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (n < sizeof(name)) {
+            memcpy(name, p, n);
+            name[n] = '\0';
+            batch_note_unknown_name(dst, name);
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    if (src->unknown_names_more)
+        dst->unknown_names_more = true;
+}
+
 struct buf *batch_work(struct batch *b, enum batch_work which)
 {
     switch (which) {

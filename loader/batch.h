@@ -218,6 +218,11 @@ int batch_add_reject(struct batch *b, const char *source_ref, const char *reason
  * are kept. Kept across batch_reset. Failure to keep it is not an error. */
 void batch_note_unknown_name(struct batch *b, const char *name);
 
+/* Keeps the unknown field names of `src` in `dst` as batch_note_unknown_name
+ * would (a stream mapped into two batches that take turns reports the
+ * names of both once). */
+void batch_merge_unknown_names(struct batch *dst, const struct batch *src);
+
 /* Working buffers the mapping keeps in the batch, so that they are
  * allocated once per stream and reused from record to record. */
 enum batch_work {

@@ -7,6 +7,8 @@
 #include "error.h"
 #include "sqlgen.h"
 #include "log.h"
+#include "stages.h"
+#include "writer.h"
 #include "banned.h"
 
 #define STAGE_PREFIX "ml_stage_"
@@ -18,17 +20,12 @@ static int refused_errno(unsigned e)
     return db_errno_class(e) == DB_ERR_NO_INFILE;
 }
 
-enum target { TARGET_UNKNOWN = 0, TARGET_DIRECT, TARGET_STAGE };
+enum target { TARGET_DIRECT, TARGET_STAGE };
 
 struct bulk {
     enum load_method method;
     int checked;   /* the server's local_infile was looked at */
     int fell_back; /* this run writes with INSERT */
-    struct table_target {
-        const struct table_def *def;
-        enum target target;
-    } * tables; /* every table written this run: as many as the streams have */
-    size_t ntables, cap_tables;
     struct buf tsv;
     struct buf sql;
     unsigned long long rows;
@@ -54,7 +51,6 @@ void bulk_free(struct bulk *bk)
         return;
     buf_wipe(&bk->tsv);
     buf_wipe(&bk->sql);
-    free(bk->tables);
     free(bk);
 }
 
@@ -315,73 +311,26 @@ static int check_server(struct bulk *bk, struct db *db)
     return 0;
 }
 
-static enum target *target_of(struct bulk *bk, const struct table_def *t)
-{
-    for (size_t i = 0; i < bk->ntables; i++)
-        if (bk->tables[i].def == t)
-            return &bk->tables[i].target;
-    if (bk->ntables == bk->cap_tables) {
-        size_t ncap = bk->cap_tables ? bk->cap_tables * 2 : 8;
-        struct table_target *nt = realloc(bk->tables, ncap * sizeof(*nt));
-        if (!nt)
-            return NULL; /* no memory to remember it: decided again each batch */
-        bk->tables = nt;
-        bk->cap_tables = ncap;
-    }
-    bk->tables[bk->ntables].def = t;
-    bk->tables[bk->ntables].target = TARGET_UNKNOWN;
-    return &bk->tables[bk->ntables++].target;
-}
-
-/* Direct when the table holds no row at its first batch of the run. */
-static int decide_target(struct bulk *bk, struct db *db, const struct table_def *t,
-                         enum target *out)
-{
-    enum target *tg = target_of(bk, t);
-    unsigned long long any = 0;
-    bool is_null = true;
-    int rc;
-    if (tg && *tg != TARGET_UNKNOWN) {
-        *out = *tg;
-        return 0;
-    }
-    buf_reset(&bk->sql);
-    rc = buf_adds(&bk->sql, "SELECT 1 FROM ");
-    if (!rc)
-        rc = db_append_ident(&bk->sql, t->name);
-    if (!rc)
-        rc = buf_adds(&bk->sql, " LIMIT 1");
-    if (!rc)
-        rc = db_query_u64(db, bk->sql.data, &any, &is_null);
-    if (rc)
-        return rc;
-    *out = is_null ? TARGET_DIRECT : TARGET_STAGE;
-    if (tg)
-        *tg = *out;
-    log_debug("bulk load: %s %s", t->name,
-              *out == TARGET_DIRECT ? "is empty: loading it directly" : "via a staging table");
-    return 0;
-}
-
 static int exec_sql(struct db *db, struct buf *sql)
 {
     return db_exec_len(db, sql->data, sql->len);
 }
 
 int bulk_upsert(struct bulk *bk, struct db *db, const struct batch *b, struct table_rows *t,
-                unsigned long long run_id)
+                bool fresh, unsigned long long run_id)
 {
-    return bulk_upsert_rows(bk, db, b, t, NULL, run_id);
+    return bulk_upsert_rows(bk, db, b, t, NULL, fresh, run_id);
 }
 
 int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, struct table_rows *t,
-                     const bool *skip, unsigned long long run_id)
+                     const bool *skip, bool fresh, unsigned long long run_id)
 {
     struct bulk_source src;
     struct db_infile ops;
     unsigned long long rows = 0;
-    enum target target = TARGET_STAGE;
+    enum target target = fresh ? TARGET_DIRECT : TARGET_STAGE;
     size_t nwrite = 0;
+    uint64_t t0;
     int rc = 0;
 
     if (bk->fell_back)
@@ -395,17 +344,16 @@ int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, stru
         nwrite += !(skip && skip[r]);
     if (nwrite == 0)
         return 0;
-    rc = decide_target(bk, db, t->def, &target);
-    if (rc)
-        return err_prefix(rc, "bulk load of %s", t->def->name);
 
     /* the stream */
     if (bk->tsv.cap)
         mem_wipe(bk->tsv.data, bk->tsv.len);
     buf_reset(&bk->tsv);
+    t0 = stage_now();
     for (size_t r = 0; !rc && r < t->nrows; r++)
         if (!(skip && skip[r]))
             rc = bulk_tsv_row(&bk->tsv, b, t, r);
+    stage_add(STAGE_ENCODE, t0);
     if (rc)
         return err_prefix(rc, "bulk load of %s", t->def->name);
 
@@ -441,6 +389,7 @@ int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, stru
     src.pos = 0;
     bulk_infile(&ops, &src);
     rc = load_stmt(&bk->sql, t->def, target == TARGET_STAGE ? STAGE_PREFIX : "", run_id);
+    t0 = stage_now();
     if (!rc)
         rc = db_load_local(db, bk->sql.data, bk->sql.len, &ops, &rows);
     if (rc && refused_errno(db_errno(db))) {
@@ -453,6 +402,7 @@ int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, stru
         if (!rc)
             rc = exec_sql(db, &bk->sql);
     }
+    stage_add(STAGE_SERVER_LOAD, t0);
     mem_wipe(bk->tsv.data, bk->tsv.len);
     buf_reset(&bk->tsv);
     if (rc)
@@ -460,3 +410,26 @@ int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, stru
     bk->rows += nwrite;
     return 0;
 }
+
+/* ---- the writer.h implementation ---- */
+
+static int writer_bulk_open(enum load_method method, void **state)
+{
+    return bulk_new(method, (struct bulk **)state);
+}
+
+static int writer_bulk_write(void *state, struct db *db, const struct batch *b,
+                             struct table_rows *t, const bool *skip, bool fresh,
+                             unsigned long long run_id)
+{
+    int rc = bulk_upsert_rows(state, db, b, t, skip, fresh, run_id);
+    return rc == BULK_FALLBACK ? WRITER_PASS : rc;
+}
+
+static void writer_bulk_close(void *state)
+{
+    bulk_free(state);
+}
+
+const struct writer_impl writer_bulk = {"bulk load", writer_bulk_open, writer_bulk_write,
+                                        writer_bulk_close};

@@ -5,7 +5,8 @@
  * served from the loader's own buffer by bulk_infile(), which ignores the
  * file name the server sends back and never opens a file.
  *
- * Where the rows go, per table and run (decided at the table's first batch):
+ * Where the rows go, per table and run (`fresh`: decided at the table's first
+ * batch by writer_table_fresh, writer.h):
  * - the table was empty: straight into it (REPLACE, so a key seen twice in
  *   the run keeps its last row, as the INSERT path does);
  * - otherwise: into a per-session staging table (CREATE TEMPORARY TABLE ...
@@ -41,16 +42,17 @@ int bulk_new(enum load_method method, struct bulk **out);
 void bulk_free(struct bulk *bk);
 
 /* Loads the rows of `t` (a table of batch `b`, surrogates resolved) inside
- * the caller's transaction, stamping them with run_id. 0 when loaded;
+ * the caller's transaction, stamping them with run_id; `fresh`: the table
+ * held no row at the run's first batch of it. 0 when loaded;
  * BULK_FALLBACK when the caller must write them with the INSERT path
  * (method auto and the server refuses local infile: nothing was written);
  * negative with err_msg on failure. */
 int bulk_upsert(struct bulk *bk, struct db *db, const struct batch *b, struct table_rows *t,
-                unsigned long long run_id);
+                bool fresh, unsigned long long run_id);
 /* bulk_upsert of the rows r of `t` with !skip[r] only (skip: nrows entries,
  * or NULL for every row); the others are left as they are. */
 int bulk_upsert_rows(struct bulk *bk, struct db *db, const struct batch *b, struct table_rows *t,
-                     const bool *skip, unsigned long long run_id);
+                     const bool *skip, bool fresh, unsigned long long run_id);
 
 /* Rows written through the bulk path so far, and whether this run fell back. */
 unsigned long long bulk_rows(const struct bulk *bk);

@@ -1482,12 +1482,14 @@ static const struct spec pii_specs[] = {
 };
 
 static const char *const load_method_words[] = {"auto", "bulk", "insert", NULL};
+static const char *const load_writer_words[] = {"thread", "inline", NULL};
 static const struct spec load_specs[] = {
     S_UINT("batch_size", C, load.batch_size, 1, 100000, 1000),
     S_UINT("surrogate_cache", C, load.surrogate_cache, 0, 10000000, 100000),
     S_ENUM("method", C, load.method, load_method_words, "auto, bulk or insert", LOAD_METHOD_AUTO),
     S_UINT("prefetch_pages", C, load.prefetch_pages, 0, 64, 4),
     S_UINT("heartbeat_interval", C, load.heartbeat_interval, 1, 3600, 10),
+    S_ENUM("writer", C, load.writer, load_writer_words, "thread or inline", LOAD_WRITER_THREAD),
 };
 
 enum { CK_THRESHOLDS = 1 };

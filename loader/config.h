@@ -30,6 +30,9 @@ enum birth_date_policy { BIRTH_DATE_YEAR = 0, BIRTH_DATE_DATE = 1 };
  * multi-row INSERT (decided once per run, logged); bulk = LOAD DATA LOCAL or
  * fail; insert = multi-row INSERT only. */
 enum load_method { LOAD_METHOD_AUTO = 0, LOAD_METHOD_BULK = 1, LOAD_METHOD_INSERT = 2 };
+/* `load.writer`: batches written by a thread of their own while the next
+ * one is mapped (thread), or in line between the pages (inline). */
+enum load_writer { LOAD_WRITER_THREAD = 0, LOAD_WRITER_INLINE = 1 };
 
 struct config_pos {
     int line;   /* 1-based, 0 when unknown */
@@ -236,6 +239,7 @@ struct config {
                                         background thread, 0..64, default 4; 0 = none */
         unsigned heartbeat_interval; /* `load.heartbeat_interval`, seconds between renewals
                                         of a run's lease (lease.h), 1..3600, default 10 */
+        enum load_writer writer;     /* `load.writer: thread|inline`, default thread */
     } load;
 
     struct {

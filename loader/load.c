@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batchtx.h"
 #include "buf.h"
-#include "bulk.h"
 #include "conn.h"
 #include "cursor.h"
 #include "db.h"
@@ -22,18 +22,18 @@
 #include "mapping.h"
 #include "progress.h"
 #include "partition.h"
+#include "pipeline.h"
 #include "pii_key.h"
 #include "rowdiff.h"
 #include "runs.h"
 #include "schema.h"
 #include "source.h"
 #include "sqlgen.h"
+#include "stages.h"
 #include "surrogate.h"
 #include "version.h"
+#include "writer.h"
 #include "banned.h"
-
-/* Statements are cut at about this size, well under max_allowed_packet. */
-#define STMT_TARGET (4u << 20)
 
 /* One stop flag for the whole process: retry.h's, which also ends every
  * wait of the retry policy (HTTP, SQS, database). */
@@ -48,7 +48,10 @@ struct run_ctx {
     const struct config *cfg;
     struct db *db;
     struct surrogates *sur;
-    struct bulk *bulk; /* LOAD DATA LOCAL path (load.method), see bulk.h */
+    struct writer *writer; /* bulk or INSERT, as load.method says (writer.h) */
+    /* the batch writer: a thread of its own writing one batch while the
+     * main thread maps the next (see load_stream); NULL = in line */
+    struct pipeline *pipe;
     unsigned long long run_id;
     struct map_options mopt;
     struct buf sql;
@@ -87,6 +90,14 @@ struct run_ctx {
     unsigned long long tx_retries; /* whole-transaction retries (tx_retry) */
     unsigned long long tx_splits;  /* batches split in two as too large (split_batch) */
     unsigned parts_pending; /* split_batch: parts of the batch still to write after this one */
+    /* surrogates resolved ahead by the main thread (presolve_batch): its
+     * own connection and cache, off for the rest of the run after a
+     * failure; pre_created: surrogates it created for the batch being
+     * written, counted with it */
+    struct db *pre_db;
+    struct surrogates *pre_sur;
+    bool pre_off;
+    unsigned long long pre_created;
 };
 
 /* With `warehouse.hosts` (a cluster), a batch's transaction must stay under
@@ -118,8 +129,8 @@ static void writeset_batch_limit(struct run_ctx *ctx)
 
 /* ---- surrogates of one batch ---- */
 
-static int resolve_table(struct run_ctx *ctx, struct batch *b, struct table_rows *t,
-                         unsigned long long *created)
+static int resolve_table(struct surrogates *sur, struct db *db, struct batch *b,
+                         struct table_rows *t, unsigned long long *created)
 {
     const char **values = NULL;
     size_t *lens = NULL;
@@ -150,7 +161,7 @@ static int resolve_table(struct run_ctx *ctx, struct batch *b, struct table_rows
             cells[n] = c;
             n++;
         }
-        rc = surrogate_resolve_batch(ctx->sur, ctx->db, cd->kind, values, lens, n, ids, created);
+        rc = surrogate_resolve_batch(sur, db, cd->kind, values, lens, n, ids, created);
         for (size_t i = 0; !rc && i < n; i++) {
             cells[i]->kind = CELL_INT;
             cells[i]->i = (long long)ids[i];
@@ -165,21 +176,6 @@ out:
 }
 
 /* ---- SQL of one batch ---- */
-
-static int append_cell(struct run_ctx *ctx, const struct batch *b, const struct cell *c)
-{
-    switch (c->kind) {
-    case CELL_NULL:
-        return buf_adds(&ctx->sql, "NULL");
-    case CELL_INT:
-        return buf_addf(&ctx->sql, "%lld", c->i);
-    case CELL_TEXT:
-        return db_append_quoted(ctx->db, &ctx->sql, batch_text(b, c), c->len);
-    case CELL_PENDING:
-        break;
-    }
-    return err_set(ML_EINTERNAL, "unresolved surrogate in a batch");
-}
 
 static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t);
 
@@ -198,67 +194,37 @@ static int upsert_snapshot_rows(struct run_ctx *ctx, const struct batch *b, stru
     return rc;
 }
 
-/* Writes the rows of `t` inside the batch's transaction: LOAD DATA LOCAL
- * (bulk.c) unless the run uses multi-row INSERTs (load.method insert, or the
- * server refused local infile). */
+/* Writes the rows of `t` inside the batch's transaction through the run's
+ * writer (writer.h: LOAD DATA LOCAL, or multi-row INSERT as load.method and
+ * the server allow), leaving out the rows the warehouse holds unchanged. */
 static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_rows *t)
 {
-    size_t r = 0, nsame = 0;
-    enum db_dialect dialect = db_dialect(ctx->db);
+    size_t nsame = 0;
+    bool fresh = false;
+    uint64_t t0;
+    int rc;
     if (ctx->hist && !ctx->writing_snapshot && t == batch_rows((struct batch *)b, BATCH_MAIN))
         return upsert_snapshot_rows(ctx, b, t);
     /* rows the warehouse holds already, unchanged, are not written at all
      * (a history run's snapshot table is new each run: all of it is) */
     bool *skip = calloc(t->nrows ? t->nrows : 1, sizeof(*skip));
-    int brc = !skip ? err_set(ML_ENOMEM, "out of memory")
-              : ctx->writing_snapshot
-                  ? 0
-                  : rowdiff_mark_unchanged(ctx->db, &ctx->sql, b, t, skip, &nsame);
-    if (!brc)
+    if (!skip)
+        return err_set(ML_ENOMEM, "out of memory");
+    /* nor compared with stored rows when the run found the table empty:
+     * only its own rows are there (writer_table_fresh) */
+    rc = ctx->writing_snapshot ? 0 : writer_table_fresh(ctx->writer, ctx->db, t->def, &fresh);
+    t0 = stage_now();
+    if (!rc && !ctx->writing_snapshot && !fresh)
+        rc = rowdiff_mark_unchanged(ctx->db, &ctx->sql, b, t, skip, &nsame);
+    stage_add(STAGE_ROWDIFF, t0);
+    if (!rc)
         ctx->unchanged_batch += nsame;
-    if (!brc && nsame == t->nrows) {
-        free(skip);
-        return 0;
-    }
-    if (!brc)
-        brc = ctx->writing_snapshot ? BULK_FALLBACK
-                                    : bulk_upsert_rows(ctx->bulk, ctx->db, b, t, skip, ctx->run_id);
-    if (brc != BULK_FALLBACK) {
-        free(skip);
-        return brc;
-    }
-    while (r < t->nrows) {
-        int rc;
-        while (r < t->nrows && skip[r])
-            r++;
-        if (r == t->nrows)
-            break;
-        buf_wipe(&ctx->sql);
-        rc = sqlgen_upsert_head(&ctx->sql, t->def);
-        for (size_t first = r; !rc && r < t->nrows && (r == first || ctx->sql.len < STMT_TARGET);
-             r++) {
-            if (skip[r])
-                continue;
-            rc = buf_adds(&ctx->sql, r == first ? "(" : ",(");
-            for (unsigned col = 0; !rc && col < t->def->ncols; col++) {
-                rc = append_cell(ctx, b, batch_cell(t, r, col));
-                if (!rc)
-                    rc = buf_addc(&ctx->sql, ',');
-            }
-            if (!rc)
-                rc = buf_addf(&ctx->sql, "%llu,UTC_TIMESTAMP(3))", ctx->run_id);
-        }
-        if (!rc)
-            rc = sqlgen_upsert_tail(&ctx->sql, t->def, dialect);
-        if (!rc)
-            rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-        if (rc) {
-            free(skip);
-            return err_prefix(rc, "writing %s", t->def->name);
-        }
-    }
+    if (!rc && nsame < t->nrows)
+        rc = ctx->writing_snapshot
+                 ? writer_write_insert(ctx->writer, ctx->db, b, t, skip, ctx->run_id)
+                 : writer_write(ctx->writer, ctx->db, b, t, skip, ctx->run_id);
     free(skip);
-    return 0;
+    return rc;
 }
 
 /* ---- the incremental cursor (streamdef.h incremental_def) ---- */
@@ -349,126 +315,6 @@ static int cursor_write(struct run_ctx *ctx, const char *stream, const char *val
     return rc ? err_prefix(rc, "storing the cursor of stream '%s'", stream) : 0;
 }
 
-static int cmp_child_key(const void *a, const void *b)
-{
-    long long x = ((const struct child_count *)a)->parent_key;
-    long long y = ((const struct child_count *)b)->parent_key;
-    return x < y ? -1 : x > y;
-}
-
-/* Deletes the rows of child `ci` past each parent's new end (a subscription
- * array that shrank); the other child tables are left alone. A probe first asks, for the batch's
- * parents, how far their existing rows go (one indexed IN lookup); only parents with rows at or
- * past their new count are trimmed. On a first load and on a rerun of unchanged data that is
- * nobody, and the costly per-parent range DELETE is skipped (it measured a quarter of the server's
- * time on a 1M-user first load). The batch's parent keys are unique (batch_compact). */
-static int delete_child_tails(struct run_ctx *ctx, const struct batch *b, unsigned ci)
-{
-    const struct table_def *t = batch_def(b)->children[ci].table;
-    size_t nchildren;
-    const struct child_count *children = batch_children(b, ci, &nchildren);
-    struct child_count *sorted = NULL, *trim = NULL;
-    size_t ntrim = 0;
-    int rc = 0;
-    if (!t || nchildren == 0)
-        return 0;
-    sorted = malloc(nchildren * sizeof(*sorted));
-    trim = malloc(nchildren * sizeof(*trim));
-    if (!sorted || !trim) {
-        rc = err_set(ML_ENOMEM, "out of memory");
-        goto out;
-    }
-    memcpy(sorted, children, nchildren * sizeof(*sorted));
-    qsort(sorted, nchildren, sizeof(*sorted), cmp_child_key);
-    for (size_t i = 0; !rc && i < nchildren;) {
-        struct db_result *r;
-        const char *const *row;
-        buf_reset(&ctx->sql);
-        rc = buf_addf(&ctx->sql, "SELECT `%s`, MAX(`%s`) FROM `%s` WHERE `%s` IN (",
-                      t->cols[0].name, t->cols[1].name, t->name, t->cols[0].name);
-        for (size_t first = i; !rc && i < nchildren && i - first < 5000; i++)
-            rc = buf_addf(&ctx->sql, "%s%lld", i == first ? "" : ",", sorted[i].parent_key);
-        if (!rc)
-            rc = buf_addf(&ctx->sql, ") GROUP BY `%s`", t->cols[0].name);
-        if (!rc)
-            rc = db_query(ctx->db, ctx->sql.data, &r);
-        if (rc)
-            break;
-        while (db_result_next(r, &row, NULL) == 1) {
-            struct child_count key = {0, 0}, *hit;
-            if (!row[0] || !row[1])
-                continue;
-            key.parent_key = strtoll(row[0], NULL, 10);
-            hit = bsearch(&key, sorted, nchildren, sizeof(*sorted), cmp_child_key);
-            if (hit && strtoull(row[1], NULL, 10) >= hit->count)
-                trim[ntrim++] = *hit;
-        }
-        db_result_free(r);
-    }
-    for (size_t i = 0; !rc && i < ntrim;) {
-        buf_reset(&ctx->sql);
-        rc = buf_addf(&ctx->sql, "DELETE FROM `%s` WHERE ", t->name);
-        for (size_t first = i; !rc && i < ntrim && i - first < 1000; i++)
-            rc = buf_addf(&ctx->sql, "%s(`%s`=%lld AND `%s`>=%u)", i == first ? "" : " OR ",
-                          t->cols[0].name, trim[i].parent_key, t->cols[1].name, trim[i].count);
-        if (!rc)
-            rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-    }
-out:
-    free(sorted);
-    free(trim);
-    return rc ? err_prefix(rc, "trimming %s", t->name) : 0;
-}
-
-static int insert_rejects(struct run_ctx *ctx, const struct batch *b, const char *stream)
-{
-    size_t i = 0, nrejects = batch_counts(b).rejected;
-    while (i < nrejects) {
-        int rc;
-        buf_reset(&ctx->sql);
-        rc =
-            buf_adds(&ctx->sql, "INSERT INTO load_rejects (run_id, stream, source_ref, record_key, "
-                                "reason, payload, rejected_at) VALUES ");
-        for (size_t first = i; !rc && i < nrejects && (i == first || ctx->sql.len < STMT_TARGET);
-             i++) {
-            const struct reject *r = batch_reject(b, i);
-            const char *key = batch_rej_text(b, r->record_key);
-            const char *ref = batch_rej_text(b, r->source_ref);
-            const char *reason = batch_rej_text(b, r->reason);
-            const char *payload = batch_rej_text(b, r->payload);
-            rc = buf_addf(&ctx->sql, "%s(%llu,", i == first ? "" : ",", ctx->run_id);
-            if (!rc)
-                rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));
-            if (!rc)
-                rc = buf_addc(&ctx->sql, ',');
-            if (!rc)
-                rc = db_append_quoted(ctx->db, &ctx->sql, ref,
-                                      strlen(ref) > 2048 ? 2048 : strlen(ref));
-            if (!rc)
-                rc = buf_addc(&ctx->sql, ',');
-            if (!rc)
-                rc = key ? db_append_quoted(ctx->db, &ctx->sql, key, strlen(key))
-                         : buf_adds(&ctx->sql, "NULL");
-            if (!rc)
-                rc = buf_addc(&ctx->sql, ',');
-            if (!rc)
-                rc = db_append_quoted(ctx->db, &ctx->sql, reason,
-                                      strlen(reason) > 2048 ? 2048 : strlen(reason));
-            if (!rc)
-                rc = buf_addc(&ctx->sql, ',');
-            if (!rc)
-                rc = db_append_quoted(ctx->db, &ctx->sql, payload, strlen(payload));
-            if (!rc)
-                rc = buf_adds(&ctx->sql, ",UTC_TIMESTAMP(3))");
-        }
-        if (!rc)
-            rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-        if (rc)
-            return err_prefix(rc, "writing load_rejects");
-    }
-    return 0;
-}
-
 /* Whole-transaction retry. After a failure the error table classes
  * DB_ERR_RETRY_TX (deadlock or Galera certification conflict 1213, lock
  * wait timeout 1205, a node not ready 1047, TiDB write conflicts) the server
@@ -542,119 +388,6 @@ static bool failover(struct run_ctx *ctx, const char *stream)
     return true;
 }
 
-/* ---- exactly once over an at-least-once source (stream_def.processed_table) ---- */
-
-struct claim {
-    const char *key;
-    size_t len;
-    bool reject;  /* a reject (else a main row) */
-    size_t index; /* its row or reject number */
-    char num[24]; /* the key's text when it is an integer */
-};
-
-static const char *claim_key(const struct claim *c)
-{
-    return c->key ? c->key : c->num; /* num: inside the element, which qsort moves */
-}
-
-static int claim_cmp(const void *x, const void *y)
-{
-    const struct claim *a = x, *b = y;
-    int c = memcmp(claim_key(a), claim_key(b), a->len < b->len ? a->len : b->len);
-    if (c)
-        return c;
-    return a->len < b->len ? -1 : a->len > b->len;
-}
-
-/* Inside the batch's transaction: records the key of every row and reject
- * in the stream's processed table, and drops from the batch those whose key
- * is there already (an earlier transaction, perhaps another loader's, has
- * committed them: a redelivered message changes nothing). INSERT IGNORE
- * waits for a concurrent transaction holding the same key and then sees its
- * outcome. Keys are claimed in sorted order, so two loaders claiming
- * overlapping keys take their locks in the same order. */
-static int claim_records(struct run_ctx *ctx, struct batch *b)
-{
-    const struct stream_def *def = batch_def(b);
-    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
-    size_t nrejects = batch_counts(b).rejected;
-    size_t n = 0, total = rows->nrows + nrejects, dropped = 0;
-    struct claim *cl = calloc(total ? total : 1, sizeof(*cl));
-    bool *drop_rows = calloc(rows->nrows ? rows->nrows : 1, sizeof(bool));
-    bool *drop_rej = calloc(nrejects ? nrejects : 1, sizeof(bool));
-    int rc = 0;
-    if (!cl || !drop_rows || !drop_rej) {
-        rc = err_set(ML_ENOMEM, "out of memory claiming records");
-        goto out;
-    }
-    for (size_t r = 0; r < rows->nrows; r++) {
-        const struct cell *c = batch_cell(rows, r, 0);
-        struct claim *x = &cl[n];
-        if (c->kind == CELL_TEXT) {
-            x->key = batch_text(b, c);
-            x->len = c->len;
-        } else if (c->kind == CELL_INT) {
-            snprintf(x->num, sizeof(x->num), "%lld", c->i);
-            x->len = strlen(x->num);
-        } else {
-            continue;
-        }
-        x->index = r;
-        n++;
-    }
-    for (size_t i = 0; i < nrejects; i++) {
-        const char *k = batch_rej_text(b, batch_reject(b, i)->record_key);
-        if (!k)
-            continue; /* no readable key: cannot be recognised when redelivered */
-        cl[n].key = k;
-        cl[n].len = strlen(k);
-        cl[n].reject = true;
-        cl[n].index = i;
-        n++;
-    }
-    qsort(cl, n, sizeof(*cl), claim_cmp);
-    for (size_t i = 0; !rc && i < n; i++) {
-        buf_reset(&ctx->sql);
-        rc = buf_adds(&ctx->sql, "INSERT IGNORE INTO ");
-        if (!rc)
-            rc = db_append_ident(&ctx->sql, def->processed_table);
-        if (!rc)
-            rc =
-                buf_adds(&ctx->sql, " (stream, record_id, run_id, outcome, processed_at) VALUES (");
-        if (!rc)
-            rc = db_append_quoted(ctx->db, &ctx->sql, def->name, strlen(def->name));
-        if (!rc)
-            rc = buf_addc(&ctx->sql, ',');
-        if (!rc)
-            rc = db_append_quoted(ctx->db, &ctx->sql, claim_key(&cl[i]), cl[i].len);
-        if (!rc)
-            rc = buf_addf(&ctx->sql, ",%llu,'%s',UTC_TIMESTAMP(3))", ctx->run_id,
-                          cl[i].reject ? "rejected" : "loaded");
-        if (!rc)
-            rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-        if (!rc && db_affected_rows(ctx->db) == 0) {
-            if (cl[i].reject)
-                drop_rej[cl[i].index] = true;
-            else
-                drop_rows[cl[i].index] = true;
-            dropped++;
-        }
-    }
-    if (rc)
-        err_prefix(rc, "recording processed records in %s", def->processed_table);
-    if (!rc && dropped) {
-        rc = batch_drop(b, drop_rows, drop_rej);
-        log_info("%zu records already processed by an earlier transaction (redelivered): "
-                 "skipped",
-                 dropped);
-    }
-out:
-    free(cl);
-    free(drop_rows);
-    free(drop_rej);
-    return rc;
-}
-
 static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
                        unsigned long long pages, struct load_stream_counts *total);
 
@@ -713,11 +446,12 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
 {
     const unsigned ntables = batch_ntables(b);
     struct batch_counts n = batch_counts(b);
-    unsigned long long created = 0;
+    unsigned long long created = ctx->pre_created; /* resolved ahead (presolve_batch) */
     unsigned attempt = 0;
     char batch_cursor[CURSOR_TEXT_MAX] = "";
     bool batch_has = false;
     unsigned long long batch_nulls = 0;
+    uint64_t t0;
     int rc;
     if (n.records == 0 && pages == 0 && ctx->erased == 0)
         return 0;
@@ -734,21 +468,23 @@ again:
     attempt++;
     rc = 0;
     ctx->unchanged_batch = 0;
+    t0 = stage_now();
     for (unsigned t = 0; !rc && t < ntables; t++)
-        rc = resolve_table(ctx, b, batch_rows(b, t), &created);
+        rc = resolve_table(ctx->sur, ctx->db, b, batch_rows(b, t), &created);
+    stage_add(STAGE_SURROGATES, t0);
     if (!rc)
         rc = db_begin(ctx->db);
     /* drops records already committed (final: safe to replay from here) */
     if (!rc && batch_def(b)->processed_table)
-        rc = claim_records(ctx, b);
+        rc = batchtx_claim(ctx->db, &ctx->sql, b, ctx->run_id);
     for (unsigned c = 0; !rc && c < batch_def(b)->nchildren; c++)
-        rc = delete_child_tails(ctx, b, c);
+        rc = batchtx_trim_children(ctx->db, &ctx->sql, b, c);
     /* the main table, then each child table */
     for (unsigned t = 0; !rc && t < ntables; t++)
         if (batch_rows(b, t)->nrows)
             rc = upsert_rows(ctx, b, batch_rows(b, t));
     if (!rc)
-        rc = insert_rejects(ctx, b, stream);
+        rc = batchtx_rejects(ctx->db, &ctx->sql, b, stream, ctx->run_id);
     /* the cursor these records reach: stored with them when the source is
      * sorted by it, else only with the stream run's last batch (a later page
      * may hold smaller values) */
@@ -765,7 +501,7 @@ again:
             (!ctx->has_written || strcmp(batch_cursor, ctx->cursor_written) != 0))
             rc = cursor_write(ctx, stream, batch_cursor);
     }
-    n = batch_counts(b); /* claim_records may have dropped records */
+    n = batch_counts(b); /* batchtx_claim may have dropped records */
     if (!rc) {
         buf_reset(&ctx->sql);
         rc = buf_addf(&ctx->sql,
@@ -782,8 +518,11 @@ again:
         if (!rc)
             rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
     }
-    if (!rc)
+    if (!rc) {
+        t0 = stage_now();
         rc = db_commit(ctx->db);
+        stage_add(STAGE_COMMIT, t0);
+    }
     if (rc) {
         db_rollback(ctx->db);
         if (tx_retry(ctx, attempt, stream))
@@ -812,6 +551,7 @@ again:
     total->fetched += n.records + ctx->erased;
     ctx->erased_total += ctx->erased;
     ctx->erased = 0;
+    ctx->pre_created = 0;
     total->loaded += n.accepted;
     total->rejected += n.rejected;
     total->surrogates_created += created;
@@ -858,6 +598,125 @@ static int history_apply(struct run_ctx *ctx, const struct config_stream *st,
     return 0;
 }
 
+/* ---- the batch writer ---- */
+
+/* A full batch to write: flush_batch of it, with the erased records counted
+ * while it filled. */
+struct batch_job {
+    struct batch *b;
+    const char *stream;
+    unsigned long long pages, erased;
+    struct load_stream_counts *total;
+    unsigned long long created; /* surrogates created resolving it ahead */
+};
+
+/* The writer's job (pipeline.h), also run in line: the batch's whole
+ * transaction, split and retries included; the batch is empty again after
+ * its commit. Only the writer touches the connection, the surrogates and
+ * the counters of ctx while it runs. */
+static int write_batch(void *arg, void *job)
+{
+    struct run_ctx *ctx = arg;
+    struct batch_job *j = job;
+    uint64_t t0 = stage_now();
+    int rc;
+    ctx->erased = j->erased;
+    ctx->pre_created = j->created;
+    rc = flush_batch(ctx, j->b, j->stream, j->pages, j->total);
+    stage_add(STAGE_BATCH, t0);
+    return rc;
+}
+
+/* A stream's batches. Pipelined (a writer thread, and a source that does
+ * not acknowledge: its committed() is a no-op), two batches take turns:
+ * the main thread fills `b` while the writer writes `spare`. A source that
+ * acknowledges (a queue: committed() deletes everything read since its last
+ * call) is written in line, so that an acknowledgement never covers records
+ * of a batch not yet committed. */
+struct stream_batches {
+    struct batch *b, *spare;
+    struct batch_job job; /* the batch in flight's; untouched until it is done */
+    bool pipelined;
+    /* records per batch (ctx->batch_records, lowered by split_batch in the
+     * writer) as of the last hand-off: the batch filling meanwhile may be
+     * larger, and is split in turn if refused */
+    unsigned long long limit;
+};
+
+/* Surrogates of a pipelined batch resolved by the main thread before it is
+ * handed over, over a connection of its own and in autocommit, as the
+ * writer would (surrogate.h: resolution is outside the batch's
+ * transaction), in the same order (batch by batch), so that the writer's
+ * time goes to the transaction. Best effort: after any failure the
+ * connection is closed for the rest of the run and the writer resolves
+ * whatever is still pending, with its own retries and failover, as it does
+ * for a batch written in line. *created gets the surrogates created. */
+static void presolve_batch(struct run_ctx *ctx, struct batch *b, unsigned long long *created)
+{
+    uint64_t t0 = stage_now();
+    int rc = 0;
+    *created = 0;
+    if (ctx->pre_off)
+        return;
+    if (!ctx->pre_db)
+        rc = conn_warehouse(ctx->cfg, &ctx->pre_db);
+    if (!rc) /* as flush_batch does first: superseded rows need no surrogate */
+        rc = batch_compact(b);
+    for (unsigned t = 0; !rc && t < batch_ntables(b); t++)
+        rc = resolve_table(ctx->pre_sur, ctx->pre_db, b, batch_rows(b, t), created);
+    if (rc) {
+        log_info("surrogates are resolved by the batch writer from now on (resolving them "
+                 "ahead failed: %s)",
+                 err_msg());
+        db_close(ctx->pre_db);
+        ctx->pre_db = NULL;
+        ctx->pre_off = true;
+    }
+    stage_add(STAGE_AHEAD, t0);
+}
+
+/* Waits for the batch in flight to commit (0 when none is). */
+static int writer_drain(struct run_ctx *ctx, struct stream_batches *sb)
+{
+    uint64_t t0;
+    int rc;
+    if (!sb->pipelined)
+        return 0;
+    t0 = stage_now();
+    rc = pipeline_wait(ctx->pipe);
+    stage_add(STAGE_WRITER_WAIT, t0);
+    sb->limit = ctx->batch_records;
+    return rc;
+}
+
+/* Writes the full batch sb->b: in line, then acknowledged (source_committed)
+ * after its commit; or, pipelined, handed to the writer once the batch
+ * before has committed, sb->b becoming the empty spare. Batches are written
+ * one at a time, in the order they were filled. */
+static int hand_off(struct run_ctx *ctx, struct stream_batches *sb, struct source *src,
+                    const char *stream, unsigned long long pages, unsigned long long erased,
+                    struct load_stream_counts *total)
+{
+    struct batch *filled = sb->b;
+    unsigned long long created = 0;
+    int rc;
+    if (sb->pipelined)
+        presolve_batch(ctx, filled, &created);
+    rc = writer_drain(ctx, sb);
+    if (rc)
+        return rc;
+    sb->job = (struct batch_job){filled, stream, pages, erased, total, created};
+    if (!sb->pipelined) {
+        rc = write_batch(ctx, &sb->job);
+        sb->limit = ctx->batch_records;
+        return rc ? rc : source_committed(src);
+    }
+    pipeline_submit(ctx->pipe, &sb->job);
+    sb->b = sb->spare;
+    sb->spare = filled;
+    return 0;
+}
+
 /* ---- one stream ---- */
 
 /* Opens the stream's source; an incremental stream with a stored cursor
@@ -898,8 +757,12 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     const struct stream_def *def = st->def;
     struct source *src = NULL;
     struct batch *b = NULL;
+    struct stream_batches sb = {0};
     struct load_stream_counts total = {0};
-    unsigned long long pages = 0;
+    /* what was handed to be written, for the progress line: `total` is the
+     * writer's while it writes */
+    struct load_stream_counts handed = {0};
+    unsigned long long pages = 0, erased = 0;
     struct buf ref = BUF_INIT;
     json_doc *rec_doc = NULL; /* one record at a time, its memory reused */
     struct progress *prog = NULL;
@@ -933,19 +796,32 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     rc = b && rec_doc ? open_stream_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
     if (!rc && def->table->history)
         rc = history_open(ctx, st);
+    sb.b = b;
+    sb.limit = ctx->batch_records;
+    sb.pipelined = !rc && ctx->pipe && !source_acknowledges(src);
+    if (sb.pipelined) {
+        sb.spare = batch_new(def);
+        if (!sb.spare)
+            rc = err_set(ML_ENOMEM, "out of memory");
+    }
+    log_debug("stream '%s': %s", st->name,
+              sb.pipelined ? "batches written by the writer thread while the next one is mapped"
+                           : "batches written in line");
     if (!rc)
         prog = progress_start(st->name, ctx->cfg->log_progress_interval);
     while (!rc) {
         struct source_page pg;
         size_t idx = 0;
+        uint64_t t0 = stage_now();
         rc = source_next_page(src, &pg);
+        stage_add(STAGE_FETCH_WAIT, t0);
         if (rc == 0 && ctx->follow && !stop_requested) {
             /* --follow: an empty receive commits what is pending (so that
-             * its messages are deleted now) and polls again */
-            rc = flush_batch(ctx, b, st->name, pages, &total);
-            pages = 0;
-            if (!rc)
-                rc = source_committed(src);
+             * its messages are deleted now) and polls again; a queue is
+             * written in line (hand_off acknowledges after the commit) */
+            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+            pages = erased = 0;
+            b = sb.b;
             continue;
         }
         if (rc <= 0)
@@ -957,31 +833,37 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         for (size_t n = json_page_count(pg.records); !rc && idx < n; idx++) {
             unsigned long line = json_page_line(pg.records, idx);
             size_t rejects = batch_counts(b).rejected;
-            bool erased = false;
+            bool is_erased = false;
+            uint64_t t1 = stage_now();
             rc = json_page_parse_record(pg.records, idx, rec_doc);
+            t0 = stage_now();
+            stage_add(STAGE_PARSE, t1);
             if (!rc)
-                rc = erase_set_match(ctx->erased_set, def, json_root(rec_doc), &erased);
+                rc = erase_set_match(ctx->erased_set, def, json_root(rec_doc), &is_erased);
             if (rc == ML_ERECORD)
                 rc = mapping_reject_unparsed(b, err_msg(), pg.ref, idx, line);
-            else if (!rc && erased)
-                ctx->erased++; /* an erased subject's record: stored nowhere */
+            else if (!rc && is_erased)
+                erased++; /* an erased subject's record: stored nowhere */
             else if (!rc)
                 rc = mapping_map_record_at(b, json_root(rec_doc), &ctx->mopt, pg.ref, idx, line);
+            stage_add(STAGE_MAP, t0);
             if (!rc)
                 rc = source_record_outcome(src, idx, batch_counts(b).rejected > rejects);
         }
         source_page_release(&pg);
         /* batches end at page boundaries, so that a source acknowledging
          * after commit never acknowledges half a page */
-        if (!rc && batch_counts(b).records >= ctx->batch_records) {
-            rc = flush_batch(ctx, b, st->name, pages, &total);
-            pages = 0;
-            if (!rc)
-                rc = source_committed(src);
+        if (!rc && batch_counts(b).records >= sb.limit) {
+            handed.fetched += batch_counts(b).records + erased;
+            handed.pages += pages;
+            handed.rejected += batch_counts(b).rejected;
+            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+            pages = erased = 0;
+            b = sb.b;
         }
         if (!rc)
-            progress_update(prog, total.fetched + batch_counts(b).records + ctx->erased,
-                            total.pages + pages, total.rejected + batch_counts(b).rejected,
+            progress_update(prog, handed.fetched + batch_counts(b).records + erased,
+                            handed.pages + pages, handed.rejected + batch_counts(b).rejected,
                             source_fraction(src));
         if (!rc && stop_requested) {
             if (ctx->follow)
@@ -989,9 +871,18 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             rc = err_set(ML_EIO, "interrupted by a signal");
         }
     }
+    {
+        /* the batch in flight commits (or fails) before anything else
+         * touches the connection; an error of the main thread's wins */
+        int wrc = writer_drain(ctx, &sb);
+        if (!rc)
+            rc = wrc;
+    }
     ctx->final_flush = true;
-    if (!rc)
-        rc = flush_batch(ctx, b, st->name, pages, &total);
+    if (!rc) {
+        struct batch_job last = {b, st->name, pages, erased, &total, 0};
+        rc = write_batch(ctx, &last);
+    }
     ctx->final_flush = false;
     if (!rc)
         rc = source_committed(src);
@@ -1012,6 +903,8 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         rc = history_apply(ctx, st, &total);
     history_free(ctx->hist);
     ctx->hist = NULL;
+    if (b && sb.spare)
+        batch_merge_unknown_names(b, sb.spare);
     if (b && batch_unknown_name_count(b)) {
         /* once per stream: the NAMES only, never the values (they may be PII) */
         char saved[2048];
@@ -1024,6 +917,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             err_set(rc, "%s", saved);
     }
     batch_free(b);
+    batch_free(sb.spare);
     buf_release(&ref);
     json_free(rec_doc);
     if (!rc) {
@@ -1196,6 +1090,7 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
 {
     struct run_ctx ctx = {.cfg = cfg};
     struct buf names = BUF_INIT;
+    const uint64_t run_t0 = stage_now();
     size_t nrun = 0;
     int rc;
 
@@ -1244,11 +1139,16 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     if (!rc)
         rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
                             &ctx.sur);
+    if (!rc && cfg->load.writer == LOAD_WRITER_THREAD)
+        rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
+                            &ctx.pre_sur);
     /* `pii: hmac` columns: keyed only (the config refuses them without a key) */
     if (!rc && cfg->pii.digest_key_len)
         rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.mopt.hmac);
     if (!rc)
-        rc = bulk_new(cfg->load.method, &ctx.bulk);
+        rc = writer_new(cfg->load.method, &ctx.writer);
+    if (!rc && cfg->load.writer == LOAD_WRITER_THREAD)
+        rc = pipeline_start(write_batch, &ctx, &ctx.pipe);
     if (!rc)
         rc = conn_warehouse(cfg, &ctx.db);
     if (!rc)
@@ -1304,6 +1204,12 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     res->run_id = ctx.run_id;
     if (ctx.sur) {
         struct surrogate_stats st = surrogates_stats(ctx.sur);
+        if (ctx.pre_sur) { /* the two caches: ahead of the writer, and the writer's */
+            struct surrogate_stats pre = surrogates_stats(ctx.pre_sur);
+            st.lookups += pre.lookups;
+            st.cache_hits += pre.cache_hits;
+            st.created += pre.created;
+        }
         res->cache_lookups = st.lookups;
         res->cache_hits = st.cache_hits;
         if (!rc)
@@ -1316,15 +1222,19 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         log_info("run %llu: %llu batch transaction(s) retried, %u failover(s), %llu batch(es) "
                  "split as too large",
                  ctx.run_id, ctx.tx_retries, ctx.failovers, ctx.tx_splits);
-    if (ctx.bulk && !rc)
-        log_info("rows written by bulk load: %llu%s", bulk_rows(ctx.bulk),
-                 bulk_fell_back(ctx.bulk) ? " (multi-row INSERT for the rest)" : "");
+    if (ctx.writer && !rc)
+        log_info("rows written by bulk load: %llu%s", writer_bulk_rows(ctx.writer),
+                 writer_fell_back(ctx.writer) ? " (multi-row INSERT for the rest)" : "");
+    stages_log(ctx.pipe ? pipeline_cpu_ns(ctx.pipe) : 0, stage_now() - run_t0);
+    pipeline_stop(ctx.pipe);
     lease_heartbeat_stop(ctx.heartbeat);
     db_close(ctx.db);
     erase_set_free(ctx.erased_set);
     surrogates_free(ctx.sur);
+    surrogates_free(ctx.pre_sur);
+    db_close(ctx.pre_db);
     crypto_mac_free(ctx.mopt.hmac);
-    bulk_free(ctx.bulk);
+    writer_free(ctx.writer);
     buf_wipe(&ctx.sql);
     buf_release(&names);
     return rc;

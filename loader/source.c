@@ -302,6 +302,11 @@ int source_committed(struct source *s)
     return s->ops->committed ? s->ops->committed(s->impl) : 0;
 }
 
+bool source_acknowledges(const struct source *s)
+{
+    return s->ops->committed != NULL;
+}
+
 double source_fraction(const struct source *s)
 {
     return s->ops->fraction ? s->ops->fraction(s->impl) : -1;

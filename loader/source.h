@@ -64,6 +64,10 @@ int source_record_outcome(struct source *s, size_t index, bool rejected);
 /* Everything handed out so far is committed. 0 or an error (the records are
  * committed; a failure here means they may be delivered again). */
 int source_committed(struct source *s);
+/* True when committed() acknowledges to the source (a queue deletes what was
+ * read since its last call): the loader then writes its batches in line,
+ * acknowledging each right after its commit. */
+bool source_acknowledges(const struct source *s);
 
 unsigned long source_pages(const struct source *s);
 /* How far the source is, 0..1 (a file: bytes read of its size), or

@@ -25,8 +25,10 @@ assert_contains "$OUT" "OK    stream user_logins" "doctor: the queue answers ($O
 assert_contains "$OUT" "about 100 messages waiting" "doctor: with its 100 messages"
 ml -c "$T/c.yaml" doctor
 assert_contains "$OUT" "about 100 messages waiting" "doctor received nothing: still 100 (no message hidden)"
-ml -c "$T/c.yaml" run --stream user_logins; assert_eq 0 "$RC" "run --stream user_logins"
-echo "$OUT" | tail -5
+ml -v -c "$T/c.yaml" run --stream user_logins; assert_eq 0 "$RC" "run --stream user_logins"
+echo "$OUT" | grep -v 'debug:' | tail -5
+assert_contains "$OUT" "stream 'user_logins': batches written in line" \
+  "a queue's batches are written in line (each acknowledged right after its commit), not by the writer thread"
 assert_eq 0 "$(sql_admin "$DB" "SELECT COUNT(*) FROM users_raw")" "only the user_logins stream ran"
 
 # exact rows

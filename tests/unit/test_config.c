@@ -249,6 +249,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.load.surrogate_cache, 100000);
     assert_int_equal(c.load.method, LOAD_METHOD_AUTO);
     assert_int_equal(c.load.prefetch_pages, 4);
+    assert_int_equal(c.load.writer, LOAD_WRITER_THREAD);
     assert_int_equal(c.check.default_max, 0);
     assert_int_equal(c.check.nthresholds, 0);
     assert_int_equal(config_threshold_for(&c, "monitor_x"), 0);
@@ -443,6 +444,12 @@ static void test_out_of_range(void **state)
     assert_int_equal(c.load.method, LOAD_METHOD_BULK);
     assert_int_equal(c.load.prefetch_pages, 64);
     config_release(&c);
+    assert_int_equal(parse(&c, MINIMAL "load:\n  writer: inline\n"), 0);
+    assert_int_equal(c.load.writer, LOAD_WRITER_INLINE);
+    config_release(&c);
+    assert_int_equal(parse(&c, MINIMAL "load:\n  writer: thread\n"), 0);
+    assert_int_equal(c.load.writer, LOAD_WRITER_THREAD);
+    config_release(&c);
 }
 
 static void test_bad_identifier(void **state)
@@ -485,6 +492,9 @@ static void test_enums(void **state)
     expect_error(MINIMAL "pii:\n  birth_date: month\n",
                  "t.yaml:6:15: 'month' is not a valid value for 'pii.birth_date': "
                  "use year or date");
+    expect_error(MINIMAL "load:\n  writer: threads\n",
+                 "t.yaml:6:11: 'threads' is not a valid value for 'load.writer': "
+                 "use thread or inline");
     expect_error(MINIMAL "load:\n  method: copy\n",
                  "t.yaml:6:11: 'copy' is not a valid value for 'load.method': "
                  "use auto, bulk or insert");

@@ -1,0 +1,228 @@
+/* batchtx.c - the statements of a batch's transaction besides its rows
+ * (which writer.h writes): exactly-once claims, child-table tails, rejects. */
+#include "batchtx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "banned.h"
+
+/* Statements are cut at about this size, well under max_allowed_packet. */
+#define STMT_TARGET (4u << 20)
+
+static int cmp_child_key(const void *a, const void *b)
+{
+    long long x = ((const struct child_count *)a)->parent_key;
+    long long y = ((const struct child_count *)b)->parent_key;
+    return x < y ? -1 : x > y;
+}
+
+int batchtx_trim_children(struct db *db, struct buf *sql, const struct batch *b, unsigned ci)
+{
+    const struct table_def *t = batch_def(b)->children[ci].table;
+    size_t nchildren;
+    const struct child_count *children = batch_children(b, ci, &nchildren);
+    struct child_count *sorted = NULL, *trim = NULL;
+    size_t ntrim = 0;
+    int rc = 0;
+    if (!t || nchildren == 0)
+        return 0;
+    sorted = malloc(nchildren * sizeof(*sorted));
+    trim = malloc(nchildren * sizeof(*trim));
+    if (!sorted || !trim) {
+        rc = err_set(ML_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(sorted, children, nchildren * sizeof(*sorted));
+    qsort(sorted, nchildren, sizeof(*sorted), cmp_child_key);
+    for (size_t i = 0; !rc && i < nchildren;) {
+        struct db_result *r;
+        const char *const *row;
+        buf_reset(sql);
+        rc = buf_addf(sql, "SELECT `%s`, MAX(`%s`) FROM `%s` WHERE `%s` IN (", t->cols[0].name,
+                      t->cols[1].name, t->name, t->cols[0].name);
+        for (size_t first = i; !rc && i < nchildren && i - first < 5000; i++)
+            rc = buf_addf(sql, "%s%lld", i == first ? "" : ",", sorted[i].parent_key);
+        if (!rc)
+            rc = buf_addf(sql, ") GROUP BY `%s`", t->cols[0].name);
+        if (!rc)
+            rc = db_query(db, sql->data, &r);
+        if (rc)
+            break;
+        while (db_result_next(r, &row, NULL) == 1) {
+            struct child_count key = {0, 0}, *hit;
+            if (!row[0] || !row[1])
+                continue;
+            key.parent_key = strtoll(row[0], NULL, 10);
+            hit = bsearch(&key, sorted, nchildren, sizeof(*sorted), cmp_child_key);
+            if (hit && strtoull(row[1], NULL, 10) >= hit->count)
+                trim[ntrim++] = *hit;
+        }
+        db_result_free(r);
+    }
+    for (size_t i = 0; !rc && i < ntrim;) {
+        buf_reset(sql);
+        rc = buf_addf(sql, "DELETE FROM `%s` WHERE ", t->name);
+        for (size_t first = i; !rc && i < ntrim && i - first < 1000; i++)
+            rc = buf_addf(sql, "%s(`%s`=%lld AND `%s`>=%u)", i == first ? "" : " OR ",
+                          t->cols[0].name, trim[i].parent_key, t->cols[1].name, trim[i].count);
+        if (!rc)
+            rc = db_exec_len(db, sql->data, sql->len);
+    }
+out:
+    free(sorted);
+    free(trim);
+    return rc ? err_prefix(rc, "trimming %s", t->name) : 0;
+}
+
+int batchtx_rejects(struct db *db, struct buf *sql, const struct batch *b, const char *stream,
+                    unsigned long long run_id)
+{
+    size_t i = 0, nrejects = batch_counts(b).rejected;
+    while (i < nrejects) {
+        int rc;
+        buf_reset(sql);
+        rc = buf_adds(sql, "INSERT INTO load_rejects (run_id, stream, source_ref, record_key, "
+                           "reason, payload, rejected_at) VALUES ");
+        for (size_t first = i; !rc && i < nrejects && (i == first || sql->len < STMT_TARGET); i++) {
+            const struct reject *r = batch_reject(b, i);
+            const char *key = batch_rej_text(b, r->record_key);
+            const char *ref = batch_rej_text(b, r->source_ref);
+            const char *reason = batch_rej_text(b, r->reason);
+            const char *payload = batch_rej_text(b, r->payload);
+            rc = buf_addf(sql, "%s(%llu,", i == first ? "" : ",", run_id);
+            if (!rc)
+                rc = db_append_quoted(db, sql, stream, strlen(stream));
+            if (!rc)
+                rc = buf_addc(sql, ',');
+            if (!rc)
+                rc = db_append_quoted(db, sql, ref, strlen(ref) > 2048 ? 2048 : strlen(ref));
+            if (!rc)
+                rc = buf_addc(sql, ',');
+            if (!rc)
+                rc = key ? db_append_quoted(db, sql, key, strlen(key)) : buf_adds(sql, "NULL");
+            if (!rc)
+                rc = buf_addc(sql, ',');
+            if (!rc)
+                rc = db_append_quoted(db, sql, reason,
+                                      strlen(reason) > 2048 ? 2048 : strlen(reason));
+            if (!rc)
+                rc = buf_addc(sql, ',');
+            if (!rc)
+                rc = db_append_quoted(db, sql, payload, strlen(payload));
+            if (!rc)
+                rc = buf_adds(sql, ",UTC_TIMESTAMP(3))");
+        }
+        if (!rc)
+            rc = db_exec_len(db, sql->data, sql->len);
+        if (rc)
+            return err_prefix(rc, "writing load_rejects");
+    }
+    return 0;
+}
+
+struct claim {
+    const char *key;
+    size_t len;
+    bool reject;  /* a reject (else a main row) */
+    size_t index; /* its row or reject number */
+    char num[24]; /* the key's text when it is an integer */
+};
+
+static const char *claim_key(const struct claim *c)
+{
+    return c->key ? c->key : c->num; /* num: inside the element, which qsort moves */
+}
+
+static int claim_cmp(const void *x, const void *y)
+{
+    const struct claim *a = x, *b = y;
+    int c = memcmp(claim_key(a), claim_key(b), a->len < b->len ? a->len : b->len);
+    if (c)
+        return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+int batchtx_claim(struct db *db, struct buf *sql, struct batch *b, unsigned long long run_id)
+{
+    const struct stream_def *def = batch_def(b);
+    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
+    size_t nrejects = batch_counts(b).rejected;
+    size_t n = 0, total = rows->nrows + nrejects, dropped = 0;
+    struct claim *cl = calloc(total ? total : 1, sizeof(*cl));
+    bool *drop_rows = calloc(rows->nrows ? rows->nrows : 1, sizeof(bool));
+    bool *drop_rej = calloc(nrejects ? nrejects : 1, sizeof(bool));
+    int rc = 0;
+    if (!cl || !drop_rows || !drop_rej) {
+        rc = err_set(ML_ENOMEM, "out of memory claiming records");
+        goto out;
+    }
+    for (size_t r = 0; r < rows->nrows; r++) {
+        const struct cell *c = batch_cell(rows, r, 0);
+        struct claim *x = &cl[n];
+        if (c->kind == CELL_TEXT) {
+            x->key = batch_text(b, c);
+            x->len = c->len;
+        } else if (c->kind == CELL_INT) {
+            snprintf(x->num, sizeof(x->num), "%lld", c->i);
+            x->len = strlen(x->num);
+        } else {
+            continue;
+        }
+        x->index = r;
+        n++;
+    }
+    for (size_t i = 0; i < nrejects; i++) {
+        const char *k = batch_rej_text(b, batch_reject(b, i)->record_key);
+        if (!k)
+            continue; /* no readable key: cannot be recognised when redelivered */
+        cl[n].key = k;
+        cl[n].len = strlen(k);
+        cl[n].reject = true;
+        cl[n].index = i;
+        n++;
+    }
+    qsort(cl, n, sizeof(*cl), claim_cmp);
+    for (size_t i = 0; !rc && i < n; i++) {
+        buf_reset(sql);
+        rc = buf_adds(sql, "INSERT IGNORE INTO ");
+        if (!rc)
+            rc = db_append_ident(sql, def->processed_table);
+        if (!rc)
+            rc = buf_adds(sql, " (stream, record_id, run_id, outcome, processed_at) VALUES (");
+        if (!rc)
+            rc = db_append_quoted(db, sql, def->name, strlen(def->name));
+        if (!rc)
+            rc = buf_addc(sql, ',');
+        if (!rc)
+            rc = db_append_quoted(db, sql, claim_key(&cl[i]), cl[i].len);
+        if (!rc)
+            rc = buf_addf(sql, ",%llu,'%s',UTC_TIMESTAMP(3))", run_id,
+                          cl[i].reject ? "rejected" : "loaded");
+        if (!rc)
+            rc = db_exec_len(db, sql->data, sql->len);
+        if (!rc && db_affected_rows(db) == 0) {
+            if (cl[i].reject)
+                drop_rej[cl[i].index] = true;
+            else
+                drop_rows[cl[i].index] = true;
+            dropped++;
+        }
+    }
+    if (rc)
+        err_prefix(rc, "recording processed records in %s", def->processed_table);
+    if (!rc && dropped) {
+        rc = batch_drop(b, drop_rows, drop_rej);
+        log_info("%zu records already processed by an earlier transaction (redelivered): "
+                 "skipped",
+                 dropped);
+    }
+out:
+    free(cl);
+    free(drop_rows);
+    free(drop_rej);
+    return rc;
+}
