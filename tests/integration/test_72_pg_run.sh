@@ -165,6 +165,35 @@ assert_eq 2 "$RC" "run --follow with kind postgres exits 2"
 assert_contains "$OUT" "not supported with a PostgreSQL warehouse yet" "and says so"
 assert_eq "$runs" "$(q "SELECT count(*) FROM load_runs")" "and records no run"
 
+# --- a batch waiting on a row lock past lock_timeout (55P03, the retry
+# class) is rolled back and replayed whole
+sed 's/^  schema: maskload$/  schema: maskload\n  lock_wait_timeout: 1/' "$T/pg.yaml" >"$T/lock.yaml"
+q "UPDATE users_raw SET email_domain = 'again.test' WHERE user_id = 3" >/dev/null
+PGPASSWORD="$MASKLOAD_ADMIN_PASSWORD" psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$DB" \
+  -c "BEGIN; SELECT 1 FROM maskload.users_raw WHERE user_id = 3 FOR UPDATE; SELECT pg_sleep(2.5); COMMIT" >/dev/null &
+locker=$!
+sleep 0.5
+ml -c "$T/lock.yaml" run --stream users
+wait "$locker" || true
+assert_eq 0 "$RC" "a run meeting a held row lock exits 0"
+assert_contains "$OUT" "retrying the whole batch transaction" "after retrying the batch it timed out on"
+assert_contains "$OUT" "sqlstate 55P03" "named by its SQLSTATE"
+assert_eq "example.com" "$(q "SELECT email_domain FROM users_raw WHERE user_id = 3")" "and the replayed batch wrote the row"
+
+# --- concurrent loaders on a new warehouse: one id per value, none lost
+q "TRUNCATE users_raw, subscriptions_raw, sensitive_city_ids, sensitive_zipcode_ids, sensitive_profession_ids" >/dev/null
+for n in 1 2 3; do
+  "$MASKLOAD_BIN" -c "$T/pg.yaml" run --stream users >"$T/conc$n.out" 2>&1 &
+  eval "p$n=\$!"
+done
+crc=0
+for n in 1 2 3; do eval "wait \$p$n" || crc=$?; done
+assert_eq 0 "$crc" "three concurrent runs exit 0"
+assert_eq "$DISTINCT_CITIES|$DISTINCT_CITIES" "$(q "SELECT count(*) || '|' || count(DISTINCT digest) FROM sensitive_city_ids")" "one city surrogate per value across concurrent loaders"
+assert_eq "$DISTINCT_ZIPCODES" "$(q "SELECT count(*) FROM sensitive_zipcode_ids")" "one zipcode surrogate per value"
+assert_eq 0 "$(q "SELECT count(*) FROM users_raw u LEFT JOIN sensitive_city_ids c ON c.id = u.city_id WHERE u.city_id IS NOT NULL AND c.id IS NULL")" "every city id of users_raw exists"
+assert_eq "$USERS_LOADED|$SUBSCRIPTIONS_ROWS" "$(q "SELECT (SELECT count(*) FROM users_raw) || '|' || (SELECT count(*) FROM subscriptions_raw)")" "the rows are there once"
+
 # --- a declared mapping (tests/fixtures/orders: two child tables, every PII
 # action) from a JSON Lines file
 FIX="$SOURCE_DIR/tests/fixtures/orders"
