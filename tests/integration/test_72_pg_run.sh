@@ -194,6 +194,24 @@ assert_eq "$DISTINCT_ZIPCODES" "$(q "SELECT count(*) FROM sensitive_zipcode_ids"
 assert_eq 0 "$(q "SELECT count(*) FROM users_raw u LEFT JOIN sensitive_city_ids c ON c.id = u.city_id WHERE u.city_id IS NOT NULL AND c.id IS NULL")" "every city id of users_raw exists"
 assert_eq "$USERS_LOADED|$SUBSCRIPTIONS_ROWS" "$(q "SELECT (SELECT count(*) FROM users_raw) || '|' || (SELECT count(*) FROM subscriptions_raw)")" "the rows are there once"
 
+# --- a run killed after a committed batch: status shows it stale, the next
+# run completes the work, nothing twice
+q "TRUNCATE users_raw, subscriptions_raw, messages_raw" >/dev/null
+MASKLOAD_TEST_KILL_AT=commit:2 ml -c "$T/pg.yaml" run
+assert_eq 137 "$RC" "the test hook kills the run after its second commit (its first batch)"
+killed=$(q "SELECT max(run_id) FROM load_runs")
+assert_eq running "$(q "SELECT status FROM load_runs WHERE run_id = $killed")" "the killed run stays 'running' in load_runs"
+assert_eq 1 "$(q "SELECT count(*) FROM load_run_leases WHERE run_id = $killed")" "with its lease"
+partial=$(q 'SELECT count(*) FROM users_raw')
+if [ "$partial" -gt 0 ] && [ "$partial" -lt "$USERS_LOADED" ]; then ok "its committed batches stay ($partial users)"; else not_ok "users after the kill: $partial"; fi
+sleep 0.5
+ml -c "$T/pg.yaml" status
+assert_contains "$OUT" "stale" "status shows the killed run as stale"
+ml -c "$T/pg.yaml" run
+assert_eq 0 "$RC" "the next run exits 0"
+assert_eq "$USERS_LOADED|$SUBSCRIPTIONS_ROWS|$MESSAGES_LOADED" "$(q "SELECT (SELECT count(*) FROM users_raw) || '|' || (SELECT count(*) FROM subscriptions_raw) || '|' || (SELECT count(*) FROM messages_raw)")" "and completes the work, every row once"
+assert_eq "$USERS_REJECTED" "$(q "SELECT count(*) FROM load_rejects WHERE stream = 'users' AND run_id = (SELECT max(run_id) FROM load_runs)")" "its rejects are its own"
+
 # --- a declared mapping (tests/fixtures/orders: two child tables, every PII
 # action) from a JSON Lines file
 FIX="$SOURCE_DIR/tests/fixtures/orders"
