@@ -165,6 +165,22 @@ assert_eq 2 "$RC" "run --follow with kind postgres exits 2"
 assert_contains "$OUT" "not supported with a PostgreSQL warehouse yet" "and says so"
 assert_eq "$runs" "$(q "SELECT count(*) FROM load_runs")" "and records no run"
 
+# --- check: the monitoring views' row counts against their thresholds
+ml -c "$T/pg.yaml" check --format json
+assert_eq 3 "$RC" "check exits 3 (anomalies) over the fixture's rows (default threshold 0)"
+assert_contains "$OUT" '"view":"monitor_anomalous_messages","rows":'"$ANOMALOUS_MESSAGES" "check counts monitor_anomalous_messages as the fixture says"
+assert_contains "$OUT" '"view":"monitor_subscription_anomalies","rows":'"$SUBSCRIPTION_ANOMALIES" "and monitor_subscription_anomalies"
+assert_contains "$OUT" '"stream":"users"' "and names the streams' last successful runs"
+cat "$T/pg.yaml" >"$T/thr.yaml"
+printf 'check:\n  default_threshold: 100\n' >>"$T/thr.yaml"
+ml -c "$T/thr.yaml" check
+assert_eq 0 "$RC" "check exits 0 with every count under its threshold"
+psql_admin "$DB" "DROP VIEW maskload.monitor_anomalous_messages CASCADE" >/dev/null
+ml -c "$T/thr.yaml" check
+assert_eq 1 "$RC" "must-fail: check with a monitoring view missing exits 1"
+assert_contains "$OUT" "counting 'monitor_anomalous_messages' (did \`maskload init\` run?)" "and names the view"
+ml -c "$T/pg.yaml" init >/dev/null
+
 # --- a batch waiting on a row lock past lock_timeout (55P03, the retry
 # class) is rolled back and replayed whole
 sed 's/^  schema: maskload$/  schema: maskload\n  lock_wait_timeout: 1/' "$T/pg.yaml" >"$T/lock.yaml"
@@ -235,7 +251,9 @@ YAML
 ml -c "$T/file.yaml" init
 assert_eq 0 "$RC" "init of a declared file stream exits 0"; [ "$RC" = 0 ] || echo "$OUT"
 ml -c "$T/file.yaml" run
-assert_eq 0 "$RC" "run of the file stream (and the users) exits 0"; [ "$RC" = 0 ] || echo "$OUT" | tail -3
+assert_eq 0 "$RC" "run of the file stream (and the users) exits 0"
+ml -c "$T/file.yaml" check --format json
+assert_contains "$OUT" '"skipped":1' "check skips the monitoring view init skipped (no messages stream)"; [ "$RC" = 0 ] || echo "$OUT" | tail -3
 assert_eq "8|6|2" "$(q "SELECT fetched || '|' || loaded || '|' || rejected FROM load_run_streams WHERE stream = 'orders'")" "orders counts: 8 fetched, 6 loaded, 2 rejected (as with MySQL)"
 assert_eq 2 "$(q "SELECT count(*) FROM load_rejects WHERE stream = 'orders'")" "the two rejects are in load_rejects"
 assert_eq 11 "$(q 'SELECT count(*) FROM order_lines_raw')" "order_lines_raw: 11 lines (as with MySQL)"
