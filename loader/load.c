@@ -17,6 +17,7 @@
 #include "error.h"
 #include "history.h"
 #include "lease.h"
+#include "load_pg.h"
 #include "retry.h"
 #include "log.h"
 #include "mapping.h"
@@ -1094,6 +1095,9 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     size_t nrun = 0;
     int rc;
 
+    /* a PostgreSQL warehouse: its own path through pg.h (load_pg.h) */
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES)
+        return load_pg_run(cfg, opt, res);
     memset(res, 0, sizeof(*res));
     buf_init(&ctx.sql, 0);
     ctx.rng = retry_rng_seed();

@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "db.h"
 #include "ddlgen.h"
+#include "monitor_pg.h"
 #include "error.h"
 #include "schema.h"
 #include "sqlfiles.h"
@@ -100,6 +101,9 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     size_t cnt = 0, ngen = 0;
     int rc;
 
+    /* a PostgreSQL warehouse: monitor_pg.h */
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES)
+        return monitor_pg_check(cfg, out, n, over, skipped);
     *out = NULL;
     *n = 0;
     *over = 0;
@@ -170,6 +174,11 @@ int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_
     int rc;
     *out = NULL;
     *n = 0;
+    /* a PostgreSQL warehouse: monitor_pg.h */
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES) {
+        free(st);
+        return monitor_pg_streams(cfg, out, n);
+    }
     if (!st)
         return err_set(ML_ENOMEM, "out of memory");
     for (size_t i = 0; i < cfg->nstreams; i++)

@@ -1,6 +1,7 @@
 #include "pg.h"
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -587,6 +588,30 @@ int pg_begin(struct pg *pg)
     return pg_exec(pg, "BEGIN");
 }
 
+/* Fault injection for the tests: MASKLOAD_TEST_KILL_AT=commit:N kills the
+ * process right after its N-th successful COMMIT through this module (as
+ * db.h's hook does for MySQL). Only the maskload-test binary
+ * (MASKLOAD_TEST_HOOKS) has it. */
+#ifdef MASKLOAD_TEST_HOOKS
+static void pg_hook_after_commit(void)
+{
+    static unsigned long kill_n, commits;
+    static int read;
+    if (!read) {
+        const char *v = getenv("MASKLOAD_TEST_KILL_AT");
+        read = 1;
+        if (v && strncmp(v, "commit:", 7) == 0)
+            kill_n = strtoul(v + 7, NULL, 10);
+    }
+    if (kill_n && ++commits == kill_n) {
+        log_warn("test hook: killing the process after commit %lu", kill_n);
+        raise(SIGKILL);
+    }
+}
+#else
+static void pg_hook_after_commit(void) {}
+#endif
+
 int pg_commit(struct pg *pg)
 {
     PGresult *res;
@@ -604,6 +629,8 @@ int pg_commit(struct pg *pg)
         succeeded(pg, res);
     }
     PQclear(res);
+    if (!rc)
+        pg_hook_after_commit();
     return rc;
 }
 

@@ -1,0 +1,33 @@
+/* load_pg.h - `maskload run` into a PostgreSQL warehouse (`warehouse.kind:
+ * postgres`): load.h's contract through pg.h.
+ *
+ * Per stream: pages are fetched and mapped into batches of load.batch_size
+ * records (mapping.h, batch.h: the same masking, digests and hmac columns
+ * as with MySQL); each batch resolves its surrogates (surrogate_pg.h,
+ * autocommit), then in ONE transaction deletes each child table's tails,
+ * upserts its rows (writer_pg.h: COPY into staging, one set-based upsert
+ * leaving unchanged rows alone), records its rejects and adds its counts to
+ * load_run_streams. A transaction the server rolled back as a deadlock,
+ * serialization failure or lock timeout (DB_ERR_RETRY_TX) is replayed whole,
+ * at most five times. The run is a load_runs row made visible with its lease
+ * (load_run_leases: the node and pg_backend_pid() of LEASE_PG_NODE_SQL, a
+ * random token) and renewed by a heartbeat thread on a connection of its
+ * own; the digest key is verified against pii_key before and after the run
+ * row is written.
+ *
+ * Not supported yet with PostgreSQL (refused before anything is written,
+ * ML_ECONFIG naming the stream): `history: scd2`, `incremental`,
+ * `exactly_once` (processed tables), partitioned tables, `run --follow`,
+ * `--as-of`; the pipeline's writer thread (batches are written in line);
+ * failover and batch splitting; erasures of `maskload forget` (not
+ * available with PostgreSQL, so none can exist). */
+#ifndef ML_LOAD_PG_H
+#define ML_LOAD_PG_H
+
+#include "config.h"
+#include "load.h"
+
+/* load_run for kind postgres. */
+int load_pg_run(const struct config *cfg, const struct load_options *opt, struct load_result *res);
+
+#endif

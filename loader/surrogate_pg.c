@@ -1,0 +1,122 @@
+/* surrogate_pg.c - surrogate_pg.h. */
+#include "surrogate_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "error.h"
+#include "pii.h"
+#include "banned.h"
+
+#define SURROGATE_PG_TRIES 8
+
+static int append_table(struct buf *sql, const char *kind)
+{
+    char name[128];
+    if ((size_t)snprintf(name, sizeof(name), "sensitive_%s_ids", kind) >= sizeof(name))
+        return err_set(ML_EINVAL, "surrogate kind '%.40s' is too long", kind);
+    return pg_append_ident(sql, name);
+}
+
+static int resolve_once(struct crypto_mac *mac, struct pg *pg, const char *kind,
+                        const char *const *values, const size_t *lens, size_t n,
+                        unsigned long long *ids, unsigned long long *created, struct buf *data,
+                        struct buf *sql)
+{
+    struct pg_result *r = NULL;
+    const char *const *row;
+    size_t got = 0;
+    int rc = pg_exec(pg, "CREATE TEMPORARY TABLE IF NOT EXISTS ml_surrogate_stage "
+                         "(ord bigint, digest bytea, value text)");
+    if (!rc)
+        rc = pg_exec(pg, "TRUNCATE ml_surrogate_stage");
+    buf_wipe(data);
+    for (size_t i = 0; !rc && i < n; i++) {
+        unsigned char d[CRYPTO_DIGEST_LEN];
+        char hex[2 + 2 * CRYPTO_DIGEST_LEN + 1] = "\\x";
+        rc = pii_digest_mac(mac, kind, values[i], lens[i], d);
+        if (!rc) {
+            crypto_hex(d, sizeof(d), hex + 2);
+            rc = buf_addf(data, "%zu\t", i);
+        }
+        if (!rc)
+            rc = pg_copy_append_field(data, hex, strlen(hex));
+        if (!rc)
+            rc = buf_addc(data, '\t');
+        if (!rc)
+            rc = pg_copy_append_field(data, values[i], lens[i]);
+        if (!rc)
+            rc = buf_addc(data, '\n');
+    }
+    if (!rc)
+        rc = pg_copy_from(pg, "COPY ml_surrogate_stage (ord, digest, value) FROM STDIN", data->data,
+                          data->len, NULL);
+    buf_wipe(data);
+    /* the new values, each once, in the order of first appearance */
+    buf_reset(sql);
+    if (!rc)
+        rc = buf_adds(sql, "INSERT INTO ");
+    if (!rc)
+        rc = append_table(sql, kind);
+    if (!rc)
+        rc = buf_adds(sql, " (digest, value, first_seen_at) SELECT s.digest, s.value, "
+                           "(now() AT TIME ZONE 'UTC') FROM (SELECT DISTINCT ON (digest) digest, "
+                           "value, ord FROM ml_surrogate_stage ORDER BY digest, ord) s WHERE NOT "
+                           "EXISTS (SELECT 1 FROM ");
+    if (!rc)
+        rc = append_table(sql, kind);
+    if (!rc)
+        rc = buf_adds(sql, " i WHERE i.digest = s.digest) ORDER BY s.ord ON CONFLICT (digest) DO "
+                           "NOTHING");
+    if (!rc)
+        rc = pg_exec(pg, sql->data);
+    if (!rc)
+        *created += pg_affected_rows(pg);
+    buf_reset(sql);
+    if (!rc)
+        rc = buf_adds(sql, "SELECT s.ord, i.id FROM ml_surrogate_stage s JOIN ");
+    if (!rc)
+        rc = append_table(sql, kind);
+    if (!rc)
+        rc = buf_adds(sql, " i ON i.digest = s.digest");
+    if (!rc)
+        rc = pg_query(pg, sql->data, &r);
+    while (!rc && pg_result_next(r, &row, NULL) == 1) {
+        unsigned long long ord = row[0] ? strtoull(row[0], NULL, 10) : n;
+        if (ord < n && row[1]) {
+            ids[ord] = strtoull(row[1], NULL, 10);
+            got++;
+        }
+    }
+    pg_result_free(r);
+    if (!rc && got != n)
+        rc = err_set(ML_EDB, "%zu of %zu values have no id", n - got, n);
+    if (pg_exec(pg, "TRUNCATE ml_surrogate_stage") && !rc)
+        rc = ML_EDB;
+    return rc;
+}
+
+int surrogate_pg_resolve(struct crypto_mac *mac, struct pg *pg, const char *kind,
+                         const char *const *values, const size_t *lens, size_t n,
+                         unsigned long long *ids, unsigned long long *created)
+{
+    struct buf data = BUF_INIT, sql = BUF_INIT;
+    int rc = 0;
+    if (!n)
+        return 0;
+    for (unsigned attempt = 1; attempt <= SURROGATE_PG_TRIES; attempt++) {
+        unsigned long long made = 0;
+        rc = resolve_once(mac, pg, kind, values, lens, n, ids, &made, &data, &sql);
+        if (!rc) {
+            *created += made;
+            break;
+        }
+        if (pg_error_class(pg) != DB_ERR_RETRY_TX)
+            break;
+    }
+    buf_wipe(&data);
+    buf_release(&sql);
+    return rc ? err_prefix(rc, "resolving %s surrogates", kind) : 0;
+}

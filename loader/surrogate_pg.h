@@ -1,0 +1,32 @@
+/* surrogate_pg.h - surrogate ids in a PostgreSQL warehouse: the contract of
+ * surrogate.h (one id per normalised value of a kind, across runs and
+ * concurrent loaders, ids in the order of first appearance, resolved in
+ * autocommit outside the batch's transaction), through pg.h.
+ *
+ * Per kind and batch: the values' digests (pii_digest_mac, the same digest
+ * as with MySQL) and values go by COPY into a temporary staging table of the
+ * session, then
+ *   INSERT INTO sensitive_<kind>_ids (digest, value, first_seen_at)
+ *   SELECT ... WHERE NOT EXISTS (...) ORDER BY first appearance
+ *   ON CONFLICT (digest) DO NOTHING
+ * (a loader inserting the same value at the same time waits for the other's
+ * row and takes it), then one SELECT joining the staging table reads every
+ * id. A deadlock or lock timeout between loaders is retried a bounded
+ * number of times. No cache: two statements per kind and batch whatever
+ * its size. */
+#ifndef ML_SURROGATE_PG_H
+#define ML_SURROGATE_PG_H
+
+#include <stddef.h>
+
+#include "crypto.h"
+#include "pg.h"
+
+/* Resolves values[i] (lens[i] bytes, normalised) of `kind` to ids[i]
+ * through `mac` (the digest key's context). Adds the rows it inserted to
+ * *created. 0 or a negative code (ML_EDB with err_msg() naming the kind). */
+int surrogate_pg_resolve(struct crypto_mac *mac, struct pg *pg, const char *kind,
+                         const char *const *values, const size_t *lens, size_t n,
+                         unsigned long long *ids, unsigned long long *created);
+
+#endif

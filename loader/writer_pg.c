@@ -1,0 +1,340 @@
+/* writer_pg.c - writer_pg.h: staging by COPY and one set-based upsert per
+ * table and batch, children's tails, rejects. */
+#include "writer_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "banned.h"
+
+/* staging tables: one per table definition, ml_stage_<n> in the session's
+ * temporary schema (never named like a warehouse table, which an
+ * unqualified name would then hide) */
+struct writer_pg {
+    const struct table_def **defs;
+    size_t ndefs, cap;
+    struct buf sql;  /* statements: names only, never a value */
+    struct buf data; /* the COPY stream: masked rows, wiped */
+};
+
+int writer_pg_new(struct writer_pg **out)
+{
+    struct writer_pg *w = calloc(1, sizeof(*w));
+    *out = NULL;
+    if (!w)
+        return err_set(ML_ENOMEM, "out of memory");
+    buf_init(&w->sql, 0);
+    buf_init(&w->data, 0);
+    *out = w;
+    return 0;
+}
+
+void writer_pg_free(struct writer_pg *w)
+{
+    if (!w)
+        return;
+    free(w->defs);
+    buf_release(&w->sql);
+    buf_wipe(&w->data);
+    free(w);
+}
+
+static int stage_index(struct writer_pg *w, const struct table_def *def, size_t *idx)
+{
+    for (size_t i = 0; i < w->ndefs; i++)
+        if (w->defs[i] == def) {
+            *idx = i;
+            return 0;
+        }
+    if (w->ndefs == w->cap) {
+        size_t ncap = w->cap ? w->cap * 2 : 8;
+        const struct table_def **nd = realloc(w->defs, ncap * sizeof(*nd));
+        if (!nd)
+            return err_set(ML_ENOMEM, "out of memory");
+        w->defs = nd;
+        w->cap = ncap;
+    }
+    w->defs[w->ndefs] = def;
+    *idx = w->ndefs++;
+    return 0;
+}
+
+/* "c1","c2",... of the definition's columns, each prefixed by `qual` */
+static int append_cols(struct buf *sql, const struct table_def *def, unsigned from,
+                       const char *qual)
+{
+    int rc = 0;
+    for (unsigned c = from; !rc && c < def->ncols; c++) {
+        if (c > from)
+            rc = buf_addc(sql, ',');
+        if (!rc && qual)
+            rc = buf_adds(sql, qual);
+        if (!rc)
+            rc = pg_append_ident(sql, def->cols[c].name);
+    }
+    return rc;
+}
+
+/* PostgreSQL text cannot hold a NUL byte (MySQL's can): each becomes U+FFFD,
+ * counted in *nuls, and the rest of the value is kept as it is */
+static int append_text(struct buf *data, const char *s, size_t len, size_t *nuls)
+{
+    const char *nul = memchr(s, '\0', len);
+    int rc = 0;
+    if (!nul)
+        return pg_copy_append_field(data, s, len);
+    while (!rc && nul) {
+        rc = pg_copy_append_field(data, s, (size_t)(nul - s));
+        if (!rc)
+            rc = buf_adds(data, "\xEF\xBF\xBD");
+        (*nuls)++;
+        len -= (size_t)(nul - s) + 1;
+        s = nul + 1;
+        nul = memchr(s, '\0', len);
+    }
+    return rc ? rc : pg_copy_append_field(data, s, len);
+}
+
+static int append_cell(struct buf *data, const struct batch *b, const struct cell *c,
+                       const struct column_def *cd, size_t *nuls)
+{
+    char num[32];
+    switch (c->kind) {
+    case CELL_NULL:
+        return pg_copy_append_field(data, NULL, 0);
+    case CELL_INT:
+        if (cd->type == COL_BOOL)
+            return buf_adds(data, c->i ? "t" : "f");
+        snprintf(num, sizeof(num), "%lld", c->i);
+        return buf_adds(data, num);
+    case CELL_TEXT:
+        return append_text(data, batch_text(b, c), c->len, nuls);
+    case CELL_PENDING:
+        break;
+    }
+    return err_set(ML_EINTERNAL, "unresolved surrogate in a batch");
+}
+
+/* the staging table, created when missing (its columns: the definition's,
+ * as the warehouse table types them) */
+static int stage_create(struct writer_pg *w, struct pg *pg, const struct table_def *def, size_t idx)
+{
+    int rc;
+    buf_reset(&w->sql);
+    rc = buf_addf(&w->sql,
+                  "CREATE TEMPORARY TABLE IF NOT EXISTS ml_stage_%zu ON COMMIT DELETE ROWS "
+                  "AS SELECT ",
+                  idx);
+    if (!rc)
+        rc = append_cols(&w->sql, def, 0, NULL);
+    if (!rc)
+        rc = buf_adds(&w->sql, " FROM ");
+    if (!rc)
+        rc = pg_append_ident(&w->sql, def->name);
+    if (!rc)
+        rc = buf_adds(&w->sql, " WITH NO DATA");
+    return rc ? rc : pg_exec(pg, w->sql.data);
+}
+
+static int upsert_sql(struct buf *sql, const struct table_def *def, size_t idx)
+{
+    int rc = buf_adds(sql, "INSERT INTO ");
+    if (!rc)
+        rc = pg_append_ident(sql, def->name);
+    if (!rc)
+        rc = buf_addc(sql, '(');
+    if (!rc)
+        rc = append_cols(sql, def, 0, NULL);
+    if (!rc)
+        rc = buf_adds(sql, ",load_run_id,loaded_at) SELECT ");
+    if (!rc)
+        rc = append_cols(sql, def, 0, NULL);
+    if (!rc)
+        rc = buf_addf(sql, ",$1::bigint,(now() AT TIME ZONE 'UTC') FROM ml_stage_%zu ON CONFLICT (",
+                      idx);
+    for (unsigned c = 0; !rc && c < def->nkey; c++) {
+        if (c)
+            rc = buf_addc(sql, ',');
+        if (!rc)
+            rc = pg_append_ident(sql, def->cols[c].name);
+    }
+    if (!rc && def->nkey >= def->ncols)
+        return buf_adds(sql, ") DO NOTHING");
+    if (!rc)
+        rc = buf_adds(sql, ") DO UPDATE SET ");
+    for (unsigned c = def->nkey; !rc && c < def->ncols; c++) {
+        rc = pg_append_ident(sql, def->cols[c].name);
+        if (!rc)
+            rc = buf_adds(sql, "=EXCLUDED.");
+        if (!rc)
+            rc = pg_append_ident(sql, def->cols[c].name);
+        if (!rc)
+            rc = buf_addc(sql, ',');
+    }
+    if (!rc)
+        rc = buf_adds(sql, "load_run_id=EXCLUDED.load_run_id,loaded_at=EXCLUDED.loaded_at WHERE (");
+    if (!rc)
+        rc = pg_append_ident(sql, def->name);
+    if (!rc)
+        rc = buf_adds(sql, ".");
+    /* (t."a",t."b") with the table's name: qualify each column */
+    for (unsigned c = def->nkey; !rc && c < def->ncols; c++) {
+        if (c > def->nkey) {
+            rc = buf_addc(sql, ',');
+            if (!rc)
+                rc = pg_append_ident(sql, def->name);
+            if (!rc)
+                rc = buf_addc(sql, '.');
+        }
+        if (!rc)
+            rc = pg_append_ident(sql, def->cols[c].name);
+    }
+    if (!rc)
+        rc = buf_adds(sql, ") IS DISTINCT FROM (");
+    if (!rc)
+        rc = append_cols(sql, def, def->nkey, "EXCLUDED.");
+    if (!rc)
+        rc = buf_addc(sql, ')');
+    return rc;
+}
+
+int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
+                    const struct table_rows *t, unsigned long long run_id,
+                    unsigned long long *written)
+{
+    const struct table_def *def = t->def;
+    char run[32];
+    const char *params[1] = {run};
+    size_t idx = 0, nuls = 0;
+    int rc;
+    *written = 0;
+    if (!t->nrows)
+        return 0;
+    rc = stage_index(w, def, &idx);
+    if (!rc)
+        rc = stage_create(w, pg, def, idx);
+    /* the rows, COPY's text format: a field per column, tab separated */
+    buf_wipe(&w->data);
+    for (size_t r = 0; !rc && r < t->nrows; r++) {
+        for (unsigned c = 0; !rc && c < def->ncols; c++) {
+            if (c)
+                rc = buf_addc(&w->data, '\t');
+            if (!rc)
+                rc = append_cell(&w->data, b, batch_cell((struct table_rows *)t, r, c),
+                                 &def->cols[c], &nuls);
+        }
+        if (!rc)
+            rc = buf_addc(&w->data, '\n');
+    }
+    if (!rc) {
+        buf_reset(&w->sql);
+        rc = buf_addf(&w->sql, "COPY ml_stage_%zu (", idx);
+        if (!rc)
+            rc = append_cols(&w->sql, def, 0, NULL);
+        if (!rc)
+            rc = buf_adds(&w->sql, ") FROM STDIN");
+        if (!rc)
+            rc = pg_copy_from(pg, w->sql.data, w->data.data, w->data.len, NULL);
+    }
+    buf_wipe(&w->data);
+    if (!rc && nuls)
+        log_warn("writing %s: %zu text value(s) held a NUL byte, which PostgreSQL text cannot "
+                 "hold: stored with U+FFFD in its place",
+                 def->name, nuls);
+    if (!rc) {
+        buf_reset(&w->sql);
+        rc = upsert_sql(&w->sql, def, idx);
+    }
+    snprintf(run, sizeof(run), "%llu", run_id);
+    if (!rc)
+        rc = pg_exec_params(pg, w->sql.data, 1, params, NULL);
+    if (!rc)
+        *written = pg_affected_rows(pg);
+    /* the staging table empty again for the next table's batch in this
+     * transaction (it is emptied at commit anyway) */
+    if (!rc) {
+        buf_reset(&w->sql);
+        rc = buf_addf(&w->sql, "TRUNCATE ml_stage_%zu", idx);
+        if (!rc)
+            rc = pg_exec(pg, w->sql.data);
+    }
+    return rc ? err_prefix(rc, "writing %s", def->name) : 0;
+}
+
+int writer_pg_trim_children(struct pg *pg, struct buf *scratch, const struct batch *b, unsigned ci)
+{
+    const struct table_def *t = batch_def(b)->children[ci].table;
+    size_t n = 0;
+    const struct child_count *cc = batch_children(b, ci, &n);
+    struct buf keys = BUF_INIT, counts = BUF_INIT;
+    const char *params[2];
+    int rc = 0;
+    if (!t || !n)
+        return 0;
+    rc = buf_addc(&keys, '{');
+    if (!rc)
+        rc = buf_addc(&counts, '{');
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = buf_addf(&keys, "%s%lld", i ? "," : "", cc[i].parent_key);
+        if (!rc)
+            rc = buf_addf(&counts, "%s%u", i ? "," : "", cc[i].count);
+    }
+    if (!rc)
+        rc = buf_addc(&keys, '}');
+    if (!rc)
+        rc = buf_addc(&counts, '}');
+    buf_reset(scratch);
+    if (!rc)
+        rc = buf_adds(scratch, "DELETE FROM ");
+    if (!rc)
+        rc = pg_append_ident(scratch, t->name);
+    if (!rc)
+        rc = buf_adds(scratch, " c USING unnest($1::bigint[], $2::bigint[]) AS x(k, n) WHERE c.");
+    if (!rc)
+        rc = pg_append_ident(scratch, t->cols[0].name);
+    if (!rc)
+        rc = buf_adds(scratch, " = x.k AND c.");
+    if (!rc)
+        rc = pg_append_ident(scratch, t->cols[1].name);
+    if (!rc)
+        rc = buf_adds(scratch, " >= x.n");
+    params[0] = keys.data;
+    params[1] = counts.data;
+    if (!rc)
+        rc = pg_exec_params(pg, scratch->data, 2, params, NULL);
+    buf_release(&keys);
+    buf_release(&counts);
+    return rc ? err_prefix(rc, "trimming %s", t->name) : 0;
+}
+
+int writer_pg_rejects(struct pg *pg, const struct batch *b, const char *stream,
+                      unsigned long long run_id)
+{
+    static const char sql[] =
+        "INSERT INTO load_rejects (run_id, stream, source_ref, record_key, reason, payload, "
+        "rejected_at) VALUES ($1::bigint, $2, $3, $4, $5, $6, (now() AT TIME ZONE 'UTC'))";
+    char run[32];
+    size_t nrejects = batch_counts(b).rejected;
+    snprintf(run, sizeof(run), "%llu", run_id);
+    for (size_t i = 0; i < nrejects; i++) {
+        const struct reject *r = batch_reject(b, i);
+        const char *params[6] = {run,
+                                 stream,
+                                 batch_rej_text(b, r->source_ref),
+                                 batch_rej_text(b, r->record_key),
+                                 batch_rej_text(b, r->reason),
+                                 batch_rej_text(b, r->payload)};
+        int rc;
+        if (!params[2])
+            params[2] = "";
+        if (!params[4])
+            params[4] = "";
+        rc = pg_exec_params(pg, sql, 6, params, NULL);
+        if (rc)
+            return err_prefix(rc, "recording the rejects of stream '%s'", stream);
+    }
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* writer_pg.h - how the rows of one table of a batch reach a PostgreSQL
+ * warehouse, and the statements of the batch's transaction around them.
+ *
+ * The PostgreSQL counterpart of writer.h's implementations and of
+ * batchtx.h (whose signatures take a MySQL connection). Per table and
+ * batch: the rows go by `COPY ... FROM STDIN`, fed from memory (every value
+ * in COPY's text format, pg_copy_append_field), into a temporary staging
+ * table of the table's definition columns (created once per session,
+ * ON COMMIT DELETE ROWS: empty at every batch), then one set-based
+ *   INSERT INTO t (cols, load_run_id, loaded_at) SELECT ... FROM staging
+ *   ON CONFLICT (key) DO UPDATE SET ... WHERE (t.cols) IS DISTINCT FROM
+ *   (EXCLUDED.cols)
+ * so that a row equal to its stored row is not rewritten (no new tuple
+ * version, load_run_id and loaded_at kept). Everything runs in the caller's
+ * transaction, which a failure leaves to be rolled back and replayed.
+ * Surrogates must be resolved first (no CELL_PENDING left). */
+#ifndef ML_WRITER_PG_H
+#define ML_WRITER_PG_H
+
+#include "batch.h"
+#include "buf.h"
+#include "pg.h"
+
+struct writer_pg;
+
+/* 0 or ML_ENOMEM. */
+int writer_pg_new(struct writer_pg **out);
+void writer_pg_free(struct writer_pg *w);
+
+/* Upserts the rows of `t` (a table of `b`), stamped with run_id. *written
+ * gets the rows inserted or changed, the rest of t->nrows were unchanged.
+ * 0 or a negative code with err_msg() naming the table. */
+int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
+                    const struct table_rows *t, unsigned long long run_id,
+                    unsigned long long *written);
+
+/* Deletes the rows of child `ci` at or past each parent's new count (an
+ * array that shrank): one DELETE with the parents and counts bound as
+ * arrays. 0 or a negative code. */
+int writer_pg_trim_children(struct pg *pg, struct buf *scratch, const struct batch *b, unsigned ci);
+
+/* Inserts the batch's rejects into load_rejects, every value bound. */
+int writer_pg_rejects(struct pg *pg, const struct batch *b, const char *stream,
+                      unsigned long long run_id);
+
+#endif
