@@ -16,6 +16,7 @@
 #include "error.h"
 #include "json.h"
 #include "lease.h"
+#include "loadrun.h"
 #include "log.h"
 #include "mapping.h"
 #include "pg.h"
@@ -435,6 +436,17 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     return 0;
 }
 
+/* load_stream and record_end for loadrun.h */
+static int load_stream_of(void *arg, const struct config_stream *st)
+{
+    return load_stream(arg, st);
+}
+
+static int record_end_of(void *arg, int status_rc, const char *error_text)
+{
+    return record_end(arg, status_rc, error_text);
+}
+
 int load_pg_run(const struct config *cfg, const struct load_options *opt, struct load_result *res)
 {
     struct pg_run ctx = {.cfg = cfg};
@@ -447,11 +459,9 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     buf_init(&ctx.sql, 0);
     ctx.rng = retry_rng_seed();
     ctx.mopt.birth_date = cfg->pii.birth_date;
-    for (size_t i = 0; i < cfg->nstreams; i++) {
-        if (opt && opt->only_stream && strcmp(opt->only_stream, cfg->streams[i].name) != 0)
-            continue;
-        buf_addf(&names, "%s%s", nrun ? "," : "", cfg->streams[i].name);
-        nrun++;
+    if (loadrun_names(cfg, opt, &names, &nrun)) {
+        buf_release(&names);
+        return err_set(ML_ENOMEM, "out of memory");
     }
     if (!nrun) {
         buf_release(&names);
@@ -481,29 +491,10 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
                                "run");
     if (!rc)
         log_info("run %llu started: streams %s", ctx.run_id, names.data);
-    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
-        if (opt && opt->only_stream && strcmp(opt->only_stream, cfg->streams[i].name) != 0)
-            continue;
-        rc = load_stream(&ctx, &cfg->streams[i]);
-    }
-    if (ctx.run_id) {
-        if (rc) {
-            char saved[2048];
-            snprintf(saved, sizeof(saved), "%s%s",
-                     pg_connection_lost(ctx.pg) ? "lost the connection to the warehouse: " : "",
-                     err_msg());
-            if (record_end(&ctx, rc, saved)) {
-                char why[1024];
-                snprintf(why, sizeof(why), "%s", err_msg());
-                err_set(rc, "%s (and run %llu could not be marked failed: %s)", saved, ctx.run_id,
-                        why);
-            } else {
-                err_set(rc, "%s", saved);
-            }
-        } else {
-            rc = record_end(&ctx, 0, NULL);
-        }
-    }
+    if (!rc)
+        rc = loadrun_each(cfg, opt, load_stream_of, &ctx);
+    if (ctx.run_id)
+        rc = loadrun_end(rc, rc && pg_connection_lost(ctx.pg), ctx.run_id, record_end_of, &ctx);
     res->run_id = ctx.run_id;
     if (!rc)
         log_info("run %llu: %llu surrogates created, %llu batch transaction(s) retried", ctx.run_id,
