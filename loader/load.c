@@ -131,50 +131,23 @@ static void writeset_batch_limit(struct run_ctx *ctx)
 
 /* ---- surrogates of one batch ---- */
 
+struct resolve_arg {
+    struct surrogates *sur;
+    struct db *db;
+};
+
+static int resolve_with(void *arg, const char *kind, const char *const *values, const size_t *lens,
+                        size_t n, unsigned long long *ids, unsigned long long *created)
+{
+    struct resolve_arg *ra = arg;
+    return surrogate_resolve_batch(ra->sur, ra->db, kind, values, lens, n, ids, created);
+}
+
 static int resolve_table(struct surrogates *sur, struct db *db, struct batch *b,
                          struct table_rows *t, unsigned long long *created)
 {
-    const char **values = NULL;
-    size_t *lens = NULL;
-    unsigned long long *ids = NULL;
-    struct cell **cells = NULL;
-    int rc = 0;
-    if (!t->def || t->nrows == 0)
-        return 0;
-    values = malloc(t->nrows * sizeof(*values));
-    lens = malloc(t->nrows * sizeof(*lens));
-    ids = malloc(t->nrows * sizeof(*ids));
-    cells = malloc(t->nrows * sizeof(*cells));
-    if (!values || !lens || !ids || !cells) {
-        rc = err_set(ML_ENOMEM, "out of memory resolving surrogates");
-        goto out;
-    }
-    for (unsigned col = 0; col < t->def->ncols && !rc; col++) {
-        const struct column_def *cd = &t->def->cols[col];
-        size_t n = 0;
-        if (cd->type != COL_SURROGATE)
-            continue;
-        for (size_t r = 0; r < t->nrows; r++) {
-            struct cell *c = batch_cell(t, r, col);
-            if (c->kind != CELL_PENDING)
-                continue;
-            values[n] = batch_text(b, c);
-            lens[n] = c->len;
-            cells[n] = c;
-            n++;
-        }
-        rc = surrogate_resolve_batch(sur, db, cd->kind, values, lens, n, ids, created);
-        for (size_t i = 0; !rc && i < n; i++) {
-            cells[i]->kind = CELL_INT;
-            cells[i]->i = (long long)ids[i];
-        }
-    }
-out:
-    free(values);
-    free(lens);
-    free(ids);
-    free(cells);
-    return rc;
+    struct resolve_arg ra = {sur, db};
+    return batch_resolve_surrogates(b, t, resolve_with, &ra, created);
 }
 
 /* ---- SQL of one batch ---- */
