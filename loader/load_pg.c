@@ -2,7 +2,6 @@
  * bookkeeping in a PostgreSQL warehouse. */
 #include "load_pg.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,52 +37,41 @@ struct pg_heartbeat {
     char run[32];
     char token[LEASE_TOKEN_HEX + 1];
     char interval[16];
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-    pthread_t thread;
+    struct pg *pg;
+    struct lease_ticker *ticker;
 };
 
 static const char heartbeat_sql[] =
     "UPDATE load_run_leases SET heartbeat_at = " PG_NOW ", expires_at = " PG_NOW
     " + 3 * $3::integer * interval '1 second' WHERE run_id = $1::bigint AND token = $2";
 
-static void *heartbeat_main(void *arg)
+static void heartbeat_beat(void *arg)
 {
     struct pg_heartbeat *hb = arg;
-    struct pg *pg = NULL;
     const char *params[3] = {hb->run, hb->token, hb->interval};
-    unsigned interval = hb->cfg->load.heartbeat_interval ? hb->cfg->load.heartbeat_interval : 1;
-    pthread_mutex_lock(&hb->mu);
-    while (!hb->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval;
-        while (!hb->stop && pthread_cond_timedwait(&hb->cv, &hb->mu, &until) == 0)
-            ;
-        if (hb->stop)
-            break;
-        pthread_mutex_unlock(&hb->mu);
-        if (!pg && conn_pg_warehouse(hb->cfg, &pg))
-            log_debug("lease heartbeat: %s", err_msg());
-        if (pg && pg_exec_params(pg, heartbeat_sql, 3, params, NULL)) {
-            log_debug("lease heartbeat: %s", err_msg());
-            if (pg_connection_lost(pg)) {
-                pg_close(pg);
-                pg = NULL;
-            }
+    if (!hb->pg && conn_pg_warehouse(hb->cfg, &hb->pg))
+        log_debug("lease heartbeat: %s", err_msg());
+    if (hb->pg && pg_exec_params(hb->pg, heartbeat_sql, 3, params, NULL)) {
+        log_debug("lease heartbeat: %s", err_msg());
+        if (pg_connection_lost(hb->pg)) {
+            pg_close(hb->pg);
+            hb->pg = NULL;
         }
-        pthread_mutex_lock(&hb->mu);
     }
-    pthread_mutex_unlock(&hb->mu);
-    pg_close(pg);
-    return NULL;
+}
+
+static void heartbeat_done(void *arg)
+{
+    struct pg_heartbeat *hb = arg;
+    pg_close(hb->pg);
+    hb->pg = NULL;
 }
 
 static int heartbeat_start(const struct config *cfg, unsigned long long run_id, const char *token,
                            struct pg_heartbeat **out)
 {
     struct pg_heartbeat *hb = calloc(1, sizeof(*hb));
+    int rc;
     *out = NULL;
     if (!hb)
         return err_set(ML_ENOMEM, "out of memory");
@@ -91,13 +79,11 @@ static int heartbeat_start(const struct config *cfg, unsigned long long run_id, 
     snprintf(hb->run, sizeof(hb->run), "%llu", run_id);
     snprintf(hb->token, sizeof(hb->token), "%s", token);
     snprintf(hb->interval, sizeof(hb->interval), "%u", cfg->load.heartbeat_interval);
-    pthread_mutex_init(&hb->mu, NULL);
-    pthread_cond_init(&hb->cv, NULL);
-    if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
-        pthread_mutex_destroy(&hb->mu);
-        pthread_cond_destroy(&hb->cv);
+    rc = lease_ticker_start(cfg->load.heartbeat_interval, heartbeat_beat, heartbeat_done, hb,
+                            &hb->ticker);
+    if (rc) {
         free(hb);
-        return err_set(ML_EIO, "cannot start the lease heartbeat thread");
+        return rc;
     }
     *out = hb;
     return 0;
@@ -107,13 +93,7 @@ static void heartbeat_stop(struct pg_heartbeat *hb)
 {
     if (!hb)
         return;
-    pthread_mutex_lock(&hb->mu);
-    hb->stop = true;
-    pthread_cond_signal(&hb->cv);
-    pthread_mutex_unlock(&hb->mu);
-    pthread_join(hb->thread, NULL);
-    pthread_mutex_destroy(&hb->mu);
-    pthread_cond_destroy(&hb->cv);
+    lease_ticker_stop(hb->ticker);
     free(hb);
 }
 
@@ -177,7 +157,6 @@ static int begin_run(struct pg_run *ctx, const char *streams)
         "expires_at) VALUES ($1::bigint, $2, " LEASE_PG_NODE_SQL ", pg_backend_pid(), " PG_NOW
         ", " PG_NOW " + 3 * $3::integer * interval '1 second')";
     char host[256] = "", pid[32], interval[16];
-    unsigned char raw[LEASE_TOKEN_HEX / 2];
     const char *p[4] = {streams, host, pid, MASKLOAD_VERSION};
     struct pg_result *r = NULL;
     const char *const *row;
@@ -185,9 +164,7 @@ static int begin_run(struct pg_run *ctx, const char *streams)
     gethostname(host, sizeof(host) - 1);
     snprintf(pid, sizeof(pid), "%ld", (long)getpid());
     snprintf(interval, sizeof(interval), "%u", ctx->cfg->load.heartbeat_interval);
-    rc = crypto_random(raw, sizeof(raw));
-    if (!rc)
-        crypto_hex(raw, sizeof(raw), ctx->token);
+    rc = lease_new_token(ctx->token);
     if (!rc)
         rc = pg_begin(ctx->pg);
     if (!rc)
