@@ -77,6 +77,31 @@ int monitor_results_new(const struct config *cfg, struct monitor_result **out, s
     return 0;
 }
 
+int monitor_results_done(int rc, struct monitor_result *res, size_t cnt, struct ddlgen_monitor *gen,
+                         size_t ngen, struct monitor_result **out, size_t *n)
+{
+    ddlgen_monitor_views_free(gen, ngen);
+    if (rc) {
+        free(res);
+        return err_prefix(rc, "check");
+    }
+    *out = res;
+    *n = cnt;
+    return 0;
+}
+
+int monitor_streams_done(const struct config *cfg, int rc, struct monitor_stream *st,
+                         struct monitor_stream **out, size_t *n)
+{
+    if (rc) {
+        free(st);
+        return err_prefix(rc, "check: reading the last successful runs");
+    }
+    *out = st;
+    *n = cfg->nstreams;
+    return 0;
+}
+
 struct monitor_stream *monitor_streams_new(const struct config *cfg)
 {
     struct monitor_stream *st = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*st));
@@ -187,14 +212,7 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     if (!rc)
         rc = count_generated(cfg, db, gen, ngen, res, &cnt, over);
     db_close(db);
-    ddlgen_monitor_views_free(gen, ngen);
-    if (rc) {
-        free(res);
-        return err_prefix(rc, "check");
-    }
-    *out = res;
-    *n = cnt;
-    return 0;
+    return monitor_results_done(rc, res, cnt, gen, ngen, out, n);
 }
 
 int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_t *n)
@@ -225,11 +243,5 @@ int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_
         monitor_streams_note(st, cfg->nstreams, row[0], row[1]);
     db_result_free(res);
     db_close(db);
-    if (rc) {
-        free(st);
-        return err_prefix(rc, "check: reading the last successful runs");
-    }
-    *out = st;
-    *n = cfg->nstreams;
-    return 0;
+    return monitor_streams_done(cfg, rc, st, out, n);
 }

@@ -43,6 +43,11 @@ int monitor_results_new(const struct config *cfg, struct monitor_result **out, s
                         size_t *over, size_t *skipped, struct ddlgen_monitor **gen, size_t *ngen,
                         struct monitor_result **res);
 
+/* The end of a counter: frees gen; rc 0: *out = res, *n = cnt, else frees
+ * res and returns rc prefixed with "check". */
+int monitor_results_done(int rc, struct monitor_result *res, size_t cnt, struct ddlgen_monitor *gen,
+                         size_t ngen, struct monitor_result **out, size_t *n);
+
 /* A generated view's threshold: an expectation's (m->strict) is its entry in
  * check.thresholds, else 0; any other's config_threshold_for. */
 long monitor_generated_threshold(const struct config *cfg, const struct ddlgen_monitor *m);
@@ -65,6 +70,11 @@ int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_
 /* For the warehouse-specific readers: one zeroed entry per configured
  * stream, named, malloc'd (free it); NULL when out of memory. */
 struct monitor_stream *monitor_streams_new(const struct config *cfg);
+
+/* The end of a reader: rc 0: *out = st, *n = cfg->nstreams, else frees st
+ * and returns rc naming what failed. */
+int monitor_streams_done(const struct config *cfg, int rc, struct monitor_stream *st,
+                         struct monitor_stream **out, size_t *n);
 
 /* Marks the entries of st[0..n) named `stream` as run, with `seconds`
  * (decimal seconds since 1970) as their last success; a NULL value is

@@ -106,14 +106,7 @@ int monitor_pg_check(const struct config *cfg, struct monitor_result **out, size
         cnt++;
     }
     pg_close(pg);
-    ddlgen_monitor_views_free(gen, ngen);
-    if (rc) {
-        free(res);
-        return err_prefix(rc, "check");
-    }
-    *out = res;
-    *n = cnt;
-    return 0;
+    return monitor_results_done(rc, res, cnt, gen, ngen, out, n);
 }
 
 int monitor_pg_streams(const struct config *cfg, struct monitor_stream **out, size_t *n)
@@ -140,11 +133,5 @@ int monitor_pg_streams(const struct config *cfg, struct monitor_stream **out, si
         monitor_streams_note(st, cfg->nstreams, row[0], row[1]);
     pg_result_free(res);
     pg_close(pg);
-    if (rc) {
-        free(st);
-        return err_prefix(rc, "check: reading the last successful runs");
-    }
-    *out = st;
-    *n = cfg->nstreams;
-    return 0;
+    return monitor_streams_done(cfg, rc, st, out, n);
 }
