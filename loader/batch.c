@@ -670,3 +670,48 @@ int batch_split(struct batch *b, size_t from, struct batch *rest)
     b->accepted -= nrows - from;
     return key_set_rebuild(b);
 }
+
+int batch_resolve_surrogates(struct batch *b, struct table_rows *t,
+                             int (*resolve)(void *arg, const char *kind, const char *const *values,
+                                            const size_t *lens, size_t n, unsigned long long *ids,
+                                            unsigned long long *created),
+                             void *arg, unsigned long long *created)
+{
+    const char **values = NULL;
+    size_t *lens = NULL;
+    unsigned long long *ids = NULL;
+    struct cell **cells = NULL;
+    int rc = 0;
+    if (!t->def || t->nrows == 0)
+        return 0;
+    values = malloc(t->nrows * sizeof(*values));
+    lens = malloc(t->nrows * sizeof(*lens));
+    ids = malloc(t->nrows * sizeof(*ids));
+    cells = malloc(t->nrows * sizeof(*cells));
+    if (!values || !lens || !ids || !cells)
+        rc = err_set(ML_ENOMEM, "out of memory resolving surrogates");
+    for (unsigned col = 0; !rc && col < t->def->ncols; col++) {
+        const struct column_def *cd = &t->def->cols[col];
+        size_t n = 0;
+        if (cd->type != COL_SURROGATE)
+            continue;
+        for (size_t r = 0; r < t->nrows; r++) {
+            struct cell *c = batch_cell(t, r, col);
+            if (c->kind != CELL_PENDING)
+                continue;
+            values[n] = batch_text(b, c);
+            lens[n] = c->len;
+            cells[n++] = c;
+        }
+        rc = resolve(arg, cd->kind, values, lens, n, ids, created);
+        for (size_t i = 0; !rc && i < n; i++) {
+            cells[i]->kind = CELL_INT;
+            cells[i]->i = (long long)ids[i];
+        }
+    }
+    free(values);
+    free(lens);
+    free(ids);
+    free(cells);
+    return rc;
+}

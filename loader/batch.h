@@ -121,6 +121,15 @@ const struct child_count *batch_children(const struct batch *b, unsigned child, 
  * cell (NUL-terminated at len; it may hold NUL bytes before). */
 struct cell *batch_cell(struct table_rows *t, size_t row, unsigned col);
 const char *batch_text(const struct batch *b, const struct cell *c);
+/* Resolves the CELL_PENDING cells of every surrogate column of t, a table
+ * of b: per column, resolve(arg, kind, values, lens, n, ids, created) gets
+ * their texts in row order and writes their ids, which then become CELL_INT
+ * cells. 0, ML_ENOMEM or resolve's code (its column's cells stay pending). */
+int batch_resolve_surrogates(struct batch *b, struct table_rows *t,
+                             int (*resolve)(void *arg, const char *kind, const char *const *values,
+                                            const size_t *lens, size_t n, unsigned long long *ids,
+                                            unsigned long long *created),
+                             void *arg, unsigned long long *created);
 /* A text of a reject (struct reject's offsets); NULL for (size_t)-1. */
 const char *batch_rej_text(const struct batch *b, size_t off);
 

@@ -17,14 +17,21 @@
 /* a lease outlives this many missed beats */
 #define LEASE_BEATS 3
 
-int lease_insert(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
-                 char *token)
+int lease_new_token(char *token)
 {
     unsigned char raw[LEASE_TOKEN_HEX / 2];
     int rc = crypto_random(raw, sizeof(raw));
+    if (!rc)
+        crypto_hex(raw, sizeof(raw), token);
+    return rc;
+}
+
+int lease_insert(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
+                 char *token)
+{
+    int rc = lease_new_token(token);
     if (rc)
         return rc;
-    crypto_hex(raw, sizeof(raw), token);
     buf_reset(sql);
     rc = buf_addf(sql,
                   "INSERT INTO load_run_leases (run_id, token, node, connection_id, heartbeat_at, "
@@ -64,19 +71,91 @@ int lease_delete(struct db *db, unsigned long long run_id)
     return db_execf(db, "DELETE FROM load_run_leases WHERE run_id=%llu", run_id);
 }
 
-struct lease_heartbeat {
-    const struct config *cfg;
-    unsigned long long run_id;
-    char token[LEASE_TOKEN_HEX + 1];
+struct lease_ticker {
+    unsigned interval_s;
+    void (*beat)(void *arg);
+    void (*done)(void *arg);
+    void *arg;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
+};
+
+static void *ticker_main(void *arg)
+{
+    struct lease_ticker *t = arg;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        next.tv_sec += t->interval_s;
+        while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &next) != ETIMEDOUT)
+            ;
+        if (t->stop)
+            break;
+        pthread_mutex_unlock(&t->mu);
+        t->beat(t->arg);
+        pthread_mutex_lock(&t->mu);
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (t->done)
+        t->done(t->arg);
+    return NULL;
+}
+
+int lease_ticker_start(unsigned interval_s, void (*beat)(void *arg), void (*done)(void *arg),
+                       void *arg, struct lease_ticker **out)
+{
+    struct lease_ticker *t = calloc(1, sizeof(*t));
+    pthread_condattr_t ca;
+    *out = NULL;
+    if (!t)
+        return err_set(ML_ENOMEM, "out of memory");
+    t->interval_s = interval_s ? interval_s : 1;
+    t->beat = beat;
+    t->done = done;
+    t->arg = arg;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&t->thread, NULL, ticker_main, t) != 0) {
+        pthread_cond_destroy(&t->cv);
+        pthread_mutex_destroy(&t->mu);
+        free(t);
+        return err_set(ML_EIO, "cannot start the lease heartbeat thread");
+    }
+    *out = t;
+    return 0;
+}
+
+void lease_ticker_stop(struct lease_ticker *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+struct lease_heartbeat {
+    const struct config *cfg;
+    unsigned long long run_id;
+    char token[LEASE_TOKEN_HEX + 1];
+    struct lease_ticker *ticker;
     struct db *db;
 };
 
-static void beat(struct lease_heartbeat *hb)
+static void beat(void *arg)
 {
+    struct lease_heartbeat *hb = arg;
     unsigned iv = hb->cfg->load.heartbeat_interval;
     int rc = 0;
     if (hb->db && db_connection_lost(hb->db)) {
@@ -97,49 +176,28 @@ static void beat(struct lease_heartbeat *hb)
         log_debug("run %llu: no lease row to renew", hb->run_id);
 }
 
-static void *heartbeat_main(void *arg)
+static void beat_done(void *arg)
 {
     struct lease_heartbeat *hb = arg;
-    struct timespec next;
-    clock_gettime(CLOCK_MONOTONIC, &next);
-    pthread_mutex_lock(&hb->mu);
-    while (!hb->stop) {
-        next.tv_sec += hb->cfg->load.heartbeat_interval;
-        while (!hb->stop && pthread_cond_timedwait(&hb->cv, &hb->mu, &next) != ETIMEDOUT)
-            ;
-        if (hb->stop)
-            break;
-        pthread_mutex_unlock(&hb->mu);
-        beat(hb);
-        pthread_mutex_lock(&hb->mu);
-    }
-    pthread_mutex_unlock(&hb->mu);
     db_close(hb->db);
     hb->db = NULL;
-    return NULL;
 }
 
 int lease_heartbeat_start(const struct config *cfg, unsigned long long run_id, const char *token,
                           struct lease_heartbeat **out)
 {
     struct lease_heartbeat *hb = calloc(1, sizeof(*hb));
-    pthread_condattr_t ca;
+    int rc;
     *out = NULL;
     if (!hb)
         return err_set(ML_ENOMEM, "out of memory");
     hb->cfg = cfg;
     hb->run_id = run_id;
     memcpy(hb->token, token, sizeof(hb->token));
-    pthread_mutex_init(&hb->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&hb->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
-        pthread_cond_destroy(&hb->cv);
-        pthread_mutex_destroy(&hb->mu);
+    rc = lease_ticker_start(cfg->load.heartbeat_interval, beat, beat_done, hb, &hb->ticker);
+    if (rc) {
         free(hb);
-        return err_set(ML_EIO, "cannot start the lease heartbeat thread");
+        return rc;
     }
     *out = hb;
     return 0;
@@ -149,12 +207,6 @@ void lease_heartbeat_stop(struct lease_heartbeat *hb)
 {
     if (!hb)
         return;
-    pthread_mutex_lock(&hb->mu);
-    hb->stop = true;
-    pthread_cond_signal(&hb->cv);
-    pthread_mutex_unlock(&hb->mu);
-    pthread_join(hb->thread, NULL);
-    pthread_cond_destroy(&hb->cv);
-    pthread_mutex_destroy(&hb->mu);
+    lease_ticker_stop(hb->ticker);
     free(hb);
 }

@@ -70,6 +70,21 @@ int lease_move(struct db *db, struct buf *sql, unsigned long long run_id, unsign
 /* Deletes the lease of run `run_id` (autocommit). 0 or ML_EDB. */
 int lease_delete(struct db *db, unsigned long long run_id);
 
+/* A new lease token: LEASE_TOKEN_HEX random hex digits and a NUL written to
+ * token (LEASE_TOKEN_HEX + 1 bytes). 0 or crypto_random's code. */
+int lease_new_token(char *token);
+
+/* The thread of a heartbeat, whatever the warehouse: calls beat(arg) every
+ * interval_s seconds (at least 1; monotonic clock) until lease_ticker_stop,
+ * then done(arg) (when not NULL) on the same thread. 0, ML_ENOMEM or ML_EIO
+ * (no thread). */
+struct lease_ticker;
+int lease_ticker_start(unsigned interval_s, void (*beat)(void *arg), void (*done)(void *arg),
+                       void *arg, struct lease_ticker **out);
+
+/* Stops and joins the thread (done has run when it returns). NULL is fine. */
+void lease_ticker_stop(struct lease_ticker *t);
+
 struct lease_heartbeat;
 
 /* Starts the thread renewing the lease every cfg->load.heartbeat_interval

@@ -18,6 +18,7 @@
 #include "history.h"
 #include "lease.h"
 #include "load_pg.h"
+#include "loadrun.h"
 #include "retry.h"
 #include "log.h"
 #include "mapping.h"
@@ -130,50 +131,23 @@ static void writeset_batch_limit(struct run_ctx *ctx)
 
 /* ---- surrogates of one batch ---- */
 
+struct resolve_arg {
+    struct surrogates *sur;
+    struct db *db;
+};
+
+static int resolve_with(void *arg, const char *kind, const char *const *values, const size_t *lens,
+                        size_t n, unsigned long long *ids, unsigned long long *created)
+{
+    struct resolve_arg *ra = arg;
+    return surrogate_resolve_batch(ra->sur, ra->db, kind, values, lens, n, ids, created);
+}
+
 static int resolve_table(struct surrogates *sur, struct db *db, struct batch *b,
                          struct table_rows *t, unsigned long long *created)
 {
-    const char **values = NULL;
-    size_t *lens = NULL;
-    unsigned long long *ids = NULL;
-    struct cell **cells = NULL;
-    int rc = 0;
-    if (!t->def || t->nrows == 0)
-        return 0;
-    values = malloc(t->nrows * sizeof(*values));
-    lens = malloc(t->nrows * sizeof(*lens));
-    ids = malloc(t->nrows * sizeof(*ids));
-    cells = malloc(t->nrows * sizeof(*cells));
-    if (!values || !lens || !ids || !cells) {
-        rc = err_set(ML_ENOMEM, "out of memory resolving surrogates");
-        goto out;
-    }
-    for (unsigned col = 0; col < t->def->ncols && !rc; col++) {
-        const struct column_def *cd = &t->def->cols[col];
-        size_t n = 0;
-        if (cd->type != COL_SURROGATE)
-            continue;
-        for (size_t r = 0; r < t->nrows; r++) {
-            struct cell *c = batch_cell(t, r, col);
-            if (c->kind != CELL_PENDING)
-                continue;
-            values[n] = batch_text(b, c);
-            lens[n] = c->len;
-            cells[n] = c;
-            n++;
-        }
-        rc = surrogate_resolve_batch(sur, db, cd->kind, values, lens, n, ids, created);
-        for (size_t i = 0; !rc && i < n; i++) {
-            cells[i]->kind = CELL_INT;
-            cells[i]->i = (long long)ids[i];
-        }
-    }
-out:
-    free(values);
-    free(lens);
-    free(ids);
-    free(cells);
-    return rc;
+    struct resolve_arg ra = {sur, db};
+    return batch_resolve_surrogates(b, t, resolve_with, &ra, created);
 }
 
 /* ---- SQL of one batch ---- */
@@ -1072,6 +1046,17 @@ static int end_run(struct run_ctx *ctx, int status_rc, const char *error_text)
     return 0;
 }
 
+/* load_stream and end_run for loadrun.h */
+static int load_stream_of(void *arg, const struct config_stream *st)
+{
+    return load_stream(arg, st);
+}
+
+static int end_run_of(void *arg, int status_rc, const char *error_text)
+{
+    return end_run(arg, status_rc, error_text);
+}
+
 /* Partition maintenance (partition.h) of the partitioned streams to run,
  * before anything is fetched, recorded with this run's id. */
 static int maintain_partitions(struct run_ctx *ctx, const char *only)
@@ -1106,11 +1091,9 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         snprintf(ctx.as_of, sizeof(ctx.as_of), "%s", opt->as_of);
     ctx.rebuild_history = opt && opt->rebuild_history;
     ctx.full = opt && opt->full;
-    for (size_t i = 0; i < cfg->nstreams; i++) {
-        if (opt && opt->only_stream && strcmp(opt->only_stream, cfg->streams[i].name) != 0)
-            continue;
-        buf_addf(&names, "%s%s", nrun ? "," : "", cfg->streams[i].name);
-        nrun++;
+    if (loadrun_names(cfg, opt, &names, &nrun)) {
+        buf_release(&names);
+        return err_set(ML_ENOMEM, "out of memory");
     }
     if (nrun == 0) {
         struct buf all = BUF_INIT;
@@ -1178,32 +1161,15 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         rc = run_start_as_of(&ctx);
     if (!rc)
         log_info("run %llu started: streams %s", ctx.run_id, names.data);
-    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
-        if (opt && opt->only_stream && strcmp(opt->only_stream, cfg->streams[i].name) != 0)
-            continue;
-        rc = load_stream(&ctx, &cfg->streams[i]);
-    }
+    if (!rc)
+        rc = loadrun_each(cfg, opt, load_stream_of, &ctx);
     if (!rc) /* again: a record older than retention just loaded goes now */
         rc = maintain_partitions(&ctx, opt ? opt->only_stream : NULL);
     if (ctx.db) {
         /* a lost connection fails the run loudly; the run is still marked
          * failed if a reconnect allows, and the message says when it did not */
         bool lost = rc && db_connection_lost(ctx.db);
-        if (rc) {
-            char saved[2048];
-            snprintf(saved, sizeof(saved), "%s%s",
-                     lost ? "lost the connection to the warehouse: " : "", err_msg());
-            if (end_run(&ctx, rc, saved)) {
-                char why[1024]; /* err_set must not read the buffer it writes */
-                snprintf(why, sizeof(why), "%s", err_msg());
-                err_set(rc, "%s (and run %llu could not be marked failed: %s)", saved, ctx.run_id,
-                        why);
-            } else {
-                err_set(rc, "%s", saved);
-            }
-        } else {
-            rc = end_run(&ctx, 0, NULL);
-        }
+        rc = loadrun_end(rc, lost, ctx.run_id, end_run_of, &ctx);
     }
     res->run_id = ctx.run_id;
     if (ctx.sur) {

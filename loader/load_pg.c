@@ -2,7 +2,6 @@
  * bookkeeping in a PostgreSQL warehouse. */
 #include "load_pg.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "error.h"
 #include "json.h"
 #include "lease.h"
+#include "loadrun.h"
 #include "log.h"
 #include "mapping.h"
 #include "pg.h"
@@ -37,52 +37,41 @@ struct pg_heartbeat {
     char run[32];
     char token[LEASE_TOKEN_HEX + 1];
     char interval[16];
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-    pthread_t thread;
+    struct pg *pg;
+    struct lease_ticker *ticker;
 };
 
 static const char heartbeat_sql[] =
     "UPDATE load_run_leases SET heartbeat_at = " PG_NOW ", expires_at = " PG_NOW
     " + 3 * $3::integer * interval '1 second' WHERE run_id = $1::bigint AND token = $2";
 
-static void *heartbeat_main(void *arg)
+static void heartbeat_beat(void *arg)
 {
     struct pg_heartbeat *hb = arg;
-    struct pg *pg = NULL;
     const char *params[3] = {hb->run, hb->token, hb->interval};
-    unsigned interval = hb->cfg->load.heartbeat_interval ? hb->cfg->load.heartbeat_interval : 1;
-    pthread_mutex_lock(&hb->mu);
-    while (!hb->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += interval;
-        while (!hb->stop && pthread_cond_timedwait(&hb->cv, &hb->mu, &until) == 0)
-            ;
-        if (hb->stop)
-            break;
-        pthread_mutex_unlock(&hb->mu);
-        if (!pg && conn_pg_warehouse(hb->cfg, &pg))
-            log_debug("lease heartbeat: %s", err_msg());
-        if (pg && pg_exec_params(pg, heartbeat_sql, 3, params, NULL)) {
-            log_debug("lease heartbeat: %s", err_msg());
-            if (pg_connection_lost(pg)) {
-                pg_close(pg);
-                pg = NULL;
-            }
+    if (!hb->pg && conn_pg_warehouse(hb->cfg, &hb->pg))
+        log_debug("lease heartbeat: %s", err_msg());
+    if (hb->pg && pg_exec_params(hb->pg, heartbeat_sql, 3, params, NULL)) {
+        log_debug("lease heartbeat: %s", err_msg());
+        if (pg_connection_lost(hb->pg)) {
+            pg_close(hb->pg);
+            hb->pg = NULL;
         }
-        pthread_mutex_lock(&hb->mu);
     }
-    pthread_mutex_unlock(&hb->mu);
-    pg_close(pg);
-    return NULL;
+}
+
+static void heartbeat_done(void *arg)
+{
+    struct pg_heartbeat *hb = arg;
+    pg_close(hb->pg);
+    hb->pg = NULL;
 }
 
 static int heartbeat_start(const struct config *cfg, unsigned long long run_id, const char *token,
                            struct pg_heartbeat **out)
 {
     struct pg_heartbeat *hb = calloc(1, sizeof(*hb));
+    int rc;
     *out = NULL;
     if (!hb)
         return err_set(ML_ENOMEM, "out of memory");
@@ -90,13 +79,11 @@ static int heartbeat_start(const struct config *cfg, unsigned long long run_id, 
     snprintf(hb->run, sizeof(hb->run), "%llu", run_id);
     snprintf(hb->token, sizeof(hb->token), "%s", token);
     snprintf(hb->interval, sizeof(hb->interval), "%u", cfg->load.heartbeat_interval);
-    pthread_mutex_init(&hb->mu, NULL);
-    pthread_cond_init(&hb->cv, NULL);
-    if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
-        pthread_mutex_destroy(&hb->mu);
-        pthread_cond_destroy(&hb->cv);
+    rc = lease_ticker_start(cfg->load.heartbeat_interval, heartbeat_beat, heartbeat_done, hb,
+                            &hb->ticker);
+    if (rc) {
         free(hb);
-        return err_set(ML_EIO, "cannot start the lease heartbeat thread");
+        return rc;
     }
     *out = hb;
     return 0;
@@ -106,13 +93,7 @@ static void heartbeat_stop(struct pg_heartbeat *hb)
 {
     if (!hb)
         return;
-    pthread_mutex_lock(&hb->mu);
-    hb->stop = true;
-    pthread_cond_signal(&hb->cv);
-    pthread_mutex_unlock(&hb->mu);
-    pthread_join(hb->thread, NULL);
-    pthread_mutex_destroy(&hb->mu);
-    pthread_cond_destroy(&hb->cv);
+    lease_ticker_stop(hb->ticker);
     free(hb);
 }
 
@@ -176,7 +157,6 @@ static int begin_run(struct pg_run *ctx, const char *streams)
         "expires_at) VALUES ($1::bigint, $2, " LEASE_PG_NODE_SQL ", pg_backend_pid(), " PG_NOW
         ", " PG_NOW " + 3 * $3::integer * interval '1 second')";
     char host[256] = "", pid[32], interval[16];
-    unsigned char raw[LEASE_TOKEN_HEX / 2];
     const char *p[4] = {streams, host, pid, MASKLOAD_VERSION};
     struct pg_result *r = NULL;
     const char *const *row;
@@ -184,9 +164,7 @@ static int begin_run(struct pg_run *ctx, const char *streams)
     gethostname(host, sizeof(host) - 1);
     snprintf(pid, sizeof(pid), "%ld", (long)getpid());
     snprintf(interval, sizeof(interval), "%u", ctx->cfg->load.heartbeat_interval);
-    rc = crypto_random(raw, sizeof(raw));
-    if (!rc)
-        crypto_hex(raw, sizeof(raw), ctx->token);
+    rc = lease_new_token(ctx->token);
     if (!rc)
         rc = pg_begin(ctx->pg);
     if (!rc)
@@ -236,46 +214,17 @@ static int record_end(struct pg_run *ctx, int status_rc, const char *error_text)
 
 /* ---- one batch ---- */
 
+static int resolve_with(void *arg, const char *kind, const char *const *values, const size_t *lens,
+                        size_t n, unsigned long long *ids, unsigned long long *created)
+{
+    struct pg_run *ctx = arg;
+    return surrogate_pg_resolve(ctx->sur_mac, ctx->pg, kind, values, lens, n, ids, created);
+}
+
 static int resolve_table(struct pg_run *ctx, struct batch *b, struct table_rows *t,
                          unsigned long long *created)
 {
-    const char **values = NULL;
-    size_t *lens = NULL;
-    unsigned long long *ids = NULL;
-    struct cell **cells = NULL;
-    int rc = 0;
-    if (!t->def || !t->nrows)
-        return 0;
-    values = malloc(t->nrows * sizeof(*values));
-    lens = malloc(t->nrows * sizeof(*lens));
-    ids = malloc(t->nrows * sizeof(*ids));
-    cells = malloc(t->nrows * sizeof(*cells));
-    if (!values || !lens || !ids || !cells)
-        rc = err_set(ML_ENOMEM, "out of memory resolving surrogates");
-    for (unsigned col = 0; !rc && col < t->def->ncols; col++) {
-        const struct column_def *cd = &t->def->cols[col];
-        size_t n = 0;
-        if (cd->type != COL_SURROGATE)
-            continue;
-        for (size_t r = 0; r < t->nrows; r++) {
-            struct cell *c = batch_cell(t, r, col);
-            if (c->kind != CELL_PENDING)
-                continue;
-            values[n] = batch_text(b, c);
-            lens[n] = c->len;
-            cells[n++] = c;
-        }
-        rc = surrogate_pg_resolve(ctx->sur_mac, ctx->pg, cd->kind, values, lens, n, ids, created);
-        for (size_t i = 0; !rc && i < n; i++) {
-            cells[i]->kind = CELL_INT;
-            cells[i]->i = (long long)ids[i];
-        }
-    }
-    free(values);
-    free(lens);
-    free(ids);
-    free(cells);
-    return rc;
+    return batch_resolve_surrogates(b, t, resolve_with, ctx, created);
 }
 
 static int flush_batch(struct pg_run *ctx, struct batch *b, const char *stream,
@@ -435,6 +384,17 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     return 0;
 }
 
+/* load_stream and record_end for loadrun.h */
+static int load_stream_of(void *arg, const struct config_stream *st)
+{
+    return load_stream(arg, st);
+}
+
+static int record_end_of(void *arg, int status_rc, const char *error_text)
+{
+    return record_end(arg, status_rc, error_text);
+}
+
 int load_pg_run(const struct config *cfg, const struct load_options *opt, struct load_result *res)
 {
     struct pg_run ctx = {.cfg = cfg};
@@ -447,11 +407,9 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     buf_init(&ctx.sql, 0);
     ctx.rng = retry_rng_seed();
     ctx.mopt.birth_date = cfg->pii.birth_date;
-    for (size_t i = 0; i < cfg->nstreams; i++) {
-        if (opt && opt->only_stream && strcmp(opt->only_stream, cfg->streams[i].name) != 0)
-            continue;
-        buf_addf(&names, "%s%s", nrun ? "," : "", cfg->streams[i].name);
-        nrun++;
+    if (loadrun_names(cfg, opt, &names, &nrun)) {
+        buf_release(&names);
+        return err_set(ML_ENOMEM, "out of memory");
     }
     if (!nrun) {
         buf_release(&names);
@@ -481,29 +439,10 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
                                "run");
     if (!rc)
         log_info("run %llu started: streams %s", ctx.run_id, names.data);
-    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
-        if (opt && opt->only_stream && strcmp(opt->only_stream, cfg->streams[i].name) != 0)
-            continue;
-        rc = load_stream(&ctx, &cfg->streams[i]);
-    }
-    if (ctx.run_id) {
-        if (rc) {
-            char saved[2048];
-            snprintf(saved, sizeof(saved), "%s%s",
-                     pg_connection_lost(ctx.pg) ? "lost the connection to the warehouse: " : "",
-                     err_msg());
-            if (record_end(&ctx, rc, saved)) {
-                char why[1024];
-                snprintf(why, sizeof(why), "%s", err_msg());
-                err_set(rc, "%s (and run %llu could not be marked failed: %s)", saved, ctx.run_id,
-                        why);
-            } else {
-                err_set(rc, "%s", saved);
-            }
-        } else {
-            rc = record_end(&ctx, 0, NULL);
-        }
-    }
+    if (!rc)
+        rc = loadrun_each(cfg, opt, load_stream_of, &ctx);
+    if (ctx.run_id)
+        rc = loadrun_end(rc, rc && pg_connection_lost(ctx.pg), ctx.run_id, record_end_of, &ctx);
     res->run_id = ctx.run_id;
     if (!rc)
         log_info("run %llu: %llu surrogates created, %llu batch transaction(s) retried", ctx.run_id,

@@ -35,9 +35,7 @@ int monitor_generated_views(const struct config *cfg, struct ddlgen_monitor **ou
     return rc;
 }
 
-/* A generated view's threshold: an expectation's is 0 unless named in
- * check.thresholds. */
-static long generated_threshold(const struct config *cfg, const struct ddlgen_monitor *m)
+long monitor_generated_threshold(const struct config *cfg, const struct ddlgen_monitor *m)
 {
     if (m->strict) {
         for (size_t i = 0; i < cfg->check.nthresholds; i++)
@@ -46,6 +44,80 @@ static long generated_threshold(const struct config *cfg, const struct ddlgen_mo
         return 0;
     }
     return config_threshold_for(cfg, m->name);
+}
+
+void monitor_judge(struct monitor_result *r, long threshold, size_t *over)
+{
+    r->threshold = threshold;
+    r->over = r->rows > (unsigned long long)r->threshold;
+    if (r->over)
+        (*over)++;
+}
+
+int monitor_results_new(const struct config *cfg, struct monitor_result **out, size_t *n,
+                        size_t *over, size_t *skipped, struct ddlgen_monitor **gen, size_t *ngen,
+                        struct monitor_result **res)
+{
+    int rc;
+    *out = NULL;
+    *n = 0;
+    *over = 0;
+    *skipped = 0;
+    *res = NULL;
+    rc = monitor_generated_views(cfg, gen, ngen);
+    if (rc)
+        return err_prefix(rc, "check");
+    *res = calloc(sql_files_count + *ngen + 1, sizeof(**res));
+    if (!*res) {
+        ddlgen_monitor_views_free(*gen, *ngen);
+        *gen = NULL;
+        *ngen = 0;
+        return err_set(ML_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+int monitor_results_done(int rc, struct monitor_result *res, size_t cnt, struct ddlgen_monitor *gen,
+                         size_t ngen, struct monitor_result **out, size_t *n)
+{
+    ddlgen_monitor_views_free(gen, ngen);
+    if (rc) {
+        free(res);
+        return err_prefix(rc, "check");
+    }
+    *out = res;
+    *n = cnt;
+    return 0;
+}
+
+int monitor_streams_done(const struct config *cfg, int rc, struct monitor_stream *st,
+                         struct monitor_stream **out, size_t *n)
+{
+    if (rc) {
+        free(st);
+        return err_prefix(rc, "check: reading the last successful runs");
+    }
+    *out = st;
+    *n = cfg->nstreams;
+    return 0;
+}
+
+struct monitor_stream *monitor_streams_new(const struct config *cfg)
+{
+    struct monitor_stream *st = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*st));
+    for (size_t i = 0; st && i < cfg->nstreams; i++)
+        snprintf(st[i].stream, sizeof(st[i].stream), "%s", cfg->streams[i].name);
+    return st;
+}
+
+void monitor_streams_note(struct monitor_stream *st, size_t n, const char *stream,
+                          const char *seconds)
+{
+    for (size_t i = 0; stream && seconds && i < n; i++)
+        if (strcmp(st[i].stream, stream) == 0) {
+            st[i].ever = true;
+            st[i].last_success_s = strtoll(seconds, NULL, 10);
+        }
 }
 
 /* Counts generated view `name` into res[*cnt] with `threshold`. A missing
@@ -63,10 +135,7 @@ static int count_view(struct db *db, const char *name, long threshold, const cha
         return err_prefix(rc, "counting '%s' (did `maskload init` run since %s declared?)", r->view,
                           what);
     r->generated = true;
-    r->threshold = threshold;
-    r->over = r->rows > (unsigned long long)r->threshold;
-    if (r->over)
-        (*over)++;
+    monitor_judge(r, threshold, over);
     (*cnt)++;
     return 0;
 }
@@ -85,7 +154,7 @@ static int count_generated(const struct config *cfg, struct db *db,
                                        [DDLGEN_MONITOR_HISTORY] = "history was"};
     int rc = 0;
     for (size_t i = 0; !rc && i < ngen; i++)
-        rc = count_view(db, gen[i].name, generated_threshold(cfg, &gen[i]),
+        rc = count_view(db, gen[i].name, monitor_generated_threshold(cfg, &gen[i]),
                         (size_t)gen[i].kind < sizeof(what) / sizeof(what[0]) ? what[gen[i].kind]
                                                                              : "it was",
                         res, cnt, over);
@@ -104,18 +173,9 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
     /* a PostgreSQL warehouse: monitor_pg.h */
     if (cfg->warehouse.kind == WAREHOUSE_POSTGRES)
         return monitor_pg_check(cfg, out, n, over, skipped);
-    *out = NULL;
-    *n = 0;
-    *over = 0;
-    *skipped = 0;
-    rc = monitor_generated_views(cfg, &gen, &ngen);
+    rc = monitor_results_new(cfg, out, n, over, skipped, &gen, &ngen, &res);
     if (rc)
-        return err_prefix(rc, "check");
-    res = calloc(sql_files_count + ngen + 1, sizeof(*res));
-    if (!res) {
-        ddlgen_monitor_views_free(gen, ngen);
-        return err_set(ML_ENOMEM, "out of memory");
-    }
+        return rc;
     rc = conn_warehouse(cfg, &db);
     for (size_t i = 0; !rc && i < sql_files_count; i++) {
         struct monitor_result *r = &res[cnt];
@@ -146,28 +206,18 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
             err_prefix(rc, "counting '%s' (did `maskload init` run?)", r->view);
             break;
         }
-        r->threshold = config_threshold_for(cfg, r->view);
-        r->over = r->rows > (unsigned long long)r->threshold;
-        if (r->over)
-            (*over)++;
+        monitor_judge(r, config_threshold_for(cfg, r->view), over);
         cnt++;
     }
     if (!rc)
         rc = count_generated(cfg, db, gen, ngen, res, &cnt, over);
     db_close(db);
-    ddlgen_monitor_views_free(gen, ngen);
-    if (rc) {
-        free(res);
-        return err_prefix(rc, "check");
-    }
-    *out = res;
-    *n = cnt;
-    return 0;
+    return monitor_results_done(rc, res, cnt, gen, ngen, out, n);
 }
 
 int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_t *n)
 {
-    struct monitor_stream *st = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*st));
+    struct monitor_stream *st;
     struct db_result *res = NULL;
     struct db *db = NULL;
     const char *const *row;
@@ -175,14 +225,11 @@ int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_
     *out = NULL;
     *n = 0;
     /* a PostgreSQL warehouse: monitor_pg.h */
-    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES) {
-        free(st);
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES)
         return monitor_pg_streams(cfg, out, n);
-    }
+    st = monitor_streams_new(cfg);
     if (!st)
         return err_set(ML_ENOMEM, "out of memory");
-    for (size_t i = 0; i < cfg->nstreams; i++)
-        snprintf(st[i].stream, sizeof(st[i].stream), "%s", cfg->streams[i].name);
     rc = conn_warehouse(cfg, &db);
     /* seconds since 1970 computed in UTC whatever the session time zone */
     if (!rc)
@@ -192,20 +239,9 @@ int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_
                       "s.run_id = r.run_id WHERE r.status = 'succeeded' AND r.finished_at IS NOT "
                       "NULL GROUP BY s.stream",
                       &res);
-    while (!rc && db_result_next(res, &row, NULL) == 1) {
-        for (size_t i = 0; row[0] && row[1] && i < cfg->nstreams; i++)
-            if (strcmp(st[i].stream, row[0]) == 0) {
-                st[i].ever = true;
-                st[i].last_success_s = strtoll(row[1], NULL, 10);
-            }
-    }
+    while (!rc && db_result_next(res, &row, NULL) == 1)
+        monitor_streams_note(st, cfg->nstreams, row[0], row[1]);
     db_result_free(res);
     db_close(db);
-    if (rc) {
-        free(st);
-        return err_prefix(rc, "check: reading the last successful runs");
-    }
-    *out = st;
-    *n = cfg->nstreams;
-    return 0;
+    return monitor_streams_done(cfg, rc, st, out, n);
 }

@@ -35,6 +35,26 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
  * ddlgen_monitor_views_free. */
 int monitor_generated_views(const struct config *cfg, struct ddlgen_monitor **out, size_t *n);
 
+/* For the warehouse-specific counters (monitor.c, monitor_pg.c): zeroes
+ * *out, *n, *over and *skipped, builds the generated views into *gen (free
+ * with ddlgen_monitor_views_free) and allocates *res with room for every
+ * embedded and generated view (free it). On error nothing is left to free. */
+int monitor_results_new(const struct config *cfg, struct monitor_result **out, size_t *n,
+                        size_t *over, size_t *skipped, struct ddlgen_monitor **gen, size_t *ngen,
+                        struct monitor_result **res);
+
+/* The end of a counter: frees gen; rc 0: *out = res, *n = cnt, else frees
+ * res and returns rc prefixed with "check". */
+int monitor_results_done(int rc, struct monitor_result *res, size_t cnt, struct ddlgen_monitor *gen,
+                         size_t ngen, struct monitor_result **out, size_t *n);
+
+/* A generated view's threshold: an expectation's (m->strict) is its entry in
+ * check.thresholds, else 0; any other's config_threshold_for. */
+long monitor_generated_threshold(const struct config *cfg, const struct ddlgen_monitor *m);
+
+/* Sets r->threshold and r->over (rows > threshold); counts it in *over. */
+void monitor_judge(struct monitor_result *r, long threshold, size_t *over);
+
 /* The last successful run per configured stream. */
 struct monitor_stream {
     char stream[65];
@@ -46,5 +66,20 @@ struct monitor_stream {
  * of a succeeded load_runs row with a load_run_streams row for the stream.
  * *out is malloc'd (free it), *n its length. */
 int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_t *n);
+
+/* For the warehouse-specific readers: one zeroed entry per configured
+ * stream, named, malloc'd (free it); NULL when out of memory. */
+struct monitor_stream *monitor_streams_new(const struct config *cfg);
+
+/* The end of a reader: rc 0: *out = st, *n = cfg->nstreams, else frees st
+ * and returns rc naming what failed. */
+int monitor_streams_done(const struct config *cfg, int rc, struct monitor_stream *st,
+                         struct monitor_stream **out, size_t *n);
+
+/* Marks the entries of st[0..n) named `stream` as run, with `seconds`
+ * (decimal seconds since 1970) as their last success; a NULL value is
+ * ignored. */
+void monitor_streams_note(struct monitor_stream *st, size_t n, const char *stream,
+                          const char *seconds);
 
 #endif

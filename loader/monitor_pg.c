@@ -53,15 +53,6 @@ static int view_skipped(struct pg *pg, const struct sql_file *f, bool *skipped)
     return rc;
 }
 
-static void judge(const struct config *cfg, struct monitor_result *r, long threshold, size_t *over)
-{
-    (void)cfg;
-    r->threshold = threshold;
-    r->over = r->rows > (unsigned long long)r->threshold;
-    if (r->over)
-        (*over)++;
-}
-
 int monitor_pg_check(const struct config *cfg, struct monitor_result **out, size_t *n, size_t *over,
                      size_t *skipped)
 {
@@ -69,19 +60,9 @@ int monitor_pg_check(const struct config *cfg, struct monitor_result **out, size
     struct ddlgen_monitor *gen = NULL;
     struct pg *pg = NULL;
     size_t cnt = 0, ngen = 0;
-    int rc;
-    *out = NULL;
-    *n = 0;
-    *over = 0;
-    *skipped = 0;
-    rc = monitor_generated_views(cfg, &gen, &ngen);
+    int rc = monitor_results_new(cfg, out, n, over, skipped, &gen, &ngen, &res);
     if (rc)
-        return err_prefix(rc, "check");
-    res = calloc(sql_files_count + ngen + 1, sizeof(*res));
-    if (!res) {
-        ddlgen_monitor_views_free(gen, ngen);
-        return err_set(ML_ENOMEM, "out of memory");
-    }
+        return rc;
     rc = conn_pg_warehouse(cfg, &pg);
     for (size_t i = 0; !rc && i < sql_files_count; i++) {
         struct monitor_result *r = &res[cnt];
@@ -106,18 +87,11 @@ int monitor_pg_check(const struct config *cfg, struct monitor_result **out, size
             err_prefix(rc, "counting '%s' (did `maskload init` run?)", r->view);
             break;
         }
-        judge(cfg, r, config_threshold_for(cfg, r->view), over);
+        monitor_judge(r, config_threshold_for(cfg, r->view), over);
         cnt++;
     }
     for (size_t i = 0; !rc && i < ngen; i++) {
         struct monitor_result *r = &res[cnt];
-        long threshold = config_threshold_for(cfg, gen[i].name);
-        if (gen[i].strict) {
-            threshold = 0;
-            for (size_t t = 0; t < cfg->check.nthresholds; t++)
-                if (strcmp(cfg->check.thresholds[t].view, gen[i].name) == 0)
-                    threshold = cfg->check.thresholds[t].max;
-        }
         if ((size_t)snprintf(r->view, sizeof(r->view), "%s", gen[i].name) >= sizeof(r->view))
             rc = err_set(ML_EINVAL, "view name '%s' too long", gen[i].name);
         if (!rc)
@@ -128,23 +102,16 @@ int monitor_pg_check(const struct config *cfg, struct monitor_result **out, size
             break;
         }
         r->generated = true;
-        judge(cfg, r, threshold, over);
+        monitor_judge(r, monitor_generated_threshold(cfg, &gen[i]), over);
         cnt++;
     }
     pg_close(pg);
-    ddlgen_monitor_views_free(gen, ngen);
-    if (rc) {
-        free(res);
-        return err_prefix(rc, "check");
-    }
-    *out = res;
-    *n = cnt;
-    return 0;
+    return monitor_results_done(rc, res, cnt, gen, ngen, out, n);
 }
 
 int monitor_pg_streams(const struct config *cfg, struct monitor_stream **out, size_t *n)
 {
-    struct monitor_stream *st = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*st));
+    struct monitor_stream *st = monitor_streams_new(cfg);
     struct pg_result *res = NULL;
     struct pg *pg = NULL;
     const char *const *row;
@@ -153,8 +120,6 @@ int monitor_pg_streams(const struct config *cfg, struct monitor_stream **out, si
     *n = 0;
     if (!st)
         return err_set(ML_ENOMEM, "out of memory");
-    for (size_t i = 0; i < cfg->nstreams; i++)
-        snprintf(st[i].stream, sizeof(st[i].stream), "%s", cfg->streams[i].name);
     rc = conn_pg_warehouse(cfg, &pg);
     /* finished_at holds UTC: seconds since 1970 of it as a UTC time */
     if (!rc)
@@ -164,20 +129,9 @@ int monitor_pg_streams(const struct config *cfg, struct monitor_stream **out, si
                       "r.run_id WHERE r.status = 'succeeded' AND r.finished_at IS NOT NULL "
                       "GROUP BY s.stream",
                       &res);
-    while (!rc && pg_result_next(res, &row, NULL) == 1) {
-        for (size_t i = 0; row[0] && row[1] && i < cfg->nstreams; i++)
-            if (strcmp(st[i].stream, row[0]) == 0) {
-                st[i].ever = true;
-                st[i].last_success_s = strtoll(row[1], NULL, 10);
-            }
-    }
+    while (!rc && pg_result_next(res, &row, NULL) == 1)
+        monitor_streams_note(st, cfg->nstreams, row[0], row[1]);
     pg_result_free(res);
     pg_close(pg);
-    if (rc) {
-        free(st);
-        return err_prefix(rc, "check: reading the last successful runs");
-    }
-    *out = st;
-    *n = cfg->nstreams;
-    return 0;
+    return monitor_streams_done(cfg, rc, st, out, n);
 }
