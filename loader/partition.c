@@ -422,8 +422,7 @@ int partition_maintain(struct db *db, const char *database, const struct table_d
         lv = (struct live){0};
         /* a deadlock or lock wait with another maintenance's ALTER is
          * planned again too: the other one has usually done the work */
-        if (!rc || !(changed_meanwhile(db_errno(db)) || db_error_is_transient(db)) ||
-            attempt == 2)
+        if (!rc || !(changed_meanwhile(db_errno(db)) || db_error_is_transient(db)) || attempt == 2)
             break;
         log_info("partition: table '%s': its partitions changed meanwhile (another "
                  "maintenance: %s); planning again",
