@@ -22,49 +22,17 @@ static const char runs_select[] =
     "FROM load_runs r LEFT JOIN load_run_leases l ON l.run_id = r.run_id";
 /* clang-format on */
 
-static void copy(char *dst, size_t sz, const char *src)
-{
-    snprintf(dst, sz, "%s", src ? src : "");
-}
-
+/* The per-stream counts of the runs runs[0..n). */
 static int read_counts(struct pg *pg, struct run_info *runs, size_t n)
 {
     struct buf sql = BUF_INIT;
     struct pg_result *r = NULL;
     const char *const *row;
-    int rc = buf_adds(&sql, "SELECT run_id, stream");
-    for (size_t c = 0; !rc && c < RUN_NCOUNTS; c++)
-        rc = buf_addf(&sql, ", %s", run_count_columns[c]);
-    if (!rc)
-        rc = buf_adds(&sql, ", EXTRACT(EPOCH FROM finished_at - started_at) FROM load_run_streams "
-                            "WHERE run_id IN (");
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = buf_addf(&sql, "%s%llu", i ? "," : "", runs[i].run_id);
-    if (!rc)
-        rc = buf_adds(&sql, ") ORDER BY run_id, stream");
+    int rc = runs_counts_sql(&sql, "EXTRACT(EPOCH FROM finished_at - started_at)", runs, n);
     if (!rc)
         rc = pg_query(pg, sql.data, &r);
-    while (!rc && pg_result_next(r, &row, NULL) == 1) {
-        unsigned long long id = strtoull(row[0], NULL, 10);
-        struct run_info *ri = NULL;
-        struct run_stream_counts *v;
-        for (size_t i = 0; i < n && !ri; i++)
-            if (runs[i].run_id == id)
-                ri = &runs[i];
-        if (!ri)
-            continue;
-        v = realloc(ri->counts, (ri->ncounts + 1) * sizeof(*v));
-        if (!v) {
-            rc = err_set(ML_ENOMEM, "out of memory");
-            break;
-        }
-        ri->counts = v;
-        v = &ri->counts[ri->ncounts++];
-        copy(v->stream, sizeof(v->stream), row[1]);
-        for (size_t c = 0; c < RUN_NCOUNTS; c++)
-            v->n[c] = row[2 + c] ? strtoull(row[2 + c], NULL, 10) : 0;
-        v->seconds = row[2 + RUN_NCOUNTS] ? strtod(row[2 + RUN_NCOUNTS], NULL) : -1;
-    }
+    while (!rc && pg_result_next(r, &row, NULL) == 1)
+        rc = runs_add_counts(runs, n, row, 1);
     pg_result_free(r);
     buf_release(&sql);
     return rc ? err_prefix(rc, "reading load_run_streams (does `maskload init` need a rerun?)") : 0;
@@ -98,17 +66,8 @@ int runs_pg_query(const struct config *cfg, unsigned long long run_id, unsigned 
         rc = err_set(ML_ENOMEM, "out of memory");
         goto out;
     }
-    while (pg_result_next(r, &row, NULL) == 1) {
-        struct run_info *ri = &runs[cnt++];
-        ri->run_id = strtoull(row[0], NULL, 10);
-        copy(ri->started_at, sizeof(ri->started_at), row[1]);
-        copy(ri->finished_at, sizeof(ri->finished_at), row[2]);
-        copy(ri->status, sizeof(ri->status), row[3]);
-        copy(ri->streams, sizeof(ri->streams), row[4]);
-        copy(ri->error, sizeof(ri->error), row[5]);
-        ri->stale = row[6] ? atoi(row[6]) : 0;
-        copy(ri->heartbeat_at, sizeof(ri->heartbeat_at), row[7]);
-    }
+    while (pg_result_next(r, &row, NULL) == 1)
+        runs_decode(&runs[cnt++], row);
     if (cnt)
         rc = read_counts(pg, runs, cnt);
     if (rc)
