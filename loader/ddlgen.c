@@ -36,6 +36,21 @@ struct dialect {
     size_t name_max; /* 0 = no limit checked here */
     const char *unsigned_type[COL_DIGEST + 1];
     const char *digest_check; /* a CHECK on the sensitive tables' digest column */
+    /* The generated monitoring views (ddlgen_monitor_view): a view run with
+     * its invoker's rights is view_create, its name, view_as, its SELECT;
+     * the UTC clock; a one-column record_key as CAST(k AS one_key_cast)
+     * (NULL: concat_ws as for several); the long shape's value as
+     * CAST(v AS value_cast) (NULL: as it is); counters cast to signed_cast
+     * before they are subtracted (NULL: as they are); the whole seconds
+     * from an expression to now as age_open, the expression, age_close;
+     * a count as count_literal (a printf format of an unsigned long long);
+     * booleans tested as themselves (native_bool) or as = 1 and = 0. */
+    const char *view_create, *view_as;
+    const char *utc_now, *utc_today;
+    const char *concat_ws, *one_key_cast, *value_cast, *signed_cast;
+    const char *age_open, *age_close;
+    const char *count_literal;
+    bool native_bool;
 };
 
 /* MySQL 8 and MariaDB spell their DDL alike; they differ in upserts and
@@ -67,6 +82,18 @@ static const struct dialect mysql_dialect = {
     .table_options = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
     .sensitive_options = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     .text_collation = "utf8mb4_unicode_ci",
+    .view_create = "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ",
+    .view_as = " AS ",
+    .utc_now = "UTC_TIMESTAMP()",
+    .utc_today = "UTC_DATE()",
+    .concat_ws = "CONCAT_WS",
+    .one_key_cast = "CHAR",
+    .value_cast = NULL,
+    .signed_cast = "SIGNED",
+    .age_open = "TIMESTAMPDIFF(SECOND, ",
+    .age_close = ", UTC_TIMESTAMP())",
+    .count_literal = "%llu",
+    .native_bool = false,
 };
 
 static const struct dialect *const dialects[] = {
@@ -122,6 +149,20 @@ static const struct dialect postgres_dialect = {
             [COL_SURROGATE] = "bigint",
         },
     .digest_check = "CHECK (octet_length(\"digest\") = 32)",
+    /* timestamps hold UTC without a time zone: now as UTC, a UTC date; a
+     * UNION ALL of several checks needs one type per column: text */
+    .view_create = "CREATE OR REPLACE VIEW ",
+    .view_as = " WITH (security_invoker = true) AS ",
+    .utc_now = "(now() AT TIME ZONE 'UTC')",
+    .utc_today = "CAST(now() AT TIME ZONE 'UTC' AS date)",
+    .concat_ws = "concat_ws",
+    .one_key_cast = NULL,
+    .value_cast = "text",
+    .signed_cast = NULL,
+    .age_open = "CAST(floor(EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - ",
+    .age_close = ")) AS bigint)",
+    .count_literal = "CAST(%llu AS bigint)",
+    .native_bool = true,
 };
 
 /* The dialects of the functions that write PostgreSQL too (create table,
@@ -944,9 +985,17 @@ static void put_quasi_list(struct gen *g, const struct stream_def *def)
     }
 }
 
+/* "CREATE ... VIEW name ... AS ": a view run with its invoker's rights. */
+static void put_view_head(struct gen *g, const char *name)
+{
+    put(g, g->dl->view_create);
+    put_ident(g, name);
+    put(g, g->dl->view_as);
+}
+
 int ddlgen_small_groups_view(struct buf *out, const struct stream_def *def, enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, dialect_any(d), 0};
     struct buf name = BUF_INIT;
     size_t mark = out->len;
     if (!g.dl)
@@ -969,9 +1018,8 @@ int ddlgen_small_groups_view(struct buf *out, const struct stream_def *def, enum
         buf_release(&name);
         return rc;
     }
-    put(&g, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
-    put_ident(&g, name.data);
-    put(&g, " AS SELECT ");
+    put_view_head(&g, name.data);
+    put(&g, "SELECT ");
     put_quasi_list(&g, def);
     put(&g, ", COUNT(*) AS ");
     put_ident(&g, DDLGEN_GROUP_ROWS);
@@ -1258,10 +1306,29 @@ static void put_check_value(struct gen *g, const struct check_def *ck, const cha
         put_literal(g, value);
 }
 
+/* Fixed SQL text whose names are written `name`: each backquote becomes the
+ * dialect's identifier quote (the names are plain words, never quoted
+ * themselves). */
+static void put_names(struct gen *g, const char *s)
+{
+    for (; *s && !g->rc; s++)
+        g->rc = buf_addc(g->out, *s == '`' ? g->dl->quote : *s);
+}
+
+/* `col` (fixed text with quoted names, as put_names) tested true or false. */
+static void put_bool_test(struct gen *g, const char *col, bool value)
+{
+    if (g->dl->native_bool && !value)
+        put(g, "NOT ");
+    put_names(g, col);
+    if (!g->dl->native_bool)
+        put(g, value ? " = 1" : " = 0");
+}
+
 /* `r`.`column`: a column of the checked row. */
 static void put_row_col(struct gen *g, const char *col)
 {
-    put(g, "`r`.");
+    put_names(g, "`r`.");
     put_ident(g, col);
 }
 
@@ -1277,13 +1344,13 @@ static void put_check_condition(struct gen *g, const struct table_def *t,
         break;
     case CHECK_UNIQUE:
         put_row_col(g, c->name);
-        put(g, " IN (SELECT `u`.");
+        put_names(g, " IN (SELECT `u`.");
         put_ident(g, c->name);
         put(g, " FROM ");
         put_ident(g, t->name);
-        put(g, " AS `u` WHERE `u`.");
+        put_names(g, " AS `u` WHERE `u`.");
         put_ident(g, c->name);
-        put(g, " IS NOT NULL GROUP BY `u`.");
+        put_names(g, " IS NOT NULL GROUP BY `u`.");
         put_ident(g, c->name);
         put(g, " HAVING COUNT(*) > 1)");
         break;
@@ -1315,7 +1382,8 @@ static void put_check_condition(struct gen *g, const struct table_def *t,
         break;
     case CHECK_NOT_FUTURE:
         put_row_col(g, c->name);
-        put(g, c->type == COL_DATE ? " > UTC_DATE()" : " > UTC_TIMESTAMP()");
+        put(g, " > ");
+        put(g, c->type == COL_DATE ? g->dl->utc_today : g->dl->utc_now);
         break;
     case CHECK_NOT_BEFORE:
         put_row_col(g, c->name);
@@ -1329,7 +1397,7 @@ static void put_check_condition(struct gen *g, const struct table_def *t,
         put_row_col(g, c->name);
         put(g, " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ");
         put_ident(g, ck->ref_table);
-        put(g, " AS `x` WHERE `x`.");
+        put_names(g, " AS `x` WHERE `x`.");
         put_ident(g, ck->ref_column);
         put(g, " = ");
         put_row_col(g, c->name);
@@ -1369,6 +1437,9 @@ static int check_part_ok(const struct ddlgen_check_part *p)
     return 0;
 }
 
+/* The columns of one check's rows; in the long shape (several parts joined
+ * by UNION ALL) record_key and value are text where the dialect needs one
+ * type per column. */
 static void put_check_select(struct gen *g, const struct ddlgen_check_part *p, bool long_shape)
 {
     const struct table_def *t = p->table;
@@ -1377,24 +1448,29 @@ static void put_check_select(struct gen *g, const struct ddlgen_check_part *p, b
     put(g, "SELECT ");
     if (long_shape) {
         put_literal(g, t->name);
-        put(g, " AS `table_name`, ");
-        if (t->nkey == 1) {
+        put_names(g, " AS `table_name`, ");
+        if (t->nkey == 1 && g->dl->one_key_cast) {
             put(g, "CAST(");
             put_row_col(g, t->cols[0].name);
-            put(g, " AS CHAR)");
+            putf(g, " AS %s)", g->dl->one_key_cast);
         } else {
-            put(g, "CONCAT_WS(':'");
+            put(g, g->dl->concat_ws);
+            put(g, "(':'");
             for (unsigned k = 0; k < t->nkey; k++) {
                 put(g, ", ");
                 put_row_col(g, t->cols[k].name);
             }
             put(g, ")");
         }
-        put(g, " AS `record_key`, ");
+        put_names(g, " AS `record_key`, ");
         put_literal(g, col);
-        put(g, " AS `column_name`, ");
+        put_names(g, " AS `column_name`, ");
+        if (g->dl->value_cast)
+            put(g, "CAST(");
         put_row_col(g, col);
-        put(g, " AS `value`");
+        if (g->dl->value_cast)
+            putf(g, " AS %s)", g->dl->value_cast);
+        put_names(g, " AS `value`");
     } else {
         for (unsigned k = 0; k < t->nkey; k++) {
             if (k)
@@ -1413,7 +1489,7 @@ static void put_check_select(struct gen *g, const struct ddlgen_check_part *p, b
     }
     put(g, " FROM ");
     put_ident(g, t->name);
-    put(g, " AS `r` WHERE ");
+    put_names(g, " AS `r` WHERE ");
     put_check_condition(g, t, ck);
 }
 
@@ -1446,7 +1522,7 @@ static void put_history_head(struct gen *g, const struct table_def *t, const cha
         put_alias_col(g, "a", t->cols[i].name);
         put(g, ", ");
     }
-    put(g, version);
+    put_names(g, version);
     put(g, " AS ");
     put_ident(g, "version");
     put(g, ", ");
@@ -1463,14 +1539,21 @@ static void put_history_head(struct gen *g, const struct table_def *t, const cha
 static void put_history_select(struct gen *g, const struct table_def *t)
 {
     put_history_head(g, t, "a.`version`", "valid_from not before valid_to");
-    put(g, " WHERE a.`valid_to` IS NOT NULL AND a.`valid_from` >= a.`valid_to`");
+    put_names(g, " WHERE a.`valid_to` IS NOT NULL AND a.`valid_from` >= a.`valid_to`");
     put(g, " UNION ALL ");
     put_history_head(g, t, "a.`version`", "is_current disagrees with valid_to or deleted");
-    put(g, " WHERE (a.`is_current` = 1) <> (a.`valid_to` IS NULL)"
-           " OR (a.`is_current` = 1 AND a.`deleted` = 1)");
+    put(g, " WHERE (");
+    put_bool_test(g, "a.`is_current`", true);
+    put_names(g, ") <> (a.`valid_to` IS NULL) OR (");
+    put_bool_test(g, "a.`is_current`", true);
+    put(g, " AND ");
+    put_bool_test(g, "a.`deleted`", true);
+    put(g, ")");
     put(g, " UNION ALL ");
     put_history_head(g, t, "MAX(a.`version`)", "more than one current version");
-    put(g, " WHERE a.`is_current` = 1 GROUP BY ");
+    put(g, " WHERE ");
+    put_bool_test(g, "a.`is_current`", true);
+    put(g, " GROUP BY ");
     for (unsigned i = 0; i < t->nkey; i++) {
         if (i)
             put(g, ", ");
@@ -1483,27 +1566,52 @@ static void put_history_select(struct gen *g, const struct table_def *t)
     put_ident(g, t->name);
     put(g, " b ON ");
     put_key_equal(g, t);
-    put(g, " AND b.`version` = a.`version` + 1 WHERE a.`valid_to` IS NULL"
-           " OR (a.`deleted` = 0 AND b.`valid_from` <> a.`valid_to`)"
-           " OR (a.`deleted` = 1 AND b.`valid_from` < a.`valid_to`)");
+    put_names(g, " AND b.`version` = a.`version` + 1 WHERE a.`valid_to` IS NULL OR (");
+    put_bool_test(g, "a.`deleted`", false);
+    put_names(g, " AND b.`valid_from` <> a.`valid_to`) OR (");
+    put_bool_test(g, "a.`deleted`", true);
+    put_names(g, " AND b.`valid_from` < a.`valid_to`)");
     put(g, " UNION ALL ");
     put_history_head(g, t, "a.`version`", "version number without its predecessor");
-    put(g, " WHERE a.`version` = 0 OR (a.`version` > 1 AND NOT EXISTS (SELECT 1 FROM ");
+    put_names(g, " WHERE a.`version` = 0 OR (a.`version` > 1 AND NOT EXISTS (SELECT 1 FROM ");
     put_ident(g, t->name);
     put(g, " b WHERE ");
     put_key_equal(g, t);
-    put(g, " AND b.`version` = a.`version` - 1))");
+    put_names(g, " AND b.`version` = a.`version` - 1))");
+}
+
+/* The whole seconds from `expr` (fixed text, as put_names) to now. */
+static void put_age(struct gen *g, const char *expr)
+{
+    put(g, g->dl->age_open);
+    put_names(g, expr);
+    put(g, g->dl->age_close);
+}
+
+/* `c` of load_run_streams `s`, cast to signed for a subtraction when the
+ * dialect's counters are unsigned. */
+static void put_counter(struct gen *g, const char *c)
+{
+    if (g->dl->signed_cast)
+        put(g, "CAST(");
+    put_names(g, "`s`.");
+    put_ident(g, c);
+    if (g->dl->signed_cast)
+        putf(g, " AS %s)", g->dl->signed_cast);
 }
 
 int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, dialect_any(d), 0};
     size_t mark = out->len;
     if (!g.dl)
         return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
     if (!m || !m->name[0] || strncmp(m->name, "monitor_", 8) != 0)
         return err_set(ML_EINVAL, "a generated monitoring view needs a name beginning with "
                                   "'monitor_'");
+    if (g.dl->name_max && strlen(m->name) > g.dl->name_max)
+        return err_set(ML_EINVAL, "%s: view '%s' is longer than %zu bytes", g.dl->name, m->name,
+                       g.dl->name_max);
     switch (m->kind) {
     case DDLGEN_MONITOR_SMALL_GROUPS:
         return ddlgen_small_groups_view(out, m->def, d);
@@ -1515,9 +1623,7 @@ int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db
             if (rc)
                 return err_prefix(rc, "view '%s'", m->name);
         }
-        put(&g, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
-        put_ident(&g, m->name);
-        put(&g, " AS ");
+        put_view_head(&g, m->name);
         for (size_t i = 0; i < m->nparts; i++) {
             if (i)
                 put(&g, " UNION ALL ");
@@ -1527,9 +1633,7 @@ int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db
     case DDLGEN_MONITOR_HISTORY:
         if (!m->def || !m->def->table || !m->def->table->history || !m->def->table->nkey)
             return err_set(ML_EINVAL, "view '%s' needs a history table with a key", m->name);
-        put(&g, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
-        put_ident(&g, m->name);
-        put(&g, " AS ");
+        put_view_head(&g, m->name);
         put_history_select(&g, m->def->table);
         return gen_end(&g, mark);
     case DDLGEN_MONITOR_FRESHNESS:
@@ -1540,38 +1644,39 @@ int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db
     }
     if (!m->stream || !*m->stream || !m->def)
         return err_set(ML_EINVAL, "view '%s' needs a stream", m->name);
-    put(&g, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
-    put_ident(&g, m->name);
-    put(&g, " AS SELECT ");
+    put_view_head(&g, m->name);
+    put(&g, "SELECT ");
     put_literal(&g, m->stream);
     if (m->kind == DDLGEN_MONITOR_FRESHNESS) {
         unsigned long long lim = m->def->freshness_s;
-        put(&g,
-            " AS `stream`, MAX(`r`.`finished_at`) AS `last_success`, "
-            "TIMESTAMPDIFF(SECOND, MAX(`r`.`finished_at`), UTC_TIMESTAMP()) AS `age_seconds`, ");
-        putf(&g,
-             "%llu AS `max_age_seconds` FROM `load_runs` AS `r` JOIN `load_run_streams` AS `s` "
-             "ON `s`.`run_id` = `r`.`run_id` WHERE `r`.`status` = 'succeeded' AND `s`.`stream` = ",
-             lim);
+        put_names(&g, " AS `stream`, MAX(`r`.`finished_at`) AS `last_success`, ");
+        put_age(&g, "MAX(`r`.`finished_at`)");
+        put_names(&g, " AS `age_seconds`, ");
+        putf(&g, g.dl->count_literal, lim);
+        put_names(&g, " AS `max_age_seconds` FROM `load_runs` AS `r` JOIN `load_run_streams` AS "
+                      "`s` ON `s`.`run_id` = `r`.`run_id` WHERE `r`.`status` = 'succeeded' AND "
+                      "`s`.`stream` = ");
         put_literal(&g, m->stream);
-        putf(&g,
-             " HAVING MAX(`r`.`finished_at`) IS NULL OR TIMESTAMPDIFF(SECOND, "
-             "MAX(`r`.`finished_at`), UTC_TIMESTAMP()) > %llu",
-             lim);
+        put_names(&g, " HAVING MAX(`r`.`finished_at`) IS NULL OR ");
+        put_age(&g, "MAX(`r`.`finished_at`)");
+        putf(&g, " > %llu", lim);
     } else {
         unsigned long long lim = m->def->min_rows;
-        put(&g, " AS `stream`, `l`.`run_id` AS `run_id`, `l`.`loaded` AS `loaded`, ");
-        putf(&g,
-             "%llu AS `min_rows` FROM (SELECT 1 AS `one`) AS `o` LEFT JOIN (SELECT "
-             "`s`.`run_id` AS `run_id`, CAST(`s`.`fetched` AS SIGNED) - CAST(`s`.`rejected` AS "
-             "SIGNED) AS `loaded` FROM `load_run_streams` AS `s` JOIN `load_runs` AS `r` ON "
-             "`r`.`run_id` = `s`.`run_id` WHERE `r`.`status` = 'succeeded' AND `s`.`stream` = ",
-             lim);
+        put_names(&g, " AS `stream`, `l`.`run_id` AS `run_id`, `l`.`loaded` AS `loaded`, ");
+        putf(&g, g.dl->count_literal, lim);
+        put_names(&g, " AS `min_rows` FROM (SELECT 1 AS `one`) AS `o` LEFT JOIN (SELECT "
+                      "`s`.`run_id` AS `run_id`, ");
+        put_counter(&g, "fetched");
+        put(&g, " - ");
+        put_counter(&g, "rejected");
+        put_names(&g, " AS `loaded` FROM `load_run_streams` AS `s` JOIN `load_runs` AS `r` ON "
+                      "`r`.`run_id` = `s`.`run_id` WHERE `r`.`status` = 'succeeded' AND "
+                      "`s`.`stream` = ");
         put_literal(&g, m->stream);
-        putf(&g,
-             " ORDER BY `r`.`finished_at` DESC, `r`.`run_id` DESC LIMIT 1) AS `l` ON 1 = 1 "
-             "WHERE `l`.`run_id` IS NULL OR `l`.`loaded` < %llu",
-             lim);
+        put_names(&g,
+                  " ORDER BY `r`.`finished_at` DESC, `r`.`run_id` DESC LIMIT 1) AS `l` ON 1 = 1 "
+                  "WHERE `l`.`run_id` IS NULL OR `l`.`loaded` < ");
+        putf(&g, "%llu", lim);
     }
     return gen_end(&g, mark);
 }
@@ -2093,305 +2198,5 @@ int ddlgen_pg_account(struct buf *out, const char *user, const char *role, const
     put(&g, " SET search_path = ");
     put_ident(&g, schema);
     put(&g, ";\n");
-    return gen_end(&g, mark);
-}
-
-/* ---- PostgreSQL: the generated monitoring views (ddlgen_pg_monitor_view) ---- */
-
-/* "alias"."column" */
-static void pg_put_col(struct gen *g, const char *alias, const char *col)
-{
-    put_ident(g, alias);
-    put(g, ".");
-    put_ident(g, col);
-}
-
-/* UTC now, as the timestamps (without time zone) hold it; a UTC date. */
-#define PG_UTC_NOW   "(now() AT TIME ZONE 'UTC')"
-#define PG_UTC_TODAY "CAST(now() AT TIME ZONE 'UTC' AS date)"
-
-static void pg_put_check_condition(struct gen *g, const struct table_def *t,
-                                   const struct check_def *ck)
-{
-    const struct column_def *c = &t->cols[ck->col];
-    switch (ck->kind) {
-    case CHECK_NOT_NULL:
-        pg_put_col(g, "r", c->name);
-        put(g, " IS NULL");
-        break;
-    case CHECK_UNIQUE:
-        pg_put_col(g, "r", c->name);
-        put(g, " IN (SELECT ");
-        pg_put_col(g, "u", c->name);
-        put(g, " FROM ");
-        put_ident(g, t->name);
-        put(g, " AS \"u\" WHERE ");
-        pg_put_col(g, "u", c->name);
-        put(g, " IS NOT NULL GROUP BY ");
-        pg_put_col(g, "u", c->name);
-        put(g, " HAVING COUNT(*) > 1)");
-        break;
-    case CHECK_ACCEPTED:
-        pg_put_col(g, "r", c->name);
-        put(g, " NOT IN (");
-        for (unsigned i = 0; i < ck->nvalues; i++) {
-            if (i)
-                put(g, ", ");
-            put_check_value(g, ck, ck->values[i]);
-        }
-        put(g, ")");
-        break;
-    case CHECK_RANGE:
-        put(g, "(");
-        if (ck->values[0]) {
-            pg_put_col(g, "r", c->name);
-            put(g, " < ");
-            put_check_value(g, ck, ck->values[0]);
-        }
-        if (ck->values[0] && ck->values[1])
-            put(g, " OR ");
-        if (ck->values[1]) {
-            pg_put_col(g, "r", c->name);
-            put(g, " > ");
-            put_check_value(g, ck, ck->values[1]);
-        }
-        put(g, ")");
-        break;
-    case CHECK_NOT_FUTURE:
-        pg_put_col(g, "r", c->name);
-        put(g, c->type == COL_DATE ? " > " PG_UTC_TODAY : " > " PG_UTC_NOW);
-        break;
-    case CHECK_NOT_BEFORE:
-        pg_put_col(g, "r", c->name);
-        put(g, " < ");
-        if (ck->other)
-            pg_put_col(g, "r", ck->other);
-        else
-            put_literal(g, ck->values[0]);
-        break;
-    case CHECK_REFERENCES:
-        pg_put_col(g, "r", c->name);
-        put(g, " IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ");
-        put_ident(g, ck->ref_table);
-        put(g, " AS \"x\" WHERE ");
-        pg_put_col(g, "x", ck->ref_column);
-        put(g, " = ");
-        pg_put_col(g, "r", c->name);
-        put(g, ")");
-        break;
-    default:
-        if (!g->rc)
-            g->rc = err_set(ML_EINVAL, "table '%s': unknown check %d", t->name, (int)ck->kind);
-    }
-}
-
-/* ddlgen_monitor_view's columns; in the long shape (several parts joined
- * by UNION ALL) record_key and value are text, as UNION ALL needs one type
- * per column. */
-static void pg_put_check_select(struct gen *g, const struct ddlgen_check_part *p, bool long_shape)
-{
-    const struct table_def *t = p->table;
-    const struct check_def *ck = p->check;
-    const char *col = t->cols[ck->col].name;
-    put(g, "SELECT ");
-    if (long_shape) {
-        put_literal(g, t->name);
-        put(g, " AS \"table_name\", concat_ws(':'");
-        for (unsigned k = 0; k < t->nkey; k++) {
-            put(g, ", ");
-            pg_put_col(g, "r", t->cols[k].name);
-        }
-        put(g, ") AS \"record_key\", ");
-        put_literal(g, col);
-        put(g, " AS \"column_name\", CAST(");
-        pg_put_col(g, "r", col);
-        put(g, " AS text) AS \"value\"");
-    } else {
-        for (unsigned k = 0; k < t->nkey; k++) {
-            if (k)
-                put(g, ", ");
-            pg_put_col(g, "r", t->cols[k].name);
-        }
-        if (ck->col >= t->nkey) {
-            put(g, ", ");
-            pg_put_col(g, "r", col);
-        }
-        if (ck->kind == CHECK_NOT_BEFORE && ck->other &&
-            find_column(t, ck->other) >= (int)t->nkey && strcasecmp(ck->other, col) != 0) {
-            put(g, ", ");
-            pg_put_col(g, "r", ck->other);
-        }
-    }
-    put(g, " FROM ");
-    put_ident(g, t->name);
-    put(g, " AS \"r\" WHERE ");
-    pg_put_check_condition(g, t, ck);
-}
-
-/* "SELECT a.k1, ..., <version> AS "version", '<problem>' AS "problem" FROM t AS a" */
-static void pg_put_history_head(struct gen *g, const struct table_def *t, const char *version,
-                                const char *problem)
-{
-    put(g, "SELECT ");
-    for (unsigned i = 0; i < t->nkey; i++) {
-        pg_put_col(g, "a", t->cols[i].name);
-        put(g, ", ");
-    }
-    put(g, version);
-    put(g, " AS \"version\", ");
-    put_literal(g, problem);
-    put(g, " AS \"problem\" FROM ");
-    put_ident(g, t->name);
-    put(g, " AS \"a\"");
-}
-
-static void pg_put_key_equal(struct gen *g, const struct table_def *t)
-{
-    for (unsigned i = 0; i < t->nkey; i++) {
-        if (i)
-            put(g, " AND ");
-        pg_put_col(g, "a", t->cols[i].name);
-        put(g, " = ");
-        pg_put_col(g, "b", t->cols[i].name);
-    }
-}
-
-/* put_history_select's invariants; is_current and deleted are booleans. */
-static void pg_put_history_select(struct gen *g, const struct table_def *t)
-{
-    pg_put_history_head(g, t, "\"a\".\"version\"", "valid_from not before valid_to");
-    put(g, " WHERE \"a\".\"valid_to\" IS NOT NULL AND \"a\".\"valid_from\" >= \"a\".\"valid_to\"");
-    put(g, " UNION ALL ");
-    pg_put_history_head(g, t, "\"a\".\"version\"", "is_current disagrees with valid_to or deleted");
-    put(g, " WHERE \"a\".\"is_current\" <> (\"a\".\"valid_to\" IS NULL)"
-           " OR (\"a\".\"is_current\" AND \"a\".\"deleted\")");
-    put(g, " UNION ALL ");
-    pg_put_history_head(g, t, "MAX(\"a\".\"version\")", "more than one current version");
-    put(g, " WHERE \"a\".\"is_current\" GROUP BY ");
-    for (unsigned i = 0; i < t->nkey; i++) {
-        if (i)
-            put(g, ", ");
-        pg_put_col(g, "a", t->cols[i].name);
-    }
-    put(g, " HAVING COUNT(*) > 1");
-    put(g, " UNION ALL ");
-    pg_put_history_head(g, t, "\"b\".\"version\"", "gap or overlap with the previous version");
-    put(g, " JOIN ");
-    put_ident(g, t->name);
-    put(g, " AS \"b\" ON ");
-    pg_put_key_equal(g, t);
-    put(g, " AND \"b\".\"version\" = \"a\".\"version\" + 1 WHERE \"a\".\"valid_to\" IS NULL"
-           " OR (NOT \"a\".\"deleted\" AND \"b\".\"valid_from\" <> \"a\".\"valid_to\")"
-           " OR (\"a\".\"deleted\" AND \"b\".\"valid_from\" < \"a\".\"valid_to\")");
-    put(g, " UNION ALL ");
-    pg_put_history_head(g, t, "\"a\".\"version\"", "version number without its predecessor");
-    put(g, " WHERE \"a\".\"version\" = 0 OR (\"a\".\"version\" > 1 AND NOT EXISTS (SELECT 1 FROM ");
-    put_ident(g, t->name);
-    put(g, " AS \"b\" WHERE ");
-    pg_put_key_equal(g, t);
-    put(g, " AND \"b\".\"version\" = \"a\".\"version\" - 1))");
-}
-
-static void pg_put_view_head(struct gen *g, const char *name)
-{
-    put(g, "CREATE OR REPLACE VIEW ");
-    put_ident(g, name);
-    put(g, " WITH (security_invoker = true) AS ");
-}
-
-int ddlgen_pg_monitor_view(struct buf *out, const struct ddlgen_monitor *m)
-{
-    struct gen g = {out, &postgres_dialect, 0};
-    size_t mark = out->len;
-    int rc = 0;
-    if (!m || !m->name[0] || strncmp(m->name, "monitor_", 8) != 0)
-        return err_set(ML_EINVAL, "a generated monitoring view needs a name beginning with "
-                                  "'monitor_'");
-    if (strlen(m->name) > postgres_dialect.name_max)
-        return err_set(ML_EINVAL, "postgres: view '%s' is longer than %zu bytes", m->name,
-                       postgres_dialect.name_max);
-    switch (m->kind) {
-    case DDLGEN_MONITOR_SMALL_GROUPS: {
-        /* ddlgen_small_groups_view refuses what it cannot write; its MySQL
-         * text is not kept */
-        struct buf scratch = BUF_INIT;
-        rc = ddlgen_small_groups_view(&scratch, m->def, DB_DIALECT_MARIADB);
-        buf_release(&scratch);
-        if (rc)
-            return rc;
-        pg_put_view_head(&g, m->name);
-        put(&g, "SELECT ");
-        put_quasi_list(&g, m->def);
-        put(&g, ", COUNT(*) AS ");
-        put_ident(&g, DDLGEN_GROUP_ROWS);
-        put(&g, " FROM ");
-        put_ident(&g, m->def->table->name);
-        put(&g, " GROUP BY ");
-        put_quasi_list(&g, m->def);
-        putf(&g, " HAVING COUNT(*) < %u", m->def->k);
-        return gen_end(&g, mark);
-    }
-    case DDLGEN_MONITOR_CHECK:
-        if (m->nparts == 0)
-            return err_set(ML_EINVAL, "view '%s': no check", m->name);
-        for (size_t i = 0; i < m->nparts; i++)
-            if ((rc = check_part_ok(&m->parts[i])) != 0)
-                return err_prefix(rc, "view '%s'", m->name);
-        pg_put_view_head(&g, m->name);
-        for (size_t i = 0; i < m->nparts; i++) {
-            if (i)
-                put(&g, " UNION ALL ");
-            pg_put_check_select(&g, &m->parts[i], m->nparts > 1);
-        }
-        return gen_end(&g, mark);
-    case DDLGEN_MONITOR_HISTORY:
-        if (!m->def || !m->def->table || !m->def->table->history || !m->def->table->nkey)
-            return err_set(ML_EINVAL, "view '%s' needs a history table with a key", m->name);
-        pg_put_view_head(&g, m->name);
-        pg_put_history_select(&g, m->def->table);
-        return gen_end(&g, mark);
-    case DDLGEN_MONITOR_FRESHNESS:
-    case DDLGEN_MONITOR_MIN_ROWS:
-        break;
-    default:
-        return err_set(ML_EINVAL, "view '%s': unknown kind %d", m->name, (int)m->kind);
-    }
-    if (!m->stream || !*m->stream || !m->def)
-        return err_set(ML_EINVAL, "view '%s' needs a stream", m->name);
-    pg_put_view_head(&g, m->name);
-    put(&g, "SELECT ");
-    put_literal(&g, m->stream);
-    if (m->kind == DDLGEN_MONITOR_FRESHNESS) {
-        unsigned long long lim = m->def->freshness_s;
-        put(&g,
-            " AS \"stream\", MAX(\"r\".\"finished_at\") AS \"last_success\", CAST(floor(EXTRACT("
-            "EPOCH FROM " PG_UTC_NOW " - MAX(\"r\".\"finished_at\"))) AS bigint) AS "
-            "\"age_seconds\", ");
-        putf(&g,
-             "CAST(%llu AS bigint) AS \"max_age_seconds\" FROM \"load_runs\" AS \"r\" JOIN "
-             "\"load_run_streams\" AS \"s\" ON \"s\".\"run_id\" = \"r\".\"run_id\" WHERE "
-             "\"r\".\"status\" = 'succeeded' AND \"s\".\"stream\" = ",
-             lim);
-        put_literal(&g, m->stream);
-        putf(&g,
-             " HAVING MAX(\"r\".\"finished_at\") IS NULL OR EXTRACT(EPOCH FROM " PG_UTC_NOW
-             " - MAX(\"r\".\"finished_at\")) > %llu",
-             lim);
-    } else {
-        unsigned long long lim = m->def->min_rows;
-        put(&g, " AS \"stream\", \"l\".\"run_id\" AS \"run_id\", \"l\".\"loaded\" AS \"loaded\", ");
-        putf(&g,
-             "CAST(%llu AS bigint) AS \"min_rows\" FROM (SELECT 1 AS \"one\") AS \"o\" LEFT JOIN "
-             "(SELECT \"s\".\"run_id\" AS \"run_id\", \"s\".\"fetched\" - \"s\".\"rejected\" AS "
-             "\"loaded\" FROM \"load_run_streams\" AS \"s\" JOIN \"load_runs\" AS \"r\" ON "
-             "\"r\".\"run_id\" = \"s\".\"run_id\" WHERE \"r\".\"status\" = 'succeeded' AND "
-             "\"s\".\"stream\" = ",
-             lim);
-        put_literal(&g, m->stream);
-        putf(&g,
-             " ORDER BY \"r\".\"finished_at\" DESC, \"r\".\"run_id\" DESC LIMIT 1) AS \"l\" ON "
-             "true WHERE \"l\".\"run_id\" IS NULL OR \"l\".\"loaded\" < %llu",
-             lim);
-    }
     return gen_end(&g, mark);
 }

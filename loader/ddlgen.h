@@ -140,7 +140,7 @@ int ddlgen_pg_account(struct buf *out, const char *user, const char *role, const
 int ddlgen_small_groups_name(struct buf *out, const struct stream_def *def);
 
 /* Appends "CREATE OR REPLACE SQL SECURITY INVOKER VIEW" of that view (no
- * trailing ';'): one row per combination of the quasi-identifier columns
+ * trailing ';'; any dialect, as ddlgen_monitor_view): one row per combination of the quasi-identifier columns
  * shared by fewer than k rows of the main table: those columns and the
  * count (DDLGEN_GROUP_ROWS), nothing else (no key, no other column).
  * ML_EINVAL when def declares none, names a column its table lacks or
@@ -228,15 +228,15 @@ void ddlgen_monitor_views_free(struct ddlgen_monitor *v, size_t n);
  * that does not start where the previous one ended (a gap or an overlap;
  * after a deletion a later start is no gap); a first version other than 1
  * or a missing version number. Empty when the history is sound.
- * ML_EINVAL for a view it cannot write. */
+ * ML_EINVAL for a view it cannot write.
+ *
+ * Every dialect, from its entry in the dialect table of ddlgen.c: with
+ * DB_DIALECT_POSTGRES "CREATE OR REPLACE VIEW "name" WITH (security_invoker
+ * = true) AS ...", the same rows and columns, names in double quotes, "now"
+ * the UTC time and a date the UTC date, booleans tested as booleans, the
+ * long shape's record_key and value as text (UNION ALL needs one type per
+ * column), the counts as bigint; a name longer than 63 bytes is refused. */
 int ddlgen_monitor_view(struct buf *out, const struct ddlgen_monitor *m, enum db_dialect d);
-
-/* The same view for PostgreSQL: "CREATE OR REPLACE VIEW "name" WITH
- * (security_invoker = true) AS ..." (no trailing ';'), the same rows and
- * columns (in a view of several parts, record_key and value are text);
- * "now" is the UTC time, a date the UTC date. The same refusals, and a
- * name longer than 63 bytes. */
-int ddlgen_pg_monitor_view(struct buf *out, const struct ddlgen_monitor *m);
 
 /* The word of a check kind in the mapping language ("not_null", ...). */
 const char *ddlgen_check_word(enum check_kind k);

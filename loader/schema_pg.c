@@ -619,7 +619,7 @@ static int install_generated_views(struct pg_init *ctx)
     int rc = monitor_generated_views(ctx->cfg, &gen, &ngen);
     for (size_t i = 0; !rc && i < ngen; i++) {
         buf_reset(&ctx->sql);
-        rc = ddlgen_pg_monitor_view(&ctx->sql, &gen[i]);
+        rc = ddlgen_monitor_view(&ctx->sql, &gen[i], DB_DIALECT_POSTGRES);
         if (!rc)
             rc = apply_on(ctx, ctx->pg, ctx->sql.data, ctx->sql.len);
         if (!rc)

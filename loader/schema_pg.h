@@ -18,7 +18,7 @@
  *     steward the stream tables, load_rejects, pii_access_log and
  *     pii_erasures), then the views, each security_invoker and granted
  *     SELECT to the analyst: the generated monitoring views
- *     (ddlgen_pg_monitor_view), the current view of every history stream,
+ *     (ddlgen_monitor_view of DB_DIALECT_POSTGRES), the current view of every history stream,
  *     the hand-written monitoring views (views/postgres/monitoring/) and the
  *     analysis views (queries/postgres/, as analysis_<name>); one of the
  *     last two that reads a relation no configured stream creates is

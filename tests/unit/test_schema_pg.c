@@ -95,7 +95,7 @@ static void test_monitor_views(void **state)
     struct ddlgen_monitor m = {.kind = DDLGEN_MONITOR_CHECK, .parts = parts, .nparts = 1};
     (void)state;
     snprintf(m.name, sizeof(m.name), "%s", "monitor_orders_raw_status_accepted");
-    assert_int_equal(ddlgen_pg_monitor_view(&out, &m), 0);
+    assert_int_equal(ddlgen_monitor_view(&out, &m, DB_DIALECT_POSTGRES), 0);
     assert_string_equal(out.data,
                         "CREATE OR REPLACE VIEW \"monitor_orders_raw_status_accepted\" WITH "
                         "(security_invoker = true) AS SELECT \"r\".\"order_id\", \"r\".\"status\" "
@@ -105,7 +105,7 @@ static void test_monitor_views(void **state)
     buf_reset(&out);
     m.nparts = 2;
     snprintf(m.name, sizeof(m.name), "%s", "monitor_orders_problems");
-    assert_int_equal(ddlgen_pg_monitor_view(&out, &m), 0);
+    assert_int_equal(ddlgen_monitor_view(&out, &m, DB_DIALECT_POSTGRES), 0);
     assert_non_null(strstr(out.data, "concat_ws(':', \"r\".\"order_id\") AS \"record_key\""));
     assert_non_null(strstr(out.data, "CAST(\"r\".\"ordered_at\" AS text) AS \"value\""));
     assert_non_null(strstr(out.data, "\"r\".\"ordered_at\" > (now() AT TIME ZONE 'UTC')"));
@@ -113,15 +113,15 @@ static void test_monitor_views(void **state)
     /* refusals leave the buffer as it was */
     buf_reset(&out);
     snprintf(m.name, sizeof(m.name), "%s", "orders_problems");
-    assert_int_equal(ddlgen_pg_monitor_view(&out, &m), ML_EINVAL);
+    assert_int_equal(ddlgen_monitor_view(&out, &m, DB_DIALECT_POSTGRES), ML_EINVAL);
     memset(m.name, 'x', 64);
     memcpy(m.name, "monitor_", 8);
     m.name[64] = '\0';
-    assert_int_equal(ddlgen_pg_monitor_view(&out, &m), ML_EINVAL);
+    assert_int_equal(ddlgen_monitor_view(&out, &m, DB_DIALECT_POSTGRES), ML_EINVAL);
     assert_non_null(strstr(err_msg(), "longer than 63 bytes"));
     snprintf(m.name, sizeof(m.name), "%s", "monitor_none");
     m.nparts = 0;
-    assert_int_equal(ddlgen_pg_monitor_view(&out, &m), ML_EINVAL);
+    assert_int_equal(ddlgen_monitor_view(&out, &m, DB_DIALECT_POSTGRES), ML_EINVAL);
     assert_int_equal(out.len, 0);
     buf_release(&out);
 }
