@@ -2654,8 +2654,8 @@ int config_load(struct config *cfg, const char *path)
 
 /* The commands that take a PostgreSQL warehouse: those that never use the
  * warehouse (infer reads a source and prints a mapping), init and plan
- * (schema_pg.h), status (runs_pg.h), doctor (doctor.h), run (load_pg.h), check
- * (monitor_pg.h). */
+ * (schema_pg.h), status (runs.h), doctor (doctor.h), run (load_pg.h), check
+ * (monitor.h). */
 static const char *const postgres_commands[] = {"infer",  "init", "plan",  "status",
                                                 "doctor", "run",  "check", NULL};
 

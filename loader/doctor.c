@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "conn.h"
-#include "conn_pg.h"
 #include "db.h"
 #include "error.h"
 #include "pg.h"
 #include "pii_key.h"
-#include "pii_key_pg.h"
 #include "schema.h"
 #include "source.h"
+#include "wh.h"
 #include "banned.h"
 
 static int add(struct doctor_report *rep, const char *name, enum doctor_level level,
@@ -50,22 +50,41 @@ static int add(struct doctor_report *rep, const char *name, enum doctor_level le
 /* One string of a one-row query into out ("" for NULL or no row). On
  * failure the check `name` is reported failed with the server's message
  * and *ok is false; the return value is ML_ENOMEM or 0. */
-static int query_text(struct db *db, const char *sql, char *out, size_t outsz,
+static int query_text(struct wh *w, const char *sql, char *out, size_t outsz,
                       struct doctor_report *rep, const char *name, bool *ok)
 {
-    struct db_result *r = NULL;
-    const char *const *row;
-    int rc = db_query(db, sql, &r);
-    out[0] = '\0';
+    struct buf v = BUF_INIT;
+    bool found = false;
+    int rc = wh_query_value(w, sql, 0, NULL, &v, &found);
     *ok = rc == 0;
-    if (!rc && db_result_next(r, &row, NULL) == 1 && row[0])
-        snprintf(out, outsz, "%s", row[0]);
-    db_result_free(r);
+    snprintf(out, outsz, "%s", !rc && found ? v.data : "");
+    buf_release(&v);
     return rc ? add(rep, name, DOCTOR_FAIL, "look at the server's error log", "%s", err_msg()) : 0;
 }
 
-static int check_server(struct db *db, const struct config *cfg, struct doctor_report *rep)
+/* Whether the configured warehouse host is this machine (or a socket). */
+static bool host_is_local(const struct config *cfg)
 {
+    return !cfg->warehouse.host || strcmp(cfg->warehouse.host, "127.0.0.1") == 0 ||
+           strcmp(cfg->warehouse.host, "localhost") == 0 || strcmp(cfg->warehouse.host, "::1") == 0;
+}
+
+static int check_tls(struct wh *w, const struct config *cfg, struct doctor_report *rep)
+{
+    const char *tls = wh_tls(w);
+    bool local = host_is_local(cfg);
+    if (tls)
+        return add(rep, "tls", DOCTOR_OK, NULL, "encrypted (%s)", tls);
+    return add(rep, "tls", local ? DOCTOR_OK : DOCTOR_WARN,
+               "set warehouse.tls.mode to verify_identity (with its ca) for a server "
+               "reached over a network",
+               "not encrypted%s", local ? " (loopback or socket)" : "");
+}
+
+/* MySQL/MariaDB: the server, local_infile, the session's sql_mode and time zone. */
+static int check_server(struct wh *w, const struct config *cfg, struct doctor_report *rep)
+{
+    struct db *db = wh_db(w);
     char v[256];
     bool ok = true;
     int rc =
@@ -74,7 +93,7 @@ static int check_server(struct db *db, const struct config *cfg, struct doctor_r
             "upserts and grants",
             "%s %s", db_is_mariadb(db) ? "MariaDB" : "MySQL-compatible server", db_server_info(db));
     if (!rc)
-        rc = query_text(db, "SELECT @@GLOBAL.local_infile", v, sizeof(v), rep, "local_infile", &ok);
+        rc = query_text(w, "SELECT @@GLOBAL.local_infile", v, sizeof(v), rep, "local_infile", &ok);
     if (!rc && ok)
         rc = strcmp(v, "1") == 0
                  ? add(rep, "local_infile", DOCTOR_OK, NULL,
@@ -88,7 +107,7 @@ static int check_server(struct db *db, const struct config *cfg, struct doctor_r
                            ? "load.method: bulk cannot work"
                            : "loads fall back to multi-row INSERT (slower)");
     if (!rc)
-        rc = query_text(db, "SELECT @@SESSION.sql_mode", v, sizeof(v), rep, "sql_mode", &ok);
+        rc = query_text(w, "SELECT @@SESSION.sql_mode", v, sizeof(v), rep, "sql_mode", &ok);
     if (!rc && ok)
         rc = strstr(v, "STRICT_ALL_TABLES")
                  ? add(rep, "sql_mode", DOCTOR_OK, NULL, "the loader's sessions are strict (%s)", v)
@@ -96,7 +115,7 @@ static int check_server(struct db *db, const struct config *cfg, struct doctor_r
                        "the server refused the session's sql_mode; look at its error log",
                        "the loader's session is not strict (%s)", v);
     if (!rc)
-        rc = query_text(db,
+        rc = query_text(w,
                         "SELECT CONCAT(@@SESSION.time_zone, ' (server: ', @@system_time_zone, ')')",
                         v, sizeof(v), rep, "time zone", &ok);
     if (!rc && ok)
@@ -105,59 +124,56 @@ static int check_server(struct db *db, const struct config *cfg, struct doctor_r
                        "sessions use UTC %s; times are stored in UTC", v)
                  : add(rep, "time zone", DOCTOR_FAIL, "the server refused SET time_zone = '+00:00'",
                        "the session time zone is %s, not UTC", v);
-    if (!rc) {
-        const char *cipher = db_tls_cipher(db);
-        bool local = !cfg->warehouse.host || strcmp(cfg->warehouse.host, "127.0.0.1") == 0 ||
-                     strcmp(cfg->warehouse.host, "localhost") == 0 ||
-                     strcmp(cfg->warehouse.host, "::1") == 0;
-        if (cipher && *cipher)
-            rc = add(rep, "tls", DOCTOR_OK, NULL, "encrypted (%s)", cipher);
-        else
-            rc = add(rep, "tls", local ? DOCTOR_OK : DOCTOR_WARN,
-                     "set warehouse.tls.mode to verify_identity (with its ca) for a server "
-                     "reached over a network",
-                     "not encrypted%s", local ? " (loopback or socket)" : "");
-    }
     return rc;
 }
 
-/* The loader's rights: it reads and writes load_runs. */
-static int check_privileges(struct db *db, const struct config *cfg, struct doctor_report *rep)
+/* The loader's rights: it sees and writes load_runs (of the schema). */
+static int check_privileges(struct wh *w, const struct config *cfg, struct doctor_report *rep)
 {
-    char v[64];
+    bool pg = wh_is_postgres(w);
+    char v[64], where[256];
     bool ok = true;
-    int rc = query_text(db,
-                        "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
-                        "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'load_runs'",
+    int rc = query_text(w,
+                        pg ? "SELECT count(*) FROM pg_catalog.pg_class WHERE oid = "
+                             "to_regclass('load_runs')"
+                           : "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                             "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'load_runs'",
                         v, sizeof(v), rep, "loader privileges", &ok);
     if (rc || !ok)
         return rc;
+    if (pg)
+        snprintf(where, sizeof(where), "schema '%s' of '%s'", cfg->warehouse.schema,
+                 cfg->warehouse.database);
+    else
+        snprintf(where, sizeof(where), "'%s'", cfg->warehouse.database);
     if (strcmp(v, "1") != 0)
         return add(rep, "loader privileges", DOCTOR_FAIL, "run `maskload init`",
-                   "the loader cannot see the table load_runs in '%s'", cfg->warehouse.database);
-    if (db_begin(db) == 0) {
-        rc = db_exec(db, "UPDATE load_runs SET run_id = run_id WHERE 1 = 0");
-        db_rollback(db);
-    } else {
-        rc = ML_EDB;
-    }
+                   "the loader cannot see the table load_runs in %s", where);
+    rc = wh_begin(w);
+    if (!rc)
+        rc = wh_exec(w, "UPDATE load_runs SET run_id = run_id WHERE 1 = 0");
+    wh_rollback(w); /* nothing was changed either way */
     if (rc)
         return add(rep, "loader privileges", DOCTOR_FAIL,
-                   "run `maskload init` (it grants the loader role and makes it the account's "
-                   "default role)",
+                   pg ? "run `maskload init` (it grants the loader role and makes the account "
+                        "its member)"
+                      : "run `maskload init` (it grants the loader role and makes it the "
+                        "account's default role)",
                    "the loader cannot write load_runs: %s", err_msg());
-    return add(rep, "loader privileges", DOCTOR_OK, NULL, "reads and writes the warehouse '%s'",
-               cfg->warehouse.database);
+    if (pg)
+        snprintf(where, sizeof(where), " (schema '%s')", cfg->warehouse.schema);
+    return add(rep, "loader privileges", DOCTOR_OK, NULL, "reads and writes the warehouse '%s'%s",
+               cfg->warehouse.database, pg ? where : "");
 }
 
-static int check_key(struct db *db, const struct config *cfg, struct doctor_report *rep)
+static int check_key(struct wh *w, const struct config *cfg, struct doctor_report *rep)
 {
+    const char *space = wh_is_postgres(w) ? cfg->warehouse.schema : cfg->warehouse.database;
     if (config_require_digest_key(cfg, "doctor"))
         return add(rep, "digest key", DOCTOR_FAIL,
                    "make one: openssl rand -hex 32 > F; chmod 600 F; then pii.digest_key_file: F",
                    "%s", err_msg());
-    if (pii_key_verify(db, cfg->warehouse.database, cfg->pii.digest_key, cfg->pii.digest_key_len,
-                       false, NULL))
+    if (pii_key_wh_verify(w, space, cfg->pii.digest_key, cfg->pii.digest_key_len, false, NULL))
         return add(rep, "digest key", DOCTOR_FAIL,
                    "configure the warehouse's key, finish the pending rekey, or run `maskload "
                    "init` on a new warehouse",
@@ -225,38 +241,22 @@ static int check_sources(const struct config *cfg, struct doctor_report *rep)
 
 /* ---- a PostgreSQL warehouse (warehouse.kind: postgres) ---- */
 
-/* A one-value query through pg into out ("" for NULL or no row); on
- * failure the check `name` fails with the server's message (*ok false). */
-static int pg_text(struct pg *pg, const char *sql, char *out, size_t outsz,
-                   struct doctor_report *rep, const char *name, bool *ok)
-{
-    struct buf v = BUF_INIT;
-    bool found = false;
-    int rc = pg_query_value(pg, sql, &v, &found);
-    *ok = rc == 0;
-    snprintf(out, outsz, "%s", !rc && found ? v.data : "");
-    buf_release(&v);
-    return rc ? add(rep, name, DOCTOR_FAIL, "look at the server's log", "%s", err_msg()) : 0;
-}
-
-static int pg_check_server(struct pg *pg, const struct config *cfg, struct doctor_report *rep)
+/* PostgreSQL: the server and the session's settings. */
+static int pg_check_server(struct wh *w, const struct config *cfg, struct doctor_report *rep)
 {
     char v[256];
     bool ok = true;
-    int ver = pg_server_version(pg);
-    const char *tls = pg_tls_protocol(pg);
-    bool local = !cfg->warehouse.host || strcmp(cfg->warehouse.host, "127.0.0.1") == 0 ||
-                 strcmp(cfg->warehouse.host, "localhost") == 0 ||
-                 strcmp(cfg->warehouse.host, "::1") == 0;
+    int ver = pg_server_version(wh_pg(w));
     int rc = add(rep, "server", ver / 10000 == 15 ? DOCTOR_OK : DOCTOR_WARN,
                  "maskload is tested on PostgreSQL 15; other versions may differ",
                  "PostgreSQL %d.%d", ver / 10000, ver % 10000);
+    (void)cfg;
     if (!rc)
-        rc = pg_text(pg,
-                     "SELECT current_setting('TimeZone') || ', ' || "
-                     "current_setting('client_encoding') || ', standard_conforming_strings ' || "
-                     "current_setting('standard_conforming_strings')",
-                     v, sizeof(v), rep, "session", &ok);
+        rc = query_text(w,
+                        "SELECT current_setting('TimeZone') || ', ' || "
+                        "current_setting('client_encoding') || ', standard_conforming_strings ' || "
+                        "current_setting('standard_conforming_strings')",
+                        v, sizeof(v), rep, "session", &ok);
     if (!rc && ok)
         rc = strcmp(v, "UTC, UTF8, standard_conforming_strings on") == 0
                  ? add(rep, "session", DOCTOR_OK, NULL, "sessions use %s; times are UTC", v)
@@ -265,60 +265,7 @@ static int pg_check_server(struct pg *pg, const struct config *cfg, struct docto
                        "the loader's session is %s, not UTC, UTF8, standard_conforming_strings "
                        "on",
                        v);
-    if (!rc)
-        rc = tls ? add(rep, "tls", DOCTOR_OK, NULL, "encrypted (%s)", tls)
-                 : add(rep, "tls", local ? DOCTOR_OK : DOCTOR_WARN,
-                       "set warehouse.tls.mode to verify_identity (with its ca) for a server "
-                       "reached over a network",
-                       "not encrypted%s", local ? " (loopback or socket)" : "");
     return rc;
-}
-
-/* The loader's rights: it sees and writes load_runs of the schema. */
-static int pg_check_privileges(struct pg *pg, const struct config *cfg, struct doctor_report *rep)
-{
-    char v[64];
-    bool ok = true;
-    int rc =
-        pg_text(pg, "SELECT count(*) FROM pg_catalog.pg_class WHERE oid = to_regclass('load_runs')",
-                v, sizeof(v), rep, "loader privileges", &ok);
-    if (rc || !ok)
-        return rc;
-    if (strcmp(v, "1") != 0)
-        return add(rep, "loader privileges", DOCTOR_FAIL, "run `maskload init`",
-                   "the loader cannot see the table load_runs in schema '%s' of '%s'",
-                   cfg->warehouse.schema, cfg->warehouse.database);
-    rc = pg_begin(pg);
-    if (!rc)
-        rc = pg_exec(pg, "UPDATE load_runs SET run_id = run_id WHERE false");
-    pg_rollback(pg); /* nothing was changed either way */
-    if (rc)
-        return add(
-            rep, "loader privileges", DOCTOR_FAIL,
-            "run `maskload init` (it grants the loader role and makes the account its member)",
-            "the loader cannot write load_runs: %s", err_msg());
-    return add(rep, "loader privileges", DOCTOR_OK, NULL,
-               "reads and writes the warehouse '%s' (schema '%s')", cfg->warehouse.database,
-               cfg->warehouse.schema);
-}
-
-static int pg_check_key(struct pg *pg, const struct config *cfg, struct doctor_report *rep)
-{
-    if (config_require_digest_key(cfg, "doctor"))
-        return add(rep, "digest key", DOCTOR_FAIL,
-                   "make one: openssl rand -hex 32 > F; chmod 600 F; then pii.digest_key_file: F",
-                   "%s", err_msg());
-    if (pii_key_pg_verify(pg, cfg->warehouse.schema, cfg->pii.digest_key, cfg->pii.digest_key_len,
-                          false, NULL))
-        return add(rep, "digest key", DOCTOR_FAIL,
-                   "configure the warehouse's key, finish the pending rekey, or run `maskload "
-                   "init` on a new warehouse",
-                   "%s", err_msg());
-    return add(rep, "digest key", cfg->pii.digest == PII_DIGEST_SHA256 ? DOCTOR_WARN : DOCTOR_OK,
-               "configure pii.digest_key_file and `maskload rekey` to keyed digests", "%s",
-               cfg->pii.digest == PII_DIGEST_SHA256
-                   ? "unkeyed (pii.digest: sha256): surrogates can be mapped back by guessing"
-                   : "present; its fingerprint is the warehouse's");
 }
 
 /* PostgreSQL has no anonymous accounts; what gives every login access is
@@ -326,7 +273,7 @@ static int pg_check_key(struct pg *pg, const struct config *cfg, struct doctor_r
  * Read through the admin account (the loader cannot see others' grants). */
 static int pg_check_public(const struct config *cfg, struct doctor_report *rep)
 {
-    struct pg *pg = NULL;
+    struct wh *w = NULL;
     struct buf sql = BUF_INIT;
     char v[512];
     bool ok = true;
@@ -335,7 +282,7 @@ static int pg_check_public(const struct config *cfg, struct doctor_report *rep)
         return add(rep, "public access", DOCTOR_WARN,
                    "add an admin section (used by init and doctor only) to check",
                    "not checked: no admin password configured");
-    if (conn_pg_admin(cfg, NULL, &pg))
+    if (wh_connect(cfg, WH_ADMIN, &w))
         return add(rep, "public access", DOCTOR_WARN, "check admin.user and admin.password",
                    "not checked: %s", err_msg());
     rc = buf_adds(&sql, "SELECT concat_ws(', ', CASE WHEN has_database_privilege('public', "
@@ -350,7 +297,7 @@ static int pg_check_public(const struct config *cfg, struct doctor_report *rep)
     if (!rc)
         rc = pg_append_literal(&sql, cfg->warehouse.schema, strlen(cfg->warehouse.schema));
     if (!rc)
-        rc = pg_text(pg, sql.data, v, sizeof(v), rep, "public access", &ok);
+        rc = query_text(w, sql.data, v, sizeof(v), rep, "public access", &ok);
     if (!rc && ok)
         rc = v[0] ? add(rep, "public access", DOCTOR_FAIL,
                         "run `maskload init` (it revokes everything from PUBLIC)",
@@ -358,68 +305,51 @@ static int pg_check_public(const struct config *cfg, struct doctor_report *rep)
                   : add(rep, "public access", DOCTOR_OK, NULL,
                         "PUBLIC has nothing of the database, the schema or its tables");
     buf_release(&sql);
-    pg_close(pg);
+    wh_close(w);
     return rc;
 }
 
-static int doctor_run_pg(const struct config *cfg, struct doctor_report *rep)
-{
-    struct pg *pg = NULL;
-    int rc;
-    if (conn_pg_warehouse(cfg, &pg)) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s", err_msg());
-        rc = add(rep, "warehouse", DOCTOR_FAIL,
-                 "check warehouse.host, port or socket, the password, that the server is "
-                 "running, and that `maskload init` ran (it creates the database and the account)",
-                 "%s", msg);
-    } else {
-        rc = add(rep, "warehouse", DOCTOR_OK, NULL, "connected to '%s' as '%s'",
-                 cfg->warehouse.database, cfg->warehouse.user);
-        if (!rc)
-            rc = pg_check_server(pg, cfg, rep);
-        if (!rc)
-            rc = pg_check_privileges(pg, cfg, rep);
-        if (!rc)
-            rc = pg_check_key(pg, cfg, rep);
-    }
-    pg_close(pg);
-    if (!rc)
-        rc = pg_check_public(cfg, rep);
-    if (!rc)
-        rc = check_sources(cfg, rep);
-    return rc == ML_ENOMEM ? rc : 0;
-}
+/* What differs between the warehouses: the fix of a failed connection (db_connect's
+ * message says what to do about the errors a new MySQL setup meets: run
+ * init, check the password), the server's checks, and the check through
+ * the admin account. The other checks are the same on both. */
+static const struct doctor_kind {
+    const char *connect_fix;
+    int (*server)(struct wh *w, const struct config *cfg, struct doctor_report *rep);
+    int (*admin)(const struct config *cfg, struct doctor_report *rep);
+} doctor_mysql = {"as the message says; else check warehouse.host, port or socket, and that the "
+                  "server is running",
+                  check_server, check_anonymous},
+  doctor_pg = {"check warehouse.host, port or socket, the password, that the server is "
+               "running, and that `maskload init` ran (it creates the database and the account)",
+               pg_check_server, pg_check_public};
 
 int doctor_run(const struct config *cfg, struct doctor_report *rep)
 {
-    struct db *db = NULL;
+    const struct doctor_kind *k =
+        cfg->warehouse.kind == WAREHOUSE_POSTGRES ? &doctor_pg : &doctor_mysql;
+    struct wh *w = NULL;
     int rc;
     memset(rep, 0, sizeof(*rep));
-    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES)
-        return doctor_run_pg(cfg, rep);
-    if (conn_warehouse(cfg, &db)) {
+    if (wh_connect(cfg, WH_LOADER, &w)) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", err_msg());
-        /* db_connect's message says what to do about the errors a new
-         * setup meets (run init, check the password) */
-        rc = add(rep, "warehouse", DOCTOR_FAIL,
-                 "as the message says; else check warehouse.host, port or socket, and that the "
-                 "server is running",
-                 "%s", msg);
+        rc = add(rep, "warehouse", DOCTOR_FAIL, k->connect_fix, "%s", msg);
     } else {
         rc = add(rep, "warehouse", DOCTOR_OK, NULL, "connected to '%s' as '%s'",
                  cfg->warehouse.database, cfg->warehouse.user);
         if (!rc)
-            rc = check_server(db, cfg, rep);
+            rc = k->server(w, cfg, rep);
         if (!rc)
-            rc = check_privileges(db, cfg, rep);
+            rc = check_tls(w, cfg, rep);
         if (!rc)
-            rc = check_key(db, cfg, rep);
+            rc = check_privileges(w, cfg, rep);
+        if (!rc)
+            rc = check_key(w, cfg, rep);
     }
-    db_close(db);
+    wh_close(w);
     if (!rc)
-        rc = check_anonymous(cfg, rep);
+        rc = k->admin(cfg, rep);
     if (!rc)
         rc = check_sources(cfg, rep);
     return rc == ML_ENOMEM ? rc : 0;

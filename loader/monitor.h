@@ -25,8 +25,10 @@ struct ddlgen_monitor;
  * stale stream or one that loaded too little fails the check). *out is malloc'd
  * (free it); *n its length; *over how many exceed their threshold;
  * *skipped how many views were left out because init skipped them (a
- * table they read is not configured: schema_view_skipped). A view that is
- * missing for any other reason fails the check. */
+ * table they read is not configured: schema_view_skipped; PostgreSQL: the
+ * view's statement, tried in a transaction rolled back, reads a relation
+ * that does not exist). A view that is missing for any other reason fails
+ * the check. */
 int monitor_check(const struct config *cfg, struct monitor_result **out, size_t *n, size_t *over,
                   size_t *skipped);
 
@@ -34,26 +36,6 @@ int monitor_check(const struct config *cfg, struct monitor_result **out, size_t 
  * configured stream (its name and definition). Free *out with
  * ddlgen_monitor_views_free. */
 int monitor_generated_views(const struct config *cfg, struct ddlgen_monitor **out, size_t *n);
-
-/* For the warehouse-specific counters (monitor.c, monitor_pg.c): zeroes
- * *out, *n, *over and *skipped, builds the generated views into *gen (free
- * with ddlgen_monitor_views_free) and allocates *res with room for every
- * embedded and generated view (free it). On error nothing is left to free. */
-int monitor_results_new(const struct config *cfg, struct monitor_result **out, size_t *n,
-                        size_t *over, size_t *skipped, struct ddlgen_monitor **gen, size_t *ngen,
-                        struct monitor_result **res);
-
-/* The end of a counter: frees gen; rc 0: *out = res, *n = cnt, else frees
- * res and returns rc prefixed with "check". */
-int monitor_results_done(int rc, struct monitor_result *res, size_t cnt, struct ddlgen_monitor *gen,
-                         size_t ngen, struct monitor_result **out, size_t *n);
-
-/* A generated view's threshold: an expectation's (m->strict) is its entry in
- * check.thresholds, else 0; any other's config_threshold_for. */
-long monitor_generated_threshold(const struct config *cfg, const struct ddlgen_monitor *m);
-
-/* Sets r->threshold and r->over (rows > threshold); counts it in *over. */
-void monitor_judge(struct monitor_result *r, long threshold, size_t *over);
 
 /* The last successful run per configured stream. */
 struct monitor_stream {
@@ -66,20 +48,5 @@ struct monitor_stream {
  * of a succeeded load_runs row with a load_run_streams row for the stream.
  * *out is malloc'd (free it), *n its length. */
 int monitor_streams(const struct config *cfg, struct monitor_stream **out, size_t *n);
-
-/* For the warehouse-specific readers: one zeroed entry per configured
- * stream, named, malloc'd (free it); NULL when out of memory. */
-struct monitor_stream *monitor_streams_new(const struct config *cfg);
-
-/* The end of a reader: rc 0: *out = st, *n = cfg->nstreams, else frees st
- * and returns rc naming what failed. */
-int monitor_streams_done(const struct config *cfg, int rc, struct monitor_stream *st,
-                         struct monitor_stream **out, size_t *n);
-
-/* Marks the entries of st[0..n) named `stream` as run, with `seconds`
- * (decimal seconds since 1970) as their last success; a NULL value is
- * ignored. */
-void monitor_streams_note(struct monitor_stream *st, size_t n, const char *stream,
-                          const char *seconds);
 
 #endif

@@ -6,6 +6,8 @@
 #include "crypto.h"
 #include "error.h"
 #include "pii.h"
+#include "pii_key_pg.h"
+#include "wh.h"
 #include "banned.h"
 
 int pii_key_fingerprint(const unsigned char *key, size_t key_len, char out[PII_KEY_FP_BUF])
@@ -32,7 +34,7 @@ const char *pii_key_show(const char *fp, char out[PII_KEY_FP_BUF])
     return out;
 }
 
-static void copy_field(char *dst, size_t cap, const char *src, unsigned long len)
+static void copy_field(char *dst, size_t cap, const char *src, size_t len)
 {
     size_t n = src ? len : 0;
     if (n >= cap)
@@ -42,31 +44,33 @@ static void copy_field(char *dst, size_t cap, const char *src, unsigned long len
     dst[n] = '\0';
 }
 
-int pii_key_read(struct db *db, const char *dbname, bool for_update, struct pii_key_state *st)
+int pii_key_wh_read(struct wh *w, const char *space, bool for_update, struct pii_key_state *st)
 {
-    char sql[512];
-    unsigned long long n = 0;
-    struct db_result *r = NULL;
+    const char *params[1] = {space};
+    struct wh_result *r = NULL;
+    struct buf sql = BUF_INIT, v = BUF_INIT;
     const char *const *row;
-    const unsigned long *len;
+    const size_t *len;
+    bool found = false;
     int rc;
 
     memset(st, 0, sizeof(*st));
-    snprintf(sql, sizeof(sql),
-             "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='%s' AND "
-             "TABLE_NAME='pii_key'",
-             dbname);
-    rc = db_query_u64(db, sql, &n, NULL);
-    if (rc || n == 0)
+    rc = wh_query_value(w,
+                        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1 "
+                        "AND table_name = 'pii_key'",
+                        1, params, &v, &found);
+    st->table = !rc && found && strcmp(v.data, "0") != 0;
+    buf_release(&v);
+    if (rc || !st->table)
         return rc ? err_prefix(rc, "reading the key fingerprint") : 0;
-    st->table = true;
-    snprintf(sql, sizeof(sql),
-             "SELECT fingerprint, pending_fingerprint, pending_done FROM `%s`.pii_key WHERE id=1%s",
-             dbname, for_update ? " FOR UPDATE" : "");
-    rc = db_query(db, sql, &r);
-    if (rc)
-        return err_prefix(rc, "reading the key fingerprint from pii_key");
-    if (db_result_next(r, &row, &len) == 1 && row[0]) {
+    rc = buf_adds(&sql, "SELECT fingerprint, pending_fingerprint, pending_done FROM ");
+    if (!rc)
+        rc = wh_append_qualified(wh_dialect(w), &sql, space, "pii_key");
+    if (!rc)
+        rc = buf_adds(&sql, for_update ? " WHERE id = 1 FOR UPDATE" : " WHERE id = 1");
+    if (!rc)
+        rc = wh_query(w, sql.data, 0, NULL, NULL, &r);
+    if (!rc && wh_result_next(r, &row, &len) == 1 && row[0]) {
         st->stored = true;
         copy_field(st->fingerprint, sizeof(st->fingerprint), row[0], len[0]);
         if (row[1]) {
@@ -75,8 +79,9 @@ int pii_key_read(struct db *db, const char *dbname, bool for_update, struct pii_
             copy_field(st->done, sizeof(st->done), row[2], row[2] ? len[2] : 0);
         }
     }
-    db_result_free(r);
-    return 0;
+    wh_result_free(r);
+    buf_release(&sql);
+    return rc ? err_prefix(rc, "reading the key fingerprint from pii_key") : 0;
 }
 
 /* The kinds a pending rekey has converted, as a count. */
@@ -147,81 +152,148 @@ int pii_key_check_state(const struct pii_key_state *st, const char *fp, bool abs
 
 /* With no fingerprint recorded: the key must reproduce the digest of the
  * first row of every sensitive table that has rows. */
-static int verify_existing_digests(struct db *db, const char *dbname, const unsigned char *key,
+static int verify_existing_digests(struct wh *w, const char *space, const unsigned char *key,
                                    size_t key_len, const char *fp, const char *cmd)
 {
-    char sql[512];
-    struct db_result *tables = NULL;
+    const char *params[1] = {space};
+    struct wh_result *tables = NULL;
     const char *const *row;
-    const unsigned long *len;
-    int rc;
-    snprintf(sql, sizeof(sql),
-             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='%s' AND "
-             "TABLE_TYPE='BASE TABLE' AND TABLE_NAME LIKE 'sensitive\\_%%\\_ids' ORDER BY "
-             "TABLE_NAME",
-             dbname);
-    rc = db_query(db, sql, &tables);
+    const size_t *len;
+    int rc = wh_query(w,
+                      "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 "
+                      "AND table_type = 'BASE TABLE' AND table_name LIKE 'sensitive\\_%\\_ids' "
+                      "ORDER BY table_name",
+                      1, params, NULL, &tables);
     if (rc)
         return err_prefix(rc, "listing the sensitive tables");
-    while (!rc && db_result_next(tables, &row, &len) == 1) {
+    while (!rc && wh_result_next(tables, &row, &len) == 1) {
         const size_t pre = strlen("sensitive_"), post = strlen("_ids");
         char kind[72];
-        struct db_result *r = NULL;
+        struct buf sql = BUF_INIT;
+        struct wh_result *r = NULL;
         const char *const *v;
-        const unsigned long *vlen;
+        const size_t *vlen;
         if (!row[0] || len[0] <= pre + post || len[0] - pre - post >= sizeof(kind))
             continue;
         memcpy(kind, row[0] + pre, len[0] - pre - post);
         kind[len[0] - pre - post] = '\0';
-        snprintf(sql, sizeof(sql), "SELECT value, digest FROM `%s`.`%s` ORDER BY id LIMIT 1",
-                 dbname, row[0]);
-        rc = db_query(db, sql, &r);
+        rc = buf_adds(&sql, "SELECT value, digest FROM ");
+        if (!rc)
+            rc = wh_append_qualified(wh_dialect(w), &sql, space, row[0]);
+        if (!rc)
+            rc = buf_adds(&sql, " ORDER BY id LIMIT 1");
+        if (!rc)
+            rc = wh_query(w, sql.data, 0, NULL, NULL, &r);
+        buf_release(&sql);
         if (rc) {
             err_prefix(rc, "reading %s", row[0]);
             break;
         }
-        if (db_result_next(r, &v, &vlen) == 1 && v[0] && v[1])
-            rc = pii_key_check_sample(key, key_len, fp, row[0], kind, v[0], vlen[0],
-                                      (const unsigned char *)v[1], vlen[1], cmd);
-        db_result_free_wiped(r); /* a value: PII */
+        if (wh_result_next(r, &v, &vlen) == 1 && v[0] && v[1]) {
+            unsigned char d[CRYPTO_DIGEST_LEN + 1];
+            size_t n = wh_bytes(w, v[1], vlen[1], d, sizeof(d));
+            rc = pii_key_check_sample(key, key_len, fp, row[0], kind, v[0], vlen[0], d, n, cmd);
+            mem_wipe(d, sizeof(d));
+        }
+        wh_result_free_wiped(r); /* a value: PII */
     }
-    db_result_free(tables);
+    wh_result_free(tables);
+    return rc;
+}
+
+int pii_key_wh_verify(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
+                      bool absent_ok, const char *cmd)
+{
+    struct pii_key_state st;
+    char fp[PII_KEY_FP_BUF];
+    int rc = pii_key_fingerprint(key, key_len, fp);
+    if (!rc)
+        rc = pii_key_wh_read(w, space, false, &st);
+    if (!rc)
+        rc = verify_state(&st, fp, absent_ok, cmd);
+    if (!rc && !st.stored)
+        rc = verify_existing_digests(w, space, key, key_len, fp, cmd);
+    return rc;
+}
+
+/* Each warehouse's statement storing the fingerprint ($1) unless a row is. */
+static const char *const record_sql[] = {
+    [0] = " (id, fingerprint, recorded_at) VALUES (1, $1, UTC_TIMESTAMP(3))",
+    [1] = " (id, fingerprint, recorded_at) VALUES (1, $1, now() AT TIME ZONE 'UTC') ON "
+          "CONFLICT (id) DO NOTHING",
+};
+
+int pii_key_wh_record(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
+                      bool *recorded)
+{
+    char fp[PII_KEY_FP_BUF];
+    const char *params[1] = {fp};
+    struct buf sql = BUF_INIT;
+    int rc = pii_key_fingerprint(key, key_len, fp);
+    *recorded = false;
+    if (rc)
+        return rc;
+    rc = buf_adds(&sql, wh_is_postgres(w) ? "INSERT INTO " : "INSERT IGNORE INTO ");
+    if (!rc)
+        rc = wh_append_qualified(wh_dialect(w), &sql, space, "pii_key");
+    if (!rc)
+        rc = buf_adds(&sql, record_sql[wh_is_postgres(w)]);
+    if (!rc)
+        rc = wh_exec_params(w, sql.data, 1, params, NULL);
+    buf_release(&sql);
+    if (rc)
+        return err_prefix(rc, "recording the key fingerprint in pii_key");
+    *recorded = wh_affected_rows(w) == 1;
+    return pii_key_wh_verify(w, space, key, key_len, false, NULL);
+}
+
+/* ---- the same on a connection the caller holds ---- */
+
+/* verify and record on a borrowed handle (NULL: out of memory), freed after. */
+static int verify_borrowed(struct wh *w, const char *space, const unsigned char *key,
+                           size_t key_len, bool absent_ok, const char *cmd)
+{
+    int rc = w ? pii_key_wh_verify(w, space, key, key_len, absent_ok, cmd) : ML_ENOMEM;
+    wh_close(w);
+    return rc;
+}
+
+static int record_borrowed(struct wh *w, const char *space, const unsigned char *key,
+                           size_t key_len, bool *recorded)
+{
+    int rc = w ? pii_key_wh_record(w, space, key, key_len, recorded) : ML_ENOMEM;
+    wh_close(w);
+    return rc;
+}
+
+int pii_key_read(struct db *db, const char *dbname, bool for_update, struct pii_key_state *st)
+{
+    struct wh *w = wh_borrow_db(db);
+    int rc = w ? pii_key_wh_read(w, dbname, for_update, st) : ML_ENOMEM;
+    wh_close(w);
     return rc;
 }
 
 int pii_key_verify(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
                    bool absent_ok, const char *cmd)
 {
-    struct pii_key_state st;
-    char fp[PII_KEY_FP_BUF];
-    int rc = pii_key_fingerprint(key, key_len, fp);
-    if (!rc)
-        rc = pii_key_read(db, dbname, false, &st);
-    if (!rc)
-        rc = verify_state(&st, fp, absent_ok, cmd);
-    if (!rc && !st.stored)
-        rc = verify_existing_digests(db, dbname, key, key_len, fp, cmd);
-    return rc;
+    return verify_borrowed(wh_borrow_db(db), dbname, key, key_len, absent_ok, cmd);
 }
 
 int pii_key_record(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
                    bool *recorded)
 {
-    char sql[512], fp[PII_KEY_FP_BUF];
-    int rc = pii_key_fingerprint(key, key_len, fp);
-    *recorded = false;
-    if (rc)
-        return rc;
-    if (strlen(fp) >= PII_KEY_FP_BUF ||
-        strspn(fp, "0123456789abcdefghijklmnopqrstuvwxyz") != strlen(fp))
-        return err_set(ML_EINTERNAL, "not a key fingerprint");
-    snprintf(sql, sizeof(sql),
-             "INSERT IGNORE INTO `%s`.pii_key (id, fingerprint, recorded_at) VALUES (1, '%s', "
-             "UTC_TIMESTAMP(3))",
-             dbname, fp);
-    rc = db_exec(db, sql);
-    if (rc)
-        return err_prefix(rc, "recording the key fingerprint in pii_key");
-    *recorded = db_affected_rows(db) == 1;
-    return pii_key_verify(db, dbname, key, key_len, false, NULL);
+    return record_borrowed(wh_borrow_db(db), dbname, key, key_len, recorded);
+}
+
+int pii_key_pg_verify(struct pg *pg, const char *schema, const unsigned char *key, size_t key_len,
+                      bool absent_ok, const char *cmd)
+{
+    return verify_borrowed(wh_borrow_pg(pg), schema, key, key_len, absent_ok, cmd);
+}
+
+int pii_key_pg_record(struct pg *pg, const char *schema, const unsigned char *key, size_t key_len,
+                      bool *recorded)
+{
+    return record_borrowed(wh_borrow_pg(pg), schema, key, key_len, recorded);
 }

@@ -50,6 +50,18 @@ struct pii_key_state {
     char done[4096];                  /* kinds it converted, "a,b," ("" for none) */
 };
 
+/* The functions below on either warehouse (wh.h): `space` is the database
+ * (MySQL) or the schema (PostgreSQL) holding pii_key and the
+ * sensitive_<kind>_ids tables; every name is qualified with it and every
+ * value bound. The db versions after them (and pii_key_pg.h's) are these on
+ * a connection the caller holds. */
+struct wh;
+int pii_key_wh_read(struct wh *w, const char *space, bool for_update, struct pii_key_state *st);
+int pii_key_wh_verify(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
+                      bool absent_ok, const char *cmd);
+int pii_key_wh_record(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
+                      bool *recorded);
+
 /* Reads the state of database `dbname` through `db`. With for_update the
  * row is read with SELECT ... FOR UPDATE (inside the caller's transaction).
  * 0 or ML_EDB. */
@@ -74,8 +86,7 @@ int pii_key_verify(struct db *db, const char *dbname, const unsigned char *key, 
 int pii_key_record(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
                    bool *recorded);
 
-/* ---- the decisions above on what another warehouse module read
- * (pii_key_pg.h reads a PostgreSQL warehouse and decides here) ---- */
+/* ---- the decisions of verify, on a state already read (unit-testable) ---- */
 
 /* verify's decision on a state already read (`fp`: the configured key's
  * fingerprint): 0, or ML_ECONFIG with pii_key_verify's message. */

@@ -1,8 +1,7 @@
 /* pii_key_pg.h - the fingerprint of the digest key in a PostgreSQL
- * warehouse (table pii_key of ddl/postgres/085_pii_key.sql). The same
- * contract and the same decisions as pii_key.h, whose pii_key_check_state
- * and pii_key_check_sample these call: only the reading and writing go
- * through pg.h. Every query names the table schema-qualified. */
+ * warehouse (table pii_key of ddl/postgres/085_pii_key.sql), on a pg
+ * connection the caller holds: pii_key.h's pii_key_wh_* functions (one
+ * implementation for both warehouses, in pii_key.c) over wh_borrow_pg. */
 #ifndef ML_PII_KEY_PG_H
 #define ML_PII_KEY_PG_H
 
@@ -11,9 +10,6 @@
 
 #include "pg.h"
 #include "pii_key.h"
-
-/* pii_key_read of schema `schema` through `pg`. 0 or ML_EDB. */
-int pii_key_pg_read(struct pg *pg, const char *schema, struct pii_key_state *st);
 
 /* pii_key_verify: the stored fingerprint against the configured key, or,
  * with none stored and `absent_ok`, the key against the first stored digest

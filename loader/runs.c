@@ -5,11 +5,10 @@
 #include <string.h>
 
 #include "buf.h"
-#include "conn.h"
 #include "db.h"
 #include "error.h"
 #include "lease.h"
-#include "runs_pg.h"
+#include "wh.h"
 #include "banned.h"
 
 static void copy(char *dst, size_t sz, const char *src)
@@ -28,7 +27,10 @@ const char *const run_count_labels[RUN_NCOUNTS] = {
 #undef RUN_COUNT_LABEL
 };
 
-int runs_counts_sql(struct buf *sql, const char *duration, const struct run_info *runs, size_t n)
+/* The query of the per-stream counts of runs[0..n): run_id, stream, the
+ * run_count_columns and `duration` (an SQL expression). */
+static int runs_counts_sql(struct buf *sql, const char *duration, const struct run_info *runs,
+                           size_t n)
 {
     int rc = buf_adds(sql, "SELECT run_id, stream");
     for (size_t c = 0; !rc && c < RUN_NCOUNTS; c++)
@@ -40,7 +42,10 @@ int runs_counts_sql(struct buf *sql, const char *duration, const struct run_info
     return rc ? rc : buf_adds(sql, ") ORDER BY run_id, stream");
 }
 
-int runs_add_counts(struct run_info *runs, size_t n, const char *const *row, double per_second)
+/* Adds one row of that query to its run among runs[0..n) (a row of no such
+ * run is skipped), its duration in units of 1/per_second seconds. */
+static int runs_add_counts(struct run_info *runs, size_t n, const char *const *row,
+                           double per_second)
 {
     unsigned long long id = strtoull(row[0], NULL, 10);
     struct run_info *ri = NULL;
@@ -62,7 +67,9 @@ int runs_add_counts(struct run_info *runs, size_t n, const char *const *row, dou
     return 0;
 }
 
-void runs_decode(struct run_info *ri, const char *const *row)
+/* Fills ri from a row of run_id, started_at, finished_at, status, streams,
+ * error_text, stale, heartbeat_at (NULL values empty). */
+static void runs_decode(struct run_info *ri, const char *const *row)
 {
     ri->run_id = strtoull(row[0], NULL, 10);
     copy(ri->started_at, sizeof(ri->started_at), row[1]);
@@ -74,59 +81,90 @@ void runs_decode(struct run_info *ri, const char *const *row)
     copy(ri->heartbeat_at, sizeof(ri->heartbeat_at), row[7]);
 }
 
+/* Times as MySQL's DATETIME(3) reads: "YYYY-MM-DD hh:mm:ss.fff". */
+#define PG_TIME(col) "to_char(" col ", 'YYYY-MM-DD HH24:MI:SS.MS')"
+
+/* What each warehouse is asked: the columns runs_decode reads, in its
+ * order, with the staleness of the lease (lease.h); a stream's duration, in
+ * units of 1/per_second seconds. */
+static const struct runs_sql {
+    const char *select, *duration;
+    double per_second;
+} runs_sql_mysql =
+    {
+        "SELECT r.run_id, r.started_at, r.finished_at, r.status, r.streams, "
+        "r.error_text, " LEASE_STALE_SQL ", l.heartbeat_at "
+        "FROM load_runs r LEFT JOIN load_run_leases l ON l.run_id = r.run_id",
+        "TIMESTAMPDIFF(MICROSECOND, started_at, finished_at)",
+        1e6,
+},
+  runs_sql_pg = {
+      "SELECT r.run_id, " PG_TIME("r.started_at") ", " PG_TIME(
+          "r.finished_at") ", "
+                           "r.status, r.streams, r.error_text, " LEASE_PG_STALE_SQL ", " PG_TIME(
+                               "l.heartbeat_at") " "
+                                                 "FROM load_runs r LEFT JOIN load_run_leases l ON "
+                                                 "l.run_id = r.run_id",
+      "EXTRACT(EPOCH FROM finished_at - started_at)",
+      1,
+};
+
 /* The per-stream counts of the runs runs[0..n). */
-static int read_counts(struct db *db, struct run_info *runs, size_t n)
+static int read_counts(struct wh *w, const struct runs_sql *q, struct run_info *runs, size_t n)
 {
     struct buf sql = BUF_INIT;
-    struct db_result *r = NULL;
+    struct wh_result *r = NULL;
     const char *const *row;
-    int rc = runs_counts_sql(&sql, "TIMESTAMPDIFF(MICROSECOND, started_at, finished_at)", runs, n);
+    int rc = runs_counts_sql(&sql, q->duration, runs, n);
     if (!rc)
-        rc = db_query(db, sql.data, &r);
-    while (!rc && db_result_next(r, &row, NULL) == 1)
-        rc = runs_add_counts(runs, n, row, 1e6);
-    db_result_free(r);
+        rc = wh_query(w, sql.data, 0, NULL, NULL, &r);
+    while (!rc && wh_result_next(r, &row, NULL) == 1)
+        rc = runs_add_counts(runs, n, row, q->per_second);
+    wh_result_free(r);
     buf_release(&sql);
     return rc ? err_prefix(rc, "reading load_run_streams (does `maskload init` need a rerun?)") : 0;
 }
 
-/* The runs of `where` (an SQL condition on load_runs r), newest first. */
-static int runs_query(const struct config *cfg, const char *where, unsigned limit,
+/* The `limit` most recent runs (run_id 0), or run `run_id` alone, newest
+ * first, with their per-stream counts. */
+static int runs_query(const struct config *cfg, unsigned long long run_id, unsigned limit,
                       struct run_info **out, size_t *n)
 {
-    struct db *db = NULL;
-    struct db_result *r = NULL;
+    struct wh *w = NULL;
+    struct wh_result *r = NULL;
     struct run_info *runs = NULL;
+    const struct runs_sql *q;
     const char *const *row;
-    char sql[1024];
+    char sql[1536];
     size_t cnt = 0;
     int rc;
 
     *out = NULL;
     *n = 0;
-    rc = conn_warehouse(cfg, &db);
+    rc = wh_connect(cfg, WH_LOADER, &w);
     if (rc)
         return rc;
-    snprintf(sql, sizeof(sql),
-             "SELECT r.run_id, r.started_at, r.finished_at, r.status, r.streams, "
-             "r.error_text, " LEASE_STALE_SQL ", l.heartbeat_at "
-             "FROM load_runs r LEFT JOIN load_run_leases l ON l.run_id = r.run_id WHERE %s "
-             "ORDER BY r.run_id DESC LIMIT %u",
-             where, limit);
-    rc = db_query(db, sql, &r);
+    q = wh_is_postgres(w) ? &runs_sql_pg : &runs_sql_mysql;
+    if (run_id)
+        snprintf(sql, sizeof(sql), "%s WHERE r.run_id = %llu ORDER BY r.run_id DESC LIMIT %u",
+                 q->select, run_id, limit);
+    else
+        snprintf(sql, sizeof(sql), "%s WHERE 1 = 1 ORDER BY r.run_id DESC LIMIT %u", q->select,
+                 limit);
+    rc = wh_query(w, sql, 0, NULL, NULL, &r);
     if (rc) {
         err_prefix(rc, "reading load_runs (did `maskload init` run?)");
         goto out;
     }
-    runs = calloc(db_result_rows(r) + 1, sizeof(*runs));
+    runs = calloc(wh_result_rows(r) + 1, sizeof(*runs));
     if (!runs) {
         rc = err_set(ML_ENOMEM, "out of memory");
         goto out;
     }
-    while (db_result_next(r, &row, NULL) == 1)
+    while (wh_result_next(r, &row, NULL) == 1)
         runs_decode(&runs[cnt++], row);
     if (cnt)
-        rc = read_counts(db, runs, cnt);
+        rc = read_counts(w, q, runs, cnt);
     if (rc)
         goto out;
     *out = runs;
@@ -134,26 +172,20 @@ static int runs_query(const struct config *cfg, const char *where, unsigned limi
     runs = NULL;
 out:
     runs_free(runs, cnt);
-    db_result_free(r);
-    db_close(db);
+    wh_result_free(r);
+    wh_close(w);
     return rc;
 }
 
 int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n)
 {
-    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES) /* runs_pg.h */
-        return runs_pg_query(cfg, 0, limit, out, n);
-    return runs_query(cfg, "1 = 1", limit, out, n);
+    return runs_query(cfg, 0, limit, out, n);
 }
 
 int runs_get(const struct config *cfg, unsigned long long run_id, struct run_info **out)
 {
-    char where[64];
     size_t n = 0;
-    snprintf(where, sizeof(where), "r.run_id = %llu", run_id);
-    int rc = cfg->warehouse.kind == WAREHOUSE_POSTGRES /* runs_pg.h */
-                 ? runs_pg_query(cfg, run_id, 1, out, &n)
-                 : runs_query(cfg, where, 1, out, &n);
+    int rc = runs_query(cfg, run_id, 1, out, &n);
     if (!rc && n == 0) {
         runs_free(*out, 0);
         *out = NULL;

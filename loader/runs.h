@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
 #include "config.h"
 
 /* The per-stream counters of load_run_streams, declared once:
@@ -62,22 +61,10 @@ struct db;
 int runs_live(struct db *db, unsigned long long *run_id);
 
 /* The `limit` most recent runs, newest first, with their per-stream
- * counts. Free with runs_free. */
+ * counts, from either warehouse (wh.h; PostgreSQL's staleness is
+ * LEASE_PG_STALE_SQL). Free with runs_free. */
 int runs_recent(const struct config *cfg, unsigned limit, struct run_info **out, size_t *n);
 void runs_free(struct run_info *runs, size_t n);
-
-/* For the readers of load_runs on each warehouse (runs.c, runs_pg.c):
- * - runs_counts_sql: appends the query of the per-stream counts of
- *   runs[0..n), whose columns are run_id, stream, the run_count_columns
- *   and `duration` (an SQL expression of the stream's seconds, or of
- *   microseconds with per_second 1e6);
- * - runs_add_counts: adds one row of that query to its run among
- *   runs[0..n) (a row of no such run is skipped); 0 or ML_ENOMEM;
- * - runs_decode: fills `ri` from a row of run_id, started_at, finished_at,
- *   status, streams, error_text, stale, heartbeat_at (NULL values empty). */
-int runs_counts_sql(struct buf *sql, const char *duration, const struct run_info *runs, size_t n);
-int runs_add_counts(struct run_info *runs, size_t n, const char *const *row, double per_second);
-void runs_decode(struct run_info *ri, const char *const *row);
 
 /* Run `run_id` with its counts (as runs_recent). ML_EDB, or ML_EINVAL when
  * there is no such run. Free with runs_free(*out, 1). */

@@ -78,15 +78,20 @@ static void plan_note(struct init_ctx *ctx, const char *fmt, ...)
 static void plan_note(struct init_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
-    if (!ctx->plan || ctx->plan_rc)
-        return;
-    ctx->plan_rc = buf_adds(ctx->plan, "-- ");
     va_start(ap, fmt);
-    if (!ctx->plan_rc)
-        ctx->plan_rc = buf_vaddf(ctx->plan, fmt, ap);
+    schema_plan_vnote(ctx->plan, &ctx->plan_rc, fmt, ap);
     va_end(ap);
-    if (!ctx->plan_rc)
-        ctx->plan_rc = buf_addc(ctx->plan, '\n');
+}
+
+void schema_plan_vnote(struct buf *plan, int *plan_rc, const char *fmt, va_list ap)
+{
+    if (!plan || *plan_rc)
+        return;
+    *plan_rc = buf_adds(plan, "-- ");
+    if (!*plan_rc)
+        *plan_rc = buf_vaddf(plan, fmt, ap);
+    if (!*plan_rc)
+        *plan_rc = buf_addc(plan, '\n');
 }
 
 /* ---- what exists (plan mode: a statement that would change nothing is not shown) ---- */
@@ -702,9 +707,15 @@ static int run_dir(struct init_ctx *ctx, const char *dir, size_t *count)
  * built-in of the stream's mapping or name). */
 static int collect_definitions(struct init_ctx *ctx, const char *only)
 {
-    const struct config *cfg = ctx->cfg;
-    ctx->defs = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*ctx->defs));
-    if (!ctx->defs)
+    return schema_stream_defs(ctx->cfg, only, &ctx->defs, &ctx->ndefs);
+}
+
+int schema_stream_defs(const struct config *cfg, const char *only, const struct stream_def ***defs,
+                       size_t *n)
+{
+    *n = 0;
+    *defs = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(**defs));
+    if (!*defs)
         return err_set(ML_ENOMEM, "out of memory");
     for (size_t i = 0; i < cfg->nstreams; i++) {
         const struct config_stream *st = &cfg->streams[i];
@@ -714,7 +725,7 @@ static int collect_definitions(struct init_ctx *ctx, const char *only)
             continue;
         if (!def)
             return err_set(ML_ECONFIG, "stream '%s': no stream definition '%s'", st->name, name);
-        ctx->defs[ctx->ndefs++] = def;
+        (*defs)[(*n)++] = def;
     }
     return 0;
 }

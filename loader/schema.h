@@ -42,6 +42,7 @@
 #ifndef ML_SCHEMA_H
 #define ML_SCHEMA_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -112,5 +113,21 @@ int schema_view_name(const char *dir, const char *file, char *out, size_t outsz)
  * creates it); false when the view should be there. Runs through `db` in
  * its current database; 0, or the error of a failed query. */
 int schema_view_skipped(struct db *db, const char *view, bool *skipped);
+
+/* ---- for init and plan of each warehouse (schema.c, schema_pg.c) ---- */
+
+/* The definition of every configured stream, or of stream `only` alone
+ * (config_load resolves them; a config built without it falls back to the
+ * built-in of the stream's mapping or name), into *defs (malloc'd, room for
+ * every stream; free it) and *n. ML_ECONFIG for a stream without one (*defs
+ * is then still the caller's to free), ML_ENOMEM. */
+struct stream_def;
+int schema_stream_defs(const struct config *cfg, const char *only, const struct stream_def ***defs,
+                       size_t *n);
+
+/* A comment line "-- <text>\n" of a plan: what init does that is not shown
+ * as a statement, appended to plan unless *plan_rc (sticky: the first
+ * failure) is set or plan is NULL (init). */
+void schema_plan_vnote(struct buf *plan, int *plan_rc, const char *fmt, va_list ap);
 
 #endif

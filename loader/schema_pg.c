@@ -17,6 +17,7 @@
 #include "pg.h"
 #include "pii_key.h"
 #include "pii_key_pg.h"
+#include "schema.h"
 #include "sqlfiles.h"
 #include "streamdef.h"
 #include "banned.h"
@@ -195,15 +196,9 @@ static void plan_note(struct pg_init *ctx, const char *fmt, ...)
 static void plan_note(struct pg_init *ctx, const char *fmt, ...)
 {
     va_list ap;
-    if (!ctx->plan || ctx->plan_rc)
-        return;
-    ctx->plan_rc = buf_adds(ctx->plan, "-- ");
     va_start(ap, fmt);
-    if (!ctx->plan_rc)
-        ctx->plan_rc = buf_vaddf(ctx->plan, fmt, ap);
+    schema_plan_vnote(ctx->plan, &ctx->plan_rc, fmt, ap);
     va_end(ap);
-    if (!ctx->plan_rc)
-        ctx->plan_rc = buf_addc(ctx->plan, '\n');
 }
 
 /* Runs one statement on `pg`; in plan mode writes it on a line of its own
@@ -368,20 +363,9 @@ static int query_exists(struct pg *pg, const char *sql, const char *param, bool 
 
 static int collect_definitions(struct pg_init *ctx)
 {
-    const struct config *cfg = ctx->cfg;
-    int rc;
-    ctx->defs = calloc(cfg->nstreams ? cfg->nstreams : 1, sizeof(*ctx->defs));
-    if (!ctx->defs)
-        return err_set(ML_ENOMEM, "out of memory");
-    for (size_t i = 0; i < cfg->nstreams; i++) {
-        const struct config_stream *st = &cfg->streams[i];
-        const char *name = st->mapping ? st->mapping : st->name;
-        const struct stream_def *def = st->def ? st->def : streamdef_builtin(name);
-        if (!def)
-            return err_set(ML_ECONFIG, "stream '%s': no stream definition '%s'", st->name, name);
-        ctx->defs[ctx->ndefs++] = def;
-    }
-    rc = ddlgen_stream_tables(ctx->defs, ctx->ndefs, &ctx->tables, &ctx->ntables);
+    int rc = schema_stream_defs(ctx->cfg, NULL, &ctx->defs, &ctx->ndefs);
+    if (!rc)
+        rc = ddlgen_stream_tables(ctx->defs, ctx->ndefs, &ctx->tables, &ctx->ntables);
     if (!rc && ctx->ntables && !(ctx->table_exists = calloc(ctx->ntables, sizeof(bool))))
         rc = err_set(ML_ENOMEM, "out of memory");
     return rc;
