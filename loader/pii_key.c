@@ -249,19 +249,11 @@ int pii_key_wh_record(struct wh *w, const char *space, const unsigned char *key,
 
 /* ---- the same on a connection the caller holds ---- */
 
-/* verify and record on a borrowed handle (NULL: out of memory), freed after. */
+/* verify on a borrowed handle (NULL: out of memory), freed after. */
 static int verify_borrowed(struct wh *w, const char *space, const unsigned char *key,
                            size_t key_len, bool absent_ok, const char *cmd)
 {
     int rc = w ? pii_key_wh_verify(w, space, key, key_len, absent_ok, cmd) : ML_ENOMEM;
-    wh_close(w);
-    return rc;
-}
-
-static int record_borrowed(struct wh *w, const char *space, const unsigned char *key,
-                           size_t key_len, bool *recorded)
-{
-    int rc = w ? pii_key_wh_record(w, space, key, key_len, recorded) : ML_ENOMEM;
     wh_close(w);
     return rc;
 }
@@ -280,20 +272,8 @@ int pii_key_verify(struct db *db, const char *dbname, const unsigned char *key, 
     return verify_borrowed(wh_borrow_db(db), dbname, key, key_len, absent_ok, cmd);
 }
 
-int pii_key_record(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
-                   bool *recorded)
-{
-    return record_borrowed(wh_borrow_db(db), dbname, key, key_len, recorded);
-}
-
 int pii_key_pg_verify(struct pg *pg, const char *schema, const unsigned char *key, size_t key_len,
                       bool absent_ok, const char *cmd)
 {
     return verify_borrowed(wh_borrow_pg(pg), schema, key, key_len, absent_ok, cmd);
-}
-
-int pii_key_pg_record(struct pg *pg, const char *schema, const unsigned char *key, size_t key_len,
-                      bool *recorded)
-{
-    return record_borrowed(wh_borrow_pg(pg), schema, key, key_len, recorded);
 }

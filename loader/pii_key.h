@@ -50,15 +50,22 @@ struct pii_key_state {
     char done[4096];                  /* kinds it converted, "a,b," ("" for none) */
 };
 
-/* The functions below on either warehouse (wh.h): `space` is the database
- * (MySQL) or the schema (PostgreSQL) holding pii_key and the
- * sensitive_<kind>_ids tables; every name is qualified with it and every
- * value bound. The db versions after them (and pii_key_pg.h's) are these on
- * a connection the caller holds. */
+/* The functions of the key fingerprint on either warehouse (wh.h): `space`
+ * is the database (MySQL) or the schema (PostgreSQL) holding pii_key and
+ * the sensitive_<kind>_ids tables; every name is qualified with it and
+ * every value bound. pii_key_wh_read and pii_key_wh_verify do what
+ * pii_key_read and pii_key_verify below say (those, and pii_key_pg.h's, are
+ * them on a connection the caller holds). */
 struct wh;
 int pii_key_wh_read(struct wh *w, const char *space, bool for_update, struct pii_key_state *st);
 int pii_key_wh_verify(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
                       bool absent_ok, const char *cmd);
+
+/* Records the key's fingerprint as the warehouse's when none is stored
+ * (init, after ddl/ created the table; INSERT IGNORE, or ON CONFLICT DO
+ * NOTHING), then verifies it (another init may have recorded another key
+ * meanwhile). *recorded tells whether this call stored it. 0, ML_ECONFIG or
+ * ML_EDB. */
 int pii_key_wh_record(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
                       bool *recorded);
 
@@ -78,13 +85,6 @@ int pii_key_read(struct db *db, const char *dbname, bool for_update, struct pii_
  * `cmd` ("run") starts the messages; NULL when the caller prefixes its own. */
 int pii_key_verify(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
                    bool absent_ok, const char *cmd);
-
-/* Records the key's fingerprint as the warehouse's when none is stored
- * (init, after ddl/ created the table), then verifies it (another init may
- * have recorded another key meanwhile). *recorded tells whether this call
- * stored it. 0, ML_ECONFIG or ML_EDB. */
-int pii_key_record(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
-                   bool *recorded);
 
 /* ---- the decisions of verify, on a state already read (unit-testable) ---- */
 

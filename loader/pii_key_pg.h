@@ -17,9 +17,4 @@
 int pii_key_pg_verify(struct pg *pg, const char *schema, const unsigned char *key, size_t key_len,
                       bool absent_ok, const char *cmd);
 
-/* pii_key_record: stores the key's fingerprint when none is (INSERT ... ON
- * CONFLICT DO NOTHING), then verifies it. */
-int pii_key_pg_record(struct pg *pg, const char *schema, const unsigned char *key, size_t key_len,
-                      bool *recorded);
-
 #endif

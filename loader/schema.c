@@ -21,6 +21,7 @@
 #include "schema_pg.h"
 #include "schemadiff.h"
 #include "sqlfiles.h"
+#include "wh.h"
 #include "streamdef.h"
 #include "banned.h"
 
@@ -1110,7 +1111,10 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
     if (!rc && !plan) {
         bool recorded = false;
         char shown[PII_KEY_FP_BUF];
-        rc = pii_key_record(ctx.db, db, cfg->pii.digest_key, cfg->pii.digest_key_len, &recorded);
+        struct wh *w = wh_borrow_db(ctx.db);
+        rc = w ? pii_key_wh_record(w, db, cfg->pii.digest_key, cfg->pii.digest_key_len, &recorded)
+               : ML_ENOMEM;
+        wh_close(w);
         if (!rc && recorded)
             log_info("init: recorded the digest key's fingerprint %s in pii_key",
                      pii_key_show(key_fp, shown));

@@ -20,6 +20,7 @@
 #include "schema.h"
 #include "sqlfiles.h"
 #include "streamdef.h"
+#include "wh.h"
 #include "banned.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -522,9 +523,13 @@ static int record_key(struct pg_init *ctx)
                   pii_key_show(fp, shown));
         return 0;
     }
-    if (!rc)
-        rc = pii_key_pg_record(ctx->pg, cfg->warehouse.schema, cfg->pii.digest_key,
-                               cfg->pii.digest_key_len, &recorded);
+    if (!rc) {
+        struct wh *w = wh_borrow_pg(ctx->pg);
+        rc = w ? pii_key_wh_record(w, cfg->warehouse.schema, cfg->pii.digest_key,
+                                   cfg->pii.digest_key_len, &recorded)
+               : ML_ENOMEM;
+        wh_close(w);
+    }
     if (!rc && recorded)
         log_info("init: recorded the digest key's fingerprint %s in pii_key",
                  pii_key_show(fp, shown));
