@@ -133,85 +133,12 @@ static int table_exists(struct init_ctx *ctx, const char *table, bool *yes)
     return rc;
 }
 
-/* A word or a `quoted identifier` of a statement, or one other character. */
-struct token {
-    const char *s;
-    size_t n;
-    bool word;
-};
-
-static size_t next_token(const char *t, size_t len, size_t i, struct token *tok)
-{
-    while (i < len && isspace((unsigned char)t[i]))
-        i++;
-    tok->s = t + i;
-    tok->n = 0;
-    tok->word = false;
-    if (i >= len)
-        return i;
-    if (t[i] == '`') {
-        size_t j = i + 1;
-        while (j < len && t[j] != '`')
-            j++;
-        tok->s = t + i + 1;
-        tok->n = j - i - 1;
-        tok->word = true;
-        return j < len ? j + 1 : len;
-    }
-    if (isalnum((unsigned char)t[i]) || t[i] == '_') {
-        size_t j = i;
-        while (j < len && (isalnum((unsigned char)t[j]) || t[j] == '_'))
-            j++;
-        tok->n = j - i;
-        tok->word = true;
-        return j;
-    }
-    if (t[i] == '\'' || t[i] == '"') {
-        size_t j = i + 1;
-        while (j < len && t[j] != t[i]) {
-            if (t[j] == '\\')
-                j++;
-            j++;
-        }
-        tok->n = (j < len ? j + 1 : len) - i;
-        return i + tok->n;
-    }
-    tok->n = 1;
-    return i + 1;
-}
-
-static bool tok_is(const struct token *tok, const char *word)
-{
-    return tok->word && tok->n == strlen(word) && strncasecmp(tok->s, word, tok->n) == 0;
-}
-
-/* Reads the words `seq` (space separated) from *i; false when they differ. */
-static bool expect_words(const char *t, size_t len, size_t *i, const char *seq)
-{
-    char w[32];
-    while (*seq) {
-        size_t n = strcspn(seq, " ");
-        struct token tok;
-        if (n >= sizeof(w))
-            return false;
-        memcpy(w, seq, n);
-        w[n] = '\0';
-        *i = next_token(t, len, *i, &tok);
-        if (!tok_is(&tok, w))
-            return false;
-        seq += n;
-        while (*seq == ' ')
-            seq++;
-    }
-    return true;
-}
-
 /* True when a statement of ddl/ would change nothing: CREATE TABLE IF NOT
  * EXISTS of a table that exists, or ALTER TABLE ... ADD COLUMN IF NOT
  * EXISTS ... whose columns all exist. Anything else is shown. */
 static int ddl_is_noop(struct init_ctx *ctx, const char *t, size_t len, bool *noop)
 {
-    struct token tok;
+    struct sql_token tok;
     char table[72], col[72];
     size_t i = 0;
     bool create, exists = false;
@@ -220,13 +147,13 @@ static int ddl_is_noop(struct init_ctx *ctx, const char *t, size_t len, bool *no
     *noop = false;
     if (!ctx->db_exists)
         return 0;
-    i = next_token(t, len, i, &tok);
-    create = tok_is(&tok, "CREATE");
-    if (!create && !tok_is(&tok, "ALTER"))
+    i = sqlscript_token(t, len, i, '`', &tok);
+    create = sqlscript_token_is(&tok, "CREATE");
+    if (!create && !sqlscript_token_is(&tok, "ALTER"))
         return 0;
-    if (!expect_words(t, len, &i, create ? "TABLE IF NOT EXISTS" : "TABLE"))
+    if (!sqlscript_expect(t, len, &i, '`', create ? "TABLE IF NOT EXISTS" : "TABLE"))
         return 0;
-    i = next_token(t, len, i, &tok);
+    i = sqlscript_token(t, len, i, '`', &tok);
     if (!tok.word || tok.n >= sizeof(table))
         return 0;
     memcpy(table, tok.s, tok.n);
@@ -239,15 +166,15 @@ static int ddl_is_noop(struct init_ctx *ctx, const char *t, size_t len, bool *no
     /* ALTER: every clause ADD [COLUMN] IF NOT EXISTS <existing column> ... */
     for (;;) {
         int depth = 0;
-        i = next_token(t, len, i, &tok);
-        if (!tok_is(&tok, "ADD"))
+        i = sqlscript_token(t, len, i, '`', &tok);
+        if (!sqlscript_token_is(&tok, "ADD"))
             return 0;
-        i = next_token(t, len, i, &tok);
-        if (tok_is(&tok, "COLUMN"))
-            i = next_token(t, len, i, &tok);
-        if (!tok_is(&tok, "IF") || !expect_words(t, len, &i, "NOT EXISTS"))
+        i = sqlscript_token(t, len, i, '`', &tok);
+        if (sqlscript_token_is(&tok, "COLUMN"))
+            i = sqlscript_token(t, len, i, '`', &tok);
+        if (!sqlscript_token_is(&tok, "IF") || !sqlscript_expect(t, len, &i, '`', "NOT EXISTS"))
             return 0;
-        i = next_token(t, len, i, &tok);
+        i = sqlscript_token(t, len, i, '`', &tok);
         if (!tok.word || tok.n >= sizeof(col))
             return 0;
         memcpy(col, tok.s, tok.n);
@@ -257,7 +184,7 @@ static int ddl_is_noop(struct init_ctx *ctx, const char *t, size_t len, bool *no
             return rc;
         /* to the next top-level comma, or the end */
         for (;;) {
-            i = next_token(t, len, i, &tok);
+            i = sqlscript_token(t, len, i, '`', &tok);
             if (tok.n == 0)
                 break;
             if (!tok.word && tok.n == 1 && *tok.s == '(')
@@ -350,18 +277,18 @@ static int view_select(const struct sql_file *f, const char *view, const char **
 {
     size_t pos = 0, i = 0;
     const char *stmt;
-    struct token tok;
+    struct sql_token tok;
     if (!sqlscript_next(f->text, f->len, &pos, &stmt, len))
         return err_set(ML_EINTERNAL, "%s/%s holds no statement", f->dir, f->name);
     *sel = stmt;
     if (strcmp(f->dir, "queries") == 0)
         return 0;
     do
-        i = next_token(stmt, *len, i, &tok);
-    while (tok.n && !tok_is(&tok, "VIEW"));
+        i = sqlscript_token(stmt, *len, i, '`', &tok);
+    while (tok.n && !sqlscript_token_is(&tok, "VIEW"));
     if (tok.n)
-        i = next_token(stmt, *len, i, &tok);
-    if (!tok_is(&tok, view) || !expect_words(stmt, *len, &i, "AS"))
+        i = sqlscript_token(stmt, *len, i, '`', &tok);
+    if (!sqlscript_token_is(&tok, view) || !sqlscript_expect(stmt, *len, &i, '`', "AS"))
         return err_set(ML_EINTERNAL, "%s/%s does not create view '%s'", f->dir, f->name, view);
     *sel = stmt + i;
     *len -= i;

@@ -223,57 +223,6 @@ static int apply_on(struct pg_init *ctx, struct pg *pg, const char *stmt, size_t
     return rc;
 }
 
-/* A word, or a "quoted identifier" (its inside), of a statement. */
-struct word {
-    const char *s;
-    size_t n;
-    bool quoted;
-};
-
-static size_t next_word(const char *t, size_t n, size_t i, struct word *w)
-{
-    while (i < n && isspace((unsigned char)t[i]))
-        i++;
-    w->s = t + i;
-    w->n = 0;
-    w->quoted = false;
-    if (i < n && t[i] == '"') {
-        size_t j = skip_quoted(t, n, i);
-        w->s = t + i + 1;
-        w->n = j - i >= 2 ? j - i - 2 : 0;
-        w->quoted = true;
-        return j;
-    }
-    while (i + w->n < n && (isalnum((unsigned char)t[i + w->n]) || t[i + w->n] == '_'))
-        w->n++;
-    return i + (w->n ? w->n : (i < n));
-}
-
-static bool word_is(const struct word *w, const char *s)
-{
-    return !w->quoted && w->n == strlen(s) && strncasecmp(w->s, s, w->n) == 0;
-}
-
-static bool expect(const char *t, size_t n, size_t *i, const char *seq)
-{
-    char w[32];
-    while (*seq) {
-        size_t k = strcspn(seq, " ");
-        struct word wd;
-        if (k >= sizeof(w))
-            return false;
-        memcpy(w, seq, k);
-        w[k] = '\0';
-        *i = next_word(t, n, *i, &wd);
-        if (!word_is(&wd, w))
-            return false;
-        seq += k;
-        while (*seq == ' ')
-            seq++;
-    }
-    return true;
-}
-
 static int relation_exists(struct pg_init *ctx, const char *name, bool *yes)
 {
     const char *params[2] = {ctx->cfg->warehouse.schema, name};
@@ -298,35 +247,35 @@ static int relation_exists(struct pg_init *ctx, const char *name, bool *yes)
  * that exists had them run when it was created). */
 static int on_existing_table(struct pg_init *ctx, const char *t, size_t n, bool *noop)
 {
-    struct word w;
+    struct sql_token w;
     char name[72];
-    size_t i = next_word(t, n, 0, &w);
+    size_t i = sqlscript_token(t, n, 0, '"', &w);
     *noop = false;
-    if (word_is(&w, "CREATE")) {
-        i = next_word(t, n, i, &w);
-        if (word_is(&w, "TABLE")) {
-            if (!expect(t, n, &i, "IF NOT EXISTS"))
+    if (sqlscript_token_is(&w, "CREATE")) {
+        i = sqlscript_token(t, n, i, '"', &w);
+        if (sqlscript_token_is(&w, "TABLE")) {
+            if (!sqlscript_expect(t, n, &i, '"', "IF NOT EXISTS"))
                 return 0;
-        } else if (word_is(&w, "INDEX")) {
-            if (!expect(t, n, &i, "IF NOT EXISTS"))
+        } else if (sqlscript_token_is(&w, "INDEX")) {
+            if (!sqlscript_expect(t, n, &i, '"', "IF NOT EXISTS"))
                 return 0;
-            i = next_word(t, n, i, &w);
-            if (!expect(t, n, &i, "ON"))
+            i = sqlscript_token(t, n, i, '"', &w);
+            if (!sqlscript_expect(t, n, &i, '"', "ON"))
                 return 0;
         } else {
             return 0;
         }
-    } else if (word_is(&w, "COMMENT")) {
-        if (!expect(t, n, &i, "ON"))
+    } else if (sqlscript_token_is(&w, "COMMENT")) {
+        if (!sqlscript_expect(t, n, &i, '"', "ON"))
             return 0;
-        i = next_word(t, n, i, &w);
-        if (!word_is(&w, "TABLE") && !word_is(&w, "COLUMN"))
+        i = sqlscript_token(t, n, i, '"', &w);
+        if (!sqlscript_token_is(&w, "TABLE") && !sqlscript_token_is(&w, "COLUMN"))
             return 0;
     } else {
         return 0;
     }
-    next_word(t, n, i, &w);
-    if (!w.n || w.n >= sizeof(name))
+    sqlscript_token(t, n, i, '"', &w);
+    if (!w.word || w.n >= sizeof(name))
         return 0;
     memcpy(name, w.s, w.n);
     name[w.n] = '\0';

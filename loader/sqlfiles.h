@@ -8,6 +8,7 @@
 #ifndef ML_SQLFILES_H
 #define ML_SQLFILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sql_file {
@@ -39,5 +40,26 @@ int sqlscript_expand(const char *text, size_t len, const char *const *names,
  * (sessions run with backslash escapes), so the statement means the same.
  * ML_ENOMEM leaves `out` as it was. */
 int sqlscript_one_line(const char *stmt, size_t len, struct buf *out);
+
+/* ---- reading the words of a statement (init's plan of either warehouse) ---- */
+
+/* A word, or a quoted identifier (its inside, word and quoted set), or a
+ * string literal or one other character (word false); n 0 at the end. */
+struct sql_token {
+    const char *s;
+    size_t n;
+    bool word, quoted;
+};
+
+/* The token of t[0..len) from index i (blanks skipped) into *tok; returns
+ * the index after it. `quote` is the dialect's identifier quote: '`'
+ * (MySQL: '...' and "..." are strings with backslash escapes) or '"'
+ * (PostgreSQL: only '...' is a string, without escapes); a quote doubled
+ * inside stays part of the run. */
+size_t sqlscript_token(const char *t, size_t len, size_t i, char quote, struct sql_token *tok);
+/* Whether tok is the word `word` (ASCII case ignored; a quoted one too). */
+bool sqlscript_token_is(const struct sql_token *tok, const char *word);
+/* Reads the words `seq` (space separated) from *i; false when they differ. */
+bool sqlscript_expect(const char *t, size_t len, size_t *i, char quote, const char *seq);
 
 #endif

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "error.h"
@@ -159,4 +160,78 @@ int sqlscript_one_line(const char *stmt, size_t len, struct buf *out)
     if (rc)
         buf_truncate(out, mark);
     return rc;
+}
+
+/* The index after the quoted run opening at t[i] (t[i] its quote), a doubled
+ * quote inside it and, with `escapes`, a backslash and what follows kept. */
+static size_t quoted_end(const char *t, size_t len, size_t i, bool escapes)
+{
+    char q = t[i++];
+    while (i < len) {
+        if (escapes && t[i] == '\\')
+            i += 2;
+        else if (t[i] == q && i + 1 < len && t[i + 1] == q)
+            i += 2;
+        else if (t[i++] == q)
+            return i;
+    }
+    return len;
+}
+
+size_t sqlscript_token(const char *t, size_t len, size_t i, char quote, struct sql_token *tok)
+{
+    bool mysql = quote == '`';
+    while (i < len && isspace((unsigned char)t[i]))
+        i++;
+    tok->s = t + i;
+    tok->n = 0;
+    tok->word = tok->quoted = false;
+    if (i >= len)
+        return i;
+    if (t[i] == quote) {
+        size_t j = quoted_end(t, len, i, false);
+        tok->s = t + i + 1;
+        tok->n = j - i >= 2 ? j - i - 2 : 0;
+        tok->word = tok->quoted = true;
+        return j;
+    }
+    if (isalnum((unsigned char)t[i]) || t[i] == '_') {
+        size_t j = i;
+        while (j < len && (isalnum((unsigned char)t[j]) || t[j] == '_'))
+            j++;
+        tok->n = j - i;
+        tok->word = true;
+        return j;
+    }
+    if (t[i] == '\'' || (mysql && t[i] == '"')) {
+        tok->n = quoted_end(t, len, i, mysql) - i;
+        return i + tok->n;
+    }
+    tok->n = 1;
+    return i + 1;
+}
+
+bool sqlscript_token_is(const struct sql_token *tok, const char *word)
+{
+    return tok->word && tok->n == strlen(word) && strncasecmp(tok->s, word, tok->n) == 0;
+}
+
+bool sqlscript_expect(const char *t, size_t len, size_t *i, char quote, const char *seq)
+{
+    char w[32];
+    while (*seq) {
+        size_t n = strcspn(seq, " ");
+        struct sql_token tok;
+        if (n >= sizeof(w))
+            return false;
+        memcpy(w, seq, n);
+        w[n] = '\0';
+        *i = sqlscript_token(t, len, *i, quote, &tok);
+        if (!sqlscript_token_is(&tok, w))
+            return false;
+        seq += n;
+        while (*seq == ' ')
+            seq++;
+    }
+    return true;
 }

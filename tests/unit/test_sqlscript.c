@@ -304,10 +304,61 @@ static void test_one_line_len_bounds(void **state)
     buf_release(&b);
 }
 
+/* The words of a statement in each dialect: a quoted name is a word (its
+ * inside, a doubled quote kept), a string literal is not (MySQL: "..." and
+ * backslash escapes too; PostgreSQL: "..." is a name), punctuation one
+ * character, n 0 at the end; expect stops at the first other word. */
+static void test_tokens(void **state)
+{
+    const char *my = "CREATE TABLE IF NOT EXISTS `a``b` ('x\\' y', \"q\") ;";
+    const char *pg = "create index if not exists \"i\"\"x\" ON 'it''s' \"t\"";
+    struct sql_token tok;
+    size_t i = 0;
+    (void)state;
+    assert_true(sqlscript_expect(my, strlen(my), &i, '`', "CREATE TABLE IF NOT EXISTS"));
+    i = sqlscript_token(my, strlen(my), i, '`', &tok);
+    assert_true(tok.word && tok.quoted);
+    assert_int_equal(tok.n, 4);
+    assert_memory_equal(tok.s, "a``b", 4);
+    i = sqlscript_token(my, strlen(my), i, '`', &tok);
+    assert_true(!tok.word && tok.n == 1 && *tok.s == '(');
+    i = sqlscript_token(my, strlen(my), i, '`', &tok);
+    assert_false(tok.word);
+    assert_int_equal(tok.n, strlen("'x\\' y'"));
+    i = sqlscript_token(my, strlen(my), i, '`', &tok);
+    assert_true(!tok.word && *tok.s == ',');
+    i = sqlscript_token(my, strlen(my), i, '`', &tok);
+    assert_false(tok.word); /* a MySQL string, not a name */
+    assert_int_equal(tok.n, 3);
+    i = sqlscript_token(my, strlen(my), i, '`', &tok);
+    i = sqlscript_token(my, strlen(my), i, '`', &tok);
+    assert_true(!tok.word && *tok.s == ';');
+    sqlscript_token(my, strlen(my), i, '`', &tok);
+    assert_int_equal(tok.n, 0);
+
+    i = 0;
+    assert_true(sqlscript_expect(pg, strlen(pg), &i, '"', "CREATE INDEX IF NOT EXISTS"));
+    i = sqlscript_token(pg, strlen(pg), i, '"', &tok);
+    assert_true(tok.word && tok.quoted);
+    assert_int_equal(tok.n, 4); /* i""x */
+    assert_true(sqlscript_expect(pg, strlen(pg), &i, '"', "on"));
+    i = sqlscript_token(pg, strlen(pg), i, '"', &tok);
+    assert_false(tok.word);
+    assert_int_equal(tok.n, strlen("'it''s'"));
+    sqlscript_token(pg, strlen(pg), i, '"', &tok);
+    assert_true(tok.word && tok.quoted && tok.n == 1 && *tok.s == 't');
+    /* must fail: another word, or the end before the sequence does */
+    i = 0;
+    assert_false(sqlscript_expect(my, strlen(my), &i, '`', "CREATE VIEW"));
+    i = 0;
+    assert_false(sqlscript_expect("CREATE", 6, &i, '"', "CREATE TABLE"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_statements),
+        cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_trailing_statement_without_semicolon),
         cmocka_unit_test(test_semicolon_in_quotes),
         cmocka_unit_test(test_escaped_quote_in_string),
