@@ -140,9 +140,10 @@ int ddlgen_pg_account(struct buf *out, const char *user, const char *role, const
 int ddlgen_small_groups_name(struct buf *out, const struct stream_def *def);
 
 /* Appends "CREATE OR REPLACE SQL SECURITY INVOKER VIEW" of that view (no
- * trailing ';'; any dialect, as ddlgen_monitor_view): one row per combination of the quasi-identifier columns
- * shared by fewer than k rows of the main table: those columns and the
- * count (DDLGEN_GROUP_ROWS), nothing else (no key, no other column).
+ * trailing ';'; any dialect, as ddlgen_monitor_view): one row per
+ * combination of the quasi-identifier columns shared by fewer than k rows
+ * of the main table: those columns and the count (DDLGEN_GROUP_ROWS),
+ * nothing else (no key, no other column).
  * ML_EINVAL when def declares none, names a column its table lacks or
  * one called DDLGEN_GROUP_ROWS. */
 int ddlgen_small_groups_view(struct buf *out, const struct stream_def *def, enum db_dialect d);
