@@ -614,8 +614,8 @@ int batch_claims(const struct batch *b, struct batch_claim **out, size_t *n)
     return 0;
 }
 
-int batch_drop_claims(struct batch *b, const struct batch_claim *cl, size_t n,
-                      const bool *dropped, size_t *ndropped)
+int batch_drop_claims(struct batch *b, const struct batch_claim *cl, size_t n, const bool *dropped,
+                      size_t *ndropped)
 {
     size_t nrows = b->tables[BATCH_MAIN].nrows, count = 0;
     bool *drop_rows = calloc(nrows ? nrows : 1, sizeof(bool));

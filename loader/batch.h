@@ -191,8 +191,8 @@ const char *batch_claim_key(const struct batch_claim *c);
 int batch_claims(const struct batch *b, struct batch_claim **out, size_t *n);
 /* Drops the claims whose dropped[i] is set (claims of `b` from batch_claims)
  * with batch_drop; *ndropped gets their number. 0 or an error. */
-int batch_drop_claims(struct batch *b, const struct batch_claim *cl, size_t n,
-                      const bool *dropped, size_t *ndropped);
+int batch_drop_claims(struct batch *b, const struct batch_claim *cl, size_t n, const bool *dropped,
+                      size_t *ndropped);
 
 /* Moves the main rows [from, nrows) of a compacted batch, with their rows
  * and counts in every child table, into `rest`, an empty batch of the same

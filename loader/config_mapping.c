@@ -317,8 +317,8 @@ static int parse_type(struct mctx *m, yaml_node_t *v, const char *keypath, struc
         rc = cfg_error(m->p, v,
                        "unknown type %s for '%s': use bigint, int, smallint, boolean, "
                        "decimal(p,s), varchar(n), text, date, datetime, epoch_ms, "
-                       "epoch_ms_date or version_major (quote decimal(p,s) inside { }: YAML reads the comma as a "
-                       "separator)",
+                       "epoch_ms_date or version_major (quote decimal(p,s) inside { }: YAML reads "
+                       "the comma as a separator)",
                        cfg_show(sh, &s), keypath);
     }
 out:

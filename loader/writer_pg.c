@@ -370,8 +370,8 @@ static int claimed_cmp(const void *x, const void *y)
     return c ? c : (a->len > b->len) - (a->len < b->len);
 }
 
-int writer_pg_claim(struct pg *pg, struct buf *scratch, struct batch *b,
-                    unsigned long long run_id, size_t *ndropped)
+int writer_pg_claim(struct pg *pg, struct buf *scratch, struct batch *b, unsigned long long run_id,
+                    size_t *ndropped)
 {
     const struct stream_def *def = batch_def(b);
     struct batch_claim *cl = NULL;
@@ -415,11 +415,11 @@ int writer_pg_claim(struct pg *pg, struct buf *scratch, struct batch *b,
     if (!rc)
         rc = pg_append_ident(scratch, def->processed_table);
     if (!rc)
-        rc = buf_adds(scratch,
-                      " (stream, record_id, run_id, outcome, processed_at) SELECT $1, x.k, "
-                      "$2::bigint, x.o, (now() AT TIME ZONE 'UTC') FROM unnest($3::text[], "
-                      "$4::text[]) WITH ORDINALITY AS x(k, o, n) ORDER BY x.n "
-                      "ON CONFLICT (stream, record_id) DO NOTHING RETURNING record_id");
+        rc =
+            buf_adds(scratch, " (stream, record_id, run_id, outcome, processed_at) SELECT $1, x.k, "
+                              "$2::bigint, x.o, (now() AT TIME ZONE 'UTC') FROM unnest($3::text[], "
+                              "$4::text[]) WITH ORDINALITY AS x(k, o, n) ORDER BY x.n "
+                              "ON CONFLICT (stream, record_id) DO NOTHING RETURNING record_id");
     if (!rc) {
         const char *params[4] = {def->name, run, keys.data, outcomes.data};
         rc = pg_query_params(pg, scratch->data, 4, params, NULL, &r);

@@ -53,7 +53,7 @@ int writer_pg_rejects(struct pg *pg, const struct batch *b, const char *stream,
  * records whose key was there already (an earlier transaction, perhaps
  * another loader's, committed them) or appears twice in the batch.
  * *ndropped gets their number. Runs in the caller's transaction, first. */
-int writer_pg_claim(struct pg *pg, struct buf *scratch, struct batch *b,
-                    unsigned long long run_id, size_t *ndropped);
+int writer_pg_claim(struct pg *pg, struct buf *scratch, struct batch *b, unsigned long long run_id,
+                    size_t *ndropped);
 
 #endif

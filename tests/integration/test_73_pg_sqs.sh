@@ -131,6 +131,28 @@ same_rows "$T/expected6.tsv" "$T/actual6.tsv" "each message delivered several ti
 assert_eq 1 "$(q "SELECT count(*) FROM load_rejects")" "and its malformed message one reject"
 assert_eq "0 0" "$(sqs_count "$Q6")" "and the queue is empty"
 
+# ---- two loaders on one queue, each receiving what the other has in hand
+# (visibility_timeout 0): the claims serialise them, every message once
+q "TRUNCATE user_logins, load_rejects" >/dev/null
+Q8=$(sqs_tool create-queue "$SQS_EP" pg-logins-two)
+sqs_tool seed "$SQS_EP" "$Q8" 20 "$T/seed8" >/dev/null
+SQS_VISIBILITY=0 cfg "$DB" "$Q8" "" maskload 7 >"$T/two.yaml"
+"$MASKLOAD_BIN" -c "$T/two.yaml" run >"$T/two1.out" 2>&1 &
+p1=$!
+"$MASKLOAD_BIN" -c "$T/two.yaml" run >"$T/two2.out" 2>&1 &
+p2=$!
+crc=0
+wait "$p1" || crc=$?
+wait "$p2" || crc=$?
+assert_eq 0 "$crc" "two concurrent loaders on one queue exit 0"
+LC_ALL=C sort "$T/seed8/expected.tsv" >"$T/expected8.tsv"
+rows >"$T/actual8.tsv"
+same_rows "$T/expected8.tsv" "$T/actual8.tsv" "every message is one row"
+assert_eq 2 "$(q "SELECT count(*) FROM load_rejects")" "and every malformed one one reject"
+assert_eq 20 "$(q "SELECT sum(loaded + rejected) FROM load_run_streams WHERE run_id IN (SELECT run_id FROM load_runs ORDER BY run_id DESC LIMIT 2)")" \
+  "the two runs together loaded or rejected each message once"
+assert_eq "0 0" "$(sqs_count "$Q8")" "and the queue is empty"
+
 # ---- killed after a commit, before the delete: nothing lost, nothing twice
 q "TRUNCATE user_logins, load_rejects" >/dev/null
 Q2=$(sqs_tool create-queue "$SQS_EP" pg-logins-crash)

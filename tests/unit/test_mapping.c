@@ -1467,8 +1467,7 @@ static void test_login_masked_values(void **state)
     assert_int_equal(map_text(c, "{\"MessageId\":\"m-2\",\"SentTimestamp\":\"86399999\",\"Body\":"
                                  "{\"user_id\":\"u\",\"app_version\":\"3\"}}"),
                      0);
-    assert_string_equal(batch_text(c->b, batch_cell(t, 1, colidx(t, "create_date"))),
-                        "1970-01-01");
+    assert_string_equal(batch_text(c->b, batch_cell(t, 1, colidx(t, "create_date"))), "1970-01-01");
     /* must-fail: no milliseconds, or outside 1970..9999 */
     static const char *const bad[] = {"\"yesterday\"", "-1", "253402300800000", "1.5", "true"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1480,8 +1479,8 @@ static void test_login_masked_values(void **state)
         assert_int_equal(map_text(c, text), 0);
         if (batch_counts(c->b).rejected != before + 1)
             fail_msg("SentTimestamp %s was not rejected", bad[i]);
-        assert_non_null(strstr(batch_rej_text(c->b, batch_reject(c->b, before)->reason),
-                               "'SentTimestamp'"));
+        assert_non_null(
+            strstr(batch_rej_text(c->b, batch_reject(c->b, before)->reason), "'SentTimestamp'"));
     }
 }
 

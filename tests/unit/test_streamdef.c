@@ -242,8 +242,8 @@ static void test_builtins(void **state)
     assert_int_equal(col(l->table, "app_version_major")->type, COL_VERSION_MAJOR);
     /* user_logins_masked: the seeds' seven columns behind its key */
     const struct stream_def *lm = streamdef_builtin("user_logins_masked");
-    static const char *const seeds[] = {"message_id", "user_id",          "device_type",
-                                        "masked_ip",  "masked_device_id", "locale",
+    static const char *const seeds[] = {"message_id",  "user_id",          "device_type",
+                                        "masked_ip",   "masked_device_id", "locale",
                                         "app_version", "create_date"};
     assert_non_null(lm);
     assert_string_equal(lm->table->name, "user_logins");
@@ -308,12 +308,14 @@ static void test_errors(void **state)
     expect_error(S("    key: [id]\n" COLS IDCOL
                    "      - { name: h, from: ip, pii: hmac, type: varchar(63) }\n"),
                  "t.yaml:10:47:", "with pii: hmac must be a varchar(n) with n >= 64");
-    expect_error(S("    key: [id]\n" COLS IDCOL "      - { name: h, from: ip, pii: hmac, type: int }\n"),
-                 "t.yaml:10:47:", "with pii: hmac must be a varchar(n) with n >= 64");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: h, from: ip, pii: hmac, type: int }\n"),
+        "t.yaml:10:47:", "with pii: hmac must be a varchar(n) with n >= 64");
     /* epoch_ms_date is a date kept as sent, not generalised */
-    expect_error(S("    key: [id]\n" COLS IDCOL
-                   "      - { name: d, from: ts, type: epoch_ms_date, pii: { truncate: month } }\n"),
-                 "t.yaml:10:36:", "epoch_ms_date is stored as sent (pii: keep) only");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL
+          "      - { name: d, from: ts, type: epoch_ms_date, pii: { truncate: month } }\n"),
+        "t.yaml:10:36:", "epoch_ms_date is stored as sent (pii: keep) only");
     expect_error(S("    key: [id]\n" COLS "      - { name: id, from: id, type: bigint }\n"),
                  "t.yaml:7:11:", "key column 'id' of 'streams.o' must be required: true");
     expect_error(S("    key: [b]\n" COLS IDCOL
