@@ -6,7 +6,8 @@
 # key and before load_run_id/loaded_at; masked_ip and masked_device_id the
 # keyed HMAC hex of the values (as openssl computes it with the digest key),
 # app_version the major number, create_date the UTC day of SentTimestamp; no
-# sensitive_* table; the analyst reads the table, never a raw ip or device id,
+# sensitive_* table; the analyst reads the table, never a raw ip or device id
+# (pii_scan, whose control finds a planted one),
 # and is denied load_processed_ids; a loader killed between its commit and
 # its delete loads nothing twice. Must-fails: an hmac column narrower than 64
 # characters or not text, epoch_ms_date generalised, the run without
@@ -82,6 +83,24 @@ dump=$(as_analyst "$DB" "SELECT * FROM user_logins")
 assert_contains "$dump" "$(hmac 199.172.111.0)" "the analyst reads the HMAC of an ip"
 assert_not_contains "$dump" "199.172." "no raw ip in what the analyst reads"
 assert_not_contains "$dump" "-47-5928" "no raw device id in what the analyst reads"
+# the PII scan (pii_scan) over everything the analyst can read, against
+# every raw ip and device id of the messages
+mkdir -p "$T/scan"
+echo '[]' >"$T/scan/users.json"
+cut -f4,5 "$T/seed/expected.tsv" | tr '\t' '\n' | LC_ALL=C sort -u | jq -R '{message: .}' | jq -s . >"$T/scan/messages.json"
+set +e
+scan=$(PII_SCAN_PASSWORD="$MASKLOAD_ANALYST_PASSWORD" "$PII_SCAN_BIN" -P "$IT_DB_PORT" -u analyst -D "$DB" -f "$T/scan"); rc=$?
+set -e
+assert_eq 0 "$rc" "pii_scan as the analyst finds no raw ip or device id ($(echo "$scan" | tail -1))"
+# must-fail control: a raw ip planted where the analyst reads is found
+planted=$(head -n1 "$T/seed/expected.tsv" | cut -f4)
+sql_admin "$DB" "UPDATE user_logins SET device_type='$planted' WHERE message_id='$(head -n1 "$T/seed/expected.tsv" | cut -f1)'"
+set +e
+scan=$(PII_SCAN_PASSWORD="$MASKLOAD_ANALYST_PASSWORD" "$PII_SCAN_BIN" -P "$IT_DB_PORT" -u analyst -D "$DB" -f "$T/scan"); rc=$?
+set -e
+assert_eq 1 "$rc" "must-fail control: pii_scan finds a raw ip planted in user_logins"
+assert_contains "$scan" "user_logins.device_type" "and says where"
+sql_admin "$DB" "UPDATE user_logins SET device_type='$(head -n1 "$T/seed/expected.tsv" | cut -f3)' WHERE message_id='$(head -n1 "$T/seed/expected.tsv" | cut -f1)'"
 out=$(as_analyst "$DB" "SELECT COUNT(*) FROM load_processed_ids" || true)
 assert_contains "$out" "denied" "the analyst is denied load_processed_ids"
 assert_contains "$(sql_as maskload_loader "$MASKLOAD_LOADER_PASSWORD" "$DB" "SELECT COUNT(*) FROM load_processed_ids" 2>&1)" "$SEED_SENT" \

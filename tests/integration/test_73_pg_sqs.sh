@@ -5,11 +5,13 @@
 # the expected rows, surrogates shared by equal values, the malformed ones in
 # load_rejects by message id, every message id in load_processed_ids, the
 # queue empty; a rerun writes nothing; a message delivered again within one
-# batch makes one row and one reject; a run killed after its commit and before
-# its delete (MASKLOAD_TEST_KILL_AT) loses and duplicates nothing; a batch that
-# does not commit deletes no message. Through the real psql the analyst is
-# denied the sensitive tables, load_rejects and load_processed_ids, and no raw
-# ip or device id appears in anything it can read. The shipped
+# batch makes one row and one reject; two loaders on one queue, each
+# receiving what the other holds, load every message once; a run killed
+# after its commit and before its delete (MASKLOAD_TEST_KILL_AT) loses and
+# duplicates nothing; a batch that does not commit deletes no message.
+# Through the real psql the analyst is denied the sensitive tables,
+# load_rejects and load_processed_ids, and no raw ip or device id appears in
+# anything it can read. The shipped
 # user_logins_masked into schema public: the seeds' columns and types
 # (information_schema), keyed HMAC hex as openssl computes it, and the same
 # rows, HMAC hex included, as MariaDB holds for the same messages and key.
