@@ -1,5 +1,6 @@
 #include "batch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -552,6 +553,96 @@ int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects)
     if (drop_rejects)
         b->nrejects = w;
     return 0;
+}
+
+const char *batch_claim_key(const struct batch_claim *c)
+{
+    return c->key ? c->key : c->num; /* num: inside the element, which qsort moves */
+}
+
+static int claim_cmp(const void *x, const void *y)
+{
+    const struct batch_claim *a = x, *b = y;
+    int c = memcmp(batch_claim_key(a), batch_claim_key(b), a->len < b->len ? a->len : b->len);
+    if (c)
+        return c;
+    if (a->len != b->len)
+        return a->len < b->len ? -1 : 1;
+    /* equal keys: rows before rejects, then in batch order (a stable order) */
+    if (a->reject != b->reject)
+        return a->reject ? 1 : -1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+int batch_claims(const struct batch *b, struct batch_claim **out, size_t *n)
+{
+    const struct table_rows *rows = &b->tables[BATCH_MAIN];
+    size_t total = rows->nrows + b->nrejects, k = 0;
+    struct batch_claim *cl = calloc(total ? total : 1, sizeof(*cl));
+    *out = NULL;
+    *n = 0;
+    if (!cl)
+        return err_set(ML_ENOMEM, "out of memory claiming records");
+    for (size_t r = 0; r < rows->nrows; r++) {
+        const struct cell *c = &rows->cells[r * rows->def->ncols];
+        struct batch_claim *x = &cl[k];
+        if (c->kind == CELL_TEXT) {
+            x->key = batch_text(b, c);
+            x->len = c->len;
+        } else if (c->kind == CELL_INT) {
+            snprintf(x->num, sizeof(x->num), "%lld", c->i);
+            x->len = strlen(x->num);
+        } else {
+            continue;
+        }
+        x->index = r;
+        k++;
+    }
+    for (size_t i = 0; i < b->nrejects; i++) {
+        const char *key = batch_rej_text(b, batch_reject(b, i)->record_key);
+        if (!key)
+            continue;
+        cl[k].key = key;
+        cl[k].len = strlen(key);
+        cl[k].reject = true;
+        cl[k].index = i;
+        k++;
+    }
+    qsort(cl, k, sizeof(*cl), claim_cmp);
+    *out = cl;
+    *n = k;
+    return 0;
+}
+
+int batch_drop_claims(struct batch *b, const struct batch_claim *cl, size_t n, const bool *dropped,
+                      size_t *ndropped)
+{
+    size_t nrows = b->tables[BATCH_MAIN].nrows, count = 0;
+    bool *drop_rows = calloc(nrows ? nrows : 1, sizeof(bool));
+    bool *drop_rej = calloc(b->nrejects ? b->nrejects : 1, sizeof(bool));
+    int rc = 0;
+    *ndropped = 0;
+    if (!drop_rows || !drop_rej) {
+        rc = err_set(ML_ENOMEM, "out of memory dropping processed records");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!dropped[i])
+            continue;
+        if (cl[i].reject)
+            drop_rej[cl[i].index] = true;
+        else
+            drop_rows[cl[i].index] = true;
+        count++;
+    }
+    if (count)
+        rc = batch_drop(b, drop_rows, drop_rej);
+    if (!rc)
+        *ndropped = count;
+out:
+    free(drop_rows);
+    free(drop_rej);
+    return rc;
 }
 
 /* Drops the rows of child `child` whose record's main row is superseded,

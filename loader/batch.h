@@ -169,6 +169,31 @@ int batch_compact(struct batch *b);
  * retried transaction may start from the smaller batch. */
 int batch_drop(struct batch *b, const bool *drop_rows, const bool *drop_rejects);
 
+/* The keys an exactly-once batch claims in its processed table
+ * (stream_def.processed_table), the same for every warehouse: the key of
+ * every main row (its first cell: text, or an integer as decimal text) and
+ * the record key of every reject that has one (one without cannot be
+ * recognised when delivered again), sorted byte-wise by key so that two
+ * loaders claiming overlapping keys lock them in the same order. A key may
+ * appear twice (a message delivered twice in one batch, or rejected once
+ * and loaded once): the warehouse keeps the first claim and the others are
+ * dropped like any already processed record. */
+struct batch_claim {
+    const char *key; /* NULL: the key is `num` */
+    size_t len;
+    bool reject;  /* a reject (else a main row) */
+    size_t index; /* its row or reject number */
+    char num[24]; /* the key's text when it is an integer */
+};
+/* The claim's key text (len bytes, not NUL-terminated when from the batch). */
+const char *batch_claim_key(const struct batch_claim *c);
+/* *out (free() it) gets the batch's claims, *n their number. 0 or ML_ENOMEM. */
+int batch_claims(const struct batch *b, struct batch_claim **out, size_t *n);
+/* Drops the claims whose dropped[i] is set (claims of `b` from batch_claims)
+ * with batch_drop; *ndropped gets their number. 0 or an error. */
+int batch_drop_claims(struct batch *b, const struct batch_claim *cl, size_t n, const bool *dropped,
+                      size_t *ndropped);
+
 /* Moves the main rows [from, nrows) of a compacted batch, with their rows
  * and counts in every child table, into `rest`, an empty batch of the same
  * definition (from batch_new or batch_reset): `rest` counts them as its

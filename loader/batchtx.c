@@ -124,68 +124,15 @@ int batchtx_rejects(struct db *db, struct buf *sql, const struct batch *b, const
     return 0;
 }
 
-struct claim {
-    const char *key;
-    size_t len;
-    bool reject;  /* a reject (else a main row) */
-    size_t index; /* its row or reject number */
-    char num[24]; /* the key's text when it is an integer */
-};
-
-static const char *claim_key(const struct claim *c)
-{
-    return c->key ? c->key : c->num; /* num: inside the element, which qsort moves */
-}
-
-static int claim_cmp(const void *x, const void *y)
-{
-    const struct claim *a = x, *b = y;
-    int c = memcmp(claim_key(a), claim_key(b), a->len < b->len ? a->len : b->len);
-    if (c)
-        return c;
-    return a->len < b->len ? -1 : a->len > b->len;
-}
-
 int batchtx_claim(struct db *db, struct buf *sql, struct batch *b, unsigned long long run_id)
 {
     const struct stream_def *def = batch_def(b);
-    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
-    size_t nrejects = batch_counts(b).rejected;
-    size_t n = 0, total = rows->nrows + nrejects, dropped = 0;
-    struct claim *cl = calloc(total ? total : 1, sizeof(*cl));
-    bool *drop_rows = calloc(rows->nrows ? rows->nrows : 1, sizeof(bool));
-    bool *drop_rej = calloc(nrejects ? nrejects : 1, sizeof(bool));
-    int rc = 0;
-    if (!cl || !drop_rows || !drop_rej) {
+    struct batch_claim *cl = NULL;
+    bool *dropped = NULL;
+    size_t n = 0, ndropped = 0;
+    int rc = batch_claims(b, &cl, &n);
+    if (!rc && !(dropped = calloc(n ? n : 1, sizeof(bool))))
         rc = err_set(ML_ENOMEM, "out of memory claiming records");
-        goto out;
-    }
-    for (size_t r = 0; r < rows->nrows; r++) {
-        const struct cell *c = batch_cell(rows, r, 0);
-        struct claim *x = &cl[n];
-        if (c->kind == CELL_TEXT) {
-            x->key = batch_text(b, c);
-            x->len = c->len;
-        } else if (c->kind == CELL_INT) {
-            snprintf(x->num, sizeof(x->num), "%lld", c->i);
-            x->len = strlen(x->num);
-        } else {
-            continue;
-        }
-        x->index = r;
-        n++;
-    }
-    for (size_t i = 0; i < nrejects; i++) {
-        const char *k = batch_rej_text(b, batch_reject(b, i)->record_key);
-        if (!k)
-            continue; /* no readable key: cannot be recognised when redelivered */
-        cl[n].key = k;
-        cl[n].len = strlen(k);
-        cl[n].reject = true;
-        cl[n].index = i;
-        n++;
-    }
-    qsort(cl, n, sizeof(*cl), claim_cmp);
     for (size_t i = 0; !rc && i < n; i++) {
         buf_reset(sql);
         rc = buf_adds(sql, "INSERT IGNORE INTO ");
@@ -198,31 +145,24 @@ int batchtx_claim(struct db *db, struct buf *sql, struct batch *b, unsigned long
         if (!rc)
             rc = buf_addc(sql, ',');
         if (!rc)
-            rc = db_append_quoted(db, sql, claim_key(&cl[i]), cl[i].len);
+            rc = db_append_quoted(db, sql, batch_claim_key(&cl[i]), cl[i].len);
         if (!rc)
             rc = buf_addf(sql, ",%llu,'%s',UTC_TIMESTAMP(3))", run_id,
                           cl[i].reject ? "rejected" : "loaded");
         if (!rc)
             rc = db_exec_len(db, sql->data, sql->len);
-        if (!rc && db_affected_rows(db) == 0) {
-            if (cl[i].reject)
-                drop_rej[cl[i].index] = true;
-            else
-                drop_rows[cl[i].index] = true;
-            dropped++;
-        }
+        if (!rc && db_affected_rows(db) == 0)
+            dropped[i] = true;
     }
-    if (rc)
+    if (rc && cl)
         err_prefix(rc, "recording processed records in %s", def->processed_table);
-    if (!rc && dropped) {
-        rc = batch_drop(b, drop_rows, drop_rej);
+    if (!rc)
+        rc = batch_drop_claims(b, cl, n, dropped, &ndropped);
+    if (!rc && ndropped)
         log_info("%zu records already processed by an earlier transaction (redelivered): "
                  "skipped",
-                 dropped);
-    }
-out:
+                 ndropped);
     free(cl);
-    free(drop_rows);
-    free(drop_rej);
+    free(dropped);
     return rc;
 }

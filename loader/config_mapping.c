@@ -280,6 +280,11 @@ static int parse_type(struct mctx *m, yaml_node_t *v, const char *keypath, struc
                  {"datetime", COL_DATETIME},
                  {"epoch_ms", COL_EPOCH_MS},
                  {"version_major", COL_VERSION_MAJOR}};
+    if (strcmp(s.s, "epoch_ms_date") == 0) {
+        c->type = COL_DATE;
+        c->from_epoch_ms = true;
+        goto out;
+    }
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
         if (strcmp(s.s, plain[i].word) == 0) {
             c->type = plain[i].type;
@@ -311,9 +316,9 @@ static int parse_type(struct mctx *m, yaml_node_t *v, const char *keypath, struc
         char sh[SHOW_BUF];
         rc = cfg_error(m->p, v,
                        "unknown type %s for '%s': use bigint, int, smallint, boolean, "
-                       "decimal(p,s), varchar(n), text, date, datetime, epoch_ms or "
-                       "version_major (quote decimal(p,s) inside { }: YAML reads the comma as a "
-                       "separator)",
+                       "decimal(p,s), varchar(n), text, date, datetime, epoch_ms, "
+                       "epoch_ms_date or version_major (quote decimal(p,s) inside { }: YAML reads "
+                       "the comma as a separator)",
                        cfg_show(sh, &s), keypath);
     }
 out:
@@ -437,6 +442,9 @@ static int generalised_type(struct mctx *m, yaml_node_t *node, yaml_node_t *type
         rc = parse_type(m, type, cfg_join(kp, sizeof(kp), path, "type"), c);
         if (rc)
             return rc;
+        if (c->from_epoch_ms)
+            return cfg_error(m->p, type, "'%s': epoch_ms_date is stored as sent (pii: keep) only",
+                             kp);
         if (f->action == PII_BUCKET && c->type != COL_BIGINT && c->type != COL_INT &&
             c->type != COL_SMALLINT && c->type != COL_DECIMAL)
             return cfg_error(m->p, type, "'%s' with pii: bucket must be %s", kp, g->types);
@@ -575,8 +583,24 @@ static int parse_column(struct mctx *m, yaml_node_t *node, const char *path, str
                          "column '%s' in '%s' has pii: drop and would store nothing: list its "
                          "path under 'drop' instead",
                          c->name, path);
-    case PII_SURROGATE:
     case PII_HMAC:
+        if (type) {
+            /* a text wide enough for the 64 hex characters (a table whose
+             * shape is given, e.g. masked_ip varchar(256)) */
+            rc = parse_type(m, type, cfg_join(kp, sizeof(kp), path, "type"), c);
+            if (!rc && (c->type != COL_TEXT || c->size < 64))
+                rc = cfg_error(m->p, type,
+                               "'%s' with pii: hmac must be a varchar(n) with n >= 64 (the "
+                               "column holds 64 hex characters), or left out (char(64))",
+                               kp);
+            if (rc)
+                return rc;
+            c->type = COL_HMAC;
+            c->binary = true;
+            break;
+        }
+        /* fall through */
+    case PII_SURROGATE:
         if (type)
             return cfg_error(m->p, type, "'%s' takes no 'type' with pii: %s (the column holds %s)",
                              path, pii_words[f->action],
@@ -1876,7 +1900,8 @@ int cfg_parse_mapping(struct parse *p, yaml_node_t *node, const struct field *ke
 
 /* ---- the built-ins ---- */
 
-const char *const streamdef_builtin_names[] = {"users", "messages", "user_logins", NULL};
+const char *const streamdef_builtin_names[] = {"users", "messages", "user_logins",
+                                               "user_logins_masked", NULL};
 
 int streamdef_column_index(const struct table_def *t, const char *name)
 {

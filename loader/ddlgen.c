@@ -326,6 +326,8 @@ static void put_type(struct gen *g, const char *table, const struct column_def *
         putf(g, type, c->size + c->scale, c->scale);
     else if (c->type == COL_TEXT)
         putf(g, type, c->size);
+    else if (c->type == COL_HMAC && c->size)
+        putf(g, g->dl->type[COL_TEXT], c->size); /* a declared varchar(n); binary below */
     else
         put(g, type);
     if (c->is_unsigned && is_integer(c->type) && !g->dl->unsigned_word) {
@@ -440,7 +442,7 @@ static int check_column(const struct table_def *t, const struct column_def *c, u
     if (c->is_unsigned && !is_integer(c->type) && c->type != COL_SURROGATE)
         return err_set(ML_EINVAL, "table '%s': column '%s': only integers can be unsigned", t->name,
                        c->name);
-    if (c->binary && !is_text(c->type))
+    if (c->binary && !is_text(c->type) && !(c->type == COL_HMAC && c->size))
         return err_set(ML_EINVAL, "table '%s': column '%s': only text can have a binary collation",
                        t->name, c->name);
     return 0;

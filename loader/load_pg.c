@@ -133,8 +133,6 @@ static int refuse_unsupported(const struct config *cfg, const struct load_option
             what = "history: scd2";
         else if (def->incremental)
             what = "incremental";
-        else if (def->processed_table)
-            what = "exactly_once";
         else if (def->table->partition)
             what = "partition";
         if (what)
@@ -258,6 +256,17 @@ again:
         rc = resolve_table(ctx, b, batch_rows(b, t), &created);
     if (!rc)
         rc = pg_begin(ctx->pg);
+    /* exactly once: drops records already committed (final: safe to replay
+     * from here), then counts what is left */
+    if (!rc && batch_def(b)->processed_table) {
+        size_t dropped = 0;
+        rc = writer_pg_claim(ctx->pg, &ctx->sql, b, ctx->run_id, &dropped);
+        if (!rc && dropped)
+            log_info("%zu records already processed by an earlier transaction (redelivered): "
+                     "skipped",
+                     dropped);
+        n = batch_counts(b);
+    }
     for (unsigned c = 0; !rc && c < batch_def(b)->nchildren; c++)
         rc = writer_pg_trim_children(ctx->pg, &ctx->sql, b, c);
     for (unsigned t = 0; !rc && t < ntables; t++) {

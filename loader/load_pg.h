@@ -5,9 +5,12 @@
  * records (mapping.h, batch.h: the same masking, digests and hmac columns
  * as with MySQL); each batch resolves its surrogates (surrogate_pg.h,
  * autocommit), then in ONE transaction deletes each child table's tails,
+ * first claims its records' keys when the stream is exactly once
+ * (writer_pg_claim: a record already in the processed table is dropped),
  * upserts its rows (writer_pg.h: COPY into staging, one set-based upsert
  * leaving unchanged rows alone), records its rejects and adds its counts to
- * load_run_streams. A transaction the server rolled back as a deadlock,
+ * load_run_streams. A source that acknowledges (an SQS queue) is told after
+ * the commit (source_committed), never before. A transaction the server rolled back as a deadlock,
  * serialization failure or lock timeout (DB_ERR_RETRY_TX) is replayed whole,
  * at most five times. The run is a load_runs row made visible with its lease
  * (load_run_leases: the node and pg_backend_pid() of LEASE_PG_NODE_SQL, a
@@ -17,7 +20,7 @@
  *
  * Not supported yet with PostgreSQL (refused before anything is written,
  * ML_ECONFIG naming the stream): `history: scd2`, `incremental`,
- * `exactly_once` (processed tables), partitioned tables, `run --follow`,
+ * partitioned tables, `run --follow`,
  * `--as-of`; the pipeline's writer thread (batches are written in line);
  * failover and batch splitting; erasures of `maskload forget` (not
  * available with PostgreSQL, so none can exist). */

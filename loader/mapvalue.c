@@ -399,6 +399,20 @@ int mapvalue_convert(struct batch *b, const struct field_spec *f, const struct c
     }
     case COL_DATE: {
         char out[CONVERT_DATE_LEN];
+        if (col->from_epoch_ms) {
+            char ts[CONVERT_DATETIME_LEN];
+            long long ms;
+            if (t == JSON_NUMBER)
+                rc = json_int64(v, &ms);
+            else if (t == JSON_STRING && !nul && json_string(v)[0] >= '0' &&
+                     json_string(v)[0] <= '9')
+                rc = convert_int64(json_string(v), &ms);
+            else
+                return field_error(f, v, "must be milliseconds since 1970 (an integer)");
+            if (rc || epoch_ms_text(ms, ts))
+                return field_error(f, v, "not milliseconds since 1970 within years 1970..9999");
+            return batch_put_text(b, c, CELL_TEXT, ts, 10); /* YYYY-MM-DD, the UTC day */
+        }
         if (t != JSON_STRING)
             return field_error(f, v, "must be a date string");
         if (nul)

@@ -40,7 +40,9 @@ enum col_type {
     COL_INT,           /* int */
     COL_LONGTEXT,      /* text: unbounded (MEDIUMTEXT: 16 MiB) */
     COL_HMAC,          /* pii: hmac: CHAR(64) ASCII, the lower-case hex of HMAC-SHA256 of the
-                          normalised value (readable, comparable, joinable) */
+                          normalised value (readable, comparable, joinable); with a
+                          declared `type: varchar(n)` (n >= 64, size = n) a VARCHAR(n)
+                          compared byte for byte holding the same 64 characters */
     COL_DIGEST         /* BINARY(32): a raw digest (the sensitive tables' digest column) */
 };
 
@@ -61,6 +63,10 @@ struct column_def {
      * main table's column kept as sent (pii: keep) of an integer or text
      * type; a child table's rows go with their parent's. */
     bool subject;
+    /* `type: epoch_ms_date`: a DATE column whose value is the UTC day of
+     * milliseconds since 1970 (a JSON integer or a string of digits), e.g.
+     * the day of SQS's SentTimestamp */
+    bool from_epoch_ms;
 };
 
 /* A declared data-quality check on a column (`checks:` in the mapping

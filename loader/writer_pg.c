@@ -338,3 +338,122 @@ int writer_pg_rejects(struct pg *pg, const struct batch *b, const char *stream,
     }
     return 0;
 }
+
+/* ---- exactly once: the batch's claims in the processed table ---- */
+
+/* s[0..len) as an element of a text[] literal: double-quoted, `"` and `\`
+ * escaped; a NUL byte cannot be sent (ML_EINVAL) */
+static int append_array_text(struct buf *out, const char *s, size_t len)
+{
+    int rc = buf_addc(out, '"');
+    for (size_t i = 0; !rc && i < len; i++) {
+        if (s[i] == '\0')
+            return err_set(ML_EINVAL, "a record key holds a NUL byte");
+        if (s[i] == '"' || s[i] == '\\')
+            rc = buf_addc(out, '\\');
+        if (!rc)
+            rc = buf_addc(out, s[i]);
+    }
+    return rc ? rc : buf_addc(out, '"');
+}
+
+struct claimed {
+    const char *key;
+    size_t len;
+    bool used;
+};
+
+static int claimed_cmp(const void *x, const void *y)
+{
+    const struct claimed *a = x, *b = y;
+    int c = memcmp(a->key, b->key, a->len < b->len ? a->len : b->len);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+int writer_pg_claim(struct pg *pg, struct buf *scratch, struct batch *b, unsigned long long run_id,
+                    size_t *ndropped)
+{
+    const struct stream_def *def = batch_def(b);
+    struct batch_claim *cl = NULL;
+    struct claimed *got = NULL;
+    bool *dropped = NULL;
+    struct buf keys = BUF_INIT, outcomes = BUF_INIT;
+    struct pg_result *r = NULL;
+    size_t n = 0, ngot = 0;
+    char run[32];
+    int rc = batch_claims(b, &cl, &n);
+    *ndropped = 0;
+    if (rc || n == 0)
+        goto out;
+    snprintf(run, sizeof(run), "%llu", run_id);
+    dropped = calloc(n, sizeof(bool));
+    got = calloc(n, sizeof(*got));
+    if (!dropped || !got)
+        rc = err_set(ML_ENOMEM, "out of memory claiming records");
+    if (!rc)
+        rc = buf_addc(&keys, '{');
+    if (!rc)
+        rc = buf_addc(&outcomes, '{');
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (i)
+            rc = buf_addc(&keys, ',');
+        if (!rc)
+            rc = append_array_text(&keys, batch_claim_key(&cl[i]), cl[i].len);
+        if (!rc)
+            rc = buf_adds(&outcomes, i ? (cl[i].reject ? ",rejected" : ",loaded")
+                                       : (cl[i].reject ? "rejected" : "loaded"));
+    }
+    if (!rc)
+        rc = buf_addc(&keys, '}');
+    if (!rc)
+        rc = buf_addc(&outcomes, '}');
+    /* in the claims' (sorted) order: overlapping loaders lock keys alike; a
+     * key another transaction holds waits for it, then counts as its */
+    buf_reset(scratch);
+    if (!rc)
+        rc = buf_adds(scratch, "INSERT INTO ");
+    if (!rc)
+        rc = pg_append_ident(scratch, def->processed_table);
+    if (!rc)
+        rc =
+            buf_adds(scratch, " (stream, record_id, run_id, outcome, processed_at) SELECT $1, x.k, "
+                              "$2::bigint, x.o, (now() AT TIME ZONE 'UTC') FROM unnest($3::text[], "
+                              "$4::text[]) WITH ORDINALITY AS x(k, o, n) ORDER BY x.n "
+                              "ON CONFLICT (stream, record_id) DO NOTHING RETURNING record_id");
+    if (!rc) {
+        const char *params[4] = {def->name, run, keys.data, outcomes.data};
+        rc = pg_query_params(pg, scratch->data, 4, params, NULL, &r);
+    }
+    if (!rc) {
+        const char *const *row;
+        const size_t *lens;
+        while (ngot < n && pg_result_next(r, &row, &lens) == 1)
+            if (row[0]) {
+                got[ngot].key = row[0];
+                got[ngot].len = lens[0];
+                ngot++;
+            }
+        qsort(got, ngot, sizeof(*got), claimed_cmp);
+        /* a claim is this transaction's when its key was inserted, once:
+         * the first claim of a key takes it, later ones are dropped */
+        for (size_t i = 0; i < n; i++) {
+            struct claimed k = {batch_claim_key(&cl[i]), cl[i].len, false};
+            struct claimed *hit = bsearch(&k, got, ngot, sizeof(*got), claimed_cmp);
+            if (hit && !hit->used)
+                hit->used = true;
+            else
+                dropped[i] = true;
+        }
+        rc = batch_drop_claims(b, cl, n, dropped, ndropped);
+    } else {
+        err_prefix(rc, "recording processed records in %s", def->processed_table);
+    }
+out:
+    pg_result_free(r);
+    buf_release(&keys);
+    buf_release(&outcomes);
+    free(cl);
+    free(got);
+    free(dropped);
+    return rc;
+}

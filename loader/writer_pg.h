@@ -43,4 +43,17 @@ int writer_pg_trim_children(struct pg *pg, struct buf *scratch, const struct bat
 int writer_pg_rejects(struct pg *pg, const struct batch *b, const char *stream,
                       unsigned long long run_id);
 
+/* Exactly once over an at-least-once source (stream_def.processed_table),
+ * as batchtx_claim does with MySQL: one INSERT ... SELECT FROM unnest(the
+ * batch's claims, batch_claims) ... ON CONFLICT DO NOTHING RETURNING into
+ * the stream's processed table, in the claims' sorted key order (two
+ * loaders claiming overlapping keys lock them in the same order; a claim
+ * waits for a concurrent transaction holding its key and then sees its
+ * outcome), every key bound; then drops from `b` (batch_drop_claims) the
+ * records whose key was there already (an earlier transaction, perhaps
+ * another loader's, committed them) or appears twice in the batch.
+ * *ndropped gets their number. Runs in the caller's transaction, first. */
+int writer_pg_claim(struct pg *pg, struct buf *scratch, struct batch *b, unsigned long long run_id,
+                    size_t *ndropped);
+
 #endif

@@ -1003,6 +1003,25 @@ static void test_pg_every_type_exact(void **state)
     buf_release(&out);
 }
 
+/* `pii: hmac, type: varchar(n)`: a varchar(n) compared byte for byte, in both dialects */
+static void test_hmac_varchar(void **state)
+{
+    (void)state;
+    struct column_def c = {.name = "masked_ip", .type = COL_HMAC, .size = 256, .binary = true};
+    struct buf out = BUF_INIT;
+    assert_int_equal(ddlgen_column_type(&out, &c, DB_DIALECT_POSTGRES), 0);
+    assert_string_equal(out.data, "varchar(256) COLLATE \"C\"");
+    buf_reset(&out);
+    assert_int_equal(ddlgen_column_type(&out, &c, DB_DIALECT_MARIADB), 0);
+    assert_string_equal(out.data, "VARCHAR(256) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+    buf_reset(&out);
+    c.size = 0;
+    c.binary = false;
+    assert_int_equal(ddlgen_column_type(&out, &c, DB_DIALECT_POSTGRES), 0);
+    assert_string_equal(out.data, "char(64) COLLATE \"C\"");
+    buf_release(&out);
+}
+
 static void test_pg_hostile_names_and_limits(void **state)
 {
     (void)state;
@@ -1198,6 +1217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type_exact),
         cmocka_unit_test(test_pg_every_type_exact),
+        cmocka_unit_test(test_hmac_varchar),
         cmocka_unit_test(test_pg_hostile_names_and_limits),
         cmocka_unit_test(test_pg_history_key),
         cmocka_unit_test(test_pg_grants_and_access),

@@ -19,9 +19,11 @@
 #include "buf.h"
 #include "config.h"
 #include "convert.h"
+#include "crypto.h"
 #include "error.h"
 #include "json.h"
 #include "mapping.h"
+#include "pii.h"
 #include "banned.h"
 
 #define SRC     "file:users.json#1"
@@ -1381,6 +1383,107 @@ static void test_login_batch_drop(void **state)
                          batch_counts(c->b).duplicates + batch_counts(c->b).already_processed);
 }
 
+/* batch_claims: every row's key and every keyed reject's, sorted by key, a
+ * key's row before its reject; batch_drop_claims drops the ones marked */
+static void test_login_batch_claims(void **state)
+{
+    struct ctx *c = *state;
+    struct batch_claim *cl = NULL;
+    size_t n = 0, dropped = 0;
+    char *other = variant(LOGIN(LOGIN_BODY), "m-1", "m-0");
+    assert_int_equal(map_text(c, LOGIN(LOGIN_BODY)), 0);
+    assert_int_equal(map_text(c, other), 0);
+    free(other);
+    assert_int_equal(map_text(c, LOGIN("{}")), 0); /* a reject keyed m-1 */
+    assert_int_equal(batch_claims(c->b, &cl, &n), 0);
+    assert_int_equal(n, 3);
+    assert_memory_equal(batch_claim_key(&cl[0]), "m-0", 3);
+    assert_false(cl[0].reject);
+    assert_memory_equal(batch_claim_key(&cl[1]), "m-1", 3);
+    assert_false(cl[1].reject);
+    assert_memory_equal(batch_claim_key(&cl[2]), "m-1", 3);
+    assert_true(cl[2].reject);
+    bool drop[3] = {false, false, true};
+    assert_int_equal(batch_drop_claims(c->b, cl, n, drop, &dropped), 0);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(batch_counts(c->b).rejected, 0);
+    assert_int_equal(batch_counts(c->b).accepted, 2);
+    assert_int_equal(batch_counts(c->b).already_processed, 1);
+    free(cl);
+}
+
+/* user_logins_masked: the seeds' table; hmac hex, major version, the UTC day
+ * of SentTimestamp */
+static int setup_logins_masked(void **state)
+{
+    static struct ctx c;
+    static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
+    memset(&c, 0, sizeof(c));
+    const struct stream_def *def = mapping_find("user_logins_masked");
+    if (!def || !(c.b = batch_new(def)) || crypto_mac_new(key, 32, &c.opt.hmac))
+        return -1;
+    *state = &c;
+    return 0;
+}
+
+static int teardown_logins_masked(void **state)
+{
+    struct ctx *c = *state;
+    crypto_mac_free(c->opt.hmac);
+    batch_free(c->b);
+    return 0;
+}
+
+static void hex_of(const char *kind, const char *value, char out[65])
+{
+    static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
+    unsigned char d[CRYPTO_DIGEST_LEN];
+    assert_int_equal(pii_digest(key, 32, kind, value, strlen(value), d), 0);
+    for (size_t i = 0; i < sizeof(d); i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void test_login_masked_values(void **state)
+{
+    struct ctx *c = *state;
+    struct table_rows *t = main_rows(c->b);
+    const struct table_def *td = batch_def(c->b)->table;
+    char want[65];
+    assert_string_equal(td->name, "user_logins");
+    assert_string_equal(batch_def(c->b)->processed_table, "load_processed_ids");
+    assert_int_equal(td->cols[colidx(t, "masked_ip")].type, COL_HMAC);
+    assert_int_equal(td->cols[colidx(t, "masked_ip")].size, 256);
+    assert_int_equal(td->cols[colidx(t, "create_date")].type, COL_DATE);
+    assert_true(td->cols[colidx(t, "create_date")].from_epoch_ms);
+    assert_int_equal(map_text(c, LOGIN(LOGIN_BODY)), 0);
+    assert_int_equal(batch_counts(c->b).accepted, 1);
+    hex_of("hmac", "199.172.111.135", want); /* trimmed */
+    assert_string_equal(batch_text(c->b, batch_cell(t, 0, colidx(t, "masked_ip"))), want);
+    hex_of("hmac", "593-47-5928", want);
+    assert_string_equal(batch_text(c->b, batch_cell(t, 0, colidx(t, "masked_device_id"))), want);
+    assert_int_equal(batch_cell(t, 0, colidx(t, "app_version"))->i, 2);
+    assert_string_equal(batch_text(c->b, batch_cell(t, 0, colidx(t, "create_date"))),
+                        "2023-11-14"); /* 1700000000123 ms: 2023-11-14 22:13:20.123 UTC */
+    assert_int_equal(map_text(c, "{\"MessageId\":\"m-2\",\"SentTimestamp\":\"86399999\",\"Body\":"
+                                 "{\"user_id\":\"u\",\"app_version\":\"3\"}}"),
+                     0);
+    assert_string_equal(batch_text(c->b, batch_cell(t, 1, colidx(t, "create_date"))), "1970-01-01");
+    /* must-fail: no milliseconds, or outside 1970..9999 */
+    static const char *const bad[] = {"\"yesterday\"", "-1", "253402300800000", "1.5", "true"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[256];
+        size_t before = batch_counts(c->b).rejected;
+        snprintf(text, sizeof(text),
+                 "{\"MessageId\":\"b-%zu\",\"SentTimestamp\":%s,\"Body\":{\"user_id\":\"u\"}}", i,
+                 bad[i]);
+        assert_int_equal(map_text(c, text), 0);
+        if (batch_counts(c->b).rejected != before + 1)
+            fail_msg("SentTimestamp %s was not rejected", bad[i]);
+        assert_non_null(
+            strstr(batch_rej_text(c->b, batch_reject(c->b, before)->reason), "'SentTimestamp'"));
+    }
+}
+
 /* must-fail: batch_drop refuses a stream with a child table */
 static void test_batch_drop_refuses_children(void **state)
 {
@@ -1796,6 +1899,9 @@ int main(void)
         LOGINS_TEST(test_login_seed_accepted),
         LOGINS_TEST(test_login_malformed_rejected),
         LOGINS_TEST(test_login_batch_drop),
+        LOGINS_TEST(test_login_batch_claims),
+        cmocka_unit_test_setup_teardown(test_login_masked_values, setup_logins_masked,
+                                        teardown_logins_masked),
         USERS_TEST(test_batch_drop_refuses_children),
         USERS_TEST(test_user_seed_accepted),
         USERS_TEST(test_user_dropped_fields_not_in_arena),

@@ -186,7 +186,12 @@ static void test_expected_types(void **state)
     c.type = COL_BOOL;
     expect_wanted(&c, SQLT_BOOL, 0, 0, false, "");
     c.type = COL_HMAC;
+    c.size = 0;
     expect_wanted(&c, SQLT_CHAR, 64, 0, false, "ascii_bin");
+    c.size = 256; /* `pii: hmac, type: varchar(256)` */
+    c.binary = true;
+    expect_wanted(&c, SQLT_VARCHAR, 256, 0, false, "utf8mb4_bin");
+    c.binary = false;
     c.type = COL_DIGEST;
     expect_wanted(&c, SQLT_BINARY, 32, 0, false, "");
     /* must fail: a type ddlgen cannot spell */

@@ -240,6 +240,22 @@ static void test_builtins(void **state)
     assert_true(col(l->table, "message_id")->binary);
     assert_int_equal(col(l->table, "created_at")->type, COL_EPOCH_MS);
     assert_int_equal(col(l->table, "app_version_major")->type, COL_VERSION_MAJOR);
+    /* user_logins_masked: the seeds' seven columns behind its key */
+    const struct stream_def *lm = streamdef_builtin("user_logins_masked");
+    static const char *const seeds[] = {"message_id",  "user_id",          "device_type",
+                                        "masked_ip",   "masked_device_id", "locale",
+                                        "app_version", "create_date"};
+    assert_non_null(lm);
+    assert_string_equal(lm->table->name, "user_logins");
+    assert_string_equal(lm->processed_table, "load_processed_ids");
+    assert_int_equal(lm->table->nkey, 1);
+    assert_int_equal(lm->table->ncols, 8);
+    for (unsigned i = 0; i < 8; i++)
+        assert_string_equal(lm->table->cols[i].name, seeds[i]);
+    assert_int_equal(col(lm->table, "masked_ip")->type, COL_HMAC);
+    assert_int_equal(col(lm->table, "masked_device_id")->size, 256);
+    assert_int_equal(col(lm->table, "app_version")->type, COL_VERSION_MAJOR);
+    assert_true(col(lm->table, "create_date")->from_epoch_ms);
     /* the columns that identify a data subject (erasure), and only those */
     assert_true(col(u->table, "user_id")->subject);
     assert_true(col(m->table, "sender_id")->subject);
@@ -288,6 +304,18 @@ static void test_errors(void **state)
     expect_error(S("    key: [id]\n" COLS IDCOL
                    "      - { name: c, from: city, pii: surrogate, kind: city, type: bigint }\n"),
                  "t.yaml:10:66:", "takes no 'type' with pii: surrogate");
+    /* pii: hmac takes a varchar(n) wide enough for its 64 hex characters, nothing else */
+    expect_error(S("    key: [id]\n" COLS IDCOL
+                   "      - { name: h, from: ip, pii: hmac, type: varchar(63) }\n"),
+                 "t.yaml:10:47:", "with pii: hmac must be a varchar(n) with n >= 64");
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL "      - { name: h, from: ip, pii: hmac, type: int }\n"),
+        "t.yaml:10:47:", "with pii: hmac must be a varchar(n) with n >= 64");
+    /* epoch_ms_date is a date kept as sent, not generalised */
+    expect_error(
+        S("    key: [id]\n" COLS IDCOL
+          "      - { name: d, from: ts, type: epoch_ms_date, pii: { truncate: month } }\n"),
+        "t.yaml:10:36:", "epoch_ms_date is stored as sent (pii: keep) only");
     expect_error(S("    key: [id]\n" COLS "      - { name: id, from: id, type: bigint }\n"),
                  "t.yaml:7:11:", "key column 'id' of 'streams.o' must be required: true");
     expect_error(S("    key: [b]\n" COLS IDCOL
