@@ -128,12 +128,38 @@ struct pg_run {
     const struct incremental_def *inc;
     struct cursor_run cur;
     bool final_flush;
+    bool follow; /* load_options.follow: a queue polled until a signal */
 };
+
+/* --follow: one stream, of a queue source (as with MySQL) */
+static int follow_check(const struct config *cfg, const struct load_options *opt)
+{
+    size_t nrun = 0;
+    const struct config_stream *only = NULL;
+    const struct config_source *src;
+    for (size_t i = 0; i < cfg->nstreams; i++)
+        if (loadrun_selected(opt, cfg->streams[i].name)) {
+            only = &cfg->streams[i];
+            nrun++;
+        }
+    if (nrun != 1)
+        return err_set(ML_EUSAGE, "--follow needs one stream: add --stream NAME");
+    src = config_find_source(cfg, only->source);
+    if (!src || src->kind != SOURCE_SQS)
+        return err_set(ML_EUSAGE,
+                       "--follow needs a stream of a queue source (kind sqs); stream '%s' is not "
+                       "one",
+                       only->name);
+    return 0;
+}
 
 static int refuse_unsupported(const struct config *cfg, const struct load_options *opt)
 {
-    if (opt && opt->follow)
-        return err_set(ML_EUSAGE, "--follow: not supported with a PostgreSQL warehouse yet");
+    if (opt && opt->follow) {
+        int rc = follow_check(cfg, opt);
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < cfg->nstreams; i++) {
         const struct config_stream *st = &cfg->streams[i];
         const struct stream_def *def = st->def;
@@ -519,6 +545,15 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     while (!rc) {
         struct source_page pg;
         rc = source_next_page(src, &pg);
+        if (rc == 0 && ctx->follow && !retry_stop_requested()) {
+            /* --follow: an empty receive commits what is pending (its
+             * messages are acknowledged now) and polls again */
+            rc = flush_batch(ctx, b, st->name, pages, &total);
+            pages = 0;
+            if (!rc)
+                rc = source_committed(src);
+            continue;
+        }
         if (rc <= 0)
             break;
         rc = 0;
@@ -543,8 +578,11 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
             if (!rc)
                 rc = source_committed(src);
         }
-        if (!rc && retry_stop_requested())
+        if (!rc && retry_stop_requested()) {
+            if (ctx->follow)
+                break; /* the way --follow ends: what was read commits below */
             rc = err_set(ML_EIO, "interrupted by a signal");
+        }
     }
     ctx->final_flush = true;
     if (!rc)
@@ -624,6 +662,7 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
         snprintf(ctx.as_of, sizeof(ctx.as_of), "%s", opt->as_of);
     ctx.rebuild_history = opt && opt->rebuild_history;
     ctx.full = opt && opt->full;
+    ctx.follow = opt && opt->follow;
     if (loadrun_names(cfg, opt, &names, &nrun)) {
         buf_release(&names);
         return err_set(ML_ENOMEM, "out of memory");
