@@ -5,7 +5,7 @@
 # runs are loaded and deleted from the queue after their commit; SIGTERM
 # ends the run successfully (load_runs: succeeded); must-fail: --follow over
 # several streams and over a stream of a file source exit 2 and record no
-# run.
+# run; a history stream of a queue source exits 2.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg-lib.sh"
 . "$(dirname "$0")/sqs-lib.sh"
@@ -37,6 +37,13 @@ streams:
       - { name: message_id,  from: MessageId,        type: varchar(128), collation: binary, required: true }
       - { name: user_id,     from: Body.user_id,     type: varchar(128), required: true }
       - { name: device_type, from: Body.device_type, type: varchar(32) }
+  queued_history:
+    source: logins
+    table: queued_history
+    key: [message_id]
+    history: scd2
+    columns:
+      - { name: message_id, from: MessageId, type: varchar(128), collation: binary, required: true }
   other:
     source: one
     table: other_raw
@@ -55,6 +62,10 @@ ml -c "$T/f.yaml" run --follow --stream other
 assert_eq 2 "$RC" "--follow over a stream of a file source exits 2"
 assert_contains "$OUT" "--follow needs a stream of a queue source (kind sqs); stream 'other' is not one" "and says why"
 assert_eq 0 "$(q "SELECT count(*) FROM load_runs")" "the refused runs record no run"
+# must fail: a queue is no snapshot for a history stream
+ml -c "$T/f.yaml" run --stream queued_history
+assert_eq 2 "$RC" "a history stream of a queue source exits 2"
+assert_contains "$OUT" "'history: scd2' needs a full snapshot; source 'logins' is a queue (kind sqs)" "and says why"
 
 # ---- --follow: loads what arrives while it runs, until SIGTERM
 "$MASKLOAD_BIN" -c "$T/f.yaml" run --stream logins --follow >"$T/follow.log" 2>&1 &
