@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "convert.h"
 #include "error.h"
 #include "banned.h"
@@ -135,4 +136,90 @@ int cursor_param(enum cursor_kind kind, const char *stored, long long lookback_s
         return ML_EINVAL;
     memcpy(out, tmp, (size_t)n + 1);
     return 0;
+}
+
+/* ---- an incremental stream's cursor through one run ---- */
+
+void cursor_run_start(struct cursor_run *cr, enum cursor_kind kind, bool sorted, const char *stored,
+                      bool full)
+{
+    memset(cr, 0, sizeof(*cr));
+    cr->kind = kind;
+    cr->sorted = sorted;
+    if (!stored)
+        return;
+    snprintf(cr->written, sizeof(cr->written), "%s", stored);
+    cr->has_written = !full; /* --full stores its cursor even when equal */
+    if (full)
+        return;
+    /* never behind the stored cursor, even when nothing newer comes */
+    memcpy(cr->seen, cr->written, sizeof(cr->seen));
+    cr->has_seen = true;
+}
+
+/* The largest cursor value among the batch's main rows into out (*has
+ * false when no row has one), and how many rows had none. */
+static void batch_max(const struct cursor_run *cr, const struct batch *b, int col,
+                      char out[CURSOR_TEXT_MAX], bool *has, unsigned long long *nulls)
+{
+    struct table_rows *rows = batch_rows((struct batch *)b, BATCH_MAIN);
+    char v[CURSOR_TEXT_MAX];
+    *has = false;
+    *nulls = 0;
+    for (size_t r = 0; r < rows->nrows; r++) {
+        const struct cell *c = batch_cell(rows, r, (unsigned)col);
+        if (c->kind == CELL_INT)
+            snprintf(v, sizeof(v), "%lld", c->i);
+        else if (c->kind == CELL_TEXT && c->len < sizeof(v)) {
+            memcpy(v, batch_text(b, c), c->len);
+            v[c->len] = '\0';
+        } else {
+            (*nulls)++;
+            continue;
+        }
+        if (!cursor_value_ok(cr->kind, v)) {
+            (*nulls)++;
+            continue;
+        }
+        if (!*has || cursor_cmp(cr->kind, v, out) > 0)
+            memcpy(out, v, sizeof(v));
+        *has = true;
+    }
+}
+
+void cursor_run_batch(struct cursor_run *cr, const struct batch *b, int col, bool last,
+                      const char **store)
+{
+    batch_max(cr, b, col, cr->pending, &cr->has_pending, &cr->pending_nulls);
+    if (cr->has_pending && cr->has_seen && cursor_cmp(cr->kind, cr->pending, cr->seen) < 0)
+        cr->has_pending = false; /* not beyond what earlier batches reached */
+    if (!cr->has_pending && cr->has_seen) {
+        memcpy(cr->pending, cr->seen, sizeof(cr->pending));
+        cr->has_pending = true;
+    }
+    cr->pending_store = cr->has_pending && (cr->sorted || last);
+    *store = cr->pending_store && (!cr->has_written || strcmp(cr->pending, cr->written) != 0)
+                 ? cr->pending
+                 : NULL;
+}
+
+void cursor_run_committed(struct cursor_run *cr)
+{
+    if (cr->has_pending) {
+        memcpy(cr->seen, cr->pending, sizeof(cr->seen));
+        cr->has_seen = true;
+        if (cr->pending_store) {
+            memcpy(cr->written, cr->pending, sizeof(cr->written));
+            cr->has_written = true;
+        }
+    }
+    cr->without += cr->pending_nulls;
+    cr->has_pending = cr->pending_store = false;
+    cr->pending_nulls = 0;
+}
+
+const char *cursor_run_unstored(const struct cursor_run *cr)
+{
+    return cr->has_seen && (!cr->has_written || strcmp(cr->seen, cr->written) != 0) ? cr->seen
+                                                                                    : NULL;
 }

@@ -40,4 +40,49 @@ int cursor_cmp(enum cursor_kind kind, const char *a, const char *b);
 int cursor_param(enum cursor_kind kind, const char *stored, long long lookback_s,
                  char out[CURSOR_TEXT_MAX]);
 
+/* ---- an incremental stream's cursor through one run ----
+ *
+ * The rules of every warehouse's run (docs/incremental.md): the stored
+ * cursor is the largest value among the stream's committed records and
+ * never goes backwards; it commits in the transaction of the records it
+ * covers: with every batch when the source is sorted by it, else only with
+ * the stream run's last batch (a later page may hold smaller values). The
+ * warehouse's code reads and writes load_cursors; this decides what. */
+
+struct batch;
+
+struct cursor_run {
+    enum cursor_kind kind;
+    bool sorted;
+    char seen[CURSOR_TEXT_MAX];    /* largest committed value (or the stored one) */
+    char written[CURSOR_TEXT_MAX]; /* the value load_cursors holds */
+    bool has_seen, has_written;
+    unsigned long long without; /* committed rows without a cursor value */
+    /* the batch being written, until cursor_run_committed */
+    char pending[CURSOR_TEXT_MAX];
+    bool has_pending, pending_store;
+    unsigned long long pending_nulls;
+};
+
+/* Starts a run of a stream whose cursor is of `kind`; `stored` is the value
+ * load_cursors holds (canonical) or NULL; `full` (run --full) reads
+ * everything and stores the cursor it reaches even when equal. */
+void cursor_run_start(struct cursor_run *cr, enum cursor_kind kind, bool sorted, const char *stored,
+                      bool full);
+
+/* For a batch about to be written (column `col` of its main table holds
+ * the cursor; `last`: the stream run's last batch): the value to store in
+ * the batch's transaction into *store (NULL: store none). Pure until
+ * cursor_run_committed: a replayed transaction asks again. */
+void cursor_run_batch(struct cursor_run *cr, const struct batch *b, int col, bool last,
+                      const char **store);
+
+/* The batch asked for last has committed. */
+void cursor_run_committed(struct cursor_run *cr);
+
+/* After the stream's last batch: a value reached but not stored yet (the
+ * last batch was empty), to store in a transaction of its own; NULL when
+ * none. */
+const char *cursor_run_unstored(const struct cursor_run *cr);
+
 #endif

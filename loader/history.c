@@ -132,7 +132,7 @@ bad:
 
 /* ---- the typed row hash ---- */
 
-static char type_tag(enum col_type t)
+char history_type_tag(enum col_type t)
 {
     switch (t) {
     case COL_BIGINT:
@@ -207,7 +207,7 @@ static void row_hash(struct sq *q, const struct table_def *t, const char *alias)
         addf(q, " IS NULL, '', CONCAT('%zu:", strlen(c->name));
         /* the name is an identifier (config checks): no quote inside */
         add(q, c->name);
-        addf(q, ":%c:', LENGTH(", type_tag(c->type));
+        addf(q, ":%c:', LENGTH(", history_type_tag(c->type));
         canonical(q, alias, c);
         add(q, "), ':', ");
         canonical(q, alias, c);
@@ -250,9 +250,7 @@ int history_begin(struct db *db, const struct stream_def *def, const char *as_of
     int rc;
     *out = NULL;
     if (rebuild)
-        return err_set(ML_EUSAGE,
-                       "--rebuild-history is not supported: snapshots are not kept "
-                       "(history is only appended to, at an as-of no older than its latest)");
+        return history_refuse_rebuild();
     h = calloc(1, sizeof(*h));
     if (!h)
         return err_set(ML_ENOMEM, "out of memory");
@@ -260,12 +258,12 @@ int history_begin(struct db *db, const struct stream_def *def, const char *as_of
     h->def = def;
     buf_init(&h->sql, 0);
     snprintf(h->as_of, sizeof(h->as_of), "%s", as_of);
-    snprintf(h->stage_name, sizeof(h->stage_name), STAGE_PREFIX "%s", t->name);
-    h->stage = *t;
-    h->stage.name = h->stage_name;
-    h->stage.history = false;
-    h->stage.indexes = NULL;
-    h->stage.nindexes = 0;
+    rc = history_stage_def(t, &h->stage, h->stage_name, sizeof(h->stage_name));
+    if (rc) {
+        buf_release(&h->sql);
+        free(h);
+        return rc;
+    }
 
     /* history is appended to: the as-of is no older than any bound in it */
     q = (struct sq){&h->sql, 0};
@@ -279,10 +277,7 @@ int history_begin(struct db *db, const struct stream_def *def, const char *as_of
     add(&q, "'");
     rc = q.rc ? q.rc : db_query_value(db, h->sql.data, h->sql.len, &latest, &found);
     if (!rc && found)
-        rc = err_set(ML_EUSAGE,
-                     "as-of %s is older than the history's latest change (%s): "
-                     "history is only appended to (--rebuild-history is not supported)",
-                     h->as_of, latest.data);
+        rc = history_refuse_as_of(h->as_of, latest.data);
     buf_release(&latest);
 
     /* the batches' table: the mapped columns as the history table types
@@ -379,7 +374,7 @@ int history_merge(struct history *h, unsigned long long run_id, unsigned long lo
         rc = exec_counted(h, &q, &out->changed);
 
     /* 2. current versions whose key left the snapshot: closed, deleted */
-    out->deletions_skipped = rejected > 0 || staged == 0;
+    out->deletions_skipped = history_deletions_held(rejected, staged);
     if (!rc && !out->deletions_skipped) {
         buf_reset(&h->sql);
         q = (struct sq){&h->sql, 0};
@@ -438,10 +433,7 @@ int history_merge(struct history *h, unsigned long long run_id, unsigned long lo
     if (!rc)
         rc = q.rc ? q.rc : db_query_u64(h->db, h->sql.data, &bad, NULL);
     if (!rc && bad)
-        rc = err_set(ML_EUSAGE,
-                     "%llu versions changed at the as-of %s they began at: use a "
-                     "later --as-of",
-                     bad, h->as_of);
+        rc = history_refuse_empty_interval(bad, h->as_of);
     if (!rc)
         rc = db_commit(h->db);
     if (rc) {
@@ -500,4 +492,46 @@ int history_current_view(struct buf *out, const struct stream_def *def)
     add(&q, " WHERE `is_current` = 1");
     buf_release(&name);
     return finish(out, mark, &q);
+}
+
+/* ---- the warehouse-neutral rules ---- */
+
+int history_stage_def(const struct table_def *t, struct table_def *stage, char *name, size_t size)
+{
+    int n = snprintf(name, size, STAGE_PREFIX "%s", t->name);
+    if (n < 0 || (size_t)n >= size)
+        return err_set(ML_EINVAL, "table '%s': the snapshot table's name is too long", t->name);
+    *stage = *t;
+    stage->name = name;
+    stage->history = false;
+    stage->indexes = NULL;
+    stage->nindexes = 0;
+    return 0;
+}
+
+bool history_deletions_held(unsigned long long rejected, unsigned long long staged)
+{
+    return rejected > 0 || staged == 0;
+}
+
+int history_refuse_rebuild(void)
+{
+    return err_set(ML_EUSAGE,
+                   "--rebuild-history is not supported: snapshots are not kept "
+                   "(history is only appended to, at an as-of no older than its latest)");
+}
+
+int history_refuse_as_of(const char *as_of, const char *latest)
+{
+    return err_set(ML_EUSAGE,
+                   "as-of %s is older than the history's latest change (%s): "
+                   "history is only appended to (--rebuild-history is not supported)",
+                   as_of, latest);
+}
+
+int history_refuse_empty_interval(unsigned long long n, const char *as_of)
+{
+    return err_set(ML_EUSAGE,
+                   "%llu versions changed at the as-of %s they began at: use a later --as-of", n,
+                   as_of);
 }

@@ -113,4 +113,31 @@ int history_current_name(struct buf *out, const struct stream_def *def);
  * valid_from. ML_EINVAL when def is not a history stream. */
 int history_current_view(struct buf *out, const struct stream_def *def);
 
+/* ---- the warehouse-neutral rules, shared by every warehouse's merge ---- */
+
+/* The row hash's type tag of a column type (see above: 'i', 'b', 'n', 's',
+ * 'd', 't', 'x'; '?' for none). */
+char history_type_tag(enum col_type t);
+
+/* The snapshot table of `t`: *stage becomes t's columns and key under the
+ * name "load_snapshot_<table>" written into name[size] (no history columns,
+ * no indexes). ML_EINVAL when the name does not fit. */
+int history_stage_def(const struct table_def *t, struct table_def *stage, char *name, size_t size);
+
+/* Whether a merge closes no key as deleted: the run rejected records (their
+ * keys are absent from the snapshot but not deleted at the source) or the
+ * snapshot is empty. */
+bool history_deletions_held(unsigned long long rejected, unsigned long long staged);
+
+/* ML_EUSAGE with the message of --rebuild-history. */
+int history_refuse_rebuild(void);
+
+/* ML_EUSAGE with the message of an as-of older than `latest` (the
+ * history's latest valid_from or valid_to, as text). */
+int history_refuse_as_of(const char *as_of, const char *latest);
+
+/* ML_EUSAGE with the message of `n` versions changed at the as-of they
+ * began at (an empty interval): the merge rolls back. */
+int history_refuse_empty_interval(unsigned long long n, const char *as_of);
+
 #endif

@@ -12,7 +12,10 @@
 #include "buf.h"
 #include "conn_pg.h"
 #include "crypto.h"
+#include "cursor.h"
 #include "error.h"
+#include "history.h"
+#include "history_pg.h"
 #include "json.h"
 #include "lease.h"
 #include "loadrun.h"
@@ -112,14 +115,51 @@ struct pg_run {
     struct buf sql;
     uint64_t rng;
     unsigned long long tx_retries, unchanged, surrogates;
+    /* history streams (history_pg.h): the as-of (load_options.as_of, else
+     * the run's start); the current stream's run, whose snapshot table
+     * the batches' main rows go to; every stream's, freed with the run (the
+     * writer keys its staging tables by their definitions) */
+    char as_of[HISTORY_AS_OF_LEN];
+    bool rebuild_history, full;
+    struct history_pg *hist, **hists;
+    size_t nhists;
+    /* the current stream's incremental cursor (cursor.h); inc NULL when it
+     * has none; final_flush while its last batch is written */
+    const struct incremental_def *inc;
+    struct cursor_run cur;
+    bool final_flush;
+    bool follow; /* load_options.follow: a queue polled until a signal */
 };
+
+/* --follow: one stream, of a queue source (as with MySQL) */
+static int follow_check(const struct config *cfg, const struct load_options *opt)
+{
+    size_t nrun = 0;
+    const struct config_stream *only = NULL;
+    const struct config_source *src;
+    for (size_t i = 0; i < cfg->nstreams; i++)
+        if (loadrun_selected(opt, cfg->streams[i].name)) {
+            only = &cfg->streams[i];
+            nrun++;
+        }
+    if (nrun != 1)
+        return err_set(ML_EUSAGE, "--follow needs one stream: add --stream NAME");
+    src = config_find_source(cfg, only->source);
+    if (!src || src->kind != SOURCE_SQS)
+        return err_set(ML_EUSAGE,
+                       "--follow needs a stream of a queue source (kind sqs); stream '%s' is not "
+                       "one",
+                       only->name);
+    return 0;
+}
 
 static int refuse_unsupported(const struct config *cfg, const struct load_options *opt)
 {
-    if (opt && opt->follow)
-        return err_set(ML_EUSAGE, "--follow: not supported with a PostgreSQL warehouse yet");
-    if (opt && opt->as_of)
-        return err_set(ML_EUSAGE, "--as-of: not supported with a PostgreSQL warehouse yet");
+    if (opt && opt->follow) {
+        int rc = follow_check(cfg, opt);
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < cfg->nstreams; i++) {
         const struct config_stream *st = &cfg->streams[i];
         const struct stream_def *def = st->def;
@@ -129,11 +169,7 @@ static int refuse_unsupported(const struct config *cfg, const struct load_option
         if (!def)
             return err_set(ML_ECONFIG, "stream '%s': unknown mapping '%s'", st->name,
                            st->mapping ? st->mapping : st->name);
-        if (def->table->history)
-            what = "history: scd2";
-        else if (def->incremental)
-            what = "incremental";
-        else if (def->table->partition)
+        if (def->table->partition)
             what = "partition";
         if (what)
             return err_set(ML_ECONFIG,
@@ -225,6 +261,62 @@ static int resolve_table(struct pg_run *ctx, struct batch *b, struct table_rows 
     return batch_resolve_surrogates(b, t, resolve_with, ctx, created);
 }
 
+/* ---- the incremental cursor (cursor.h cursor_run: what to store when) ---- */
+
+/* The stored cursor of `stream` into out (*found false when none). */
+static int cursor_read(struct pg_run *ctx, const char *stream, char out[CURSOR_TEXT_MAX],
+                       bool *found)
+{
+    static const char sql[] = "SELECT cursor_value FROM load_cursors WHERE stream = $1";
+    const char *p[1] = {stream};
+    struct pg_result *r = NULL;
+    const char *const *row;
+    int rc = pg_query_params(ctx->pg, sql, 1, p, NULL, &r);
+    *found = false;
+    if (rc)
+        return err_prefix(rc, "reading the cursor of stream '%s' (did `maskload init` run?)",
+                          stream);
+    if (pg_result_next(r, &row, NULL) == 1 && row[0]) {
+        if (!cursor_value_ok(ctx->inc->kind, row[0]) || strlen(row[0]) >= CURSOR_TEXT_MAX)
+            rc = err_set(ML_EDB,
+                         "load_cursors holds '%.40s' for stream '%s', which is no value of its "
+                         "cursor '%s' (run --full to store a new one)",
+                         row[0], stream, ctx->inc->cursor);
+        else {
+            snprintf(out, CURSOR_TEXT_MAX, "%s", row[0]);
+            *found = true;
+        }
+    }
+    pg_result_free(r);
+    return rc;
+}
+
+/* Stores `value` as the cursor of `stream`, in the caller's transaction. */
+static int cursor_write(struct pg_run *ctx, const char *stream, const char *value)
+{
+    static const char sql[] =
+        "INSERT INTO load_cursors (stream, cursor_value, run_id, updated_at) VALUES ($1, $2, "
+        "$3::bigint, " PG_NOW ") ON CONFLICT (stream) DO UPDATE SET cursor_value = "
+        "EXCLUDED.cursor_value, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at";
+    const char *p[3] = {stream, value, ctx->run};
+    int rc = pg_exec_params(ctx->pg, sql, 3, p, NULL);
+    return rc ? err_prefix(rc, "storing the cursor of stream '%s'", stream) : 0;
+}
+
+/* The rows of table `t` of the batch; a history stream's main rows go to
+ * its snapshot table (history_pg.h). */
+static int write_table(struct pg_run *ctx, struct batch *b, unsigned t, unsigned long long *written)
+{
+    struct table_rows *rows = batch_rows(b, t);
+    const struct table_def *def = rows->def;
+    int rc;
+    if (ctx->hist && t == BATCH_MAIN)
+        rows->def = history_pg_stage_table(ctx->hist);
+    rc = writer_pg_write(ctx->writer, ctx->pg, b, rows, ctx->run_id, written);
+    rows->def = def;
+    return rc;
+}
+
 static int flush_batch(struct pg_run *ctx, struct batch *b, const char *stream,
                        unsigned long long pages, struct load_stream_counts *total)
 {
@@ -271,11 +363,19 @@ again:
         rc = writer_pg_trim_children(ctx->pg, &ctx->sql, b, c);
     for (unsigned t = 0; !rc && t < ntables; t++) {
         unsigned long long w = 0;
-        rc = writer_pg_write(ctx->writer, ctx->pg, b, batch_rows(b, t), ctx->run_id, &w);
+        rc = write_table(ctx, b, t, &w);
         written += w;
     }
     if (!rc)
         rc = writer_pg_rejects(ctx->pg, b, stream, ctx->run_id);
+    /* the cursor these records reach, in their transaction: with every
+     * batch of a sorted source, else with the stream run's last */
+    if (!rc && ctx->inc) {
+        const char *store = NULL;
+        cursor_run_batch(&ctx->cur, b, ctx->inc->col, ctx->final_flush, &store);
+        if (store)
+            rc = cursor_write(ctx, stream, store);
+    }
     if (!rc) {
         char v[8][32];
         const char *p[10] = {ctx->run, stream, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
@@ -305,6 +405,8 @@ again:
         }
         return rc;
     }
+    if (ctx->inc)
+        cursor_run_committed(&ctx->cur);
     {
         size_t rows = 0;
         for (unsigned t = 0; t < ntables; t++)
@@ -322,6 +424,111 @@ again:
 }
 
 /* ---- one stream ---- */
+
+/* Opens the stream's source; an incremental stream with a stored cursor
+ * (and no --full) asks only for what changed since it, minus the lookback. */
+static int open_source(struct pg_run *ctx, const struct config_stream *st, struct source **src)
+{
+    char stored[CURSOR_TEXT_MAX], param[CURSOR_TEXT_MAX];
+    bool found = false;
+    int rc;
+    ctx->inc = st->def->incremental;
+    if (!ctx->inc)
+        return source_open(ctx->cfg, st, src);
+    rc = cursor_read(ctx, st->name, stored, &found);
+    if (rc)
+        return rc;
+    cursor_run_start(&ctx->cur, ctx->inc->kind, ctx->inc->sorted, found ? stored : NULL, ctx->full);
+    if (ctx->full || !found) {
+        log_info("stream '%s': incremental, reading everything (%s)", st->name,
+                 found ? "--full" : "no cursor stored yet");
+        return source_open(ctx->cfg, st, src);
+    }
+    if (cursor_param(ctx->inc->kind, stored, ctx->inc->lookback_s, param))
+        return err_set(ML_EDB, "stream '%s': cursor '%s' minus the lookback is out of range",
+                       st->name, stored);
+    log_info("stream '%s': incremental from cursor %s (lookback %llds): %s=%s", st->name, stored,
+             ctx->inc->lookback_s, ctx->inc->param, param);
+    return source_open_since(ctx->cfg, st, ctx->inc->param, param, src);
+}
+
+/* After the last batch: a cursor reached but not stored yet (the last
+ * batch was empty), in a transaction of its own. */
+static int store_unstored_cursor(struct pg_run *ctx, const char *stream)
+{
+    const char *v = ctx->inc ? cursor_run_unstored(&ctx->cur) : NULL;
+    int rc;
+    if (!v)
+        return 0;
+    rc = pg_begin(ctx->pg);
+    if (!rc)
+        rc = cursor_write(ctx, stream, v);
+    if (!rc)
+        rc = pg_commit(ctx->pg);
+    if (rc) {
+        pg_rollback(ctx->pg);
+        return rc;
+    }
+    snprintf(ctx->cur.written, sizeof(ctx->cur.written), "%s", v);
+    ctx->cur.has_written = true;
+    return 0;
+}
+
+/* Before a history stream's first batch: the as-of rule and the snapshot
+ * table. A queue is no snapshot: refused. The run keeps it until its end. */
+static int history_open(struct pg_run *ctx, const struct config_stream *st)
+{
+    const struct config_source *src = config_find_source(ctx->cfg, st->source);
+    struct history_pg **nh;
+    int rc;
+    if (src && src->kind == SOURCE_SQS)
+        return err_set(ML_ECONFIG,
+                       "'history: scd2' needs a full snapshot; source '%s' is a queue (kind sqs)",
+                       st->source);
+    nh = realloc(ctx->hists, (ctx->nhists + 1) * sizeof(*nh));
+    if (!nh)
+        return err_set(ML_ENOMEM, "out of memory");
+    ctx->hists = nh;
+    rc = history_pg_begin(ctx->pg, st->def, ctx->as_of, ctx->rebuild_history, &ctx->hist);
+    if (!rc)
+        ctx->hists[ctx->nhists++] = ctx->hist;
+    return rc;
+}
+
+/* After the whole snapshot was read and committed: the merge, in one
+ * transaction, replayed whole after a deadlock like a batch. */
+static int history_apply(struct pg_run *ctx, const struct config_stream *st,
+                         const struct load_stream_counts *total)
+{
+    static const struct retry_policy policy = {
+        .retries = PG_TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
+    struct history_counts n;
+    unsigned attempt = 0;
+    int rc;
+    for (;;) {
+        unsigned ms;
+        attempt++;
+        rc = history_pg_merge(ctx->hist, ctx->run_id, total->rejected, &n);
+        if (!rc || rc == ML_EUSAGE || pg_error_class(ctx->pg) != DB_ERR_RETRY_TX ||
+            retry_stop_requested() || attempt >= PG_TX_ATTEMPTS)
+            break;
+        ms = retry_backoff_ms(&policy, attempt, retry_rng_next(&ctx->rng));
+        ctx->tx_retries++;
+        log_warn("stream '%s': %s; retrying the history merge in %u ms (attempt %u of %u)",
+                 st->name, err_msg(), ms, attempt + 1, PG_TX_ATTEMPTS);
+        if (retry_sleep_ms(ms))
+            break;
+    }
+    if (rc)
+        return rc;
+    log_info("stream '%s': history as of %s: %llu versions opened, %llu closed as changed, "
+             "%llu closed as deleted",
+             st->name, ctx->as_of, n.opened, n.changed, n.deleted);
+    if (n.deletions_skipped)
+        log_warn("stream '%s': %s: no key was closed as deleted this run", st->name,
+                 total->rejected ? "the snapshot had rejected records" : "the snapshot was empty");
+    return 0;
+}
 
 static int load_stream(struct pg_run *ctx, const struct config_stream *st)
 {
@@ -341,10 +548,21 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
         return err_prefix(rc, "stream '%s': recording the run", st->name);
     b = batch_new(def);
     doc = json_doc_new();
-    rc = b && doc ? source_open(ctx->cfg, st, &src) : err_set(ML_ENOMEM, "out of memory");
+    rc = b && doc ? open_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
+    if (!rc && def->table->history)
+        rc = history_open(ctx, st);
     while (!rc) {
         struct source_page pg;
         rc = source_next_page(src, &pg);
+        if (rc == 0 && ctx->follow && !retry_stop_requested()) {
+            /* --follow: an empty receive commits what is pending (its
+             * messages are acknowledged now) and polls again */
+            rc = flush_batch(ctx, b, st->name, pages, &total);
+            pages = 0;
+            if (!rc)
+                rc = source_committed(src);
+            continue;
+        }
         if (rc <= 0)
             break;
         rc = 0;
@@ -369,13 +587,23 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
             if (!rc)
                 rc = source_committed(src);
         }
-        if (!rc && retry_stop_requested())
+        if (!rc && retry_stop_requested()) {
+            if (ctx->follow)
+                break; /* the way --follow ends: what was read commits below */
             rc = err_set(ML_EIO, "interrupted by a signal");
+        }
     }
+    ctx->final_flush = true;
     if (!rc)
         rc = flush_batch(ctx, b, st->name, pages, &total);
+    ctx->final_flush = false;
     if (!rc)
         rc = source_committed(src);
+    if (!rc)
+        rc = store_unstored_cursor(ctx, st->name);
+    if (!rc && ctx->hist)
+        rc = history_apply(ctx, st, &total);
+    ctx->hist = NULL;
     source_close(src);
     batch_free(b);
     json_free(doc);
@@ -390,7 +618,30 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     if (ctx->unchanged > unchanged0)
         log_info("stream '%s': %llu rows unchanged in the warehouse, not written", st->name,
                  ctx->unchanged - unchanged0);
+    if (ctx->inc && ctx->cur.without)
+        log_warn("stream '%s': %llu records without a value of the cursor '%s': loaded, "
+                 "the cursor not moved by them",
+                 st->name, ctx->cur.without, ctx->inc->cursor);
+    if (ctx->inc && ctx->cur.has_written)
+        log_info("stream '%s': cursor %s = %s", st->name, ctx->inc->cursor, ctx->cur.written);
     return 0;
+}
+
+/* The default as-of of history streams: the run's start (load_runs). */
+static int run_start_as_of(struct pg_run *ctx)
+{
+    static const char sql[] = "SELECT to_char(started_at, 'YYYY-MM-DD HH24:MI:SS.MS') FROM "
+                              "load_runs WHERE run_id = $1::bigint";
+    const char *p[1] = {ctx->run};
+    struct pg_result *r = NULL;
+    const char *const *row;
+    int rc = pg_query_params(ctx->pg, sql, 1, p, NULL, &r);
+    if (!rc && pg_result_next(r, &row, NULL) == 1 && row[0])
+        snprintf(ctx->as_of, sizeof(ctx->as_of), "%.23s", row[0]);
+    else if (!rc)
+        rc = err_set(ML_EINTERNAL, "run %llu has no start time", ctx->run_id);
+    pg_result_free(r);
+    return rc ? err_prefix(rc, "reading the run's start") : 0;
 }
 
 /* load_stream and record_end for loadrun.h */
@@ -416,6 +667,11 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     buf_init(&ctx.sql, 0);
     ctx.rng = retry_rng_seed();
     ctx.mopt.birth_date = cfg->pii.birth_date;
+    if (opt && opt->as_of)
+        snprintf(ctx.as_of, sizeof(ctx.as_of), "%s", opt->as_of);
+    ctx.rebuild_history = opt && opt->rebuild_history;
+    ctx.full = opt && opt->full;
+    ctx.follow = opt && opt->follow;
     if (loadrun_names(cfg, opt, &names, &nrun)) {
         buf_release(&names);
         return err_set(ML_ENOMEM, "out of memory");
@@ -446,6 +702,8 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     if (!rc)
         rc = pii_key_pg_verify(ctx.pg, schema, cfg->pii.digest_key, cfg->pii.digest_key_len, false,
                                "run");
+    if (!rc && !ctx.as_of[0])
+        rc = run_start_as_of(&ctx);
     if (!rc)
         log_info("run %llu started: streams %s", ctx.run_id, names.data);
     if (!rc)
@@ -457,6 +715,9 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
         log_info("run %llu: %llu surrogates created, %llu batch transaction(s) retried", ctx.run_id,
                  ctx.surrogates, ctx.tx_retries);
     heartbeat_stop(ctx.hb);
+    for (size_t i = 0; i < ctx.nhists; i++)
+        history_pg_free(ctx.hists[i]);
+    free(ctx.hists);
     pg_close(ctx.pg);
     writer_pg_free(ctx.writer);
     crypto_mac_free(ctx.sur_mac);

@@ -18,10 +18,18 @@
  * own; the digest key is verified against pii_key before and after the run
  * row is written.
  *
+ * A `history: scd2` stream's main rows go to its snapshot table and are
+ * merged once the snapshot is read (history_pg.h), as of `--as-of` or the
+ * run's start. An `incremental` stream asks its source for what changed
+ * since its stored cursor (load_cursors) and stores the new one in a
+ * batch's transaction as cursor.h's cursor_run says (every batch of a
+ * sorted source, else the last). `run --follow` (one stream of a queue
+ * source, else ML_EUSAGE) commits and acknowledges at every empty receive
+ * and ends, successfully, at a signal.
+ *
  * Not supported yet with PostgreSQL (refused before anything is written,
- * ML_ECONFIG naming the stream): `history: scd2`, `incremental`,
- * partitioned tables, `run --follow`,
- * `--as-of`; the pipeline's writer thread (batches are written in line);
+ * ML_ECONFIG naming the stream): partitioned tables; the pipeline's writer
+ * thread (batches are written in line);
  * failover and batch splitting; erasures of `maskload forget` (not
  * available with PostgreSQL, so none can exist). */
 #ifndef ML_LOAD_PG_H

@@ -160,9 +160,9 @@ assert_contains "$OUT" "fingerprint" "and says the key does not match the wareho
 assert_eq "$runs" "$(q "SELECT count(*) FROM load_runs")" "and records no run"
 
 # --- must-fail: what PostgreSQL does not take yet is refused up front
-ml -c "$T/pg.yaml" run --follow
-assert_eq 2 "$RC" "run --follow with kind postgres exits 2"
-assert_contains "$OUT" "not supported with a PostgreSQL warehouse yet" "and says so"
+ml -c "$T/pg.yaml" run --follow --stream users
+assert_eq 2 "$RC" "run --follow of a stream that is no queue's exits 2"
+assert_contains "$OUT" "--follow needs a stream of a queue source" "and says so"
 assert_eq "$runs" "$(q "SELECT count(*) FROM load_runs")" "and records no run"
 
 # --- check: the monitoring views' row counts against their thresholds

@@ -5,7 +5,11 @@
  * and the generated views (the current view reads the current versions and
  * the mapped columns only; the monitor names each invariant; both refuse a
  * stream without history); schemadiff of a history table: none after init,
- * a primary key without version and missing history columns refused. */
+ * a primary key without version and missing history columns refused; the
+ * warehouse-neutral rules (the snapshot table's definition, when deletions
+ * are held back); the PostgreSQL statements of a run (history_pg.h: the
+ * typed row hash, the as-of and run bound as parameters, the snapshot table
+ * in pg_temp, compound keys compared column by column). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +24,7 @@
 #include "ddlgen.h"
 #include "error.h"
 #include "history.h"
+#include "history_pg.h"
 #include "schemadiff.h"
 #include "streamdef.h"
 #include "banned.h"
@@ -228,13 +233,145 @@ static void test_schemadiff(void **state)
     schemadiff_release(&d);
 }
 
+static void test_rules(void **state)
+{
+    struct table_def stage;
+    char name[80], tiny[8];
+    (void)state;
+    assert_int_equal(history_stage_def(&purchases, &stage, name, sizeof(name)), 0);
+    assert_string_equal(stage.name, "load_snapshot_purchases");
+    assert_false(stage.history);
+    assert_int_equal(stage.ncols, 3);
+    assert_int_equal(stage.nkey, 1);
+    assert_int_equal(stage.nindexes, 0);
+    assert_int_equal(history_stage_def(&purchases, &stage, tiny, sizeof(tiny)), ML_EINVAL);
+    assert_true(history_deletions_held(1, 10));
+    assert_true(history_deletions_held(0, 0));
+    assert_false(history_deletions_held(0, 10));
+    assert_int_equal(history_type_tag(COL_DATE), 'd');
+    assert_int_equal(history_type_tag(COL_HMAC), 's');
+    assert_int_equal(history_type_tag(COL_DIGEST), 'x');
+}
+
+static void test_pg_row_hash(void **state)
+{
+    static const struct column_def cols[] = {
+        {.name = "id", .type = COL_BIGINT, .required = true},
+        {.name = "n", .type = COL_INT},
+        {.name = "amount", .type = COL_DECIMAL, .size = 8, .scale = 2},
+        {.name = "at", .type = COL_DATETIME},
+        {.name = "ok", .type = COL_BOOL},
+    };
+    static const struct table_def t = {
+        .name = "t", .cols = cols, .ncols = 5, .nkey = 1, .history = true};
+    struct buf b = BUF_INIT;
+    (void)state;
+    assert_int_equal(history_pg_row_hash(&b, &t, "s"), 0);
+    assert_string_equal(
+        b.data,
+        "sha256(''::bytea"
+        " || CASE WHEN s.\"n\" IS NULL THEN ''::bytea ELSE convert_to('1:n:i:' || "
+        "octet_length(convert_to(s.\"n\"::text, 'UTF8')) || ':', 'UTF8') || "
+        "convert_to(s.\"n\"::text, 'UTF8') END"
+        " || CASE WHEN s.\"amount\" IS NULL THEN ''::bytea ELSE convert_to('6:amount:n:' || "
+        "octet_length(convert_to(rtrim(rtrim(s.\"amount\"::text, '0'), '.'), 'UTF8')) || ':', "
+        "'UTF8') || convert_to(rtrim(rtrim(s.\"amount\"::text, '0'), '.'), 'UTF8') END"
+        " || CASE WHEN s.\"at\" IS NULL THEN ''::bytea ELSE convert_to('2:at:t:' || "
+        "octet_length(convert_to(to_char(s.\"at\", 'YYYY-MM-DD HH24:MI:SS.US'), 'UTF8')) || "
+        "':', 'UTF8') || convert_to(to_char(s.\"at\", 'YYYY-MM-DD HH24:MI:SS.US'), 'UTF8') END"
+        " || CASE WHEN s.\"ok\" IS NULL THEN ''::bytea ELSE convert_to('2:ok:b:' || "
+        "octet_length(convert_to(CASE WHEN s.\"ok\" THEN '1' ELSE '0' END, 'UTF8')) || ':', "
+        "'UTF8') || convert_to(CASE WHEN s.\"ok\" THEN '1' ELSE '0' END, 'UTF8') END)");
+    buf_release(&b);
+}
+
+static void test_pg_statements(void **state)
+{
+    static const struct column_def cols[] = {
+        {.name = "a", .type = COL_TEXT, .size = 8, .required = true},
+        {.name = "b", .type = COL_TEXT, .size = 8, .required = true},
+        {.name = "v", .type = COL_TEXT, .size = 16},
+    };
+    static const struct table_def pairs = {
+        .name = "pairs", .cols = cols, .ncols = 3, .nkey = 2, .history = true};
+    const char *stage = "load_snapshot_pairs";
+    struct buf b = BUF_INIT;
+    (void)state;
+
+    assert_int_equal(history_pg_sql(&b, &pairs, stage, HISTORY_PG_LATEST), 0);
+    assert_string_equal(b.data,
+                        "SELECT to_char(max(greatest(\"valid_from\", coalesce(\"valid_to\", "
+                        "\"valid_from\"))), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM "
+                        "\"pairs\" WHERE \"valid_from\" > $1::timestamp OR \"valid_to\" > "
+                        "$1::timestamp");
+    buf_reset(&b);
+    /* the snapshot table: the session's own, never a table of the schema */
+    assert_int_equal(history_pg_sql(&b, &pairs, stage, HISTORY_PG_STAGE_DROP), 0);
+    assert_string_equal(b.data, "DROP TABLE IF EXISTS pg_temp.\"load_snapshot_pairs\"");
+    buf_reset(&b);
+    assert_int_equal(history_pg_sql(&b, &pairs, stage, HISTORY_PG_STAGE_CREATE), 0);
+    assert_string_equal(b.data, "CREATE TEMPORARY TABLE \"load_snapshot_pairs\" AS SELECT \"a\", "
+                                "\"b\", \"v\", \"load_run_id\", \"loaded_at\" FROM \"pairs\" WITH "
+                                "NO DATA");
+    buf_reset(&b);
+    assert_int_equal(history_pg_sql(&b, &pairs, stage, HISTORY_PG_STAGE_KEY), 0);
+    assert_string_equal(
+        b.data, "ALTER TABLE pg_temp.\"load_snapshot_pairs\" ADD PRIMARY KEY (\"a\", \"b\")");
+    buf_reset(&b);
+
+    /* keys compared as typed tuples, column by column; as-of and run bound */
+    assert_int_equal(history_pg_sql(&b, &pairs, stage, HISTORY_PG_CLOSE_CHANGED), 0);
+    assert_non_null(strstr(b.data,
+                           "UPDATE \"pairs\" AS h SET \"valid_to\" = $1::timestamp, "
+                           "\"is_current\" = false, \"load_run_id\" = $2::bigint, "
+                           "\"loaded_at\" = (now() AT TIME ZONE 'UTC') FROM "
+                           "pg_temp.\"load_snapshot_pairs\" AS s WHERE h.\"a\" = s.\"a\" "
+                           "AND h.\"b\" = s.\"b\" AND h.\"is_current\" AND h.\"row_hash\" <> "
+                           "sha256("));
+    assert_non_null(strstr(b.data, "<> sha256(''::bytea || CASE WHEN s.\"v\""));
+    assert_null(strstr(b.data, "h.\"valid_to\" =")); /* a SET names no alias */
+    buf_reset(&b);
+    assert_int_equal(history_pg_sql(&b, &pairs, stage, HISTORY_PG_CLOSE_DELETED), 0);
+    assert_non_null(strstr(b.data, ", \"deleted\" = true WHERE h.\"is_current\" AND NOT EXISTS "
+                                   "(SELECT 1 FROM pg_temp.\"load_snapshot_pairs\" AS s WHERE "
+                                   "h.\"a\" = s.\"a\" AND h.\"b\" = s.\"b\")"));
+    buf_reset(&b);
+    assert_int_equal(history_pg_sql(&b, &pairs, stage, HISTORY_PG_OPEN), 0);
+    assert_non_null(strstr(b.data, "INSERT INTO \"pairs\" (\"a\", \"b\", \"v\", \"load_run_id\", "
+                                   "\"loaded_at\", \"valid_from\", \"valid_to\", \"version\", "
+                                   "\"is_current\", \"deleted\", \"row_hash\") SELECT s.\"a\", "
+                                   "s.\"b\", s.\"v\", $2::bigint, (now() AT TIME ZONE 'UTC'), "
+                                   "$1::timestamp, NULL, coalesce((SELECT max(m.\"version\") FROM "
+                                   "\"pairs\" AS m WHERE m.\"a\" = s.\"a\" AND m.\"b\" = s.\"b\"), "
+                                   "0) + 1, true, false, sha256("));
+    assert_non_null(strstr(b.data,
+                           " AS s WHERE NOT EXISTS (SELECT 1 FROM \"pairs\" AS c WHERE "
+                           "c.\"a\" = s.\"a\" AND c.\"b\" = s.\"b\" AND c.\"is_current\")"));
+    buf_reset(&b);
+    assert_int_equal(history_pg_sql(&b, &pairs, stage, HISTORY_PG_EMPTY), 0);
+    assert_string_equal(b.data, "SELECT count(*) FROM \"pairs\" WHERE \"load_run_id\" = $2::bigint "
+                                "AND \"valid_to\" = $1::timestamp AND \"valid_from\" >= "
+                                "\"valid_to\"");
+    buf_reset(&b);
+
+    /* must fail: a table without history, or without a key; nothing added */
+    struct table_def plain = pairs;
+    plain.history = false;
+    assert_int_equal(history_pg_sql(&b, &plain, stage, HISTORY_PG_OPEN), ML_EINVAL);
+    plain = pairs;
+    plain.nkey = 0;
+    assert_int_equal(history_pg_sql(&b, &plain, stage, HISTORY_PG_OPEN), ML_EINVAL);
+    assert_int_equal(b.len, 0);
+    buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_as_of),
-        cmocka_unit_test(test_history_table),
-        cmocka_unit_test(test_views),
-        cmocka_unit_test(test_schemadiff),
+        cmocka_unit_test(test_as_of),         cmocka_unit_test(test_history_table),
+        cmocka_unit_test(test_views),         cmocka_unit_test(test_schemadiff),
+        cmocka_unit_test(test_rules),         cmocka_unit_test(test_pg_row_hash),
+        cmocka_unit_test(test_pg_statements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
