@@ -1311,6 +1311,7 @@ static int run_streams(struct run_ctx *ctx, const struct load_options *opt)
     }
     if (!rc) {
         sigset_t all, old;
+        progress_lines_only(); /* two streams cannot share one live line */
         /* the workers block every signal: SIGINT/SIGTERM reach the main
          * thread, and the workers see them through the stop flag */
         sigfillset(&all);
