@@ -41,6 +41,7 @@ BENCH_PAGE=${BENCH_PAGE:-1000}
 BENCH_METHOD=${BENCH_METHOD:-auto}
 BENCH_PREFETCH=${BENCH_PREFETCH:-4}
 BENCH_WRITER=${BENCH_WRITER:-thread}
+BENCH_PARALLEL=${BENCH_PARALLEL:-2}
 BENCH_INLINE_MAX=${BENCH_INLINE_MAX:-1000000}
 ML=$BUILD_DIR/maskload
 API_BIN=$BUILD_DIR/fixture_api
@@ -120,7 +121,7 @@ accounts:
   analyst: { user: analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
   steward: { user: pii_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
 pii: { digest_key_file: $BENCH_DIR/digest.key }
-load: { batch_size: $BENCH_BATCH, method: $BENCH_METHOD, prefetch_pages: $BENCH_PREFETCH, writer: ${3:-$BENCH_WRITER} }
+load: { batch_size: $BENCH_BATCH, method: $BENCH_METHOD, prefetch_pages: $BENCH_PREFETCH, writer: ${3:-$BENCH_WRITER}, parallel_streams: $BENCH_PARALLEL }
 sources:
   api: { base_url: "http://127.0.0.1:$API_PORT/evaluation/dataengineer/jr/v1", page_size: $BENCH_PAGE }
 streams:
@@ -279,7 +280,7 @@ for size in $BENCH_SIZES; do
 done
 
 echo
-echo "config: batch_size $BENCH_BATCH, page_size $BENCH_PAGE, method $BENCH_METHOD, prefetch_pages $BENCH_PREFETCH, writer $BENCH_WRITER, seed $BENCH_SEED; naive: $NAIVE_LINE"
+echo "config: batch_size $BENCH_BATCH, page_size $BENCH_PAGE, method $BENCH_METHOD, prefetch_pages $BENCH_PREFETCH, writer $BENCH_WRITER, parallel_streams $BENCH_PARALLEL, seed $BENCH_SEED; naive: $NAIVE_LINE"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 echo
 echo "| users | messages | rows loaded | (a) maskload run | (a) rows/s | (b) LOAD DATA INFILE | (b) rows/s | (c) naive rows/s | a/b | a/c | loader peak RSS | surrogate cache hits | CHECKSUM a = b |"

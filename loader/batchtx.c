@@ -41,13 +41,28 @@ int batchtx_trim_children(struct db *db, struct buf *sql, const struct batch *b,
     for (size_t i = 0; !rc && i < nchildren;) {
         struct db_result *r;
         const char *const *row;
+        size_t end = i + 5000 < nchildren ? i + 5000 : nchildren;
         buf_reset(sql);
-        rc = buf_addf(sql, "SELECT `%s`, MAX(`%s`) FROM `%s` WHERE `%s` IN (", t->cols[0].name,
+        rc = buf_addf(sql, "SELECT `%s`, MAX(`%s`) FROM `%s` WHERE `%s`", t->cols[0].name,
                       t->cols[1].name, t->name, t->cols[0].name);
-        for (size_t first = i; !rc && i < nchildren && i - first < 5000; i++)
-            rc = buf_addf(sql, "%s%lld", i == first ? "" : ",", sorted[i].parent_key);
+        /* parent keys (sorted, distinct) filling at least half of their
+         * range: one range read, whose other parents find no match below */
+        if (!rc && (unsigned long long)sorted[end - 1].parent_key -
+                           (unsigned long long)sorted[i].parent_key <
+                       2 * (unsigned long long)(end - i)) {
+            rc = buf_addf(sql, " BETWEEN %lld AND %lld", sorted[i].parent_key,
+                          sorted[end - 1].parent_key);
+            i = end;
+        } else {
+            if (!rc)
+                rc = buf_adds(sql, " IN (");
+            for (size_t first = i; !rc && i < end; i++)
+                rc = buf_addf(sql, "%s%lld", i == first ? "" : ",", sorted[i].parent_key);
+            if (!rc)
+                rc = buf_addc(sql, ')');
+        }
         if (!rc)
-            rc = buf_addf(sql, ") GROUP BY `%s`", t->cols[0].name);
+            rc = buf_addf(sql, " GROUP BY `%s`", t->cols[0].name);
         if (!rc)
             rc = db_query(db, sql->data, &r);
         if (rc)

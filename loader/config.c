@@ -1490,6 +1490,7 @@ static const struct spec load_specs[] = {
     S_UINT("prefetch_pages", C, load.prefetch_pages, 0, 64, 4),
     S_UINT("heartbeat_interval", C, load.heartbeat_interval, 1, 3600, 10),
     S_ENUM("writer", C, load.writer, load_writer_words, "thread or inline", LOAD_WRITER_THREAD),
+    S_UINT("parallel_streams", C, load.parallel_streams, 1, 16, 1),
 };
 
 enum { CK_THRESHOLDS = 1 };

@@ -240,6 +240,10 @@ struct config {
         unsigned heartbeat_interval; /* `load.heartbeat_interval`, seconds between renewals
                                         of a run's lease (lease.h), 1..3600, default 10 */
         enum load_writer writer;     /* `load.writer: thread|inline`, default thread */
+        /* `load.parallel_streams`, 1..16, default 1: streams loaded at the same
+         * time, each on connections and threads of its own (load.c); streams
+         * sharing a table or a surrogate kind still run one after the other */
+        unsigned parallel_streams;
     } load;
 
     struct {

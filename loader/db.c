@@ -110,13 +110,14 @@ static void hook_after(enum hook_point at)
     }
     if (hooks.kill_point < 0 && hooks.pause_point < 0)
         return;
-    hooks.count[at]++;
-    if (hooks.kill_point == (int)at && hooks.count[at] == hooks.kill_n) {
+    /* atomic: the streams of a parallel run count on threads of their own */
+    unsigned long n = __atomic_add_fetch(&hooks.count[at], 1, __ATOMIC_SEQ_CST);
+    if (hooks.kill_point == (int)at && n == hooks.kill_n) {
         log_warn("test hook: killing the process after %s %lu",
                  at == HOOK_STMT ? "statement" : "commit", hooks.kill_n);
         raise(SIGKILL);
     }
-    if (hooks.pause_point == (int)at && hooks.count[at] == hooks.pause_n) {
+    if (hooks.pause_point == (int)at && n == hooks.pause_n) {
         const char *path = getenv("MASKLOAD_TEST_PAUSE_FILE");
         int fd = path ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
         if (fd < 0)

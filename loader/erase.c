@@ -568,6 +568,29 @@ void erase_set_free(struct erase_set *s)
     free(s);
 }
 
+int erase_set_copy(const struct erase_set *s, const unsigned char *key, size_t key_len,
+                   struct erase_set **out)
+{
+    struct erase_set *c = calloc(1, sizeof(*c));
+    int rc = c ? crypto_mac_new(key, key_len, &c->mac) : err_set(ML_ENOMEM, "out of memory");
+    *out = NULL;
+    if (!rc && s->n) {
+        c->digests = malloc(s->n * CRYPTO_DIGEST_LEN);
+        if (c->digests) {
+            memcpy(c->digests, s->digests, s->n * CRYPTO_DIGEST_LEN);
+            c->n = c->cap = s->n;
+        } else {
+            rc = err_set(ML_ENOMEM, "out of memory copying the erased subjects");
+        }
+    }
+    if (rc) {
+        erase_set_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
 size_t erase_set_size(const struct erase_set *s)
 {
     return s ? s->n : 0;

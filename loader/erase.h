@@ -76,6 +76,12 @@ struct erase_set;
  * missing), ML_ENOMEM, ML_ECRYPTO. */
 int erase_set_load(struct db *db, const unsigned char *key, size_t key_len, struct erase_set **out);
 void erase_set_free(struct erase_set *s);
+/* A copy of set `s` with a digest context of its own (keyed with key), for
+ * another thread: a set is used by one thread at a time (its MAC context is
+ * not shared). The same subjects as `s`, read at the same time. 0,
+ * ML_ENOMEM or ML_ECRYPTO. */
+int erase_set_copy(const struct erase_set *s, const unsigned char *key, size_t key_len,
+                   struct erase_set **out);
 /* Subjects in the set. */
 size_t erase_set_size(const struct erase_set *s);
 

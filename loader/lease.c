@@ -66,6 +66,21 @@ int lease_move(struct db *db, struct buf *sql, unsigned long long run_id, unsign
     return rc;
 }
 
+int lease_check(struct db *db, struct buf *sql, unsigned long long run_id, const char *token)
+{
+    unsigned long long n = 0;
+    bool is_null = true;
+    int rc;
+    buf_reset(sql);
+    rc = buf_addf(sql, "SELECT COUNT(*) FROM load_run_leases WHERE run_id=%llu AND token='%s'",
+                  run_id, token);
+    if (!rc)
+        rc = db_query_u64(db, sql->data, &n, &is_null);
+    if (!rc && n != 1)
+        rc = err_set(ML_EDB, "run %llu: its lease is gone (no row with its token)", run_id);
+    return rc;
+}
+
 int lease_delete(struct db *db, unsigned long long run_id)
 {
     return db_execf(db, "DELETE FROM load_run_leases WHERE run_id=%llu", run_id);

@@ -67,6 +67,13 @@ int lease_insert(struct db *db, struct buf *sql, unsigned long long run_id, unsi
 int lease_move(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
                const char *token);
 
+/* Whether the lease of run `run_id` (token `token`) is still there, read
+ * through `db` (autocommit) without moving it: what a connection of the
+ * run other than the one holding the lease checks after its failover. 0;
+ * ML_EDB on error or when no row has that token (the run must not go on).
+ * `sql` is scratch. */
+int lease_check(struct db *db, struct buf *sql, unsigned long long run_id, const char *token);
+
 /* Deletes the lease of run `run_id` (autocommit). 0 or ML_EDB. */
 int lease_delete(struct db *db, unsigned long long run_id);
 

@@ -1,6 +1,8 @@
 #include "load.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "buf.h"
 #include "conn.h"
 #include "cursor.h"
+#include "crypto.h"
 #include "db.h"
 #include "erase.h"
 #include "error.h"
@@ -100,6 +103,20 @@ struct run_ctx {
     struct surrogates *pre_sur;
     bool pre_off;
     unsigned long long pre_created;
+    /* streams loaded in parallel (load.parallel_streams, run_parallel):
+     * `worker` marks the context of one stream worker, whose connections
+     * are its own while the run's lease stays with the run's connection;
+     * `abort`, shared by the workers, is set once a stream of the run has
+     * failed (the others stop after the batch they are writing) */
+    bool worker;
+    atomic_bool *abort;
+    /* the run's context after a parallel run: how many workers ran, and
+     * what they counted (par_fold) */
+    size_t parallel;
+    uint64_t par_cpu_main, par_cpu_writer;
+    unsigned long long par_bulk_rows;
+    bool par_fell_back;
+    struct surrogate_stats par_sur;
 };
 
 /* With `warehouse.hosts` (a cluster), a batch's transaction must stay under
@@ -346,7 +363,11 @@ static bool failover(struct run_ctx *ctx, const char *stream)
              "redoing the batch",
              stream, why, ctx->failovers, ctx->cfg->warehouse.failovers);
     rc = conn_warehouse(ctx->cfg, &db);
-    if (!rc)
+    /* a stream worker's connection does not hold the lease: it only makes
+     * sure the run still has it */
+    if (!rc && ctx->worker)
+        rc = lease_check(db, &ctx->sql, ctx->run_id, ctx->lease_token);
+    else if (!rc)
         rc = lease_move(db, &ctx->sql, ctx->run_id, ctx->cfg->load.heartbeat_interval,
                         ctx->lease_token);
     if (rc) {
@@ -358,8 +379,12 @@ static bool failover(struct run_ctx *ctx, const char *stream)
     }
     db_close(ctx->db);
     ctx->db = db;
-    log_info("run %llu: failed over to another warehouse host; lease moved to its connection",
-             ctx->run_id);
+    if (ctx->worker)
+        log_info("run %llu: stream '%s' failed over to another warehouse host", ctx->run_id,
+                 stream);
+    else
+        log_info("run %llu: failed over to another warehouse host; lease moved to its connection",
+                 ctx->run_id);
     return true;
 }
 
@@ -845,6 +870,8 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
                 break; /* the way --follow ends: what was read commits below */
             rc = err_set(ML_EIO, "interrupted by a signal");
         }
+        if (!rc && ctx->abort && atomic_load(ctx->abort))
+            rc = err_set(ML_EIO, "stopped: another stream of the run failed");
     }
     {
         /* the batch in flight commits (or fails) before anything else
@@ -1072,6 +1099,260 @@ static int maintain_partitions(struct run_ctx *ctx, const char *only)
     return rc;
 }
 
+/* ---- streams in parallel (load.parallel_streams) ---- */
+
+/* What the workers of a parallel run share. */
+struct par_run {
+    struct run_ctx *base; /* the run's own context: its lease, load_runs */
+    struct loadrun_groups groups;
+    pthread_mutex_t mu;
+    size_t next_group; /* the next group to start (mu) */
+    atomic_bool abort; /* a stream failed: the others stop after their batch */
+    int rc;            /* the first failure's code and message (mu) */
+    char msg[2048];
+};
+
+struct par_worker {
+    struct par_run *pr;
+    struct run_ctx *ctx; /* the worker's own: connections, caches, MAC, writer */
+    pthread_t thread;
+    bool started;
+    uint64_t cpu_ns; /* the worker thread's CPU at its end */
+};
+
+static void worker_ctx_free(struct run_ctx *c)
+{
+    if (!c)
+        return;
+    pipeline_stop(c->pipe);
+    db_close(c->db);
+    db_close(c->pre_db);
+    erase_set_free(c->erased_set);
+    surrogates_free(c->sur);
+    surrogates_free(c->pre_sur);
+    crypto_mac_free(c->mopt.hmac);
+    writer_free(c->writer);
+    buf_wipe(&c->sql);
+    free(c);
+}
+
+/* A stream worker's context: the run's settings, and everything a thread
+ * must not share with another of its own (the warehouse connections and
+ * their surrogate caches, the MAC contexts of the mapping, the surrogates
+ * and the erasure check, the writer and its thread). */
+static int worker_ctx_new(struct run_ctx *base, atomic_bool *abort, struct run_ctx **out)
+{
+    const struct config *cfg = base->cfg;
+    struct run_ctx *c = calloc(1, sizeof(*c));
+    int rc = 0;
+    *out = NULL;
+    if (!c)
+        return err_set(ML_ENOMEM, "out of memory");
+    buf_init(&c->sql, 0);
+    c->cfg = cfg;
+    c->run_id = base->run_id;
+    memcpy(c->lease_token, base->lease_token, sizeof(c->lease_token));
+    memcpy(c->as_of, base->as_of, sizeof(c->as_of));
+    c->rebuild_history = base->rebuild_history;
+    c->full = base->full;
+    c->mopt.birth_date = base->mopt.birth_date;
+    c->batch_records = base->batch_records;
+    c->rng = retry_rng_seed();
+    c->worker = true;
+    c->abort = abort;
+    rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
+                        &c->sur);
+    if (!rc && cfg->load.writer == LOAD_WRITER_THREAD)
+        rc = surrogates_new(cfg->pii.digest_key, cfg->pii.digest_key_len, cfg->load.surrogate_cache,
+                            &c->pre_sur);
+    if (!rc && cfg->pii.digest_key_len)
+        rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &c->mopt.hmac);
+    if (!rc && base->erased_set)
+        rc = erase_set_copy(base->erased_set, cfg->pii.digest_key, cfg->pii.digest_key_len,
+                            &c->erased_set);
+    if (!rc)
+        rc = writer_new(cfg->load.method, &c->writer);
+    if (!rc && cfg->load.writer == LOAD_WRITER_THREAD)
+        rc = pipeline_start(write_batch, c, &c->pipe);
+    if (!rc)
+        rc = conn_warehouse(cfg, &c->db);
+    if (rc) {
+        worker_ctx_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Takes the next group not started yet: its number, or ngroups when none
+ * is left (or the run is failing). */
+static size_t par_next_group(struct par_run *pr)
+{
+    size_t g;
+    pthread_mutex_lock(&pr->mu);
+    g = atomic_load(&pr->abort) ? pr->groups.ngroups : pr->next_group;
+    if (g < pr->groups.ngroups)
+        pr->next_group++;
+    pthread_mutex_unlock(&pr->mu);
+    return g;
+}
+
+/* A worker: groups one after the other, each group's streams in config
+ * order, until none is left or a stream failed. The first failure's code
+ * and message become the run's; the other workers see `abort` and stop
+ * after the batch they are writing. */
+static void *par_worker_main(void *arg)
+{
+    struct par_worker *w = arg;
+    struct par_run *pr = w->pr;
+    for (size_t g; (g = par_next_group(pr)) < pr->groups.ngroups;) {
+        for (size_t i = 0; i < pr->groups.n; i++) {
+            int rc;
+            if (pr->groups.group[i] != g)
+                continue;
+            if (atomic_load(&pr->abort))
+                break;
+            rc = load_stream(w->ctx, pr->groups.streams[i]);
+            if (!rc)
+                continue;
+            pthread_mutex_lock(&pr->mu);
+            if (!pr->rc) {
+                pr->rc = rc;
+                snprintf(pr->msg, sizeof(pr->msg), "%s", err_msg());
+                atomic_store(&pr->abort, true);
+            } else {
+                log_info("%s", err_msg()); /* a stream stopped because another failed */
+            }
+            pthread_mutex_unlock(&pr->mu);
+            break;
+        }
+    }
+    w->cpu_ns = stage_thread_cpu();
+    return NULL;
+}
+
+/* What a worker counted, added to the run's context for the end of the run. */
+static void par_fold(struct run_ctx *base, const struct par_worker *w)
+{
+    const struct run_ctx *c = w->ctx;
+    base->tx_retries += c->tx_retries;
+    base->tx_splits += c->tx_splits;
+    base->failovers += c->failovers;
+    base->par_cpu_main += w->cpu_ns;
+    base->par_cpu_writer += c->pipe ? pipeline_cpu_ns(c->pipe) : 0;
+    base->par_bulk_rows += c->writer ? writer_bulk_rows(c->writer) : 0;
+    base->par_fell_back = base->par_fell_back || (c->writer && writer_fell_back(c->writer));
+    for (int k = 0; k < 2; k++) {
+        const struct surrogates *s = k ? c->pre_sur : c->sur;
+        struct surrogate_stats st;
+        if (!s)
+            continue;
+        st = surrogates_stats(s);
+        base->par_sur.lookups += st.lookups;
+        base->par_sur.cache_hits += st.cache_hits;
+        base->par_sur.created += st.created;
+    }
+}
+
+/* The streams of the run, up to load.parallel_streams at a time (see
+ * loadrun_group: streams sharing a table or a surrogate kind run one after
+ * the other). Each worker has its own connections, caches, MAC contexts,
+ * batch writer and batches; the run's lease, its heartbeat and load_runs
+ * stay with the run's context. One worker, or a single group: the streams
+ * run in line on the run's own connection, as without the key. */
+static int run_streams(struct run_ctx *ctx, const struct load_options *opt)
+{
+    const struct config *cfg = ctx->cfg;
+    struct par_run pr = {.base = ctx};
+    struct par_worker *w = NULL;
+    struct buf desc = BUF_INIT;
+    size_t nw;
+    int rc;
+    if (cfg->load.parallel_streams <= 1 || ctx->follow)
+        return loadrun_each(cfg, opt, load_stream_of, ctx);
+    rc = loadrun_group(cfg, opt, &pr.groups);
+    if (rc)
+        return rc;
+    nw = pr.groups.ngroups < cfg->load.parallel_streams ? pr.groups.ngroups
+                                                        : cfg->load.parallel_streams;
+    for (size_t g = 0; !rc && g < pr.groups.ngroups; g++) {
+        bool first = true;
+        rc = buf_adds(&desc, g ? " | " : "");
+        for (size_t i = 0; !rc && i < pr.groups.n; i++)
+            if (pr.groups.group[i] == g) {
+                rc = buf_addf(&desc, "%s%s", first ? "" : ", ", pr.groups.streams[i]->name);
+                first = false;
+            }
+    }
+    if (!rc && nw <= 1) {
+        if (pr.groups.n > 1)
+            log_info("streams one after the other (load.parallel_streams %u): they share tables or "
+                     "surrogate kinds",
+                     cfg->load.parallel_streams);
+        loadrun_groups_free(&pr.groups);
+        buf_release(&desc);
+        return loadrun_each(cfg, opt, load_stream_of, ctx);
+    }
+    if (!rc)
+        log_info("streams %zu at a time (load.parallel_streams %u), each on connections of its "
+                 "own; groups run one after the other within: %s",
+                 nw, cfg->load.parallel_streams, desc.data);
+    buf_release(&desc);
+    w = rc ? NULL : calloc(nw, sizeof(*w));
+    if (!rc && !w)
+        rc = err_set(ML_ENOMEM, "out of memory");
+    pthread_mutex_init(&pr.mu, NULL);
+    atomic_init(&pr.abort, false);
+    for (size_t i = 0; !rc && i < nw; i++) {
+        w[i].pr = &pr;
+        rc = worker_ctx_new(ctx, &pr.abort, &w[i].ctx);
+        if (rc)
+            err_prefix(rc, "opening the connections of a parallel stream");
+    }
+    if (!rc) {
+        sigset_t all, old;
+        progress_lines_only(); /* two streams cannot share one live line */
+        /* the workers block every signal: SIGINT/SIGTERM reach the main
+         * thread, and the workers see them through the stop flag */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        for (size_t i = 0; i < nw; i++) {
+            int e = pthread_create(&w[i].thread, NULL, par_worker_main, &w[i]);
+            if (e) {
+                pthread_mutex_lock(&pr.mu);
+                if (!pr.rc) {
+                    pr.rc = err_set(ML_EIO, "cannot start a stream thread (error %d)", e);
+                    snprintf(pr.msg, sizeof(pr.msg), "%s", err_msg());
+                }
+                atomic_store(&pr.abort, true);
+                pthread_mutex_unlock(&pr.mu);
+                break;
+            }
+            w[i].started = true;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        for (size_t i = 0; i < nw; i++)
+            if (w[i].started)
+                pthread_join(w[i].thread, NULL);
+        rc = pr.rc;
+        if (rc)
+            err_set(rc, "%s", pr.msg);
+    }
+    for (size_t i = 0; w && i < nw; i++) {
+        if (w[i].ctx) {
+            par_fold(ctx, &w[i]);
+            /* the run's end tells a lost connection by the run's own one;
+             * a worker's lost connection fails its stream's batch first */
+            worker_ctx_free(w[i].ctx);
+        }
+    }
+    free(w);
+    pthread_mutex_destroy(&pr.mu);
+    loadrun_groups_free(&pr.groups);
+    ctx->parallel = nw;
+    return rc;
+}
+
 int load_run(const struct config *cfg, const struct load_options *opt, struct load_result *res)
 {
     struct run_ctx ctx = {.cfg = cfg};
@@ -1081,8 +1362,13 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     int rc;
 
     /* a PostgreSQL warehouse: its own path through pg.h (load_pg.h) */
-    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES)
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES) {
+        if (cfg->load.parallel_streams > 1)
+            log_info("load.parallel_streams %u: a PostgreSQL warehouse loads its streams one "
+                     "after the other",
+                     cfg->load.parallel_streams);
         return load_pg_run(cfg, opt, res);
+    }
     memset(res, 0, sizeof(*res));
     buf_init(&ctx.sql, 0);
     ctx.rng = retry_rng_seed();
@@ -1162,7 +1448,7 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     if (!rc)
         log_info("run %llu started: streams %s", ctx.run_id, names.data);
     if (!rc)
-        rc = loadrun_each(cfg, opt, load_stream_of, &ctx);
+        rc = run_streams(&ctx, opt);
     if (!rc) /* again: a record older than retention just loaded goes now */
         rc = maintain_partitions(&ctx, opt ? opt->only_stream : NULL);
     if (ctx.db) {
@@ -1180,6 +1466,9 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
             st.cache_hits += pre.cache_hits;
             st.created += pre.created;
         }
+        st.lookups += ctx.par_sur.lookups; /* the parallel streams' caches */
+        st.cache_hits += ctx.par_sur.cache_hits;
+        st.created += ctx.par_sur.created;
         res->cache_lookups = st.lookups;
         res->cache_hits = st.cache_hits;
         if (!rc)
@@ -1193,9 +1482,16 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
                  "split as too large",
                  ctx.run_id, ctx.tx_retries, ctx.failovers, ctx.tx_splits);
     if (ctx.writer && !rc)
-        log_info("rows written by bulk load: %llu%s", writer_bulk_rows(ctx.writer),
-                 writer_fell_back(ctx.writer) ? " (multi-row INSERT for the rest)" : "");
-    stages_log(ctx.pipe ? pipeline_cpu_ns(ctx.pipe) : 0, stage_now() - run_t0);
+        log_info(
+            "rows written by bulk load: %llu%s", writer_bulk_rows(ctx.writer) + ctx.par_bulk_rows,
+            writer_fell_back(ctx.writer) || ctx.par_fell_back ? " (multi-row INSERT for the rest)"
+                                                              : "");
+    if (ctx.parallel) /* the threads of the streams, summed */
+        stages_log_cpu(ctx.par_cpu_main + stage_thread_cpu(),
+                       ctx.par_cpu_writer + (ctx.pipe ? pipeline_cpu_ns(ctx.pipe) : 0),
+                       stage_now() - run_t0);
+    else
+        stages_log(ctx.pipe ? pipeline_cpu_ns(ctx.pipe) : 0, stage_now() - run_t0);
     pipeline_stop(ctx.pipe);
     lease_heartbeat_stop(ctx.heartbeat);
     db_close(ctx.db);

@@ -33,4 +33,27 @@ int loadrun_each(const struct config *cfg, const struct load_options *opt,
 int loadrun_end(int rc, bool lost, unsigned long long run_id,
                 int (*end)(void *arg, int status_rc, const char *error_text), void *arg);
 
+/* Streams loaded at the same time (load.parallel_streams): the streams that
+ * run, in config order, each with its group. Two streams writing a table in
+ * common (main or child table), or resolving a surrogate kind in common,
+ * are in one group, and so are the groups they join: a group's streams run
+ * one after the other, in config order, so that a value's surrogate id and
+ * a table's rows never depend on timing; groups run at the same time.
+ * Groups are numbered 0..ngroups-1 in the order of their first stream. */
+struct loadrun_groups {
+    const struct config_stream **streams; /* n of them */
+    unsigned *group;                      /* group[i]: the group of streams[i] */
+    size_t n, ngroups;
+};
+
+/* Fills *g (to free with loadrun_groups_free). 0 or ML_ENOMEM. */
+int loadrun_group(const struct config *cfg, const struct load_options *opt,
+                  struct loadrun_groups *g);
+void loadrun_groups_free(struct loadrun_groups *g);
+
+/* Whether definitions a and b (either may be NULL: nothing in common) share
+ * a table or a surrogate kind; when they do, what (e.g. "surrogate kind
+ * 'city'", "table users_raw") into why (len bytes). */
+bool loadrun_share(const struct stream_def *a, const struct stream_def *b, char *why, size_t len);
+
 #endif

@@ -20,6 +20,12 @@ struct progress {
 
 /* the stream whose live line is on the terminal, for log lines to clear */
 static struct progress *live;
+static bool lines_only; /* progress_lines_only */
+
+void progress_lines_only(void)
+{
+    lines_only = true;
+}
 
 static double now_s(void)
 {
@@ -54,7 +60,7 @@ struct progress *progress_start(const char *stream, unsigned interval_s)
     if (!p)
         return NULL;
     snprintf(p->stream, sizeof(p->stream), "%s", stream);
-    p->tty = isatty(STDERR_FILENO) == 1;
+    p->tty = !lines_only && isatty(STDERR_FILENO) == 1;
     p->interval_s = interval_s;
     p->started = p->last = now_s();
     if (p->tty) {

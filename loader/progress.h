@@ -26,4 +26,10 @@ void progress_update(struct progress *p, unsigned long long records, unsigned lo
 /* The stream ended: the live line is cleared. NULL is fine. */
 void progress_end(struct progress *p);
 
+/* From now on no live line, even on a terminal: the info lines every
+ * interval_s seconds instead. For streams loaded on threads of their own at
+ * the same time (one terminal line cannot show two streams); call it before
+ * those threads start. */
+void progress_lines_only(void);
+
 #endif

@@ -129,6 +129,34 @@ static void probe_match(struct probe *pr, const char *const *row, const unsigned
     }
 }
 
+/* Whether the first-key values of rows [from, from + PROBE_ROWS) of `t`
+ * are integers that fill most of their range: at least half of the
+ * integers from the smallest to the largest are among them (ids loaded in
+ * order, child rows of such parents). Then one range read (BETWEEN) finds
+ * their stored rows at the cost of a few more rows than asked for, which
+ * match no batch row and are ignored, instead of one index lookup per
+ * value. *lo, *hi: the range; *next: the row after the chunk. */
+static bool dense_range(struct table_rows *t, size_t from, long long *lo, long long *hi,
+                        size_t *next)
+{
+    size_t end = from + PROBE_ROWS < t->nrows ? from + PROBE_ROWS : t->nrows;
+    unsigned long long distinct = 0;
+    long long prev = 0;
+    for (size_t r = from; r < end; r++) {
+        const struct cell *c = batch_cell(t, r, 0);
+        if (c->kind != CELL_INT)
+            return false;
+        if (r == from || c->i < *lo)
+            *lo = c->i;
+        if (r == from || c->i > *hi)
+            *hi = c->i;
+        distinct += r == from || c->i != prev; /* child rows come grouped by parent */
+        prev = c->i;
+    }
+    *next = end;
+    return end > from && (unsigned long long)*hi - (unsigned long long)*lo < 2 * distinct;
+}
+
 int rowdiff_mark_unchanged(struct db *db, struct buf *sql, const struct batch *b,
                            struct table_rows *t, bool *same, size_t *nsame)
 {
@@ -147,6 +175,8 @@ int rowdiff_mark_unchanged(struct db *db, struct buf *sql, const struct batch *b
         const char *prev = NULL;
         size_t prev_len = 0;
         char num[24], prev_num[24];
+        long long lo = 0, hi = 0;
+        size_t next = r;
         buf_reset(sql);
         rc = buf_adds(sql, "SELECT ");
         for (unsigned c = 0; !rc && c < def->ncols; c++) {
@@ -163,6 +193,19 @@ int rowdiff_mark_unchanged(struct db *db, struct buf *sql, const struct batch *b
             rc = buf_adds(sql, " WHERE ");
         if (!rc)
             rc = db_append_ident(sql, def->cols[0].name);
+        if (!rc && dense_range(t, r, &lo, &hi, &next)) {
+            /* one range read instead of a lookup per value */
+            rc = buf_addf(sql, " BETWEEN %lld AND %lld FOR UPDATE", lo, hi);
+            r = next;
+            if (!rc)
+                rc = db_query(db, sql->data, &res);
+            if (rc)
+                break;
+            while (db_result_next(res, &row, &lens) == 1)
+                probe_match(&pr, row, lens, same, nsame);
+            db_result_free_wiped(res);
+            continue;
+        }
         if (!rc)
             rc = buf_adds(sql, " IN (");
         for (size_t first = r; !rc && r < t->nrows && r - first < PROBE_ROWS; r++) {

@@ -22,9 +22,11 @@
 /* Inside the caller's transaction: reads the stored rows whose first key
  * column holds a value of the batch's rows (SELECT ... FOR UPDATE, so the
  * rows compared stay as read until the commit, as the upsert would hold
- * them) and sets same[r] (nrows entries, all written) for every row r of `t`
- * whose stored row has the same key and the same values. *nsame gets their
- * number. `sql` is scratch. 0, or a negative code with err_msg(). */
+ * them; per chunk of rows an IN list, or, when the chunk's integer values
+ * fill at least half of their range, the whole range with BETWEEN, which
+ * also reads and locks the few stored rows in between) and sets same[r] (nrows entries, all
+ * written) for every row r of `t` whose stored row has the same key and the same values. *nsame
+ * gets their number. `sql` is scratch. 0, or a negative code with err_msg(). */
 int rowdiff_mark_unchanged(struct db *db, struct buf *sql, const struct batch *b,
                            struct table_rows *t, bool *same, size_t *nsame);
 

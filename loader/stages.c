@@ -52,6 +52,11 @@ static double rest(uint64_t whole, uint64_t parts)
 
 void stages_log(uint64_t writer_cpu_ns, uint64_t wall_ns)
 {
+    stages_log_cpu(stage_thread_cpu(), writer_cpu_ns, wall_ns);
+}
+
+void stages_log_cpu(uint64_t main_cpu_ns, uint64_t writer_cpu_ns, uint64_t wall_ns)
+{
     struct rusage ru;
     double proc = 0;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
@@ -74,5 +79,5 @@ void stages_log(uint64_t writer_cpu_ns, uint64_t wall_ns)
                                            stage_total(STAGE_COMMIT)));
     log_debug("stages (cpu s): main thread %.2f, writer thread %.2f, whole process %.2f "
               "(the rest: page fetch and split, lease heartbeat); wall %.2f",
-              sec(stage_thread_cpu()), sec(writer_cpu_ns), proc, sec(wall_ns));
+              sec(main_cpu_ns), sec(writer_cpu_ns), proc, sec(wall_ns));
 }

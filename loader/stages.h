@@ -41,5 +41,9 @@ uint64_t stage_thread_cpu(void);
 /* Logs the sums at debug level, with the main thread's CPU (the caller's),
  * the writer thread's CPU (writer_cpu_ns) and the whole process's. */
 void stages_log(uint64_t writer_cpu_ns, uint64_t wall_ns);
+/* The same with the CPU of the threads that parse and map given
+ * (main_cpu_ns: with streams loaded in parallel, the sum of their threads')
+ * and writer_cpu_ns the sum of their batch writers'. */
+void stages_log_cpu(uint64_t main_cpu_ns, uint64_t writer_cpu_ns, uint64_t wall_ns);
 
 #endif

@@ -250,6 +250,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.load.method, LOAD_METHOD_AUTO);
     assert_int_equal(c.load.prefetch_pages, 4);
     assert_int_equal(c.load.writer, LOAD_WRITER_THREAD);
+    assert_int_equal(c.load.parallel_streams, 1);
     assert_int_equal(c.check.default_max, 0);
     assert_int_equal(c.check.nthresholds, 0);
     assert_int_equal(config_threshold_for(&c, "monitor_x"), 0);
@@ -500,6 +501,8 @@ static void test_enums(void **state)
                  "use auto, bulk or insert");
     expect_error(MINIMAL "load:\n  prefetch_pages: 65\n",
                  "t.yaml:6:19: '65' is out of range for 'load.prefetch_pages' (0..64)");
+    expect_error(MINIMAL "load:\n  parallel_streams: 0\n",
+                 "t.yaml:6:21: '0' is out of range for 'load.parallel_streams' (1..16)");
     expect_error(MINIMAL "sources:\n  a: { kind: ftp }\n",
                  "t.yaml:6:14: 'ftp' is not a valid value for 'sources.a.kind': "
                  "use http, sqs or file");
