@@ -50,7 +50,7 @@ BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 BENCH_DIR=${BENCH_DIR:-$BUILD_DIR/bench}
 BENCH_DB_PORT=${BENCH_DB_PORT:-3326}
 BENCH_SIZES=${BENCH_SIZES:-${BENCH_USERS:+$BENCH_USERS:${BENCH_MESSAGES:-$BENCH_USERS}}}
-BENCH_SIZES=${BENCH_SIZES:-100000:100000 1000000:1000000 5000000:5000000}
+BENCH_SIZES=${BENCH_SIZES:-100000:100000 1000000:1000000}
 BENCH_SEED=${BENCH_SEED:-1}
 BENCH_NAIVE_USERS=${BENCH_NAIVE_USERS:-20000}
 BENCH_BATCH=${BENCH_BATCH:-5000}
@@ -154,6 +154,11 @@ data_sums() {
   done | paste -sd' '
 }
 
+# the fixture API's peak resident memory so far, in MiB
+api_rss() {
+  awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$API_PID/status"
+}
+
 # CPU seconds (user + system) the fixture API has used so far
 api_cpu() {
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$API_PID/stat"
@@ -209,7 +214,7 @@ mysql_size() {
   cpu_api=$(calc %.2f "$(api_cpu) - $api0")
   u_a=$(sed -n 's/.*User time (seconds): //p' "$BENCH_DIR/run-$users.log")
   s_a=$(sed -n 's/.*System time (seconds): //p' "$BENCH_DIR/run-$users.log")
-  STAGE_LINES+=("$users:$messages: wall $t_a s; loader CPU user $u_a s + system $s_a s; server CPU $cpu_srv s; fixture API CPU $cpu_api s")
+  STAGE_LINES+=("$users:$messages: wall $t_a s; loader CPU user $u_a s + system $s_a s; server CPU $cpu_srv s; fixture API CPU $cpu_api s, its peak RSS so far $(api_rss) MiB")
   while IFS= read -r l; do STAGE_LINES+=("  ${l#*debug: }"); done < <(grep 'stages (' "$BENCH_DIR/run-$users.log")
   rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$BENCH_DIR/run-$users.log")
   hit=$(sed -n 's/.*surrogate cache: \([0-9]*\) lookups, \([0-9]*\) hits (\([0-9.]*\)%).*/\3% of \1/p' "$BENCH_DIR/run-$users.log")
@@ -393,7 +398,7 @@ pg_size() {
   u_a=$(sed -n 's/.*User time (seconds): //p' "$BENCH_DIR/pg-run-$users.log")
   s_a=$(sed -n 's/.*System time (seconds): //p' "$BENCH_DIR/pg-run-$users.log")
   rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$BENCH_DIR/pg-run-$users.log")
-  PG_STAGE_LINES+=("$users:$messages: wall $t_a s; loader CPU user $u_a s + system $s_a s; server CPU $cpu_srv s; fixture API CPU $cpu_api s")
+  PG_STAGE_LINES+=("$users:$messages: wall $t_a s; loader CPU user $u_a s + system $s_a s; server CPU $cpu_srv s; fixture API CPU $cpu_api s, its peak RSS so far $(api_rss) MiB")
   while IFS= read -r l; do PG_STAGE_LINES+=("  ${l#*debug: }"); done < <(grep 'stages (' "$BENCH_DIR/pg-run-$users.log")
   local n_users n_subs n_msgs rows
   n_users=$(pg $P "SELECT count(*) FROM maskload.users_raw")
