@@ -192,6 +192,7 @@ TABLES="users_raw subscriptions_raw messages_raw"
 FAIL=0
 RESULTS=()
 PG_RESULTS=()
+SERVED_LINES=()
 PG_STAGE_LINES=()
 RERUN_LINES=()
 JSON_LINES=()
@@ -335,16 +336,39 @@ pg() {
 
 # CPU seconds (user + system) of the bench's PostgreSQL so far: the
 # postmaster, its children now alive, and the children it has reaped
-# (backends of finished connections: cutime/cstime of the postmaster)
+# (backends of finished connections: cutime/cstime of the postmaster). Call
+# it when no backend is ending (pg_settle): a backend reaped between the
+# read of its own times and the postmaster's would count twice or not at
+# all.
 pg_server_cpu() {
   local pm
   pm=$(head -n 1 "$PG_DIR/data/postmaster.pid" | tr -dc '0-9')
   {
-    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
     for c in $(cat /proc/"$pm"/task/*/children 2>/dev/null); do
       awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true
     done
+    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
   } | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }'
+}
+
+# pg_settle DB: waits until no session of the loader (DB_loader) is left
+# and its backends have been reaped by the postmaster
+pg_settle() {
+  local pm
+  pm=$(head -n 1 "$PG_DIR/data/postmaster.pid" | tr -dc '0-9')
+  for _ in $(seq 1 100); do
+    [ "$(pg postgres "SELECT count(*) FROM pg_stat_activity WHERE usename = '$1_loader'")" = 0 ] && break
+    sleep 0.1
+  done
+  local c z
+  for _ in $(seq 1 50); do
+    z=0
+    for c in $(cat /proc/"$pm"/task/*/children 2>/dev/null); do
+      grep -qs '^State:.*Z' "/proc/$c/status" && z=1
+    done
+    [ $z = 1 ] || break
+    sleep 0.1
+  done
 }
 
 # pg_sums DB SCHEMA: per stream table, its row count and the sum of the
@@ -391,9 +415,10 @@ pg_size() {
   pg_write_config "$cfg" "$P"
   t=$(now); "$ML" -c "$cfg" init >"$BENCH_DIR/pg-init.log" 2>&1 || { cat "$BENCH_DIR/pg-init.log" >&2; exit 1; }
   t_init=$(calc %.2f "$(now) - $t")
+  pg_settle $P
   cpu0=$(pg_server_cpu); api0=$(api_cpu); t=$(now)
   /usr/bin/time -v "$ML" -v -c "$cfg" run >"$BENCH_DIR/pg-run-$users.log" 2>&1 || { cat "$BENCH_DIR/pg-run-$users.log" >&2; exit 1; }
-  t_a=$(calc %.2f "$(now) - $t"); cpu_srv=$(calc %.2f "$(pg_server_cpu) - $cpu0")
+  t_a=$(calc %.2f "$(now) - $t"); pg_settle $P; cpu_srv=$(calc %.2f "$(pg_server_cpu) - $cpu0")
   cpu_api=$(calc %.2f "$(api_cpu) - $api0")
   u_a=$(sed -n 's/.*User time (seconds): //p' "$BENCH_DIR/pg-run-$users.log")
   s_a=$(sed -n 's/.*System time (seconds): //p' "$BENCH_DIR/pg-run-$users.log")
@@ -443,8 +468,8 @@ pg_size() {
   done
   local load_sql=""
   for tb in $TABLES; do load_sql+="COPY bench_b.$tb FROM '$out/$tb.tsv';"; done
-  cpu0=$(pg_server_cpu); t=$(now); pg $P "$load_sql"; t_b=$(calc %.2f "$(now) - $t")
-  cpu_b=$(calc %.2f "$(pg_server_cpu) - $cpu0")
+  sleep 0.5; cpu0=$(pg_server_cpu); t=$(now); pg $P "$load_sql"; t_b=$(calc %.2f "$(now) - $t")
+  sleep 0.5; cpu_b=$(calc %.2f "$(pg_server_cpu) - $cpu0")
   PG_STAGE_LINES+=("  ceiling (COPY FROM file): wall $t_b s; server CPU $cpu_b s")
   [ "$sum_a" = "$(pg_sums $P bench_b)" ] ||
     { same=NO; FAIL=1; echo "bench: FAIL: postgres: the row checksums of (a) and (b) differ" >&2; }
@@ -492,6 +517,7 @@ for size in $BENCH_SIZES; do
     SERVED="generated page by page (fixture_api --generate)"
   fi
   echo "bench: fixture API ready in $(calc %.1f "$(now) - $t") s"
+  SERVED_LINES+=("$users:$messages: $SERVED")
   ! want mysql || mysql_size
   ! want postgres || pg_size
 done
@@ -499,6 +525,7 @@ done
 echo
 echo "config: batch_size $BENCH_BATCH, page_size $BENCH_PAGE, method $BENCH_METHOD, prefetch_pages $BENCH_PREFETCH, writer $BENCH_WRITER (mysql), seed $BENCH_SEED; warehouses: $BENCH_WAREHOUSES${NAIVE_LINE:+; naive: $NAIVE_LINE}"
 echo "data: sizes up to $BENCH_FILES_MAX users served from files, larger ones generated page by page"
+printf '  %s\n' "${SERVED_LINES[@]}"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 if want mysql; then
 echo
