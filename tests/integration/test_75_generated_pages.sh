@@ -5,6 +5,7 @@
 # bench_gen --expected-only counts the same rows as writing the files.
 # Must-fails: another seed serves other pages; a reply over 100000 records,
 # --since with --generate, a malformed --generate, --data with --generate.
+# shellcheck disable=SC2154 # PORT_<name> is set by serve() (printf -v)
 . "$(dirname "$0")/lib.sh"
 
 GEN=$(dirname "$MASKLOAD_BIN")/bench_gen
