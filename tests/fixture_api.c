@@ -5,6 +5,7 @@
  * Usage:
  *   fixture_api --data DIR [--port N] [--bind ADDR] [--prefix PATH]
  *               [--port-file FILE] [--require-header 'Name: value']
+ *   fixture_api --generate users=N,messages=M[,seed=S] [same options]
  *   (faults are set at run time through POST /__faults, see below)
  *
  * Contract
@@ -33,6 +34,14 @@
  *   {"error":"unauthorized"}, before any fault rule's reply (a taken rule
  *   still counts). For bearer tokens ('Authorization: Bearer X') and basic
  *   auth ('Authorization: Basic <base64 of user:password>').
+ * - --generate users=N,messages=M[,seed=S] (instead of --data; the
+ *   benchmark's generator mode): serves <prefix>/users and <prefix>/messages,
+ *   N and M records of bench/gen_records.h (seed S, default 1), each page
+ *   made on request from (seed, index), so no record is held in memory or
+ *   on disk. The pages and the whole array are byte for byte those of
+ *   --data on the files `bench_gen --users N --messages M --seed S` writes.
+ *   One reply holds at most GEN_MAX_REPLY records: a larger page, or the
+ *   whole array of a larger endpoint, -> 400. --since is refused with it.
  * - GET /health -> 200 "ok" (text/plain). Any other path -> 404, any method
  *   other than GET -> 405 with "Allow: GET" (checked before the path), except
  *   on the control paths /__* below. JSON
@@ -116,6 +125,7 @@
 #include "buf.h"
 #include "convert.h"
 #include "error.h"
+#include "gen_records.h"
 #include "json.h"
 #include "banned.h"
 
@@ -128,6 +138,7 @@ typedef int mhd_result;
 #define DEFAULT_PREFIX "/evaluation/dataengineer/jr/v1"
 #define DEFAULT_PORT   8080
 #define MAX_PAGE_PARAM 2147483647UL
+#define GEN_MAX_REPLY  100000UL
 
 /* One served array, held as the text of its whole reply: `whole` is "[" +
  * the elements' original bytes joined by "," + "]" (malloc'd, NUL-terminated).
@@ -137,6 +148,8 @@ typedef int mhd_result;
  * start[first + n] - 1) and a page costs one copy. */
 struct endpoint {
     char *name;
+    int generated; /* 0: from a file; 1: the users, 2: the messages of server.gen
+                    * (whole, start and since unused) */
     char *whole;
     size_t whole_len;
     size_t *start;
@@ -164,6 +177,7 @@ struct server {
     const char *require_value; /* its value */
     char *since_param;         /* --since PARAM=FIELD: NULL = none */
     const char *since_field;
+    const struct gen_set *gen; /* --generate: the data set, else NULL */
 };
 
 /* What handle_request decided. body points either at memory that outlives
@@ -381,6 +395,68 @@ out:
     free(names);
     closedir(d);
     return rc;
+}
+
+/* Parses --generate users=N,messages=M[,seed=S] (N >= 1, M >= 0) and
+ * prepares the data set. Returns 0, or -1 after printing why. */
+static int generate_parse(const char *spec, struct gen_set *g)
+{
+    unsigned long long v[3] = {0, 0, 1};
+    bool seen[3] = {false, false, false};
+    static const char *const keys[] = {"users", "messages", "seed"};
+    const char *p = spec;
+    while (*p) {
+        size_t klen = strcspn(p, "=,");
+        int k = -1;
+        for (int i = 0; i < 3; i++)
+            if (strlen(keys[i]) == klen && strncmp(p, keys[i], klen) == 0)
+                k = i;
+        if (k < 0 || p[klen] != '=' || seen[k])
+            goto bad;
+        p += klen + 1;
+        char *end;
+        errno = 0;
+        v[k] = strtoull(p, &end, 10);
+        if (errno || end == p || *p == '-' || (*end && *end != ','))
+            goto bad;
+        seen[k] = true;
+        p = *end ? end + 1 : end;
+    }
+    if (!seen[0] || !seen[1] || v[0] == 0 || v[0] > 1000000000ULL || v[1] > 1000000000ULL)
+        goto bad;
+    if (gen_init(g, (unsigned long)v[0], (unsigned long)v[1], v[2]) < 0) {
+        fprintf(stderr, "fixture_api: out of memory\n");
+        return -1;
+    }
+    return 0;
+bad:
+    fprintf(stderr,
+            "fixture_api: invalid --generate '%s' (users=N,messages=M[,seed=S] with 1 <= N <= "
+            "10^9, 0 <= M <= 10^9)\n",
+            spec);
+    return -1;
+}
+
+/* The endpoints of --generate: users and messages (sorted by name). */
+static int server_generated(struct server *srv, const struct gen_set *g)
+{
+    srv->gen = g;
+    srv->endpoints = calloc(2, sizeof(*srv->endpoints));
+    if (!srv->endpoints)
+        goto oom;
+    srv->endpoints[0].name = strdup("messages");
+    srv->endpoints[0].generated = 2;
+    srv->endpoints[0].count = g->messages;
+    srv->endpoints[1].name = strdup("users");
+    srv->endpoints[1].generated = 1;
+    srv->endpoints[1].count = g->users;
+    srv->n_endpoints = 2;
+    if (!srv->endpoints[0].name || !srv->endpoints[1].name)
+        goto oom;
+    return 0;
+oom:
+    fprintf(stderr, "fixture_api: out of memory\n");
+    return -1;
 }
 
 /* --------------------------------------------------------------- requests */
@@ -617,6 +693,42 @@ static int reply_since(struct reply *r, const struct endpoint *ep, const struct 
 
 /* Decides the reply to one request; the whole routing contract lives here.
  * Returns 0, or -1 when out of memory (the connection is then dropped). */
+/* Builds the JSON array of generated records [first, first + count) of ep,
+ * as its file would hold them; a count over GEN_MAX_REPLY (a page's limit
+ * or the whole array) -> 400 before anything is made. */
+static int reply_generated(struct reply *r, const struct server *srv, const struct endpoint *ep,
+                           size_t first, size_t count)
+{
+    struct buf b = BUF_INIT;
+    char rec[GEN_RECORD_MAX];
+    if (count > GEN_MAX_REPLY)
+        return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad request", "detail",
+                           "a generated endpoint serves at most 100000 records per request");
+    if (buf_grow(&b, count * 300 + 3) < 0 || buf_addc(&b, '[') < 0)
+        goto oom;
+    for (size_t i = 0; i < count; i++) {
+        int k;
+        size_t len = ep->generated == 1
+                         ? gen_user(srv->gen, first + i + 1, rec, sizeof(rec), &k)
+                         : gen_message(srv->gen, first + i + 1, rec, sizeof(rec), &k);
+        if ((i && buf_addc(&b, ',') < 0) || buf_add(&b, rec, len) < 0)
+            goto oom;
+    }
+    if (buf_addc(&b, ']') < 0)
+        goto oom;
+    size_t len;
+    char *body = buf_detach(&b, &len);
+    r->status = MHD_HTTP_OK;
+    r->content_type = content_json;
+    r->body = body;
+    r->len = len;
+    r->owned = body;
+    return 0;
+oom:
+    buf_release(&b);
+    return -1;
+}
+
 static int handle_request(const struct server *srv, struct MHD_Connection *conn, const char *method,
                           const char *url, struct reply *r)
 {
@@ -647,6 +759,8 @@ static int handle_request(const struct server *srv, struct MHD_Connection *conn,
                            "the since parameter must be an ISO 8601 timestamp or an integer");
     if (since_s && !has_page && !has_limit)
         return reply_since(r, ep, &since, 1, 0, srv->since_param, since_s);
+    if (!has_page && !has_limit && ep->generated)
+        return reply_generated(r, srv, ep, 0, ep->count);
     if (!has_page && !has_limit) {
         reply_static(r, MHD_HTTP_OK, content_json, ep->whole);
         r->len = ep->whole_len;
@@ -672,6 +786,9 @@ static int handle_request(const struct server *srv, struct MHD_Connection *conn,
         uint64_t left = ep->count - first;
         count = (size_t)(left < limit ? left : limit);
     }
+    if (ep->generated)
+        return reply_generated(r, srv, ep, count ? (size_t)first : 0,
+                               limit > GEN_MAX_REPLY ? (size_t)limit : count);
     return reply_slice(r, ep, count ? (size_t)first : 0, count);
 }
 
@@ -1386,7 +1503,9 @@ static void usage(FILE *out)
             "usage: fixture_api --data DIR [--port N] [--bind ADDR] [--prefix PATH]\n"
             "                   [--port-file FILE] [--require-header 'Name: value']\n"
             "                   [--since PARAM=FIELD]\n"
-            "Serves DIR/<name>.json (a JSON array) at GET <prefix>/<name>[?page=N&limit=M].\n"
+            "       fixture_api --generate users=N,messages=M[,seed=S] [same options]\n"
+            "Serves DIR/<name>.json (a JSON array) at GET <prefix>/<name>[?page=N&limit=M];\n"
+            "--generate serves the benchmark's users and messages, made page by page.\n"
             "Defaults: --bind 127.0.0.1 --port %d --prefix %s; --port 0 picks a free port.\n"
             "Tests inject faults with POST/GET/DELETE /__faults and read the request log\n"
             "with GET/DELETE /__requests (loopback clients only).\n",
@@ -1427,12 +1546,14 @@ int main(int argc, char **argv)
         {"port-file", required_argument, NULL, 'f'},
         {"require-header", required_argument, NULL, 'r'},
         {"since", required_argument, NULL, 's'},
+        {"generate", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL, *bind_addr = "127.0.0.1", *prefix = DEFAULT_PREFIX;
-    const char *port_file = NULL, *require = NULL, *since = NULL;
+    const char *port_file = NULL, *require = NULL, *since = NULL, *generate = NULL;
     unsigned long port = DEFAULT_PORT;
+    struct gen_set gen;
     int c;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -1465,6 +1586,9 @@ int main(int argc, char **argv)
         case 's':
             since = optarg;
             break;
+        case 'g':
+            generate = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -1478,11 +1602,18 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!data_dir) {
-        fprintf(stderr, "fixture_api: --data DIR is required\n");
+    if (!data_dir == !generate) {
+        fprintf(stderr, "fixture_api: one of --data DIR and --generate is required\n");
         usage(stderr);
         return 2;
     }
+    if (generate && since) {
+        fprintf(stderr, "fixture_api: --since cannot be used with --generate\n");
+        return 2;
+    }
+    memset(&gen, 0, sizeof(gen));
+    if (generate && generate_parse(generate, &gen) < 0)
+        return 2;
     if (prefix[0] != '\0' && prefix[0] != '/') {
         fprintf(stderr, "fixture_api: --prefix '%s' must start with '/'\n", prefix);
         return 2;
@@ -1555,10 +1686,11 @@ int main(int argc, char **argv)
     srv.prefix_len = strlen(srv.prefix);
     while (srv.prefix_len > 0 && srv.prefix[srv.prefix_len - 1] == '/')
         srv.prefix[--srv.prefix_len] = '\0';
-    if (server_load(&srv, data_dir) < 0) {
+    if (generate ? server_generated(&srv, &gen) < 0 : server_load(&srv, data_dir) < 0) {
         server_release(&srv);
         faults_release(&faults);
-        return 2;
+        gen_release(&gen);
+        return generate ? 1 : 2;
     }
     for (size_t i = 0; srv.since_param && i < srv.n_endpoints; i++)
         if (endpoint_since_keys(&srv.endpoints[i], srv.since_field) < 0) {
@@ -1611,5 +1743,6 @@ stop_daemon:
 out:
     server_release(&srv);
     faults_release(&faults);
+    gen_release(&gen);
     return exit_code;
 }
