@@ -2293,12 +2293,15 @@ static int parse_stream(struct parse *p, yaml_node_t *k, yaml_node_t *v, struct 
         if (st->mapping)
             return cfg_error(p, f[ST_MAPPING].value,
                              "unknown mapping '%s' in '%s': use a built-in (users, messages, "
-                             "user_logins), a file (mappings/x.yaml) or inline columns",
+                             "user_logins, user_logins_masked), a file (mappings/x.yaml) or inline "
+                             "columns",
                              st->mapping, path);
-        return cfg_error(p, k,
-                         "missing mapping for '%s': its name is no built-in (users, messages, "
-                         "user_logins); give 'mapping' (a built-in or a file) or inline columns",
-                         path);
+        return cfg_error(
+            p, k,
+            "missing mapping for '%s': its name is no built-in (users, messages, "
+            "user_logins, user_logins_masked); give 'mapping' (a built-in or a file) or "
+            "inline columns",
+            path);
     }
     if (!st->mapping && cfg_set_default(&st->mapping, builtin))
         return cfg_nomem();

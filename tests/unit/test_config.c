@@ -509,11 +509,13 @@ static void test_enums(void **state)
     expect_error(MINIMAL "sources:\n  a: { base_url: 'http://h' }\n"
                          "streams:\n  users: { source: a, mapping: orders }\n",
                  "t.yaml:8:32: unknown mapping 'orders' in 'streams.users': use a built-in "
-                 "(users, messages, user_logins), a file (mappings/x.yaml) or inline columns");
+                 "(users, messages, user_logins, user_logins_masked), a file (mappings/x.yaml) or "
+                 "inline columns");
     expect_error(MINIMAL "sources:\n  a: { base_url: 'http://h' }\n"
                          "streams:\n  events: { source: a }\n",
                  "t.yaml:8:3: missing mapping for 'streams.events': its name is no built-in "
-                 "(users, messages, user_logins); give 'mapping' (a built-in or a file) or "
+                 "(users, messages, user_logins, user_logins_masked); give 'mapping' (a built-in "
+                 "or a file) or "
                  "inline columns");
 }
 
