@@ -5,9 +5,11 @@
 # owned by the loader role; every call logged in pii_access_log as the
 # calling account; the steward may run it and read the log but neither read
 # a sensitive table nor change the log; the analyst may do neither) and
-# `maskload reveal` with the steward's own config. Must-fails: a blank or
+# `maskload reveal` with the steward's own config; `maskload privacy-report`
+# (its figures as SQL computes them, no value printed). Must-fails: a blank or
 # missing reason, an unknown or hostile kind, an unknown id, the analyst's
-# config; the commands PostgreSQL does not take yet.
+# config; privacy-report's unknown stream or format and a wrong password;
+# the commands PostgreSQL does not take yet.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg-lib.sh"
 
@@ -20,7 +22,7 @@ $(pii_section)
 sources:
   api: { base_url: "http://127.0.0.1:$IT_API_PORT/evaluation/dataengineer/jr/v1", page_size: 4 }
 streams:
-  users: { source: api, path: /users }
+  users: { source: api, path: /users, quasi_identifiers: [birth_year, zipcode_id, gender], k: 3 }
   messages: { source: api, path: /messages }
 YAML
 as_a() { psql_as "$A" "$MASKLOAD_ANALYST_PASSWORD" "$DB" "$1" 2>&1; }
@@ -129,8 +131,44 @@ assert_contains "$OUT" "permission denied for function pii_reveal" "with the ser
 assert_not_contains "$OUT" "$want" "and shows no value"
 assert_eq "$before" "$(log_rows)" "and is not logged"
 
+# --- privacy-report: the analyst's tables, every column (the PII ones
+# included), counts equal to what SQL computes independently, no value
+ml -c "$T/pg.yaml" privacy-report
+assert_eq 0 "$RC" "privacy-report exits 0"
+report=$OUT
+echo "$report" | head -20
+assert_contains "$report" "stream users, table users_raw: $USERS_LOADED rows" "the report counts users_raw"
+assert_contains "$report" "stream users, child table subscriptions_raw: $SUBSCRIPTIONS_ROWS rows" "and its child table"
+assert_contains "$report" "stream messages, table messages_raw: $MESSAGES_LOADED rows" "and messages_raw"
+# unique rows of a column, by a window (NULL one value, as GROUP BY)
+uniq() { q "SELECT count(*) FROM (SELECT count(*) OVER (PARTITION BY \"$2\") AS c FROM $1) x WHERE c = 1"; }
+for c in user_id city_id zipcode_id email_domain birth_year gender profession_id income; do
+  line=$(echo "$report" | grep -E "^  $c +[0-9]" | head -1)
+  assert_eq "$(uniq users_raw "$c")" "$(echo "$line" | awk '{print $2}')" "privacy-report lists users_raw.$c with its unique rows as SQL counts them"
+done
+assert_contains "$(echo "$report" | grep -E '^  user_id ')" "(key)" "the key column is marked"
+small=$(q "SELECT coalesce(sum(n), 0) || ' ' || count(*) FROM (SELECT count(*) AS n FROM users_raw GROUP BY birth_year, zipcode_id, gender HAVING count(*) < 3) g")
+assert_contains "$report" "quasi-identifiers (birth_year, zipcode_id, gender), k = 3: ${small% *} rows" "rows in small groups as SQL counts them"
+assert_contains "$report" "in ${small#* } groups smaller than k" "and the groups"
+for v in "$want" "Berlin" "Zürich" "@"; do
+  assert_not_contains "$report" "$v" "privacy-report prints no value ($v)"
+done
+ml -c "$T/pg.yaml" privacy-report --stream users --format json
+assert_eq 0 "$RC" "privacy-report --format json exits 0"
+assert_contains "$OUT" '{"tables":[{"stream":"users","table":"users_raw","child":false,"rows":'"$USERS_LOADED" "json: the users table"
+assert_not_contains "$OUT" '"messages_raw"' "json: --stream keeps to the stream"
+ml -c "$T/pg.yaml" privacy-report --stream nope
+assert_eq 2 "$RC" "privacy-report --stream of an unknown stream exits 2"
+assert_contains "$OUT" "no stream 'nope' in the configuration" "and says so"
+ml -c "$T/pg.yaml" privacy-report --format xml
+assert_eq 2 "$RC" "privacy-report --format xml exits 2"
+sed "s/password: \${MASKLOAD_LOADER_PASSWORD}/password: wrong-pw-75/" "$T/pg.yaml" >"$T/badpw.yaml"
+ml -c "$T/badpw.yaml" privacy-report
+assert_eq 1 "$RC" "privacy-report with a wrong loader password exits 1"
+assert_contains "$OUT" "password authentication failed" "with the server's refusal"
+
 # --- must-fail: the commands that do not take PostgreSQL yet refuse it
-for cmd in privacy-report forget rekey; do
+for cmd in forget rekey; do
   ml -c "$T/pg.yaml" "$cmd"
   assert_eq 2 "$RC" "maskload $cmd with kind postgres exits 2"
   assert_contains "$OUT" "'$cmd' cannot use a PostgreSQL warehouse yet" "maskload $cmd says it cannot yet"
