@@ -856,11 +856,60 @@ static void put_signal(struct gen *g, const char *indent, const char *message)
     put(g, ";\n");
 }
 
+/* PostgreSQL: the function `schema`.pii_reveal, SECURITY DEFINER and owned
+ * by the loader role (`definer`), with a fixed search_path; one branch per
+ * kind as in the MySQL procedure. RAISE EXCEPTION is SQLSTATE P0001. The
+ * body is on one line (a plan line is one statement). */
+static int pg_reveal_function(struct gen *g, const char *schema, const char *const *kinds,
+                              size_t nkinds, const char *definer, const char *unknown, size_t mark)
+{
+    static const char sig[] = "(p_kind varchar, p_id bigint, p_reason varchar)";
+    put(g, "CREATE OR REPLACE FUNCTION ");
+    put_ident(g, schema);
+    put(g, ".");
+    put_ident(g, "pii_reveal");
+    put(g, sig);
+    put(g, "\nRETURNS text LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ");
+    put_ident(g, schema);
+    put(g, ", pg_temp AS $pii_reveal$ DECLARE v_value text; BEGIN "
+           "IF p_reason IS NULL OR p_reason !~ '[^[:space:]]' THEN "
+           "RAISE EXCEPTION 'pii_reveal: a reason is required (it is written to "
+           "pii_access_log)'; END IF; "
+           "IF p_id IS NULL THEN RAISE EXCEPTION 'pii_reveal: an id is required'; END IF; ");
+    for (size_t i = 0; i < nkinds; i++) {
+        put(g, i ? "ELSIF" : "IF");
+        put(g, " p_kind = ");
+        put_literal(g, kinds[i]);
+        put(g, " THEN SELECT ");
+        put_ident(g, "value");
+        put(g, " INTO v_value FROM ");
+        put_sensitive_ident(g, kinds[i]);
+        put(g, " WHERE ");
+        put_ident(g, "id");
+        put(g, " = p_id; ");
+    }
+    put(g, nkinds ? "ELSE RAISE EXCEPTION " : "RAISE EXCEPTION ");
+    put_literal(g, unknown);
+    put(g, nkinds ? "; END IF; " : "; ");
+    put(g, "INSERT INTO pii_access_log (at, who, action, kind, surrogate_id, reason, found) "
+           "VALUES (clock_timestamp() AT TIME ZONE 'UTC', session_user, 'reveal', p_kind, "
+           "p_id, p_reason, v_value IS NOT NULL); RETURN v_value; END $pii_reveal$;\n"
+           "ALTER FUNCTION ");
+    put_ident(g, schema);
+    put(g, ".");
+    put_ident(g, "pii_reveal");
+    put(g, sig);
+    put(g, " OWNER TO ");
+    put_ident(g, definer);
+    put(g, ";\n");
+    return gen_end(g, mark);
+}
+
 int ddlgen_reveal_procedure(struct buf *out, const char *database, const char *const *kinds,
                             size_t nkinds, const char *definer, const char *definer_host,
                             enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, dialect_any(d), 0};
     struct buf list = BUF_INIT, msg = BUF_INIT;
     size_t mark = out->len;
     if (!g.dl)
@@ -879,6 +928,13 @@ int ddlgen_reveal_procedure(struct buf *out, const char *database, const char *c
         g.rc = buf_adds(&msg, "pii_reveal: unknown kind");
     if (!g.rc && list.len && msg.len + list.len + 10 <= 128)
         g.rc = buf_addf(&msg, " (known: %s)", list.data);
+    if (d == DB_DIALECT_POSTGRES) {
+        int rc =
+            g.rc ? g.rc : pg_reveal_function(&g, database, kinds, nkinds, definer, msg.data, mark);
+        buf_release(&list);
+        buf_release(&msg);
+        return rc;
+    }
     put(&g, "CREATE OR REPLACE DEFINER=");
     if (definer_host) {
         put_literal(&g, definer);
@@ -949,7 +1005,7 @@ int ddlgen_reveal_procedure(struct buf *out, const char *database, const char *c
 int ddlgen_reveal_grants(struct buf *out, const char *database, const char *loader_role,
                          const char *steward_role, enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, dialect_any(d), 0};
     const char *to[2] = {loader_role, steward_role};
     size_t mark = out->len;
     if (!g.dl)
@@ -957,6 +1013,22 @@ int ddlgen_reveal_grants(struct buf *out, const char *database, const char *load
     if (!database || !*database || !loader_role || !*loader_role || !steward_role || !*steward_role)
         return err_set(ML_EINVAL, "the reveal grants need a database and the loader and "
                                   "steward roles");
+    if (d == DB_DIALECT_POSTGRES) {
+        /* nothing through PUBLIC (a function is executable by everyone
+         * unless revoked); the owner (the loader role) may always run it */
+        put(&g, "REVOKE ALL ON FUNCTION ");
+        put_ident(&g, database);
+        put(&g, ".");
+        put_ident(&g, "pii_reveal");
+        put(&g, "(varchar, bigint, varchar) FROM PUBLIC;\nGRANT EXECUTE ON FUNCTION ");
+        put_ident(&g, database);
+        put(&g, ".");
+        put_ident(&g, "pii_reveal");
+        put(&g, "(varchar, bigint, varchar) TO ");
+        put_ident(&g, steward_role);
+        put(&g, ";\n");
+        return gen_end(&g, mark);
+    }
     for (size_t i = 0; i < 2; i++) {
         put(&g, "GRANT EXECUTE ON PROCEDURE ");
         put_ident(&g, database);

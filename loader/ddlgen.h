@@ -264,14 +264,23 @@ int ddlgen_monitor_name(struct buf *out, const char *table, const char *column, 
  * returns one row with one column `value` (NULL when no such id). Refused
  * calls write nothing. `definer` is a role when definer_host is NULL
  * (MariaDB), else the account 'definer'@'definer_host'. ML_EINVAL for a
- * missing database or definer or an empty kind. */
+ * missing database or definer or an empty kind.
+ * DB_DIALECT_POSTGRES: `database` is the schema and `definer` the loader
+ * role (definer_host unused): the function `schema`.pii_reveal(p_kind
+ * varchar, p_id bigint, p_reason varchar) RETURNS text, plpgsql, SECURITY
+ * DEFINER with search_path the schema, its body on one line, with the same
+ * refusals (RAISE EXCEPTION: SQLSTATE P0001) and branches; the log row is
+ * written in the caller's transaction (a function cannot commit), then the
+ * value is returned; followed by ALTER FUNCTION ... OWNER TO the definer. */
 int ddlgen_reveal_procedure(struct buf *out, const char *database, const char *const *kinds,
                             size_t nkinds, const char *definer, const char *definer_host,
                             enum db_dialect d);
 
 /* Appends, one per line ending in ";\n", EXECUTE on `database`.pii_reveal
  * to the loader role (a routine's definer must hold EXECUTE on it) and to
- * the steward role. */
+ * the steward role. DB_DIALECT_POSTGRES (`database` the schema): EXECUTE
+ * revoked from PUBLIC and granted to the steward role (the owner, the
+ * loader role, keeps it). */
 int ddlgen_reveal_grants(struct buf *out, const char *database, const char *loader_role,
                          const char *steward_role, enum db_dialect d);
 

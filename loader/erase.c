@@ -5,14 +5,16 @@
 #include <string.h>
 
 #include "buf.h"
-#include "conn.h"
 #include "convert.h"
 #include "ddlgen.h"
 #include "error.h"
+#include "json.h"
+#include "lease.h"
 #include "log.h"
 #include "pii_key.h"
 #include "reveal.h"
 #include "runs.h"
+#include "wh.h"
 #include "banned.h"
 
 /* The digest's fixed label, with its 0x00 separator: not a valid surrogate
@@ -76,11 +78,16 @@ struct kind_ids {
     size_t n, cap;
 };
 
+/* Every statement that holds the subject has it as its parameter $1 (bound
+ * on PostgreSQL, a literal escaped by the server's escaping on MySQL). */
 struct forget {
     const struct config *cfg;
-    struct db *db;
+    struct wh *w;
+    enum db_dialect d;
+    bool pg;
     const char *subject;
     struct buf sql, cond;
+    bool cond_param;        /* cond holds $1 */
     struct kind_ids *kinds; /* candidates, one entry per kind in use */
     size_t nkinds;
     const struct table_def **tables; /* every stream table of the configured streams */
@@ -93,34 +100,52 @@ struct forget {
 static int cond_column(struct forget *x, const struct column_def *c)
 {
     long long v;
-    size_t n = strlen(x->subject);
     int rc = 0;
     if (is_int_type(c->type)) {
         if (!subject_int(x->subject, c->type, &v))
             return 0;
         rc = buf_adds(&x->cond, x->cond.len ? " OR " : "");
         if (!rc)
-            rc = db_append_ident(&x->cond, c->name);
+            rc = wh_append_ident(x->d, &x->cond, c->name);
         return rc ? rc : buf_addf(&x->cond, " = %lld", v);
     }
-    /* text: the index-friendly comparison, then the exact one (byte for
-     * byte: no collation, no trailing-space padding) */
+    x->cond_param = true;
+    /* text: the index-friendly comparison, then (MySQL) the exact one (byte
+     * for byte: no collation, no trailing-space padding); PostgreSQL's
+     * equality of a deterministic collation is byte for byte already */
     rc = buf_adds(&x->cond, x->cond.len ? " OR (" : "(");
     if (!rc)
-        rc = db_append_ident(&x->cond, c->name);
+        rc = wh_append_ident(x->d, &x->cond, c->name);
     if (!rc)
-        rc = buf_adds(&x->cond, " = ");
-    if (!rc)
-        rc = db_append_quoted(x->db, &x->cond, x->subject, n);
+        rc = buf_adds(&x->cond, " = $1");
+    if (x->pg)
+        return rc ? rc : buf_addc(&x->cond, ')');
     if (!rc)
         rc = buf_adds(&x->cond, " AND CAST(");
     if (!rc)
-        rc = db_append_ident(&x->cond, c->name);
-    if (!rc)
-        rc = buf_adds(&x->cond, " AS BINARY) = CAST(");
-    if (!rc)
-        rc = db_append_quoted(x->db, &x->cond, x->subject, n);
-    return rc ? rc : buf_adds(&x->cond, " AS BINARY))");
+        rc = wh_append_ident(x->d, &x->cond, c->name);
+    return rc ? rc : buf_adds(&x->cond, " AS BINARY) = CAST($1 AS BINARY))");
+}
+
+/* Runs x->sql, with the subject as $1 when `param`; *affected (may be
+ * NULL) gets the rows it changed. */
+static int exec_sql(struct forget *x, bool param, unsigned long long *affected)
+{
+    int rc = wh_exec_params(x->w, x->sql.data, param ? 1 : 0, &x->subject, NULL);
+    if (!rc && affected)
+        *affected += wh_affected_rows(x->w);
+    return rc;
+}
+
+/* One count: the first column of the first row of x->sql (no parameter). */
+static int query_count(struct forget *x, unsigned long long *out)
+{
+    struct buf v = BUF_INIT;
+    bool found = false;
+    int rc = wh_query_value(x->w, x->sql.data, 0, NULL, &v, &found);
+    *out = !rc && found ? strtoull(v.data, NULL, 10) : 0;
+    buf_release(&v);
+    return rc;
 }
 
 static int add_candidate(struct forget *x, const char *kind, unsigned long long id)
@@ -152,30 +177,30 @@ static int collect_surrogates(struct forget *x, const struct table_def *t, const
     int rc = 0;
     for (unsigned c = 0; !rc && c < t->ncols; c++) {
         const struct column_def *col = &t->cols[c];
-        struct db_result *res = NULL;
+        struct wh_result *res = NULL;
         const char *const *row;
         if (col->type != COL_SURROGATE)
             continue;
         buf_reset(&x->sql);
         rc = buf_adds(&x->sql, "SELECT DISTINCT ");
         if (!rc)
-            rc = db_append_ident(&x->sql, col->name);
+            rc = wh_append_ident(x->d, &x->sql, col->name);
         if (!rc)
             rc = buf_adds(&x->sql, " FROM ");
         if (!rc)
-            rc = db_append_ident(&x->sql, t->name);
+            rc = wh_append_ident(x->d, &x->sql, t->name);
         if (!rc)
             rc = buf_addf(&x->sql, " WHERE (%s) AND ", where);
         if (!rc)
-            rc = db_append_ident(&x->sql, col->name);
+            rc = wh_append_ident(x->d, &x->sql, col->name);
         if (!rc)
             rc = buf_adds(&x->sql, " IS NOT NULL");
         if (!rc)
-            rc = db_query(x->db, x->sql.data, &res);
-        while (!rc && db_result_next(res, &row, NULL) == 1)
+            rc = wh_query(x->w, x->sql.data, x->cond_param ? 1 : 0, &x->subject, NULL, &res);
+        while (!rc && wh_result_next(res, &row, NULL) == 1)
             if (row[0])
                 rc = add_candidate(x, col->kind, strtoull(row[0], NULL, 10));
-        db_result_free(res);
+        wh_result_free(res);
     }
     return rc ? err_prefix(rc, "table '%s'", t->name) : 0;
 }
@@ -186,36 +211,102 @@ static int delete_rows(struct forget *x, const struct table_def *t, const char *
     buf_reset(&x->sql);
     rc = buf_adds(&x->sql, "DELETE FROM ");
     if (!rc)
-        rc = db_append_ident(&x->sql, t->name);
+        rc = wh_append_ident(x->d, &x->sql, t->name);
     if (!rc)
         rc = buf_addf(&x->sql, " WHERE %s", where);
     if (!rc)
-        rc = db_exec_len(x->db, x->sql.data, x->sql.len);
+        rc = exec_sql(x, x->cond_param, &x->rep->rows_deleted);
     if (rc)
         return err_prefix(rc, "deleting from '%s'", t->name);
-    x->rep->rows_deleted += db_affected_rows(x->db);
     return 0;
 }
 
-/* Appends the JSON path '$."a"."b"' of dotted path `p` (keys quoted, '"'
- * and '\' escaped) as an SQL string literal. */
-static int append_json_path(struct forget *x, struct buf *out, const char *p)
+/* The JSON path '$."a"."b"' of dotted path `p` (keys quoted, '"' and '\\'
+ * escaped), for JSON_VALUE (MySQL). */
+static int json_path_text(struct buf *jp, const char *p)
 {
-    struct buf jp = BUF_INIT;
-    int rc = buf_adds(&jp, "$.\"");
+    int rc = buf_adds(jp, "$.\"");
     for (; !rc && *p; p++) {
         if (*p == '.')
-            rc = buf_adds(&jp, "\".\"");
+            rc = buf_adds(jp, "\".\"");
         else if (*p == '"' || *p == '\\')
-            rc = buf_addf(&jp, "\\%c", *p);
+            rc = buf_addf(jp, "\\%c", *p);
         else
-            rc = buf_addc(&jp, *p);
+            rc = buf_addc(jp, *p);
     }
+    return rc ? rc : buf_addc(jp, '"');
+}
+
+/* What JSON_VALUE gives for a scalar (a string's content, a number's text,
+ * true or false), NULL for anything else. */
+static const char *json_scalar_text(const json_node *v, size_t *len)
+{
+    switch (json_type(v)) {
+    case JSON_STRING:
+        return json_string_len(v, len);
+    case JSON_NUMBER:
+        return json_number_text(v, len);
+    case JSON_BOOL:
+        *len = json_bool(v) ? 4 : 5;
+        return json_bool(v) ? "true" : "false";
+    default:
+        return NULL;
+    }
+}
+
+/* PostgreSQL: load_rejects.payload is text and need not be JSON (a record
+ * that did not parse), so its values at the subject paths are read here:
+ * the rejects of stream `name` whose payload holds the subject as text
+ * (strpos) are parsed, and those with the subject at a subject path are
+ * deleted by id. */
+static int delete_rejects_by_payload(struct forget *x, const char *name,
+                                     const struct stream_def *def)
+{
+    /* a payload holds the subject as it is unless JSON escapes it */
+    static const char find[] = "SELECT reject_id, payload FROM load_rejects WHERE stream = $2 "
+                               "AND strpos(payload, $1) > 0";
+    static const char find_all[] = "SELECT reject_id, payload FROM load_rejects WHERE stream = $1";
+    bool plain = true;
+    const char *p[2] = {x->subject, name};
+    struct wh_result *res = NULL;
+    const char *const *row;
+    const size_t *len;
+    json_doc *doc = json_doc_new();
+    size_t n = strlen(x->subject), ids = 0;
+    int rc = doc ? 0 : err_set(ML_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        plain = plain && (unsigned char)x->subject[i] >= 0x20 && x->subject[i] != '"' &&
+                x->subject[i] != '\\' && (unsigned char)x->subject[i] < 0x7f;
     if (!rc)
-        rc = buf_addc(&jp, '"');
+        rc = plain ? wh_query(x->w, find, 2, p, NULL, &res)
+                   : wh_query(x->w, find_all, 1, &name, NULL, &res);
+    buf_reset(&x->sql);
     if (!rc)
-        rc = db_append_quoted(x->db, out, jp.data, jp.len);
-    buf_release(&jp);
+        rc = buf_adds(&x->sql, "DELETE FROM load_rejects WHERE reject_id IN (");
+    while (!rc && wh_result_next(res, &row, &len) == 1) {
+        bool match = false;
+        if (!row[0] || !row[1] || json_doc_parse(doc, row[1], len[1])) {
+            err_clear();
+            continue;
+        }
+        for (unsigned i = 0; i < def->nfields && !match; i++) {
+            const struct field_spec *f = &def->fields[i];
+            size_t vl = 0;
+            const char *v;
+            if (f->col < 0 || !def->table->cols[f->col].subject)
+                continue;
+            v = json_scalar_text(json_path(json_root(doc), f->path), &vl);
+            match = v && vl == n && memcmp(v, x->subject, n) == 0;
+        }
+        if (match)
+            rc = buf_addf(&x->sql, "%s%s", ids++ ? "," : "", row[0]);
+    }
+    wh_result_free_wiped(res);
+    json_free(doc);
+    if (!rc && ids)
+        rc = buf_addc(&x->sql, ')');
+    if (!rc && ids)
+        rc = exec_sql(x, false, &x->rep->rejects_deleted);
     return rc;
 }
 
@@ -223,48 +314,46 @@ static int append_json_path(struct forget *x, struct buf *out, const char *p)
  * the subject (their payloads have no PII, but may hold the id). */
 static int delete_rejects(struct forget *x, const char *name, const struct stream_def *def)
 {
-    size_t n = strlen(x->subject);
-    bool any = false;
-    int rc;
+    const char **p = calloc(2 + (size_t)def->nfields, sizeof(*p));
+    struct buf *paths = calloc(def->nfields ? def->nfields : 1, sizeof(*paths));
+    bool any = false, key = def->table->nkey == 1 && def->table->cols[0].subject;
+    int np = 2, rc = p && paths ? 0 : err_set(ML_ENOMEM, "out of memory");
     buf_reset(&x->sql);
-    rc = buf_adds(&x->sql, "DELETE FROM load_rejects WHERE stream = ");
-    if (!rc)
-        rc = db_append_quoted(x->db, &x->sql, name, strlen(name));
-    if (!rc)
-        rc = buf_adds(&x->sql, " AND (");
-    if (!rc && def->table->nkey == 1 && def->table->cols[0].subject) {
-        rc = buf_adds(&x->sql, "CAST(record_key AS BINARY) = CAST(");
-        if (!rc)
-            rc = db_append_quoted(x->db, &x->sql, x->subject, n);
-        if (!rc)
-            rc = buf_adds(&x->sql, " AS BINARY)");
+    if (!rc) {
+        p[0] = x->subject;
+        p[1] = name;
+        rc = buf_adds(&x->sql, "DELETE FROM load_rejects WHERE stream = $2 AND (");
+    }
+    if (!rc && key) {
+        rc = buf_adds(&x->sql, x->pg ? "record_key = $1"
+                                     : "CAST(record_key AS BINARY) = CAST($1 AS BINARY)");
         any = true;
     }
-    for (unsigned i = 0; !rc && i < def->nfields; i++) {
+    for (unsigned i = 0; !rc && !x->pg && i < def->nfields; i++) {
         const struct field_spec *f = &def->fields[i];
         if (f->col < 0 || !def->table->cols[f->col].subject)
             continue;
-        rc = buf_adds(&x->sql, any ? " OR CAST(JSON_VALUE(payload, " : "CAST(JSON_VALUE(payload, ");
+        rc = json_path_text(&paths[i], f->path);
+        p[np++] = paths[i].data;
         if (!rc)
-            rc = append_json_path(x, &x->sql, f->path);
-        if (!rc)
-            rc = buf_adds(&x->sql, ") AS BINARY) = CAST(");
-        if (!rc)
-            rc = db_append_quoted(x->db, &x->sql, x->subject, n);
-        if (!rc)
-            rc = buf_adds(&x->sql, " AS BINARY)");
+            rc =
+                buf_addf(&x->sql, "%sCAST(JSON_VALUE(payload, $%d) AS BINARY) = CAST($1 AS BINARY)",
+                         any ? " OR " : "", np);
         any = true;
     }
-    if (!rc && !any)
-        return 0;
-    if (!rc)
+    if (!rc && any)
         rc = buf_addc(&x->sql, ')');
-    if (!rc)
-        rc = db_exec_len(x->db, x->sql.data, x->sql.len);
-    if (rc)
-        return err_prefix(rc, "deleting the rejects of stream '%s'", name);
-    x->rep->rejects_deleted += db_affected_rows(x->db);
-    return 0;
+    if (!rc && any)
+        rc = wh_exec_params(x->w, x->sql.data, np, p, NULL);
+    if (!rc && any)
+        x->rep->rejects_deleted += wh_affected_rows(x->w);
+    if (!rc && x->pg)
+        rc = delete_rejects_by_payload(x, name, def);
+    for (unsigned i = 0; paths && i < def->nfields; i++)
+        buf_release(&paths[i]);
+    free(paths);
+    free(p);
+    return rc ? err_prefix(rc, "deleting the rejects of stream '%s'", name) : 0;
 }
 
 /* Stream `st`: its children's rows of matching parents, its matching rows,
@@ -278,6 +367,7 @@ static int forget_stream(struct forget *x, const struct config_stream *st)
     if (!t || !has_subject(t))
         return 0;
     buf_reset(&x->cond);
+    x->cond_param = false;
     for (unsigned c = 0; !rc && c < t->ncols; c++)
         if (t->cols[c].subject)
             rc = cond_column(x, &t->cols[c]);
@@ -286,15 +376,15 @@ static int forget_stream(struct forget *x, const struct config_stream *st)
     for (unsigned ci = 0; !rc && ci < def->nchildren; ci++) {
         const struct table_def *ct = def->children[ci].table;
         buf_reset(&where);
-        rc = db_append_ident(&where, ct->cols[0].name);
+        rc = wh_append_ident(x->d, &where, ct->cols[0].name);
         if (!rc)
             rc = buf_adds(&where, " IN (SELECT ");
         if (!rc)
-            rc = db_append_ident(&where, t->cols[0].name);
+            rc = wh_append_ident(x->d, &where, t->cols[0].name);
         if (!rc)
             rc = buf_adds(&where, " FROM ");
         if (!rc)
-            rc = db_append_ident(&where, t->name);
+            rc = wh_append_ident(x->d, &where, t->name);
         if (!rc)
             rc = buf_addf(&where, " WHERE %s)", x->cond.data);
         if (!rc)
@@ -321,7 +411,7 @@ static int delete_unreferenced(struct forget *x, const struct kind_ids *k)
         buf_reset(&x->sql);
         rc = buf_adds(&x->sql, "DELETE FROM ");
         if (!rc)
-            rc = db_append_ident(&x->sql, name.data);
+            rc = wh_append_ident(x->d, &x->sql, name.data);
         if (!rc)
             rc = buf_adds(&x->sql, " WHERE id IN (");
         for (size_t first = i; !rc && i < k->n && i - first < IDS_PER_STATEMENT; i++)
@@ -335,23 +425,21 @@ static int delete_unreferenced(struct forget *x, const struct kind_ids *k)
                     continue;
                 rc = buf_adds(&x->sql, " AND NOT EXISTS (SELECT 1 FROM ");
                 if (!rc)
-                    rc = db_append_ident(&x->sql, td->name);
+                    rc = wh_append_ident(x->d, &x->sql, td->name);
                 if (!rc)
                     rc = buf_adds(&x->sql, " WHERE ");
                 if (!rc)
-                    rc = db_append_ident(&x->sql, td->cols[c].name);
+                    rc = wh_append_ident(x->d, &x->sql, td->cols[c].name);
                 if (!rc)
                     rc = buf_adds(&x->sql, " = ");
                 if (!rc)
-                    rc = db_append_ident(&x->sql, name.data);
+                    rc = wh_append_ident(x->d, &x->sql, name.data);
                 if (!rc)
                     rc = buf_adds(&x->sql, ".id)");
             }
         }
         if (!rc)
-            rc = db_exec_len(x->db, x->sql.data, x->sql.len);
-        if (!rc)
-            x->rep->surrogates_deleted += db_affected_rows(x->db);
+            rc = exec_sql(x, false, &x->rep->surrogates_deleted);
     }
     if (rc)
         err_prefix(rc, "deleting unreferenced surrogates from '%s'", name.data);
@@ -362,35 +450,49 @@ static int delete_unreferenced(struct forget *x, const struct kind_ids *k)
 /* The erasure's records: pii_erasures and pii_access_log. */
 static int record_erasure(struct forget *x, const char *reason)
 {
+    const char *hex = x->rep->digest_hex;
+    const char *found = x->rep->rows_deleted + x->rep->rejects_deleted > 0 ? "TRUE" : "FALSE";
     unsigned long long n = 0;
     int rc;
     buf_reset(&x->sql);
-    rc = buf_addf(&x->sql, "SELECT COUNT(*) FROM pii_erasures WHERE digest = X'%s' FOR UPDATE",
-                  x->rep->digest_hex);
+    rc = x->pg ? buf_addf(&x->sql,
+                          "SELECT count(*) FROM (SELECT 1 FROM pii_erasures WHERE digest = "
+                          "decode('%s', 'hex') FOR UPDATE) e",
+                          hex)
+               : buf_addf(&x->sql,
+                          "SELECT COUNT(*) FROM pii_erasures WHERE digest = X'%s' FOR UPDATE", hex);
     if (!rc)
-        rc = db_query_u64(x->db, x->sql.data, &n, NULL);
+        rc = query_count(x, &n);
     x->rep->already_erased = n > 0;
     buf_reset(&x->sql);
     if (!rc)
-        rc = buf_addf(&x->sql,
-                      "INSERT INTO pii_erasures (digest, erased_at, rows_deleted) VALUES (X'%s', "
-                      "UTC_TIMESTAMP(6), %llu) ON DUPLICATE KEY UPDATE rows_deleted = "
-                      "rows_deleted + %llu",
-                      x->rep->digest_hex, x->rep->rows_deleted, x->rep->rows_deleted);
+        rc = x->pg ? buf_addf(&x->sql,
+                              "INSERT INTO pii_erasures (digest, erased_at, rows_deleted) VALUES "
+                              "(decode('%s', 'hex'), clock_timestamp() AT TIME ZONE 'UTC', %llu) "
+                              "ON CONFLICT (digest) DO UPDATE SET rows_deleted = "
+                              "pii_erasures.rows_deleted + EXCLUDED.rows_deleted",
+                              hex, x->rep->rows_deleted)
+                   : buf_addf(&x->sql,
+                              "INSERT INTO pii_erasures (digest, erased_at, rows_deleted) VALUES "
+                              "(X'%s', UTC_TIMESTAMP(6), %llu) ON DUPLICATE KEY UPDATE "
+                              "rows_deleted = rows_deleted + %llu",
+                              hex, x->rep->rows_deleted, x->rep->rows_deleted);
     if (!rc)
-        rc = db_exec_len(x->db, x->sql.data, x->sql.len);
+        rc = exec_sql(x, false, NULL);
     buf_reset(&x->sql);
     if (!rc)
-        rc = buf_addf(&x->sql,
-                      "INSERT INTO pii_access_log (at, who, action, subject_digest, reason, found) "
-                      "VALUES (UTC_TIMESTAMP(6), USER(), 'forget', X'%s', ",
-                      x->rep->digest_hex);
+        rc = x->pg
+                 ? buf_addf(&x->sql,
+                            "INSERT INTO pii_access_log (at, who, action, subject_digest, reason, "
+                            "found) VALUES (clock_timestamp() AT TIME ZONE 'UTC', session_user, "
+                            "'forget', decode('%s', 'hex'), $1, %s)",
+                            hex, found)
+                 : buf_addf(&x->sql,
+                            "INSERT INTO pii_access_log (at, who, action, subject_digest, reason, "
+                            "found) VALUES (UTC_TIMESTAMP(6), USER(), 'forget', X'%s', $1, %s)",
+                            hex, found);
     if (!rc)
-        rc = db_append_quoted(x->db, &x->sql, reason, strlen(reason));
-    if (!rc)
-        rc = buf_addf(&x->sql, ", %d)", x->rep->rows_deleted + x->rep->rejects_deleted > 0);
-    if (!rc)
-        rc = db_exec_len(x->db, x->sql.data, x->sql.len);
+        rc = wh_exec_params(x->w, x->sql.data, 1, &reason, NULL);
     return rc ? err_prefix(rc, "recording the erasure (did `maskload init` run?)") : 0;
 }
 
@@ -434,11 +536,33 @@ static int forget_prepare(struct forget *x)
 static int refuse_live_runs(struct forget *x)
 {
     unsigned long long leases = 0, live = 0;
-    int rc = db_query_u64(x->db, "SELECT COUNT(*) FROM load_run_leases FOR UPDATE", &leases, NULL);
+    int rc;
+    buf_reset(&x->sql);
+    if (x->pg) {
+        /* PostgreSQL takes no FOR UPDATE with an aggregate: the table lock
+         * that a lease INSERT (and another forget) waits for */
+        rc = wh_exec(x->w, "LOCK TABLE load_run_leases IN SHARE ROW EXCLUSIVE MODE");
+        if (!rc)
+            rc = buf_adds(&x->sql, "SELECT count(*) FROM load_run_leases");
+    } else {
+        rc = buf_adds(&x->sql, "SELECT COUNT(*) FROM load_run_leases FOR UPDATE");
+    }
+    if (!rc)
+        rc = query_count(x, &leases);
     if (rc)
         return err_prefix(rc, "locking the leases of live runs (did `maskload init` run?)");
-    if (leases)
-        rc = runs_live(x->db, &live);
+    buf_reset(&x->sql);
+    if (leases && x->pg) {
+        rc = buf_adds(&x->sql, "SELECT coalesce(min(r.run_id), 0) FROM load_runs r JOIN "
+                               "load_run_leases l ON l.run_id = r.run_id WHERE r.status = "
+                               "'running' AND (" LEASE_PG_STALE_SQL ") = 0");
+        if (!rc)
+            rc = query_count(x, &live);
+        if (rc)
+            err_prefix(rc, "reading the live runs from load_runs");
+    } else if (leases) {
+        rc = runs_live(wh_db(x->w), &live);
+    }
     if (!rc && live)
         rc = err_set(ML_EIO,
                      "run %llu is in progress: erase when no run is loading (stop a `run "
@@ -472,15 +596,18 @@ int erase_forget(const struct config *cfg, const char *subject, const char *reas
     buf_init(&x.cond, 0);
     rc = forget_prepare(&x);
     if (!rc)
-        rc = conn_warehouse(cfg, &x.db);
-    if (!rc)
-        rc = db_begin(x.db);
+        rc = wh_connect(cfg, WH_LOADER, &x.w);
+    if (!rc) {
+        x.d = wh_dialect(x.w);
+        x.pg = wh_is_postgres(x.w);
+        rc = wh_begin(x.w);
+    }
     if (!rc)
         rc = refuse_live_runs(&x);
     /* the digest is made with the warehouse's key, and no rekey is pending */
     if (!rc)
-        rc = pii_key_verify(x.db, cfg->warehouse.database, cfg->pii.digest_key,
-                            cfg->pii.digest_key_len, false, "forget");
+        rc = pii_key_wh_verify(x.w, x.pg ? cfg->warehouse.schema : cfg->warehouse.database,
+                               cfg->pii.digest_key, cfg->pii.digest_key_len, false, "forget");
     for (size_t i = 0; !rc && i < cfg->nstreams; i++)
         rc = forget_stream(&x, &cfg->streams[i]);
     for (size_t i = 0; !rc && i < x.nkinds; i++)
@@ -489,9 +616,9 @@ int erase_forget(const struct config *cfg, const char *subject, const char *reas
     if (!rc)
         rc = record_erasure(&x, reason);
     if (!rc)
-        rc = db_commit(x.db);
-    if (rc && x.db)
-        db_rollback(x.db);
+        rc = wh_commit(x.w);
+    if (rc && x.w)
+        wh_rollback(x.w);
     if (rc) {
         struct erase_report empty = {0};
         *rep = empty;
@@ -502,7 +629,7 @@ int erase_forget(const struct config *cfg, const char *subject, const char *reas
         free(x.kinds[i].ids);
     free(x.kinds);
     free(x.tables);
-    db_close(x.db);
+    wh_close(x.w);
     mem_wipe(digest, sizeof(digest));
     return rc ? err_prefix(rc, "forget") : 0;
 }
@@ -520,21 +647,23 @@ static int digest_cmp(const void *a, const void *b)
     return memcmp(a, b, CRYPTO_DIGEST_LEN);
 }
 
-int erase_set_load(struct db *db, const unsigned char *key, size_t key_len, struct erase_set **out)
+int erase_set_load_wh(struct wh *w, const unsigned char *key, size_t key_len,
+                      struct erase_set **out)
 {
     struct erase_set *s = calloc(1, sizeof(*s));
-    struct db_result *res = NULL;
+    struct wh_result *res = NULL;
     const char *const *row;
-    const unsigned long *len;
+    const size_t *len;
     int rc = s ? crypto_mac_new(key, key_len, &s->mac) : err_set(ML_ENOMEM, "out of memory");
     *out = NULL;
     if (!rc) {
-        rc = db_query(db, "SELECT digest FROM pii_erasures", &res);
+        rc = wh_query(w, "SELECT digest FROM pii_erasures", 0, NULL, NULL, &res);
         if (rc)
             err_prefix(rc, "reading pii_erasures (run `maskload init` to create it)");
     }
-    while (!rc && db_result_next(res, &row, &len) == 1) {
-        if (!row[0] || len[0] != CRYPTO_DIGEST_LEN)
+    while (!rc && wh_result_next(res, &row, &len) == 1) {
+        unsigned char d[CRYPTO_DIGEST_LEN];
+        if (!row[0] || wh_bytes(w, row[0], len[0], d, sizeof(d)) != CRYPTO_DIGEST_LEN)
             continue;
         if (s->n == s->cap) {
             size_t cap = s->cap ? 2 * s->cap : 64;
@@ -546,9 +675,9 @@ int erase_set_load(struct db *db, const unsigned char *key, size_t key_len, stru
             s->digests = g;
             s->cap = cap;
         }
-        memcpy(s->digests[s->n++], row[0], CRYPTO_DIGEST_LEN);
+        memcpy(s->digests[s->n++], d, CRYPTO_DIGEST_LEN);
     }
-    db_result_free(res);
+    wh_result_free(res);
     if (rc) {
         erase_set_free(s);
         return rc;
@@ -557,6 +686,14 @@ int erase_set_load(struct db *db, const unsigned char *key, size_t key_len, stru
         qsort(s->digests, s->n, CRYPTO_DIGEST_LEN, digest_cmp);
     *out = s;
     return 0;
+}
+
+int erase_set_load(struct db *db, const unsigned char *key, size_t key_len, struct erase_set **out)
+{
+    struct wh *w = wh_borrow_db(db);
+    int rc = w ? erase_set_load_wh(w, key, key_len, out) : ML_ENOMEM;
+    wh_close(w);
+    return rc;
 }
 
 void erase_set_free(struct erase_set *s)

@@ -63,7 +63,14 @@ struct erase_report {
  * the erasure waits for it and then skips the subject. Refused
  * (ML_ECONFIG, pii_key.h) when the config's key is not the warehouse's or
  * a rekey is pending.
- * On failure nothing is changed (the transaction is rolled back). */
+ * On failure nothing is changed (the transaction is rolled back).
+ * Either warehouse (wh.h), the SQL per dialect: on PostgreSQL the leases
+ * are locked with LOCK TABLE (SHARE ROW EXCLUSIVE: a lease INSERT waits),
+ * a text subject column is compared with '=' (byte for byte under a
+ * deterministic collation), a reject's payload (text, not always JSON) is
+ * parsed here to read its subject paths, and the log names session_user.
+ * (The `forget` command still refuses PostgreSQL: its run does not skip
+ * erased subjects yet.) */
 int erase_forget(const struct config *cfg, const char *subject, const char *reason,
                  struct erase_report *rep);
 
@@ -75,6 +82,10 @@ struct erase_set;
  * (key_len 0: SHA-256). ML_EDB (run `maskload init` when the table is
  * missing), ML_ENOMEM, ML_ECRYPTO. */
 int erase_set_load(struct db *db, const unsigned char *key, size_t key_len, struct erase_set **out);
+/* The same through either warehouse (wh.h; PostgreSQL's bytea decoded). */
+struct wh;
+int erase_set_load_wh(struct wh *w, const unsigned char *key, size_t key_len,
+                      struct erase_set **out);
 void erase_set_free(struct erase_set *s);
 /* A copy of set `s` with a digest context of its own (keyed with key), for
  * another thread: a set is used by one thread at a time (its MAC context is

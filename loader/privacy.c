@@ -1,13 +1,13 @@
 #include "privacy.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "conn.h"
-#include "db.h"
 #include "error.h"
 #include "streamdef.h"
+#include "wh.h"
 #include "banned.h"
 
 double privacy_share(unsigned long long part, unsigned long long whole)
@@ -24,15 +24,33 @@ void privacy_report_release(struct privacy_report *rep)
     rep->ntables = 0;
 }
 
-/* ", `a`, `b`" without the leading separator: the quasi-identifier list. */
-static int add_column_list(struct buf *sql, const char *const *cols, unsigned n)
+/* One count: the first column of the first row, a whole number. */
+static int query_count(struct wh *w, const char *sql, unsigned long long *out)
+{
+    struct buf v = BUF_INIT;
+    bool found = false;
+    char *end = NULL;
+    int rc = wh_query_value(w, sql, 0, NULL, &v, &found);
+    *out = 0;
+    if (!rc && found) {
+        errno = 0;
+        *out = strtoull(v.data, &end, 10);
+        if (errno || end == v.data || *end)
+            rc = err_set(ML_EDB, "the server returned '%.32s' for a count", v.data);
+    }
+    buf_release(&v);
+    return rc;
+}
+
+/* "`a`, `b`" (quoted as the dialect quotes): the quasi-identifier list. */
+static int add_column_list(struct wh *w, struct buf *sql, const char *const *cols, unsigned n)
 {
     int rc = 0;
     for (unsigned i = 0; !rc && i < n; i++) {
         if (i)
             rc = buf_adds(sql, ", ");
         if (!rc)
-            rc = db_append_ident(sql, cols[i]);
+            rc = wh_append_ident(wh_dialect(w), sql, cols[i]);
     }
     return rc;
 }
@@ -40,38 +58,38 @@ static int add_column_list(struct buf *sql, const char *const *cols, unsigned n)
 /* "SELECT <what> FROM (SELECT COUNT(*) AS n FROM `table` GROUP BY <cols>
  * HAVING COUNT(*) < below) AS g": the grouping runs in the server, one
  * number comes back. */
-static int query_small(struct db *db, const char *what, const char *table, const char *const *cols,
+static int query_small(struct wh *w, const char *what, const char *table, const char *const *cols,
                        unsigned n, unsigned long long below, unsigned long long *out)
 {
     struct buf sql = BUF_INIT;
     int rc = buf_addf(&sql, "SELECT %s FROM (SELECT COUNT(*) AS n FROM ", what);
     if (!rc)
-        rc = db_append_ident(&sql, table);
+        rc = wh_append_ident(wh_dialect(w), &sql, table);
     if (!rc)
         rc = buf_adds(&sql, " GROUP BY ");
     if (!rc)
-        rc = add_column_list(&sql, cols, n);
+        rc = add_column_list(w, &sql, cols, n);
     if (!rc)
         rc = buf_addf(&sql, " HAVING COUNT(*) < %llu) AS g", below);
     if (!rc)
-        rc = db_query_u64(db, sql.data, out, NULL);
+        rc = query_count(w, sql.data, out);
     buf_release(&sql);
     return rc;
 }
 
 /* The rows (and, when `groups` is not NULL, the groups) of `table` whose
  * combination of `cols` is shared by fewer than `below` rows. */
-static int count_small(struct db *db, const char *table, const char *const *cols, unsigned n,
+static int count_small(struct wh *w, const char *table, const char *const *cols, unsigned n,
                        unsigned long long below, unsigned long long *rows,
                        unsigned long long *groups)
 {
-    int rc = query_small(db, "COALESCE(SUM(g.n), 0)", table, cols, n, below, rows);
+    int rc = query_small(w, "COALESCE(SUM(g.n), 0)", table, cols, n, below, rows);
     if (!rc && groups)
-        rc = query_small(db, "COUNT(*)", table, cols, n, below, groups);
+        rc = query_small(w, "COUNT(*)", table, cols, n, below, groups);
     return rc;
 }
 
-static int measure_table(struct db *db, const char *stream, const struct table_def *t,
+static int measure_table(struct wh *w, const char *stream, const struct table_def *t,
                          const struct stream_def *def, bool child, struct privacy_table *out)
 {
     struct buf sql = BUF_INIT;
@@ -86,22 +104,22 @@ static int measure_table(struct db *db, const char *stream, const struct table_d
     out->ncols = t->ncols;
     rc = buf_adds(&sql, "SELECT COUNT(*) FROM ");
     if (!rc)
-        rc = db_append_ident(&sql, t->name);
+        rc = wh_append_ident(wh_dialect(w), &sql, t->name);
     if (!rc)
-        rc = db_query_u64(db, sql.data, &out->rows, NULL);
+        rc = query_count(w, sql.data, &out->rows);
     buf_release(&sql);
     if (!rc && !child && def->nquasi) {
         out->quasi = def->quasi;
         out->nquasi = def->nquasi;
         out->k = def->k;
-        rc = count_small(db, t->name, def->quasi, def->nquasi, def->k, &out->rows_small_groups,
+        rc = count_small(w, t->name, def->quasi, def->nquasi, def->k, &out->rows_small_groups,
                          &out->small_groups);
     }
     for (unsigned c = 0; !rc && c < t->ncols; c++) {
         const char *name = t->cols[c].name;
         out->cols[c].name = name;
         out->cols[c].key = c < t->nkey;
-        rc = count_small(db, t->name, &name, 1, 2, &out->cols[c].unique_rows, NULL);
+        rc = count_small(w, t->name, &name, 1, 2, &out->cols[c].unique_rows, NULL);
     }
     if (rc)
         err_prefix(rc, "measuring table '%s' of stream '%s'", t->name, stream);
@@ -110,7 +128,7 @@ static int measure_table(struct db *db, const char *stream, const struct table_d
 
 int privacy_measure(const struct config *cfg, const char *only_stream, struct privacy_report *rep)
 {
-    struct db *db = NULL;
+    struct wh *w = NULL;
     size_t cap = 0;
     int rc = 0;
     memset(rep, 0, sizeof(*rep));
@@ -123,7 +141,7 @@ int privacy_measure(const struct config *cfg, const char *only_stream, struct pr
     rep->tables = calloc(cap ? cap : 1, sizeof(*rep->tables));
     if (!rep->tables)
         return err_set(ML_ENOMEM, "out of memory");
-    rc = conn_warehouse(cfg, &db);
+    rc = wh_connect(cfg, WH_LOADER, &w);
     for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
         const struct config_stream *st = &cfg->streams[i];
         const struct stream_def *def = st->def;
@@ -131,11 +149,11 @@ int privacy_measure(const struct config *cfg, const char *only_stream, struct pr
             continue;
         for (unsigned p = 0; !rc && p <= def->nchildren; p++) {
             const struct table_def *t = p ? def->children[p - 1].table : def->table;
-            rc = measure_table(db, st->name, t, def, p > 0, &rep->tables[rep->ntables]);
+            rc = measure_table(w, st->name, t, def, p > 0, &rep->tables[rep->ntables]);
             rep->ntables++; /* counted either way: its cols are released */
         }
     }
-    db_close(db);
+    wh_close(w);
     if (rc) {
         privacy_report_release(rep);
         return err_prefix(rc, "privacy-report");

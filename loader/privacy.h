@@ -9,7 +9,7 @@
  * every column of the definition, the rows whose value no other row of the
  * table has. NULL counts as one value (two NULL rows share it). Only counts
  * leave the database: no value is read or returned. Runs as the loader
- * (conn_warehouse), queries only.
+ * (wh_connect), queries only, on either warehouse.
  */
 #ifndef ML_PRIVACY_H
 #define ML_PRIVACY_H

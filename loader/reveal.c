@@ -4,15 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conn.h"
 #include "convert.h"
-#include "db.h"
 #include "error.h"
 #include "log.h"
+#include "wh.h"
 #include "banned.h"
-
-/* Server error of a SIGNAL SQLSTATE '45000': the procedure's own refusal. */
-#define ER_SIGNAL_EXCEPTION 1644
 
 int reveal_reason_check(const char *reason)
 {
@@ -43,8 +39,9 @@ static bool kind_ok(const char *kind)
 int reveal_value(const struct config *cfg, const char *kind, unsigned long long id,
                  const char *reason, struct buf *value, bool *found)
 {
-    struct db *db = NULL;
-    struct buf sql = BUF_INIT;
+    struct wh *w = NULL;
+    char id_text[24];
+    const char *params[3] = {kind, id_text, reason};
     int rc = reveal_reason_check(reason);
     *found = false;
     if (!rc && !kind_ok(kind))
@@ -52,20 +49,15 @@ int reveal_value(const struct config *cfg, const char *kind, unsigned long long 
                      kind ? kind : "");
     if (rc)
         return rc;
-    rc = conn_warehouse(cfg, &db);
-    if (!rc)
-        rc = buf_adds(&sql, "CALL pii_reveal(");
-    if (!rc)
-        rc = db_append_quoted(db, &sql, kind, strlen(kind));
-    if (!rc)
-        rc = buf_addf(&sql, ",%llu,", id);
-    if (!rc)
-        rc = db_append_quoted(db, &sql, reason, strlen(reason));
-    if (!rc)
-        rc = buf_addc(&sql, ')');
+    snprintf(id_text, sizeof(id_text), "%llu", id);
+    rc = wh_connect(cfg, WH_LOADER, &w);
     if (!rc) {
-        rc = db_query_value(db, sql.data, sql.len, value, found);
-        if (rc && db_errno(db) == ER_SIGNAL_EXCEPTION) {
+        /* MySQL: the procedure; PostgreSQL: the function (it cannot commit
+         * on its own: the call runs alone, in its own transaction) */
+        rc = wh_query_value(
+            w, wh_is_postgres(w) ? "SELECT pii_reveal($1, $2, $3)" : "CALL pii_reveal($1, $2, $3)",
+            3, params, value, found);
+        if (rc && wh_error_raised(w)) {
             char why[512]; /* err_set must not read the buffer it writes */
             snprintf(why, sizeof(why), "%s", err_msg());
             rc = err_set(ML_EUSAGE, "%s", why);
@@ -73,7 +65,6 @@ int reveal_value(const struct config *cfg, const char *kind, unsigned long long 
         if (rc)
             err_prefix(rc, "reveal of %s %llu", kind, id);
     }
-    buf_release(&sql);
-    db_close(db);
+    wh_close(w);
     return rc;
 }

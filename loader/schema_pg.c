@@ -667,6 +667,29 @@ static int install_view(struct pg_init *ctx, const struct sql_file *f)
     return 0;
 }
 
+/* Audited reveal: (re)creates the function pii_reveal for the surrogate
+ * kinds in use, owned by the loader role (it reads the sensitive tables and
+ * writes pii_access_log with the loader's rights and nobody else's), and
+ * executable by the steward role only. */
+static int install_reveal(struct pg_init *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    const char **kinds = NULL;
+    size_t nkinds = 0;
+    int rc = ddlgen_surrogate_kinds(ctx->defs, ctx->ndefs, &kinds, &nkinds);
+    buf_reset(&ctx->sql);
+    if (!rc)
+        rc = ddlgen_reveal_procedure(&ctx->sql, cfg->warehouse.schema, kinds, nkinds,
+                                     cfg->roles.loader, NULL, DB_DIALECT_POSTGRES);
+    if (!rc)
+        rc = ddlgen_reveal_grants(&ctx->sql, cfg->warehouse.schema, cfg->roles.loader,
+                                  cfg->roles.steward, DB_DIALECT_POSTGRES);
+    if (!rc)
+        rc = run_script(ctx, ctx->sql.data, ctx->sql.len, "the reveal function pii_reveal");
+    free(kinds);
+    return rc;
+}
+
 /* Roles and privileges, then the views and their grants, in one
  * transaction: the privileges are restated from nothing (ddlgen_pg_access
  * revokes before it grants), and no reader sees the moment between. */
@@ -699,6 +722,8 @@ static int access_and_views(struct pg_init *ctx)
     if (!rc)
         rc = run_script(ctx, access.data, access.len, "roles and privileges");
     buf_release(&access);
+    if (!rc)
+        rc = install_reveal(ctx);
     if (!rc)
         rc = install_generated_views(ctx);
     if (!rc)

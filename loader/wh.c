@@ -320,3 +320,17 @@ int wh_bind_text(struct buf *out, const char *sql, int n, const char *const *val
     }
     return rc;
 }
+
+/* MySQL: SIGNAL of SQLSTATE '45000'; PostgreSQL: RAISE EXCEPTION. */
+#define MY_ER_SIGNAL_EXCEPTION 1644
+#define PG_RAISE_EXCEPTION     "P0001"
+
+bool wh_error_raised(struct wh *w)
+{
+    struct db *d = wh_db(w);
+    struct pg *p = wh_pg(w);
+    const char *state = p ? pg_sqlstate(p) : NULL;
+    if (d)
+        return db_errno(d) == MY_ER_SIGNAL_EXCEPTION;
+    return state && strcmp(state, PG_RAISE_EXCEPTION) == 0;
+}

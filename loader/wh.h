@@ -120,6 +120,12 @@ enum db_err_class wh_error_class(struct wh *w);
  * PostgreSQL 42P01). */
 bool wh_error_undefined_table(struct wh *w);
 
+/* Whether the last failure is a refusal raised by the warehouse's own code
+ * (a stored routine): MySQL's SIGNAL SQLSTATE '45000' (server error 1644),
+ * PostgreSQL's RAISE EXCEPTION (SQLSTATE P0001). Its message is the
+ * routine's. */
+bool wh_error_raised(struct wh *w);
+
 /* The same decisions on a failure's code, unit-testable: `err` a MySQL
  * server or client error number, `sqlstate` a PostgreSQL SQLSTATE; the one
  * that is not the dialect's is ignored. */
