@@ -2659,9 +2659,11 @@ int config_load(struct config *cfg, const char *path)
 /* The commands that take a PostgreSQL warehouse: those that never use the
  * warehouse (infer reads a source and prints a mapping), init and plan
  * (schema_pg.h), status (runs.h), doctor (doctor.h), run (load_pg.h), check
- * (monitor.h), reveal (reveal.h), privacy-report (privacy.h). */
-static const char *const postgres_commands[] = {
-    "infer", "init", "plan", "status", "doctor", "run", "check", "reveal", "privacy-report", NULL};
+ * (monitor.h), reveal (reveal.h), privacy-report (privacy.h), forget (erase.h,
+ * whose erased subjects the run skips). */
+static const char *const postgres_commands[] = {"infer",          "init",   "plan",  "status",
+                                                "doctor",         "run",    "check", "reveal",
+                                                "privacy-report", "forget", NULL};
 
 int config_require_warehouse_support(const struct config *cfg, const char *cmd)
 {
@@ -2673,8 +2675,8 @@ int config_require_warehouse_support(const struct config *cfg, const char *cmd)
     return err_set(ML_ECONFIG,
                    "%s:%d:%d: 'warehouse.kind' postgres: '%s' cannot use a PostgreSQL "
                    "warehouse yet; only 'init', 'plan', 'status', 'doctor', 'run', "
-                   "'check', 'reveal', 'privacy-report' and 'infer' (which does not use the "
-                   "warehouse) can "
+                   "'check', 'reveal', 'privacy-report', 'forget' and 'infer' (which does not "
+                   "use the warehouse) can "
                    "(the other commands support kind "
                    "mysql only, see docs/postgres.md)",
                    cfg->path ? cfg->path : "config", cfg->warehouse.kind_pos.line,

@@ -13,6 +13,7 @@
 #include "conn_pg.h"
 #include "crypto.h"
 #include "cursor.h"
+#include "erase.h"
 #include "error.h"
 #include "history.h"
 #include "history_pg.h"
@@ -27,6 +28,7 @@
 #include "source.h"
 #include "surrogate_pg.h"
 #include "version.h"
+#include "wh.h"
 #include "writer_pg.h"
 #include "banned.h"
 
@@ -115,6 +117,10 @@ struct pg_run {
     struct buf sql;
     uint64_t rng;
     unsigned long long tx_retries, unchanged, surrogates;
+    /* erased data subjects (erase.h): their records are stored nowhere,
+     * only counted; `erased` waits for the next batch's commit */
+    struct erase_set *erased_set;
+    unsigned long long erased, erased_total;
     /* history streams (history_pg.h): the as-of (load_options.as_of, else
      * the run's start); the current stream's run, whose snapshot table
      * the batches' main rows go to; every stream's, freed with the run (the
@@ -324,8 +330,8 @@ static int flush_batch(struct pg_run *ctx, struct batch *b, const char *stream,
         "UPDATE load_run_streams SET pages = pages + $3::bigint, fetched = fetched + $4::bigint, "
         "loaded = loaded + $5::bigint, rejected = rejected + $6::bigint, surrogates_created = "
         "surrogates_created + $7::bigint, duplicates = duplicates + $8::bigint, unknown_fields = "
-        "unknown_fields + $9::bigint, invalid_nulled = invalid_nulled + $10::bigint "
-        "WHERE run_id = $1::bigint AND stream = $2";
+        "unknown_fields + $9::bigint, invalid_nulled = invalid_nulled + $10::bigint, erased = "
+        "erased + $11::bigint WHERE run_id = $1::bigint AND stream = $2";
     static const struct retry_policy policy = {
         .retries = PG_TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
     const unsigned ntables = batch_ntables(b);
@@ -333,7 +339,7 @@ static int flush_batch(struct pg_run *ctx, struct batch *b, const char *stream,
     unsigned long long created = 0, written = 0;
     unsigned attempt = 0;
     int rc;
-    if (n.records == 0 && pages == 0)
+    if (n.records == 0 && pages == 0 && ctx->erased == 0)
         return 0;
     rc = batch_compact(b);
     if (rc)
@@ -377,17 +383,19 @@ again:
             rc = cursor_write(ctx, stream, store);
     }
     if (!rc) {
-        char v[8][32];
-        const char *p[10] = {ctx->run, stream, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+        char v[9][32];
+        const char *p[11] = {ctx->run, stream, v[0], v[1], v[2], v[3],
+                             v[4],     v[5],   v[6], v[7], v[8]};
         snprintf(v[0], sizeof(v[0]), "%llu", pages);
-        snprintf(v[1], sizeof(v[1]), "%zu", n.records);
+        snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)n.records + ctx->erased);
         snprintf(v[2], sizeof(v[2]), "%zu", n.accepted);
         snprintf(v[3], sizeof(v[3]), "%zu", n.rejected);
         snprintf(v[4], sizeof(v[4]), "%llu", created);
         snprintf(v[5], sizeof(v[5]), "%zu", n.duplicates);
         snprintf(v[6], sizeof(v[6]), "%zu", n.unknown_records);
         snprintf(v[7], sizeof(v[7]), "%zu", n.invalid_nulled);
-        rc = pg_exec_params(ctx->pg, counts_sql, 10, p, NULL);
+        snprintf(v[8], sizeof(v[8]), "%llu", ctx->erased);
+        rc = pg_exec_params(ctx->pg, counts_sql, 11, p, NULL);
     }
     if (!rc)
         rc = pg_commit(ctx->pg);
@@ -414,7 +422,9 @@ again:
         ctx->unchanged += rows >= written ? rows - written : 0;
     }
     total->pages += pages;
-    total->fetched += n.records;
+    total->fetched += n.records + ctx->erased;
+    ctx->erased_total += ctx->erased;
+    ctx->erased = 0;
     total->loaded += n.accepted;
     total->rejected += n.rejected;
     total->surrogates_created += created;
@@ -546,6 +556,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     int rc = pg_exec_params(ctx->pg, start_sql, 2, p, NULL);
     if (rc)
         return err_prefix(rc, "stream '%s': recording the run", st->name);
+    ctx->erased = ctx->erased_total = 0;
     b = batch_new(def);
     doc = json_doc_new();
     rc = b && doc ? open_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
@@ -570,9 +581,14 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
         for (size_t idx = 0, nrec = json_page_count(pg.records); !rc && idx < nrec; idx++) {
             unsigned long line = json_page_line(pg.records, idx);
             size_t rejects = batch_counts(b).rejected;
+            bool is_erased = false;
             rc = json_page_parse_record(pg.records, idx, doc);
+            if (!rc)
+                rc = erase_set_match(ctx->erased_set, def, json_root(doc), &is_erased);
             if (rc == ML_ERECORD)
                 rc = mapping_reject_unparsed(b, err_msg(), pg.ref, idx, line);
+            else if (!rc && is_erased)
+                ctx->erased++; /* an erased subject's record: stored nowhere */
             else if (!rc)
                 rc = mapping_map_record_at(b, json_root(doc), &ctx->mopt, pg.ref, idx, line);
             if (!rc)
@@ -615,6 +631,9 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
              "%llu surrogates created",
              st->name, total.pages, total.fetched, total.loaded, total.rejected,
              total.surrogates_created);
+    if (ctx->erased_total)
+        log_info("stream '%s': %llu records of erased data subjects skipped (stored nowhere)",
+                 st->name, ctx->erased_total);
     if (ctx->unchanged > unchanged0)
         log_info("stream '%s': %llu rows unchanged in the warehouse, not written", st->name,
                  ctx->unchanged - unchanged0);
@@ -702,6 +721,12 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     if (!rc)
         rc = pii_key_pg_verify(ctx.pg, schema, cfg->pii.digest_key, cfg->pii.digest_key_len, false,
                                "run");
+    if (!rc) { /* the erased subjects, whose records are stored nowhere */
+        struct wh *w = wh_borrow_pg(ctx.pg);
+        rc = w ? erase_set_load_wh(w, cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.erased_set)
+               : err_set(ML_ENOMEM, "out of memory");
+        wh_close(w);
+    }
     if (!rc && !ctx.as_of[0])
         rc = run_start_as_of(&ctx);
     if (!rc)
@@ -715,6 +740,7 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
         log_info("run %llu: %llu surrogates created, %llu batch transaction(s) retried", ctx.run_id,
                  ctx.surrogates, ctx.tx_retries);
     heartbeat_stop(ctx.hb);
+    erase_set_free(ctx.erased_set);
     for (size_t i = 0; i < ctx.nhists; i++)
         history_pg_free(ctx.hists[i]);
     free(ctx.hists);

@@ -30,8 +30,11 @@
  * Not supported yet with PostgreSQL (refused before anything is written,
  * ML_ECONFIG naming the stream): partitioned tables; the pipeline's writer
  * thread (batches are written in line);
- * failover and batch splitting; erasures of `maskload forget` (not
- * available with PostgreSQL, so none can exist). */
+ * failover and batch splitting.
+ *
+ * A record of a data subject erased by `maskload forget` (pii_erasures,
+ * read once after the run's lease is taken, erase.h) is stored nowhere and
+ * counted in load_run_streams.erased, as with MySQL. */
 #ifndef ML_LOAD_PG_H
 #define ML_LOAD_PG_H
 

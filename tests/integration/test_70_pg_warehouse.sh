@@ -140,13 +140,13 @@ sources:
 streams:
   users: { source: api, path: /users }
 YAML
-for cmd in forget rekey; do
+for cmd in rekey; do
   ml -c "$T/pg.yaml" "$cmd"
   assert_eq 2 "$RC" "maskload $cmd with kind postgres exits 2"
   assert_contains "$OUT" "pg.yaml:2:9: 'warehouse.kind' postgres: '$cmd' cannot use a PostgreSQL warehouse yet" "maskload $cmd names the key, its position and the command"
 done
 assert_eq "" "$(sql_admin "" "SHOW DATABASES LIKE '$DB'")" "nothing was created in the MariaDB its host:port points at"
-assert_contains "$OUT" "only 'init', 'plan', 'status', 'doctor', 'run', 'check', 'reveal', 'privacy-report' and 'infer'" "the refusal says which commands can"
+assert_contains "$OUT" "only 'init', 'plan', 'status', 'doctor', 'run', 'check', 'reveal', 'privacy-report', 'forget' and 'infer'" "the refusal says which commands can"
 ml -c "$T/pg.yaml" init --help
 assert_eq 0 "$RC" "init --help still works with kind postgres"
 ml -c "$T/pg.yaml" infer --source api --path /users --sample 5

@@ -9,7 +9,9 @@
 # (its figures as SQL computes them, no value printed). Must-fails: a blank or
 # missing reason, an unknown or hostile kind, an unknown id, the analyst's
 # config; privacy-report's unknown stream or format and a wrong password;
-# the commands PostgreSQL does not take yet.
+# `maskload forget` (the subject's rows gone, logged, and not loaded again by
+# a rerun; without a reason it changes nothing); rekey, which PostgreSQL does
+# not take yet.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg-lib.sh"
 
@@ -167,8 +169,33 @@ ml -c "$T/badpw.yaml" privacy-report
 assert_eq 1 "$RC" "privacy-report with a wrong loader password exits 1"
 assert_contains "$OUT" "password authentication failed" "with the server's refusal"
 
-# --- must-fail: the commands that do not take PostgreSQL yet refuse it
-for cmd in forget rekey; do
+# --- forget: the subject's rows, rejects and own surrogates go, and a rerun
+# of the same sources stores it nowhere again
+subj_rows() { q "SELECT (SELECT count(*) FROM users_raw WHERE user_id = 3) + (SELECT count(*) FROM subscriptions_raw WHERE user_id = 3) + (SELECT count(*) FROM messages_raw WHERE 3 IN (sender_id, receiver_id))"; }
+before=$(subj_rows)
+others=$(q "SELECT count(*) FROM users_raw WHERE user_id <> 3")
+[ "$before" -gt 0 ] && ok "user 3 has $before rows before the forget" || not_ok "user 3 has no row to forget"
+ml -c "$T/pg.yaml" forget --subject 3
+assert_eq 2 "$RC" "must-fail: forget without --reason exits 2"
+assert_eq "$before 0" "$(subj_rows) $(q "SELECT count(*) FROM pii_erasures")" "and changes nothing"
+ml -c "$T/pg.yaml" forget --subject 3 --reason "erasure request #75"
+assert_eq 0 "$RC" "forget on PostgreSQL: $OUT"
+assert_contains "$OUT" "$before rows," "it reports the rows it deleted"
+assert_eq 0 "$(subj_rows)" "no stream table holds user 3 any more"
+assert_eq "$others" "$(q "SELECT count(*) FROM users_raw WHERE user_id <> 3")" "no other user deleted"
+want=$(printf 'maskload.subject\0003' | openssl dgst -sha256 -hmac "$(digest_key)" -r | cut -d' ' -f1)
+assert_eq "$want $before" "$(q "SELECT encode(digest, 'hex') || ' ' || rows_deleted FROM pii_erasures")" "pii_erasures: the keyed digest of the subject and the count"
+assert_eq "forget|true|erasure request #75" "$(q "SELECT action || '|' || found || '|' || reason FROM pii_access_log WHERE action = 'forget'")" "the forget is logged with its reason"
+fails as_a "SELECT count(*) FROM pii_erasures" "permission denied" "the analyst is denied pii_erasures"
+ml -c "$T/pg.yaml" run
+assert_eq 0 "$RC" "the rerun of the same sources"
+assert_contains "$OUT" "stream 'users': 1 records of erased data subjects skipped" "the run's log counts the erased record"
+assert_eq 0 "$(subj_rows)" "user 3 is not loaded again"
+assert_eq "$others" "$(q "SELECT count(*) FROM users_raw")" "the other users are all there (the rerun did read the source)"
+assert_eq 1 "$(q "SELECT erased FROM load_run_streams WHERE stream = 'users' AND run_id = (SELECT max(run_id) FROM load_runs)")" "load_run_streams.erased counts it"
+
+# --- must-fail: the command that does not take PostgreSQL yet refuses it
+for cmd in rekey; do
   ml -c "$T/pg.yaml" "$cmd"
   assert_eq 2 "$RC" "maskload $cmd with kind postgres exits 2"
   assert_contains "$OUT" "'$cmd' cannot use a PostgreSQL warehouse yet" "maskload $cmd says it cannot yet"
