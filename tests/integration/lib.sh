@@ -63,6 +63,8 @@ rm -rf "$T"
 mkdir -p "$T"
 FAILS=0
 PASSES=0
+# a command failing under set -e says where, so no test stops silently
+trap '[[ $- != *e* ]] || echo "not ok - $TEST_NAME: stopped at line $LINENO by a failing command: $BASH_COMMAND" >&2' ERR
 
 ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
 not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
@@ -275,7 +277,7 @@ wh_q() { wh_pick "\`$1\`" "\"$1\""; }
 wh_schema() { wh_pick "$1" maskload; }
 # wh_tables DB: the base tables of DB, one a line, sorted
 wh_tables() {
-  sql_admin "" "SELECT table_name FROM information_schema.tables WHERE table_schema = '$(wh_schema "$1")' AND table_type = 'BASE TABLE' ORDER BY 1"
+  sql_admin "$(wh_catalog "$1")" "SELECT table_name FROM information_schema.tables WHERE table_schema = '$(wh_schema "$1")' AND table_type = 'BASE TABLE' ORDER BY 1"
 }
 # wh_catalog DB: the information_schema database to query information_schema.columns/tables in
 wh_catalog() { wh_pick "" "$1"; }
