@@ -45,6 +45,7 @@ pii_reveal|the audited reveal (the pii_reveal procedure; no PostgreSQL function 
 userstat|the server user statistics (TABLE_STATISTICS) and Handler_* counters of MariaDB
 load_data|the LOAD DATA bulk path and load.method (PostgreSQL always loads by COPY)
 mysql_catalog|the mysql.* grant tables and SHOW GRANTS
+ddl_before|the hand-written MySQL DDL the derived tables replaced, and the digests its loader recorded
 partitions|partitioned stream tables
 '
 SKIPS=0
@@ -357,6 +358,33 @@ wh_rows_changed() {
   fi
   sql_admin "" "SELECT GROUP_CONCAT(CONCAT(TABLE_NAME, '=', ROWS_CHANGED) ORDER BY TABLE_NAME SEPARATOR ' ')
     FROM information_schema.TABLE_STATISTICS WHERE TABLE_SCHEMA='$1' AND ROWS_CHANGED > 0"
+}
+# wh_granted ROLE DB: the base tables of DB the role may SELECT by a grant of
+# its own (views aside), space-separated, sorted (mysql: mysql.tables_priv;
+# postgres: the tables' ACLs)
+wh_granted() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    sql_admin "$2" "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a WHERE n.nspname = 'maskload' AND c.relkind IN ('r', 'p') AND a.privilege_type = 'SELECT' AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = '$1')" | sed 's/^NULL$//'
+    return
+  fi
+  sql_admin "" "SELECT GROUP_CONCAT(Table_name ORDER BY Table_name SEPARATOR ' ') FROM mysql.tables_priv
+    WHERE User='$1' AND Db='$2' AND Table_name NOT LIKE 'monitor\\_%' AND Table_name NOT LIKE 'analysis\\_%'" | sed 's/^NULL$//'
+}
+# wh_public_grants DB: what PUBLIC holds on DB, "00" for nothing (mysql: its
+# rows in mysql.db and mysql.tables_priv; postgres: table privileges in the
+# schema, then 1 if it may use the schema or connect to the database)
+wh_public_grants() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    sql_admin "$1" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a WHERE n.nspname = 'maskload' AND a.grantee = 0"
+    sql_admin "$1" "SELECT CASE WHEN has_schema_privilege('public', 'maskload', 'USAGE') OR has_database_privilege('public', '$1', 'CONNECT') THEN 1 ELSE 0 END"
+    return
+  fi
+  sql_admin "" "SELECT COUNT(*) FROM mysql.db WHERE User='PUBLIC' AND Db='$1'"
+  sql_admin "" "SELECT COUNT(*) FROM mysql.tables_priv WHERE User='PUBLIC' AND Db='$1'"
+}
+# wh_views DB: the views of DB, one a line, sorted
+wh_views() {
+  sql_admin "$(wh_catalog "$1")" "SELECT table_name FROM information_schema.views WHERE table_schema = '$(wh_schema "$1")' ORDER BY 1"
 }
 # wh_pii_scan ACCOUNT PASSWORD DB: pii_scan over everything ACCOUNT can read in DB
 wh_pii_scan() {

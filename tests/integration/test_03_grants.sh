@@ -40,13 +40,7 @@ if wh_has pii_reveal "steward reveals a city through pii_reveal"; then
 fi
 
 # nothing granted to PUBLIC on this database
-if [ "$IT_WAREHOUSE" = postgres ]; then
-  pub=$(sql_admin "$DB" "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'PUBLIC' AND table_schema = 'maskload'")
-  pub+=$(sql_admin "$DB" "SELECT CASE WHEN has_schema_privilege('public', 'maskload', 'USAGE') OR has_database_privilege('public', '$DB', 'CONNECT') THEN 1 ELSE 0 END")
-else
-  pub=$(sql_admin "" "SELECT COUNT(*) FROM mysql.db WHERE User='PUBLIC' AND Db='$DB'")$(sql_admin "" "SELECT COUNT(*) FROM mysql.tables_priv WHERE User='PUBLIC' AND Db='$DB'")
-fi
-assert_eq "00" "$pub" "nothing granted to PUBLIC"
+assert_eq "00" "$(wh_public_grants "$DB" | paste -sd '' -)" "nothing granted to PUBLIC"
 if [ "$IT_WAREHOUSE" = postgres ]; then
   grants=$(analyst "SELECT table_name FROM information_schema.role_table_grants WHERE grantee IN (SELECT b.rolname FROM pg_auth_members m JOIN pg_roles a ON a.oid = m.member JOIN pg_roles b ON b.oid = m.roleid WHERE a.rolname = current_user) OR grantee = current_user")
   assert_contains "$grants" "users_raw" "the analyst's role holds its grants on the stream tables"
