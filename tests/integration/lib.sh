@@ -386,11 +386,87 @@ wh_public_grants() {
 wh_views() {
   sql_admin "$(wh_catalog "$1")" "SELECT table_name FROM information_schema.views WHERE table_schema = '$(wh_schema "$1")' ORDER BY 1"
 }
-# wh_pii_scan ACCOUNT PASSWORD DB: pii_scan over everything ACCOUNT can read in DB
+# wh_pii_scan ACCOUNT PASSWORD DB [FIXTURE_DIR]: pii_scan over everything
+# ACCOUNT can read in DB, for the PII values of FIXTURE_DIR (default the API's)
 wh_pii_scan() {
   local port=$IT_DB_PORT kind=()
   if [ "$IT_WAREHOUSE" = postgres ]; then port=$PG_PORT kind=(-k postgres -S maskload); fi
-  PII_SCAN_PASSWORD="$2" "$PII_SCAN_BIN" -P "$port" -u "$1" -D "$3" -f "$FIXTURES" "${kind[@]}"
+  PII_SCAN_PASSWORD="$2" "$PII_SCAN_BIN" -P "$port" -u "$1" -D "$3" -f "${4:-$FIXTURES}" "${kind[@]}"
+}
+# wh_db_exists DB: 1 when the database exists, else 0
+wh_db_exists() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    sql_admin "" "SELECT count(*) FROM pg_database WHERE datname = '$1'"
+  else
+    sql_admin "" "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='$1'"
+  fi
+}
+# wh_cols DB TABLE: "name type nullable(YES|NO)" per column, in order (the
+# type as the catalog spells it: mysql COLUMN_TYPE, postgres format_type)
+wh_cols() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    sql_admin "$1" "SELECT attname || ' ' || format_type(atttypid, atttypmod) || ' ' || CASE WHEN attnotnull THEN 'NO' ELSE 'YES' END FROM pg_attribute WHERE attrelid = 'maskload.$2'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+  else
+    sql_admin "$1" "SELECT CONCAT_WS(' ', COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$1' AND TABLE_NAME='$2' ORDER BY ORDINAL_POSITION"
+  fi
+}
+# wh_pk DB TABLE: the primary key's columns, comma-separated
+wh_pk() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    sql_admin "$1" "SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, n), pg_attribute a WHERE i.indrelid = 'maskload.$2'::regclass AND i.indisprimary AND a.attrelid = i.indrelid AND a.attnum = k.attnum"
+  else
+    sql_admin "$1" "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA='$1' AND TABLE_NAME='$2' AND CONSTRAINT_NAME='PRIMARY'"
+  fi
+}
+# wh_index DB TABLE INDEX: the columns of the declared index INDEX of TABLE,
+# comma-separated (postgres names it TABLE_INDEX, index names being per schema)
+wh_index() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    sql_admin "$1" "SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid, unnest(i.indkey) WITH ORDINALITY k(attnum, n), pg_attribute a WHERE i.indrelid = 'maskload.$2'::regclass AND c.relname = '$2_$3' AND a.attrelid = i.indrelid AND a.attnum = k.attnum"
+  else
+    sql_admin "$1" "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='$1' AND TABLE_NAME='$2' AND INDEX_NAME='$3'"
+  fi
+}
+# wh_col_comments DB TABLE: "name=comment" per column but load_run_id and
+# loaded_at, in order ("name=" for none)
+wh_col_comments() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    sql_admin "$1" "SELECT attname || '=' || coalesce(col_description(attrelid, attnum), '') FROM pg_attribute WHERE attrelid = 'maskload.$2'::regclass AND attnum > 0 AND NOT attisdropped AND attname NOT IN ('load_run_id', 'loaded_at') ORDER BY attnum"
+  else
+    sql_admin "$1" "SELECT CONCAT(COLUMN_NAME, '=', COLUMN_COMMENT) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$1' AND TABLE_NAME='$2' AND COLUMN_NAME NOT IN ('load_run_id','loaded_at') ORDER BY ORDINAL_POSITION"
+  fi
+}
+# wh_table_comment DB TABLE: the table's comment
+wh_table_comment() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    sql_admin "$1" "SELECT coalesce(obj_description('maskload.$2'::regclass, 'pg_class'), '')"
+  else
+    sql_admin "$1" "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA='$1' AND TABLE_NAME='$2'"
+  fi
+}
+# SQL fragments of the test's dialect:
+# wh_agg EXPR ORDER_BY [SEPARATOR]: the values of EXPR as one text (GROUP_CONCAT / string_agg)
+wh_agg() {
+  wh_pick "GROUP_CONCAT($1 ORDER BY $2 SEPARATOR '${3:-,}')" "string_agg(($1)::text, '${3:-,}' ORDER BY $2)"
+}
+# wh_hex EXPR: the bytes of a text in upper-case hex (HEX())
+wh_hex() { wh_pick "HEX($1)" "upper(encode(convert_to($1, 'UTF8'), 'hex'))"; }
+# wh_text EXPR: EXPR as text, NULL as 'NULL'
+wh_text() { wh_pick "IFNULL($1, 'NULL')" "coalesce(($1)::text, 'NULL')"; }
+# wh_ms EXPR: a datetime as 'YYYY-MM-DD HH:MM:SS.mmm'
+wh_ms() { wh_pick "$1" "to_char($1, 'YYYY-MM-DD HH24:MI:SS.MS')"; }
+# wh_bool EXPR: a condition as 1 or 0
+wh_bool() { echo "CASE WHEN $1 THEN 1 ELSE 0 END"; }
+# wh_bin: the clause comparing or sorting text byte for byte
+wh_bin() { wh_pick " COLLATE utf8mb4_bin" ' COLLATE "C"'; }
+# wh_dump DB TABLE: the rows of TABLE as the server's dump tool writes them (INSERT statements)
+wh_dump() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    PGPASSWORD="$MASKLOAD_ADMIN_PASSWORD" pg_dump -h 127.0.0.1 -p "$PG_PORT" -U postgres -a --inserts -t "maskload.$2" "$1"
+  else
+    MYSQL_PWD="$MASKLOAD_ADMIN_PASSWORD" mariadb-dump --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u root \
+      --skip-extended-insert --no-create-info --skip-comments "$1" "$2"
+  fi
 }
 
 # the PostgreSQL server's helpers (a skip when the suite has none)
