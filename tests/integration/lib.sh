@@ -36,6 +36,7 @@ sqs|SQS streams into PostgreSQL|test_20_sqs test_20_sqs_concurrent test_20_sqs_o
 exactly_once|exactly_once streams into PostgreSQL|
 history|history: scd2 streams and run --as-of into PostgreSQL|test_50_history
 incremental|incremental cursors into PostgreSQL|test_51_incremental
+rekey|maskload rekey with a PostgreSQL warehouse|
 '
 # What stays MySQL's, one line per feature (checks of parametrised scripts
 # that wh_has skips on postgres; whole MySQL-only scripts are simply not
