@@ -445,7 +445,20 @@ wh_table_comment() {
     sql_admin "$1" "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA='$1' AND TABLE_NAME='$2'"
   fi
 }
+# wh_not_invoker DB LIKE: how many views of DB named LIKE run with their
+# owner's privileges (mysql: not SQL SECURITY INVOKER; postgres: without
+# security_invoker)
+wh_not_invoker() {
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    sql_admin "$1" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'maskload' AND c.relkind = 'v' AND c.relname LIKE '$2' AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)"
+  else
+    sql_admin "" "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$1' AND TABLE_NAME LIKE '$2' AND SECURITY_TYPE <> 'INVOKER'"
+  fi
+}
 # SQL fragments of the test's dialect:
+# wh_iso EXPR: a datetime as 'YYYY-MM-DDTHH:MM:SSZ'; wh_epoch EXPR: as whole Unix seconds
+wh_iso() { wh_pick "DATE_FORMAT($1, '%Y-%m-%dT%H:%i:%sZ')" "to_char($1, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"; }
+wh_epoch() { wh_pick "TIMESTAMPDIFF(SECOND, '1970-01-01', $1)" "floor(extract(epoch FROM $1))::bigint"; }
 # wh_agg EXPR ORDER_BY [SEPARATOR]: the values of EXPR as one text (GROUP_CONCAT / string_agg)
 wh_agg() {
   wh_pick "GROUP_CONCAT($1 ORDER BY $2 SEPARATOR '${3:-,}')" "string_agg(($1)::text, '${3:-,}' ORDER BY $2)"
