@@ -254,8 +254,9 @@ int main(int argc, char **argv)
     if (collect(fixtures, "users.json", user_paths, 8) ||
         collect(fixtures, "messages.json", message_paths, 1))
         return 2;
-    if (strcmp(kind, "postgres") == 0 ? scan_pg(port, user, database, schema, &tables, &cells, &found)
-                                      : scan_mysql(port, user, database, &tables, &cells, &found))
+    if (strcmp(kind, "postgres") == 0
+            ? scan_pg(port, user, database, schema, &tables, &cells, &found)
+            : scan_mysql(port, user, database, &tables, &cells, &found))
         return 2;
     printf("scanned %zu tables/views, %zu cells, %zu PII values: %d findings\n", tables, cells,
            nvalues, found);
