@@ -96,6 +96,11 @@ st=$( (. "$D/demo.env"; "$BUILD/maskload" -c "$SOURCE_DIR/$(wh_pick maskload.yam
 assert_contains "$st" "succeeded" "'. demo.env' then status shows the demo's runs"
 
 demo stop >"$T/stop.log" 2>&1 || true
+trap - EXIT # stopped; a second stop would make the directory removed below again
+# a server directory of its own outside the demo's (run as root): removed
+# with the demo's directory, as a new one gets a new id
+pgdata=$(sed -n 's/^dev-pg: started (.*, data \(.*\)\/data)$/\1/p' <<<"$OUT")
+case "$pgdata" in "${TMPDIR:-/tmp}"/maskload-demo-pg-*) rm -rf -- "$pgdata" ;; esac
 if curl -fsS --max-time 1 "http://127.0.0.1:$API_P/health" >/dev/null 2>&1; then not_ok "the API still runs after stop"; else ok "stop ends the API"; fi
 if [ "$IT_WAREHOUSE" = postgres ]; then
   if (exec 3<>"/dev/tcp/127.0.0.1/$PG_P") 2>/dev/null; then not_ok "PostgreSQL still listens after stop"; else ok "stop ends PostgreSQL"; fi
