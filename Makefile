@@ -3,7 +3,8 @@
 #   make            build (same as make build)
 #   make deps       install missing Debian packages (scripts/install-deps)
 #   make test       deps + build + ctest
-#   make demo       deps + build + scripts/demo (local MariaDB, fixture API, load, check)
+#   make demo       deps + build + scripts/demo (local MariaDB, fixture API, load, check);
+#                   make demo WAREHOUSE=postgres: the same into a local PostgreSQL 15
 #   make help       list targets
 #
 # BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo) and JOBS
@@ -37,12 +38,14 @@ test: deps
 	$(MAKE) --no-print-directory build
 	$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure
 
+# WAREHOUSE: mysql (the default) or postgres (scripts/demo)
+WAREHOUSE ?=
 demo: deps
 	$(MAKE) --no-print-directory build
-	BUILD_DIR=$(BUILD_DIR) scripts/demo
+	BUILD_DIR=$(BUILD_DIR) WAREHOUSE=$(WAREHOUSE) scripts/demo
 
 demo-stop:
-	scripts/demo stop
+	WAREHOUSE=$(WAREHOUSE) scripts/demo stop
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "log.h"
@@ -133,11 +134,77 @@ static int fail(struct pg *pg, const PGresult *res, const char *what)
     return err_set(ML_EDB, "%s: %s", what, primary);
 }
 
+/* Fault injection for the tests, as db.h's hooks do for MySQL (read once per
+ * process; only the maskload-test binary, MASKLOAD_TEST_HOOKS, has them):
+ * MASKLOAD_TEST_KILL_AT=stmt:N|commit:N kills the process right after its
+ * N-th successful statement (any connection of this module, session setup,
+ * BEGIN and COPY included, COMMIT not) or its N-th successful COMMIT;
+ * MASKLOAD_TEST_PAUSE_AT=commit:N with MASKLOAD_TEST_PAUSE_FILE=PATH creates
+ * PATH after the N-th COMMIT and waits while it exists (at most 120 s).
+ * `commit` is 0 after a statement, 1 after a COMMIT. */
+#ifdef MASKLOAD_TEST_HOOKS
+static unsigned long pg_hook_parse(const char *v, int *commit)
+{
+    if (v && strncmp(v, "stmt:", 5) == 0) {
+        *commit = 0;
+        return strtoul(v + 5, NULL, 10);
+    }
+    if (v && strncmp(v, "commit:", 7) == 0) {
+        *commit = 1;
+        return strtoul(v + 7, NULL, 10);
+    }
+    return 0;
+}
+
+static void pg_hook_after(int commit)
+{
+    static unsigned long kill_n, pause_n, count[2];
+    static int read, kill_at, pause_at;
+    if (!read) {
+        read = 1;
+        kill_n = pg_hook_parse(getenv("MASKLOAD_TEST_KILL_AT"), &kill_at);
+        pause_n = pg_hook_parse(getenv("MASKLOAD_TEST_PAUSE_AT"), &pause_at);
+    }
+    if (!kill_n && !pause_n)
+        return;
+    count[commit]++;
+    if (kill_n && kill_at == commit && count[commit] == kill_n) {
+        log_warn("test hook: killing the process after %s %lu", commit ? "commit" : "statement",
+                 kill_n);
+        raise(SIGKILL);
+    }
+    if (pause_n && pause_at == commit && count[commit] == pause_n) {
+        const char *path = getenv("MASKLOAD_TEST_PAUSE_FILE");
+        FILE *f = path ? fopen(path, "w") : NULL;
+        if (!f)
+            return;
+        fclose(f);
+        log_warn("test hook: pausing after %s %lu while '%s' exists",
+                 commit ? "commit" : "statement", pause_n, path);
+        for (int i = 0; i < 1200; i++) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            FILE *still = fopen(path, "r");
+            if (!still)
+                break;
+            fclose(still);
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+#else
+static void pg_hook_after(int commit)
+{
+    (void)commit;
+}
+#endif
+
 static void succeeded(struct pg *pg, const PGresult *res)
 {
     const char *n = PQcmdTuples((PGresult *)res);
     pg->sqlstate[0] = '\0';
     pg->affected = n && *n ? strtoull(n, NULL, 10) : 0;
+    if (strcmp(PQcmdStatus((PGresult *)res), "COMMIT") != 0)
+        pg_hook_after(0);
 }
 
 /* Notices (e.g. "relation already exists, skipping") go to the debug log,
@@ -588,29 +655,11 @@ int pg_begin(struct pg *pg)
     return pg_exec(pg, "BEGIN");
 }
 
-/* Fault injection for the tests: MASKLOAD_TEST_KILL_AT=commit:N kills the
- * process right after its N-th successful COMMIT through this module (as
- * db.h's hook does for MySQL). Only the maskload-test binary
- * (MASKLOAD_TEST_HOOKS) has it. */
-#ifdef MASKLOAD_TEST_HOOKS
+/* The commit point of the tests' fault injection (pg_hook_after, above). */
 static void pg_hook_after_commit(void)
 {
-    static unsigned long kill_n, commits;
-    static int read;
-    if (!read) {
-        const char *v = getenv("MASKLOAD_TEST_KILL_AT");
-        read = 1;
-        if (v && strncmp(v, "commit:", 7) == 0)
-            kill_n = strtoul(v + 7, NULL, 10);
-    }
-    if (kill_n && ++commits == kill_n) {
-        log_warn("test hook: killing the process after commit %lu", kill_n);
-        raise(SIGKILL);
-    }
+    pg_hook_after(1);
 }
-#else
-static void pg_hook_after_commit(void) {}
-#endif
 
 int pg_commit(struct pg *pg)
 {

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "log.h"
 #include "pii.h"
 #include "banned.h"
 
@@ -93,7 +94,9 @@ static int resolve_once(struct crypto_mac *mac, struct pg *pg, const char *kind,
     pg_result_free(r);
     if (!rc && got != n)
         rc = err_set(ML_EDB, "%zu of %zu values have no id", n - got, n);
-    if (pg_exec(pg, "TRUNCATE ml_surrogate_stage") && !rc)
+    /* after a failure the next attempt truncates first: a statement here
+     * would replace the failure's SQLSTATE, which the caller's retry reads */
+    if (!rc && pg_exec(pg, "TRUNCATE ml_surrogate_stage"))
         rc = ML_EDB;
     return rc;
 }
@@ -115,6 +118,9 @@ int surrogate_pg_resolve(struct crypto_mac *mac, struct pg *pg, const char *kind
         }
         if (pg_error_class(pg) != DB_ERR_RETRY_TX)
             break;
+        if (attempt < SURROGATE_PG_TRIES)
+            log_warn("creating %s surrogates: %s; retrying (attempt %u of %u)", kind, err_msg(),
+                     attempt + 1, (unsigned)SURROGATE_PG_TRIES);
     }
     buf_wipe(&data);
     buf_release(&sql);

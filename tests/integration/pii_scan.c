@@ -1,8 +1,10 @@
 /* pii_scan - reads every table and view an account can see in a database and
  * reports any cell that holds a PII value of the fixture.
  *
- * usage: pii_scan --port N --user U --database DB --fixtures DIR
+ * usage: pii_scan -P PORT -u USER -D DB -f FIXTURE_DIR [-k postgres [-S SCHEMA]]
  *        (password from $PII_SCAN_PASSWORD)
+ * -k postgres scans a PostgreSQL database instead of a MySQL one: every
+ * table and view of SCHEMA (default maskload) the account may SELECT.
  * PII values: users' firstName, lastName, address, city, zipCode, email,
  * birthDate (as sent and as a date), profile.profession; messages' message.
  * Values of 6 or more bytes match as substrings, shorter ones only as whole
@@ -18,6 +20,7 @@
 #include "db.h"
 #include "error.h"
 #include "json.h"
+#include "pg.h"
 
 struct pii_value {
     char *value;
@@ -87,44 +90,13 @@ static const struct pii_value *match(const char *cell, unsigned long len)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* The MySQL scan: every table and view of `database` the account may read. */
+static int scan_mysql(const char *port, const char *user, const char *database, size_t *tables,
+                      size_t *cells, int *found)
 {
-    static const char *const user_paths[] = {"firstName", "lastName",          "address",
-                                             "city",      "zipCode",           "email",
-                                             "birthDate", "profile.profession"};
-    static const char *const message_paths[] = {"message"};
-    const char *port = "3306", *user = NULL, *database = NULL, *fixtures = NULL;
-    int c, found = 0;
-    size_t tables = 0, cells = 0;
     struct db *db;
     struct db_result *list;
     const char *const *row;
-
-    while ((c = getopt(argc, argv, "P:u:D:f:")) != -1) {
-        switch (c) {
-        case 'P':
-            port = optarg;
-            break;
-        case 'u':
-            user = optarg;
-            break;
-        case 'D':
-            database = optarg;
-            break;
-        case 'f':
-            fixtures = optarg;
-            break;
-        default:
-            return 2;
-        }
-    }
-    if (!user || !database || !fixtures) {
-        fprintf(stderr, "usage: pii_scan -P PORT -u USER -D DB -f FIXTURE_DIR\n");
-        return 2;
-    }
-    if (collect(fixtures, "users.json", user_paths, 8) ||
-        collect(fixtures, "messages.json", message_paths, 1))
-        return 2;
     struct db_params p = {.host = "127.0.0.1",
                           .port = (unsigned)atoi(port),
                           .user = user,
@@ -152,7 +124,7 @@ int main(int argc, char **argv)
             printf("skip %s: %s\n", row[0], err_msg());
             continue;
         }
-        tables++;
+        (*tables)++;
         unsigned long long rowno = 0;
         while (db_result_next(r, &cellrow, &lens) == 1) {
             rowno++;
@@ -160,11 +132,11 @@ int main(int argc, char **argv)
                 const struct pii_value *m;
                 if (!cellrow[i])
                     continue;
-                cells++;
+                (*cells)++;
                 if ((m = match(cellrow[i], lens[i]))) {
                     printf("PII: %s.%s row %llu holds a fixture %s\n", row[0],
                            db_result_column_name(r, i), rowno, m->field);
-                    found++;
+                    (*found)++;
                 }
             }
         }
@@ -172,6 +144,120 @@ int main(int argc, char **argv)
     }
     db_result_free(list);
     db_close(db);
+    return 0;
+}
+
+/* The PostgreSQL scan: every relation of `schema` the account may read. */
+static int scan_pg(const char *port, const char *user, const char *database, const char *schema,
+                   size_t *tables, size_t *cells, int *found)
+{
+    struct pg *pg;
+    struct pg_result *list;
+    const char *const *row;
+    struct pg_params p = {.host = "127.0.0.1",
+                          .port = (unsigned)atoi(port),
+                          .user = user,
+                          .password = getenv("PII_SCAN_PASSWORD"),
+                          .database = database,
+                          .schema = schema};
+    const char *const arg[] = {schema};
+    if (pg_connect(&p, &pg)) {
+        fprintf(stderr, "pii_scan: %s\n", err_msg());
+        return 2;
+    }
+    if (pg_query_params(pg,
+                        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                        "c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'p') "
+                        "AND has_table_privilege(c.oid, 'SELECT') ORDER BY 1",
+                        1, arg, NULL, &list)) {
+        fprintf(stderr, "pii_scan: %s\n", err_msg());
+        pg_close(pg);
+        return 2;
+    }
+    while (pg_result_next(list, &row, NULL) == 1) {
+        struct buf sql = BUF_INIT;
+        struct pg_result *r;
+        const char *const *cellrow;
+        const size_t *lens;
+        buf_adds(&sql, "SELECT * FROM ");
+        pg_append_ident(&sql, row[0]);
+        if (pg_query(pg, sql.data, &r)) {
+            printf("skip %s: %s\n", row[0], err_msg());
+            buf_release(&sql);
+            continue;
+        }
+        buf_release(&sql);
+        (*tables)++;
+        unsigned long long rowno = 0;
+        while (pg_result_next(r, &cellrow, &lens) == 1) {
+            rowno++;
+            for (unsigned i = 0; i < pg_result_columns(r); i++) {
+                const struct pii_value *m;
+                if (!cellrow[i])
+                    continue;
+                (*cells)++;
+                if ((m = match(cellrow[i], lens[i]))) {
+                    printf("PII: %s.%s row %llu holds a fixture %s\n", row[0],
+                           pg_result_column_name(r, i), rowno, m->field);
+                    (*found)++;
+                }
+            }
+        }
+        pg_result_free(r);
+    }
+    pg_result_free(list);
+    pg_close(pg);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const user_paths[] = {"firstName", "lastName",          "address",
+                                             "city",      "zipCode",           "email",
+                                             "birthDate", "profile.profession"};
+    static const char *const message_paths[] = {"message"};
+    const char *port = "3306", *user = NULL, *database = NULL, *fixtures = NULL;
+    const char *kind = "mysql", *schema = "maskload";
+    int c, found = 0;
+    size_t tables = 0, cells = 0;
+
+    while ((c = getopt(argc, argv, "P:u:D:f:k:S:")) != -1) {
+        switch (c) {
+        case 'P':
+            port = optarg;
+            break;
+        case 'u':
+            user = optarg;
+            break;
+        case 'D':
+            database = optarg;
+            break;
+        case 'f':
+            fixtures = optarg;
+            break;
+        case 'k':
+            kind = optarg;
+            break;
+        case 'S':
+            schema = optarg;
+            break;
+        default:
+            return 2;
+        }
+    }
+    if (!user || !database || !fixtures ||
+        (strcmp(kind, "mysql") != 0 && strcmp(kind, "postgres") != 0)) {
+        fprintf(stderr, "usage: pii_scan -P PORT -u USER -D DB -f FIXTURE_DIR "
+                        "[-k mysql|postgres [-S SCHEMA]]\n");
+        return 2;
+    }
+    if (collect(fixtures, "users.json", user_paths, 8) ||
+        collect(fixtures, "messages.json", message_paths, 1))
+        return 2;
+    if (strcmp(kind, "postgres") == 0
+            ? scan_pg(port, user, database, schema, &tables, &cells, &found)
+            : scan_mysql(port, user, database, &tables, &cells, &found))
+        return 2;
     printf("scanned %zu tables/views, %zu cells, %zu PII values: %d findings\n", tables, cells,
            nvalues, found);
     for (size_t i = 0; i < nvalues; i++)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # init + run load the fixture: expected rows, rejects, surrogates, run audit,
-# monitoring views and the analysis queries' answers.
+# monitoring views and the analysis queries' answers. Runs against either
+# warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh).
 . "$(dirname "$0")/lib.sh"
 DB=it_load
 fresh_db "$DB"
@@ -30,9 +31,10 @@ assert_contains "$reasons" "field 'id': missing required field" "missing id reje
 assert_contains "$reasons" "not-a-date" "bad date rejected, value quoted (not PII)"
 assert_contains "$reasons" "field 'createdAt': missing required field" "message without createdAt rejected"
 
-# Muller and Müller: different surrogates although equal under the collation
-muller=$(q "SELECT u.city_id FROM users_raw u JOIN sensitive_city_ids c ON c.id = u.city_id WHERE c.value = CONVERT('Muller' USING utf8mb4) COLLATE utf8mb4_bin")
-mueller=$(q "SELECT u.city_id FROM users_raw u JOIN sensitive_city_ids c ON c.id = u.city_id WHERE c.value = CONVERT('Müller' USING utf8mb4) COLLATE utf8mb4_bin")
+# Muller and Müller: different surrogates although equal under MySQL's collation
+BIN=$(wh_pick " COLLATE utf8mb4_bin" "") # an exact comparison of text
+muller=$(q "SELECT u.city_id FROM users_raw u JOIN sensitive_city_ids c ON c.id = u.city_id WHERE c.value = 'Muller'$BIN")
+mueller=$(q "SELECT u.city_id FROM users_raw u JOIN sensitive_city_ids c ON c.id = u.city_id WHERE c.value = 'Müller'$BIN")
 if [ -n "$muller" ] && [ -n "$mueller" ] && [ "$muller" != "$mueller" ]; then
   ok "Muller ($muller) and Müller ($mueller) have different surrogates"
 else
@@ -42,18 +44,18 @@ assert_eq 3 "$(q "SELECT COUNT(*) FROM users_raw u JOIN sensitive_city_ids c ON 
   "the three Berlin users share one surrogate"
 for v in "São Paulo" "Zürich" "Kraków" "O'Fallon"; do
   esc=${v//\'/\'\'}
-  assert_eq 1 "$(q "SELECT COUNT(*) FROM sensitive_city_ids WHERE value = '$esc' COLLATE utf8mb4_bin")" "city '$v' stored intact"
+  assert_eq 1 "$(q "SELECT COUNT(*) FROM sensitive_city_ids WHERE value = '$esc'$BIN")" "city '$v' stored intact"
 done
 
 # digests: HMAC with the configured key, 32 bytes
 assert_eq 0 "$(q 'SELECT COUNT(*) FROM sensitive_city_ids WHERE LENGTH(digest) <> 32')" "digests are 32 bytes"
 
 # typed columns
-assert_eq "datetime(3)" "$(q "SELECT column_type FROM information_schema.columns WHERE table_schema='$DB' AND table_name='users_raw' AND column_name='created_at'")" "created_at is DATETIME(3)"
-assert_eq 0 "$(q "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema='$DB' AND table_name='users_raw' AND column_name IN ('firstName','first_name','last_name','address','email','city','zipcode','profession')")" "no PII columns in users_raw"
+assert_eq "$(wh_pick "datetime(3)" "timestamp(3) without time zone")" "$(wh_column_type "$DB" users_raw created_at)" "created_at is DATETIME(3) / timestamp(3)"
+assert_eq 0 "$(q "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema='$(wh_schema "$DB")' AND table_name='users_raw' AND column_name IN ('firstName','first_name','last_name','address','email','city','zipcode','profession')")" "no PII columns in users_raw"
 
 # run audit
-run_row=$(q "SELECT status, error_text IS NULL, finished_at IS NOT NULL FROM load_runs ORDER BY run_id DESC LIMIT 1")
+run_row=$(q "SELECT status, CASE WHEN error_text IS NULL THEN 1 ELSE 0 END, CASE WHEN finished_at IS NOT NULL THEN 1 ELSE 0 END FROM load_runs ORDER BY run_id DESC LIMIT 1")
 assert_eq "succeeded	1	1" "$run_row" "load_runs records a succeeded run"
 assert_eq "$((USERS_LOADED + USERS_REJECTED))	$USERS_LOADED	$USERS_REJECTED" \
   "$(q "SELECT fetched, loaded, rejected FROM load_run_streams WHERE stream='users' ORDER BY run_id DESC LIMIT 1")" \
@@ -82,8 +84,9 @@ ml -c "$T/t.yaml" check --format prometheus
 assert_eq 0 "$RC" "check exits 0 when every view is within its threshold"
 assert_contains "$OUT" "maskload_monitor_rows{view=\"monitor_anomalous_messages\"} $ANOMALOUS_MESSAGES" "prometheus output"
 
-# the analysis queries, run by the analyst with the mariadb client
-aq() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$DB" -N -B <"$SOURCE_DIR/queries/$1"; }
+# the analysis queries of the warehouse's dialect (queries/, queries/postgres/),
+# run by the analyst with the real client
+aq() { as_analyst "$DB" "$(cat "$SOURCE_DIR/queries/$(wh_pick "" postgres/)$1")"; }
 per_day=$(aq 01_messages_per_day.sql | awk -F'\t' '{printf "%s%s:%s", (NR>1?",":""), $1, $2}')
 assert_eq "$MESSAGES_PER_DAY" "$per_day" "messages per day"
 assert_eq "$USERS_WITHOUT_RECEIVED" "$(aq 02_users_without_received_messages.sql | cut -f1 | sort -n | paste -sd,)" "users who received no message"
@@ -92,5 +95,5 @@ assert_eq "$SENDERS_WITHOUT_ACTIVE" "$(aq 04_senders_without_active_subscription
 noisy=$(aq 05_noisy_records.sql)
 assert_contains "$noisy" "monitor_subscription_anomalies	$SUBSCRIPTION_ANOMALIES" "noisy records summary"
 # the same answers through the installed analysis views
-assert_eq "$ACTIVE_SUBSCRIPTIONS_TODAY" "$(sql_as analyst "$MASKLOAD_ANALYST_PASSWORD" "$DB" 'SELECT * FROM analysis_active_subscriptions_today' | head -1 | cut -f1)" "analysis view answers like its query"
+assert_eq "$ACTIVE_SUBSCRIPTIONS_TODAY" "$(as_analyst "$DB" 'SELECT * FROM analysis_active_subscriptions_today' | head -1 | cut -f1)" "analysis view answers like its query"
 finish

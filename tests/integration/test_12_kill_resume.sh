@@ -20,6 +20,9 @@
 # (load_runs, load_run_streams, load_rejects, load_run_leases) gain rows from runs, so
 # they are compared per run instead: the completing run's rejects equal the
 # reference run's.
+#
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh); with
+# PostgreSQL the surrogate ids are identity values, reset by wh_empty.
 . "$(dirname "$0")/lib.sh"
 DB=it_kill
 REF=it_kill_ref
@@ -31,37 +34,34 @@ write_config "$T/ref.yaml" "$REF"
 # data_tables DB: base tables other than the audit tables and pii_key (the
 # key's fingerprint, written by init, with the time it was recorded)
 data_tables() {
-  sql_admin "" "SELECT table_name FROM information_schema.tables WHERE table_schema='$1'
-    AND table_type='BASE TABLE' AND table_name NOT IN ('load_runs','load_run_streams','load_rejects','load_run_leases','pii_key')
-    ORDER BY table_name"
+  wh_tables "$1" | grep -vxE 'load_runs|load_run_streams|load_rejects|load_run_leases|pii_key'
 }
 # hash_sql DB: one query giving "table rows md5" per data table, over the
-# data columns only (QUOTE() keeps NULL apart from 'NULL' and values apart
-# from separators); built once, as the schema does not change
+# data columns only (QUOTE()/quote_nullable() keep NULL apart from 'NULL'
+# and values apart from separators); built once, as the schema does not change
 hash_sql() {
-  local db=$1 t cols q=""
+  local db=$1 t c cols q=""
   for t in $(data_tables "$db"); do
-    cols=$(sql_admin "" "SELECT GROUP_CONCAT(CONCAT('QUOTE(\`',column_name,'\`)') ORDER BY ordinal_position)
-      FROM information_schema.columns WHERE table_schema='$db' AND table_name='$t'
-      AND column_name NOT IN ('load_run_id','loaded_at','first_seen_at')")
-    q+="${q:+ UNION ALL }SELECT '$t', COUNT(*), MD5(GROUP_CONCAT(CONCAT_WS(',',$cols) ORDER BY CONCAT_WS(',',$cols) SEPARATOR '\n')) FROM \`$t\`"
+    cols=""
+    for c in $(wh_columns "$db" "$t" | grep -vxE 'load_run_id|loaded_at|first_seen_at'); do
+      cols+="${cols:+,}$(wh_pick "QUOTE(\`$c\`)" "quote_nullable(\"$c\")")"
+    done
+    if [ "$IT_WAREHOUSE" = postgres ]; then
+      q+="${q:+ UNION ALL }SELECT '$t', count(*), md5(coalesce(string_agg(x, E'\\n' ORDER BY x), '')) FROM (SELECT concat_ws(',',$cols) AS x FROM \"$t\") s"
+    else
+      q+="${q:+ UNION ALL }SELECT '$t', COUNT(*), MD5(GROUP_CONCAT(CONCAT_WS(',',$cols) ORDER BY CONCAT_WS(',',$cols) SEPARATOR '\n')) FROM \`$t\`"
+    fi
   done
-  echo "SET SESSION group_concat_max_len = 1073741824; $q"
+  wh_pick "SET SESSION group_concat_max_len = 1073741824; $q" "$q ORDER BY 1"
 }
 data_hash() { sql_admin "$1" "$HASH_SQL" | tr '\t' ' '; }
 last_rejects() {
   sql_admin "$1" "SELECT stream, source_ref, record_key, reason, payload FROM load_rejects
     WHERE run_id=(SELECT MAX(run_id) FROM load_runs) ORDER BY stream, source_ref" | md5sum | cut -c1-32
 }
-# empty_db DB: every table emptied, AUTO_INCREMENT counters reset, as after
-# init (which leaves the key's fingerprint in pii_key)
-empty_db() {
-  local t q="SET FOREIGN_KEY_CHECKS=0;"
-  for t in $(sql_admin "" "SELECT table_name FROM information_schema.tables WHERE table_schema='$1' AND table_type='BASE TABLE' AND table_name <> 'pii_key'"); do
-    q+="TRUNCATE TABLE \`$t\`;"
-  done
-  sql_admin "$1" "$q"
-}
+# empty_db DB: every table emptied, AUTO_INCREMENT counters (identities)
+# reset, as after init (which leaves the key's fingerprint in pii_key)
+empty_db() { wh_empty "$1"; }
 # wait_stale: true once `status` shows the newest run as stale (the server
 # notices the dead client's connection; bounded)
 wait_stale() {

@@ -6,6 +6,8 @@
 # id, the queue empty; a rerun changes nothing; the analyst reads user_logins
 # and no ip or device id; then a loader killed after its commit and before
 # its delete (test hook) -> no duplicate on the next run.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh; with
+# postgres once SQS streams are, IT_PG_PENDING).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sqs-lib.sh"
 DB=it_sqs
@@ -41,12 +43,11 @@ else
 fi
 assert_eq 90 "$(sql_admin "$DB" "SELECT COUNT(*) FROM user_logins")" "90 rows"
 # created_at from SentTimestamp: within the seeding window (UTC, ms)
-in_window=$(sql_admin "$DB" "SELECT COUNT(*) FROM user_logins WHERE created_at BETWEEN
-  FROM_UNIXTIME($SEED_STARTED_MS/1000) - INTERVAL 1 SECOND AND FROM_UNIXTIME($SEED_FINISHED_MS/1000) + INTERVAL 1 SECOND")
+in_window=$(sql_admin "$DB" "SELECT COUNT(*) FROM user_logins WHERE $(wh_epoch created_at) BETWEEN
+  $((SEED_STARTED_MS / 1000 - 1)) AND $((SEED_FINISHED_MS / 1000 + 1))")
 assert_eq 90 "$in_window" "created_at comes from SentTimestamp (UTC)"
-assert_eq "varchar(32) int(11)" "$(sql_admin "$DB" "SELECT GROUP_CONCAT(COLUMN_TYPE ORDER BY COLUMN_NAME SEPARATOR ' ')
-  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='user_logins'
-  AND COLUMN_NAME IN ('app_version','app_version_major')")" "app_version as sent, its major as INT"
+assert_eq "$(wh_pick "varchar(32) int(11)" "character varying(32) integer")" \
+  "$(echo "$(wh_column_type "$DB" user_logins app_version) $(wh_column_type "$DB" user_logins app_version_major)")" "app_version as sent, its major as INT"
 
 # surrogates: one per distinct value, shared by duplicates
 assert_eq "$SEED_DISTINCT_IPS" "$(sql_admin "$DB" "SELECT COUNT(*) FROM sensitive_ip_ids")" \
@@ -71,7 +72,7 @@ assert_eq 0 "$(sql_admin "$DB" "SELECT COUNT(*) FROM load_rejects WHERE payload 
 assert_eq "0 0" "$(sqs_count "$Q")" "queue empty afterwards"
 assert_eq "100 90 10" "$(sql_admin "$DB" "SELECT CONCAT_WS(' ', fetched, loaded, rejected) FROM load_run_streams WHERE stream='user_logins'")" \
   "load_run_streams counts"
-assert_eq "90 10" "$(sql_admin "$DB" "SELECT CONCAT_WS(' ', SUM(outcome='loaded'), SUM(outcome='rejected')) FROM load_processed_ids WHERE stream='user_logins'")" \
+assert_eq "90 10" "$(sql_admin "$DB" "SELECT CONCAT_WS(' ', SUM($(wh_bool "outcome='loaded'")), SUM($(wh_bool "outcome='rejected'"))) FROM load_processed_ids WHERE stream='user_logins'")" \
   "every message id recorded as processed"
 
 # the analyst reads user_logins but no ip or device id value
@@ -84,9 +85,9 @@ assert_not_contains "$dump" "199.172." "no plaintext ip in what the analyst read
 assert_not_contains "$dump" "-47-5928" "no plaintext device id in what the analyst reads"
 
 # a rerun over an empty queue changes nothing
-before=$(sql_admin "$DB" "CHECKSUM TABLE user_logins, sensitive_ip_ids, sensitive_device_ids" | cut -f2 | paste -sd' ')
+before=$(wh_checksum "$DB" user_logins sensitive_ip_ids sensitive_device_ids)
 ml -c "$T/c.yaml" run --stream user_logins; assert_eq 0 "$RC" "rerun"
-assert_eq "$before" "$(sql_admin "$DB" "CHECKSUM TABLE user_logins, sensitive_ip_ids, sensitive_device_ids" | cut -f2 | paste -sd' ')" \
+assert_eq "$before" "$(wh_checksum "$DB" user_logins sensitive_ip_ids sensitive_device_ids)" \
   "rerun leaves the tables identical"
 assert_eq 10 "$(sql_admin "$DB" "SELECT COUNT(*) FROM load_rejects WHERE stream='user_logins'")" "no new reject"
 

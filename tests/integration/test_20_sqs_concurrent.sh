@@ -2,6 +2,8 @@
 # Two loaders draining one SQS queue at once: every message is loaded (or
 # rejected) exactly once, the queue ends empty, and the two runs' counts add
 # up to the messages sent.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh; with
+# postgres once SQS streams are, IT_PG_PENDING).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sqs-lib.sh"
 DB=it_sqs_conc

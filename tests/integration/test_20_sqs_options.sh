@@ -2,6 +2,8 @@
 # SQS source options: on_malformed: dead_letter leaves malformed messages for
 # the queue's redrive policy (recorded once in load_rejects, then moved to
 # the dead-letter queue by SQS); `run --follow` keeps polling until SIGTERM.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh; with
+# postgres once SQS streams are, IT_PG_PENDING).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sqs-lib.sh"
 DB=it_sqs_opts

@@ -24,6 +24,10 @@
 #     tables nor their sensitive tables, and init skips (and names) the views
 #     that read them instead of failing.
 #
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh): steps
+# 1 and 2 compare with what MySQL had before (wh_has ddl_before: MySQL only),
+# steps 3 and 4 hold for both.
+#
 # With DDL41_WRITE_DIGESTS=FILE only step 2's load runs, with $MASKLOAD_BIN,
 # and its digests are written to FILE (how data_digests.txt was made).
 . "$(dirname "$0")/lib.sh"
@@ -77,26 +81,24 @@ fi
 # ---- 1. DDL: hand-written (before) vs derived ----
 OLD=it_ddl_before
 NEW=it_ddl_derived
-fresh_db "$OLD"
 fresh_db "$NEW"
+# users, messages and user_logins (an sqs source: init never contacts the queue)
+write_config "$T/c.yaml" "$NEW" "  user_logins: { source: logins }"
+src=$(printf '  logins:\n    kind: sqs\n    queue_url: http://127.0.0.1:9/000000000000/logins\n    region: us-east-1')
+awk -v src="$src" '{ print } /^sources:$/ { print src }' "$T/c.yaml" >"$T/c.tmp" && mv "$T/c.tmp" "$T/c.yaml"
+tables_of() {
+  wh_tables "$1" | grep -E '^(users_raw|subscriptions_raw|messages_raw|user_logins|sensitive_.+_ids)$' | LC_ALL=C sort
+}
+if wh_has ddl_before "steps 1 and 2: the derived DDL and data against MySQL's hand-written DDL"; then
+fresh_db "$OLD"
 sql_admin "" "CREATE DATABASE \`$OLD\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 for f in "$BEFORE"/0*.sql; do
   MYSQL_PWD="$MASKLOAD_ADMIN_PASSWORD" mariadb --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 \
     -P "$IT_DB_PORT" -u root -D "$OLD" <"$f"
 done
 ok "old DDL applied ($(ls "$BEFORE"/0*.sql | wc -l) files)"
-
-# users, messages and user_logins (an sqs source: init never contacts the queue)
-write_config "$T/c.yaml" "$NEW" "  user_logins: { source: logins }"
-src=$(printf '  logins:\n    kind: sqs\n    queue_url: http://127.0.0.1:9/000000000000/logins\n    region: us-east-1')
-awk -v src="$src" '{ print } /^sources:$/ { print src }' "$T/c.yaml" >"$T/c.tmp" && mv "$T/c.tmp" "$T/c.yaml"
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init derives the tables ($OUT)"
 
-tables_of() {
-  sql_admin "" "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='$1'
-    AND (TABLE_NAME IN ('users_raw','subscriptions_raw','messages_raw','user_logins')
-         OR TABLE_NAME LIKE 'sensitive\\_%\\_ids')" | LC_ALL=C sort
-}
 old_tables=$(tables_of "$OLD")
 assert_eq "messages_raw sensitive_city_ids sensitive_device_ids sensitive_ip_ids sensitive_profession_ids sensitive_zipcode_ids subscriptions_raw user_logins users_raw" \
   "$(echo $old_tables)" "the old DDL has the expected tables"
@@ -164,6 +166,18 @@ if cmp -s "$T/digests.expected" "$T/digests.actual"; then
 else
   not_ok "data digests differ: $(diff "$T/digests.expected" "$T/digests.actual")"
 fi
+else
+  ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init derives the tables ($OUT)"
+  assert_eq "messages_raw sensitive_city_ids sensitive_device_ids sensitive_ip_ids sensitive_profession_ids sensitive_zipcode_ids subscriptions_raw user_logins users_raw" \
+    "$(echo $(tables_of "$NEW"))" "init created the stream tables and the sensitive tables of their kinds"
+  for t in load_runs load_run_streams load_rejects load_processed_ids; do
+    assert_eq "$t" "$(wh_tables "$NEW" | grep -x "$t" || true)" "$t created from ddl/postgres/"
+  done
+  before=$(PGPASSWORD="$MASKLOAD_ADMIN_PASSWORD" pg_dump -h 127.0.0.1 -p "$PG_PORT" -U postgres -s "$NEW" | grep -v '^\\\(un\)\?restrict ')
+  ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "a second init succeeds"
+  assert_eq "$before" "$(PGPASSWORD="$MASKLOAD_ADMIN_PASSWORD" pg_dump -h 127.0.0.1 -p "$PG_PORT" -U postgres -s "$NEW" | grep -v '^\\\(un\)\?restrict ')" \
+    "a second init changes no derived table (pg_dump --schema-only)"
+fi
 
 # ---- 3. grants ----
 analyst() { as_analyst "$NEW" "$1"; }
@@ -176,26 +190,22 @@ for t in users_raw subscriptions_raw messages_raw user_logins; do
 done
 for t in sensitive_city_ids sensitive_zipcode_ids sensitive_profession_ids sensitive_ip_ids sensitive_device_ids load_rejects; do
   set +e; out=$(analyst "SELECT * FROM $t LIMIT 1"); rc=$?; set -e
-  if [ "$rc" -ne 0 ] && [[ "$out" == *"SELECT command denied"* ]]; then ok "analyst denied on $t"; else not_ok "analyst on $t: rc=$rc $out"; fi
+  if [ "$rc" -ne 0 ] && [[ "$out" == *"$(wh_denied select)"* ]]; then ok "analyst denied on $t"; else not_ok "analyst on $t: rc=$rc $out"; fi
   set +e; out=$(steward "SELECT COUNT(*) FROM $t"); rc=$?; set -e
   if [ "$t" = load_rejects ]; then
     assert_eq "0 0" "$rc $out" "steward reads $t"
-  elif [ "$rc" -ne 0 ] && [[ "$out" == *"SELECT command denied"* ]]; then ok "steward denied a plain SELECT on $t"
+  elif [ "$rc" -ne 0 ] && [[ "$out" == *"$(wh_denied select)"* ]]; then ok "steward denied a plain SELECT on $t"
   else not_ok "steward on $t: rc=$rc $out"; fi
 done
 set +e; out=$(analyst "INSERT INTO user_logins (message_id, created_at, user_id, load_run_id, loaded_at) VALUES ('x', NOW(), 'u', 0, NOW())"); rc=$?; set -e
-if [ "$rc" -ne 0 ] && [[ "$out" == *"INSERT command denied"* ]]; then ok "analyst cannot write a derived table"; else not_ok "analyst wrote: $out"; fi
+if [ "$rc" -ne 0 ] && [[ "$out" == *"$(wh_denied insert)"* ]]; then ok "analyst cannot write a derived table"; else not_ok "analyst wrote: $out"; fi
 # exactly these table grants (views aside) in this database
-granted() {
-  sql_admin "" "SELECT GROUP_CONCAT(Table_name ORDER BY Table_name SEPARATOR ' ') FROM mysql.tables_priv
-    WHERE User='$1' AND Db='$NEW' AND Table_name NOT LIKE 'monitor\\_%' AND Table_name NOT LIKE 'analysis\\_%'"
-}
+granted() { wh_granted "$1" "$NEW"; }
 assert_eq "load_run_streams load_runs messages_raw subscriptions_raw user_logins users_raw" \
   "$(granted "maskload_${NEW}_analyst")" "the analyst's table grants: the stream tables and the run audit"
 assert_eq "load_rejects messages_raw pii_access_log pii_erasures subscriptions_raw user_logins users_raw" \
   "$(granted "maskload_${NEW}_steward")" "the steward's table grants: stream tables, rejects, the PII audit (no sensitive table)"
-pub=$(sql_admin "" "SELECT COUNT(*) FROM mysql.db WHERE User='PUBLIC' AND Db='$NEW'")$(sql_admin "" "SELECT COUNT(*) FROM mysql.tables_priv WHERE User='PUBLIC' AND Db='$NEW'")
-assert_eq "00" "$pub" "nothing granted to PUBLIC"
+assert_eq "00" "$(wh_public_grants "$NEW" | paste -sd '' -)" "nothing granted to PUBLIC"
 
 # ---- 4. only user_logins: only its tables, views over absent tables skipped ----
 LOGINS=it_ddl_logins
@@ -206,8 +216,9 @@ assert_eq "sensitive_device_ids sensitive_ip_ids user_logins" "$(echo $(tables_o
   "only user_logins and its sensitive tables are created"
 assert_contains "$OUT" "monitor_anomalous_messages" "a skipped view is named"
 assert_contains "$OUT" "skipped" "and said to be skipped"
-assert_eq 0 "$(sql_admin "" "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$LOGINS' AND TABLE_NAME='monitor_anomalous_messages'")" \
+assert_eq "" "$(wh_views "$LOGINS" | grep -x monitor_anomalous_messages || true)" \
   "a view over messages_raw is not installed without that stream"
-assert_eq "" "$(sql_admin "" "SELECT GROUP_CONCAT(Table_name) FROM mysql.tables_priv WHERE Db='$LOGINS' AND Table_name IN ('users_raw','messages_raw','subscriptions_raw','sensitive_city_ids')" | sed 's/^NULL$//')" \
+assert_contains " $(wh_granted "maskload_${LOGINS}_analyst" "$LOGINS") " " user_logins " "the analyst's grant on user_logins (the measure below can see one)"
+assert_eq "" "$(wh_granted "maskload_${LOGINS}_analyst" "$LOGINS" | tr ' ' '\n' | grep -xE 'users_raw|messages_raw|subscriptions_raw|sensitive_city_ids' || true)" \
   "no grant on tables of streams not configured"
 finish

@@ -26,6 +26,8 @@
 #  9. must fail (exit 2, file:line:column): an unknown history mode, a
 #     column named like a history column, history with exactly_once or
 #     with child tables.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh; with
+# postgres once history is, IT_PG_PENDING): the catalog through wh_* helpers.
 . "$(dirname "$0")/lib.sh"
 FIX="$SOURCE_DIR/tests/fixtures/purchases"
 DB=it_history
@@ -61,24 +63,24 @@ YAML
 C="$T/c.yaml"
 # versions: one line per version, in key and version order
 versions() {
-  q "SELECT purchase_id, version, product, user_id, purchase_date, DATE_FORMAT(valid_from, '%Y-%m-%d'),
-       IFNULL(DATE_FORMAT(valid_to, '%Y-%m-%d'), '-'), is_current, deleted
+  q "SELECT purchase_id, version, product, user_id, purchase_date, CAST(valid_from AS DATE),
+       COALESCE(CAST(CAST(valid_to AS DATE) AS CHAR(10)), '-'), is_current, deleted
      FROM purchases ORDER BY purchase_id, version" | tr '\t' ' '
 }
-checksum() { q "CHECKSUM TABLE $1" | cut -f2; }
+checksum() { wh_checksum "$DB" "$1"; }
 
 # 1. init
 snapshot day1
 ml -c "$C" init; assert_eq 0 "$RC" "init ($OUT)"
 assert_eq "purchase_id,version" \
-  "$(q "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='purchases' AND COLUMN_KEY='PRI'")" \
+  "$(wh_pk "$DB" purchases)" \
   "the history table's primary key is (key, version)"
 assert_eq "purchase_id product user_id purchase_date load_run_id loaded_at valid_from valid_to version is_current deleted row_hash" \
-  "$(q "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION SEPARATOR ' ') FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='purchases'")" \
+  "$(wh_columns "$DB" purchases | paste -sd' ' -)" \
   "the history columns follow the mapped ones"
-assert_eq "binary(32) YES" "$(q "SELECT CONCAT(MAX(IF(COLUMN_NAME='row_hash', COLUMN_TYPE, '')), ' ', MAX(IF(COLUMN_NAME='valid_to', IS_NULLABLE, ''))) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='purchases'")" \
+assert_eq "$(wh_pick "binary(32)" bytea) YES" "$(wh_column_type "$DB" purchases row_hash) $(wh_cols "$DB" purchases | awk '$1 == "valid_to" { print $NF }')" \
   "row_hash is BINARY(32), valid_to nullable"
-assert_eq "2" "$(q "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME IN ('purchases_current','monitor_purchases_history')")" \
+assert_eq "2" "$(wh_views "$DB" | grep -cxE 'purchases_current|monitor_purchases_history')" \
   "init installs the current view and the history monitor"
 
 # 2. today, tomorrow, the day after
@@ -98,7 +100,7 @@ assert_contains "$OUT" "2 versions opened, 1 closed as changed, 0 closed as dele
 # the row hash is the documented encoding: per non-NULL non-key column
 # <len(name)>:<name>:<type tag>:<len(value)>:<value>, SHA-256
 want=$(printf '%s' "7:product:i:2:127:user_id:i:7:100343113:purchase_date:d:10:2022-05-20" | sha256sum | cut -d' ' -f1)
-assert_eq "$want" "$(q 'SELECT LOWER(HEX(row_hash)) FROM purchases WHERE purchase_id=1002313003')" "row_hash is SHA-256 of the typed encoding"
+assert_eq "$want" "$(q "SELECT $(wh_pick 'LOWER(HEX(row_hash))' "encode(row_hash, 'hex')") FROM purchases WHERE purchase_id=1002313003")" "row_hash is SHA-256 of the typed encoding"
 snapshot day3
 ml -c "$C" run --stream purchases --as-of 2024-01-03T00:00:00Z; assert_eq 0 "$RC" "day 3 ($OUT)"
 assert_eq "1002313002 1 13 1003432 2021-06-19 2024-01-01 2024-01-03 0 1
@@ -165,7 +167,7 @@ cat >"$T/pairs.json" <<'JSON'
 [ {"a": "1", "b": "23", "v": "changed"}, {"a": "12", "b": "3", "v": null} ]
 JSON
 ml -c "$C" run --stream pairs --as-of 2024-01-03T00:00:00Z; assert_eq 0 "$RC" "pairs, a value becomes NULL ($OUT)"
-assert_eq "2 -" "$(q "SELECT version, IFNULL(v, '-') FROM pairs WHERE a='12' AND is_current=1" | tr '\t' ' ')" "a value that becomes NULL is a change"
+assert_eq "2 -" "$(q "SELECT version, COALESCE(v, '-') FROM pairs WHERE a='12' AND is_current=1" | tr '\t' ' ')" "a value that becomes NULL is a change"
 before=$(checksum pairs)
 ml -c "$C" run --stream pairs --as-of 2024-01-04T00:00:00Z; assert_eq 0 "$RC" "pairs rerun ($OUT)"
 assert_eq "$before" "$(checksum pairs)" "a NULL value does not re-version on a rerun"
@@ -179,10 +181,10 @@ cat >>"$T/purchases.yaml" <<'EOF'
   - { name: channel, from: channel, type: varchar(16), description: sales channel (new) }
 EOF
 ml -c "$C" init; assert_eq 0 "$RC" "init adds the column ($OUT)"
-assert_eq 1 "$(q "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='purchases' AND COLUMN_NAME='channel'")" "the column is there"
+assert_eq 1 "$(wh_columns "$DB" purchases | grep -cx channel)" "the column is there"
 ml -c "$C" run --stream purchases --as-of 2024-01-09T00:00:00Z; assert_eq 0 "$RC" "run after the new column ($OUT)"
 assert_eq "$n_before" "$(q 'SELECT COUNT(*), MAX(version), SUM(is_current) FROM purchases')" "no row re-versioned by the new column"
-assert_eq "$want" "$(q 'SELECT LOWER(HEX(row_hash)) FROM purchases WHERE purchase_id=1002313003 AND is_current=1')" "a NULL in the new column leaves the hash as it was"
+assert_eq "$want" "$(q "SELECT $(wh_pick 'LOWER(HEX(row_hash))' "encode(row_hash, 'hex')") FROM purchases WHERE purchase_id=1002313003 AND is_current=1")" "a NULL in the new column leaves the hash as it was"
 assert_contains "$OUT" "0 versions opened, 0 closed as changed, 0 closed as deleted" "the merge found nothing to do"
 # a value in the new column is a change
 jq 'map(if .PurchaseID == 1002313005 then . + {"channel": "web"} else . end)' "$FIX/day3.json" >"$T/snapshot.json"
@@ -192,7 +194,7 @@ assert_eq "2 web" "$(q 'SELECT version, channel FROM purchases WHERE purchase_id
 # 7. analyst, views, monitor
 assert_eq 3 "$(analyst 'SELECT COUNT(*) FROM purchases_current')" "the analyst reads the current view: one row per live key"
 assert_eq "purchase_id product user_id purchase_date channel valid_from" \
-  "$(q "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION SEPARATOR ' ') FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='purchases_current'")" \
+  "$(wh_columns "$DB" purchases_current | paste -sd' ' -)" \
   "the current view has the mapped columns and valid_from only"
 assert_eq "$(q 'SELECT COUNT(*) FROM purchases')" "$(analyst 'SELECT COUNT(*) FROM purchases')" "the analyst reads the history table"
 ml -c "$C" check; assert_eq 0 "$RC" "check passes ($OUT)"
@@ -227,7 +229,7 @@ assert_contains "$OUT" "closed as changed" "applies the snapshot"
 after=$(checksum purchases)
 ml -c "$C" run --stream purchases --as-of 2024-01-12T00:00:00Z; assert_eq 0 "$RC" "once more ($OUT)"
 assert_eq "$after" "$(checksum purchases)" "and only once"
-assert_eq "1002313002 1002313003 1002313004" "$(q 'SELECT GROUP_CONCAT(purchase_id ORDER BY purchase_id SEPARATOR " ") FROM purchases_current')" \
+assert_eq "1002313002 1002313003 1002313004" "$(q "SELECT $(wh_agg purchase_id purchase_id ' ') FROM purchases_current")" \
   "the current view holds day 1's purchases"
 assert_eq "0 1" "$(q "SELECT is_current, deleted FROM purchases WHERE purchase_id=1002313005 ORDER BY version DESC LIMIT 1" | tr '\t' ' ')" \
   "and the purchase day 1 lacks is closed as deleted"

@@ -20,6 +20,8 @@
 #     text column, cursor of a masked field, bad lookback, missing param,
 #     param `page`, an unknown key, a file source; the analyst cannot read
 #     load_cursors.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh; with
+# postgres once incremental cursors are, IT_PG_PENDING).
 . "$(dirname "$0")/lib.sh"
 DB=it_incremental
 q() { sql_admin "$DB" "$1"; }
@@ -77,7 +79,7 @@ streams:
 YAML
 }
 since_lines() { grep -c "since updated_since=" "$T/api.log" || true; }
-items() { q "SELECT GROUP_CONCAT(item_id, ':', name ORDER BY item_id SEPARATOR ' ') FROM items_raw"; }
+items() { q "SELECT $(wh_agg "CONCAT(item_id, ':', name)" item_id ' ') FROM items_raw"; }
 cursor() { q "SELECT cursor_value FROM load_cursors WHERE stream='items'"; }
 
 # ---- 1. first run: everything ----
@@ -116,16 +118,16 @@ assert_eq "2024-01-01 11:30:00.000" "$(cursor)" "--full stores the cursor of wha
 assert_eq "$(q "SELECT MAX(run_id) FROM load_runs")" "$(q "SELECT run_id FROM load_cursors")" "--full's run stored it"
 
 # ---- 4. a rerun over unchanged data writes no row ----
-stamp=$(q "SELECT GROUP_CONCAT(load_run_id, loaded_at ORDER BY item_id) FROM items_raw")
+stamp=$(q "SELECT $(wh_agg "CONCAT(load_run_id, loaded_at)" item_id) FROM items_raw")
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "rerun ($OUT)"
 assert_contains "$(cat "$T/api.log")" "since updated_since=2024-01-01T10:30:00.000Z: 1 of 12 records" "rerun asks from 11:30 - 1h"
-assert_eq "$stamp" "$(q "SELECT GROUP_CONCAT(load_run_id, loaded_at ORDER BY item_id) FROM items_raw")" "rerun rewrites no row"
+assert_eq "$stamp" "$(q "SELECT $(wh_agg "CONCAT(load_run_id, loaded_at)" item_id) FROM items_raw")" "rerun rewrites no row"
 assert_contains "$OUT" "1 rows unchanged in the warehouse, not written" "the unchanged row is counted"
 
 # ---- 5. killed after every commit: the next run loses nothing ----
 empty() { q "DELETE FROM items_raw; DELETE FROM load_cursors; DELETE FROM load_run_streams; DELETE FROM load_rejects; DELETE FROM load_run_leases; DELETE FROM load_runs;
-  INSERT INTO load_cursors VALUES ('items', '2024-01-01 06:00:00.000', 0, UTC_TIMESTAMP(3))"; }
-state() { echo "$(q "SELECT GROUP_CONCAT(item_id, ':', name, ':', COALESCE(updated_at, '-') ORDER BY item_id SEPARATOR ' ') FROM items_raw") / $(cursor)"; }
+  INSERT INTO load_cursors VALUES ('items', '2024-01-01 06:00:00.000', 0, $(wh_pick "UTC_TIMESTAMP(3)" "now() AT TIME ZONE 'UTC'"))"; }
+state() { echo "$(q "SELECT $(wh_agg "CONCAT(item_id, ':', name, ':', COALESCE($(wh_ms updated_at), '-'))" item_id ' ') FROM items_raw") / $(cursor)"; }
 sweep() { # sweep LABEL SORTED PATH
   local n=0 killed=0 bad=0 mid=0 ref c
   items_config "$T/k.yaml" "$API_PORT" "$2" "$3"

@@ -24,6 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 DB=it_checks
 fresh_db "$DB"
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh).
 q() { sql_admin "$DB" "$1"; }
 analyst() { as_analyst "$DB" "$1"; }
 
@@ -99,25 +100,27 @@ ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "run ($OUT)"
 assert_eq 9 "$(q 'SELECT COUNT(*) FROM orders_raw')" "every order loaded"
 
 view_rows() { analyst "SELECT * FROM $1 ORDER BY 1, 2" | tr '\t\n' ' ;' ; }
-cols() { q "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='$1'"; }
+# ms TEXT: a datetime as the warehouse prints it (PostgreSQL drops zero milliseconds)
+ms() { if [ "$IT_WAREHOUSE" = postgres ]; then printf '%s' "${1//.000/}"; else printf '%s' "$1"; fi; }
+cols() { wh_columns "$DB" "$1" | paste -sd, -; }
 assert_eq "2 NULL;" "$(view_rows monitor_orders_raw_customer_id_not_null)" "not_null: order 2"
 assert_eq "3 99;" "$(view_rows monitor_orders_raw_customer_id_references)" "references: order 3's customer 99 (the NULL of order 2 is not an orphan)"
 assert_eq "4 lost;" "$(view_rows monitor_orders_raw_status_accepted)" "accepted: order 4"
 assert_eq "5 0;6 101;" "$(view_rows monitor_orders_raw_qty_range)" "range: orders 5 and 6 (1 and 100 are inside)"
 assert_eq "5 E;6 E;" "$(view_rows monitor_orders_raw_code_unique)" "unique: both rows of code E"
-assert_eq "8 1999-12-31 23:59:59.000;" "$(view_rows monitor_orders_raw_ordered_at_not_before)" "not_before a date: order 8"
-assert_eq "8 1999-12-30 00:00:00.000 1999-12-31 23:59:59.000;" "$(view_rows monitor_orders_raw_shipped_at_not_before)" \
+assert_eq "$(ms "8 1999-12-31 23:59:59.000;")" "$(view_rows monitor_orders_raw_ordered_at_not_before)" "not_before a date: order 8"
+assert_eq "$(ms "8 1999-12-30 00:00:00.000 1999-12-31 23:59:59.000;")" "$(view_rows monitor_orders_raw_shipped_at_not_before)" \
   "not_before a column: order 8 (key, the column, the other column)"
-assert_eq "orders_raw 7 ordered_at 2099-01-01 00:00:00.000;orders_raw 9 shipped_at 2098-06-01 00:00:00.000;" \
+assert_eq "$(ms "orders_raw 7 ordered_at 2099-01-01 00:00:00.000;orders_raw 9 shipped_at 2098-06-01 00:00:00.000;")" \
   "$(analyst "SELECT * FROM monitor_orders_time_problems ORDER BY record_key" | tr '\t\n' ' ;')" \
   "not_future: two checks share one view by name (table, key, column, value)"
 assert_eq "order_id,status" "$(cols monitor_orders_raw_status_accepted)" "a check view has the key and the checked column only"
 assert_eq "table_name,record_key,column_name,value" "$(cols monitor_orders_time_problems)" "a shared view has the long shape"
-assert_eq "0" "$(q "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME LIKE 'monitor\\_%' AND SECURITY_TYPE <> 'INVOKER'")" \
+assert_eq "0" "$(wh_not_invoker "$DB" 'monitor\_%')" \
   "every generated view is SQL SECURITY INVOKER"
-assert_eq 10 "$(q "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME LIKE 'monitor\\_%'")" \
+assert_eq 10 "$(wh_views "$DB" | grep -c '^monitor_')" \
   "seven column views, one shared view, freshness and min_rows"
-assert_contains "$(analyst "SELECT * FROM customers_raw JOIN monitor_orders_raw_qty_range USING (customer_id)")" "Unknown column" \
+assert_contains "$(analyst "SELECT * FROM customers_raw JOIN monitor_orders_raw_qty_range USING (customer_id)")" "$(wh_pick "Unknown column" "does not exist")" \
   "must fail: no column beyond the key and the checked one through a view"
 assert_contains "$(analyst "CREATE OR REPLACE VIEW monitor_orders_raw_qty_range AS SELECT 1")" "denied" \
   "must fail: the analyst cannot replace a generated view"
@@ -128,13 +131,13 @@ assert_eq "orders	1	9	10" "$(analyst "SELECT * FROM monitor_orders_min_rows")" "
 ml -c "$T/c.yaml" check
 assert_eq 3 "$RC" "check exits 3 over the thresholds"
 assert_contains "$OUT" "monitor_orders_raw_qty_range" "the table output names the views"
-assert_contains "$OUT" "$(printf '%-40s %s' orders "$(q "SELECT DATE_FORMAT(MAX(finished_at), '%Y-%m-%dT%H:%i:%sZ') FROM load_runs")")" \
+assert_contains "$OUT" "$(printf '%-40s %s' orders "$(q "SELECT $(wh_iso 'MAX(finished_at)') FROM load_runs")")" \
   "and the last success of each stream"
 # a check declared but not installed yet fails check until init
 checks_config "$T/new.yaml" "      - { name: extra, from: extra, type: int, checks: { not_null: true } }"
 ml -c "$T/new.yaml" check
 assert_eq 1 "$RC" "must fail: check of a declared view init has not installed"
-assert_contains "$OUT" "counting 'monitor_orders_raw_extra_not_null' (did \`maskload init\` run since its checks were declared?)" \
+assert_contains "$OUT" "counting 'monitor_orders_raw_extra_not_null' (did \`maskload init\` run since it$(wh_pick "s checks were" " was") declared?)" \
   "and says to run init"
 checks_config "$T/ok.yaml" "" "check: { default_threshold: 100 }" 9
 ml -c "$T/ok.yaml" init; assert_eq 0 "$RC" "init with min_rows 9"
@@ -151,9 +154,9 @@ for pair in monitor_orders_raw_customer_id_not_null:1 monitor_orders_raw_custome
 done
 assert_eq 0 "$(jq -r '.views[] | select(.view == "monitor_customers_freshness") | .threshold' <<<"$J")" \
   "an expectation's threshold is 0 whatever default_threshold says"
-last=$(q "SELECT TIMESTAMPDIFF(SECOND, '1970-01-01', MAX(finished_at)) FROM load_runs WHERE status='succeeded'")
+last=$(q "SELECT $(wh_epoch 'MAX(finished_at)') FROM load_runs WHERE status='succeeded'")
 assert_eq "$last" "$(jq -r '.streams[] | select(.stream == "customers") | .last_success_timestamp' <<<"$J")" "json: last success of customers"
-assert_eq "$(q "SELECT DATE_FORMAT(MAX(finished_at), '%Y-%m-%dT%H:%i:%sZ') FROM load_runs WHERE status='succeeded'")" \
+assert_eq "$(q "SELECT $(wh_iso 'MAX(finished_at)') FROM load_runs WHERE status='succeeded'")" \
   "$(jq -r '.streams[] | select(.stream == "orders") | .last_success' <<<"$J")" "json: last success as UTC text"
 ml -c "$T/ok.yaml" check --format prometheus
 assert_eq 0 "$RC" "prometheus: exit 0"
@@ -162,7 +165,7 @@ assert_contains "$OUT" "maskload_monitor_threshold{view=\"monitor_orders_raw_qty
 assert_contains "$OUT" "maskload_stream_last_success_timestamp_seconds{stream=\"orders\"} $last" "prometheus: last success per stream"
 
 # stale: the last run finished two days ago
-q "UPDATE load_runs SET started_at = started_at - INTERVAL 2 DAY, finished_at = finished_at - INTERVAL 2 DAY"
+q "UPDATE load_runs SET started_at = started_at - INTERVAL '2' DAY, finished_at = finished_at - INTERVAL '2' DAY"
 assert_eq "customers" "$(analyst "SELECT stream FROM monitor_customers_freshness WHERE age_seconds > max_age_seconds AND max_age_seconds = 93600")" \
   "freshness: one row when the last success is 48h old"
 ml -c "$T/ok.yaml" check
@@ -182,7 +185,8 @@ cp "$T/orders.full" "$T/orders.jsonl"
 ml -c "$T/ok.yaml" run; assert_eq 0 "$RC" "run again"
 ml -c "$T/ok.yaml" check; assert_eq 0 "$RC" "and check passes"
 ml -c "$T/ok.yaml" plan
-assert_contains "$OUT" "CREATE OR REPLACE SQL SECURITY INVOKER VIEW \`monitor_orders_raw_status_accepted\` AS SELECT \`r\`.\`order_id\`, \`r\`.\`status\` FROM \`orders_raw\` AS \`r\` WHERE \`r\`.\`status\` NOT IN ('open', 'closed')" \
+assert_contains "$OUT" "$(wh_pick "CREATE OR REPLACE SQL SECURITY INVOKER VIEW \`monitor_orders_raw_status_accepted\` AS SELECT \`r\`.\`order_id\`, \`r\`.\`status\` FROM \`orders_raw\` AS \`r\` WHERE \`r\`.\`status\` NOT IN ('open', 'closed')" \
+  "CREATE OR REPLACE VIEW \"monitor_orders_raw_status_accepted\" WITH (security_invoker = true) AS SELECT \"r\".\"order_id\", \"r\".\"status\" FROM \"orders_raw\" AS \"r\" WHERE \"r\".\"status\" NOT IN ('open', 'closed')")" \
   "plan shows a generated check view"
 
 # ---- 3. must fail: bad declarations (exit 2, file:line:column) ----
@@ -243,11 +247,11 @@ fresh_db "$DB2"
 write_config "$T/b.yaml" "$DB2" "check: { default_threshold: 100 }"
 ml -c "$T/b.yaml" init; assert_eq 0 "$RC" "init of the built-ins ($OUT)"
 ml -c "$T/b.yaml" run; assert_eq 0 "$RC" "run of the built-ins"
-b() { MYSQL_PWD="$MASKLOAD_ANALYST_PASSWORD" mariadb --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u analyst -D "$DB2" -N -B -e "$1" 2>&1; }
+b() { as_analyst "$DB2" "$1"; }
 assert_eq "$FUTURE_TIMESTAMP_KEYS" "$(b "SELECT CONCAT(table_name, ':', record_key, ':', column_name) FROM monitor_future_timestamps")" \
   "monitor_future_timestamps: the same rows, generated"
 assert_eq "table_name,record_key,column_name,value" \
-  "$(sql_admin "$DB2" "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB2' AND TABLE_NAME='monitor_future_timestamps'")" \
+  "$(wh_columns "$DB2" monitor_future_timestamps | paste -sd, -)" \
   "monitor_future_timestamps: the same columns"
 assert_eq "$ORPHAN_MESSAGE_SIDES" "$(b "SELECT CONCAT(record_key, ':', REPLACE(column_name, '_id', '')) FROM monitor_orphan_messages")" \
   "monitor_orphan_messages: the same message, on the receiver side"
@@ -258,7 +262,7 @@ assert_eq "$SUBSCRIPTION_BAD_PERIOD_KEYS" "$(b "SELECT CONCAT(user_id, ':', subs
 assert_eq "0 0 0 0" "$(b "SELECT (SELECT COUNT(*) FROM monitor_subscriptions_raw_status_accepted), (SELECT COUNT(*) FROM monitor_subscriptions_raw_status_not_null), (SELECT COUNT(*) FROM monitor_ancient_timestamps), (SELECT COUNT(*) FROM monitor_messages_without_sender)" | tr '\t' ' ')" \
   "the built-ins' other checks find nothing in the fixture"
 for v in monitor_future_timestamps monitor_orphan_messages monitor_users_updated_before_created monitor_subscription_bad_period; do
-  assert_eq 0 "$(sql_admin "" "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$DB2' AND TABLE_NAME='$v' AND SECURITY_TYPE <> 'INVOKER'")" "$v is SQL SECURITY INVOKER"
+  assert_eq 0 "$(wh_not_invoker "$DB2" "$v")" "$v is SQL SECURITY INVOKER (security_invoker)"
 done
 ml -c "$T/b.yaml" check --format json
 assert_eq "$FUTURE_TIMESTAMPS $ORPHAN_MESSAGES" \
@@ -279,6 +283,6 @@ streams:
 YAML
 ml -c "$T/m.yaml" init; assert_eq 0 "$RC" "init of messages alone"
 assert_eq "monitor_ancient_timestamps,monitor_future_timestamps,monitor_messages_without_sender" \
-  "$(sql_admin "" "SELECT GROUP_CONCAT(TABLE_NAME ORDER BY TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='$DB3' AND TABLE_NAME LIKE 'monitor\\_%'")" \
+  "$(wh_views "$DB3" | grep '^monitor_' | paste -sd, -)" \
   "no orphan view without users_raw"
 finish
