@@ -557,6 +557,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     if (rc)
         return err_prefix(rc, "stream '%s': recording the run", st->name);
     ctx->erased = ctx->erased_total = 0;
+    log_debug("stream '%s': batches written in line", st->name);
     b = batch_new(def);
     doc = json_doc_new();
     rc = b && doc ? open_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");

@@ -32,17 +32,13 @@ esac
 # needs it is skipped by `wh_has FEATURE` and counted. A line goes when its
 # feature lands with PostgreSQL.
 IT_PG_PENDING='
-sqs|SQS streams into PostgreSQL|test_20_sqs test_20_sqs_concurrent test_20_sqs_options
-exactly_once|exactly_once streams into PostgreSQL|
-history|history: scd2 streams and run --as-of into PostgreSQL|test_50_history
-incremental|incremental cursors into PostgreSQL|test_51_incremental
 rekey|maskload rekey with a PostgreSQL warehouse|
+schema_evolve|init adding a column to an existing PostgreSQL table (schema: evolve; its history merge is covered by test_74_pg_history)|test_50_history
 '
 # What stays MySQL's, one line per feature (checks of parametrised scripts
 # that wh_has skips on postgres; whole MySQL-only scripts are simply not
 # registered @pg, see tests/CMakeLists.txt)
 IT_MYSQL_ONLY='
-pii_reveal|the audited reveal (the pii_reveal procedure; no PostgreSQL function yet)
 userstat|the server user statistics (TABLE_STATISTICS) and Handler_* counters of MariaDB
 load_data|the LOAD DATA bulk path and load.method (PostgreSQL always loads by COPY)
 mysql_catalog|the mysql.* grant tables and SHOW GRANTS

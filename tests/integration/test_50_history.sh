@@ -61,10 +61,13 @@ streams:
       - { name: v, from: v, type: varchar(16) }
 YAML
 C="$T/c.yaml"
+# the booleans is_current and deleted as 1/0, and their literals, in either dialect
+ib() { wh_pick "$1" "$1::int"; }
+T1=$(wh_pick 1 true) T0=$(wh_pick 0 false)
 # versions: one line per version, in key and version order
 versions() {
   q "SELECT purchase_id, version, product, user_id, purchase_date, CAST(valid_from AS DATE),
-       COALESCE(CAST(CAST(valid_to AS DATE) AS CHAR(10)), '-'), is_current, deleted
+       COALESCE(CAST(CAST(valid_to AS DATE) AS CHAR(10)), '-'), $(ib is_current), $(ib deleted)
      FROM purchases ORDER BY purchase_id, version" | tr '\t' ' '
 }
 checksum() { wh_checksum "$DB" "$1"; }
@@ -154,7 +157,7 @@ JSON
 ml -c "$C" run --stream pairs --as-of 2024-01-02T00:00:00Z; assert_eq 0 "$RC" "pairs, one changed ($OUT)"
 assert_eq "1 23 1 first 0
 1 23 2 changed 1
-12 3 1 second 1" "$(q 'SELECT a, b, version, v, is_current FROM pairs ORDER BY a, b, version' | tr '\t' ' ')" \
+12 3 1 second 1" "$(q "SELECT a, b, version, v, $(ib is_current) FROM pairs ORDER BY a, b, version" | tr '\t' ' ')" \
   "only ('1','23') gets a version 2"
 # must fail: a changed snapshot at the as-of its version began at (an empty interval)
 before=$(checksum pairs)
@@ -167,7 +170,7 @@ cat >"$T/pairs.json" <<'JSON'
 [ {"a": "1", "b": "23", "v": "changed"}, {"a": "12", "b": "3", "v": null} ]
 JSON
 ml -c "$C" run --stream pairs --as-of 2024-01-03T00:00:00Z; assert_eq 0 "$RC" "pairs, a value becomes NULL ($OUT)"
-assert_eq "2 -" "$(q "SELECT version, COALESCE(v, '-') FROM pairs WHERE a='12' AND is_current=1" | tr '\t' ' ')" "a value that becomes NULL is a change"
+assert_eq "2 -" "$(q "SELECT version, COALESCE(v, '-') FROM pairs WHERE a='12' AND is_current=$T1" | tr '\t' ' ')" "a value that becomes NULL is a change"
 before=$(checksum pairs)
 ml -c "$C" run --stream pairs --as-of 2024-01-04T00:00:00Z; assert_eq 0 "$RC" "pairs rerun ($OUT)"
 assert_eq "$before" "$(checksum pairs)" "a NULL value does not re-version on a rerun"
@@ -176,20 +179,20 @@ assert_eq 4 "$(q 'SELECT COUNT(*) FROM pairs')" "four versions"
 # 6. a new nullable column re-versions nothing
 snapshot day3
 ml -c "$C" run --stream purchases --as-of 2024-01-08T00:00:00Z; assert_eq 0 "$RC" "day 3 ($OUT)"
-n_before=$(q 'SELECT COUNT(*), MAX(version), SUM(is_current) FROM purchases')
+n_before=$(q "SELECT COUNT(*), MAX(version), SUM($(ib is_current)) FROM purchases")
 cat >>"$T/purchases.yaml" <<'EOF'
   - { name: channel, from: channel, type: varchar(16), description: sales channel (new) }
 EOF
 ml -c "$C" init; assert_eq 0 "$RC" "init adds the column ($OUT)"
 assert_eq 1 "$(wh_columns "$DB" purchases | grep -cx channel)" "the column is there"
 ml -c "$C" run --stream purchases --as-of 2024-01-09T00:00:00Z; assert_eq 0 "$RC" "run after the new column ($OUT)"
-assert_eq "$n_before" "$(q 'SELECT COUNT(*), MAX(version), SUM(is_current) FROM purchases')" "no row re-versioned by the new column"
-assert_eq "$want" "$(q "SELECT $(wh_pick 'LOWER(HEX(row_hash))' "encode(row_hash, 'hex')") FROM purchases WHERE purchase_id=1002313003 AND is_current=1")" "a NULL in the new column leaves the hash as it was"
+assert_eq "$n_before" "$(q "SELECT COUNT(*), MAX(version), SUM($(ib is_current)) FROM purchases")" "no row re-versioned by the new column"
+assert_eq "$want" "$(q "SELECT $(wh_pick 'LOWER(HEX(row_hash))' "encode(row_hash, 'hex')") FROM purchases WHERE purchase_id=1002313003 AND is_current=$T1")" "a NULL in the new column leaves the hash as it was"
 assert_contains "$OUT" "0 versions opened, 0 closed as changed, 0 closed as deleted" "the merge found nothing to do"
 # a value in the new column is a change
 jq 'map(if .PurchaseID == 1002313005 then . + {"channel": "web"} else . end)' "$FIX/day3.json" >"$T/snapshot.json"
 ml -c "$C" run --stream purchases --as-of 2024-01-10T00:00:00Z; assert_eq 0 "$RC" "a value in the new column ($OUT)"
-assert_eq "2 web" "$(q 'SELECT version, channel FROM purchases WHERE purchase_id=1002313005 AND is_current=1' | tr '\t' ' ')" "is a new version"
+assert_eq "2 web" "$(q "SELECT version, channel FROM purchases WHERE purchase_id=1002313005 AND is_current=$T1" | tr '\t' ' ')" "is a new version"
 
 # 7. analyst, views, monitor
 assert_eq 3 "$(analyst 'SELECT COUNT(*) FROM purchases_current')" "the analyst reads the current view: one row per live key"
@@ -200,12 +203,12 @@ assert_eq "$(q 'SELECT COUNT(*) FROM purchases')" "$(analyst 'SELECT COUNT(*) FR
 ml -c "$C" check; assert_eq 0 "$RC" "check passes ($OUT)"
 assert_contains "$OUT" "monitor_purchases_history" "check counts the history monitor"
 assert_eq 0 "$(analyst 'SELECT COUNT(*) FROM monitor_purchases_history')" "no violation"
-q "UPDATE purchases SET is_current=1 WHERE purchase_id=1002313004 AND version=1"
+q "UPDATE purchases SET is_current=$T1 WHERE purchase_id=1002313004 AND version=1"
 assert_eq "1002313004 1 is_current disagrees with valid_to or deleted
 1002313004 2 more than one current version" "$(analyst 'SELECT purchase_id, version, problem FROM monitor_purchases_history ORDER BY 1, 2, 3' | tr '\t' ' ')" \
   "a corrupted row shows in the monitor"
 ml -c "$C" check; assert_eq 3 "$RC" "check fails on it (exit 3)"
-q "UPDATE purchases SET is_current=0 WHERE purchase_id=1002313004 AND version=1"
+q "UPDATE purchases SET is_current=$T0 WHERE purchase_id=1002313004 AND version=1"
 q "UPDATE purchases SET valid_from='2024-01-01 12:00:00' WHERE purchase_id=1002313004 AND version=2"
 assert_contains "$(analyst 'SELECT problem FROM monitor_purchases_history')" "gap or overlap with the previous version" "a gap shows"
 q "UPDATE purchases SET valid_from='2024-01-02' WHERE purchase_id=1002313004 AND version=2"
@@ -231,7 +234,7 @@ ml -c "$C" run --stream purchases --as-of 2024-01-12T00:00:00Z; assert_eq 0 "$RC
 assert_eq "$after" "$(checksum purchases)" "and only once"
 assert_eq "1002313002 1002313003 1002313004" "$(q "SELECT $(wh_agg purchase_id purchase_id ' ') FROM purchases_current")" \
   "the current view holds day 1's purchases"
-assert_eq "0 1" "$(q "SELECT is_current, deleted FROM purchases WHERE purchase_id=1002313005 ORDER BY version DESC LIMIT 1" | tr '\t' ' ')" \
+assert_eq "0 1" "$(q "SELECT $(ib is_current), $(ib deleted) FROM purchases WHERE purchase_id=1002313005 ORDER BY version DESC LIMIT 1" | tr '\t' ' ')" \
   "and the purchase day 1 lacks is closed as deleted"
 # an empty snapshot closes nothing as deleted
 after=$(checksum purchases)

@@ -137,7 +137,7 @@ assert_contains "$OUT" "$(printf '%-40s %s' orders "$(q "SELECT $(wh_iso 'MAX(fi
 checks_config "$T/new.yaml" "      - { name: extra, from: extra, type: int, checks: { not_null: true } }"
 ml -c "$T/new.yaml" check
 assert_eq 1 "$RC" "must fail: check of a declared view init has not installed"
-assert_contains "$OUT" "counting 'monitor_orders_raw_extra_not_null' (did \`maskload init\` run since it$(wh_pick "s checks were" " was") declared?)" \
+assert_contains "$OUT" "counting 'monitor_orders_raw_extra_not_null' (did \`maskload init\` run since its checks were declared?)" \
   "and says to run init"
 checks_config "$T/ok.yaml" "" "check: { default_threshold: 100 }" 9
 ml -c "$T/ok.yaml" init; assert_eq 0 "$RC" "init with min_rows 9"
