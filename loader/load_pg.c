@@ -312,7 +312,10 @@ static int write_table(struct pg_run *ctx, struct batch *b, unsigned t, unsigned
     int rc;
     if (ctx->hist && t == BATCH_MAIN)
         rows->def = history_pg_stage_table(ctx->hist);
-    rc = writer_pg_write(ctx->writer, ctx->pg, b, rows, ctx->run_id, written);
+    /* a snapshot table is temporary: always upserted */
+    rc = ctx->hist && t == BATCH_MAIN
+             ? writer_pg_write(ctx->writer, ctx->pg, b, rows, ctx->run_id, written)
+             : writer_pg_load(ctx->writer, ctx->pg, b, rows, ctx->run_id, written);
     rows->def = def;
     return rc;
 }
