@@ -52,6 +52,9 @@ for t in users_raw subscriptions_raw messages_raw; do
   assert_contains "$OUT" "$t is empty: this run's rows are copied straight into it" "$t, empty, is loaded by COPY straight into it"
 done
 assert_not_contains "$OUT" "holds rows: they are staged and upserted" "and no table of the first run is staged"
+cache=$(grep -o 'surrogate cache: [0-9]* lookups, [0-9]* hits' <<<"$OUT" || true)
+hits=$(sed 's/.* \([0-9]*\) hits/\1/' <<<"$cache")
+if [ -n "$cache" ] && [ "${hits:-0}" -gt 0 ]; then ok "values met again in later batches come from the surrogate cache ($cache)"; else not_ok "surrogate cache line: [$cache]"; fi
 assert_eq 0 "$(q "SELECT count(*) FROM users_raw u JOIN load_runs r ON true WHERE r.run_id = (SELECT max(run_id) FROM load_runs) AND (u.load_run_id <> r.run_id OR u.loaded_at < r.started_at - interval '1 second' OR u.loaded_at > (now() AT TIME ZONE 'UTC'))")" "the copied rows carry the run and a load time within it"
 
 assert_eq "$USERS_LOADED" "$(q 'SELECT count(*) FROM users_raw')" "users_raw rows"
@@ -109,6 +112,22 @@ assert_eq "$before" "$(stat)" "a rerun inserts, updates and deletes no row of th
 assert_eq "$xb" "$(xmins)" "every row keeps its xmin"
 assert_eq "$sb" "$(q "SELECT count(*), max(id) FROM sensitive_city_ids")" "and no surrogate is added, none consumed"
 assert_eq 0 "$(q "SELECT surrogates_created FROM load_run_streams WHERE stream = 'users' ORDER BY run_id DESC LIMIT 1")" "the rerun counts no surrogate created"
+# the cache emptied when full (2 entries a kind), and none at all: the same
+# ids, nothing written
+for n in 2 0; do
+  sed "s/^  batch_size: 7$/  batch_size: 7\n  surrogate_cache: $n/" "$T/pg.yaml" >"$T/cache.yaml"
+  ml -c "$T/cache.yaml" run
+  assert_eq 0 "$RC" "a rerun with load.surrogate_cache $n exits 0"
+  sleep 1
+  q "SELECT pg_stat_force_next_flush()" >/dev/null 2>&1 || true
+  assert_eq "$before" "$(stat)" "and writes no row (cache of $n)"
+  if [ "$n" = 0 ]; then
+    assert_contains "$OUT" "surrogate cache: 0 lookups, 0 hits" "no cache: nothing is looked up in it"
+  else
+    assert_not_contains "$OUT" "surrogate cache: 0 lookups" "a cache of 2 is looked up"
+  fi
+done
+assert_eq "$sb" "$(q "SELECT count(*), max(id) FROM sensitive_city_ids")" "and no surrogate is added with a small cache or none"
 
 # --- the analyst: stream tables and views, nothing of the PII
 assert_eq "$USERS_LOADED" "$(as_a 'SELECT count(*) FROM users_raw')" "psql as analyst reads users_raw"
