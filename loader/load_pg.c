@@ -108,7 +108,8 @@ struct pg_run {
     const struct config *cfg;
     struct pg *pg;
     struct writer_pg *writer;
-    struct crypto_mac *sur_mac; /* surrogate digests */
+    struct crypto_mac *sur_mac;           /* surrogate digests */
+    struct surrogate_pg_cache *sur_cache; /* ids by digest (load.surrogate_cache) */
     struct map_options mopt;
     unsigned long long run_id;
     char run[32]; /* run_id as text, for bound parameters */
@@ -258,7 +259,8 @@ static int resolve_with(void *arg, const char *kind, const char *const *values, 
                         size_t n, unsigned long long *ids, unsigned long long *created)
 {
     struct pg_run *ctx = arg;
-    return surrogate_pg_resolve(ctx->sur_mac, ctx->pg, kind, values, lens, n, ids, created);
+    return surrogate_pg_resolve_cached(ctx->sur_cache, ctx->sur_mac, ctx->pg, kind, values, lens, n,
+                                       ids, created);
 }
 
 static int resolve_table(struct pg_run *ctx, struct batch *b, struct table_rows *t,
@@ -318,7 +320,10 @@ static int write_table(struct pg_run *ctx, struct batch *b, unsigned t, unsigned
     int rc;
     if (ctx->hist && t == BATCH_MAIN)
         rows->def = history_pg_stage_table(ctx->hist);
-    rc = writer_pg_write(ctx->writer, ctx->pg, b, rows, ctx->run_id, written);
+    /* a snapshot table is temporary: always upserted */
+    rc = ctx->hist && t == BATCH_MAIN
+             ? writer_pg_write(ctx->writer, ctx->pg, b, rows, ctx->run_id, written)
+             : writer_pg_load(ctx->writer, ctx->pg, b, rows, ctx->run_id, written);
     rows->def = def;
     return rc;
 }
@@ -706,6 +711,8 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
         rc = config_require_digest_key(cfg, "run");
     if (!rc)
         rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.sur_mac);
+    if (!rc)
+        rc = surrogate_pg_cache_new(cfg->load.surrogate_cache, &ctx.sur_cache);
     if (!rc && cfg->pii.digest_key_len)
         rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.mopt.hmac);
     if (!rc)
@@ -740,6 +747,12 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     if (!rc)
         log_info("run %llu: %llu surrogates created, %llu batch transaction(s) retried", ctx.run_id,
                  ctx.surrogates, ctx.tx_retries);
+    if (!rc) {
+        unsigned long long lookups = 0, hits = 0;
+        surrogate_pg_cache_stats(ctx.sur_cache, &lookups, &hits);
+        log_info("surrogate cache: %llu lookups, %llu hits (%.1f%%)", lookups, hits,
+                 lookups ? 100.0 * (double)hits / (double)lookups : 0.0);
+    }
     heartbeat_stop(ctx.hb);
     erase_set_free(ctx.erased_set);
     for (size_t i = 0; i < ctx.nhists; i++)
@@ -748,6 +761,7 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     pg_close(ctx.pg);
     writer_pg_free(ctx.writer);
     crypto_mac_free(ctx.sur_mac);
+    surrogate_pg_cache_free(ctx.sur_cache);
     crypto_mac_free(ctx.mopt.hmac);
     buf_wipe(&ctx.sql);
     buf_release(&names);

@@ -12,8 +12,9 @@
  * (a loader inserting the same value at the same time waits for the other's
  * row and takes it), then one SELECT joining the staging table reads every
  * id. A deadlock or lock timeout between loaders is retried a bounded
- * number of times. No cache: two statements per kind and batch whatever
- * its size. */
+ * number of times: two statements per kind and batch whatever its size.
+ * With a cache (surrogate_pg_resolve_cached) only the values it does not
+ * know are sent. */
 #ifndef ML_SURROGATE_PG_H
 #define ML_SURROGATE_PG_H
 
@@ -28,5 +29,22 @@
 int surrogate_pg_resolve(struct crypto_mac *mac, struct pg *pg, const char *kind,
                          const char *const *values, const size_t *lens, size_t n,
                          unsigned long long *ids, unsigned long long *created);
+
+/* A run's cache of ids by digest (never a value), `entries` per kind
+ * (load.surrogate_cache; 0: none), emptied when full. Resolution runs in
+ * autocommit, so a cached id is committed whatever becomes of the batch.
+ * 0 or ML_ENOMEM. */
+struct surrogate_pg_cache;
+int surrogate_pg_cache_new(size_t entries, struct surrogate_pg_cache **out);
+void surrogate_pg_cache_free(struct surrogate_pg_cache *c);
+/* Values looked up in the cache, and found there (both 0 for NULL). */
+void surrogate_pg_cache_stats(const struct surrogate_pg_cache *c, unsigned long long *lookups,
+                              unsigned long long *hits);
+
+/* surrogate_pg_resolve through `c` (NULL: without): the values it knows
+ * take its ids, the others are resolved in their order and stored in it. */
+int surrogate_pg_resolve_cached(struct surrogate_pg_cache *c, struct crypto_mac *mac, struct pg *pg,
+                                const char *kind, const char *const *values, const size_t *lens,
+                                size_t n, unsigned long long *ids, unsigned long long *created);
 
 #endif

@@ -1,5 +1,6 @@
 /* writer_pg.c - writer_pg.h: staging by COPY and one set-based upsert per
- * table and batch, children's tails, rejects. */
+ * table and batch (or COPY straight into a table the run found empty),
+ * children's tails, rejects. */
 #include "writer_pg.h"
 
 #include <stdio.h>
@@ -13,11 +14,19 @@
 /* staging tables: one per table definition, ml_stage_<n> in the session's
  * temporary schema (never named like a warehouse table, which an
  * unqualified name would then hide) */
+/* whether the table of `def` held no row at the run's first batch of it */
+struct pg_seen {
+    const struct table_def *def;
+    bool fresh;
+};
+
 struct writer_pg {
     const struct table_def **defs;
     size_t ndefs, cap;
-    struct buf sql;  /* statements: names only, never a value */
-    struct buf data; /* the COPY stream: masked rows, wiped */
+    struct buf sql;       /* statements: names only, never a value */
+    struct buf data;      /* the COPY stream: masked rows, wiped */
+    struct pg_seen *seen; /* per table and run (writer_pg_load) */
+    size_t nseen, cap_seen;
 };
 
 int writer_pg_new(struct writer_pg **out)
@@ -37,6 +46,7 @@ void writer_pg_free(struct writer_pg *w)
     if (!w)
         return;
     free(w->defs);
+    free(w->seen);
     buf_release(&w->sql);
     buf_wipe(&w->data);
     free(w);
@@ -201,6 +211,32 @@ static int upsert_sql(struct buf *sql, const struct table_def *def, size_t idx)
     return rc;
 }
 
+/* The rows of `t` in COPY's text format into w->data (wiped first);
+ * `suffix`, when not NULL, is appended to every row after a tab. */
+static int encode_rows(struct writer_pg *w, const struct batch *b, const struct table_rows *t,
+                       const char *suffix, size_t *nuls)
+{
+    const struct table_def *def = t->def;
+    int rc = 0;
+    buf_wipe(&w->data);
+    for (size_t r = 0; !rc && r < t->nrows; r++) {
+        for (unsigned c = 0; !rc && c < def->ncols; c++) {
+            if (c)
+                rc = buf_addc(&w->data, '\t');
+            if (!rc)
+                rc = append_cell(&w->data, b, batch_cell((struct table_rows *)t, r, c),
+                                 &def->cols[c], nuls);
+        }
+        if (!rc && suffix)
+            rc = buf_addc(&w->data, '\t');
+        if (!rc && suffix)
+            rc = buf_adds(&w->data, suffix);
+        if (!rc)
+            rc = buf_addc(&w->data, '\n');
+    }
+    return rc;
+}
+
 int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
                     const struct table_rows *t, unsigned long long run_id,
                     unsigned long long *written)
@@ -217,18 +253,8 @@ int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
     if (!rc)
         rc = stage_create(w, pg, def, idx);
     /* the rows, COPY's text format: a field per column, tab separated */
-    buf_wipe(&w->data);
-    for (size_t r = 0; !rc && r < t->nrows; r++) {
-        for (unsigned c = 0; !rc && c < def->ncols; c++) {
-            if (c)
-                rc = buf_addc(&w->data, '\t');
-            if (!rc)
-                rc = append_cell(&w->data, b, batch_cell((struct table_rows *)t, r, c),
-                                 &def->cols[c], &nuls);
-        }
-        if (!rc)
-            rc = buf_addc(&w->data, '\n');
-    }
+    if (!rc)
+        rc = encode_rows(w, b, t, NULL, &nuls);
     if (!rc) {
         buf_reset(&w->sql);
         rc = buf_addf(&w->sql, "COPY ml_stage_%zu (", idx);
@@ -261,6 +287,120 @@ int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
         if (!rc)
             rc = pg_exec(pg, w->sql.data);
     }
+    return rc ? err_prefix(rc, "writing %s", def->name) : 0;
+}
+
+/* Whether the table of `def` held no row at this run's first batch of it:
+ * asked once (in that batch's transaction), remembered for the run. */
+static int table_fresh(struct writer_pg *w, struct pg *pg, const struct table_def *def, bool *fresh)
+{
+    struct buf one = BUF_INIT;
+    bool found = false;
+    int rc;
+    for (size_t i = 0; i < w->nseen; i++)
+        if (w->seen[i].def == def) {
+            *fresh = w->seen[i].fresh;
+            return 0;
+        }
+    if (w->nseen == w->cap_seen) {
+        size_t ncap = w->cap_seen ? w->cap_seen * 2 : 8;
+        struct pg_seen *ns = realloc(w->seen, ncap * sizeof(*ns));
+        if (!ns)
+            return err_set(ML_ENOMEM, "out of memory");
+        w->seen = ns;
+        w->cap_seen = ncap;
+    }
+    buf_reset(&w->sql);
+    rc = buf_adds(&w->sql, "SELECT 1 FROM ");
+    if (!rc)
+        rc = pg_append_ident(&w->sql, def->name);
+    if (!rc)
+        rc = buf_adds(&w->sql, " LIMIT 1");
+    if (!rc)
+        rc = pg_query_value(pg, w->sql.data, &one, &found);
+    buf_release(&one);
+    if (rc)
+        return err_prefix(rc, "looking for rows in %s", def->name);
+    *fresh = !found;
+    w->seen[w->nseen].def = def;
+    w->seen[w->nseen++].fresh = *fresh;
+    log_debug("%s %s", def->name,
+              *fresh ? "is empty: this run's rows are copied straight into it"
+                     : "holds rows: they are staged and upserted");
+    return 0;
+}
+
+int writer_pg_load(struct writer_pg *w, struct pg *pg, const struct batch *b,
+                   const struct table_rows *t, unsigned long long run_id,
+                   unsigned long long *written)
+{
+    const struct table_def *def = t->def;
+    char run[40];
+    size_t nuls = 0;
+    bool fresh = false;
+    unsigned long long copied = 0;
+    int rc;
+    *written = 0;
+    if (!t->nrows)
+        return 0;
+    rc = table_fresh(w, pg, def, &fresh);
+    if (rc || !fresh)
+        return rc ? rc : writer_pg_write(w, pg, b, t, run_id, written);
+    /* load_run_id and loaded_at as the upsert stamps them: the run, and the
+     * transaction's start in UTC */
+    {
+        struct buf stamp = BUF_INIT;
+        bool got = false;
+        rc = pg_query_value(pg, "SELECT (now() AT TIME ZONE 'UTC')::text", &stamp, &got);
+        if (!rc && !got)
+            rc = err_set(ML_EDB, "the server gave no time");
+        snprintf(run, sizeof(run), "%llu\t", run_id);
+        buf_reset(&w->sql);
+        if (!rc)
+            rc = buf_addf(&w->sql, "%s%s", run, stamp.data);
+        buf_release(&stamp);
+        if (!rc)
+            rc = encode_rows(w, b, t, w->sql.data, &nuls);
+    }
+    /* a key this run wrote in an earlier batch (a record the source served
+     * twice) makes the COPY fail: back to the savepoint, and this batch is
+     * upserted */
+    if (!rc)
+        rc = pg_exec(pg, "SAVEPOINT ml_direct");
+    if (!rc) {
+        buf_reset(&w->sql);
+        rc = buf_adds(&w->sql, "COPY ");
+        if (!rc)
+            rc = pg_append_ident(&w->sql, def->name);
+        if (!rc)
+            rc = buf_addc(&w->sql, '(');
+        if (!rc)
+            rc = append_cols(&w->sql, def, 0, NULL);
+        if (!rc)
+            rc = buf_adds(&w->sql, ",load_run_id,loaded_at) FROM STDIN");
+        if (!rc) {
+            rc = pg_copy_from(pg, w->sql.data, w->data.data, w->data.len, &copied);
+            if (rc && strcmp(pg_sqlstate(pg), "23505") == 0) {
+                buf_wipe(&w->data);
+                rc = pg_exec(pg, "ROLLBACK TO SAVEPOINT ml_direct");
+                if (!rc) {
+                    log_debug("%s: a key of this batch was written earlier in the run: the "
+                              "batch is upserted",
+                              def->name);
+                    return writer_pg_write(w, pg, b, t, run_id, written);
+                }
+            }
+        }
+        if (!rc)
+            rc = pg_exec(pg, "RELEASE SAVEPOINT ml_direct");
+    }
+    buf_wipe(&w->data);
+    if (!rc && nuls)
+        log_warn("writing %s: %zu text value(s) held a NUL byte, which PostgreSQL text cannot "
+                 "hold: stored with U+FFFD in its place",
+                 def->name, nuls);
+    if (!rc)
+        *written = copied;
     return rc ? err_prefix(rc, "writing %s", def->name) : 0;
 }
 

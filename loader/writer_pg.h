@@ -34,6 +34,19 @@ int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
                     const struct table_rows *t, unsigned long long run_id,
                     unsigned long long *written);
 
+/* As writer_pg_write, but a table that held no row at this run's first
+ * batch of it (asked then, SELECT 1 ... LIMIT 1, and remembered for the
+ * run) gets its rows by one `COPY t (cols, load_run_id, loaded_at) FROM
+ * STDIN` straight into it: only this run's rows can be there, so nothing is
+ * staged or compared. The COPY runs under a savepoint: a key the run wrote
+ * in an earlier batch (a unique violation) rolls back to it and the batch
+ * is upserted. A table holding rows at that first batch (an earlier run's,
+ * or a killed run's) is upserted for the whole run. Not for a table whose
+ * emptiness says nothing about the run (a temporary table). */
+int writer_pg_load(struct writer_pg *w, struct pg *pg, const struct batch *b,
+                   const struct table_rows *t, unsigned long long run_id,
+                   unsigned long long *written);
+
 /* Deletes the rows of child `ci` at or past each parent's new count (an
  * array that shrank): one DELETE with the parents and counts bound as
  * arrays. 0 or a negative code. */

@@ -44,9 +44,18 @@ assert_contains "$OUT" "cannot connect to '127.0.0.1:$PG_PORT' as '$L'" "and nam
 
 ml -c "$T/pg.yaml" init
 assert_eq 0 "$RC" "init exits 0"
-ml -c "$T/pg.yaml" run
+ml -v -c "$T/pg.yaml" run
 assert_eq 0 "$RC" "run exits 0"
 echo "$OUT" | tail -4
+# tables empty at the run's first batch of them: COPY straight into them
+for t in users_raw subscriptions_raw messages_raw; do
+  assert_contains "$OUT" "$t is empty: this run's rows are copied straight into it" "$t, empty, is loaded by COPY straight into it"
+done
+assert_not_contains "$OUT" "holds rows: they are staged and upserted" "and no table of the first run is staged"
+cache=$(grep -o 'surrogate cache: [0-9]* lookups, [0-9]* hits' <<<"$OUT" || true)
+hits=$(sed 's/.* \([0-9]*\) hits/\1/' <<<"$cache")
+if [ -n "$cache" ] && [ "${hits:-0}" -gt 0 ]; then ok "values met again in later batches come from the surrogate cache ($cache)"; else not_ok "surrogate cache line: [$cache]"; fi
+assert_eq 0 "$(q "SELECT count(*) FROM users_raw u JOIN load_runs r ON true WHERE r.run_id = (SELECT max(run_id) FROM load_runs) AND (u.load_run_id <> r.run_id OR u.loaded_at < r.started_at - interval '1 second' OR u.loaded_at > (now() AT TIME ZONE 'UTC'))")" "the copied rows carry the run and a load time within it"
 
 assert_eq "$USERS_LOADED" "$(q 'SELECT count(*) FROM users_raw')" "users_raw rows"
 assert_eq "$SUBSCRIPTIONS_ROWS" "$(q 'SELECT count(*) FROM subscriptions_raw')" "subscriptions_raw rows (the child table)"
@@ -90,8 +99,12 @@ stat() { q "SELECT sum(n_tup_ins) || '|' || sum(n_tup_upd) || '|' || sum(n_tup_d
 xmins() { q "SELECT string_agg(xmin::text, ',' ORDER BY user_id) FROM users_raw; SELECT string_agg(xmin::text, ',' ORDER BY user_id, subscription_no) FROM subscriptions_raw; SELECT string_agg(xmin::text, ',' ORDER BY message_id) FROM messages_raw"; }
 sleep 1 # pg_stat_user_tables is fed asynchronously
 before=$(stat) xb=$(xmins) sb=$(q "SELECT count(*), max(id) FROM sensitive_city_ids")
-ml -c "$T/pg.yaml" run
+ml -v -c "$T/pg.yaml" run
 assert_eq 0 "$RC" "a rerun exits 0"
+for t in users_raw subscriptions_raw messages_raw; do
+  assert_contains "$OUT" "$t holds rows: they are staged and upserted" "a rerun stages and upserts $t, which holds rows"
+done
+assert_not_contains "$OUT" "copied straight into it" "and copies nothing straight into a table"
 assert_contains "$OUT" "rows unchanged in the warehouse, not written" "and says the rows were unchanged"
 sleep 1
 q "SELECT pg_stat_force_next_flush()" >/dev/null 2>&1 || true
@@ -99,6 +112,22 @@ assert_eq "$before" "$(stat)" "a rerun inserts, updates and deletes no row of th
 assert_eq "$xb" "$(xmins)" "every row keeps its xmin"
 assert_eq "$sb" "$(q "SELECT count(*), max(id) FROM sensitive_city_ids")" "and no surrogate is added, none consumed"
 assert_eq 0 "$(q "SELECT surrogates_created FROM load_run_streams WHERE stream = 'users' ORDER BY run_id DESC LIMIT 1")" "the rerun counts no surrogate created"
+# the cache emptied when full (2 entries a kind), and none at all: the same
+# ids, nothing written
+for n in 2 0; do
+  sed "s/^  batch_size: 7$/  batch_size: 7\n  surrogate_cache: $n/" "$T/pg.yaml" >"$T/cache.yaml"
+  ml -c "$T/cache.yaml" run
+  assert_eq 0 "$RC" "a rerun with load.surrogate_cache $n exits 0"
+  sleep 1
+  q "SELECT pg_stat_force_next_flush()" >/dev/null 2>&1 || true
+  assert_eq "$before" "$(stat)" "and writes no row (cache of $n)"
+  if [ "$n" = 0 ]; then
+    assert_contains "$OUT" "surrogate cache: 0 lookups, 0 hits" "no cache: nothing is looked up in it"
+  else
+    assert_not_contains "$OUT" "surrogate cache: 0 lookups" "a cache of 2 is looked up"
+  fi
+done
+assert_eq "$sb" "$(q "SELECT count(*), max(id) FROM sensitive_city_ids")" "and no surrogate is added with a small cache or none"
 
 # --- the analyst: stream tables and views, nothing of the PII
 assert_eq "$USERS_LOADED" "$(as_a 'SELECT count(*) FROM users_raw')" "psql as analyst reads users_raw"
@@ -223,8 +252,9 @@ if [ "$partial" -gt 0 ] && [ "$partial" -lt "$USERS_LOADED" ]; then ok "its comm
 sleep 0.5
 ml -c "$T/pg.yaml" status
 assert_contains "$OUT" "stale" "status shows the killed run as stale"
-ml -c "$T/pg.yaml" run
+ml -v -c "$T/pg.yaml" run
 assert_eq 0 "$RC" "the next run exits 0"
+assert_contains "$OUT" "users_raw holds rows: they are staged and upserted" "the killed run left rows: the next run upserts users_raw"
 assert_eq "$USERS_LOADED|$SUBSCRIPTIONS_ROWS|$MESSAGES_LOADED" "$(q "SELECT (SELECT count(*) FROM users_raw) || '|' || (SELECT count(*) FROM subscriptions_raw) || '|' || (SELECT count(*) FROM messages_raw)")" "and completes the work, every row once"
 assert_eq "$USERS_REJECTED" "$(q "SELECT count(*) FROM load_rejects WHERE stream = 'users' AND run_id = (SELECT max(run_id) FROM load_runs)")" "its rejects are its own"
 
@@ -266,6 +296,21 @@ assert_eq "$(q "SELECT id FROM sensitive_city_ids WHERE value = 'Berlin'")" "$(q
 ml -c "$T/file.yaml" run --stream orders
 assert_eq 0 "$RC" "a rerun of the file stream exits 0"
 assert_eq 11 "$(q 'SELECT count(*) FROM order_lines_raw')" "and changes no child row count"
+
+# --- a record served twice in one run, in two batches: the second batch's
+# COPY meets the first's key, rolls back to its savepoint and is upserted
+pg_drop "$DB"
+DB=t72pgd
+pg_drop "$DB"
+{ cat "$T/orders.jsonl"; jq -c '.[0] | .status = "returned" | .lines = [.lines[0]]' "$FIX/orders.json"; } >"$T/twice.jsonl"
+sed -e "s|$T/orders.jsonl|$T/twice.jsonl|" -e "s|t72pgf|$DB|g" "$T/file.yaml" >"$T/twice.yaml"
+ml -c "$T/twice.yaml" init
+assert_eq 0 "$RC" "init for the record served twice exits 0"
+ml -v -c "$T/twice.yaml" run --stream orders
+assert_eq 0 "$RC" "a run meeting a record twice exits 0"; [ "$RC" = 0 ] || echo "$OUT" | tail -5
+assert_contains "$OUT" "orders_raw: a key of this batch was written earlier in the run: the batch is upserted" "the second batch's COPY meets the key and the batch is upserted"
+assert_eq "6|returned|1" "$(q "SELECT (SELECT count(*) FROM orders_raw) || '|' || (SELECT status FROM orders_raw WHERE order_id = 1001) || '|' || (SELECT count(*) FROM order_lines_raw WHERE order_id = 1001)")" "the record's last version is kept once, its shrunk lines trimmed"
+assert_eq 9 "$(q 'SELECT count(*) FROM order_lines_raw')" "the other orders' lines stay"
 
 pg_drop "$DB"
 finish
