@@ -3,7 +3,6 @@
 #include "history.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "ddlgen.h"
 #include "error.h"
 #include "log.h"
+#include "sqltext.h"
 #include "banned.h"
 
 #define STAGE_PREFIX "load_snapshot_"
@@ -24,46 +24,6 @@ struct history {
     char as_of[HISTORY_AS_OF_LEN];
     struct buf sql;
 };
-
-/* ---- text with a sticky error ---- */
-
-struct sq {
-    struct buf *b;
-    int rc;
-};
-
-static void add(struct sq *q, const char *s)
-{
-    if (!q->rc)
-        q->rc = buf_adds(q->b, s);
-}
-
-static void addf(struct sq *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(struct sq *q, const char *fmt, ...)
-{
-    va_list ap;
-    if (q->rc)
-        return;
-    va_start(ap, fmt);
-    q->rc = buf_vaddf(q->b, fmt, ap);
-    va_end(ap);
-}
-
-static void ident(struct sq *q, const char *name)
-{
-    if (!q->rc)
-        q->rc = db_append_ident(q->b, name);
-}
-
-/* alias.`col` */
-static void col_of(struct sq *q, const char *alias, const char *col)
-{
-    if (alias) {
-        add(q, alias);
-        add(q, ".");
-    }
-    ident(q, col);
-}
 
 /* ---- as-of ---- */
 
@@ -168,52 +128,52 @@ static void canonical(struct sq *q, const char *alias, const struct column_def *
         if (c->scale == 0)
             break; /* no fraction: nothing to trim (100 stays 100) */
         /* 1.50 and 1.500 (a widened scale) are one value */
-        add(q, "CAST(TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(");
-        col_of(q, alias, c->name);
-        add(q, " AS CHAR))) AS BINARY)");
+        sq_add(q, "CAST(TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(");
+        sq_col_of(q, alias, c->name);
+        sq_add(q, " AS CHAR))) AS BINARY)");
         return;
     case COL_DATE:
-        add(q, "CAST(DATE_FORMAT(");
-        col_of(q, alias, c->name);
-        add(q, ", '%Y-%m-%d') AS BINARY)");
+        sq_add(q, "CAST(DATE_FORMAT(");
+        sq_col_of(q, alias, c->name);
+        sq_add(q, ", '%Y-%m-%d') AS BINARY)");
         return;
     case COL_DATETIME:
     case COL_EPOCH_MS:
-        add(q, "CAST(DATE_FORMAT(");
-        col_of(q, alias, c->name);
-        add(q, ", '%Y-%m-%d %H:%i:%s.%f') AS BINARY)");
+        sq_add(q, "CAST(DATE_FORMAT(");
+        sq_col_of(q, alias, c->name);
+        sq_add(q, ", '%Y-%m-%d %H:%i:%s.%f') AS BINARY)");
         return;
     case COL_BOOL:
-        add(q, "CAST(IF(");
-        col_of(q, alias, c->name);
-        add(q, ", 1, 0) AS BINARY)");
+        sq_add(q, "CAST(IF(");
+        sq_col_of(q, alias, c->name);
+        sq_add(q, ", 1, 0) AS BINARY)");
         return;
     default:
         break;
     }
-    add(q, "CAST(");
-    col_of(q, alias, c->name);
-    add(q, " AS BINARY)");
+    sq_add(q, "CAST(");
+    sq_col_of(q, alias, c->name);
+    sq_add(q, " AS BINARY)");
 }
 
 /* UNHEX(SHA2(<pieces>, 256)) over the declared non-key columns of `alias`. */
 static void row_hash(struct sq *q, const struct table_def *t, const char *alias)
 {
-    add(q, "UNHEX(SHA2(CONCAT(''");
+    sq_add(q, "UNHEX(SHA2(CONCAT(''");
     for (unsigned i = t->nkey; i < t->ncols; i++) {
         const struct column_def *c = &t->cols[i];
-        add(q, ", IF(");
-        col_of(q, alias, c->name);
-        addf(q, " IS NULL, '', CONCAT('%zu:", strlen(c->name));
+        sq_add(q, ", IF(");
+        sq_col_of(q, alias, c->name);
+        sq_addf(q, " IS NULL, '', CONCAT('%zu:", strlen(c->name));
         /* the name is an identifier (config checks): no quote inside */
-        add(q, c->name);
-        addf(q, ":%c:', LENGTH(", history_type_tag(c->type));
+        sq_add(q, c->name);
+        sq_addf(q, ":%c:', LENGTH(", history_type_tag(c->type));
         canonical(q, alias, c);
-        add(q, "), ':', ");
+        sq_add(q, "), ':', ");
         canonical(q, alias, c);
-        add(q, "))");
+        sq_add(q, "))");
     }
-    add(q, "), 256))");
+    sq_add(q, "), 256))");
 }
 
 /* a.k1 = b.k1 AND ... (key columns are NOT NULL) */
@@ -221,10 +181,10 @@ static void key_equal(struct sq *q, const struct table_def *t, const char *a, co
 {
     for (unsigned i = 0; i < t->nkey; i++) {
         if (i)
-            add(q, " AND ");
-        col_of(q, a, t->cols[i].name);
-        add(q, " = ");
-        col_of(q, b, t->cols[i].name);
+            sq_add(q, " AND ");
+        sq_col_of(q, a, t->cols[i].name);
+        sq_add(q, " = ");
+        sq_col_of(q, b, t->cols[i].name);
     }
 }
 
@@ -232,8 +192,8 @@ static void column_list(struct sq *q, const struct table_def *t, const char *ali
 {
     for (unsigned i = from; i < t->ncols; i++) {
         if (i > from)
-            add(q, ", ");
-        col_of(q, alias, t->cols[i].name);
+            sq_add(q, ", ");
+        sq_col_of(q, alias, t->cols[i].name);
     }
 }
 
@@ -266,15 +226,15 @@ int history_begin(struct db *db, const struct stream_def *def, const char *as_of
     }
 
     /* history is appended to: the as-of is no older than any bound in it */
-    q = (struct sq){&h->sql, 0};
-    add(&q, "SELECT DATE_FORMAT(MAX(GREATEST(valid_from, COALESCE(valid_to, valid_from))), "
-            "'%Y-%m-%dT%H:%i:%s.%fZ') FROM ");
-    ident(&q, t->name);
-    add(&q, " WHERE valid_from > '");
-    add(&q, h->as_of); /* history_parse_as_of's text: digits and separators */
-    add(&q, "' OR valid_to > '");
-    add(&q, h->as_of);
-    add(&q, "'");
+    q = (struct sq){&h->sql, 0, DB_DIALECT_MARIADB};
+    sq_add(&q, "SELECT DATE_FORMAT(MAX(GREATEST(valid_from, COALESCE(valid_to, valid_from))), "
+               "'%Y-%m-%dT%H:%i:%s.%fZ') FROM ");
+    sq_ident(&q, t->name);
+    sq_add(&q, " WHERE valid_from > '");
+    sq_add(&q, h->as_of); /* history_parse_as_of's text: digits and separators */
+    sq_add(&q, "' OR valid_to > '");
+    sq_add(&q, h->as_of);
+    sq_add(&q, "'");
     rc = q.rc ? q.rc : db_query_value(db, h->sql.data, h->sql.len, &latest, &found);
     if (!rc && found)
         rc = history_refuse_as_of(h->as_of, latest.data);
@@ -283,26 +243,26 @@ int history_begin(struct db *db, const struct stream_def *def, const char *as_of
     /* the batches' table: the mapped columns as the history table types
      * them, keyed by the natural key; gone with the connection */
     buf_reset(&h->sql);
-    q = (struct sq){&h->sql, 0};
-    add(&q, "DROP TEMPORARY TABLE IF EXISTS ");
-    ident(&q, h->stage_name);
+    q = (struct sq){&h->sql, 0, DB_DIALECT_MARIADB};
+    sq_add(&q, "DROP TEMPORARY TABLE IF EXISTS ");
+    sq_ident(&q, h->stage_name);
     if (!rc)
         rc = q.rc ? q.rc : db_exec_len(db, h->sql.data, h->sql.len);
     buf_reset(&h->sql);
-    q = (struct sq){&h->sql, 0};
-    add(&q, "CREATE TEMPORARY TABLE ");
-    ident(&q, h->stage_name);
-    add(&q, " (PRIMARY KEY (");
+    q = (struct sq){&h->sql, 0, DB_DIALECT_MARIADB};
+    sq_add(&q, "CREATE TEMPORARY TABLE ");
+    sq_ident(&q, h->stage_name);
+    sq_add(&q, " (PRIMARY KEY (");
     for (unsigned i = 0; i < t->nkey; i++) {
         if (i)
-            add(&q, ",");
-        ident(&q, t->cols[i].name);
+            sq_add(&q, ",");
+        sq_ident(&q, t->cols[i].name);
     }
-    add(&q, ")) ENGINE=InnoDB SELECT ");
+    sq_add(&q, ")) ENGINE=InnoDB SELECT ");
     column_list(&q, t, NULL, 0);
-    add(&q, ", `load_run_id`, `loaded_at` FROM ");
-    ident(&q, t->name);
-    add(&q, " LIMIT 0");
+    sq_add(&q, ", `load_run_id`, `loaded_at` FROM ");
+    sq_ident(&q, t->name);
+    sq_add(&q, " LIMIT 0");
     if (!rc)
         rc = q.rc ? q.rc : db_exec_len(db, h->sql.data, h->sql.len);
     if (rc) {
@@ -331,10 +291,10 @@ static int exec_counted(struct history *h, struct sq *q, unsigned long long *n)
 /* SET h.valid_to = as-of, h.is_current = 0, the run's metadata */
 static void close_set(struct sq *q, const struct history *h, unsigned long long run_id)
 {
-    add(q, " SET h.`valid_to` = '");
-    add(q, h->as_of);
-    addf(q, "', h.`is_current` = 0, h.`load_run_id` = %llu, h.`loaded_at` = UTC_TIMESTAMP(3)",
-         run_id);
+    sq_add(q, " SET h.`valid_to` = '");
+    sq_add(q, h->as_of);
+    sq_addf(q, "', h.`is_current` = 0, h.`load_run_id` = %llu, h.`loaded_at` = UTC_TIMESTAMP(3)",
+            run_id);
 }
 
 int history_merge(struct history *h, unsigned long long run_id, unsigned long long rejected,
@@ -347,28 +307,28 @@ int history_merge(struct history *h, unsigned long long run_id, unsigned long lo
     memset(out, 0, sizeof(*out));
 
     buf_reset(&h->sql);
-    q = (struct sq){&h->sql, 0};
-    add(&q, "SELECT COUNT(*) FROM ");
-    ident(&q, h->stage_name);
+    q = (struct sq){&h->sql, 0, DB_DIALECT_MARIADB};
+    sq_add(&q, "SELECT COUNT(*) FROM ");
+    sq_ident(&q, h->stage_name);
     rc = q.rc ? q.rc : db_query_u64(h->db, h->sql.data, &staged, NULL);
     if (!rc)
         rc = db_begin(h->db);
 
     /* 1. current versions whose row changed: closed */
     buf_reset(&h->sql);
-    q = (struct sq){&h->sql, 0};
-    add(&q, "UPDATE ");
-    ident(&q, t->name);
-    add(&q, " h JOIN ");
-    ident(&q, h->stage_name);
-    add(&q, " s ON ");
+    q = (struct sq){&h->sql, 0, DB_DIALECT_MARIADB};
+    sq_add(&q, "UPDATE ");
+    sq_ident(&q, t->name);
+    sq_add(&q, " h JOIN ");
+    sq_ident(&q, h->stage_name);
+    sq_add(&q, " s ON ");
     key_equal(&q, t, "h", "s");
     close_set(&q, h, run_id);
-    add(&q, " WHERE h.`is_current` = 1 AND h.`row_hash` <> ");
+    sq_add(&q, " WHERE h.`is_current` = 1 AND h.`row_hash` <> ");
     row_hash(&q, t, "s");
-    add(&q, " AND ");
+    sq_add(&q, " AND ");
     row_hash(&q, t, "h");
-    add(&q, " <> ");
+    sq_add(&q, " <> ");
     row_hash(&q, t, "s");
     if (!rc)
         rc = exec_counted(h, &q, &out->changed);
@@ -377,59 +337,59 @@ int history_merge(struct history *h, unsigned long long run_id, unsigned long lo
     out->deletions_skipped = history_deletions_held(rejected, staged);
     if (!rc && !out->deletions_skipped) {
         buf_reset(&h->sql);
-        q = (struct sq){&h->sql, 0};
-        add(&q, "UPDATE ");
-        ident(&q, t->name);
-        add(&q, " h LEFT JOIN ");
-        ident(&q, h->stage_name);
-        add(&q, " s ON ");
+        q = (struct sq){&h->sql, 0, DB_DIALECT_MARIADB};
+        sq_add(&q, "UPDATE ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " h LEFT JOIN ");
+        sq_ident(&q, h->stage_name);
+        sq_add(&q, " s ON ");
         key_equal(&q, t, "h", "s");
         close_set(&q, h, run_id);
-        add(&q, ", h.`deleted` = 1 WHERE h.`is_current` = 1 AND s.");
-        ident(&q, t->cols[0].name);
-        add(&q, " IS NULL");
+        sq_add(&q, ", h.`deleted` = 1 WHERE h.`is_current` = 1 AND s.");
+        sq_ident(&q, t->cols[0].name);
+        sq_add(&q, " IS NULL");
         rc = exec_counted(h, &q, &out->deleted);
     }
 
     /* 3. keys of the snapshot without a current version: a new version */
     if (!rc) {
         buf_reset(&h->sql);
-        q = (struct sq){&h->sql, 0};
-        add(&q, "INSERT INTO ");
-        ident(&q, t->name);
-        add(&q, " (");
+        q = (struct sq){&h->sql, 0, DB_DIALECT_MARIADB};
+        sq_add(&q, "INSERT INTO ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " (");
         column_list(&q, t, NULL, 0);
-        add(&q, ", `load_run_id`, `loaded_at`, `valid_from`, `valid_to`, `version`, "
-                "`is_current`, `deleted`, `row_hash`) SELECT ");
+        sq_add(&q, ", `load_run_id`, `loaded_at`, `valid_from`, `valid_to`, `version`, "
+                   "`is_current`, `deleted`, `row_hash`) SELECT ");
         column_list(&q, t, "s", 0);
         /* per staged key, two lookups on the primary key's prefix: its
          * highest version, and whether one is current */
-        addf(&q, ", %llu, UTC_TIMESTAMP(3), '%s', NULL, COALESCE((SELECT MAX(m.`version`) FROM ",
-             run_id, h->as_of);
-        ident(&q, t->name);
-        add(&q, " m WHERE ");
+        sq_addf(&q, ", %llu, UTC_TIMESTAMP(3), '%s', NULL, COALESCE((SELECT MAX(m.`version`) FROM ",
+                run_id, h->as_of);
+        sq_ident(&q, t->name);
+        sq_add(&q, " m WHERE ");
         key_equal(&q, t, "m", "s");
-        add(&q, "), 0) + 1, 1, 0, ");
+        sq_add(&q, "), 0) + 1, 1, 0, ");
         row_hash(&q, t, "s");
-        add(&q, " FROM ");
-        ident(&q, h->stage_name);
-        add(&q, " s WHERE NOT EXISTS (SELECT 1 FROM ");
-        ident(&q, t->name);
-        add(&q, " c WHERE ");
+        sq_add(&q, " FROM ");
+        sq_ident(&q, h->stage_name);
+        sq_add(&q, " s WHERE NOT EXISTS (SELECT 1 FROM ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " c WHERE ");
         key_equal(&q, t, "c", "s");
-        add(&q, " AND c.`is_current` = 1)");
+        sq_add(&q, " AND c.`is_current` = 1)");
         rc = exec_counted(h, &q, &out->opened);
     }
 
     /* an as-of equal to a changed version's start would leave it empty */
     buf_reset(&h->sql);
-    q = (struct sq){&h->sql, 0};
-    add(&q, "SELECT COUNT(*) FROM ");
-    ident(&q, t->name);
-    addf(&q,
-         " WHERE `load_run_id` = %llu AND `valid_to` IS NOT NULL AND `valid_to` <= "
-         "`valid_from`",
-         run_id);
+    q = (struct sq){&h->sql, 0, DB_DIALECT_MARIADB};
+    sq_add(&q, "SELECT COUNT(*) FROM ");
+    sq_ident(&q, t->name);
+    sq_addf(&q,
+            " WHERE `load_run_id` = %llu AND `valid_to` IS NOT NULL AND `valid_to` <= "
+            "`valid_from`",
+            run_id);
     if (!rc)
         rc = q.rc ? q.rc : db_query_u64(h->db, h->sql.data, &bad, NULL);
     if (!rc && bad)
@@ -450,9 +410,9 @@ void history_free(struct history *h)
     if (h->db && !db_connection_lost(h->db)) {
         struct sq q;
         buf_reset(&h->sql);
-        q = (struct sq){&h->sql, 0};
-        add(&q, "DROP TEMPORARY TABLE IF EXISTS ");
-        ident(&q, h->stage_name);
+        q = (struct sq){&h->sql, 0, DB_DIALECT_MARIADB};
+        sq_add(&q, "DROP TEMPORARY TABLE IF EXISTS ");
+        sq_ident(&q, h->stage_name);
         if (!q.rc && db_exec_len(h->db, h->sql.data, h->sql.len))
             log_debug("dropping %s: %s", h->stage_name, err_msg());
     }
@@ -480,16 +440,16 @@ int history_current_view(struct buf *out, const struct stream_def *def)
 {
     struct buf name = BUF_INIT;
     size_t mark = out->len;
-    struct sq q = {out, history_current_name(&name, def)};
-    add(&q, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
-    ident(&q, name.data);
-    add(&q, " AS SELECT ");
+    struct sq q = {out, history_current_name(&name, def), DB_DIALECT_MARIADB};
+    sq_add(&q, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
+    sq_ident(&q, name.data);
+    sq_add(&q, " AS SELECT ");
     if (!q.rc)
         column_list(&q, def->table, NULL, 0);
-    add(&q, ", `valid_from` FROM ");
+    sq_add(&q, ", `valid_from` FROM ");
     if (!q.rc)
-        ident(&q, def->table->name);
-    add(&q, " WHERE `is_current` = 1");
+        sq_ident(&q, def->table->name);
+    sq_add(&q, " WHERE `is_current` = 1");
     buf_release(&name);
     return finish(out, mark, &q);
 }

@@ -2,13 +2,13 @@
  * merge of a history stream in PostgreSQL's SQL. */
 #include "history_pg.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "log.h"
+#include "sqltext.h"
 #include "banned.h"
 
 #define PG_NOW "(now() AT TIME ZONE 'UTC')"
@@ -22,52 +22,12 @@ struct history_pg {
     struct buf sql;
 };
 
-/* ---- text with a sticky error ---- */
-
-struct sq {
-    struct buf *b;
-    int rc;
-};
-
-static void add(struct sq *q, const char *s)
-{
-    if (!q->rc)
-        q->rc = buf_adds(q->b, s);
-}
-
-static void addf(struct sq *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(struct sq *q, const char *fmt, ...)
-{
-    va_list ap;
-    if (q->rc)
-        return;
-    va_start(ap, fmt);
-    q->rc = buf_vaddf(q->b, fmt, ap);
-    va_end(ap);
-}
-
-static void ident(struct sq *q, const char *name)
-{
-    if (!q->rc)
-        q->rc = pg_append_ident(q->b, name);
-}
-
-/* alias."col" */
-static void col_of(struct sq *q, const char *alias, const char *col)
-{
-    if (alias) {
-        add(q, alias);
-        add(q, ".");
-    }
-    ident(q, col);
-}
-
 static void column_list(struct sq *q, const struct table_def *t, const char *alias)
 {
     for (unsigned i = 0; i < t->ncols; i++) {
         if (i)
-            add(q, ", ");
-        col_of(q, alias, t->cols[i].name);
+            sq_add(q, ", ");
+        sq_col_of(q, alias, t->cols[i].name);
     }
 }
 
@@ -76,10 +36,10 @@ static void key_equal(struct sq *q, const struct table_def *t, const char *a, co
 {
     for (unsigned i = 0; i < t->nkey; i++) {
         if (i)
-            add(q, " AND ");
-        col_of(q, a, t->cols[i].name);
-        add(q, " = ");
-        col_of(q, b, t->cols[i].name);
+            sq_add(q, " AND ");
+        sq_col_of(q, a, t->cols[i].name);
+        sq_add(q, " = ");
+        sq_col_of(q, b, t->cols[i].name);
     }
 }
 
@@ -93,31 +53,31 @@ static void canonical_text(struct sq *q, const char *alias, const struct column_
         if (c->scale == 0)
             break; /* no fraction: nothing to trim (100 stays 100) */
         /* 1.50 and 1.500 (a widened scale) are one value */
-        add(q, "rtrim(rtrim(");
-        col_of(q, alias, c->name);
-        add(q, "::text, '0'), '.')");
+        sq_add(q, "rtrim(rtrim(");
+        sq_col_of(q, alias, c->name);
+        sq_add(q, "::text, '0'), '.')");
         return;
     case COL_DATE:
-        add(q, "to_char(");
-        col_of(q, alias, c->name);
-        add(q, ", 'YYYY-MM-DD')");
+        sq_add(q, "to_char(");
+        sq_col_of(q, alias, c->name);
+        sq_add(q, ", 'YYYY-MM-DD')");
         return;
     case COL_DATETIME:
     case COL_EPOCH_MS:
-        add(q, "to_char(");
-        col_of(q, alias, c->name);
-        add(q, ", 'YYYY-MM-DD HH24:MI:SS.US')");
+        sq_add(q, "to_char(");
+        sq_col_of(q, alias, c->name);
+        sq_add(q, ", 'YYYY-MM-DD HH24:MI:SS.US')");
         return;
     case COL_BOOL:
-        add(q, "CASE WHEN ");
-        col_of(q, alias, c->name);
-        add(q, " THEN '1' ELSE '0' END");
+        sq_add(q, "CASE WHEN ");
+        sq_col_of(q, alias, c->name);
+        sq_add(q, " THEN '1' ELSE '0' END");
         return;
     default:
         break;
     }
-    col_of(q, alias, c->name);
-    add(q, "::text");
+    sq_col_of(q, alias, c->name);
+    sq_add(q, "::text");
 }
 
 /* The value's bytes: a digest as stored, anything else its canonical text
@@ -125,36 +85,36 @@ static void canonical_text(struct sq *q, const char *alias, const struct column_
 static void canonical_bytes(struct sq *q, const char *alias, const struct column_def *c)
 {
     if (c->type == COL_DIGEST) {
-        col_of(q, alias, c->name);
+        sq_col_of(q, alias, c->name);
         return;
     }
-    add(q, "convert_to(");
+    sq_add(q, "convert_to(");
     canonical_text(q, alias, c);
-    add(q, ", 'UTF8')");
+    sq_add(q, ", 'UTF8')");
 }
 
 static void row_hash(struct sq *q, const struct table_def *t, const char *alias)
 {
-    add(q, "sha256(''::bytea");
+    sq_add(q, "sha256(''::bytea");
     for (unsigned i = t->nkey; i < t->ncols; i++) {
         const struct column_def *c = &t->cols[i];
-        add(q, " || CASE WHEN ");
-        col_of(q, alias, c->name);
+        sq_add(q, " || CASE WHEN ");
+        sq_col_of(q, alias, c->name);
         /* the name is an identifier (config checks): no quote inside */
-        addf(q, " IS NULL THEN ''::bytea ELSE convert_to('%zu:%s:%c:' || octet_length(",
-             strlen(c->name), c->name, history_type_tag(c->type));
+        sq_addf(q, " IS NULL THEN ''::bytea ELSE convert_to('%zu:%s:%c:' || octet_length(",
+                strlen(c->name), c->name, history_type_tag(c->type));
         canonical_bytes(q, alias, c);
-        add(q, ") || ':', 'UTF8') || ");
+        sq_add(q, ") || ':', 'UTF8') || ");
         canonical_bytes(q, alias, c);
-        add(q, " END");
+        sq_add(q, " END");
     }
-    add(q, ")");
+    sq_add(q, ")");
 }
 
 int history_pg_row_hash(struct buf *out, const struct table_def *t, const char *alias)
 {
     size_t mark = out->len;
-    struct sq q = {out, 0};
+    struct sq q = {out, 0, DB_DIALECT_POSTGRES};
     row_hash(&q, t, alias);
     if (q.rc)
         buf_truncate(out, mark);
@@ -165,116 +125,116 @@ int history_pg_row_hash(struct buf *out, const struct table_def *t, const char *
  * names the target's columns unqualified) */
 static void close_set(struct sq *q)
 {
-    add(q, " SET \"valid_to\" = $1::timestamp, \"is_current\" = false, \"load_run_id\" = "
-           "$2::bigint, \"loaded_at\" = " PG_NOW);
+    sq_add(q, " SET \"valid_to\" = $1::timestamp, \"is_current\" = false, \"load_run_id\" = "
+              "$2::bigint, \"loaded_at\" = " PG_NOW);
 }
 
 int history_pg_sql(struct buf *out, const struct table_def *t, const char *stage,
                    enum history_pg_step step)
 {
     size_t mark = out->len;
-    struct sq q = {out, 0};
+    struct sq q = {out, 0, DB_DIALECT_POSTGRES};
     if (!t || !t->history || !t->nkey || !stage)
         return err_set(ML_EINVAL, "a history statement needs a history table with a key");
     switch (step) {
     case HISTORY_PG_LATEST:
-        add(&q, "SELECT to_char(max(greatest(\"valid_from\", coalesce(\"valid_to\", "
-                "\"valid_from\"))), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM ");
-        ident(&q, t->name);
-        add(&q, " WHERE \"valid_from\" > $1::timestamp OR \"valid_to\" > $1::timestamp");
+        sq_add(&q, "SELECT to_char(max(greatest(\"valid_from\", coalesce(\"valid_to\", "
+                   "\"valid_from\"))), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " WHERE \"valid_from\" > $1::timestamp OR \"valid_to\" > $1::timestamp");
         break;
     case HISTORY_PG_STAGE_DROP:
-        add(&q, "DROP TABLE IF EXISTS pg_temp.");
-        ident(&q, stage);
+        sq_add(&q, "DROP TABLE IF EXISTS pg_temp.");
+        sq_ident(&q, stage);
         break;
     case HISTORY_PG_STAGE_CREATE:
         /* the mapped columns as the history table types them; gone with
          * the session */
-        add(&q, "CREATE TEMPORARY TABLE ");
-        ident(&q, stage);
-        add(&q, " AS SELECT ");
+        sq_add(&q, "CREATE TEMPORARY TABLE ");
+        sq_ident(&q, stage);
+        sq_add(&q, " AS SELECT ");
         column_list(&q, t, NULL);
-        add(&q, ", \"load_run_id\", \"loaded_at\" FROM ");
-        ident(&q, t->name);
-        add(&q, " WITH NO DATA");
+        sq_add(&q, ", \"load_run_id\", \"loaded_at\" FROM ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " WITH NO DATA");
         break;
     case HISTORY_PG_STAGE_KEY:
-        add(&q, "ALTER TABLE pg_temp.");
-        ident(&q, stage);
-        add(&q, " ADD PRIMARY KEY (");
+        sq_add(&q, "ALTER TABLE pg_temp.");
+        sq_ident(&q, stage);
+        sq_add(&q, " ADD PRIMARY KEY (");
         for (unsigned i = 0; i < t->nkey; i++) {
             if (i)
-                add(&q, ", ");
-            ident(&q, t->cols[i].name);
+                sq_add(&q, ", ");
+            sq_ident(&q, t->cols[i].name);
         }
-        add(&q, ")");
+        sq_add(&q, ")");
         break;
     case HISTORY_PG_STAGED:
-        add(&q, "SELECT count(*) FROM pg_temp.");
-        ident(&q, stage);
+        sq_add(&q, "SELECT count(*) FROM pg_temp.");
+        sq_ident(&q, stage);
         break;
     case HISTORY_PG_CLOSE_CHANGED:
         /* the stored hash first (cheap), then the stored row's declared
          * columns: a column that left the mapping re-versions nothing */
-        add(&q, "UPDATE ");
-        ident(&q, t->name);
-        add(&q, " AS h");
+        sq_add(&q, "UPDATE ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " AS h");
         close_set(&q);
-        add(&q, " FROM pg_temp.");
-        ident(&q, stage);
-        add(&q, " AS s WHERE ");
+        sq_add(&q, " FROM pg_temp.");
+        sq_ident(&q, stage);
+        sq_add(&q, " AS s WHERE ");
         key_equal(&q, t, "h", "s");
-        add(&q, " AND h.\"is_current\" AND h.\"row_hash\" <> ");
+        sq_add(&q, " AND h.\"is_current\" AND h.\"row_hash\" <> ");
         row_hash(&q, t, "s");
-        add(&q, " AND ");
+        sq_add(&q, " AND ");
         row_hash(&q, t, "h");
-        add(&q, " <> ");
+        sq_add(&q, " <> ");
         row_hash(&q, t, "s");
         break;
     case HISTORY_PG_CLOSE_DELETED:
-        add(&q, "UPDATE ");
-        ident(&q, t->name);
-        add(&q, " AS h");
+        sq_add(&q, "UPDATE ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " AS h");
         close_set(&q);
-        add(&q, ", \"deleted\" = true WHERE h.\"is_current\" AND NOT EXISTS (SELECT 1 FROM "
-                "pg_temp.");
-        ident(&q, stage);
-        add(&q, " AS s WHERE ");
+        sq_add(&q, ", \"deleted\" = true WHERE h.\"is_current\" AND NOT EXISTS (SELECT 1 FROM "
+                   "pg_temp.");
+        sq_ident(&q, stage);
+        sq_add(&q, " AS s WHERE ");
         key_equal(&q, t, "h", "s");
-        add(&q, ")");
+        sq_add(&q, ")");
         break;
     case HISTORY_PG_OPEN:
-        add(&q, "INSERT INTO ");
-        ident(&q, t->name);
-        add(&q, " (");
+        sq_add(&q, "INSERT INTO ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " (");
         column_list(&q, t, NULL);
-        add(&q, ", \"load_run_id\", \"loaded_at\", \"valid_from\", \"valid_to\", \"version\", "
-                "\"is_current\", \"deleted\", \"row_hash\") SELECT ");
+        sq_add(&q, ", \"load_run_id\", \"loaded_at\", \"valid_from\", \"valid_to\", \"version\", "
+                   "\"is_current\", \"deleted\", \"row_hash\") SELECT ");
         column_list(&q, t, "s");
         /* per snapshot key, two lookups on the primary key's prefix: its
          * highest version, and whether one is current */
-        add(&q, ", $2::bigint, " PG_NOW ", $1::timestamp, NULL, coalesce((SELECT "
-                "max(m.\"version\") FROM ");
-        ident(&q, t->name);
-        add(&q, " AS m WHERE ");
+        sq_add(&q, ", $2::bigint, " PG_NOW ", $1::timestamp, NULL, coalesce((SELECT "
+                   "max(m.\"version\") FROM ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " AS m WHERE ");
         key_equal(&q, t, "m", "s");
-        add(&q, "), 0) + 1, true, false, ");
+        sq_add(&q, "), 0) + 1, true, false, ");
         row_hash(&q, t, "s");
-        add(&q, " FROM pg_temp.");
-        ident(&q, stage);
-        add(&q, " AS s WHERE NOT EXISTS (SELECT 1 FROM ");
-        ident(&q, t->name);
-        add(&q, " AS c WHERE ");
+        sq_add(&q, " FROM pg_temp.");
+        sq_ident(&q, stage);
+        sq_add(&q, " AS s WHERE NOT EXISTS (SELECT 1 FROM ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " AS c WHERE ");
         key_equal(&q, t, "c", "s");
-        add(&q, " AND c.\"is_current\")");
+        sq_add(&q, " AND c.\"is_current\")");
         break;
     case HISTORY_PG_EMPTY:
         /* this run's closures end at the as-of: one that began there too
          * would be empty */
-        add(&q, "SELECT count(*) FROM ");
-        ident(&q, t->name);
-        add(&q, " WHERE \"load_run_id\" = $2::bigint AND \"valid_to\" = $1::timestamp AND "
-                "\"valid_from\" >= \"valid_to\"");
+        sq_add(&q, "SELECT count(*) FROM ");
+        sq_ident(&q, t->name);
+        sq_add(&q, " WHERE \"load_run_id\" = $2::bigint AND \"valid_to\" = $1::timestamp AND "
+                   "\"valid_from\" >= \"valid_to\"");
         break;
     default:
         q.rc = err_set(ML_EINVAL, "unknown history statement %d", (int)step);
