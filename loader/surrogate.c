@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "crypto.h"
 #include "error.h"
+#include "idcache.h"
 #include "log.h"
 #include "pii.h"
 #include "banned.h"
@@ -14,23 +15,9 @@
 #define IN_CHUNK        1000 /* digests per SELECT ... IN / INSERT statement */
 #define SURROGATE_TRIES 8    /* tries of a batch's resolution that met a deadlock or lock wait */
 
-struct cache_slot {
-    unsigned char digest[CRYPTO_DIGEST_LEN];
-    unsigned long long id; /* 0 = empty slot (ids start at 1) */
-};
-
-struct kind_cache {
-    char *kind;
-    struct cache_slot *slots;
-    size_t mask; /* capacity - 1 */
-    size_t used;
-};
-
 struct surrogates {
-    struct crypto_mac *mac;   /* keyed once per run */
-    size_t limit;             /* entries per kind before the cache is emptied */
-    struct kind_cache *kinds; /* one per kind in use, as many as the streams have */
-    size_t nkinds, cap_kinds;
+    struct crypto_mac *mac; /* keyed once per run */
+    struct idcache *cache;  /* ids by digest, per kind (idcache.h) */
     struct surrogate_stats stats;
 };
 
@@ -47,7 +34,12 @@ int surrogates_new(const unsigned char *key, size_t key_len, size_t cache_entrie
         free(s);
         return rc;
     }
-    s->limit = cache_entries;
+    rc = idcache_new(cache_entries, &s->cache);
+    if (rc) {
+        crypto_mac_free(s->mac);
+        free(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -56,11 +48,7 @@ void surrogates_free(struct surrogates *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->nkinds; i++) {
-        free(s->kinds[i].slots);
-        free(s->kinds[i].kind);
-    }
-    free(s->kinds);
+    idcache_free(s->cache);
     crypto_mac_free(s->mac);
     free(s);
 }
@@ -68,78 +56,6 @@ void surrogates_free(struct surrogates *s)
 struct surrogate_stats surrogates_stats(const struct surrogates *s)
 {
     return s->stats;
-}
-
-static struct kind_cache *cache_for(struct surrogates *s, const char *kind)
-{
-    for (size_t i = 0; i < s->nkinds; i++)
-        if (strcmp(s->kinds[i].kind, kind) == 0)
-            return &s->kinds[i];
-    if (s->limit == 0)
-        return NULL;
-    if (s->nkinds == s->cap_kinds) {
-        size_t ncap = s->cap_kinds ? s->cap_kinds * 2 : 8;
-        struct kind_cache *nk = realloc(s->kinds, ncap * sizeof(*nk));
-        if (!nk)
-            return NULL; /* run without a cache for this kind */
-        s->kinds = nk;
-        s->cap_kinds = ncap;
-    }
-    struct kind_cache *k = &s->kinds[s->nkinds];
-    size_t cap = 16;
-    while (cap < s->limit * 2)
-        cap *= 2;
-    k->slots = calloc(cap, sizeof(*k->slots));
-    k->kind = strdup(kind);
-    if (!k->slots || !k->kind) {
-        free(k->slots);
-        free(k->kind);
-        return NULL;
-    }
-    k->mask = cap - 1;
-    k->used = 0;
-    s->nkinds++;
-    return k;
-}
-
-static size_t slot_hash(const unsigned char *d)
-{
-    size_t h;
-    memcpy(&h, d, sizeof(h)); /* digests are uniformly distributed already */
-    return h;
-}
-
-static unsigned long long cache_get(struct kind_cache *k, const unsigned char *d)
-{
-    if (!k)
-        return 0;
-    for (size_t i = slot_hash(d) & k->mask;; i = (i + 1) & k->mask) {
-        if (!k->slots[i].id)
-            return 0;
-        if (memcmp(k->slots[i].digest, d, CRYPTO_DIGEST_LEN) == 0)
-            return k->slots[i].id;
-    }
-}
-
-static void cache_put(struct surrogates *s, struct kind_cache *k, const unsigned char *d,
-                      unsigned long long id)
-{
-    if (!k)
-        return;
-    if (k->used >= s->limit) {
-        memset(k->slots, 0, (k->mask + 1) * sizeof(*k->slots));
-        k->used = 0;
-    }
-    for (size_t i = slot_hash(d) & k->mask;; i = (i + 1) & k->mask) {
-        if (!k->slots[i].id) {
-            memcpy(k->slots[i].digest, d, CRYPTO_DIGEST_LEN);
-            k->slots[i].id = id;
-            k->used++;
-            return;
-        }
-        if (memcmp(k->slots[i].digest, d, CRYPTO_DIGEST_LEN) == 0)
-            return;
-    }
 }
 
 /* A distinct digest of the batch that the cache did not know. */
@@ -299,7 +215,7 @@ int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kin
                             const char *const *values, const size_t *lens, size_t n,
                             unsigned long long *ids, unsigned long long *created)
 {
-    struct kind_cache *k = cache_for(s, kind);
+    struct idcache_kind *k = idcache_kind(s->cache, kind);
     struct pending *p = NULL;
     unsigned char *digests = NULL;
     struct buf sql = BUF_INIT;
@@ -341,7 +257,7 @@ int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kin
             if (rc)
                 goto out;
         }
-        ids[i] = cache_get(k, d);
+        ids[i] = idcache_get(k, d);
         if (ids[i]) {
             s->stats.cache_hits++;
             continue;
@@ -398,7 +314,7 @@ int surrogate_resolve_batch(struct surrogates *s, struct db *db, const char *kin
                 rc = err_set(ML_EDB, "surrogate for a %s value missing after insert", kind);
                 goto out;
             }
-            cache_put(s, k, p[i].digest, p[i].id);
+            idcache_put(s->cache, k, p[i].digest, p[i].id);
         }
         for (size_t i = 0; i < n; i++) {
             if (!ids[i]) {

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "idcache.h"
 #include "log.h"
 #include "pii.h"
 #include "banned.h"
@@ -129,21 +130,8 @@ int surrogate_pg_resolve(struct crypto_mac *mac, struct pg *pg, const char *kind
 
 /* ---- the cache: digest -> id per kind, for one run ---- */
 
-struct pg_cache_slot {
-    unsigned char digest[CRYPTO_DIGEST_LEN];
-    unsigned long long id; /* 0: empty (ids start at 1) */
-};
-
-struct pg_kind_cache {
-    char *kind;
-    struct pg_cache_slot *slots;
-    size_t mask, used;
-};
-
 struct surrogate_pg_cache {
-    size_t limit;
-    struct pg_kind_cache *kinds;
-    size_t nkinds, cap_kinds;
+    struct idcache *ids;
     unsigned long long lookups, hits;
 };
 
@@ -151,9 +139,14 @@ int surrogate_pg_cache_new(size_t entries, struct surrogate_pg_cache **out)
 {
     struct surrogate_pg_cache *c = calloc(1, sizeof(*c));
     *out = NULL;
+    int rc;
     if (!c)
         return err_set(ML_ENOMEM, "out of memory");
-    c->limit = entries;
+    rc = idcache_new(entries, &c->ids);
+    if (rc) {
+        free(c);
+        return rc;
+    }
     *out = c;
     return 0;
 }
@@ -162,11 +155,7 @@ void surrogate_pg_cache_free(struct surrogate_pg_cache *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->nkinds; i++) {
-        free(c->kinds[i].slots);
-        free(c->kinds[i].kind);
-    }
-    free(c->kinds);
+    idcache_free(c->ids);
     free(c);
 }
 
@@ -177,83 +166,11 @@ void surrogate_pg_cache_stats(const struct surrogate_pg_cache *c, unsigned long 
     *hits = c ? c->hits : 0;
 }
 
-/* The kind's cache, made at its first use; NULL: none (limit 0, or no
- * memory for it: resolved without) */
-static struct pg_kind_cache *kind_cache(struct surrogate_pg_cache *c, const char *kind)
-{
-    struct pg_kind_cache *k;
-    size_t cap = 16;
-    for (size_t i = 0; i < c->nkinds; i++)
-        if (strcmp(c->kinds[i].kind, kind) == 0)
-            return &c->kinds[i];
-    if (c->limit == 0)
-        return NULL;
-    if (c->nkinds == c->cap_kinds) {
-        size_t ncap = c->cap_kinds ? c->cap_kinds * 2 : 4;
-        struct pg_kind_cache *nk = realloc(c->kinds, ncap * sizeof(*nk));
-        if (!nk)
-            return NULL;
-        c->kinds = nk;
-        c->cap_kinds = ncap;
-    }
-    while (cap < c->limit * 2)
-        cap *= 2;
-    k = &c->kinds[c->nkinds];
-    k->slots = calloc(cap, sizeof(*k->slots));
-    k->kind = strdup(kind);
-    if (!k->slots || !k->kind) {
-        free(k->slots);
-        free(k->kind);
-        return NULL;
-    }
-    k->mask = cap - 1;
-    k->used = 0;
-    c->nkinds++;
-    return k;
-}
-
-static size_t digest_hash(const unsigned char *d)
-{
-    size_t h;
-    memcpy(&h, d, sizeof(h)); /* a digest is uniformly distributed */
-    return h;
-}
-
-static unsigned long long cache_lookup(const struct pg_kind_cache *k, const unsigned char *d)
-{
-    for (size_t i = digest_hash(d) & k->mask;; i = (i + 1) & k->mask) {
-        if (!k->slots[i].id)
-            return 0;
-        if (memcmp(k->slots[i].digest, d, CRYPTO_DIGEST_LEN) == 0)
-            return k->slots[i].id;
-    }
-}
-
-/* full: emptied first, so that it stays bounded by the limit */
-static void cache_store(struct pg_kind_cache *k, size_t limit, const unsigned char *d,
-                        unsigned long long id)
-{
-    if (k->used >= limit) {
-        memset(k->slots, 0, (k->mask + 1) * sizeof(*k->slots));
-        k->used = 0;
-    }
-    for (size_t i = digest_hash(d) & k->mask;; i = (i + 1) & k->mask) {
-        if (!k->slots[i].id) {
-            memcpy(k->slots[i].digest, d, CRYPTO_DIGEST_LEN);
-            k->slots[i].id = id;
-            k->used++;
-            return;
-        }
-        if (memcmp(k->slots[i].digest, d, CRYPTO_DIGEST_LEN) == 0)
-            return;
-    }
-}
-
 int surrogate_pg_resolve_cached(struct surrogate_pg_cache *c, struct crypto_mac *mac, struct pg *pg,
                                 const char *kind, const char *const *values, const size_t *lens,
                                 size_t n, unsigned long long *ids, unsigned long long *created)
 {
-    struct pg_kind_cache *k = c && n ? kind_cache(c, kind) : NULL;
+    struct idcache_kind *k = c && n ? idcache_kind(c->ids, kind) : NULL;
     unsigned char(*d)[CRYPTO_DIGEST_LEN] = NULL;
     const char **mv = NULL;
     size_t *ml = NULL, *at = NULL, m = 0;
@@ -277,7 +194,7 @@ int surrogate_pg_resolve_cached(struct surrogate_pg_cache *c, struct crypto_mac 
             break;
         }
         c->lookups++;
-        ids[i] = cache_lookup(k, d[i]);
+        ids[i] = idcache_get(k, d[i]);
         if (ids[i]) {
             c->hits++;
             continue;
@@ -290,7 +207,7 @@ int surrogate_pg_resolve_cached(struct surrogate_pg_cache *c, struct crypto_mac 
         rc = surrogate_pg_resolve(mac, pg, kind, mv, ml, m, mid, created);
     for (size_t j = 0; !rc && j < m; j++) {
         ids[at[j]] = mid[j];
-        cache_store(k, c->limit, d[at[j]], mid[j]);
+        idcache_put(c->ids, k, d[at[j]], mid[j]);
     }
     free(d);
     free(mv);
