@@ -8,6 +8,7 @@
 #include "batch.h"
 #include "convert.h"
 #include "error.h"
+#include "wh.h"
 #include "banned.h"
 
 #define DURATION_MAX_S (3650LL * 86400)
@@ -222,4 +223,31 @@ const char *cursor_run_unstored(const struct cursor_run *cr)
 {
     return cr->has_seen && (!cr->has_written || strcmp(cr->seen, cr->written) != 0) ? cr->seen
                                                                                     : NULL;
+}
+
+int cursor_read_stored(struct wh *w, enum cursor_kind kind, const char *name, const char *stream,
+                       char out[CURSOR_TEXT_MAX], bool *found)
+{
+    static const char sql[] = "SELECT cursor_value FROM load_cursors WHERE stream = $1";
+    const char *p[1] = {stream};
+    struct wh_result *r = NULL;
+    const char *const *row;
+    int rc = wh_query(w, sql, 1, p, NULL, &r);
+    *found = false;
+    if (rc)
+        return err_prefix(rc, "reading the cursor of stream '%s' (did `maskload init` run?)",
+                          stream);
+    if (wh_result_next(r, &row, NULL) == 1 && row[0]) {
+        if (!cursor_value_ok(kind, row[0]) || strlen(row[0]) >= CURSOR_TEXT_MAX)
+            rc = err_set(ML_EDB,
+                         "load_cursors holds '%.40s' for stream '%s', which is no value of its "
+                         "cursor '%s' (run --full to store a new one)",
+                         row[0], stream, name);
+        else {
+            snprintf(out, CURSOR_TEXT_MAX, "%s", row[0]);
+            *found = true;
+        }
+    }
+    wh_result_free(r);
+    return rc;
 }

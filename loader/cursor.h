@@ -40,6 +40,15 @@ int cursor_cmp(enum cursor_kind kind, const char *a, const char *b);
 int cursor_param(enum cursor_kind kind, const char *stored, long long lookback_s,
                  char out[CURSOR_TEXT_MAX]);
 
+struct wh;
+
+/* The cursor load_cursors holds for `stream` into out (*found false when
+ * none), over either warehouse (wh.h). A stored value that is no canonical
+ * value of `kind` is ML_EDB naming the stream and the cursor `name` (run
+ * --full stores a new one); a failed query is prefixed with what it read. */
+int cursor_read_stored(struct wh *w, enum cursor_kind kind, const char *name, const char *stream,
+                       char out[CURSOR_TEXT_MAX], bool *found);
+
 /* ---- an incremental stream's cursor through one run ----
  *
  * The rules of every warehouse's run (docs/incremental.md): the stored

@@ -38,6 +38,7 @@
 #include "surrogate.h"
 #include "version.h"
 #include "writer.h"
+#include "wh.h"
 #include "banned.h"
 
 /* One stop flag for the whole process: retry.h's, which also ends every
@@ -225,31 +226,10 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
 static int cursor_read(struct run_ctx *ctx, const char *stream, char out[CURSOR_TEXT_MAX],
                        bool *found)
 {
-    struct db_result *r = NULL;
-    const char *const *row;
-    int rc;
-    *found = false;
-    buf_reset(&ctx->sql);
-    rc = buf_adds(&ctx->sql, "SELECT cursor_value FROM load_cursors WHERE stream=");
-    if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));
-    if (!rc)
-        rc = db_query(ctx->db, ctx->sql.data, &r);
-    if (rc)
-        return err_prefix(rc, "reading the cursor of stream '%s' (did `maskload init` run?)",
-                          stream);
-    if (db_result_next(r, &row, NULL) == 1 && row[0]) {
-        if (!cursor_value_ok(ctx->inc->kind, row[0]) || strlen(row[0]) >= CURSOR_TEXT_MAX)
-            rc = err_set(ML_EDB,
-                         "load_cursors holds '%.40s' for stream '%s', which is no value of its "
-                         "cursor '%s' (run --full to store a new one)",
-                         row[0], stream, ctx->inc->cursor);
-        else {
-            snprintf(out, CURSOR_TEXT_MAX, "%s", row[0]);
-            *found = true;
-        }
-    }
-    db_result_free(r);
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = w ? cursor_read_stored(w, ctx->inc->kind, ctx->inc->cursor, stream, out, found)
+               : err_set(ML_ENOMEM, "out of memory");
+    wh_close(w);
     return rc;
 }
 

@@ -275,27 +275,10 @@ static int resolve_table(struct pg_run *ctx, struct batch *b, struct table_rows 
 static int cursor_read(struct pg_run *ctx, const char *stream, char out[CURSOR_TEXT_MAX],
                        bool *found)
 {
-    static const char sql[] = "SELECT cursor_value FROM load_cursors WHERE stream = $1";
-    const char *p[1] = {stream};
-    struct pg_result *r = NULL;
-    const char *const *row;
-    int rc = pg_query_params(ctx->pg, sql, 1, p, NULL, &r);
-    *found = false;
-    if (rc)
-        return err_prefix(rc, "reading the cursor of stream '%s' (did `maskload init` run?)",
-                          stream);
-    if (pg_result_next(r, &row, NULL) == 1 && row[0]) {
-        if (!cursor_value_ok(ctx->inc->kind, row[0]) || strlen(row[0]) >= CURSOR_TEXT_MAX)
-            rc = err_set(ML_EDB,
-                         "load_cursors holds '%.40s' for stream '%s', which is no value of its "
-                         "cursor '%s' (run --full to store a new one)",
-                         row[0], stream, ctx->inc->cursor);
-        else {
-            snprintf(out, CURSOR_TEXT_MAX, "%s", row[0]);
-            *found = true;
-        }
-    }
-    pg_result_free(r);
+    struct wh *w = wh_borrow_pg(ctx->pg);
+    int rc = w ? cursor_read_stored(w, ctx->inc->kind, ctx->inc->cursor, stream, out, found)
+               : err_set(ML_ENOMEM, "out of memory");
+    wh_close(w);
     return rc;
 }
 
