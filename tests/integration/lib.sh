@@ -469,13 +469,15 @@ wh_ms() { wh_pick "$1" "to_char($1, 'YYYY-MM-DD HH24:MI:SS.MS')"; }
 wh_bool() { echo "CASE WHEN $1 THEN 1 ELSE 0 END"; }
 # wh_bin: the clause comparing or sorting text byte for byte
 wh_bin() { wh_pick " COLLATE utf8mb4_bin" ' COLLATE "C"'; }
-# wh_dump DB TABLE: the rows of TABLE as the server's dump tool writes them (INSERT statements)
+# wh_dump DB TABLE: the rows of TABLE as the server's dump tool writes them (INSERT
+# statements), binary columns in hex on both servers: a keyed digest is random
+# bytes, and as raw bytes it would now and then spell a marker a scan greps for
 wh_dump() {
   if [ "$IT_WAREHOUSE" = postgres ]; then
     PGPASSWORD="$MASKLOAD_ADMIN_PASSWORD" pg_dump -h 127.0.0.1 -p "$PG_PORT" -U postgres -a --inserts -t "maskload.$2" "$1"
   else
     MYSQL_PWD="$MASKLOAD_ADMIN_PASSWORD" mariadb-dump --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u root \
-      --skip-extended-insert --no-create-info --skip-comments "$1" "$2"
+      --skip-extended-insert --no-create-info --skip-comments --hex-blob "$1" "$2"
   fi
 }
 

@@ -94,8 +94,7 @@ assert_eq 2 "$(q "SELECT COUNT(*) FROM load_rejects WHERE stream='messages'")" "
 # nowhere else: dump every table and look for each marker
 tables=$(q "SELECT table_name FROM information_schema.tables WHERE table_schema='$DB' AND table_type='BASE TABLE' ORDER BY 1")
 for t in $tables; do
-  MYSQL_PWD="$MASKLOAD_ADMIN_PASSWORD" mariadb-dump --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u root \
-    --skip-extended-insert --no-create-info --skip-comments "$DB" "$t" >"$T/dump_$t.sql"
+  wh_dump "$DB" "$t" >"$T/dump_$t.sql"
 done
 where() { grep -a -l -- "$1" "$T"/dump_*.sql 2>/dev/null | sed 's|.*/dump_||; s|\.sql$||' | paste -sd, || true; }
 assert_eq "sensitive_city_ids" "$(where CITYMARK-)" "city values only in sensitive_city_ids"

@@ -69,8 +69,7 @@ assert_contains "$warn" "maskload: warning: " "logged at warning level"
 assert_not_contains "$LOG" "UNKNOWNVALUE" "no unknown field's value in the log"
 assert_contains "$(grep "stream 'users':.*fetched" <<<"$LOG")" "2 duplicates" "the summary line counts duplicates"
 for t in $(q "SELECT table_name FROM information_schema.tables WHERE table_schema='$DB' AND table_type='BASE TABLE'"); do
-  MYSQL_PWD="$MASKLOAD_ADMIN_PASSWORD" mariadb-dump --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u root \
-    --skip-extended-insert --no-create-info --skip-comments "$DB" "$t" >>"$T/dump.sql"
+  wh_dump "$DB" "$t" >>"$T/dump.sql"
 done
 assert_eq 0 "$(grep -a -c UNKNOWNVALUE "$T/dump.sql" || true)" "no unknown field's value in any table"
 assert_eq 0 "$(grep -a -ci zq "$T/dump.sql" || true)" "no dropped PII in any table"

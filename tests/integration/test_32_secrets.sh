@@ -62,8 +62,7 @@ no_secret "$OUT" "a usage error"
 
 # nothing in the warehouse either (load_runs.error_text, rejects, ...)
 for t in $(sql_admin "$DB" "SELECT table_name FROM information_schema.tables WHERE table_schema='$DB' AND table_type='BASE TABLE'"); do
-  MYSQL_PWD="$MASKLOAD_ADMIN_PASSWORD" mariadb-dump --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u root \
-    --skip-extended-insert --no-create-info --skip-comments "$DB" "$t" >>"$T/dump.sql"
+  wh_dump "$DB" "$t" >>"$T/dump.sql"
 done
 assert_contains "$(cat "$T/dump.sql")" "INSERT INTO \`load_runs\`" "the dump holds the run log"
 no_secret "$(cat "$T/dump.sql")" "any table of the warehouse"
