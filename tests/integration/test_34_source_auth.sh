@@ -126,7 +126,7 @@ no_secret "$LOGS" "the logs of every maskload call"
 no_secret "$(sql_admin "$DB" "SELECT * FROM load_runs")" "load_runs"
 no_secret "$(sql_admin "$DB" "SELECT * FROM load_rejects")" "load_rejects"
 MYSQL_PWD="$MASKLOAD_ADMIN_PASSWORD" mariadb-dump --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u root \
-  --skip-extended-insert --skip-comments "$DB" >"$T/dump.sql"
+  --skip-extended-insert --skip-comments --hex-blob "$DB" >"$T/dump.sql"
 assert_contains "$(cat "$T/dump.sql")" "INSERT INTO \`load_rejects\`" "the dump holds the rejects"
 no_secret "$(cat "$T/dump.sql")" "a dump of the database"
 finish
