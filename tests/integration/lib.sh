@@ -481,6 +481,19 @@ wh_dump() {
   fi
 }
 
+# dump_tables DB: every base table of DB through wh_dump, each into
+# $T/dump_<table>.sql (the dumps of an earlier call removed first)
+dump_tables() {
+  local t
+  rm -f "$T"/dump_*.sql
+  for t in $(wh_tables "$1"); do
+    wh_dump "$1" "$t" >"$T/dump_$t.sql"
+  done
+}
+# dumped_in TEXT: the tables whose dump by dump_tables holds TEXT (a fixed
+# string), comma-separated in name order; empty when none does
+dumped_in() { grep -a -l -F -- "$1" "$T"/dump_*.sql 2>/dev/null | sed 's|.*/dump_||; s|\.sql$||' | paste -sd, || true; }
+
 # the PostgreSQL server's helpers (a skip when the suite has none)
 if [ "$IT_WAREHOUSE" = postgres ]; then
   # shellcheck disable=SC1091

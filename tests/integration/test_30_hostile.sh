@@ -92,17 +92,13 @@ assert_eq "$(exp reject_key_203)" "$(q "SELECT HEX(record_key) FROM load_rejects
 assert_eq 2 "$(q "SELECT COUNT(*) FROM load_rejects WHERE stream='messages'")" "both bad messages rejected"
 
 # nowhere else: dump every table and look for each marker
-tables=$(q "SELECT table_name FROM information_schema.tables WHERE table_schema='$DB' AND table_type='BASE TABLE' ORDER BY 1")
-for t in $tables; do
-  wh_dump "$DB" "$t" >"$T/dump_$t.sql"
-done
-where() { grep -a -l -- "$1" "$T"/dump_*.sql 2>/dev/null | sed 's|.*/dump_||; s|\.sql$||' | paste -sd, || true; }
-assert_eq "sensitive_city_ids" "$(where CITYMARK-)" "city values only in sensitive_city_ids"
-assert_eq "sensitive_zipcode_ids" "$(where ZIPMARK-)" "zip codes only in sensitive_zipcode_ids"
-assert_eq "sensitive_profession_ids" "$(where PROFMARK-)" "professions only in sensitive_profession_ids"
-assert_eq "users_raw" "$(where COUNTRYMARK-)" "kept country values only in users_raw"
+dump_tables "$DB"
+assert_eq "sensitive_city_ids" "$(dumped_in CITYMARK-)" "city values only in sensitive_city_ids"
+assert_eq "sensitive_zipcode_ids" "$(dumped_in ZIPMARK-)" "zip codes only in sensitive_zipcode_ids"
+assert_eq "sensitive_profession_ids" "$(dumped_in PROFMARK-)" "professions only in sensitive_profession_ids"
+assert_eq "users_raw" "$(dumped_in COUNTRYMARK-)" "kept country values only in users_raw"
 for m in FIRSTDROP- LASTDROP- ADDRDROP- EMAILDROP- MSGDROP- REJPII-; do
-  assert_eq "" "$(where "$m")" "dropped or rejected values marked $m are in no table"
+  assert_eq "" "$(dumped_in "$m")" "dropped or rejected values marked $m are in no table"
 done
 assert_eq "" "$(grep -a -l -e 'DROPMARK' -e 'hostile.example' "$T"/dump_sensitive_*.sql | paste -sd, || true)" \
   "no e-mail domain in a sensitive table"

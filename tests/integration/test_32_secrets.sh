@@ -61,11 +61,9 @@ ml -v -c "$T/c.yaml" run --stream no_such_stream
 no_secret "$OUT" "a usage error"
 
 # nothing in the warehouse either (load_runs.error_text, rejects, ...)
-for t in $(sql_admin "$DB" "SELECT table_name FROM information_schema.tables WHERE table_schema='$DB' AND table_type='BASE TABLE'"); do
-  wh_dump "$DB" "$t" >>"$T/dump.sql"
-done
-assert_contains "$(cat "$T/dump.sql")" "INSERT INTO \`load_runs\`" "the dump holds the run log"
-no_secret "$(cat "$T/dump.sql")" "any table of the warehouse"
+dump_tables "$DB"
+assert_contains "$(cat "$T"/dump_*.sql)" "INSERT INTO \`load_runs\`" "the dump holds the run log"
+no_secret "$(cat "$T"/dump_*.sql)" "any table of the warehouse"
 
 # A live loader process. Its config is a FIFO, so it waits, deterministically,
 # in config_load() -- after the core-dump settings, which come first in main().

@@ -143,18 +143,12 @@ check_outcome() {
     printf '%s' "$p" | jq -e . >/dev/null 2>&1 || bad_payload=$((bad_payload + 1))
   done < <(q "SELECT payload FROM load_rejects WHERE run_id=$run AND payload IS NOT NULL")
   assert_eq 0 "$bad_payload" "$what: every reject payload is JSON"
-  local t tables
-  rm -f "$T"/dump_*.sql
-  tables=$(q "SELECT table_name FROM information_schema.tables WHERE table_schema='$DB' AND table_type='BASE TABLE' ORDER BY 1")
-  for t in $tables; do
-    wh_dump "$DB" "$t" >"$T/dump_$t.sql"
-  done
-  where() { grep -a -l -- "$1" "$T"/dump_*.sql 2>/dev/null | sed 's|.*/dump_||; s|\.sql$||' | paste -sd, || true; }
+  dump_tables "$DB"
   for m in REJPII- FNMARK- LNMARK- ADDRMARK- EMAILMARK- DUPFIRST-; do
-    assert_eq "" "$(where "$m")" "$what: values marked $m are in no table"
+    assert_eq "" "$(dumped_in "$m")" "$what: values marked $m are in no table"
   done
-  assert_eq "sensitive_city_ids" "$(where CITYMARK-)" "$what: city values only in sensitive_city_ids"
-  assert_eq "sensitive_zipcode_ids" "$(where ZIPMARK-)" "$what: zip codes only in sensitive_zipcode_ids"
+  assert_eq "sensitive_city_ids" "$(dumped_in CITYMARK-)" "$what: city values only in sensitive_city_ids"
+  assert_eq "sensitive_zipcode_ids" "$(dumped_in ZIPMARK-)" "$what: zip codes only in sensitive_zipcode_ids"
 }
 
 # ---- 1. through the API: pages of 4 (record N is page N/4+1, index N%4)
