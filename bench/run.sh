@@ -63,6 +63,10 @@ BENCH_INLINE_MAX=${BENCH_INLINE_MAX:-1000000}
 BENCH_WAREHOUSES=${BENCH_WAREHOUSES:-mysql postgres}
 BENCH_PG_PORT=${BENCH_PG_PORT:-$((BENCH_DB_PORT + 5))}
 BENCH_FILES_MAX=${BENCH_FILES_MAX:-1000000}
+# The servers' memory for table and index pages; the defaults are the dev
+# scripts' (256M and 128MB), which the 5M tables outgrow.
+BENCH_DB_BUFFER_POOL=${BENCH_DB_BUFFER_POOL:-256M}
+BENCH_PG_SHARED_BUFFERS=${BENCH_PG_SHARED_BUFFERS:-128MB}
 for w in $BENCH_WAREHOUSES; do
   case "$w" in mysql | postgres) ;; *)
     echo "bench: BENCH_WAREHOUSES: unknown warehouse '$w' (mysql, postgres)" >&2; exit 2 ;;
@@ -110,9 +114,10 @@ cleanup() {
     "$SOURCE_DIR/scripts/dev-pg" stop --dir "$PG_DIR" --port "$BENCH_PG_PORT" >/dev/null || true
 }
 trap cleanup EXIT
-! want mysql || "$SOURCE_DIR/scripts/dev-db" start --dir "$BENCH_DIR/db" --port "$BENCH_DB_PORT" >/dev/null
+! want mysql || MASKLOAD_DB_BUFFER_POOL=$BENCH_DB_BUFFER_POOL "$SOURCE_DIR/scripts/dev-db" start --dir "$BENCH_DIR/db" --port "$BENCH_DB_PORT" >/dev/null
 if want postgres; then
-  MASKLOAD_ADMIN_PASSWORD=$MASKLOAD_ADMIN_PASSWORD "$SOURCE_DIR/scripts/dev-pg" start \
+  MASKLOAD_ADMIN_PASSWORD=$MASKLOAD_ADMIN_PASSWORD MASKLOAD_PG_SHARED_BUFFERS=$BENCH_PG_SHARED_BUFFERS \
+    "$SOURCE_DIR/scripts/dev-pg" start \
     --dir "$PG_DIR" --port "$BENCH_PG_PORT" >"$BENCH_DIR/pg-start.log" 2>&1 ||
     { cat "$BENCH_DIR/pg-start.log" >&2; exit 1; }
   mkdir -p "$PG_DIR/export"

@@ -1081,25 +1081,6 @@ static int maintain_partitions(struct run_ctx *ctx, const char *only)
 
 /* ---- streams in parallel (load.parallel_streams) ---- */
 
-/* What the workers of a parallel run share. */
-struct par_run {
-    struct run_ctx *base; /* the run's own context: its lease, load_runs */
-    struct loadrun_groups groups;
-    pthread_mutex_t mu;
-    size_t next_group; /* the next group to start (mu) */
-    atomic_bool abort; /* a stream failed: the others stop after their batch */
-    int rc;            /* the first failure's code and message (mu) */
-    char msg[2048];
-};
-
-struct par_worker {
-    struct par_run *pr;
-    struct run_ctx *ctx; /* the worker's own: connections, caches, MAC, writer */
-    pthread_t thread;
-    bool started;
-    uint64_t cpu_ns; /* the worker thread's CPU at its end */
-};
-
 static void worker_ctx_free(struct run_ctx *c)
 {
     if (!c)
@@ -1164,61 +1145,30 @@ static int worker_ctx_new(struct run_ctx *base, atomic_bool *abort, struct run_c
     return 0;
 }
 
-/* Takes the next group not started yet: its number, or ngroups when none
- * is left (or the run is failing). */
-static size_t par_next_group(struct par_run *pr)
+/* loadrun_workers for the run's context: a worker's own context
+ * (worker_ctx_new), a stream on it, and what it counted added to the run's
+ * context for the end of the run. */
+static int worker_open(void *base, atomic_bool *abort, void **worker)
 {
-    size_t g;
-    pthread_mutex_lock(&pr->mu);
-    g = atomic_load(&pr->abort) ? pr->groups.ngroups : pr->next_group;
-    if (g < pr->groups.ngroups)
-        pr->next_group++;
-    pthread_mutex_unlock(&pr->mu);
-    return g;
+    struct run_ctx *c = NULL;
+    int rc = worker_ctx_new(base, abort, &c);
+    *worker = c;
+    return rc;
 }
 
-/* A worker: groups one after the other, each group's streams in config
- * order, until none is left or a stream failed. The first failure's code
- * and message become the run's; the other workers see `abort` and stop
- * after the batch they are writing. */
-static void *par_worker_main(void *arg)
+static int worker_load(void *worker, const struct config_stream *st)
 {
-    struct par_worker *w = arg;
-    struct par_run *pr = w->pr;
-    for (size_t g; (g = par_next_group(pr)) < pr->groups.ngroups;) {
-        for (size_t i = 0; i < pr->groups.n; i++) {
-            int rc;
-            if (pr->groups.group[i] != g)
-                continue;
-            if (atomic_load(&pr->abort))
-                break;
-            rc = load_stream(w->ctx, pr->groups.streams[i]);
-            if (!rc)
-                continue;
-            pthread_mutex_lock(&pr->mu);
-            if (!pr->rc) {
-                pr->rc = rc;
-                snprintf(pr->msg, sizeof(pr->msg), "%s", err_msg());
-                atomic_store(&pr->abort, true);
-            } else {
-                log_info("%s", err_msg()); /* a stream stopped because another failed */
-            }
-            pthread_mutex_unlock(&pr->mu);
-            break;
-        }
-    }
-    w->cpu_ns = stage_thread_cpu();
-    return NULL;
+    return load_stream(worker, st);
 }
 
-/* What a worker counted, added to the run's context for the end of the run. */
-static void par_fold(struct run_ctx *base, const struct par_worker *w)
+static void worker_close(void *arg, void *worker, uint64_t cpu_ns)
 {
-    const struct run_ctx *c = w->ctx;
+    struct run_ctx *base = arg;
+    const struct run_ctx *c = worker;
     base->tx_retries += c->tx_retries;
     base->tx_splits += c->tx_splits;
     base->failovers += c->failovers;
-    base->par_cpu_main += w->cpu_ns;
+    base->par_cpu_main += cpu_ns;
     base->par_cpu_writer += c->pipe ? pipeline_cpu_ns(c->pipe) : 0;
     base->par_bulk_rows += c->writer ? writer_bulk_rows(c->writer) : 0;
     base->par_fell_back = base->par_fell_back || (c->writer && writer_fell_back(c->writer));
@@ -1232,105 +1182,23 @@ static void par_fold(struct run_ctx *base, const struct par_worker *w)
         base->par_sur.cache_hits += st.cache_hits;
         base->par_sur.created += st.created;
     }
+    /* the run's end tells a lost connection by the run's own one; a
+     * worker's lost connection fails its stream's batch first */
+    worker_ctx_free(worker);
 }
 
-/* The streams of the run, up to load.parallel_streams at a time (see
- * loadrun_group: streams sharing a table or a surrogate kind run one after
- * the other). Each worker has its own connections, caches, MAC contexts,
- * batch writer and batches; the run's lease, its heartbeat and load_runs
- * stay with the run's context. One worker, or a single group: the streams
- * run in line on the run's own connection, as without the key. */
+/* The streams of the run, up to load.parallel_streams at a time
+ * (loadrun_parallel). Each worker has its own connections, caches, MAC
+ * contexts, batch writer and batches; the run's lease, its heartbeat and
+ * load_runs stay with the run's context. One worker, or a single group:
+ * the streams run in line on the run's own connection, as without the
+ * key. */
 static int run_streams(struct run_ctx *ctx, const struct load_options *opt)
 {
-    const struct config *cfg = ctx->cfg;
-    struct par_run pr = {.base = ctx};
-    struct par_worker *w = NULL;
-    struct buf desc = BUF_INIT;
-    size_t nw;
-    int rc;
-    if (cfg->load.parallel_streams <= 1 || ctx->follow)
-        return loadrun_each(cfg, opt, load_stream_of, ctx);
-    rc = loadrun_group(cfg, opt, &pr.groups);
-    if (rc)
-        return rc;
-    nw = pr.groups.ngroups < cfg->load.parallel_streams ? pr.groups.ngroups
-                                                        : cfg->load.parallel_streams;
-    for (size_t g = 0; !rc && g < pr.groups.ngroups; g++) {
-        bool first = true;
-        rc = buf_adds(&desc, g ? " | " : "");
-        for (size_t i = 0; !rc && i < pr.groups.n; i++)
-            if (pr.groups.group[i] == g) {
-                rc = buf_addf(&desc, "%s%s", first ? "" : ", ", pr.groups.streams[i]->name);
-                first = false;
-            }
-    }
-    if (!rc && nw <= 1) {
-        if (pr.groups.n > 1)
-            log_info("streams one after the other (load.parallel_streams %u): they share tables or "
-                     "surrogate kinds",
-                     cfg->load.parallel_streams);
-        loadrun_groups_free(&pr.groups);
-        buf_release(&desc);
-        return loadrun_each(cfg, opt, load_stream_of, ctx);
-    }
-    if (!rc)
-        log_info("streams %zu at a time (load.parallel_streams %u), each on connections of its "
-                 "own; groups run one after the other within: %s",
-                 nw, cfg->load.parallel_streams, desc.data);
-    buf_release(&desc);
-    w = rc ? NULL : calloc(nw, sizeof(*w));
-    if (!rc && !w)
-        rc = err_set(ML_ENOMEM, "out of memory");
-    pthread_mutex_init(&pr.mu, NULL);
-    atomic_init(&pr.abort, false);
-    for (size_t i = 0; !rc && i < nw; i++) {
-        w[i].pr = &pr;
-        rc = worker_ctx_new(ctx, &pr.abort, &w[i].ctx);
-        if (rc)
-            err_prefix(rc, "opening the connections of a parallel stream");
-    }
-    if (!rc) {
-        sigset_t all, old;
-        progress_lines_only(); /* two streams cannot share one live line */
-        /* the workers block every signal: SIGINT/SIGTERM reach the main
-         * thread, and the workers see them through the stop flag */
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        for (size_t i = 0; i < nw; i++) {
-            int e = pthread_create(&w[i].thread, NULL, par_worker_main, &w[i]);
-            if (e) {
-                pthread_mutex_lock(&pr.mu);
-                if (!pr.rc) {
-                    pr.rc = err_set(ML_EIO, "cannot start a stream thread (error %d)", e);
-                    snprintf(pr.msg, sizeof(pr.msg), "%s", err_msg());
-                }
-                atomic_store(&pr.abort, true);
-                pthread_mutex_unlock(&pr.mu);
-                break;
-            }
-            w[i].started = true;
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        for (size_t i = 0; i < nw; i++)
-            if (w[i].started)
-                pthread_join(w[i].thread, NULL);
-        rc = pr.rc;
-        if (rc)
-            err_set(rc, "%s", pr.msg);
-    }
-    for (size_t i = 0; w && i < nw; i++) {
-        if (w[i].ctx) {
-            par_fold(ctx, &w[i]);
-            /* the run's end tells a lost connection by the run's own one;
-             * a worker's lost connection fails its stream's batch first */
-            worker_ctx_free(w[i].ctx);
-        }
-    }
-    free(w);
-    pthread_mutex_destroy(&pr.mu);
-    loadrun_groups_free(&pr.groups);
-    ctx->parallel = nw;
-    return rc;
+    static const struct loadrun_workers ops = {worker_open, worker_load, worker_close,
+                                               load_stream_of};
+    return loadrun_parallel(ctx->cfg, opt, ctx->follow ? 1 : ctx->cfg->load.parallel_streams, &ops,
+                            ctx, &ctx->parallel);
 }
 
 int load_run(const struct config *cfg, const struct load_options *opt, struct load_result *res)
@@ -1342,13 +1210,8 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     int rc;
 
     /* a PostgreSQL warehouse: its own path through pg.h (load_pg.h) */
-    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES) {
-        if (cfg->load.parallel_streams > 1)
-            log_info("load.parallel_streams %u: a PostgreSQL warehouse loads its streams one "
-                     "after the other",
-                     cfg->load.parallel_streams);
+    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES)
         return load_pg_run(cfg, opt, res);
-    }
     memset(res, 0, sizeof(*res));
     buf_init(&ctx.sql, 0);
     ctx.rng = retry_rng_seed();

@@ -2,7 +2,9 @@
  * bookkeeping in a PostgreSQL warehouse. */
 #include "load_pg.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +26,10 @@
 #include "mapping.h"
 #include "pg.h"
 #include "pii_key_pg.h"
+#include "pipeline.h"
 #include "retry.h"
 #include "source.h"
+#include "stages.h"
 #include "surrogate_pg.h"
 #include "version.h"
 #include "wh.h"
@@ -119,9 +123,26 @@ struct pg_run {
     uint64_t rng;
     unsigned long long tx_retries, unchanged, surrogates;
     /* erased data subjects (erase.h): their records are stored nowhere,
-     * only counted; `erased` waits for the next batch's commit */
+     * only counted (erased_total: the current stream's, once committed) */
     struct erase_set *erased_set;
-    unsigned long long erased, erased_total;
+    unsigned long long erased_total;
+    /* the batch writer (load.writer: thread): a thread writing a batch's
+     * transaction on `pg` while this one maps the next; the surrogates of
+     * each batch resolved ahead (presolve) on pre_pg, in autocommit, or by
+     * the writer for the rest of the run once that failed (pre_off). The
+     * writer alone touches pg, writer, sur_cache and the counters while a
+     * batch is in flight; this thread, sur_cache only while presolving,
+     * when the batch in flight has nothing left to resolve. */
+    struct pipeline *pipe;
+    struct pg *pre_pg;
+    bool pre_off;
+    /* load.parallel_streams (loadrun_parallel): `abort` (a worker's) is set
+     * once a stream of the run failed; the run's own context counts the
+     * workers and what their caches did */
+    atomic_bool *abort;
+    size_t parallel;
+    unsigned long long par_lookups, par_hits;
+    uint64_t par_cpu_main, par_cpu_writer;
     /* history streams (history_pg.h): the as-of (load_options.as_of, else
      * the run's start); the current stream's run, whose snapshot table
      * the batches' main rows go to; every stream's, freed with the run (the
@@ -131,10 +152,9 @@ struct pg_run {
     struct history_pg *hist, **hists;
     size_t nhists;
     /* the current stream's incremental cursor (cursor.h); inc NULL when it
-     * has none; final_flush while its last batch is written */
+     * has none */
     const struct incremental_def *inc;
     struct cursor_run cur;
-    bool final_flush;
     bool follow; /* load_options.follow: a queue polled until a signal */
 };
 
@@ -255,18 +275,28 @@ static int record_end(struct pg_run *ctx, int status_rc, const char *error_text)
 
 /* ---- one batch ---- */
 
+/* Surrogates resolved on connection `pg` (the writer's, or pre_pg). */
+struct resolve_on {
+    struct pg_run *ctx;
+    struct pg *pg;
+};
+
 static int resolve_with(void *arg, const char *kind, const char *const *values, const size_t *lens,
                         size_t n, unsigned long long *ids, unsigned long long *created)
 {
-    struct pg_run *ctx = arg;
-    return surrogate_pg_resolve_cached(ctx->sur_cache, ctx->sur_mac, ctx->pg, kind, values, lens, n,
-                                       ids, created);
+    struct resolve_on *on = arg;
+    return surrogate_pg_resolve_cached(on->ctx->sur_cache, on->ctx->sur_mac, on->pg, kind, values,
+                                       lens, n, ids, created);
 }
 
-static int resolve_table(struct pg_run *ctx, struct batch *b, struct table_rows *t,
+static int resolve_batch(struct pg_run *ctx, struct pg *pg, struct batch *b,
                          unsigned long long *created)
 {
-    return batch_resolve_surrogates(b, t, resolve_with, ctx, created);
+    struct resolve_on on = {ctx, pg};
+    int rc = 0;
+    for (unsigned t = 0; !rc && t < batch_ntables(b); t++)
+        rc = batch_resolve_surrogates(b, batch_rows(b, t), resolve_with, &on, created);
+    return rc;
 }
 
 /* ---- the incremental cursor (cursor.h cursor_run: what to store when) ---- */
@@ -311,9 +341,27 @@ static int write_table(struct pg_run *ctx, struct batch *b, unsigned t, unsigned
     return rc;
 }
 
-static int flush_batch(struct pg_run *ctx, struct batch *b, const char *stream,
-                       unsigned long long pages, struct load_stream_counts *total)
+/* A batch to write: its pages, the records of erased subjects read with
+ * it, the surrogates created resolving it ahead, the stream's counts to add
+ * to once it committed, and whether it is the stream run's last. */
+struct pg_job {
+    struct batch *b;
+    const char *stream;
+    unsigned long long pages, erased, created;
+    struct load_stream_counts *total;
+    bool final;
+};
+
+/* The batch's whole transaction (resolving what is still pending first),
+ * replayed after a deadlock, serialization failure or lock timeout; the
+ * batch is empty again after its commit. Run by the writer thread
+ * (pipeline.h) or in line. */
+static int write_batch(struct pg_run *ctx, struct pg_job *j)
 {
+    struct batch *b = j->b;
+    const char *stream = j->stream;
+    const unsigned long long pages = j->pages;
+    const uint64_t t_batch = stage_now();
     static const char counts_sql[] =
         "UPDATE load_run_streams SET pages = pages + $3::bigint, fetched = fetched + $4::bigint, "
         "loaded = loaded + $5::bigint, rejected = rejected + $6::bigint, surrogates_created = "
@@ -324,10 +372,11 @@ static int flush_batch(struct pg_run *ctx, struct batch *b, const char *stream,
         .retries = PG_TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
     const unsigned ntables = batch_ntables(b);
     struct batch_counts n = batch_counts(b);
-    unsigned long long created = 0, written = 0;
+    struct load_stream_counts *total = j->total;
+    unsigned long long created = j->created, written = 0;
     unsigned attempt = 0;
     int rc;
-    if (n.records == 0 && pages == 0 && ctx->erased == 0)
+    if (n.records == 0 && pages == 0 && j->erased == 0)
         return 0;
     rc = batch_compact(b);
     if (rc)
@@ -338,8 +387,11 @@ again:
     written = 0;
     rc = 0;
     /* committed at once and no longer pending: a replay resolves nothing twice */
-    for (unsigned t = 0; !rc && t < ntables; t++)
-        rc = resolve_table(ctx, b, batch_rows(b, t), &created);
+    {
+        uint64_t t0 = stage_now();
+        rc = resolve_batch(ctx, ctx->pg, b, &created);
+        stage_add(STAGE_SURROGATES, t0);
+    }
     if (!rc)
         rc = pg_begin(ctx->pg);
     /* exactly once: drops records already committed (final: safe to replay
@@ -357,7 +409,9 @@ again:
         rc = writer_pg_trim_children(ctx->pg, &ctx->sql, b, c);
     for (unsigned t = 0; !rc && t < ntables; t++) {
         unsigned long long w = 0;
+        uint64_t t0 = stage_now();
         rc = write_table(ctx, b, t, &w);
+        stage_add(STAGE_SERVER_LOAD, t0);
         written += w;
     }
     if (!rc)
@@ -366,7 +420,7 @@ again:
      * batch of a sorted source, else with the stream run's last */
     if (!rc && ctx->inc) {
         const char *store = NULL;
-        cursor_run_batch(&ctx->cur, b, ctx->inc->col, ctx->final_flush, &store);
+        cursor_run_batch(&ctx->cur, b, ctx->inc->col, j->final, &store);
         if (store)
             rc = cursor_write(ctx, stream, store);
     }
@@ -375,18 +429,21 @@ again:
         const char *p[11] = {ctx->run, stream, v[0], v[1], v[2], v[3],
                              v[4],     v[5],   v[6], v[7], v[8]};
         snprintf(v[0], sizeof(v[0]), "%llu", pages);
-        snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)n.records + ctx->erased);
+        snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)n.records + j->erased);
         snprintf(v[2], sizeof(v[2]), "%zu", n.accepted);
         snprintf(v[3], sizeof(v[3]), "%zu", n.rejected);
         snprintf(v[4], sizeof(v[4]), "%llu", created);
         snprintf(v[5], sizeof(v[5]), "%zu", n.duplicates);
         snprintf(v[6], sizeof(v[6]), "%zu", n.unknown_records);
         snprintf(v[7], sizeof(v[7]), "%zu", n.invalid_nulled);
-        snprintf(v[8], sizeof(v[8]), "%llu", ctx->erased);
+        snprintf(v[8], sizeof(v[8]), "%llu", j->erased);
         rc = pg_exec_params(ctx->pg, counts_sql, 11, p, NULL);
     }
-    if (!rc)
+    if (!rc) {
+        uint64_t t0 = stage_now();
         rc = pg_commit(ctx->pg);
+        stage_add(STAGE_COMMIT, t0);
+    }
     if (rc) {
         pg_rollback(ctx->pg);
         if (pg_error_class(ctx->pg) == DB_ERR_RETRY_TX && !retry_stop_requested() &&
@@ -399,6 +456,7 @@ again:
             if (retry_sleep_ms(ms) == 0)
                 goto again;
         }
+        stage_add(STAGE_BATCH, t_batch);
         return rc;
     }
     if (ctx->inc)
@@ -410,14 +468,102 @@ again:
         ctx->unchanged += rows >= written ? rows - written : 0;
     }
     total->pages += pages;
-    total->fetched += n.records + ctx->erased;
-    ctx->erased_total += ctx->erased;
-    ctx->erased = 0;
+    total->fetched += n.records + j->erased;
+    ctx->erased_total += j->erased;
     total->loaded += n.accepted;
     total->rejected += n.rejected;
     total->surrogates_created += created;
     ctx->surrogates += created;
     batch_reset(b);
+    stage_add(STAGE_BATCH, t_batch);
+    return 0;
+}
+
+/* write_batch as the writer thread's job (pipeline.h) */
+static int write_batch_job(void *arg, void *job)
+{
+    return write_batch(arg, job);
+}
+
+/* A stream's batches, as with MySQL (load.c): pipelined (a writer thread,
+ * and a source that does not acknowledge), two batches take turns, this
+ * thread filling `b` while the writer writes `spare`; a source that
+ * acknowledges (a queue) is written in line and acknowledged after each
+ * commit, so that an acknowledgement never covers a batch not yet
+ * committed. */
+struct pg_batches {
+    struct batch *b, *spare;
+    struct pg_job job; /* the batch in flight's; untouched until it is done */
+    bool pipelined;
+};
+
+/* The surrogates of a batch about to be handed over, resolved by this
+ * thread over a connection of its own, in autocommit, as the writer would
+ * (surrogates are committed outside the batch's transaction), batch by
+ * batch. Best effort: after a failure the connection is closed for the
+ * rest of the run and the writer resolves what is still pending, with its
+ * own retries. *created gets the surrogates created. */
+static void presolve(struct pg_run *ctx, struct batch *b, unsigned long long *created)
+{
+    uint64_t t0 = stage_now();
+    int rc = 0;
+    *created = 0;
+    if (ctx->pre_off)
+        return;
+    if (!ctx->pre_pg)
+        rc = conn_pg_warehouse(ctx->cfg, &ctx->pre_pg);
+    if (!rc) /* as write_batch does first: superseded rows need no surrogate */
+        rc = batch_compact(b);
+    if (!rc)
+        rc = resolve_batch(ctx, ctx->pre_pg, b, created);
+    if (rc) {
+        log_info("surrogates are resolved by the batch writer from now on (resolving them "
+                 "ahead failed: %s)",
+                 err_msg());
+        pg_close(ctx->pre_pg);
+        ctx->pre_pg = NULL;
+        ctx->pre_off = true;
+    }
+    stage_add(STAGE_AHEAD, t0);
+}
+
+/* Waits for the batch in flight to commit (0 when none is). */
+static int writer_drain(struct pg_run *ctx, struct pg_batches *sb)
+{
+    uint64_t t0;
+    int rc;
+    if (!sb->pipelined)
+        return 0;
+    t0 = stage_now();
+    rc = pipeline_wait(ctx->pipe);
+    stage_add(STAGE_WRITER_WAIT, t0);
+    return rc;
+}
+
+/* Writes the batch sb->b: in line, then acknowledged (source_committed)
+ * after its commit; or, pipelined, handed to the writer once the batch
+ * before has committed, sb->b becoming the empty spare. Batches are
+ * written one at a time, in the order they were filled. */
+static int hand_off(struct pg_run *ctx, struct pg_batches *sb, struct source *src,
+                    const char *stream, unsigned long long pages, unsigned long long erased,
+                    struct load_stream_counts *total)
+{
+    struct batch *filled = sb->b;
+    unsigned long long created = 0;
+    int rc;
+    if (sb->pipelined)
+        presolve(ctx, filled, &created);
+    rc = writer_drain(ctx, sb);
+    if (rc)
+        return rc;
+    sb->job = (struct pg_job){filled, stream, pages, erased, created, total, false};
+    if (!sb->pipelined) {
+        rc = write_batch(ctx, &sb->job);
+        return rc ? rc : source_committed(src);
+    }
+    pipeline_submit(ctx->pipe, &sb->job);
+    sb->b = sb->spare;
+    sb->spare = filled;
     return 0;
 }
 
@@ -538,29 +684,38 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     const char *p[2] = {ctx->run, st->name};
     struct source *src = NULL;
     struct batch *b = NULL;
+    struct pg_batches sb = {0};
     struct load_stream_counts total = {0};
-    unsigned long long pages = 0, unchanged0 = ctx->unchanged;
+    unsigned long long pages = 0, erased = 0, unchanged0 = ctx->unchanged;
     json_doc *doc = NULL;
     int rc = pg_exec_params(ctx->pg, start_sql, 2, p, NULL);
     if (rc)
         return err_prefix(rc, "stream '%s': recording the run", st->name);
-    ctx->erased = ctx->erased_total = 0;
-    log_debug("stream '%s': batches written in line", st->name);
+    ctx->erased_total = 0;
     b = batch_new(def);
     doc = json_doc_new();
     rc = b && doc ? open_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
     if (!rc && def->table->history)
         rc = history_open(ctx, st);
+    sb.b = b;
+    sb.pipelined = !rc && ctx->pipe && !ctx->follow && !source_acknowledges(src);
+    if (sb.pipelined && !(sb.spare = batch_new(def)))
+        rc = err_set(ML_ENOMEM, "out of memory");
+    log_debug("stream '%s': %s", st->name,
+              sb.pipelined ? "batches written by the writer thread while the next one is mapped"
+                           : "batches written in line");
     while (!rc) {
         struct source_page pg;
+        uint64_t t0 = stage_now();
         rc = source_next_page(src, &pg);
+        stage_add(STAGE_FETCH_WAIT, t0);
         if (rc == 0 && ctx->follow && !retry_stop_requested()) {
             /* --follow: an empty receive commits what is pending (its
-             * messages are acknowledged now) and polls again */
-            rc = flush_batch(ctx, b, st->name, pages, &total);
-            pages = 0;
-            if (!rc)
-                rc = source_committed(src);
+             * messages are acknowledged now: a queue is written in line)
+             * and polls again */
+            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+            pages = erased = 0;
+            b = sb.b;
             continue;
         }
         if (rc <= 0)
@@ -571,15 +726,19 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
             unsigned long line = json_page_line(pg.records, idx);
             size_t rejects = batch_counts(b).rejected;
             bool is_erased = false;
+            uint64_t t1 = stage_now();
             rc = json_page_parse_record(pg.records, idx, doc);
+            t0 = stage_now();
+            stage_add(STAGE_PARSE, t1);
             if (!rc)
                 rc = erase_set_match(ctx->erased_set, def, json_root(doc), &is_erased);
             if (rc == ML_ERECORD)
                 rc = mapping_reject_unparsed(b, err_msg(), pg.ref, idx, line);
             else if (!rc && is_erased)
-                ctx->erased++; /* an erased subject's record: stored nowhere */
+                erased++; /* an erased subject's record: stored nowhere */
             else if (!rc)
                 rc = mapping_map_record_at(b, json_root(doc), &ctx->mopt, pg.ref, idx, line);
+            stage_add(STAGE_MAP, t0);
             if (!rc)
                 rc = source_record_outcome(src, idx, batch_counts(b).rejected > rejects);
         }
@@ -587,21 +746,29 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
         /* batches end at page boundaries; a source acknowledging after
          * commit acknowledges whole pages */
         if (!rc && batch_counts(b).records >= ctx->cfg->load.batch_size) {
-            rc = flush_batch(ctx, b, st->name, pages, &total);
-            pages = 0;
-            if (!rc)
-                rc = source_committed(src);
+            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+            pages = erased = 0;
+            b = sb.b;
         }
         if (!rc && retry_stop_requested()) {
             if (ctx->follow)
                 break; /* the way --follow ends: what was read commits below */
             rc = err_set(ML_EIO, "interrupted by a signal");
         }
+        if (!rc && ctx->abort && atomic_load(ctx->abort))
+            rc = err_set(ML_EIO, "stopped: another stream of the run failed");
     }
-    ctx->final_flush = true;
-    if (!rc)
-        rc = flush_batch(ctx, b, st->name, pages, &total);
-    ctx->final_flush = false;
+    {
+        /* the batch in flight commits (or fails) before anything else
+         * touches the connection; an error of this thread's wins */
+        int wrc = writer_drain(ctx, &sb);
+        if (!rc)
+            rc = wrc;
+    }
+    if (!rc) {
+        struct pg_job last = {b, st->name, pages, erased, 0, &total, true};
+        rc = write_batch(ctx, &last);
+    }
     if (!rc)
         rc = source_committed(src);
     if (!rc)
@@ -611,6 +778,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     ctx->hist = NULL;
     source_close(src);
     batch_free(b);
+    batch_free(sb.spare);
     json_free(doc);
     if (!rc)
         rc = pg_exec_params(ctx->pg, end_sql, 2, p, NULL);
@@ -663,11 +831,109 @@ static int record_end_of(void *arg, int status_rc, const char *error_text)
     return record_end(arg, status_rc, error_text);
 }
 
+/* What a stream's connection needs besides the run's settings: the MAC
+ * contexts, the surrogate cache, the COPY writer, the warehouse connection
+ * and the writer thread (load.writer: thread). 0 or an error. */
+static int ctx_open(struct pg_run *ctx)
+{
+    const struct config *cfg = ctx->cfg;
+    int rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx->sur_mac);
+    if (!rc)
+        rc = surrogate_pg_cache_new(cfg->load.surrogate_cache, &ctx->sur_cache);
+    if (!rc && cfg->pii.digest_key_len)
+        rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx->mopt.hmac);
+    if (!rc)
+        rc = writer_pg_new(&ctx->writer);
+    if (!rc)
+        rc = conn_pg_warehouse(cfg, &ctx->pg);
+    if (!rc && cfg->load.writer == LOAD_WRITER_THREAD && !ctx->follow)
+        rc = pipeline_start(write_batch_job, ctx, &ctx->pipe);
+    return rc;
+}
+
+/* Frees what ctx_open and the streams opened (the writer thread first:
+ * nothing is in flight after it). */
+static void ctx_release(struct pg_run *ctx)
+{
+    pipeline_stop(ctx->pipe);
+    ctx->pipe = NULL;
+    erase_set_free(ctx->erased_set);
+    for (size_t i = 0; i < ctx->nhists; i++)
+        history_pg_free(ctx->hists[i]);
+    free(ctx->hists);
+    pg_close(ctx->pre_pg);
+    pg_close(ctx->pg);
+    writer_pg_free(ctx->writer);
+    crypto_mac_free(ctx->sur_mac);
+    surrogate_pg_cache_free(ctx->sur_cache);
+    crypto_mac_free(ctx->mopt.hmac);
+    buf_wipe(&ctx->sql);
+}
+
+/* loadrun_workers: a stream worker's own context (the run's settings, its
+ * lease token and as-of; connections, caches, MAC contexts, writer and
+ * erasure set of its own), a stream on it, and what it counted added to
+ * the run's context. */
+static int worker_open(void *arg, atomic_bool *abort, void **worker)
+{
+    const struct pg_run *base = arg;
+    struct pg_run *c = calloc(1, sizeof(*c));
+    int rc;
+    *worker = NULL;
+    if (!c)
+        return err_set(ML_ENOMEM, "out of memory");
+    buf_init(&c->sql, 0);
+    c->cfg = base->cfg;
+    c->mopt.birth_date = base->mopt.birth_date;
+    c->run_id = base->run_id;
+    memcpy(c->run, base->run, sizeof(c->run));
+    memcpy(c->token, base->token, sizeof(c->token));
+    memcpy(c->as_of, base->as_of, sizeof(c->as_of));
+    c->rebuild_history = base->rebuild_history;
+    c->full = base->full;
+    c->rng = retry_rng_seed();
+    c->abort = abort;
+    rc = ctx_open(c);
+    if (!rc && base->erased_set)
+        rc = erase_set_copy(base->erased_set, c->cfg->pii.digest_key, c->cfg->pii.digest_key_len,
+                            &c->erased_set);
+    if (rc) {
+        ctx_release(c);
+        free(c);
+        return rc;
+    }
+    *worker = c;
+    return 0;
+}
+
+static int worker_load(void *worker, const struct config_stream *st)
+{
+    return load_stream(worker, st);
+}
+
+static void worker_close(void *arg, void *worker, uint64_t cpu_ns)
+{
+    struct pg_run *base = arg, *c = worker;
+    unsigned long long lookups = 0, hits = 0;
+    base->tx_retries += c->tx_retries;
+    base->surrogates += c->surrogates;
+    surrogate_pg_cache_stats(c->sur_cache, &lookups, &hits);
+    base->par_lookups += lookups;
+    base->par_hits += hits;
+    base->par_cpu_main += cpu_ns;
+    base->par_cpu_writer += c->pipe ? pipeline_cpu_ns(c->pipe) : 0;
+    ctx_release(c);
+    free(c);
+}
+
 int load_pg_run(const struct config *cfg, const struct load_options *opt, struct load_result *res)
 {
+    static const struct loadrun_workers ops = {worker_open, worker_load, worker_close,
+                                               load_stream_of};
     struct pg_run ctx = {.cfg = cfg};
     struct buf names = BUF_INIT;
     const char *schema = cfg->warehouse.schema ? cfg->warehouse.schema : "maskload";
+    const uint64_t run_t0 = stage_now();
     size_t nrun = 0;
     int rc;
 
@@ -693,15 +959,7 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     if (!rc)
         rc = config_require_digest_key(cfg, "run");
     if (!rc)
-        rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.sur_mac);
-    if (!rc)
-        rc = surrogate_pg_cache_new(cfg->load.surrogate_cache, &ctx.sur_cache);
-    if (!rc && cfg->pii.digest_key_len)
-        rc = crypto_mac_new(cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.mopt.hmac);
-    if (!rc)
-        rc = writer_pg_new(&ctx.writer);
-    if (!rc)
-        rc = conn_pg_warehouse(cfg, &ctx.pg);
+        rc = ctx_open(&ctx);
     /* the warehouse's key, and no rekey pending: before anything is written */
     if (!rc)
         rc = pii_key_pg_verify(ctx.pg, schema, cfg->pii.digest_key, cfg->pii.digest_key_len, false,
@@ -723,7 +981,10 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     if (!rc)
         log_info("run %llu started: streams %s", ctx.run_id, names.data);
     if (!rc)
-        rc = loadrun_each(cfg, opt, load_stream_of, &ctx);
+        rc = loadrun_parallel(cfg, opt, ctx.follow ? 1 : cfg->load.parallel_streams, &ops, &ctx,
+                              &ctx.parallel);
+    /* every stream drained its writer: nothing is in flight on the run's
+     * connection when its end is recorded */
     if (ctx.run_id)
         rc = loadrun_end(rc, rc && pg_connection_lost(ctx.pg), ctx.run_id, record_end_of, &ctx);
     res->run_id = ctx.run_id;
@@ -733,20 +994,17 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     if (!rc) {
         unsigned long long lookups = 0, hits = 0;
         surrogate_pg_cache_stats(ctx.sur_cache, &lookups, &hits);
+        lookups += ctx.par_lookups;
+        hits += ctx.par_hits;
         log_info("surrogate cache: %llu lookups, %llu hits (%.1f%%)", lookups, hits,
                  lookups ? 100.0 * (double)hits / (double)lookups : 0.0);
     }
+    if (!rc && ctx.parallel) /* the threads of the streams, summed */
+        stages_log_cpu(ctx.par_cpu_main, ctx.par_cpu_writer, stage_now() - run_t0);
+    else if (!rc)
+        stages_log(ctx.pipe ? pipeline_cpu_ns(ctx.pipe) : 0, stage_now() - run_t0);
     heartbeat_stop(ctx.hb);
-    erase_set_free(ctx.erased_set);
-    for (size_t i = 0; i < ctx.nhists; i++)
-        history_pg_free(ctx.hists[i]);
-    free(ctx.hists);
-    pg_close(ctx.pg);
-    writer_pg_free(ctx.writer);
-    crypto_mac_free(ctx.sur_mac);
-    surrogate_pg_cache_free(ctx.sur_cache);
-    crypto_mac_free(ctx.mopt.hmac);
-    buf_wipe(&ctx.sql);
+    ctx_release(&ctx);
     buf_release(&names);
     return rc;
 }

@@ -1,11 +1,16 @@
 /* loadrun.c - loadrun.h. */
 #include "loadrun.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "log.h"
+#include "progress.h"
+#include "stages.h"
 #include "streamdef.h"
 #include "banned.h"
 
@@ -146,4 +151,169 @@ void loadrun_groups_free(struct loadrun_groups *g)
     free(g->streams);
     free(g->group);
     memset(g, 0, sizeof(*g));
+}
+
+/* ---- streams in parallel ---- */
+
+/* What the workers of a parallel run share. */
+struct par_run {
+    const struct loadrun_workers *ops;
+    struct loadrun_groups groups;
+    pthread_mutex_t mu;
+    size_t next_group; /* the next group to start (mu) */
+    atomic_bool abort; /* a stream failed: the others stop after their batch */
+    int rc;            /* the first failure's code and message (mu) */
+    char msg[2048];
+};
+
+struct par_worker {
+    struct par_run *pr;
+    void *ctx; /* ops->open's */
+    pthread_t thread;
+    bool started;
+    uint64_t cpu_ns; /* the worker thread's CPU at its end */
+};
+
+/* Takes the next group not started yet: its number, or ngroups when none
+ * is left (or the run is failing). */
+static size_t par_next_group(struct par_run *pr)
+{
+    size_t g;
+    pthread_mutex_lock(&pr->mu);
+    g = atomic_load(&pr->abort) ? pr->groups.ngroups : pr->next_group;
+    if (g < pr->groups.ngroups)
+        pr->next_group++;
+    pthread_mutex_unlock(&pr->mu);
+    return g;
+}
+
+/* A worker: groups one after the other, each group's streams in config
+ * order, until none is left or a stream failed. */
+static void *par_worker_main(void *arg)
+{
+    struct par_worker *w = arg;
+    struct par_run *pr = w->pr;
+    for (size_t g; (g = par_next_group(pr)) < pr->groups.ngroups;) {
+        for (size_t i = 0; i < pr->groups.n; i++) {
+            int rc;
+            if (pr->groups.group[i] != g)
+                continue;
+            if (atomic_load(&pr->abort))
+                break;
+            rc = pr->ops->load(w->ctx, pr->groups.streams[i]);
+            if (!rc)
+                continue;
+            pthread_mutex_lock(&pr->mu);
+            if (!pr->rc) {
+                pr->rc = rc;
+                snprintf(pr->msg, sizeof(pr->msg), "%s", err_msg());
+                atomic_store(&pr->abort, true);
+            } else {
+                log_info("%s", err_msg()); /* a stream stopped because another failed */
+            }
+            pthread_mutex_unlock(&pr->mu);
+            break;
+        }
+    }
+    w->cpu_ns = stage_thread_cpu();
+    return NULL;
+}
+
+/* "a, b | c": the groups' streams, for the log. */
+static int describe_groups(const struct loadrun_groups *g, struct buf *desc)
+{
+    int rc = 0;
+    for (size_t k = 0; !rc && k < g->ngroups; k++) {
+        bool first = true;
+        rc = buf_adds(desc, k ? " | " : "");
+        for (size_t i = 0; !rc && i < g->n; i++)
+            if (g->group[i] == k) {
+                rc = buf_addf(desc, "%s%s", first ? "" : ", ", g->streams[i]->name);
+                first = false;
+            }
+    }
+    return rc;
+}
+
+/* Starts the workers (signals blocked in them), waits for all of them. */
+static void par_start_join(struct par_run *pr, struct par_worker *w, size_t nw)
+{
+    sigset_t all, old;
+    progress_lines_only();
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (size_t i = 0; i < nw; i++) {
+        int e = pthread_create(&w[i].thread, NULL, par_worker_main, &w[i]);
+        if (e) {
+            pthread_mutex_lock(&pr->mu);
+            if (!pr->rc) {
+                pr->rc = err_set(ML_EIO, "cannot start a stream thread (error %d)", e);
+                snprintf(pr->msg, sizeof(pr->msg), "%s", err_msg());
+            }
+            atomic_store(&pr->abort, true);
+            pthread_mutex_unlock(&pr->mu);
+            break;
+        }
+        w[i].started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    for (size_t i = 0; i < nw; i++)
+        if (w[i].started)
+            pthread_join(w[i].thread, NULL);
+}
+
+int loadrun_parallel(const struct config *cfg, const struct load_options *opt, unsigned parallel,
+                     const struct loadrun_workers *ops, void *base, size_t *nworkers)
+{
+    struct par_run pr = {.ops = ops};
+    struct par_worker *w = NULL;
+    struct buf desc = BUF_INIT;
+    size_t nw;
+    int rc;
+    *nworkers = 0;
+    if (parallel <= 1)
+        return loadrun_each(cfg, opt, ops->load_base, base);
+    rc = loadrun_group(cfg, opt, &pr.groups);
+    if (rc)
+        return rc;
+    nw = pr.groups.ngroups < parallel ? pr.groups.ngroups : parallel;
+    if (nw <= 1) {
+        if (pr.groups.n > 1)
+            log_info("streams one after the other (load.parallel_streams %u): they share tables or "
+                     "surrogate kinds",
+                     parallel);
+        loadrun_groups_free(&pr.groups);
+        return loadrun_each(cfg, opt, ops->load_base, base);
+    }
+    rc = describe_groups(&pr.groups, &desc);
+    if (!rc)
+        log_info("streams %zu at a time (load.parallel_streams %u), each on connections of its "
+                 "own; groups run one after the other within: %s",
+                 nw, parallel, desc.data);
+    buf_release(&desc);
+    w = rc ? NULL : calloc(nw, sizeof(*w));
+    if (!rc && !w)
+        rc = err_set(ML_ENOMEM, "out of memory");
+    pthread_mutex_init(&pr.mu, NULL);
+    atomic_init(&pr.abort, false);
+    for (size_t i = 0; !rc && i < nw; i++) {
+        w[i].pr = &pr;
+        rc = ops->open(base, &pr.abort, &w[i].ctx);
+        if (rc)
+            err_prefix(rc, "opening the connections of a parallel stream");
+    }
+    if (!rc) {
+        par_start_join(&pr, w, nw);
+        rc = pr.rc;
+        if (rc)
+            err_set(rc, "%s", pr.msg);
+    }
+    for (size_t i = 0; w && i < nw; i++)
+        if (w[i].ctx)
+            ops->close(base, w[i].ctx, w[i].cpu_ns);
+    free(w);
+    pthread_mutex_destroy(&pr.mu);
+    loadrun_groups_free(&pr.groups);
+    *nworkers = nw;
+    return rc;
 }

@@ -5,8 +5,10 @@
 #ifndef ML_LOADRUN_H
 #define ML_LOADRUN_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "config.h"
@@ -55,5 +57,35 @@ void loadrun_groups_free(struct loadrun_groups *g);
  * a table or a surrogate kind; when they do, what (e.g. "surrogate kind
  * 'city'", "table users_raw") into why (len bytes). */
 bool loadrun_share(const struct stream_def *a, const struct stream_def *b, char *why, size_t len);
+
+/* What a warehouse's run gives loadrun_parallel. `base` is the run's own
+ * context (its lease, load_runs row and connection stay with it). */
+struct loadrun_workers {
+    /* A stream worker's context: everything a thread must not share with
+     * another (connections, caches, MAC contexts, batch writer). `abort` is
+     * set once a stream of the run failed: the worker's streams stop after
+     * the batch they are writing. 0 or an error (message set). */
+    int (*open)(void *base, atomic_bool *abort, void **worker);
+    /* Loads one stream on the worker's context (its thread). */
+    int (*load)(void *worker, const struct config_stream *st);
+    /* After every thread ended: adds what the worker counted to base
+     * (cpu_ns: the worker thread's CPU time) and frees it. */
+    void (*close)(void *base, void *worker, uint64_t cpu_ns);
+    /* Loads one stream on base, for the run in line. */
+    int (*load_base)(void *base, const struct config_stream *st);
+};
+
+/* The streams of the run, up to `parallel` at a time (loadrun_group:
+ * streams sharing a table or a surrogate kind run one after the other in
+ * their group), each worker thread on a context of its own (ops->open),
+ * taking the next group not started until none is left or a stream
+ * failed; the first failure's code and message become the run's. With
+ * `parallel` <= 1, or a single group, the streams run in line on base
+ * (loadrun_each) and *nworkers is 0; else it is the number of workers. The
+ * workers block every signal (they see SIGINT/SIGTERM through the stop
+ * flag, retry.h), and progress goes to lines only (two streams cannot
+ * share one live line). */
+int loadrun_parallel(const struct config *cfg, const struct load_options *opt, unsigned parallel,
+                     const struct loadrun_workers *ops, void *base, size_t *nworkers);
 
 #endif

@@ -1,6 +1,7 @@
 #include "pg.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,22 +159,28 @@ static unsigned long pg_hook_parse(const char *v, int *commit)
 
 static void pg_hook_after(int commit)
 {
+    /* counted across the threads of the process (writer, surrogates
+     * ahead, parallel streams, heartbeat), under a lock */
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     static unsigned long kill_n, pause_n, count[2];
     static int read, kill_at, pause_at;
+    unsigned long now;
+    pthread_mutex_lock(&mu);
     if (!read) {
         read = 1;
         kill_n = pg_hook_parse(getenv("MASKLOAD_TEST_KILL_AT"), &kill_at);
         pause_n = pg_hook_parse(getenv("MASKLOAD_TEST_PAUSE_AT"), &pause_at);
     }
-    if (!kill_n && !pause_n)
+    now = kill_n || pause_n ? ++count[commit] : 0;
+    pthread_mutex_unlock(&mu);
+    if (!now)
         return;
-    count[commit]++;
-    if (kill_n && kill_at == commit && count[commit] == kill_n) {
+    if (kill_n && kill_at == commit && now == kill_n) {
         log_warn("test hook: killing the process after %s %lu", commit ? "commit" : "statement",
                  kill_n);
         raise(SIGKILL);
     }
-    if (pause_n && pause_at == commit && count[commit] == pause_n) {
+    if (pause_n && pause_at == commit && now == pause_n) {
         const char *path = getenv("MASKLOAD_TEST_PAUSE_FILE");
         FILE *f = path ? fopen(path, "w") : NULL;
         if (!f)
