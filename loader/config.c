@@ -1293,12 +1293,9 @@ static int pg_schema_ok(const char *s)
 }
 
 /* What `kind` changes in the warehouse section (struct config's comments). */
-static int warehouse_kind_rules(struct parse *p, const struct field *sec, const struct field *f)
+static int warehouse_kind_rules(struct parse *p, const struct field *f)
 {
     struct config *c = p->cfg;
-    const yaml_node_t *at = f[WH_KIND].value ? f[WH_KIND].value : sec_pos(p, sec);
-    c->warehouse.kind_pos.line = at ? (int)at->start_mark.line + 1 : 1;
-    c->warehouse.kind_pos.column = at ? (int)at->start_mark.column + 1 : 1;
     if (c->warehouse.kind != WAREHOUSE_POSTGRES) {
         if (f[WH_SCHEMA].value)
             return cfg_error(p, f[WH_SCHEMA].key,
@@ -1362,7 +1359,7 @@ static int parse_warehouse(struct parse *p, const struct field *sec)
     if (!rc && !c->warehouse.socket)
         rc = cfg_set_default(&c->warehouse.host, "127.0.0.1");
     if (!rc)
-        rc = warehouse_kind_rules(p, sec, f);
+        rc = warehouse_kind_rules(p, f);
     return rc;
 }
 
@@ -2654,33 +2651,6 @@ int config_load(struct config *cfg, const char *path)
         rc = config_parse(cfg, text.data, text.len, path);
     buf_wipe(&text);
     return rc;
-}
-
-/* The commands that take a PostgreSQL warehouse: those that never use the
- * warehouse (infer reads a source and prints a mapping), init and plan
- * (schema_pg.h), status (runs.h), doctor (doctor.h), run (load_pg.h), check
- * (monitor.h), reveal (reveal.h), privacy-report (privacy.h), forget (erase.h,
- * whose erased subjects the run skips). */
-static const char *const postgres_commands[] = {"infer",          "init",   "plan",  "status",
-                                                "doctor",         "run",    "check", "reveal",
-                                                "privacy-report", "forget", NULL};
-
-int config_require_warehouse_support(const struct config *cfg, const char *cmd)
-{
-    if (cfg->warehouse.kind != WAREHOUSE_POSTGRES)
-        return 0;
-    for (size_t i = 0; cmd && postgres_commands[i]; i++)
-        if (strcmp(cmd, postgres_commands[i]) == 0)
-            return 0;
-    return err_set(ML_ECONFIG,
-                   "%s:%d:%d: 'warehouse.kind' postgres: '%s' cannot use a PostgreSQL "
-                   "warehouse yet; only 'init', 'plan', 'status', 'doctor', 'run', "
-                   "'check', 'reveal', 'privacy-report', 'forget' and 'infer' (which does not "
-                   "use the warehouse) can "
-                   "(the other commands support kind "
-                   "mysql only, see docs/postgres.md)",
-                   cfg->path ? cfg->path : "config", cfg->warehouse.kind_pos.line,
-                   cfg->warehouse.kind_pos.column, cmd ? cmd : "this command");
 }
 
 void config_release(struct config *cfg)

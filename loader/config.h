@@ -188,7 +188,6 @@ struct config {
          * `database` has at most 63 characters, `hosts` is refused (not
          * written yet), and admin.user defaults to "postgres". */
         enum warehouse_kind kind;
-        struct config_pos kind_pos; /* of the value, else of `warehouse` */
         /* `schema` (postgres only: a config error with mysql): the schema
          * every table, view and grant lives in; [a-z_][a-z0-9_]*, at most
          * 63 characters, not pg_*; default "maskload" (docs/postgres.md) */
@@ -284,15 +283,6 @@ int config_require_digest_key(const struct config *cfg, const char *cmd);
  * an error. *key is malloc'd: the caller wipes and frees it. `what` names
  * the file in messages (e.g. "--new-key-file"). ML_ECONFIG or ML_ENOMEM. */
 int config_read_key_file(const char *path, const char *what, unsigned char **key, size_t *len);
-
-/* The commands that work with each warehouse kind: 0 for a mysql
- * warehouse, and for postgres with `infer` (it never uses the warehouse);
- * for postgres with any other command ML_ECONFIG "<file>:<line>:<col>: ..."
- * at `warehouse.kind` saying that `cmd` cannot use it yet and which
- * commands can (the load path and init do not write PostgreSQL yet). Asked
- * by main before any command runs, so no command ever tries a PostgreSQL
- * warehouse as MySQL. */
-int config_require_warehouse_support(const struct config *cfg, const char *cmd);
 
 /* Frees every string; wipes passwords and the digest key first. */
 void config_release(struct config *cfg);

@@ -9,7 +9,6 @@
 #include "ddlgen.h"
 #include "error.h"
 #include "json.h"
-#include "lease.h"
 #include "log.h"
 #include "pii_key.h"
 #include "reveal.h"
@@ -140,12 +139,7 @@ static int exec_sql(struct forget *x, bool param, unsigned long long *affected)
 /* One count: the first column of the first row of x->sql (no parameter). */
 static int query_count(struct forget *x, unsigned long long *out)
 {
-    struct buf v = BUF_INIT;
-    bool found = false;
-    int rc = wh_query_value(x->w, x->sql.data, 0, NULL, &v, &found);
-    *out = !rc && found ? strtoull(v.data, NULL, 10) : 0;
-    buf_release(&v);
-    return rc;
+    return wh_query_u64(x->w, x->sql.data, 0, NULL, out, NULL);
 }
 
 static int add_candidate(struct forget *x, const char *kind, unsigned long long id)
@@ -551,18 +545,8 @@ static int refuse_live_runs(struct forget *x)
         rc = query_count(x, &leases);
     if (rc)
         return err_prefix(rc, "locking the leases of live runs (did `maskload init` run?)");
-    buf_reset(&x->sql);
-    if (leases && x->pg) {
-        rc = buf_adds(&x->sql, "SELECT coalesce(min(r.run_id), 0) FROM load_runs r JOIN "
-                               "load_run_leases l ON l.run_id = r.run_id WHERE r.status = "
-                               "'running' AND (" LEASE_PG_STALE_SQL ") = 0");
-        if (!rc)
-            rc = query_count(x, &live);
-        if (rc)
-            err_prefix(rc, "reading the live runs from load_runs");
-    } else if (leases) {
-        rc = runs_live(wh_db(x->w), &live);
-    }
+    if (leases)
+        rc = runs_live(x->w, &live);
     if (!rc && live)
         rc = err_set(ML_EIO,
                      "run %llu is in progress: erase when no run is loading (stop a `run "

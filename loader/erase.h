@@ -68,9 +68,7 @@ struct erase_report {
  * are locked with LOCK TABLE (SHARE ROW EXCLUSIVE: a lease INSERT waits),
  * a text subject column is compared with '=' (byte for byte under a
  * deterministic collation), a reject's payload (text, not always JSON) is
- * parsed here to read its subject paths, and the log names session_user.
- * (The `forget` command still refuses PostgreSQL: its run does not skip
- * erased subjects yet.) */
+ * parsed here to read its subject paths, and the log names session_user. */
 int erase_forget(const struct config *cfg, const char *subject, const char *reason,
                  struct erase_report *rep);
 

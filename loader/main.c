@@ -223,11 +223,6 @@ int main(int argc, char **argv)
         log_error("config: %s", err_msg());
         return EXIT_USAGE;
     }
-    if (config_require_warehouse_support(&cfg, cmd)) { /* postgres: only the commands taking it */
-        log_error("config: %s", err_msg());
-        config_release(&cfg);
-        return EXIT_USAGE;
-    }
     if (verbosity == 0) {
         enum log_level lvl;
         if (cfg.log_level && log_parse_level(cfg.log_level, &lvl) == 0)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "ddlgen.h"
 #include "error.h"
 #include "pii.h"
 #include "pii_key_pg.h"
@@ -150,54 +151,71 @@ int pii_key_check_state(const struct pii_key_state *st, const char *fp, bool abs
     return verify_state(st, fp, absent_ok, cmd);
 }
 
-/* With no fingerprint recorded: the key must reproduce the digest of the
- * first row of every sensitive table that has rows. */
-static int verify_existing_digests(struct wh *w, const char *space, const unsigned char *key,
-                                   size_t key_len, const char *fp, const char *cmd)
+int pii_key_wh_kinds(struct wh *w, const char *space, struct buf *kinds, size_t *n)
 {
+    const size_t pre = strlen("sensitive_"), post = strlen("_ids");
     const char *params[1] = {space};
-    struct wh_result *tables = NULL;
+    struct wh_result *r = NULL;
     const char *const *row;
     const size_t *len;
     int rc = wh_query(w,
                       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 "
                       "AND table_type = 'BASE TABLE' AND table_name LIKE 'sensitive\\_%\\_ids' "
                       "ORDER BY table_name",
-                      1, params, NULL, &tables);
-    if (rc)
-        return err_prefix(rc, "listing the sensitive tables");
-    while (!rc && wh_result_next(tables, &row, &len) == 1) {
-        const size_t pre = strlen("sensitive_"), post = strlen("_ids");
-        char kind[72];
-        struct buf sql = BUF_INIT;
+                      1, params, NULL, &r);
+    *n = 0;
+    while (!rc && wh_result_next(r, &row, &len) == 1) {
+        if (!row[0] || len[0] <= pre + post)
+            continue;
+        rc = buf_add(kinds, row[0] + pre, len[0] - pre - post);
+        if (!rc)
+            rc = buf_addc(kinds, '\0');
+        (*n)++;
+    }
+    wh_result_free(r);
+    return rc ? err_prefix(rc, "listing the sensitive tables") : 0;
+}
+
+/* With no fingerprint recorded: the key must reproduce the digest of the
+ * first row of every sensitive table that has rows. */
+static int verify_existing_digests(struct wh *w, const char *space, const unsigned char *key,
+                                   size_t key_len, const char *fp, const char *cmd)
+{
+    struct buf kinds = BUF_INIT, table = BUF_INIT, sql = BUF_INIT;
+    size_t nkinds = 0;
+    int rc = pii_key_wh_kinds(w, space, &kinds, &nkinds);
+    for (size_t i = 0, off = 0; !rc && i < nkinds; i++) {
+        const char *kind = kinds.data + off;
         struct wh_result *r = NULL;
         const char *const *v;
         const size_t *vlen;
-        if (!row[0] || len[0] <= pre + post || len[0] - pre - post >= sizeof(kind))
-            continue;
-        memcpy(kind, row[0] + pre, len[0] - pre - post);
-        kind[len[0] - pre - post] = '\0';
-        rc = buf_adds(&sql, "SELECT value, digest FROM ");
+        off += strlen(kind) + 1;
+        buf_reset(&table);
+        buf_reset(&sql);
+        rc = ddlgen_sensitive_name(&table, kind);
         if (!rc)
-            rc = wh_append_qualified(wh_dialect(w), &sql, space, row[0]);
+            rc = buf_adds(&sql, "SELECT value, digest FROM ");
+        if (!rc)
+            rc = wh_append_qualified(wh_dialect(w), &sql, space, table.data);
         if (!rc)
             rc = buf_adds(&sql, " ORDER BY id LIMIT 1");
         if (!rc)
             rc = wh_query(w, sql.data, 0, NULL, NULL, &r);
-        buf_release(&sql);
         if (rc) {
-            err_prefix(rc, "reading %s", row[0]);
+            err_prefix(rc, "reading %s", table.data);
             break;
         }
         if (wh_result_next(r, &v, &vlen) == 1 && v[0] && v[1]) {
             unsigned char d[CRYPTO_DIGEST_LEN + 1];
             size_t n = wh_bytes(w, v[1], vlen[1], d, sizeof(d));
-            rc = pii_key_check_sample(key, key_len, fp, row[0], kind, v[0], vlen[0], d, n, cmd);
+            rc = pii_key_check_sample(key, key_len, fp, table.data, kind, v[0], vlen[0], d, n, cmd);
             mem_wipe(d, sizeof(d));
         }
         wh_result_free_wiped(r); /* a value: PII */
     }
-    wh_result_free(tables);
+    buf_release(&sql);
+    buf_release(&table);
+    buf_release(&kinds);
     return rc;
 }
 
@@ -254,14 +272,6 @@ static int verify_borrowed(struct wh *w, const char *space, const unsigned char 
                            size_t key_len, bool absent_ok, const char *cmd)
 {
     int rc = w ? pii_key_wh_verify(w, space, key, key_len, absent_ok, cmd) : ML_ENOMEM;
-    wh_close(w);
-    return rc;
-}
-
-int pii_key_read(struct db *db, const char *dbname, bool for_update, struct pii_key_state *st)
-{
-    struct wh *w = wh_borrow_db(db);
-    int rc = w ? pii_key_wh_read(w, dbname, for_update, st) : ML_ENOMEM;
     wh_close(w);
     return rc;
 }

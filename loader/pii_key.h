@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "db.h"
 
 #define PII_KEY_LABEL    "maskload key fingerprint v1"
@@ -53,13 +54,22 @@ struct pii_key_state {
 /* The functions of the key fingerprint on either warehouse (wh.h): `space`
  * is the database (MySQL) or the schema (PostgreSQL) holding pii_key and
  * the sensitive_<kind>_ids tables; every name is qualified with it and
- * every value bound. pii_key_wh_read and pii_key_wh_verify do what
- * pii_key_read and pii_key_verify below say (those, and pii_key_pg.h's, are
- * them on a connection the caller holds). */
+ * every value bound. pii_key_wh_verify does what pii_key_verify below says
+ * (that, and pii_key_pg.h's, are it on a connection the caller holds). */
 struct wh;
+
+/* Reads the state of `space`. With for_update the row is read with SELECT
+ * ... FOR UPDATE (inside the caller's transaction). 0 or ML_EDB. */
 int pii_key_wh_read(struct wh *w, const char *space, bool for_update, struct pii_key_state *st);
 int pii_key_wh_verify(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
                       bool absent_ok, const char *cmd);
+
+/* The kinds of every base table named sensitive_<kind>_ids in `space`
+ * (from information_schema, not only the kinds a configuration uses), in
+ * name order, appended to `kinds` as "kind\0kind\0..."; *n of them. The
+ * kinds are as the names spell them: a caller names a table only through
+ * wh_append_qualified. 0, ML_EDB or ML_ENOMEM. */
+int pii_key_wh_kinds(struct wh *w, const char *space, struct buf *kinds, size_t *n);
 
 /* Records the key's fingerprint as the warehouse's when none is stored
  * (init, after ddl/ created the table; INSERT IGNORE, or ON CONFLICT DO
@@ -68,11 +78,6 @@ int pii_key_wh_verify(struct wh *w, const char *space, const unsigned char *key,
  * ML_EDB. */
 int pii_key_wh_record(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
                       bool *recorded);
-
-/* Reads the state of database `dbname` through `db`. With for_update the
- * row is read with SELECT ... FOR UPDATE (inside the caller's transaction).
- * 0 or ML_EDB. */
-int pii_key_read(struct db *db, const char *dbname, bool for_update, struct pii_key_state *st);
 
 /* The check of init and run, before they write anything, of the configured
  * key (key_len 0: unkeyed): ML_ECONFIG when a rekey is pending ("finish it

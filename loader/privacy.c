@@ -1,6 +1,5 @@
 #include "privacy.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,24 +21,6 @@ void privacy_report_release(struct privacy_report *rep)
     free(rep->tables);
     rep->tables = NULL;
     rep->ntables = 0;
-}
-
-/* One count: the first column of the first row, a whole number. */
-static int query_count(struct wh *w, const char *sql, unsigned long long *out)
-{
-    struct buf v = BUF_INIT;
-    bool found = false;
-    char *end = NULL;
-    int rc = wh_query_value(w, sql, 0, NULL, &v, &found);
-    *out = 0;
-    if (!rc && found) {
-        errno = 0;
-        *out = strtoull(v.data, &end, 10);
-        if (errno || end == v.data || *end)
-            rc = err_set(ML_EDB, "the server returned '%.32s' for a count", v.data);
-    }
-    buf_release(&v);
-    return rc;
 }
 
 /* "`a`, `b`" (quoted as the dialect quotes): the quasi-identifier list. */
@@ -72,7 +53,7 @@ static int query_small(struct wh *w, const char *what, const char *table, const 
     if (!rc)
         rc = buf_addf(&sql, " HAVING COUNT(*) < %llu) AS g", below);
     if (!rc)
-        rc = query_count(w, sql.data, out);
+        rc = wh_query_u64(w, sql.data, 0, NULL, out, NULL);
     buf_release(&sql);
     return rc;
 }
@@ -106,7 +87,7 @@ static int measure_table(struct wh *w, const char *stream, const struct table_de
     if (!rc)
         rc = wh_append_ident(wh_dialect(w), &sql, t->name);
     if (!rc)
-        rc = query_count(w, sql.data, &out->rows);
+        rc = wh_query_u64(w, sql.data, 0, NULL, &out->rows, NULL);
     buf_release(&sql);
     if (!rc && !child && def->nquasi) {
         out->quasi = def->quasi;

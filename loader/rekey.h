@@ -1,12 +1,15 @@
 /* rekey.h - `maskload rekey`: moves a warehouse's surrogate digests to a new
- * key, keeping every surrogate id.
+ * key, keeping every surrogate id. One implementation over wh.h for both
+ * warehouses: MySQL/MariaDB (the tables of warehouse.database, digest
+ * BINARY(32)) and PostgreSQL (those of warehouse.schema, digest bytea).
  *
  * The configured key (pii.digest_key_file, or unkeyed digests with
  * `pii.digest: sha256`) is the old key: its fingerprint must be the one
  * stored in pii_key (pii_key.h). The new key is read from a file as
  * pii.digest_key_file is (config_read_key_file). For every table named
- * sensitive_<kind>_ids in the warehouse (from information_schema, not only
- * the kinds the configuration uses, so none is left behind), in name order,
+ * sensitive_<kind>_ids in the warehouse (pii_key_wh_kinds: from
+ * information_schema, not only the kinds the configuration uses, so none is
+ * left behind), in name order,
  * one transaction recomputes each row's digest from its stored value,
  *   digest = HMAC-SHA256(new key, kind || 0x00 || value)
  * which is the digest a run with the new key computes for that value (the

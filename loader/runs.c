@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "db.h"
 #include "error.h"
 #include "lease.h"
 #include "wh.h"
@@ -203,17 +202,14 @@ void runs_free(struct run_info *runs, size_t n)
     free(runs);
 }
 
-int runs_live(struct db *db, unsigned long long *run_id)
+int runs_live(struct wh *w, unsigned long long *run_id)
 {
-    bool none = true;
-    int rc =
-        db_query_u64(db,
-                     "SELECT MIN(r.run_id) FROM load_runs r JOIN load_run_leases l ON "
-                     "l.run_id = r.run_id WHERE r.status = 'running' AND (" LEASE_STALE_SQL ") = 0",
-                     run_id, &none);
-    if (rc)
-        return err_prefix(rc, "reading the live runs from load_runs");
-    if (none)
-        *run_id = 0;
-    return 0;
+    static const char *const sql[2] = {
+        "SELECT MIN(r.run_id) FROM load_runs r JOIN load_run_leases l ON l.run_id = r.run_id "
+        "WHERE r.status = 'running' AND (" LEASE_STALE_SQL ") = 0",
+        "SELECT min(r.run_id) FROM load_runs r JOIN load_run_leases l ON l.run_id = r.run_id "
+        "WHERE r.status = 'running' AND (" LEASE_PG_STALE_SQL ") = 0",
+    };
+    int rc = wh_query_u64(w, sql[wh_is_postgres(w)], 0, NULL, run_id, NULL);
+    return rc ? err_prefix(rc, "reading the live runs from load_runs") : 0;
 }

@@ -52,13 +52,14 @@ struct run_info {
     char error[512];
 };
 
-/* The oldest live run through `db` (the warehouse database as default): a
- * 'running' row whose lease is not stale (lease.h); *run_id 0 when none.
- * For commands that must not overlap a run (rekey, forget). Reads as the
- * loader account (the process list shows an account its own connections).
- * 0 or ML_EDB. */
-struct db;
-int runs_live(struct db *db, unsigned long long *run_id);
+/* The oldest live run through `w` (either warehouse, on the loader's
+ * connection: its default database or schema): a 'running' row whose lease
+ * is not stale (lease.h: LEASE_STALE_SQL, LEASE_PG_STALE_SQL); *run_id 0
+ * when none. For commands that must not overlap a run (rekey, forget).
+ * Reads as the loader account (MySQL's process list shows an account its
+ * own connections). 0 or ML_EDB. */
+struct wh;
+int runs_live(struct wh *w, unsigned long long *run_id);
 
 /* The `limit` most recent runs, newest first, with their per-stream
  * counts, from either warehouse (wh.h; PostgreSQL's staleness is

@@ -2,6 +2,7 @@
  * both kinds share (placeholders, quoting, the first value of a query). */
 #include "wh.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +211,26 @@ int wh_query_value(struct wh *w, const char *sql, int n, const char *const *valu
     wh_result_free_wiped(r);
     if (rc)
         buf_wipe(out);
+    return rc;
+}
+
+int wh_query_u64(struct wh *w, const char *sql, int n, const char *const *values,
+                 unsigned long long *out, bool *none)
+{
+    struct buf v = BUF_INIT;
+    bool found = false;
+    char *end = NULL;
+    int rc = wh_query_value(w, sql, n, values, &v, &found);
+    *out = 0;
+    if (none)
+        *none = !found;
+    if (!rc && found) {
+        errno = 0;
+        *out = strtoull(v.data, &end, 10);
+        if (errno || end == v.data || *end)
+            rc = err_set(ML_EDB, "the server returned '%.32s' for a number", v.data);
+    }
+    buf_release(&v);
     return rc;
 }
 

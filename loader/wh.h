@@ -106,6 +106,12 @@ void wh_result_free_wiped(struct wh_result *r);
 int wh_query_value(struct wh *w, const char *sql, int n, const char *const *values, struct buf *out,
                    bool *found);
 
+/* The same for a whole number (a count, an id): *out the first column of
+ * the first row, 0 for no row or NULL (*none, may be NULL, then true).
+ * ML_EDB when the value is not a decimal number. */
+int wh_query_u64(struct wh *w, const char *sql, int n, const char *const *values,
+                 unsigned long long *out, bool *none);
+
 /* A binary value as a result carries it (MySQL: the bytes; PostgreSQL: a
  * bytea's "\x" hex) into out[0..cap): its length, 0 when it is not that or
  * longer than cap. */

@@ -32,7 +32,6 @@ esac
 # needs it is skipped by `wh_has FEATURE` and counted. A line goes when its
 # feature lands with PostgreSQL.
 IT_PG_PENDING='
-rekey|maskload rekey with a PostgreSQL warehouse|
 schema_evolve|init adding a column to an existing PostgreSQL table (schema: evolve; its history merge is covered by test_74_pg_history)|test_50_history
 '
 # What stays MySQL's, one line per feature (checks of parametrised scripts
@@ -461,6 +460,12 @@ wh_agg() {
 }
 # wh_hex EXPR: the bytes of a text in upper-case hex (HEX())
 wh_hex() { wh_pick "HEX($1)" "upper(encode(convert_to($1, 'UTF8'), 'hex'))"; }
+# wh_bhex EXPR: the bytes of a binary value (a digest) in upper-case hex
+wh_bhex() { wh_pick "HEX($1)" "upper(encode($1, 'hex'))"; }
+# wh_unhex HEX: the bytes HEX (hex digits) spell, as a binary value
+wh_unhex() { wh_pick "UNHEX('$1')" "decode('$1', 'hex')"; }
+# wh_now: the current UTC time, as the loader's datetime columns hold it
+wh_now() { wh_pick "UTC_TIMESTAMP(6)" "(now() AT TIME ZONE 'UTC')"; }
 # wh_text EXPR: EXPR as text, NULL as 'NULL'
 wh_text() { wh_pick "IFNULL($1, 'NULL')" "coalesce(($1)::text, 'NULL')"; }
 # wh_ms EXPR: a datetime as 'YYYY-MM-DD HH:MM:SS.mmm'

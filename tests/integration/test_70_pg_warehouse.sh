@@ -5,9 +5,8 @@
 # built-in mapping, and the roles and privileges, checked through the real
 # psql client as the analyst (an allowed table, permission denied on every
 # sensitive_* table, load_rejects and a table created after the grants).
-# Until the load path writes PostgreSQL, every command but init, plan,
-# status, doctor (test_71_pg_init) and infer refuses such a warehouse with
-# exit 2.
+# A config of kind postgres pointed at MariaDB's port is spoken to as
+# PostgreSQL, never silently as MySQL.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg-lib.sh"
 
@@ -122,7 +121,8 @@ psql_admin postgres "DROP ROLE ${DB}_nobody" >/dev/null
 # --- error classes and refusals
 pg_driver errors
 
-# --- the commands that do not write PostgreSQL refuse it (no silent MySQL attempt)
+# --- kind postgres at MariaDB's port: the command speaks PostgreSQL to it (no
+# silent MySQL attempt), fails to connect and creates nothing
 fresh_db "$DB"
 cat >"$T/pg.yaml" <<YAML
 warehouse:
@@ -140,13 +140,13 @@ sources:
 streams:
   users: { source: api, path: /users }
 YAML
-for cmd in rekey; do
-  ml -c "$T/pg.yaml" "$cmd"
-  assert_eq 2 "$RC" "maskload $cmd with kind postgres exits 2"
-  assert_contains "$OUT" "pg.yaml:2:9: 'warehouse.kind' postgres: '$cmd' cannot use a PostgreSQL warehouse yet" "maskload $cmd names the key, its position and the command"
+K2=$(new_key_file k2)
+for args in init "rekey --new-key-file $K2"; do
+  ml -c "$T/pg.yaml" $args
+  assert_eq 1 "$RC" "maskload ${args%% *} with kind postgres at MariaDB's port exits 1"
+  assert_contains "$OUT" "cannot connect to '127.0.0.1:$IT_DB_PORT'" "maskload ${args%% *} tried it as PostgreSQL and says it could not connect"
 done
 assert_eq "" "$(sql_admin "" "SHOW DATABASES LIKE '$DB'")" "nothing was created in the MariaDB its host:port points at"
-assert_contains "$OUT" "only 'init', 'plan', 'status', 'doctor', 'run', 'check', 'reveal', 'privacy-report', 'forget' and 'infer'" "the refusal says which commands can"
 ml -c "$T/pg.yaml" init --help
 assert_eq 0 "$RC" "init --help still works with kind postgres"
 ml -c "$T/pg.yaml" infer --source api --path /users --sample 5

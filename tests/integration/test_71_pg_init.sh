@@ -9,8 +9,7 @@
 # MySQL's steward reads, PUBLIC nothing; the generated monitoring views
 # (checks, small groups, freshness, min_rows, a history) find the rows they
 # should in rows the loader writes. Must-fails: a wrong admin password,
-# another digest key, a stream table lacking a column, the commands that
-# still refuse a PostgreSQL warehouse.
+# another digest key, a stream table lacking a column.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg-lib.sh"
 
@@ -265,13 +264,6 @@ assert_eq 0 "$RC" "init --reset-passwords exits 0"
 assert_eq 1 "$(psql_as "$A" new-analyst-pw-71 "$DB" 'SELECT 1' 2>&1)" "and the analyst logs in with the configured password"
 assert_contains "$(as_a 'SELECT 1')" "password authentication failed" "the old password no longer works"
 assert_not_contains "$(psql_admin postgres "SELECT rolpassword FROM pg_authid WHERE rolname = '$A'")" "new-analyst-pw-71" "the server holds a verifier, not the password"
-
-# --- the commands that do not write PostgreSQL yet still refuse it
-for cmd in rekey; do
-  ml -c "$T/pg.yaml" "$cmd"
-  assert_eq 2 "$RC" "maskload $cmd with kind postgres still exits 2"
-  assert_contains "$OUT" "pg.yaml:2:9: 'warehouse.kind' postgres: '$cmd' cannot use a PostgreSQL warehouse yet; only 'init', 'plan', 'status', 'doctor', 'run', 'check', 'reveal', 'privacy-report', 'forget' and 'infer'" "maskload $cmd names the key and the commands that can"
-done
 
 pg_drop "$DB"
 

@@ -10,8 +10,8 @@
 # missing reason, an unknown or hostile kind, an unknown id, the analyst's
 # config; privacy-report's unknown stream or format and a wrong password;
 # `maskload forget` (the subject's rows gone, logged, and not loaded again by
-# a rerun; without a reason it changes nothing); rekey, which PostgreSQL does
-# not take yet.
+# a rerun; without a reason it changes nothing); rekey refused while
+# pii_erasures holds an erased subject.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg-lib.sh"
 
@@ -194,12 +194,14 @@ assert_eq 0 "$(subj_rows)" "user 3 is not loaded again"
 assert_eq "$others" "$(q "SELECT count(*) FROM users_raw")" "the other users are all there (the rerun did read the source)"
 assert_eq 1 "$(q "SELECT erased FROM load_run_streams WHERE stream = 'users' AND run_id = (SELECT max(run_id) FROM load_runs)")" "load_run_streams.erased counts it"
 
-# --- must-fail: the command that does not take PostgreSQL yet refuses it
-for cmd in rekey; do
-  ml -c "$T/pg.yaml" "$cmd"
-  assert_eq 2 "$RC" "maskload $cmd with kind postgres exits 2"
-  assert_contains "$OUT" "'$cmd' cannot use a PostgreSQL warehouse yet" "maskload $cmd says it cannot yet"
-done
+# --- must-fail: rekey refuses while a subject is erased (its digest in
+# pii_erasures cannot be recomputed with a new key), and changes nothing
+fp=$(q "SELECT fingerprint FROM pii_key")
+ml -c "$T/pg.yaml" rekey --new-key-file "$(new_key_file k2)"
+assert_eq 2 "$RC" "rekey with an erased subject exits 2"
+assert_contains "$OUT" "pii_erasures holds $(q 'SELECT count(*) FROM pii_erasures') erased subjects" "rekey says why"
+assert_contains "$OUT" "--erased-subjects-loadable" "and names the option that accepts it"
+assert_eq "$fp -" "$(q "SELECT fingerprint || ' ' || coalesce(pending_fingerprint, '-') FROM pii_key")" "the key and no pending rekey: nothing changed"
 
 pg_drop "$DB"
 finish

@@ -1295,7 +1295,6 @@ static void test_warehouse_kind_default(void **state)
     assert_null(c.warehouse.schema);
     assert_int_equal(c.warehouse.port, 3306);
     assert_string_equal(c.admin.user, "root");
-    assert_int_equal(config_require_warehouse_support(&c, "run"), 0);
     config_release(&c);
     assert_int_equal(parse(&c, MINIMAL "  kind: mysql\n"), 0);
     assert_int_equal(c.warehouse.kind, WAREHOUSE_MYSQL);
@@ -1317,28 +1316,6 @@ static void test_warehouse_kind_postgres(void **state)
     assert_int_equal(c.warehouse.port, 5432);
     assert_int_equal(c.admin.port, 5432);
     assert_string_equal(c.admin.user, "postgres");
-    assert_int_equal(c.warehouse.kind_pos.line, 2);
-    assert_int_equal(c.warehouse.kind_pos.column, 9);
-    /* init, plan, status, doctor, run, check, reveal, privacy-report, forget
-     * and infer take it; the others exit 2 */
-    assert_int_equal(config_require_warehouse_support(&c, "rekey"), ML_ECONFIG);
-    assert_string_equal(err_msg(),
-                        "t.yaml:2:9: 'warehouse.kind' postgres: 'rekey' cannot use a PostgreSQL "
-                        "warehouse yet; only 'init', 'plan', 'status', 'doctor', 'run', 'check', "
-                        "'reveal', 'privacy-report', 'forget' and 'infer' (which does not use "
-                        "the warehouse) can (the other commands support kind mysql only, see "
-                        "docs/postgres.md)");
-    assert_int_equal(config_require_warehouse_support(&c, "forget"), 0);
-    assert_int_equal(config_require_warehouse_support(&c, "reveal"), 0);
-    assert_int_equal(config_require_warehouse_support(&c, "privacy-report"), 0);
-    assert_int_equal(config_require_warehouse_support(&c, "run"), 0);
-    assert_int_equal(config_require_warehouse_support(&c, "status"), 0);
-    assert_int_equal(config_require_warehouse_support(&c, "doctor"), 0);
-    assert_int_equal(config_require_warehouse_support(&c, "check"), 0);
-    assert_int_equal(config_require_warehouse_support(&c, "rekey"), ML_ECONFIG);
-    assert_int_equal(config_require_warehouse_support(&c, "init"), 0);
-    assert_int_equal(config_require_warehouse_support(&c, "plan"), 0);
-    assert_int_equal(config_require_warehouse_support(&c, "infer"), 0);
     config_release(&c);
 
     assert_int_equal(parse(&c, MINIMAL "  kind: postgres\n"
