@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "batchtx.h"
+#include "batchturns.h"
 #include "buf.h"
 #include "conn.h"
 #include "cursor.h"
@@ -580,16 +581,6 @@ static int history_apply(struct run_ctx *ctx, const struct config_stream *st,
 
 /* ---- the batch writer ---- */
 
-/* A full batch to write: flush_batch of it, with the erased records counted
- * while it filled. */
-struct batch_job {
-    struct batch *b;
-    const char *stream;
-    unsigned long long pages, erased;
-    struct load_stream_counts *total;
-    unsigned long long created; /* surrogates created resolving it ahead */
-};
-
 /* The writer's job (pipeline.h), also run in line: the batch's whole
  * transaction, split and retries included; the batch is empty again after
  * its commit. Only the writer touches the connection, the surrogates and
@@ -602,26 +593,12 @@ static int write_batch(void *arg, void *job)
     int rc;
     ctx->erased = j->erased;
     ctx->pre_created = j->created;
+    ctx->final_flush = j->final;
     rc = flush_batch(ctx, j->b, j->stream, j->pages, j->total);
+    ctx->final_flush = false;
     stage_add(STAGE_BATCH, t0);
     return rc;
 }
-
-/* A stream's batches. Pipelined (a writer thread, and a source that does
- * not acknowledge: its committed() is a no-op), two batches take turns:
- * the main thread fills `b` while the writer writes `spare`. A source that
- * acknowledges (a queue: committed() deletes everything read since its last
- * call) is written in line, so that an acknowledgement never covers records
- * of a batch not yet committed. */
-struct stream_batches {
-    struct batch *b, *spare;
-    struct batch_job job; /* the batch in flight's; untouched until it is done */
-    bool pipelined;
-    /* records per batch (ctx->batch_records, lowered by split_batch in the
-     * writer) as of the last hand-off: the batch filling meanwhile may be
-     * larger, and is split in turn if refused */
-    unsigned long long limit;
-};
 
 /* Surrogates of a pipelined batch resolved by the main thread before it is
  * handed over, over a connection of its own and in autocommit, as the
@@ -631,8 +608,9 @@ struct stream_batches {
  * connection is closed for the rest of the run and the writer resolves
  * whatever is still pending, with its own retries and failover, as it does
  * for a batch written in line. *created gets the surrogates created. */
-static void presolve_batch(struct run_ctx *ctx, struct batch *b, unsigned long long *created)
+static void presolve_batch(void *arg, struct batch *b, unsigned long long *created)
 {
+    struct run_ctx *ctx = arg;
     uint64_t t0 = stage_now();
     int rc = 0;
     *created = 0;
@@ -655,47 +633,14 @@ static void presolve_batch(struct run_ctx *ctx, struct batch *b, unsigned long l
     stage_add(STAGE_AHEAD, t0);
 }
 
-/* Waits for the batch in flight to commit (0 when none is). */
-static int writer_drain(struct run_ctx *ctx, struct stream_batches *sb)
+/* Records per batch as of now (split_batch lowers it). */
+static unsigned long long batch_limit(void *arg)
 {
-    uint64_t t0;
-    int rc;
-    if (!sb->pipelined)
-        return 0;
-    t0 = stage_now();
-    rc = pipeline_wait(ctx->pipe);
-    stage_add(STAGE_WRITER_WAIT, t0);
-    sb->limit = ctx->batch_records;
-    return rc;
+    const struct run_ctx *ctx = arg;
+    return ctx->batch_records;
 }
 
-/* Writes the full batch sb->b: in line, then acknowledged (source_committed)
- * after its commit; or, pipelined, handed to the writer once the batch
- * before has committed, sb->b becoming the empty spare. Batches are written
- * one at a time, in the order they were filled. */
-static int hand_off(struct run_ctx *ctx, struct stream_batches *sb, struct source *src,
-                    const char *stream, unsigned long long pages, unsigned long long erased,
-                    struct load_stream_counts *total)
-{
-    struct batch *filled = sb->b;
-    unsigned long long created = 0;
-    int rc;
-    if (sb->pipelined)
-        presolve_batch(ctx, filled, &created);
-    rc = writer_drain(ctx, sb);
-    if (rc)
-        return rc;
-    sb->job = (struct batch_job){filled, stream, pages, erased, total, created};
-    if (!sb->pipelined) {
-        rc = write_batch(ctx, &sb->job);
-        sb->limit = ctx->batch_records;
-        return rc ? rc : source_committed(src);
-    }
-    pipeline_submit(ctx->pipe, &sb->job);
-    sb->b = sb->spare;
-    sb->spare = filled;
-    return 0;
-}
+static const struct batch_turn_ops turn_ops = {presolve_batch, write_batch, batch_limit};
 
 /* ---- one stream ---- */
 
@@ -737,7 +682,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     const struct stream_def *def = st->def;
     struct source *src = NULL;
     struct batch *b = NULL;
-    struct stream_batches sb = {0};
+    struct batch_turns sb = {0};
     struct load_stream_counts total = {0};
     /* what was handed to be written, for the progress line: `total` is the
      * writer's while it writes */
@@ -766,24 +711,18 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     if (rc)
         return err_prefix(rc, "stream '%s': recording the run", st->name);
 
-    b = batch_new(def);
     ctx->duplicates = 0;
     ctx->unknown_records = 0;
     ctx->invalid_nulled = 0;
     ctx->erased = ctx->erased_total = 0;
     ctx->unchanged = 0;
     rec_doc = json_doc_new();
-    rc = b && rec_doc ? open_stream_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
+    rc = rec_doc ? open_stream_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
     if (!rc && def->table->history)
         rc = history_open(ctx, st);
-    sb.b = b;
-    sb.limit = ctx->batch_records;
-    sb.pipelined = !rc && ctx->pipe && !source_acknowledges(src);
-    if (sb.pipelined) {
-        sb.spare = batch_new(def);
-        if (!sb.spare)
-            rc = err_set(ML_ENOMEM, "out of memory");
-    }
+    if (!rc)
+        rc = batch_turns_open(&sb, def, ctx->pipe, src, &turn_ops, ctx);
+    b = sb.b;
     log_debug("stream '%s': %s", st->name,
               sb.pipelined ? "batches written by the writer thread while the next one is mapped"
                            : "batches written in line");
@@ -798,8 +737,8 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         if (rc == 0 && ctx->follow && !stop_requested) {
             /* --follow: an empty receive commits what is pending (so that
              * its messages are deleted now) and polls again; a queue is
-             * written in line (hand_off acknowledges after the commit) */
-            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+             * written in line (acknowledged after the commit) */
+            rc = batch_turns_hand_off(&sb, &turn_ops, ctx, src, st->name, pages, erased, &total);
             pages = erased = 0;
             b = sb.b;
             continue;
@@ -837,7 +776,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             handed.fetched += batch_counts(b).records + erased;
             handed.pages += pages;
             handed.rejected += batch_counts(b).rejected;
-            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+            rc = batch_turns_hand_off(&sb, &turn_ops, ctx, src, st->name, pages, erased, &total);
             pages = erased = 0;
             b = sb.b;
         }
@@ -856,16 +795,14 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     {
         /* the batch in flight commits (or fails) before anything else
          * touches the connection; an error of the main thread's wins */
-        int wrc = writer_drain(ctx, &sb);
+        int wrc = batch_turns_drain(&sb, &turn_ops, ctx);
         if (!rc)
             rc = wrc;
     }
-    ctx->final_flush = true;
     if (!rc) {
-        struct batch_job last = {b, st->name, pages, erased, &total, 0};
+        struct batch_job last = {b, st->name, pages, erased, &total, 0, true};
         rc = write_batch(ctx, &last);
     }
-    ctx->final_flush = false;
     if (!rc)
         rc = source_committed(src);
     /* the last batch was empty: the cursor reached by the earlier ones */
@@ -898,8 +835,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         if (rc)
             err_set(rc, "%s", saved);
     }
-    batch_free(b);
-    batch_free(sb.spare);
+    batch_turns_free(&sb);
     buf_release(&ref);
     json_free(rec_doc);
     if (!rc) {

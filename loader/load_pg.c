@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "batchturns.h"
 #include "buf.h"
 #include "conn_pg.h"
 #include "crypto.h"
@@ -26,7 +27,6 @@
 #include "mapping.h"
 #include "pg.h"
 #include "pii_key_pg.h"
-#include "pipeline.h"
 #include "retry.h"
 #include "source.h"
 #include "stages.h"
@@ -341,23 +341,14 @@ static int write_table(struct pg_run *ctx, struct batch *b, unsigned t, unsigned
     return rc;
 }
 
-/* A batch to write: its pages, the records of erased subjects read with
- * it, the surrogates created resolving it ahead, the stream's counts to add
- * to once it committed, and whether it is the stream run's last. */
-struct pg_job {
-    struct batch *b;
-    const char *stream;
-    unsigned long long pages, erased, created;
-    struct load_stream_counts *total;
-    bool final;
-};
-
 /* The batch's whole transaction (resolving what is still pending first),
  * replayed after a deadlock, serialization failure or lock timeout; the
  * batch is empty again after its commit. Run by the writer thread
  * (pipeline.h) or in line. */
-static int write_batch(struct pg_run *ctx, struct pg_job *j)
+static int write_batch(void *arg, void *job)
 {
+    struct pg_run *ctx = arg;
+    const struct batch_job *j = job;
     struct batch *b = j->b;
     const char *stream = j->stream;
     const unsigned long long pages = j->pages;
@@ -479,32 +470,15 @@ again:
     return 0;
 }
 
-/* write_batch as the writer thread's job (pipeline.h) */
-static int write_batch_job(void *arg, void *job)
-{
-    return write_batch(arg, job);
-}
-
-/* A stream's batches, as with MySQL (load.c): pipelined (a writer thread,
- * and a source that does not acknowledge), two batches take turns, this
- * thread filling `b` while the writer writes `spare`; a source that
- * acknowledges (a queue) is written in line and acknowledged after each
- * commit, so that an acknowledgement never covers a batch not yet
- * committed. */
-struct pg_batches {
-    struct batch *b, *spare;
-    struct pg_job job; /* the batch in flight's; untouched until it is done */
-    bool pipelined;
-};
-
 /* The surrogates of a batch about to be handed over, resolved by this
  * thread over a connection of its own, in autocommit, as the writer would
  * (surrogates are committed outside the batch's transaction), batch by
  * batch. Best effort: after a failure the connection is closed for the
  * rest of the run and the writer resolves what is still pending, with its
  * own retries. *created gets the surrogates created. */
-static void presolve(struct pg_run *ctx, struct batch *b, unsigned long long *created)
+static void presolve(void *arg, struct batch *b, unsigned long long *created)
 {
+    struct pg_run *ctx = arg;
     uint64_t t0 = stage_now();
     int rc = 0;
     *created = 0;
@@ -527,45 +501,14 @@ static void presolve(struct pg_run *ctx, struct batch *b, unsigned long long *cr
     stage_add(STAGE_AHEAD, t0);
 }
 
-/* Waits for the batch in flight to commit (0 when none is). */
-static int writer_drain(struct pg_run *ctx, struct pg_batches *sb)
+/* Records per batch: load.batch_size (no split on this path). */
+static unsigned long long batch_limit(void *arg)
 {
-    uint64_t t0;
-    int rc;
-    if (!sb->pipelined)
-        return 0;
-    t0 = stage_now();
-    rc = pipeline_wait(ctx->pipe);
-    stage_add(STAGE_WRITER_WAIT, t0);
-    return rc;
+    const struct pg_run *ctx = arg;
+    return ctx->cfg->load.batch_size;
 }
 
-/* Writes the batch sb->b: in line, then acknowledged (source_committed)
- * after its commit; or, pipelined, handed to the writer once the batch
- * before has committed, sb->b becoming the empty spare. Batches are
- * written one at a time, in the order they were filled. */
-static int hand_off(struct pg_run *ctx, struct pg_batches *sb, struct source *src,
-                    const char *stream, unsigned long long pages, unsigned long long erased,
-                    struct load_stream_counts *total)
-{
-    struct batch *filled = sb->b;
-    unsigned long long created = 0;
-    int rc;
-    if (sb->pipelined)
-        presolve(ctx, filled, &created);
-    rc = writer_drain(ctx, sb);
-    if (rc)
-        return rc;
-    sb->job = (struct pg_job){filled, stream, pages, erased, created, total, false};
-    if (!sb->pipelined) {
-        rc = write_batch(ctx, &sb->job);
-        return rc ? rc : source_committed(src);
-    }
-    pipeline_submit(ctx->pipe, &sb->job);
-    sb->b = sb->spare;
-    sb->spare = filled;
-    return 0;
-}
+static const struct batch_turn_ops turn_ops = {presolve, write_batch, batch_limit};
 
 /* ---- one stream ---- */
 
@@ -684,7 +627,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     const char *p[2] = {ctx->run, st->name};
     struct source *src = NULL;
     struct batch *b = NULL;
-    struct pg_batches sb = {0};
+    struct batch_turns sb = {0};
     struct load_stream_counts total = {0};
     unsigned long long pages = 0, erased = 0, unchanged0 = ctx->unchanged;
     json_doc *doc = NULL;
@@ -692,15 +635,14 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     if (rc)
         return err_prefix(rc, "stream '%s': recording the run", st->name);
     ctx->erased_total = 0;
-    b = batch_new(def);
     doc = json_doc_new();
-    rc = b && doc ? open_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
+    rc = doc ? open_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
     if (!rc && def->table->history)
         rc = history_open(ctx, st);
-    sb.b = b;
-    sb.pipelined = !rc && ctx->pipe && !ctx->follow && !source_acknowledges(src);
-    if (sb.pipelined && !(sb.spare = batch_new(def)))
-        rc = err_set(ML_ENOMEM, "out of memory");
+    /* --follow has no writer thread (ctx_open) */
+    if (!rc)
+        rc = batch_turns_open(&sb, def, ctx->pipe, src, &turn_ops, ctx);
+    b = sb.b;
     log_debug("stream '%s': %s", st->name,
               sb.pipelined ? "batches written by the writer thread while the next one is mapped"
                            : "batches written in line");
@@ -713,7 +655,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
             /* --follow: an empty receive commits what is pending (its
              * messages are acknowledged now: a queue is written in line)
              * and polls again */
-            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+            rc = batch_turns_hand_off(&sb, &turn_ops, ctx, src, st->name, pages, erased, &total);
             pages = erased = 0;
             b = sb.b;
             continue;
@@ -745,8 +687,8 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
         source_page_release(&pg);
         /* batches end at page boundaries; a source acknowledging after
          * commit acknowledges whole pages */
-        if (!rc && batch_counts(b).records >= ctx->cfg->load.batch_size) {
-            rc = hand_off(ctx, &sb, src, st->name, pages, erased, &total);
+        if (!rc && batch_counts(b).records >= sb.limit) {
+            rc = batch_turns_hand_off(&sb, &turn_ops, ctx, src, st->name, pages, erased, &total);
             pages = erased = 0;
             b = sb.b;
         }
@@ -761,12 +703,12 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     {
         /* the batch in flight commits (or fails) before anything else
          * touches the connection; an error of this thread's wins */
-        int wrc = writer_drain(ctx, &sb);
+        int wrc = batch_turns_drain(&sb, &turn_ops, ctx);
         if (!rc)
             rc = wrc;
     }
     if (!rc) {
-        struct pg_job last = {b, st->name, pages, erased, 0, &total, true};
+        struct batch_job last = {b, st->name, pages, erased, &total, 0, true};
         rc = write_batch(ctx, &last);
     }
     if (!rc)
@@ -777,8 +719,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
         rc = history_apply(ctx, st, &total);
     ctx->hist = NULL;
     source_close(src);
-    batch_free(b);
-    batch_free(sb.spare);
+    batch_turns_free(&sb);
     json_free(doc);
     if (!rc)
         rc = pg_exec_params(ctx->pg, end_sql, 2, p, NULL);
@@ -847,7 +788,7 @@ static int ctx_open(struct pg_run *ctx)
     if (!rc)
         rc = conn_pg_warehouse(cfg, &ctx->pg);
     if (!rc && cfg->load.writer == LOAD_WRITER_THREAD && !ctx->follow)
-        rc = pipeline_start(write_batch_job, ctx, &ctx->pipe);
+        rc = pipeline_start(write_batch, ctx, &ctx->pipe);
     return rc;
 }
 

@@ -27,10 +27,18 @@
  * source, else ML_EUSAGE) commits and acknowledges at every empty receive
  * and ends, successfully, at a signal.
  *
- * Not supported yet with PostgreSQL (refused before anything is written,
- * ML_ECONFIG naming the stream): partitioned tables; the pipeline's writer
- * thread (batches are written in line);
- * failover and batch splitting.
+ * With load.writer: thread (the default) a stream's batches take turns
+ * with a writer thread (batchturns.h): the transaction above runs on the
+ * writer's connection while the next batch is mapped and its surrogates are
+ * resolved ahead on a second connection; a source that acknowledges is
+ * written in line. load.parallel_streams loads streams sharing no table or
+ * surrogate kind at the same time, each on a context of its own
+ * (loadrun_parallel); the run's lease and load_runs row stay on the run's
+ * connection.
+ *
+ * Not supported yet with PostgreSQL: partitioned tables (refused before
+ * anything is written, ML_ECONFIG naming the stream); failover and batch
+ * splitting.
  *
  * A record of a data subject erased by `maskload forget` (pii_erasures,
  * read once after the run's lease is taken, erase.h) is stored nowhere and

@@ -1,0 +1,63 @@
+/* batchturns.c - batchturns.h. */
+#include "batchturns.h"
+
+#include "error.h"
+#include "stages.h"
+#include "banned.h"
+
+int batch_turns_open(struct batch_turns *t, const struct stream_def *def, struct pipeline *pipe,
+                     const struct source *src, const struct batch_turn_ops *ops, void *ctx)
+{
+    *t = (struct batch_turns){0};
+    t->pipe = pipe;
+    t->pipelined = pipe && !source_acknowledges(src);
+    t->limit = ops->limit(ctx);
+    t->b = batch_new(def);
+    if (t->b && t->pipelined)
+        t->spare = batch_new(def);
+    return t->b && (t->spare || !t->pipelined) ? 0 : err_set(ML_ENOMEM, "out of memory");
+}
+
+void batch_turns_free(struct batch_turns *t)
+{
+    batch_free(t->b);
+    batch_free(t->spare);
+    t->b = t->spare = NULL;
+}
+
+int batch_turns_drain(struct batch_turns *t, const struct batch_turn_ops *ops, void *ctx)
+{
+    uint64_t t0;
+    int rc;
+    if (!t->pipelined)
+        return 0;
+    t0 = stage_now();
+    rc = pipeline_wait(t->pipe);
+    stage_add(STAGE_WRITER_WAIT, t0);
+    t->limit = ops->limit(ctx);
+    return rc;
+}
+
+int batch_turns_hand_off(struct batch_turns *t, const struct batch_turn_ops *ops, void *ctx,
+                         struct source *src, const char *stream, unsigned long long pages,
+                         unsigned long long erased, struct load_stream_counts *total)
+{
+    struct batch *filled = t->b;
+    unsigned long long created = 0;
+    int rc;
+    if (t->pipelined)
+        ops->presolve(ctx, filled, &created);
+    rc = batch_turns_drain(t, ops, ctx);
+    if (rc)
+        return rc;
+    t->job = (struct batch_job){filled, stream, pages, erased, total, created, false};
+    if (!t->pipelined) {
+        rc = ops->write(ctx, &t->job);
+        t->limit = ops->limit(ctx);
+        return rc ? rc : source_committed(src);
+    }
+    pipeline_submit(t->pipe, &t->job);
+    t->b = t->spare;
+    t->spare = filled;
+    return 0;
+}
