@@ -2,6 +2,7 @@
 #include "batchturns.h"
 
 #include "error.h"
+#include "log.h"
 #include "stages.h"
 #include "banned.h"
 
@@ -25,6 +26,21 @@ void batch_turns_free(struct batch_turns *t)
     t->b = t->spare = NULL;
 }
 
+/* ops->presolve, timed; its failure logged and presolving turned off. */
+static void presolve(const struct batch_turn_ops *ops, void *ctx, struct batch *b,
+                     unsigned long long *created)
+{
+    uint64_t t0 = stage_now();
+    *created = 0;
+    if (ops->presolve(ctx, b, created)) {
+        log_info("surrogates are resolved by the batch writer from now on (resolving them "
+                 "ahead failed: %s)",
+                 err_msg());
+        ops->presolve_off(ctx);
+    }
+    stage_add(STAGE_AHEAD, t0);
+}
+
 int batch_turns_drain(struct batch_turns *t, const struct batch_turn_ops *ops, void *ctx)
 {
     uint64_t t0;
@@ -46,7 +62,7 @@ int batch_turns_hand_off(struct batch_turns *t, const struct batch_turn_ops *ops
     unsigned long long created = 0;
     int rc;
     if (t->pipelined)
-        ops->presolve(ctx, filled, &created);
+        presolve(ops, ctx, filled, &created);
     rc = batch_turns_drain(t, ops, ctx);
     if (rc)
         return rc;

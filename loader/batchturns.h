@@ -38,9 +38,14 @@ struct batch_job {
 
 struct batch_turn_ops {
     /* Resolves the surrogates of a pipelined batch before it is handed
-     * over (best effort: what stays pending the writer resolves); *created
-     * gets the surrogates created. */
-    void (*presolve)(void *ctx, struct batch *b, unsigned long long *created);
+     * over, on a connection of the caller's own, in autocommit (surrogates
+     * are committed outside the batch's transaction); *created gets the
+     * surrogates created. Best effort: on an error (message set) what
+     * stays pending the writer resolves, and presolve_off is called. */
+    int (*presolve)(void *ctx, struct batch *b, unsigned long long *created);
+    /* Closes presolve's connection: the writer resolves the surrogates
+     * for the rest of the run. */
+    void (*presolve_off)(void *ctx);
     /* The batch's whole transaction (pipeline_job_fn): 0, or an error with
      * err_msg() set. The batch is empty again after its commit. */
     pipeline_job_fn write;

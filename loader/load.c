@@ -608,29 +608,27 @@ static int write_batch(void *arg, void *job)
  * connection is closed for the rest of the run and the writer resolves
  * whatever is still pending, with its own retries and failover, as it does
  * for a batch written in line. *created gets the surrogates created. */
-static void presolve_batch(void *arg, struct batch *b, unsigned long long *created)
+static int presolve_batch(void *arg, struct batch *b, unsigned long long *created)
 {
     struct run_ctx *ctx = arg;
-    uint64_t t0 = stage_now();
     int rc = 0;
-    *created = 0;
     if (ctx->pre_off)
-        return;
+        return 0;
     if (!ctx->pre_db)
         rc = conn_warehouse(ctx->cfg, &ctx->pre_db);
     if (!rc) /* as flush_batch does first: superseded rows need no surrogate */
         rc = batch_compact(b);
     for (unsigned t = 0; !rc && t < batch_ntables(b); t++)
         rc = resolve_table(ctx->pre_sur, ctx->pre_db, b, batch_rows(b, t), created);
-    if (rc) {
-        log_info("surrogates are resolved by the batch writer from now on (resolving them "
-                 "ahead failed: %s)",
-                 err_msg());
-        db_close(ctx->pre_db);
-        ctx->pre_db = NULL;
-        ctx->pre_off = true;
-    }
-    stage_add(STAGE_AHEAD, t0);
+    return rc;
+}
+
+static void presolve_off(void *arg)
+{
+    struct run_ctx *ctx = arg;
+    db_close(ctx->pre_db);
+    ctx->pre_db = NULL;
+    ctx->pre_off = true;
 }
 
 /* Records per batch as of now (split_batch lowers it). */
@@ -640,7 +638,8 @@ static unsigned long long batch_limit(void *arg)
     return ctx->batch_records;
 }
 
-static const struct batch_turn_ops turn_ops = {presolve_batch, write_batch, batch_limit};
+static const struct batch_turn_ops turn_ops = {presolve_batch, presolve_off, write_batch,
+                                               batch_limit};
 
 /* ---- one stream ---- */
 

@@ -476,29 +476,25 @@ again:
  * batch. Best effort: after a failure the connection is closed for the
  * rest of the run and the writer resolves what is still pending, with its
  * own retries. *created gets the surrogates created. */
-static void presolve(void *arg, struct batch *b, unsigned long long *created)
+static int presolve(void *arg, struct batch *b, unsigned long long *created)
 {
     struct pg_run *ctx = arg;
-    uint64_t t0 = stage_now();
     int rc = 0;
-    *created = 0;
     if (ctx->pre_off)
-        return;
+        return 0;
     if (!ctx->pre_pg)
         rc = conn_pg_warehouse(ctx->cfg, &ctx->pre_pg);
     if (!rc) /* as write_batch does first: superseded rows need no surrogate */
         rc = batch_compact(b);
-    if (!rc)
-        rc = resolve_batch(ctx, ctx->pre_pg, b, created);
-    if (rc) {
-        log_info("surrogates are resolved by the batch writer from now on (resolving them "
-                 "ahead failed: %s)",
-                 err_msg());
-        pg_close(ctx->pre_pg);
-        ctx->pre_pg = NULL;
-        ctx->pre_off = true;
-    }
-    stage_add(STAGE_AHEAD, t0);
+    return rc ? rc : resolve_batch(ctx, ctx->pre_pg, b, created);
+}
+
+static void presolve_off(void *arg)
+{
+    struct pg_run *ctx = arg;
+    pg_close(ctx->pre_pg);
+    ctx->pre_pg = NULL;
+    ctx->pre_off = true;
 }
 
 /* Records per batch: load.batch_size (no split on this path). */
@@ -508,7 +504,7 @@ static unsigned long long batch_limit(void *arg)
     return ctx->cfg->load.batch_size;
 }
 
-static const struct batch_turn_ops turn_ops = {presolve, write_batch, batch_limit};
+static const struct batch_turn_ops turn_ops = {presolve, presolve_off, write_batch, batch_limit};
 
 /* ---- one stream ---- */
 
