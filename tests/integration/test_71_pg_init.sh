@@ -8,9 +8,11 @@
 # and gets permission denied on everything else, the steward reads what
 # MySQL's steward reads, PUBLIC nothing; the generated monitoring views
 # (checks, small groups, freshness, min_rows, a history) find the rows they
-# should in rows the loader writes. Must-fails: a wrong admin password,
-# another digest key, a stream table lacking a column, the commands that
-# still refuse a PostgreSQL warehouse.
+# should in rows the loader writes; a stream table lacking a column gets
+# it (plan shows the ALTER, a second init changes nothing). Must-fails: a
+# wrong admin password, another digest key, a column the mapping types
+# narrower than the table and another primary key (exit 2, nothing
+# changed), the commands that still refuse a PostgreSQL warehouse.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg-lib.sh"
 
@@ -244,12 +246,43 @@ ml -c "$T/other.yaml" plan
 assert_eq 2 "$RC" "plan with another digest key exits 2 as well"
 assert_eq "$after" "$(pg_snapshot "$DB")" "nothing was changed by the refused init"
 
-# --- must-fail: a stream table lacking a column of its definition
+# --- a stream table lacking a column of its definition gets it (schema: evolve)
+country() { psql_admin "$DB" "SELECT format_type(atttypid, atttypmod) || ' ' || (NOT attnotnull)::text || ' ' || coalesce(col_description(attrelid, attnum), '-') FROM pg_attribute WHERE attrelid = 'maskload.users_raw'::regclass AND attname = 'country' AND NOT attisdropped"; }
 psql_admin "$DB" 'ALTER TABLE maskload.users_raw DROP COLUMN country' >/dev/null
+ml -c "$T/pg.yaml" plan
+assert_eq 0 "$RC" "plan over a stream table lacking a column exits 0"
+assert_contains "$OUT" 'ALTER TABLE "users_raw" ADD COLUMN "country" varchar(100) NULL;' "and shows the ALTER"
+assert_eq "" "$(country)" "and adds nothing"
 ml -c "$T/pg.yaml" init
-assert_eq 2 "$RC" "init over a stream table lacking a column exits 2"
-assert_contains "$OUT" "table 'users_raw' lacks column 'country' of its definition (builtin:mappings/users.yaml)" "and names the table, the column and the mapping"
-assert_contains "$OUT" "nothing was changed" "and says nothing was changed"
+assert_eq 0 "$RC" "init over a stream table lacking a column exits 0 ($OUT)"
+assert_contains "$OUT" "table 'users_raw' altered to match its mapping (builtin:mappings/users.yaml)" "and says it altered the table"
+assert_eq "character varying(100) true -" "$(country)" "the column is back, nullable, typed as the mapping says"
+assert_eq 0 "$(as_a 'SELECT count(country) FROM users_raw')" "psql as analyst: the new column is readable"
+after_evolve=$(pg_snapshot "$DB")
+ml -c "$T/pg.yaml" init
+assert_eq 0 "$RC" "init again exits 0"
+assert_eq "$after_evolve" "$(pg_snapshot "$DB")" "and changes nothing"
+
+# --- must-fail: a column the mapping types narrower than the table, and
+# another primary key: exit 2 naming the mapping, table and column, nothing changed
+psql_admin "$DB" 'ALTER TABLE maskload.users_raw ALTER COLUMN country TYPE text' >/dev/null
+before=$(pg_snapshot "$DB")
+for cmd in plan init; do
+  ml -c "$T/pg.yaml" $cmd
+  assert_eq 2 "$RC" "$cmd: text -> varchar(100) exits 2"
+  assert_contains "$OUT" "builtin:mappings/users.yaml:" "$cmd names the mapping"
+  assert_contains "$OUT" "table 'users_raw' column 'country': text cannot become varchar(100) (narrowing; nothing was changed)" \
+    "$cmd names the table, the column and both types"
+done
+assert_eq "$before" "$(pg_snapshot "$DB")" "nothing was changed by the refused init"
+psql_admin "$DB" 'ALTER TABLE maskload.users_raw ALTER COLUMN country TYPE varchar(100)' >/dev/null
+psql_admin "$DB" 'ALTER TABLE maskload.users_raw DROP CONSTRAINT users_raw_pkey, ADD PRIMARY KEY (user_id, created_at)' >/dev/null
+before=$(pg_snapshot "$DB")
+ml -c "$T/pg.yaml" init
+assert_eq 2 "$RC" "init over another primary key exits 2"
+assert_contains "$OUT" "table 'users_raw': primary key (user_id,created_at) cannot become (user_id) (incompatible; nothing was changed)" \
+  "and names the table and both keys"
+assert_eq "$before" "$(pg_snapshot "$DB")" "nothing was changed"
 psql_admin "$DB" 'DROP TABLE maskload.users_raw CASCADE' >/dev/null
 ml -c "$T/pg.yaml" init
 assert_eq 0 "$RC" "init after the table was dropped exits 0"
