@@ -322,6 +322,14 @@ static int query_exists(struct pg *pg, const char *sql, const char *param, bool 
     return rc;
 }
 
+/* The view of an embedded file of view_dirs (schema_view_name: a
+ * monitoring view's own name, analysis_<name> for a query). */
+static int embedded_view_name(const struct sql_file *f, char *view, size_t size)
+{
+    return schema_view_name(strcmp(f->dir, DIR_QUERIES) == 0 ? "queries" : "views/monitoring",
+                            f->name, view, size);
+}
+
 /* The names of the views init creates (the generated monitoring views, the
  * current views of the history streams, the embedded views) into
  * ctx->own_views, each between line breaks. */
@@ -346,9 +354,7 @@ static int collect_own_views(struct pg_init *ctx)
             char view[128];
             if (strcmp(sql_files[i].dir, view_dirs[d]) != 0)
                 continue;
-            rc = schema_view_name(strcmp(view_dirs[d], DIR_QUERIES) == 0 ? "queries"
-                                                                         : "views/monitoring",
-                                  sql_files[i].name, view, sizeof(view));
+            rc = embedded_view_name(&sql_files[i], view, sizeof(view));
             if (!rc)
                 rc = buf_addf(&ctx->own_views, "%s\n", view);
         }
@@ -378,8 +384,8 @@ struct dep_view {
     bool needed;
 };
 
-/* Every view that reads table `t`, directly or through other views, one
- * row per (view, relation it reads). */
+/* Every view that reads table $1.$2, directly or through other views, one
+ * row per (view, relation it reads): schema, name, oid, the relation's oid. */
 static const char dependents_sql[] =
     "WITH RECURSIVE dep(child, parent) AS ("
     " SELECT r.ev_class, d.refobjid FROM pg_catalog.pg_depend d"
@@ -395,7 +401,8 @@ static const char dependents_sql[] =
     " AND d.refclassid = 'pg_catalog.pg_class'::regclass AND r.ev_class <> d.refobjid)"
     " SELECT n.nspname, c.relname, dep.child::text, dep.parent::text FROM dep"
     " JOIN pg_catalog.pg_class c ON c.oid = dep.child"
-    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY 3, 4";
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " ORDER BY n.nspname, c.relname, dep.parent";
 
 /* The first change of `st` that retypes a column (PostgreSQL refuses
  * ALTER COLUMN TYPE under any view that reads the column), or NULL. */
@@ -403,6 +410,15 @@ static const struct schemadiff_change *retyped(const struct schema_table *st)
 {
     for (size_t i = 0; i < st->diff.nchanges; i++)
         if (st->diff.changes[i].action == SD_MODIFY && st->diff.changes[i].type_differs)
+            return &st->diff.changes[i];
+    return NULL;
+}
+
+/* The first column `st` gains (init's views list the mapped columns), or NULL. */
+static const struct schemadiff_change *added(const struct schema_table *st)
+{
+    for (size_t i = 0; i < st->diff.nchanges; i++)
+        if (st->diff.changes[i].action == SD_ADD)
             return &st->diff.changes[i];
     return NULL;
 }
@@ -422,31 +438,27 @@ static int add_view_drop(struct pg_init *ctx, const char *name)
 }
 
 /* The views to drop before the ALTER of `st` and to create again after it
- * (CREATE OR REPLACE VIEW cannot change a view's columns): init's own
- * views over the table and every view over those; with a retyped column,
- * every view over the table. Added to ctx->drop_views. One that is not
- * init's would be lost: refused (ML_ECONFIG), before anything is written. */
+ * (CREATE OR REPLACE VIEW cannot change a view's columns): when it gains a
+ * column, init's own views over the table and every view over those; with
+ * a retyped column, every view over the table; none for a change of NULL
+ * or a COMMENT. Added to ctx->drop_views. One that is not init's would be
+ * lost: refused (ML_ECONFIG), before anything is written. */
 static int plan_view_drops(struct pg_init *ctx, const struct schema_table *st)
 {
     const char *params[2] = {ctx->cfg->warehouse.schema, st->table->name};
-    const struct schemadiff_change *retype = retyped(st);
+    const struct schemadiff_change *retype = retyped(st), *add = added(st);
     struct pg_result *r = NULL;
     struct dep_view *v = NULL;
     const char *const *row;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     bool grew = true;
-    int rc = pg_query_params(ctx->pg, dependents_sql, 2, params, NULL, &r);
+    int rc;
+    if (!retype && !add)
+        return 0;
+    rc = pg_query_params(ctx->pg, dependents_sql, 2, params, NULL, &r);
+    if (!rc && !(v = calloc(pg_result_rows(r) + 1, sizeof(*v))))
+        rc = err_set(ML_ENOMEM, "out of memory");
     while (!rc && pg_result_next(r, &row, NULL) == 1) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 8;
-            struct dep_view *g = realloc(v, ncap * sizeof(*g));
-            if (!g) {
-                rc = err_set(ML_ENOMEM, "out of memory");
-                break;
-            }
-            v = g;
-            cap = ncap;
-        }
         snprintf(v[n].nsp, sizeof(v[n].nsp), "%s", row[0] ? row[0] : "");
         snprintf(v[n].name, sizeof(v[n].name), "%s", row[1] ? row[1] : "");
         v[n].oid = row[2] ? strtoul(row[2], NULL, 10) : 0;
@@ -472,16 +484,14 @@ static int plan_view_drops(struct pg_init *ctx, const struct schema_table *st)
         if (!first_row)
             continue;
         if (!own_view(ctx, v[i].nsp, v[i].name)) {
-            char why[256];
-            if (retype)
-                snprintf(why, sizeof(why), "to change the type of column '%s'", retype->col->name);
-            else
-                snprintf(why, sizeof(why), "to alter it");
-            rc = err_set(ML_ECONFIG,
-                         "table '%s' (%s): %s, init drops and creates again the views over it, "
-                         "and view '%s.%s' is not one of init's: drop it, run init, then create "
-                         "it again (nothing was changed)",
-                         st->table->name, st->def ? st->def->file : "?", why, v[i].nsp, v[i].name);
+            const struct schemadiff_change *why = retype ? retype : add;
+            rc =
+                err_set(ML_ECONFIG,
+                        "table '%s' (%s): to %s column '%s', init drops and creates again the "
+                        "views over it, and view '%s.%s' is not one of init's: drop it, run "
+                        "init, then create it again (nothing was changed)",
+                        st->table->name, st->def ? st->def->file : "?",
+                        retype ? "change the type of" : "add", why->col->name, v[i].nsp, v[i].name);
             break;
         }
         rc = add_view_drop(ctx, v[i].name);
@@ -785,7 +795,7 @@ static int install_view(struct pg_init *ctx, const struct sql_file *f)
     size_t pos = 0, len;
     const char *stmt;
     bool query = strcmp(f->dir, DIR_QUERIES) == 0;
-    int rc = schema_view_name(query ? "queries" : "views/monitoring", f->name, view, sizeof(view));
+    int rc = embedded_view_name(f, view, sizeof(view));
     if (rc)
         return rc;
     if (!schema_pg_next(f->text, f->len, &pos, &stmt, &len))

@@ -18,7 +18,8 @@
 #     compared as a concatenated string would collide);
 #  6. adding a nullable column to the mapping: plan shows the ALTER (with
 #     PostgreSQL also the drop of init's views over the table, created
-#     again), init applies it, the analyst reads it; a load re-versions
+#     again), run refuses to load before init (exit 2), init applies it,
+#     the analyst reads it; a load re-versions
 #     nothing; must fail (exit 2, nothing changed): narrowing it; with
 #     PostgreSQL, retyping it under a view that is not init's; a widening
 #     is applied;
@@ -198,6 +199,9 @@ if [ "$IT_WAREHOUSE" = postgres ]; then
     "and the drop of init's views over the table, which it then creates again"
 fi
 assert_eq 0 "$(wh_columns "$DB" purchases | grep -cx channel)" "plan changed nothing"
+ml -c "$C" run --stream purchases --as-of 2024-01-08T12:00:00Z; assert_eq 2 "$RC" "run before init is refused (exit 2)"
+assert_contains "$OUT" "run \`maskload init\` to apply: table 'purchases' lacks column 'channel'" "and says what to do"
+assert_eq "$n_before" "$(q "SELECT COUNT(*), MAX(version), SUM($(ib is_current)) FROM purchases")" "and wrote no version"
 ml -c "$C" init; assert_eq 0 "$RC" "init adds the column ($OUT)"
 assert_eq 1 "$(wh_columns "$DB" purchases | grep -cx channel)" "the column is there"
 assert_eq "$n_before" "$(q "SELECT COUNT(*), MAX(version), SUM($(ib is_current)) FROM purchases")" "init kept every row"

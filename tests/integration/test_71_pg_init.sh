@@ -249,8 +249,23 @@ assert_eq "$after" "$(pg_snapshot "$DB")" "nothing was changed by the refused in
 # --- a stream table lacking a column of its definition gets it (schema: evolve)
 country() { psql_admin "$DB" "SELECT format_type(atttypid, atttypmod) || ' ' || (NOT attnotnull)::text || ' ' || coalesce(col_description(attrelid, attnum), '-') FROM pg_attribute WHERE attrelid = 'maskload.users_raw'::regclass AND attname = 'country' AND NOT attisdropped"; }
 psql_admin "$DB" 'ALTER TABLE maskload.users_raw DROP COLUMN country' >/dev/null
+# a view of someone else's over an init view of the table would be lost: refused
+psql_admin "$DB" 'CREATE VIEW maskload.my_report AS SELECT * FROM maskload.analysis_users_without_received_messages' >/dev/null
+before=$(pg_snapshot "$DB")
+ml -c "$T/pg.yaml" init
+assert_eq 2 "$RC" "init refuses to add a column while a view not its own reads one of its views over the table (exit 2)"
+assert_contains "$OUT" "table 'users_raw' (builtin:mappings/users.yaml): to add column 'country', init drops and creates again the views over it, and view 'maskload.my_report' is not one of init's" \
+  "and names the table, the column and the view"
+assert_eq "$before" "$(pg_snapshot "$DB")" "nothing was changed"
+psql_admin "$DB" 'DROP VIEW maskload.my_report' >/dev/null
+# one that reads the table itself stays: a new column does not change it
+psql_admin "$DB" 'CREATE VIEW maskload.my_users AS SELECT user_id FROM maskload.users_raw' >/dev/null
 ml -c "$T/pg.yaml" plan
 assert_eq 0 "$RC" "plan over a stream table lacking a column exits 0"
+drops=$(grep '^DROP VIEW IF EXISTS ' <<<"$OUT" || true)
+assert_contains "$drops" '"analysis_users_without_received_messages"' "and shows init's views over the table dropped first"
+assert_contains "$drops" '"monitor_users_updated_before_created"' "the generated ones too"
+assert_not_contains "$OUT" '"my_users"' "but not a view that is not init's"
 assert_contains "$OUT" 'ALTER TABLE "users_raw" ADD COLUMN "country" varchar(100) NULL;' "and shows the ALTER"
 assert_eq "" "$(country)" "and adds nothing"
 ml -c "$T/pg.yaml" init
@@ -258,6 +273,9 @@ assert_eq 0 "$RC" "init over a stream table lacking a column exits 0 ($OUT)"
 assert_contains "$OUT" "table 'users_raw' altered to match its mapping (builtin:mappings/users.yaml)" "and says it altered the table"
 assert_eq "character varying(100) true -" "$(country)" "the column is back, nullable, typed as the mapping says"
 assert_eq 0 "$(as_a 'SELECT count(country) FROM users_raw')" "psql as analyst: the new column is readable"
+assert_eq 0 "$(as_a 'SELECT count(*) FROM analysis_users_without_received_messages')" "psql as analyst: the views over the table are there again, and granted"
+assert_eq 0 "$(psql_admin "$DB" 'SELECT count(*) FROM maskload.my_users')" "the view that is not init's is kept"
+psql_admin "$DB" 'DROP VIEW maskload.my_users' >/dev/null
 after_evolve=$(pg_snapshot "$DB")
 ml -c "$T/pg.yaml" init
 assert_eq 0 "$RC" "init again exits 0"
