@@ -528,17 +528,31 @@ static void put_index_name(struct gen *g, const struct table_def *t, const struc
     buf_release(&full);
 }
 
+/* "COMMENT ON TABLE t IS '...'", or "COMMENT ON COLUMN t.c" (col not
+ * NULL); IS NULL for no description. */
+static void put_comment_on(struct gen *g, const char *table, const char *col,
+                           const char *description)
+{
+    put(g, col ? "COMMENT ON COLUMN " : "COMMENT ON TABLE ");
+    put_ident(g, table);
+    if (col) {
+        put(g, ".");
+        put_ident(g, col);
+    }
+    put(g, " IS ");
+    if (description && *description)
+        put_literal(g, description);
+    else
+        put(g, "NULL");
+}
+
 /* ";\nCOMMENT ON COLUMN t.c IS '...'" for a column with a description. */
 static void put_column_comment(struct gen *g, const char *table, const struct column_def *c)
 {
     if (!c->description || !*c->description)
         return;
-    put(g, ";\nCOMMENT ON COLUMN ");
-    put_ident(g, table);
-    put(g, ".");
-    put_ident(g, c->name);
-    put(g, " IS ");
-    put_literal(g, c->description);
+    put(g, ";\n");
+    put_comment_on(g, table, c->name, c->description);
 }
 
 /* After ")" of CREATE TABLE: the secondary indexes, then the comments of
@@ -560,10 +574,8 @@ static void put_table_statements(struct gen *g, const struct table_def *t)
         put(g, ")");
     }
     if (t->description && *t->description) {
-        put(g, ";\nCOMMENT ON TABLE ");
-        put_ident(g, t->name);
-        put(g, " IS ");
-        put_literal(g, t->description);
+        put(g, ";\n");
+        put_comment_on(g, t->name, NULL, t->description);
     }
     for (unsigned i = 0; i < t->ncols; i++)
         put_column_comment(g, t->name, &t->cols[i]);
@@ -1842,20 +1854,10 @@ static void put_next_statement(struct gen *g, size_t mark)
         put(g, ";\n");
 }
 
-/* "COMMENT ON COLUMN t.c IS '...'" (IS NULL for none), after what is in out. */
-static void put_comment_on_column(struct gen *g, size_t mark, const char *table, const char *col,
-                                  const char *description)
+/* A MODIFY that says nothing of what differs restates every part. */
+static bool restates_all(const struct ddlgen_alter *a)
 {
-    put_next_statement(g, mark);
-    put(g, "COMMENT ON COLUMN ");
-    put_ident(g, table);
-    put(g, ".");
-    put_ident(g, col);
-    put(g, " IS ");
-    if (description && *description)
-        put_literal(g, description);
-    else
-        put(g, "NULL");
+    return !a->retype && !a->renull && !a->recomment;
 }
 
 /* Before a clause of a PostgreSQL ALTER TABLE: "ALTER TABLE "t"" before
@@ -1885,7 +1887,7 @@ static int pg_alter_table(struct gen *g, size_t mark, const struct table_def *t,
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         const struct ddlgen_alter *a = &alters[i];
-        bool all = !a->retype && !a->renull && !a->recomment;
+        bool all = restates_all(a);
         switch (a->kind) {
         case DDLGEN_ADD_COLUMN:
             put_alter_clause(g, t->name, &first);
@@ -1911,21 +1913,15 @@ static int pg_alter_table(struct gen *g, size_t mark, const struct table_def *t,
     }
     for (size_t i = 0; i < n; i++) {
         const struct ddlgen_alter *a = &alters[i];
-        bool all = !a->retype && !a->renull && !a->recomment;
-        if (a->kind == DDLGEN_ADD_COLUMN && a->col->description && *a->col->description)
-            put_comment_on_column(g, mark, t->name, a->col->name, a->col->description);
-        else if (a->kind == DDLGEN_MODIFY_COLUMN && (all || a->recomment))
-            put_comment_on_column(g, mark, t->name, a->col->name, a->col->description);
+        if ((a->kind == DDLGEN_ADD_COLUMN && a->col->description && *a->col->description) ||
+            (a->kind == DDLGEN_MODIFY_COLUMN && (restates_all(a) || a->recomment))) {
+            put_next_statement(g, mark);
+            put_comment_on(g, t->name, a->col->name, a->col->description);
+        }
     }
     if (table_comment) {
         put_next_statement(g, mark);
-        put(g, "COMMENT ON TABLE ");
-        put_ident(g, t->name);
-        put(g, " IS ");
-        if (*table_comment)
-            put_literal(g, table_comment);
-        else
-            put(g, "NULL");
+        put_comment_on(g, t->name, NULL, table_comment);
     }
     return gen_end(g, mark);
 }

@@ -7,7 +7,9 @@
  * nullable when it would block inserts; the table COMMENT) with its exact
  * ALTER text, and each it must refuse (narrowing, incompatible type, a new
  * or newly required NOT NULL column on a table with rows, a key change,
- * any difference under schema: freeze) with its exact message. */
+ * any difference under schema: freeze) with its exact message; the same
+ * rules on a table as PostgreSQL's catalog spells it, with PostgreSQL's
+ * ALTER text and its must-fails (narrowing, collation, type). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
