@@ -138,7 +138,7 @@ static const struct dialect postgres_dialect = {
     .auto_increment = "GENERATED ALWAYS AS IDENTITY",
     .table_options = NULL,
     .sensitive_options = NULL,
-    .text_collation = NULL,
+    .text_collation = "default", /* the database's, as pg_collation names it */
     .comment_statements = true,
     .name_max = 63,
     .unsigned_type =
@@ -528,17 +528,31 @@ static void put_index_name(struct gen *g, const struct table_def *t, const struc
     buf_release(&full);
 }
 
+/* "COMMENT ON TABLE t IS '...'", or "COMMENT ON COLUMN t.c" (col not
+ * NULL); IS NULL for no description. */
+static void put_comment_on(struct gen *g, const char *table, const char *col,
+                           const char *description)
+{
+    put(g, col ? "COMMENT ON COLUMN " : "COMMENT ON TABLE ");
+    put_ident(g, table);
+    if (col) {
+        put(g, ".");
+        put_ident(g, col);
+    }
+    put(g, " IS ");
+    if (description && *description)
+        put_literal(g, description);
+    else
+        put(g, "NULL");
+}
+
 /* ";\nCOMMENT ON COLUMN t.c IS '...'" for a column with a description. */
 static void put_column_comment(struct gen *g, const char *table, const struct column_def *c)
 {
     if (!c->description || !*c->description)
         return;
-    put(g, ";\nCOMMENT ON COLUMN ");
-    put_ident(g, table);
-    put(g, ".");
-    put_ident(g, c->name);
-    put(g, " IS ");
-    put_literal(g, c->description);
+    put(g, ";\n");
+    put_comment_on(g, table, c->name, c->description);
 }
 
 /* After ")" of CREATE TABLE: the secondary indexes, then the comments of
@@ -560,10 +574,8 @@ static void put_table_statements(struct gen *g, const struct table_def *t)
         put(g, ")");
     }
     if (t->description && *t->description) {
-        put(g, ";\nCOMMENT ON TABLE ");
-        put_ident(g, t->name);
-        put(g, " IS ");
-        put_literal(g, t->description);
+        put(g, ";\n");
+        put_comment_on(g, t->name, NULL, t->description);
     }
     for (unsigned i = 0; i < t->ncols; i++)
         put_column_comment(g, t->name, &t->cols[i]);
@@ -1781,7 +1793,7 @@ int ddlgen_column_type(struct buf *out, const struct column_def *c, enum db_dial
 
 const char *ddlgen_text_collation(enum db_dialect d)
 {
-    const struct dialect *dl = dialect_of(d);
+    const struct dialect *dl = dialect_any(d);
     return dl ? dl->text_collation : NULL;
 }
 
@@ -1835,11 +1847,90 @@ static int check_alter(const struct table_def *t, const struct ddlgen_alter *a)
     return err_set(ML_EINVAL, "table '%s': unknown column change %d", t->name, (int)a->kind);
 }
 
+/* ";\n" between the statements of a PostgreSQL ALTER, nothing before the first. */
+static void put_next_statement(struct gen *g, size_t mark)
+{
+    if (!g->rc && g->out->len > mark)
+        put(g, ";\n");
+}
+
+/* A MODIFY that says nothing of what differs restates every part. */
+static bool restates_all(const struct ddlgen_alter *a)
+{
+    return !a->retype && !a->renull && !a->recomment;
+}
+
+/* Before a clause of a PostgreSQL ALTER TABLE: "ALTER TABLE "t"" before
+ * the first, "," between them. */
+static void put_alter_clause(struct gen *g, const char *table, bool *first)
+{
+    put(g, *first ? "ALTER TABLE " : ",");
+    if (*first)
+        put_ident(g, table);
+    put(g, "\n  ");
+    *first = false;
+}
+
+/* One "ALTER COLUMN "c"" clause, to be continued. */
+static void put_alter_column(struct gen *g, const char *table, bool *first, const char *col)
+{
+    put_alter_clause(g, table, first);
+    put(g, "ALTER COLUMN ");
+    put_ident(g, col);
+}
+
+/* ddlgen_alter_table in PostgreSQL's shape: the column clauses of one ALTER
+ * TABLE, then the COMMENT ON statements. */
+static int pg_alter_table(struct gen *g, size_t mark, const struct table_def *t,
+                          const struct ddlgen_alter *alters, size_t n, const char *table_comment)
+{
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        const struct ddlgen_alter *a = &alters[i];
+        bool all = restates_all(a);
+        switch (a->kind) {
+        case DDLGEN_ADD_COLUMN:
+            put_alter_clause(g, t->name, &first);
+            put(g, "ADD COLUMN ");
+            put_column_def(g, t->name, a->col, a->not_null, NULL);
+            break;
+        case DDLGEN_MODIFY_COLUMN:
+            if (all || a->retype) {
+                put_alter_column(g, t->name, &first, a->col->name);
+                put(g, " TYPE ");
+                put_type(g, t->name, a->col);
+            }
+            if (all || a->renull) {
+                put_alter_column(g, t->name, &first, a->col->name);
+                put(g, a->not_null ? " SET NOT NULL" : " DROP NOT NULL");
+            }
+            break;
+        case DDLGEN_RELAX_COLUMN:
+            put_alter_column(g, t->name, &first, a->name);
+            put(g, " DROP NOT NULL");
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct ddlgen_alter *a = &alters[i];
+        if ((a->kind == DDLGEN_ADD_COLUMN && a->col->description && *a->col->description) ||
+            (a->kind == DDLGEN_MODIFY_COLUMN && (restates_all(a) || a->recomment))) {
+            put_next_statement(g, mark);
+            put_comment_on(g, t->name, a->col->name, a->col->description);
+        }
+    }
+    if (table_comment) {
+        put_next_statement(g, mark);
+        put_comment_on(g, t->name, NULL, table_comment);
+    }
+    return gen_end(g, mark);
+}
+
 int ddlgen_alter_table(struct buf *out, const struct table_def *t,
                        const struct ddlgen_alter *alters, size_t n, const char *table_comment,
                        enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, dialect_any(d), 0};
     size_t mark = out->len;
     int rc = g.dl ? 0 : err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
     if (!rc)
@@ -1848,8 +1939,14 @@ int ddlgen_alter_table(struct buf *out, const struct table_def *t,
         rc = err_set(ML_EINVAL, "table '%s': an ALTER without changes", t->name);
     for (size_t i = 0; !rc && i < n; i++)
         rc = check_alter(t, &alters[i]);
+    if (!rc && g.dl->name_max)
+        for (size_t i = 0; !rc && i < n; i++)
+            if (alters[i].kind == DDLGEN_ADD_COLUMN && strlen(alters[i].col->name) > g.dl->name_max)
+                rc = name_too_long(&g, t->name, "column", alters[i].col->name);
     if (rc)
         return rc;
+    if (g.dl->comment_statements)
+        return pg_alter_table(&g, mark, t, alters, n, table_comment);
     put(&g, "ALTER TABLE ");
     put_ident(&g, t->name);
     for (size_t i = 0; i < n; i++) {

@@ -319,6 +319,10 @@ struct ddlgen_alter {
     const struct column_def *col; /* ADD, MODIFY */
     bool not_null;                /* ADD, MODIFY */
     const char *after;            /* ADD */
+    /* MODIFY in DB_DIALECT_POSTGRES, which changes a column's parts one by
+     * one: the type (ALTER COLUMN TYPE), NULL or NOT NULL, the COMMENT;
+     * none set restates all three. MySQL restates the column whole. */
+    bool retype, renull, recomment;
     /* RELAX */
     const char *name, *server_type, *charset, *collation, *comment; /* the last three may be NULL */
 };
@@ -326,7 +330,13 @@ struct ddlgen_alter {
 /* Appends one "ALTER TABLE `t`" (no trailing ';') making the `n` column
  * changes in order, then, when table_comment is not NULL, setting the table
  * COMMENT to it ("" clears it). ML_EINVAL for nothing to do, an unknown
- * dialect or a change it cannot write. */
+ * dialect or a change it cannot write.
+ * DB_DIALECT_POSTGRES: several statements joined by ";\n" (run them as one
+ * script, as ddlgen_create_table's): one ALTER TABLE "t" of ADD COLUMN (at
+ * the end: PostgreSQL places no column), ALTER COLUMN ... TYPE, SET / DROP
+ * NOT NULL (RELAX: DROP NOT NULL, the rest left as it is), when a change
+ * needs one; then COMMENT ON COLUMN of a new column with a description and
+ * of a changed description (IS NULL when none), and COMMENT ON TABLE. */
 int ddlgen_alter_table(struct buf *out, const struct table_def *t,
                        const struct ddlgen_alter *alters, size_t n, const char *table_comment,
                        enum db_dialect d);

@@ -1215,8 +1215,11 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
     if (!rc)
         rc = pii_key_verify(ctx.db, cfg->warehouse.database, cfg->pii.digest_key,
                             cfg->pii.digest_key_len, false, "run");
-    if (!rc) /* the tables match their definitions, or nothing is fetched */
-        rc = schema_check(cfg, opt ? opt->only_stream : NULL, ctx.db);
+    if (!rc) { /* the tables match their definitions, or nothing is fetched */
+        struct wh *w = wh_borrow_db(ctx.db);
+        rc = w ? schema_check(cfg, opt ? opt->only_stream : NULL, w) : ML_ENOMEM;
+        wh_close(w);
+    }
     if (!rc) /* partitions ready ahead, expired ones dropped */
         rc = maintain_partitions(&ctx, opt ? opt->only_stream : NULL);
     if (!rc)

@@ -28,6 +28,7 @@
 #include "pg.h"
 #include "pii_key_pg.h"
 #include "retry.h"
+#include "schema.h"
 #include "source.h"
 #include "stages.h"
 #include "surrogate_pg.h"
@@ -907,10 +908,14 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     if (!rc)
         rc = pii_key_pg_verify(ctx.pg, schema, cfg->pii.digest_key, cfg->pii.digest_key_len, false,
                                "run");
-    if (!rc) { /* the erased subjects, whose records are stored nowhere */
+    if (!rc) { /* the tables match their definitions (or nothing is fetched); the erased
+                  subjects, whose records are stored nowhere */
         struct wh *w = wh_borrow_pg(ctx.pg);
-        rc = w ? erase_set_load_wh(w, cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.erased_set)
+        rc = w ? schema_check(cfg, opt ? opt->only_stream : NULL, w)
                : err_set(ML_ENOMEM, "out of memory");
+        if (!rc)
+            rc =
+                erase_set_load_wh(w, cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.erased_set);
         wh_close(w);
     }
     if (!rc && !ctx.as_of[0])

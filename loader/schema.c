@@ -43,16 +43,8 @@ struct init_ctx {
     int plan_rc;                 /* the first failure to write a plan note (sticky) */
     bool db_exists;              /* the warehouse database exists (read before anything) */
     bool reset_passwords;        /* schema_options.reset_passwords */
-    struct stream_table *tables; /* every stream table, compared with the server's */
+    struct schema_table *tables; /* every stream table, compared with the server's */
     size_t ntables;
-};
-
-/* A stream table, its definition, and how the server's table differs. */
-struct stream_table {
-    const struct stream_def *def;
-    const struct table_def *table;
-    struct schemadiff_live_table live;
-    struct schemadiff diff;
 };
 
 /* Runs one statement; in plan mode writes it on a line of its own ending
@@ -658,69 +650,102 @@ int schema_stream_defs(const struct config *cfg, const char *only, const struct 
     return 0;
 }
 
-/* Reads every stream table of ctx->defs from the server (through ctx->db,
- * in the warehouse database) and compares it with its definition. */
-static int compare_stream_tables(struct init_ctx *ctx)
+int schema_compare_tables(struct wh *w, const char *space, const struct stream_def *const *defs,
+                          size_t ndefs, struct schema_table **out, size_t *nout)
 {
     const struct table_def **tables = NULL;
     size_t ntables = 0;
-    int rc = ddlgen_stream_tables(ctx->defs, ctx->ndefs, &tables, &ntables);
+    int rc = ddlgen_stream_tables(defs, ndefs, &tables, &ntables);
+    *out = NULL;
+    *nout = 0;
     if (!rc && ntables) {
-        ctx->tables = calloc(ntables, sizeof(*ctx->tables));
-        if (!ctx->tables)
+        *out = calloc(ntables, sizeof(**out));
+        if (!*out)
             rc = err_set(ML_ENOMEM, "out of memory");
     }
     for (size_t i = 0; !rc && i < ntables; i++) {
-        struct stream_table *st = &ctx->tables[ctx->ntables++];
+        struct schema_table *st = &(*out)[(*nout)++];
         st->table = tables[i];
-        for (size_t k = 0; !st->def && k < ctx->ndefs; k++) {
-            if (ctx->defs[k]->table == tables[i])
-                st->def = ctx->defs[k];
-            for (unsigned c = 0; !st->def && c < ctx->defs[k]->nchildren; c++)
-                if (ctx->defs[k]->children[c].table == tables[i])
-                    st->def = ctx->defs[k];
+        for (size_t k = 0; !st->def && k < ndefs; k++) {
+            if (defs[k]->table == tables[i])
+                st->def = defs[k];
+            for (unsigned c = 0; !st->def && c < defs[k]->nchildren; c++)
+                if (defs[k]->children[c].table == tables[i])
+                    st->def = defs[k];
         }
-        rc = schemadiff_read(ctx->db, ctx->cfg->warehouse.database, tables[i]->name, &st->live);
+        if (w) /* else no database: every table is missing */
+            rc = schemadiff_read(w, space, tables[i]->name, &st->live);
         if (!rc)
-            rc = schemadiff_compare(st->def, st->table, &st->live, db_dialect(ctx->db), &st->diff);
+            rc = schemadiff_compare(st->def, st->table, &st->live,
+                                    w ? wh_dialect(w) : DB_DIALECT_POSTGRES, &st->diff);
     }
     free(tables);
     return rc;
 }
 
+void schema_tables_release(struct schema_table *tables, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        schemadiff_release(&tables[i].diff);
+        schemadiff_live_release(&tables[i].live);
+    }
+    free(tables);
+}
+
+/* Reads every stream table of ctx->defs from the server (through ctx->db,
+ * in the warehouse database) and compares it with its definition. */
+static int compare_stream_tables(struct init_ctx *ctx)
+{
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = w ? schema_compare_tables(w, ctx->cfg->warehouse.database, ctx->defs, ctx->ndefs,
+                                       &ctx->tables, &ctx->ntables)
+               : ML_ENOMEM;
+    wh_close(w);
+    return rc;
+}
+
 static void release_stream_tables(struct init_ctx *ctx)
 {
-    for (size_t i = 0; i < ctx->ntables; i++) {
-        schemadiff_release(&ctx->tables[i].diff);
-        schemadiff_live_release(&ctx->tables[i].live);
-    }
-    free(ctx->tables);
+    schema_tables_release(ctx->tables, ctx->ntables);
     ctx->tables = NULL;
     ctx->ntables = 0;
 }
 
-/* The first change init may not make, as a configuration error (the
- * message names the mapping's file:line:col, the table, the column, the
- * old and the new type); 0 when there is none. */
-static int refuse_changes(struct init_ctx *ctx)
+int schema_tables_refusal(const struct schema_table *tables, size_t n)
 {
-    for (size_t i = 0; i < ctx->ntables; i++) {
-        const struct schemadiff_change *ch = schemadiff_refusal(&ctx->tables[i].diff);
+    for (size_t i = 0; i < n; i++) {
+        const struct schemadiff_change *ch = schemadiff_refusal(&tables[i].diff);
         if (ch)
             return err_set(ML_ECONFIG, "%s", ch->refusal);
     }
     return 0;
 }
 
-/* Runs (or plans) the statement in ctx->sql; `what` names it in a failure. */
-static int exec_generated(struct init_ctx *ctx, const char *what, const char *name)
+void schema_table_altered(struct schema_report *rep, const struct schema_table *st, bool planned)
 {
-    int rc = apply(ctx, ctx->sql.data, ctx->sql.len);
-    return rc ? err_prefix(rc, "%s '%s'", what, name) : 0;
+    rep->tables_altered++;
+    for (size_t k = 0; k < st->diff.nchanges; k++) {
+        enum schemadiff_action a = st->diff.changes[k].action;
+        rep->columns_added += a == SD_ADD;
+        rep->columns_changed += a == SD_MODIFY || a == SD_RELAX;
+    }
+    if (!planned)
+        log_info("init: table '%s' altered to match its mapping (%s)", st->table->name,
+                 st->def ? st->def->file : "?");
 }
 
-/* Says what stays of the columns a mapping no longer declares. */
-static void report_kept(struct init_ctx *ctx, const struct stream_table *st)
+static void plan_note_of(struct buf *plan, int *plan_rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void plan_note_of(struct buf *plan, int *plan_rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    schema_plan_vnote(plan, plan_rc, fmt, ap);
+    va_end(ap);
+}
+
+void schema_table_kept(struct buf *plan, int *plan_rc, struct schema_report *rep,
+                       const struct schema_table *st)
 {
     for (size_t k = 0; k < st->diff.nchanges; k++) {
         const struct schemadiff_change *ch = &st->diff.changes[k];
@@ -729,18 +754,25 @@ static void report_kept(struct init_ctx *ctx, const struct stream_table *st)
                                                      : "";
         if (ch->action != SD_KEEP && ch->action != SD_RELAX)
             continue;
-        ctx->rep->columns_kept++;
-        if (ctx->plan)
-            plan_note(ctx,
-                      "table '%s' keeps column '%s', which the mapping no longer declares (data "
-                      "is never dropped by a mapping edit)%s",
-                      st->table->name, ch->live->name, relaxed);
+        rep->columns_kept++;
+        if (plan)
+            plan_note_of(plan, plan_rc,
+                         "table '%s' keeps column '%s', which the mapping no longer declares "
+                         "(data is never dropped by a mapping edit)%s",
+                         st->table->name, ch->live->name, relaxed);
         else
             log_info("init: table '%s' keeps column '%s', which the mapping no longer declares: "
                      "data is never dropped by a mapping edit (drop it by hand if it should "
                      "go)%s",
                      st->table->name, ch->live->name, relaxed);
     }
+}
+
+/* Runs (or plans) the statement in ctx->sql; `what` names it in a failure. */
+static int exec_generated(struct init_ctx *ctx, const char *what, const char *name)
+{
+    int rc = apply(ctx, ctx->sql.data, ctx->sql.len);
+    return rc ? err_prefix(rc, "%s '%s'", what, name) : 0;
 }
 
 /* The stream tables (main and children) of the configured streams: CREATE
@@ -754,7 +786,7 @@ static int create_derived_tables(struct init_ctx *ctx)
     size_t nkinds = 0;
     int rc = ddlgen_surrogate_kinds(ctx->defs, ctx->ndefs, &kinds, &nkinds);
     for (size_t i = 0; !rc && i < ctx->ntables; i++) {
-        const struct stream_table *st = &ctx->tables[i];
+        const struct schema_table *st = &ctx->tables[i];
         buf_reset(&ctx->sql);
         if (st->diff.missing) {
             rc = ddlgen_create_table(&ctx->sql, st->table, d);
@@ -766,20 +798,11 @@ static int create_derived_tables(struct init_ctx *ctx)
             rc = schemadiff_alter_sql(&ctx->sql, &st->diff, d);
             if (!rc)
                 rc = exec_generated(ctx, "altering table", st->table->name);
-            if (!rc) {
-                ctx->rep->tables_altered++;
-                for (size_t k = 0; k < st->diff.nchanges; k++) {
-                    enum schemadiff_action a = st->diff.changes[k].action;
-                    ctx->rep->columns_added += a == SD_ADD;
-                    ctx->rep->columns_changed += a == SD_MODIFY || a == SD_RELAX;
-                }
-                if (!ctx->plan)
-                    log_info("init: table '%s' altered to match its mapping (%s)", st->table->name,
-                             st->def ? st->def->file : "?");
-            }
+            if (!rc)
+                schema_table_altered(ctx->rep, st, ctx->plan != NULL);
         }
         if (!rc) {
-            report_kept(ctx, st);
+            schema_table_kept(ctx->plan, &ctx->plan_rc, ctx->rep, st);
             ctx->rep->stream_tables++;
         }
     }
@@ -1012,7 +1035,7 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
     if (!rc)
         rc = compare_stream_tables(&ctx);
     if (!rc)
-        rc = refuse_changes(&ctx);
+        rc = schema_tables_refusal(ctx.tables, ctx.ntables);
     if (!rc)
         rc = refuse_anonymous_shadows(&ctx);
     if (!rc && ctx.db_exists) /* another key, or a rekey pending: nothing is written */
@@ -1109,18 +1132,20 @@ int schema_plan(const struct config *cfg, struct buf *out, struct schema_report 
     return rc ? err_prefix(rc, "plan") : 0;
 }
 
-int schema_check(const struct config *cfg, const char *only_stream, struct db *db)
+int schema_check(const struct config *cfg, const char *only_stream, struct wh *w)
 {
     struct schema_report rep;
-    struct init_ctx ctx = {.cfg = cfg, .rep = &rep, .db = db};
+    struct init_ctx ctx = {.cfg = cfg, .rep = &rep};
     int rc;
     memset(&rep, 0, sizeof(rep));
     buf_init(&ctx.sql, 0);
     rc = collect_definitions(&ctx, only_stream);
     if (!rc)
-        rc = compare_stream_tables(&ctx);
+        rc = schema_compare_tables(
+            w, wh_is_postgres(w) ? cfg->warehouse.schema : cfg->warehouse.database, ctx.defs,
+            ctx.ndefs, &ctx.tables, &ctx.ntables);
     for (size_t i = 0; !rc && i < ctx.ntables; i++) {
-        const struct stream_table *st = &ctx.tables[i];
+        const struct schema_table *st = &ctx.tables[i];
         const struct schemadiff_change *ch = schemadiff_mismatch(&st->diff);
         if (st->diff.missing)
             rc = err_set(ML_ECONFIG, "run `maskload init` to apply: table '%s' does not exist",

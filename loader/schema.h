@@ -49,6 +49,8 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "schemadiff.h"
+#include "wh.h"
 
 struct schema_report {
     size_t statements;       /* statements executed */
@@ -95,12 +97,12 @@ int schema_plan(const struct config *cfg, struct buf *out, struct schema_report 
 
 /* For `run`, before it fetches anything: compares the stream tables of the
  * configured streams (only `only_stream`'s when not NULL) with their
- * definitions through `db` (the loader's connection: it reads
- * information_schema for its own tables). ML_ECONFIG "run `maskload init`
- * to apply: table 'x' lacks column 'y'" (or the type, NULL or COMMENT that
- * differs, or a missing table) for the first difference init would apply
- * or refuse; a column only kept by init is not one. */
-int schema_check(const struct config *cfg, const char *only_stream, struct db *db);
+ * definitions through `w` (the loader's connection, on either warehouse:
+ * it reads the catalog for its own tables). ML_ECONFIG "run `maskload
+ * init` to apply: table 'x' lacks column 'y'" (or the type, NULL or
+ * COMMENT that differs, or a missing table) for the first difference init
+ * would apply or refuse; a column only kept by init is not one. */
+int schema_check(const struct config *cfg, const char *only_stream, struct wh *w);
 
 /* View name for an embedded view file: "monitor_x.sql" -> "monitor_x",
  * "01_messages_per_day.sql" (queries) -> "analysis_messages_per_day".
@@ -124,6 +126,42 @@ int schema_view_skipped(struct db *db, const char *view, bool *skipped);
 struct stream_def;
 int schema_stream_defs(const struct config *cfg, const char *only, const struct stream_def ***defs,
                        size_t *n);
+
+/* A stream table of the configured streams, its definition (whose file
+ * names it in messages), the table as the warehouse has it, and how the
+ * two differ. */
+struct schema_table {
+    const struct stream_def *def;
+    const struct table_def *table;
+    struct schemadiff_live_table live;
+    struct schemadiff diff;
+};
+
+/* Reads every stream table of `defs` (ddlgen_stream_tables: each once)
+ * through `w` in `space` (the MySQL database, the PostgreSQL schema) and
+ * compares it with its definition (schemadiff.h); w NULL: the warehouse's
+ * database does not exist, every table is missing. *tables is malloc'd
+ * (NULL when none): release it with schema_tables_release, also after a
+ * failure. Errors of ddlgen_stream_tables, schemadiff_read and
+ * schemadiff_compare; a refused change is not one (schema_tables_refusal). */
+int schema_compare_tables(struct wh *w, const char *space, const struct stream_def *const *defs,
+                          size_t ndefs, struct schema_table **tables, size_t *ntables);
+void schema_tables_release(struct schema_table *tables, size_t n);
+
+/* The first change init may not make, as ML_ECONFIG with its message
+ * (the mapping's file:line:col, the table, the column, the old and the
+ * new type; "nothing was changed"); 0 when there is none. */
+int schema_tables_refusal(const struct schema_table *tables, size_t n);
+
+/* After the ALTER of `st` ran (or was planned): counted in rep (tables
+ * altered, columns added and changed), said at info level by init. */
+void schema_table_altered(struct schema_report *rep, const struct schema_table *st, bool planned);
+
+/* The columns of `st` its mapping no longer declares, which stay: counted
+ * in rep, each said in a plan note (plan not NULL; schema_plan_vnote) or at
+ * info level. */
+void schema_table_kept(struct buf *plan, int *plan_rc, struct schema_report *rep,
+                       const struct schema_table *st);
 
 /* A comment line "-- <text>\n" of a plan: what init does that is not shown
  * as a statement, appended to plan unless *plan_rc (sticky: the first

@@ -58,9 +58,12 @@ struct pg_init {
     bool reset_passwords; /* schema_options.reset_passwords */
     const struct stream_def **defs;
     size_t ndefs;
-    const struct table_def **tables; /* the stream tables of defs */
-    bool *table_exists;              /* per table, read before anything */
+    struct schema_table *tables; /* the stream tables of defs, compared before anything */
     size_t ntables;
+    /* the views init creates ("\nname\n"...), and those over a table it
+     * alters, dropped before the ALTER and created again after it:
+     * "DROP VIEW IF EXISTS ...", or empty */
+    struct buf own_views, drop_views;
     struct buf sql;
 };
 
@@ -282,15 +285,18 @@ static int on_existing_table(struct pg_init *ctx, const char *t, size_t n, bool 
     return relation_exists(ctx, name, noop);
 }
 
-/* Runs (or plans) every statement of a script; `what` names it in a failure. */
-static int run_script(struct pg_init *ctx, const char *text, size_t total, const char *what)
+/* Runs (or plans) every statement of a script; `what` names it in a
+ * failure. With `all`, the plan shows every statement, those on a table
+ * that exists included (an ALTER's COMMENT ON). */
+static int run_statements(struct pg_init *ctx, const char *text, size_t total, const char *what,
+                          bool all)
 {
     size_t pos = 0, len;
     const char *stmt;
     int rc = 0;
     while (!rc && schema_pg_next(text, total, &pos, &stmt, &len)) {
         bool noop = false;
-        if (ctx->plan && (rc = on_existing_table(ctx, stmt, len, &noop)) == 0 && noop)
+        if (ctx->plan && !all && (rc = on_existing_table(ctx, stmt, len, &noop)) == 0 && noop)
             continue;
         if (!rc)
             rc = apply_on(ctx, ctx->pg, stmt, len);
@@ -298,6 +304,11 @@ static int run_script(struct pg_init *ctx, const char *text, size_t total, const
             err_prefix(rc, "%s, statement %.60s", what, stmt);
     }
     return rc;
+}
+
+static int run_script(struct pg_init *ctx, const char *text, size_t total, const char *what)
+{
+    return run_statements(ctx, text, total, what, false);
 }
 
 /* ---- what is there, read before anything is written ---- */
@@ -311,68 +322,229 @@ static int query_exists(struct pg *pg, const char *sql, const char *param, bool 
     return rc;
 }
 
-static int collect_definitions(struct pg_init *ctx)
+/* The view of an embedded file of view_dirs (schema_view_name: a
+ * monitoring view's own name, analysis_<name> for a query). */
+static int embedded_view_name(const struct sql_file *f, char *view, size_t size)
 {
-    int rc = schema_stream_defs(ctx->cfg, NULL, &ctx->defs, &ctx->ndefs);
+    return schema_view_name(strcmp(f->dir, DIR_QUERIES) == 0 ? "queries" : "views/monitoring",
+                            f->name, view, size);
+}
+
+/* The names of the views init creates (the generated monitoring views, the
+ * current views of the history streams, the embedded views) into
+ * ctx->own_views, each between line breaks. */
+static int collect_own_views(struct pg_init *ctx)
+{
+    struct ddlgen_monitor *gen = NULL;
+    size_t ngen = 0;
+    int rc = buf_addc(&ctx->own_views, '\n');
     if (!rc)
-        rc = ddlgen_stream_tables(ctx->defs, ctx->ndefs, &ctx->tables, &ctx->ntables);
-    if (!rc && ctx->ntables && !(ctx->table_exists = calloc(ctx->ntables, sizeof(bool))))
-        rc = err_set(ML_ENOMEM, "out of memory");
+        rc = monitor_generated_views(ctx->cfg, &gen, &ngen);
+    for (size_t i = 0; !rc && i < ngen; i++)
+        rc = buf_addf(&ctx->own_views, "%s\n", gen[i].name);
+    ddlgen_monitor_views_free(gen, ngen);
+    for (size_t i = 0; !rc && i < ctx->ndefs; i++)
+        if (ctx->defs[i]->table->history) {
+            rc = history_current_name(&ctx->own_views, ctx->defs[i]);
+            if (!rc)
+                rc = buf_addc(&ctx->own_views, '\n');
+        }
+    for (size_t d = 0; !rc && d < ARRAY_LEN(view_dirs); d++)
+        for (size_t i = 0; !rc && i < sql_files_count; i++) {
+            char view[128];
+            if (strcmp(sql_files[i].dir, view_dirs[d]) != 0)
+                continue;
+            rc = embedded_view_name(&sql_files[i], view, sizeof(view));
+            if (!rc)
+                rc = buf_addf(&ctx->own_views, "%s\n", view);
+        }
     return rc;
 }
 
-/* The definition a stream table belongs to (its file names it in messages). */
-static const struct stream_def *def_of(const struct pg_init *ctx, const struct table_def *t)
+/* Whether view `name` of schema `nsp` is one init creates. */
+static bool own_view(const struct pg_init *ctx, const char *nsp, const char *name)
 {
-    for (size_t k = 0; k < ctx->ndefs; k++) {
-        if (ctx->defs[k]->table == t)
-            return ctx->defs[k];
-        for (unsigned c = 0; c < ctx->defs[k]->nchildren; c++)
-            if (ctx->defs[k]->children[c].table == t)
-                return ctx->defs[k];
+    size_t n = strlen(name);
+    const char *p = ctx->own_views.data;
+    if (strcmp(nsp, ctx->cfg->warehouse.schema) != 0)
+        return false;
+    while ((p = strstr(p, name)) != NULL) {
+        if (p > ctx->own_views.data && p[-1] == '\n' && p[n] == '\n')
+            return true;
+        p += n;
     }
+    return false;
+}
+
+/* A view over a stream table, directly (parent: the table) or through
+ * another view (parent: that view). */
+struct dep_view {
+    char nsp[64], name[64];
+    unsigned long oid, parent;
+    bool needed;
+};
+
+/* Every view that reads table $1.$2, directly or through other views, one
+ * row per (view, relation it reads): schema, name, oid, the relation's oid. */
+static const char dependents_sql[] =
+    "WITH RECURSIVE dep(child, parent) AS ("
+    " SELECT r.ev_class, d.refobjid FROM pg_catalog.pg_depend d"
+    " JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid"
+    " WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass"
+    " AND d.refclassid = 'pg_catalog.pg_class'::regclass AND r.ev_class <> d.refobjid"
+    " AND d.refobjid = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+    " ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)"
+    " UNION"
+    " SELECT r.ev_class, d.refobjid FROM dep JOIN pg_catalog.pg_depend d ON d.refobjid = dep.child"
+    " JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid"
+    " WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass"
+    " AND d.refclassid = 'pg_catalog.pg_class'::regclass AND r.ev_class <> d.refobjid)"
+    " SELECT n.nspname, c.relname, dep.child::text, dep.parent::text FROM dep"
+    " JOIN pg_catalog.pg_class c ON c.oid = dep.child"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " ORDER BY n.nspname, c.relname, dep.parent";
+
+/* The first change of `st` that retypes a column (PostgreSQL refuses
+ * ALTER COLUMN TYPE under any view that reads the column), or NULL. */
+static const struct schemadiff_change *retyped(const struct schema_table *st)
+{
+    for (size_t i = 0; i < st->diff.nchanges; i++)
+        if (st->diff.changes[i].action == SD_MODIFY && st->diff.changes[i].type_differs)
+            return &st->diff.changes[i];
     return NULL;
 }
 
-/* Every existing stream table must hold the columns of its definition:
- * init does not alter a PostgreSQL table (yet), and a run into a table
- * lacking one would fail half way. */
-static int check_stream_table(struct pg_init *ctx, const struct table_def *t)
+/* The first column `st` gains (init's views list the mapped columns), or NULL. */
+static const struct schemadiff_change *added(const struct schema_table *st)
 {
-    const char *params[2] = {ctx->cfg->warehouse.schema, t->name};
-    const struct stream_def *def = def_of(ctx, t);
-    const struct column_def *meta, *hist;
-    struct pg_result *r = NULL;
-    struct buf names = BUF_INIT; /* ",a,b,...," */
-    const char *const *row;
-    size_t nmeta, nhist;
-    int rc = pg_query_params(ctx->pg,
-                             "SELECT column_name FROM information_schema.columns WHERE "
-                             "table_schema = $1 AND table_name = $2",
-                             2, params, NULL, &r);
-    if (!rc)
-        rc = buf_addc(&names, ',');
-    while (!rc && pg_result_next(r, &row, NULL) == 1)
-        rc = buf_addf(&names, "%s,", row[0] ? row[0] : "");
-    pg_result_free(r);
-    meta = ddlgen_meta_columns(&nmeta);
-    hist = ddlgen_history_columns(&nhist);
-    for (size_t g = 0; !rc && g < 3; g++) {
-        const struct column_def *cols = g == 0 ? t->cols : g == 1 ? meta : hist;
-        size_t n = g == 0 ? t->ncols : g == 1 ? nmeta : t->history ? nhist : 0;
-        for (size_t i = 0; !rc && i < n; i++) {
-            char want[80];
-            snprintf(want, sizeof(want), ",%s,", cols[i].name);
-            if (!strstr(names.data, want))
-                rc = err_set(ML_ECONFIG,
-                             "table '%s' lacks column '%s' of its definition (%s): init does not "
-                             "change an existing PostgreSQL table; add the column, or drop the "
-                             "table and the views over it (init creates them again); nothing was "
-                             "changed",
-                             t->name, cols[i].name, def ? def->file : "?");
-        }
+    for (size_t i = 0; i < st->diff.nchanges; i++)
+        if (st->diff.changes[i].action == SD_ADD)
+            return &st->diff.changes[i];
+    return NULL;
+}
+
+/* Adds view `name` to ctx->drop_views, once (a view may read two tables). */
+static int add_view_drop(struct pg_init *ctx, const char *name)
+{
+    struct buf q = BUF_INIT;
+    int rc = pg_append_ident(&q, name);
+    if (!rc && !strstr(ctx->drop_views.data, q.data)) {
+        rc = buf_adds(&ctx->drop_views, ctx->drop_views.len ? ", " : "DROP VIEW IF EXISTS ");
+        if (!rc)
+            rc = buf_add(&ctx->drop_views, q.data, q.len);
     }
-    buf_release(&names);
+    buf_release(&q);
+    return rc;
+}
+
+/* The views to drop before the ALTER of `st` and to create again after it
+ * (CREATE OR REPLACE VIEW cannot change a view's columns): when it gains a
+ * column, init's own views over the table and every view over those; with
+ * a retyped column, every view over the table; none for a change of NULL
+ * or a COMMENT. Added to ctx->drop_views. One that is not init's would be
+ * lost: refused (ML_ECONFIG), before anything is written. */
+static int plan_view_drops(struct pg_init *ctx, const struct schema_table *st)
+{
+    const char *params[2] = {ctx->cfg->warehouse.schema, st->table->name};
+    const struct schemadiff_change *retype = retyped(st), *add = added(st);
+    struct pg_result *r = NULL;
+    struct dep_view *v = NULL;
+    const char *const *row;
+    size_t n = 0;
+    bool grew = true;
+    int rc;
+    if (!retype && !add)
+        return 0;
+    rc = pg_query_params(ctx->pg, dependents_sql, 2, params, NULL, &r);
+    if (!rc && !(v = calloc(pg_result_rows(r) + 1, sizeof(*v))))
+        rc = err_set(ML_ENOMEM, "out of memory");
+    while (!rc && pg_result_next(r, &row, NULL) == 1) {
+        snprintf(v[n].nsp, sizeof(v[n].nsp), "%s", row[0] ? row[0] : "");
+        snprintf(v[n].name, sizeof(v[n].name), "%s", row[1] ? row[1] : "");
+        v[n].oid = row[2] ? strtoul(row[2], NULL, 10) : 0;
+        v[n].parent = row[3] ? strtoul(row[3], NULL, 10) : 0;
+        v[n].needed = retype || own_view(ctx, v[n].nsp, v[n].name);
+        n++;
+    }
+    pg_result_free(r);
+    while (!rc && grew) { /* a view over a dropped view goes with it */
+        grew = false;
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; !v[i].needed && k < n; k++)
+                if (v[k].needed && v[k].oid == v[i].parent)
+                    grew = v[i].needed = true;
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool first_row = true;
+        if (!v[i].needed)
+            continue;
+        for (size_t k = 0; k < i; k++)
+            if (v[k].oid == v[i].oid && v[k].needed)
+                first_row = false;
+        if (!first_row)
+            continue;
+        if (!own_view(ctx, v[i].nsp, v[i].name)) {
+            const struct schemadiff_change *why = retype ? retype : add;
+            rc =
+                err_set(ML_ECONFIG,
+                        "table '%s' (%s): to %s column '%s', init drops and creates again the "
+                        "views over it, and view '%s.%s' is not one of init's: drop it, run "
+                        "init, then create it again (nothing was changed)",
+                        st->table->name, st->def ? st->def->file : "?",
+                        retype ? "change the type of" : "add", why->col->name, v[i].nsp, v[i].name);
+            break;
+        }
+        rc = add_view_drop(ctx, v[i].name);
+    }
+    free(v);
+    return rc;
+}
+
+/* Every stream table compared with its definition (schemadiff.h: one set
+ * of rules for both warehouses), the first refused change refused, and the
+ * views over the tables to alter found: all before anything is written. */
+static int compare_tables(struct pg_init *ctx)
+{
+    struct wh *w = ctx->pg ? wh_borrow_pg(ctx->pg) : NULL;
+    int rc = ctx->pg && !w ? ML_ENOMEM : 0;
+    if (!rc)
+        rc = schema_compare_tables(w, ctx->cfg->warehouse.schema, ctx->defs, ctx->ndefs,
+                                   &ctx->tables, &ctx->ntables);
+    wh_close(w);
+    if (!rc)
+        rc = schema_tables_refusal(ctx->tables, ctx->ntables);
+    for (size_t i = 0; !rc && i < ctx->ntables; i++)
+        if (!ctx->tables[i].diff.missing && schemadiff_alters(&ctx->tables[i].diff))
+            rc = plan_view_drops(ctx, &ctx->tables[i]);
+    return rc;
+}
+
+/* In init's transaction, before the privileges and the views: the views
+ * over the tables to alter dropped (created again below), then each
+ * table's ALTER (schemadiff_alter_sql: ADD COLUMN, ALTER COLUMN TYPE, SET /
+ * DROP NOT NULL, COMMENT ON). */
+static int evolve_tables(struct pg_init *ctx)
+{
+    int rc = 0;
+    if (ctx->drop_views.len)
+        rc = apply_on(ctx, ctx->pg, ctx->drop_views.data, ctx->drop_views.len);
+    if (rc)
+        return err_prefix(rc, "dropping the views over the tables to alter");
+    for (size_t i = 0; !rc && i < ctx->ntables; i++) {
+        const struct schema_table *st = &ctx->tables[i];
+        char what[128];
+        if (st->diff.missing || !schemadiff_alters(&st->diff))
+            continue;
+        snprintf(what, sizeof(what), "altering table '%s'", st->table->name);
+        buf_reset(&ctx->sql);
+        rc = schemadiff_alter_sql(&ctx->sql, &st->diff, DB_DIALECT_POSTGRES);
+        if (!rc)
+            rc = run_statements(ctx, ctx->sql.data, ctx->sql.len, what, true);
+        else
+            err_prefix(rc, "%s", what);
+        if (!rc)
+            schema_table_altered(ctx->rep, st, ctx->plan != NULL);
+    }
     return rc;
 }
 
@@ -384,16 +556,13 @@ static int read_state(struct pg_init *ctx)
     if (rc)
         return err_prefix(rc, "reading the databases");
     if (!ctx->db_exists)
-        return 0;
+        return compare_tables(ctx); /* every table is missing */
     rc = conn_pg_admin(ctx->cfg, NULL, &ctx->pg);
     if (!rc)
         rc = query_exists(ctx->pg, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
                           ctx->cfg->warehouse.schema, &ctx->schema_exists);
-    for (size_t i = 0; !rc && i < ctx->ntables; i++) {
-        rc = relation_exists(ctx, ctx->tables[i]->name, &ctx->table_exists[i]);
-        if (!rc && ctx->table_exists[i])
-            rc = check_stream_table(ctx, ctx->tables[i]);
-    }
+    if (!rc)
+        rc = compare_tables(ctx);
     if (!rc && ctx->schema_exists) /* another key, or a rekey pending: nothing is written */
         rc = pii_key_pg_verify(ctx->pg, ctx->cfg->warehouse.schema, ctx->cfg->pii.digest_key,
                                ctx->cfg->pii.digest_key_len, true, NULL);
@@ -491,11 +660,13 @@ static int create_derived_tables(struct pg_init *ctx)
     size_t nkinds = 0;
     int rc = ddlgen_surrogate_kinds(ctx->defs, ctx->ndefs, &kinds, &nkinds);
     for (size_t i = 0; !rc && i < ctx->ntables; i++) {
-        const struct table_def *t = ctx->tables[i];
+        const struct table_def *t = ctx->tables[i].table;
         char what[128];
         ctx->rep->stream_tables++;
-        if (ctx->table_exists[i])
+        if (!ctx->tables[i].diff.missing) { /* altered in the transaction (evolve_tables) */
+            schema_table_kept(ctx->plan, &ctx->plan_rc, ctx->rep, &ctx->tables[i]);
             continue;
+        }
         buf_reset(&ctx->sql);
         snprintf(what, sizeof(what), "creating table '%s'", t->name);
         rc = ddlgen_create_table(&ctx->sql, t, DB_DIALECT_POSTGRES);
@@ -624,7 +795,7 @@ static int install_view(struct pg_init *ctx, const struct sql_file *f)
     size_t pos = 0, len;
     const char *stmt;
     bool query = strcmp(f->dir, DIR_QUERIES) == 0;
-    int rc = schema_view_name(query ? "queries" : "views/monitoring", f->name, view, sizeof(view));
+    int rc = embedded_view_name(f, view, sizeof(view));
     if (rc)
         return rc;
     if (!schema_pg_next(f->text, f->len, &pos, &stmt, &len))
@@ -716,9 +887,11 @@ static int access_and_views(struct pg_init *ctx)
     if (!ctx->plan)
         rc = pg_begin(ctx->pg);
     else
-        plan_note(ctx, "in one transaction: the roles and privileges, then the views, each "
-                       "granted to the analyst role; a view that reads a relation no configured "
-                       "stream creates is skipped");
+        plan_note(ctx, "in one transaction: the changes of the stream tables that exist, the "
+                       "roles and privileges, then the views, each granted to the analyst role; "
+                       "a view that reads a relation no configured stream creates is skipped");
+    if (!rc)
+        rc = evolve_tables(ctx);
     if (!rc)
         rc = run_script(ctx, access.data, access.len, "roles and privileges");
     buf_release(&access);
@@ -811,9 +984,13 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
 
     memset(rep, 0, sizeof(*rep));
     buf_init(&ctx.sql, 0);
+    buf_init(&ctx.own_views, 0);
+    buf_init(&ctx.drop_views, 0);
     rc = config_require_digest_key(cfg, plan ? "plan" : "init");
     if (!rc)
-        rc = collect_definitions(&ctx);
+        rc = schema_stream_defs(cfg, NULL, &ctx.defs, &ctx.ndefs);
+    if (!rc)
+        rc = collect_own_views(&ctx);
     if (!rc)
         rc = conn_pg_admin(cfg, PG_MAINTENANCE_DB, &ctx.server);
     if (rc)
@@ -839,8 +1016,9 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = ctx.plan_rc;
 out:
     buf_wipe(&ctx.sql);
-    free(ctx.tables);
-    free(ctx.table_exists);
+    buf_release(&ctx.own_views);
+    buf_release(&ctx.drop_views);
+    schema_tables_release(ctx.tables, ctx.ntables);
     free(ctx.defs);
     pg_close(ctx.pg);
     pg_close(ctx.server);

@@ -13,6 +13,13 @@
  *     of the surrogate kinds they use (ddlgen, DB_DIALECT_POSTGRES), each
  *     created when missing;
  *   - in one transaction, so that no reader ever sees a half state: the
+ *     changes of the existing stream tables (schema.h's rules, schemadiff's
+ *     decisions: one ALTER TABLE per table that differs, in
+ *     schemadiff_alter_sql's PostgreSQL shape), after the views init
+ *     creates over those tables are dropped (and every view over the
+ *     dropped ones; for a retyped column every view over the table:
+ *     PostgreSQL refuses ALTER COLUMN TYPE under a view), to be created
+ *     again below; then the
  *     roles, privileges and default privileges (ddlgen_pg_access: the
  *     analyst reads the stream tables, load_runs and load_run_streams; the
  *     steward the stream tables, load_rejects, pii_access_log and
@@ -23,24 +30,31 @@
  *     analysis views (queries/postgres/, as analysis_<name>); one of the
  *     last two that reads a relation no configured stream creates is
  *     skipped (named at info level). CREATE OR REPLACE VIEW keeps a view's
- *     columns: a definition change that renames or drops one fails init
- *     (drop the view, then init);
+ *     columns: a definition change that renames or drops one of a view
+ *     over tables init does not alter fails init (drop the view, then
+ *     init);
  *   - the accounts (ddlgen_pg_account): one that is missing gets its
  *     configured password (pg_set_role_password: only a SCRAM verifier is
  *     sent); one that exists keeps it unless reset_passwords.
  *
  * Before anything is written, the stored key fingerprint is checked and
- * every existing stream table must have the columns of its definition
- * (else ML_ECONFIG naming the table, the column and the mapping: init does
- * not alter a PostgreSQL table); nothing is changed on a refusal.
+ * every existing stream table is compared with its definition
+ * (schema_compare_tables): a change init may not make (schemadiff.h) is
+ * ML_ECONFIG naming the mapping's file:line:col, the table and the column,
+ * and so is a view that is not init's but would have to be dropped for an
+ * ALTER (naming the table, the column for a retype, and the view); nothing
+ * is changed on a refusal.
  *
  * Idempotent: CREATE ... IF NOT EXISTS, CREATE OR REPLACE VIEW, roles made
- * when missing, privileges restated from nothing inside the transaction:
- * a second init leaves the catalogs as the first left them.
+ * when missing, privileges restated from nothing inside the transaction,
+ * an ALTER only while a table differs from its definition: a second init
+ * leaves the catalogs as the first left them.
  *
  * Plan: the same path, nothing run but queries; every statement init would
- * run is appended to `out` on one line ending in ";\n" (those on a table
- * that exists left out, the privileges shown as they are re-asserted), and
+ * run is appended to `out` on one line ending in ";\n" (those creating a
+ * table that exists left out; the DROP VIEW, ALTER TABLE and COMMENT ON of
+ * a table that differs shown; the privileges shown as they are
+ * re-asserted), and
  * in "-- " lines what is not a statement (the fingerprint, the accounts,
  * never a password). Same refusals and messages as init.
  *

@@ -25,6 +25,9 @@ static const struct {
     {"tinytext", SQLT_TINYTEXT}, {"text", SQLT_TEXT},         {"mediumtext", SQLT_MEDIUMTEXT},
     {"longtext", SQLT_LONGTEXT}, {"binary", SQLT_BINARY},     {"varbinary", SQLT_VARBINARY},
     {"date", SQLT_DATE},         {"datetime", SQLT_DATETIME}, {"timestamp", SQLT_TIMESTAMP},
+    {"bytea", SQLT_BYTEA},       {"character", SQLT_CHAR}, /* PostgreSQL's format_type:
+                                                              "character(n)", "character varying(n)"
+                                                            */
 };
 
 static const char *base_word(enum sqlt_base b)
@@ -105,6 +108,28 @@ static bool skip_char(const char **p, char c)
     return true;
 }
 
+/* A collation name after COLLATE: a word, or a "quoted" one (PostgreSQL's
+ * COLLATE "C"), into out (lower case for a word, as written when quoted). */
+static bool next_collation(const char **p, char *out, size_t outsz)
+{
+    size_t n = 0;
+    while (isspace((unsigned char)**p))
+        (*p)++;
+    if (**p != '"')
+        return next_word(p, out, outsz);
+    for ((*p)++; **p && **p != '"'; (*p)++) {
+        if (n + 1 >= outsz ||
+            !(isalnum((unsigned char)**p) || **p == '_' || **p == '-' || **p == '.'))
+            return false;
+        out[n++] = **p;
+    }
+    out[n] = '\0';
+    if (**p != '"' || n == 0)
+        return false;
+    (*p)++;
+    return true;
+}
+
 void schemadiff_parse_type(const char *spelling, struct sqltype *out)
 {
     const char *p = spelling ? spelling : "";
@@ -125,6 +150,13 @@ void schemadiff_parse_type(const char *spelling, struct sqltype *out)
     if (i == ARRAY_LEN(type_words))
         return;
     out->base = type_words[i].base;
+    if (out->base == SQLT_CHAR && strcmp(w, "character") == 0) {
+        const char *q = p;
+        if (next_word(&q, w, sizeof(w)) && strcmp(w, "varying") == 0) {
+            out->base = SQLT_VARCHAR;
+            p = q;
+        }
+    }
     if (skip_char(&p, '(')) {
         ok = have_a = next_number(&p, &a);
         if (ok && skip_char(&p, ','))
@@ -142,9 +174,12 @@ void schemadiff_parse_type(const char *spelling, struct sqltype *out)
             ok =
                 ok && next_word(&p, w, sizeof(w)); /* the character set: implied by the collation */
         } else if (strcmp(w, "collate") == 0) {
-            ok = next_word(&p, w, sizeof(w)) && strlen(w) < sizeof(out->collation);
-            if (ok)
-                memcpy(out->collation, w, strlen(w) + 1);
+            ok = next_collation(&p, out->collation, sizeof(out->collation));
+        } else if (strcmp(w, "without") == 0 &&
+                   (out->base == SQLT_TIMESTAMP || out->base == SQLT_DATETIME)) {
+            /* PostgreSQL's "timestamp(3) without time zone": what ddlgen's "timestamp(3)" is */
+            ok = next_word(&p, w, sizeof(w)) && strcmp(w, "time") == 0 &&
+                 next_word(&p, w, sizeof(w)) && strcmp(w, "zone") == 0;
         } else {
             ok = false; /* zerofill, or anything unexpected */
         }
@@ -292,7 +327,7 @@ enum schemadiff_verdict schemadiff_type_change(const struct sqltype *from, const
 
 /* ---- reading the live table ---- */
 
-static char *dup_value(const char *v, unsigned long len)
+static char *dup_value(const char *v, size_t len)
 {
     char *s = malloc(len + 1);
     if (s) {
@@ -317,60 +352,81 @@ void schemadiff_live_release(struct schemadiff_live_table *t)
     memset(t, 0, sizeof(*t));
 }
 
-static int where_clause(struct db *db, struct buf *sql, const char *database, const char *table)
+/* The catalog queries of a dialect, $1 the database (schema), $2 the table:
+ * the table's COMMENT (one row when it exists); its columns, in order, as
+ * (name, type, IS_NULLABLE, COMMENT, position, 'PRI' for a key column,
+ * collation, character set, '1' when an insert may leave it out). */
+struct live_sql {
+    const char *table, *columns;
+};
+
+static const struct live_sql live_mysql = {
+    .table = "SELECT TABLE_COMMENT FROM information_schema.TABLES "
+             "WHERE TABLE_SCHEMA=$1 AND TABLE_NAME=$2",
+    .columns = "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_COMMENT, "
+               "ORDINAL_POSITION, COLUMN_KEY, COLLATION_NAME, CHARACTER_SET_NAME, "
+               "COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' "
+               "OR EXTRA LIKE '%GENERATED%' "
+               "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=$1 AND TABLE_NAME=$2 "
+               "ORDER BY ORDINAL_POSITION",
+};
+
+/* PostgreSQL: format_type's spelling ("character varying(64)", "timestamp(3)
+ * without time zone"), the collation of every collatable column ("default"
+ * when it names none), comments from pg_description. */
+static const struct live_sql live_postgres = {
+    .table = "SELECT coalesce(obj_description(c.oid, 'pg_class'), '') "
+             "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+             "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+    .columns = "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+               "CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END, "
+               "coalesce(col_description(c.oid, a.attnum), ''), a.attnum, "
+               "CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid "
+               "AND i.indisprimary AND a.attnum = ANY (i.indkey)) THEN 'PRI' ELSE '' END, "
+               "co.collname, NULL, "
+               "CASE WHEN a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' "
+               "THEN '1' ELSE '0' END "
+               "FROM pg_catalog.pg_attribute a "
+               "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+               "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+               "LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
+               "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') "
+               "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+};
+
+static char *dup_cell(const char *const *row, const size_t *lens, int i)
 {
-    int rc = buf_adds(sql, " WHERE TABLE_SCHEMA=");
-    if (!rc)
-        rc = db_append_quoted(db, sql, database, strlen(database));
-    if (!rc)
-        rc = buf_adds(sql, " AND TABLE_NAME=");
-    if (!rc)
-        rc = db_append_quoted(db, sql, table, strlen(table));
-    return rc;
+    return dup_value(row[i] ? row[i] : "", row[i] ? lens[i] : 0);
 }
 
-int schemadiff_read(struct db *db, const char *database, const char *table,
+int schemadiff_read(struct wh *w, const char *space, const char *table,
                     struct schemadiff_live_table *out)
 {
-    struct buf sql = BUF_INIT;
-    struct db_result *r = NULL;
+    const struct live_sql *q = wh_is_postgres(w) ? &live_postgres : &live_mysql;
+    const char *params[2] = {space, table};
+    struct buf sql = BUF_INIT, one = BUF_INIT;
+    struct wh_result *r = NULL;
     const char *const *row;
-    const unsigned long *lens;
-    unsigned long long one = 0;
-    bool none = true;
+    const size_t *lens;
+    bool found = false;
     size_t cap = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = buf_adds(&sql, "SELECT TABLE_COMMENT FROM information_schema.TABLES");
-    if (!rc)
-        rc = where_clause(db, &sql, database, table);
-    if (!rc)
-        rc = db_query(db, sql.data, &r);
-    if (!rc && db_result_next(r, &row, &lens) == 1) {
+    rc = wh_query(w, q->table, 2, params, NULL, &r);
+    if (!rc && wh_result_next(r, &row, &lens) == 1) {
         out->exists = true;
-        out->comment = dup_value(row[0] ? row[0] : "", row[0] ? lens[0] : 0);
+        out->comment = dup_cell(row, lens, 0);
         if (!out->comment)
             rc = err_set(ML_ENOMEM, "out of memory");
     }
-    db_result_free(r);
+    wh_result_free(r);
     r = NULL;
     if (rc || !out->exists)
         goto out;
 
-    buf_reset(&sql);
-    rc = buf_adds(&sql, "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_COMMENT, "
-                        "ORDINAL_POSITION, COLUMN_KEY, COLLATION_NAME, CHARACTER_SET_NAME, "
-                        "COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' "
-                        "OR EXTRA LIKE '%GENERATED%' "
-                        "FROM information_schema.COLUMNS");
-    if (!rc)
-        rc = where_clause(db, &sql, database, table);
-    if (!rc)
-        rc = buf_adds(&sql, " ORDER BY ORDINAL_POSITION");
-    if (!rc)
-        rc = db_query(db, sql.data, &r);
-    while (!rc && db_result_next(r, &row, &lens) == 1) {
+    rc = wh_query(w, q->columns, 2, params, NULL, &r);
+    while (!rc && wh_result_next(r, &row, &lens) == 1) {
         struct schemadiff_live_column *c;
         if (out->ncols == cap) {
             size_t ncap = cap ? 2 * cap : 16;
@@ -384,11 +440,11 @@ int schemadiff_read(struct db *db, const char *database, const char *table,
         }
         c = &out->cols[out->ncols++];
         memset(c, 0, sizeof(*c));
-        c->name = dup_value(row[0] ? row[0] : "", row[0] ? lens[0] : 0);
-        c->type = dup_value(row[1] ? row[1] : "", row[1] ? lens[1] : 0);
-        c->comment = dup_value(row[3] ? row[3] : "", row[3] ? lens[3] : 0);
-        c->collation = row[6] ? dup_value(row[6], lens[6]) : NULL;
-        c->charset = row[7] ? dup_value(row[7], lens[7]) : NULL;
+        c->name = dup_cell(row, lens, 0);
+        c->type = dup_cell(row, lens, 1);
+        c->comment = dup_cell(row, lens, 3);
+        c->collation = row[6] ? dup_cell(row, lens, 6) : NULL;
+        c->charset = row[7] ? dup_cell(row, lens, 7) : NULL;
         c->nullable = row[2] && strcmp(row[2], "YES") == 0;
         c->position = row[4] ? (unsigned)strtoul(row[4], NULL, 10) : 0;
         c->primary = row[5] && strcmp(row[5], "PRI") == 0;
@@ -397,26 +453,22 @@ int schemadiff_read(struct db *db, const char *database, const char *table,
             (row[7] && !c->charset))
             rc = err_set(ML_ENOMEM, "out of memory");
     }
-    db_result_free(r);
+    wh_result_free(r);
     if (rc)
         goto out;
 
-    buf_reset(&sql);
     rc = buf_adds(&sql, "SELECT 1 FROM ");
     if (!rc)
-        rc = db_append_ident(&sql, database);
-    if (!rc)
-        rc = buf_addc(&sql, '.');
-    if (!rc)
-        rc = db_append_ident(&sql, table);
+        rc = wh_append_qualified(wh_dialect(w), &sql, space, table);
     if (!rc)
         rc = buf_adds(&sql, " LIMIT 1");
     if (!rc)
-        rc = db_query_u64(db, sql.data, &one, &none);
+        rc = wh_query_value(w, sql.data, 0, NULL, &one, &found);
     if (!rc)
-        out->has_rows = !none;
+        out->has_rows = found;
 out:
     buf_release(&sql);
+    buf_release(&one);
     return rc ? err_prefix(rc, "reading the columns of table '%s'", table) : 0;
 }
 
@@ -590,6 +642,9 @@ static int compare_column(struct cmp *m, const struct column_def *c, bool not_nu
     ch->col = c;
     ch->not_null = not_null;
     ch->live = lc;
+    ch->type_differs = v != SD_SAME;
+    ch->null_differs = null_change;
+    ch->comment_differs = comment_change;
     bool coll = !same_collation(&have, &want);
     schemadiff_type_name(&have, coll, hn, sizeof(hn));
     schemadiff_type_name(&want, coll, wn, sizeof(wn));
@@ -765,6 +820,9 @@ int schemadiff_alter_sql(struct buf *out, const struct schemadiff *diff, enum db
             a->col = ch->col;
             a->not_null = ch->not_null;
             a->after = ch->after;
+            a->retype = ch->type_differs;
+            a->renull = ch->null_differs;
+            a->recomment = ch->comment_differs;
             n++;
             break;
         case SD_RELAX:

@@ -1,10 +1,12 @@
 /* schemadiff.h - how a stream table in the warehouse differs from its
  * definition, and which of the differences `init` may close.
  *
- * The live side is read from information_schema (TABLES, COLUMNS) through
- * the db module (schemadiff_read); everything else is pure and works on
- * plain structs, so the rules are unit-tested without a server. The ALTER
- * text is ddlgen's (schemadiff_alter_sql builds its input).
+ * The live side is read through the warehouse interface (schemadiff_read:
+ * information_schema TABLES and COLUMNS of MySQL, the pg_catalog of
+ * PostgreSQL, into the same struct); everything else is pure and works on
+ * plain structs, so the rules are unit-tested without a server, and are
+ * one set of rules for both warehouses. The ALTER text is ddlgen's, in the
+ * dialect's shape (schemadiff_alter_sql builds its input).
  *
  * What is compared, for the table's columns, then load_run_id and loaded_at
  * (ddlgen_meta_columns): presence (by name, case-insensitively, as the
@@ -16,12 +18,14 @@
  *
  * What `init` may do (schema: evolve):
  *   - add a column the table lacks: ADD COLUMN ... AFTER the column the
- *     definition puts before it; existing rows get NULL. A new column that
+ *     definition puts before it (PostgreSQL, which cannot place a column:
+ *     at the end); existing rows get NULL. A new column that
  *     is required (NOT NULL) is refused while the table has rows (the rows
  *     would get an invented value);
  *   - widen a type: smallint < int < bigint (tinyint, mediumint in between)
  *     of the same signedness; varchar(n) -> varchar(m >= n); varchar -> text
- *     types and a text type to a larger one; decimal(p,s) -> decimal(p',s')
+ *     types and a text type to a larger one (PostgreSQL: varchar -> text);
+ *     decimal(p,s) -> decimal(p',s')
  *     with p'-s' >= p-s and s' >= s. Always with the same collation;
  *   - make a NOT NULL column nullable; make a nullable column required (NOT
  *     NULL) only while the table is EMPTY (with rows it is refused: rows may
@@ -44,6 +48,7 @@
 #include "buf.h"
 #include "db.h"
 #include "streamdef.h"
+#include "wh.h"
 
 /* ---- SQL types ---- */
 
@@ -67,6 +72,7 @@ enum sqlt_base {
     SQLT_DATE,
     SQLT_DATETIME,
     SQLT_TIMESTAMP,
+    SQLT_BYTEA, /* PostgreSQL's binary string (a digest column) */
 };
 
 struct sqltype {
@@ -81,10 +87,13 @@ struct sqltype {
 
 /* Parses a column type as information_schema.COLUMNS.COLUMN_TYPE spells it
  * ("bigint(20)", "smallint(5) unsigned", "decimal(12,2)", "tinyint(1)",
- * "datetime(3)", "mediumtext"; MySQL 8 without display widths) or as ddlgen
- * writes it ("BIGINT UNSIGNED", "CHAR(64) CHARACTER SET ascii COLLATE
- * ascii_bin"), case-insensitively. Never fails: what it does not know, or a
- * modifier it does not expect (zerofill), is SQLT_OTHER. */
+ * "datetime(3)", "mediumtext"; MySQL 8 without display widths), as
+ * PostgreSQL's format_type does ("integer", "numeric(12,2)", "character
+ * varying(64)", "character(64)", "timestamp(3) without time zone") or as
+ * ddlgen writes it ("BIGINT UNSIGNED", "CHAR(64) CHARACTER SET ascii COLLATE
+ * ascii_bin", "char(64) COLLATE \"C\""), case-insensitively. Never fails:
+ * what it does not know, or a modifier it does not expect (zerofill, with
+ * time zone), is SQLT_OTHER. */
 void schemadiff_parse_type(const char *spelling, struct sqltype *out);
 
 /* The type as messages spell it: "bigint unsigned", "decimal(12,2)",
@@ -130,13 +139,16 @@ struct schemadiff_live_table {
     size_t ncols;
 };
 
-/* Reads table `table` of database `database` (whether it exists, its
- * COMMENT, columns, and whether it has a row) into *out, which the caller
- * releases with schemadiff_live_release (also after a failure). A table
- * that does not exist is not an error: out->exists is false. Needs only a
- * privilege on the table (the loader account's is enough). ML_EDB on a
- * failed query. */
-int schemadiff_read(struct db *db, const char *database, const char *table,
+/* Reads table `table` of `space` (the database of a MySQL warehouse, the
+ * schema of a PostgreSQL one; whether it exists, its COMMENT, columns, and
+ * whether it has a row) into *out, which the caller releases with
+ * schemadiff_live_release (also after a failure). A table that does not
+ * exist is not an error: out->exists is false. Needs only a privilege on
+ * the table (the loader account's is enough). PostgreSQL reports the
+ * collation of every text column ("default" when its type names none; a
+ * MODIFY of PostgreSQL restates no character set: charset is NULL). ML_EDB
+ * on a failed query. */
+int schemadiff_read(struct wh *w, const char *space, const char *table,
                     struct schemadiff_live_table *out);
 void schemadiff_live_release(struct schemadiff_live_table *t);
 
@@ -158,7 +170,10 @@ struct schemadiff_change {
     bool not_null;                /* ADD, MODIFY: NOT NULL as the definition says */
     const char *after;            /* ADD: the definition's previous column; NULL = first */
     const struct schemadiff_live_column *live; /* MODIFY, RELAX, KEEP */
-    bool refused;                              /* `init` may not make this change */
+    /* MODIFY: what differs (a dialect that restates a column whole, MySQL's,
+     * needs none of them; PostgreSQL writes each on its own) */
+    bool type_differs, null_differs, comment_differs;
+    bool refused; /* `init` may not make this change */
     /* what differs, for `run`: "table 'x' lacks column 'y'", "table 'x'
      * column 'y' is varchar(32), the mapping says varchar(64)", ... */
     char what[512];

@@ -32,7 +32,6 @@ esac
 # needs it is skipped by `wh_has FEATURE` and counted. A line goes when its
 # feature lands with PostgreSQL.
 IT_PG_PENDING='
-schema_evolve|init adding a column to an existing PostgreSQL table (schema: evolve; its history merge is covered by test_74_pg_history)|test_50_history
 '
 # What stays MySQL's, one line per feature (checks of parametrised scripts
 # that wh_has skips on postgres; whole MySQL-only scripts are simply not

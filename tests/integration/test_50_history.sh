@@ -16,7 +16,13 @@
 #     other key is closed as deleted on that run; rerun: nothing new;
 #  5. a compound key ('1','23') vs ('12','3'): two keys, not one (a key
 #     compared as a concatenated string would collide);
-#  6. adding a nullable column to the mapping (init) re-versions nothing;
+#  6. adding a nullable column to the mapping: plan shows the ALTER (with
+#     PostgreSQL also the drop of init's views over the table, created
+#     again), run refuses to load before init (exit 2), init applies it,
+#     the analyst reads it; a load re-versions
+#     nothing; must fail (exit 2, nothing changed): narrowing it; with
+#     PostgreSQL, retyping it under a view that is not init's; a widening
+#     is applied;
 #  7. the analyst reads the table and purchases_current, not the snapshot
 #     table; `check` counts the monitor: 0, then (a row corrupted as admin)
 #     the violation, exit 3;
@@ -26,8 +32,8 @@
 #  9. must fail (exit 2, file:line:column): an unknown history mode, a
 #     column named like a history column, history with exactly_once or
 #     with child tables.
-# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh; with
-# postgres once history is, IT_PG_PENDING): the catalog through wh_* helpers.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh): the
+# catalog through wh_* helpers.
 . "$(dirname "$0")/lib.sh"
 FIX="$SOURCE_DIR/tests/fixtures/purchases"
 DB=it_history
@@ -183,8 +189,28 @@ n_before=$(q "SELECT COUNT(*), MAX(version), SUM($(ib is_current)) FROM purchase
 cat >>"$T/purchases.yaml" <<'EOF'
   - { name: channel, from: channel, type: varchar(16), description: sales channel (new) }
 EOF
+ml -c "$C" plan; assert_eq 0 "$RC" "plan after the mapping gained a column ($OUT)"
+assert_contains "$OUT" "$(wh_pick \
+  "ALTER TABLE \`purchases\` ADD COLUMN \`channel\` VARCHAR(16) NULL COMMENT 'sales channel (new)' AFTER \`purchase_date\`;" \
+  "ALTER TABLE \"purchases\" ADD COLUMN \"channel\" varchar(16) NULL;")" "plan shows the ALTER init runs"
+if [ "$IT_WAREHOUSE" = postgres ]; then
+  assert_contains "$OUT" "COMMENT ON COLUMN \"purchases\".\"channel\" IS 'sales channel (new)';" "and the new column's COMMENT"
+  assert_contains "$OUT" 'DROP VIEW IF EXISTS "monitor_purchases_history", "purchases_current"' \
+    "and the drop of init's views over the table, which it then creates again"
+fi
+assert_eq 0 "$(wh_columns "$DB" purchases | grep -cx channel)" "plan changed nothing"
+ml -c "$C" run --stream purchases --as-of 2024-01-08T12:00:00Z; assert_eq 2 "$RC" "run before init is refused (exit 2)"
+assert_contains "$OUT" "run \`maskload init\` to apply: table 'purchases' lacks column 'channel'" "and says what to do"
+assert_eq "$n_before" "$(q "SELECT COUNT(*), MAX(version), SUM($(ib is_current)) FROM purchases")" "and wrote no version"
 ml -c "$C" init; assert_eq 0 "$RC" "init adds the column ($OUT)"
 assert_eq 1 "$(wh_columns "$DB" purchases | grep -cx channel)" "the column is there"
+assert_eq "$n_before" "$(q "SELECT COUNT(*), MAX(version), SUM($(ib is_current)) FROM purchases")" "init kept every row"
+assert_eq "$(wh_pick varchar character)(16) YES" "$(wh_column_type "$DB" purchases channel | sed 's/ varying//') $(wh_cols "$DB" purchases | awk '$1 == "channel" { print $NF }')" \
+  "the new column is nullable and typed as the mapping says"
+assert_eq "0" "$(analyst 'SELECT COUNT(channel) FROM purchases_current')" \
+  "the analyst reads the new column, in the table's current view too"
+ml -c "$C" plan; assert_eq 0 "$RC" "plan after init ($OUT)"
+assert_not_contains "$OUT" "ALTER TABLE" "has nothing left to alter"
 ml -c "$C" run --stream purchases --as-of 2024-01-09T00:00:00Z; assert_eq 0 "$RC" "run after the new column ($OUT)"
 assert_eq "$n_before" "$(q "SELECT COUNT(*), MAX(version), SUM($(ib is_current)) FROM purchases")" "no row re-versioned by the new column"
 assert_eq "$want" "$(q "SELECT $(wh_pick 'LOWER(HEX(row_hash))' "encode(row_hash, 'hex')") FROM purchases WHERE purchase_id=1002313003 AND is_current=$T1")" "a NULL in the new column leaves the hash as it was"
@@ -193,6 +219,37 @@ assert_contains "$OUT" "0 versions opened, 0 closed as changed, 0 closed as dele
 jq 'map(if .PurchaseID == 1002313005 then . + {"channel": "web"} else . end)' "$FIX/day3.json" >"$T/snapshot.json"
 ml -c "$C" run --stream purchases --as-of 2024-01-10T00:00:00Z; assert_eq 0 "$RC" "a value in the new column ($OUT)"
 assert_eq "2 web" "$(q "SELECT version, channel FROM purchases WHERE purchase_id=1002313005 AND is_current=$T1" | tr '\t' ' ')" "is a new version"
+# must fail: a narrowing of the new column (exit 2, table and column named, nothing changed)
+before=$(checksum purchases)
+type_before=$(wh_column_type "$DB" purchases channel)
+sed -i 's/type: varchar(16), description: sales channel/type: varchar(8), description: sales channel/' "$T/purchases.yaml"
+for cmd in plan init; do
+  ml -c "$C" $cmd; assert_eq 2 "$RC" "$cmd: narrowing channel to varchar(8) is refused (exit 2)"
+  assert_contains "$OUT" "table 'purchases' column 'channel': varchar(16) cannot become varchar(8) (narrowing; nothing was changed)" \
+    "$cmd names the table, the column and both types"
+  assert_contains "$OUT" "purchases.yaml:" "$cmd names the mapping file"
+done
+assert_eq "$type_before" "$(wh_column_type "$DB" purchases channel)" "the column kept its type"
+assert_eq "$before" "$(checksum purchases)" "and its rows"
+assert_eq "2" "$(wh_views "$DB" | grep -cxE 'purchases_current|monitor_purchases_history')" "and the views over it are there"
+# a widening is applied; with PostgreSQL, which cannot retype a column a
+# view reads, only while every view over the table is init's (it drops and
+# creates them again)
+sed -i 's/type: varchar(8), description: sales channel/type: varchar(32), description: sales channel/' "$T/purchases.yaml"
+if [ "$IT_WAREHOUSE" = postgres ]; then
+  q "CREATE VIEW my_channels AS SELECT channel FROM purchases_current"
+  ml -c "$C" init; assert_eq 2 "$RC" "init refuses to retype a column under a view that is not its own (exit 2)"
+  assert_contains "$OUT" "table 'purchases' (" "naming the table"
+  assert_contains "$OUT" "purchases.yaml): to change the type of column 'channel', init drops and creates again the views over it, and view 'maskload.my_channels' is not one of init's" \
+    "the column and the view"
+  assert_eq "$type_before" "$(wh_column_type "$DB" purchases channel)" "nothing was changed"
+  assert_eq "3" "$(wh_views "$DB" | grep -cxE 'purchases_current|monitor_purchases_history|my_channels')" "not even the views"
+  q "DROP VIEW my_channels"
+fi
+ml -c "$C" init; assert_eq 0 "$RC" "init widens channel to varchar(32) ($OUT)"
+assert_eq "$(wh_pick varchar character)(32)" "$(wh_column_type "$DB" purchases channel | sed 's/ varying//')" "the column is widened"
+assert_eq "$before" "$(checksum purchases)" "its rows unchanged"
+assert_eq "web" "$(analyst "SELECT channel FROM purchases_current WHERE purchase_id=1002313005")" "the analyst reads it through the current view created again"
 
 # 7. analyst, views, monitor
 assert_eq 3 "$(analyst 'SELECT COUNT(*) FROM purchases_current')" "the analyst reads the current view: one row per live key"

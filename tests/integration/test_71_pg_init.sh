@@ -8,8 +8,11 @@
 # and gets permission denied on everything else, the steward reads what
 # MySQL's steward reads, PUBLIC nothing; the generated monitoring views
 # (checks, small groups, freshness, min_rows, a history) find the rows they
-# should in rows the loader writes. Must-fails: a wrong admin password,
-# another digest key, a stream table lacking a column.
+# should in rows the loader writes; a stream table lacking a column gets
+# it (plan shows the ALTER, a second init changes nothing). Must-fails: a
+# wrong admin password, another digest key, a column the mapping types
+# narrower than the table and another primary key (exit 2, nothing
+# changed).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg-lib.sh"
 
@@ -243,12 +246,58 @@ ml -c "$T/other.yaml" plan
 assert_eq 2 "$RC" "plan with another digest key exits 2 as well"
 assert_eq "$after" "$(pg_snapshot "$DB")" "nothing was changed by the refused init"
 
-# --- must-fail: a stream table lacking a column of its definition
+# --- a stream table lacking a column of its definition gets it (schema: evolve)
+country() { psql_admin "$DB" "SELECT format_type(atttypid, atttypmod) || ' ' || (NOT attnotnull)::text || ' ' || coalesce(col_description(attrelid, attnum), '-') FROM pg_attribute WHERE attrelid = 'maskload.users_raw'::regclass AND attname = 'country' AND NOT attisdropped"; }
+# refused CMD MESSAGE WHAT: CMD exits 2 with MESSAGE and changes nothing
+refused() {
+  local before
+  before=$(pg_snapshot "$DB")
+  ml -c "$T/pg.yaml" "$1"
+  assert_eq 2 "$RC" "$1 refuses $3 (exit 2)"
+  assert_contains "$OUT" "$2" "$1 names what and where"
+  assert_eq "$before" "$(pg_snapshot "$DB")" "$1 changed nothing"
+}
 psql_admin "$DB" 'ALTER TABLE maskload.users_raw DROP COLUMN country' >/dev/null
+# a view of someone else's over an init view of the table would be lost: refused
+psql_admin "$DB" 'CREATE VIEW maskload.my_report AS SELECT * FROM maskload.analysis_users_without_received_messages' >/dev/null
+refused init "table 'users_raw' (builtin:mappings/users.yaml): to add column 'country', init drops and creates again the views over it, and view 'maskload.my_report' is not one of init's" \
+  "to add a column while a view not its own reads one of its views over the table"
+psql_admin "$DB" 'DROP VIEW maskload.my_report' >/dev/null
+# one that reads the table itself stays: a new column does not change it
+psql_admin "$DB" 'CREATE VIEW maskload.my_users AS SELECT user_id FROM maskload.users_raw' >/dev/null
+ml -c "$T/pg.yaml" plan
+assert_eq 0 "$RC" "plan over a stream table lacking a column exits 0"
+drops=$(grep '^DROP VIEW IF EXISTS ' <<<"$OUT" || true)
+assert_contains "$drops" '"analysis_users_without_received_messages"' "and shows init's views over the table dropped first"
+assert_contains "$drops" '"monitor_users_updated_before_created"' "the generated ones too"
+assert_not_contains "$OUT" '"my_users"' "but not a view that is not init's"
+assert_contains "$OUT" 'ALTER TABLE "users_raw" ADD COLUMN "country" varchar(100) NULL;' "and shows the ALTER"
+assert_eq "" "$(country)" "and adds nothing"
 ml -c "$T/pg.yaml" init
-assert_eq 2 "$RC" "init over a stream table lacking a column exits 2"
-assert_contains "$OUT" "table 'users_raw' lacks column 'country' of its definition (builtin:mappings/users.yaml)" "and names the table, the column and the mapping"
-assert_contains "$OUT" "nothing was changed" "and says nothing was changed"
+assert_eq 0 "$RC" "init over a stream table lacking a column exits 0 ($OUT)"
+assert_contains "$OUT" "table 'users_raw' altered to match its mapping (builtin:mappings/users.yaml)" "and says it altered the table"
+assert_eq "character varying(100) true -" "$(country)" "the column is back, nullable, typed as the mapping says"
+assert_eq 0 "$(as_a 'SELECT count(country) FROM users_raw')" "psql as analyst: the new column is readable"
+assert_eq 0 "$(as_a 'SELECT count(*) FROM analysis_users_without_received_messages')" "psql as analyst: the views over the table are there again, and granted"
+assert_eq 0 "$(psql_admin "$DB" 'SELECT count(*) FROM maskload.my_users')" "the view that is not init's is kept"
+psql_admin "$DB" 'DROP VIEW maskload.my_users' >/dev/null
+after_evolve=$(pg_snapshot "$DB")
+ml -c "$T/pg.yaml" init
+assert_eq 0 "$RC" "init again exits 0"
+assert_eq "$after_evolve" "$(pg_snapshot "$DB")" "and changes nothing"
+
+# --- must-fail: a column the mapping types narrower than the table, and
+# another primary key: exit 2 naming the mapping, table and column, nothing changed
+psql_admin "$DB" 'ALTER TABLE maskload.users_raw ALTER COLUMN country TYPE text' >/dev/null
+for cmd in plan init; do
+  refused $cmd "table 'users_raw' column 'country': text cannot become varchar(100) (narrowing; nothing was changed)" \
+    "text -> varchar(100)"
+  assert_contains "$OUT" "builtin:mappings/users.yaml:" "$cmd names the mapping"
+done
+psql_admin "$DB" 'ALTER TABLE maskload.users_raw ALTER COLUMN country TYPE varchar(100)' >/dev/null
+psql_admin "$DB" 'ALTER TABLE maskload.users_raw DROP CONSTRAINT users_raw_pkey, ADD PRIMARY KEY (user_id, created_at)' >/dev/null
+refused init "table 'users_raw': primary key (user_id,created_at) cannot become (user_id) (incompatible; nothing was changed)" \
+  "another primary key"
 psql_admin "$DB" 'DROP TABLE maskload.users_raw CASCADE' >/dev/null
 ml -c "$T/pg.yaml" init
 assert_eq 0 "$RC" "init after the table was dropped exits 0"

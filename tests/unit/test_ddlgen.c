@@ -667,6 +667,67 @@ static void test_alter_exact(void **state)
     buf_release(&out);
 }
 
+/* PostgreSQL: one ALTER TABLE of the column clauses (ADD at the end, the
+ * parts of a MODIFY that differ, DROP NOT NULL of a kept column), then the
+ * COMMENT ON statements */
+static void test_pg_alter_exact(void **state)
+{
+    (void)state;
+    static const struct column_def cols[] = {
+        {.name = "id", .type = COL_BIGINT, .required = true},
+        {.name = "label", .type = COL_TEXT, .size = 64, .description = "it's a label"},
+        {.name = "color", .type = COL_TEXT, .size = 16, .binary = true, .description = "new"},
+        {.name = "total", .type = COL_DECIMAL, .size = 10, .scale = 2, .required = true},
+        {.name = "qty", .type = COL_INT, .is_unsigned = true},
+    };
+    static const struct table_def t = TABLE("items_raw", cols, 5, 1);
+    const struct ddlgen_alter alters[] = {
+        {.kind = DDLGEN_MODIFY_COLUMN, .col = &cols[1], .recomment = true},
+        {.kind = DDLGEN_ADD_COLUMN, .col = &cols[2], .after = "label"},
+        {.kind = DDLGEN_MODIFY_COLUMN, .col = &cols[3], .not_null = true, .retype = true},
+        {.kind = DDLGEN_MODIFY_COLUMN, .col = &cols[4], .renull = true},
+        {.kind = DDLGEN_RELAX_COLUMN, .name = "old\"x", .server_type = "character varying(16)"},
+    };
+    struct buf out = BUF_INIT;
+    assert_int_equal(
+        ddlgen_alter_table(&out, &t, alters, ARRAY_LEN(alters), "it's new", DB_DIALECT_POSTGRES),
+        0);
+    assert_string_equal(out.data, "ALTER TABLE \"items_raw\"\n"
+                                  "  ADD COLUMN \"color\" varchar(16) COLLATE \"C\" NULL,\n"
+                                  "  ALTER COLUMN \"total\" TYPE numeric(12,2),\n"
+                                  "  ALTER COLUMN \"qty\" DROP NOT NULL,\n"
+                                  "  ALTER COLUMN \"old\"\"x\" DROP NOT NULL;\n"
+                                  "COMMENT ON COLUMN \"items_raw\".\"label\" IS 'it''s a label';\n"
+                                  "COMMENT ON COLUMN \"items_raw\".\"color\" IS 'new';\n"
+                                  "COMMENT ON TABLE \"items_raw\" IS 'it''s new'");
+    /* a MODIFY saying nothing of what differs restates the three parts; a
+     * description removed and the table COMMENT cleared are IS NULL */
+    const struct ddlgen_alter whole = {.kind = DDLGEN_MODIFY_COLUMN, .col = &cols[4]};
+    buf_reset(&out);
+    assert_int_equal(ddlgen_alter_table(&out, &t, &whole, 1, "", DB_DIALECT_POSTGRES), 0);
+    assert_string_equal(out.data, "ALTER TABLE \"items_raw\"\n"
+                                  "  ALTER COLUMN \"qty\" TYPE bigint,\n"
+                                  "  ALTER COLUMN \"qty\" DROP NOT NULL;\n"
+                                  "COMMENT ON COLUMN \"items_raw\".\"qty\" IS NULL;\n"
+                                  "COMMENT ON TABLE \"items_raw\" IS NULL");
+    /* only a comment: no ALTER TABLE */
+    const struct ddlgen_alter comment = {
+        .kind = DDLGEN_MODIFY_COLUMN, .col = &cols[1], .recomment = true};
+    buf_reset(&out);
+    assert_int_equal(ddlgen_alter_table(&out, &t, &comment, 1, NULL, DB_DIALECT_POSTGRES), 0);
+    assert_string_equal(out.data, "COMMENT ON COLUMN \"items_raw\".\"label\" IS 'it''s a label'");
+    /* a new column's name beyond PostgreSQL's 63 bytes is refused */
+    static const struct column_def longname = {
+        .name = "a_column_name_that_is_much_longer_than_the_sixty_three_bytes_allowed",
+        .type = COL_INT};
+    const struct ddlgen_alter add_long = {.kind = DDLGEN_ADD_COLUMN, .col = &longname};
+    buf_reset(&out);
+    assert_int_equal(ddlgen_alter_table(&out, &t, &add_long, 1, NULL, DB_DIALECT_POSTGRES),
+                     ML_EINVAL);
+    assert_int_equal(out.len, 0);
+    buf_release(&out);
+}
+
 static void test_alter_meta_and_type(void **state)
 {
     (void)state;
@@ -1256,7 +1317,7 @@ static void test_pg_not_yet_written(void **state)
     struct buf out = BUF_INIT;
     const struct ddlgen_partition p[] = {{"p_future", ""}};
     assert_int_equal(ddlgen_partition_by(&out, &event_table, p, 1, DB_DIALECT_POSTGRES), ML_EINVAL);
-    assert_null(ddlgen_text_collation(DB_DIALECT_POSTGRES));
+    assert_string_equal(ddlgen_text_collation(DB_DIALECT_POSTGRES), "default");
     assert_int_equal(out.len, 0);
     buf_release(&out);
 }
@@ -1287,6 +1348,7 @@ int main(void)
         cmocka_unit_test(test_monitor_names),
         cmocka_unit_test(test_monitor_refused),
         cmocka_unit_test(test_alter_exact),
+        cmocka_unit_test(test_pg_alter_exact),
         cmocka_unit_test(test_alter_meta_and_type),
         cmocka_unit_test(test_alter_refused),
         cmocka_unit_test(test_reveal_procedure),

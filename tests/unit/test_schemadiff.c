@@ -7,7 +7,9 @@
  * nullable when it would block inserts; the table COMMENT) with its exact
  * ALTER text, and each it must refuse (narrowing, incompatible type, a new
  * or newly required NOT NULL column on a table with rows, a key change,
- * any difference under schema: freeze) with its exact message. */
+ * any difference under schema: freeze) with its exact message; the same
+ * rules on a table as PostgreSQL's catalog spells it, with PostgreSQL's
+ * ALTER text and its must-fails (narrowing, collation, type). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,6 +106,30 @@ static void test_parse_ddlgen_spellings(void **state)
                 "ascii_bin");
     expect_type("varchar(8) charset latin1", SQLT_VARCHAR, 8, 0, false, "");
     expect_type("VARCHAR(8) CHARACTER latin1", SQLT_OTHER, 0, 0, false, "");
+}
+
+/* PostgreSQL's format_type and ddlgen's PostgreSQL spellings */
+static void test_parse_postgres_types(void **state)
+{
+    (void)state;
+    expect_type("integer", SQLT_INT, 0, 0, false, "");
+    expect_type("bigint", SQLT_BIGINT, 0, 0, false, "");
+    expect_type("numeric(12,2)", SQLT_DECIMAL, 12, 2, false, "");
+    expect_type("character varying(64)", SQLT_VARCHAR, 64, 0, false, "");
+    expect_type("character(64)", SQLT_CHAR, 64, 0, false, "");
+    expect_type("timestamp(3) without time zone", SQLT_TIMESTAMP, 3, 0, false, "");
+    expect_type("timestamp(3)", SQLT_TIMESTAMP, 3, 0, false, "");
+    expect_type("boolean", SQLT_BOOL, 0, 0, false, "");
+    expect_type("varchar(16) COLLATE \"C\"", SQLT_VARCHAR, 16, 0, false, "C");
+    expect_type("char(64) COLLATE \"C\"", SQLT_CHAR, 64, 0, false, "C");
+    /* not the same type, or not understood */
+    expect_type("timestamp(3) with time zone", SQLT_OTHER, 0, 0, false, "");
+    expect_type("timestamp(3) without zone", SQLT_OTHER, 0, 0, false, "");
+    expect_type("date without time zone", SQLT_OTHER, 0, 0, false, "");
+    expect_type("character varying", SQLT_OTHER, 0, 0, false, "");
+    expect_type("varchar(16) COLLATE \"C", SQLT_OTHER, 0, 0, false, "");
+    expect_type("varchar(16) COLLATE \"\"", SQLT_OTHER, 0, 0, false, "");
+    expect_type("bytea", SQLT_BYTEA, 0, 0, false, "");
 }
 
 static void expect_name(const char *spelling, bool coll, const char *want)
@@ -469,6 +495,90 @@ static void test_add_and_widen(void **state)
     schemadiff_release(&d);
 }
 
+/* orders_raw as a PostgreSQL warehouse has it (pg_catalog, format_type):
+ * one set of rules, PostgreSQL's ALTER text. */
+static void orders_pg_live(struct schemadiff_live_column *cols, size_t *n)
+{
+    const struct schemadiff_live_column base[] = {
+        {.name = "order_id", .type = "bigint", .comment = "", .primary = true, .position = 1},
+        {.name = "status",
+         .type = "character varying(32)",
+         .comment = "as sent",
+         .collation = "default",
+         .nullable = true,
+         .position = 2},
+        LIVE("total", "numeric(12,2)", true, 3),
+        {.name = "load_run_id",
+         .type = "bigint",
+         .comment = "run that last changed this row (load_runs.run_id)",
+         .position = 4},
+        {.name = "loaded_at",
+         .type = "timestamp(3) without time zone",
+         .comment = "UTC time this row last changed",
+         .position = 5},
+    };
+    memcpy(cols, base, sizeof(base));
+    *n = ARRAY_LEN(base);
+}
+
+static void test_postgres(void **state)
+{
+    (void)state;
+    struct schemadiff_live_column cols[8];
+    size_t n;
+    struct schemadiff d;
+    struct buf out = BUF_INIT;
+    orders_pg_live(cols, &n);
+    struct schemadiff_live_table live = live_of(cols, n, true);
+    assert_int_equal(schemadiff_compare(&orders_def, &orders_table, &live, DB_DIALECT_POSTGRES, &d),
+                     0);
+    assert_int_equal(d.nchanges, 0);
+    schemadiff_release(&d);
+
+    /* status varchar(16), no total: widened and added, in PostgreSQL's shape */
+    cols[1].type = "character varying(16)";
+    memmove(&cols[2], &cols[3], 2 * sizeof(cols[0]));
+    live.ncols = n - 1;
+    assert_int_equal(schemadiff_compare(&orders_def, &orders_table, &live, DB_DIALECT_POSTGRES, &d),
+                     0);
+    assert_int_equal(d.nrefused, 0);
+    assert_true(d.changes[0].type_differs);
+    assert_false(d.changes[0].null_differs);
+    assert_false(d.changes[0].comment_differs);
+    assert_int_equal(schemadiff_alter_sql(&out, &d, DB_DIALECT_POSTGRES), 0);
+    assert_string_equal(out.data, "ALTER TABLE \"orders_raw\"\n"
+                                  "  ALTER COLUMN \"status\" TYPE varchar(32),\n"
+                                  "  ADD COLUMN \"total\" numeric(12,2) NULL");
+    schemadiff_release(&d);
+
+    /* must fail: varchar(64) -> varchar(32) (narrowing), another collation
+     * (binary "C" -> the default), bigint -> integer */
+    orders_pg_live(cols, &n);
+    live.ncols = n;
+    cols[1].type = "character varying(64)";
+    assert_int_equal(schemadiff_compare(&orders_def, &orders_table, &live, DB_DIALECT_POSTGRES, &d),
+                     0);
+    expect_refusal(&d, "mappings/orders.yaml:6:5: table 'orders_raw' column 'status': "
+                       "varchar(64) cannot become varchar(32) (narrowing; nothing was changed)");
+    schemadiff_release(&d);
+    cols[1].type = "character varying(32)";
+    cols[1].collation = "C";
+    assert_int_equal(schemadiff_compare(&orders_def, &orders_table, &live, DB_DIALECT_POSTGRES, &d),
+                     0);
+    expect_refusal(&d, "mappings/orders.yaml:6:5: table 'orders_raw' column 'status': "
+                       "varchar(32) collate C cannot become varchar(32) collate default "
+                       "(incompatible; nothing was changed)");
+    schemadiff_release(&d);
+    cols[1].collation = "default";
+    cols[0].type = "numeric(20,0)";
+    assert_int_equal(schemadiff_compare(&orders_def, &orders_table, &live, DB_DIALECT_POSTGRES, &d),
+                     0);
+    expect_refusal(&d, "mappings/orders.yaml:5:5: table 'orders_raw' column 'order_id': "
+                       "decimal(20,0) cannot become bigint (incompatible; nothing was changed)");
+    schemadiff_release(&d);
+    buf_release(&out);
+}
+
 static void test_incompatible_and_narrowing(void **state)
 {
     (void)state;
@@ -824,6 +934,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_server_types),
         cmocka_unit_test(test_parse_ddlgen_spellings),
+        cmocka_unit_test(test_parse_postgres_types),
+        cmocka_unit_test(test_postgres),
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_expected_types),
         cmocka_unit_test(test_integer_rules),
