@@ -401,7 +401,7 @@ accounts:
   analyst: { user: $2_analyst, password: \${MASKLOAD_ANALYST_PASSWORD} }
   steward: { user: $2_steward, password: \${MASKLOAD_STEWARD_PASSWORD} }
 pii: { digest_key_file: $BENCH_DIR/digest.key }
-load: { batch_size: $BENCH_BATCH, method: $BENCH_METHOD, prefetch_pages: $BENCH_PREFETCH }
+load: { batch_size: $BENCH_BATCH, method: $BENCH_METHOD, prefetch_pages: $BENCH_PREFETCH, writer: $BENCH_WRITER, parallel_streams: $BENCH_PARALLEL }
 sources:
   api: { base_url: "http://127.0.0.1:$API_PORT/evaluation/dataengineer/jr/v1", page_size: $BENCH_PAGE }
 streams:
@@ -529,7 +529,7 @@ for size in $BENCH_SIZES; do
 done
 
 echo
-echo "config: batch_size $BENCH_BATCH, page_size $BENCH_PAGE, method $BENCH_METHOD, prefetch_pages $BENCH_PREFETCH, writer $BENCH_WRITER and parallel_streams $BENCH_PARALLEL (mysql), seed $BENCH_SEED; warehouses: $BENCH_WAREHOUSES${NAIVE_LINE:+; naive: $NAIVE_LINE}"
+echo "config: batch_size $BENCH_BATCH, page_size $BENCH_PAGE, method $BENCH_METHOD, prefetch_pages $BENCH_PREFETCH, writer $BENCH_WRITER and parallel_streams $BENCH_PARALLEL, seed $BENCH_SEED; warehouses: $BENCH_WAREHOUSES${NAIVE_LINE:+; naive: $NAIVE_LINE}"
 echo "data: sizes up to $BENCH_FILES_MAX users served from files, larger ones generated page by page"
 printf '  %s\n' "${SERVED_LINES[@]}"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"

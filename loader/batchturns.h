@@ -19,7 +19,10 @@
 #include <stdbool.h>
 
 #include "batch.h"
+#include "erase.h"
+#include "json.h"
 #include "load.h"
+#include "mapping.h"
 #include "pipeline.h"
 #include "source.h"
 
@@ -86,5 +89,24 @@ int batch_turns_drain(struct batch_turns *t, const struct batch_turn_ops *ops, v
 int batch_turns_hand_off(struct batch_turns *t, const struct batch_turn_ops *ops, void *ctx,
                          struct source *src, const char *stream, unsigned long long pages,
                          unsigned long long erased, struct load_stream_counts *total);
+
+/* After a stream's last page (rc: the stream's error so far): the batch in
+ * flight commits (or fails) before anything else touches the writer's
+ * connection, then, when all went well, the last batch (perhaps empty) is
+ * written in line as the stream run's last (batch_job.final) and the
+ * source acknowledged. The first error: rc, the drain's, the write's. */
+int batch_turns_finish(struct batch_turns *t, const struct batch_turn_ops *ops, void *ctx, int rc,
+                       struct source *src, const char *stream, unsigned long long pages,
+                       unsigned long long erased, struct load_stream_counts *total);
+
+/* Parses each record of page `pg` on its own into `doc` (one that is not
+ * JSON is one reject, never the page's failure) and maps it into t->b with
+ * `mopt`, except a record of a subject of `erased_set` (erase.h; may be
+ * NULL), which is stored nowhere and counted in *erased; tells the source
+ * each record's outcome. Timed as STAGE_PARSE and STAGE_MAP. 0 or an
+ * error. */
+int batch_turns_map_page(struct batch_turns *t, const struct source_page *pg, json_doc *doc,
+                         struct erase_set *erased_set, const struct map_options *mopt,
+                         struct source *src, unsigned long long *erased);
 
 #endif

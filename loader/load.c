@@ -729,7 +729,6 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         prog = progress_start(st->name, ctx->cfg->log_progress_interval);
     while (!rc) {
         struct source_page pg;
-        size_t idx = 0;
         uint64_t t0 = stage_now();
         rc = source_next_page(src, &pg);
         stage_add(STAGE_FETCH_WAIT, t0);
@@ -746,28 +745,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
             break;
         rc = 0;
         pages++;
-        /* each record is parsed on its own: one that is not JSON is one
-         * reject, never the page's failure */
-        for (size_t n = json_page_count(pg.records); !rc && idx < n; idx++) {
-            unsigned long line = json_page_line(pg.records, idx);
-            size_t rejects = batch_counts(b).rejected;
-            bool is_erased = false;
-            uint64_t t1 = stage_now();
-            rc = json_page_parse_record(pg.records, idx, rec_doc);
-            t0 = stage_now();
-            stage_add(STAGE_PARSE, t1);
-            if (!rc)
-                rc = erase_set_match(ctx->erased_set, def, json_root(rec_doc), &is_erased);
-            if (rc == ML_ERECORD)
-                rc = mapping_reject_unparsed(b, err_msg(), pg.ref, idx, line);
-            else if (!rc && is_erased)
-                erased++; /* an erased subject's record: stored nowhere */
-            else if (!rc)
-                rc = mapping_map_record_at(b, json_root(rec_doc), &ctx->mopt, pg.ref, idx, line);
-            stage_add(STAGE_MAP, t0);
-            if (!rc)
-                rc = source_record_outcome(src, idx, batch_counts(b).rejected > rejects);
-        }
+        rc = batch_turns_map_page(&sb, &pg, rec_doc, ctx->erased_set, &ctx->mopt, src, &erased);
         source_page_release(&pg);
         /* batches end at page boundaries, so that a source acknowledging
          * after commit never acknowledges half a page */
@@ -791,19 +769,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         if (!rc && ctx->abort && atomic_load(ctx->abort))
             rc = err_set(ML_EIO, "stopped: another stream of the run failed");
     }
-    {
-        /* the batch in flight commits (or fails) before anything else
-         * touches the connection; an error of the main thread's wins */
-        int wrc = batch_turns_drain(&sb, &turn_ops, ctx);
-        if (!rc)
-            rc = wrc;
-    }
-    if (!rc) {
-        struct batch_job last = {b, st->name, pages, erased, &total, 0, true};
-        rc = write_batch(ctx, &last);
-    }
-    if (!rc)
-        rc = source_committed(src);
+    rc = batch_turns_finish(&sb, &turn_ops, ctx, rc, src, st->name, pages, erased, &total);
     /* the last batch was empty: the cursor reached by the earlier ones */
     if (!rc && ctx->inc && ctx->has_seen &&
         (!ctx->has_written || strcmp(ctx->cursor_seen, ctx->cursor_written) != 0)) {
