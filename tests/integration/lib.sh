@@ -305,6 +305,29 @@ wh_checksum() {
   done
   echo "${out[*]}"
 }
+# wh_hash_sql DB: one query giving "table rows md5" per data table of DB
+# (every base table but the audit tables, load_runs, load_run_streams,
+# load_rejects, load_run_leases, and pii_key, the key's fingerprint with the
+# time init recorded it), over the data columns only (load_run_id, loaded_at
+# and first_seen_at differ between two runs of the same load); QUOTE() /
+# quote_nullable() keep NULL apart from 'NULL' and values apart from
+# separators. Built once per schema and run against any database of it, so
+# that two loads compare by their data
+wh_hash_sql() {
+  local db=$1 t c cols q=""
+  for t in $(wh_tables "$db" | grep -vxE 'load_runs|load_run_streams|load_rejects|load_run_leases|pii_key'); do
+    cols=""
+    for c in $(wh_columns "$db" "$t" | grep -vxE 'load_run_id|loaded_at|first_seen_at'); do
+      cols+="${cols:+,}$(wh_pick "QUOTE(\`$c\`)" "quote_nullable(\"$c\")")"
+    done
+    if [ "$IT_WAREHOUSE" = postgres ]; then
+      q+="${q:+ UNION ALL }SELECT '$t', count(*), md5(coalesce(string_agg(x, E'\\n' ORDER BY x), '')) FROM (SELECT concat_ws(',',$cols) AS x FROM \"$t\") s"
+    else
+      q+="${q:+ UNION ALL }SELECT '$t', COUNT(*), MD5(GROUP_CONCAT(CONCAT_WS(',',$cols) ORDER BY CONCAT_WS(',',$cols) SEPARATOR '\n')) FROM \`$t\`"
+    fi
+  done
+  wh_pick "SET SESSION group_concat_max_len = 1073741824; $q" "$q ORDER BY 1"
+}
 # wh_empty DB: every base table of DB but pii_key emptied, identities and
 # AUTO_INCREMENT counters reset (the state init leaves)
 wh_empty() {

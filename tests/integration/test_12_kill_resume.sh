@@ -31,29 +31,7 @@ fresh_db "$REF"
 write_config "$T/c.yaml" "$DB"
 write_config "$T/ref.yaml" "$REF"
 
-# data_tables DB: base tables other than the audit tables and pii_key (the
-# key's fingerprint, written by init, with the time it was recorded)
-data_tables() {
-  wh_tables "$1" | grep -vxE 'load_runs|load_run_streams|load_rejects|load_run_leases|pii_key'
-}
-# hash_sql DB: one query giving "table rows md5" per data table, over the
-# data columns only (QUOTE()/quote_nullable() keep NULL apart from 'NULL'
-# and values apart from separators); built once, as the schema does not change
-hash_sql() {
-  local db=$1 t c cols q=""
-  for t in $(data_tables "$db"); do
-    cols=""
-    for c in $(wh_columns "$db" "$t" | grep -vxE 'load_run_id|loaded_at|first_seen_at'); do
-      cols+="${cols:+,}$(wh_pick "QUOTE(\`$c\`)" "quote_nullable(\"$c\")")"
-    done
-    if [ "$IT_WAREHOUSE" = postgres ]; then
-      q+="${q:+ UNION ALL }SELECT '$t', count(*), md5(coalesce(string_agg(x, E'\\n' ORDER BY x), '')) FROM (SELECT concat_ws(',',$cols) AS x FROM \"$t\") s"
-    else
-      q+="${q:+ UNION ALL }SELECT '$t', COUNT(*), MD5(GROUP_CONCAT(CONCAT_WS(',',$cols) ORDER BY CONCAT_WS(',',$cols) SEPARATOR '\n')) FROM \`$t\`"
-    fi
-  done
-  wh_pick "SET SESSION group_concat_max_len = 1073741824; $q" "$q ORDER BY 1"
-}
+# data_hash DB: "table rows md5" per data table of DB (HASH_SQL: wh_hash_sql of the reference)
 data_hash() { sql_admin "$1" "$HASH_SQL" | tr '\t' ' '; }
 last_rejects() {
   sql_admin "$1" "SELECT stream, source_ref, record_key, reason, payload FROM load_rejects
@@ -76,7 +54,7 @@ wait_stale() {
 
 ml -c "$T/ref.yaml" init; assert_eq 0 "$RC" "init reference"
 ml -c "$T/ref.yaml" run; assert_eq 0 "$RC" "undisturbed reference run"
-HASH_SQL=$(hash_sql "$REF")
+HASH_SQL=$(wh_hash_sql "$REF") # built once, as the schema does not change
 REF_HASH=$(data_hash "$REF")
 REF_REJECTS=$(last_rejects "$REF")
 assert_contains "$REF_HASH" "users_raw 12 " "reference has the fixture's users"
