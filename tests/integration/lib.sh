@@ -328,6 +328,19 @@ wh_hash_sql() {
   done
   wh_pick "SET SESSION group_concat_max_len = 1073741824; $q" "$q ORDER BY 1"
 }
+# wh_refuse NAME TABLE CONDITION MESSAGE: the SQL of a trigger NAME that makes
+# the server refuse a row inserted into TABLE for which CONDITION (on NEW)
+# holds, with MESSAGE as its error (mysql: SIGNAL SQLSTATE '45000'; postgres:
+# a plpgsql trigger function NAME, RAISE EXCEPTION); DROP TRIGGER NAME (ON
+# TABLE, with postgres) lifts it
+wh_refuse() {
+  wh_pick "DELIMITER //
+CREATE TRIGGER $1 BEFORE INSERT ON $2 FOR EACH ROW
+  BEGIN IF $3 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '$4'; END IF; END//" \
+    "CREATE FUNCTION $1() RETURNS trigger LANGUAGE plpgsql AS \$f\$
+  BEGIN IF $3 THEN RAISE EXCEPTION '$4'; END IF; RETURN NEW; END \$f\$;
+CREATE TRIGGER $1 BEFORE INSERT ON $2 FOR EACH ROW EXECUTE FUNCTION $1()"
+}
 # wh_empty DB: every base table of DB but pii_key emptied, identities and
 # AUTO_INCREMENT counters reset (the state init leaves)
 wh_empty() {

@@ -5,6 +5,8 @@
 # order), the same bookkeeping; a batch the server refuses fails the run with
 # the server's message, and neither it nor the batch mapped meanwhile is
 # written; -v logs the per-stage times; a bad load.writer is a config error.
+#
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh).
 . "$(dirname "$0")/lib.sh"
 
 # dump DB: data columns in key order, then every surrogate table id by id
@@ -15,7 +17,7 @@ dump() {
     FROM subscriptions_raw ORDER BY user_id, subscription_no"
   sql_admin "$1" "SELECT message_id, created_at, sender_id, receiver_id FROM messages_raw ORDER BY message_id"
   for k in city zipcode profession; do
-    sql_admin "$1" "SELECT id, HEX(value) FROM sensitive_${k}_ids ORDER BY id"
+    sql_admin "$1" "SELECT id, $(wh_hex value) FROM sensitive_${k}_ids ORDER BY id"
   done
 }
 bookkeeping() {
@@ -55,9 +57,7 @@ assert_eq "$before" "$(dump it_pipe_thread)" "the rerun leaves every row and sur
 fresh_db it_pipe_fail
 WRITE_CONFIG_LOAD="  writer: thread" write_config "$T/fail.yaml" it_pipe_fail
 ml -c "$T/fail.yaml" init; assert_eq 0 "$RC" "init (refusal)"
-sql_admin it_pipe_fail "DELIMITER //
-CREATE TRIGGER refuse_18 BEFORE INSERT ON messages_raw FOR EACH ROW
-  BEGIN IF NEW.message_id = 18 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'message 18 refused'; END IF; END//"
+sql_admin it_pipe_fail "$(wh_refuse refuse_18 messages_raw "NEW.message_id = 18" "message 18 refused")"
 ml -c "$T/fail.yaml" run
 assert_eq 1 "$([ "$RC" -ne 0 ] && echo 1 || echo 0)" "a batch refused by the server fails the run (rc $RC)"
 assert_contains "$OUT" "message 18 refused" "with the server's message"
@@ -70,7 +70,7 @@ assert_eq 0 "$(sql_admin it_pipe_fail "SELECT COUNT(*) FROM messages_raw WHERE m
 assert_eq "failed" "$(sql_admin it_pipe_fail "SELECT status FROM load_runs ORDER BY run_id DESC LIMIT 1")" "the run is recorded failed"
 assert_eq 15 "$(sql_admin it_pipe_fail "SELECT loaded FROM load_run_streams WHERE stream='messages' ORDER BY run_id DESC LIMIT 1")" \
   "its bookkeeping counts the committed batches only"
-sql_admin it_pipe_fail "DROP TRIGGER refuse_18"
+sql_admin it_pipe_fail "DROP TRIGGER refuse_18$(wh_pick "" " ON messages_raw")"
 ml -c "$T/fail.yaml" run; assert_eq 0 "$RC" "the next run completes the work"
 assert_eq "$MESSAGES_LOADED" "$(sql_admin it_pipe_fail "SELECT COUNT(*) FROM messages_raw")" "every message is loaded then"
 
