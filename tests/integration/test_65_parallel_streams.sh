@@ -107,8 +107,8 @@ pconfig "$T/k.yaml" "$DB" 2
 ml -c "$T/k.yaml" init; assert_eq 0 "$RC" "init (kill)"
 killed=0 bad=0 differ_killed=0
 # statements are counted over every connection of the process: a MySQL run
-# makes about 74, a PostgreSQL run about 109 (its users stream commits its
-# first batch after the 90th), so PostgreSQL gets one point more, in its
+# makes about 74 (stmt:75 and stmt:90 then complete the run), a PostgreSQL
+# run about 109, so PostgreSQL gets one point more, near the end of its
 # users stream
 for point in commit:2 commit:3 commit:4 commit:5 commit:6 stmt:15 stmt:30 stmt:45 stmt:60 stmt:75 stmt:90 \
   $(wh_pick "" stmt:100); do
