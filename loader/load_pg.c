@@ -327,7 +327,8 @@ static int cursor_write(struct pg_run *ctx, const char *stream, const char *valu
 
 /* The rows of table `t` of the batch; a history stream's main rows go to
  * its snapshot table (history_pg.h). */
-static int write_table(struct pg_run *ctx, struct batch *b, unsigned t, unsigned long long *written)
+static int write_table(struct pg_run *ctx, struct batch *b, unsigned t, unsigned long long *written,
+                       bool *direct)
 {
     struct table_rows *rows = batch_rows(b, t);
     const struct table_def *def = rows->def;
@@ -337,7 +338,7 @@ static int write_table(struct pg_run *ctx, struct batch *b, unsigned t, unsigned
     /* a snapshot table is temporary: always upserted */
     rc = ctx->hist && t == BATCH_MAIN
              ? writer_pg_write(ctx->writer, ctx->pg, b, rows, ctx->run_id, written)
-             : writer_pg_load(ctx->writer, ctx->pg, b, rows, ctx->run_id, written);
+             : writer_pg_load(ctx->writer, ctx->pg, b, rows, ctx->run_id, written, direct);
     rows->def = def;
     return rc;
 }
@@ -397,14 +398,25 @@ again:
                      dropped);
         n = batch_counts(b);
     }
-    for (unsigned c = 0; !rc && c < batch_def(b)->nchildren; c++)
-        rc = writer_pg_trim_children(ctx->pg, &ctx->sql, b, c);
+    /* the main rows first: when they all went by a direct COPY, none of
+     * their keys was stored before, so a child table that was empty at the
+     * run's start holds no row of theirs (a child row is only written with
+     * its parent's); else each child table's tails past the parents' new
+     * counts go, before the children are written */
     for (unsigned t = 0; !rc && t < ntables; t++) {
         unsigned long long w = 0;
         uint64_t t0 = stage_now();
-        rc = write_table(ctx, b, t, &w);
+        bool direct = false;
+        rc = write_table(ctx, b, t, &w, t == BATCH_MAIN ? &direct : NULL);
         stage_add(STAGE_SERVER_LOAD, t0);
         written += w;
+        for (unsigned c = 0; !rc && t == BATCH_MAIN && c < batch_def(b)->nchildren; c++) {
+            bool fresh = false;
+            if (direct && batch_def(b)->children[c].table)
+                rc = writer_pg_fresh(ctx->writer, ctx->pg, batch_def(b)->children[c].table, &fresh);
+            if (!rc && !fresh)
+                rc = writer_pg_trim_children(ctx->pg, &ctx->sql, b, c);
+        }
     }
     if (!rc)
         rc = writer_pg_rejects(ctx->pg, b, stream, ctx->run_id);

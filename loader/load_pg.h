@@ -4,18 +4,20 @@
  * Per stream: pages are fetched and mapped into batches of load.batch_size
  * records (mapping.h, batch.h: the same masking, digests and hmac columns
  * as with MySQL); each batch resolves its surrogates (surrogate_pg.h,
- * autocommit), then in ONE transaction deletes each child table's tails,
- * first claims its records' keys when the stream is exactly once
- * (writer_pg_claim: a record already in the processed table is dropped),
- * upserts its rows (writer_pg.h: COPY into staging, one set-based upsert
- * leaving unchanged rows alone), records its rejects and adds its counts to
- * load_run_streams. A source that acknowledges (an SQS queue) is told after
- * the commit (source_committed), never before. A transaction the server rolled back as a deadlock,
- * serialization failure or lock timeout (DB_ERR_RETRY_TX) is replayed whole,
- * at most five times. The run is a load_runs row made visible with its lease
- * (load_run_leases: the node and pg_backend_pid() of LEASE_PG_NODE_SQL, a
- * random token) and renewed by a heartbeat thread on a connection of its
- * own; the digest key is verified against pii_key before and after the run
+ * autocommit), then in ONE transaction first claims its records' keys
+ * when the stream is exactly once (writer_pg_claim: a record already in
+ * the processed table is dropped), writes its main rows (writer_pg.h: COPY
+ * straight into a table empty at the run's start, else into staging and
+ * one set-based upsert leaving unchanged rows alone), deletes each child
+ * table's tails past the parents' new counts (not needed when every main
+ * row went by that direct COPY and the child table was empty at the run's
+ * start: no child row of theirs can be stored), writes the child rows,
+ * records its rejects and adds its counts to load_run_streams. A source that acknowledges (an SQS
+ * queue) is told after the commit (source_committed), never before. A transaction the server rolled
+ * back as a deadlock, serialization failure or lock timeout (DB_ERR_RETRY_TX) is replayed whole, at
+ * most five times. The run is a load_runs row made visible with its lease (load_run_leases: the
+ * node and pg_backend_pid() of LEASE_PG_NODE_SQL, a random token) and renewed by a heartbeat thread
+ * on a connection of its own; the digest key is verified against pii_key before and after the run
  * row is written.
  *
  * A `history: scd2` stream's main rows go to its snapshot table and are

@@ -211,6 +211,40 @@ static int upsert_sql(struct buf *sql, const struct table_def *def, size_t idx)
     return rc;
 }
 
+/* DELETE FROM the staging table of every row equal to its stored row (the
+ * same key, the other columns not distinct): what the upsert would leave as
+ * it is, but only after locking the stored row, which in PostgreSQL writes
+ * the lock into the row and the WAL; a rerun over unchanged data then
+ * writes nothing at all. The upsert's own IS DISTINCT FROM stays for a row
+ * that another transaction changes meanwhile. */
+static int unchanged_sql(struct buf *sql, const struct table_def *def, size_t idx)
+{
+    int rc = buf_addf(sql, "DELETE FROM ml_stage_%zu s USING ", idx);
+    if (!rc)
+        rc = pg_append_ident(sql, def->name);
+    if (!rc)
+        rc = buf_adds(sql, " t WHERE ");
+    for (unsigned c = 0; !rc && c < def->nkey; c++) {
+        rc = buf_adds(sql, c ? " AND s." : "s.");
+        if (!rc)
+            rc = pg_append_ident(sql, def->cols[c].name);
+        if (!rc)
+            rc = buf_adds(sql, "=t.");
+        if (!rc)
+            rc = pg_append_ident(sql, def->cols[c].name);
+    }
+    if (rc || def->nkey >= def->ncols)
+        return rc;
+    rc = buf_adds(sql, " AND (");
+    if (!rc)
+        rc = append_cols(sql, def, def->nkey, "t.");
+    if (!rc)
+        rc = buf_adds(sql, ") IS NOT DISTINCT FROM (");
+    if (!rc)
+        rc = append_cols(sql, def, def->nkey, "s.");
+    return rc ? rc : buf_addc(sql, ')');
+}
+
 /* The rows of `t` in COPY's text format into w->data (wiped first);
  * `suffix`, when not NULL, is appended to every row after a tab. */
 static int encode_rows(struct writer_pg *w, const struct batch *b, const struct table_rows *t,
@@ -272,6 +306,12 @@ int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
                  def->name, nuls);
     if (!rc) {
         buf_reset(&w->sql);
+        rc = unchanged_sql(&w->sql, def, idx);
+    }
+    if (!rc)
+        rc = pg_exec(pg, w->sql.data);
+    if (!rc) {
+        buf_reset(&w->sql);
         rc = upsert_sql(&w->sql, def, idx);
     }
     snprintf(run, sizeof(run), "%llu", run_id);
@@ -290,9 +330,7 @@ int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
     return rc ? err_prefix(rc, "writing %s", def->name) : 0;
 }
 
-/* Whether the table of `def` held no row at this run's first batch of it:
- * asked once (in that batch's transaction), remembered for the run. */
-static int table_fresh(struct writer_pg *w, struct pg *pg, const struct table_def *def, bool *fresh)
+int writer_pg_fresh(struct writer_pg *w, struct pg *pg, const struct table_def *def, bool *fresh)
 {
     struct buf one = BUF_INIT;
     bool found = false;
@@ -332,7 +370,7 @@ static int table_fresh(struct writer_pg *w, struct pg *pg, const struct table_de
 
 int writer_pg_load(struct writer_pg *w, struct pg *pg, const struct batch *b,
                    const struct table_rows *t, unsigned long long run_id,
-                   unsigned long long *written)
+                   unsigned long long *written, bool *direct)
 {
     const struct table_def *def = t->def;
     char run[40];
@@ -341,9 +379,11 @@ int writer_pg_load(struct writer_pg *w, struct pg *pg, const struct batch *b,
     unsigned long long copied = 0;
     int rc;
     *written = 0;
+    if (direct)
+        *direct = false;
     if (!t->nrows)
         return 0;
-    rc = table_fresh(w, pg, def, &fresh);
+    rc = writer_pg_fresh(w, pg, def, &fresh);
     if (rc || !fresh)
         return rc ? rc : writer_pg_write(w, pg, b, t, run_id, written);
     /* load_run_id and loaded_at as the upsert stamps them: the run, and the
@@ -401,6 +441,8 @@ int writer_pg_load(struct writer_pg *w, struct pg *pg, const struct batch *b,
                  def->name, nuls);
     if (!rc)
         *written = copied;
+    if (!rc && direct)
+        *direct = true;
     return rc ? err_prefix(rc, "writing %s", def->name) : 0;
 }
 

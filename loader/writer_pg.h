@@ -6,16 +6,23 @@
  * batch: the rows go by `COPY ... FROM STDIN`, fed from memory (every value
  * in COPY's text format, pg_copy_append_field), into a temporary staging
  * table of the table's definition columns (created once per session,
- * ON COMMIT DELETE ROWS: empty at every batch), then one set-based
+ * ON COMMIT DELETE ROWS: empty at every batch); the staged rows equal to
+ * their stored rows are deleted from it (DELETE ... USING t on the key,
+ * the other columns IS NOT DISTINCT FROM: neither written nor locked, so a
+ * rerun over unchanged data writes nothing to the table or its WAL), then
+ * one set-based
  *   INSERT INTO t (cols, load_run_id, loaded_at) SELECT ... FROM staging
  *   ON CONFLICT (key) DO UPDATE SET ... WHERE (t.cols) IS DISTINCT FROM
  *   (EXCLUDED.cols)
  * so that a row equal to its stored row is not rewritten (no new tuple
- * version, load_run_id and loaded_at kept). Everything runs in the caller's
+ * version, load_run_id and loaded_at kept) also when another transaction
+ * stored it meanwhile. Everything runs in the caller's
  * transaction, which a failure leaves to be rolled back and replayed.
  * Surrogates must be resolved first (no CELL_PENDING left). */
 #ifndef ML_WRITER_PG_H
 #define ML_WRITER_PG_H
+
+#include <stdbool.h>
 
 #include "batch.h"
 #include "buf.h"
@@ -42,10 +49,17 @@ int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
  * in an earlier batch (a unique violation) rolls back to it and the batch
  * is upserted. A table holding rows at that first batch (an earlier run's,
  * or a killed run's) is upserted for the whole run. Not for a table whose
- * emptiness says nothing about the run (a temporary table). */
+ * emptiness says nothing about the run (a temporary table). *direct (may
+ * be NULL) tells whether every row went by that direct COPY: then none of
+ * their keys was in the table before. */
 int writer_pg_load(struct writer_pg *w, struct pg *pg, const struct batch *b,
                    const struct table_rows *t, unsigned long long run_id,
-                   unsigned long long *written);
+                   unsigned long long *written, bool *direct);
+
+/* Whether the table of `def` held no row at this run's first batch of it
+ * (asked then, in that batch's transaction, and remembered for the run).
+ * 0 or ML_EDB / ML_ENOMEM. */
+int writer_pg_fresh(struct writer_pg *w, struct pg *pg, const struct table_def *def, bool *fresh);
 
 /* Deletes the rows of child `ci` at or past each parent's new count (an
  * array that shrank): one DELETE with the parents and counts bound as
