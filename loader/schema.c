@@ -857,7 +857,10 @@ static int maintain_partitions(struct init_ctx *ctx)
                       ctx->defs[i]->table->name);
     if (ctx->plan)
         return 0;
-    return partition_maintain_all(ctx->db, ctx->cfg->warehouse.database, ctx->defs, ctx->ndefs, 0);
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = w ? partition_maintain_all(w, ctx->cfg, ctx->defs, ctx->ndefs, 0) : ML_ENOMEM;
+    wh_close(w);
+    return rc;
 }
 
 /* The generated monitoring views of the configured streams

@@ -14,6 +14,7 @@
 #include "history.h"
 #include "log.h"
 #include "monitor.h"
+#include "partition.h"
 #include "pg.h"
 #include "pii_key.h"
 #include "pii_key_pg.h"
@@ -880,6 +881,9 @@ static int access_and_views(struct pg_init *ctx)
     };
     struct buf access = BUF_INIT;
     int rc = ddlgen_pg_access(&access, ctx->defs, ctx->ndefs, &a);
+    if (!rc) /* the loader role owns the partitioned tables: `run` maintains their partitions */
+        rc = ddlgen_partition_grants(&access, ctx->defs, ctx->ndefs, cfg->warehouse.schema,
+                                     cfg->roles.loader, DB_DIALECT_POSTGRES);
     if (rc) {
         buf_release(&access);
         return err_prefix(rc, "deriving the privileges");
@@ -909,6 +913,25 @@ static int access_and_views(struct pg_init *ctx)
         rc = pg_commit(ctx->pg);
     if (rc && !ctx->plan)
         pg_rollback(ctx->pg);
+    return rc;
+}
+
+/* Partitions of the partitioned stream tables made ready ahead and expired
+ * ones dropped (partition.h), as `run` does, once the loader role owns the
+ * tables; in plan mode only said. */
+static int maintain_partitions(struct pg_init *ctx)
+{
+    for (size_t i = 0; ctx->plan && i < ctx->ndefs; i++)
+        if (ctx->defs[i]->table->partition)
+            plan_note(ctx,
+                      "partitions: init adds the missing partitions of table '%s' ahead and "
+                      "drops those its retention has expired",
+                      ctx->defs[i]->table->name);
+    if (ctx->plan)
+        return 0;
+    struct wh *w = wh_borrow_pg(ctx->pg);
+    int rc = w ? partition_maintain_all(w, ctx->cfg, ctx->defs, ctx->ndefs, 0) : ML_ENOMEM;
+    wh_close(w);
     return rc;
 }
 
@@ -1010,6 +1033,8 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = create_derived_tables(&ctx);
     if (!rc)
         rc = access_and_views(&ctx);
+    if (!rc)
+        rc = maintain_partitions(&ctx);
     if (!rc)
         rc = ensure_accounts(&ctx);
     if (!rc)
