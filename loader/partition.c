@@ -186,8 +186,9 @@ static int not_partitioned(const struct table_def *t)
 
 static int unreadable_bound(const struct table_def *t, const char *part, const char *bound)
 {
-    return err_set(ML_ECONFIG, "table '%s': partition '%s' has a bound the loader cannot read ('%s')",
-                   t->name, part, bound ? bound : "NULL");
+    return err_set(ML_ECONFIG,
+                   "table '%s': partition '%s' has a bound the loader cannot read ('%s')", t->name,
+                   part, bound ? bound : "NULL");
 }
 
 static int read_live_mysql(struct wh *w, const char *database, const struct table_def *t,
@@ -347,20 +348,45 @@ struct maint {
     time_t now;
     unsigned long long run_id;
     struct partition_report rep; /* this attempt's */
+    bool locked;                 /* PostgreSQL: the table locked ACCESS EXCLUSIVE */
     struct buf sql;
 };
 
-static int exec_sql(struct maint *m)
-{
-    return wh_exec(m->w, m->sql.data);
-}
-
-/* Appends "space"."name" (PostgreSQL) or `name` (MySQL). */
-static int append_rel(struct maint *m, const char *name)
+/* Appends "space"."name" (PostgreSQL) or `name` (MySQL) to out. */
+static int append_rel_to(struct maint *m, struct buf *out, const char *name)
 {
     enum db_dialect d = wh_dialect(m->w);
-    return wh_is_postgres(m->w) ? wh_append_qualified(d, &m->sql, m->space, name)
-                                : wh_append_ident(d, &m->sql, name);
+    return wh_is_postgres(m->w) ? wh_append_qualified(d, out, m->space, name)
+                                : wh_append_ident(d, out, name);
+}
+
+static int append_rel(struct maint *m, const char *name)
+{
+    return append_rel_to(m, &m->sql, name);
+}
+
+/* Runs the statement in m->sql. PostgreSQL: the first change of an attempt
+ * locks the table ACCESS EXCLUSIVE first, as its DDL would table by table
+ * (attaching: the DEFAULT partition; dropping: the table): a reader that
+ * has the table and waits for a partition would otherwise deadlock with
+ * it. Only when there is something to change, and until the commit. */
+static int exec_sql(struct maint *m)
+{
+    if (wh_is_postgres(m->w) && !m->locked) {
+        struct buf lock = BUF_INIT;
+        int rc = buf_adds(&lock, "LOCK TABLE ");
+        if (!rc)
+            rc = append_rel_to(m, &lock, m->t->name);
+        if (!rc)
+            rc = buf_adds(&lock, " IN ACCESS EXCLUSIVE MODE");
+        if (!rc)
+            rc = wh_exec(m->w, lock.data);
+        buf_release(&lock);
+        if (rc)
+            return rc;
+        m->locked = true;
+    }
+    return wh_exec(m->w, m->sql.data);
 }
 
 /* Adds the periods after the newest bound up to the newest one wanted;
@@ -458,8 +484,8 @@ static int record_drop(struct maint *m, const struct live_partition *p, const ch
     snprintf(run, sizeof(run), "%llu", m->run_id);
     snprintf(nrows, sizeof(nrows), "%llu", rows);
     snprintf(days, sizeof(days), "%u", m->t->partition->retention_days);
-    const char *values[8] = {m->run_id ? run : NULL, m->t->name, p->name, start, p->bound,
-                             nrows, days, cutoff};
+    const char *values[8] = {
+        m->run_id ? run : NULL, m->t->name, p->name, start, p->bound, nrows, days, cutoff};
     buf_reset(&m->sql);
     int rc = buf_addf(&m->sql,
                       "INSERT INTO load_partition_drops (run_id, table_name, partition_name, "
@@ -603,6 +629,7 @@ static int maintain_once(struct maint *m)
     int rc = 0;
     bool pg = wh_is_postgres(m->w);
     memset(&m->rep, 0, sizeof(m->rep));
+    m->locked = false;
     if (pg) {
         rc = wh_begin(m->w);
         buf_reset(&m->sql);

@@ -1315,9 +1315,10 @@ static void test_pg_partitioned(void **state)
     (void)state;
     struct buf out = BUF_INIT;
     assert_int_equal(ddlgen_create_table(&out, &event_table, DB_DIALECT_POSTGRES), 0);
-    assert_non_null(strstr(out.data, "PRIMARY KEY (\"id\",\"created_at\")\n) PARTITION BY RANGE "
-                                     "(\"created_at\");\nCREATE TABLE IF NOT EXISTS "
-                                     "\"events_raw_p_default\" PARTITION OF \"events_raw\" DEFAULT"));
+    assert_non_null(strstr(out.data,
+                           "PRIMARY KEY (\"id\",\"created_at\")\n) PARTITION BY RANGE "
+                           "(\"created_at\");\nCREATE TABLE IF NOT EXISTS "
+                           "\"events_raw_p_default\" PARTITION OF \"events_raw\" DEFAULT"));
     buf_reset(&out);
     const struct ddlgen_partition p = {"p202503", "2025-04-01"};
     const char *readers[] = {"analyst_r", "steward_r"};
@@ -1335,27 +1336,27 @@ static void test_pg_partitioned(void **state)
         "\"analyst_r\", \"steward_r\"");
     /* must fail: an empty or reversed range, a hostile bound; out untouched */
     buf_reset(&out);
-    assert_int_equal(ddlgen_partition_add_pg(&out, &event_table, "s", "d", "2025-04-01", &p,
-                                             readers, 2),
-                     ML_EINVAL);
-    assert_int_equal(ddlgen_partition_add_pg(&out, &event_table, "s", "d", "2025-03-01') OR (1",
-                                             &p, readers, 2),
-                     ML_EINVAL);
+    assert_int_equal(
+        ddlgen_partition_add_pg(&out, &event_table, "s", "d", "2025-04-01", &p, readers, 2),
+        ML_EINVAL);
+    assert_int_equal(
+        ddlgen_partition_add_pg(&out, &event_table, "s", "d", "2025-03-01') OR (1", &p, readers, 2),
+        ML_EINVAL);
     const struct ddlgen_partition bad = {"p202503", "2025-04-01'"};
-    assert_int_equal(ddlgen_partition_add_pg(&out, &event_table, "s", "d", "2025-03-01", &bad,
-                                             readers, 2),
-                     ML_EINVAL);
+    assert_int_equal(
+        ddlgen_partition_add_pg(&out, &event_table, "s", "d", "2025-03-01", &bad, readers, 2),
+        ML_EINVAL);
     assert_int_equal(out.len, 0);
     const struct stream_def *defs[] = {&users_def, &event_def};
-    assert_int_equal(
-        ddlgen_partition_grants(&out, defs, 2, "s", "loader_r", DB_DIALECT_POSTGRES), 0);
+    assert_int_equal(ddlgen_partition_grants(&out, defs, 2, "s", "loader_r", DB_DIALECT_POSTGRES),
+                     0);
     assert_string_equal(out.data,
                         "ALTER TABLE \"s\".\"events_raw\" OWNER TO \"loader_r\";\n"
                         "ALTER TABLE \"s\".\"events_raw_p_default\" OWNER TO \"loader_r\";\n"
                         "GRANT CREATE ON SCHEMA \"s\" TO \"loader_r\";\n");
     buf_reset(&out);
-    assert_int_equal(
-        ddlgen_partition_grants(&out, defs, 1, "s", "loader_r", DB_DIALECT_POSTGRES), 0);
+    assert_int_equal(ddlgen_partition_grants(&out, defs, 1, "s", "loader_r", DB_DIALECT_POSTGRES),
+                     0);
     assert_int_equal(out.len, 0);
     buf_release(&out);
 }
