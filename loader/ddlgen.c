@@ -2164,6 +2164,18 @@ int ddlgen_partition_merge_first(struct buf *out, const struct table_def *t,
     return gen_end(&g, mark);
 }
 
+/* "space".name, name being `table`, or with `what` table's relation
+ * "<table>_<what>" (put_scoped_name). */
+static void put_in_schema(struct gen *g, const char *space, const char *table, const char *what)
+{
+    put_ident(g, space);
+    put(g, ".");
+    if (what)
+        put_scoped_name(g, table, what);
+    else
+        put_ident(g, table);
+}
+
 int ddlgen_partition_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
                             const char *database, const char *loader_role, enum db_dialect d)
 {
@@ -2187,19 +2199,13 @@ int ddlgen_partition_grants(struct buf *out, const struct stream_def *const *def
             /* PostgreSQL has no ALTER nor DROP privilege: the owner of a
              * partitioned table adds partitions to it, the owner of a
              * partition drops it; the loader role owns both (partition.h) */
-            put(&g, "ALTER TABLE ");
-            put_ident(&g, database);
-            put(&g, ".");
-            put_ident(&g, t->name);
-            put(&g, " OWNER TO ");
-            put_ident(&g, loader_role);
-            put(&g, ";\nALTER TABLE ");
-            put_ident(&g, database);
-            put(&g, ".");
-            put_scoped_name(&g, t->name, DDLGEN_PARTITION_DEFAULT);
-            put(&g, " OWNER TO ");
-            put_ident(&g, loader_role);
-            put(&g, ";\n");
+            for (int k = 0; k < 2; k++) {
+                put(&g, "ALTER TABLE ");
+                put_in_schema(&g, database, t->name, k ? DDLGEN_PARTITION_DEFAULT : NULL);
+                put(&g, " OWNER TO ");
+                put_ident(&g, loader_role);
+                put(&g, ";\n");
+            }
             npg++;
             continue;
         }
@@ -2239,17 +2245,11 @@ int ddlgen_partition_add_pg(struct buf *out, const struct table_def *t, const ch
      * DEFAULT partition caught (PostgreSQL refuses a partition whose range
      * holds rows of the DEFAULT one), then attached: one transaction */
     put(&g, "CREATE TABLE ");
-    put_ident(&g, schema);
-    put(&g, ".");
-    put_scoped_name(&g, t->name, p->name);
+    put_in_schema(&g, schema, t->name, p->name);
     put(&g, " (LIKE ");
-    put_ident(&g, schema);
-    put(&g, ".");
-    put_ident(&g, t->name);
+    put_in_schema(&g, schema, t->name, NULL);
     put(&g, " INCLUDING DEFAULTS);\nWITH moved AS (DELETE FROM ");
-    put_ident(&g, schema);
-    put(&g, ".");
-    put_ident(&g, default_rel);
+    put_in_schema(&g, schema, default_rel, NULL);
     put(&g, " WHERE ");
     put_ident(&g, t->partition->column);
     put(&g, " >= ");
@@ -2259,26 +2259,18 @@ int ddlgen_partition_add_pg(struct buf *out, const struct table_def *t, const ch
     put(&g, " < ");
     put_literal(&g, p->bound);
     put(&g, " RETURNING *) INSERT INTO ");
-    put_ident(&g, schema);
-    put(&g, ".");
-    put_scoped_name(&g, t->name, p->name);
+    put_in_schema(&g, schema, t->name, p->name);
     put(&g, " SELECT * FROM moved;\nALTER TABLE ");
-    put_ident(&g, schema);
-    put(&g, ".");
-    put_ident(&g, t->name);
+    put_in_schema(&g, schema, t->name, NULL);
     put(&g, " ATTACH PARTITION ");
-    put_ident(&g, schema);
-    put(&g, ".");
-    put_scoped_name(&g, t->name, p->name);
+    put_in_schema(&g, schema, t->name, p->name);
     put(&g, " FOR VALUES FROM (");
     put_literal(&g, from);
     put(&g, ") TO (");
     put_literal(&g, p->bound);
     /* read through the table only, whatever default privileges say */
     put(&g, ");\nREVOKE ALL ON ");
-    put_ident(&g, schema);
-    put(&g, ".");
-    put_scoped_name(&g, t->name, p->name);
+    put_in_schema(&g, schema, t->name, p->name);
     put(&g, " FROM PUBLIC");
     for (size_t i = 0; i < nreaders; i++) {
         put(&g, ", ");

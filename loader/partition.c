@@ -126,6 +126,7 @@ static partition_day day_from_text(const char *s)
 struct live_partition {
     char name[65];
     char rel[65];   /* PostgreSQL: the partition's table; "" for p_past */
+    char start[11]; /* PostgreSQL: the first day of its range; "" for MySQL */
     char bound[11]; /* "" = MAXVALUE (MySQL) or DEFAULT (PostgreSQL) */
 };
 
@@ -134,8 +135,9 @@ struct live {
     size_t n, cap;
 };
 
-/* Appends a partition (rel and bound may be ""). ML_ENOMEM. */
-static int live_add(struct live *lv, const char *name, const char *rel, const char *bound)
+/* Appends a partition (rel, start and bound may be ""). ML_ENOMEM. */
+static int live_add(struct live *lv, const char *name, const char *rel, const char *start,
+                    const char *bound)
 {
     if (lv->n == lv->cap) {
         size_t ncap = lv->cap ? 2 * lv->cap : 32;
@@ -148,6 +150,7 @@ static int live_add(struct live *lv, const char *name, const char *rel, const ch
     struct live_partition *p = &lv->p[lv->n++];
     snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->rel, sizeof(p->rel), "%s", rel);
+    snprintf(p->start, sizeof(p->start), "%s", start);
     snprintf(p->bound, sizeof(p->bound), "%s", bound);
     return 0;
 }
@@ -217,7 +220,7 @@ static int read_live_mysql(struct wh *w, const char *database, const struct tabl
         if (!rc && (!row[3] || (strcmp(row[3], "MAXVALUE") != 0 && !bound_of(row[3], bound))))
             rc = unreadable_bound(t, row[0], row[3]);
         if (!rc)
-            rc = live_add(out, row[0], "", bound);
+            rc = live_add(out, row[0], "", "", bound);
     }
     if (rc == 0 && out->n == 0)
         rc = err_set(ML_ECONFIG, "table '%s' does not exist (run `maskload init`)", t->name);
@@ -230,14 +233,10 @@ static int read_live_mysql(struct wh *w, const char *database, const struct tabl
     return rc < 0 ? rc : 0;
 }
 
-struct pg_period {
-    char rel[65];
-    char from[11], to[11];
-};
-
 static int by_start(const void *a, const void *b)
 {
-    return strcmp(((const struct pg_period *)a)->from, ((const struct pg_period *)b)->from);
+    return strcmp(((const struct live_partition *)a)->start,
+                  ((const struct live_partition *)b)->start);
 }
 
 /* "FOR VALUES FROM ('2025-03-01 00:00:00') TO ('2025-04-01 00:00:00')" */
@@ -263,10 +262,9 @@ static int read_live_pg(struct wh *w, const char *schema, const struct table_def
     const char *params[2] = {schema, t->name};
     struct buf key = BUF_INIT;
     struct wh_result *r = NULL;
-    struct pg_period *v = NULL;
+    struct live periods = {0};
     const char *const *row;
     char dflt[65] = "";
-    size_t nv = 0, cap = 0;
     bool found = false;
     int rc = wh_query_value(w, key_sql, 2, params, &key, &found);
     if (!rc && !found)
@@ -292,42 +290,32 @@ static int read_live_pg(struct wh *w, const char *schema, const struct table_def
             snprintf(dflt, sizeof(dflt), "%s", row[0]);
             continue;
         }
-        if (nv == cap) {
-            size_t ncap = cap ? 2 * cap : 32;
-            struct pg_period *g = realloc(v, ncap * sizeof(*g));
-            if (!g) {
-                rc = err_set(ML_ENOMEM, "out of memory");
-                break;
-            }
-            v = g;
-            cap = ncap;
-        }
-        snprintf(v[nv].rel, sizeof(v[nv].rel), "%s", row[0]);
-        if (!row[1] || !range_of(row[1], v[nv].from, v[nv].to)) {
+        char from[11], to[11];
+        if (!row[1] || !range_of(row[1], from, to))
             rc = unreadable_bound(t, row[0], row[1]);
-            break;
-        }
-        nv++;
+        else
+            rc = live_add(&periods, "", row[0], from, to);
     }
     if (!rc && !dflt[0])
         rc = err_set(ML_ECONFIG,
                      "table '%s' has no DEFAULT partition: it was changed by hand; add one "
                      "(CREATE TABLE %s_%s PARTITION OF %s DEFAULT) so that no insert fails",
                      t->name, t->name, DDLGEN_PARTITION_DEFAULT, t->name);
-    if (!rc && nv)
-        qsort(v, nv, sizeof(*v), by_start);
-    if (!rc && nv)
-        rc = live_add(out, PARTITION_PAST, "", v[0].from);
-    for (size_t i = 0; !rc && i < nv; i++) {
+    const struct live_partition *v = periods.p;
+    if (!rc && periods.n)
+        qsort(periods.p, periods.n, sizeof(*v), by_start);
+    if (!rc && periods.n)
+        rc = live_add(out, PARTITION_PAST, "", "", v[0].start);
+    for (size_t i = 0; !rc && i < periods.n; i++) {
         char name[65];
-        partition_name(t->partition->by, day_from_text(v[i].from), name);
-        rc = live_add(out, name, v[i].rel, v[i].to);
+        partition_name(t->partition->by, day_from_text(v[i].start), name);
+        rc = live_add(out, name, v[i].rel, v[i].start, v[i].bound);
     }
     if (!rc)
-        rc = live_add(out, DDLGEN_PARTITION_DEFAULT, dflt, "");
+        rc = live_add(out, DDLGEN_PARTITION_DEFAULT, dflt, "", "");
     wh_result_free(r);
     buf_release(&key);
-    free(v);
+    free(periods.p);
     return rc < 0 ? rc : 0;
 }
 

@@ -14,7 +14,6 @@
 #include "history.h"
 #include "log.h"
 #include "monitor.h"
-#include "partition.h"
 #include "pg.h"
 #include "pii_key.h"
 #include "pii_key_pg.h"
@@ -916,25 +915,6 @@ static int access_and_views(struct pg_init *ctx)
     return rc;
 }
 
-/* Partitions of the partitioned stream tables made ready ahead and expired
- * ones dropped (partition.h), as `run` does, once the loader role owns the
- * tables; in plan mode only said. */
-static int maintain_partitions(struct pg_init *ctx)
-{
-    for (size_t i = 0; ctx->plan && i < ctx->ndefs; i++)
-        if (ctx->defs[i]->table->partition)
-            plan_note(ctx,
-                      "partitions: init adds the missing partitions of table '%s' ahead and "
-                      "drops those its retention has expired",
-                      ctx->defs[i]->table->name);
-    if (ctx->plan)
-        return 0;
-    struct wh *w = wh_borrow_pg(ctx->pg);
-    int rc = w ? partition_maintain_all(w, ctx->cfg, ctx->defs, ctx->ndefs, 0) : ML_ENOMEM;
-    wh_close(w);
-    return rc;
-}
-
 static int role_exists(struct pg_init *ctx, const char *role, bool *yes)
 {
     return query_exists(ctx->server, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", role,
@@ -1033,8 +1013,12 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = create_derived_tables(&ctx);
     if (!rc)
         rc = access_and_views(&ctx);
-    if (!rc)
-        rc = maintain_partitions(&ctx);
+    if (!rc) { /* partitions ready ahead, expired ones dropped (schema_pg: once the
+                  loader role owns the tables) */
+        struct wh *w = ctx.plan ? NULL : wh_borrow_pg(ctx.pg);
+        rc = schema_maintain_partitions(w, cfg, ctx.defs, ctx.ndefs, ctx.plan, &ctx.plan_rc);
+        wh_close(w);
+    }
     if (!rc)
         rc = ensure_accounts(&ctx);
     if (!rc)
