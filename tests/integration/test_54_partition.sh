@@ -257,6 +257,15 @@ assert_eq 1 "$(in_part p202601)" "the far event moved into p202601"
 assert_eq 0 "$(in_part p_future)" "and left the catch-all"
 assert_eq 1 "$(q 'SELECT COUNT(*) FROM events_raw WHERE id = 900')" "it is still there once"
 
+# must fail (postgres): a table whose DEFAULT partition was detached by hand
+if [ "$IT_WAREHOUSE" = postgres ]; then
+  q "ALTER TABLE events_raw DETACH PARTITION events_raw_p_default"
+  ml -c "$T/c.yaml" run; assert_eq 2 "$RC" "must fail: a run without the DEFAULT partition"
+  assert_contains "$OUT" "table 'events_raw' has no DEFAULT partition" "and it says so ($OUT)"
+  q "ALTER TABLE events_raw ATTACH PARTITION events_raw_p_default DEFAULT"
+  ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "attached again, the run goes on ($OUT)"
+fi
+
 # retention by day: a table partitioned per day
 export MASKLOAD_TEST_NOW=2025-03-15T06:00:00Z
 fresh_db "$DB"
