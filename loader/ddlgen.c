@@ -495,25 +495,20 @@ static int check_name_lengths(const struct gen *g, const struct table_def *t)
     for (unsigned i = 0; i < t->ncols; i++)
         if (strlen(t->cols[i].name) > g->dl->name_max)
             return name_too_long(g, t->name, "column", t->cols[i].name);
-    if (t->partition)
-        return err_set(ML_EINVAL,
-                       "table '%s': partitioning is not written for %s yet (remove "
-                       "'partition' from its definition)",
-                       t->name, g->dl->name);
     return 0;
 }
 
-/* The name of secondary index x of table t: index names are per schema in
- * PostgreSQL, per table in MySQL, so the table's name comes first
- * ("<table>_<index>"); one longer than name_max keeps its first
- * name_max - 9 bytes and ends in '_' and 8 hex digits of a hash (FNV-1a)
- * of the whole name. */
-static void put_index_name(struct gen *g, const struct table_def *t, const struct index_def *x)
+/* The name of a relation belonging to table t in PostgreSQL, whose names
+ * are per schema where MySQL's are per table: "<table>_<what>" (secondary
+ * index x: "<table>_<index>"; partition p202503: "<table>_p202503"); one
+ * longer than name_max keeps its first name_max - 9 bytes and ends in '_'
+ * and 8 hex digits of a hash (FNV-1a) of the whole name. */
+static void put_scoped_name(struct gen *g, const char *table, const char *what)
 {
     struct buf full = BUF_INIT;
     if (g->rc)
         return;
-    g->rc = buf_addf(&full, "%s_%s", t->name, x->name);
+    g->rc = buf_addf(&full, "%s_%s", table, what);
     if (!g->rc && full.len > g->dl->name_max) {
         unsigned h = 2166136261u;
         for (size_t i = 0; i < full.len; i++) {
@@ -562,7 +557,7 @@ static void put_table_statements(struct gen *g, const struct table_def *t)
     for (unsigned i = 0; i < t->nindexes; i++) {
         const struct index_def *x = &t->indexes[i];
         put(g, ";\nCREATE INDEX IF NOT EXISTS ");
-        put_index_name(g, t, x);
+        put_scoped_name(g, t->name, x->name);
         put(g, " ON ");
         put_ident(g, t->name);
         put(g, " (");
@@ -657,6 +652,15 @@ int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dial
     put(&g, ")");
     if (g.dl->comment_statements) {
         put(&g, "\n)");
+        if (t->partition) { /* its periods are partition.h's, added by init's maintenance */
+            put(&g, " PARTITION BY RANGE (");
+            put_ident(&g, t->partition->column);
+            put(&g, ");\nCREATE TABLE IF NOT EXISTS ");
+            put_scoped_name(&g, t->name, DDLGEN_PARTITION_DEFAULT);
+            put(&g, " PARTITION OF ");
+            put_ident(&g, t->name);
+            put(&g, " DEFAULT");
+        }
         put_table_statements(&g, t);
         return gen_end(&g, mark);
     }
@@ -2160,15 +2164,28 @@ int ddlgen_partition_merge_first(struct buf *out, const struct table_def *t,
     return gen_end(&g, mark);
 }
 
+/* "space".name, name being `table`, or with `what` table's relation
+ * "<table>_<what>" (put_scoped_name). */
+static void put_in_schema(struct gen *g, const char *space, const char *table, const char *what)
+{
+    put_ident(g, space);
+    put(g, ".");
+    if (what)
+        put_scoped_name(g, table, what);
+    else
+        put_ident(g, table);
+}
+
 int ddlgen_partition_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
                             const char *database, const char *loader_role, enum db_dialect d)
 {
-    struct gen g = {out, dialect_of(d), 0};
+    struct gen g = {out, d == DB_DIALECT_POSTGRES ? &postgres_dialect : dialect_of(d), 0};
     size_t mark = out->len;
     if (!g.dl)
         return err_set(ML_EINVAL, "unknown SQL dialect %d", (int)d);
     if (!database || !*database || !loader_role || !*loader_role)
         return err_set(ML_EINVAL, "partition grants need a database and the loader role");
+    size_t npg = 0;
     for (size_t i = 0; i < ndefs; i++) {
         const struct table_def *t = defs[i] ? defs[i]->table : NULL;
         if (!t || !t->partition)
@@ -2178,6 +2195,20 @@ int ddlgen_partition_grants(struct buf *out, const struct stream_def *const *def
             buf_truncate(out, mark);
             return rc;
         }
+        if (d == DB_DIALECT_POSTGRES) {
+            /* PostgreSQL has no ALTER nor DROP privilege: the owner of a
+             * partitioned table adds partitions to it, the owner of a
+             * partition drops it; the loader role owns both (partition.h) */
+            for (int k = 0; k < 2; k++) {
+                put(&g, "ALTER TABLE ");
+                put_in_schema(&g, database, t->name, k ? DDLGEN_PARTITION_DEFAULT : NULL);
+                put(&g, " OWNER TO ");
+                put_ident(&g, loader_role);
+                put(&g, ";\n");
+            }
+            npg++;
+            continue;
+        }
         put(&g, "GRANT ALTER, DROP ON ");
         put_ident(&g, database);
         put(&g, ".");
@@ -2185,6 +2216,65 @@ int ddlgen_partition_grants(struct buf *out, const struct stream_def *const *def
         put(&g, " TO ");
         put_ident(&g, loader_role);
         put(&g, ";\n");
+    }
+    if (npg) { /* its partitions are created in the schema, by the loader role */
+        put(&g, "GRANT CREATE ON SCHEMA ");
+        put_ident(&g, database);
+        put(&g, " TO ");
+        put_ident(&g, loader_role);
+        put(&g, ";\n");
+    }
+    return gen_end(&g, mark);
+}
+
+int ddlgen_partition_add_pg(struct buf *out, const struct table_def *t, const char *schema,
+                            const char *default_rel, const char *from,
+                            const struct ddlgen_partition *p, const char *const *readers,
+                            size_t nreaders)
+{
+    struct gen g = {out, &postgres_dialect, 0};
+    size_t mark = out->len;
+    int rc = check_partitions(t, p, 1, false);
+    if (!rc && (!p->bound[0] || !from || !partition_bound_ok(from) || strcmp(from, p->bound) >= 0))
+        rc = err_set(ML_EINVAL, "table '%s': partition '%s': invalid range", t->name, p->name);
+    if (!rc && (!schema || !*schema || !default_rel || !*default_rel))
+        rc = err_set(ML_EINVAL, "table '%s': no schema or default partition", t->name);
+    if (rc)
+        return rc;
+    /* a standalone table first, filled with the rows of its range that the
+     * DEFAULT partition caught (PostgreSQL refuses a partition whose range
+     * holds rows of the DEFAULT one), then attached: one transaction */
+    put(&g, "CREATE TABLE ");
+    put_in_schema(&g, schema, t->name, p->name);
+    put(&g, " (LIKE ");
+    put_in_schema(&g, schema, t->name, NULL);
+    put(&g, " INCLUDING DEFAULTS);\nWITH moved AS (DELETE FROM ");
+    put_in_schema(&g, schema, default_rel, NULL);
+    put(&g, " WHERE ");
+    put_ident(&g, t->partition->column);
+    put(&g, " >= ");
+    put_literal(&g, from);
+    put(&g, " AND ");
+    put_ident(&g, t->partition->column);
+    put(&g, " < ");
+    put_literal(&g, p->bound);
+    put(&g, " RETURNING *) INSERT INTO ");
+    put_in_schema(&g, schema, t->name, p->name);
+    put(&g, " SELECT * FROM moved;\nALTER TABLE ");
+    put_in_schema(&g, schema, t->name, NULL);
+    put(&g, " ATTACH PARTITION ");
+    put_in_schema(&g, schema, t->name, p->name);
+    put(&g, " FOR VALUES FROM (");
+    put_literal(&g, from);
+    put(&g, ") TO (");
+    put_literal(&g, p->bound);
+    /* read through the table only, whatever default privileges say */
+    put(&g, ");\nREVOKE ALL ON ");
+    put_in_schema(&g, schema, t->name, p->name);
+    put(&g, " FROM PUBLIC");
+    for (size_t i = 0; i < nreaders; i++) {
+        put(&g, ", ");
+        put_ident(&g, readers[i]);
     }
     return gen_end(&g, mark);
 }

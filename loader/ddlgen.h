@@ -38,7 +38,13 @@
  * Types there: bigint, smallint, integer, numeric(p,s), varchar(n), text,
  * timestamp(3) (UTC, no time zone), date, boolean, bytea; an unsigned
  * integer takes the wider signed type; `binary` text COLLATE "C". It
- * refuses (ML_EINVAL) a name longer than 63 bytes and a partitioned table. */
+ * refuses (ML_EINVAL) a name longer than 63 bytes. A partitioned table is
+ * PARTITION BY RANGE (column), followed by its DEFAULT partition "CREATE
+ * TABLE IF NOT EXISTS <table>_p_default PARTITION OF <table> DEFAULT"; its
+ * periods are partition.h's (ddlgen_partition_add_pg). PostgreSQL names a
+ * partition, a table of the schema, "<table>_<partition>" (p202503 of
+ * login_events: login_events_p202503), cut to 63 bytes with a hash as
+ * index names are. */
 int ddlgen_create_table(struct buf *out, const struct table_def *t, enum db_dialect d);
 
 /* Appends "CREATE TABLE IF NOT EXISTS `sensitive_<kind>_ids` ..." (no
@@ -384,10 +390,31 @@ int ddlgen_partition_merge_first(struct buf *out, const struct table_def *t,
                                  const char *const *names, size_t n,
                                  const struct ddlgen_partition *into, enum db_dialect d);
 
+/* Appends the PostgreSQL statements (joined by ";\n", no trailing ';')
+ * adding partition p (its name as MySQL's, its exclusive bound) of table
+ * t in `schema`, for [from, p->bound): the table "<t>_<p->name>" made LIKE
+ * t, the rows of that range moved into it from the DEFAULT partition
+ * `default_rel` (PostgreSQL refuses a range the DEFAULT partition holds rows
+ * of), attached FOR VALUES FROM (from) TO (bound), and every privilege on
+ * it revoked from PUBLIC and the `readers` roles: they read through t.
+ * To be run in one transaction. ML_EINVAL as the others, or for an empty
+ * range. */
+int ddlgen_partition_add_pg(struct buf *out, const struct table_def *t, const char *schema,
+                            const char *default_rel, const char *from,
+                            const struct ddlgen_partition *p, const char *const *readers,
+                            size_t nreaders);
+
+/* The name of a PostgreSQL table's DEFAULT partition, after "<table>_". */
+#define DDLGEN_PARTITION_DEFAULT "p_default"
+
 /* Appends, one per line ending in ";\n", "GRANT ALTER, DROP ON
  * `database`.`t` TO `loader_role`" for the main table of every partitioned
  * stream of defs (nothing for the others): what `run` needs to keep
- * partitions ready and drop expired ones, on those tables only. */
+ * partitions ready and drop expired ones, on those tables only.
+ * DB_DIALECT_POSTGRES (`database` is the schema), which has no such
+ * privileges: "ALTER TABLE s.t OWNER TO loader_role" for the table and for
+ * its DEFAULT partition, then, when there is one, "GRANT CREATE ON SCHEMA s
+ * TO loader_role" (the loader role creates the partitions). */
 int ddlgen_partition_grants(struct buf *out, const struct stream_def *const *defs, size_t ndefs,
                             const char *database, const char *loader_role, enum db_dialect d);
 

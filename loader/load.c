@@ -966,17 +966,12 @@ static int end_run_of(void *arg, int status_rc, const char *error_text)
 }
 
 /* Partition maintenance (partition.h) of the partitioned streams to run,
- * before anything is fetched, recorded with this run's id. */
+ * recorded with this run's id. */
 static int maintain_partitions(struct run_ctx *ctx, const char *only)
 {
-    const struct config *cfg = ctx->cfg;
-    int rc = 0;
-    for (size_t i = 0; !rc && i < cfg->nstreams; i++) {
-        const struct stream_def *def = cfg->streams[i].def;
-        if ((only && strcmp(only, cfg->streams[i].name) != 0) || !def || !def->table->partition)
-            continue;
-        rc = partition_maintain_all(ctx->db, cfg->warehouse.database, &def, 1, ctx->run_id);
-    }
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = w ? partition_maintain_run(w, ctx->cfg, only, ctx->run_id) : ML_ENOMEM;
+    wh_close(w);
     return rc;
 }
 

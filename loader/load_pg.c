@@ -25,6 +25,7 @@
 #include "loadrun.h"
 #include "log.h"
 #include "mapping.h"
+#include "partition.h"
 #include "pg.h"
 #include "pii_key_pg.h"
 #include "retry.h"
@@ -191,19 +192,11 @@ static int refuse_unsupported(const struct config *cfg, const struct load_option
     for (size_t i = 0; i < cfg->nstreams; i++) {
         const struct config_stream *st = &cfg->streams[i];
         const struct stream_def *def = st->def;
-        const char *what = NULL;
         if (opt && opt->only_stream && strcmp(opt->only_stream, st->name) != 0)
             continue;
         if (!def)
             return err_set(ML_ECONFIG, "stream '%s': unknown mapping '%s'", st->name,
                            st->mapping ? st->mapping : st->name);
-        if (def->table->partition)
-            what = "partition";
-        if (what)
-            return err_set(ML_ECONFIG,
-                           "stream '%s': '%s' is not supported with a PostgreSQL warehouse yet "
-                           "(docs/postgres.md)",
-                           st->name, what);
     }
     return 0;
 }
@@ -894,6 +887,8 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
         struct wh *w = wh_borrow_pg(ctx.pg);
         rc = w ? schema_check(cfg, opt ? opt->only_stream : NULL, w)
                : err_set(ML_ENOMEM, "out of memory");
+        if (!rc) /* partitions ready ahead, expired ones dropped */
+            rc = partition_maintain_run(w, cfg, opt ? opt->only_stream : NULL, ctx.run_id);
         if (!rc)
             rc =
                 erase_set_load_wh(w, cfg->pii.digest_key, cfg->pii.digest_key_len, &ctx.erased_set);
@@ -906,6 +901,12 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     if (!rc)
         rc = loadrun_parallel(cfg, opt, ctx.follow ? 1 : cfg->load.parallel_streams, &ops, &ctx,
                               &ctx.parallel);
+    if (!rc) { /* again: a record older than retention just loaded goes now */
+        struct wh *w = wh_borrow_pg(ctx.pg);
+        rc = w ? partition_maintain_run(w, cfg, opt ? opt->only_stream : NULL, ctx.run_id)
+               : err_set(ML_ENOMEM, "out of memory");
+        wh_close(w);
+    }
     /* every stream drained its writer: nothing is in flight on the run's
      * connection when its end is recorded */
     if (ctx.run_id)

@@ -38,9 +38,9 @@
  * (loadrun_parallel); the run's lease and load_runs row stay on the run's
  * connection.
  *
- * Not supported yet with PostgreSQL: partitioned tables (refused before
- * anything is written, ML_ECONFIG naming the stream); failover and batch
- * splitting.
+ * Partitioned tables are maintained (partition.h) before the streams load
+ * and after, as with MySQL. Not supported yet with PostgreSQL: failover
+ * and batch splitting.
  *
  * A record of a data subject erased by `maskload forget` (pii_erasures,
  * read once after the run's lease is taken, erase.h) is stored nowhere and

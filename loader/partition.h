@@ -30,6 +30,30 @@
  * statement fails and is planned again from the partitions as they are
  * (at most three times); every step is idempotent and a step cut short is
  * finished by the next maintenance.
+ *
+ * PostgreSQL (declarative partitioning, PARTITION BY RANGE (column)): the
+ * catch-all is one DEFAULT partition, <table>_p_default, created with the
+ * table, rather than a p_past and a p_future bounded by MINVALUE and
+ * MAXVALUE: moving an explicit catch-all's bound means detaching it,
+ * creating it again and moving its rows, at every maintenance, where a
+ * DEFAULT partition's range follows the others by itself. Each period is a
+ * table <table>_<name> (names are per schema; ddlgen_create_table), e.g.
+ * events_raw_p202503, made by maintenance (init's first creates them all:
+ * the same periods as above) with FOR VALUES FROM (its start) TO (its
+ * end). The decisions are the same as MySQL's, over the same list: the
+ * periods between a p_past - the DEFAULT partition's rows older than the
+ * oldest period - and the DEFAULT partition last. So:
+ *   - a missing period: a table LIKE the partitioned one, filled with the
+ *     DEFAULT partition's rows of its range (PostgreSQL refuses a partition
+ *     whose range the DEFAULT one holds rows of), then attached; PUBLIC,
+ *     the analyst and the steward lose every privilege on it (whatever
+ *     default privileges granted): they read through the table;
+ *   - an expired period: its table dropped (DROP TABLE); p_past's rows:
+ *     deleted from the DEFAULT partition. Recorded and logged as above,
+ *     under the same names (p202402, p_past).
+ * All of it in one transaction, as the loader role, after LOCK TABLE ... IN
+ * SHARE UPDATE EXCLUSIVE MODE, which maintainers take in turn and readers
+ * and writers do not wait for: the second maintainer finds the work done.
  */
 #ifndef ML_PARTITION_H
 #define ML_PARTITION_H
@@ -38,9 +62,12 @@
 #include <time.h>
 
 #include "buf.h"
+#include "config.h"
 #include "db.h"
 #include "ddlgen.h"
 #include "streamdef.h"
+
+struct wh;
 
 /* Names of the first and last partitions. */
 #define PARTITION_PAST   "p_past"
@@ -81,20 +108,30 @@ struct partition_report {
     unsigned long long rows_dropped;
 };
 
-/* Maintains table t (partitioned; in the connection's current database
- * `database`) as above; `run_id` (0 for none, e.g. init) is recorded with
- * each drop. The account needs ALTER and DROP on t (ddlgen_partition_grants)
- * and INSERT on load_partition_drops. ML_ECONFIG when the table is not
- * partitioned as its definition says (not partitioned, on another column
- * or method, or without its MAXVALUE partition); ML_EDB for a failed
+/* Maintains table t (partitioned; in cfg's warehouse.database, with
+ * PostgreSQL its warehouse.schema) as above; `run_id` (0 for none, e.g.
+ * init) is recorded with each drop. The account needs, with MySQL, ALTER
+ * and DROP on t (ddlgen_partition_grants) and INSERT on
+ * load_partition_drops; with PostgreSQL, to be a member of the loader role
+ * (roles.loader), which owns t, its DEFAULT partition and every partition
+ * maintenance adds, and may create tables in the schema
+ * (ddlgen_partition_grants). ML_ECONFIG when the table is not partitioned
+ * as its definition says (not partitioned, on another column or method,
+ * or without its MAXVALUE / DEFAULT partition); ML_EDB for a failed
  * statement. *rep (may be NULL) counts what was done. */
-int partition_maintain(struct db *db, const char *database, const struct table_def *t,
+int partition_maintain(struct wh *w, const struct config *cfg, const struct table_def *t,
                        unsigned long long run_id, struct partition_report *rep);
 
 /* partition_maintain for the main table of every partitioned definition of
  * defs, in order; the first failure stops it (prefixed with the table). */
-int partition_maintain_all(struct db *db, const char *database,
+int partition_maintain_all(struct wh *w, const struct config *cfg,
                            const struct stream_def *const *defs, size_t ndefs,
+                           unsigned long long run_id);
+
+/* The same for the partitioned streams a run loads (all configured, or
+ * `only`), before anything is fetched and again after the load: what the
+ * run loaded older than retention goes at once. */
+int partition_maintain_run(struct wh *w, const struct config *cfg, const char *only,
                            unsigned long long run_id);
 
 #endif

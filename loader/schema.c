@@ -744,6 +744,21 @@ static void plan_note_of(struct buf *plan, int *plan_rc, const char *fmt, ...)
     va_end(ap);
 }
 
+int schema_maintain_partitions(struct wh *w, const struct config *cfg,
+                               const struct stream_def *const *defs, size_t ndefs, struct buf *plan,
+                               int *plan_rc)
+{
+    for (size_t i = 0; plan && i < ndefs; i++)
+        if (defs[i]->table->partition)
+            plan_note_of(plan, plan_rc,
+                         "partitions: init adds the missing partitions of table '%s' ahead "
+                         "and drops those its retention has expired",
+                         defs[i]->table->name);
+    if (plan)
+        return 0;
+    return w ? partition_maintain_all(w, cfg, defs, ndefs, 0) : err_set(ML_ENOMEM, "out of memory");
+}
+
 void schema_table_kept(struct buf *plan, int *plan_rc, struct schema_report *rep,
                        const struct schema_table *st)
 {
@@ -843,21 +858,6 @@ static int grant_derived_tables(struct init_ctx *ctx)
         rc = run_script(ctx, grants.data, grants.len, "derived grants", NULL);
     buf_release(&grants);
     return rc;
-}
-
-/* Partitions of the partitioned stream tables made ready ahead and expired
- * ones dropped (partition.h), as `run` does; in plan mode only said. */
-static int maintain_partitions(struct init_ctx *ctx)
-{
-    for (size_t i = 0; ctx->plan && i < ctx->ndefs; i++)
-        if (ctx->defs[i]->table->partition)
-            plan_note(ctx,
-                      "partitions: init adds the missing partitions of table '%s' ahead and "
-                      "drops those its retention has expired",
-                      ctx->defs[i]->table->name);
-    if (ctx->plan)
-        return 0;
-    return partition_maintain_all(ctx->db, ctx->cfg->warehouse.database, ctx->defs, ctx->ndefs, 0);
 }
 
 /* The generated monitoring views of the configured streams
@@ -1077,8 +1077,12 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
     }
     if (!rc)
         rc = create_derived_tables(&ctx);
-    if (!rc)
-        rc = maintain_partitions(&ctx);
+    if (!rc) { /* partitions ready ahead, expired ones dropped (schema_pg: once the
+                  loader role owns the tables) */
+        struct wh *w = ctx.plan ? NULL : wh_borrow_db(ctx.db);
+        rc = schema_maintain_partitions(w, cfg, ctx.defs, ctx.ndefs, ctx.plan, &ctx.plan_rc);
+        wh_close(w);
+    }
     if (!rc)
         rc = run_dir(&ctx, "grants", NULL);
     if (!rc)

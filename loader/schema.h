@@ -168,4 +168,11 @@ void schema_table_kept(struct buf *plan, int *plan_rc, struct schema_report *rep
  * failure) is set or plan is NULL (init). */
 void schema_plan_vnote(struct buf *plan, int *plan_rc, const char *fmt, va_list ap);
 
+/* init's partition maintenance (partition_maintain_all, after the tables
+ * and the loader's rights on them): in a plan (plan not NULL; w unused,
+ * may be NULL) a note per partitioned table instead. */
+int schema_maintain_partitions(struct wh *w, const struct config *cfg,
+                               const struct stream_def *const *defs, size_t ndefs, struct buf *plan,
+                               int *plan_rc);
+
 #endif

@@ -880,6 +880,9 @@ static int access_and_views(struct pg_init *ctx)
     };
     struct buf access = BUF_INIT;
     int rc = ddlgen_pg_access(&access, ctx->defs, ctx->ndefs, &a);
+    if (!rc) /* the loader role owns the partitioned tables: `run` maintains their partitions */
+        rc = ddlgen_partition_grants(&access, ctx->defs, ctx->ndefs, cfg->warehouse.schema,
+                                     cfg->roles.loader, DB_DIALECT_POSTGRES);
     if (rc) {
         buf_release(&access);
         return err_prefix(rc, "deriving the privileges");
@@ -1010,6 +1013,12 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = create_derived_tables(&ctx);
     if (!rc)
         rc = access_and_views(&ctx);
+    if (!rc) { /* partitions ready ahead, expired ones dropped (schema_pg: once the
+                  loader role owns the tables) */
+        struct wh *w = ctx.plan ? NULL : wh_borrow_pg(ctx.pg);
+        rc = schema_maintain_partitions(w, cfg, ctx.defs, ctx.ndefs, ctx.plan, &ctx.plan_rc);
+        wh_close(w);
+    }
     if (!rc)
         rc = ensure_accounts(&ctx);
     if (!rc)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddlgen.h"
 #include "error.h"
 #include "log.h"
 #include "banned.h"
@@ -171,6 +172,11 @@ static int upsert_sql(struct buf *sql, const struct table_def *def, size_t idx)
         if (!rc)
             rc = pg_append_ident(sql, def->cols[c].name);
     }
+    /* a partitioned table's key ends with its partitioning column (ddlgen) */
+    if (!rc && ddlgen_partition_key_extra(def))
+        rc = buf_addc(sql, ',');
+    if (!rc && ddlgen_partition_key_extra(def))
+        rc = pg_append_ident(sql, def->partition->column);
     if (!rc && def->nkey >= def->ncols)
         return buf_adds(sql, ") DO NOTHING");
     if (!rc)

@@ -41,7 +41,6 @@ userstat|the server user statistics (TABLE_STATISTICS) and Handler_* counters of
 load_data|the LOAD DATA bulk path and load.method (PostgreSQL always loads by COPY)
 mysql_catalog|the mysql.* grant tables and SHOW GRANTS
 ddl_before|the hand-written MySQL DDL the derived tables replaced, and the digests its loader recorded
-partitions|partitioned stream tables
 '
 SKIPS=0
 if [ "$IT_WAREHOUSE" = postgres ]; then
