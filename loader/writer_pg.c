@@ -239,6 +239,17 @@ static int unchanged_sql(struct buf *sql, const struct table_def *def, size_t id
         if (!rc)
             rc = pg_append_ident(sql, def->cols[c].name);
     }
+    /* a partitioned table's key ends with its partitioning column: the
+     * lookup goes to the row's own partition */
+    if (!rc && ddlgen_partition_key_extra(def)) {
+        rc = buf_adds(sql, " AND s.");
+        if (!rc)
+            rc = pg_append_ident(sql, def->partition->column);
+        if (!rc)
+            rc = buf_adds(sql, "=t.");
+        if (!rc)
+            rc = pg_append_ident(sql, def->partition->column);
+    }
     if (rc || def->nkey >= def->ncols)
         return rc;
     rc = buf_adds(sql, " AND (");
