@@ -2023,7 +2023,8 @@ static bool partition_name_ok(const char *s)
 static bool partition_bound_ok(const char *s)
 {
     static const char shape[] = "dddd-dd-dd";
-    if (!s || strlen(s) != sizeof(shape) - 1)
+    /* a bound is a char[11] (ddlgen.h): never read past it */
+    if (!s || strnlen(s, sizeof(shape)) != sizeof(shape) - 1)
         return false;
     for (size_t i = 0; shape[i]; i++)
         if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])

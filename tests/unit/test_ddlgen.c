@@ -1342,7 +1342,7 @@ static void test_pg_partitioned(void **state)
     assert_int_equal(
         ddlgen_partition_add_pg(&out, &event_table, "s", "d", "2025-03-01') OR (1", &p, readers, 2),
         ML_EINVAL);
-    const struct ddlgen_partition bad = {"p202503", "2025-04-01'"};
+    const struct ddlgen_partition bad = {"p202503", "2025-04-0'"};
     assert_int_equal(
         ddlgen_partition_add_pg(&out, &event_table, "s", "d", "2025-03-01", &bad, readers, 2),
         ML_EINVAL);
