@@ -334,23 +334,16 @@ static bool failover(struct pg_run *ctx, const char *stream)
     int rc;
     if (pg_error_class(ctx->pg) != DB_ERR_LOST || retry_stop_requested())
         return false;
-    if (ctx->failovers >= ctx->cfg->warehouse.failovers) {
-        if (ctx->cfg->warehouse.failovers)
-            err_prefix(ML_EDB, "after %u failover(s) (warehouse.failovers)", ctx->failovers);
-        return false;
-    }
-    snprintf(why, sizeof(why), "%s", err_msg());
-    if (ctx->hist) {
+    if (ctx->hist && ctx->failovers < ctx->cfg->warehouse.failovers) {
+        snprintf(why, sizeof(why), "%s", err_msg());
         err_set(ML_EDB,
                 "%s; stream '%s' keeps its snapshot in a temporary table of the lost session, "
                 "so it cannot fail over: the next run loads it whole",
                 why, stream);
         return false;
     }
-    ctx->failovers++;
-    log_warn("stream '%s': lost the warehouse connection (%s); failing over (%u of %u) and "
-             "redoing the batch",
-             stream, why, ctx->failovers, ctx->cfg->warehouse.failovers);
+    if (!loadrun_failover_count(ctx->cfg, &ctx->failovers, stream, why, sizeof(why)))
+        return false;
     rc = reconnect(ctx, "failing over", &pg);
     if (!rc)
         rc = lease_take_over(ctx, pg);
