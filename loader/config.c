@@ -1191,7 +1191,8 @@ static const struct spec warehouse_specs[] = {
 };
 
 /* `hosts: [host:port, ...]` at `path` into *out / *n (nothing when absent).
- * Each entry is a host name or IPv4 address, with ":port" (default 3306). */
+ * Each entry is a host name or IPv4 address, with ":port" (default 3306,
+ * 5432 with kind postgres). */
 static int parse_hosts(struct parse *p, const struct field *f, const char *path,
                        struct config_host **out, size_t *n)
 {
@@ -1216,7 +1217,7 @@ static int parse_hosts(struct parse *p, const struct field *f, const char *path,
         yaml_node_t *item = cfg_node_at(p, v->data.sequence.items.start[i]);
         struct scalar sv;
         char *colon;
-        unsigned long port = 3306;
+        unsigned long port = p->cfg->warehouse.kind == WAREHOUSE_POSTGRES ? 5432 : 3306;
         int rc = cfg_get_scalar(p, item, kp, 0, &sv);
         if (rc)
             return rc;
@@ -1314,11 +1315,7 @@ static int warehouse_kind_rules(struct parse *p, const struct field *f)
         return cfg_error(p, f[3].value,
                          "'warehouse.database' of kind postgres has at most %d characters",
                          PG_NAME_MAX);
-    if (f[WH_HOSTS].value)
-        return cfg_error(p, f[WH_HOSTS].key,
-                         "'warehouse.hosts' is not supported with kind postgres yet: name one "
-                         "server with 'host' and 'port'");
-    if (!f[1].value)
+    if (!f[1].value && !c->warehouse.nhosts)
         c->warehouse.port = 5432;
     return 0;
 }

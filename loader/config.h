@@ -174,7 +174,8 @@ struct config {
         /* `tls: {mode, ca, cert, key}` */
         struct config_tls tls;
         /* `hosts: [host:port, ...]` (instead of host/port/socket; at most
-         * CONFIG_MAX_HOSTS, port default 3306): tried in order (conn.h).
+         * CONFIG_MAX_HOSTS, port default 3306, 5432 with kind postgres):
+         * tried in order (conn.h; conn_pg.h: the first read-write one).
          * host/port then name the first. nhosts 0 = the single-host form. */
         struct config_host *hosts;
         size_t nhosts;
@@ -185,8 +186,8 @@ struct config {
         /* `kind: mysql|postgres`, default mysql. With postgres: `port`
          * defaults to 5432, `socket` is the directory of the server's
          * socket, `lock_wait_timeout` is the session's lock_timeout,
-         * `database` has at most 63 characters, `hosts` is refused (not
-         * written yet), and admin.user defaults to "postgres". */
+         * `database` has at most 63 characters, and admin.user defaults
+         * to "postgres". */
         enum warehouse_kind kind;
         /* `schema` (postgres only: a config error with mysql): the schema
          * every table, view and grant lives in; [a-z_][a-z0-9_]*, at most

@@ -1,7 +1,39 @@
 #include "conn_pg.h"
 
+#include "buf.h"
 #include "error.h"
 #include "banned.h"
+
+/* `hosts` as libpq's two comma lists (the names are [A-Za-z0-9_.-], so a
+ * comma never needs quoting); nothing appended when n is 0. */
+static int host_lists(const struct config_host *h, size_t n, struct buf *hosts, struct buf *ports)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = buf_addf(hosts, "%s%s", i ? "," : "", h[i].host);
+        if (!rc)
+            rc = buf_addf(ports, "%s%u", i ? "," : "", h[i].port);
+    }
+    return rc;
+}
+
+/* pg_connect with `p`, through the host list when there is one. */
+static int connect_listed(struct pg_params *p, const struct config_host *h, size_t n,
+                          struct pg **out)
+{
+    struct buf hosts = BUF_INIT, ports = BUF_INIT;
+    int rc = host_lists(h, n, &hosts, &ports);
+    *out = NULL;
+    if (!rc && n) {
+        p->hosts = hosts.data;
+        p->ports = ports.data;
+    }
+    if (!rc)
+        rc = pg_connect(p, out);
+    buf_release(&hosts);
+    buf_release(&ports);
+    return rc;
+}
 
 int conn_pg_admin(const struct config *cfg, const char *database, struct pg **out)
 {
@@ -20,7 +52,7 @@ int conn_pg_admin(const struct config *cfg, const char *database, struct pg **ou
         .tls_cert = cfg->admin.tls.cert,
         .tls_key = cfg->admin.tls.key,
     };
-    int rc = pg_connect(&p, out);
+    int rc = connect_listed(&p, cfg->admin.hosts, cfg->admin.nhosts, out);
     return rc ? err_prefix(rc, "admin") : 0;
 }
 
@@ -41,5 +73,5 @@ int conn_pg_warehouse(const struct config *cfg, struct pg **out)
         .tls_cert = cfg->warehouse.tls.cert,
         .tls_key = cfg->warehouse.tls.key,
     };
-    return pg_connect(&p, out);
+    return connect_listed(&p, cfg->warehouse.hosts, cfg->warehouse.nhosts, out);
 }

@@ -1,7 +1,10 @@
 /* conn_pg.h - PostgreSQL connections as configured (`warehouse.kind:
  * postgres`): the counterpart of conn.h for a PostgreSQL warehouse.
  * Every session is set up by pg.h (UTC, UTF-8, search_path the configured
- * schema). */
+ * schema). With `hosts` (warehouse.hosts, admin.hosts) the connection is
+ * libpq's multi-host one: the servers are tried in order and the first
+ * read-write one (the primary; standbys are read-only) is taken, so after a
+ * standby's promotion a new connection reaches it. */
 #ifndef ML_CONN_PG_H
 #define ML_CONN_PG_H
 

@@ -331,18 +331,9 @@ static bool failover(struct run_ctx *ctx, const char *stream)
     char why[1024];
     struct db *db = NULL;
     int rc;
-    if (!db_connection_lost(ctx->db) || stop_requested)
+    if (!db_connection_lost(ctx->db) || stop_requested ||
+        !loadrun_failover_count(ctx->cfg, &ctx->failovers, stream, why, sizeof(why)))
         return false;
-    if (ctx->failovers >= ctx->cfg->warehouse.failovers) {
-        if (ctx->cfg->warehouse.failovers)
-            err_prefix(ML_EDB, "after %u failover(s) (warehouse.failovers)", ctx->failovers);
-        return false;
-    }
-    snprintf(why, sizeof(why), "%s", err_msg());
-    ctx->failovers++;
-    log_warn("stream '%s': lost the warehouse connection (%s); failing over (%u of %u) and "
-             "redoing the batch",
-             stream, why, ctx->failovers, ctx->cfg->warehouse.failovers);
     rc = conn_warehouse(ctx->cfg, &db);
     /* a stream worker's connection does not hold the lease: it only makes
      * sure the run still has it */

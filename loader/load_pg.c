@@ -40,6 +40,8 @@
 
 #define PG_NOW         "(now() AT TIME ZONE 'UTC')"
 #define PG_TX_ATTEMPTS 5
+/* a lease outlives three missed beats ($3: load.heartbeat_interval) */
+#define PG_LEASE_EXPIRES PG_NOW " + 3 * $3::integer * interval '1 second'"
 
 /* ---- the lease's heartbeat: a thread on a connection of its own ---- */
 
@@ -53,8 +55,8 @@ struct pg_heartbeat {
 };
 
 static const char heartbeat_sql[] =
-    "UPDATE load_run_leases SET heartbeat_at = " PG_NOW ", expires_at = " PG_NOW
-    " + 3 * $3::integer * interval '1 second' WHERE run_id = $1::bigint AND token = $2";
+    "UPDATE load_run_leases SET heartbeat_at = " PG_NOW ", expires_at = " PG_LEASE_EXPIRES
+    " WHERE run_id = $1::bigint AND token = $2";
 
 static void heartbeat_beat(void *arg)
 {
@@ -124,6 +126,8 @@ struct pg_run {
     struct buf sql;
     uint64_t rng;
     unsigned long long tx_retries, unchanged, surrogates;
+    unsigned failovers; /* moves to another session after a lost one (warehouse.failovers) */
+    bool worker;        /* a stream worker's context: the run's lease is not its session's */
     /* erased data subjects (erase.h): their records are stored nowhere,
      * only counted (erased_total: the current stream's, once committed) */
     struct erase_set *erased_set;
@@ -210,7 +214,7 @@ static int begin_run(struct pg_run *ctx, const char *streams)
     static const char lease_sql[] =
         "INSERT INTO load_run_leases (run_id, token, node, connection_id, heartbeat_at, "
         "expires_at) VALUES ($1::bigint, $2, " LEASE_PG_NODE_SQL ", pg_backend_pid(), " PG_NOW
-        ", " PG_NOW " + 3 * $3::integer * interval '1 second')";
+        ", " PG_LEASE_EXPIRES ")";
     char host[256] = "", pid[32], interval[16];
     const char *p[4] = {streams, host, pid, MASKLOAD_VERSION};
     struct pg_result *r = NULL;
@@ -245,6 +249,120 @@ static int begin_run(struct pg_run *ctx, const char *streams)
     return rc ? err_prefix(rc, "run %llu", ctx->run_id) : 0;
 }
 
+/* ---- failover (warehouse.hosts, warehouse.failovers) ---- */
+
+/* Connection attempts of one reconnect, waiting as retry.h's policy says
+ * in between (250 ms doubling to 4 s, equal jitter: about 15 s in all,
+ * time for a standby to be promoted), each bounded by
+ * warehouse.connect_timeout per host; a stop request ends the wait. */
+#define PG_RECONNECT_ATTEMPTS 6
+
+/* A new session of the loader account through the host list (conn_pg.h:
+ * the first read-write server) into *out. 0, or the last attempt's error. */
+static int reconnect(struct pg_run *ctx, const char *what, struct pg **out)
+{
+    static const struct retry_policy policy = {
+        .retries = PG_RECONNECT_ATTEMPTS - 1, .base_ms = 250, .max_ms = 4000};
+    int rc;
+    for (unsigned attempt = 1;; attempt++) {
+        unsigned ms;
+        rc = conn_pg_warehouse(ctx->cfg, out);
+        if (!rc || attempt >= PG_RECONNECT_ATTEMPTS || retry_stop_requested())
+            return rc;
+        ms = retry_backoff_ms(&policy, attempt, retry_rng_next(&ctx->rng));
+        log_warn("%s: %s; connecting again in %u ms (attempt %u of %u)", what, err_msg(), ms,
+                 attempt + 1, PG_RECONNECT_ATTEMPTS);
+        if (retry_sleep_ms(ms))
+            return rc;
+    }
+}
+
+/* The run's session becomes `pg`, and what lived in the old one goes with
+ * it: the writer's staging tables and every history stream's snapshot
+ * table (temporary tables; a lost session has no statement to run, so
+ * history_pg_free runs none). */
+static void session_replace(struct pg_run *ctx, struct pg *pg)
+{
+    writer_pg_session_reset(ctx->writer);
+    for (size_t i = 0; i < ctx->nhists; i++)
+        history_pg_free(ctx->hists[i]);
+    ctx->nhists = 0;
+    ctx->hist = NULL;
+    pg_close(ctx->pg);
+    ctx->pg = pg;
+}
+
+/* On the new session `pg`: the run's own context moves the run's lease to
+ * it (node and backend pid: status and check see the run live on the
+ * promoted server), a worker's only checks that the run still holds it.
+ * ML_EDB when no row has the run's token (the lease was lost: the run must
+ * not go on). */
+static int lease_take_over(struct pg_run *ctx, struct pg *pg)
+{
+    static const char move_sql[] =
+        "UPDATE load_run_leases SET node = " LEASE_PG_NODE_SQL
+        ", connection_id = pg_backend_pid(), heartbeat_at = " PG_NOW
+        ", expires_at = " PG_LEASE_EXPIRES " WHERE run_id = $1::bigint AND token = $2";
+    static const char check_sql[] =
+        "SELECT 1 FROM load_run_leases WHERE run_id = $1::bigint AND token = $2";
+    char interval[16];
+    const char *p[3] = {ctx->run, ctx->token, interval};
+    int rc;
+    snprintf(interval, sizeof(interval), "%u", ctx->cfg->load.heartbeat_interval);
+    rc = ctx->worker ? pg_exec_params(pg, check_sql, 2, p, NULL)
+                     : pg_exec_params(pg, move_sql, 3, p, NULL);
+    if (!rc && pg_affected_rows(pg) != 1)
+        rc = err_set(ML_EDB, "run %llu: its lease is gone (no row with its token)", ctx->run_id);
+    return rc;
+}
+
+/* Failover. When the batch's transaction failed because the connection was
+ * lost (the primary went away) and warehouse.failovers allows another:
+ * connects again through the host list (reconnect: the promoted standby
+ * once it is read-write), takes the lease over on the new session and
+ * returns true; the caller replays the whole batch, which is idempotent
+ * (upserts by key, surrogates by digest, claims by record key). The old
+ * session's temporary tables are gone with it (session_replace): the
+ * writer stages again, but a history stream's snapshot table held the
+ * records read so far, so its stream cannot go on: false, and the message
+ * says that the next run loads it. Otherwise false with err_msg() saying
+ * why; the old session stays (lost) for the run's end to replace. */
+static bool failover(struct pg_run *ctx, const char *stream)
+{
+    char why[1024], where[300];
+    struct pg *pg = NULL;
+    int rc;
+    if (pg_error_class(ctx->pg) != DB_ERR_LOST || retry_stop_requested())
+        return false;
+    if (ctx->hist && ctx->failovers < ctx->cfg->warehouse.failovers) {
+        snprintf(why, sizeof(why), "%s", err_msg());
+        err_set(ML_EDB,
+                "%s; stream '%s' keeps its snapshot in a temporary table of the lost session, "
+                "so it cannot fail over: the next run loads it whole",
+                why, stream);
+        return false;
+    }
+    if (!loadrun_failover_count(ctx->cfg, &ctx->failovers, stream, why, sizeof(why)))
+        return false;
+    rc = reconnect(ctx, "failing over", &pg);
+    if (!rc)
+        rc = lease_take_over(ctx, pg);
+    if (rc) {
+        char again[1024];
+        snprintf(again, sizeof(again), "%s", err_msg());
+        pg_close(pg);
+        err_set(rc, "%s; failing over: %s", why, again);
+        return false;
+    }
+    session_replace(ctx, pg);
+    pg_server_name(ctx->pg, where, sizeof(where));
+    if (ctx->worker)
+        log_info("run %llu: stream '%s' failed over to %s", ctx->run_id, stream, where);
+    else
+        log_info("run %llu: failed over to %s; lease moved to its connection", ctx->run_id, where);
+    return true;
+}
+
 static int record_end(struct pg_run *ctx, int status_rc, const char *error_text)
 {
     static const char end_sql[] = "UPDATE load_runs SET finished_at = " PG_NOW
@@ -254,14 +372,17 @@ static int record_end(struct pg_run *ctx, int status_rc, const char *error_text)
     int rc;
     heartbeat_stop(ctx->hb);
     ctx->hb = NULL;
-    if (pg_connection_lost(ctx->pg)) {
-        pg_close(ctx->pg);
-        ctx->pg = NULL;
-        rc = conn_pg_warehouse(ctx->cfg, &ctx->pg);
+    /* a session lost before (the run failed by it) or found lost now (an
+     * idle one, while stream workers wrote) is replaced once */
+    rc = pg_connection_lost(ctx->pg) ? ML_EDB : pg_exec_params(ctx->pg, end_sql, 3, p, NULL);
+    if (rc && pg_connection_lost(ctx->pg)) {
+        struct pg *pg = NULL;
+        rc = reconnect(ctx, "recording the end of the run", &pg);
         if (rc)
             return err_prefix(rc, "reconnecting to record the end of run %llu", ctx->run_id);
+        session_replace(ctx, pg);
+        rc = pg_exec_params(ctx->pg, end_sql, 3, p, NULL);
     }
-    rc = pg_exec_params(ctx->pg, end_sql, 3, p, NULL);
     if (!rc && pg_exec_params(ctx->pg, unlease_sql, 1, p, NULL))
         log_debug("run %llu: lease not deleted: %s", ctx->run_id, err_msg());
     return rc ? err_prefix(rc, "recording the end of run %llu in load_runs", ctx->run_id) : 0;
@@ -452,6 +573,9 @@ again:
                      stream, err_msg(), ms, attempt + 1, PG_TX_ATTEMPTS);
             if (retry_sleep_ms(ms) == 0)
                 goto again;
+        } else if (failover(ctx, stream)) {
+            attempt = 0;
+            goto again;
         }
         stage_add(STAGE_BATCH, t_batch);
         return rc;
@@ -805,6 +929,7 @@ static int worker_open(void *arg, atomic_bool *abort, void **worker)
     c->full = base->full;
     c->rng = retry_rng_seed();
     c->abort = abort;
+    c->worker = true;
     rc = ctx_open(c);
     if (!rc && base->erased_set)
         rc = erase_set_copy(base->erased_set, c->cfg->pii.digest_key, c->cfg->pii.digest_key_len,
@@ -828,6 +953,7 @@ static void worker_close(void *arg, void *worker, uint64_t cpu_ns)
     struct pg_run *base = arg, *c = worker;
     unsigned long long lookups = 0, hits = 0;
     base->tx_retries += c->tx_retries;
+    base->failovers += c->failovers;
     base->surrogates += c->surrogates;
     surrogate_pg_cache_stats(c->sur_cache, &lookups, &hits);
     base->par_lookups += lookups;
@@ -913,8 +1039,9 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
         rc = loadrun_end(rc, rc && pg_connection_lost(ctx.pg), ctx.run_id, record_end_of, &ctx);
     res->run_id = ctx.run_id;
     if (!rc)
-        log_info("run %llu: %llu surrogates created, %llu batch transaction(s) retried", ctx.run_id,
-                 ctx.surrogates, ctx.tx_retries);
+        log_info("run %llu: %llu surrogates created, %llu batch transaction(s) retried, %u "
+                 "failover(s)",
+                 ctx.run_id, ctx.surrogates, ctx.tx_retries, ctx.failovers);
     if (!rc) {
         unsigned long long lookups = 0, hits = 0;
         surrogate_pg_cache_stats(ctx.sur_cache, &lookups, &hits);

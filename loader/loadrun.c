@@ -43,6 +43,22 @@ int loadrun_each(const struct config *cfg, const struct load_options *opt,
     return rc;
 }
 
+bool loadrun_failover_count(const struct config *cfg, unsigned *failovers, const char *stream,
+                            char *why, size_t len)
+{
+    if (*failovers >= cfg->warehouse.failovers) {
+        if (cfg->warehouse.failovers)
+            err_prefix(ML_EDB, "after %u failover(s) (warehouse.failovers)", *failovers);
+        return false;
+    }
+    snprintf(why, len, "%s", err_msg());
+    (*failovers)++;
+    log_warn("stream '%s': lost the warehouse connection (%s); failing over (%u of %u) and "
+             "redoing the batch",
+             stream, why, *failovers, cfg->warehouse.failovers);
+    return true;
+}
+
 int loadrun_end(int rc, bool lost, unsigned long long run_id,
                 int (*end)(void *arg, int status_rc, const char *error_text), void *arg)
 {

@@ -326,7 +326,7 @@ static int session_setup(struct pg *pg, const struct pg_params *p)
 int pg_connect(const struct pg_params *p, struct pg **out)
 {
     const char *keys[20], *vals[20];
-    char port[12], timeout[12], where[300], reason[512];
+    char port[12], timeout[12], where[1024], reason[512];
     size_t n = 0;
     const char *host = p->host && *p->host ? p->host : NULL;
     const char *sock = p->socket_dir && *p->socket_dir ? p->socket_dir : NULL;
@@ -344,18 +344,27 @@ int pg_connect(const struct pg_params *p, struct pg **out)
         return err_set(ML_EINVAL, "a PostgreSQL connection needs a user");
     snprintf(port, sizeof(port), "%u", p->port ? p->port : 5432);
     snprintf(timeout, sizeof(timeout), "%u", p->connect_timeout_s ? p->connect_timeout_s : 10);
-    if (host)
-        snprintf(where, sizeof(where), "%s:%s", host, port);
+    if (p->hosts)
+        snprintf(where, sizeof(where), "a read-write server of '%s' (ports %s)", p->hosts,
+                 p->ports);
+    else if (host)
+        snprintf(where, sizeof(where), "'%s:%s'", host, port);
     else
-        snprintf(where, sizeof(where), "%s (port %s)", sock, port);
+        snprintf(where, sizeof(where), "'%s (port %s)'", sock, port);
 #define KV(k, v)                                                                                   \
     do {                                                                                           \
         keys[n] = (k);                                                                             \
         vals[n] = (v);                                                                             \
         n++;                                                                                       \
     } while (0)
-    KV("host", host ? host : sock);
-    KV("port", port);
+    if (p->hosts) {
+        KV("host", p->hosts);
+        KV("port", p->ports);
+        KV("target_session_attrs", "read-write");
+    } else {
+        KV("host", host ? host : sock);
+        KV("port", port);
+    }
     KV("user", p->user);
     if (p->password)
         KV("password", p->password);
@@ -385,7 +394,7 @@ int pg_connect(const struct pg_params *p, struct pg **out)
         return err_set(ML_ENOMEM, "out of memory");
     }
     if (PQstatus(pg->conn) != CONNECTION_OK) {
-        err_set(ML_EDB, "cannot connect to '%s' as '%s': %s", where, p->user,
+        err_set(ML_EDB, "cannot connect to %s as '%s': %s", where, p->user,
                 one_line(reason, sizeof(reason), PQerrorMessage(pg->conn)));
         PQfinish(pg->conn);
         free(pg);
@@ -396,6 +405,8 @@ int pg_connect(const struct pg_params *p, struct pg **out)
         pg_close(pg);
         return rc;
     }
+    if (p->hosts)
+        pg_server_name(pg, where, sizeof(where));
     log_debug("connected as '%s' to %s, database '%s' (tls: %s)", p->user, where, PQdb(pg->conn),
               PQsslInUse(pg->conn) ? PQsslAttribute(pg->conn, "protocol") : "off");
     *out = pg;
@@ -408,6 +419,12 @@ void pg_close(struct pg *pg)
         return;
     PQfinish(pg->conn);
     free(pg);
+}
+
+void pg_server_name(const struct pg *pg, char *out, size_t len)
+{
+    const char *h = PQhost(pg->conn), *p = PQport(pg->conn);
+    snprintf(out, len, "%s:%s", h ? h : "?", p ? p : "?");
 }
 
 int pg_server_version(const struct pg *pg)

@@ -33,6 +33,12 @@ struct pg_params {
     const char *host;       /* name or address; NULL/"" with socket_dir set: the socket */
     unsigned port;          /* 0 = 5432 */
     const char *socket_dir; /* directory of the server's socket (libpq's host=/dir) */
+    /* Several servers instead of host/port/socket_dir (warehouse.hosts):
+     * libpq's comma lists, "a,b" and "5432,5433" (as many ports as hosts),
+     * tried in order; only a server whose sessions are read-write is taken
+     * (target_session_attrs=read-write: a standby is passed over for the
+     * primary). NULL: the single server above. */
+    const char *hosts, *ports;
     const char *user;
     const char *password; /* may be NULL */
     const char *database; /* NULL = the user's name (libpq's default) */
@@ -61,6 +67,10 @@ const char *pg_sslmode(int tls_mode);
 int pg_connect(const struct pg_params *p, struct pg **out);
 /* Closes and frees; NULL is a no-op. */
 void pg_close(struct pg *pg);
+
+/* "host:port" of the server the session is on (of the hosts list, the one
+ * taken), into out (len > 0; truncated to fit). */
+void pg_server_name(const struct pg *pg, char *out, size_t len);
 
 /* Server version as libpq reports it: major*10000 + minor (150018). */
 int pg_server_version(const struct pg *pg);

@@ -53,6 +53,11 @@ void writer_pg_free(struct writer_pg *w)
     free(w);
 }
 
+void writer_pg_session_reset(struct writer_pg *w)
+{
+    w->ndefs = 0;
+}
+
 static int stage_index(struct writer_pg *w, const struct table_def *def, size_t *idx)
 {
     for (size_t i = 0; i < w->ndefs; i++)

@@ -34,6 +34,13 @@ struct writer_pg;
 int writer_pg_new(struct writer_pg **out);
 void writer_pg_free(struct writer_pg *w);
 
+/* The session the staging tables were created in is gone (a reconnect
+ * after a lost connection): they are forgotten, with the definitions they
+ * were keyed by (which the caller may free now), and the next batch
+ * creates them again on the new session. What writer_pg_load learned of
+ * the tables' emptiness is kept: it is the warehouse's, not the session's. */
+void writer_pg_session_reset(struct writer_pg *w);
+
 /* Upserts the rows of `t` (a table of `b`), stamped with run_id. *written
  * gets the rows inserted or changed, the rest of t->nrows were unchanged.
  * 0 or a negative code with err_msg() naming the table. */

@@ -1328,6 +1328,22 @@ static void test_warehouse_kind_postgres(void **state)
     assert_string_equal(c.admin.user, "dba");
     config_release(&c);
 
+    /* several servers (libpq's multi-host connection): a port defaults to
+     * 5432, host/port name the first, a failover per host by default, and
+     * admin takes the same list */
+    assert_int_equal(parse(&c, MINIMAL "  kind: postgres\n  hosts: [pg1:6543, pg2]\n"), 0);
+    assert_int_equal(c.warehouse.nhosts, 2);
+    assert_string_equal(c.warehouse.hosts[0].host, "pg1");
+    assert_int_equal(c.warehouse.hosts[0].port, 6543);
+    assert_string_equal(c.warehouse.hosts[1].host, "pg2");
+    assert_int_equal(c.warehouse.hosts[1].port, 5432);
+    assert_string_equal(c.warehouse.host, "pg1");
+    assert_int_equal(c.warehouse.port, 6543);
+    assert_int_equal(c.warehouse.failovers, 2);
+    assert_int_equal(c.admin.nhosts, 2);
+    assert_int_equal(c.admin.hosts[1].port, 5432);
+    config_release(&c);
+
     /* a socket directory instead of host and port */
     assert_int_equal(parse(&c, MINIMAL "  kind: postgres\n  socket: /run/postgresql\n"), 0);
     assert_null(c.warehouse.host);
@@ -1360,9 +1376,11 @@ static void test_warehouse_kind_errors(void **state)
                  "  user: u\n"
                  "  password: pw\n",
                  "t.yaml:3:13: 'warehouse.database' of kind postgres has at most 63 characters");
-    expect_error(MINIMAL "  kind: postgres\n  hosts: [a:5432, b:5432]\n",
-                 "t.yaml:6:3: 'warehouse.hosts' is not supported with kind postgres yet: name one "
-                 "server with 'host' and 'port'");
+    expect_error(MINIMAL "  kind: postgres\n  hosts: [a:5433, b]\n  port: 5433\n",
+                 "t.yaml:6:3: 'warehouse.hosts' and 'warehouse.host'/'port'/'socket' exclude each "
+                 "other: list every server in 'hosts'");
+    expect_error(MINIMAL "  kind: postgres\n  hosts: [a, a:5432]\n",
+                 "t.yaml:6:14: 'warehouse.hosts' entry 2 repeats entry 1");
 }
 
 int main(void)

@@ -127,6 +127,17 @@ static void test_connect_refusals(void **state)
     p.port = 5999;
     assert_int_equal(pg_connect(&p, &pg), ML_EDB);
     assert_non_null(strstr(err_msg(), "cannot connect to '/nonexistent-dir (port 5999)' as 'u'"));
+    /* a host list (warehouse.hosts): libpq tries each, the message names
+     * them all and that a read-write one was wanted */
+    p.hosts = "127.0.0.1,127.0.0.1";
+    p.ports = "1,2";
+    assert_int_equal(pg_connect(&p, &pg), ML_EDB);
+    assert_null(pg);
+    assert_non_null(strstr(err_msg(),
+                           "cannot connect to a read-write server of '127.0.0.1,127.0.0.1' "
+                           "(ports 1,2) as 'u': "));
+    assert_non_null(strstr(err_msg(), "port 2")); /* the second host was tried too */
+    assert_null(strstr(err_msg(), "s3cret-pw"));
 }
 
 int main(void)
