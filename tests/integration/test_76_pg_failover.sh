@@ -27,10 +27,12 @@ stop_pair() {
   "$DEVPG" stop --dir "$FO/standby" --port "$S_PORT" >/dev/null 2>&1 || true
   "$DEVPG" stop --dir "$FO/primary" --port "$P_PORT" >/dev/null 2>&1 || true
 }
-trap 'stop_pair; [ -z "${API_PID:-}" ] || kill "$API_PID" 2>/dev/null || true' EXIT
 
 # an API of this test's own: its injected delays touch no other test
 start_api "$FIXTURES"
+# after start_api, whose own EXIT trap this one replaces: the pair is
+# stopped however the test ends
+trap 'stop_pair; [ -z "${API_PID:-}" ] || kill "$API_PID" 2>/dev/null || true' EXIT
 faults() { curl -sf -X "$1" "http://127.0.0.1:$API_PORT/__faults" ${2:+-d "$2"} >/dev/null; }
 
 # pq PORT DB SQL : rows as the superuser on the server at PORT
