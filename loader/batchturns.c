@@ -32,7 +32,8 @@ static void presolve(const struct batch_turn_ops *ops, void *ctx, struct batch *
 {
     uint64_t t0 = stage_now();
     *created = 0;
-    if (ops->presolve(ctx, b, created)) {
+    /* as the writer does first: superseded rows need no surrogate */
+    if (batch_compact(b) || ops->presolve(ctx, b, created)) {
         log_info("surrogates are resolved by the batch writer from now on (resolving them "
                  "ahead failed: %s)",
                  err_msg());

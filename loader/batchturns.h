@@ -43,7 +43,8 @@ struct batch_turn_ops {
     /* Resolves the surrogates of a pipelined batch before it is handed
      * over, on a connection of the caller's own, in autocommit (surrogates
      * are committed outside the batch's transaction); *created gets the
-     * surrogates created. Best effort: on an error (message set) what
+     * surrogates created. The batch is compacted first (batch_compact).
+     * Best effort: on an error (message set) what
      * stays pending the writer resolves, and presolve_off is called. */
     int (*presolve)(void *ctx, struct batch *b, unsigned long long *created);
     /* Closes presolve's connection: the writer resolves the surrogates

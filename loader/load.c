@@ -607,8 +607,6 @@ static int presolve_batch(void *arg, struct batch *b, unsigned long long *create
         return 0;
     if (!ctx->pre_db)
         rc = conn_warehouse(ctx->cfg, &ctx->pre_db);
-    if (!rc) /* as flush_batch does first: superseded rows need no surrogate */
-        rc = batch_compact(b);
     for (unsigned t = 0; !rc && t < batch_ntables(b); t++)
         rc = resolve_table(ctx->pre_sur, ctx->pre_db, b, batch_rows(b, t), created);
     return rc;

@@ -614,8 +614,6 @@ static int presolve(void *arg, struct batch *b, unsigned long long *created)
         return 0;
     if (!ctx->pre_pg)
         rc = conn_pg_warehouse(ctx->cfg, &ctx->pre_pg);
-    if (!rc) /* as write_batch does first: superseded rows need no surrogate */
-        rc = batch_compact(b);
     return rc ? rc : resolve_batch(ctx, ctx->pre_pg, b, created);
 }
 
