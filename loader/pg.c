@@ -265,6 +265,26 @@ int pg_append_literal(struct buf *out, const char *s, size_t len)
     return rc;
 }
 
+int pg_array_append_element(struct buf *out, const char *s, size_t len)
+{
+    size_t mark = out->len;
+    int rc;
+    if (memchr(s, '\0', len))
+        return err_set(ML_EINVAL, "a text value holds a NUL byte, which PostgreSQL cannot store");
+    rc = buf_adds(out, mark && out->data[mark - 1] != '{' ? ",\"" : "\"");
+    for (size_t i = 0; !rc && i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            rc = buf_addc(out, '\\');
+        if (!rc)
+            rc = buf_addc(out, s[i]);
+    }
+    if (!rc)
+        rc = buf_addc(out, '"');
+    if (rc)
+        buf_truncate(out, mark);
+    return rc;
+}
+
 int pg_copy_append_field(struct buf *out, const char *s, size_t len)
 {
     size_t mark = out->len;

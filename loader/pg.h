@@ -151,6 +151,13 @@ int pg_copy_from(struct pg *pg, const char *sql, const char *data, size_t len,
  * cannot hold it; the buffer is left as it was), ML_ENOMEM, ML_ETOOBIG. */
 int pg_copy_append_field(struct buf *out, const char *s, size_t len);
 
+/* An array's text form, for a text[] parameter bound as a whole: the caller
+ * appends '{', then each element with this, then '}'. Appends the element
+ * for `len` bytes of `s` in double quotes, '"' and '\' escaped by a
+ * backslash, preceded by a comma unless the buffer ends with '{'. ML_EINVAL
+ * for a NUL byte (the buffer is left as it was), ML_ENOMEM, ML_ETOOBIG. */
+int pg_array_append_element(struct buf *out, const char *s, size_t len);
+
 /* Appends "name" (double quotes, '"' doubled). ML_EINVAL for an empty name. */
 int pg_append_ident(struct buf *out, const char *name);
 /* Appends 'text' ('\'' doubled; the sessions have standard_conforming_strings

@@ -22,83 +22,83 @@ static int append_table(struct buf *sql, const char *kind)
     return pg_append_ident(sql, name);
 }
 
+/* One statement: the digests (hex) and values as two text[] parameters,
+ * the new values inserted once each in the order of first appearance, and
+ * every value's id read back. A value another loader committed after the
+ * statement's snapshot is neither inserted (ON CONFLICT waits for it and
+ * skips it) nor seen: *missing counts those, and the caller runs the
+ * statement again with a new snapshot. */
 static int resolve_once(struct crypto_mac *mac, struct pg *pg, const char *kind,
                         const char *const *values, const size_t *lens, size_t n,
-                        unsigned long long *ids, unsigned long long *created, struct buf *data,
-                        struct buf *sql)
+                        unsigned long long *ids, unsigned long long *created, size_t *missing,
+                        struct buf *digests, struct buf *vals, struct buf *sql)
 {
     struct pg_result *r = NULL;
     const char *const *row;
+    const char *params[2];
     size_t got = 0;
-    int rc = pg_exec(pg, "CREATE TEMPORARY TABLE IF NOT EXISTS ml_surrogate_stage "
-                         "(ord bigint, digest bytea, value text)");
+    int rc = 0;
+    *missing = 0;
+    buf_reset(digests);
+    buf_wipe(vals);
+    rc = buf_addc(digests, '{');
     if (!rc)
-        rc = pg_exec(pg, "TRUNCATE ml_surrogate_stage");
-    buf_wipe(data);
+        rc = buf_addc(vals, '{');
     for (size_t i = 0; !rc && i < n; i++) {
         unsigned char d[CRYPTO_DIGEST_LEN];
-        char hex[2 + 2 * CRYPTO_DIGEST_LEN + 1] = "\\x";
+        char hex[2 * CRYPTO_DIGEST_LEN + 1];
+        ids[i] = 0;
         rc = pii_digest_mac(mac, kind, values[i], lens[i], d);
         if (!rc) {
-            crypto_hex(d, sizeof(d), hex + 2);
-            rc = buf_addf(data, "%zu\t", i);
+            crypto_hex(d, sizeof(d), hex);
+            rc = pg_array_append_element(digests, hex, 2 * CRYPTO_DIGEST_LEN);
         }
         if (!rc)
-            rc = pg_copy_append_field(data, hex, strlen(hex));
-        if (!rc)
-            rc = buf_addc(data, '\t');
-        if (!rc)
-            rc = pg_copy_append_field(data, values[i], lens[i]);
-        if (!rc)
-            rc = buf_addc(data, '\n');
+            rc = pg_array_append_element(vals, values[i], lens[i]);
     }
     if (!rc)
-        rc = pg_copy_from(pg, "COPY ml_surrogate_stage (ord, digest, value) FROM STDIN", data->data,
-                          data->len, NULL);
-    buf_wipe(data);
-    /* the new values, each once, in the order of first appearance */
+        rc = buf_addc(digests, '}');
+    if (!rc)
+        rc = buf_addc(vals, '}');
     buf_reset(sql);
     if (!rc)
-        rc = buf_adds(sql, "INSERT INTO ");
+        rc = buf_adds(sql, "WITH s AS (SELECT v.ord - 1 AS ord, decode(v.d, 'hex') AS digest, "
+                           "v.value FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS "
+                           "v(d, value, ord)), n AS (SELECT DISTINCT ON (digest) digest, value, "
+                           "ord FROM s ORDER BY digest, ord), ins AS (INSERT INTO ");
     if (!rc)
         rc = append_table(sql, kind);
     if (!rc)
-        rc = buf_adds(sql, " (digest, value, first_seen_at) SELECT s.digest, s.value, "
-                           "(now() AT TIME ZONE 'UTC') FROM (SELECT DISTINCT ON (digest) digest, "
-                           "value, ord FROM ml_surrogate_stage ORDER BY digest, ord) s WHERE NOT "
-                           "EXISTS (SELECT 1 FROM ");
+        rc = buf_adds(sql, " (digest, value, first_seen_at) SELECT n.digest, n.value, "
+                           "(now() AT TIME ZONE 'UTC') FROM n WHERE NOT EXISTS (SELECT 1 FROM ");
     if (!rc)
         rc = append_table(sql, kind);
     if (!rc)
-        rc = buf_adds(sql, " i WHERE i.digest = s.digest) ORDER BY s.ord ON CONFLICT (digest) DO "
-                           "NOTHING");
-    if (!rc)
-        rc = pg_exec(pg, sql->data);
-    if (!rc)
-        *created += pg_affected_rows(pg);
-    buf_reset(sql);
-    if (!rc)
-        rc = buf_adds(sql, "SELECT s.ord, i.id FROM ml_surrogate_stage s JOIN ");
+        rc = buf_adds(sql, " i WHERE i.digest = n.digest) ORDER BY n.ord ON CONFLICT (digest) DO "
+                           "NOTHING RETURNING id, digest) SELECT s.ord, COALESCE(ins.id, i.id), "
+                           "(SELECT count(*) FROM ins) FROM s LEFT JOIN ins ON ins.digest = "
+                           "s.digest LEFT JOIN ");
     if (!rc)
         rc = append_table(sql, kind);
     if (!rc)
         rc = buf_adds(sql, " i ON i.digest = s.digest");
+    params[0] = digests->data;
+    params[1] = vals->data;
     if (!rc)
-        rc = pg_query(pg, sql->data, &r);
+        rc = pg_query_params(pg, sql->data, 2, params, NULL, &r);
+    buf_wipe(vals);
     while (!rc && pg_result_next(r, &row, NULL) == 1) {
         unsigned long long ord = row[0] ? strtoull(row[0], NULL, 10) : n;
-        if (ord < n && row[1]) {
+        if (row[2] && !got)
+            *created += strtoull(row[2], NULL, 10);
+        if (ord < n && row[1] && !ids[ord]) {
             ids[ord] = strtoull(row[1], NULL, 10);
             got++;
         }
     }
-    pg_result_free(r);
-    if (!rc && got != n)
-        rc = err_set(ML_EDB, "%zu of %zu values have no id", n - got, n);
-    /* after a failure the next attempt truncates first: a statement here
-     * would replace the failure's SQLSTATE, which the caller's retry reads */
-    if (!rc && pg_exec(pg, "TRUNCATE ml_surrogate_stage"))
-        rc = ML_EDB;
+    pg_result_free_wiped(r);
+    if (!rc)
+        *missing = n - got;
     return rc;
 }
 
@@ -106,16 +106,25 @@ int surrogate_pg_resolve(struct crypto_mac *mac, struct pg *pg, const char *kind
                          const char *const *values, const size_t *lens, size_t n,
                          unsigned long long *ids, unsigned long long *created)
 {
-    struct buf data = BUF_INIT, sql = BUF_INIT;
+    struct buf digests = BUF_INIT, vals = BUF_INIT, sql = BUF_INIT;
     int rc = 0;
     if (!n)
         return 0;
     for (unsigned attempt = 1; attempt <= SURROGATE_PG_TRIES; attempt++) {
         unsigned long long made = 0;
-        rc = resolve_once(mac, pg, kind, values, lens, n, ids, &made, &data, &sql);
-        if (!rc) {
-            *created += made;
+        size_t missing = 0;
+        rc = resolve_once(mac, pg, kind, values, lens, n, ids, &made, &missing, &digests, &vals,
+                          &sql);
+        *created += made;
+        if (!rc && !missing)
             break;
+        if (!rc) {
+            rc = err_set(ML_EDB, "%zu of %zu values have no id", missing, n);
+            if (attempt < SURROGATE_PG_TRIES)
+                log_debug("creating %s surrogates: %zu value(s) committed by another loader "
+                          "meanwhile; reading again",
+                          kind, missing);
+            continue;
         }
         if (pg_error_class(pg) != DB_ERR_RETRY_TX)
             break;
@@ -123,7 +132,8 @@ int surrogate_pg_resolve(struct crypto_mac *mac, struct pg *pg, const char *kind
             log_warn("creating %s surrogates: %s; retrying (attempt %u of %u)", kind, err_msg(),
                      attempt + 1, (unsigned)SURROGATE_PG_TRIES);
     }
-    buf_wipe(&data);
+    buf_release(&digests);
+    buf_wipe(&vals);
     buf_release(&sql);
     return rc ? err_prefix(rc, "resolving %s surrogates", kind) : 0;
 }

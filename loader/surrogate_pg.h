@@ -3,16 +3,18 @@
  * concurrent loaders, ids in the order of first appearance, resolved in
  * autocommit outside the batch's transaction), through pg.h.
  *
- * Per kind and batch: the values' digests (pii_digest_mac, the same digest
- * as with MySQL) and values go by COPY into a temporary staging table of the
- * session, then
- *   INSERT INTO sensitive_<kind>_ids (digest, value, first_seen_at)
- *   SELECT ... WHERE NOT EXISTS (...) ORDER BY first appearance
- *   ON CONFLICT (digest) DO NOTHING
+ * Per kind and batch, one statement: the values' digests (pii_digest_mac,
+ * the same digest as with MySQL, in hex) and the values are bound as two
+ * text[] parameters, and
+ *   WITH s AS (unnest ...), ins AS (INSERT INTO sensitive_<kind>_ids
+ *     (digest, value, first_seen_at) SELECT the new values, each once,
+ *     ORDER BY first appearance ON CONFLICT (digest) DO NOTHING RETURNING id)
+ *   SELECT each value's id from ins or the table
  * (a loader inserting the same value at the same time waits for the other's
- * row and takes it), then one SELECT joining the staging table reads every
- * id. A deadlock or lock timeout between loaders is retried a bounded
- * number of times: two statements per kind and batch whatever its size.
+ * row and takes it). A value committed by another loader after the
+ * statement's snapshot has no id yet: the statement runs again. A deadlock
+ * or lock timeout between loaders is retried too, a bounded number of
+ * times. No temporary table: nothing of the catalog changes per batch.
  * With a cache (surrogate_pg_resolve_cached) only the values it does not
  * know are sent. */
 #ifndef ML_SURROGATE_PG_H

@@ -342,10 +342,12 @@ int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
     if (!rc)
         *written = pg_affected_rows(pg);
     /* the staging table empty again for the next table's batch in this
-     * transaction (it is emptied at commit anyway) */
+     * transaction (it is emptied at commit anyway). DELETE, not TRUNCATE: a
+     * temporary table's DELETE writes no WAL and changes no catalog row,
+     * where TRUNCATE gives the table a new file in pg_class every batch */
     if (!rc) {
         buf_reset(&w->sql);
-        rc = buf_addf(&w->sql, "TRUNCATE ml_stage_%zu", idx);
+        rc = buf_addf(&w->sql, "DELETE FROM ml_stage_%zu", idx);
         if (!rc)
             rc = pg_exec(pg, w->sql.data);
     }

@@ -252,6 +252,44 @@ static int cmd_copy(void)
     pg_result_free(r);
     check(seen == n && equal == n, "every value reads back byte for byte (NULL as NULL)");
 
+    /* the same values as one text[] parameter (the surrogates' statement):
+     * every element reads back byte for byte, in its place */
+    buf_reset(&data);
+    {
+        int rc = buf_addc(&data, '{');
+        size_t m = 0;
+        for (size_t i = 0; !rc && i < n; i++)
+            if (values[i].v) {
+                rc = pg_array_append_element(&data, values[i].v, strlen(values[i].v));
+                m++;
+            }
+        if (!rc)
+            rc = buf_addc(&data, '}');
+        check(rc == 0, "a text[] of the hostile values is written");
+        const char *arr[1] = {data.data};
+        seen = equal = 0;
+        check(pg_query_params(pg, "SELECT u.ord, u.v FROM unnest($1::text[]) WITH ORDINALITY "
+                                  "AS u(v, ord) ORDER BY u.ord",
+                              1, arr, NULL, &r) == 0,
+              "the text[] is bound and unnested");
+        for (size_t i = 0; r && i < n; i++) {
+            if (!values[i].v)
+                continue;
+            if (pg_result_next(r, &row, &len) != 1)
+                break;
+            seen++;
+            if (row[1] && len[1] == strlen(values[i].v) && memcmp(row[1], values[i].v, len[1]) == 0)
+                equal++;
+            else
+                printf("# element of value %zu differs\n", i);
+        }
+        pg_result_free(r);
+        check(seen == m && equal == m, "every text[] element reads back byte for byte");
+        buf_reset(&data);
+        check(pg_array_append_element(&data, "a\0b", 3) == ML_EINVAL && data.len == 0,
+              "a NUL byte is refused by the array writer, the buffer unchanged");
+    }
+
     /* NUL: refused before anything is sent */
     buf_reset(&data);
     check(pg_copy_append_field(&data, "a\0b", 3) == ML_EINVAL && data.len == 0,

@@ -85,6 +85,23 @@ static void test_quoting(void **state)
     buf_release(&out);
 }
 
+static void test_array_element(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    assert_int_equal(buf_addc(&out, '{'), 0);
+    assert_int_equal(pg_array_append_element(&out, "plain", 5), 0);
+    assert_int_equal(pg_array_append_element(&out, "a \"q\" b\\", 8), 0);
+    assert_int_equal(pg_array_append_element(&out, "", 0), 0);
+    assert_int_equal(pg_array_append_element(&out, "NULL", 4), 0);
+    assert_int_equal(pg_array_append_element(&out, "{,}", 3), 0);
+    assert_string_equal(out.data, "{\"plain\",\"a \\\"q\\\" b\\\\\",\"\",\"NULL\",\"{,}\"");
+    /* NUL: refused, the buffer as it was */
+    assert_int_equal(pg_array_append_element(&out, "x\0y", 3), ML_EINVAL);
+    assert_string_equal(out.data, "{\"plain\",\"a \\\"q\\\" b\\\\\",\"\",\"NULL\",\"{,}\"");
+    buf_release(&out);
+}
+
 static void test_sslmodes(void **state)
 {
     (void)state;
@@ -144,8 +161,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sqlstate_classes), cmocka_unit_test(test_copy_field),
-        cmocka_unit_test(test_quoting),          cmocka_unit_test(test_sslmodes),
-        cmocka_unit_test(test_connect_refusals),
+        cmocka_unit_test(test_quoting),          cmocka_unit_test(test_array_element),
+        cmocka_unit_test(test_sslmodes),         cmocka_unit_test(test_connect_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
