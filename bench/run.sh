@@ -83,6 +83,9 @@ for b in "$ML" "$API_BIN" "$GEN" "$NAIVE" "$JSON_SPEED"; do
 done
 mkdir -p "$BENCH_DIR"
 chmod 700 "$BENCH_DIR"
+# absolute: the configs written here name files of it, and maskload reads a
+# relative path against the config's own directory
+BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 
 if [ ! -f "$BENCH_DIR/secrets.env" ]; then
   (umask 077; for v in MASKLOAD_ADMIN_PASSWORD MASKLOAD_LOADER_PASSWORD MASKLOAD_ANALYST_PASSWORD \
@@ -214,7 +217,7 @@ mysql_size() {
   A=bench_a; cfg="$BENCH_DIR/a.yaml"
   sql "" "DROP DATABASE IF EXISTS $A"
   write_config "$cfg" "$A"
-  t=$(now); "$ML" -c "$cfg" init >"$BENCH_DIR/init.log" 2>&1; t_init=$(calc %.2f "$(now) - $t")
+  t=$(now); "$ML" -c "$cfg" init >"$BENCH_DIR/init.log" 2>&1 || { cat "$BENCH_DIR/init.log" >&2; exit 1; }; t_init=$(calc %.2f "$(now) - $t")
   cpu0=$(server_cpu); api0=$(api_cpu); t=$(now)
   /usr/bin/time -v "$ML" -v -c "$cfg" run >"$BENCH_DIR/run-$users.log" 2>&1 || { cat "$BENCH_DIR/run-$users.log" >&2; exit 1; }
   t_a=$(calc %.2f "$(now) - $t"); cpu_srv=$(calc %.2f "$(server_cpu) - $cpu0")
