@@ -1,6 +1,7 @@
 /* surrogate_pg.c - surrogate_pg.h. */
 #include "surrogate_pg.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ static int resolve_once(struct crypto_mac *mac, struct pg *pg, const char *kind,
     const char *const *row;
     const char *params[2];
     size_t got = 0;
+    bool counted = false;
     int rc = 0;
     *missing = 0;
     buf_reset(digests);
@@ -89,8 +91,10 @@ static int resolve_once(struct crypto_mac *mac, struct pg *pg, const char *kind,
     buf_wipe(vals);
     while (!rc && pg_result_next(r, &row, NULL) == 1) {
         unsigned long long ord = row[0] ? strtoull(row[0], NULL, 10) : n;
-        if (row[2] && !got)
+        if (row[2] && !counted) { /* the same count on every row */
             *created += strtoull(row[2], NULL, 10);
+            counted = true;
+        }
         if (ord < n && row[1] && !ids[ord]) {
             ids[ord] = strtoull(row[1], NULL, 10);
             got++;
