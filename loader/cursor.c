@@ -8,6 +8,7 @@
 #include "batch.h"
 #include "convert.h"
 #include "error.h"
+#include "log.h"
 #include "wh.h"
 #include "banned.h"
 
@@ -250,4 +251,53 @@ int cursor_read_stored(struct wh *w, enum cursor_kind kind, const char *name, co
     }
     wh_result_free(r);
     return rc;
+}
+
+int cursor_store(struct wh *w, unsigned long long run_id, const char *stream, const char *value)
+{
+    static const char *const sql[2] = {
+        "INSERT INTO load_cursors (stream, cursor_value, run_id, updated_at) VALUES ($1, $2, $3, "
+        "UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE cursor_value = VALUES(cursor_value), run_id = "
+        "VALUES(run_id), updated_at = VALUES(updated_at)",
+        "INSERT INTO load_cursors (stream, cursor_value, run_id, updated_at) VALUES ($1, $2, "
+        "$3::bigint, (now() AT TIME ZONE 'UTC')) ON CONFLICT (stream) DO UPDATE SET cursor_value "
+        "= EXCLUDED.cursor_value, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at",
+    };
+    char run[24];
+    const char *p[3] = {stream, value, run};
+    int rc;
+    snprintf(run, sizeof(run), "%llu", run_id);
+    rc = wh_exec_params(w, sql[wh_is_postgres(w)], 3, p, NULL);
+    return rc ? err_prefix(rc, "storing the cursor of stream '%s'", stream) : 0;
+}
+
+int cursor_run_store_unstored(struct cursor_run *cr, struct wh *w, unsigned long long run_id,
+                              const char *stream)
+{
+    const char *v = cursor_run_unstored(cr);
+    int rc;
+    if (!v)
+        return 0;
+    rc = wh_begin(w);
+    if (!rc)
+        rc = cursor_store(w, run_id, stream, v);
+    if (!rc)
+        rc = wh_commit(w);
+    if (rc) {
+        wh_rollback(w);
+        return rc;
+    }
+    memmove(cr->written, v, strlen(v) + 1); /* v is cr->seen */
+    cr->has_written = true;
+    return 0;
+}
+
+void cursor_run_log(const struct cursor_run *cr, const char *stream, const char *name)
+{
+    if (cr->without)
+        log_warn("stream '%s': %llu records without a value of the cursor '%s': loaded, the "
+                 "cursor not moved by them",
+                 stream, cr->without, name);
+    if (cr->has_written)
+        log_info("stream '%s': cursor %s = %s", stream, name, cr->written);
 }

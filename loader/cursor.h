@@ -49,6 +49,11 @@ struct wh;
 int cursor_read_stored(struct wh *w, enum cursor_kind kind, const char *name, const char *stream,
                        char out[CURSOR_TEXT_MAX], bool *found);
 
+/* Stores `value` as the cursor of `stream`, written by run `run_id`, in
+ * the caller's transaction (the batch's whose records reach it), over
+ * either warehouse; its failure is prefixed with what it stored. */
+int cursor_store(struct wh *w, unsigned long long run_id, const char *stream, const char *value);
+
 /* ---- an incremental stream's cursor through one run ----
  *
  * The rules of every warehouse's run (docs/incremental.md): the stored
@@ -93,5 +98,16 @@ void cursor_run_committed(struct cursor_run *cr);
  * last batch was empty), to store in a transaction of its own; NULL when
  * none. */
 const char *cursor_run_unstored(const struct cursor_run *cr);
+
+/* The same value, stored (cursor_store) in a transaction of its own
+ * through `w` by run `run_id`, and then counted as written; 0 when there
+ * is none. */
+int cursor_run_store_unstored(struct cursor_run *cr, struct wh *w, unsigned long long run_id,
+                              const char *stream);
+
+/* Logs what the run did with the cursor `name` of `stream`: the records
+ * that had no value of it (a warning: loaded, the cursor not moved by
+ * them) and the value load_cursors holds. */
+void cursor_run_log(const struct cursor_run *cr, const char *stream, const char *name);
 
 #endif

@@ -4,11 +4,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "conn.h"
 #include "crypto.h"
 #include "error.h"
 #include "log.h"
@@ -16,6 +16,61 @@
 
 /* a lease outlives this many missed beats */
 #define LEASE_BEATS 3
+
+/* The lease's statements in one dialect: $1 the run id, $2 its token, $3
+ * the lease's lifetime in seconds (LEASE_BEATS intervals). */
+struct lease_sql {
+    const char *insert, *move, *renew, *check, *unlease;
+};
+
+#define MY_NOW     "UTC_TIMESTAMP(3)"
+#define MY_EXPIRES MY_NOW " + INTERVAL $3 SECOND"
+#define PG_NOW     "(now() AT TIME ZONE 'UTC')"
+#define PG_EXPIRES PG_NOW " + $3::integer * interval '1 second'"
+
+static const struct lease_sql mysql_sql = {
+    "INSERT INTO load_run_leases (run_id, token, node, connection_id, heartbeat_at, expires_at) "
+    "VALUES ($1, $2, " LEASE_NODE_SQL ", CONNECTION_ID(), " MY_NOW ", " MY_EXPIRES ")",
+    "UPDATE load_run_leases SET node = " LEASE_NODE_SQL ", connection_id = CONNECTION_ID(), "
+    "heartbeat_at = " MY_NOW ", expires_at = " MY_EXPIRES " WHERE run_id = $1 AND token = $2",
+    "UPDATE load_run_leases SET heartbeat_at = " MY_NOW ", expires_at = " MY_EXPIRES
+    " WHERE run_id = $1 AND token = $2",
+    "SELECT COUNT(*) FROM load_run_leases WHERE run_id = $1 AND token = $2",
+    "DELETE FROM load_run_leases WHERE run_id = $1",
+};
+
+static const struct lease_sql pg_sql = {
+    "INSERT INTO load_run_leases (run_id, token, node, connection_id, heartbeat_at, expires_at) "
+    "VALUES ($1::bigint, $2, " LEASE_PG_NODE_SQL ", pg_backend_pid(), " PG_NOW ", " PG_EXPIRES ")",
+    "UPDATE load_run_leases SET node = " LEASE_PG_NODE_SQL ", connection_id = pg_backend_pid(), "
+    "heartbeat_at = " PG_NOW ", expires_at = " PG_EXPIRES
+    " WHERE run_id = $1::bigint AND token = $2",
+    "UPDATE load_run_leases SET heartbeat_at = " PG_NOW ", expires_at = " PG_EXPIRES
+    " WHERE run_id = $1::bigint AND token = $2",
+    "SELECT count(*) FROM load_run_leases WHERE run_id = $1::bigint AND token = $2",
+    "DELETE FROM load_run_leases WHERE run_id = $1::bigint",
+};
+
+static const struct lease_sql *sql_of(const struct wh *w)
+{
+    return wh_is_postgres(w) ? &pg_sql : &mysql_sql;
+}
+
+/* The three parameters as text. */
+struct lease_params {
+    char run[24], life[16];
+    const char *p[3];
+};
+
+static void params_set(struct lease_params *lp, unsigned long long run_id, const char *token,
+                       unsigned interval_s)
+{
+    snprintf(lp->run, sizeof(lp->run), "%llu", run_id);
+    snprintf(lp->life, sizeof(lp->life), "%llu", (unsigned long long)interval_s * LEASE_BEATS);
+    lp->p[0] = lp->run;
+    lp->p[1] = token;
+    lp->p[2] = lp->life;
+}
 
 int lease_new_token(char *token)
 {
@@ -26,64 +81,49 @@ int lease_new_token(char *token)
     return rc;
 }
 
-int lease_insert(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
-                 char *token)
+int lease_insert(struct wh *w, unsigned long long run_id, unsigned interval_s, char *token)
 {
+    struct lease_params lp;
     int rc = lease_new_token(token);
     if (rc)
         return rc;
-    buf_reset(sql);
-    rc = buf_addf(sql,
-                  "INSERT INTO load_run_leases (run_id, token, node, connection_id, heartbeat_at, "
-                  "expires_at) VALUES (%llu, '%s', " LEASE_NODE_SQL ", CONNECTION_ID(), "
-                  "UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) + INTERVAL %u SECOND)",
-                  run_id, token, interval_s * LEASE_BEATS);
-    if (!rc)
-        rc = db_exec_len(db, sql->data, sql->len);
-    return rc;
+    params_set(&lp, run_id, token, interval_s);
+    return wh_exec_params(w, sql_of(w)->insert, 3, lp.p, NULL);
 }
 
-int lease_move(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
-               const char *token)
+static int lease_gone(unsigned long long run_id)
 {
-    int rc = db_begin(db);
-    buf_reset(sql);
-    if (!rc)
-        rc = buf_addf(sql,
-                      "UPDATE load_run_leases SET node=" LEASE_NODE_SQL ", "
-                      "connection_id=CONNECTION_ID(), heartbeat_at=UTC_TIMESTAMP(3), "
-                      "expires_at=UTC_TIMESTAMP(3) + INTERVAL %u SECOND "
-                      "WHERE run_id=%llu AND token='%s'",
-                      interval_s * LEASE_BEATS, run_id, token);
-    if (!rc)
-        rc = db_exec_len(db, sql->data, sql->len);
-    if (!rc && db_affected_rows(db) != 1)
-        rc = err_set(ML_EDB, "run %llu: its lease is gone (no row with its token)", run_id);
-    if (!rc)
-        rc = db_commit(db);
-    if (rc)
-        db_rollback(db);
-    return rc;
+    return err_set(ML_EDB, "run %llu: its lease is gone (no row with its token)", run_id);
 }
 
-int lease_check(struct db *db, struct buf *sql, unsigned long long run_id, const char *token)
+int lease_move(struct wh *w, unsigned long long run_id, unsigned interval_s, const char *token)
 {
-    unsigned long long n = 0;
-    bool is_null = true;
+    struct lease_params lp;
     int rc;
-    buf_reset(sql);
-    rc = buf_addf(sql, "SELECT COUNT(*) FROM load_run_leases WHERE run_id=%llu AND token='%s'",
-                  run_id, token);
-    if (!rc)
-        rc = db_query_u64(db, sql->data, &n, &is_null);
-    if (!rc && n != 1)
-        rc = err_set(ML_EDB, "run %llu: its lease is gone (no row with its token)", run_id);
+    params_set(&lp, run_id, token, interval_s);
+    rc = wh_exec_params(w, sql_of(w)->move, 3, lp.p, NULL);
+    if (!rc && wh_affected_rows(w) != 1)
+        rc = lease_gone(run_id);
     return rc;
 }
 
-int lease_delete(struct db *db, unsigned long long run_id)
+int lease_check(struct wh *w, unsigned long long run_id, const char *token)
 {
-    return db_execf(db, "DELETE FROM load_run_leases WHERE run_id=%llu", run_id);
+    struct lease_params lp;
+    unsigned long long n = 0;
+    int rc;
+    params_set(&lp, run_id, token, 0);
+    rc = wh_query_u64(w, sql_of(w)->check, 2, lp.p, &n, NULL);
+    if (!rc && n != 1)
+        rc = lease_gone(run_id);
+    return rc;
+}
+
+int lease_delete(struct wh *w, unsigned long long run_id)
+{
+    struct lease_params lp;
+    params_set(&lp, run_id, NULL, 0);
+    return wh_exec_params(w, sql_of(w)->unlease, 1, lp.p, NULL);
 }
 
 struct lease_ticker {
@@ -165,37 +205,35 @@ struct lease_heartbeat {
     unsigned long long run_id;
     char token[LEASE_TOKEN_HEX + 1];
     struct lease_ticker *ticker;
-    struct db *db;
+    struct wh *w;
 };
 
 static void beat(void *arg)
 {
     struct lease_heartbeat *hb = arg;
-    unsigned iv = hb->cfg->load.heartbeat_interval;
+    struct lease_params lp;
     int rc = 0;
-    if (hb->db && db_connection_lost(hb->db)) {
-        db_close(hb->db);
-        hb->db = NULL;
-    }
-    if (!hb->db)
-        rc = conn_warehouse(hb->cfg, &hb->db);
+    if (!hb->w)
+        rc = wh_connect(hb->cfg, WH_LOADER, &hb->w);
+    params_set(&lp, hb->run_id, hb->token, hb->cfg->load.heartbeat_interval);
     if (!rc)
-        rc = db_execf(hb->db,
-                      "UPDATE load_run_leases SET heartbeat_at=UTC_TIMESTAMP(3), "
-                      "expires_at=UTC_TIMESTAMP(3) + INTERVAL %u SECOND "
-                      "WHERE run_id=%llu AND token='%s'",
-                      iv * LEASE_BEATS, hb->run_id, hb->token);
+        rc = wh_exec_params(hb->w, sql_of(hb->w)->renew, 3, lp.p, NULL);
     if (rc)
         log_debug("run %llu: lease heartbeat failed: %s", hb->run_id, err_msg());
-    else if (db_affected_rows(hb->db) == 0)
+    else if (wh_affected_rows(hb->w) == 0)
         log_debug("run %llu: no lease row to renew", hb->run_id);
+    /* a lost connection is opened again at the next beat */
+    if (rc && hb->w && wh_error_class(hb->w) == DB_ERR_LOST) {
+        wh_close(hb->w);
+        hb->w = NULL;
+    }
 }
 
 static void beat_done(void *arg)
 {
     struct lease_heartbeat *hb = arg;
-    db_close(hb->db);
-    hb->db = NULL;
+    wh_close(hb->w);
+    hb->w = NULL;
 }
 
 int lease_heartbeat_start(const struct config *cfg, unsigned long long run_id, const char *token,

@@ -23,7 +23,7 @@
 
 #include "buf.h"
 #include "config.h"
-#include "db.h"
+#include "wh.h"
 
 /* SQL expression naming the server a connection is on. */
 #define LEASE_NODE_SQL "CONCAT(@@hostname, ':', @@port)"
@@ -52,30 +52,31 @@
 /* Length of a token in hex characters. */
 #define LEASE_TOKEN_HEX 32
 
-/* Inserts the lease of run `run_id` through `db` (the run's own
- * connection, inside the caller's transaction), with a new random token
- * written to token (LEASE_TOKEN_HEX + 1 bytes) and expires_at three
- * `interval_s` ahead. `sql` is scratch. 0, ML_ECRYPTO or ML_EDB. */
-int lease_insert(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
-                 char *token);
+/* The statements below run on either warehouse (wh.h): each dialect's
+ * text differs only in its clock, its server and connection names and its
+ * casts; every value is a bound parameter.
+ *
+ * Inserts the lease of run `run_id` through `w` (the run's own connection,
+ * inside the caller's transaction), with a new random token written to
+ * token (LEASE_TOKEN_HEX + 1 bytes) and expires_at three `interval_s`
+ * ahead. 0, ML_ECRYPTO or ML_EDB. */
+int lease_insert(struct wh *w, unsigned long long run_id, unsigned interval_s, char *token);
 
 /* After a failover: moves the lease of run `run_id` (token `token`) to the
- * connection `db` now is, in a transaction of its own: node and
+ * connection `w` now is, in one statement (autocommit): node and
  * connection_id become this connection's, the heartbeat is renewed. 0;
  * ML_EDB on error or when no row has that token (the lease was lost: the
  * run must not go on). */
-int lease_move(struct db *db, struct buf *sql, unsigned long long run_id, unsigned interval_s,
-               const char *token);
+int lease_move(struct wh *w, unsigned long long run_id, unsigned interval_s, const char *token);
 
 /* Whether the lease of run `run_id` (token `token`) is still there, read
- * through `db` (autocommit) without moving it: what a connection of the
+ * through `w` (autocommit) without moving it: what a connection of the
  * run other than the one holding the lease checks after its failover. 0;
- * ML_EDB on error or when no row has that token (the run must not go on).
- * `sql` is scratch. */
-int lease_check(struct db *db, struct buf *sql, unsigned long long run_id, const char *token);
+ * ML_EDB on error or when no row has that token (the run must not go on). */
+int lease_check(struct wh *w, unsigned long long run_id, const char *token);
 
 /* Deletes the lease of run `run_id` (autocommit). 0 or ML_EDB. */
-int lease_delete(struct db *db, unsigned long long run_id);
+int lease_delete(struct wh *w, unsigned long long run_id);
 
 /* A new lease token: LEASE_TOKEN_HEX random hex digits and a NUL written to
  * token (LEASE_TOKEN_HEX + 1 bytes). 0 or crypto_random's code. */
@@ -95,7 +96,8 @@ void lease_ticker_stop(struct lease_ticker *t);
 struct lease_heartbeat;
 
 /* Starts the thread renewing the lease every cfg->load.heartbeat_interval
- * seconds on a connection of its own (opened at the first beat, reopened at
+ * seconds on a loader connection of its own to the configured warehouse
+ * (wh_connect; opened at the first beat, reopened at
  * the next beat when lost; a failed beat is logged at debug level and never
  * fails the run). 0, ML_ENOMEM or ML_EIO (no thread). */
 int lease_heartbeat_start(const struct config *cfg, unsigned long long run_id, const char *token,

@@ -82,14 +82,12 @@ struct run_ctx {
      * batch transaction being attempted in unchanged_batch */
     unsigned long long unchanged, unchanged_batch;
     /* the incremental cursor of the current stream (streamdef.h
-     * incremental_def; NULL when it has none): the largest value among its
-     * committed records (seen, max_seen) and the value in load_cursors
-     * (written, has_written); final_flush: the stream run's last batch */
+     * incremental_def; NULL when it has none) through the run (cursor.h
+     * cursor_run); final_flush: the stream run's last batch */
     const struct incremental_def *inc;
-    char cursor_seen[CURSOR_TEXT_MAX], cursor_written[CURSOR_TEXT_MAX];
-    bool has_seen, has_written, final_flush, full;
-    unsigned long long without_cursor; /* committed rows whose cursor field was NULL */
-    unsigned failovers;                /* moves to another warehouse host so far */
+    struct cursor_run cur;
+    bool final_flush, full;
+    unsigned failovers; /* moves to another warehouse host so far */
     /* records per batch: load.batch_size, lowered under the cluster's
      * writeset limits (writeset_batch_limit) */
     unsigned long long batch_records;
@@ -223,69 +221,13 @@ static int upsert_rows(struct run_ctx *ctx, const struct batch *b, struct table_
 
 /* ---- the incremental cursor (streamdef.h incremental_def) ---- */
 
-/* The stored cursor of `stream` into out (*found false when none). */
-static int cursor_read(struct run_ctx *ctx, const char *stream, char out[CURSOR_TEXT_MAX],
-                       bool *found)
-{
-    struct wh *w = wh_borrow_db(ctx->db);
-    int rc = w ? cursor_read_stored(w, ctx->inc->kind, ctx->inc->cursor, stream, out, found)
-               : err_set(ML_ENOMEM, "out of memory");
-    wh_close(w);
-    return rc;
-}
-
-/* The largest cursor value among the batch's main rows into out (*has
- * false when every row's cursor field is NULL), and how many were NULL. */
-static void cursor_of_batch(struct run_ctx *ctx, struct batch *b, char out[CURSOR_TEXT_MAX],
-                            bool *has, unsigned long long *nulls)
-{
-    struct table_rows *rows = batch_rows(b, BATCH_MAIN);
-    char v[CURSOR_TEXT_MAX];
-    *has = false;
-    *nulls = 0;
-    for (size_t r = 0; r < rows->nrows; r++) {
-        const struct cell *c = batch_cell(rows, r, (unsigned)ctx->inc->col);
-        if (c->kind == CELL_INT)
-            snprintf(v, sizeof(v), "%lld", c->i);
-        else if (c->kind == CELL_TEXT && c->len < sizeof(v)) {
-            memcpy(v, batch_text(b, c), c->len);
-            v[c->len] = '\0';
-        } else {
-            (*nulls)++;
-            continue;
-        }
-        if (!cursor_value_ok(ctx->inc->kind, v)) {
-            (*nulls)++;
-            continue;
-        }
-        if (!*has || cursor_cmp(ctx->inc->kind, v, out) > 0)
-            memcpy(out, v, sizeof(v));
-        *has = true;
-    }
-}
-
-/* Stores `value` as the cursor of `stream`, in the caller's transaction. */
+/* cursor_store over ctx->db */
 static int cursor_write(struct run_ctx *ctx, const char *stream, const char *value)
 {
-    int rc;
-    buf_reset(&ctx->sql);
-    rc = buf_adds(&ctx->sql, "INSERT INTO load_cursors (stream, cursor_value, run_id, updated_at) "
-                             "VALUES (");
-    if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));
-    if (!rc)
-        rc = buf_addc(&ctx->sql, ',');
-    if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, value, strlen(value));
-    if (!rc)
-        rc = buf_addf(&ctx->sql,
-                      ",%llu,UTC_TIMESTAMP(3)) ON DUPLICATE KEY UPDATE "
-                      "cursor_value=VALUES(cursor_value), run_id=VALUES(run_id), "
-                      "updated_at=VALUES(updated_at)",
-                      ctx->run_id);
-    if (!rc)
-        rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-    return rc ? err_prefix(rc, "storing the cursor of stream '%s'", stream) : 0;
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = w ? cursor_store(w, ctx->run_id, stream, value) : ML_ENOMEM;
+    wh_close(w);
+    return rc;
 }
 
 /* Whole-transaction retry. After a failure the error table classes
@@ -337,11 +279,16 @@ static bool failover(struct run_ctx *ctx, const char *stream)
     rc = conn_warehouse(ctx->cfg, &db);
     /* a stream worker's connection does not hold the lease: it only makes
      * sure the run still has it */
-    if (!rc && ctx->worker)
-        rc = lease_check(db, &ctx->sql, ctx->run_id, ctx->lease_token);
-    else if (!rc)
-        rc = lease_move(db, &ctx->sql, ctx->run_id, ctx->cfg->load.heartbeat_interval,
-                        ctx->lease_token);
+    if (!rc) {
+        struct wh *w = wh_borrow_db(db);
+        if (!w)
+            rc = ML_ENOMEM;
+        else if (ctx->worker)
+            rc = lease_check(w, ctx->run_id, ctx->lease_token);
+        else
+            rc = lease_move(w, ctx->run_id, ctx->cfg->load.heartbeat_interval, ctx->lease_token);
+        wh_close(w);
+    }
     if (rc) {
         char again[1024];
         snprintf(again, sizeof(again), "%s", err_msg());
@@ -420,9 +367,6 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
     struct batch_counts n = batch_counts(b);
     unsigned long long created = ctx->pre_created; /* resolved ahead (presolve_batch) */
     unsigned attempt = 0;
-    char batch_cursor[CURSOR_TEXT_MAX] = "";
-    bool batch_has = false;
-    unsigned long long batch_nulls = 0;
     uint64_t t0;
     int rc;
     if (n.records == 0 && pages == 0 && ctx->erased == 0)
@@ -461,34 +405,19 @@ again:
      * sorted by it, else only with the stream run's last batch (a later page
      * may hold smaller values) */
     if (!rc && ctx->inc) {
-        cursor_of_batch(ctx, b, batch_cursor, &batch_has, &batch_nulls);
-        if (batch_has && ctx->has_seen &&
-            cursor_cmp(ctx->inc->kind, batch_cursor, ctx->cursor_seen) < 0)
-            batch_has = false; /* not beyond what earlier batches reached */
-        if (!batch_has && ctx->has_seen) {
-            memcpy(batch_cursor, ctx->cursor_seen, sizeof(batch_cursor));
-            batch_has = true;
-        }
-        if (batch_has && (ctx->inc->sorted || (ctx->final_flush && !ctx->parts_pending)) &&
-            (!ctx->has_written || strcmp(batch_cursor, ctx->cursor_written) != 0))
-            rc = cursor_write(ctx, stream, batch_cursor);
+        const char *store = NULL;
+        cursor_run_batch(&ctx->cur, b, ctx->inc->col, ctx->final_flush && !ctx->parts_pending,
+                         &store);
+        if (store)
+            rc = cursor_write(ctx, stream, store);
     }
     n = batch_counts(b); /* batchtx_claim may have dropped records */
     if (!rc) {
-        buf_reset(&ctx->sql);
-        rc = buf_addf(&ctx->sql,
-                      "UPDATE load_run_streams SET pages=pages+%llu, fetched=fetched+%llu, "
-                      "loaded=loaded+%zu, rejected=rejected+%zu, "
-                      "surrogates_created=surrogates_created+%llu, duplicates=duplicates+%zu, "
-                      "unknown_fields=unknown_fields+%zu, invalid_nulled=invalid_nulled+%zu, "
-                      "erased=erased+%llu WHERE run_id=%llu AND stream=",
-                      pages, (unsigned long long)n.records + ctx->erased, n.accepted, n.rejected,
-                      created, n.duplicates, n.unknown_records, n.invalid_nulled, ctx->erased,
-                      ctx->run_id);
-        if (!rc)
-            rc = db_append_quoted(ctx->db, &ctx->sql, stream, strlen(stream));
-        if (!rc)
-            rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
+        unsigned long long counts[RUN_NCOUNTS];
+        struct wh *w = wh_borrow_db(ctx->db);
+        loadrun_batch_counts(&n, pages, ctx->erased, created, counts);
+        rc = w ? runs_stream_add(w, ctx->run_id, stream, counts) : ML_ENOMEM;
+        wh_close(w);
     }
     if (!rc) {
         t0 = stage_now();
@@ -508,17 +437,8 @@ again:
         return rc;
     }
     ctx->unchanged += ctx->unchanged_batch;
-    if (ctx->inc) {
-        if (batch_has) {
-            memcpy(ctx->cursor_seen, batch_cursor, sizeof(batch_cursor));
-            ctx->has_seen = true;
-            if (ctx->inc->sorted || (ctx->final_flush && !ctx->parts_pending)) {
-                memcpy(ctx->cursor_written, batch_cursor, sizeof(batch_cursor));
-                ctx->has_written = true;
-            }
-        }
-        ctx->without_cursor += batch_nulls;
-    }
+    if (ctx->inc)
+        cursor_run_committed(&ctx->cur);
     total->pages += pages;
     total->fetched += n.records + ctx->erased;
     ctx->erased_total += ctx->erased;
@@ -632,37 +552,15 @@ static const struct batch_turn_ops turn_ops = {presolve_batch, presolve_off, wri
 
 /* ---- one stream ---- */
 
-/* Opens the stream's source; an incremental stream with a stored cursor
- * (and no --full) asks only for what changed since it, minus the lookback. */
+/* loadrun_open_source over ctx->db */
 static int open_stream_source(struct run_ctx *ctx, const struct config_stream *st,
                               struct source **src)
 {
-    char param[CURSOR_TEXT_MAX];
-    bool found = false;
-    int rc;
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = w ? loadrun_open_source(w, ctx->cfg, st, ctx->full, &ctx->cur, src) : ML_ENOMEM;
+    wh_close(w);
     ctx->inc = st->def->incremental;
-    ctx->has_seen = ctx->has_written = false;
-    ctx->without_cursor = 0;
-    if (!ctx->inc)
-        return source_open(ctx->cfg, st, src);
-    rc = cursor_read(ctx, st->name, ctx->cursor_written, &found);
-    if (rc)
-        return rc;
-    ctx->has_written = found && !ctx->full; /* --full stores its cursor even when equal */
-    if (ctx->full || !found) {
-        log_info("stream '%s': incremental, reading everything (%s)", st->name,
-                 found ? "--full" : "no cursor stored yet");
-        return source_open(ctx->cfg, st, src);
-    }
-    /* never behind the stored cursor, even when nothing newer comes */
-    memcpy(ctx->cursor_seen, ctx->cursor_written, sizeof(ctx->cursor_seen));
-    ctx->has_seen = true;
-    if (cursor_param(ctx->inc->kind, ctx->cursor_written, ctx->inc->lookback_s, param))
-        return err_set(ML_EDB, "stream '%s': cursor '%s' minus the lookback is out of range",
-                       st->name, ctx->cursor_written);
-    log_info("stream '%s': incremental from cursor %s (lookback %llds): %s=%s", st->name,
-             ctx->cursor_written, ctx->inc->lookback_s, ctx->inc->param, param);
-    return source_open_since(ctx->cfg, st, ctx->inc->param, param, src);
+    return rc;
 }
 
 static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
@@ -685,19 +583,13 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         return err_set(ML_ECONFIG, "stream '%s': unknown mapping '%s'", st->name,
                        st->mapping ? st->mapping : st->name);
 
-    buf_reset(&ctx->sql);
-    rc = buf_addf(&ctx->sql,
-                  "INSERT INTO load_run_streams (run_id, started_at, stream) VALUES (%llu, "
-                  "UTC_TIMESTAMP(3),",
-                  ctx->run_id);
-    if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, st->name, strlen(st->name));
-    if (!rc)
-        rc = buf_addc(&ctx->sql, ')');
-    if (!rc)
-        rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
+    {
+        struct wh *w = wh_borrow_db(ctx->db);
+        rc = w ? runs_stream_start(w, ctx->run_id, st->name) : ML_ENOMEM;
+        wh_close(w);
+    }
     if (rc)
-        return err_prefix(rc, "stream '%s': recording the run", st->name);
+        return rc;
 
     ctx->duplicates = 0;
     ctx->unknown_records = 0;
@@ -760,15 +652,10 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     }
     rc = batch_turns_finish(&sb, &turn_ops, ctx, rc, src, st->name, pages, erased, &total);
     /* the last batch was empty: the cursor reached by the earlier ones */
-    if (!rc && ctx->inc && ctx->has_seen &&
-        (!ctx->has_written || strcmp(ctx->cursor_seen, ctx->cursor_written) != 0)) {
-        rc = db_begin(ctx->db);
-        if (!rc)
-            rc = cursor_write(ctx, st->name, ctx->cursor_seen);
-        if (!rc)
-            rc = db_commit(ctx->db);
-        if (rc)
-            db_rollback(ctx->db);
+    if (!rc && ctx->inc) {
+        struct wh *w = wh_borrow_db(ctx->db);
+        rc = w ? cursor_run_store_unstored(&ctx->cur, w, ctx->run_id, st->name) : ML_ENOMEM;
+        wh_close(w);
     }
     progress_end(prog);
     source_close(src);
@@ -793,15 +680,9 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     buf_release(&ref);
     json_free(rec_doc);
     if (!rc) {
-        buf_reset(&ctx->sql);
-        rc = buf_addf(&ctx->sql,
-                      "UPDATE load_run_streams SET finished_at = UTC_TIMESTAMP(3) WHERE run_id = "
-                      "%llu AND stream = ",
-                      ctx->run_id);
-        if (!rc)
-            rc = db_append_quoted(ctx->db, &ctx->sql, st->name, strlen(st->name));
-        if (!rc)
-            rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
+        struct wh *w = wh_borrow_db(ctx->db);
+        rc = w ? runs_stream_finish(w, ctx->run_id, st->name) : ML_ENOMEM;
+        wh_close(w);
     }
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
@@ -818,102 +699,42 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     if (ctx->unchanged)
         log_info("stream '%s': %llu rows unchanged in the warehouse, not written", st->name,
                  ctx->unchanged);
-    if (ctx->inc) {
-        if (ctx->without_cursor)
-            log_warn("stream '%s': %llu records without a value of the cursor '%s': loaded, "
-                     "the cursor not moved by them",
-                     st->name, ctx->without_cursor, ctx->inc->cursor);
-        if (ctx->has_written)
-            log_info("stream '%s': cursor %s = %s", st->name, ctx->inc->cursor,
-                     ctx->cursor_written);
-    }
+    if (ctx->inc)
+        cursor_run_log(&ctx->cur, st->name, ctx->inc->cursor);
     ctx->inc = NULL;
     return 0;
 }
 
 /* ---- the run ---- */
 
-/* Records the run as 'running' with its lease (lease.h), in one
- * transaction: the row becomes visible only with its lease, so `status`
- * never sees a live run as stale. */
+/* Records the run as 'running' with its lease (runs_start) and starts the
+ * lease's heartbeat. */
 static int begin_run(struct run_ctx *ctx, const char *streams)
 {
-    char host[256] = "";
-    int rc;
-    gethostname(host, sizeof(host) - 1);
-    buf_reset(&ctx->sql);
-    rc = db_begin(ctx->db);
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = w ? runs_start(w, streams, ctx->cfg->load.heartbeat_interval, &ctx->run_id,
+                            ctx->lease_token)
+               : ML_ENOMEM;
+    wh_close(w);
     if (!rc)
-        rc = buf_adds(&ctx->sql,
-                      "INSERT INTO load_runs (started_at, status, streams, host, pid, version) "
-                      "VALUES (UTC_TIMESTAMP(3), 'running', ");
-    if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, streams, strlen(streams));
-    if (!rc)
-        rc = buf_addc(&ctx->sql, ',');
-    if (!rc)
-        rc = db_append_quoted(ctx->db, &ctx->sql, host, strlen(host));
-    if (!rc)
-        rc = buf_addf(&ctx->sql, ",%ld,'%s')", (long)getpid(), MASKLOAD_VERSION);
-    if (!rc)
-        rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-    if (rc) {
-        db_rollback(ctx->db);
-        return err_prefix(rc, "recording the run in load_runs (did `maskload init` run?)");
-    }
-    ctx->run_id = db_insert_id(ctx->db);
-    rc = lease_insert(ctx->db, &ctx->sql, ctx->run_id, ctx->cfg->load.heartbeat_interval,
-                      ctx->lease_token);
-    if (!rc)
-        rc = db_commit(ctx->db);
-    if (rc) {
-        db_rollback(ctx->db);
-        ctx->run_id = 0;
-        return err_prefix(rc, "taking the run's lease (did `maskload init` run?)");
-    }
-    rc = lease_heartbeat_start(ctx->cfg, ctx->run_id, ctx->lease_token, &ctx->heartbeat);
-    if (rc)
-        return err_prefix(rc, "run %llu", ctx->run_id);
-    return 0;
+        rc = lease_heartbeat_start(ctx->cfg, ctx->run_id, ctx->lease_token, &ctx->heartbeat);
+    return rc && ctx->run_id ? err_prefix(rc, "run %llu", ctx->run_id) : rc;
 }
 
 /* The default as-of of history streams: the run's start (load_runs). */
 static int run_start_as_of(struct run_ctx *ctx)
 {
-    struct buf v = BUF_INIT;
-    bool found = false;
-    int rc;
-    buf_reset(&ctx->sql);
-    rc = buf_addf(&ctx->sql,
-                  "SELECT DATE_FORMAT(started_at, '%%Y-%%m-%%d %%H:%%i:%%s.%%f') FROM load_runs "
-                  "WHERE run_id=%llu",
-                  ctx->run_id);
-    if (!rc)
-        rc = db_query_value(ctx->db, ctx->sql.data, ctx->sql.len, &v, &found);
-    if (!rc && !found)
-        rc = err_set(ML_EINTERNAL, "run %llu has no start time", ctx->run_id);
-    if (!rc) /* milliseconds: DATETIME(3) */
-        snprintf(ctx->as_of, sizeof(ctx->as_of), "%.23s", v.data);
-    buf_release(&v);
-    return rc ? err_prefix(rc, "reading the run's start") : 0;
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = w ? runs_started_at(w, ctx->run_id, ctx->as_of, sizeof(ctx->as_of)) : ML_ENOMEM;
+    wh_close(w);
+    return rc;
 }
 
 static int record_end(struct run_ctx *ctx, int status_rc, const char *error_text)
 {
-    int rc;
-    buf_reset(&ctx->sql);
-    rc = buf_addf(&ctx->sql,
-                  "UPDATE load_runs SET finished_at=UTC_TIMESTAMP(3), status='%s', error_text=",
-                  status_rc ? "failed" : "succeeded");
-    if (!rc)
-        rc = error_text ? db_append_quoted(ctx->db, &ctx->sql, error_text, strlen(error_text))
-                        : buf_adds(&ctx->sql, "NULL");
-    if (!rc)
-        rc = buf_addf(&ctx->sql, " WHERE run_id=%llu", ctx->run_id);
-    if (!rc)
-        rc = db_exec_len(ctx->db, ctx->sql.data, ctx->sql.len);
-    if (!rc && lease_delete(ctx->db, ctx->run_id)) /* harmless left behind: the run has ended */
-        log_debug("run %llu: lease not deleted: %s", ctx->run_id, err_msg());
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = w ? runs_finish(w, ctx->run_id, status_rc, error_text) : ML_ENOMEM;
+    wh_close(w);
     return rc;
 }
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "batch.h"
 #include "batchturns.h"
@@ -29,6 +28,7 @@
 #include "pg.h"
 #include "pii_key_pg.h"
 #include "retry.h"
+#include "runs.h"
 #include "schema.h"
 #include "source.h"
 #include "stages.h"
@@ -38,78 +38,7 @@
 #include "writer_pg.h"
 #include "banned.h"
 
-#define PG_NOW         "(now() AT TIME ZONE 'UTC')"
 #define PG_TX_ATTEMPTS 5
-/* a lease outlives three missed beats ($3: load.heartbeat_interval) */
-#define PG_LEASE_EXPIRES PG_NOW " + 3 * $3::integer * interval '1 second'"
-
-/* ---- the lease's heartbeat: a thread on a connection of its own ---- */
-
-struct pg_heartbeat {
-    const struct config *cfg;
-    char run[32];
-    char token[LEASE_TOKEN_HEX + 1];
-    char interval[16];
-    struct pg *pg;
-    struct lease_ticker *ticker;
-};
-
-static const char heartbeat_sql[] =
-    "UPDATE load_run_leases SET heartbeat_at = " PG_NOW ", expires_at = " PG_LEASE_EXPIRES
-    " WHERE run_id = $1::bigint AND token = $2";
-
-static void heartbeat_beat(void *arg)
-{
-    struct pg_heartbeat *hb = arg;
-    const char *params[3] = {hb->run, hb->token, hb->interval};
-    if (!hb->pg && conn_pg_warehouse(hb->cfg, &hb->pg))
-        log_debug("lease heartbeat: %s", err_msg());
-    if (hb->pg && pg_exec_params(hb->pg, heartbeat_sql, 3, params, NULL)) {
-        log_debug("lease heartbeat: %s", err_msg());
-        if (pg_connection_lost(hb->pg)) {
-            pg_close(hb->pg);
-            hb->pg = NULL;
-        }
-    }
-}
-
-static void heartbeat_done(void *arg)
-{
-    struct pg_heartbeat *hb = arg;
-    pg_close(hb->pg);
-    hb->pg = NULL;
-}
-
-static int heartbeat_start(const struct config *cfg, unsigned long long run_id, const char *token,
-                           struct pg_heartbeat **out)
-{
-    struct pg_heartbeat *hb = calloc(1, sizeof(*hb));
-    int rc;
-    *out = NULL;
-    if (!hb)
-        return err_set(ML_ENOMEM, "out of memory");
-    hb->cfg = cfg;
-    snprintf(hb->run, sizeof(hb->run), "%llu", run_id);
-    snprintf(hb->token, sizeof(hb->token), "%s", token);
-    snprintf(hb->interval, sizeof(hb->interval), "%u", cfg->load.heartbeat_interval);
-    rc = lease_ticker_start(cfg->load.heartbeat_interval, heartbeat_beat, heartbeat_done, hb,
-                            &hb->ticker);
-    if (rc) {
-        free(hb);
-        return rc;
-    }
-    *out = hb;
-    return 0;
-}
-
-static void heartbeat_stop(struct pg_heartbeat *hb)
-{
-    if (!hb)
-        return;
-    lease_ticker_stop(hb->ticker);
-    free(hb);
-}
-
 /* ---- the run ---- */
 
 struct pg_run {
@@ -122,7 +51,7 @@ struct pg_run {
     unsigned long long run_id;
     char run[32]; /* run_id as text, for bound parameters */
     char token[LEASE_TOKEN_HEX + 1];
-    struct pg_heartbeat *hb;
+    struct lease_heartbeat *hb; /* renews the run's lease while it runs */
     struct buf sql;
     uint64_t rng;
     unsigned long long tx_retries, unchanged, surrogates;
@@ -205,48 +134,17 @@ static int refuse_unsupported(const struct config *cfg, const struct load_option
     return 0;
 }
 
-/* load_runs row and lease, one transaction: visible only with its lease */
+/* The run's row and lease (runs_start), and the lease's heartbeat. */
 static int begin_run(struct pg_run *ctx, const char *streams)
 {
-    static const char run_sql[] =
-        "INSERT INTO load_runs (started_at, status, streams, host, pid, version) VALUES (" PG_NOW
-        ", 'running', $1, $2, $3::bigint, $4) RETURNING run_id";
-    static const char lease_sql[] =
-        "INSERT INTO load_run_leases (run_id, token, node, connection_id, heartbeat_at, "
-        "expires_at) VALUES ($1::bigint, $2, " LEASE_PG_NODE_SQL ", pg_backend_pid(), " PG_NOW
-        ", " PG_LEASE_EXPIRES ")";
-    char host[256] = "", pid[32], interval[16];
-    const char *p[4] = {streams, host, pid, MASKLOAD_VERSION};
-    struct pg_result *r = NULL;
-    const char *const *row;
-    int rc;
-    gethostname(host, sizeof(host) - 1);
-    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-    snprintf(interval, sizeof(interval), "%u", ctx->cfg->load.heartbeat_interval);
-    rc = lease_new_token(ctx->token);
-    if (!rc)
-        rc = pg_begin(ctx->pg);
-    if (!rc)
-        rc = pg_query_params(ctx->pg, run_sql, 4, p, NULL, &r);
-    if (!rc && pg_result_next(r, &row, NULL) == 1 && row[0])
-        ctx->run_id = strtoull(row[0], NULL, 10);
-    pg_result_free(r);
-    if (!rc && !ctx->run_id)
-        rc = err_set(ML_EDB, "no run id returned");
+    struct wh *w = wh_borrow_pg(ctx->pg);
+    int rc = w ? runs_start(w, streams, ctx->cfg->load.heartbeat_interval, &ctx->run_id, ctx->token)
+               : ML_ENOMEM;
+    wh_close(w);
     snprintf(ctx->run, sizeof(ctx->run), "%llu", ctx->run_id);
-    if (!rc) {
-        const char *lp[3] = {ctx->run, ctx->token, interval};
-        rc = pg_exec_params(ctx->pg, lease_sql, 3, lp, NULL);
-    }
     if (!rc)
-        rc = pg_commit(ctx->pg);
-    if (rc) {
-        pg_rollback(ctx->pg);
-        ctx->run_id = 0;
-        return err_prefix(rc, "recording the run in load_runs (did `maskload init` run?)");
-    }
-    rc = heartbeat_start(ctx->cfg, ctx->run_id, ctx->token, &ctx->hb);
-    return rc ? err_prefix(rc, "run %llu", ctx->run_id) : 0;
+        rc = lease_heartbeat_start(ctx->cfg, ctx->run_id, ctx->token, &ctx->hb);
+    return rc && ctx->run_id ? err_prefix(rc, "run %llu", ctx->run_id) : rc;
 }
 
 /* ---- failover (warehouse.hosts, warehouse.failovers) ---- */
@@ -299,20 +197,15 @@ static void session_replace(struct pg_run *ctx, struct pg *pg)
  * not go on). */
 static int lease_take_over(struct pg_run *ctx, struct pg *pg)
 {
-    static const char move_sql[] =
-        "UPDATE load_run_leases SET node = " LEASE_PG_NODE_SQL
-        ", connection_id = pg_backend_pid(), heartbeat_at = " PG_NOW
-        ", expires_at = " PG_LEASE_EXPIRES " WHERE run_id = $1::bigint AND token = $2";
-    static const char check_sql[] =
-        "SELECT 1 FROM load_run_leases WHERE run_id = $1::bigint AND token = $2";
-    char interval[16];
-    const char *p[3] = {ctx->run, ctx->token, interval};
+    struct wh *w = wh_borrow_pg(pg);
     int rc;
-    snprintf(interval, sizeof(interval), "%u", ctx->cfg->load.heartbeat_interval);
-    rc = ctx->worker ? pg_exec_params(pg, check_sql, 2, p, NULL)
-                     : pg_exec_params(pg, move_sql, 3, p, NULL);
-    if (!rc && pg_affected_rows(pg) != 1)
-        rc = err_set(ML_EDB, "run %llu: its lease is gone (no row with its token)", ctx->run_id);
+    if (!w)
+        rc = ML_ENOMEM;
+    else if (ctx->worker)
+        rc = lease_check(w, ctx->run_id, ctx->token);
+    else
+        rc = lease_move(w, ctx->run_id, ctx->cfg->load.heartbeat_interval, ctx->token);
+    wh_close(w);
     return rc;
 }
 
@@ -363,28 +256,31 @@ static bool failover(struct pg_run *ctx, const char *stream)
     return true;
 }
 
+/* runs_finish over ctx->pg */
+static int finish(struct pg_run *ctx, int status_rc, const char *error_text)
+{
+    struct wh *w = wh_borrow_pg(ctx->pg);
+    int rc = w ? runs_finish(w, ctx->run_id, status_rc, error_text) : ML_ENOMEM;
+    wh_close(w);
+    return rc;
+}
+
 static int record_end(struct pg_run *ctx, int status_rc, const char *error_text)
 {
-    static const char end_sql[] = "UPDATE load_runs SET finished_at = " PG_NOW
-                                  ", status = $2, error_text = $3 WHERE run_id = $1::bigint";
-    static const char unlease_sql[] = "DELETE FROM load_run_leases WHERE run_id = $1::bigint";
-    const char *p[3] = {ctx->run, status_rc ? "failed" : "succeeded", error_text};
     int rc;
-    heartbeat_stop(ctx->hb);
+    lease_heartbeat_stop(ctx->hb);
     ctx->hb = NULL;
     /* a session lost before (the run failed by it) or found lost now (an
      * idle one, while stream workers wrote) is replaced once */
-    rc = pg_connection_lost(ctx->pg) ? ML_EDB : pg_exec_params(ctx->pg, end_sql, 3, p, NULL);
+    rc = pg_connection_lost(ctx->pg) ? ML_EDB : finish(ctx, status_rc, error_text);
     if (rc && pg_connection_lost(ctx->pg)) {
         struct pg *pg = NULL;
         rc = reconnect(ctx, "recording the end of the run", &pg);
         if (rc)
             return err_prefix(rc, "reconnecting to record the end of run %llu", ctx->run_id);
         session_replace(ctx, pg);
-        rc = pg_exec_params(ctx->pg, end_sql, 3, p, NULL);
+        rc = finish(ctx, status_rc, error_text);
     }
-    if (!rc && pg_exec_params(ctx->pg, unlease_sql, 1, p, NULL))
-        log_debug("run %llu: lease not deleted: %s", ctx->run_id, err_msg());
     return rc ? err_prefix(rc, "recording the end of run %llu in load_runs", ctx->run_id) : 0;
 }
 
@@ -416,27 +312,13 @@ static int resolve_batch(struct pg_run *ctx, struct pg *pg, struct batch *b,
 
 /* ---- the incremental cursor (cursor.h cursor_run: what to store when) ---- */
 
-/* The stored cursor of `stream` into out (*found false when none). */
-static int cursor_read(struct pg_run *ctx, const char *stream, char out[CURSOR_TEXT_MAX],
-                       bool *found)
-{
-    struct wh *w = wh_borrow_pg(ctx->pg);
-    int rc = w ? cursor_read_stored(w, ctx->inc->kind, ctx->inc->cursor, stream, out, found)
-               : err_set(ML_ENOMEM, "out of memory");
-    wh_close(w);
-    return rc;
-}
-
-/* Stores `value` as the cursor of `stream`, in the caller's transaction. */
+/* cursor_store over ctx->pg */
 static int cursor_write(struct pg_run *ctx, const char *stream, const char *value)
 {
-    static const char sql[] =
-        "INSERT INTO load_cursors (stream, cursor_value, run_id, updated_at) VALUES ($1, $2, "
-        "$3::bigint, " PG_NOW ") ON CONFLICT (stream) DO UPDATE SET cursor_value = "
-        "EXCLUDED.cursor_value, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at";
-    const char *p[3] = {stream, value, ctx->run};
-    int rc = pg_exec_params(ctx->pg, sql, 3, p, NULL);
-    return rc ? err_prefix(rc, "storing the cursor of stream '%s'", stream) : 0;
+    struct wh *w = wh_borrow_pg(ctx->pg);
+    int rc = w ? cursor_store(w, ctx->run_id, stream, value) : ML_ENOMEM;
+    wh_close(w);
+    return rc;
 }
 
 /* The rows of table `t` of the batch; a history stream's main rows go to
@@ -469,12 +351,6 @@ static int write_batch(void *arg, void *job)
     const char *stream = j->stream;
     const unsigned long long pages = j->pages;
     const uint64_t t_batch = stage_now();
-    static const char counts_sql[] =
-        "UPDATE load_run_streams SET pages = pages + $3::bigint, fetched = fetched + $4::bigint, "
-        "loaded = loaded + $5::bigint, rejected = rejected + $6::bigint, surrogates_created = "
-        "surrogates_created + $7::bigint, duplicates = duplicates + $8::bigint, unknown_fields = "
-        "unknown_fields + $9::bigint, invalid_nulled = invalid_nulled + $10::bigint, erased = "
-        "erased + $11::bigint WHERE run_id = $1::bigint AND stream = $2";
     static const struct retry_policy policy = {
         .retries = PG_TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
     const unsigned ntables = batch_ntables(b);
@@ -543,19 +419,11 @@ again:
             rc = cursor_write(ctx, stream, store);
     }
     if (!rc) {
-        char v[9][32];
-        const char *p[11] = {ctx->run, stream, v[0], v[1], v[2], v[3],
-                             v[4],     v[5],   v[6], v[7], v[8]};
-        snprintf(v[0], sizeof(v[0]), "%llu", pages);
-        snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)n.records + j->erased);
-        snprintf(v[2], sizeof(v[2]), "%zu", n.accepted);
-        snprintf(v[3], sizeof(v[3]), "%zu", n.rejected);
-        snprintf(v[4], sizeof(v[4]), "%llu", created);
-        snprintf(v[5], sizeof(v[5]), "%zu", n.duplicates);
-        snprintf(v[6], sizeof(v[6]), "%zu", n.unknown_records);
-        snprintf(v[7], sizeof(v[7]), "%zu", n.invalid_nulled);
-        snprintf(v[8], sizeof(v[8]), "%llu", j->erased);
-        rc = pg_exec_params(ctx->pg, counts_sql, 11, p, NULL);
+        unsigned long long counts[RUN_NCOUNTS];
+        struct wh *w = wh_borrow_pg(ctx->pg);
+        loadrun_batch_counts(&n, pages, j->erased, created, counts);
+        rc = w ? runs_stream_add(w, ctx->run_id, stream, counts) : ML_ENOMEM;
+        wh_close(w);
     }
     if (!rc) {
         uint64_t t0 = stage_now();
@@ -636,55 +504,6 @@ static const struct batch_turn_ops turn_ops = {presolve, presolve_off, write_bat
 
 /* ---- one stream ---- */
 
-/* Opens the stream's source; an incremental stream with a stored cursor
- * (and no --full) asks only for what changed since it, minus the lookback. */
-static int open_source(struct pg_run *ctx, const struct config_stream *st, struct source **src)
-{
-    char stored[CURSOR_TEXT_MAX], param[CURSOR_TEXT_MAX];
-    bool found = false;
-    int rc;
-    ctx->inc = st->def->incremental;
-    if (!ctx->inc)
-        return source_open(ctx->cfg, st, src);
-    rc = cursor_read(ctx, st->name, stored, &found);
-    if (rc)
-        return rc;
-    cursor_run_start(&ctx->cur, ctx->inc->kind, ctx->inc->sorted, found ? stored : NULL, ctx->full);
-    if (ctx->full || !found) {
-        log_info("stream '%s': incremental, reading everything (%s)", st->name,
-                 found ? "--full" : "no cursor stored yet");
-        return source_open(ctx->cfg, st, src);
-    }
-    if (cursor_param(ctx->inc->kind, stored, ctx->inc->lookback_s, param))
-        return err_set(ML_EDB, "stream '%s': cursor '%s' minus the lookback is out of range",
-                       st->name, stored);
-    log_info("stream '%s': incremental from cursor %s (lookback %llds): %s=%s", st->name, stored,
-             ctx->inc->lookback_s, ctx->inc->param, param);
-    return source_open_since(ctx->cfg, st, ctx->inc->param, param, src);
-}
-
-/* After the last batch: a cursor reached but not stored yet (the last
- * batch was empty), in a transaction of its own. */
-static int store_unstored_cursor(struct pg_run *ctx, const char *stream)
-{
-    const char *v = ctx->inc ? cursor_run_unstored(&ctx->cur) : NULL;
-    int rc;
-    if (!v)
-        return 0;
-    rc = pg_begin(ctx->pg);
-    if (!rc)
-        rc = cursor_write(ctx, stream, v);
-    if (!rc)
-        rc = pg_commit(ctx->pg);
-    if (rc) {
-        pg_rollback(ctx->pg);
-        return rc;
-    }
-    snprintf(ctx->cur.written, sizeof(ctx->cur.written), "%s", v);
-    ctx->cur.has_written = true;
-    return 0;
-}
-
 /* Before a history stream's first batch: the as-of rule and the snapshot
  * table. A queue is no snapshot: refused. The run keeps it until its end. */
 static int history_open(struct pg_run *ctx, const struct config_stream *st)
@@ -743,24 +562,27 @@ static int history_apply(struct pg_run *ctx, const struct config_stream *st,
 
 static int load_stream(struct pg_run *ctx, const struct config_stream *st)
 {
-    static const char start_sql[] = "INSERT INTO load_run_streams (run_id, started_at, stream) "
-                                    "VALUES ($1::bigint, " PG_NOW ", $2)";
-    static const char end_sql[] = "UPDATE load_run_streams SET finished_at = " PG_NOW
-                                  " WHERE run_id = $1::bigint AND stream = $2";
     const struct stream_def *def = st->def;
-    const char *p[2] = {ctx->run, st->name};
     struct source *src = NULL;
     struct batch *b = NULL;
     struct batch_turns sb = {0};
     struct load_stream_counts total = {0};
     unsigned long long pages = 0, erased = 0, unchanged0 = ctx->unchanged;
     json_doc *doc = NULL;
-    int rc = pg_exec_params(ctx->pg, start_sql, 2, p, NULL);
+    struct wh *w = wh_borrow_pg(ctx->pg);
+    int rc = w ? runs_stream_start(w, ctx->run_id, st->name) : ML_ENOMEM;
+    wh_close(w);
     if (rc)
-        return err_prefix(rc, "stream '%s': recording the run", st->name);
+        return rc;
     ctx->erased_total = 0;
     doc = json_doc_new();
-    rc = doc ? open_source(ctx, st, &src) : err_set(ML_ENOMEM, "out of memory");
+    ctx->inc = def->incremental;
+    if (doc) {
+        w = wh_borrow_pg(ctx->pg);
+        rc = w ? loadrun_open_source(w, ctx->cfg, st, ctx->full, &ctx->cur, &src) : ML_ENOMEM;
+        wh_close(w);
+    } else
+        rc = err_set(ML_ENOMEM, "out of memory");
     if (!rc && def->table->history)
         rc = history_open(ctx, st);
     /* --follow has no writer thread (ctx_open) */
@@ -806,16 +628,22 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
             rc = err_set(ML_EIO, "stopped: another stream of the run failed");
     }
     rc = batch_turns_finish(&sb, &turn_ops, ctx, rc, src, st->name, pages, erased, &total);
-    if (!rc)
-        rc = store_unstored_cursor(ctx, st->name);
+    if (!rc && ctx->inc) { /* the last batch was empty: the cursor reached by the earlier ones */
+        w = wh_borrow_pg(ctx->pg);
+        rc = w ? cursor_run_store_unstored(&ctx->cur, w, ctx->run_id, st->name) : ML_ENOMEM;
+        wh_close(w);
+    }
     if (!rc && ctx->hist)
         rc = history_apply(ctx, st, &total);
     ctx->hist = NULL;
     source_close(src);
     batch_turns_free(&sb);
     json_free(doc);
-    if (!rc)
-        rc = pg_exec_params(ctx->pg, end_sql, 2, p, NULL);
+    if (!rc) { /* the session may have moved (failover) */
+        w = wh_borrow_pg(ctx->pg);
+        rc = w ? runs_stream_finish(w, ctx->run_id, st->name) : ML_ENOMEM;
+        wh_close(w);
+    }
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
     log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "
@@ -828,30 +656,18 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     if (ctx->unchanged > unchanged0)
         log_info("stream '%s': %llu rows unchanged in the warehouse, not written", st->name,
                  ctx->unchanged - unchanged0);
-    if (ctx->inc && ctx->cur.without)
-        log_warn("stream '%s': %llu records without a value of the cursor '%s': loaded, "
-                 "the cursor not moved by them",
-                 st->name, ctx->cur.without, ctx->inc->cursor);
-    if (ctx->inc && ctx->cur.has_written)
-        log_info("stream '%s': cursor %s = %s", st->name, ctx->inc->cursor, ctx->cur.written);
+    if (ctx->inc)
+        cursor_run_log(&ctx->cur, st->name, ctx->inc->cursor);
     return 0;
 }
 
 /* The default as-of of history streams: the run's start (load_runs). */
 static int run_start_as_of(struct pg_run *ctx)
 {
-    static const char sql[] = "SELECT to_char(started_at, 'YYYY-MM-DD HH24:MI:SS.MS') FROM "
-                              "load_runs WHERE run_id = $1::bigint";
-    const char *p[1] = {ctx->run};
-    struct pg_result *r = NULL;
-    const char *const *row;
-    int rc = pg_query_params(ctx->pg, sql, 1, p, NULL, &r);
-    if (!rc && pg_result_next(r, &row, NULL) == 1 && row[0])
-        snprintf(ctx->as_of, sizeof(ctx->as_of), "%.23s", row[0]);
-    else if (!rc)
-        rc = err_set(ML_EINTERNAL, "run %llu has no start time", ctx->run_id);
-    pg_result_free(r);
-    return rc ? err_prefix(rc, "reading the run's start") : 0;
+    struct wh *w = wh_borrow_pg(ctx->pg);
+    int rc = w ? runs_started_at(w, ctx->run_id, ctx->as_of, sizeof(ctx->as_of)) : ML_ENOMEM;
+    wh_close(w);
+    return rc;
 }
 
 /* load_stream and record_end for loadrun.h */
@@ -1052,7 +868,7 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
         stages_log_cpu(ctx.par_cpu_main, ctx.par_cpu_writer, stage_now() - run_t0);
     else if (!rc)
         stages_log(ctx.pipe ? pipeline_cpu_ns(ctx.pipe) : 0, stage_now() - run_t0);
-    heartbeat_stop(ctx.hb);
+    lease_heartbeat_stop(ctx.hb);
     ctx_release(&ctx);
     buf_release(&names);
     return rc;

@@ -76,6 +76,47 @@ int loadrun_end(int rc, bool lost, unsigned long long run_id,
 }
 
 /* The tables of def, main then children, as they are named. */
+int loadrun_open_source(struct wh *w, const struct config *cfg, const struct config_stream *st,
+                        bool full, struct cursor_run *cur, struct source **src)
+{
+    const struct incremental_def *inc = st->def->incremental;
+    char stored[CURSOR_TEXT_MAX], param[CURSOR_TEXT_MAX];
+    bool found = false;
+    int rc;
+    if (!inc)
+        return source_open(cfg, st, src);
+    rc = cursor_read_stored(w, inc->kind, inc->cursor, st->name, stored, &found);
+    if (rc)
+        return rc;
+    cursor_run_start(cur, inc->kind, inc->sorted, found ? stored : NULL, full);
+    if (full || !found) {
+        log_info("stream '%s': incremental, reading everything (%s)", st->name,
+                 found ? "--full" : "no cursor stored yet");
+        return source_open(cfg, st, src);
+    }
+    if (cursor_param(inc->kind, stored, inc->lookback_s, param))
+        return err_set(ML_EDB, "stream '%s': cursor '%s' minus the lookback is out of range",
+                       st->name, stored);
+    log_info("stream '%s': incremental from cursor %s (lookback %llds): %s=%s", st->name, stored,
+             inc->lookback_s, inc->param, param);
+    return source_open_since(cfg, st, inc->param, param, src);
+}
+
+void loadrun_batch_counts(const struct batch_counts *n, unsigned long long pages,
+                          unsigned long long erased, unsigned long long created,
+                          unsigned long long out[RUN_NCOUNTS])
+{
+    out[RUN_pages] = pages;
+    out[RUN_fetched] = n->records + erased;
+    out[RUN_loaded] = n->accepted;
+    out[RUN_rejected] = n->rejected;
+    out[RUN_duplicates] = n->duplicates;
+    out[RUN_erased] = erased;
+    out[RUN_unknown_fields] = n->unknown_records;
+    out[RUN_invalid_nulled] = n->invalid_nulled;
+    out[RUN_surrogates_created] = created;
+}
+
 static const struct table_def *table_at(const struct stream_def *def, unsigned i)
 {
     return i == 0 ? def->table : def->children[i - 1].table;

@@ -12,7 +12,12 @@
 
 #include "buf.h"
 #include "config.h"
+#include "batch.h"
+#include "cursor.h"
 #include "load.h"
+#include "runs.h"
+#include "source.h"
+#include "wh.h"
 
 /* Whether `stream` runs under opt (NULL or no only_stream: every one). */
 bool loadrun_selected(const struct load_options *opt, const char *stream);
@@ -44,6 +49,24 @@ bool loadrun_failover_count(const struct config *cfg, unsigned *failovers, const
 
 int loadrun_end(int rc, bool lost, unsigned long long run_id,
                 int (*end)(void *arg, int status_rc, const char *error_text), void *arg);
+
+/* The counters (runs.h) one batch adds to its stream's row in
+ * load_run_streams (runs_stream_add): its counts n, the pages it came
+ * from, the records of erased data subjects skipped (fetched, stored
+ * nowhere) and the surrogates created for it. */
+/* Opens the source of stream `st`. An incremental one (st->def->
+ * incremental) starts its cursor run `cur` from the cursor load_cursors
+ * holds, read through `w`; with one stored and no `full` (run --full) its
+ * source is asked only for what changed since it, minus the lookback. A
+ * stream that is not incremental leaves `cur` alone. The source's errors,
+ * or the stored cursor's (cursor_read_stored; ML_EDB when it minus the
+ * lookback is out of range). */
+int loadrun_open_source(struct wh *w, const struct config *cfg, const struct config_stream *st,
+                        bool full, struct cursor_run *cur, struct source **src);
+
+void loadrun_batch_counts(const struct batch_counts *n, unsigned long long pages,
+                          unsigned long long erased, unsigned long long created,
+                          unsigned long long out[RUN_NCOUNTS]);
 
 /* Streams loaded at the same time (load.parallel_streams): the streams that
  * run, in config order, each with its group. Two streams writing a table in

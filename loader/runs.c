@@ -1,12 +1,15 @@
 #include "runs.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "error.h"
 #include "lease.h"
+#include "log.h"
+#include "version.h"
 #include "wh.h"
 #include "banned.h"
 
@@ -212,4 +215,142 @@ int runs_live(struct wh *w, unsigned long long *run_id)
     };
     int rc = wh_query_u64(w, sql[wh_is_postgres(w)], 0, NULL, run_id, NULL);
     return rc ? err_prefix(rc, "reading the live runs from load_runs") : 0;
+}
+
+/* ---- the rows of the run itself ---- */
+
+/* Each statement below is a pair: [0] MySQL, [1] PostgreSQL (the clock in
+ * UTC, and PostgreSQL's casts of the bound text). */
+
+int runs_start(struct wh *w, const char *streams, unsigned heartbeat_s, unsigned long long *run_id,
+               char *token)
+{
+    static const char *const insert_sql[2] = {
+        "INSERT INTO load_runs (started_at, status, streams, host, pid, version) VALUES "
+        "(UTC_TIMESTAMP(3), 'running', $1, $2, $3, $4)",
+        "INSERT INTO load_runs (started_at, status, streams, host, pid, version) VALUES "
+        "((now() AT TIME ZONE 'UTC'), 'running', $1, $2, $3::bigint, $4) RETURNING run_id",
+    };
+    const bool pg = wh_is_postgres(w);
+    char host[256] = "", pid[32];
+    const char *p[4] = {streams, host, pid, MASKLOAD_VERSION};
+    int rc;
+    *run_id = 0;
+    gethostname(host, sizeof(host) - 1);
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    rc = wh_begin(w);
+    if (!rc && pg)
+        rc = wh_query_u64(w, insert_sql[1], 4, p, run_id, NULL);
+    else if (!rc) {
+        rc = wh_exec_params(w, insert_sql[0], 4, p, NULL);
+        if (!rc)
+            rc = wh_query_u64(w, "SELECT LAST_INSERT_ID()", 0, NULL, run_id, NULL);
+    }
+    if (!rc && !*run_id)
+        rc = err_set(ML_EDB, "no run id returned");
+    if (!rc)
+        rc = lease_insert(w, *run_id, heartbeat_s, token);
+    if (!rc)
+        rc = wh_commit(w);
+    if (rc) {
+        wh_rollback(w);
+        *run_id = 0;
+        return err_prefix(rc, "recording the run in load_runs (did `maskload init` run?)");
+    }
+    return 0;
+}
+
+int runs_started_at(struct wh *w, unsigned long long run_id, char *out, size_t len)
+{
+    static const char *const sql[2] = {
+        "SELECT DATE_FORMAT(started_at, '%Y-%m-%d %H:%i:%s.%f') FROM load_runs WHERE run_id = $1",
+        "SELECT to_char(started_at, 'YYYY-MM-DD HH24:MI:SS.MS') FROM load_runs WHERE run_id = "
+        "$1::bigint",
+    };
+    char run[24];
+    const char *p[1] = {run};
+    struct buf v = BUF_INIT;
+    bool found = false;
+    int rc;
+    snprintf(run, sizeof(run), "%llu", run_id);
+    rc = wh_query_value(w, sql[wh_is_postgres(w)], 1, p, &v, &found);
+    if (!rc && !found)
+        rc = err_set(ML_EINTERNAL, "run %llu has no start time", run_id);
+    if (!rc) /* milliseconds: MySQL's %f has six digits */
+        snprintf(out, len, "%.23s", v.data);
+    buf_release(&v);
+    return rc ? err_prefix(rc, "reading the run's start") : 0;
+}
+
+int runs_finish(struct wh *w, unsigned long long run_id, int status_rc, const char *error_text)
+{
+    static const char *const sql[2] = {
+        "UPDATE load_runs SET finished_at = UTC_TIMESTAMP(3), status = $2, error_text = $3 "
+        "WHERE run_id = $1",
+        "UPDATE load_runs SET finished_at = (now() AT TIME ZONE 'UTC'), status = $2, error_text "
+        "= $3 WHERE run_id = $1::bigint",
+    };
+    char run[24];
+    const char *p[3] = {run, status_rc ? "failed" : "succeeded", error_text};
+    int rc;
+    snprintf(run, sizeof(run), "%llu", run_id);
+    rc = wh_exec_params(w, sql[wh_is_postgres(w)], 3, p, NULL);
+    if (!rc && lease_delete(w, run_id))
+        log_debug("run %llu: lease not deleted: %s", run_id, err_msg());
+    return rc;
+}
+
+/* A stream's row: [0] started, [1] ended; each [MySQL, PostgreSQL]. */
+static const char *const stream_sql[2][2] = {
+    {"INSERT INTO load_run_streams (run_id, started_at, stream) VALUES ($1, UTC_TIMESTAMP(3), $2)",
+     "INSERT INTO load_run_streams (run_id, started_at, stream) VALUES ($1::bigint, (now() AT TIME "
+     "ZONE 'UTC'), $2)"},
+    {"UPDATE load_run_streams SET finished_at = UTC_TIMESTAMP(3) WHERE run_id = $1 AND stream = $2",
+     "UPDATE load_run_streams SET finished_at = (now() AT TIME ZONE 'UTC') WHERE run_id = "
+     "$1::bigint AND stream = $2"},
+};
+
+static int stream_row(struct wh *w, bool end, unsigned long long run_id, const char *stream)
+{
+    char run[24];
+    const char *p[2] = {run, stream};
+    int rc;
+    snprintf(run, sizeof(run), "%llu", run_id);
+    rc = wh_exec_params(w, stream_sql[end][wh_is_postgres(w)], 2, p, NULL);
+    return rc ? err_prefix(rc, "stream '%s': recording its %s", stream, end ? "end" : "start") : 0;
+}
+
+int runs_stream_start(struct wh *w, unsigned long long run_id, const char *stream)
+{
+    return stream_row(w, false, run_id, stream);
+}
+
+int runs_stream_finish(struct wh *w, unsigned long long run_id, const char *stream)
+{
+    return stream_row(w, true, run_id, stream);
+}
+
+int runs_stream_add(struct wh *w, unsigned long long run_id, const char *stream,
+                    const unsigned long long n[RUN_NCOUNTS])
+{
+    /* each counter's column = column + its value, $3.. in enum order */
+    static const char *const cast[2][2] = {{"CAST(", " AS UNSIGNED)"}, {"", "::bigint"}};
+    const bool pg = wh_is_postgres(w);
+    char sql[1024], run[24], v[RUN_NCOUNTS][24];
+    const char *p[2 + RUN_NCOUNTS] = {run, stream};
+    size_t len = 0;
+    int rc;
+    snprintf(run, sizeof(run), "%llu", run_id);
+    len += (size_t)snprintf(sql + len, sizeof(sql) - len, "UPDATE load_run_streams SET ");
+    for (unsigned i = 0; i < RUN_NCOUNTS; i++) {
+        snprintf(v[i], sizeof(v[i]), "%llu", n[i]);
+        p[2 + i] = v[i];
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s%s = %s + %s$%u%s", i ? ", " : "",
+                                run_count_columns[i], run_count_columns[i], cast[pg][0], i + 3,
+                                cast[pg][1]);
+    }
+    snprintf(sql + len, sizeof(sql) - len, " WHERE run_id = $1%s AND stream = $2",
+             pg ? "::bigint" : "");
+    rc = wh_exec_params(w, sql, 2 + RUN_NCOUNTS, p, NULL);
+    return rc ? err_prefix(rc, "stream '%s': adding to its counts", stream) : 0;
 }

@@ -71,4 +71,39 @@ void runs_free(struct run_info *runs, size_t n);
  * there is no such run. Free with runs_free(*out, 1). */
 int runs_get(const struct config *cfg, unsigned long long run_id, struct run_info **out);
 
+/* ---- the rows of the run itself, written by `maskload run` ----
+ *
+ * Each over either warehouse (wh.h), on the run's connection `w`, every
+ * value bound. Errors are ML_EDB (ML_ECRYPTO for the token) with a message
+ * saying what was being recorded. */
+
+/* Records a new run as 'running' (load_runs: streams, host, pid, version)
+ * with its lease (lease_insert, renewed every heartbeat_s seconds), in one
+ * transaction: the row becomes visible only with its lease, so `status`
+ * never sees a live run as stale. *run_id gets the run's id and token its
+ * lease token (LEASE_TOKEN_HEX + 1 bytes); on failure the transaction is
+ * rolled back and *run_id is 0. */
+int runs_start(struct wh *w, const char *streams, unsigned heartbeat_s, unsigned long long *run_id,
+               char *token);
+
+/* The start of run `run_id` as 'YYYY-MM-DD HH:MM:SS.mmm' (UTC, 23
+ * characters) into out[0..len): the default as-of of history streams.
+ * ML_EINTERNAL when the run has no row. */
+int runs_started_at(struct wh *w, unsigned long long run_id, char *out, size_t len);
+
+/* Marks run `run_id` ended now: 'succeeded' when status_rc is 0, else
+ * 'failed' with error_text (NULL: none); then deletes its lease, best
+ * effort (a lease left behind is harmless: the run has ended). */
+int runs_finish(struct wh *w, unsigned long long run_id, int status_rc, const char *error_text);
+
+/* The row of one stream of the run: started now (load_run_streams, its
+ * counters 0), and ended now. */
+int runs_stream_start(struct wh *w, unsigned long long run_id, const char *stream);
+int runs_stream_finish(struct wh *w, unsigned long long run_id, const char *stream);
+
+/* Adds n[] (indexed by enum run_count) to the stream's counters, in the
+ * caller's transaction (a batch's: the counts commit with its rows). */
+int runs_stream_add(struct wh *w, unsigned long long run_id, const char *stream,
+                    const unsigned long long n[RUN_NCOUNTS]);
+
 #endif

@@ -69,6 +69,8 @@ if [[ "$tok" =~ ^[0-9a-f]{32}$ ]]; then ok "the lease has a random 128-bit token
 sleep 2.5
 hb2=$(sql_admin "$A" "SELECT heartbeat_at FROM load_run_leases WHERE run_id=$run_id")
 if [ -n "$hb1" ] && [[ "$hb2" > "$hb1" ]]; then ok "a paused live run renews its lease ($hb1 -> $hb2)"; else not_ok "heartbeat did not move: [$hb1] [$hb2]"; fi
+assert_eq 3000 "$(sql_admin "$A" "SELECT TIMESTAMPDIFF(MICROSECOND, heartbeat_at, expires_at) DIV 1000 FROM load_run_leases WHERE run_id=$run_id")" "each renewal sets the lease to outlive three heartbeats of one second"
+assert_eq 1 "$(sql_admin "$A" "SELECT COUNT(*) FROM load_run_leases l JOIN information_schema.PROCESSLIST p ON p.ID = l.connection_id WHERE l.run_id=$run_id")" "the lease names the run's live connection"
 ml -c "$T/a.yaml" status --limit 1
 assert_not_contains "$OUT" "stale" "a live run is not stale"
 # frozen: the connection stays open, the heartbeat stops

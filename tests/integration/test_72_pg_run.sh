@@ -260,6 +260,8 @@ assert_eq 137 "$RC" "the test hook kills the run after its second commit (its fi
 killed=$(q "SELECT max(run_id) FROM load_runs")
 assert_eq running "$(q "SELECT status FROM load_runs WHERE run_id = $killed")" "the killed run stays 'running' in load_runs"
 assert_eq 1 "$(q "SELECT count(*) FROM load_run_leases WHERE run_id = $killed")" "with its lease"
+assert_eq 3 "$(q "SELECT extract(epoch FROM expires_at - heartbeat_at)::int FROM load_run_leases WHERE run_id = $killed")" "its lease outlives three heartbeats of one second"
+assert_eq t "$(q "SELECT node = coalesce(host(inet_server_addr()), 'socket') || ':' || current_setting('port') AND connection_id > 0 FROM load_run_leases WHERE run_id = $killed")" "it names this server and the run's backend"
 partial=$(q 'SELECT count(*) FROM users_raw')
 if [ "$partial" -gt 0 ] && [ "$partial" -lt "$USERS_LOADED" ]; then ok "its committed batches stay ($partial users)"; else not_ok "users after the kill: $partial"; fi
 sleep 0.5
