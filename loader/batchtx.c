@@ -2,10 +2,12 @@
  * (which writer.h writes): exactly-once claims, child-table tails, rejects. */
 #include "batchtx.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
 #include "error.h"
 #include "log.h"
 #include "banned.h"
@@ -93,50 +95,76 @@ out:
     return rc ? err_prefix(rc, "trimming %s", t->name) : 0;
 }
 
-int batchtx_rejects(struct db *db, struct buf *sql, const struct batch *b, const char *stream,
+/* load_rejects' source_ref and reason hold this many characters (ddl/
+ * 080_load_audit.sql, and PostgreSQL's): a longer one is cut, at a
+ * character's start. */
+#define REJECT_TEXT_CHARS 2048
+/* rows per statement: four parameters each (a bound statement has at most
+ * 65535), and the text at about STMT_TARGET */
+#define REJECT_ROWS_MAX 1000
+
+/* One row's placeholders: $1 the run, $2 the stream, then its four. */
+static int reject_row_sql(struct buf *sql, bool pg, bool first, unsigned k)
+{
+    return buf_addf(sql, "%s(%s, $2, $%u, $%u, $%u, $%u, %s)", first ? "" : ", ",
+                    pg ? "$1::bigint" : "$1", k, k + 1, k + 2, k + 3,
+                    pg ? "(now() AT TIME ZONE 'UTC')" : "UTC_TIMESTAMP(3)");
+}
+
+int batchtx_rejects(struct wh *w, const struct batch *b, const char *stream,
                     unsigned long long run_id)
 {
-    size_t i = 0, nrejects = batch_counts(b).rejected;
-    while (i < nrejects) {
-        int rc;
-        buf_reset(sql);
-        rc = buf_adds(sql, "INSERT INTO load_rejects (run_id, stream, source_ref, record_key, "
-                           "reason, payload, rejected_at) VALUES ");
-        for (size_t first = i; !rc && i < nrejects && (i == first || sql->len < STMT_TARGET); i++) {
+    const bool pg = wh_is_postgres(w);
+    const size_t nrejects = batch_counts(b).rejected;
+    const size_t nmax = 2 + 4 * (size_t)REJECT_ROWS_MAX;
+    const char **values = NULL;
+    size_t *lens = NULL, i = 0;
+    char run[24];
+    struct buf sql = BUF_INIT;
+    int rc = 0;
+    if (!nrejects)
+        return 0;
+    values = calloc(nmax, sizeof(*values));
+    lens = calloc(nmax, sizeof(*lens));
+    if (!values || !lens)
+        rc = err_set(ML_ENOMEM, "out of memory");
+    snprintf(run, sizeof(run), "%llu", run_id);
+    while (!rc && i < nrejects) {
+        size_t bytes = 0;
+        unsigned n = 2;
+        values[0] = run;
+        lens[0] = strlen(run);
+        values[1] = stream;
+        lens[1] = strlen(stream);
+        buf_reset(&sql);
+        rc = buf_adds(&sql, "INSERT INTO load_rejects (run_id, stream, source_ref, record_key, "
+                            "reason, payload, rejected_at) VALUES ");
+        for (size_t first = i; !rc && i < nrejects && i - first < REJECT_ROWS_MAX &&
+                               (i == first || bytes < STMT_TARGET);
+             i++) {
             const struct reject *r = batch_reject(b, i);
-            const char *key = batch_rej_text(b, r->record_key);
-            const char *ref = batch_rej_text(b, r->source_ref);
-            const char *reason = batch_rej_text(b, r->reason);
-            const char *payload = batch_rej_text(b, r->payload);
-            rc = buf_addf(sql, "%s(%llu,", i == first ? "" : ",", run_id);
-            if (!rc)
-                rc = db_append_quoted(db, sql, stream, strlen(stream));
-            if (!rc)
-                rc = buf_addc(sql, ',');
-            if (!rc)
-                rc = db_append_quoted(db, sql, ref, strlen(ref) > 2048 ? 2048 : strlen(ref));
-            if (!rc)
-                rc = buf_addc(sql, ',');
-            if (!rc)
-                rc = key ? db_append_quoted(db, sql, key, strlen(key)) : buf_adds(sql, "NULL");
-            if (!rc)
-                rc = buf_addc(sql, ',');
-            if (!rc)
-                rc = db_append_quoted(db, sql, reason,
-                                      strlen(reason) > 2048 ? 2048 : strlen(reason));
-            if (!rc)
-                rc = buf_addc(sql, ',');
-            if (!rc)
-                rc = db_append_quoted(db, sql, payload, strlen(payload));
-            if (!rc)
-                rc = buf_adds(sql, ",UTC_TIMESTAMP(3))");
+            const char *v[4] = {batch_rej_text(b, r->source_ref), batch_rej_text(b, r->record_key),
+                                batch_rej_text(b, r->reason), batch_rej_text(b, r->payload)};
+            rc = reject_row_sql(&sql, pg, i == first, n + 1);
+            for (unsigned c = 0; !rc && c < 4; c++) {
+                size_t len = v[c] ? strlen(v[c]) : 0;
+                if (c == 0 || c == 2) { /* source_ref, reason: never NULL, at most so long */
+                    if (!v[c])
+                        v[c] = "";
+                    len = convert_utf8_prefix(v[c], len, REJECT_TEXT_CHARS);
+                }
+                values[n] = v[c];
+                lens[n++] = len;
+                bytes += len;
+            }
         }
         if (!rc)
-            rc = db_exec_len(db, sql->data, sql->len);
-        if (rc)
-            return err_prefix(rc, "writing load_rejects");
+            rc = wh_exec_params(w, sql.data, (int)n, values, lens);
     }
-    return 0;
+    buf_release(&sql);
+    free(values);
+    free(lens);
+    return rc ? err_prefix(rc, "recording the rejects of stream '%s' in load_rejects", stream) : 0;
 }
 
 int batchtx_claim(struct db *db, struct buf *sql, struct batch *b, unsigned long long run_id)

@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "buf.h"
 #include "db.h"
+#include "wh.h"
 
 /* Exactly once over an at-least-once source (stream_def.processed_table):
  * records the key of every main row and reject of `b` in the stream's
@@ -34,9 +35,12 @@ int batchtx_claim(struct db *db, struct buf *sql, struct batch *b, unsigned long
  * parent keys are unique (batch_compact first). */
 int batchtx_trim_children(struct db *db, struct buf *sql, const struct batch *b, unsigned ci);
 
-/* Inserts the batch's rejects into load_rejects for `stream`, in statements
- * of a few MiB. */
-int batchtx_rejects(struct db *db, struct buf *sql, const struct batch *b, const char *stream,
+/* Inserts the batch's rejects into load_rejects for `stream`, written by
+ * run `run_id`, on either warehouse (wh.h: every value bound), in
+ * statements of a few MiB or 1000 rows. A source_ref or reason longer than
+ * its column (2048 characters) is cut at a character's start, so that a
+ * long URL or message never fails the batch. */
+int batchtx_rejects(struct wh *w, const struct batch *b, const char *stream,
                     unsigned long long run_id);
 
 #endif

@@ -270,6 +270,20 @@ int convert_int64(const char *s, long long *out)
     return 0;
 }
 
+size_t convert_utf8_prefix(const char *s, size_t len, size_t maxchars)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if ((p[i] & 0xc0) == 0x80)
+            continue; /* inside a character */
+        if (n == maxchars)
+            return i;
+        n++;
+    }
+    return len;
+}
+
 bool convert_utf8_valid(const char *s, size_t len, size_t *nchars)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;

@@ -41,6 +41,11 @@ int convert_int64(const char *s, long long *out);
  * points. Returns true when valid. */
 bool convert_utf8_valid(const char *s, size_t len, size_t *nchars);
 
+/* The length in bytes of the longest prefix of s[0..len) holding at most
+ * `maxchars` characters, cut only before a byte that starts one (never
+ * inside a UTF-8 sequence): len when s has no more than that. */
+size_t convert_utf8_prefix(const char *s, size_t len, size_t maxchars);
+
 /* The proleptic Gregorian calendar, declared once: days since 1970-01-01
  * of a date (y, m 1..12, d 1..31; not checked), and back. */
 long long convert_days_from_civil(int y, int m, int d);

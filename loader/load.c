@@ -399,8 +399,11 @@ again:
     for (unsigned t = 0; !rc && t < ntables; t++)
         if (batch_rows(b, t)->nrows)
             rc = upsert_rows(ctx, b, batch_rows(b, t));
-    if (!rc)
-        rc = batchtx_rejects(ctx->db, &ctx->sql, b, stream, ctx->run_id);
+    if (!rc) {
+        struct wh *w = wh_borrow_db(ctx->db);
+        rc = w ? batchtx_rejects(w, b, stream, ctx->run_id) : ML_ENOMEM;
+        wh_close(w);
+    }
     /* the cursor these records reach: stored with them when the source is
      * sorted by it, else only with the stream run's last batch (a later page
      * may hold smaller values) */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "batchtx.h"
 #include "batchturns.h"
 #include "buf.h"
 #include "conn_pg.h"
@@ -408,8 +409,11 @@ again:
                 rc = writer_pg_trim_children(ctx->pg, &ctx->sql, b, c);
         }
     }
-    if (!rc)
-        rc = writer_pg_rejects(ctx->pg, b, stream, ctx->run_id);
+    if (!rc) {
+        struct wh *w = wh_borrow_pg(ctx->pg);
+        rc = w ? batchtx_rejects(w, b, stream, ctx->run_id) : ML_ENOMEM;
+        wh_close(w);
+    }
     /* the cursor these records reach, in their transaction: with every
      * batch of a sorted source, else with the stream run's last */
     if (!rc && ctx->inc) {

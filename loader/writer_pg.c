@@ -516,35 +516,6 @@ int writer_pg_trim_children(struct pg *pg, struct buf *scratch, const struct bat
     return rc ? err_prefix(rc, "trimming %s", t->name) : 0;
 }
 
-int writer_pg_rejects(struct pg *pg, const struct batch *b, const char *stream,
-                      unsigned long long run_id)
-{
-    static const char sql[] =
-        "INSERT INTO load_rejects (run_id, stream, source_ref, record_key, reason, payload, "
-        "rejected_at) VALUES ($1::bigint, $2, $3, $4, $5, $6, (now() AT TIME ZONE 'UTC'))";
-    char run[32];
-    size_t nrejects = batch_counts(b).rejected;
-    snprintf(run, sizeof(run), "%llu", run_id);
-    for (size_t i = 0; i < nrejects; i++) {
-        const struct reject *r = batch_reject(b, i);
-        const char *params[6] = {run,
-                                 stream,
-                                 batch_rej_text(b, r->source_ref),
-                                 batch_rej_text(b, r->record_key),
-                                 batch_rej_text(b, r->reason),
-                                 batch_rej_text(b, r->payload)};
-        int rc;
-        if (!params[2])
-            params[2] = "";
-        if (!params[4])
-            params[4] = "";
-        rc = pg_exec_params(pg, sql, 6, params, NULL);
-        if (rc)
-            return err_prefix(rc, "recording the rejects of stream '%s'", stream);
-    }
-    return 0;
-}
-
 /* ---- exactly once: the batch's claims in the processed table ---- */
 
 /* s[0..len) as an element of a text[] literal: double-quoted, `"` and `\`

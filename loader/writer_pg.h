@@ -73,10 +73,6 @@ int writer_pg_fresh(struct writer_pg *w, struct pg *pg, const struct table_def *
  * arrays. 0 or a negative code. */
 int writer_pg_trim_children(struct pg *pg, struct buf *scratch, const struct batch *b, unsigned ci);
 
-/* Inserts the batch's rejects into load_rejects, every value bound. */
-int writer_pg_rejects(struct pg *pg, const struct batch *b, const char *stream,
-                      unsigned long long run_id);
-
 /* Exactly once over an at-least-once source (stream_def.processed_table),
  * as batchtx_claim does with MySQL: one INSERT ... SELECT FROM unnest(the
  * batch's claims, batch_claims) ... ON CONFLICT DO NOTHING RETURNING into

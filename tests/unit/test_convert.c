@@ -426,6 +426,26 @@ static void test_utf8_valid(void **state)
     assert_true(utf8("abc", 3, NULL)); /* nchars may be NULL */
 }
 
+/* ---- convert_utf8_prefix ---- */
+
+static void test_utf8_prefix(void **state)
+{
+    (void)state;
+    assert_int_equal(convert_utf8_prefix("hello", 5, 10), 5); /* shorter: whole */
+    assert_int_equal(convert_utf8_prefix("hello", 5, 5), 5);
+    assert_int_equal(convert_utf8_prefix("hello", 5, 3), 3);
+    assert_int_equal(convert_utf8_prefix("hello", 5, 0), 0);
+    assert_int_equal(convert_utf8_prefix("", 0, 0), 0);
+    /* Zürich: the cut never lands inside the two bytes of ü */
+    assert_int_equal(convert_utf8_prefix("Z\xc3\xbcrich", 7, 1), 1);
+    assert_int_equal(convert_utf8_prefix("Z\xc3\xbcrich", 7, 2), 3);
+    assert_int_equal(convert_utf8_prefix("Z\xc3\xbcrich", 7, 6), 7);
+    /* a😀z: four bytes count as one character */
+    assert_int_equal(convert_utf8_prefix("a\xf0\x9f\x98\x80z", 6, 1), 1);
+    assert_int_equal(convert_utf8_prefix("a\xf0\x9f\x98\x80z", 6, 2), 5);
+    assert_int_equal(convert_utf8_prefix("\xe2\x82\xac\xe2\x82\xac", 6, 1), 3); /* €€ */
+}
+
 static void test_utf8_invalid(void **state)
 {
     (void)state;
@@ -476,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_int64),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),
+        cmocka_unit_test(test_utf8_prefix),
     };
     return cmocka_run_group_tests_name("convert", tests, NULL, NULL);
 }
