@@ -230,34 +230,11 @@ static int cursor_write(struct run_ctx *ctx, const char *stream, const char *val
     return rc;
 }
 
-/* Whole-transaction retry. After a failure the error table classes
- * DB_ERR_RETRY_TX (deadlock or Galera certification conflict 1213, lock
- * wait timeout 1205, a node not ready 1047, TiDB write conflicts) the server
- * has rolled back the statement or the whole transaction; the caller has
- * rolled back the rest, and the batch is written again from the start,
- * never from the failed statement. At most TX_ATTEMPTS attempts in all,
- * waiting as the retry policy says (retry.h: 100 ms doubling, equal jitter
- * from the run's own random source), so loaders that collided do not
- * collide again in step; a stop request ends the wait. Returns true when
- * the caller should try again; false leaves err_msg() saying why not. */
-#define TX_ATTEMPTS 5
-
-static bool tx_retry(struct run_ctx *ctx, unsigned attempt, const char *stream)
+/* loadrun_tx_retry for a failure on ctx->db */
+static bool tx_retry(struct run_ctx *ctx, unsigned attempt, const char *stream, const char *what)
 {
-    static const struct retry_policy policy = {
-        .retries = TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
-    unsigned ms;
-    if (!db_error_is_transient(ctx->db) || stop_requested)
-        return false;
-    if (attempt >= TX_ATTEMPTS) {
-        err_prefix(ML_EDB, "batch transaction failed %u times", attempt);
-        return false;
-    }
-    ms = retry_backoff_ms(&policy, attempt, retry_rng_next(&ctx->rng));
-    ctx->tx_retries++;
-    log_warn("stream '%s': %s; retrying the whole batch transaction in %u ms (attempt %u of %u)",
-             stream, err_msg(), ms, attempt + 1, TX_ATTEMPTS);
-    return retry_sleep_ms(ms) == 0;
+    return loadrun_tx_retry(db_error_class(ctx->db), attempt, stream, what, &ctx->rng,
+                            &ctx->tx_retries);
 }
 
 /* Failover. When the connection is lost during a batch (a node of the
@@ -429,7 +406,7 @@ again:
     }
     if (rc) {
         db_rollback(ctx->db);
-        if (tx_retry(ctx, attempt, stream))
+        if (tx_retry(ctx, attempt, stream, "the whole batch transaction"))
             goto again;
         if (failover(ctx, stream)) {
             attempt = 0;
@@ -463,11 +440,9 @@ again:
  * table. A queue is no snapshot: refused. */
 static int history_open(struct run_ctx *ctx, const struct config_stream *st)
 {
-    const struct config_source *src = config_find_source(ctx->cfg, st->source);
-    if (src && src->kind == SOURCE_SQS)
-        return err_set(ML_ECONFIG,
-                       "'history: scd2' needs a full snapshot; source '%s' is a queue (kind sqs)",
-                       st->source);
+    int rc = loadrun_history_source_ok(ctx->cfg, st);
+    if (rc)
+        return rc;
     return history_begin(ctx->db, st->def, ctx->as_of, ctx->rebuild_history, &ctx->hist);
 }
 
@@ -481,15 +456,10 @@ static int history_apply(struct run_ctx *ctx, const struct config_stream *st,
     int rc;
     do
         rc = history_merge(ctx->hist, ctx->run_id, total->rejected, &n);
-    while (rc && tx_retry(ctx, ++attempt, st->name));
+    while (rc && tx_retry(ctx, ++attempt, st->name, "the history merge"));
     if (rc)
         return rc;
-    log_info("stream '%s': history as of %s: %llu versions opened, %llu closed as changed, "
-             "%llu closed as deleted",
-             st->name, ctx->as_of, n.opened, n.changed, n.deleted);
-    if (n.deletions_skipped)
-        log_warn("stream '%s': %s: no key was closed as deleted this run", st->name,
-                 total->rejected ? "the snapshot had rejected records" : "the snapshot was empty");
+    loadrun_history_log(st->name, ctx->as_of, &n, total->rejected);
     return 0;
 }
 

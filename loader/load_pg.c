@@ -39,7 +39,6 @@
 #include "writer_pg.h"
 #include "banned.h"
 
-#define PG_TX_ATTEMPTS 5
 /* ---- the run ---- */
 
 struct pg_run {
@@ -352,8 +351,6 @@ static int write_batch(void *arg, void *job)
     const char *stream = j->stream;
     const unsigned long long pages = j->pages;
     const uint64_t t_batch = stage_now();
-    static const struct retry_policy policy = {
-        .retries = PG_TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
     const unsigned ntables = batch_ntables(b);
     struct batch_counts n = batch_counts(b);
     struct load_stream_counts *total = j->total;
@@ -436,16 +433,10 @@ again:
     }
     if (rc) {
         pg_rollback(ctx->pg);
-        if (pg_error_class(ctx->pg) == DB_ERR_RETRY_TX && !retry_stop_requested() &&
-            attempt < PG_TX_ATTEMPTS) {
-            unsigned ms = retry_backoff_ms(&policy, attempt, retry_rng_next(&ctx->rng));
-            ctx->tx_retries++;
-            log_warn("stream '%s': %s; retrying the whole batch transaction in %u ms (attempt %u "
-                     "of %u)",
-                     stream, err_msg(), ms, attempt + 1, PG_TX_ATTEMPTS);
-            if (retry_sleep_ms(ms) == 0)
-                goto again;
-        } else if (failover(ctx, stream)) {
+        if (loadrun_tx_retry(pg_error_class(ctx->pg), attempt, stream,
+                             "the whole batch transaction", &ctx->rng, &ctx->tx_retries))
+            goto again;
+        if (failover(ctx, stream)) {
             attempt = 0;
             goto again;
         }
@@ -512,13 +503,10 @@ static const struct batch_turn_ops turn_ops = {presolve, presolve_off, write_bat
  * table. A queue is no snapshot: refused. The run keeps it until its end. */
 static int history_open(struct pg_run *ctx, const struct config_stream *st)
 {
-    const struct config_source *src = config_find_source(ctx->cfg, st->source);
     struct history_pg **nh;
-    int rc;
-    if (src && src->kind == SOURCE_SQS)
-        return err_set(ML_ECONFIG,
-                       "'history: scd2' needs a full snapshot; source '%s' is a queue (kind sqs)",
-                       st->source);
+    int rc = loadrun_history_source_ok(ctx->cfg, st);
+    if (rc)
+        return rc;
     nh = realloc(ctx->hists, (ctx->nhists + 1) * sizeof(*nh));
     if (!nh)
         return err_set(ML_ENOMEM, "out of memory");
@@ -534,33 +522,17 @@ static int history_open(struct pg_run *ctx, const struct config_stream *st)
 static int history_apply(struct pg_run *ctx, const struct config_stream *st,
                          const struct load_stream_counts *total)
 {
-    static const struct retry_policy policy = {
-        .retries = PG_TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
     struct history_counts n;
     unsigned attempt = 0;
     int rc;
-    for (;;) {
-        unsigned ms;
-        attempt++;
+    do
         rc = history_pg_merge(ctx->hist, ctx->run_id, total->rejected, &n);
-        if (!rc || rc == ML_EUSAGE || pg_error_class(ctx->pg) != DB_ERR_RETRY_TX ||
-            retry_stop_requested() || attempt >= PG_TX_ATTEMPTS)
-            break;
-        ms = retry_backoff_ms(&policy, attempt, retry_rng_next(&ctx->rng));
-        ctx->tx_retries++;
-        log_warn("stream '%s': %s; retrying the history merge in %u ms (attempt %u of %u)",
-                 st->name, err_msg(), ms, attempt + 1, PG_TX_ATTEMPTS);
-        if (retry_sleep_ms(ms))
-            break;
-    }
+    while (rc && rc != ML_EUSAGE &&
+           loadrun_tx_retry(pg_error_class(ctx->pg), ++attempt, st->name, "the history merge",
+                            &ctx->rng, &ctx->tx_retries));
     if (rc)
         return rc;
-    log_info("stream '%s': history as of %s: %llu versions opened, %llu closed as changed, "
-             "%llu closed as deleted",
-             st->name, ctx->as_of, n.opened, n.changed, n.deleted);
-    if (n.deletions_skipped)
-        log_warn("stream '%s': %s: no key was closed as deleted this run", st->name,
-                 total->rejected ? "the snapshot had rejected records" : "the snapshot was empty");
+    loadrun_history_log(st->name, ctx->as_of, &n, total->rejected);
     return 0;
 }
 

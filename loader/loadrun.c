@@ -10,6 +10,7 @@
 #include "error.h"
 #include "log.h"
 #include "progress.h"
+#include "retry.h"
 #include "stages.h"
 #include "streamdef.h"
 #include "banned.h"
@@ -76,6 +77,46 @@ int loadrun_end(int rc, bool lost, unsigned long long run_id,
 }
 
 /* The tables of def, main then children, as they are named. */
+int loadrun_history_source_ok(const struct config *cfg, const struct config_stream *st)
+{
+    const struct config_source *src = config_find_source(cfg, st->source);
+    if (src && src->kind == SOURCE_SQS)
+        return err_set(ML_ECONFIG,
+                       "'history: scd2' needs a full snapshot; source '%s' is a queue (kind sqs)",
+                       st->source);
+    return 0;
+}
+
+void loadrun_history_log(const char *stream, const char *as_of, const struct history_counts *n,
+                         unsigned long long rejected)
+{
+    log_info("stream '%s': history as of %s: %llu versions opened, %llu closed as changed, "
+             "%llu closed as deleted",
+             stream, as_of, n->opened, n->changed, n->deleted);
+    if (n->deletions_skipped)
+        log_warn("stream '%s': %s: no key was closed as deleted this run", stream,
+                 rejected ? "the snapshot had rejected records" : "the snapshot was empty");
+}
+
+bool loadrun_tx_retry(enum db_err_class cls, unsigned attempt, const char *stream, const char *what,
+                      uint64_t *rng, unsigned long long *retries)
+{
+    static const struct retry_policy policy = {
+        .retries = LOADRUN_TX_ATTEMPTS - 1, .base_ms = 100, .max_ms = 1600};
+    unsigned ms;
+    if (cls != DB_ERR_RETRY_TX || retry_stop_requested())
+        return false;
+    if (attempt >= LOADRUN_TX_ATTEMPTS) {
+        err_prefix(ML_EDB, "%s failed %u times", what, attempt);
+        return false;
+    }
+    ms = retry_backoff_ms(&policy, attempt, retry_rng_next(rng));
+    (*retries)++;
+    log_warn("stream '%s': %s; retrying %s in %u ms (attempt %u of %u)", stream, err_msg(), what,
+             ms, attempt + 1, LOADRUN_TX_ATTEMPTS);
+    return retry_sleep_ms(ms) == 0;
+}
+
 int loadrun_open_source(struct wh *w, const struct config *cfg, const struct config_stream *st,
                         bool full, struct cursor_run *cur, struct source **src)
 {

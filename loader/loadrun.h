@@ -14,6 +14,7 @@
 #include "config.h"
 #include "batch.h"
 #include "cursor.h"
+#include "history.h"
 #include "load.h"
 #include "runs.h"
 #include "source.h"
@@ -54,6 +55,35 @@ int loadrun_end(int rc, bool lost, unsigned long long run_id,
  * load_run_streams (runs_stream_add): its counts n, the pages it came
  * from, the records of erased data subjects skipped (fetched, stored
  * nowhere) and the surrogates created for it. */
+/* A `history: scd2` stream needs a full snapshot: ML_ECONFIG naming the
+ * source when st's is a queue (kind sqs), else 0. */
+int loadrun_history_source_ok(const struct config *cfg, const struct config_stream *st);
+
+/* Logs what the history merge of `stream` did as of `as_of` (versions
+ * opened, closed as changed, closed as deleted), and warns when deletions
+ * were held back (`rejected` records, or an empty snapshot). */
+void loadrun_history_log(const char *stream, const char *as_of, const struct history_counts *n,
+                         unsigned long long rejected);
+
+/* Attempts of one transaction of a batch (or of a history merge) in all. */
+#define LOADRUN_TX_ATTEMPTS 5
+
+/* Whole-transaction retry, the same on both warehouses. After attempt
+ * number `attempt` of `what` ("the whole batch transaction", "the history
+ * merge") of `stream` failed with the error class `cls` (db_error_class /
+ * pg_error_class of the failure, the caller having rolled back): when it is
+ * DB_ERR_RETRY_TX (a deadlock, serialization failure, lock wait timeout or
+ * Galera certification conflict: the server undid the transaction), no stop
+ * was requested and attempts remain, logs "stream 'S': WHY; retrying WHAT
+ * in N ms (attempt k of LOADRUN_TX_ATTEMPTS)", counts one more in *retries,
+ * waits as retry.h's policy says (100 ms doubling to 1.6 s, equal jitter
+ * from *rng: loaders that collided do not collide again in step) and
+ * returns true: the caller replays the whole transaction from its start.
+ * Otherwise false, err_msg() still the failure's (prefixed with how many
+ * attempts failed when they ran out). */
+bool loadrun_tx_retry(enum db_err_class cls, unsigned attempt, const char *stream, const char *what,
+                      uint64_t *rng, unsigned long long *retries);
+
 /* Opens the source of stream `st`. An incremental one (st->def->
  * incremental) starts its cursor run `cur` from the cursor load_cursors
  * holds, read through `w`; with one stored and no `full` (run --full) its
