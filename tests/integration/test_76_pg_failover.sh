@@ -8,7 +8,9 @@
 # promoted: the run moves to it, replays its batch and exits 0; the failover
 # is logged and counted; the moved run is live for `status` (its lease names
 # the promoted server and its new session); the rows equal an undisturbed
-# run's (surrogates compared by their values' digests). One server listed
+# run's (surrogates compared by their values' digests); the same with two
+# streams loaded at once (each stream's session fails over and finds the
+# run's lease on the promoted server). One server listed
 # alone and restarted mid-run: the run survives. Must-fails: with
 # failovers: 0 the same failover fails the run naming the lost connection,
 # and the rerun completes it; a lone server that stays down fails the run
@@ -148,6 +150,23 @@ assert_eq 0 "$(pq "$S_PORT" "$DB" "SELECT count(*) FROM (SELECT value FROM sensi
 # must-fail of the comparison: one changed value is seen
 pq "$S_PORT" "$DB" "UPDATE users_raw SET birth_year = birth_year + 1 WHERE user_id = (SELECT min(user_id) FROM users_raw)" >/dev/null
 assert_not_contains "$(canon "$S_PORT" "$DB")" "$ref" "a changed row makes the comparison fail (must-fail)"
+
+# ---- the same failover with two streams loaded at once: each stream's
+# session fails over on its own and checks the run still holds its lease
+# (the run's own session, idle, is replaced to record the run's end)
+cfg "$DB" "$BOTH" | sed 's/^load: { batch_size: 2, heartbeat_interval: 1 }$/load: { batch_size: 2, heartbeat_interval: 1, parallel_streams: 2 }/' >"$T/par.yaml"
+assert_contains "$(cat "$T/par.yaml")" "parallel_streams: 2" "the parallel configuration"
+pair "$DB" "$T/par.yaml"
+paused_run "$T/par.yaml" "$T/par.log" fail_over
+wait_run
+log=$(cat "$T/par.log")
+assert_eq 0 "$rc" "two streams at once: the run finished on the promoted standby: $(tail -5 "$T/par.log")"
+assert_contains "$log" "streams 2 at a time (load.parallel_streams 2)" "the streams ran at once"
+assert_contains "$log" "failed over to 127.0.0.1:$S_PORT" "a stream's session failed over to the promoted server"
+assert_not_contains "$log" "its lease is gone" "the run's lease was found on the promoted server"
+assert_eq "succeeded" "$(pq "$S_PORT" "$DB" "SELECT string_agg(status, ',') FROM load_runs")" "one run, succeeded"
+assert_eq 0 "$(pq "$S_PORT" "$DB" "SELECT count(*) FROM load_run_leases")" "no lease left"
+assert_eq "$ref" "$(canon "$S_PORT" "$DB")" "the rows equal the undisturbed run's"
 
 # ---- must fail: warehouse.failovers 0
 cfg "$DB" "$BOTH" | sed 's/^warehouse:$/warehouse:\n  failovers: 0/' >"$T/nofo.yaml"
