@@ -245,13 +245,13 @@ static bool tx_retry(struct run_ctx *ctx, unsigned attempt, const char *stream, 
  * surrogates by digest, claims by record key). Otherwise false with err_msg()
  * saying why; the old handle stays (lost) so that end_run() can try once
  * more to record the failure. */
-static bool failover(struct run_ctx *ctx, const char *stream)
+static bool failover(struct run_ctx *ctx, const char *stream, const char *redo)
 {
     char why[1024];
     struct db *db = NULL;
     int rc;
     if (!db_connection_lost(ctx->db) || stop_requested ||
-        !loadrun_failover_count(ctx->cfg, &ctx->failovers, stream, why, sizeof(why)))
+        !loadrun_failover_count(ctx->cfg, &ctx->failovers, stream, redo, why, sizeof(why)))
         return false;
     rc = conn_warehouse(ctx->cfg, &db);
     /* a stream worker's connection does not hold the lease: it only makes
@@ -408,7 +408,7 @@ again:
         db_rollback(ctx->db);
         if (tx_retry(ctx, attempt, stream, "the whole batch transaction"))
             goto again;
-        if (failover(ctx, stream)) {
+        if (failover(ctx, stream, "redoing the batch")) {
             attempt = 0;
             goto again;
         }
@@ -525,6 +525,38 @@ static const struct batch_turn_ops turn_ops = {presolve_batch, presolve_off, wri
 
 /* ---- one stream ---- */
 
+/* ---- a stream's own bookkeeping, around its batches ---- */
+
+enum stream_step { STEP_START, STEP_CURSOR, STEP_END };
+
+static int stream_step_once(struct run_ctx *ctx, const char *stream, enum stream_step step)
+{
+    struct wh *w = wh_borrow_db(ctx->db);
+    int rc = ML_ENOMEM;
+    if (w && step == STEP_START)
+        rc = runs_stream_start(w, ctx->run_id, stream);
+    else if (w && step == STEP_CURSOR) /* the last batch was empty: the cursor the others reached */
+        rc = cursor_run_store_unstored(&ctx->cur, w, ctx->run_id, stream);
+    else if (w)
+        rc = runs_stream_finish(w, ctx->run_id, stream);
+    wh_close(w);
+    return rc;
+}
+
+/* A statement of the stream's own bookkeeping (its row's start or end, a
+ * cursor still to store), in autocommit: after its connection was lost
+ * (between batches, or after the last one: a stream worker's session may
+ * be idle for long) it fails over as a batch would and runs once more. */
+static int stream_step(struct run_ctx *ctx, const char *stream, enum stream_step step)
+{
+    int rc = stream_step_once(ctx, stream, step);
+    if (rc && failover(ctx, stream,
+                       step == STEP_START ? "recording the stream's start"
+                                          : "recording the stream's end"))
+        rc = stream_step_once(ctx, stream, step);
+    return rc;
+}
+
 /* loadrun_open_source over ctx->db */
 static int open_stream_source(struct run_ctx *ctx, const struct config_stream *st,
                               struct source **src)
@@ -556,13 +588,9 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         return err_set(ML_ECONFIG, "stream '%s': unknown mapping '%s'", st->name,
                        st->mapping ? st->mapping : st->name);
 
-    {
-        struct wh *w = wh_borrow_db(ctx->db);
-        rc = w ? runs_stream_start(w, ctx->run_id, st->name) : ML_ENOMEM;
-        wh_close(w);
-    }
+    rc = stream_step(ctx, st->name, STEP_START);
     if (rc)
-        return rc;
+        return err_prefix(rc, "stream '%s'", st->name);
 
     ctx->duplicates = 0;
     ctx->unknown_records = 0;
@@ -625,11 +653,8 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     }
     rc = batch_turns_finish(&sb, &turn_ops, ctx, rc, src, st->name, pages, erased, &total);
     /* the last batch was empty: the cursor reached by the earlier ones */
-    if (!rc && ctx->inc) {
-        struct wh *w = wh_borrow_db(ctx->db);
-        rc = w ? cursor_run_store_unstored(&ctx->cur, w, ctx->run_id, st->name) : ML_ENOMEM;
-        wh_close(w);
-    }
+    if (!rc && ctx->inc)
+        rc = stream_step(ctx, st->name, STEP_CURSOR);
     progress_end(prog);
     source_close(src);
     if (!rc && ctx->hist)
@@ -652,11 +677,8 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     batch_turns_free(&sb);
     buf_release(&ref);
     json_free(rec_doc);
-    if (!rc) {
-        struct wh *w = wh_borrow_db(ctx->db);
-        rc = w ? runs_stream_finish(w, ctx->run_id, st->name) : ML_ENOMEM;
-        wh_close(w);
-    }
+    if (!rc)
+        rc = stream_step(ctx, st->name, STEP_END);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
     log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "

@@ -220,7 +220,7 @@ static int lease_take_over(struct pg_run *ctx, struct pg *pg)
  * records read so far, so its stream cannot go on: false, and the message
  * says that the next run loads it. Otherwise false with err_msg() saying
  * why; the old session stays (lost) for the run's end to replace. */
-static bool failover(struct pg_run *ctx, const char *stream)
+static bool failover(struct pg_run *ctx, const char *stream, const char *redo)
 {
     char why[1024], where[300];
     struct pg *pg = NULL;
@@ -235,7 +235,7 @@ static bool failover(struct pg_run *ctx, const char *stream)
                 why, stream);
         return false;
     }
-    if (!loadrun_failover_count(ctx->cfg, &ctx->failovers, stream, why, sizeof(why)))
+    if (!loadrun_failover_count(ctx->cfg, &ctx->failovers, stream, redo, why, sizeof(why)))
         return false;
     rc = reconnect(ctx, "failing over", &pg);
     if (!rc)
@@ -436,7 +436,7 @@ again:
         if (loadrun_tx_retry(pg_error_class(ctx->pg), attempt, stream,
                              "the whole batch transaction", &ctx->rng, &ctx->tx_retries))
             goto again;
-        if (failover(ctx, stream)) {
+        if (failover(ctx, stream, "redoing the batch")) {
             attempt = 0;
             goto again;
         }
@@ -517,6 +517,38 @@ static int history_open(struct pg_run *ctx, const struct config_stream *st)
     return rc;
 }
 
+/* ---- a stream's own bookkeeping, around its batches ---- */
+
+enum stream_step { STEP_START, STEP_CURSOR, STEP_END };
+
+static int stream_step_once(struct pg_run *ctx, const char *stream, enum stream_step step)
+{
+    struct wh *w = wh_borrow_pg(ctx->pg);
+    int rc = ML_ENOMEM;
+    if (w && step == STEP_START)
+        rc = runs_stream_start(w, ctx->run_id, stream);
+    else if (w && step == STEP_CURSOR) /* the last batch was empty: the cursor the others reached */
+        rc = cursor_run_store_unstored(&ctx->cur, w, ctx->run_id, stream);
+    else if (w)
+        rc = runs_stream_finish(w, ctx->run_id, stream);
+    wh_close(w);
+    return rc;
+}
+
+/* A statement of the stream's own bookkeeping (its row's start or end, a
+ * cursor still to store), in autocommit: after its session was lost
+ * (between batches, or after the last one: a stream worker's session may
+ * be idle for long) it fails over as a batch would and runs once more. */
+static int stream_step(struct pg_run *ctx, const char *stream, enum stream_step step)
+{
+    int rc = stream_step_once(ctx, stream, step);
+    if (rc && failover(ctx, stream,
+                       step == STEP_START ? "recording the stream's start"
+                                          : "recording the stream's end"))
+        rc = stream_step_once(ctx, stream, step);
+    return rc;
+}
+
 /* After the whole snapshot was read and committed: the merge, in one
  * transaction, replayed whole after a deadlock like a batch. */
 static int history_apply(struct pg_run *ctx, const struct config_stream *st,
@@ -545,11 +577,10 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     struct load_stream_counts total = {0};
     unsigned long long pages = 0, erased = 0, unchanged0 = ctx->unchanged;
     json_doc *doc = NULL;
-    struct wh *w = wh_borrow_pg(ctx->pg);
-    int rc = w ? runs_stream_start(w, ctx->run_id, st->name) : ML_ENOMEM;
-    wh_close(w);
+    struct wh *w = NULL;
+    int rc = stream_step(ctx, st->name, STEP_START);
     if (rc)
-        return rc;
+        return err_prefix(rc, "stream '%s'", st->name);
     ctx->erased_total = 0;
     doc = json_doc_new();
     ctx->inc = def->incremental;
@@ -604,22 +635,16 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
             rc = err_set(ML_EIO, "stopped: another stream of the run failed");
     }
     rc = batch_turns_finish(&sb, &turn_ops, ctx, rc, src, st->name, pages, erased, &total);
-    if (!rc && ctx->inc) { /* the last batch was empty: the cursor reached by the earlier ones */
-        w = wh_borrow_pg(ctx->pg);
-        rc = w ? cursor_run_store_unstored(&ctx->cur, w, ctx->run_id, st->name) : ML_ENOMEM;
-        wh_close(w);
-    }
+    if (!rc && ctx->inc)
+        rc = stream_step(ctx, st->name, STEP_CURSOR);
     if (!rc && ctx->hist)
         rc = history_apply(ctx, st, &total);
     ctx->hist = NULL;
     source_close(src);
     batch_turns_free(&sb);
     json_free(doc);
-    if (!rc) { /* the session may have moved (failover) */
-        w = wh_borrow_pg(ctx->pg);
-        rc = w ? runs_stream_finish(w, ctx->run_id, st->name) : ML_ENOMEM;
-        wh_close(w);
-    }
+    if (!rc)
+        rc = stream_step(ctx, st->name, STEP_END);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
     log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "

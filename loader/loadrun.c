@@ -45,7 +45,7 @@ int loadrun_each(const struct config *cfg, const struct load_options *opt,
 }
 
 bool loadrun_failover_count(const struct config *cfg, unsigned *failovers, const char *stream,
-                            char *why, size_t len)
+                            const char *redo, char *why, size_t len)
 {
     if (*failovers >= cfg->warehouse.failovers) {
         if (cfg->warehouse.failovers)
@@ -54,9 +54,8 @@ bool loadrun_failover_count(const struct config *cfg, unsigned *failovers, const
     }
     snprintf(why, len, "%s", err_msg());
     (*failovers)++;
-    log_warn("stream '%s': lost the warehouse connection (%s); failing over (%u of %u) and "
-             "redoing the batch",
-             stream, why, *failovers, cfg->warehouse.failovers);
+    log_warn("stream '%s': lost the warehouse connection (%s); failing over (%u of %u) and %s",
+             stream, why, *failovers, cfg->warehouse.failovers, redo);
     return true;
 }
 

@@ -41,12 +41,12 @@ int loadrun_each(const struct config *cfg, const struct load_options *opt,
 /* Failover's count (warehouse.failovers), after a connection of the run
  * was lost in a batch of `stream` (err_msg() saying how): while *failovers
  * is below cfg->warehouse.failovers, counts one more, logs "stream 'S':
- * lost the warehouse connection (WHY); failing over (N of M) and redoing
- * the batch" and returns true, WHY copied to why (len > 0) for the
+ * lost the warehouse connection (WHY); failing over (N of M) and REDO"
+ * (what is done again: "redoing the batch") and returns true, WHY copied to why (len > 0) for the
  * caller's messages. Else false, err_msg() saying after how many failovers
  * (when any were allowed). */
 bool loadrun_failover_count(const struct config *cfg, unsigned *failovers, const char *stream,
-                            char *why, size_t len);
+                            const char *redo, char *why, size_t len);
 
 int loadrun_end(int rc, bool lost, unsigned long long run_id,
                 int (*end)(void *arg, int status_rc, const char *error_text), void *arg);

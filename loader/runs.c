@@ -317,7 +317,9 @@ static int stream_row(struct wh *w, bool end, unsigned long long run_id, const c
     int rc;
     snprintf(run, sizeof(run), "%llu", run_id);
     rc = wh_exec_params(w, stream_sql[end][wh_is_postgres(w)], 2, p, NULL);
-    return rc ? err_prefix(rc, "stream '%s': recording its %s", stream, end ? "end" : "start") : 0;
+    return rc ? err_prefix(rc, "recording the stream's %s in load_run_streams",
+                           end ? "end" : "start")
+              : 0;
 }
 
 int runs_stream_start(struct wh *w, unsigned long long run_id, const char *stream)

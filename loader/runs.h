@@ -97,7 +97,8 @@ int runs_started_at(struct wh *w, unsigned long long run_id, char *out, size_t l
 int runs_finish(struct wh *w, unsigned long long run_id, int status_rc, const char *error_text);
 
 /* The row of one stream of the run: started now (load_run_streams, its
- * counters 0), and ended now. */
+ * counters 0), and ended now. Their failures say which, not the stream's
+ * name (the caller's prefix). */
 int runs_stream_start(struct wh *w, unsigned long long run_id, const char *stream);
 int runs_stream_finish(struct wh *w, unsigned long long run_id, const char *stream);
 

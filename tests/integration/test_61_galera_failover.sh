@@ -7,7 +7,9 @@
 # their values' digests: the cluster's auto-increment steps differ by node),
 # no value has two surrogates and every surrogate maps to its value. The
 # run's lease names its new node and connection. warehouse.failovers: 0
-# must fail the same kill (must-fail). Node 1 is restarted at the end.
+# must fail the same kill (must-fail). The same kill again with two streams
+# loaded at once, and after a stream's last batch (its end fails over).
+# Node 1 is restarted after each kill.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/galera-lib.sh"
 REF=it_galera_ref_$$
@@ -69,4 +71,59 @@ assert_not_contains "$(canon "$DB" 2)" "$(canon "$REF" 2)" "a changed row makes 
 galera_start >/dev/null
 assert_eq Synced "$(gsql 1 "" "SHOW STATUS LIKE 'wsrep_local_state_comment'" | cut -f2)" "node 1 rejoined"
 assert_eq "$(canon "$DB" 2)" "$(canon "$DB" 1)" "node 1 caught up with the run it missed"
+
+# ---- the same kill with two streams loaded at once: each stream's
+# connection fails over on its own and only checks that the run still
+# holds its lease (the run's own connection, idle, is replaced to record
+# the run's end)
+gsql 2 "$REF" "UPDATE users_raw SET birth_year = birth_year - 1 ORDER BY user_id LIMIT 1" # undo the must-fail's change
+PAR=it_galera_par_$$
+galera_config "$T/par.yaml" "$PAR" 1 2 3
+sed -i 's/^load:$/load:\n  parallel_streams: 2/' "$T/par.yaml"
+ml -c "$T/par.yaml" init; assert_eq 0 "$RC" "init through node 1 (two streams at once)"
+kill_node1_during "$T/par.yaml" "$T/par.log"
+log=$(cat "$T/par.log")
+assert_contains "$log" "streams 2 at a time (load.parallel_streams 2)" "the streams ran at once"
+if [ "$rc" -eq 0 ]; then
+  ok "two streams at once: the run finished on other nodes"
+  assert_contains "$log" "failed over to another warehouse host" "a stream's connection failed over"
+  assert_not_contains "$log" "its lease is gone" "and found the run's lease"
+  assert_eq 0 "$(gsql 2 "$PAR" "SELECT COUNT(*) FROM load_run_leases")" "no lease left after the run"
+else
+  ok "two streams at once: the run failed ($rc); rerunning"
+  ml -c "$T/par.yaml" run
+  assert_eq 0 "$RC" "the rerun finishes: $OUT"
+fi
+assert_contains "$(gsql 2 "$PAR" "SELECT GROUP_CONCAT(status) FROM load_runs")" "succeeded" "a run succeeded"
+assert_eq "$(canon "$REF" 2)" "$(canon "$PAR" 2)" "the rows equal the undisturbed run's"
+surrogate_checks "$PAR" 2
+galera_start >/dev/null
+assert_eq Synced "$(gsql 1 "" "SHOW STATUS LIKE 'wsrep_local_state_comment'" | cut -f2)" "node 1 rejoined again"
+
+# ---- node 1 killed after the stream's last batch committed: the stream's
+# end (a statement of its own, in autocommit) fails over as a batch would.
+# 12 records in batches of 2: the run's own commit, then six batches
+END=it_galera_end_$$
+seq 1 12 | sed 's/.*/{"id": &, "v": "v&"}/' >"$T/items.jsonl"
+galera_config "$T/end.yaml" "$END" 1 2 3
+sed -i '/^sources:$/,$d' "$T/end.yaml"
+cat >>"$T/end.yaml" <<YAML
+sources:
+  items: { kind: file, path: $T/items.jsonl, page_size: 2 }
+streams:
+  items:
+    source: items
+    table: items_raw
+    key: [id]
+    columns:
+      - { name: id, from: id, type: bigint, required: true }
+      - { name: v, from: v, type: varchar(16) }
+YAML
+sed -i 's/^  batch_size: 7$/  batch_size: 2/' "$T/end.yaml"
+ml -c "$T/end.yaml" init; assert_eq 0 "$RC" "init through node 1 (a file stream)"
+PAUSE_COMMIT=7 kill_node1_during "$T/end.yaml" "$T/end.log"
+assert_eq 0 "$rc" "node 1 lost after the last batch: the run exits 0: $(tail -3 "$T/end.log")"
+assert_contains "$(cat "$T/end.log")" "failing over (1 of 3) and recording the stream's end" "its end is recorded after a failover"
+assert_eq "12	1	succeeded" "$(gsql 2 "$END" "SELECT (SELECT COUNT(*) FROM items_raw), (SELECT COUNT(*) FROM load_run_streams WHERE finished_at IS NOT NULL), (SELECT GROUP_CONCAT(status) FROM load_runs)")" "every row, the stream's end and the run's on another node"
+galera_start >/dev/null
 finish

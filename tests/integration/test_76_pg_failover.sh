@@ -89,14 +89,15 @@ pair() {
     { cat "$T/pair.log"; not_ok "the standby did not start"; finish; }
 }
 
-# paused_run CONFIG LOG ACTION... : a run paused after its 4th commit; ACTION
+# paused_run CONFIG LOG ACTION... : a run paused after its 4th commit
+# (PAUSE_COMMIT says otherwise); ACTION
 # runs while it waits, then it resumes; its exit status in $rc (a run that
 # has not ended 120 s later is killed: 137)
 paused_run() {
   local cfgf=$1 log=$2
   shift 2
   rm -f "$T/pause"
-  MASKLOAD_TEST_PAUSE_AT=commit:4 MASKLOAD_TEST_PAUSE_FILE="$T/pause" "$MASKLOAD_BIN" -c "$cfgf" run >"$log" 2>&1 &
+  MASKLOAD_TEST_PAUSE_AT=commit:${PAUSE_COMMIT:-4} MASKLOAD_TEST_PAUSE_FILE="$T/pause" "$MASKLOAD_BIN" -c "$cfgf" run >"$log" 2>&1 &
   loader=$!
   for _ in $(seq 1 300); do [ -e "$T/pause" ] && break; sleep 0.1; done
   [ -e "$T/pause" ] && ok "the run paused" || not_ok "the run did not pause: $(cat "$log")"
@@ -209,9 +210,32 @@ ml -c "$T/one.yaml" run
 assert_eq 0 "$RC" "the rerun completes it ($OUT)"
 assert_eq "$ref" "$(canon "$P_PORT" "$DB")" "with the undisturbed run's rows"
 
+# ---- the session lost after the stream's last batch committed: the
+# stream's end (a statement of its own, in autocommit) fails over as a
+# batch would and is recorded on the promoted server. 12 records in
+# batches of 2: the run's own commit, then six batches
+seq 1 12 | sed 's/.*/{"id": &, "v": "v&"}/' >"$T/items.jsonl"
+cat >"$T/end.yaml" <<YAML
+$(cfg "$DB" "$BOTH" | sed '/^streams:$/,$d')
+  items: { kind: file, path: $T/items.jsonl, page_size: 2 }
+streams:
+  items:
+    source: items
+    table: items_raw
+    key: [id]
+    columns:
+      - { name: id, from: id, type: bigint, required: true }
+      - { name: v, from: v, type: varchar(16) }
+YAML
+pair "$DB" "$T/end.yaml"
+PAUSE_COMMIT=7 paused_run "$T/end.yaml" "$T/end.log" fail_over
+wait_run
+assert_eq 0 "$rc" "a session lost after the last batch: the run exits 0: $(tail -3 "$T/end.log")"
+assert_contains "$(cat "$T/end.log")" "failing over (1 of 2) and recording the stream's end" "its end is recorded after a failover"
+assert_eq "12|1|succeeded" "$(pq "$S_PORT" "$DB" "SELECT (SELECT count(*) FROM items_raw) || '|' || (SELECT count(*) FROM load_run_streams WHERE finished_at IS NOT NULL) || '|' || (SELECT string_agg(status, ',') FROM load_runs)")" "every row, the stream's end and the run's on the promoted server"
+
 # ---- must fail: a history stream cannot fail over (its snapshot table was
 # the lost session's); the next run loads it
-seq 1 12 | sed 's/.*/{"id": &, "v": "v&"}/' >"$T/items.jsonl"
 cat >"$T/hist.yaml" <<YAML
 $(cfg "$DB" "$BOTH" | sed '/^streams:$/,$d')
   items: { kind: file, path: $T/items.jsonl, page_size: 2 }
