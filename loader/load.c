@@ -527,32 +527,23 @@ static const struct batch_turn_ops turn_ops = {presolve_batch, presolve_off, wri
 
 /* ---- a stream's own bookkeeping, around its batches ---- */
 
-enum stream_step { STEP_START, STEP_CURSOR, STEP_END };
-
-static int stream_step_once(struct run_ctx *ctx, const char *stream, enum stream_step step)
+/* loadrun_stream_step over ctx->db */
+static int stream_step_once(struct run_ctx *ctx, const char *stream, enum loadrun_step step)
 {
     struct wh *w = wh_borrow_db(ctx->db);
-    int rc = ML_ENOMEM;
-    if (w && step == STEP_START)
-        rc = runs_stream_start(w, ctx->run_id, stream);
-    else if (w && step == STEP_CURSOR) /* the last batch was empty: the cursor the others reached */
-        rc = cursor_run_store_unstored(&ctx->cur, w, ctx->run_id, stream);
-    else if (w)
-        rc = runs_stream_finish(w, ctx->run_id, stream);
+    int rc = w ? loadrun_stream_step(w, step, ctx->run_id, stream, &ctx->cur) : ML_ENOMEM;
     wh_close(w);
     return rc;
 }
 
-/* A statement of the stream's own bookkeeping (its row's start or end, a
- * cursor still to store), in autocommit: after its connection was lost
- * (between batches, or after the last one: a stream worker's session may
- * be idle for long) it fails over as a batch would and runs once more. */
-static int stream_step(struct run_ctx *ctx, const char *stream, enum stream_step step)
+/* A statement of the stream's own bookkeeping, in autocommit: after its
+ * connection was lost (between batches, or after the last one: a stream
+ * worker's connection may be idle for long) it fails over as a batch would
+ * and runs once more. */
+static int stream_step(struct run_ctx *ctx, const char *stream, enum loadrun_step step)
 {
     int rc = stream_step_once(ctx, stream, step);
-    if (rc && failover(ctx, stream,
-                       step == STEP_START ? "recording the stream's start"
-                                          : "recording the stream's end"))
+    if (rc && failover(ctx, stream, loadrun_step_redo(step)))
         rc = stream_step_once(ctx, stream, step);
     return rc;
 }
@@ -588,7 +579,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         return err_set(ML_ECONFIG, "stream '%s': unknown mapping '%s'", st->name,
                        st->mapping ? st->mapping : st->name);
 
-    rc = stream_step(ctx, st->name, STEP_START);
+    rc = stream_step(ctx, st->name, LOADRUN_STEP_START);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
 
@@ -654,7 +645,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     rc = batch_turns_finish(&sb, &turn_ops, ctx, rc, src, st->name, pages, erased, &total);
     /* the last batch was empty: the cursor reached by the earlier ones */
     if (!rc && ctx->inc)
-        rc = stream_step(ctx, st->name, STEP_CURSOR);
+        rc = stream_step(ctx, st->name, LOADRUN_STEP_CURSOR);
     progress_end(prog);
     source_close(src);
     if (!rc && ctx->hist)
@@ -678,7 +669,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     buf_release(&ref);
     json_free(rec_doc);
     if (!rc)
-        rc = stream_step(ctx, st->name, STEP_END);
+        rc = stream_step(ctx, st->name, LOADRUN_STEP_END);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
     log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "

@@ -519,32 +519,23 @@ static int history_open(struct pg_run *ctx, const struct config_stream *st)
 
 /* ---- a stream's own bookkeeping, around its batches ---- */
 
-enum stream_step { STEP_START, STEP_CURSOR, STEP_END };
-
-static int stream_step_once(struct pg_run *ctx, const char *stream, enum stream_step step)
+/* loadrun_stream_step over ctx->pg */
+static int stream_step_once(struct pg_run *ctx, const char *stream, enum loadrun_step step)
 {
     struct wh *w = wh_borrow_pg(ctx->pg);
-    int rc = ML_ENOMEM;
-    if (w && step == STEP_START)
-        rc = runs_stream_start(w, ctx->run_id, stream);
-    else if (w && step == STEP_CURSOR) /* the last batch was empty: the cursor the others reached */
-        rc = cursor_run_store_unstored(&ctx->cur, w, ctx->run_id, stream);
-    else if (w)
-        rc = runs_stream_finish(w, ctx->run_id, stream);
+    int rc = w ? loadrun_stream_step(w, step, ctx->run_id, stream, &ctx->cur) : ML_ENOMEM;
     wh_close(w);
     return rc;
 }
 
-/* A statement of the stream's own bookkeeping (its row's start or end, a
- * cursor still to store), in autocommit: after its session was lost
- * (between batches, or after the last one: a stream worker's session may
- * be idle for long) it fails over as a batch would and runs once more. */
-static int stream_step(struct pg_run *ctx, const char *stream, enum stream_step step)
+/* A statement of the stream's own bookkeeping, in autocommit: after its
+ * connection was lost (between batches, or after the last one: a stream
+ * worker's connection may be idle for long) it fails over as a batch would
+ * and runs once more. */
+static int stream_step(struct pg_run *ctx, const char *stream, enum loadrun_step step)
 {
     int rc = stream_step_once(ctx, stream, step);
-    if (rc && failover(ctx, stream,
-                       step == STEP_START ? "recording the stream's start"
-                                          : "recording the stream's end"))
+    if (rc && failover(ctx, stream, loadrun_step_redo(step)))
         rc = stream_step_once(ctx, stream, step);
     return rc;
 }
@@ -578,7 +569,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     unsigned long long pages = 0, erased = 0, unchanged0 = ctx->unchanged;
     json_doc *doc = NULL;
     struct wh *w = NULL;
-    int rc = stream_step(ctx, st->name, STEP_START);
+    int rc = stream_step(ctx, st->name, LOADRUN_STEP_START);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
     ctx->erased_total = 0;
@@ -636,7 +627,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     }
     rc = batch_turns_finish(&sb, &turn_ops, ctx, rc, src, st->name, pages, erased, &total);
     if (!rc && ctx->inc)
-        rc = stream_step(ctx, st->name, STEP_CURSOR);
+        rc = stream_step(ctx, st->name, LOADRUN_STEP_CURSOR);
     if (!rc && ctx->hist)
         rc = history_apply(ctx, st, &total);
     ctx->hist = NULL;
@@ -644,7 +635,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     batch_turns_free(&sb);
     json_free(doc);
     if (!rc)
-        rc = stream_step(ctx, st->name, STEP_END);
+        rc = stream_step(ctx, st->name, LOADRUN_STEP_END);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
     log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "

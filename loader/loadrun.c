@@ -97,6 +97,26 @@ void loadrun_history_log(const char *stream, const char *as_of, const struct his
                  rejected ? "the snapshot had rejected records" : "the snapshot was empty");
 }
 
+int loadrun_stream_step(struct wh *w, enum loadrun_step step, unsigned long long run_id,
+                        const char *stream, struct cursor_run *cur)
+{
+    switch (step) {
+    case LOADRUN_STEP_START:
+        return runs_stream_start(w, run_id, stream);
+    case LOADRUN_STEP_CURSOR:
+        return cursor_run_store_unstored(cur, w, run_id, stream);
+    case LOADRUN_STEP_END:
+        break;
+    }
+    return runs_stream_finish(w, run_id, stream);
+}
+
+const char *loadrun_step_redo(enum loadrun_step step)
+{
+    return step == LOADRUN_STEP_START ? "recording the stream's start"
+                                      : "recording the stream's end";
+}
+
 bool loadrun_tx_retry(enum db_err_class cls, unsigned attempt, const char *stream, const char *what,
                       uint64_t *rng, unsigned long long *retries)
 {

@@ -65,6 +65,23 @@ int loadrun_history_source_ok(const struct config *cfg, const struct config_stre
 void loadrun_history_log(const char *stream, const char *as_of, const struct history_counts *n,
                          unsigned long long rejected);
 
+/* The statements of a stream's own bookkeeping, around its batches. */
+enum loadrun_step {
+    LOADRUN_STEP_START,  /* its row in load_run_streams (runs_stream_start) */
+    LOADRUN_STEP_CURSOR, /* a cursor reached but not stored (cursor_run_store_unstored) */
+    LOADRUN_STEP_END,    /* its row's end (runs_stream_finish) */
+};
+
+/* Runs `step` of `stream` of run `run_id` through `w` (`cur`: the stream's
+ * cursor run, for LOADRUN_STEP_CURSOR), in autocommit. Its statement's
+ * error. */
+int loadrun_stream_step(struct wh *w, enum loadrun_step step, unsigned long long run_id,
+                        const char *stream, struct cursor_run *cur);
+
+/* What a failover before running `step` again does, for its log line:
+ * "recording the stream's start" or "... end". */
+const char *loadrun_step_redo(enum loadrun_step step);
+
 /* Attempts of one transaction of a batch (or of a history merge) in all. */
 #define LOADRUN_TX_ATTEMPTS 5
 

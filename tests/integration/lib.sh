@@ -142,6 +142,19 @@ $extra
 YAML
 }
 
+# items_streams JSONL TABLE [LINE...] : appended right after a config's
+# sources (a config cut at its `streams:` line), a file source `items` over
+# JSONL (pages of 2) and the only stream, `items`, of its {"id": N, "v":
+# "..."} records into TABLE; each LINE (a key of the stream, as
+# "history: scd2") is added to the stream
+items_streams() {
+  local jsonl=$1 table=$2 line
+  shift 2
+  printf '  items: { kind: file, path: %s, page_size: 2 }\nstreams:\n  items:\n    source: items\n    table: %s\n    key: [id]\n' "$jsonl" "$table"
+  for line in "$@"; do printf '    %s\n' "$line"; done
+  printf '    columns:\n      - { name: id, from: id, type: bigint, required: true }\n      - { name: v, from: v, type: varchar(16) }\n'
+}
+
 # ml ARGS... : runs maskload, output in $OUT, status in $RC
 ml() {
   set +e

@@ -106,19 +106,8 @@ assert_eq Synced "$(gsql 1 "" "SHOW STATUS LIKE 'wsrep_local_state_comment'" | c
 END=it_galera_end_$$
 seq 1 12 | sed 's/.*/{"id": &, "v": "v&"}/' >"$T/items.jsonl"
 galera_config "$T/end.yaml" "$END" 1 2 3
-sed -i '/^sources:$/,$d' "$T/end.yaml"
-cat >>"$T/end.yaml" <<YAML
-sources:
-  items: { kind: file, path: $T/items.jsonl, page_size: 2 }
-streams:
-  items:
-    source: items
-    table: items_raw
-    key: [id]
-    columns:
-      - { name: id, from: id, type: bigint, required: true }
-      - { name: v, from: v, type: varchar(16) }
-YAML
+sed -i '/^streams:$/,$d' "$T/end.yaml"
+items_streams "$T/items.jsonl" items_raw >>"$T/end.yaml"
 sed -i 's/^  batch_size: 7$/  batch_size: 2/' "$T/end.yaml"
 ml -c "$T/end.yaml" init; assert_eq 0 "$RC" "init through node 1 (a file stream)"
 PAUSE_COMMIT=7 kill_node1_during "$T/end.yaml" "$T/end.log"

@@ -215,18 +215,7 @@ assert_eq "$ref" "$(canon "$P_PORT" "$DB")" "with the undisturbed run's rows"
 # batch would and is recorded on the promoted server. 12 records in
 # batches of 2: the run's own commit, then six batches
 seq 1 12 | sed 's/.*/{"id": &, "v": "v&"}/' >"$T/items.jsonl"
-cat >"$T/end.yaml" <<YAML
-$(cfg "$DB" "$BOTH" | sed '/^streams:$/,$d')
-  items: { kind: file, path: $T/items.jsonl, page_size: 2 }
-streams:
-  items:
-    source: items
-    table: items_raw
-    key: [id]
-    columns:
-      - { name: id, from: id, type: bigint, required: true }
-      - { name: v, from: v, type: varchar(16) }
-YAML
+{ cfg "$DB" "$BOTH" | sed '/^streams:$/,$d'; items_streams "$T/items.jsonl" items_raw; } >"$T/end.yaml"
 pair "$DB" "$T/end.yaml"
 PAUSE_COMMIT=7 paused_run "$T/end.yaml" "$T/end.log" fail_over
 wait_run
@@ -236,19 +225,7 @@ assert_eq "12|1|succeeded" "$(pq "$S_PORT" "$DB" "SELECT (SELECT count(*) FROM i
 
 # ---- must fail: a history stream cannot fail over (its snapshot table was
 # the lost session's); the next run loads it
-cat >"$T/hist.yaml" <<YAML
-$(cfg "$DB" "$BOTH" | sed '/^streams:$/,$d')
-  items: { kind: file, path: $T/items.jsonl, page_size: 2 }
-streams:
-  items:
-    source: items
-    table: items_history
-    key: [id]
-    history: scd2
-    columns:
-      - { name: id, from: id, type: bigint, required: true }
-      - { name: v, from: v, type: varchar(16) }
-YAML
+{ cfg "$DB" "$BOTH" | sed '/^streams:$/,$d'; items_streams "$T/items.jsonl" items_history "history: scd2"; } >"$T/hist.yaml"
 pair "$DB" "$T/hist.yaml"
 paused_run "$T/hist.yaml" "$T/hist.log" fail_over
 wait_run
