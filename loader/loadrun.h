@@ -1,7 +1,9 @@
-/* loadrun.h - the steps of `maskload run` that do not depend on the
- * warehouse, shared by load.c (MySQL) and load_pg.c (PostgreSQL): which
- * streams run, the loop over them, and ending the run with the first
- * error's message. */
+/* loadrun.h - the steps of `maskload run` that are the same on both
+ * warehouses, shared by load.c (MySQL) and load_pg.c (PostgreSQL): which
+ * streams run, the loop over them and their groups, a stream's source and
+ * its own bookkeeping statements (over wh.h), the counts a batch adds,
+ * whole-transaction retries and failover counting, a history stream's
+ * checks and log lines, and ending the run with the first error's message. */
 #ifndef ML_LOADRUN_H
 #define ML_LOADRUN_H
 
