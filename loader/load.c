@@ -62,9 +62,6 @@ struct run_ctx {
     unsigned long long run_id;
     struct map_options mopt;
     struct buf sql;
-    /* the current stream's records superseded by a later one of the same
-     * key, and records carrying fields outside the mapping (mapping.h) */
-    unsigned long long duplicates, unknown_records, invalid_nulled;
     bool follow; /* load_options.follow */
     char lease_token[LEASE_TOKEN_HEX + 1];
     struct lease_heartbeat *heartbeat; /* renews the run's lease while it runs */
@@ -424,12 +421,8 @@ again:
     ctx->erased_total += ctx->erased;
     ctx->erased = 0;
     ctx->pre_created = 0;
-    total->loaded += n.accepted;
-    total->rejected += n.rejected;
+    loadrun_add_counts(total, &n);
     total->surrogates_created += created;
-    ctx->duplicates += n.duplicates;
-    ctx->unknown_records += n.unknown_records;
-    ctx->invalid_nulled += n.invalid_nulled;
     batch_reset(b);
     return 0;
 }
@@ -570,7 +563,6 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
      * writer's while it writes */
     struct load_stream_counts handed = {0};
     unsigned long long pages = 0, erased = 0;
-    struct buf ref = BUF_INIT;
     json_doc *rec_doc = NULL; /* one record at a time, its memory reused */
     struct progress *prog = NULL;
     int rc;
@@ -583,9 +575,6 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
 
-    ctx->duplicates = 0;
-    ctx->unknown_records = 0;
-    ctx->invalid_nulled = 0;
     ctx->erased = ctx->erased_total = 0;
     ctx->unchanged = 0;
     rec_doc = json_doc_new();
@@ -652,39 +641,14 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
         rc = history_apply(ctx, st, &total);
     history_free(ctx->hist);
     ctx->hist = NULL;
-    if (b && sb.spare)
-        batch_merge_unknown_names(b, sb.spare);
-    if (b && batch_unknown_name_count(b)) {
-        /* once per stream: the NAMES only, never the values (they may be PII) */
-        char saved[2048];
-        snprintf(saved, sizeof(saved), "%s", rc ? err_msg() : "");
-        if (batch_unknown_names(b, &ref) == 0)
-            log_warn("stream '%s': records carry fields outside the mapping, accepted but not "
-                     "stored: %s",
-                     st->name, ref.data);
-        if (rc)
-            err_set(rc, "%s", saved);
-    }
+    loadrun_log_unknown_fields(b, sb.spare, st->name, rc);
     batch_turns_free(&sb);
-    buf_release(&ref);
     json_free(rec_doc);
     if (!rc)
         rc = stream_step(ctx, st->name, LOADRUN_STEP_END);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
-    log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "
-             "%llu surrogates created, %llu duplicates (last one won), %llu with unknown fields",
-             st->name, total.pages, total.fetched, total.loaded, total.rejected,
-             total.surrogates_created, ctx->duplicates, ctx->unknown_records);
-    if (ctx->invalid_nulled)
-        log_info("stream '%s': %llu malformed optional values stored as NULL (on_invalid: null)",
-                 st->name, ctx->invalid_nulled);
-    if (ctx->erased_total)
-        log_info("stream '%s': %llu records of erased data subjects skipped (stored nowhere)",
-                 st->name, ctx->erased_total);
-    if (ctx->unchanged)
-        log_info("stream '%s': %llu rows unchanged in the warehouse, not written", st->name,
-                 ctx->unchanged);
+    loadrun_stream_log(st->name, &total, ctx->erased_total, ctx->unchanged);
     if (ctx->inc)
         cursor_run_log(&ctx->cur, st->name, ctx->inc->cursor);
     ctx->inc = NULL;

@@ -18,6 +18,9 @@
 
 struct load_stream_counts {
     unsigned long long pages, fetched, loaded, rejected, surrogates_created;
+    /* records superseded by a later one of the same key, records carrying
+     * fields outside the mapping, optional values nulled as malformed */
+    unsigned long long duplicates, unknown_records, invalid_nulled;
 };
 
 struct load_result {

@@ -454,8 +454,7 @@ again:
     total->pages += pages;
     total->fetched += n.records + j->erased;
     ctx->erased_total += j->erased;
-    total->loaded += n.accepted;
-    total->rejected += n.rejected;
+    loadrun_add_counts(total, &n);
     total->surrogates_created += created;
     ctx->surrogates += created;
     batch_reset(b);
@@ -632,22 +631,14 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
         rc = history_apply(ctx, st, &total);
     ctx->hist = NULL;
     source_close(src);
+    loadrun_log_unknown_fields(b, sb.spare, st->name, rc);
     batch_turns_free(&sb);
     json_free(doc);
     if (!rc)
         rc = stream_step(ctx, st->name, LOADRUN_STEP_END);
     if (rc)
         return err_prefix(rc, "stream '%s'", st->name);
-    log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "
-             "%llu surrogates created",
-             st->name, total.pages, total.fetched, total.loaded, total.rejected,
-             total.surrogates_created);
-    if (ctx->erased_total)
-        log_info("stream '%s': %llu records of erased data subjects skipped (stored nowhere)",
-                 st->name, ctx->erased_total);
-    if (ctx->unchanged > unchanged0)
-        log_info("stream '%s': %llu rows unchanged in the warehouse, not written", st->name,
-                 ctx->unchanged - unchanged0);
+    loadrun_stream_log(st->name, &total, ctx->erased_total, ctx->unchanged - unchanged0);
     if (ctx->inc)
         cursor_run_log(&ctx->cur, st->name, ctx->inc->cursor);
     return 0;

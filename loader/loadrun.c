@@ -76,6 +76,54 @@ int loadrun_end(int rc, bool lost, unsigned long long run_id,
 }
 
 /* The tables of def, main then children, as they are named. */
+void loadrun_log_unknown_fields(struct batch *b, const struct batch *spare, const char *stream,
+                                int rc)
+{
+    struct buf names = BUF_INIT;
+    char saved[2048];
+    if (!b)
+        return;
+    if (spare)
+        batch_merge_unknown_names(b, spare);
+    if (!batch_unknown_name_count(b))
+        return;
+    snprintf(saved, sizeof(saved), "%s", rc ? err_msg() : "");
+    if (batch_unknown_names(b, &names) == 0)
+        log_warn("stream '%s': records carry fields outside the mapping, accepted but not stored: "
+                 "%s",
+                 stream, names.data);
+    buf_release(&names);
+    if (rc)
+        err_set(rc, "%s", saved);
+}
+
+void loadrun_stream_log(const char *stream, const struct load_stream_counts *t,
+                        unsigned long long erased, unsigned long long unchanged)
+{
+    log_info("stream '%s': %llu pages, %llu records fetched, %llu loaded, %llu rejected, "
+             "%llu surrogates created, %llu duplicates (last one won), %llu with unknown fields",
+             stream, t->pages, t->fetched, t->loaded, t->rejected, t->surrogates_created,
+             t->duplicates, t->unknown_records);
+    if (t->invalid_nulled)
+        log_info("stream '%s': %llu malformed optional values stored as NULL (on_invalid: null)",
+                 stream, t->invalid_nulled);
+    if (erased)
+        log_info("stream '%s': %llu records of erased data subjects skipped (stored nowhere)",
+                 stream, erased);
+    if (unchanged)
+        log_info("stream '%s': %llu rows unchanged in the warehouse, not written", stream,
+                 unchanged);
+}
+
+void loadrun_add_counts(struct load_stream_counts *t, const struct batch_counts *n)
+{
+    t->loaded += n->accepted;
+    t->rejected += n->rejected;
+    t->duplicates += n->duplicates;
+    t->unknown_records += n->unknown_records;
+    t->invalid_nulled += n->invalid_nulled;
+}
+
 int loadrun_history_source_ok(const struct config *cfg, const struct config_stream *st)
 {
     const struct config_source *src = config_find_source(cfg, st->source);

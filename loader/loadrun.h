@@ -57,6 +57,23 @@ int loadrun_end(int rc, bool lost, unsigned long long run_id,
  * load_run_streams (runs_stream_add): its counts n, the pages it came
  * from, the records of erased data subjects skipped (fetched, stored
  * nowhere) and the surrogates created for it. */
+/* The end of a stream's run, in the log: the names of the fields outside
+ * the mapping its records carried (those noted in b, with spare's merged
+ * into b; spare may be NULL), once, as a warning, never their values (they
+ * may be PII). `rc`: the stream's code so far; when not 0, err_msg() is
+ * kept as it was. */
+void loadrun_log_unknown_fields(struct batch *b, const struct batch *spare, const char *stream,
+                                int rc);
+
+/* The summary lines of a stream that loaded: its counts `t`, the records of
+ * erased data subjects skipped and the rows left as they were (unchanged in
+ * the warehouse). */
+void loadrun_stream_log(const char *stream, const struct load_stream_counts *t,
+                        unsigned long long erased, unsigned long long unchanged);
+
+/* Adds batch counts n (those of a batch that committed) to t. */
+void loadrun_add_counts(struct load_stream_counts *t, const struct batch_counts *n);
+
 /* A `history: scd2` stream needs a full snapshot: ML_ECONFIG naming the
  * source when st's is a queue (kind sqs), else 0. */
 int loadrun_history_source_ok(const struct config *cfg, const struct config_stream *st);

@@ -5,6 +5,7 @@
 # load_run_streams; none is dropped silently:
 #   fetched = loaded + rejected + duplicates.
 # The fixture (tests/fixtures/rules) is served by a second fixture_api.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh).
 . "$(dirname "$0")/lib.sh"
 DB=it_rules
 fresh_db "$DB"
@@ -34,18 +35,18 @@ assert_eq 0 "$(q "SELECT COUNT(*) FROM load_run_streams WHERE fetched <> loaded 
 
 # duplicates: the last one wins, child rows included
 assert_eq "1:NextBatch-1,2:Again-2,3:Chile" \
-  "$(q "SELECT GROUP_CONCAT(CONCAT(user_id, ':', country) ORDER BY user_id) FROM users_raw")" \
+  "$(q "SELECT $(wh_agg "CONCAT(user_id, ':', country)" user_id) FROM users_raw")" \
   "the last record of each id wins (in a page, across pages, across batches)"
 assert_eq "1:0,2:0,3:0" \
-  "$(q "SELECT GROUP_CONCAT(CONCAT(user_id, ':', subscription_no) ORDER BY user_id, subscription_no) FROM subscriptions_raw")" \
+  "$(q "SELECT $(wh_agg "CONCAT(user_id, ':', subscription_no)" "user_id, subscription_no") FROM subscriptions_raw")" \
   "user 1 keeps only the subscriptions of its last record"
-assert_eq "1:3,2:2" "$(q "SELECT GROUP_CONCAT(CONCAT(message_id, ':', receiver_id) ORDER BY message_id) FROM messages_raw")" \
+assert_eq "1:3,2:2" "$(q "SELECT $(wh_agg "CONCAT(message_id, ':', receiver_id)" message_id) FROM messages_raw")" \
   "the last message with id 1 wins"
 assert_eq 3 "$(q "SELECT COUNT(*) FROM sensitive_city_ids")" \
   "superseded and rejected records created no surrogates"
 
 # rejects: one per bad record, with the rule in the reason
-reasons=$(q "SELECT CONCAT(IFNULL(record_key, '-'), ' ', reason) FROM load_rejects WHERE stream='users' ORDER BY reject_id")
+reasons=$(q "SELECT CONCAT(COALESCE(record_key, '-'), ' ', reason) FROM load_rejects WHERE stream='users' ORDER BY reject_id")
 echo "$reasons"
 assert_contains "$reasons" "- field 'id': missing required field" "missing key rejected"
 assert_contains "$reasons" "field 'id': must be an integer" "boolean id rejected (wrong type)"
@@ -76,7 +77,7 @@ assert_eq 0 "$(cat "$T"/dump_*.sql | grep -a -ci zq || true)" "no dropped PII in
 q "ALTER TABLE load_run_streams DROP COLUMN duplicates, DROP COLUMN unknown_fields"
 ml -c "$T/c.yaml" init
 assert_eq 0 "$RC" "init upgrades an old load_run_streams ($OUT)"
-assert_eq 2 "$(q "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema='$DB' AND table_name='load_run_streams' AND column_name IN ('duplicates','unknown_fields')")" \
+assert_eq 2 "$(q "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema='$(wh_schema "$DB")' AND table_name='load_run_streams' AND column_name IN ('duplicates','unknown_fields')")" \
   "init adds the counter columns"
 ml -c "$T/c.yaml" init
 assert_eq 0 "$RC" "init is still idempotent"
