@@ -23,6 +23,30 @@ static int append_table(struct buf *sql, const char *kind)
     return pg_append_ident(sql, name);
 }
 
+/* A value as an element of the values' array. PostgreSQL text cannot hold
+ * a NUL byte: each is stored as U+FFFD (counted in *nuls), as writer_pg
+ * stores text columns, while the value's digest stays that of its bytes as
+ * they came (the same as MySQL's), so that it resolves to one id. */
+static int append_value(struct buf *vals, const char *s, size_t len, size_t *nuls)
+{
+    struct buf v = BUF_INIT;
+    int rc = 0;
+    if (!memchr(s, '\0', len))
+        return pg_array_append_element(vals, s, len);
+    for (size_t i = 0; !rc && i < len; i++) {
+        if (s[i])
+            rc = buf_addc(&v, s[i]);
+        else {
+            rc = buf_adds(&v, "\xEF\xBF\xBD");
+            (*nuls)++;
+        }
+    }
+    if (!rc)
+        rc = pg_array_append_element(vals, v.data, v.len);
+    buf_wipe(&v);
+    return rc;
+}
+
 /* One statement: the digests (hex) and values as two text[] parameters,
  * the new values inserted once each in the order of first appearance, and
  * every value's id read back. A value another loader committed after the
@@ -32,7 +56,7 @@ static int append_table(struct buf *sql, const char *kind)
 static int resolve_once(struct crypto_mac *mac, struct pg *pg, const char *kind,
                         const char *const *values, const size_t *lens, size_t n,
                         unsigned long long *ids, unsigned long long *created, size_t *missing,
-                        struct buf *digests, struct buf *vals, struct buf *sql)
+                        size_t *nuls, struct buf *digests, struct buf *vals, struct buf *sql)
 {
     struct pg_result *r = NULL;
     const char *const *row;
@@ -56,7 +80,7 @@ static int resolve_once(struct crypto_mac *mac, struct pg *pg, const char *kind,
             rc = pg_array_append_element(digests, hex, 2 * CRYPTO_DIGEST_LEN);
         }
         if (!rc)
-            rc = pg_array_append_element(vals, values[i], lens[i]);
+            rc = append_value(vals, values[i], lens[i], nuls);
     }
     if (!rc)
         rc = buf_addc(digests, '}');
@@ -116,9 +140,13 @@ int surrogate_pg_resolve(struct crypto_mac *mac, struct pg *pg, const char *kind
         return 0;
     for (unsigned attempt = 1; attempt <= SURROGATE_PG_TRIES; attempt++) {
         unsigned long long made = 0;
-        size_t missing = 0;
-        rc = resolve_once(mac, pg, kind, values, lens, n, ids, &made, &missing, &digests, &vals,
-                          &sql);
+        size_t missing = 0, nuls = 0;
+        rc = resolve_once(mac, pg, kind, values, lens, n, ids, &made, &missing, &nuls, &digests,
+                          &vals, &sql);
+        if (!rc && nuls && made)
+            log_warn("creating %s surrogates: %zu NUL byte(s) in the batch's values, which "
+                     "PostgreSQL text cannot hold: new values stored with U+FFFD in their place",
+                     kind, nuls);
         *created += made;
         if (!rc && !missing)
             break;

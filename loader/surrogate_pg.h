@@ -27,7 +27,10 @@
 
 /* Resolves values[i] (lens[i] bytes, normalised) of `kind` to ids[i]
  * through `mac` (the digest key's context). Adds the rows it inserted to
- * *created. 0 or a negative code (ML_EDB with err_msg() naming the kind). */
+ * *created. A value holding a NUL byte (which PostgreSQL text cannot hold)
+ * is stored with U+FFFD in its place, with a warning; its digest is that
+ * of its bytes as they came. 0 or a negative code (ML_EDB with err_msg()
+ * naming the kind). */
 int surrogate_pg_resolve(struct crypto_mac *mac, struct pg *pg, const char *kind,
                          const char *const *values, const size_t *lens, size_t n,
                          unsigned long long *ids, unsigned long long *created);
