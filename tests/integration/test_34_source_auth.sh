@@ -7,7 +7,8 @@
 # stored: load_runs.error_text and load_rejects.source_ref. Afterwards the
 # logs of every maskload call (debug level), load_runs, load_rejects and a
 # dump of the whole database are searched for the token, the password, the
-# parameter value and the wrong credentials: none is found.
+# parameter value and the wrong credentials: none is found. Runs against
+# either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh).
 . "$(dirname "$0")/lib.sh"
 DB=it_source_auth
 fresh_db "$DB"
@@ -125,8 +126,7 @@ assert_contains "$LOGS" "api_key=***" "the logs name the URLs, redacted"
 no_secret "$LOGS" "the logs of every maskload call"
 no_secret "$(sql_admin "$DB" "SELECT * FROM load_runs")" "load_runs"
 no_secret "$(sql_admin "$DB" "SELECT * FROM load_rejects")" "load_rejects"
-MYSQL_PWD="$MASKLOAD_ADMIN_PASSWORD" mariadb-dump --no-defaults -h 127.0.0.1 -P "$IT_DB_PORT" -u root \
-  --skip-extended-insert --skip-comments --hex-blob "$DB" >"$T/dump.sql"
-assert_contains "$(cat "$T/dump.sql")" "INSERT INTO \`load_rejects\`" "the dump holds the rejects"
-no_secret "$(cat "$T/dump.sql")" "a dump of the database"
+dump_tables "$DB"
+assert_contains "$(cat "$T"/dump_*.sql)" "$(wh_pick 'INSERT INTO `load_rejects`' 'INSERT INTO maskload.load_rejects')" "the dump holds the rejects"
+no_secret "$(cat "$T"/dump_*.sql)" "a dump of the database"
 finish
