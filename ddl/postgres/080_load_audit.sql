@@ -37,14 +37,6 @@ CREATE TABLE IF NOT EXISTS load_run_streams (
   finished_at         timestamp(3) NULL,
   PRIMARY KEY (run_id, stream)
 );
--- the columns added after the first version, for a table made by an older init
-ALTER TABLE load_run_streams
-  ADD COLUMN IF NOT EXISTS duplicates     bigint       NOT NULL DEFAULT 0,
-  ADD COLUMN IF NOT EXISTS unknown_fields bigint       NOT NULL DEFAULT 0,
-  ADD COLUMN IF NOT EXISTS invalid_nulled bigint       NOT NULL DEFAULT 0,
-  ADD COLUMN IF NOT EXISTS erased         bigint       NOT NULL DEFAULT 0,
-  ADD COLUMN IF NOT EXISTS started_at     timestamp(3) NULL,
-  ADD COLUMN IF NOT EXISTS finished_at    timestamp(3) NULL;
 COMMENT ON TABLE load_run_streams IS 'per-stream counts of each run';
 COMMENT ON COLUMN load_run_streams.fetched IS 'records read from the source';
 COMMENT ON COLUMN load_run_streams.loaded IS 'records written (inserted or upserted)';
