@@ -26,7 +26,6 @@
 #include "retry.h"
 #include "log.h"
 #include "mapping.h"
-#include "progress.h"
 #include "partition.h"
 #include "pipeline.h"
 #include "pii_key.h"
@@ -559,12 +558,7 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     struct batch *b = NULL;
     struct batch_turns sb = {0};
     struct load_stream_counts total = {0};
-    /* what was handed to be written, for the progress line: `total` is the
-     * writer's while it writes */
-    struct load_stream_counts handed = {0};
-    unsigned long long pages = 0, erased = 0;
     json_doc *rec_doc = NULL; /* one record at a time, its memory reused */
-    struct progress *prog = NULL;
     int rc;
 
     if (!def)
@@ -587,55 +581,15 @@ static int load_stream(struct run_ctx *ctx, const struct config_stream *st)
     log_debug("stream '%s': %s", st->name,
               sb.pipelined ? "batches written by the writer thread while the next one is mapped"
                            : "batches written in line");
-    if (!rc)
-        prog = progress_start(st->name, ctx->cfg->log_progress_interval);
-    while (!rc) {
-        struct source_page pg;
-        uint64_t t0 = stage_now();
-        rc = source_next_page(src, &pg);
-        stage_add(STAGE_FETCH_WAIT, t0);
-        if (rc == 0 && ctx->follow && !stop_requested) {
-            /* --follow: an empty receive commits what is pending (so that
-             * its messages are deleted now) and polls again; a queue is
-             * written in line (acknowledged after the commit) */
-            rc = batch_turns_hand_off(&sb, &turn_ops, ctx, src, st->name, pages, erased, &total);
-            pages = erased = 0;
-            b = sb.b;
-            continue;
-        }
-        if (rc <= 0)
-            break;
-        rc = 0;
-        pages++;
-        rc = batch_turns_map_page(&sb, &pg, rec_doc, ctx->erased_set, &ctx->mopt, src, &erased);
-        source_page_release(&pg);
-        /* batches end at page boundaries, so that a source acknowledging
-         * after commit never acknowledges half a page */
-        if (!rc && batch_counts(b).records >= sb.limit) {
-            handed.fetched += batch_counts(b).records + erased;
-            handed.pages += pages;
-            handed.rejected += batch_counts(b).rejected;
-            rc = batch_turns_hand_off(&sb, &turn_ops, ctx, src, st->name, pages, erased, &total);
-            pages = erased = 0;
-            b = sb.b;
-        }
-        if (!rc)
-            progress_update(prog, handed.fetched + batch_counts(b).records + erased,
-                            handed.pages + pages, handed.rejected + batch_counts(b).rejected,
-                            source_fraction(src));
-        if (!rc && stop_requested) {
-            if (ctx->follow)
-                break; /* the way --follow ends: what was read commits below */
-            rc = err_set(ML_EIO, "interrupted by a signal");
-        }
-        if (!rc && ctx->abort && atomic_load(ctx->abort))
-            rc = err_set(ML_EIO, "stopped: another stream of the run failed");
+    {
+        const struct loadrun_pages o = {ctx->erased_set, &ctx->mopt, ctx->follow, ctx->abort,
+                                        ctx->cfg->log_progress_interval};
+        rc = loadrun_read_pages(rc, &sb, &turn_ops, ctx, src, st->name, rec_doc, &o, &total);
+        b = sb.b;
     }
-    rc = batch_turns_finish(&sb, &turn_ops, ctx, rc, src, st->name, pages, erased, &total);
     /* the last batch was empty: the cursor reached by the earlier ones */
     if (!rc && ctx->inc)
         rc = stream_step(ctx, st->name, LOADRUN_STEP_CURSOR);
-    progress_end(prog);
     source_close(src);
     if (!rc && ctx->hist)
         rc = history_apply(ctx, st, &total);
@@ -881,15 +835,8 @@ int load_run(const struct config *cfg, const struct load_options *opt, struct lo
         return err_set(ML_ENOMEM, "out of memory");
     }
     if (nrun == 0) {
-        struct buf all = BUF_INIT;
-        for (size_t i = 0; i < cfg->nstreams; i++)
-            buf_addf(&all, "%s%s", i ? ", " : "", cfg->streams[i].name);
-        rc = opt && opt->only_stream ? err_set(ML_EUSAGE, "unknown stream '%s' (streams: %s)",
-                                               opt->only_stream, all.len ? all.data : "none")
-                                     : err_set(ML_ECONFIG, "no streams configured");
-        buf_release(&all);
         buf_release(&names);
-        return rc;
+        return loadrun_none(cfg, opt);
     }
     if (opt && opt->follow) {
         const struct config_stream *only =

@@ -565,7 +565,7 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     struct batch *b = NULL;
     struct batch_turns sb = {0};
     struct load_stream_counts total = {0};
-    unsigned long long pages = 0, erased = 0, unchanged0 = ctx->unchanged;
+    unsigned long long unchanged0 = ctx->unchanged;
     json_doc *doc = NULL;
     struct wh *w = NULL;
     int rc = stream_step(ctx, st->name, LOADRUN_STEP_START);
@@ -589,42 +589,12 @@ static int load_stream(struct pg_run *ctx, const struct config_stream *st)
     log_debug("stream '%s': %s", st->name,
               sb.pipelined ? "batches written by the writer thread while the next one is mapped"
                            : "batches written in line");
-    while (!rc) {
-        struct source_page pg;
-        uint64_t t0 = stage_now();
-        rc = source_next_page(src, &pg);
-        stage_add(STAGE_FETCH_WAIT, t0);
-        if (rc == 0 && ctx->follow && !retry_stop_requested()) {
-            /* --follow: an empty receive commits what is pending (its
-             * messages are acknowledged now: a queue is written in line)
-             * and polls again */
-            rc = batch_turns_hand_off(&sb, &turn_ops, ctx, src, st->name, pages, erased, &total);
-            pages = erased = 0;
-            b = sb.b;
-            continue;
-        }
-        if (rc <= 0)
-            break;
-        rc = 0;
-        pages++;
-        rc = batch_turns_map_page(&sb, &pg, doc, ctx->erased_set, &ctx->mopt, src, &erased);
-        source_page_release(&pg);
-        /* batches end at page boundaries; a source acknowledging after
-         * commit acknowledges whole pages */
-        if (!rc && batch_counts(b).records >= sb.limit) {
-            rc = batch_turns_hand_off(&sb, &turn_ops, ctx, src, st->name, pages, erased, &total);
-            pages = erased = 0;
-            b = sb.b;
-        }
-        if (!rc && retry_stop_requested()) {
-            if (ctx->follow)
-                break; /* the way --follow ends: what was read commits below */
-            rc = err_set(ML_EIO, "interrupted by a signal");
-        }
-        if (!rc && ctx->abort && atomic_load(ctx->abort))
-            rc = err_set(ML_EIO, "stopped: another stream of the run failed");
+    {
+        const struct loadrun_pages o = {ctx->erased_set, &ctx->mopt, ctx->follow, ctx->abort,
+                                        ctx->cfg->log_progress_interval};
+        rc = loadrun_read_pages(rc, &sb, &turn_ops, ctx, src, st->name, doc, &o, &total);
+        b = sb.b;
     }
-    rc = batch_turns_finish(&sb, &turn_ops, ctx, rc, src, st->name, pages, erased, &total);
     if (!rc && ctx->inc)
         rc = stream_step(ctx, st->name, LOADRUN_STEP_CURSOR);
     if (!rc && ctx->hist)
@@ -787,8 +757,7 @@ int load_pg_run(const struct config *cfg, const struct load_options *opt, struct
     }
     if (!nrun) {
         buf_release(&names);
-        return opt && opt->only_stream ? err_set(ML_EUSAGE, "unknown stream '%s'", opt->only_stream)
-                                       : err_set(ML_ECONFIG, "no streams configured");
+        return loadrun_none(cfg, opt);
     }
     rc = refuse_unsupported(cfg, opt);
     if (!rc)

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "progress.h"
 #include "retry.h"
+#include "source.h"
 #include "stages.h"
 #include "streamdef.h"
 #include "banned.h"
@@ -31,6 +32,20 @@ int loadrun_names(const struct config *cfg, const struct load_options *opt, stru
         rc = buf_addf(names, "%s%s", *nrun ? "," : "", cfg->streams[i].name);
         (*nrun)++;
     }
+    return rc;
+}
+
+int loadrun_none(const struct config *cfg, const struct load_options *opt)
+{
+    struct buf all = BUF_INIT;
+    int rc;
+    if (!opt || !opt->only_stream)
+        return err_set(ML_ECONFIG, "no streams configured");
+    for (size_t i = 0; i < cfg->nstreams; i++)
+        buf_addf(&all, "%s%s", i ? ", " : "", cfg->streams[i].name);
+    rc = err_set(ML_EUSAGE, "unknown stream '%s' (streams: %s)", opt->only_stream,
+                 all.len ? all.data : "none");
+    buf_release(&all);
     return rc;
 }
 
@@ -76,6 +91,56 @@ int loadrun_end(int rc, bool lost, unsigned long long run_id,
 }
 
 /* The tables of def, main then children, as they are named. */
+int loadrun_read_pages(int rc, struct batch_turns *sb, const struct batch_turn_ops *ops, void *arg,
+                       struct source *src, const char *stream, json_doc *doc,
+                       const struct loadrun_pages *o, struct load_stream_counts *total)
+{
+    /* what was handed over to be written, for the progress line: `total`
+     * is the writer's while it writes */
+    struct load_stream_counts handed = {0};
+    unsigned long long pages = 0, erased = 0;
+    struct progress *prog = rc ? NULL : progress_start(stream, o->progress_interval);
+    while (!rc) {
+        struct source_page pg;
+        uint64_t t0 = stage_now();
+        rc = source_next_page(src, &pg);
+        stage_add(STAGE_FETCH_WAIT, t0);
+        if (rc == 0 && o->follow && !retry_stop_requested()) {
+            /* an empty receive commits what is pending (its messages are
+             * acknowledged now: a queue is written in line) and polls again */
+            rc = batch_turns_hand_off(sb, ops, arg, src, stream, pages, erased, total);
+            pages = erased = 0;
+            continue;
+        }
+        if (rc <= 0)
+            break;
+        pages++;
+        rc = batch_turns_map_page(sb, &pg, doc, o->erased_set, o->mopt, src, &erased);
+        source_page_release(&pg);
+        if (!rc && batch_counts(sb->b).records >= sb->limit) {
+            handed.fetched += batch_counts(sb->b).records + erased;
+            handed.pages += pages;
+            handed.rejected += batch_counts(sb->b).rejected;
+            rc = batch_turns_hand_off(sb, ops, arg, src, stream, pages, erased, total);
+            pages = erased = 0;
+        }
+        if (!rc)
+            progress_update(prog, handed.fetched + batch_counts(sb->b).records + erased,
+                            handed.pages + pages, handed.rejected + batch_counts(sb->b).rejected,
+                            source_fraction(src));
+        if (!rc && retry_stop_requested()) {
+            if (o->follow)
+                break; /* the way --follow ends: what was read commits below */
+            rc = err_set(ML_EIO, "interrupted by a signal");
+        }
+        if (!rc && o->abort && atomic_load(o->abort))
+            rc = err_set(ML_EIO, "stopped: another stream of the run failed");
+    }
+    rc = batch_turns_finish(sb, ops, arg, rc, src, stream, pages, erased, total);
+    progress_end(prog);
+    return rc;
+}
+
 void loadrun_log_unknown_fields(struct batch *b, const struct batch *spare, const char *stream,
                                 int rc)
 {

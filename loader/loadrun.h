@@ -15,8 +15,11 @@
 #include "buf.h"
 #include "config.h"
 #include "batch.h"
+#include "batchturns.h"
 #include "cursor.h"
 #include "history.h"
+#include "json.h"
+#include "mapping.h"
 #include "load.h"
 #include "runs.h"
 #include "source.h"
@@ -29,6 +32,11 @@ bool loadrun_selected(const struct load_options *opt, const char *stream);
  * order, to *names; *nrun is how many. 0 or ML_ENOMEM. */
 int loadrun_names(const struct config *cfg, const struct load_options *opt, struct buf *names,
                   size_t *nrun);
+
+/* When no stream runs: ML_EUSAGE "unknown stream 'S' (streams: A, B)" for
+ * an only_stream that names none of the configured ones, else ML_ECONFIG
+ * "no streams configured". */
+int loadrun_none(const struct config *cfg, const struct load_options *opt);
 
 /* Calls load(arg, stream) for every stream that runs, in config order,
  * until one fails; its code, else 0. */
@@ -57,6 +65,31 @@ int loadrun_end(int rc, bool lost, unsigned long long run_id,
  * load_run_streams (runs_stream_add): its counts n, the pages it came
  * from, the records of erased data subjects skipped (fetched, stored
  * nowhere) and the surrogates created for it. */
+/* What the page loop of a stream needs besides its batch turns. */
+struct loadrun_pages {
+    struct erase_set *erased_set;   /* erased data subjects (erase.h), NULL: none */
+    const struct map_options *mopt; /* the mapping's options */
+    bool follow;                    /* run --follow */
+    atomic_bool *abort;             /* set when another stream of the run failed; may be NULL */
+    unsigned progress_interval;     /* log.progress_interval (progress.h) */
+};
+
+/* The pages of a stream, the same on both warehouses: each page of `src`
+ * mapped into the batch (batch_turns_map_page, records parsed one at a time
+ * into `doc`), the batch handed over to be written once it holds
+ * sb->limit records (batches end at page boundaries, so that a source
+ * acknowledging after the commit acknowledges whole pages), with --follow
+ * an empty receive committing what is pending; a stop request ends the
+ * loop (--follow: what was read commits; else "interrupted by a signal"),
+ * and so does another stream's failure (*abort); a progress line of the
+ * records handed over and read so far; then the last batch
+ * (batch_turns_finish), whatever happened. `rc`: the stream's code so far
+ * (not 0: no page is read). Its code; `total` what the written batches
+ * counted. */
+int loadrun_read_pages(int rc, struct batch_turns *sb, const struct batch_turn_ops *ops, void *arg,
+                       struct source *src, const char *stream, json_doc *doc,
+                       const struct loadrun_pages *o, struct load_stream_counts *total);
+
 /* The end of a stream's run, in the log: the names of the fields outside
  * the mapping its records carried (those noted in b, with spare's merged
  * into b; spare may be NULL), once, as a warning, never their values (they

@@ -324,6 +324,21 @@ const char *pg_sslmode(int tls_mode)
     return tls_mode >= 0 && (size_t)tls_mode < ARRAY_LEN(modes) ? modes[tls_mode] : NULL;
 }
 
+/* What to do about a failed connection, for the failures a new setup meets
+ * first, as MySQL's messages say it (db.c). libpq gives no SQLSTATE for a
+ * failed connection: the server's message is read, in its default English. */
+static const char *connect_hint(const char *reason)
+{
+    if (strstr(reason, "password authentication failed") ||
+        (strstr(reason, "role \"") && strstr(reason, "does not exist")))
+        return "; check the password, and run `maskload init` if the account does not exist "
+               "yet";
+    if (strstr(reason, "database \"") && strstr(reason, "does not exist"))
+        return "; run `maskload init` first (it creates the database, its schema, the accounts "
+               "and their grants)";
+    return "";
+}
+
 /* The session's fixed settings (pg.h), then search_path and lock_timeout. */
 static int session_setup(struct pg *pg, const struct pg_params *p)
 {
@@ -414,8 +429,9 @@ int pg_connect(const struct pg_params *p, struct pg **out)
         return err_set(ML_ENOMEM, "out of memory");
     }
     if (PQstatus(pg->conn) != CONNECTION_OK) {
-        err_set(ML_EDB, "cannot connect to %s as '%s': %s", where, p->user,
-                one_line(reason, sizeof(reason), PQerrorMessage(pg->conn)));
+        one_line(reason, sizeof(reason), PQerrorMessage(pg->conn));
+        err_set(ML_EDB, "cannot connect to %s as '%s': %s%s", where, p->user, reason,
+                connect_hint(reason));
         PQfinish(pg->conn);
         free(pg);
         return ML_EDB;
