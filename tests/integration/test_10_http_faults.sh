@@ -10,6 +10,7 @@
 # - persistent faults: exit 1 with URL, page and reason; load_runs says failed;
 #   the same invalid body twice stops the retries (it would always repeat).
 # - connection refused: retried, then exit 1; max_pages caps the walk.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh).
 # - after all that, a clean rerun loads exactly the fixture's rows.
 . "$(dirname "$0")/lib.sh"
 DB=it_http_faults

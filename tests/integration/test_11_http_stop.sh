@@ -10,6 +10,7 @@ API="http://127.0.0.1:$IT_API_PORT"
 
 # The stop reaches the retry loop (which runs in the page-prefetch thread)
 # only through retry_request_stop(), called by main's signal handler.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh).
 if ! grep -q 'retry_request_stop()' "$SOURCE_DIR/loader/main.c"; then
   echo "skip: loader/main.c does not call retry_request_stop() on SIGINT/SIGTERM yet"
   exit 77
