@@ -3,6 +3,7 @@
 # (temporary file + rename): per stream the run's counts, its duration and
 # the last success time; the run's status. After a failed run it says 0;
 # a file that cannot be written fails the run's exit status, naming it.
+# Runs against either warehouse (MASKLOAD_TEST_WAREHOUSE, see lib.sh).
 . "$(dirname "$0")/lib.sh"
 DB=it_metrics
 fresh_db "$DB"
@@ -20,7 +21,7 @@ assert_contains "$m" "maskload_stream_records_fetched{stream=\"messages\"} $(sql
   "messages fetched, as in load_run_streams"
 assert_contains "$m" "# TYPE maskload_stream_duration_seconds gauge" "durations are gauges"
 grep -q '^maskload_stream_duration_seconds{stream="users"} [0-9.e-]*$' "$T/maskload.prom" && ok "users has a duration" || not_ok "no users duration in: $m"
-fin=$(sql_admin "$DB" "SELECT UNIX_TIMESTAMP(finished_at) FROM load_runs WHERE run_id=$run")
+fin=$(sql_admin "$DB" "SELECT $(wh_pick "UNIX_TIMESTAMP(finished_at)" "extract(epoch FROM finished_at)") FROM load_runs WHERE run_id=$run")
 ls_users=$(sed -n 's/^maskload_stream_last_success_timestamp_seconds{stream="users"} //p' "$T/maskload.prom")
 assert_eq "${fin%.*}" "${ls_users%.*}" "the last success of users is this run's end"
 assert_eq "" "$(ls "$T" | grep 'maskload.prom.tmp' || true)" "no temporary file is left"
