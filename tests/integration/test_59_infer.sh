@@ -4,7 +4,8 @@
 # a hostile JSON Lines sample (odd keys, mixed types, deep nesting, personal
 # data under innocent names) is judged by value shape; no sampled value is
 # ever printed (the twin check proves the values are in the sample); bad
-# arguments and a queue source exit 2.
+# arguments and a queue source exit 2. Runs against either warehouse
+# (MASKLOAD_TEST_WAREHOUSE, see lib.sh).
 . "$(dirname "$0")/lib.sh"
 DB=it_infer
 fresh_db "$DB"
@@ -81,7 +82,7 @@ n=$(sql_admin "$DB" "SELECT COUNT(*) FROM people_subscription_raw")
 [ "$n" -ge 10 ] && ok "subscriptions loaded ($n rows)" || not_ok "subscriptions loaded: $n rows"
 n=$(sql_admin "$DB" "SELECT COUNT(*) FROM chats_raw")
 [ "$n" -ge 20 ] && ok "messages loaded ($n rows)" || not_ok "messages loaded: $n rows"
-cols=$(sql_admin "$DB" "SELECT GROUP_CONCAT(column_name ORDER BY column_name) FROM information_schema.columns WHERE table_schema='$DB' AND table_name='people_raw'")
+cols=$(sql_admin "$DB" "SELECT $(wh_agg column_name column_name) FROM information_schema.columns WHERE table_schema='$(wh_schema "$DB")' AND table_name='people_raw'")
 for c in first_name last_name address email; do
   assert_not_contains ",$cols," ",$c," "people_raw has no $c column"
 done
@@ -165,7 +166,7 @@ ml -c "$T/hm.yaml" run; assert_eq 0 "$RC" "run with the hostile mapping ($OUT)"
 assert_eq 30 "$(sql_admin "$DB" "SELECT COUNT(*) FROM hostile_raw")" "every hostile record loads ($(sql_admin "$DB" "SELECT reason FROM load_rejects WHERE stream='hostile' LIMIT 2"))"
 assert_eq "corp-mail.example" "$(sql_admin "$DB" "SELECT DISTINCT notes_domain FROM hostile_raw")" "notes keep the domain only"
 assert_eq 30 "$(sql_admin "$DB" "SELECT COUNT(DISTINCT x_id) FROM hostile_raw")" "IPv4s behind surrogates"
-hcols=$(sql_admin "$DB" "SELECT GROUP_CONCAT(column_name) FROM information_schema.columns WHERE table_schema='$DB' AND table_name='hostile_raw'")
+hcols=$(sql_admin "$DB" "SELECT $(wh_agg column_name column_name) FROM information_schema.columns WHERE table_schema='$(wh_schema "$DB")' AND table_name='hostile_raw'")
 for c in misc ref contact blurb notes x; do
   assert_not_contains ",$hcols," ",$c," "hostile_raw has no $c column"
 done
