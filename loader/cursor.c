@@ -287,7 +287,7 @@ int cursor_run_store_unstored(struct cursor_run *cr, struct wh *w, unsigned long
         wh_rollback(w);
         return rc;
     }
-    memmove(cr->written, v, strlen(v) + 1); /* v is cr->seen */
+    snprintf(cr->written, sizeof(cr->written), "%s", v);
     cr->has_written = true;
     return 0;
 }

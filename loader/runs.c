@@ -1,5 +1,6 @@
 #include "runs.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -332,27 +333,48 @@ int runs_stream_finish(struct wh *w, unsigned long long run_id, const char *stre
     return stream_row(w, true, run_id, stream);
 }
 
+/* The counters' UPDATE of each dialect ([0] MySQL, [1] PostgreSQL): each
+ * column = column + its value, $3.. in enum run_count order. Made once:
+ * every batch runs it. "" when it did not fit (cannot happen with the
+ * columns of RUN_COUNTS; said at the first use). */
+static char add_sql[2][1024];
+static pthread_once_t add_sql_once = PTHREAD_ONCE_INIT;
+
+static void add_sql_make(void)
+{
+    static const char *const cast[2][2] = {{"CAST(", " AS UNSIGNED)"}, {"", "::bigint"}};
+    for (int pg = 0; pg < 2; pg++) {
+        char *sql = add_sql[pg];
+        const size_t size = sizeof(add_sql[pg]);
+        size_t len = (size_t)snprintf(sql, size, "UPDATE load_run_streams SET ");
+        for (unsigned i = 0; len < size && i < RUN_NCOUNTS; i++)
+            len += (size_t)snprintf(sql + len, size - len, "%s%s = %s + %s$%u%s", i ? ", " : "",
+                                    run_count_columns[i], run_count_columns[i], cast[pg][0], i + 3,
+                                    cast[pg][1]);
+        if (len < size)
+            len += (size_t)snprintf(sql + len, size - len, " WHERE run_id = $1%s AND stream = $2",
+                                    pg ? "::bigint" : "");
+        if (len >= size)
+            sql[0] = '\0';
+    }
+}
+
 int runs_stream_add(struct wh *w, unsigned long long run_id, const char *stream,
                     const unsigned long long n[RUN_NCOUNTS])
 {
-    /* each counter's column = column + its value, $3.. in enum order */
-    static const char *const cast[2][2] = {{"CAST(", " AS UNSIGNED)"}, {"", "::bigint"}};
-    const bool pg = wh_is_postgres(w);
-    char sql[1024], run[24], v[RUN_NCOUNTS][24];
+    const char *sql;
+    char run[24], v[RUN_NCOUNTS][24];
     const char *p[2 + RUN_NCOUNTS] = {run, stream};
-    size_t len = 0;
     int rc;
+    pthread_once(&add_sql_once, add_sql_make);
+    sql = add_sql[wh_is_postgres(w)];
+    if (!sql[0])
+        return err_set(ML_EINTERNAL, "the statement of load_run_streams' counts is too long");
     snprintf(run, sizeof(run), "%llu", run_id);
-    len += (size_t)snprintf(sql + len, sizeof(sql) - len, "UPDATE load_run_streams SET ");
     for (unsigned i = 0; i < RUN_NCOUNTS; i++) {
         snprintf(v[i], sizeof(v[i]), "%llu", n[i]);
         p[2 + i] = v[i];
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s%s = %s + %s$%u%s", i ? ", " : "",
-                                run_count_columns[i], run_count_columns[i], cast[pg][0], i + 3,
-                                cast[pg][1]);
     }
-    snprintf(sql + len, sizeof(sql) - len, " WHERE run_id = $1%s AND stream = $2",
-             pg ? "::bigint" : "");
     rc = wh_exec_params(w, sql, 2 + RUN_NCOUNTS, p, NULL);
     return rc ? err_prefix(rc, "stream '%s': adding to its counts", stream) : 0;
 }
