@@ -1,5 +1,5 @@
 /* batchturns.h - a stream's batches taking turns with the batch writer
- * (pipeline.h), as both warehouses' runs write them (load.c, load_pg.c).
+ * (pipeline.h), as the run writes them on both warehouses (load.c).
  *
  * Pipelined (a writer thread, and a source that does not acknowledge: its
  * committed() is a no-op), two batches take turns: the caller fills `b`

@@ -1,13 +1,40 @@
-/* load.h - `maskload run`: every configured stream from source to warehouse.
+/* load.h - `maskload run`: every configured stream from source to warehouse,
+ * on either warehouse kind (one run path, load.c; what a batch writes and
+ * how is the kind's, loadrows.h).
  *
  * Per stream: pages are fetched and mapped into batches of load.batch_size
- * records; each batch resolves its surrogates, then in ONE transaction
- * upserts its rows (main table, then every child table), deletes each child
- * table's rows past each parent's new end, records its rejects and adds its
- * counts to load_run_streams. A failure rolls the
- * batch back, marks the run failed in load_runs and returns; committed
- * batches stay, and the next run completes the work (upserts make it
- * idempotent). Memory is bounded by the batch size and the surrogate cache.
+ * records (lowered under a Galera cluster's writeset limits); each batch
+ * resolves its surrogates (autocommit: committed at once, the same id per
+ * value for concurrent loaders), then in ONE transaction claims its
+ * records' keys when the stream is exactly once (a record already in the
+ * processed table is dropped), writes its rows (main table, then every
+ * child table, each child table's rows past each parent's new end
+ * deleted; rows equal to the stored ones are not rewritten), records its
+ * rejects, stores the incremental cursor it reaches (every batch of a
+ * sorted source, else the last) and adds its counts to load_run_streams.
+ * A source that acknowledges (an SQS queue) is told after the commit,
+ * never before. A transaction the server rolled back as a deadlock,
+ * serialization failure or lock timeout is replayed whole; one refused as
+ * too large is written as two halves; a lost connection fails over to a
+ * new session (warehouse.failovers) and the batch is replayed. Otherwise a
+ * failure rolls the batch back, marks the run failed in load_runs and
+ * returns; committed batches stay, and the next run completes the work
+ * (upserts make it idempotent). Memory is bounded by the batch size and
+ * the surrogate cache.
+ *
+ * The run is a load_runs row made visible with its lease (load_run_leases)
+ * and renewed by a heartbeat thread; the digest key is verified against
+ * pii_key before and after that row is written. A `history: scd2` stream's
+ * main rows go to a snapshot table (a temporary table: such a stream does
+ * not fail over) merged once the snapshot is read, as of `--as-of` or the
+ * run's start. With load.writer: thread (the default) a stream's batches
+ * take turns with a writer thread (batchturns.h) while the next batch is
+ * mapped and its surrogates resolved ahead on a second connection.
+ * load.parallel_streams loads streams sharing no table or surrogate kind at
+ * the same time, each on a context of its own. Partitioned tables are
+ * maintained (partition.h) before the streams load and after. A record of
+ * a data subject erased by `maskload forget` is stored nowhere and only
+ * counted.
  */
 #ifndef ML_LOAD_H
 #define ML_LOAD_H

@@ -1,5 +1,5 @@
 /* loadrun.h - the steps of `maskload run` that are the same on both
- * warehouses, shared by load.c (MySQL) and load_pg.c (PostgreSQL): which
+ * warehouses, used by load.c (over wh.h) for both: which
  * streams run, the loop over them and their groups, a stream's source and
  * its own bookkeeping statements (over wh.h), the counts a batch adds,
  * whole-transaction retries and failover counting, a history stream's

@@ -246,6 +246,11 @@ enum db_err_class wh_error_class(struct wh *w)
     return w->ops->error_class(w->c);
 }
 
+bool wh_connection_lost(struct wh *w)
+{
+    return w->ops->lost(w->c);
+}
+
 bool wh_error_undefined_table(struct wh *w)
 {
     return w->ops->undefined_table(w->c);

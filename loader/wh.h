@@ -122,6 +122,10 @@ size_t wh_bytes(const struct wh *w, const char *s, size_t len, unsigned char *ou
 /* The retry class of the last failure on w (db_error_class /
  * pg_error_class: the one table of each client module). */
 enum db_err_class wh_error_class(struct wh *w);
+/* Whether the connection is gone (the server closed it, or it broke in a
+ * statement): nothing more can run on it. */
+bool wh_connection_lost(struct wh *w);
+
 /* Whether the last failure is "no such table or view" (MySQL 1146,
  * PostgreSQL 42P01). */
 bool wh_error_undefined_table(struct wh *w);

@@ -24,6 +24,7 @@ struct wh_ops {
     unsigned long long (*rows)(void *r);
     void (*free)(void *r, bool wiped);
     enum db_err_class (*error_class)(void *c);
+    bool (*lost)(void *c);
     bool (*undefined_table)(void *c);
     enum db_err_class (*code_class)(unsigned err, const char *sqlstate);
     bool (*code_undefined_table)(unsigned err, const char *sqlstate);

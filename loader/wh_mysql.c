@@ -120,6 +120,11 @@ static enum db_err_class my_error_class(void *c)
     return db_error_class(c);
 }
 
+static bool my_lost(void *c)
+{
+    return db_connection_lost(c);
+}
+
 static bool my_undefined_table(void *c)
 {
     return db_errno(c) == MY_ER_NO_SUCH_TABLE;
@@ -162,6 +167,7 @@ const struct wh_ops wh_mysql_ops = {
     .rows = my_rows,
     .free = my_free,
     .error_class = my_error_class,
+    .lost = my_lost,
     .undefined_table = my_undefined_table,
     .code_class = my_code_class,
     .code_undefined_table = my_code_undefined_table,

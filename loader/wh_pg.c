@@ -88,6 +88,11 @@ static enum db_err_class p_error_class(void *c)
     return pg_error_class(c);
 }
 
+static bool p_lost(void *c)
+{
+    return pg_connection_lost(c);
+}
+
 static bool p_undefined_table(void *c)
 {
     return strcmp(pg_sqlstate(c), PG_UNDEFINED_TABLE) == 0;
@@ -145,6 +150,7 @@ const struct wh_ops wh_pg_ops = {
     .rows = p_rows,
     .free = p_free,
     .error_class = p_error_class,
+    .lost = p_lost,
     .undefined_table = p_undefined_table,
     .code_class = p_code_class,
     .code_undefined_table = p_code_undefined_table,
