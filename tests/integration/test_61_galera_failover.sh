@@ -8,8 +8,10 @@
 # no value has two surrogates and every surrogate maps to its value. The
 # run's lease names its new node and connection. warehouse.failovers: 0
 # must fail the same kill (must-fail). The same kill again with two streams
-# loaded at once, and after a stream's last batch (its end fails over).
-# Node 1 is restarted after each kill.
+# loaded at once, and after a stream's last batch (its end fails over). A
+# history stream's run fails instead (must-fail: its snapshot is a
+# temporary table of the lost session) and the next run loads it. Node 1
+# is restarted after each kill.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/galera-lib.sh"
 REF=it_galera_ref_$$
@@ -114,5 +116,22 @@ PAUSE_COMMIT=7 kill_node1_during "$T/end.yaml" "$T/end.log"
 assert_eq 0 "$rc" "node 1 lost after the last batch: the run exits 0: $(tail -3 "$T/end.log")"
 assert_contains "$(cat "$T/end.log")" "failing over (1 of 3) and recording the stream's end" "its end is recorded after a failover"
 assert_eq "12	1	succeeded" "$(gsql 2 "$END" "SELECT (SELECT COUNT(*) FROM items_raw), (SELECT COUNT(*) FROM load_run_streams WHERE finished_at IS NOT NULL), (SELECT GROUP_CONCAT(status) FROM load_runs)")" "every row, the stream's end and the run's on another node"
+galera_start >/dev/null
+
+# ---- must fail: a history stream cannot fail over (its snapshot table is
+# a temporary table of the lost session: a batch redone on another node
+# would find none, and the records read so far are gone); the run says so
+# and the next run loads it whole
+HIST=it_galera_hist_$$
+galera_config "$T/hist.yaml" "$HIST" 1 2 3
+sed -i '/^streams:$/,$d' "$T/hist.yaml"
+items_streams "$T/items.jsonl" items_history "history: scd2" >>"$T/hist.yaml"
+sed -i 's/^  batch_size: 7$/  batch_size: 2/' "$T/hist.yaml"
+ml -c "$T/hist.yaml" init; assert_eq 0 "$RC" "init through node 1 (a history stream)"
+PAUSE_COMMIT=3 kill_node1_during "$T/hist.yaml" "$T/hist.log"
+assert_eq 1 "$rc" "a history stream's lost connection fails its run: $(tail -2 "$T/hist.log")"
+assert_contains "$(cat "$T/hist.log")" "stream 'items' keeps its snapshot in a temporary table of the lost session, so it cannot fail over: the next run loads it whole" "and says the next run loads it"
+ml -c "$T/hist.yaml" run; assert_eq 0 "$RC" "the next run loads it ($OUT)"
+assert_eq 12 "$(gsql 2 "$HIST" "SELECT COUNT(*) FROM items_history WHERE is_current")" "every key current once"
 galera_start >/dev/null
 finish
