@@ -12,7 +12,7 @@
 #     applies it and keeps every row (count and digest of the old columns);
 #     plan and init again change nothing; run fills the new column;
 #  3. refused, exit 2 naming file:line:col, table, column, old and new type,
-#     every table byte-identical (CHECKSUM TABLE): bigint -> date
+#     every table byte-identical (its checksum): bigint -> date
 #     (incompatible), varchar(64) -> varchar(32) (narrowing), a new required
 #     column on a table with rows, a changed key, and under `schema: freeze`
 #     a widening;
@@ -21,21 +21,37 @@
 #  5. run against a table that lacks a column (mapping edited, init not run)
 #     exits 2 with "run `maskload init` to apply: ..." before any request
 #     reaches the API; after init it loads.
+# On both warehouses: the plan's statements are each dialect's (MySQL's
+# ALTER TABLE ... MODIFY/AFTER, PostgreSQL's ALTER COLUMN ... TYPE, a new
+# column last, DROP NOT NULL), the refusals and their messages the same.
 . "$(dirname "$0")/lib.sh"
 DB=it_schema_evolve
 q() { sql_admin "$DB" "$1"; }
-checksum() { q "CHECKSUM TABLE items_raw" | cut -f2; }
-# columns: name type nullable comment, in table order
+checksum() { wh_checksum "$DB" items_raw; }
+# columns: name type nullable comment, in table order (the type as the
+# catalog spells it: mysql COLUMN_TYPE, postgres format_type)
 columns() {
-  q "SELECT GROUP_CONCAT(CONCAT_WS(':', COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_COMMENT)
-     ORDER BY ORDINAL_POSITION SEPARATOR ' ') FROM information_schema.COLUMNS
-     WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='items_raw'"
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    q "SELECT string_agg(concat_ws(':', attname, format_type(atttypid, atttypmod),
+       CASE WHEN attnotnull THEN 'NO' ELSE 'YES' END, coalesce(col_description(attrelid, attnum), '')), ' ' ORDER BY attnum)
+       FROM pg_attribute WHERE attrelid = 'maskload.items_raw'::regclass AND attnum > 0 AND NOT attisdropped"
+  else
+    q "SELECT GROUP_CONCAT(CONCAT_WS(':', COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_COMMENT)
+       ORDER BY ORDINAL_POSITION SEPARATOR ' ') FROM information_schema.COLUMNS
+       WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='items_raw'"
+  fi
 }
 # digest of the columns the first mapping had, every row, in key order
 old_digest() {
-  q "SELECT CONCAT(COUNT(*), ' ', SHA2(GROUP_CONCAT(CONCAT_WS('|', QUOTE(item_id), QUOTE(label),
-     QUOTE(price), QUOTE(qty), QUOTE(sku), QUOTE(legacy), QUOTE(load_run_id), QUOTE(loaded_at))
-     ORDER BY item_id SEPARATOR '\n'), 256)) FROM items_raw"
+  if [ "$IT_WAREHOUSE" = postgres ]; then
+    q "SELECT count(*) || ' ' || md5(string_agg(concat_ws('|', quote_nullable(item_id), quote_nullable(label),
+       quote_nullable(price), quote_nullable(qty), quote_nullable(sku), quote_nullable(legacy),
+       quote_nullable(load_run_id), quote_nullable(loaded_at)), E'\\n' ORDER BY item_id)) FROM items_raw"
+  else
+    q "SELECT CONCAT(COUNT(*), ' ', SHA2(GROUP_CONCAT(CONCAT_WS('|', QUOTE(item_id), QUOTE(label),
+       QUOTE(price), QUOTE(qty), QUOTE(sku), QUOTE(legacy), QUOTE(load_run_id), QUOTE(loaded_at))
+       ORDER BY item_id SEPARATOR '\n'), 256)) FROM items_raw"
+  fi
 }
 # plan: `maskload plan`; its stdout in $PLAN, everything in $OUT, status in $RC
 plan() {
@@ -109,16 +125,15 @@ fresh_db "$DB"
 use v1
 plan
 assert_eq 0 "$RC" "plan before the first init exits 0 ($OUT)"
-assert_contains "$OUT" "CREATE DATABASE IF NOT EXISTS \`$DB\`" "plan shows the database to create"
-assert_contains "$OUT" "CREATE TABLE IF NOT EXISTS \`items_raw\` (" "plan shows the stream table to create"
+assert_contains "$OUT" "$(wh_pick "CREATE DATABASE IF NOT EXISTS \`$DB\`" "CREATE DATABASE \"$DB\" ENCODING 'UTF8'")" "plan shows the database to create"
+assert_contains "$OUT" "CREATE TABLE IF NOT EXISTS $(wh_q items_raw) (" "plan shows the stream table to create"
 assert_contains "$OUT" "CREATE TABLE IF NOT EXISTS load_runs" "plan shows the ddl/ tables to create"
-assert_contains "$OUT" "GRANT SELECT ON \`$DB\`.\`items_raw\` TO" "plan shows the derived grants"
-assert_contains "$OUT" "-- account 'maskload_loader'@'%'" "plan names the accounts"
+assert_contains "$OUT" "GRANT SELECT ON $(wh_q "$(wh_schema "$DB")").$(wh_q items_raw) TO" "plan shows the derived grants"
+assert_contains "$OUT" "$(wh_pick "-- account 'maskload_loader'@'%'" "-- account '$(account loader "$DB")' (loader)")" "plan names the accounts"
 assert_not_contains "$OUT" "$MASKLOAD_LOADER_PASSWORD" "plan never shows a password"
 assert_not_contains "$OUT" "IDENTIFIED BY" "plan shows no account statement"
 assert_eq "" "$(grep -v -e '^-- ' -e ';$' <<<"$PLAN" || true)" "every plan line is a statement ending in ';' or a '-- ' note"
-assert_eq 0 "$(sql_admin "" "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='$DB'")" \
-  "plan created no database"
+assert_eq 0 "$(wh_db_exists "$DB")" "plan created no database"
 
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init ($OUT)"
 assert_contains "$OUT" "1 stream tables" "init reports the stream tables"
@@ -131,34 +146,36 @@ assert_contains "$OUT" "0 of 0 views over threshold" "check counts no view that 
 assert_contains "$OUT" "views not installed" "check says why views are missing"
 plan
 assert_eq 0 "$RC" "plan after init exits 0"
-assert_eq "" "$(grep -e '^ALTER' -e '^CREATE TABLE' -e '^CREATE DATABASE' <<<"$PLAN" || true)" \
-  "plan of an up-to-date database: no CREATE TABLE, no ALTER"
+assert_eq "" "$(grep -e '^ALTER TABLE' -e '^CREATE TABLE' -e '^CREATE DATABASE' <<<"$PLAN" || true)" \
+  "plan of an up-to-date database: no CREATE TABLE, no ALTER TABLE"
 
 # ---- 2. new column, widenings: plan, init, run ----
 sum1=$(checksum); cols1=$(columns); dig1=$(old_digest)
 use v2
 plan
 assert_eq 0 "$RC" "plan of the widened mapping exits 0 ($OUT)"
-assert_eq "ALTER TABLE \`items_raw\` MODIFY COLUMN \`label\` VARCHAR(64) NULL COMMENT 'a label', ADD COLUMN \`color\` VARCHAR(16) NULL AFTER \`label\`, MODIFY COLUMN \`price\` DECIMAL(12,2) NULL;" \
-  "$(grep '^ALTER' <<<"$PLAN")" "plan shows exactly the one ALTER"
+assert_eq "$(wh_pick "ALTER TABLE \`items_raw\` MODIFY COLUMN \`label\` VARCHAR(64) NULL COMMENT 'a label', ADD COLUMN \`color\` VARCHAR(16) NULL AFTER \`label\`, MODIFY COLUMN \`price\` DECIMAL(12,2) NULL;" \
+  'ALTER TABLE "items_raw" ALTER COLUMN "label" TYPE varchar(64), ADD COLUMN "color" varchar(16) NULL, ALTER COLUMN "price" TYPE numeric(12,2);')" \
+  "$(grep '^ALTER TABLE' <<<"$PLAN")" "plan shows exactly the one ALTER"
 assert_eq "" "$(grep -e '^CREATE TABLE' -e '^CREATE DATABASE' <<<"$PLAN" || true)" "and no CREATE of what exists"
-assert_eq "$sum1" "$(checksum)" "plan changed no row (CHECKSUM TABLE)"
+assert_eq "$sum1" "$(checksum)" "plan changed no row (the table's checksum)"
 assert_eq "$cols1" "$(columns)" "plan changed no column"
 
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init applies the mapping change ($OUT)"
 assert_contains "$OUT" "altered" "init says it altered the table"
 assert_eq "$dig1" "$(old_digest)" "every existing row kept (count and digest of the old columns)"
-assert_eq "item_id:bigint(20):NO:item id label:varchar(64):YES:a label color:varchar(16):YES: price:decimal(12,2):YES: qty:bigint(20):YES: sku:varchar(16):NO: legacy:int(11):YES: load_run_id:bigint(20) unsigned:NO:run that last changed this row (load_runs.run_id) loaded_at:datetime(3):NO:UTC time this row last changed" \
-  "$(columns)" "the table has the new column in place and the wider types"
+assert_eq "$(wh_pick "item_id:bigint(20):NO:item id label:varchar(64):YES:a label color:varchar(16):YES: price:decimal(12,2):YES: qty:bigint(20):YES: sku:varchar(16):NO: legacy:int(11):YES: load_run_id:bigint(20) unsigned:NO:run that last changed this row (load_runs.run_id) loaded_at:datetime(3):NO:UTC time this row last changed" \
+  "item_id:bigint:NO:item id label:character varying(64):YES:a label price:numeric(12,2):YES: qty:bigint:YES: sku:character varying(16):NO: legacy:integer:YES: load_run_id:bigint:NO:run that last changed this row (load_runs.run_id) loaded_at:timestamp(3) without time zone:NO:UTC time this row last changed color:character varying(16):YES:")" \
+  "$(columns)" "the table has the new column (in place on MySQL, last on PostgreSQL) and the wider types"
 assert_eq 0 "$(q "SELECT COUNT(*) FROM items_raw WHERE color IS NOT NULL")" "the new column is NULL until a run fills it"
 sum2=$(checksum); cols2=$(columns)
 plan
-assert_eq "" "$(grep '^ALTER' <<<"$PLAN" || true)" "plan after init: nothing to alter"
+assert_eq "" "$(grep '^ALTER TABLE' <<<"$PLAN" || true)" "plan after init: nothing to alter"
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "a second init"
 assert_eq "$sum2 $cols2" "$(checksum) $(columns)" "a second init changes nothing"
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "run with the new mapping ($OUT)"
 assert_eq "1:red 2:blue 3:NULL 4:green 5:red" \
-  "$(q "SELECT GROUP_CONCAT(CONCAT(item_id, ':', IFNULL(color, 'NULL')) ORDER BY item_id SEPARATOR ' ') FROM items_raw")" \
+  "$(q "SELECT $(wh_agg "CONCAT(item_id, ':', COALESCE(color, 'NULL'))" item_id ' ') FROM items_raw")" \
   "run fills the new column"
 assert_eq "99999999.99" "$(q "SELECT price FROM items_raw WHERE item_id=5")" "the widened decimal keeps its value"
 
@@ -177,7 +194,7 @@ refused() {
   assert_eq "$(grep -o 'table .*nothing was changed)' <<<"$init_out")" \
     "$(grep -o 'table .*nothing was changed)' <<<"$OUT")" "$what: plan gives init's message"
   assert_eq "" "$PLAN" "$what: plan prints no statement"
-  assert_eq "$sum3" "$(checksum)" "$what: CHECKSUM TABLE identical"
+  assert_eq "$sum3" "$(checksum)" "$what: the table's checksum identical"
   assert_eq "$cols3" "$(columns)" "$what: columns identical"
 }
 mapping "$T/v3.yaml" "" "$LABEL64" "$COLOR" "$PRICE12" '{ name: qty, from: qty, type: date }' "$SKU" "$LEGACY"
@@ -223,15 +240,16 @@ mapping "$T/v4.yaml" "" "$LABEL64" "$COLOR" "$PRICE12" "$QTY"
 use v4
 plan
 assert_eq 0 "$RC" "plan with columns removed ($OUT)"
-assert_eq "ALTER TABLE \`items_raw\` MODIFY COLUMN \`sku\` varchar(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NULL;" \
-  "$(grep '^ALTER' <<<"$PLAN")" "plan: the removed required column becomes nullable, nothing is dropped"
+assert_eq "$(wh_pick "ALTER TABLE \`items_raw\` MODIFY COLUMN \`sku\` varchar(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NULL;" \
+  'ALTER TABLE "items_raw" ALTER COLUMN "sku" DROP NOT NULL;')" \
+  "$(grep '^ALTER TABLE' <<<"$PLAN")" "plan: the removed required column becomes nullable, nothing is dropped"
 assert_contains "$OUT" "-- table 'items_raw' keeps column 'legacy', which the mapping no longer declares" "plan says legacy stays"
 assert_eq "$sum3 $cols3" "$(checksum) $(columns)" "plan changed nothing"
 ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init with columns removed ($OUT)"
 assert_contains "$OUT" "table 'items_raw' keeps column 'legacy', which the mapping no longer declares" "init says legacy stays"
 assert_contains "$OUT" "table 'items_raw' keeps column 'sku', which the mapping no longer declares" "init says sku stays"
 assert_not_contains "$OUT" "DROP" "nothing is dropped"
-assert_eq "A-1,A-2,A-3,A-4,A-5	10,20,30,50 YES" "$(q "SELECT GROUP_CONCAT(sku ORDER BY item_id), GROUP_CONCAT(legacy ORDER BY item_id) FROM items_raw") $(q "SELECT IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='items_raw' AND COLUMN_NAME='sku'")" \
+assert_eq "A-1,A-2,A-3,A-4,A-5	10,20,30,50 YES" "$(q "SELECT $(wh_agg sku item_id), $(wh_agg legacy item_id) FROM items_raw") $(q "SELECT IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$(wh_schema "$DB")' AND TABLE_NAME='items_raw' AND COLUMN_NAME='sku'")" \
   "the removed columns keep their data; sku is now nullable"
 ml -c "$T/c.yaml" run; assert_eq 0 "$RC" "run without the removed columns ($OUT)"
 assert_eq "5 5 4" "$(q "SELECT COUNT(*), COUNT(sku), COUNT(legacy) FROM items_raw" | tr '\t' ' ')" \
