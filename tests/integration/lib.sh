@@ -41,6 +41,7 @@ userstat|the server user statistics (TABLE_STATISTICS) and Handler_* counters of
 load_data|the LOAD DATA bulk path and load.method (PostgreSQL always loads by COPY)
 mysql_catalog|the mysql.* grant tables and SHOW GRANTS
 ddl_before|the hand-written MySQL DDL the derived tables replaced, and the digests its loader recorded
+mysql_accounts|the local_infile setting and the anonymous accounts of MariaDB (the PostgreSQL counterpart, what PUBLIC holds, is in test_71)
 '
 SKIPS=0
 if [ "$IT_WAREHOUSE" = postgres ]; then
