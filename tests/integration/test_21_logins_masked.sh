@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The shipped mapping user_logins_masked into MariaDB, from a real SQS
-# emulator: the seeds' user_logins table (user_id varchar(128), device_type
+# The shipped mapping user_logins_masked into either warehouse, from a real
+# SQS emulator: the seeds' user_logins table (user_id varchar(128), device_type
 # varchar(32), masked_ip varchar(256), masked_device_id varchar(256), locale
 # varchar(32), app_version integer, create_date date) behind the message_id
 # key and before load_run_id/loaded_at; masked_ip and masked_device_id the
@@ -11,7 +11,8 @@
 # and is denied load_processed_ids; a loader killed between its commit and
 # its delete loads nothing twice. Must-fails: an hmac column narrower than 64
 # characters or not text, epoch_ms_date generalised, the run without
-# exactly_once loading a redelivered reject twice.
+# exactly_once loading a redelivered reject twice. The types as each
+# catalog spells them (MySQL int(11), PostgreSQL character varying(128)).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sqs-lib.sh"
 DB=it_logins_masked
@@ -45,16 +46,17 @@ ml -c "$T/c.yaml" init; assert_eq 0 "$RC" "init ($OUT)"
 ml -c "$T/c.yaml" run --stream user_logins; assert_eq 0 "$RC" "run ($OUT)"
 
 # the seeds' columns, names, order and types, between maskload's own
-cols=$(sql_admin "$DB" "SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ' ', COLUMN_TYPE) ORDER BY ORDINAL_POSITION SEPARATOR ', ')
-  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='user_logins'")
-assert_eq "message_id varchar(128), user_id varchar(128), device_type varchar(32), masked_ip varchar(256), masked_device_id varchar(256), locale varchar(32), app_version int(11), create_date date, load_run_id bigint(20) unsigned, loaded_at datetime(3)" \
+cols=$(wh_cols "$DB" user_logins | sed 's/ \(YES\|NO\)$//' | paste -sd, | sed 's/,/, /g')
+assert_eq "$(wh_pick "message_id varchar(128), user_id varchar(128), device_type varchar(32), masked_ip varchar(256), masked_device_id varchar(256), locale varchar(32), app_version int(11), create_date date, load_run_id bigint(20) unsigned, loaded_at datetime(3)" \
+  "message_id character varying(128), user_id character varying(128), device_type character varying(32), masked_ip character varying(256), masked_device_id character varying(256), locale character varying(32), app_version integer, create_date date, load_run_id bigint, loaded_at timestamp(3) without time zone")" \
   "$cols" "user_logins: the key, the seeds' seven columns, maskload's two"
-seven=$(sql_admin "$DB" "SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ' ', DATA_TYPE, IFNULL(CONCAT('(', CHARACTER_MAXIMUM_LENGTH, ')'), '')) ORDER BY ORDINAL_POSITION SEPARATOR ', ')
-  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME='user_logins'
-  AND COLUMN_NAME NOT IN ('message_id', 'load_run_id', 'loaded_at')")
+# the seven as the seeds write them (information_schema's data_type, with udt_name on PostgreSQL)
+seven=$(sql_admin "$(wh_catalog "$DB")" "SELECT $(wh_agg "CONCAT(column_name, ' ', $(wh_pick data_type "CASE udt_name WHEN 'int4' THEN 'int' ELSE udt_name::text END"), $(wh_pick "IFNULL(CONCAT('(', character_maximum_length, ')'), '')" "COALESCE('(' || character_maximum_length || ')', '')"))" ordinal_position ', ')
+  FROM information_schema.columns WHERE table_schema='$(wh_schema "$DB")' AND table_name='user_logins'
+  AND column_name NOT IN ('message_id', 'load_run_id', 'loaded_at')")
 assert_eq "user_id varchar(128), device_type varchar(32), masked_ip varchar(256), masked_device_id varchar(256), locale varchar(32), app_version int, create_date date" \
   "$seven" "exactly the seeds' column list and types"
-assert_eq 0 "$(sql_admin "$DB" "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='$DB' AND TABLE_NAME IN ('sensitive_ip_ids', 'sensitive_device_ids')")" \
+assert_eq 0 "$(sql_admin "$(wh_catalog "$DB")" "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='$(wh_schema "$DB")' AND table_name IN ('sensitive_ip_ids', 'sensitive_device_ids')")" \
   "hmac columns need no sensitive_ip_ids or sensitive_device_ids table"
 
 # the rows: keyed HMAC hex, the major version
@@ -89,21 +91,21 @@ mkdir -p "$T/scan"
 echo '[]' >"$T/scan/users.json"
 cut -f4,5 "$T/seed/expected.tsv" | tr '\t' '\n' | LC_ALL=C sort -u | jq -R '{message: .}' | jq -s . >"$T/scan/messages.json"
 set +e
-scan=$(PII_SCAN_PASSWORD="$MASKLOAD_ANALYST_PASSWORD" "$PII_SCAN_BIN" -P "$IT_DB_PORT" -u analyst -D "$DB" -f "$T/scan"); rc=$?
+scan=$(wh_pii_scan "$(account analyst "$DB")" "$MASKLOAD_ANALYST_PASSWORD" "$DB" "$T/scan"); rc=$?
 set -e
 assert_eq 0 "$rc" "pii_scan as the analyst finds no raw ip or device id ($(echo "$scan" | tail -1))"
 # must-fail control: a raw ip planted where the analyst reads is found
 planted=$(head -n1 "$T/seed/expected.tsv" | cut -f4)
 sql_admin "$DB" "UPDATE user_logins SET device_type='$planted' WHERE message_id='$(head -n1 "$T/seed/expected.tsv" | cut -f1)'"
 set +e
-scan=$(PII_SCAN_PASSWORD="$MASKLOAD_ANALYST_PASSWORD" "$PII_SCAN_BIN" -P "$IT_DB_PORT" -u analyst -D "$DB" -f "$T/scan"); rc=$?
+scan=$(wh_pii_scan "$(account analyst "$DB")" "$MASKLOAD_ANALYST_PASSWORD" "$DB" "$T/scan"); rc=$?
 set -e
 assert_eq 1 "$rc" "must-fail control: pii_scan finds a raw ip planted in user_logins"
 assert_contains "$scan" "user_logins.device_type" "and says where"
 sql_admin "$DB" "UPDATE user_logins SET device_type='$(head -n1 "$T/seed/expected.tsv" | cut -f3)' WHERE message_id='$(head -n1 "$T/seed/expected.tsv" | cut -f1)'"
 out=$(as_analyst "$DB" "SELECT COUNT(*) FROM load_processed_ids" || true)
-assert_contains "$out" "denied" "the analyst is denied load_processed_ids"
-assert_contains "$(sql_as maskload_loader "$MASKLOAD_LOADER_PASSWORD" "$DB" "SELECT COUNT(*) FROM load_processed_ids" 2>&1)" "$SEED_SENT" \
+assert_contains "$out" "$(wh_denied select)" "the analyst is denied load_processed_ids"
+assert_contains "$(as_loader "$DB" "SELECT COUNT(*) FROM load_processed_ids")" "$SEED_SENT" \
   "(the loader reads it: the denial is the grants')"
 
 # killed after the commit, before the delete: nothing twice
