@@ -1581,6 +1581,12 @@ int config_read_key_file(const char *path, const char *what, unsigned char **key
     return rc;
 }
 
+const char *config_warehouse_space(const struct config *cfg)
+{
+    return cfg->warehouse.kind == WAREHOUSE_POSTGRES ? cfg->warehouse.schema
+                                                     : cfg->warehouse.database;
+}
+
 int config_require_digest_key(const struct config *cfg, const char *cmd)
 {
     if (cfg->pii.digest_key_len)

@@ -271,6 +271,11 @@ int config_load(struct config *cfg, const char *path);
 /* Same, from a string; `name` is used in messages as the file name. */
 int config_parse(struct config *cfg, const char *text, size_t len, const char *name);
 
+/* Where the warehouse's tables live, as every statement qualifies them: the
+ * schema (kind postgres: warehouse.schema, "maskload" unless configured) or
+ * the database (kind mysql: warehouse.database). */
+const char *config_warehouse_space(const struct config *cfg);
+
 /* The surrogate digest key policy, for the commands that compute digests
  * (init, run, rekey): 0 when a key is configured; 0 with a warning logged
  * when `pii.digest: sha256` says explicitly that digests are unkeyed;

@@ -168,7 +168,7 @@ static int check_privileges(struct wh *w, const struct config *cfg, struct docto
 
 static int check_key(struct wh *w, const struct config *cfg, struct doctor_report *rep)
 {
-    const char *space = wh_is_postgres(w) ? cfg->warehouse.schema : cfg->warehouse.database;
+    const char *space = config_warehouse_space(cfg);
     if (config_require_digest_key(cfg, "doctor"))
         return add(rep, "digest key", DOCTOR_FAIL,
                    "make one: openssl rand -hex 32 > F; chmod 600 F; then pii.digest_key_file: F",

@@ -590,8 +590,8 @@ int erase_forget(const struct config *cfg, const char *subject, const char *reas
         rc = refuse_live_runs(&x);
     /* the digest is made with the warehouse's key, and no rekey is pending */
     if (!rc)
-        rc = pii_key_wh_verify(x.w, x.pg ? cfg->warehouse.schema : cfg->warehouse.database,
-                               cfg->pii.digest_key, cfg->pii.digest_key_len, false, "forget");
+        rc = pii_key_wh_verify(x.w, config_warehouse_space(cfg), cfg->pii.digest_key,
+                               cfg->pii.digest_key_len, false, "forget");
     for (size_t i = 0; !rc && i < cfg->nstreams; i++)
         rc = forget_stream(&x, &cfg->streams[i]);
     for (size_t i = 0; !rc && i < x.nkinds; i++)

@@ -116,14 +116,6 @@ struct run_ctx {
     unsigned long long par_lookups, par_hits;
 };
 
-/* The schema (PostgreSQL) or database (MySQL) holding pii_key. */
-static const char *key_space(const struct config *cfg)
-{
-    if (cfg->warehouse.kind == WAREHOUSE_POSTGRES)
-        return cfg->warehouse.schema ? cfg->warehouse.schema : "maskload";
-    return cfg->warehouse.database;
-}
-
 /* ---- sessions ---- */
 
 /* A new session of the loader account into *out (wh_connect: a cluster's
@@ -776,13 +768,13 @@ static int run_open(struct run_ctx *ctx, const struct load_options *opt, const c
 {
     const struct config *cfg = ctx->cfg;
     const char *only = opt ? opt->only_stream : NULL;
-    int rc = pii_key_wh_verify(ctx->w, key_space(cfg), cfg->pii.digest_key, cfg->pii.digest_key_len,
-                               false, "run");
+    int rc = pii_key_wh_verify(ctx->w, config_warehouse_space(cfg), cfg->pii.digest_key,
+                               cfg->pii.digest_key_len, false, "run");
     if (!rc)
         rc = begin_run(ctx, names);
     if (!rc)
-        rc = pii_key_wh_verify(ctx->w, key_space(cfg), cfg->pii.digest_key, cfg->pii.digest_key_len,
-                               false, "run");
+        rc = pii_key_wh_verify(ctx->w, config_warehouse_space(cfg), cfg->pii.digest_key,
+                               cfg->pii.digest_key_len, false, "run");
     if (!rc)
         rc = schema_check(cfg, only, ctx->w);
     if (!rc)

@@ -664,7 +664,7 @@ int partition_maintain(struct wh *w, const struct config *cfg, const struct tabl
     if (!t || !t->partition)
         return err_set(ML_EINVAL, "partition maintenance of a table that is not partitioned");
     bool pg = wh_is_postgres(w);
-    m.space = pg ? cfg->warehouse.schema : cfg->warehouse.database;
+    m.space = config_warehouse_space(cfg);
     buf_init(&m.sql, 0);
     int rc = wallclock_now(&m.now);
     /* a MySQL ALTER waits for readers of the table (a long analyst query):

@@ -496,7 +496,7 @@ int rekey_run(const struct config *cfg, const struct rekey_options *opt, struct 
     if (!rc) {
         x.d = wh_dialect(x.w);
         x.dl = wh_is_postgres(x.w) ? &pg_sql : &mysql_sql;
-        x.space = wh_is_postgres(x.w) ? cfg->warehouse.schema : cfg->warehouse.database;
+        x.space = config_warehouse_space(cfg);
         rc = pii_key_wh_read(x.w, x.space, false, &st);
     }
     /* the configuration may already name the new key while its rekey is

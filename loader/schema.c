@@ -1145,9 +1145,8 @@ int schema_check(const struct config *cfg, const char *only_stream, struct wh *w
     buf_init(&ctx.sql, 0);
     rc = collect_definitions(&ctx, only_stream);
     if (!rc)
-        rc = schema_compare_tables(
-            w, wh_is_postgres(w) ? cfg->warehouse.schema : cfg->warehouse.database, ctx.defs,
-            ctx.ndefs, &ctx.tables, &ctx.ntables);
+        rc = schema_compare_tables(w, config_warehouse_space(cfg), ctx.defs, ctx.ndefs, &ctx.tables,
+                                   &ctx.ntables);
     for (size_t i = 0; !rc && i < ctx.ntables; i++) {
         const struct schema_table *st = &ctx.tables[i];
         const struct schemadiff_change *ch = schemadiff_mismatch(&st->diff);
