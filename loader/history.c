@@ -436,20 +436,25 @@ static int finish(struct buf *out, size_t mark, struct sq *q)
     return q->rc;
 }
 
-int history_current_view(struct buf *out, const struct stream_def *def)
+int history_current_view(struct buf *out, const struct stream_def *def, enum db_dialect d)
 {
     struct buf name = BUF_INIT;
     size_t mark = out->len;
-    struct sq q = {out, history_current_name(&name, def), DB_DIALECT_MARIADB};
-    sq_add(&q, "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
+    bool pg = d == DB_DIALECT_POSTGRES;
+    struct sq q = {out, history_current_name(&name, def), d};
+    sq_add(&q, pg ? "CREATE OR REPLACE VIEW " : "CREATE OR REPLACE SQL SECURITY INVOKER VIEW ");
     sq_ident(&q, name.data);
-    sq_add(&q, " AS SELECT ");
+    sq_add(&q, pg ? " WITH (security_invoker = true) AS SELECT " : " AS SELECT ");
     if (!q.rc)
         column_list(&q, def->table, NULL, 0);
-    sq_add(&q, ", `valid_from` FROM ");
+    sq_add(&q, ", ");
+    sq_ident(&q, "valid_from");
+    sq_add(&q, " FROM ");
     if (!q.rc)
         sq_ident(&q, def->table->name);
-    sq_add(&q, " WHERE `is_current` = 1");
+    sq_add(&q, " WHERE ");
+    sq_ident(&q, "is_current");
+    sq_add(&q, pg ? "" : " = 1");
     buf_release(&name);
     return finish(out, mark, &q);
 }

@@ -108,10 +108,13 @@ void history_free(struct history *h);
 /* Appends "<table>_current", unquoted. */
 int history_current_name(struct buf *out, const struct stream_def *def);
 
-/* Appends "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `<table>_current`"
- * (no ';'): the current version of every live key, the mapped columns and
- * valid_from. ML_EINVAL when def is not a history stream. */
-int history_current_view(struct buf *out, const struct stream_def *def);
+/* Appends the statement (no ';') of the view "<table>_current": the
+ * current version of every live key, the mapped columns and valid_from,
+ * in dialect d (CREATE OR REPLACE SQL SECURITY INVOKER VIEW for MySQL,
+ * CREATE OR REPLACE VIEW ... WITH (security_invoker = true) for
+ * PostgreSQL; the table unqualified: the session's database or
+ * search_path). ML_EINVAL when def is not a history stream. */
+int history_current_view(struct buf *out, const struct stream_def *def, enum db_dialect d);
 
 /* ---- the warehouse-neutral rules, shared by every warehouse's merge ---- */
 

@@ -7,7 +7,6 @@
 #include "ddlgen.h"
 #include "error.h"
 #include "pii.h"
-#include "pii_key_pg.h"
 #include "wh.h"
 #include "banned.h"
 
@@ -266,24 +265,3 @@ int pii_key_wh_record(struct wh *w, const char *space, const unsigned char *key,
 }
 
 /* ---- the same on a connection the caller holds ---- */
-
-/* verify on a borrowed handle (NULL: out of memory), freed after. */
-static int verify_borrowed(struct wh *w, const char *space, const unsigned char *key,
-                           size_t key_len, bool absent_ok, const char *cmd)
-{
-    int rc = w ? pii_key_wh_verify(w, space, key, key_len, absent_ok, cmd) : ML_ENOMEM;
-    wh_close(w);
-    return rc;
-}
-
-int pii_key_verify(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
-                   bool absent_ok, const char *cmd)
-{
-    return verify_borrowed(wh_borrow_db(db), dbname, key, key_len, absent_ok, cmd);
-}
-
-int pii_key_pg_verify(struct pg *pg, const char *schema, const unsigned char *key, size_t key_len,
-                      bool absent_ok, const char *cmd)
-{
-    return verify_borrowed(wh_borrow_pg(pg), schema, key, key_len, absent_ok, cmd);
-}

@@ -54,13 +54,21 @@ struct pii_key_state {
 /* The functions of the key fingerprint on either warehouse (wh.h): `space`
  * is the database (MySQL) or the schema (PostgreSQL) holding pii_key and
  * the sensitive_<kind>_ids tables; every name is qualified with it and
- * every value bound. pii_key_wh_verify does what pii_key_verify below says
- * (that, and pii_key_pg.h's, are it on a connection the caller holds). */
+ * every value bound. */
 struct wh;
 
 /* Reads the state of `space`. With for_update the row is read with SELECT
  * ... FOR UPDATE (inside the caller's transaction). 0 or ML_EDB. */
 int pii_key_wh_read(struct wh *w, const char *space, bool for_update, struct pii_key_state *st);
+/* pii_key_wh_verify: the check of init and run, before they write anything, of the configured
+ * key (key_len 0: unkeyed): ML_ECONFIG when a rekey is pending ("finish it
+ * with maskload rekey ...") or when the stored fingerprint is not the key's
+ * (the message names both). When nothing is stored yet (a new warehouse, or
+ * one made before fingerprints were kept): with `absent_ok` (init, which then
+ * records it) the key must reproduce the stored digest of the first row of
+ * every sensitive_<kind>_ids table that has one (else ML_ECONFIG: it is not
+ * the key of those surrogates); without, ML_ECONFIG saying to run init.
+ * `cmd` ("run") starts the messages; NULL when the caller prefixes its own. */
 int pii_key_wh_verify(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
                       bool absent_ok, const char *cmd);
 
@@ -79,28 +87,16 @@ int pii_key_wh_kinds(struct wh *w, const char *space, struct buf *kinds, size_t 
 int pii_key_wh_record(struct wh *w, const char *space, const unsigned char *key, size_t key_len,
                       bool *recorded);
 
-/* The check of init and run, before they write anything, of the configured
- * key (key_len 0: unkeyed): ML_ECONFIG when a rekey is pending ("finish it
- * with maskload rekey ...") or when the stored fingerprint is not the key's
- * (the message names both). When nothing is stored yet (a new warehouse, or
- * one made before fingerprints were kept): with `absent_ok` (init, which then
- * records it) the key must reproduce the stored digest of the first row of
- * every sensitive_<kind>_ids table that has one (else ML_ECONFIG: it is not
- * the key of those surrogates); without, ML_ECONFIG saying to run init.
- * `cmd` ("run") starts the messages; NULL when the caller prefixes its own. */
-int pii_key_verify(struct db *db, const char *dbname, const unsigned char *key, size_t key_len,
-                   bool absent_ok, const char *cmd);
-
 /* ---- the decisions of verify, on a state already read (unit-testable) ---- */
 
 /* verify's decision on a state already read (`fp`: the configured key's
- * fingerprint): 0, or ML_ECONFIG with pii_key_verify's message. */
+ * fingerprint): 0, or ML_ECONFIG with pii_key_wh_verify's message. */
 int pii_key_check_state(const struct pii_key_state *st, const char *fp, bool absent_ok,
                         const char *cmd);
 
 /* With no fingerprint stored: whether `key` (fingerprint `fp`) reproduces
  * `digest`, stored for `value` in `table` of surrogate kind `kind`. 0, or
- * ML_ECONFIG with pii_key_verify's message naming the table; ML_ECRYPTO. */
+ * ML_ECONFIG with pii_key_wh_verify's message naming the table; ML_ECRYPTO. */
 int pii_key_check_sample(const unsigned char *key, size_t key_len, const char *fp,
                          const char *table, const char *kind, const char *value, size_t value_len,
                          const unsigned char *digest, size_t digest_len, const char *cmd);

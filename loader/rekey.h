@@ -18,7 +18,7 @@
  * table stay as they are. A kind is converted whole or not at all.
  *
  * Progress: the first step records the new key's fingerprint as pending;
- * from then on init and run refuse (pii_key_verify). Killed at any point,
+ * from then on init and run refuse (pii_key_wh_verify). Killed at any point,
  * the same command (same new key file) resumes with the kinds not yet done,
  * also when the configuration already names the new key.
  * The last step makes the new fingerprint the warehouse's; the owner then

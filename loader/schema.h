@@ -38,11 +38,14 @@
  * what the account may do in another.
  * Runs as the admin account. Views are SQL SECURITY INVOKER, so a view can
  * never show a reader more than the reader's own grants allow.
+ *
+ * This is MySQL's; a PostgreSQL warehouse's is schema_pg.h's. Both are one
+ * path (schema.c, its steps in schema_int.h), each kind's part in
+ * schema_mysql.c and schema_pg.c.
  */
 #ifndef ML_SCHEMA_H
 #define ML_SCHEMA_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -115,64 +118,5 @@ int schema_view_name(const char *dir, const char *file, char *out, size_t outsz)
  * creates it); false when the view should be there. Runs through `db` in
  * its current database; 0, or the error of a failed query. */
 int schema_view_skipped(struct db *db, const char *view, bool *skipped);
-
-/* ---- for init and plan of each warehouse (schema.c, schema_pg.c) ---- */
-
-/* The definition of every configured stream, or of stream `only` alone
- * (config_load resolves them; a config built without it falls back to the
- * built-in of the stream's mapping or name), into *defs (malloc'd, room for
- * every stream; free it) and *n. ML_ECONFIG for a stream without one (*defs
- * is then still the caller's to free), ML_ENOMEM. */
-struct stream_def;
-int schema_stream_defs(const struct config *cfg, const char *only, const struct stream_def ***defs,
-                       size_t *n);
-
-/* A stream table of the configured streams, its definition (whose file
- * names it in messages), the table as the warehouse has it, and how the
- * two differ. */
-struct schema_table {
-    const struct stream_def *def;
-    const struct table_def *table;
-    struct schemadiff_live_table live;
-    struct schemadiff diff;
-};
-
-/* Reads every stream table of `defs` (ddlgen_stream_tables: each once)
- * through `w` in `space` (the MySQL database, the PostgreSQL schema) and
- * compares it with its definition (schemadiff.h); w NULL: the warehouse's
- * database does not exist, every table is missing. *tables is malloc'd
- * (NULL when none): release it with schema_tables_release, also after a
- * failure. Errors of ddlgen_stream_tables, schemadiff_read and
- * schemadiff_compare; a refused change is not one (schema_tables_refusal). */
-int schema_compare_tables(struct wh *w, const char *space, const struct stream_def *const *defs,
-                          size_t ndefs, struct schema_table **tables, size_t *ntables);
-void schema_tables_release(struct schema_table *tables, size_t n);
-
-/* The first change init may not make, as ML_ECONFIG with its message
- * (the mapping's file:line:col, the table, the column, the old and the
- * new type; "nothing was changed"); 0 when there is none. */
-int schema_tables_refusal(const struct schema_table *tables, size_t n);
-
-/* After the ALTER of `st` ran (or was planned): counted in rep (tables
- * altered, columns added and changed), said at info level by init. */
-void schema_table_altered(struct schema_report *rep, const struct schema_table *st, bool planned);
-
-/* The columns of `st` its mapping no longer declares, which stay: counted
- * in rep, each said in a plan note (plan not NULL; schema_plan_vnote) or at
- * info level. */
-void schema_table_kept(struct buf *plan, int *plan_rc, struct schema_report *rep,
-                       const struct schema_table *st);
-
-/* A comment line "-- <text>\n" of a plan: what init does that is not shown
- * as a statement, appended to plan unless *plan_rc (sticky: the first
- * failure) is set or plan is NULL (init). */
-void schema_plan_vnote(struct buf *plan, int *plan_rc, const char *fmt, va_list ap);
-
-/* init's partition maintenance (partition_maintain_all, after the tables
- * and the loader's rights on them): in a plan (plan not NULL; w unused,
- * may be NULL) a note per partitioned table instead. */
-int schema_maintain_partitions(struct wh *w, const struct config *cfg,
-                               const struct stream_def *const *defs, size_t ndefs, struct buf *plan,
-                               int *plan_rc);
 
 #endif

@@ -1,6 +1,8 @@
-/* schema_pg.h - `maskload init` and `maskload plan` for a PostgreSQL
- * warehouse (`warehouse.kind: postgres`); schema.h's contract, in
- * PostgreSQL (docs/postgres.md "init and plan").
+/* schema_pg.h - what `maskload init` and `maskload plan` make in a
+ * PostgreSQL warehouse (`warehouse.kind: postgres`): schema.h's contract,
+ * in PostgreSQL (docs/postgres.md "init and plan"). The path is schema.c's
+ * for both kinds (schema_int.h); schema_pg.c is PostgreSQL's entry of its
+ * table (schema_kind_pg), and the statement text functions below.
  *
  * As the admin account, in this order:
  *   - the database, when missing: CREATE DATABASE (UTF-8, from template0)
@@ -58,18 +60,13 @@
  * in "-- " lines what is not a statement (the fingerprint, the accounts,
  * never a password). Same refusals and messages as init.
  *
- * The functions prefix their errors with "init" / "plan". */
+ * schema_init and schema_plan prefix their errors with "init" / "plan". */
 #ifndef ML_SCHEMA_PG_H
 #define ML_SCHEMA_PG_H
 
+#include <stddef.h>
+
 #include "buf.h"
-#include "config.h"
-#include "schema.h"
-
-int schema_pg_init(const struct config *cfg, const struct schema_options *opt,
-                   struct schema_report *rep);
-
-int schema_pg_plan(const struct config *cfg, struct buf *out, struct schema_report *rep);
 
 /* Splits PostgreSQL text into statements: on each call, skips whitespace
  * and comments, then returns 1 with the next statement (without its ';')

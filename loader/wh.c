@@ -13,6 +13,9 @@
 #include "wh_int.h"
 #include "banned.h"
 
+/* The database PostgreSQL's WH_ADMIN_SERVER connects to. */
+#define PG_MAINTENANCE_DB "postgres"
+
 struct wh {
     const struct wh_ops *ops;
     void *c;
@@ -44,12 +47,15 @@ int wh_connect(const struct config *cfg, enum wh_account account, struct wh **ou
     void *c = NULL;
     int rc;
     *out = NULL;
-    if (pg)
-        rc = account == WH_ADMIN ? conn_pg_admin(cfg, NULL, (struct pg **)&c)
-                                 : conn_pg_warehouse(cfg, (struct pg **)&c);
+    if (pg && account == WH_LOADER)
+        rc = conn_pg_warehouse(cfg, (struct pg **)&c);
+    else if (pg)
+        rc = conn_pg_admin(cfg, account == WH_ADMIN_SERVER ? PG_MAINTENANCE_DB : NULL,
+                           (struct pg **)&c);
+    else if (account == WH_LOADER)
+        rc = conn_warehouse(cfg, (struct db **)&c);
     else
-        rc = account == WH_ADMIN ? conn_admin(cfg, true, (struct db **)&c)
-                                 : conn_warehouse(cfg, (struct db **)&c);
+        rc = conn_admin(cfg, account == WH_ADMIN, (struct db **)&c);
     if (rc)
         return rc;
     *out = wh_new(pg ? &wh_pg_ops : &wh_mysql_ops, c, true);

@@ -40,12 +40,18 @@ struct pg;
 enum wh_account {
     WH_LOADER, /* warehouse.user on the warehouse database (and schema) */
     WH_ADMIN,  /* admin.user on the warehouse database (and schema) */
+    /* admin.user on the server, for what runs before the warehouse
+     * database exists (init's CREATE DATABASE, the accounts): MySQL with no
+     * database selected, PostgreSQL on its maintenance database
+     * `postgres` */
+    WH_ADMIN_SERVER,
 };
 
 /* Opens `account` on the configured warehouse (warehouse.kind): MySQL as
- * conn_warehouse / conn_admin(cfg, true, ...) (host lists and failover
- * included), PostgreSQL as conn_pg_warehouse / conn_pg_admin(cfg, NULL,
- * ...). Their errors (ML_EDB, ML_EINVAL, ML_ENOMEM) and messages. */
+ * conn_warehouse / conn_admin(cfg, true or, for WH_ADMIN_SERVER, false,
+ * ...) (host lists and failover included), PostgreSQL as
+ * conn_pg_warehouse / conn_pg_admin(cfg, NULL or "postgres", ...). Their
+ * errors (ML_EDB, ML_EINVAL, ML_ENOMEM) and messages. */
 int wh_connect(const struct config *cfg, enum wh_account account, struct wh **out);
 
 /* A handle over a connection the caller opened and keeps: wh_close frees

@@ -126,11 +126,18 @@ static void test_views(void **state)
     assert_int_equal(history_current_name(&b, &purchases_def), 0);
     assert_string_equal(b.data, "purchases_current");
     buf_reset(&b);
-    assert_int_equal(history_current_view(&b, &purchases_def), 0);
+    assert_int_equal(history_current_view(&b, &purchases_def, DB_DIALECT_MARIADB), 0);
     assert_string_equal(b.data,
                         "CREATE OR REPLACE SQL SECURITY INVOKER VIEW `purchases_current` AS "
                         "SELECT `purchase_id`, `product`, `purchase_date`, `valid_from` "
                         "FROM `purchases` WHERE `is_current` = 1");
+    buf_reset(&b);
+    /* PostgreSQL's: security_invoker, its quotes, is_current a boolean */
+    assert_int_equal(history_current_view(&b, &purchases_def, DB_DIALECT_POSTGRES), 0);
+    assert_string_equal(b.data,
+                        "CREATE OR REPLACE VIEW \"purchases_current\" WITH (security_invoker = "
+                        "true) AS SELECT \"purchase_id\", \"product\", \"purchase_date\", "
+                        "\"valid_from\" FROM \"purchases\" WHERE \"is_current\"");
     buf_reset(&b);
     /* the invariant monitor: one of the generated monitoring views */
     struct ddlgen_stream st = {"purchases", &purchases_def};
@@ -154,7 +161,7 @@ static void test_views(void **state)
     plain.history = false;
     struct stream_def pd = {.name = "p", .table = &plain};
     assert_int_equal(buf_adds(&b, "x"), 0);
-    assert_int_equal(history_current_view(&b, &pd), ML_EINVAL);
+    assert_int_equal(history_current_view(&b, &pd, DB_DIALECT_POSTGRES), ML_EINVAL);
     gen[0].def = &pd;
     assert_int_equal(ddlgen_monitor_view(&b, &gen[0], DB_DIALECT_MARIADB), ML_EINVAL);
     assert_string_equal(b.data, "x");
