@@ -133,14 +133,46 @@ static int parse_ts(const char *s, struct ts *t)
     return 0;
 }
 
+/* v in exactly n decimal digits, zero-padded, at o; returns o + n. Only for
+ * the fields parse_ts has checked (each fits its width), where printf's
+ * "%0nd" would cost more than the parse. */
+static char *put_digits(char *o, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        o[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return o + n;
+}
+
+/* "YYYY-MM-DD" at o (parse_ts's year is 1000..9999); returns its end */
+static char *put_date(char *o, const struct ts *t)
+{
+    o = put_digits(o, t->y, 4);
+    *o++ = '-';
+    o = put_digits(o, t->mo, 2);
+    *o++ = '-';
+    return put_digits(o, t->d, 2);
+}
+
 int convert_timestamp(const char *s, char out[CONVERT_DATETIME_LEN])
 {
     struct ts t;
+    char *o;
     int rc = parse_ts(s, &t);
     if (rc)
         return rc;
-    snprintf(out, CONVERT_DATETIME_LEN, "%04d-%02d-%02d %02d:%02d:%02d.%03d", t.y, t.mo, t.d, t.h,
-             t.mi, t.s, t.ms);
+    /* "%04d-%02d-%02d %02d:%02d:%02d.%03d" */
+    o = put_date(out, &t);
+    *o++ = ' ';
+    o = put_digits(o, t.h, 2);
+    *o++ = ':';
+    o = put_digits(o, t.mi, 2);
+    *o++ = ':';
+    o = put_digits(o, t.s, 2);
+    *o++ = '.';
+    o = put_digits(o, t.ms, 3);
+    *o = '\0';
     return 0;
 }
 
@@ -150,7 +182,7 @@ int convert_date(const char *s, char out[CONVERT_DATE_LEN])
     int rc = parse_ts(s, &t);
     if (rc)
         return rc;
-    snprintf(out, CONVERT_DATE_LEN, "%04d-%02d-%02d", t.y, t.mo, t.d);
+    *put_date(out, &t) = '\0';
     return 0;
 }
 

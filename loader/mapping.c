@@ -28,7 +28,9 @@ static const json_node *member(const json_node *obj, const char *key, size_t n)
     const json_node *found = NULL;
     for (const json_node *m = json_child(obj); m; m = json_next(m)) {
         const char *k = json_key(m);
-        if (k && strncmp(k, key, n) == 0 && k[n] == '\0')
+        /* the first byte first: most members differ there, and this runs
+         * for every field of every record */
+        if (k && (n == 0 || k[0] == key[0]) && strncmp(k, key, n) == 0 && k[n] == '\0')
             found = m;
     }
     return found;

@@ -293,23 +293,32 @@ int pg_copy_append_field(struct buf *out, const char *s, size_t len)
         return buf_add(out, "\\N", 2);
     if (memchr(s, '\0', len))
         return err_set(ML_EINVAL, "a text value holds a NUL byte, which PostgreSQL cannot store");
-    for (size_t i = 0; !rc && i < len; i++) {
-        switch (s[i]) {
-        case '\\':
-            rc = buf_add(out, "\\\\", 2);
-            break;
-        case '\t':
-            rc = buf_add(out, "\\t", 2);
-            break;
-        case '\n':
-            rc = buf_add(out, "\\n", 2);
-            break;
-        case '\r':
-            rc = buf_add(out, "\\r", 2);
-            break;
-        default:
-            rc = buf_addc(out, s[i]);
+    /* the bytes up to the next one COPY escapes go in one append */
+    for (size_t i = 0, run = 0; !rc && i <= len; i++) {
+        const char *esc = NULL;
+        if (i < len) {
+            switch (s[i]) {
+            case '\\':
+                esc = "\\\\";
+                break;
+            case '\t':
+                esc = "\\t";
+                break;
+            case '\n':
+                esc = "\\n";
+                break;
+            case '\r':
+                esc = "\\r";
+                break;
+            default:
+                continue;
+            }
         }
+        if (i > run)
+            rc = buf_add(out, s + run, i - run);
+        if (!rc && esc)
+            rc = buf_add(out, esc, 2);
+        run = i + 1;
     }
     if (rc)
         buf_truncate(out, mark);

@@ -2,6 +2,7 @@
 #include "surrogate_pg.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,22 @@ void surrogate_pg_cache_stats(const struct surrogate_pg_cache *c, unsigned long 
     *hits = c ? c->hits : 0;
 }
 
+/* The slot of digest `d` in the open-addressing table `tab` (`mask` + 1
+ * slots, each 0 or a miss's index + 1; digests are HMAC outputs, so their
+ * first bytes are hash enough): the slot holding it, or the empty one
+ * where it goes. */
+static size_t miss_slot(const size_t *tab, size_t mask, const unsigned char (*d)[CRYPTO_DIGEST_LEN],
+                        const size_t *at, const unsigned char *key)
+{
+    uint64_t h;
+    size_t s;
+    memcpy(&h, key, sizeof(h));
+    for (s = (size_t)h & mask; tab[s]; s = (s + 1) & mask)
+        if (memcmp(d[at[tab[s] - 1]], key, CRYPTO_DIGEST_LEN) == 0)
+            break;
+    return s;
+}
+
 int surrogate_pg_resolve_cached(struct surrogate_pg_cache *c, struct crypto_mac *mac, struct pg *pg,
                                 const char *kind, const char *const *values, const size_t *lens,
                                 size_t n, unsigned long long *ids, unsigned long long *created)
@@ -215,21 +232,28 @@ int surrogate_pg_resolve_cached(struct surrogate_pg_cache *c, struct crypto_mac 
     struct idcache_kind *k = c && n ? idcache_kind(c->ids, kind) : NULL;
     unsigned char(*d)[CRYPTO_DIGEST_LEN] = NULL;
     const char **mv = NULL;
-    size_t *ml = NULL, *at = NULL, m = 0;
+    size_t *ml = NULL, *at = NULL, *which = NULL, *tab = NULL, m = 0, mask = 1;
     unsigned long long *mid = NULL;
     int rc = 0;
     if (!k)
         return surrogate_pg_resolve(mac, pg, kind, values, lens, n, ids, created);
+    while (mask < 2 * n)
+        mask <<= 1;
     d = malloc(n * sizeof(*d));
     mv = malloc(n * sizeof(*mv));
     ml = malloc(n * sizeof(*ml));
     at = malloc(n * sizeof(*at));
+    which = malloc(n * sizeof(*which));
     mid = malloc(n * sizeof(*mid));
-    if (!d || !mv || !ml || !at || !mid)
+    tab = calloc(mask, sizeof(*tab));
+    mask--;
+    if (!d || !mv || !ml || !at || !which || !mid || !tab)
         rc = err_set(ML_ENOMEM, "out of memory resolving %s surrogates", kind);
     /* the values the cache knows take its id; the others, in their order,
-     * are resolved as without a cache */
+     * are resolved as without a cache, each distinct value once (a value
+     * the batch repeats takes the id of its first appearance) */
     for (size_t i = 0; !rc && i < n; i++) {
+        size_t slot;
         rc = pii_digest_mac(mac, kind, values[i], lens[i], d[i]);
         if (rc) {
             err_prefix(rc, "resolving %s surrogates", kind);
@@ -241,20 +265,28 @@ int surrogate_pg_resolve_cached(struct surrogate_pg_cache *c, struct crypto_mac 
             c->hits++;
             continue;
         }
-        mv[m] = values[i];
-        ml[m] = lens[i];
-        at[m++] = i;
+        slot = miss_slot(tab, mask, d, at, d[i]);
+        if (!tab[slot]) {
+            mv[m] = values[i];
+            ml[m] = lens[i];
+            at[m++] = i;
+            tab[slot] = m;
+        }
+        which[i] = tab[slot] - 1;
     }
     if (!rc && m)
         rc = surrogate_pg_resolve(mac, pg, kind, mv, ml, m, mid, created);
-    for (size_t j = 0; !rc && j < m; j++) {
-        ids[at[j]] = mid[j];
+    for (size_t j = 0; !rc && j < m; j++)
         idcache_put(c->ids, k, d[at[j]], mid[j]);
-    }
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!ids[i])
+            ids[i] = mid[which[i]];
     free(d);
     free(mv);
     free(ml);
     free(at);
+    free(which);
     free(mid);
+    free(tab);
     return rc;
 }

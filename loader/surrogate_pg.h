@@ -16,7 +16,7 @@
  * or lock timeout between loaders is retried too, a bounded number of
  * times. No temporary table: nothing of the catalog changes per batch.
  * With a cache (surrogate_pg_resolve_cached) only the values it does not
- * know are sent. */
+ * know are sent, each distinct one once. */
 #ifndef ML_SURROGATE_PG_H
 #define ML_SURROGATE_PG_H
 
@@ -47,7 +47,9 @@ void surrogate_pg_cache_stats(const struct surrogate_pg_cache *c, unsigned long 
                               unsigned long long *hits);
 
 /* surrogate_pg_resolve through `c` (NULL: without): the values it knows
- * take its ids, the others are resolved in their order and stored in it. */
+ * take its ids; the others are resolved in their order, a value repeated
+ * among them sent once (its later appearances take the same id), and
+ * stored in it. Every value counts as a lookup, a known one as a hit. */
 int surrogate_pg_resolve_cached(struct surrogate_pg_cache *c, struct crypto_mac *mac, struct pg *pg,
                                 const char *kind, const char *const *values, const size_t *lens,
                                 size_t n, unsigned long long *ids, unsigned long long *created);

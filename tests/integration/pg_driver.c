@@ -15,6 +15,7 @@
  *           load_runs and load_rejects
  *   copy    COPYs hostile values and reads them back; binds them as
  *           parameters; COPYs typed values into users_raw (after `ddl`);
+ *           resolves repeated surrogate values through the run's cache;
  *           the refusals (NUL, invalid UTF-8, a bad COPY row, a value too
  *           long, an impossible date, a number too large, a commit after a
  *           failure, a statement that is not a COPY)
@@ -33,10 +34,12 @@
 #include <time.h>
 
 #include "buf.h"
+#include "crypto.h"
 #include "ddlgen.h"
 #include "error.h"
 #include "pg.h"
 #include "streamdef.h"
+#include "surrogate_pg.h"
 
 static int failures;
 
@@ -192,6 +195,61 @@ struct hostile {
     const char *v;
     size_t len;
 };
+
+/* Surrogates through the run's cache (surrogate_pg.h), in the city table
+ * of `ddl`: a value the batch repeats is sent once and takes the id of its
+ * first appearance; new ids follow first appearance; another cache reads
+ * the same ids and creates none. The rows are deleted after. */
+static void check_cached_surrogates(struct pg *pg)
+{
+    static const unsigned char key[32] = {7, 1, 7};
+    const char *vals[6] = {"drv-a", "drv-b", "drv-a", "drv-c", "drv-b", "drv-a"};
+    size_t lens[6];
+    unsigned long long ids[6] = {0}, again[6] = {0}, created = 0, created2 = 0;
+    unsigned long long lookups = 0, hits = 0;
+    struct crypto_mac *mac = NULL;
+    struct surrogate_pg_cache *cache = NULL, *other = NULL;
+    size_t mapped = 0;
+    for (size_t i = 0; i < 6; i++)
+        lens[i] = strlen(vals[i]);
+    check(crypto_mac_new(key, sizeof(key), &mac) == 0 && surrogate_pg_cache_new(100, &cache) == 0 &&
+              surrogate_pg_cache_new(100, &other) == 0,
+          "a digest key and two surrogate caches");
+    check(surrogate_pg_resolve_cached(cache, mac, pg, "city", vals, lens, 6, ids, &created) == 0,
+          "six city values, three of them distinct, resolved through a cache");
+    check(created == 3, "three surrogates created (%llu)", created);
+    check(ids[0] && ids[1] && ids[3] && ids[0] == ids[2] && ids[0] == ids[5] && ids[1] == ids[4],
+          "a repeated value takes the id of its first appearance");
+    check(ids[0] < ids[1] && ids[1] < ids[3], "new ids in the order of first appearance");
+    surrogate_pg_cache_stats(cache, &lookups, &hits);
+    check(lookups == 6 && hits == 0, "six lookups, no hit in an empty cache (%llu, %llu)", lookups,
+          hits);
+    {
+        int rc =
+            surrogate_pg_resolve_cached(other, mac, pg, "city", vals, lens, 6, again, &created2);
+        check(rc == 0 && created2 == 0 && memcmp(ids, again, sizeof(ids)) == 0,
+              "another cache reads the same ids and creates none");
+    }
+    for (size_t i = 0; i < 6; i++) {
+        char id[24];
+        const char *p[1] = {id};
+        struct pg_result *r = NULL;
+        const char *const *row;
+        const size_t *len;
+        snprintf(id, sizeof(id), "%llu", ids[i]);
+        if (pg_query_params(pg, "SELECT value FROM sensitive_city_ids WHERE id = $1::bigint", 1, p,
+                            NULL, &r) == 0 &&
+            pg_result_next(r, &row, &len) == 1 && row[0] && strcmp(row[0], vals[i]) == 0)
+            mapped++;
+        pg_result_free(r);
+    }
+    check(mapped == 6, "every id maps to its own value");
+    check(pg_exec(pg, "DELETE FROM sensitive_city_ids WHERE value LIKE 'drv-%'") == 0,
+          "the check's surrogates deleted");
+    surrogate_pg_cache_free(cache);
+    surrogate_pg_cache_free(other);
+    crypto_mac_free(mac);
+}
 
 static int cmd_copy(void)
 {
@@ -471,6 +529,7 @@ static int cmd_copy(void)
         pg_result_free(r);
     }
     buf_release(&data);
+    check_cached_surrogates(pg);
     pg_close(pg);
     return failures ? 1 : 0;
 }

@@ -57,6 +57,13 @@ static void test_copy_field(void **state)
     /* "\." alone on a line would end the data: its backslash is doubled */
     assert_int_equal(pg_copy_append_field(&out, "\\.", 2), 0);
     assert_string_equal(out.data, "\\\\.");
+    /* escapes first, last and side by side, between plain runs */
+    buf_reset(&out);
+    assert_int_equal(pg_copy_append_field(&out, "\\\tab\n\ncd\r", 9), 0);
+    assert_string_equal(out.data, "\\\\\\tab\\n\\ncd\\r");
+    /* appended after what the buffer holds */
+    assert_int_equal(pg_copy_append_field(&out, "x", 1), 0);
+    assert_string_equal(out.data, "\\\\\\tab\\n\\ncd\\rx");
     /* UTF-8 passes as it is */
     buf_reset(&out);
     assert_int_equal(pg_copy_append_field(&out, "M\xc3\xbcller", 7), 0);
