@@ -18,6 +18,7 @@
 #include "monitor.h"
 #include "partition.h"
 #include "pii_key.h"
+#include "retry.h"
 #include "schema_int.h"
 #include "schemadiff.h"
 #include "streamdef.h"
@@ -414,6 +415,50 @@ static int record_key(struct schema_ctx *ctx, const char *fp)
     return rc;
 }
 
+/* The lock two inits on one server take, so that the second waits for the
+ * first (roles and accounts are the server's, not one database's: two
+ * inits at once would race on CREATE ROLE / CREATE USER). MySQL's GET_LOCK
+ * is the server's, PostgreSQL's advisory lock the maintenance database's,
+ * where every init connects (WH_ADMIN_SERVER); each is the session's and
+ * goes with it. */
+#define INIT_LOCK         "maskload init"
+#define INIT_LOCK_WAIT_MS 300000u
+#define INIT_LOCK_POLL_MS 250u
+
+/* Takes the server's init lock on the admin session that outlives init
+ * (ctx->server, else ctx->w), waiting at most INIT_LOCK_WAIT_MS. A plan
+ * takes none: it only reads. ML_EDB when another init holds it longer. */
+static int init_lock(struct schema_ctx *ctx)
+{
+    struct wh *w = ctx->server ? ctx->server : ctx->w;
+    const char *name = INIT_LOCK;
+    bool pg = wh_is_postgres(w);
+    unsigned waited = 0;
+    for (;;) {
+        unsigned long long got = 0;
+        int rc = wh_query_u64(
+            w, pg ? "SELECT pg_try_advisory_lock(hashtext($1))::int" : "SELECT GET_LOCK($1, 0)", 1,
+            &name, &got, NULL);
+        if (rc)
+            return err_prefix(rc, "taking the init lock");
+        if (got == 1)
+            return 0;
+        if (waited >= INIT_LOCK_WAIT_MS)
+            return err_set(ML_EDB,
+                           "another maskload init on this server held its init lock for %u s: "
+                           "run init again when it has finished",
+                           INIT_LOCK_WAIT_MS / 1000);
+        if (waited == 0)
+            log_info("init: another maskload init is running on this server; waiting for it "
+                     "(at most %u s)",
+                     INIT_LOCK_WAIT_MS / 1000);
+        rc = retry_sleep_ms(INIT_LOCK_POLL_MS);
+        if (rc)
+            return rc;
+        waited += INIT_LOCK_POLL_MS;
+    }
+}
+
 /* One account of `role` through kind->account; none without a configured
  * password, and never the admin account itself (said at warning level). */
 static int ensure_account(struct schema_ctx *ctx, const char *user, const char *password,
@@ -457,6 +502,10 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = pii_key_fingerprint(cfg->pii.digest_key, cfg->pii.digest_key_len, key_fp);
     if (!rc)
         rc = schema_stream_defs(cfg, NULL, &ctx.defs, &ctx.ndefs);
+    if (!rc)
+        rc = ctx.kind->connect(&ctx);
+    if (!rc && !plan) /* before anything is read: what it reads may be another init's half */
+        rc = init_lock(&ctx);
     if (!rc)
         rc = ctx.kind->open(&ctx);
     if (!rc) /* ctx.w NULL: no database, every table is missing */

@@ -39,6 +39,10 @@
  * Runs as the admin account. Views are SQL SECURITY INVOKER, so a view can
  * never show a reader more than the reader's own grants allow.
  *
+ * Two inits on one server run one after the other: init takes the
+ * server's init lock before it reads anything (waiting for another init
+ * that holds it, at most 300 s, then ML_EDB); plan takes none.
+ *
  * This is MySQL's; a PostgreSQL warehouse's is schema_pg.h's. Both are one
  * path (schema.c, its steps in schema_int.h), each kind's part in
  * schema_mysql.c and schema_pg.c.

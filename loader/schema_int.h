@@ -4,8 +4,10 @@
  *
  * schema.c runs the steps in this order, over wh.h, for either kind:
  *   1. the digest key required, its fingerprint, the stream definitions;
- *   2. kind->open: the admin connections, the server's version, whether
- *      the warehouse's database (and PostgreSQL's schema) exists;
+ *   2. kind->connect: the admin session on the server and its version;
+ *      then (init, not plan) the server's init lock, so that a second init
+ *      waits for the first; then kind->open: whether the warehouse's
+ *      database (and PostgreSQL's schema) exists, and its connection;
  *   3. every stream table read and compared with its definition
  *      (schema_compare_tables), the first refused change refused, then
  *      kind->refuse (what else the kind refuses before anything is
@@ -111,8 +113,9 @@ struct schema_ctx {
      * database, and PostgreSQL's schema the session's search_path; NULL
      * only in a plan of a PostgreSQL database that does not exist yet */
     struct wh *w;
-    /* admin on the server (WH_ADMIN_SERVER) while the kind needs it
-     * (PostgreSQL: CREATE DATABASE, the roles); NULL when it does not */
+    /* admin on the server (WH_ADMIN_SERVER) when it is another session
+     * than ctx->w (PostgreSQL: CREATE DATABASE, the roles, the init lock);
+     * NULL for MySQL, whose ctx->w is that session */
     struct wh *server;
     const char *space;              /* config_warehouse_space: what names qualify */
     bool db_exists;                 /* the warehouse database exists (read before anything) */
@@ -129,8 +132,12 @@ struct schema_ctx {
 /* What a warehouse kind does in init's path. Each returns 0 or an error
  * code with its message set, naming what failed. */
 struct schema_kind {
-    /* Opens ctx->w (and ctx->server when needed), sets rep->server,
-     * ctx->db_exists and ctx->space_exists. Nothing is written. */
+    /* Opens the admin session on the server that lasts all of init
+     * (ctx->server, or ctx->w when that is the same session), sets
+     * rep->server. */
+    int (*connect)(struct schema_ctx *ctx);
+    /* Sets ctx->db_exists and ctx->space_exists, and opens ctx->w on the
+     * warehouse when it exists. Nothing is written. */
     int (*open)(struct schema_ctx *ctx);
     /* Refusals of the kind's own, after the tables were compared: nothing
      * has been written. */

@@ -599,16 +599,21 @@ static int install_reveal(struct schema_ctx *ctx)
 
 /* ---- the steps ---- */
 
+/* The server session, no database selected: it creates the database. */
+static int mysql_connect(struct schema_ctx *ctx)
+{
+    int rc = wh_connect(ctx->cfg, WH_ADMIN_SERVER, &ctx->w);
+    if (!rc)
+        snprintf(ctx->rep->server, sizeof(ctx->rep->server), "%s", db_server_info(DB(ctx)));
+    return rc;
+}
+
 static int mysql_open(struct schema_ctx *ctx)
 {
     unsigned long long n = 0;
-    int rc = wh_connect(ctx->cfg, WH_ADMIN_SERVER, &ctx->w);
-    if (rc)
-        return rc;
-    snprintf(ctx->rep->server, sizeof(ctx->rep->server), "%s", db_server_info(DB(ctx)));
-    rc = wh_query_u64(ctx->w,
-                      "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $1", 1,
-                      &ctx->space, &n, NULL);
+    int rc = wh_query_u64(ctx->w,
+                          "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $1",
+                          1, &ctx->space, &n, NULL);
     ctx->db_exists = ctx->space_exists = n > 0;
     return rc;
 }
@@ -657,6 +662,7 @@ static int mysql_access(struct schema_ctx *ctx)
 }
 
 const struct schema_kind schema_kind_mysql = {
+    .connect = mysql_connect,
     .open = mysql_open,
     .refuse = refuse_anonymous_shadows,
     .create_space = mysql_create_space,

@@ -418,11 +418,11 @@ static int plan_view_drops(struct schema_ctx *ctx, const struct schema_table *st
 
 /* ---- what is there, read before anything is written ---- */
 
-static int pg_open(struct schema_ctx *ctx)
+/* The session on the maintenance database (CREATE DATABASE, the roles,
+ * the init lock), and the kind's state. */
+static int pg_connect_server(struct schema_ctx *ctx)
 {
-    const char *db = ctx->cfg->warehouse.database;
     struct pg_own *own = calloc(1, sizeof(*own));
-    unsigned long long n = 0;
     int rc, v;
     if (!own)
         return err_set(ML_ENOMEM, "out of memory");
@@ -436,6 +436,14 @@ static int pg_open(struct schema_ctx *ctx)
         return rc;
     v = pg_server_version(wh_pg(ctx->server));
     snprintf(ctx->rep->server, sizeof(ctx->rep->server), "PostgreSQL %d.%d", v / 10000, v % 10000);
+    return 0;
+}
+
+static int pg_open_warehouse(struct schema_ctx *ctx)
+{
+    const char *db = ctx->cfg->warehouse.database;
+    unsigned long long n = 0;
+    int rc;
     rc = wh_query_u64(ctx->server, "SELECT COUNT(*) FROM pg_catalog.pg_database WHERE datname = $1",
                       1, &db, &n, NULL);
     if (rc)
@@ -708,7 +716,8 @@ static void pg_close_own(struct schema_ctx *ctx)
 }
 
 const struct schema_kind schema_kind_pg = {
-    .open = pg_open,
+    .connect = pg_connect_server,
+    .open = pg_open_warehouse,
     .refuse = pg_refuse,
     .create_space = pg_create_space,
     .bookkeeping = pg_bookkeeping,
