@@ -415,33 +415,26 @@ static int record_key(struct schema_ctx *ctx, const char *fp)
     return rc;
 }
 
-/* The lock two inits on one server take, so that the second waits for the
- * first (roles and accounts are the server's, not one database's: two
- * inits at once would race on CREATE ROLE / CREATE USER). MySQL's GET_LOCK
- * is the server's, PostgreSQL's advisory lock the maintenance database's,
- * where every init connects (WH_ADMIN_SERVER); each is the session's and
- * goes with it. */
-#define INIT_LOCK         "maskload init"
+/* How long init waits for another init's lock (kind->try_lock), and how
+ * often it tries. */
 #define INIT_LOCK_WAIT_MS 300000u
 #define INIT_LOCK_POLL_MS 250u
 
-/* Takes the server's init lock on the admin session that outlives init
- * (ctx->server, else ctx->w), waiting at most INIT_LOCK_WAIT_MS. A plan
- * takes none: it only reads. ML_EDB when another init holds it longer. */
+/* Takes the server's init lock (kind->try_lock), waiting at most
+ * INIT_LOCK_WAIT_MS for another init that holds it. A plan takes none: it
+ * only reads. ML_EDB when another init holds it longer. */
 static int init_lock(struct schema_ctx *ctx)
 {
-    struct wh *w = ctx->server ? ctx->server : ctx->w;
-    const char *name = INIT_LOCK;
-    bool pg = wh_is_postgres(w);
     unsigned waited = 0;
     for (;;) {
-        unsigned long long got = 0;
-        int rc = wh_query_u64(
-            w, pg ? "SELECT pg_try_advisory_lock(hashtext($1))::int" : "SELECT GET_LOCK($1, 0)", 1,
-            &name, &got, NULL);
+        enum schema_lock got = SCHEMA_LOCK_BUSY;
+        int rc = ctx->kind->try_lock(ctx, &got);
         if (rc)
             return err_prefix(rc, "taking the init lock");
-        if (got == 1)
+        if (got == SCHEMA_LOCK_NONE)
+            log_info("init: a Galera node's locks are its own: an init through another node "
+                     "of the cluster at the same time is not made to wait for this one");
+        if (got != SCHEMA_LOCK_BUSY)
             return 0;
         if (waited >= INIT_LOCK_WAIT_MS)
             return err_set(ML_EDB,

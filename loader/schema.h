@@ -41,7 +41,9 @@
  *
  * Two inits on one server run one after the other: init takes the
  * server's init lock before it reads anything (waiting for another init
- * that holds it, at most 300 s, then ML_EDB); plan takes none.
+ * that holds it, at most 300 s, then ML_EDB); plan takes none. A Galera
+ * node's named locks are its own: there init goes on without one (said at
+ * info level).
  *
  * This is MySQL's; a PostgreSQL warehouse's is schema_pg.h's. Both are one
  * path (schema.c, its steps in schema_int.h), each kind's part in

@@ -129,6 +129,12 @@ struct schema_ctx {
     void *own;      /* the kind's own state, freed by kind->close */
 };
 
+/* The init lock (SCHEMA_INIT_LOCK names it): taken, held by another
+ * session, or not the server's (a Galera node's lock is the node's own;
+ * init goes on, and says so). */
+enum schema_lock { SCHEMA_LOCK_TAKEN, SCHEMA_LOCK_BUSY, SCHEMA_LOCK_NONE };
+#define SCHEMA_INIT_LOCK "maskload init"
+
 /* What a warehouse kind does in init's path. Each returns 0 or an error
  * code with its message set, naming what failed. */
 struct schema_kind {
@@ -136,6 +142,11 @@ struct schema_kind {
      * (ctx->server, or ctx->w when that is the same session), sets
      * rep->server. */
     int (*connect)(struct schema_ctx *ctx);
+    /* Tries, without waiting, the server's lock two inits share (roles and
+     * accounts are the server's: two inits at once would race on CREATE
+     * ROLE / CREATE USER), on the session of `connect`: the session's, so
+     * it goes with it. */
+    int (*try_lock)(struct schema_ctx *ctx, enum schema_lock *got);
     /* Sets ctx->db_exists and ctx->space_exists, and opens ctx->w on the
      * warehouse when it exists. Nothing is written. */
     int (*open)(struct schema_ctx *ctx);

@@ -608,6 +608,32 @@ static int mysql_connect(struct schema_ctx *ctx)
     return rc;
 }
 
+/* Server error: "This version of MariaDB doesn't yet support 'GET_LOCK in
+ * cluster (WSREP_ON=ON)'" (a Galera node's named locks are its own). */
+#define ER_NOT_SUPPORTED_YET 1235
+
+/* GET_LOCK: the server's named lock, the session's. A Galera node's are
+ * its own (an init on another node does not see it), and some MariaDB
+ * releases refuse them there: SCHEMA_LOCK_NONE on a Galera node, after
+ * the node's own lock is taken when it can be. */
+static int mysql_try_lock(struct schema_ctx *ctx, enum schema_lock *got)
+{
+    const char *name = SCHEMA_INIT_LOCK;
+    unsigned long long n = 0;
+    bool galera = false, ready = false;
+    char state[64];
+    int rc = db_galera_state(DB(ctx), &galera, &ready, state, sizeof(state));
+    if (!rc)
+        rc = wh_query_u64(ctx->w, "SELECT GET_LOCK($1, 0)", 1, &name, &n, NULL);
+    if (rc && galera && db_errno(DB(ctx)) == ER_NOT_SUPPORTED_YET) {
+        err_clear();
+        rc = 0;
+        n = 1;
+    }
+    *got = n != 1 ? SCHEMA_LOCK_BUSY : galera ? SCHEMA_LOCK_NONE : SCHEMA_LOCK_TAKEN;
+    return rc;
+}
+
 static int mysql_open(struct schema_ctx *ctx)
 {
     unsigned long long n = 0;
@@ -663,6 +689,7 @@ static int mysql_access(struct schema_ctx *ctx)
 
 const struct schema_kind schema_kind_mysql = {
     .connect = mysql_connect,
+    .try_lock = mysql_try_lock,
     .open = mysql_open,
     .refuse = refuse_anonymous_shadows,
     .create_space = mysql_create_space,

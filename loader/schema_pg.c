@@ -439,6 +439,18 @@ static int pg_connect_server(struct schema_ctx *ctx)
     return 0;
 }
 
+/* An advisory lock of the maintenance database, where every init
+ * connects; the session's. */
+static int pg_try_lock(struct schema_ctx *ctx, enum schema_lock *got)
+{
+    const char *name = SCHEMA_INIT_LOCK;
+    unsigned long long n = 0;
+    int rc = wh_query_u64(ctx->server, "SELECT pg_try_advisory_lock(hashtext($1))::int", 1, &name,
+                          &n, NULL);
+    *got = n == 1 ? SCHEMA_LOCK_TAKEN : SCHEMA_LOCK_BUSY;
+    return rc;
+}
+
 static int pg_open_warehouse(struct schema_ctx *ctx)
 {
     const char *db = ctx->cfg->warehouse.database;
@@ -717,6 +729,7 @@ static void pg_close_own(struct schema_ctx *ctx)
 
 const struct schema_kind schema_kind_pg = {
     .connect = pg_connect_server,
+    .try_lock = pg_try_lock,
     .open = pg_open_warehouse,
     .refuse = pg_refuse,
     .create_space = pg_create_space,
