@@ -63,10 +63,8 @@ static int ddl_is_noop(struct schema_ctx *ctx, const char *t, size_t len, bool *
     if (!sqlscript_expect(t, len, &i, '`', create ? "TABLE IF NOT EXISTS" : "TABLE"))
         return 0;
     i = sqlscript_token(t, len, i, '`', &tok);
-    if (!tok.word || tok.n >= sizeof(table))
+    if (!sqlscript_token_name(&tok, table, sizeof(table)))
         return 0;
-    memcpy(table, tok.s, tok.n);
-    table[tok.n] = '\0';
     rc = schema_table_exists(ctx, table, &exists);
     if (rc || !exists || create) {
         *noop = !rc && exists;
@@ -84,10 +82,8 @@ static int ddl_is_noop(struct schema_ctx *ctx, const char *t, size_t len, bool *
         if (!sqlscript_token_is(&tok, "IF") || !sqlscript_expect(t, len, &i, '`', "NOT EXISTS"))
             return 0;
         i = sqlscript_token(t, len, i, '`', &tok);
-        if (!tok.word || tok.n >= sizeof(col))
+        if (!sqlscript_token_name(&tok, col, sizeof(col)))
             return 0;
-        memcpy(col, tok.s, tok.n);
-        col[tok.n] = '\0';
         rc = column_exists(ctx, table, col, &exists);
         if (rc || !exists)
             return rc;

@@ -208,10 +208,8 @@ static int on_existing_table(struct schema_ctx *ctx, const char *t, size_t n, bo
         return 0;
     }
     sqlscript_token(t, n, i, '"', &w);
-    if (!w.word || w.n >= sizeof(name))
+    if (!sqlscript_token_name(&w, name, sizeof(name)))
         return 0;
-    memcpy(name, w.s, w.n);
-    name[w.n] = '\0';
     return schema_table_exists(ctx, name, noop);
 }
 

@@ -59,6 +59,9 @@ struct sql_token {
 size_t sqlscript_token(const char *t, size_t len, size_t i, char quote, struct sql_token *tok);
 /* Whether tok is the word `word` (ASCII case ignored; a quoted one too). */
 bool sqlscript_token_is(const struct sql_token *tok, const char *word);
+/* The word `tok` as a NUL-terminated name in out[0..size); false (out
+ * unchanged) when it is no word or does not fit. */
+bool sqlscript_token_name(const struct sql_token *tok, char *out, size_t size);
 /* Reads the words `seq` (space separated) from *i; false when they differ. */
 bool sqlscript_expect(const char *t, size_t len, size_t *i, char quote, const char *seq);
 

@@ -216,6 +216,15 @@ bool sqlscript_token_is(const struct sql_token *tok, const char *word)
     return tok->word && tok->n == strlen(word) && strncasecmp(tok->s, word, tok->n) == 0;
 }
 
+bool sqlscript_token_name(const struct sql_token *tok, char *out, size_t size)
+{
+    if (!tok->word || tok->n >= size)
+        return false;
+    memcpy(out, tok->s, tok->n);
+    out[tok->n] = '\0';
+    return true;
+}
+
 bool sqlscript_expect(const char *t, size_t len, size_t *i, char quote, const char *seq)
 {
     char w[32];

@@ -295,6 +295,27 @@ static void test_one_line_literals(void **state)
     expect_one_line("SELECT 'open\n", "x:SELECT 'open\\n");
 }
 
+static void test_token_name(void **state)
+{
+    const char text[] = "CREATE TABLE `load_runs` ( x";
+    struct sql_token tok;
+    char name[10] = "unchanged", small[9] = "kept";
+    size_t i = 0;
+    (void)state;
+    i = sqlscript_token(text, sizeof(text) - 1, i, '`', &tok);
+    i = sqlscript_token(text, sizeof(text) - 1, i, '`', &tok);
+    i = sqlscript_token(text, sizeof(text) - 1, i, '`', &tok); /* the quoted name */
+    assert_true(sqlscript_token_name(&tok, name, sizeof(name)));
+    assert_string_equal(name, "load_runs");
+    /* must fail: one byte short for the NUL, and a token that is no word */
+    assert_false(sqlscript_token_name(&tok, small, sizeof(small)));
+    assert_string_equal(small, "kept");
+    sqlscript_token(text, sizeof(text) - 1, i, '`', &tok); /* "(" */
+    assert_false(tok.word);
+    assert_false(sqlscript_token_name(&tok, name, sizeof(name)));
+    assert_string_equal(name, "load_runs");
+}
+
 static void test_one_line_len_bounds(void **state)
 {
     struct buf b = BUF_INIT;
@@ -378,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_one_line_comments),
         cmocka_unit_test(test_one_line_literals),
         cmocka_unit_test(test_one_line_len_bounds),
+        cmocka_unit_test(test_token_name),
     };
     return cmocka_run_group_tests_name("sqlscript", tests, NULL, NULL);
 }
