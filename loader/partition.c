@@ -651,6 +651,12 @@ static int maintain_once(struct maint *m)
     return rc;
 }
 
+/* How many times one maintenance is planned: each failed attempt means
+ * another maintenance changed the partitions meanwhile (did work), and a
+ * few of them at once (three runs starting together) may meet more than
+ * twice. */
+#define MAINTAIN_ATTEMPTS 6
+
 /* MySQL takes no lock: every statement names the partitions it expects,
  * so when two maintenances meet, the later statement fails on the server
  * (changed_meanwhile) and is planned again from the partitions as they are
@@ -673,7 +679,7 @@ int partition_maintain(struct wh *w, const struct config *cfg, const struct tabl
         rc = wh_exec(w, "SET @maskload_lwt = @@SESSION.lock_wait_timeout, SESSION "
                         "lock_wait_timeout = 60");
     bool set_lwt = !rc && !pg;
-    for (int attempt = 0; !rc && attempt < 3; attempt++) {
+    for (int attempt = 0; !rc && attempt < MAINTAIN_ATTEMPTS; attempt++) {
         rc = maintain_once(&m);
         if (!rc && rep) {
             rep->added += m.rep.added;
@@ -683,7 +689,7 @@ int partition_maintain(struct wh *w, const struct config *cfg, const struct tabl
         /* a deadlock or lock wait with another maintenance is planned again
          * too: the other one has usually done the work */
         struct db *db = wh_db(w);
-        if (!rc || attempt == 2 ||
+        if (!rc || attempt == MAINTAIN_ATTEMPTS - 1 ||
             !((db && changed_meanwhile(db_errno(db))) || wh_error_class(w) == DB_ERR_RETRY_TX))
             break;
         log_info("partition: table '%s': its partitions changed meanwhile (another "
