@@ -10,7 +10,7 @@
  *     transaction nor on the database it creates;
  *   - on the warehouse database: the schema (warehouse.schema), the
  *     bookkeeping tables of ddl/postgres/, the digest key's fingerprint in
- *     pii_key (pii_key_pg.h: recorded when none is, refused when another),
+ *     pii_key (pii_key.h: recorded when none is, refused when another),
  *     the stream tables of every configured stream and the sensitive tables
  *     of the surrogate kinds they use (ddlgen, DB_DIALECT_POSTGRES), each
  *     created when missing;
