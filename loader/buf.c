@@ -62,6 +62,21 @@ int buf_addc(struct buf *b, char c)
     return buf_add(b, &c, 1);
 }
 
+int buf_add_int(struct buf *b, long long v)
+{
+    char num[24];
+    size_t o = sizeof(num);
+    /* the magnitude in unsigned arithmetic: -LLONG_MIN does not fit */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        num[--o] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        num[--o] = '-';
+    return buf_add(b, num + o, sizeof(num) - o);
+}
+
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
     va_list cp;

@@ -31,6 +31,9 @@ int buf_grow(struct buf *b, size_t extra);
 int buf_add(struct buf *b, const void *p, size_t n);
 int buf_adds(struct buf *b, const char *s);
 int buf_addc(struct buf *b, char c);
+/* Appends v in decimal, as "%lld" writes it (no printf: for a cell of
+ * every row). */
+int buf_add_int(struct buf *b, long long v);
 int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 /* Shortens to `len` (<= current len). */

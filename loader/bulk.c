@@ -114,26 +114,6 @@ int bulk_tsv_field(struct buf *out, const char *s, size_t len)
     return 0;
 }
 
-static int tsv_int(struct buf *out, long long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    int rc = buf_grow(out, sizeof(tmp));
-    if (rc)
-        return rc;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        out->data[out->len++] = '-';
-    while (n)
-        out->data[out->len++] = tmp[--n];
-    out->data[out->len] = '\0';
-    return 0;
-}
-
 int bulk_tsv_row(struct buf *out, const struct batch *b, struct table_rows *t, size_t row)
 {
     int rc = 0;
@@ -148,7 +128,7 @@ int bulk_tsv_row(struct buf *out, const struct batch *b, struct table_rows *t, s
             rc = bulk_tsv_null(out);
             break;
         case CELL_INT:
-            rc = tsv_int(out, c->i);
+            rc = buf_add_int(out, c->i);
             break;
         case CELL_TEXT:
             rc = bulk_tsv_field(out, batch_text(b, c), c->len);

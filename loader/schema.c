@@ -32,7 +32,7 @@ enum db_dialect schema_dialect(const struct schema_ctx *ctx)
     return ctx->w ? wh_dialect(ctx->w) : DB_DIALECT_POSTGRES;
 }
 
-int schema_apply(struct schema_ctx *ctx, const char *sql, size_t len)
+int schema_apply_on(struct schema_ctx *ctx, struct wh *w, const char *sql, size_t len)
 {
     struct buf one = BUF_INIT;
     int rc;
@@ -40,12 +40,12 @@ int schema_apply(struct schema_ctx *ctx, const char *sql, size_t len)
         rc = ctx->kind->one_line(sql, len, ctx->plan);
         if (!rc)
             rc = buf_adds(ctx->plan, ";\n");
-    } else if (!ctx->w) {
+    } else if (!w) {
         rc = err_set(ML_EINTERNAL, "no connection to the warehouse");
     } else {
         rc = buf_add(&one, sql, len);
         if (!rc)
-            rc = wh_exec(ctx->w, one.data);
+            rc = wh_exec(w, one.data);
         buf_wipe(&one);
     }
     if (!rc)
@@ -53,26 +53,48 @@ int schema_apply(struct schema_ctx *ctx, const char *sql, size_t len)
     return rc;
 }
 
+int schema_apply(struct schema_ctx *ctx, const char *sql, size_t len)
+{
+    return schema_apply_on(ctx, ctx->w, sql, len);
+}
+
+int schema_run_script(struct schema_ctx *ctx, const char *text, size_t len, const char *what,
+                      bool all, bool *missing_table)
+{
+    size_t pos = 0, n;
+    const char *stmt;
+    int rc = 0;
+    while (!rc && ctx->kind->next(text, len, &pos, &stmt, &n)) {
+        bool noop = false;
+        if (ctx->plan && !all && (rc = ctx->kind->unchanged(ctx, stmt, n, &noop)) == 0 && noop)
+            continue;
+        if (!rc)
+            rc = schema_apply(ctx, stmt, n);
+        if (rc && !ctx->plan && missing_table && wh_error_undefined_table(ctx->w)) {
+            *missing_table = true;
+            return rc;
+        }
+        if (rc)
+            err_prefix(rc, "%s, statement %.60s", what, stmt);
+    }
+    return rc;
+}
+
 void schema_note(struct schema_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
+    if (!ctx->plan || ctx->plan_rc)
+        return;
     va_start(ap, fmt);
-    schema_plan_vnote(ctx->plan, &ctx->plan_rc, fmt, ap);
+    ctx->plan_rc = buf_adds(ctx->plan, "-- ");
+    if (!ctx->plan_rc)
+        ctx->plan_rc = buf_vaddf(ctx->plan, fmt, ap);
+    if (!ctx->plan_rc)
+        ctx->plan_rc = buf_addc(ctx->plan, '\n');
     va_end(ap);
 }
 
 /* ---- shared with the rest of the loader (schema.h) ---- */
-
-void schema_plan_vnote(struct buf *plan, int *plan_rc, const char *fmt, va_list ap)
-{
-    if (!plan || *plan_rc)
-        return;
-    *plan_rc = buf_adds(plan, "-- ");
-    if (!*plan_rc)
-        *plan_rc = buf_vaddf(plan, fmt, ap);
-    if (!*plan_rc)
-        *plan_rc = buf_addc(plan, '\n');
-}
 
 int schema_view_name(const char *dir, const char *file, char *out, size_t outsz)
 {
@@ -101,7 +123,12 @@ int schema_view_name(const char *dir, const char *file, char *out, size_t outsz)
     return 0;
 }
 
-int schema_stream_defs(const struct config *cfg, const char *only, const struct stream_def ***defs,
+/* The definition of every configured stream, or of stream `only` alone
+ * (config_load resolves them; a config built without it falls back to the
+ * built-in of the stream's mapping or name), into *defs (malloc'd, room for
+ * every stream; free it) and *n. ML_ECONFIG for a stream without one (*defs
+ * is then still the caller's to free), ML_ENOMEM. */
+static int stream_defs(const struct config *cfg, const char *only, const struct stream_def ***defs,
                        size_t *n)
 {
     *n = 0;
@@ -121,7 +148,14 @@ int schema_stream_defs(const struct config *cfg, const char *only, const struct 
     return 0;
 }
 
-int schema_compare_tables(struct wh *w, const char *space, const struct stream_def *const *defs,
+/* Reads every stream table of `defs` (ddlgen_stream_tables: each once)
+ * through `w` in `space` (the MySQL database, the PostgreSQL schema) and
+ * compares it with its definition (schemadiff.h); w NULL: the warehouse's
+ * database does not exist, every table is missing. *tables is malloc'd
+ * (NULL when none): release it with tables_release, also after a
+ * failure. Errors of ddlgen_stream_tables, schemadiff_read and
+ * schemadiff_compare; a refused change is not one (tables_refusal). */
+static int compare_tables(struct wh *w, const char *space, const struct stream_def *const *defs,
                           size_t ndefs, struct schema_table **out, size_t *nout)
 {
     const struct table_def **tables = NULL;
@@ -154,7 +188,7 @@ int schema_compare_tables(struct wh *w, const char *space, const struct stream_d
     return rc;
 }
 
-void schema_tables_release(struct schema_table *tables, size_t n)
+static void tables_release(struct schema_table *tables, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         schemadiff_release(&tables[i].diff);
@@ -163,7 +197,10 @@ void schema_tables_release(struct schema_table *tables, size_t n)
     free(tables);
 }
 
-int schema_tables_refusal(const struct schema_table *tables, size_t n)
+/* The first change init may not make, as ML_ECONFIG with its message
+ * (the mapping's file:line:col, the table, the column, the old and the
+ * new type; "nothing was changed"); 0 when there is none. */
+static int tables_refusal(const struct schema_table *tables, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const struct schemadiff_change *ch = schemadiff_refusal(&tables[i].diff);
@@ -173,46 +210,41 @@ int schema_tables_refusal(const struct schema_table *tables, size_t n)
     return 0;
 }
 
-void schema_table_altered(struct schema_report *rep, const struct schema_table *st, bool planned)
+/* After the ALTER of `st` ran (or was planned): counted in rep (tables
+ * altered, columns added and changed), said at info level by init. */
+static void table_altered(struct schema_ctx *ctx, const struct schema_table *st)
 {
-    rep->tables_altered++;
+    ctx->rep->tables_altered++;
     for (size_t k = 0; k < st->diff.nchanges; k++) {
         enum schemadiff_action a = st->diff.changes[k].action;
-        rep->columns_added += a == SD_ADD;
-        rep->columns_changed += a == SD_MODIFY || a == SD_RELAX;
+        ctx->rep->columns_added += a == SD_ADD;
+        ctx->rep->columns_changed += a == SD_MODIFY || a == SD_RELAX;
     }
-    if (!planned)
+    if (!ctx->plan)
         log_info("init: table '%s' altered to match its mapping (%s)", st->table->name,
                  st->def ? st->def->file : "?");
 }
 
-static void plan_note_of(struct buf *plan, int *plan_rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void plan_note_of(struct buf *plan, int *plan_rc, const char *fmt, ...)
+/* init's partition maintenance (partition_maintain_all, after the tables
+ * and the loader's rights on them); in a plan a note per partitioned
+ * table instead. */
+static int maintain_partitions(struct schema_ctx *ctx)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    schema_plan_vnote(plan, plan_rc, fmt, ap);
-    va_end(ap);
-}
-
-int schema_maintain_partitions(struct wh *w, const struct config *cfg,
-                               const struct stream_def *const *defs, size_t ndefs, struct buf *plan,
-                               int *plan_rc)
-{
-    for (size_t i = 0; plan && i < ndefs; i++)
-        if (defs[i]->table->partition)
-            plan_note_of(plan, plan_rc,
-                         "partitions: init adds the missing partitions of table '%s' ahead "
-                         "and drops those its retention has expired",
-                         defs[i]->table->name);
-    if (plan)
+    for (size_t i = 0; ctx->plan && i < ctx->ndefs; i++)
+        if (ctx->defs[i]->table->partition)
+            schema_note(ctx,
+                        "partitions: init adds the missing partitions of table '%s' ahead "
+                        "and drops those its retention has expired",
+                        ctx->defs[i]->table->name);
+    if (ctx->plan)
         return 0;
-    return w ? partition_maintain_all(w, cfg, defs, ndefs, 0) : err_set(ML_ENOMEM, "out of memory");
+    return ctx->w ? partition_maintain_all(ctx->w, ctx->cfg, ctx->defs, ctx->ndefs, 0)
+                  : err_set(ML_EINTERNAL, "no connection to the warehouse");
 }
 
-void schema_table_kept(struct buf *plan, int *plan_rc, struct schema_report *rep,
-                       const struct schema_table *st)
+/* The columns of `st` its mapping no longer declares, which stay: counted
+ * in rep, each said in a plan note or at info level. */
+static void table_kept(struct schema_ctx *ctx, const struct schema_table *st)
 {
     for (size_t k = 0; k < st->diff.nchanges; k++) {
         const struct schemadiff_change *ch = &st->diff.changes[k];
@@ -221,12 +253,12 @@ void schema_table_kept(struct buf *plan, int *plan_rc, struct schema_report *rep
                                                      : "";
         if (ch->action != SD_KEEP && ch->action != SD_RELAX)
             continue;
-        rep->columns_kept++;
-        if (plan)
-            plan_note_of(plan, plan_rc,
-                         "table '%s' keeps column '%s', which the mapping no longer declares "
-                         "(data is never dropped by a mapping edit)%s",
-                         st->table->name, ch->live->name, relaxed);
+        ctx->rep->columns_kept++;
+        if (ctx->plan)
+            schema_note(ctx,
+                        "table '%s' keeps column '%s', which the mapping no longer declares "
+                        "(data is never dropped by a mapping edit)%s",
+                        st->table->name, ch->live->name, relaxed);
         else
             log_info("init: table '%s' keeps column '%s', which the mapping no longer declares: "
                      "data is never dropped by a mapping edit (drop it by hand if it should "
@@ -280,11 +312,11 @@ int schema_alter_tables(struct schema_ctx *ctx)
         buf_reset(&ctx->sql);
         rc = schemadiff_alter_sql(&ctx->sql, &st->diff, schema_dialect(ctx));
         if (!rc)
-            rc = ctx->kind->run_script(ctx, ctx->sql.data, ctx->sql.len, what, true);
+            rc = schema_run_script(ctx, ctx->sql.data, ctx->sql.len, what, true, NULL);
         else
             err_prefix(rc, "%s", what);
         if (!rc)
-            schema_table_altered(ctx->rep, st, ctx->plan != NULL);
+            table_altered(ctx, st);
     }
     return rc;
 }
@@ -310,12 +342,12 @@ static int create_derived_tables(struct schema_ctx *ctx)
             if (!rc && st->table->partition && d != DB_DIALECT_POSTGRES)
                 rc = partition_create_clause(&ctx->sql, st->table, d);
             if (!rc)
-                rc = ctx->kind->run_script(ctx, ctx->sql.data, ctx->sql.len, what, false);
+                rc = schema_run_script(ctx, ctx->sql.data, ctx->sql.len, what, false, NULL);
             else
                 err_prefix(rc, "%s", what);
         }
         if (!rc) {
-            schema_table_kept(ctx->plan, &ctx->plan_rc, ctx->rep, st);
+            table_kept(ctx, st);
             ctx->rep->stream_tables++;
         }
     }
@@ -333,7 +365,7 @@ static int create_derived_tables(struct schema_ctx *ctx)
             snprintf(what, sizeof(what), "creating table '%s'", name.data);
             rc = ddlgen_sensitive_table(&ctx->sql, kinds[i], d);
             if (!rc)
-                rc = ctx->kind->run_script(ctx, ctx->sql.data, ctx->sql.len, what, false);
+                rc = schema_run_script(ctx, ctx->sql.data, ctx->sql.len, what, false, NULL);
             else
                 err_prefix(rc, "%s", what);
         }
@@ -494,7 +526,7 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
     if (!rc)
         rc = pii_key_fingerprint(cfg->pii.digest_key, cfg->pii.digest_key_len, key_fp);
     if (!rc)
-        rc = schema_stream_defs(cfg, NULL, &ctx.defs, &ctx.ndefs);
+        rc = stream_defs(cfg, NULL, &ctx.defs, &ctx.ndefs);
     if (!rc)
         rc = ctx.kind->connect(&ctx);
     if (!rc && !plan) /* before anything is read: what it reads may be another init's half */
@@ -502,10 +534,10 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
     if (!rc)
         rc = ctx.kind->open(&ctx);
     if (!rc) /* ctx.w NULL: no database, every table is missing */
-        rc = schema_compare_tables(ctx.space_exists ? ctx.w : NULL, ctx.space, ctx.defs, ctx.ndefs,
-                                   &ctx.tables, &ctx.ntables);
+        rc = compare_tables(ctx.space_exists ? ctx.w : NULL, ctx.space, ctx.defs, ctx.ndefs,
+                            &ctx.tables, &ctx.ntables);
     if (!rc)
-        rc = schema_tables_refusal(ctx.tables, ctx.ntables);
+        rc = tables_refusal(ctx.tables, ctx.ntables);
     if (!rc)
         rc = ctx.kind->refuse(&ctx);
     if (!rc && ctx.space_exists) /* another key, or a rekey pending: nothing is written */
@@ -521,11 +553,9 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
         rc = create_derived_tables(&ctx);
     if (!rc)
         rc = ctx.kind->access(&ctx);
-    if (!rc) { /* partitions ready ahead, expired ones dropped (once the loader role owns
-                  the tables and may maintain them) */
-        rc = schema_maintain_partitions(ctx.plan ? NULL : ctx.w, cfg, ctx.defs, ctx.ndefs, ctx.plan,
-                                        &ctx.plan_rc);
-    }
+    if (!rc) /* partitions ready ahead, expired ones dropped (once the loader role owns
+                the tables and may maintain them) */
+        rc = maintain_partitions(&ctx);
     if (!rc)
         rc = ensure_account(&ctx, cfg->warehouse.user, cfg->warehouse.password, cfg->roles.loader,
                             "loader");
@@ -540,7 +570,7 @@ static int init_or_plan(const struct config *cfg, bool reset_passwords, struct s
     if (ctx.kind->close)
         ctx.kind->close(&ctx);
     buf_wipe(&ctx.sql);
-    schema_tables_release(ctx.tables, ctx.ntables);
+    tables_release(ctx.tables, ctx.ntables);
     free(ctx.defs);
     wh_close(ctx.w);
     wh_close(ctx.server);
@@ -568,9 +598,9 @@ int schema_check(const struct config *cfg, const char *only_stream, struct wh *w
     const struct stream_def **defs = NULL;
     struct schema_table *tables = NULL;
     size_t ndefs = 0, ntables = 0;
-    int rc = schema_stream_defs(cfg, only_stream, &defs, &ndefs);
+    int rc = stream_defs(cfg, only_stream, &defs, &ndefs);
     if (!rc)
-        rc = schema_compare_tables(w, config_warehouse_space(cfg), defs, ndefs, &tables, &ntables);
+        rc = compare_tables(w, config_warehouse_space(cfg), defs, ndefs, &tables, &ntables);
     for (size_t i = 0; !rc && i < ntables; i++) {
         const struct schema_table *st = &tables[i];
         const struct schemadiff_change *ch = schemadiff_mismatch(&st->diff);
@@ -580,7 +610,7 @@ int schema_check(const struct config *cfg, const char *only_stream, struct wh *w
         else if (ch)
             rc = err_set(ML_ECONFIG, "run `maskload init` to apply: %s", ch->what);
     }
-    schema_tables_release(tables, ntables);
+    tables_release(tables, ntables);
     free(defs);
     return rc;
 }

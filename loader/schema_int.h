@@ -9,7 +9,7 @@
  *      waits for the first; then kind->open: whether the warehouse's
  *      database (and PostgreSQL's schema) exists, and its connection;
  *   3. every stream table read and compared with its definition
- *      (schema_compare_tables), the first refused change refused, then
+ *      (schemadiff.h), the first refused change refused, then
  *      kind->refuse (what else the kind refuses before anything is
  *      written), then the stored key fingerprint checked
  *      (pii_key_wh_verify) when the space exists;
@@ -40,16 +40,7 @@
 #include "schemadiff.h"
 #include "wh.h"
 
-/* ---- the stream tables and the plan's notes (schema.c) ---- */
-
-/* The definition of every configured stream, or of stream `only` alone
- * (config_load resolves them; a config built without it falls back to the
- * built-in of the stream's mapping or name), into *defs (malloc'd, room for
- * every stream; free it) and *n. ML_ECONFIG for a stream without one (*defs
- * is then still the caller's to free), ML_ENOMEM. */
 struct stream_def;
-int schema_stream_defs(const struct config *cfg, const char *only, const struct stream_def ***defs,
-                       size_t *n);
 
 /* A stream table of the configured streams, its definition (whose file
  * names it in messages), the table as the warehouse has it, and how the
@@ -60,44 +51,6 @@ struct schema_table {
     struct schemadiff_live_table live;
     struct schemadiff diff;
 };
-
-/* Reads every stream table of `defs` (ddlgen_stream_tables: each once)
- * through `w` in `space` (the MySQL database, the PostgreSQL schema) and
- * compares it with its definition (schemadiff.h); w NULL: the warehouse's
- * database does not exist, every table is missing. *tables is malloc'd
- * (NULL when none): release it with schema_tables_release, also after a
- * failure. Errors of ddlgen_stream_tables, schemadiff_read and
- * schemadiff_compare; a refused change is not one (schema_tables_refusal). */
-int schema_compare_tables(struct wh *w, const char *space, const struct stream_def *const *defs,
-                          size_t ndefs, struct schema_table **tables, size_t *ntables);
-void schema_tables_release(struct schema_table *tables, size_t n);
-
-/* The first change init may not make, as ML_ECONFIG with its message
- * (the mapping's file:line:col, the table, the column, the old and the
- * new type; "nothing was changed"); 0 when there is none. */
-int schema_tables_refusal(const struct schema_table *tables, size_t n);
-
-/* After the ALTER of `st` ran (or was planned): counted in rep (tables
- * altered, columns added and changed), said at info level by init. */
-void schema_table_altered(struct schema_report *rep, const struct schema_table *st, bool planned);
-
-/* The columns of `st` its mapping no longer declares, which stay: counted
- * in rep, each said in a plan note (plan not NULL; schema_plan_vnote) or at
- * info level. */
-void schema_table_kept(struct buf *plan, int *plan_rc, struct schema_report *rep,
-                       const struct schema_table *st);
-
-/* A comment line "-- <text>\n" of a plan: what init does that is not shown
- * as a statement, appended to plan unless *plan_rc (sticky: the first
- * failure) is set or plan is NULL (init). */
-void schema_plan_vnote(struct buf *plan, int *plan_rc, const char *fmt, va_list ap);
-
-/* init's partition maintenance (partition_maintain_all, after the tables
- * and the loader's rights on them): in a plan (plan not NULL; w unused,
- * may be NULL) a note per partitioned table instead. */
-int schema_maintain_partitions(struct wh *w, const struct config *cfg,
-                               const struct stream_def *const *defs, size_t ndefs, struct buf *plan,
-                               int *plan_rc);
 
 struct schema_kind;
 
@@ -159,12 +112,12 @@ struct schema_kind {
     /* The tables no stream describes (ddl/), each file counted in
      * rep->tables. */
     int (*bookkeeping)(struct schema_ctx *ctx);
-    /* Runs (or plans) every statement of a script, split the kind's way;
-     * unless `all`, a plan leaves out what would change nothing (CREATE
-     * ... IF NOT EXISTS of a table that exists). `what` prefixes a
-     * failure. */
-    int (*run_script)(struct schema_ctx *ctx, const char *text, size_t len, const char *what,
-                      bool all);
+    /* Splits a script into statements (schema_run_script): the next one
+     * from *pos, 1, or 0 at the end (sqlscript_next, schema_pg_next). */
+    int (*next)(const char *text, size_t total, size_t *pos, const char **stmt, size_t *len);
+    /* For a plan: whether a statement would change nothing (CREATE ... IF
+     * NOT EXISTS of a table that exists), so that it is left out. */
+    int (*unchanged)(struct schema_ctx *ctx, const char *stmt, size_t len, bool *yes);
     /* Appends one statement on one line (schema_apply's plan line). */
     int (*one_line)(const char *stmt, size_t len, struct buf *out);
     /* Privileges, the reveal routine and the views (see above). */
@@ -186,9 +139,20 @@ extern const struct schema_kind schema_kind_pg;    /* schema_pg.c */
 
 /* ---- shared steps, for the kinds (schema.c) ---- */
 
-/* Runs one statement on ctx->w; in a plan writes it on a line of its own
- * ending in ';' instead. Counted in rep->statements either way. */
+/* Runs one statement on ctx->w (schema_apply_on: on `w`); in a plan
+ * writes it on a line of its own ending in ';' instead. Counted in
+ * rep->statements either way. */
 int schema_apply(struct schema_ctx *ctx, const char *sql, size_t len);
+int schema_apply_on(struct schema_ctx *ctx, struct wh *w, const char *sql, size_t len);
+
+/* Runs (or plans) every statement of a script (kind->next splits it);
+ * unless `all`, a plan leaves out those kind->unchanged says change
+ * nothing. A failure is prefixed with `what` and the statement's start;
+ * with `missing_table`, one on a table or view that does not exist stops
+ * the script with *missing_table set and its message unprefixed, for the
+ * caller to report (init skips such a view). */
+int schema_run_script(struct schema_ctx *ctx, const char *text, size_t len, const char *what,
+                      bool all, bool *missing_table);
 
 /* A plan note "-- ...": what init does that is not shown as a statement. */
 void schema_note(struct schema_ctx *ctx, const char *fmt, ...)
@@ -202,7 +166,7 @@ int schema_table_exists(struct schema_ctx *ctx, const char *name, bool *yes);
 int schema_grant_view(struct schema_ctx *ctx, const char *view);
 
 /* One ALTER TABLE per stream table that differs from its definition
- * (schemadiff_alter_sql in the kind's dialect), through kind->run_script. */
+ * (schemadiff_alter_sql in the kind's dialect), through schema_run_script. */
 int schema_alter_tables(struct schema_ctx *ctx);
 
 /* The generated monitoring views (monitor_generated_views) and the current

@@ -106,41 +106,8 @@ static int ddl_is_noop(struct schema_ctx *ctx, const char *t, size_t len, bool *
     }
 }
 
-/* Runs every statement of a script (schema_kind.run_script). When
- * `missing_table` is given, a statement failing with ER_NO_SUCH_TABLE stops
- * the script with *missing_table set and the error left in err_msg(),
- * unprefixed, for the caller to report. */
-static int run_statements(struct schema_ctx *ctx, const char *text, size_t total, const char *what,
-                          bool all, bool *missing_table)
-{
-    size_t pos = 0;
-    const char *stmt;
-    size_t len;
-    int rc = 0;
-    while (!rc && sqlscript_next(text, total, &pos, &stmt, &len)) {
-        bool noop = false;
-        if (ctx->plan && !all && (rc = ddl_is_noop(ctx, stmt, len, &noop)) == 0 && noop)
-            continue;
-        if (!rc)
-            rc = schema_apply(ctx, stmt, len);
-        if (rc && !ctx->plan && missing_table && wh_error_undefined_table(ctx->w)) {
-            *missing_table = true;
-            return rc;
-        }
-        if (rc)
-            err_prefix(rc, "%s, statement %.60s", what, stmt);
-    }
-    return rc;
-}
-
-static int run_script(struct schema_ctx *ctx, const char *text, size_t total, const char *what,
-                      bool all)
-{
-    return run_statements(ctx, text, total, what, all, NULL);
-}
-
 /* Runs every statement of a file, its placeholders ({{db}} and the roles)
- * expanded (see run_statements). */
+ * expanded (schema_run_script). */
 static int run_file(struct schema_ctx *ctx, const struct sql_file *f, bool *missing_table)
 {
     const struct config *cfg = ctx->cfg;
@@ -154,7 +121,7 @@ static int run_file(struct schema_ctx *ctx, const struct sql_file *f, bool *miss
     if (rc)
         err_prefix(rc, "%s", what);
     else
-        rc = run_statements(ctx, text.data, text.len, what, false, missing_table);
+        rc = schema_run_script(ctx, text.data, text.len, what, false, missing_table);
     buf_release(&text);
     return rc;
 }
@@ -514,7 +481,7 @@ static int grant_derived_tables(struct schema_ctx *ctx)
     if (rc)
         rc = err_prefix(rc, "deriving the grants");
     else
-        rc = run_script(ctx, grants.data, grants.len, "derived grants", false);
+        rc = schema_run_script(ctx, grants.data, grants.len, "derived grants", false, NULL);
     buf_release(&grants);
     return rc;
 }
@@ -580,14 +547,14 @@ static int install_reveal(struct schema_ctx *ctx)
         log_info("init: the steward role no longer reads sensitive tables directly (values are "
                  "revealed through pii_reveal)");
     if (!rc)
-        rc = run_script(ctx, revokes.data, revokes.len, "revoking the steward's sensitive grants",
-                        false);
+        rc = schema_run_script(ctx, revokes.data, revokes.len,
+                               "revoking the steward's sensitive grants", false, NULL);
     buf_reset(&revokes);
     if (!rc)
         rc = ddlgen_reveal_grants(&revokes, db, cfg->roles.loader, cfg->roles.steward,
                                   db_dialect(DB(ctx)));
     if (!rc)
-        rc = run_script(ctx, revokes.data, revokes.len, "granting pii_reveal", false);
+        rc = schema_run_script(ctx, revokes.data, revokes.len, "granting pii_reveal", false, NULL);
     buf_release(&revokes);
     free(kinds);
     return rc;
@@ -618,15 +585,17 @@ static int mysql_try_lock(struct schema_ctx *ctx, enum schema_lock *got)
     unsigned long long n = 0;
     bool galera = false, ready = false;
     char state[64];
-    int rc = db_galera_state(DB(ctx), &galera, &ready, state, sizeof(state));
-    if (!rc)
-        rc = wh_query_u64(ctx->w, "SELECT GET_LOCK($1, 0)", 1, &name, &n, NULL);
-    if (rc && galera && db_errno(DB(ctx)) == ER_NOT_SUPPORTED_YET) {
+    int rc = wh_query_u64(ctx->w, "SELECT GET_LOCK($1, 0)", 1, &name, &n, NULL);
+    *got = SCHEMA_LOCK_BUSY;
+    if (rc && db_errno(DB(ctx)) == ER_NOT_SUPPORTED_YET) { /* only ever said on a Galera node */
         err_clear();
-        rc = 0;
-        n = 1;
+        *got = SCHEMA_LOCK_NONE;
+        return 0;
     }
-    *got = n != 1 ? SCHEMA_LOCK_BUSY : galera ? SCHEMA_LOCK_NONE : SCHEMA_LOCK_TAKEN;
+    if (!rc && n == 1) /* taken: the node's own, or the server's */
+        rc = db_galera_state(DB(ctx), &galera, &ready, state, sizeof(state));
+    if (!rc && n == 1)
+        *got = galera ? SCHEMA_LOCK_NONE : SCHEMA_LOCK_TAKEN;
     return rc;
 }
 
@@ -690,7 +659,8 @@ const struct schema_kind schema_kind_mysql = {
     .refuse = refuse_anonymous_shadows,
     .create_space = mysql_create_space,
     .bookkeeping = mysql_bookkeeping,
-    .run_script = run_script,
+    .next = sqlscript_next,
+    .unchanged = ddl_is_noop,
     .one_line = sqlscript_one_line,
     .access = mysql_access,
     .account = ensure_account,

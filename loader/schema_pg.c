@@ -213,26 +213,6 @@ static int on_existing_table(struct schema_ctx *ctx, const char *t, size_t n, bo
     return schema_table_exists(ctx, name, noop);
 }
 
-/* schema_kind.run_script: with `all`, the plan shows every statement,
- * those on a table that exists included (an ALTER's COMMENT ON). */
-static int run_script(struct schema_ctx *ctx, const char *text, size_t total, const char *what,
-                      bool all)
-{
-    size_t pos = 0, len;
-    const char *stmt;
-    int rc = 0;
-    while (!rc && schema_pg_next(text, total, &pos, &stmt, &len)) {
-        bool noop = false;
-        if (ctx->plan && !all && (rc = on_existing_table(ctx, stmt, len, &noop)) == 0 && noop)
-            continue;
-        if (!rc)
-            rc = schema_apply(ctx, stmt, len);
-        if (rc)
-            err_prefix(rc, "%s, statement %.60s", what, stmt);
-    }
-    return rc;
-}
-
 /* ---- the views init creates, and those an ALTER must drop ---- */
 
 /* The view of an embedded file of view_dirs (schema_view_name: a
@@ -489,7 +469,6 @@ static int pg_create_space(struct schema_ctx *ctx)
 {
     const char *db = ctx->cfg->warehouse.database;
     const char *schema = ctx->space;
-    struct wh *w = ctx->w;
     int rc = 0;
     if (!ctx->db_exists) {
         buf_reset(&ctx->sql);
@@ -498,10 +477,8 @@ static int pg_create_space(struct schema_ctx *ctx)
             rc = wh_append_ident(DB_DIALECT_POSTGRES, &ctx->sql, db);
         if (!rc)
             rc = buf_adds(&ctx->sql, " ENCODING 'UTF8' TEMPLATE template0");
-        ctx->w = ctx->server; /* schema_apply's connection for this one statement */
         if (!rc)
-            rc = schema_apply(ctx, ctx->sql.data, ctx->sql.len);
-        ctx->w = w;
+            rc = schema_apply_on(ctx, ctx->server, ctx->sql.data, ctx->sql.len);
         if (!rc && !ctx->plan)
             rc = wh_connect(ctx->cfg, WH_ADMIN, &ctx->w);
         if (rc)
@@ -534,7 +511,7 @@ static int pg_bookkeeping(struct schema_ctx *ctx)
         if (strcmp(f->dir, DIR_DDL) != 0)
             continue;
         snprintf(what, sizeof(what), "%s/%s", f->dir, f->name);
-        rc = run_script(ctx, f->text, f->len, what, false);
+        rc = schema_run_script(ctx, f->text, f->len, what, false, NULL);
         if (rc)
             return rc;
         ctx->rep->tables++;
@@ -612,7 +589,8 @@ static int install_reveal(struct schema_ctx *ctx)
         rc = ddlgen_reveal_grants(&ctx->sql, ctx->space, cfg->roles.loader, cfg->roles.steward,
                                   DB_DIALECT_POSTGRES);
     if (!rc)
-        rc = run_script(ctx, ctx->sql.data, ctx->sql.len, "the reveal function pii_reveal", false);
+        rc = schema_run_script(ctx, ctx->sql.data, ctx->sql.len, "the reveal function pii_reveal",
+                               false, NULL);
     free(kinds);
     return rc;
 }
@@ -659,7 +637,7 @@ static int pg_access(struct schema_ctx *ctx)
     if (!rc)
         rc = schema_alter_tables(ctx);
     if (!rc)
-        rc = run_script(ctx, access.data, access.len, "roles and privileges", false);
+        rc = schema_run_script(ctx, access.data, access.len, "roles and privileges", false, NULL);
     buf_release(&access);
     if (!rc)
         rc = install_reveal(ctx);
@@ -701,7 +679,7 @@ static int pg_account(struct schema_ctx *ctx, const char *user, const char *pass
     buf_reset(&ctx->sql);
     rc = ddlgen_pg_account(&ctx->sql, user, role, ctx->space);
     if (!rc)
-        rc = run_script(ctx, ctx->sql.data, ctx->sql.len, "account", false);
+        rc = schema_run_script(ctx, ctx->sql.data, ctx->sql.len, "account", false, NULL);
     if (!rc && (!exists || ctx->reset_passwords))
         rc = pg_set_role_password(wh_pg(ctx->w), user, password);
     if (rc)
@@ -732,7 +710,8 @@ const struct schema_kind schema_kind_pg = {
     .refuse = pg_refuse,
     .create_space = pg_create_space,
     .bookkeeping = pg_bookkeeping,
-    .run_script = run_script,
+    .next = schema_pg_next,
+    .unchanged = on_existing_table,
     .one_line = schema_pg_one_line,
     .access = pg_access,
     .account = pg_account,

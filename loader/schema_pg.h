@@ -41,7 +41,7 @@
  *
  * Before anything is written, the stored key fingerprint is checked and
  * every existing stream table is compared with its definition
- * (schema_compare_tables): a change init may not make (schemadiff.h) is
+ * (schema.c): a change init may not make (schemadiff.h) is
  * ML_ECONFIG naming the mapping's file:line:col, the table and the column,
  * and so is a view that is not init's but would have to be dropped for an
  * ALTER (naming the table, the column for a retype, and the view); nothing

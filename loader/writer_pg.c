@@ -114,23 +114,6 @@ static int append_text(struct buf *data, const char *s, size_t len, size_t *nuls
     return rc ? rc : pg_copy_append_field(data, s, len);
 }
 
-/* the decimal digits of v, as "%lld" writes them (no printf: one call per
- * integer cell of every row) */
-static int append_int(struct buf *data, long long v)
-{
-    char num[24];
-    size_t o = sizeof(num);
-    /* the magnitude in unsigned arithmetic: -LLONG_MIN does not fit */
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        num[--o] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        num[--o] = '-';
-    return buf_add(data, num + o, sizeof(num) - o);
-}
-
 static int append_cell(struct buf *data, const struct batch *b, const struct cell *c,
                        const struct column_def *cd, size_t *nuls)
 {
@@ -140,7 +123,7 @@ static int append_cell(struct buf *data, const struct batch *b, const struct cel
     case CELL_INT:
         if (cd->type == COL_BOOL)
             return buf_adds(data, c->i ? "t" : "f");
-        return append_int(data, c->i);
+        return buf_add_int(data, c->i);
     case CELL_TEXT:
         return append_text(data, batch_text(b, c), c->len, nuls);
     case CELL_PENDING:

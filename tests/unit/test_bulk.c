@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,10 +319,28 @@ static void test_infile_serves_buffer_never_files(void **state)
     assert_int_equal(1, opens);
 }
 
+/* buf_add_int: what "%lld" writes, appended, at the ends of the range */
+static void test_add_int(void **state)
+{
+    const long long v[] = {0, 7, -1, 42, -9001, LLONG_MAX, LLONG_MIN};
+    struct buf out = BUF_INIT, want = BUF_INIT;
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        assert_int_equal(0, buf_adds(&out, "|"));
+        assert_int_equal(0, buf_add_int(&out, v[i]));
+        assert_int_equal(0, buf_addf(&want, "|%lld", v[i]));
+    }
+    assert_string_equal(want.data, out.data);
+    assert_string_equal("|0|7|-1|42|-9001|9223372036854775807|-9223372036854775808", out.data);
+    buf_release(&out);
+    buf_release(&want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_field_escapes),
+        cmocka_unit_test(test_add_int),
         cmocka_unit_test(test_roundtrip_every_byte),
         cmocka_unit_test(test_roundtrip_random),
         cmocka_unit_test(test_null_versus_text),
