@@ -907,9 +907,15 @@ static int pg_reveal_function(struct gen *g, const char *schema, const char *con
     put(g, nkinds ? "ELSE RAISE EXCEPTION " : "RAISE EXCEPTION ");
     put_literal(g, unknown);
     put(g, nkinds ? "; END IF; " : "; ");
+    /* the log row is the caller's transaction's (a function cannot commit):
+     * the server's log gets the call as well, at once and whatever the
+     * transaction becomes (who, kind, id, found: no value, no reason, which
+     * is the steward's free text) */
     put(g, "INSERT INTO pii_access_log (at, who, action, kind, surrogate_id, reason, found) "
            "VALUES (clock_timestamp() AT TIME ZONE 'UTC', session_user, 'reveal', p_kind, "
-           "p_id, p_reason, v_value IS NOT NULL); RETURN v_value; END $pii_reveal$;\n"
+           "p_id, p_reason, v_value IS NOT NULL); "
+           "RAISE LOG 'pii_reveal: % revealed % id % (found: %)', session_user, p_kind, p_id, "
+           "v_value IS NOT NULL; RETURN v_value; END $pii_reveal$;\n"
            "ALTER FUNCTION ");
     put_ident(g, schema);
     put(g, ".");

@@ -139,10 +139,11 @@ static int my_claim(void *state, struct wh *w, struct buf *sql, struct batch *b,
  * holds unchanged; a snapshot table (new each run: all of it is written)
  * by multi-row INSERT, since the bulk path remembers per table whether it
  * was empty, which a temporary table of one run cannot tell it. */
-static int write_table(struct my_rows *s, struct db *db, struct buf *sql, const struct batch *b,
+static int write_table(struct my_rows *s, struct wh *w, struct buf *sql, const struct batch *b,
                        struct table_rows *t, bool snapshot, unsigned long long run_id,
                        unsigned long long *unchanged)
 {
+    struct db *db = wh_db(w);
     size_t nsame = 0;
     bool fresh = false;
     uint64_t t0;
@@ -155,7 +156,7 @@ static int write_table(struct my_rows *s, struct db *db, struct buf *sql, const 
     rc = snapshot ? 0 : writer_table_fresh(s->writer, db, t->def, &fresh);
     t0 = stage_now();
     if (!rc && !snapshot && !fresh)
-        rc = rowdiff_mark_unchanged(db, sql, b, t, skip, &nsame);
+        rc = rowdiff_mark_unchanged(w, sql, b, t, skip, &nsame);
     stage_add(STAGE_ROWDIFF, t0);
     if (!rc)
         *unchanged += nsame;
@@ -182,7 +183,7 @@ static int my_write(void *state, struct wh *w, struct buf *sql, struct batch *b,
             continue;
         if (snap)
             rows->def = snapshot;
-        rc = write_table(state, db, sql, b, rows, snap, run_id, unchanged);
+        rc = write_table(state, w, sql, b, rows, snap, run_id, unchanged);
         rows->def = def;
     }
     return rc;

@@ -1,7 +1,7 @@
 /* loadrows_pg.c - loadrows.h for PostgreSQL: rows through writer_pg.h
- * (COPY straight into a table empty at the run's start, else COPY into
- * staging and one set-based upsert), the claim and the children's tails by
- * writer_pg.h, surrogates by surrogate_pg.h, history by history_pg.h. */
+ * (COPY straight into a table empty at the run's start, else the rows
+ * rowdiff.h finds changed by COPY into staging and one set-based upsert), the claim and the
+ * children's tails by writer_pg.h, surrogates by surrogate_pg.h, history by history_pg.h. */
 #include "loadrows.h"
 
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include "history_pg.h"
 #include "log.h"
 #include "pg.h"
+#include "rowdiff.h"
 #include "stages.h"
 #include "surrogate_pg.h"
 #include "writer_pg.h"
@@ -132,12 +133,44 @@ static int p_claim(void *state, struct wh *w, struct buf *sql, struct batch *b,
     return rc;
 }
 
+/* The rows of `t`: by a direct COPY into a table the run found empty
+ * (*direct: all of them went so), else through staging and the upsert,
+ * leaving out the rows rowdiff.h finds equal to their stored rows (a rerun
+ * over unchanged data then reads its rows and writes none). A snapshot
+ * table is temporary: always upserted, all of it. *written: the rows
+ * inserted or changed. */
+static int write_table(struct writer_pg *wr, struct wh *w, struct buf *sql, const struct batch *b,
+                       struct table_rows *t, bool snapshot, unsigned long long run_id,
+                       unsigned long long *written, bool *direct)
+{
+    struct pg *pg = wh_pg(w);
+    bool fresh = false, *skip = NULL;
+    size_t nsame = 0;
+    uint64_t t0;
+    int rc;
+    rc = snapshot ? 0 : writer_pg_fresh(wr, pg, t->def, &fresh);
+    if (!rc && !snapshot && !fresh) {
+        skip = calloc(t->nrows, sizeof(*skip));
+        t0 = stage_now();
+        rc = skip ? rowdiff_mark_unchanged(w, sql, b, t, skip, &nsame)
+                  : err_set(ML_ENOMEM, "out of memory");
+        stage_add(STAGE_ROWDIFF, t0);
+    }
+    t0 = stage_now();
+    if (!rc && fresh)
+        rc = writer_pg_load(wr, pg, b, t, run_id, written, direct);
+    else if (!rc && nsame < t->nrows)
+        rc = writer_pg_write(wr, pg, b, t, skip, run_id, written);
+    stage_add(STAGE_SERVER_LOAD, t0);
+    free(skip);
+    return rc;
+}
+
 /* The main rows first: when they all went by a direct COPY, none of their
  * keys was stored before, so a child table that was empty at the run's
  * start holds no row of theirs (a child row is only written with its
  * parent's); else each child table's tails past the parents' new counts
- * go, before the children are written. A snapshot table is temporary:
- * always upserted. */
+ * go, before the children are written. */
 static int p_write(void *state, struct wh *w, struct buf *sql, struct batch *b,
                    const struct table_def *snapshot, unsigned long long run_id,
                    unsigned long long *unchanged)
@@ -151,14 +184,12 @@ static int p_write(void *state, struct wh *w, struct buf *sql, struct batch *b,
         const bool snap = snapshot && t == BATCH_MAIN;
         unsigned long long written = 0;
         bool direct = false;
-        uint64_t t0 = stage_now();
         if (snap)
             rows->def = snapshot;
-        rc = snap ? writer_pg_write(wr, pg, b, rows, run_id, &written)
-                  : writer_pg_load(wr, pg, b, rows, run_id, &written,
-                                   t == BATCH_MAIN ? &direct : NULL);
+        if (rows->nrows)
+            rc = write_table(wr, w, sql, b, rows, snap, run_id, &written,
+                             t == BATCH_MAIN ? &direct : NULL);
         rows->def = def;
-        stage_add(STAGE_SERVER_LOAD, t0);
         if (!rc)
             *unchanged += rows->nrows >= written ? rows->nrows - written : 0;
         for (unsigned c = 0; !rc && t == BATCH_MAIN && c < batch_def(b)->nchildren; c++) {

@@ -265,15 +265,18 @@ static int unchanged_sql(struct buf *sql, const struct table_def *def, size_t id
     return rc ? rc : buf_addc(sql, ')');
 }
 
-/* The rows of `t` in COPY's text format into w->data (wiped first);
- * `suffix`, when not NULL, is appended to every row after a tab. */
+/* The rows of `t` but those with skip[r] (skip may be NULL) in COPY's text
+ * format into w->data (wiped first); `suffix`, when not NULL, is appended
+ * to every row after a tab. */
 static int encode_rows(struct writer_pg *w, const struct batch *b, const struct table_rows *t,
-                       const char *suffix, size_t *nuls)
+                       const bool *skip, const char *suffix, size_t *nuls)
 {
     const struct table_def *def = t->def;
     int rc = 0;
     buf_wipe(&w->data);
     for (size_t r = 0; !rc && r < t->nrows; r++) {
+        if (skip && skip[r])
+            continue;
         for (unsigned c = 0; !rc && c < def->ncols; c++) {
             if (c)
                 rc = buf_addc(&w->data, '\t');
@@ -292,7 +295,7 @@ static int encode_rows(struct writer_pg *w, const struct batch *b, const struct 
 }
 
 int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
-                    const struct table_rows *t, unsigned long long run_id,
+                    const struct table_rows *t, const bool *skip, unsigned long long run_id,
                     unsigned long long *written)
 {
     const struct table_def *def = t->def;
@@ -308,7 +311,7 @@ int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
         rc = stage_create(w, pg, def, idx);
     /* the rows, COPY's text format: a field per column, tab separated */
     if (!rc)
-        rc = encode_rows(w, b, t, NULL, &nuls);
+        rc = encode_rows(w, b, t, skip, NULL, &nuls);
     if (!rc) {
         buf_reset(&w->sql);
         rc = buf_addf(&w->sql, "COPY ml_stage_%zu (", idx);
@@ -324,12 +327,12 @@ int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
         log_warn("writing %s: %zu text value(s) held a NUL byte, which PostgreSQL text cannot "
                  "hold: stored with U+FFFD in its place",
                  def->name, nuls);
-    if (!rc) {
+    if (!rc && !skip) {
         buf_reset(&w->sql);
         rc = unchanged_sql(&w->sql, def, idx);
+        if (!rc)
+            rc = pg_exec(pg, w->sql.data);
     }
-    if (!rc)
-        rc = pg_exec(pg, w->sql.data);
     if (!rc) {
         buf_reset(&w->sql);
         rc = upsert_sql(&w->sql, def, idx);
@@ -407,7 +410,7 @@ int writer_pg_load(struct writer_pg *w, struct pg *pg, const struct batch *b,
         return 0;
     rc = writer_pg_fresh(w, pg, def, &fresh);
     if (rc || !fresh)
-        return rc ? rc : writer_pg_write(w, pg, b, t, run_id, written);
+        return rc ? rc : writer_pg_write(w, pg, b, t, NULL, run_id, written);
     /* load_run_id and loaded_at as the upsert stamps them: the run, and the
      * transaction's start in UTC */
     {
@@ -422,7 +425,7 @@ int writer_pg_load(struct writer_pg *w, struct pg *pg, const struct batch *b,
             rc = buf_addf(&w->sql, "%s%s", run, stamp.data);
         buf_release(&stamp);
         if (!rc)
-            rc = encode_rows(w, b, t, w->sql.data, &nuls);
+            rc = encode_rows(w, b, t, NULL, w->sql.data, &nuls);
     }
     /* a key this run wrote in an earlier batch (a record the source served
      * twice) makes the COPY fail: back to the savepoint, and this batch is
@@ -449,7 +452,7 @@ int writer_pg_load(struct writer_pg *w, struct pg *pg, const struct batch *b,
                     log_debug("%s: a key of this batch was written earlier in the run: the "
                               "batch is upserted",
                               def->name);
-                    return writer_pg_write(w, pg, b, t, run_id, written);
+                    return writer_pg_write(w, pg, b, t, NULL, run_id, written);
                 }
             }
         }

@@ -3,14 +3,15 @@
  *
  * The PostgreSQL counterpart of writer.h's implementations and of
  * batchtx.h (whose signatures take a MySQL connection). Per table and
- * batch: the rows go by `COPY ... FROM STDIN`, fed from memory (every value
- * in COPY's text format, pg_copy_append_field), into a temporary staging
- * table of the table's definition columns (created once per session,
- * ON COMMIT DELETE ROWS: empty at every batch); the staged rows equal to
- * their stored rows are deleted from it (DELETE ... USING t on the key,
- * the other columns IS NOT DISTINCT FROM: neither written nor locked, so a
- * rerun over unchanged data writes nothing to the table or its WAL), then
- * one set-based
+ * batch: the rows (those the caller did not find unchanged, rowdiff.h) go
+ * by `COPY ... FROM STDIN`, fed from memory (every value in COPY's text
+ * format, pg_copy_append_field), into a temporary staging table of the
+ * table's definition columns (created once per session, ON COMMIT DELETE
+ * ROWS: empty at every batch); when the caller compared nothing, the
+ * staged rows equal to their stored rows are deleted from it (DELETE ...
+ * USING t on the key, the other columns IS NOT DISTINCT FROM: neither
+ * written nor locked, so that such rows write nothing to the table or its
+ * WAL), then one set-based
  *   INSERT INTO t (cols, load_run_id, loaded_at) SELECT ... FROM staging
  *   ON CONFLICT (key) DO UPDATE SET ... WHERE (t.cols) IS DISTINCT FROM
  *   (EXCLUDED.cols)
@@ -41,14 +42,20 @@ void writer_pg_free(struct writer_pg *w);
  * the tables' emptiness is kept: it is the warehouse's, not the session's. */
 void writer_pg_session_reset(struct writer_pg *w);
 
-/* Upserts the rows of `t` (a table of `b`), stamped with run_id. *written
- * gets the rows inserted or changed, the rest of t->nrows were unchanged.
- * 0 or a negative code with err_msg() naming the table. */
+/* Upserts the rows of `t` (a table of `b`), stamped with run_id, but for
+ * the rows r with skip[r] (skip NULL: none), which the caller found equal
+ * to their stored rows (rowdiff.h). Only when skip is NULL are the staged
+ * rows equal to their stored rows deleted from the staging table before
+ * the upsert: the caller that compared has left out those it found, and
+ * the upsert's IS DISTINCT FROM still leaves one alone that another
+ * transaction made equal meanwhile. *written gets the rows inserted or
+ * changed, the rest of t->nrows were unchanged (or skipped). 0 or a
+ * negative code with err_msg() naming the table. */
 int writer_pg_write(struct writer_pg *w, struct pg *pg, const struct batch *b,
-                    const struct table_rows *t, unsigned long long run_id,
+                    const struct table_rows *t, const bool *skip, unsigned long long run_id,
                     unsigned long long *written);
 
-/* As writer_pg_write, but a table that held no row at this run's first
+/* As writer_pg_write (skip NULL), but a table that held no row at this run's first
  * batch of it (asked then, SELECT 1 ... LIMIT 1, and remembered for the
  * run) gets its rows by one `COPY t (cols, load_run_id, loaded_at) FROM
  * STDIN` straight into it: only this run's rows can be there, so nothing is

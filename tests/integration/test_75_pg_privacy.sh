@@ -3,7 +3,8 @@
 # PostgreSQL 15 and fixture API, through the real psql as the steward and the
 # analyst: the audited reveal (the function pii_reveal, SECURITY DEFINER and
 # owned by the loader role; every call logged in pii_access_log as the
-# calling account; the steward may run it and read the log but neither read
+# calling account, in the caller's transaction, and in the server's log,
+# which a rollback does not take back; the steward may run it and read the log but neither read
 # a sensitive table nor change the log; the analyst may do neither) and
 # `maskload reveal` with the steward's own config; `maskload privacy-report`
 # (its figures as SQL computes them, no value printed). Must-fails: a blank or
@@ -62,6 +63,17 @@ assert_eq $((before + 1)) "$(log_rows)" "one log row for the call"
 assert_eq "$S|reveal|city|$id|ticket 4711: court order|t|t" \
   "$(q "SELECT who, action, kind, surrogate_id, reason, found, abs(extract(epoch FROM (now() AT TIME ZONE 'UTC') - at)) < 60 FROM pii_access_log ORDER BY id DESC LIMIT 1")" \
   "the log row: who = the steward account (session_user), kind, id, reason, found, now in UTC"
+# a call in a transaction the caller rolls back: the log row goes with it
+# (a function cannot commit), the server's log keeps the call
+srv_log=$PG_SERVER_DIR/postgres.log
+logged() { grep -c "pii_reveal: $S revealed city id $id (found: t)" "$srv_log" || true; }
+n_logged=$(logged)
+assert_eq "$want" "$(as_s "BEGIN; SELECT pii_reveal('city', $id, 'then rolled back'); ROLLBACK;")" \
+  "a call inside BEGIN ... ROLLBACK returns the value"
+assert_eq $((before + 1)) "$(log_rows)" "and its log row is rolled back with the transaction"
+assert_eq $((n_logged + 1)) "$(logged)" "the server's log has the call (account, kind, id, found)"
+assert_not_contains "$(grep 'pii_reveal: .* revealed ' "$srv_log")" "rolled back" "the server's log has no reason"
+assert_not_contains "$(grep 'pii_reveal: .* revealed ' "$srv_log")" "$want" "nor the value"
 assert_eq "" "$(as_s "SELECT pii_reveal('zipcode', 999999, 'no such id')")" "an unknown id reveals nothing (NULL)"
 assert_eq "f" "$(q "SELECT found FROM pii_access_log ORDER BY id DESC LIMIT 1")" "and is logged as not found"
 

@@ -1281,7 +1281,9 @@ static void test_pg_reveal_function(void **state)
                                      "zip''code)';"));
     assert_non_null(strstr(out.data,
                            "session_user, 'reveal', p_kind, p_id, p_reason, v_value IS "
-                           "NOT NULL); RETURN v_value; END $pii_reveal$;\nALTER FUNCTION "));
+                           "NOT NULL); RAISE LOG 'pii_reveal: % revealed % id % (found: %)', "
+                           "session_user, p_kind, p_id, v_value IS NOT NULL; RETURN v_value; "
+                           "END $pii_reveal$;\nALTER FUNCTION "));
     assert_non_null(strstr(out.data, "OWNER TO \"r_loader\";\n"));
     assert_null(strstr(out.data, "DEFINER="));
     assert_null(strstr(out.data, "`"));
