@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "convert.h"
 #include "error.h"
+#include "json.h"
 #include "banned.h"
 
 #define NO_OFFSET ((size_t)-1)
@@ -759,6 +761,71 @@ int batch_split(struct batch *b, size_t from, struct batch *rest)
     }
     b->records -= nrows - from;
     b->accepted -= nrows - from;
+    return key_set_rebuild(b);
+}
+
+/* a text cell that may be written out: valid UTF-8, no NUL byte */
+static bool printable_text(const struct batch *b, const struct cell *c)
+{
+    const char *s = b->arena.data + c->off;
+    size_t n;
+    return c->kind == CELL_TEXT && !memchr(s, '\0', c->len) && convert_utf8_valid(s, c->len, &n);
+}
+
+int batch_reject_only_record(struct batch *b, const char *source_ref, const char *reason)
+{
+    struct table_rows *m = &b->tables[BATCH_MAIN];
+    const struct table_def *def = m->def;
+    struct buf key = BUF_INIT, payload = BUF_INIT;
+    bool has_key = false;
+    int rc = 0;
+    if (m->nrows != 1 || b->accepted != 1 || (b->superseded_cap && b->superseded[0]))
+        return err_set(ML_EINVAL, "stream '%s': a batch of %zu rows is not one record to reject",
+                       b->def->name, m->nrows);
+    {
+        const struct cell *k = &m->cells[0];
+        if (k->kind == CELL_INT) {
+            rc = buf_add_int(&key, k->i);
+            has_key = true;
+        } else if (printable_text(b, k) && k->len <= 255) {
+            rc = buf_add(&key, b->arena.data + k->off, k->len);
+            has_key = true;
+        }
+    }
+    if (!rc)
+        rc = buf_addc(&payload, '{');
+    for (unsigned c = 0; !rc && c < def->ncols; c++) {
+        const struct cell *cell = &m->cells[c];
+        if (c)
+            rc = buf_addc(&payload, ',');
+        if (!rc)
+            rc = json_quote(&payload, def->cols[c].name);
+        if (!rc)
+            rc = buf_addc(&payload, ':');
+        if (rc)
+            break;
+        if (cell->kind == CELL_INT)
+            rc = buf_add_int(&payload, cell->i);
+        else if (printable_text(b, cell))
+            rc = json_quote_len(&payload, b->arena.data + cell->off, cell->len);
+        else
+            rc = buf_adds(&payload, "null");
+    }
+    if (!rc)
+        rc = buf_addc(&payload, '}');
+    if (!rc)
+        rc = batch_add_reject(b, source_ref, reason, has_key ? key.data : NULL, payload.data);
+    buf_wipe(&key);
+    buf_wipe(&payload);
+    if (rc)
+        return rc;
+    /* its arena bytes stay until the batch's reset */
+    m->nrows = 0;
+    for (unsigned i = 0; i < b->def->nchildren; i++) {
+        b->children[i].n = 0;
+        b->tables[BATCH_CHILD(i)].nrows = 0;
+    }
+    b->accepted--;
     return key_set_rebuild(b);
 }
 

@@ -206,6 +206,20 @@ int batch_drop_claims(struct batch *b, const struct batch_claim *cl, size_t n, c
  * `rest` is not empty; ML_ENOMEM. On failure both batches are unchanged. */
 int batch_split(struct batch *b, size_t from, struct batch *rest);
 
+/* Turns the one record of a compacted batch (one main row) into a reject
+ * with `source_ref` and `reason`: its main row, its child rows and counts
+ * go, and it counts as rejected instead of accepted (the loader rejects a
+ * record the server cannot store even alone). The reject's record key is
+ * the row's first cell as text (an integer in decimal, or a text of at most
+ * 255 bytes, valid UTF-8 without NUL bytes; else none), as batch_claims
+ * would have claimed it; its payload is the main row as a JSON object of
+ * the table's column names and values as the table would hold them
+ * (masked: integers as numbers, text as strings; NULL, a pending surrogate
+ * and a text that is not valid UTF-8 or holds a NUL byte as null), so it
+ * holds no PII. 0; ML_EINVAL when the batch does not hold exactly one
+ * row, which is not superseded; ML_ENOMEM (the batch then unchanged). */
+int batch_reject_only_record(struct batch *b, const char *source_ref, const char *reason);
+
 /* ---- filling (the mapping modules: mapping.c, mapvalue.c, reject.c) ----
  * Every function returns 0 or ML_ENOMEM and leaves the batch consistent. */
 

@@ -249,7 +249,12 @@ static int flush_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
  * a cursor beyond records still unwritten). Acknowledgement (the caller's
  * source_committed) waits for every part. A crash between the parts leaves
  * whole parts, each idempotent like a batch. A single record refused as too
- * large fails the run: no split can help. */
+ * large: when the refusal is a limit that one record exceeds alone
+ * (wh_error_record_limit: PostgreSQL's 54000, e.g. an index row over the
+ * btree limit), the record goes to load_rejects with the server's message
+ * (batch_reject_only_record: no value of it but the masked row) and the
+ * run goes on; else (a writeset limit the operator set, which no record
+ * should exceed) it fails the run: no split can help. */
 static int split_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
                        unsigned long long pages, struct load_stream_counts *total)
 {
@@ -259,6 +264,21 @@ static int split_batch(struct run_ctx *ctx, struct batch *b, const char *stream,
     char why[1024];
     int rc;
     snprintf(why, sizeof(why), "%s", err_msg());
+    if (rows == 1 && wh_error_record_limit(ctx->w)) {
+        char ref[160], reason[1200];
+        snprintf(ref, sizeof(ref),
+                 "stream '%s', run %llu (the record's position is not kept "
+                 "past its batch)",
+                 stream, ctx->run_id);
+        snprintf(reason, sizeof(reason), "too large for the server, even alone: %s", why);
+        rc = batch_reject_only_record(b, ref, reason);
+        if (rc)
+            return rc;
+        log_warn("stream '%s': a record is too large for the server even in a transaction of "
+                 "its own (%s): rejected, see load_rejects",
+                 stream, why);
+        return flush_batch(ctx, b, stream, pages, total);
+    }
     if (rows < 2)
         return err_set(ML_EDB,
                        "stream '%s': one record is too large a transaction for the server, "

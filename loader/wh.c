@@ -356,6 +356,20 @@ int wh_bind_text(struct buf *out, const char *sql, int n, const char *const *val
 /* MySQL: SIGNAL of SQLSTATE '45000'; PostgreSQL: RAISE EXCEPTION. */
 #define MY_ER_SIGNAL_EXCEPTION 1644
 #define PG_RAISE_EXCEPTION     "P0001"
+/* PostgreSQL: program_limit_exceeded */
+#define PG_PROGRAM_LIMIT "54000"
+
+bool wh_code_record_limit(enum db_dialect d, unsigned err, const char *sqlstate)
+{
+    (void)err;
+    return d == DB_DIALECT_POSTGRES && sqlstate && strcmp(sqlstate, PG_PROGRAM_LIMIT) == 0;
+}
+
+bool wh_error_record_limit(struct wh *w)
+{
+    struct pg *p = wh_pg(w);
+    return p && wh_code_record_limit(DB_DIALECT_POSTGRES, 0, pg_sqlstate(p));
+}
 
 bool wh_error_raised(struct wh *w)
 {

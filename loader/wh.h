@@ -142,11 +142,21 @@ bool wh_error_undefined_table(struct wh *w);
  * routine's. */
 bool wh_error_raised(struct wh *w);
 
+/* Whether the last failure is a limit of the server that one record can
+ * exceed alone, which no smaller transaction helps: PostgreSQL's
+ * program_limit_exceeded (SQLSTATE 54000: an index row over the btree
+ * limit, a value over a type's size). Never on MySQL: its transaction-size
+ * refusals (a Galera writeset over wsrep_max_ws_rows/_size) are the
+ * operator's settings, which a record does not exceed on its own merits;
+ * out of memory is the server's state, not the record's. */
+bool wh_error_record_limit(struct wh *w);
+
 /* The same decisions on a failure's code, unit-testable: `err` a MySQL
  * server or client error number, `sqlstate` a PostgreSQL SQLSTATE; the one
  * that is not the dialect's is ignored. */
 enum db_err_class wh_code_class(enum db_dialect d, unsigned err, const char *sqlstate);
 bool wh_code_undefined_table(enum db_dialect d, unsigned err, const char *sqlstate);
+bool wh_code_record_limit(enum db_dialect d, unsigned err, const char *sqlstate);
 
 /* ---- quoting ---- */
 

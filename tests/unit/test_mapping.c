@@ -1708,6 +1708,59 @@ static void test_batch_split(void **state)
     batch_free(rest);
 }
 
+/* The one record of a batch the server cannot store even alone becomes a
+ * reject: its rows in every table and its child counts go, it counts as
+ * rejected, its key is the row's, its payload the masked main row; the
+ * batch's other rejects stay. Refused for a batch of two records or none. */
+static void test_batch_reject_only_record(void **state)
+{
+    struct ctx *c = *state;
+    struct batch *b = c->b;
+    struct batch *rest = batch_new(batch_def(b));
+    const struct reject *r;
+    size_t n = 9;
+    assert_non_null(rest);
+    assert_int_equal(map_text(c, ORDER("7", LINES2, PAY1)), 0);
+    assert_int_equal(map_text(c, ORDER("10", "[3]", "[]")), 0); /* a reject */
+    assert_int_equal(map_text(c, ORDER("8", LINES2, "[]")), 0);
+    assert_int_equal(batch_compact(b), 0);
+    /* must fail: two records are not one */
+    assert_int_equal(batch_reject_only_record(b, "ref", "why"), ML_EINVAL);
+    assert_int_equal(main_rows(b)->nrows, 2);
+    assert_int_equal(batch_counts(b).rejected, 1);
+    assert_int_equal(batch_split(b, 1, rest), 0); /* b keeps order 7 and the reject */
+    assert_int_equal(batch_reject_only_record(b, "stream 'orders'", "too large"), 0);
+    assert_int_equal(main_rows(b)->nrows, 0);
+    assert_int_equal(batch_rows(b, BATCH_CHILD(0))->nrows, 0);
+    assert_int_equal(batch_rows(b, BATCH_CHILD(1))->nrows, 0);
+    assert_null(batch_children(b, 0, &n));
+    assert_int_equal(n, 0);
+    assert_int_equal(batch_counts(b).records, 2);
+    assert_int_equal(batch_counts(b).accepted, 0);
+    assert_int_equal(batch_counts(b).rejected, 2);
+    r = batch_reject(b, 1);
+    assert_string_equal(batch_rej_text(b, r->source_ref), "stream 'orders'");
+    assert_string_equal(batch_rej_text(b, r->reason), "too large");
+    assert_string_equal(batch_rej_text(b, r->record_key), "7");
+    assert_string_equal(batch_rej_text(b, r->payload), "{\"order_id\":7,\"status\":\"paid\"}");
+    /* the first reject is the mapping's, as it was */
+    assert_non_null(strstr(batch_rej_text(b, batch_reject(b, 0)->payload), "\"id\":10"));
+    /* must fail: nothing left to reject */
+    assert_int_equal(batch_reject_only_record(b, "ref", "why"), ML_EINVAL);
+    assert_int_equal(batch_counts(b).rejected, 2);
+    /* the other part, order 8 alone, with its two lines */
+    assert_int_equal(batch_rows(rest, BATCH_CHILD(0))->nrows, 2);
+    assert_int_equal(batch_reject_only_record(rest, "ref", "why"), 0);
+    assert_int_equal(batch_rows(rest, BATCH_CHILD(0))->nrows, 0);
+    assert_string_equal(batch_rej_text(rest, batch_reject(rest, 0)->record_key), "8");
+    assert_int_equal(batch_counts(rest).rejected, 1);
+    /* the emptied batch takes records again */
+    assert_int_equal(map_text(c, ORDER("7", "[]", "[]")), 0);
+    assert_int_equal(main_rows(b)->nrows, 1);
+    assert_int_equal(batch_counts(b).duplicates, 0);
+    batch_free(rest);
+}
+
 /* A record refused in its second child leaves nothing behind in either
  * child table; its reject payload keeps both arrays' kept fields. */
 static void test_two_children_reject(void **state)
@@ -1948,6 +2001,7 @@ int main(void)
         ORDERS_TEST(test_two_children_mapped),
         ORDERS_TEST(test_two_children_reject),
         ORDERS_TEST(test_batch_split),
+        ORDERS_TEST(test_batch_reject_only_record),
         cmocka_unit_test_setup_teardown(test_generalised_values, setup_general, teardown_orders),
         cmocka_unit_test_setup_teardown(test_generalised_rejects, setup_general, teardown_orders),
     };

@@ -1,6 +1,7 @@
 /* test_wh.c - unit tests of what the warehouse interface (wh.h) decides
  * without a server: the retry class and the "no such table" test of each
- * kind's failure codes (and that the other kind's code is ignored), the
+ * kind's failure codes (and that the other kind's code is ignored), which
+ * of them is a limit one record exceeds alone, the
  * identifier quoting of both dialects (the quote doubled inside, an empty
  * name refused with the buffer left as it was), and the placeholder
  * replacement of the MySQL implementation (not inside literals or quoted
@@ -55,6 +56,23 @@ static void test_undefined_table(void **state)
     assert_false(wh_code_undefined_table(DB_DIALECT_POSTGRES, 1146, "42703")); /* column */
     assert_false(wh_code_undefined_table(DB_DIALECT_POSTGRES, 1146, NULL));
     assert_false(wh_code_undefined_table(DB_DIALECT_POSTGRES, 0, ""));
+}
+
+/* A limit one record exceeds alone: PostgreSQL's 54000 only; not its out of
+ * memory (the server's state), nor any MySQL code (a writeset limit is the
+ * operator's setting), though all of them split a batch. */
+static void test_record_limit(void **state)
+{
+    (void)state;
+    assert_true(wh_code_record_limit(DB_DIALECT_POSTGRES, 0, "54000"));
+    assert_int_equal(wh_code_class(DB_DIALECT_POSTGRES, 0, "54000"), DB_ERR_SPLIT);
+    assert_false(wh_code_record_limit(DB_DIALECT_POSTGRES, 0, "53200"));
+    assert_int_equal(wh_code_class(DB_DIALECT_POSTGRES, 0, "53200"), DB_ERR_SPLIT);
+    assert_false(wh_code_record_limit(DB_DIALECT_POSTGRES, 0, "54001")); /* statement too complex */
+    assert_false(wh_code_record_limit(DB_DIALECT_POSTGRES, 0, NULL));
+    assert_false(wh_code_record_limit(DB_DIALECT_MARIADB, 1180, "54000"));
+    assert_int_equal(wh_code_class(DB_DIALECT_MARIADB, 1180, NULL), DB_ERR_SPLIT);
+    assert_false(wh_code_record_limit(DB_DIALECT_MYSQL8, 8004, NULL));
 }
 
 static void test_quoting(void **state)
@@ -135,9 +153,8 @@ static void test_bind_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_classes),
-        cmocka_unit_test(test_undefined_table),
-        cmocka_unit_test(test_quoting),
+        cmocka_unit_test(test_error_classes), cmocka_unit_test(test_undefined_table),
+        cmocka_unit_test(test_record_limit),  cmocka_unit_test(test_quoting),
         cmocka_unit_test(test_bind_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
