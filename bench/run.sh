@@ -134,6 +134,26 @@ sql() { # sql DB QUERY
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
+# quiet: waits, at most BENCH_QUIET_MAX seconds (default 30), until the
+# machine is idle: at most 10% of one core busy over half a second (the
+# non-idle time of every CPU in /proc/stat), so that a timed step does not
+# share the cores with what the steps before it left running (InnoDB's
+# purge and page flushing after a load, PostgreSQL's checkpointer and
+# autovacuum). The seconds waited add up in QUIET_WAITED.
+QUIET_WAITED=0
+busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+quiet() {
+  local t0 b0 b1 limit
+  t0=$(now)
+  limit=$(calc %d "$(getconf CLK_TCK) * 0.5 * 0.10")
+  while :; do
+    b0=$(busy_jiffies); sleep 0.5; b1=$(busy_jiffies)
+    [ $((b1 - b0)) -gt "$limit" ] || break
+    [ "$(calc %d "$(now) - $t0")" -lt "${BENCH_QUIET_MAX:-30}" ] || break
+  done
+  QUIET_WAITED=$(calc %.1f "$QUIET_WAITED + $(now) - $t0")
+}
+
 start_api() { # start_api DATA_DIR | start_api --generate SPEC
   [ -z "$API_PID" ] || { kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; }
   rm -f "$BENCH_DIR/api.port"
@@ -218,7 +238,7 @@ mysql_size() {
   sql "" "DROP DATABASE IF EXISTS $A"
   write_config "$cfg" "$A"
   t=$(now); "$ML" -c "$cfg" init >"$BENCH_DIR/init.log" 2>&1 || { cat "$BENCH_DIR/init.log" >&2; exit 1; }; t_init=$(calc %.2f "$(now) - $t")
-  cpu0=$(server_cpu); api0=$(api_cpu); t=$(now)
+  quiet; cpu0=$(server_cpu); api0=$(api_cpu); t=$(now)
   /usr/bin/time -v "$ML" -v -c "$cfg" run >"$BENCH_DIR/run-$users.log" 2>&1 || { cat "$BENCH_DIR/run-$users.log" >&2; exit 1; }
   t_a=$(calc %.2f "$(now) - $t"); cpu_srv=$(calc %.2f "$(server_cpu) - $cpu0")
   cpu_api=$(calc %.2f "$(api_cpu) - $api0")
@@ -242,7 +262,7 @@ mysql_size() {
   # information_schema.TABLE_STATISTICS) and leave their CHECKSUM TABLE as is
   sum_a=$(sql $A "CHECKSUM TABLE $(echo $TABLES | tr ' ' ',')" | cut -f2 | paste -sd' ')
   sql "" "SET GLOBAL userstat=1; FLUSH TABLE_STATISTICS"
-  t=$(now)
+  quiet; t=$(now)
   "$ML" -v -c "$cfg" run >"$BENCH_DIR/rerun-$users.log" 2>&1 || { cat "$BENCH_DIR/rerun-$users.log" >&2; exit 1; }
   t_rerun=$(calc %.2f "$(now) - $t")
   STAGE_LINES+=("  rerun (a2): wall $t_rerun s")
@@ -263,7 +283,7 @@ mysql_size() {
     sql "" "DROP DATABASE IF EXISTS $A1"
     write_config "$cfg1" "$A1" inline
     "$ML" -c "$cfg1" init >"$BENCH_DIR/init1.log" 2>&1
-    cpu0=$(server_cpu); t=$(now)
+    quiet; cpu0=$(server_cpu); t=$(now)
     "$ML" -c "$cfg1" run >"$BENCH_DIR/run1-$users.log" 2>&1 || { cat "$BENCH_DIR/run1-$users.log" >&2; exit 1; }
     t_a1=$(calc %.2f "$(now) - $t"); cpu_srv1=$(calc %.2f "$(server_cpu) - $cpu0")
     same1=yes
@@ -284,7 +304,7 @@ mysql_size() {
   done
   load_sql=""
   for tb in $TABLES; do load_sql+="LOAD DATA INFILE '$out/$tb.tsv' INTO TABLE $tb;"; done
-  cpu0=$(server_cpu); t=$(now); sql $B "$load_sql"; t_b=$(calc %.2f "$(now) - $t")
+  quiet; cpu0=$(server_cpu); t=$(now); sql $B "$load_sql"; t_b=$(calc %.2f "$(now) - $t")
   STAGE_LINES+=("  ceiling: wall $t_b s; server CPU $(calc %.2f "$(server_cpu) - $cpu0") s")
   same=yes
   for tb in $TABLES; do
@@ -302,7 +322,7 @@ mysql_size() {
       split -l "$BENCH_BATCH" -d -a 5 "$out/$tb.tsv" "$out/$tb.part."
       chmod a+r "$out"/$tb.part.*
     done
-    cpu0=$(server_cpu); t=$(now)
+    quiet; cpu0=$(server_cpu); t=$(now)
     for tb in $TABLES; do
       for part in "$out"/$tb.part.*; do
         sql $B2 "LOAD DATA INFILE '$part' INTO TABLE $tb"; nparts=$((nparts + 1))
@@ -425,7 +445,7 @@ pg_size() {
   t=$(now); "$ML" -c "$cfg" init >"$BENCH_DIR/pg-init.log" 2>&1 || { cat "$BENCH_DIR/pg-init.log" >&2; exit 1; }
   t_init=$(calc %.2f "$(now) - $t")
   pg_settle $P
-  cpu0=$(pg_server_cpu); api0=$(api_cpu); t=$(now)
+  quiet; cpu0=$(pg_server_cpu); api0=$(api_cpu); t=$(now)
   /usr/bin/time -v "$ML" -v -c "$cfg" run >"$BENCH_DIR/pg-run-$users.log" 2>&1 || { cat "$BENCH_DIR/pg-run-$users.log" >&2; exit 1; }
   t_a=$(calc %.2f "$(now) - $t"); pg_settle $P; cpu_srv=$(calc %.2f "$(pg_server_cpu) - $cpu0")
   cpu_api=$(calc %.2f "$(api_cpu) - $api0")
@@ -456,7 +476,7 @@ pg_size() {
     FAIL=1
   fi
   PG_STAGE_LINES+=("  stream-table rows inserted + updated + deleted by (a) (pg_stat_user_tables): $w0")
-  t=$(now)
+  quiet; t=$(now)
   "$ML" -v -c "$cfg" run >"$BENCH_DIR/pg-rerun-$users.log" 2>&1 || { cat "$BENCH_DIR/pg-rerun-$users.log" >&2; exit 1; }
   t_rerun=$(calc %.2f "$(now) - $t")
   PG_STAGE_LINES+=("  rerun (a2): wall $t_rerun s")
@@ -477,7 +497,7 @@ pg_size() {
   done
   local load_sql=""
   for tb in $TABLES; do load_sql+="COPY bench_b.$tb FROM '$out/$tb.tsv';"; done
-  sleep 0.5; cpu0=$(pg_server_cpu); t=$(now); pg $P "$load_sql"; t_b=$(calc %.2f "$(now) - $t")
+  quiet; cpu0=$(pg_server_cpu); t=$(now); pg $P "$load_sql"; t_b=$(calc %.2f "$(now) - $t")
   sleep 0.5; cpu_b=$(calc %.2f "$(pg_server_cpu) - $cpu0")
   PG_STAGE_LINES+=("  ceiling (COPY FROM file): wall $t_b s; server CPU $cpu_b s")
   [ "$sum_a" = "$(pg_sums $P bench_b)" ] ||
@@ -536,6 +556,7 @@ echo "config: batch_size $BENCH_BATCH, page_size $BENCH_PAGE, method $BENCH_METH
 echo "data: sizes up to $BENCH_FILES_MAX users served from files, larger ones generated page by page"
 printf '  %s\n' "${SERVED_LINES[@]}"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
+echo "waited for an idle machine before the timed steps: $QUIET_WAITED s in all (BENCH_QUIET_MAX=${BENCH_QUIET_MAX:-30} s each at most)"
 if want mysql; then
 echo
 echo "MySQL (MariaDB):"
