@@ -353,7 +353,8 @@ static int session_setup(struct pg *pg, const struct pg_params *p)
 {
     struct buf sql = BUF_INIT;
     int rc = buf_adds(&sql, "SET client_encoding = 'UTF8'; SET TimeZone = 'UTC'; "
-                            "SET DateStyle = 'ISO, YMD'; SET standard_conforming_strings = on");
+                            "SET DateStyle = 'ISO, YMD'; SET standard_conforming_strings = on; "
+                            "SET bytea_output = 'hex'");
     if (!rc && p->schema && *p->schema) {
         rc = buf_adds(&sql, "; SET search_path = ");
         if (!rc)

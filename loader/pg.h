@@ -2,7 +2,9 @@
  *
  * Every session is set up identically: client_encoding UTF8, TimeZone UTC,
  * DateStyle ISO, standard_conforming_strings on (a backslash is an ordinary
- * character in a '...' literal), search_path the configured schema alone,
+ * character in a '...' literal), bytea_output hex (a bytea reads as \x and
+ * hex, as wh_bytes and rowdiff.h expect, whatever the database's or the
+ * role's default), search_path the configured schema alone,
  * and lock_timeout when one is given. Connection parameters are passed to
  * libpq as keyword/value pairs from memory (never a conninfo string, which
  * would hold the password as text, and never expanded as one: a database

@@ -280,6 +280,19 @@ static int cmd_copy(void)
     memset(long_value, 'x', sizeof(long_value) - 1);
     long_value[100] = '\t';
     long_value[5000] = '\n';
+    /* the session's fixed settings hold whatever the database's defaults
+     * (the test sets bytea_output escape on the database beforehand) */
+    {
+        struct buf v = BUF_INIT;
+        bool found = false;
+        int rc = pg_query_value(pg,
+                                "SELECT current_setting('bytea_output') || ' ' || "
+                                "'\\x01ff'::bytea::text || ' ' || current_setting('DateStyle')",
+                                &v, &found);
+        check(rc == 0 && found && strcmp(v.data, "hex \\x01ff ISO, YMD") == 0,
+              "the session reads a bytea as hex and dates as ISO (%s)", found ? v.data : "none");
+        buf_release(&v);
+    }
 
     check(pg_exec(pg, "DROP TABLE IF EXISTS hostile; CREATE TABLE hostile (id integer PRIMARY "
                       "KEY, v text NULL)") == 0,

@@ -89,8 +89,12 @@ assert_eq "UTC" "$(psql_admin "$DB" "SELECT col_description('maskload.users_raw'
 assert_contains "$(psql_admin "$DB" "SELECT string_agg(indexname, ',') FROM pg_indexes WHERE schemaname='maskload' AND tablename='users_raw'")" "users_raw_idx_users_city" "secondary indexes are named after their table"
 assert_eq "user_id" "$(psql_admin "$DB" "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'maskload.users_raw'::regclass AND i.indisprimary")" "the natural key is the primary key"
 
-# --- COPY, bound parameters, quoting
+# --- COPY, bound parameters, quoting; the session's own settings over the
+# database's defaults (must-fail first: a plain session sees the default)
+psql_admin postgres "ALTER DATABASE $DB SET bytea_output = 'escape'"
+assert_eq "escape" "$(psql_admin "$DB" "SHOW bytea_output")" "the database's default bytea_output is escape"
 pg_driver copy
+psql_admin postgres "ALTER DATABASE $DB RESET bytea_output"
 
 # --- roles, privileges and accounts
 pg_driver grants
