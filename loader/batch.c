@@ -768,8 +768,7 @@ int batch_split(struct batch *b, size_t from, struct batch *rest)
 static bool printable_text(const struct batch *b, const struct cell *c)
 {
     const char *s = b->arena.data + c->off;
-    size_t n;
-    return c->kind == CELL_TEXT && !memchr(s, '\0', c->len) && convert_utf8_valid(s, c->len, &n);
+    return c->kind == CELL_TEXT && !memchr(s, '\0', c->len) && convert_utf8_valid(s, c->len, NULL);
 }
 
 int batch_reject_only_record(struct batch *b, const char *source_ref, const char *reason)

@@ -62,10 +62,9 @@ int buf_addc(struct buf *b, char c)
     return buf_add(b, &c, 1);
 }
 
-int buf_add_int(struct buf *b, long long v)
+const char *buf_int_text(char num[BUF_INT_LEN], long long v, size_t *len)
 {
-    char num[24];
-    size_t o = sizeof(num);
+    size_t o = BUF_INT_LEN;
     /* the magnitude in unsigned arithmetic: -LLONG_MIN does not fit */
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     do {
@@ -74,7 +73,16 @@ int buf_add_int(struct buf *b, long long v)
     } while (u);
     if (v < 0)
         num[--o] = '-';
-    return buf_add(b, num + o, sizeof(num) - o);
+    *len = BUF_INT_LEN - o;
+    return num + o;
+}
+
+int buf_add_int(struct buf *b, long long v)
+{
+    char num[BUF_INT_LEN];
+    size_t len;
+    const char *s = buf_int_text(num, v, &len);
+    return buf_add(b, s, len);
 }
 
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap)

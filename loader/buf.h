@@ -34,6 +34,10 @@ int buf_addc(struct buf *b, char c);
 /* Appends v in decimal, as "%lld" writes it (no printf: for a cell of
  * every row). */
 int buf_add_int(struct buf *b, long long v);
+/* The same digits written to the end of num[0..BUF_INT_LEN) (no NUL):
+ * returns where they start; *len gets their number. */
+#define BUF_INT_LEN 24
+const char *buf_int_text(char num[BUF_INT_LEN], long long v, size_t *len);
 int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 /* Shortens to `len` (<= current len). */

@@ -61,8 +61,7 @@ const char *rowdiff_text(enum db_dialect d, enum col_type type, const struct cel
             *len = 1;
             return tmp;
         }
-        *len = (size_t)snprintf(tmp, ROWDIFF_TEXT_MAX, "%lld", c->i);
-        return tmp;
+        return buf_int_text(tmp, c->i, len);
     case CELL_TEXT:
         if (!pg)
             return *len = c->len, text;
@@ -292,42 +291,48 @@ int rowdiff_mark_unchanged(struct wh *w, struct buf *sql, const struct batch *b,
     const char *lock = d == DB_DIALECT_POSTGRES ? "" : " FOR UPDATE";
     struct probe pr = {d, b, t, NULL, 0};
     struct params p = {BUF_INIT, NULL, NULL, NULL, 0};
+    size_t head = 0;
     int rc;
     *nsame = 0;
     memset(same, 0, t->nrows * sizeof(*same));
     if (t->nrows == 0)
         return 0;
-    p.off = calloc(PROBE_ROWS, sizeof(*p.off));
-    p.lens = calloc(PROBE_ROWS, sizeof(*p.lens));
-    p.values = calloc(PROBE_ROWS, sizeof(*p.values));
+    {
+        /* an IN list holds at most one value per row */
+        const size_t cap = t->nrows < PROBE_ROWS ? t->nrows : PROBE_ROWS;
+        p.off = calloc(cap, sizeof(*p.off));
+        p.lens = calloc(cap, sizeof(*p.lens));
+        p.values = calloc(cap, sizeof(*p.values));
+    }
     rc = p.off && p.lens && p.values ? probe_build(&pr)
                                      : err_set(ML_ENOMEM, "out of memory comparing rows");
+    /* the statements' common head: SELECT <cols> FROM <table> WHERE <key0> */
+    buf_reset(sql);
+    if (!rc)
+        rc = buf_adds(sql, "SELECT ");
+    for (unsigned c = 0; !rc && c < def->ncols; c++) {
+        if (c)
+            rc = buf_addc(sql, ',');
+        if (!rc)
+            rc = wh_append_ident(d, sql, def->cols[c].name);
+    }
+    if (!rc)
+        rc = buf_adds(sql, " FROM ");
+    if (!rc)
+        rc = wh_append_ident(d, sql, def->name);
+    if (!rc)
+        rc = buf_adds(sql, " WHERE ");
+    if (!rc)
+        rc = wh_append_ident(d, sql, def->cols[0].name);
+    head = sql->len;
     for (size_t r = 0; !rc && r < t->nrows;) {
         struct wh_result *res = NULL;
         const char *const *row;
         const size_t *lens;
         long long lo = 0, hi = 0;
-        size_t next = r, head;
-        buf_reset(sql);
+        size_t next = r;
+        buf_truncate(sql, head);
         p.n = 0;
-        rc = buf_adds(sql, "SELECT ");
-        for (unsigned c = 0; !rc && c < def->ncols; c++) {
-            if (c)
-                rc = buf_addc(sql, ',');
-            if (!rc)
-                rc = wh_append_ident(d, sql, def->cols[c].name);
-        }
-        if (!rc)
-            rc = buf_adds(sql, " FROM ");
-        if (!rc)
-            rc = wh_append_ident(d, sql, def->name);
-        if (!rc)
-            rc = buf_adds(sql, " WHERE ");
-        if (!rc)
-            rc = wh_append_ident(d, sql, def->cols[0].name);
-        head = sql->len;
-        if (rc)
-            break;
         if (dense_range(t, r, &lo, &hi, &next)) {
             /* one range read instead of a lookup per value */
             rc = buf_addf(sql, " BETWEEN %lld AND %lld", lo, hi);
